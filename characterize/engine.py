@@ -1,0 +1,277 @@
+"""The simulation engine: points run in worker processes, one ngspice each.
+
+* A worker loads a netlist (a *deck*) once and changes parameters in place
+  (``alterparam`` + ``reset``) between points; it reloads only when the deck
+  changes (another corner, temperature or topology).
+* Every point ends with a status: ok / nonconverged / timeout / crashed / error.
+  A hung point is killed after ``timeout_s``; a worker whose ngspice died is
+  restarted and the point retried once before it is recorded as crashed.
+* Results are content-addressed in a cache (key: netlist text, parameter values,
+  MC seed), so re-running an identical point costs a file read.
+
+:func:`run_task` is the unit of work; :class:`LocalPool` runs tasks on local
+processes, :class:`DaskPool` on a Dask distributed cluster.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import multiprocessing as mp
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..circuits.technology import cache_dir
+from .params import format_number
+
+#: points a worker runs before it is recycled (bounds ngspice's memory growth)
+MAX_POINTS_PER_WORKER = 4000
+
+
+@dataclass(frozen=True)
+class Task:
+    """One simulation point, self-contained so any worker process can run it."""
+
+    index: int
+    recipe_ref: str                 # "module:Class", imported by the worker
+    deck_key: str
+    netlist: str
+    alters: tuple[tuple[str, float], ...]
+    params: dict
+    mc_seed: int | None = None
+    cache_key: str | None = None
+
+
+@dataclass
+class Result:
+    index: int
+    status: str
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    message: str = ""
+    seconds: float = 0.0
+    ngspice_version: str = ""
+    fatal: bool = False
+
+
+# --- cache ---------------------------------------------------------------------------
+def point_cache_dir() -> Path:
+    d = cache_dir() / "points"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def cache_key(netlist: str, params: dict, mc_seed: int | None, recipe_ref: str) -> str:
+    blob = json.dumps([netlist, params, mc_seed, recipe_ref], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _cache_path(key: str) -> Path:
+    return point_cache_dir() / key[:2] / f"{key}.npz"
+
+
+def cache_load(key: str) -> Result | None:
+    p = _cache_path(key)
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+            outs = {k: z[k] for k in z.files if k != "__meta__"}
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged entry is simply recomputed
+    return Result(-1, "ok", outs, "", meta.get("seconds", 0.0), meta.get("ngspice_version", ""))
+
+
+def cache_store(key: str, res: Result) -> None:
+    p = _cache_path(key)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp.npz")
+    meta = json.dumps({"seconds": res.seconds, "ngspice_version": res.ngspice_version})
+    np.savez(tmp, __meta__=np.asarray(meta), **res.outputs)
+    os.replace(tmp, p)
+
+
+# --- the unit of work ------------------------------------------------------------------
+def load_recipe(ref: str):
+    module, _, cls = ref.partition(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+_recipes: dict[str, object] = {}
+
+
+def run_task(task: Task, use_cache: bool = True) -> Result:
+    """Run one point in this process's ngspice. Never raises for a simulation problem:
+    the returned Result carries the status (and ``fatal`` when ngspice is unusable)."""
+    from . import ngspice as ngs
+
+    t0 = time.perf_counter()
+    recipe = _recipes.get(task.recipe_ref) or _recipes.setdefault(
+        task.recipe_ref, load_recipe(task.recipe_ref))
+    version = ""
+    try:
+        ng = ngs.get()
+        version = ng.version
+        if ng.loaded_key != task.deck_key:
+            ng.load(task.netlist, task.deck_key)
+        for name, value in task.alters:
+            ng.command(f"alterparam {name}={format_number(value)}")
+        if task.mc_seed is not None:
+            ng.command(f"setseed {int(task.mc_seed)}")
+        ng.command("reset")
+        out = recipe.simulate(ng, dict(task.params))
+        out = recipe.check_outputs(out, recipe.inner_axes(task.params))
+        res = Result(task.index, "ok", out, "", 0.0, version)
+    except ngs.NgspiceFatal as e:
+        res = Result(task.index, "crashed", message=_msg(e), ngspice_version=version, fatal=True)
+    except ngs.NgspiceNonConvergence as e:
+        res = Result(task.index, "nonconverged", message=_msg(e), ngspice_version=version)
+    except Exception as e:  # noqa: BLE001 - a bad point (or recipe bug) costs that point only
+        res = Result(task.index, "error", message=_msg(e), ngspice_version=version)
+    res.seconds = time.perf_counter() - t0
+    if res.status == "ok" and use_cache and task.cache_key:
+        cache_store(task.cache_key, res)
+    return res
+
+
+def _msg(e: Exception) -> str:
+    msgs = getattr(e, "messages", None) or []
+    tail = [m.strip() for m in msgs if m.strip()][-4:]
+    return (f"{type(e).__name__}: {e}" + (" | " + " | ".join(tail) if tail else ""))[:2000]
+
+
+# --- local process pool -----------------------------------------------------------------
+def _worker_main(conn, use_cache: bool) -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        res = run_task(task, use_cache)
+        conn.send(res)
+        if res.fatal:
+            os._exit(3)  # ngspice in this process is unusable; the pool starts a new one
+
+
+class _Slot:
+    def __init__(self, ctx, use_cache: bool):
+        self.ctx, self.use_cache = ctx, use_cache
+        self.task: Task | None = None
+        self.deadline = 0.0
+        self.done = 0
+        self._start()
+
+    def _start(self):
+        self.conn, child = self.ctx.Pipe()
+        self.proc = self.ctx.Process(target=_worker_main, args=(child, self.use_cache),
+                                     daemon=True)
+        self.proc.start()
+        child.close()
+        self.done = 0
+
+    def restart(self):
+        self.kill()
+        self._start()
+
+    def kill(self):
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self):
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(2)
+
+
+class LocalPool:
+    """``workers`` local processes, one ngspice each. :meth:`run` yields a Result per
+    task in completion order. ``timeout_s`` bounds one point; ``retries`` re-runs a
+    point whose worker died (its ngspice crashed or was killed)."""
+
+    def __init__(self, workers: int = 0, timeout_s: float = 60.0, retries: int = 1,
+                 use_cache: bool = True, max_points_per_worker: int = MAX_POINTS_PER_WORKER):
+        self.workers = workers or max(1, os.cpu_count() or 1)
+        self.timeout_s, self.retries = timeout_s, retries
+        self.use_cache, self.max_points = use_cache, max_points_per_worker
+        self._ctx = mp.get_context("spawn")  # no fork of a process with threads/ngspice
+        self._slots: list[_Slot] = []
+
+    def __enter__(self):
+        self._slots = [_Slot(self._ctx, self.use_cache) for _ in range(self.workers)]
+        return self
+
+    def __exit__(self, *exc):
+        for s in self._slots:
+            s.stop()
+
+    def worker_pids(self) -> list[int]:
+        return [s.proc.pid for s in self._slots]
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[Result]:
+        queue = deque(tasks)
+        attempts: dict[int, int] = {}
+        slots = self._slots
+        while queue or any(s.task for s in slots):
+            for s in slots:
+                if s.task is None and queue:
+                    if s.done >= self.max_points:
+                        s.restart()
+                    s.task = queue.popleft()
+                    s.deadline = time.monotonic() + self.timeout_s
+                    try:
+                        s.conn.send(s.task)
+                    except (BrokenPipeError, OSError):
+                        pass  # noticed below as a dead worker
+            busy = [s for s in slots if s.task]
+            now = time.monotonic()
+            wait([s.conn for s in busy] + [s.proc.sentinel for s in busy],
+                 timeout=max(0.0, min(s.deadline for s in busy) - now) + 0.01)
+            for s in busy:
+                task = s.task
+                res = None
+                if s.conn.poll():
+                    try:
+                        res = s.conn.recv()
+                    except (EOFError, OSError):
+                        res = None
+                if res is not None:
+                    s.task = None
+                    s.done += 1
+                    if res.fatal:
+                        s.restart()
+                    yield res
+                elif not s.proc.is_alive():
+                    s.task = None
+                    code = s.proc.exitcode
+                    s.restart()
+                    attempts[task.index] = attempts.get(task.index, 0) + 1
+                    if attempts[task.index] <= self.retries:
+                        queue.appendleft(task)
+                    else:
+                        yield Result(task.index, "crashed",
+                                     message=f"worker process died (exit code {code}) "
+                                             f"{attempts[task.index]} times on this point")
+                elif time.monotonic() > s.deadline:
+                    s.task = None
+                    s.restart()
+                    yield Result(task.index, "timeout", seconds=self.timeout_s,
+                                 message=f"point exceeded the {self.timeout_s:g} s timeout; "
+                                         "its worker was killed")

@@ -1,0 +1,179 @@
+"""One ngspice per process, through PySpice's shared-library interface.
+
+PySpice 1.5 treats every stderr line that does not start with "Warning:" as an
+error, but ngspice 39 prints informational lines there ("Note: ...", "Using
+SPARSE 1.3 ...", progress), so this wrapper collects the messages and
+classifies them itself (../shared/REFERENCE.md, toolchain facts).
+
+A fatal ngspice error ("cannot recover and awaits to be detached") leaves the
+library unusable for the rest of the process: :class:`NgspiceFatal` tells the
+caller to let the process die; the engine restarts it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+# PySpice logs "Unsupported Ngspice version 39" on every start: harmless (REFERENCE.md).
+logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+
+from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi, ffi_string_utf8  # noqa: E402
+
+_NONCONVERGED = re.compile(
+    r"(no convergence|timestep too small|singular matrix|gmin stepping failed|"
+    r"source stepping failed|iteration limit reached|transient op failed|"
+    r"dc solution failed)", re.I)
+_FATAL = re.compile(r"(cannot recover|awaits to be detached|ngspice\.dll cannot recover|"
+                    r"fatal error)", re.I)
+_ERROR = re.compile(r"^\s*(error|fatal)\b|\berror:", re.I)
+
+
+class NgspiceError(RuntimeError):
+    """ngspice rejected a netlist or command; ``messages`` holds what it printed."""
+
+    def __init__(self, msg: str, messages: list[str] | None = None):
+        super().__init__(msg)
+        self.messages = messages or []
+
+
+class NgspiceNonConvergence(NgspiceError):
+    """The analysis did not converge at this point."""
+
+
+class NgspiceFatal(NgspiceError):
+    """ngspice cannot continue in this process."""
+
+
+class _Shared(NgSpiceShared):
+    """PySpice's NgSpiceShared with our own message handling (never raises on stderr)."""
+
+    def __init__(self, *a, **kw):
+        self.messages: list[str] = []
+        super().__init__(*a, **kw)
+
+    @staticmethod
+    def _send_char(message_c, ngspice_id, user_data):
+        self = ffi.from_handle(user_data)
+        message = ffi_string_utf8(message_c)
+        _, _, content = message.partition(" ")
+        self.messages.append(content)
+        return 0
+
+    @staticmethod
+    def _exit(exit_status, immediate_unloding, quit_exit, ngspice_id, user_data):
+        self = ffi.from_handle(user_data)
+        self.messages.append(f"fatal error: ngspice requested exit (status {exit_status})")
+        return exit_status
+
+
+@dataclass
+class Vectors:
+    """Real vectors of one analysis plot, by lower-case ngspice name."""
+
+    plot: str
+    data: dict[str, np.ndarray]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name.lower()]
+
+
+_instance: "Ngspice | None" = None
+
+
+class Ngspice:
+    """The process's ngspice. Use :func:`get` (the shared library is a singleton)."""
+
+    def __init__(self):
+        # ngspice reads .spiceinit from the working directory and $HOME; the settings
+        # SKY130 needs are sent as commands instead, so a stray user file is harmless.
+        self._ng = _Shared.new_instance()
+        for cmd in ("set ngbehavior=hsa", "set skywaterpdk", "set ng_nomodcheck",
+                    "set nomoremode", "set num_threads=1"):
+            self._ng.exec_command(cmd)
+        self.loaded_key: str | None = None
+        self.version = self._version()
+
+    def _version(self) -> str:
+        self.command("version")
+        for line in self._ng.messages:
+            m = re.search(r"ngspice-(\S+)", line)
+            if m:
+                return m.group(1)
+        return "unknown"
+
+    def command(self, cmd: str) -> list[str]:
+        """Run one control command; return ngspice's messages; raise on fatal errors."""
+        self._ng.messages = []
+        self._ng.exec_command(cmd)
+        msgs = self._ng.messages
+        if any(_FATAL.search(m) for m in msgs):
+            raise NgspiceFatal(f"ngspice fatal error on {cmd!r}", msgs)
+        return msgs
+
+    def load(self, netlist: str, key: str | None = None) -> None:
+        """Parse ``netlist`` (full text, title line first). Raises NgspiceError if rejected."""
+        self._ng.messages = []
+        self.loaded_key = None
+        try:
+            self.command("remcirc")
+        except NgspiceError:
+            pass
+        self._ng.messages = []
+        self._ng.load_circuit(netlist)
+        msgs = self._ng.messages
+        if any(_FATAL.search(m) for m in msgs):
+            raise NgspiceFatal("ngspice fatal error while loading the netlist", msgs)
+        errs = [m for m in msgs if _ERROR.search(m)]
+        if errs:
+            raise NgspiceError("ngspice rejected the netlist: " + "; ".join(errs[:5]), msgs)
+        self.loaded_key = key
+
+    def run(self, commands: list[str]) -> Vectors:
+        """Run analysis ``commands`` (e.g. ``["op"]``) and return the last plot's vectors."""
+        self.command("destroy all")
+        msgs: list[str] = []
+        for cmd in commands:
+            msgs += self.command(cmd)
+        if any(_NONCONVERGED.search(m) for m in msgs):
+            raise NgspiceNonConvergence("no convergence", msgs)
+        errs = [m for m in msgs if _ERROR.search(m)]
+        if errs:
+            raise NgspiceError("; ".join(errs[:5]), msgs)
+        plot = self._ng.last_plot
+        if plot == "const":
+            raise NgspiceNonConvergence("analysis produced no data", msgs)
+        return Vectors(plot, self.vectors(plot))
+
+    def vectors(self, plot: str) -> dict[str, np.ndarray]:
+        lib = self._ng._ngspice_shared
+        names = lib.ngSpice_AllVecs(plot.encode())
+        out: dict[str, np.ndarray] = {}
+        i = 0
+        while names[i] != ffi.NULL:
+            vname = ffi_string_utf8(names[i])
+            info = lib.ngGet_Vec_Info(f"{plot}.{vname}".encode())
+            n = info.v_length
+            if info.v_realdata != ffi.NULL:
+                arr = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
+            else:
+                raw = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.float64)
+                arr = raw[0::2] + 1j * raw[1::2]
+            out[vname.lower()] = arr
+            i += 1
+        return out
+
+
+def get() -> Ngspice:
+    """This process's ngspice, started on first use."""
+    global _instance
+    if _instance is None:
+        _instance = Ngspice()
+    return _instance
+
+
+def pid() -> int:
+    return os.getpid()

@@ -1,0 +1,173 @@
+"""The raw sweep file (``*.raw.h5``, schema ``imcspice.raw/1``).
+
+Layout::
+
+    /                  attrs: schema, recipe, recipe_version, netlist, technology,
+                              corner, temp_c, ngspice_version, imcspice_version,
+                              created, spec (JSON), spec_hash, params (JSON), units (JSON)
+    /axes/<name>       1-D dimension scales (outer grid axes, then recipe inner axes);
+                       attrs: unit
+    /data/<quantity>   float64 over outer axes + the quantity's inner axes; NaN where
+                       the point did not succeed; attrs: unit, doc
+    /status            int8 over the outer axes; attrs: codes (JSON name -> code)
+    /message           variable-length UTF-8 text per point (empty when ok)
+    /seconds           float32 wall time per point
+
+Every write goes to a temporary file in the same directory, then ``os.replace``:
+a reader sees the old file or the new one, never a half-written one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+SCHEMA = "imcspice.raw/1"
+
+STATUS = {"pending": 0, "ok": 1, "nonconverged": 2, "timeout": 3, "crashed": 4, "error": 5}
+STATUS_NAMES = {v: k for k, v in STATUS.items()}
+
+
+class RawFileError(ValueError):
+    """The file is not a readable imcspice raw sweep file."""
+
+
+@dataclass
+class RawSweep:
+    """A raw sweep in memory: axes, data, status, provenance attributes."""
+
+    attrs: dict
+    axes: dict[str, tuple[str, np.ndarray]]       # name -> (unit, values)
+    outer: list[str]                               # names of the outer axes, in order
+    data: dict[str, np.ndarray]                    # quantity -> array
+    data_axes: dict[str, list[str]]                # quantity -> axis names
+    units: dict[str, str]                          # quantity -> unit
+    docs: dict[str, str]
+    status: np.ndarray
+    message: np.ndarray
+    seconds: np.ndarray
+
+    def status_counts(self) -> dict[str, int]:
+        vals, counts = np.unique(self.status, return_counts=True)
+        return {STATUS_NAMES.get(int(v), str(v)): int(c) for v, c in zip(vals, counts)}
+
+    def axis(self, name: str) -> np.ndarray:
+        return self.axes[name][1]
+
+    def select(self, quantity: str, **where) -> tuple[np.ndarray, list[str]]:
+        """``data[quantity]`` indexed by axis values (``corner="tt"``, ``temp_c=27``):
+        returns the sub-array and the names of its remaining axes."""
+        arr = self.data[quantity]
+        names = list(self.data_axes[quantity])
+        index = []
+        keep = []
+        for n in names:
+            if n in where:
+                vals = self.axes[n][1]
+                want = where[n]
+                if vals.dtype.kind in "SUO":
+                    hits = np.nonzero(np.asarray([str(v) for v in vals]) == str(want))[0]
+                else:
+                    hits = np.nonzero(np.isclose(vals.astype(float), float(want)))[0]
+                if not len(hits):
+                    raise KeyError(f"{n}={want!r} not on axis {n} ({list(vals)})")
+                index.append(int(hits[0]))
+            else:
+                index.append(slice(None))
+                keep.append(n)
+        return arr[tuple(index)], keep
+
+
+def _axis_values(values) -> np.ndarray:
+    if len(values) and isinstance(values[0], str):
+        return np.asarray(values, dtype=h5py.string_dtype())
+    return np.asarray(values, dtype=np.float64)
+
+
+def write(path: str | Path, sweep: RawSweep) -> None:
+    """Write ``sweep`` to ``path`` atomically (temp file + rename)."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise RawFileError(f"output directory {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(tmp, "w", libver="latest") as f:  # dense attrs: netlists > 64 KiB
+            for k, v in sweep.attrs.items():
+                f.attrs[k] = v
+            g_axes = f.create_group("axes")
+            scales = {}
+            for name, (unit, values) in sweep.axes.items():
+                ds = g_axes.create_dataset(name, data=_axis_values(list(values)))
+                ds.attrs["unit"] = unit
+                ds.make_scale(name)
+                scales[name] = ds
+            g_data = f.create_group("data")
+            for q, arr in sweep.data.items():
+                ds = g_data.create_dataset(q, data=arr, compression="gzip", compression_opts=1,
+                                           shuffle=True)
+                ds.attrs["unit"] = sweep.units.get(q, "")
+                ds.attrs["doc"] = sweep.docs.get(q, "")
+                for i, n in enumerate(sweep.data_axes[q]):
+                    ds.dims[i].label = n
+                    ds.dims[i].attach_scale(scales[n])
+            for name, arr in (("status", sweep.status), ("seconds", sweep.seconds)):
+                ds = f.create_dataset(name, data=arr)
+                for i, n in enumerate(sweep.outer):
+                    ds.dims[i].label = n
+                    ds.dims[i].attach_scale(scales[n])
+            f["status"].attrs["codes"] = json.dumps(STATUS)
+            f.create_dataset("message", data=sweep.message.astype(object),
+                             dtype=h5py.string_dtype())
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+
+
+def read(path: str | Path) -> RawSweep:
+    """Read a raw sweep file; a missing, corrupted or foreign file raises RawFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise RawFileError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
+    with f:
+        schema = f.attrs.get("schema")
+        if schema != SCHEMA:
+            raise RawFileError(f"{path}: schema is {schema!r}, expected {SCHEMA!r} "
+                               "(not an imcspice raw sweep file)")
+        try:
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+            axes = {}
+            for name, ds in f["axes"].items():
+                vals = ds[()]
+                if vals.dtype.kind in "SO":
+                    vals = np.asarray([v.decode() if isinstance(v, bytes) else v for v in vals])
+                axes[name] = (str(ds.attrs.get("unit", "")), vals)
+            data, data_axes, units, docs = {}, {}, {}, {}
+            for q, ds in f["data"].items():
+                data[q] = ds[()]
+                data_axes[q] = [d.label for d in ds.dims]
+                units[q] = str(ds.attrs.get("unit", ""))
+                docs[q] = str(ds.attrs.get("doc", ""))
+            status = f["status"][()]
+            outer = [d.label for d in f["status"].dims]
+            message = np.asarray([m.decode() if isinstance(m, bytes) else m
+                                  for m in f["message"][()].ravel()], dtype=object
+                                 ).reshape(status.shape)
+            seconds = f["seconds"][()]
+        except (KeyError, OSError, ValueError) as e:
+            raise RawFileError(f"{path}: damaged imcspice raw file ({e})") from None
+    return RawSweep(attrs, axes, outer, data, data_axes, units, docs, status, message, seconds)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

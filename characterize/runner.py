@@ -1,0 +1,201 @@
+"""The sweep coordinator: spec -> tasks -> pool -> raw HDF5 file.
+
+The coordinator alone writes the output file, atomically, every few seconds and
+at the end; points not yet simulated are stored with status ``pending``, so
+``resume=True`` continues an interrupted sweep from what is on disk.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..circuits.technology import get_technology
+from . import rawfile
+from .engine import LocalPool, Result, Task, cache_key, cache_load
+from .params import ParameterError
+from .recipes import get_recipe
+from .sweep import SweepSpec
+
+CHECKPOINT_S = 5.0
+
+
+class SweepError(RuntimeError):
+    """The sweep could not start or its output could not be written."""
+
+
+def recipe_ref(recipe) -> str:
+    return f"{type(recipe).__module__}:{type(recipe).__qualname__}"
+
+
+def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
+    """Tasks for the given flat indices, plus the netlist text of every deck."""
+    recipe = get_recipe(spec.recipe)
+    tech = get_technology(spec.technology)
+    ref = recipe_ref(recipe)
+    decks: dict[str, str] = {}
+    tasks = []
+    for i in indices:
+        pt = spec.point(int(i))
+        p = pt["params"]
+        mismatch = pt["mc_seed"] is not None
+        skey = json.dumps([ref, recipe.version, pt["corner"], pt["temp_c"], mismatch,
+                           recipe.structural(p)], sort_keys=True, default=str)
+        deck_key = hashlib.sha256(skey.encode()).hexdigest()[:20]
+        if deck_key not in decks:
+            decks[deck_key] = recipe.netlist(tech, p, pt["corner"], pt["temp_c"], mismatch)
+        net = decks[deck_key]
+        alters = tuple(sorted(recipe.alterable(p).items()))
+        tasks.append(Task(int(i), ref, deck_key, net, alters, p, pt["mc_seed"],
+                          cache_key(net, p, pt["mc_seed"], ref)))
+    tasks.sort(key=lambda t: t.deck_key)  # stable: keeps grid order within a deck
+    return tasks, decks
+
+
+def _empty(spec: SweepSpec) -> rawfile.RawSweep:
+    recipe = get_recipe(spec.recipe)
+    p0 = spec.point(0)["params"]
+    inner = recipe.inner_axes(p0)
+    outer = spec.outer_axes
+    axes = {a.name: (a.unit, np.asarray(a.values)) for a in outer + inner}
+    if len(axes) != len(outer) + len(inner):
+        raise SweepError("a swept parameter has the same name as a recipe inner axis")
+    shape = spec.shape
+    sizes = {a.name: len(a.values) for a in inner}
+    data, data_axes, units, docs = {}, {}, {}, {}
+    for o in recipe.outputs:
+        data[o.name] = np.full(shape + tuple(sizes[a] for a in o.axes), np.nan)
+        data_axes[o.name] = [a.name for a in outer] + list(o.axes)
+        units[o.name] = o.unit
+        docs[o.name] = o.doc
+    tech = get_technology(spec.technology)
+    attrs = {
+        "schema": rawfile.SCHEMA,
+        "recipe": recipe.name,
+        "recipe_version": recipe.version,
+        "netlist": "",
+        "technology": tech.name,
+        "corner": ",".join(spec.corners),
+        "temp_c": json.dumps(spec.temps_c),
+        "ngspice_version": "",
+        "imcspice_version": __version__,
+        "created": rawfile.now_iso(),
+        "spec": spec.to_json(),
+        "spec_hash": spec.spec_hash,
+        "params": json.dumps(p0, default=str),
+        "units": json.dumps({p.name: p.unit for p in recipe.params}),
+        "mc_samples": spec.mc,
+        "mc_seed": spec.seed,
+    }
+    return rawfile.RawSweep(attrs, axes, [a.name for a in outer], data, data_axes, units, docs,
+                            np.zeros(shape, np.int8), np.full(shape, "", dtype=object),
+                            np.zeros(shape, np.float32))
+
+
+def _store(raw: rawfile.RawSweep, spec: SweepSpec, res: Result) -> None:
+    idx = np.unravel_index(res.index, spec.shape)
+    raw.status[idx] = rawfile.STATUS[res.status]
+    raw.message[idx] = res.message
+    raw.seconds[idx] = res.seconds
+    for q, arr in res.outputs.items():
+        if q in raw.data:
+            raw.data[q][idx] = arr
+    if res.ngspice_version and not raw.attrs["ngspice_version"]:
+        raw.attrs["ngspice_version"] = res.ngspice_version
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 0, resume: bool = False,
+              timeout_s: float = 60.0, use_cache: bool = True, progress: bool = True,
+              pool=None, retry_failed: bool = False) -> rawfile.RawSweep:
+    """Run ``spec`` and write ``out`` (``*.raw.h5``). Returns the sweep in memory.
+
+    ``resume``: continue the sweep already in ``out`` (same spec), running only its
+    pending points (and failed ones with ``retry_failed``). ``pool``: an already-open
+    pool (LocalPool or DaskPool); by default a LocalPool of ``workers`` processes.
+    """
+    out = Path(out)
+    if not out.parent.exists():
+        raise SweepError(f"output directory {out.parent} does not exist")
+    if resume and out.exists():
+        raw = rawfile.read(out)
+        if raw.attrs.get("spec_hash") != spec.spec_hash:
+            raise SweepError(f"{out} holds a different sweep (spec differs); use another --out "
+                             "or drop --resume to overwrite it")
+    else:
+        raw = _empty(spec)
+    todo_codes = [rawfile.STATUS["pending"]]
+    if retry_failed:
+        todo_codes += [rawfile.STATUS[s] for s in ("nonconverged", "timeout", "crashed", "error")]
+    todo = np.flatnonzero(np.isin(raw.status.ravel(), todo_codes))
+    tasks, decks = build_tasks(spec, todo)
+    if not raw.attrs["netlist"] and decks:
+        raw.attrs["netlist"] = next(iter(decks.values()))
+        raw.attrs["decks"] = len(decks)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=raw.status.size, initial=raw.status.size - len(todo),
+                   desc=f"{spec.recipe}", unit="pt", dynamic_ncols=True)
+    run = []
+    for t in tasks:
+        hit = cache_load(t.cache_key) if use_cache else None
+        if hit is not None:
+            hit.index = t.index
+            _store(raw, spec, hit)
+            if bar:
+                bar.update(1)
+        else:
+            run.append(t)
+    if not raw.attrs["ngspice_version"] and not run and len(tasks):
+        raw.attrs["ngspice_version"] = "cached"
+    last = time.monotonic()
+    rawfile.write(out, raw)
+    own_pool = pool is None
+    if run:
+        if own_pool:
+            pool = LocalPool(workers, timeout_s=timeout_s, use_cache=use_cache).__enter__()
+        try:
+            for res in pool.run(run):
+                _store(raw, spec, res)
+                if bar:
+                    bar.update(1)
+                    if res.status != "ok":
+                        bar.set_postfix(raw.status_counts(), refresh=False)
+                if time.monotonic() - last > CHECKPOINT_S:
+                    rawfile.write(out, raw)
+                    last = time.monotonic()
+        finally:
+            if own_pool:
+                pool.__exit__(None, None, None)
+            rawfile.write(out, raw)  # what finished is never lost, even on Ctrl-C
+            if bar:
+                bar.close()
+    elif bar:
+        bar.close()
+    return raw
+
+
+def spec_from_cli(recipe: str, sets: list[str], corners: str, temps: str, mc: int,
+                  seed: int) -> SweepSpec:
+    """Build a SweepSpec from ``--set NAME=VALUES`` strings and comma lists."""
+    from .sweep import parse_values
+    r = get_recipe(recipe)
+    axes = {}
+    for s in sets or []:
+        if "=" not in s:
+            raise ParameterError(f"--set {s!r}: expected NAME=VALUE")
+        name, _, val = s.partition("=")
+        name = name.strip()
+        r.param(name)
+        if name in axes:
+            raise ParameterError(f"--set {name} given twice")
+        p = r.param(name)
+        axes[name] = [val.strip()] if p.kind == "file" else parse_values(name, val)
+    return SweepSpec(recipe=recipe, axes=axes,
+                     corners=[c.strip() for c in corners.split(",")],
+                     temps_c=[t.strip() for t in temps.split(",")], mc=mc, seed=seed)
