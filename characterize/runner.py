@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from .params import ParameterError
 from .recipes import get_recipe
 from .sweep import SweepSpec
 
-CHECKPOINT_S = 5.0
+# seconds between atomic rewrites of the output file while a sweep runs
+CHECKPOINT_S = float(os.environ.get("IMCSPICE_CHECKPOINT_S", "5"))
 
 
 class SweepError(RuntimeError):
