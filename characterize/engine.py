@@ -131,6 +131,8 @@ def run_task(task: Task, use_cache: bool = True) -> Result:
         res = Result(task.index, "ok", out, "", 0.0, version)
     except ngs.NgspiceFatal as e:
         res = Result(task.index, "crashed", message=_msg(e), ngspice_version=version, fatal=True)
+    except ngs.NgspiceTimeout as e:
+        res = Result(task.index, "timeout", message=_msg(e), ngspice_version=version)
     except ngs.NgspiceNonConvergence as e:
         res = Result(task.index, "nonconverged", message=_msg(e), ngspice_version=version)
     except Exception as e:  # noqa: BLE001 - a bad point (or recipe bug) costs that point only

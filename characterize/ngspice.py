@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,10 @@ class NgspiceFatal(NgspiceError):
     """ngspice cannot continue in this process."""
 
 
+class NgspiceTimeout(NgspiceError):
+    """An analysis ran past the in-process deadline and was halted."""
+
+
 class _Shared(NgSpiceShared):
     """PySpice's NgSpiceShared with our own message handling (never raises on stderr)."""
 
@@ -61,6 +66,10 @@ class _Shared(NgSpiceShared):
         message = ffi_string_utf8(message_c)
         _, _, content = message.partition(" ")
         self.messages.append(content)
+        return 0
+
+    @staticmethod
+    def _background_thread_running(is_running, ngspice_id, user_data):
         return 0
 
     @staticmethod
@@ -95,6 +104,9 @@ class Ngspice:
                     "set nomoremode", "set num_threads=1"):
             self._ng.exec_command(cmd)
         self.loaded_key: str | None = None
+        #: seconds an analysis may run before it is halted (None: no in-process limit;
+        #: the local pool kills a hung worker instead, Dask workers use this)
+        self.timeout_s: float | None = None
         self.version = self._version()
 
     def _version(self) -> str:
@@ -137,7 +149,7 @@ class Ngspice:
         self.command("destroy all")
         msgs: list[str] = []
         for cmd in commands:
-            msgs += self.command(cmd)
+            msgs += self.command(cmd) if self.timeout_s is None else self._bounded(cmd)
         if any(_NONCONVERGED.search(m) for m in msgs):
             raise NgspiceNonConvergence("no convergence", msgs)
         errs = [m for m in msgs if _ERROR.search(m)]
@@ -147,6 +159,25 @@ class Ngspice:
         if plot == "const":
             raise NgspiceNonConvergence("analysis produced no data", msgs)
         return Vectors(plot, self.vectors(plot))
+
+    def _bounded(self, cmd: str) -> list[str]:
+        """Run ``cmd`` in ngspice's background thread; halt it at the deadline."""
+        lib = self._ng._ngspice_shared
+        self._ng.messages = []
+        self._ng.exec_command(f"bg_{cmd}")
+        deadline = time.monotonic() + self.timeout_s
+        time.sleep(0.0002)
+        while lib.ngSpice_running():
+            if time.monotonic() > deadline:
+                self._ng.exec_command("bg_halt")
+                while lib.ngSpice_running():
+                    time.sleep(0.001)
+                raise NgspiceTimeout(f"{cmd!r} exceeded {self.timeout_s:g} s and was halted")
+            time.sleep(0.0005)
+        msgs = self._ng.messages
+        if any(_FATAL.search(m) for m in msgs):
+            raise NgspiceFatal(f"ngspice fatal error on {cmd!r}", msgs)
+        return msgs
 
     def vectors(self, plot: str) -> dict[str, np.ndarray]:
         lib = self._ng._ngspice_shared

