@@ -68,20 +68,28 @@ class DaskPool:
         if self._cluster is not None:
             self._cluster.close()
 
+    def _submit(self, t: Task, attempt: int):
+        return self.client.submit(_run_on_worker, t, self.timeout_s, self.use_cache,
+                                  pure=False, retries=self.retries,
+                                  key=f"imcspice-point-{t.cache_key or t.index}-{t.index}-{attempt}")
+
     def run(self, tasks: Iterable[Task]) -> Iterator[Result]:
         from distributed import as_completed
-        tasks = list(tasks)
-        futures = {}
-        for t in tasks:
-            f = self.client.submit(_run_on_worker, t, self.timeout_s, self.use_cache,
-                                   pure=False, retries=self.retries,
-                                   key=f"imcspice-point-{t.cache_key or t.index}-{t.index}")
-            futures[f] = t
-        for f in as_completed(list(futures)):
-            t = futures[f]
+        futures = {self._submit(t, 0): (t, 0) for t in tasks}
+        ac = as_completed(list(futures))
+        for f in ac:
+            t, attempt = futures.pop(f)
             try:
                 res = f.result()
             except Exception as e:  # noqa: BLE001 - KilledWorker, lost connection, ...
+                if attempt == 0:
+                    # A dying worker takes the points queued on it down too: give each
+                    # such point one more, separate chance before calling it crashed.
+                    g = self._submit(t, 1)
+                    futures[g] = (t, 1)
+                    ac.add(g)
+                    f.release()
+                    continue
                 res = Result(t.index, "crashed", message=f"Dask: {type(e).__name__}: {e}"[:2000])
             f.release()
             yield res

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +58,7 @@ class _Shared(NgSpiceShared):
 
     def __init__(self, *a, **kw):
         self.messages: list[str] = []
+        self.bg_ended = threading.Event()  # set when ngspice's background thread finishes
         super().__init__(*a, **kw)
 
     @staticmethod
@@ -69,7 +70,11 @@ class _Shared(NgSpiceShared):
         return 0
 
     @staticmethod
-    def _background_thread_running(is_running, ngspice_id, user_data):
+    def _background_thread_running(not_running, ngspice_id, user_data):
+        # the flag means "background thread NOT running" (ngspice manual, shared
+        # library callbacks): true when the thread ends
+        if not_running:
+            ffi.from_handle(user_data).bg_ended.set()
         return 0
 
     @staticmethod
@@ -162,18 +167,13 @@ class Ngspice:
 
     def _bounded(self, cmd: str) -> list[str]:
         """Run ``cmd`` in ngspice's background thread; halt it at the deadline."""
-        lib = self._ng._ngspice_shared
         self._ng.messages = []
+        self._ng.bg_ended.clear()
         self._ng.exec_command(f"bg_{cmd}")
-        deadline = time.monotonic() + self.timeout_s
-        time.sleep(0.0002)
-        while lib.ngSpice_running():
-            if time.monotonic() > deadline:
-                self._ng.exec_command("bg_halt")
-                while lib.ngSpice_running():
-                    time.sleep(0.001)
-                raise NgspiceTimeout(f"{cmd!r} exceeded {self.timeout_s:g} s and was halted")
-            time.sleep(0.0005)
+        if not self._ng.bg_ended.wait(self.timeout_s):
+            self._ng.exec_command("bg_halt")
+            self._ng.bg_ended.wait(10.0)
+            raise NgspiceTimeout(f"{cmd!r} exceeded {self.timeout_s:g} s and was halted")
         msgs = self._ng.messages
         if any(_FATAL.search(m) for m in msgs):
             raise NgspiceFatal(f"ngspice fatal error on {cmd!r}", msgs)

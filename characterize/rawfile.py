@@ -124,10 +124,20 @@ def write(path: str | Path, sweep: RawSweep) -> None:
             f.create_dataset("message", data=sweep.message.astype(object),
                              dtype=h5py.string_dtype())
         os.replace(tmp, path)
+    except OSError as e:
+        _discard(tmp)
+        raise RawFileError(f"cannot write {path}: {e.strerror or e}; the previous file (if "
+                           "any) is unchanged") from None
     except BaseException:
-        if tmp.exists():
-            tmp.unlink()
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink()
+    except OSError:
+        pass
 
 
 def read(path: str | Path) -> RawSweep:

@@ -167,3 +167,13 @@ def test_show_and_recipes_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "memristor-iv" in out and "pending" in out and "g_us" in out
     assert main(["show", str(tmp_path / "nope.h5")]) == 2
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "notadir"
+    blocker.write_text("a file where a directory is expected")
+    spec = SweepSpec("memristor-iv", {"g_us": [1.0]})
+    with pytest.raises(rawfile.RawFileError, match="cannot write"):
+        rawfile.write(blocker / "x.raw.h5", _empty(spec))
+    rc = main(["sweep", "memristor-iv", "--quiet", "--out", str(tmp_path / "no" / "x.raw.h5")])
+    assert rc == 2 and "does not exist" in capsys.readouterr().err

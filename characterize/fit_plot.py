@@ -1,0 +1,227 @@
+"""``imcspice plot``: transfer curves of a raw sweep, or SPICE points vs a model.
+
+* Raw file: the circuit family's own plot function when it has one (a function named
+  ``plot_*`` taking ``(raw, out_png)`` in the recipe's module or in
+  ``imcspice.circuits.<family>``), else generic curves: each quantity over its last
+  axis, one curve per value of another swept axis.
+* Model file: for each modeled quantity (up to 4), the raw sweep's points (markers)
+  against the model (lines, densely evaluated), and below them the residuals in
+  percent of full scale. The raw sweep is ``--raw`` or, by default, the model's source
+  file next to it when its sha256 matches the one the model records.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import rawfile
+from .fit import FitError, grid_data
+
+MAX_CURVES = 6
+
+
+def _mpl():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _schema(path: Path) -> str:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            s = f.attrs.get("schema", "")
+    except OSError as e:
+        raise rawfile.RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
+    return s.decode() if isinstance(s, bytes) else str(s)
+
+
+def plot_file(path, out, raw=None) -> Path:
+    path, out = Path(path), Path(out)
+    if not out.parent.exists():
+        raise FileNotFoundError(f"output directory {out.parent} does not exist")
+    schema = _schema(path)
+    if schema == rawfile.SCHEMA:
+        plot_raw(rawfile.read(path), out)
+    elif schema.startswith("imcspice.model/"):
+        from ..models.store import load
+        model = load(path)
+        raw_path = Path(raw) if raw else _find_source(path, model)
+        plot_model(model, rawfile.read(raw_path), out, raw_name=raw_path.name)
+    else:
+        raise rawfile.RawFileError(f"{path}: schema {schema!r} is not an imcspice file")
+    return out
+
+
+def _find_source(model_path: Path, model) -> Path:
+    from ..models.store import sha256_file
+    name = model.meta.get("source_name", "")
+    cands = [model_path.parent / name] if name else []
+    cands += sorted(model_path.parent.glob("*.raw.h5"))
+    for c in cands:
+        if c.is_file() and sha256_file(c) == model.source_raw_sha256:
+            return c
+    raise FitError(f"{model_path}: its source raw sweep (sha256 {model.source_raw_sha256[:12]}…, "
+                   f"{name or 'unnamed'}) is not next to it; give --raw RAW.raw.h5")
+
+
+def _family_plotter(recipe: str):
+    from .recipes import get_recipe
+    try:
+        mod = importlib.import_module(type(get_recipe(recipe)).__module__)
+    except KeyError:
+        return None
+    mods = [mod]
+    fam = mod.__name__.rsplit(".", 1)[-1]
+    try:
+        mods.append(importlib.import_module(f"imcspice.circuits.{fam}"))
+    except ImportError:
+        pass
+    for m in mods:
+        for name, obj in vars(m).items():
+            if name.startswith("plot") and inspect.isfunction(obj) and \
+                    obj.__module__ == m.__name__:
+                try:
+                    n_args = len(inspect.signature(obj).parameters)
+                except (TypeError, ValueError):
+                    continue
+                if n_args >= 2:
+                    return obj
+    return None
+
+
+def plot_raw(raw: rawfile.RawSweep, out: Path) -> None:
+    fn = _family_plotter(raw.attrs.get("recipe", ""))
+    if fn is not None:
+        try:
+            fn(raw, str(out))
+            if out.is_file():
+                return
+        except Exception as e:  # a family plot that cannot draw this sweep: generic curves
+            warnings.warn(f"{fn.__module__}.{fn.__name__} failed ({e}); generic plot instead")
+    _generic_raw(raw, out)
+
+
+def _generic_raw(raw: rawfile.RawSweep, out: Path) -> None:
+    plt = _mpl()
+    qs = [q for q in raw.data if np.isfinite(raw.data[q]).any()][:4]
+    if not qs:
+        raise FitError("the raw sweep has no successful points to plot")
+    fig, axs = plt.subplots(len(qs), 1, figsize=(6.4, 3.2 * len(qs)), squeeze=False)
+    for ax, q in zip(axs[:, 0], qs):
+        names = raw.data_axes[q]
+        live = [n for n in names if n not in ("corner", "mc") and len(raw.axis(n)) > 1]
+        if not live:
+            ax.text(0.5, 0.5, f"{q}: single point {np.nanmean(raw.data[q]):.4g} {raw.units[q]}",
+                    ha="center", transform=ax.transAxes)
+            continue
+        x = live[-1]
+        c = live[-2] if len(live) > 1 else None
+        fixed = {n: raw.axis(n)[0] for n in names if n not in (x, c) and n != "mc"}
+        arr, rest = raw.select(q, **fixed)
+        if "mc" in rest:
+            arr = np.nanmean(arr, axis=rest.index("mc"))
+            rest.remove("mc")
+        xs = raw.axis(x).astype(float)
+        if c is None:
+            ax.plot(xs, arr, "o-", ms=3)
+        else:
+            if rest[0] != c:
+                arr = arr.T
+            cv = raw.axis(c)
+            for k in _subsample(len(cv)):
+                ax.plot(xs, arr[k], "o-", ms=3, label=f"{c} = {cv[k]:g}")
+            ax.legend(fontsize=7)
+        ax.set_xlabel(f"{x} [{raw.axes[x][0]}]")
+        ax.set_ylabel(f"{q} [{raw.units[q]}]")
+        ax.grid(True, alpha=0.3)
+        ax.set_title(f"{raw.attrs.get('recipe')}: {q}"
+                     + (f"  ({', '.join(f'{k}={v}' for k, v in fixed.items())})" if fixed else ""),
+                     fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _subsample(n: int) -> list[int]:
+    if n <= MAX_CURVES:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, MAX_CURVES).round().astype(int).tolist()))
+
+
+def plot_model(model, raw: rawfile.RawSweep, out: Path, raw_name: str = "") -> None:
+    plt = _mpl()
+    names = [n for n in model.outputs if n in raw.data][:4]
+    if not names:
+        raise FitError(f"the raw sweep ({raw.attrs.get('recipe')}) has none of the model's "
+                       f"outputs ({', '.join(model.outputs)})")
+    fig, axs = plt.subplots(2, len(names), figsize=(5.2 * len(names), 6.4), squeeze=False,
+                            gridspec_kw={"height_ratios": [2.2, 1]})
+    for j, name in enumerate(names):
+        fn = model.functions[name]
+        ax, axr = axs[0, j], axs[1, j]
+        try:
+            gd = grid_data(raw, name, settings=tuple(fn.inputs),
+                           average_mc=bool(model.meta.get("average_mc")))
+        except FitError as e:
+            ax.text(0.5, 0.5, str(e), ha="center", wrap=True, transform=ax.transAxes)
+            continue
+        corner = next((c for c in gd.corners if c in fn.corners), None)
+        if corner is None or not set(fn.inputs) <= set(gd.names):
+            ax.text(0.5, 0.5, f"{name}: raw sweep does not cover the model's inputs",
+                    ha="center", transform=ax.transAxes)
+            continue
+        ci = gd.corners.index(corner)
+        live = [n for n in fn.inputs if len(gd.axis(n)) > 1]
+        x = live[-1] if live else fn.inputs[-1]
+        c = live[-2] if len(live) > 1 else None
+        idx = {n: 0 for n in gd.names}
+        xs = gd.axis(x)
+        xd = np.linspace(xs.min(), xs.max(), 300)
+        cvals = _subsample(len(gd.axis(c))) if c else [None]
+        fs = gd.full_scale
+        for k in cvals:
+            sl = [ci]
+            for n in gd.names:
+                if n == x:
+                    sl.append(slice(None))
+                elif n == c:
+                    sl.append(k)
+                else:
+                    sl.append(idx[n])
+            y = gd.values[tuple(sl)]
+            inp = {n: gd.axis(n)[idx[n]] for n in fn.inputs}
+            if c:
+                inp[c] = gd.axis(c)[k]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yd = fn(corner, {**{n: np.full_like(xd, v) for n, v in inp.items()}, x: xd})
+                yp = fn(corner, {**{n: np.full_like(xs, v) for n, v in inp.items()}, x: xs})
+            label = f"{c} = {gd.axis(c)[k]:g}" if c else None
+            line, = ax.plot(xd, yd, "-", lw=1.2, label=label)
+            ax.plot(xs, y, "o", ms=3, color=line.get_color())
+            axr.plot(xs, 100 * (yp - y) / fs, "o-", ms=2.5, lw=0.8, color=line.get_color())
+        fixed = ", ".join(f"{n}={gd.axis(n)[0]:g}" for n in fn.inputs
+                          if n not in (x, c) and len(gd.axis(n)) > 1)
+        ax.set_title(f"{model.kind}: {name} [{fn.unit}] ({fn.form}), corner {corner}"
+                     + (f"\n{fixed}" if fixed else ""), fontsize=8)
+        ax.set_ylabel(f"{name} [{fn.unit}]")
+        if c:
+            ax.legend(fontsize=7)
+        ax.grid(True, alpha=0.3)
+        axr.set_xlabel(f"{x} [{model.unit(x)}]")
+        axr.set_ylabel("model − SPICE (% FS)")
+        axr.axhline(0, color="k", lw=0.6)
+        axr.grid(True, alpha=0.3)
+    fig.suptitle(f"SPICE points (markers, {raw_name}) vs model (lines); held-out max "
+                 f"{model.max_heldout_pct_fs():.3g}% FS", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

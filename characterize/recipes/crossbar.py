@@ -1,0 +1,480 @@
+"""Crossbar recipes: bit-line current, IR drop, read energy and settling of a
+1T1R / linear-resistor crossbar read through a transimpedance amplifier.
+
+* ``crossbar-column``: one column of ``rows`` cells with a deterministic pattern of
+  ON/OFF cells and active/idle inputs. A DC operating point gives the bit-line
+  current, the TIA output and the node voltages; a transient (inputs step from
+  0 V at t = 0) gives the read energy over a read pulse of ``t_read_s`` and the
+  TIA output's 1 % settling time.
+* ``crossbar-array``: any conductance matrix and input vector, read from ``.npy``
+  files (``--set conductances=G.npy --set inputs=V.npy``); DC operating point:
+  every bit-line current and every word-/bit-line node voltage.
+
+Topology and node names: :mod:`imcspice.circuits.crossbar`. The sense amplifier is
+the behavioral ``imc_tia`` of netlists/crossbar.spice (a single-pole op-amp with
+resistive/capacitive feedback, not a transistor-level design); the memory cell is
+``imc_cell_lin`` (ideal resistor) or ``imc_cell_1t1r`` (imc_memristor + SKY130
+nfet access transistor, gate on a select line at VDD).
+
+"Ideal" outputs (``i_ideal_a``) are Σ_r I_cell(G, V_r) computed analytically with the
+same device law (linear: G·V; 1t1r: G·v0·sinh(V/v0), without the access transistor)
+and no wires; ``ir_drop_rel`` = (i_ideal − i_out)/i_ideal, so for 1T1R it includes
+the access transistor's drop as well as the wires'.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...circuits import crossbar as cb
+from ..params import Param, ParameterError, format_number
+from ..recipe import Axis, Output, Recipe
+
+# Array size limit for file-driven arrays: 256 rows is the top of the 64–256 range of
+# REFERENCE.md (crossbar column); 256 x 256 linear cells load and solve in seconds.
+MAX_ROWS = 256
+MAX_COLS = 256
+# Conductance range accepted from files, S: 1 pS (numerical "absent" cell) to 10 mS
+# (100 ohm; far beyond RRAM Ron ~6–100 kOhm of REFERENCE.md).
+G_MIN_S, G_MAX_S = 1e-12, 1e-2
+# Input voltages accepted from files: |V| <= 1.8 V, the SKY130 core supply.
+V_MAX_V = 1.8
+# Input step rise time for the transient, s (assumption: an ideal driver edge, much
+# faster than the TIA so that the settling time measures the column + amplifier).
+T_RISE_S = 10e-12
+# Transient time step: t_read_s / 200 (ngspice adds points where needed; the 1 %
+# crossing is interpolated; checked against t_read_s / 2000: < 0.1 % change).
+TRAN_POINTS = 200
+# Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
+L_ACCESS_UM = 0.15
+
+
+@dataclass(frozen=True)
+class IntParam(Param):
+    """A numeric parameter that must be an integer (returned as a float)."""
+
+    def validate(self, value):
+        v = super().validate(value)
+        if v != math.floor(v):
+            raise ParameterError(f"parameter {self.name!r}: {v:g} is not an integer")
+        return float(v)
+
+
+@dataclass(frozen=True)
+class NpyParam(Param):
+    """A ``.npy`` file parameter whose contents are checked when it is given: plain
+    numeric dtype (never pickled objects), ``ndim`` dimensions of at most ``max_len``
+    each, finite values in [``lo``, ``hi``]."""
+
+    kind: str = "file"
+    structural: bool = True
+    ndim: int = 1
+    max_len: int = MAX_ROWS
+    lo: float = -math.inf
+    hi: float = math.inf
+
+    def validate(self, value):
+        if value in ("", None):
+            raise ParameterError(f"parameter {self.name!r} is required: give "
+                                 f"--set {self.name}=FILE.npy ({self.doc})")
+        path = super().validate(value)
+        load_npy(self, path)
+        return path
+
+
+_npy_cache: dict[tuple, np.ndarray] = {}
+
+
+def load_npy(param: NpyParam, path: str) -> np.ndarray:
+    """Read and check a ``.npy`` file for ``param``; ParameterError (naming the
+    parameter) on anything but a finite, in-range numeric array of the right shape."""
+    name = param.name
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ParameterError(f"parameter {name!r}: cannot read {path!r}: {e.strerror}") from None
+    key = (name, path, st.st_mtime_ns, st.st_size)
+    if key in _npy_cache:
+        return _npy_cache[key]
+    try:
+        with open(path, "rb") as f:
+            # Check the header before reading any data: a header can claim any shape.
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    except (ValueError, OSError, EOFError) as e:
+        raise ParameterError(f"parameter {name!r}: {path!r} is not a readable .npy array "
+                             f"({e})") from None
+    if dtype.hasobject or dtype.kind not in "fiu":
+        raise ParameterError(f"parameter {name!r}: {path!r} holds dtype {dtype}; expected a "
+                             "plain float or integer array (object/pickled, boolean, complex "
+                             "and structured arrays are refused)")
+    if len(shape) != param.ndim:
+        want = "(rows, cols)" if param.ndim == 2 else "(rows,)"
+        raise ParameterError(f"parameter {name!r}: {path!r} has shape {tuple(shape)}; "
+                             f"expected {param.ndim}-D {want}")
+    if any(n < 1 or n > param.max_len for n in shape):
+        raise ParameterError(f"parameter {name!r}: shape {tuple(shape)} is outside 1..."
+                             f"{param.max_len} per dimension")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise ParameterError(f"parameter {name!r}: {path!r} could not be loaded without "
+                             f"pickle ({e})") from None
+    if not isinstance(arr, np.ndarray):  # e.g. an .npz archive renamed .npy
+        raise ParameterError(f"parameter {name!r}: {path!r} is not a single .npy array")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError(f"parameter {name!r}: {path!r} holds NaN or infinite values")
+    if arr.size and (arr.min() < param.lo or arr.max() > param.hi):
+        raise ParameterError(f"parameter {name!r}: values must lie in [{param.lo:g}, "
+                             f"{param.hi:g}] {param.unit}; {path!r} has "
+                             f"[{arr.min():g}, {arr.max():g}]")
+    arr.setflags(write=False)
+    if len(_npy_cache) > 16:
+        _npy_cache.clear()
+    _npy_cache[key] = arr
+    return arr
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+# --- shared parameters ---------------------------------------------------------------------
+def _device_param():
+    return Param("device", "1t1r", "", "cell: linear (ideal resistor) or 1t1r (memristor + "
+                 "SKY130 nfet access transistor)", choices=cb.DEVICES, kind="choice",
+                 structural=True)
+
+
+def _wire_params():
+    # ~1–10 ohm per cell segment (REFERENCE.md, crossbar column); 5 ohm: mid-range.
+    return (
+        Param("r_wl_ohm", 5.0, "ohm", "word-line resistance per cell segment (driver to "
+              "column 0, then between columns)", min=1e-6, max=1e4),
+        Param("r_bl_ohm", 5.0, "ohm", "bit-line resistance per cell segment (between rows, "
+              "then last row to the sense node)", min=1e-6, max=1e4),
+    )
+
+
+def _device_params():
+    return (
+        # netlists/memristor.spice default (an assumption to replace with device data).
+        Param("v0_v", 0.5, "V", "memristor sinh non-linearity voltage (1t1r only)",
+              min=0.05, max=10.0),
+        # Assumption: W = 1 um at minimum L gives ~0.9 kOhm on-resistance at Vgs = 1.8 V
+        # (measured with the tt models), small next to Ron = 50 kOhm.
+        Param("w_access_um", 1.0, "um", "access nfet width, L = 0.15 um (1t1r only)",
+              min=0.42, max=100.0),
+    )
+
+
+def _tia_params():
+    return (
+        # Assumption: 2 kOhm keeps a 256-row, half-ON column at 20 uS / 0.2 V inside the
+        # +-1.8 V output range (and a 64-row all-ON column at ~0.5 V).
+        Param("r_f_ohm", 2e3, "ohm", "TIA feedback resistance (V_out = -I·r_f at DC)",
+              min=1.0, max=1e9),
+        # Assumption: 100 dB, a typical op-amp DC gain (behavioral TIA).
+        Param("a0_v_per_v", 1e5, "V/V", "TIA op-amp DC gain", min=10.0, max=1e12),
+    )
+
+
+def _ref(name, scale=1.0):
+    return cb.ParamRef(name, scale)
+
+
+# --- crossbar-column ----------------------------------------------------------------------
+class CrossbarColumn(Recipe):
+    """One column of ``rows`` cells read at ``v_read_v`` through a behavioral TIA.
+
+    Pattern: exactly round(frac_on·rows) cells ON (``g_on_us``, the rest ``g_off_us``)
+    and round(frac_active·rows) inputs at ``v_read_v`` (the rest held at 0 V), chosen
+    by ``pattern_seed`` (circuits.crossbar.column_pattern; deterministic). The pattern
+    parameters, ``rows`` and ``device`` change the netlist (topology); all others are
+    altered in place.
+
+    Measurement: ``op`` (DC currents and voltages), then ``tran`` over one read pulse
+    of ``t_read_s`` with the inputs stepping from 0 V at t = 0 (rise 10 ps):
+    ``e_read_j`` = ∫ Σ_r V_r·I_r dt over the pulse, delivered by the input drivers
+    (the TIA and select line are not counted: the TIA is behavioral, the gate draws no
+    DC current); ``t_settle_s`` = last time the TIA output is more than 1 % of its
+    step (0 V to the DC value) away from the DC value, interpolated; NaN if it has not
+    settled by the end of the pulse (raise ``t_read_s``) or the step is zero.
+    """
+
+    name = "crossbar-column"
+    summary = "1T1R/linear crossbar column: bit-line current, IR drop, read energy, settling"
+    version = 1
+    params = (
+        # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
+        IntParam("rows", 64, "", "cells in the column", min=1, max=1024, structural=True),
+        _device_param(),
+        # Ron ~6–100 kOhm (NeuroSim defaults, REFERENCE.md): 20 uS = 50 kOhm.
+        Param("g_on_us", 20.0, "uS", "ON-cell conductance", min=1e-3, max=1e4),
+        # Roff ~0.9–1.7 MOhm (NeuroSim defaults, REFERENCE.md): 1 uS = 1 MOhm.
+        Param("g_off_us", 1.0, "uS", "OFF-cell conductance", min=1e-6, max=1e4),
+        # Assumption: half the cells ON, every input active (a dense read).
+        Param("frac_on", 0.5, "", "fraction of cells ON", min=0.0, max=1.0, structural=True),
+        Param("frac_active", 1.0, "", "fraction of inputs at v_read_v (others at 0 V)",
+              min=0.0, max=1.0, structural=True),
+        IntParam("pattern_seed", 0, "", "seed of the deterministic ON/active pattern",
+                 min=0, max=2**31 - 1, structural=True),
+        # Read at 0.2–0.55 V (REFERENCE.md, crossbar column): 0.2 V.
+        Param("v_read_v", 0.2, "V", "read voltage on active word lines", min=0.01, max=1.0),
+        *_wire_params(),
+        # Assumption: ~1 fF per cell and line (wire ~0.2 fF/um over a ~1–2 um cell pitch
+        # plus the access transistor's junction); set 0 to drop the capacitors.
+        Param("c_wl_cell_ff", 1.0, "fF", "word-line capacitance per cell", min=0.0, max=1e4),
+        Param("c_bl_cell_ff", 1.0, "fF", "bit-line capacitance per cell", min=0.0, max=1e4),
+        *_device_params(),
+        *_tia_params(),
+        # Assumption: 20 fF (r_f·c_f = 40 ps) damps the loop at 256 rows.
+        Param("c_f_ff", 20.0, "fF", "TIA feedback capacitance", min=0.0, max=1e6),
+        # Assumption: 500 MHz unity-gain frequency for a 130 nm op-amp (behavioral).
+        Param("gbw_hz", 5e8, "Hz", "TIA op-amp unity-gain frequency", min=1e6, max=1e12),
+        # Assumption: 20 ns read pulse, long enough for the default TIA to settle a
+        # 256-row column (~9 ns at 1 ohm/segment, measured).
+        Param("t_read_s", 20e-9, "s", "read pulse width (energy window, settling limit)",
+              min=1e-10, max=1e-5),
+    )
+    outputs = (
+        Output("i_out_a", "A", (), "bit-line current into the TIA virtual ground (DC)"),
+        Output("v_out_v", "V", (), "TIA output (DC), = -i_out·r_f (inverting)"),
+        Output("i_ideal_a", "A", (), "Σ I_cell(G, V) with no wires and no access device"),
+        Output("ir_drop_rel", "", (), "(i_ideal - i_out) / i_ideal"),
+        Output("e_read_j", "J", (), "energy from the input drivers over t_read_s"),
+        Output("t_settle_s", "s", (), "TIA output 1 % settling time after the input step"),
+        Output("v_bl_far_v", "V", (), "bit-line voltage at row 0, the cell farthest from "
+                                      "the sense node (DC): the largest IR rise"),
+        Output("v_wl_min_v", "V", (), "lowest word-line voltage at a cell of an active row "
+                                      "(DC)"),
+    )
+    # Only scalar outputs: ``rows`` is sweepable, and the raw file's inner axes must not
+    # change along a sweep. Per-node voltages come from crossbar-array.
+
+    def inner_axes(self, p):
+        return []
+
+    def pattern(self, p):
+        return cb.column_pattern(int(p["rows"]), p["frac_on"], p["frac_active"],
+                                 int(p["pattern_seed"]))
+
+    def body(self, tech, p):
+        on, active = self.pattern(p)
+        return cb.column_netlist(
+            int(p["rows"]), on, active, _ref("g_on_us", 1e-6), _ref("g_off_us", 1e-6),
+            _ref("v_read_v"), p["device"],
+            wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), _ref("c_wl_cell_ff"),
+                                _ref("c_bl_cell_ff")),
+            tia=cb.TiaParams(_ref("r_f_ohm"), _ref("c_f_ff"), _ref("a0_v_per_v"),
+                             _ref("gbw_hz"), tech.vdd_v),
+            access=cb.AccessTransistor(_ref("w_access_um"), L_ACCESS_UM, tech.vdd_v,
+                                       tech.devices["nfet"]),
+            memristor=cb.MemristorParams(_ref("v0_v")),
+            step_rise_s=T_RISE_S)
+
+    def commands(self, p):
+        dt = p["t_read_s"] / TRAN_POINTS
+        dt = format_number(dt)
+        return ["op", f"tran {dt} {format_number(p['t_read_s'])} 0 {dt}"]
+
+    def simulate(self, ng, p):
+        op_cmd, tran_cmd = self.commands(p)
+        vec = ng.run([op_cmd])
+        i_out = float(vec[cb.sense_source(0) + "#branch"][0])
+        v_out = float(vec[cb.out_node(0)][0])
+        on, active = self.pattern(p)
+        v_wl = [vec[cb.wl_node(r, 0)][0] for r in np.flatnonzero(active)]
+        g = np.where(on, p["g_on_us"], p["g_off_us"]) * 1e-6
+        v = np.where(active, p["v_read_v"], 0.0)
+        i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"])[0])
+
+        tr = ng.run([tran_cmd])
+        t = tr["time"]
+        power = np.zeros_like(t)
+        for r in np.flatnonzero(active):
+            # branch current flows into the source's + node: delivered power is -V·I
+            power -= tr[f"in{r}"] * tr[cb.input_source(r) + "#branch"]
+        e_read = float(np.sum(0.5 * (power[1:] + power[:-1]) * np.diff(t)))  # trapezoid
+        return {
+            "i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal,
+            "ir_drop_rel": (i_ideal - i_out) / i_ideal if i_ideal != 0 else math.nan,
+            "e_read_j": e_read,
+            "t_settle_s": settling_time(t, tr[cb.out_node(0)], v_out, 0.01),
+            "v_bl_far_v": float(vec[cb.bl_node(0, 0)][0]),
+            "v_wl_min_v": float(min(v_wl)) if v_wl else math.nan,
+        }
+
+
+def settling_time(t: np.ndarray, y: np.ndarray, final: float, tol: float = 0.01) -> float:
+    """Time after which ``y`` stays within ``tol``·|final − y[0]| of ``final``
+    (linearly interpolated); NaN when the step is zero or ``y`` ends outside the band."""
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    band = tol * abs(final - y[0])
+    if not band > 0:
+        return math.nan
+    err = np.abs(y - final) - band
+    outside = np.flatnonzero(err > 0)
+    if not len(outside):
+        return float(t[0])
+    k = outside[-1]
+    if k + 1 >= len(t):
+        return math.nan
+    return float(t[k] + (t[k + 1] - t[k]) * err[k] / (err[k] - err[k + 1]))
+
+
+# --- crossbar-array -----------------------------------------------------------------------
+class CrossbarArray(Recipe):
+    """An R x C crossbar with any conductance matrix and input vector (``.npy`` files).
+
+    ``conductances``: float array of shape (rows, cols), siemens, each in
+    [1e-12, 1e-2] S (for 1t1r: the memristor's low-field conductance).
+    ``inputs``: float array of shape (rows,), volts, each |V| <= 1.8 V.
+    Both at most 256 per dimension; read with ``allow_pickle=False``; the netlist is
+    built from their contents in the coordinator (every number formatted by the
+    builder), so they are structural: the deck changes when a file's contents change.
+    One DC operating point per point; every bit line ends in its own behavioral TIA.
+    The files must be readable where the workers run (``inner_axes`` reads the shape).
+    """
+
+    name = "crossbar-array"
+    summary = "R x C crossbar from .npy conductances/inputs: bit-line currents, node voltages"
+    version = 1
+    params = (
+        NpyParam("conductances", "", "S", "cell conductance matrix, .npy of shape "
+                 "(rows, cols) in siemens", ndim=2, max_len=MAX_ROWS, lo=G_MIN_S, hi=G_MAX_S),
+        NpyParam("inputs", "", "V", "word-line input voltages, .npy of shape (rows,) in "
+                 "volts", ndim=1, max_len=MAX_ROWS, lo=-V_MAX_V, hi=V_MAX_V),
+        _device_param(),
+        *_wire_params(),
+        *_device_params(),
+        *_tia_params(),
+    )
+    outputs = (
+        Output("i_out_a", "A", ("col",), "bit-line current into each TIA virtual ground"),
+        Output("v_out_v", "V", ("col",), "TIA outputs, = -i_out·r_f (inverting)"),
+        Output("i_ideal_a", "A", ("col",), "Σ_r I_cell(G, V) with no wires, no access device"),
+        Output("ir_drop_rel", "", ("col",), "(i_ideal - i_out) / i_ideal (NaN where 0)"),
+        Output("v_wl_v", "V", ("row", "col"), "word-line voltage at each cell"),
+        Output("v_bl_v", "V", ("row", "col"), "bit-line voltage at each cell"),
+    )
+
+    def arrays(self, p) -> tuple[np.ndarray, np.ndarray]:
+        """The validated (conductances, inputs) of a point; shapes checked together."""
+        g = load_npy(self.param("conductances"), p["conductances"])
+        v = load_npy(self.param("inputs"), p["inputs"])
+        if v.shape[0] != g.shape[0]:
+            raise ParameterError(f"parameter 'inputs': {v.shape[0]} values for a conductance "
+                                 f"matrix of {g.shape[0]} rows (shape {g.shape}); 'inputs' "
+                                 "needs one voltage per row")
+        return g, v
+
+    def structural(self, p):
+        # The deck depends on the files' contents, not only on their paths.
+        s = super().structural(p)
+        for name in ("conductances", "inputs"):
+            s[name] = f"{p[name]}#{_digest(p[name])}"
+        return s
+
+    def inner_axes(self, p):
+        g, _ = self.arrays(p)
+        return [Axis("row", "", tuple(float(r) for r in range(g.shape[0]))),
+                Axis("col", "", tuple(float(c) for c in range(g.shape[1])))]
+
+    def body(self, tech, p):
+        g, v = self.arrays(p)
+        return cb.crossbar_netlist(
+            g, [float(x) for x in v], p["device"],
+            wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), 0.0, 0.0),
+            # DC only: c_f and gbw do not enter the operating point.
+            tia=cb.TiaParams(_ref("r_f_ohm"), 0.0, _ref("a0_v_per_v"), 5e8, tech.vdd_v),
+            access=cb.AccessTransistor(_ref("w_access_um"), L_ACCESS_UM, tech.vdd_v,
+                                       tech.devices["nfet"]),
+            memristor=cb.MemristorParams(_ref("v0_v")))
+
+    def commands(self, p):
+        return ["op"]
+
+    def measure(self, vec, p):
+        g, v = self.arrays(p)
+        rows, cols = g.shape
+        i_out = np.array([vec[cb.sense_source(c) + "#branch"][0] for c in range(cols)])
+        v_out = np.array([vec[cb.out_node(c)][0] for c in range(cols)])
+        v_wl = np.array([[vec[cb.wl_node(r, c)][0] for c in range(cols)] for r in range(rows)])
+        v_bl = np.array([[vec[cb.bl_node(r, c)][0] for c in range(cols)] for r in range(rows)])
+        i_ideal = cb.ideal_currents(g, v, p["device"], p["v0_v"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(i_ideal != 0, (i_ideal - i_out) / i_ideal, np.nan)
+        return {"i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal, "ir_drop_rel": rel,
+                "v_wl_v": v_wl, "v_bl_v": v_bl}
+
+
+# --- plot ---------------------------------------------------------------------------------
+def plot_crossbar(raw, out_png) -> None:
+    """Transfer curves from a crossbar raw file, saved as a PNG.
+
+    crossbar-column: relative IR drop vs the number of rows (or the first swept axis),
+    one curve per value of a second swept parameter (e.g. r_bl_ohm or r_wl_ohm).
+    crossbar-array: bit-line current vs column index, SPICE against ideal Σ G·V.
+    Other swept axes are taken at their first value.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recipe = raw.attrs.get("recipe", "")
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    swept = [a for a in raw.outer if len(raw.axis(a)) > 1]
+    if recipe == "crossbar-array":
+        first = {a: raw.axis(a)[0] for a in raw.outer}
+        i_out, _ = raw.select("i_out_a", **first)
+        i_id, _ = raw.select("i_ideal_a", **first)
+        col = raw.axis("col")
+        ax.plot(col, i_out * 1e6, "o-", label="ngspice (wires, device)")
+        ax.plot(col, i_id * 1e6, "k--", label="ideal Σ G·V")
+        ax.set_xlabel("bit line (column index)")
+        ax.set_ylabel("bit-line current (µA)")
+        ax.set_title("crossbar-array: bit-line currents")
+    else:
+        xname = "rows" if "rows" in swept else (swept[0] if swept else raw.outer[-1])
+        others = [a for a in swept if a != xname and a not in ("corner", "temp_c", "mc")]
+        pref = [a for a in ("r_bl_ohm", "r_wl_ohm") if a in others]
+        cname = pref[0] if pref else (others[0] if others else None)
+        fixed = {a: raw.axis(a)[0] for a in raw.outer if a not in (xname, cname)}
+        y, names = raw.select("ir_drop_rel", **fixed)
+        x = raw.axis(xname).astype(float)
+        if cname is None:
+            ax.plot(x, 100 * y, "o-")
+        else:
+            if names[0] != xname:
+                y = y.T
+            unit = dict(json_units(raw)).get(cname, "")
+            for k, cv in enumerate(raw.axis(cname)):
+                ax.plot(x, 100 * y[:, k], "o-", label=f"{cname} = {cv:g} {unit}")
+            ax.legend()
+        ax.set_xlabel(xname + (" (cells)" if xname == "rows" else ""))
+        ax.set_ylabel("relative IR drop (i_ideal − i_out)/i_ideal (%)")
+        ax.set_title("crossbar-column: IR drop")
+        if xname == "rows":
+            ax.set_xscale("log", base=2)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+
+
+def json_units(raw) -> dict:
+    import json
+    try:
+        return json.loads(raw.attrs.get("units", "{}"))
+    except ValueError:
+        return {}

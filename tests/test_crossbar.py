@@ -1,0 +1,229 @@
+"""Crossbar recipes on real ngspice: IR drop, ideal arithmetic, Kirchhoff's laws against
+an independent nodal analysis, the 1T1R access drop, settling, and .npy validation."""
+import numpy as np
+import pytest
+
+from imcspice.characterize.engine import LocalPool
+from imcspice.characterize.params import ParameterError
+from imcspice.characterize.recipes.crossbar import plot_crossbar
+from imcspice.characterize.runner import run_sweep
+from imcspice.characterize.sweep import SweepSpec
+from imcspice.circuits import crossbar as cb
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with LocalPool(2, timeout_s=60) as p:
+        yield p
+
+
+def _sweep(tmp_path, name, recipe, axes, pool):
+    raw = run_sweep(SweepSpec(recipe, axes), tmp_path / f"{name}.raw.h5", pool=pool,
+                    progress=False)
+    assert raw.status_counts() == {"ok": raw.status.size}, raw.message.ravel()
+    return raw
+
+
+def nodal_solution(g, v_in, r_wl, r_bl):
+    """Independent reference: nodal analysis of the same resistor network (word-line
+    driver at column 0, one segment per cell on each line, bit lines at 0 V past the
+    last row). Returns (bit-line currents, V(wl) (R, C), V(bl) (R, C))."""
+    rows, cols = g.shape
+    n = rows * cols
+    a = np.zeros((2 * n, 2 * n))
+    b = np.zeros(2 * n)
+    wl = lambda r, c: r * cols + c          # noqa: E731
+    bl = lambda r, c: n + r * cols + c      # noqa: E731
+
+    def stamp(i, j, y):
+        a[i, i] += y
+        if j is not None:
+            a[j, j] += y
+            a[i, j] -= y
+            a[j, i] -= y
+
+    gw, gb = 1 / r_wl, 1 / r_bl
+    for r in range(rows):
+        stamp(wl(r, 0), None, gw)           # driver at in<r> = v_in[r]
+        b[wl(r, 0)] += gw * v_in[r]
+        for c in range(1, cols):
+            stamp(wl(r, c - 1), wl(r, c), gw)
+    for c in range(cols):
+        for r in range(rows - 1):
+            stamp(bl(r, c), bl(r + 1, c), gb)
+        stamp(bl(rows - 1, c), None, gb)    # to the virtual ground at 0 V
+    for r in range(rows):
+        for c in range(cols):
+            stamp(wl(r, c), bl(r, c), g[r, c])
+    x = np.linalg.solve(a, b)
+    v_wl = x[:n].reshape(rows, cols)
+    v_bl = x[n:].reshape(rows, cols)
+    return gb * v_bl[-1], v_wl, v_bl
+
+
+# --- crossbar-column ----------------------------------------------------------------------
+def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
+    rows, rw = [16, 64, 128], [1.0, 4.0, 10.0]
+    raw = _sweep(tmp_path, "ir", "crossbar-column",
+                 {"device": ["linear"], "rows": rows, "r_bl_ohm": rw}, pool)
+    d = raw.data["ir_drop_rel"][0, 0, 0]            # (rows, r_bl_ohm)
+    assert np.all(d > 0)
+    assert np.all(np.diff(d, axis=0) > 0), d        # more rows -> more drop
+    assert np.all(np.diff(d, axis=1) > 0), d        # more wire resistance -> more drop
+    i = raw.data["i_out_a"][0, 0, 0]
+    assert np.all(np.diff(i, axis=1) < 0)           # and less current
+    # the far end of the bit line rises above the virtual ground by the IR drop
+    vfar = raw.data["v_bl_far_v"][0, 0, 0]
+    assert np.all(np.diff(vfar, axis=0) > 0) and np.all(vfar > 0)
+    out = tmp_path / "ir.png"
+    plot_crossbar(raw, out)
+    assert out.stat().st_size > 5000
+
+
+def test_tiny_wires_linear_column_equals_sum_gv(tmp_path, pool):
+    raw = _sweep(tmp_path, "ideal", "crossbar-column",
+                 {"device": ["linear"], "rows": [64], "r_wl_ohm": [1e-6], "r_bl_ohm": [1e-6],
+                  "a0_v_per_v": [1e12]}, pool)
+    i = raw.data["i_out_a"].item()
+    # default pattern: 32 of 64 cells ON (20 uS), the rest OFF (1 uS), all inputs at 0.2 V
+    expect = 0.2 * (32 * 20e-6 + 32 * 1e-6)
+    np.testing.assert_allclose(raw.data["i_ideal_a"].item(), expect, rtol=1e-12)
+    np.testing.assert_allclose(i, expect, rtol=1e-6)
+    assert abs(raw.data["ir_drop_rel"].item()) < 1e-6
+    np.testing.assert_allclose(raw.data["v_out_v"].item(), -i * 2e3, rtol=1e-6)  # -I·r_f
+    # read energy: the drivers deliver ~V·I over the pulse, a little less while the TIA
+    # is still settling
+    e = raw.data["e_read_j"].item()
+    assert 0.85 * 0.2 * i * 20e-9 < e < 1.01 * 0.2 * i * 20e-9
+
+
+def test_1t1r_current_lower_than_linear(tmp_path, pool):
+    # v0 = 10 V makes the memristor ohmic at 0.2 V (sinh(0.02)/0.02 - 1 = 7e-5), so the
+    # only difference between the cells is the access transistor.
+    raw = _sweep(tmp_path, "1t1r", "crossbar-column",
+                 {"rows": [16], "device": ["linear", "1t1r"], "v0_v": [10.0],
+                  "r_wl_ohm": [1e-3], "r_bl_ohm": [1e-3], "a0_v_per_v": [1e9]}, pool)
+    i_lin, i_1t1r = raw.data["i_out_a"][0, 0, 0, :, 0]
+    assert i_1t1r < i_lin
+    d_lin, d_1t1r = raw.data["ir_drop_rel"][0, 0, 0, :, 0]
+    assert abs(d_lin) < 1e-5
+    assert 0.003 < d_1t1r < 0.1    # W = 1 um nfet (~0.9 kOhm) in series with 50 kOhm
+
+
+def test_settling_time_grows_with_rows(tmp_path, pool):
+    raw = _sweep(tmp_path, "settle", "crossbar-column",
+                 {"device": ["linear"], "rows": [16, 64, 256]}, pool)
+    t = raw.data["t_settle_s"].ravel()
+    assert np.all(np.isfinite(t)), t
+    assert np.all(np.diff(t) > 0), t
+    assert t[0] > 0.1e-9 and t[-1] < 20e-9         # inside the read pulse
+
+
+def test_column_pattern_is_deterministic():
+    on, act = cb.column_pattern(100, 0.3, 0.75, 5)
+    assert on.sum() == 30 and act.sum() == 75
+    on2, act2 = cb.column_pattern(100, 0.3, 0.75, 5)
+    np.testing.assert_array_equal(on, on2)
+    np.testing.assert_array_equal(act, act2)
+    on3, _ = cb.column_pattern(100, 0.3, 0.75, 6)
+    assert not np.array_equal(on, on3)
+
+
+# --- crossbar-array -----------------------------------------------------------------------
+def _files(tmp_path, g, v, tag=""):
+    gp, vp = tmp_path / f"g{tag}.npy", tmp_path / f"v{tag}.npy"
+    np.save(gp, g)
+    np.save(vp, v)
+    return str(gp), str(vp)
+
+
+def _array(tmp_path, name, gp, vp, pool, **fixed):
+    axes = {"conductances": [gp], "inputs": [vp], "device": ["linear"],
+            "a0_v_per_v": [1e12], **{k: [v] for k, v in fixed.items()}}
+    return _sweep(tmp_path, name, "crossbar-array", axes, pool)
+
+
+def test_array_obeys_kirchhoff_against_nodal_analysis(tmp_path, pool):
+    rng = np.random.default_rng(3)
+    g = rng.uniform(1e-6, 5e-5, (9, 7))                 # 20 kOhm .. 1 MOhm cells
+    v = rng.uniform(0.0, 0.4, 9)
+    gp, vp = _files(tmp_path, g, v)
+    r_wl, r_bl = 30.0, 70.0                             # large, unequal: drops are visible
+    raw = _array(tmp_path, "kcl", gp, vp, pool, r_wl_ohm=r_wl, r_bl_ohm=r_bl)
+    i_ref, vwl_ref, vbl_ref = nodal_solution(g, v, r_wl, r_bl)
+    i = raw.data["i_out_a"].reshape(7)
+    np.testing.assert_allclose(i, i_ref, rtol=1e-6)
+    np.testing.assert_allclose(raw.data["v_wl_v"].reshape(9, 7), vwl_ref, rtol=1e-6)
+    np.testing.assert_allclose(raw.data["v_bl_v"].reshape(9, 7), vbl_ref, rtol=1e-6,
+                               atol=1e-12)
+    assert np.all(raw.data["ir_drop_rel"] > 0)          # the wires cost current
+    np.testing.assert_allclose(raw.data["i_ideal_a"].reshape(7), v @ g, rtol=1e-12)
+    assert list(raw.axis("col")) == list(range(7)) and list(raw.axis("row")) == list(range(9))
+    out = tmp_path / "arr.png"
+    plot_crossbar(raw, out)
+    assert out.stat().st_size > 5000
+
+
+def test_array_rebuilds_when_file_contents_change(tmp_path, pool):
+    rng = np.random.default_rng(4)
+    v = rng.uniform(0.1, 0.3, 4)
+    g1 = rng.uniform(1e-6, 5e-5, (4, 3))
+    gp, vp = _files(tmp_path, g1, v)
+    a = _array(tmp_path, "f1", gp, vp, pool, r_wl_ohm=10.0, r_bl_ohm=10.0)
+    g2 = g1[::-1].copy()
+    np.save(gp, g2)                                      # same path, new contents
+    b = _array(tmp_path, "f2", gp, vp, pool, r_wl_ohm=10.0, r_bl_ohm=10.0)
+    for gg, raw in ((g1, a), (g2, b)):
+        np.testing.assert_allclose(raw.data["i_out_a"].ravel(),
+                                   nodal_solution(gg, v, 10.0, 10.0)[0], rtol=1e-6)
+
+
+def test_array_1t1r_matches_device_law_with_tiny_wires(tmp_path, pool):
+    rng = np.random.default_rng(5)
+    g = rng.uniform(1e-6, 2e-5, (5, 3))
+    v = rng.uniform(0.1, 0.3, 5)
+    gp, vp = _files(tmp_path, g, v)
+    raw = _sweep(tmp_path, "a1t1r", "crossbar-array",
+                 {"conductances": [gp], "inputs": [vp], "device": ["1t1r", "linear"],
+                  "r_wl_ohm": [1e-3], "r_bl_ohm": [1e-3], "a0_v_per_v": [1e12]}, pool)
+    i_1t1r, i_lin = raw.data["i_out_a"].reshape(2, 3)
+    ideal_sinh = (g * 0.5 * np.sinh(v[:, None] / 0.5)).sum(axis=0)
+    assert np.all(i_1t1r < ideal_sinh)                   # access transistor drop
+    assert np.all(i_1t1r > 0.9 * ideal_sinh)
+    np.testing.assert_allclose(i_lin, v @ g, rtol=1e-6)
+
+
+@pytest.mark.parametrize("which, make, match", [
+    ("conductances", lambda: np.full(6, 1e-5), "shape"),                   # 1-D
+    ("conductances", lambda: np.full((2, 3, 1), 1e-5), "shape"),           # 3-D
+    ("conductances", lambda: np.array([[1e-5, np.nan], [1e-5, 1e-5]]), "NaN"),
+    ("conductances", lambda: np.array([[1e-5, -1e-6], [1e-5, 1e-5]]), "values must lie"),
+    ("conductances", lambda: np.array([[1e-5, None], [1e-5, 1e-5]], dtype=object), "object"),
+    ("conductances", lambda: np.full((300, 2), 1e-5), "outside"),          # too large
+    ("inputs", lambda: np.array([0.2, np.inf]), "NaN or infinite"),
+    ("inputs", lambda: np.array([0.2, 5.0]), "values must lie"),
+    ("inputs", lambda: np.array([True, False]), "dtype"),
+])
+def test_bad_npy_refused_naming_the_parameter(tmp_path, which, make, match):
+    good = {"conductances": np.full((2, 2), 1e-5), "inputs": np.array([0.2, 0.1])}
+    paths = {}
+    for k, arr in good.items():
+        paths[k] = str(tmp_path / f"{k}.npy")
+        np.save(paths[k], make() if k == which else arr, allow_pickle=True)
+    with pytest.raises(ParameterError, match=rf"'{which}'.*{match}"):
+        SweepSpec("crossbar-array", {k: [p] for k, p in paths.items()})
+
+
+def test_inputs_length_must_match_rows(tmp_path, pool):
+    gp, vp = _files(tmp_path, np.full((3, 2), 1e-5), np.array([0.2, 0.1]))
+    spec = SweepSpec("crossbar-array", {"conductances": [gp], "inputs": [vp]})
+    with pytest.raises(ParameterError, match=r"'inputs'.*one voltage per row"):
+        run_sweep(spec, tmp_path / "x.raw.h5", pool=pool, progress=False)
+
+
+def test_array_files_are_required(tmp_path, pool):
+    with pytest.raises(ParameterError, match="'conductances' is required"):
+        run_sweep(SweepSpec("crossbar-array", {}), tmp_path / "x.raw.h5", pool=pool,
+                  progress=False)
+    with pytest.raises(ParameterError, match="does not exist"):
+        SweepSpec("crossbar-array", {"conductances": [str(tmp_path / "none.npy")]})
