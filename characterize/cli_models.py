@@ -96,10 +96,11 @@ def _cmd_plot(args) -> int:
 def _cmd_models(args) -> int:
     if args.action == "kinds":
         from .fit import FITTERS, RECIPE_KIND, kinds
+        all_kinds = kinds()            # loads the family fitters first
         by_kind: dict[str, list[str]] = {}
         for r, k in RECIPE_KIND.items():
             by_kind.setdefault(k, []).append(r)
-        for k in kinds():
+        for k in all_kinds:
             print(f"{k:<20} from {', '.join(sorted(by_kind.get(k, []))) or '-'}  "
                   f"({FITTERS[k]})")
         return 0

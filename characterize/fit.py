@@ -12,7 +12,7 @@ model makes there (it is the model fitted WITHOUT those points that is saved):
   interior values; on a table axis (lookup-table outputs, or a closed form's
   parameter grid over temperature etc.), the value next to one edge (a table needs
   its boundary lines, so the near-edge line stands in for the edge) plus ~15 % random
-  interior values; axes with fewer than 3 (table) / 4 (form) values are not split;
+  interior values; axes with fewer than 4 values are not split (too few to check);
 * held-out points are all grid points lying on a held-out line; the model is built
   from the remaining sub-grid and evaluated on every held-out point;
 * errors: max and RMS, absolute and in percent of full scale (the quantity's range
@@ -97,6 +97,7 @@ class GridData:
     axes: list[tuple[str, np.ndarray]]
     values: np.ndarray
     units: dict[str, str] = field(default_factory=dict)
+    fs: float | None = None        # full scale override (default: max - min)
 
     @property
     def names(self) -> list[str]:
@@ -107,6 +108,8 @@ class GridData:
 
     @property
     def full_scale(self) -> float:
+        if self.fs:
+            return float(self.fs)
         v = self.values[np.isfinite(self.values)]
         if not v.size:
             raise FitError(f"{self.name}: no successful points in the sweep")
@@ -119,7 +122,7 @@ class GridData:
         axes = list(self.axes)
         axes[k] = (name, axes[k][1][idx])
         return GridData(self.name, self.unit, self.corners, axes,
-                        np.take(self.values, idx, axis=k + 1), self.units)
+                        np.take(self.values, idx, axis=k + 1), self.units, self.fs)
 
 
 def fixed_params(raw: rawfile.RawSweep) -> dict:
@@ -131,10 +134,11 @@ def fixed_params(raw: rawfile.RawSweep) -> dict:
 
 
 def grid_data(raw: rawfile.RawSweep, quantity: str, *, settings: tuple[str, ...] = (),
-              average_mc: bool = False) -> GridData:
+              average_mc: bool = False, mc_reduce: str | None = None) -> GridData:
     """``raw.data[quantity]`` as a GridData. ``settings``: recipe parameters to carry as
     axes even when the sweep did not vary them (a length-1 axis at the fixed value), so
-    the model records them and its valid range pins them."""
+    the model records them and its valid range pins them. A Monte-Carlo axis is reduced
+    by ``mc_reduce`` ("mean" or "std", sample std with ddof=1; ``average_mc``: "mean")."""
     if quantity not in raw.data:
         raise FitError(f"raw sweep of {raw.attrs.get('recipe')} has no quantity {quantity!r}; "
                        f"it has {', '.join(raw.data)}")
@@ -142,12 +146,14 @@ def grid_data(raw: rawfile.RawSweep, quantity: str, *, settings: tuple[str, ...]
     names = list(raw.data_axes[quantity])
     if "mc" in names:
         k = names.index("mc")
-        if not average_mc:
+        mc_reduce = mc_reduce or ("mean" if average_mc else None)
+        if mc_reduce not in ("mean", "std"):
             raise FitError(f"{quantity}: this sweep has Monte-Carlo samples (axis 'mc'); fit a "
                            "nominal sweep (no --mc) for this model kind")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            arr = np.nanmean(arr, axis=k)
+            arr = np.nanmean(arr, axis=k) if mc_reduce == "mean" else \
+                np.nanstd(arr, axis=k, ddof=1)
         names.pop(k)
     if names[0] != "corner":
         raise FitError(f"{quantity}: first axis is {names[0]!r}, expected 'corner'")
@@ -175,7 +181,7 @@ def split_axis(n: int, rng: np.random.Generator, mode: str, frac: float = HOLDOU
     """Keep-mask for one axis of ``n`` values. ``mode``: "form" (true edge held out),
     "table" (near-edge line held out, boundary kept), or "none"."""
     keep = np.ones(n, dtype=bool)
-    if mode == "none" or (mode == "form" and n < 4) or (mode == "table" and n < 3):
+    if mode == "none" or n < 4:
         return keep
     if mode == "form":
         edge = int(rng.choice([0, n - 1]))
@@ -251,7 +257,9 @@ def heldout_error(fn: Function, gd: GridData, masks: dict[str, np.ndarray]) -> d
     n_train = int(np.isfinite(gd.values).sum()) - int(sum(np.isfinite(t).sum() for t in targets))
     pred = np.concatenate(preds) if preds else np.zeros(0)
     target = np.concatenate(targets) if targets else np.zeros(0)
-    return error_stats(pred, target, gd.full_scale, gd.unit, n_train)
+    e = error_stats(pred, target, gd.full_scale, gd.unit, n_train)
+    e["full_scale_def"] = "max |value|" if gd.fs else "max - min"
+    return e
 
 
 def summarize(errors: dict[str, dict], seed: int, frac: float = HOLDOUT_FRAC,
@@ -287,29 +295,113 @@ def _fill_nan(a: np.ndarray) -> tuple[np.ndarray, int]:
         for row in flat:
             b = ~np.isfinite(row)
             if b.any() and (~b).sum() >= 1:
-                row[b] = np.interp(x[b], x[~b], row[~b])
+                xs, ys = x[~b], row[~b]
+                filled = np.interp(x[b], xs, ys)
+                if len(xs) >= 2:   # linear extrapolation past the ends, not a clamp
+                    lo, hi = x[b] < xs[0], x[b] > xs[-1]
+                    s0 = (ys[1] - ys[0]) / (xs[1] - xs[0])
+                    s1 = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+                    filled[lo] = ys[0] + s0 * (x[b][lo] - xs[0])
+                    filled[hi] = ys[-1] + s1 * (x[b][hi] - xs[-1])
+                row[b] = filled
         a = np.moveaxis(flat.reshape(moved.shape), -1, ax)
     if (~np.isfinite(a)).any():
         raise FitError("too many failed points to build a complete table")
     return a, n
 
 
-def refine_axis(x: np.ndarray, y: np.ndarray, axis: int, factor: int, method: str
-                ) -> tuple[np.ndarray, np.ndarray]:
+def refine_axis(x: np.ndarray, y: np.ndarray, axis: int, factor: int, method: str,
+                scale: str = "linear") -> tuple[np.ndarray, np.ndarray]:
     """Resample ``y`` (sampled at ``x`` along ``axis``) onto a grid ``factor`` times finer
-    with a cubic spline ("cubic", not-a-knot) or a monotone cubic ("pchip"). The table
-    then interpolates linearly between fine nodes, so evaluation stays 2^d gathers while
-    the accuracy is the spline's."""
+    with a cubic spline ("cubic", not-a-knot) or a monotone cubic ("pchip"), in the axis's
+    interpolation coordinate (``scale``). The table then interpolates linearly between
+    fine nodes, so evaluation stays 2^d gathers while the accuracy is the spline's."""
     from scipy.interpolate import PchipInterpolator, make_interp_spline
+
+    from ..models.grid import transform_axis
     if len(x) < 4 or factor <= 1:
         return x, y
+    u = transform_axis(x, scale)
     t = np.linspace(0.0, 1.0, factor + 1)[:-1]
-    fine = np.concatenate([x[i] + t * (x[i + 1] - x[i]) for i in range(len(x) - 1)] + [x[-1:]])
+    fine_u = np.concatenate([u[i] + t * (u[i + 1] - u[i]) for i in range(len(u) - 1)] + [u[-1:]])
     if method == "pchip":
-        f = PchipInterpolator(x, y, axis=axis)
+        f = PchipInterpolator(u, y, axis=axis)
     else:
-        f = make_interp_spline(x, y, k=3, axis=axis)
-    return fine, f(fine)
+        f = make_interp_spline(u, y, k=3, axis=axis)
+    vals = f(fine_u)
+    if scale == "log":
+        fine = np.exp(fine_u)
+    elif scale == "inv_kelvin":
+        from ..models.grid import KELVIN
+        fine = 1.0 / fine_u - KELVIN
+    else:
+        fine = fine_u
+    fine[0], fine[-1] = x[0], x[-1]
+    # keep the training nodes exact
+    fine[::factor] = x
+    return fine, vals
+
+
+def is_geometric(v: np.ndarray) -> bool:
+    v = np.asarray(v, dtype=float)
+    if len(v) < 3 or np.any(v <= 0):
+        return False
+    r = v[1:] / v[:-1]
+    return bool(np.all(np.abs(r - r[0]) < 0.05 * r[0]) and abs(r[0] - 1) > 0.05)
+
+
+def auto_scales(gd: GridData) -> dict[str, str]:
+    """Interpolate in log(x) along geometric axes (rows 16, 32, 64...; log-spaced G)."""
+    return {n: "log" for n, v in gd.axes if is_geometric(v)}
+
+
+def auto_transform(gd: GridData) -> str:
+    """Tabulate log(y) for strictly positive quantities spanning more than a decade."""
+    v = gd.values[np.isfinite(gd.values)]
+    if v.size and np.all(v > 0) and v.max() / v.min() > 10:
+        return "log"
+    return "linear"
+
+
+def crop_finite(gd: GridData, name: str) -> tuple[GridData, list[float]]:
+    """Keep the longest run of values along axis ``name`` whose slices are all finite
+    (e.g. the input distances where the match line discharges at all). Returns the
+    cropped data and the axis values dropped."""
+    k = gd.names.index(name) + 1
+    other = tuple(i for i in range(gd.values.ndim) if i != k)
+    ok = np.all(np.isfinite(gd.values), axis=other)
+    best, start = (0, 0), None
+    for i, good in enumerate(list(ok) + [False]):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            if i - start > best[1] - best[0]:
+                best = (start, i)
+            start = None
+    if best[1] - best[0] < 1:
+        raise FitError(f"{gd.name}: no {name} value at which every point succeeded")
+    idx = np.arange(best[0], best[1])
+    dropped = [float(v) for i, v in enumerate(gd.axis(name)) if i not in set(idx.tolist())]
+    return gd.take(name, idx), dropped
+
+
+def collapse_axis(gd: GridData, name: str, tol: float) -> tuple[GridData, float]:
+    """Average ``gd`` over axis ``name`` when it varies by less than ``tol`` across it
+    (a setting the quantity does not depend on). Returns the (possibly) reduced data
+    and the largest spread found."""
+    if name not in gd.names:
+        return gd, 0.0
+    k = gd.names.index(name) + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = float(np.nanmax(np.nanmax(gd.values, axis=k) - np.nanmin(gd.values, axis=k)))
+        if not np.isfinite(spread):
+            spread = 0.0
+        if spread > tol:
+            return gd, spread
+        vals = np.nanmean(gd.values, axis=k)
+    axes = [(n, v) for n, v in gd.axes if n != name]
+    return GridData(gd.name, gd.unit, gd.corners, axes, vals, gd.units, gd.fs), spread
 
 
 def table_function(gd: GridData, masks: dict[str, np.ndarray], *, name: str | None = None,
@@ -324,18 +416,25 @@ def table_function(gd: GridData, masks: dict[str, np.ndarray], *, name: str | No
     for k, (n, v) in enumerate(gd.axes):
         sub = np.compress(masks[n], sub, axis=k + 1)
         axes.append(v[masks[n]])
+    extra = {}
     if transform == "log":
         with np.errstate(divide="ignore", invalid="ignore"):
             sub = np.where(sub > 0, np.log(np.where(sub > 0, sub, 1.0)), np.nan)
+    elif transform == "asinh":
+        # signed values over decades: tabulate asinh(y / s), s = 1e-3 of the largest |y|
+        scale = 1e-3 * float(np.nanmax(np.abs(gd.values))) or 1.0
+        sub = np.arcsinh(sub / scale)
+        extra["asinh_scale"] = np.array([scale])
     sub, filled = _fill_nan(sub)
+    scales = scales or {}
     for n, factor in (refine or {}).items():
         k = gd.names.index(n)
-        axes[k], sub = refine_axis(axes[k], sub, k + 1, factor, refine_method)
-    scales = scales or {}
+        axes[k], sub = refine_axis(axes[k], sub, k + 1, factor, refine_method,
+                                   scales.get(n, "linear"))
     fn = Function(name=name or gd.name, unit=gd.unit, form="table", corners=list(gd.corners),
                   grid_inputs=gd.names, grid_axes=axes, values=sub[..., None],
                   scales=[scales.get(n, "linear") for n in gd.names],
-                  param_transform=[transform], doc=doc)
+                  param_transform=[transform], extra=extra, doc=doc)
     return fn, filled
 
 
@@ -406,19 +505,24 @@ def form_function(gd: GridData, masks: dict[str, np.ndarray], form: str,
 
 def poly_function(gd: GridData, masks: dict[str, np.ndarray], form_inputs: list[str],
                   degree: int | list[int], *, name: str | None = None, doc: str = "",
-                  total_degree: int | None = None) -> tuple[Function, float]:
-    """Linear least-squares polynomial in ``form_inputs`` (per parameter-grid point)."""
+                  total_degree: int | None = None, log_inputs: tuple[str, ...] = ()
+                  ) -> tuple[Function, float]:
+    """Linear least-squares polynomial in ``form_inputs`` (per parameter-grid point);
+    inputs named in ``log_inputs`` enter as ln(x)."""
     degs = [degree] * len(form_inputs) if isinstance(degree, int) else list(degree)
     exps = np.array([e for e in np.ndindex(*[d + 1 for d in degs])
                      if total_degree is None or sum(e) <= total_degree], dtype=np.float64)
     center, half = [], []
     for n in form_inputs:
         v = gd.axis(n)
+        if n in log_inputs:
+            v = np.log(v)
         c = 0.5 * (v.min() + v.max())
         h = 0.5 * (v.max() - v.min()) or 1.0
         center.append(c)
         half.append(h)
-    extra = {"exponents": exps, "center": np.array(center), "half": np.array(half)}
+    extra = {"exponents": exps, "center": np.array(center), "half": np.array(half),
+             "log_input": np.array([1.0 if n in log_inputs else 0.0 for n in form_inputs])}
     from ..models.forms import get_form
     f = get_form("poly")
     fs = gd.full_scale
@@ -452,6 +556,88 @@ def poly_function(gd: GridData, masks: dict[str, np.ndarray], form_inputs: list[
                   form_inputs=list(form_inputs), param_names=[f"c{k}" for k in range(nt)],
                   extra=extra, doc=doc)
     return fn, worst
+
+
+def numeric_settings(raw: rawfile.RawSweep) -> tuple[str, ...]:
+    """Every numeric recipe parameter: swept ones are axes already, fixed ones become
+    length-1 axes, so the model's valid range pins the settings it was measured at."""
+    return tuple(k for k, v in fixed_params(raw).items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+MAX_TABLE_VALUES = 2_000_000
+
+
+def _restrict(gd: GridData, masks: dict[str, np.ndarray]) -> GridData:
+    out = gd
+    for n, m in masks.items():
+        if not m.all():
+            out = out.take(n, np.flatnonzero(m))
+    out.fs = gd.full_scale          # errors stay in percent of the full sweep's scale
+    return out
+
+
+def _table_candidates(gd: GridData, transform: str | None, method: str | None):
+    v = gd.values[np.isfinite(gd.values)]
+    if transform:
+        transforms = [transform]
+    else:
+        transforms = ["linear"]
+        if v.size and np.all(v > 0) and v.max() / v.min() > 10:
+            transforms.append("log")
+        elif v.size and v.min() < 0 < v.max():
+            transforms.append("asinh")
+    methods = [method] if method else ["cubic", "pchip"]
+    return [(t, m) for t in transforms for m in methods]
+
+
+def _table_fit(gd, masks, seed, transform, method, refine, doc):
+    scales = auto_scales(gd)
+    size = int(np.prod([m.sum() for m in masks.values()])) * len(gd.corners)
+    ref = {}
+    for n, v in sorted(gd.axes, key=lambda a: -len(a[1])):
+        k = int(masks[n].sum())
+        if k >= 4 and n != "temp_c" and size * refine <= MAX_TABLE_VALUES:
+            ref[n] = refine
+            size = size // k * ((k - 1) * refine + 1)
+    return table_function(gd, masks, scales=scales, transform=transform, refine=ref,
+                          refine_method=method, doc=doc)
+
+
+def fit_table_quantity(gd: GridData, seed: int, *, refine: int = 4,
+                       transform: str | None = None, doc: str = "",
+                       method: str | None = None) -> tuple[Function, dict]:
+    """Table fit of one quantity: log axes where geometric, cubic-spline (or monotone
+    cubic) refinement of the longest axes within a size cap, values tabulated as is,
+    as log (positive over decades) or asinh (signed over decades).
+
+    Where several (value transform, spline) variants apply, the choice is made by an
+    inner hold-out on the TRAINING lines only (seed + 1); the outer held-out lines are
+    never looked at before the chosen table is built."""
+    masks = split_grid(gd, {}, seed)
+    cands = _table_candidates(gd, transform, method)
+    choice = cands[0]
+    scores = {}
+    if len(cands) > 1:
+        train = _restrict(gd, masks)
+        inner = split_grid(train, {}, seed + 1)
+        if any((~m).any() for m in inner.values()):
+            for t, m in cands:
+                try:
+                    fn, _ = _table_fit(train, inner, seed, t, m, refine, doc)
+                    e = heldout_error(fn, train, inner)["max_pct_fs"]
+                except FitError:
+                    e = float("inf")
+                scores[f"{t}/{m}"] = e if np.isfinite(e) else float("inf")
+            choice = min(cands, key=lambda c: scores[f"{c[0]}/{c[1]}"])
+    fn, filled = _table_fit(gd, masks, seed, choice[0], choice[1], refine, doc)
+    err = heldout_error(fn, gd, masks)
+    err["table"] = {"transform": choice[0], "spline": choice[1]}
+    if scores:
+        err["table"]["inner_holdout_max_pct_fs"] = scores
+    if filled:
+        err["nan_points_filled"] = filled
+    return fn, err
 
 
 def valid_range(gds: list[GridData]) -> tuple[dict, dict]:

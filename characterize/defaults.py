@@ -1,0 +1,169 @@
+"""The shipped default behavioral models: small default sweeps of every family, fitted.
+
+    imcspice models build-defaults --out models/data            # all families
+    imcspice models build-defaults --out models/data --only nfet --only acam-window
+    python -m imcspice.characterize.defaults --out models/data  # the same
+
+Each entry runs one real ngspice sweep (tt, plus ff/ss and several temperatures where
+the device physics matter), writes ``OUT/raw/NAME.raw.h5`` (the raw files are not meant to
+be committed: ``*.raw.h5`` is git-ignored) and fits it into ``OUT/NAME.model.h5``; a
+summary (held-out errors, points, seconds) goes to ``OUT/defaults.json``. Entries whose
+recipe is not installed are skipped. Rough cost on 2 cores: ~15-25 minutes in all (the
+acam-window grid and the gain-cell transients dominate).
+
+``SMALL`` holds much smaller sweeps of the same families for the benchmark
+(``benchmarks/model_vs_spice.py``) and quick checks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .recipes import all_recipes
+from .sweep import SweepSpec
+
+
+def _geom(a, b, n, integer=False):
+    v = np.geomspace(a, b, n)
+    return [float(round(x)) if integer else float(x) for x in v]
+
+
+def _dv(n):
+    # input distance outside the window edge: one matching point (dv < 0) and a
+    # geometric ladder from just outside the edge (where discharge slows sharply) to 0.4 V
+    return [-0.05] + _geom(0.005, 0.4, n)
+
+
+#: name -> (recipe, swept axes, corners, temperatures, mc, model kind or None)
+FULL = {
+    "nfet": ("nfet-iv", {"w_um": [0.42, 1.0, 2.0, 5.0]}, ["tt", "ff", "ss"],
+             [-40, 27, 85, 125], 0, None),
+    "pfet": ("pfet-iv", {"w_um": [0.42, 1.0, 2.0, 5.0]}, ["tt", "ff", "ss"],
+             [-40, 27, 85, 125], 0, None),
+    "memristor": ("memristor-iv", {"g_us": _geom(1, 150, 8)}, ["tt"], [27], 0, None),
+    "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24),
+                                    "g_high_us": _geom(1, 150, 24)},
+                    ["tt", "ff", "ss"], [27, 85], 0, None),
+    "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 150, 6), "g_high_us": _geom(1, 150, 6)},
+                      ["tt"], [27], 20, None),
+    "acam-search": ("acam-search", {"n_cells": [4, 8, 16, 32], "dv_v": _dv(14)},
+                    ["tt", "ff", "ss"], [27], 0, None),
+    "crossbar-column": ("crossbar-column", {"rows": _geom(16, 256, 9, integer=True),
+                                            "r_bl_ohm": [1.0, 2.0, 3.5, 5.0, 7.5, 10.0]},
+                        ["tt"], [27], 0, None),
+    "gaincell-mac": ("gaincell-mac", {"vs_col_v": [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]},
+                     ["tt"], [27], 0, None),
+    "gaincell-retention": ("gaincell-retention", {}, ["tt", "ff", "ss"], [0, 27, 55, 85], 0,
+                           None),
+    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
+    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
+}
+
+#: benchmark-size sweeps (a minute or two in all)
+SMALL = {
+    "nfet": ("nfet-iv", {"w_um": [1.0]}, ["tt"], [27], 0, None),
+    "memristor": ("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]}, ["tt"], [27], 0,
+                  None),
+    "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24), "g_high_us": [20.0]},
+                    ["tt"], [27], 0, None),
+    "acam-search": ("acam-search", {"dv_v": _dv(11)}, ["tt"], [27], 0, None),
+    "crossbar-column": ("crossbar-column", {"rows": _geom(16, 128, 9, integer=True)}, ["tt"],
+                        [27], 0, None),
+    "gaincell-mac": ("gaincell-mac", {"rows": [4]}, ["tt"], [27], 0, None),
+    "gaincell-retention": ("gaincell-retention", {}, ["tt"], [27, 85], 0, None),
+}
+
+
+def available(table: dict) -> dict:
+    have = {r.name for r in all_recipes()}
+    return {k: v for k, v in table.items() if v[0] in have}
+
+
+def spec_of(entry) -> SweepSpec:
+    recipe, axes, corners, temps, mc, _ = entry
+    return SweepSpec(recipe, dict(axes), corners=list(corners), temps_c=list(temps), mc=mc)
+
+
+def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool = True,
+          use_cache: bool = True, pool=None, models: bool = True) -> dict:
+    """Run and fit the entries of ``table`` into ``out_dir``. Returns a summary dict."""
+    from .engine import LocalPool
+    from .fit import FitError, fit_file
+    from .runner import run_sweep
+    out = Path(out_dir)
+    (out / "raw").mkdir(parents=True, exist_ok=True)
+    entries = available(table)
+    if only:
+        unknown = set(only) - set(table)
+        if unknown:
+            raise KeyError(f"unknown default model(s) {sorted(unknown)}; known: "
+                           f"{', '.join(table)}")
+        entries = {k: v for k, v in entries.items() if k in only}
+    summary = {"out": str(out), "models": {},
+               "skipped": sorted(set(table) - set(available(table)))}
+    own = pool is None
+    if own:
+        pool = LocalPool(workers, timeout_s=600).__enter__()
+    try:
+        for name, entry in entries.items():
+            spec = spec_of(entry)
+            raw_path = out / "raw" / f"{name}.raw.h5"
+            t0 = time.monotonic()
+            rec = {"recipe": entry[0], "points": spec.n_points}
+            try:
+                raw = run_sweep(spec, raw_path, pool=pool, progress=progress,
+                                use_cache=use_cache)
+                rec["status"] = raw.status_counts()
+                ok = raw.status == 1
+                rec["spice_s_per_point"] = float(np.mean(raw.seconds[ok])) if ok.any() \
+                    else float("nan")
+                rec["raw"] = str(raw_path)
+                if models:
+                    model = fit_file(raw_path, out / f"{name}.model.h5", entry[5])
+                    rec.update(ok=True, kind=model.kind, model=str(out / f"{name}.model.h5"),
+                               heldout_max_pct_fs=model.heldout_error.get("max_pct_fs"),
+                               heldout={k: {"max_abs": e["max_abs"],
+                                            "max_pct_fs": e["max_pct_fs"],
+                                            "rms_pct_fs": e["rms_pct_fs"], "unit": e["unit"]}
+                                        for k, e in model.heldout_error["outputs"].items()})
+                else:
+                    rec["ok"] = True
+            except (FitError, ValueError, KeyError, RuntimeError) as e:
+                rec.update(ok=False, error=f"{type(e).__name__}: {e}")
+            rec["seconds"] = round(time.monotonic() - t0, 1)
+            summary["models"][name] = rec
+            print(json.dumps({name: {k: v for k, v in rec.items() if k != "heldout"}},
+                             default=str), file=sys.stderr)
+    finally:
+        if own:
+            pool.__exit__(None, None, None)
+    (out / "defaults.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    return summary
+
+
+def build_defaults(out_dir="models/data", *, workers: int = 0, only=None,
+                   progress: bool = True) -> dict:
+    """The shipped default models (``imcspice models build-defaults``)."""
+    return build(FULL, out_dir, workers=workers, only=only, progress=progress)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m imcspice.characterize.defaults",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="models/data")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--only", action="append", default=None)
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    res = build_defaults(a.out, workers=a.workers, only=a.only, progress=not a.quiet)
+    print(json.dumps(res, default=str))
+    return 0 if all(v.get("ok") for v in res["models"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

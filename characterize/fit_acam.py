@@ -1,0 +1,224 @@
+"""Fitting ACAM sweeps: ``acam-window`` (acam-window), ``acam-mismatch`` (acam-mc with
+--mc), ``acam-search`` (acam-search). Forms: see :mod:`imcspice.models.acam`."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..models.acam import AcamMismatchModel, AcamSearchModel, AcamWindowModel
+from .fit import (FitError, base_meta, collapse_axis, crop_finite, fit_table_quantity,
+                  form_function, grid_data, heldout_error, numeric_settings, poly_function,
+                  split_grid, summarize, table_function, valid_range)
+
+RECIPE_KIND = {"acam-window": "acam-window", "acam-mc": "acam-mismatch",
+               "acam-search": "acam-search"}
+FITTERS = {"acam-window": "fit_acam:fit_acam_window",
+           "acam-mismatch": "fit_acam:fit_acam_mismatch",
+           "acam-search": "fit_acam:fit_acam_search"}
+
+#: a bound whose spread over the OTHER conductance is below this is independent of it
+INDEPENDENT_V = 0.5e-3
+#: closed form accepted when its worst training error is below this (held-out target 5 mV)
+FORM_TOL_V = 2.5e-3
+#: reference 6T2M parameters (REFERENCE.md: Li et al. functional simulator), start values
+REF_ABCD = (-0.18858, 0.16351, 0.0051834, 0.56901)
+
+_PAIRS = (("v_lo_v", "g_low_us", "g_high_us"), ("v_hi_v", "g_high_us", "g_low_us"))
+
+
+def _p0_exp_linear(x, y):
+    (g,) = x
+    a, b, c, d = REF_ABCD
+    # linear part from the top half, exponential from the remainder at small G
+    top = g >= np.median(g)
+    if top.sum() >= 2 and np.ptp(g[top]) > 0:
+        c, d = np.polyfit(g[top], y[top], 1)
+    r = y - (c * g + d)
+    a = float(r[np.argmin(g)]) or -0.1
+    return [a, b, c, d]
+
+
+def _settings(raw):
+    return numeric_settings(raw)
+
+
+def _window_bound(raw, q, g, other, seed, average_mc):
+    gd = grid_data(raw, q, settings=_settings(raw), average_mc=average_mc)
+    gd, spread = collapse_axis(gd, other, INDEPENDENT_V)
+    if len(gd.axis(g)) < 6:
+        raise FitError(f"{q}: sweep {g} over at least 6 values (it has {len(gd.axis(g))}) to "
+                       "fit the threshold curve with held-out points")
+    gd.fs = None
+    masks = split_grid(gd, {g: "form"}, seed)
+    note = {}
+    try:
+        fn, worst = form_function(
+            gd, masks, "exp-linear", [g], _p0_exp_linear,
+            bounds=([-10.0, 1e-5, -1.0, -5.0], [10.0, 10.0, 1.0, 5.0]),
+            doc=f"{q} = a*exp(-b*G) + c*G + d, G = {g} [uS]")
+        worst_v = worst / 100 * gd.full_scale
+    except (FitError, ValueError) as e:
+        fn, worst_v = None, float("inf")
+        note["form_error"] = str(e)
+    note["exp_linear_training_max_v"] = worst_v
+    note["form"] = "exp-linear"
+    if worst_v > FORM_TOL_V and np.all(gd.axis(g) > 0):
+        # the SKY130 cell's curve is smooth in ln(G): a cubic in ln(G) per corner/temp
+        pfn, pworst = poly_function(gd, masks, [g], 3, log_inputs=(g,),
+                                    doc=f"{q} = cubic polynomial in ln({g})")
+        pworst_v = pworst / 100 * gd.full_scale
+        note["poly_ln_g_training_max_v"] = pworst_v
+        if pworst_v < worst_v:
+            fn, worst_v, note["form"] = pfn, pworst_v, "poly-ln-g"
+    if worst_v > FORM_TOL_V:
+        # lookup table: the boundary lines stay in (a table does not extrapolate)
+        masks = split_grid(gd, {}, seed)
+        scales = {g: "log"} if np.all(gd.axis(g) > 0) else {}
+        fn, filled = table_function(gd, masks, scales=scales, refine={g: 4},
+                                    doc=f"{q} over log({g}): lookup table (closed forms "
+                                        f"missed by {worst_v * 1e3:.2f} mV)")
+        note["form"] = "table"
+    err = heldout_error(fn, gd, masks)
+    err["max_abs_mv"] = err["max_abs"] * 1e3
+    note[f"spread_over_{other}_v"] = spread
+    note["depends_on_" + other] = other in fn.inputs
+    return fn, err, gd, note
+
+
+def fit_acam_window(raw, *, raw_path, seed: int = 0) -> AcamWindowModel:
+    recipe = raw.attrs.get("recipe")
+    if recipe not in ("acam-window", "acam-mc"):
+        raise FitError(f"acam-window fits acam-window sweeps, not {recipe!r}")
+    mc = "mc" in raw.outer
+    fns, errs, gds, notes = {}, {}, [], {}
+    skipped = []
+    for q, g, other in _PAIRS:
+        if g not in raw.outer or len(raw.axis(g)) < 6:
+            skipped.append(f"{q} ({g} not swept over >= 6 values)")
+            continue
+        fn, err, gd, note = _window_bound(raw, q, g, other, seed, mc)
+        fns[q], errs[q], notes[q] = fn, err, note
+        gds.append(gd)
+    if not fns:
+        raise FitError("acam-window: sweep g_low_us and/or g_high_us over at least 6 values "
+                       "each (e.g. --set g_low_us=log:1:150:16 --set g_high_us=log:1:150:16)")
+    rng, units = valid_range(gds)
+    forms = []
+    for q, g, _ in _PAIRS:
+        if q not in fns:
+            continue
+        if notes[q]["form"] == "exp-linear":
+            forms.append(f"{q}({g}) = a*exp(-b*G) + c*G + d (G in uS), a..d per corner/temp")
+        elif notes[q]["form"] == "poly-ln-g":
+            forms.append(f"{q}({g}) = cubic polynomial in ln(G) per corner/temp (the "
+                         f"exp-linear form missed by "
+                         f"{notes[q]['exp_linear_training_max_v'] * 1e3:.2f} mV on training "
+                         "points)")
+        else:
+            forms.append(f"{q}({g}): lookup table over log(G), cubic-refined (exp-linear form "
+                         f"missed by {notes[q]['exp_linear_training_max_v'] * 1e3:.2f} mV)")
+    form = ("acam-window (6T2M): " + "; ".join(forms) +
+            "; inverse target V -> G numeric on a 4096-point log grid")
+    meta = base_meta(raw, raw_path, units, fits=notes, average_mc=mc,
+                     defaults=_temp_default(rng), not_modeled=skipped)
+    return AcamWindowModel(fns, valid_range=rng, heldout_error=summarize(errs, seed), form=form,
+                           meta=meta)
+
+
+def fit_acam_mismatch(raw, *, raw_path, seed: int = 0) -> AcamMismatchModel:
+    recipe = raw.attrs.get("recipe")
+    if recipe not in ("acam-mc", "acam-window"):
+        raise FitError(f"acam-mismatch fits acam-mc sweeps, not {recipe!r}")
+    if "mc" not in raw.outer:
+        raise FitError("acam-mismatch needs a Monte-Carlo sweep (imcspice sweep acam-mc --mc N)")
+    n_mc = len(raw.axis("mc"))
+    if n_mc < 4:
+        raise FitError(f"acam-mismatch: {n_mc} MC samples are too few for a sigma (use >= 4)")
+    fns, errs, gds, notes = {}, {}, [], {}
+    for q, g, other in _PAIRS:
+        for name, red in (("sigma_" + q, "std"), ("mean_" + q, "mean")):
+            gd = grid_data(raw, q, settings=_settings(raw), mc_reduce=red)
+            gd.name = name
+            gd, spread = collapse_axis(gd, other, INDEPENDENT_V if name.startswith("mean")
+                                       else 1e-3)
+            n_g = len(gd.axis(g))
+            if name.startswith("sigma"):
+                gd.fs = float(np.nanmax(np.abs(gd.values)))   # FS of a sigma: its largest value
+                masks = split_grid(gd, {g: "form"}, seed)
+                deg = 2 if masks[g].sum() >= 4 else max(0, int(masks[g].sum()) - 1)
+                fn, _ = poly_function(gd, masks, [g], deg,
+                                      doc=f"MC standard deviation of {q} over {n_mc} samples, "
+                                          f"degree-{deg} polynomial in {g}")
+                notes[name] = {"degree": deg, "mc_samples": n_mc,
+                               "sampling_rel_error": 1 / np.sqrt(2 * (n_mc - 1))}
+            else:
+                fn, err = fit_table_quantity(gd, seed, transform="linear",
+                                             doc=f"MC mean of {q}")
+                errs[name] = err
+                fns[name] = fn
+                gds.append(gd)
+                continue
+            err = heldout_error(fn, gd, masks)
+            err["max_abs_mv"] = err["max_abs"] * 1e3
+            fns[name], errs[name] = fn, err
+            gds.append(gd)
+    rng, units = valid_range(gds)
+    form = (f"acam-mismatch: sigma_v_lo_v(g_low_us), sigma_v_hi_v(g_high_us) = polynomial in G "
+            f"(sample std over {n_mc} MC samples per corner/temp; its sampling error is "
+            f"~{100 / np.sqrt(2 * (n_mc - 1)):.0f}% of sigma); mean bounds as lookup tables")
+    meta = base_meta(raw, raw_path, units, fits=notes, average_mc=True,
+                     defaults=_temp_default(rng))
+    return AcamMismatchModel(fns, valid_range=rng, heldout_error=summarize(errs, seed),
+                             form=form, meta=meta)
+
+
+DV_MIN = 1e-6
+
+
+def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
+    if raw.attrs.get("recipe") != "acam-search":
+        raise FitError(f"acam-search fits acam-search sweeps, not {raw.attrs.get('recipe')!r}")
+    settings = _settings(raw)
+    fns, errs, gds, cropped = {}, {}, [], {}
+    # v_margin_v is not modeled: near the window edge the sense margin is a nearly
+    # step-like function of dv_v, which a table over a practical dv grid misses by >10 %
+    for q in ("t_discharge_s", "e_search_j"):
+        gd = grid_data(raw, q, settings=settings)
+        dv = gd.axis("dv_v")
+        keep = np.flatnonzero(dv > DV_MIN)
+        if len(keep) < 1:
+            raise FitError("acam-search: the sweep has no dv_v > 0 (mismatching) points")
+        gd = gd.take("dv_v", keep)
+        gd, dropped = crop_finite(gd, "dv_v")
+        if dropped:
+            cropped[q] = dropped
+        transform = "log" if q != "v_margin_v" else "linear"
+        if q == "v_margin_v":
+            gd.fs = float(np.nanmax(np.abs(gd.values)))  # a margin's scale is its size
+        fn, err = fit_table_quantity(gd, seed, transform=transform,
+                                     doc=f"{q} for a test cell dv_v > 0 outside its window")
+        fns[q], errs[q] = fn, err
+        gds.append(gd)
+    gd = grid_data(raw, "e_search_match_j", settings=settings)
+    gd, _ = collapse_axis(gd, "dv_v", 1e-3 * float(np.nanmax(np.abs(gd.values))))
+    fn, err = fit_table_quantity(gd, seed, transform="log",
+                                 doc="search energy with every cell matching")
+    fns["e_search_match_j"], errs["e_search_match_j"] = fn, err
+    gds.append(gd)
+    rng, units = valid_range(gds)
+    form = ("acam-search: t_discharge_s, e_search_j over dv_v > 0 (mismatch) and the swept "
+            "settings (n_cells: row length), e_search_match_j over the settings: lookup tables "
+            "of log(value), log axes where the sweep is geometric, spline-refined, "
+            "multilinear interpolation")
+    meta = base_meta(raw, raw_path, units, edge=_fixed(raw, "edge"), dv_v_not_modeled=cropped,
+                     defaults=_temp_default(rng))
+    return AcamSearchModel(fns, valid_range=rng, heldout_error=summarize(errs, seed), form=form,
+                           meta=meta)
+
+
+def _fixed(raw, name):
+    from .fit import fixed_params
+    return fixed_params(raw).get(name)
+
+
+def _temp_default(rng):
+    return {"temp_c": 27.0} if rng["temp_c"][0] <= 27 <= rng["temp_c"][1] else {}

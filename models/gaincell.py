@@ -1,0 +1,100 @@
+"""Gain-cell attention (Leroux et al.) behavioral models, from the gaincell-* recipes.
+
+``gaincell-mac`` (recipe gaincell-mac):
+    i_cell_a(vwl_v, vs_v)  signed cell read current vs word-line level and stored voltage.
+        NOT separable (the push-pull read's two branches turn on at different (Vwl, Vs)):
+        a 2-D lookup table of asinh(I / s) (s = 1e-3 of the largest |I|: linear near 0,
+        logarithmic over the sub-threshold decades), refined with a monotone cubic (PCHIP)
+        in both axes, per corner/temperature. A 2-D polynomial was tried and misses by
+        several percent of full scale at the grid's edges.
+    q_col_c(t_pulse_s, ...) column charge vs query pulse width, v_int_v(t_pulse_s, ...)
+        integrator output, which saturates at its rails (clipped-linear activation):
+        tables over the pulse width and the swept settings (stored voltage of the column,
+        rows, ...), monotone-cubic refined so the saturation corner does not ring.
+    vs_zero_v  stored voltage of zero cell current (over the swept settings).
+
+``gaincell-retention``, ``gaincell-write``, ``gaincell-readout`` (and any further
+gaincell-* recipe): every measured quantity as a table over its axes; time constants
+(quantities named ``tau*``) are tabulated as log(tau) over 1/T, i.e. Arrhenius-like
+interpolation between swept temperatures. :meth:`GainCellModel.stored_voltage` applies
+V(t) = v_mid + (V0 - v_mid) * exp(-t / tau(T)) with the fitted level and time constant.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import BehavioralModel, register_kind
+
+
+class GainCellModel(BehavioralModel):
+    kind = "gaincell"
+
+    def _first(self, prefixes) -> str | None:
+        for p in prefixes:
+            for n in self.functions:
+                if n.startswith(p):
+                    return n
+        return None
+
+
+@register_kind
+class GainCellMacModel(GainCellModel):
+    kind = "gaincell-mac"
+    primary = "i_cell_a"
+
+    def cell_current(self, vs_v, vwl_v, *, corner=None, strict=False, **settings):
+        """Signed cell read current [A] (positive: sunk from the bit line)."""
+        return self.evaluate("i_cell_a", corner=corner, strict=strict, vs_v=vs_v, vwl_v=vwl_v,
+                             **settings)
+
+    def column_charge(self, t_pulse_s, *, corner=None, strict=False, **settings):
+        return self.evaluate("q_col_c", corner=corner, strict=strict, t_pulse_s=t_pulse_s,
+                             **settings)
+
+    def integrator_output(self, t_pulse_s, *, corner=None, strict=False, **settings):
+        return self.evaluate("v_int_v", corner=corner, strict=strict, t_pulse_s=t_pulse_s,
+                             **settings)
+
+
+@register_kind
+class GainCellRetentionModel(GainCellModel):
+    kind = "gaincell-retention"
+
+    def tau(self, *, corner=None, strict=False, **settings):
+        name = self._first(("tau",))
+        if name is None:
+            raise KeyError("this retention model has no time-constant output (tau*)")
+        return self.evaluate(name, corner=corner, strict=strict, **_only(self, name, settings))
+
+    def relax_level(self, *, corner=None, strict=False, **settings):
+        name = self._first(("v_mid", "v_inf", "v_relax", "v_final", "v_rel"))
+        if name is None:
+            return np.float64(0.45)   # REFERENCE.md: relaxes toward 0.45 V
+        return self.evaluate(name, corner=corner, strict=strict, **_only(self, name, settings))
+
+    def stored_voltage(self, v0_v, t_s, *, corner=None, strict=False, **settings):
+        """V(t) = v_inf + (V0 - v_inf) * exp(-t / tau(V0, T)): relaxation toward the
+        hold-state equilibrium level (~ the 0.45 V mid level)."""
+        v0 = np.asarray(v0_v, dtype=np.float64)
+        name = self._first(("tau",))
+        kw = dict(settings)
+        if name and "v0_v" in self.functions[name].inputs:
+            kw["v0_v"] = v0
+        tau = self.tau(corner=corner, strict=strict, **kw)
+        vm = self.relax_level(corner=corner, strict=strict, **settings)
+        return vm + (v0 - vm) * np.exp(-np.asarray(t_s) / tau)
+
+
+@register_kind
+class GainCellWriteModel(GainCellModel):
+    kind = "gaincell-write"
+
+
+@register_kind
+class GainCellReadoutModel(GainCellModel):
+    kind = "gaincell-readout"
+
+
+def _only(model, output, settings):
+    ins = set(model.functions[output].inputs)
+    return {k: v for k, v in settings.items() if k in ins}

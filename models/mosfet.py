@@ -1,0 +1,29 @@
+"""``mosfet-iv``: drain current of a SKY130 1.8 V MOSFET (from recipes nfet-iv / pfet-iv).
+
+Form: a lookup table ``Id(temp_c, [w_um, l_um,] vds_v, vgs_v)`` per process corner,
+multilinear interpolation. BSIM4 curves over the full 0–1.8 V box (subthreshold,
+triode, saturation, mobility degradation) are not matched within 1 % of full scale by
+any few-parameter closed form (EKV-style), so the table is the compact form here:
+the raw sweep's own 50 mV x 100 mV grid. For the pfet all voltages and the current are
+magnitudes (|Vgs|, |Vds|, |Id|), as in the recipe.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import BehavioralModel, register_kind
+
+
+@register_kind
+class MosfetIVModel(BehavioralModel):
+    kind = "mosfet-iv"
+    primary = "id_a"
+
+    @property
+    def polarity(self) -> str:
+        return self.meta.get("polarity", "n")
+
+    def id(self, vds_v, vgs_v, *, corner=None, strict=False, **settings) -> np.ndarray:
+        """Drain current magnitude [A] at |Vds|, |Vgs| (broadcast arrays)."""
+        return self.evaluate("id_a", corner=corner, strict=strict, vds_v=vds_v, vgs_v=vgs_v,
+                             **settings)

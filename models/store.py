@@ -1,0 +1,357 @@
+"""The model file (``*.model.h5``, schema ``imcspice.model/1``): data only.
+
+Layout::
+
+    /   attrs: schema            "imcspice.model/1"
+               kind              model kind, e.g. "mosfet-iv" (models.KINDS)
+               form              text description of the fitted equation(s)
+               source_raw_sha256 sha256 of the raw sweep file's bytes
+               heldout_error     JSON: per output max/RMS error, absolute and % of full scale
+               valid_range       JSON: input -> [lo, hi]; "corner" -> [names]
+               meta              JSON: units, defaults, recipe, fit settings
+               created, imcspice_version
+               payload_sha256    sha256 over every attribute and dataset above/below
+    /functions/<output>/         attrs: spec (JSON: unit, form, corners, inputs, ...)
+        axis<i>                  float64 1-D grid axis i (one per grid input)
+        values                   float64 (corners, *grid, params): table or parameter grid
+        extra/<name>             float64 fixed arrays of the form (e.g. poly exponents)
+    /extra/<name>                float64 kind-level constants (e.g. programming sigma)
+
+Loading never unpickles or evaluates anything: attributes are read as text and
+parsed with ``json.loads``; datasets must be plain float64 arrays; any other
+object, link, dtype or attribute, a checksum mismatch, a truncated or a
+foreign file raises :class:`ModelFileError` with the reason. Writes go to a
+temporary file in the same directory, then ``os.replace`` (atomic).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .base import KINDS, SCHEMA, BehavioralModel, Function, ModelFileError
+
+ROOT_ATTRS = ("schema", "kind", "form", "source_raw_sha256", "heldout_error", "valid_range",
+              "meta", "created", "imcspice_version")
+_JSON_ATTRS = ("heldout_error", "valid_range", "meta")
+_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
+_SPEC_KEYS = {"name", "unit", "doc", "form", "corners", "grid_inputs", "form_inputs",
+              "param_names", "scales", "param_transform"}
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _version() -> str:
+    try:
+        from .. import __version__
+        return __version__
+    except Exception:  # pragma: no cover - models used outside the package
+        return ""
+
+
+def _payload_hash(attrs: dict[str, str], datasets: dict[str, np.ndarray],
+                  group_attrs: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(attrs):
+        h.update(f"A{k}={attrs[k]}\0".encode())
+    for k in sorted(group_attrs):
+        h.update(f"G{k}={group_attrs[k]}\0".encode())
+    for k in sorted(datasets):
+        a = np.ascontiguousarray(datasets[k], dtype="<f8")
+        h.update(f"D{k}{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _flatten(model: BehavioralModel):
+    """The model as (root attrs, datasets by path, group spec attrs by path)."""
+    attrs = {
+        "schema": SCHEMA,
+        "kind": model.kind,
+        "form": model.form,
+        "source_raw_sha256": model.source_raw_sha256,
+        "heldout_error": json.dumps(model.heldout_error, sort_keys=True),
+        "valid_range": json.dumps(model.valid_range, sort_keys=True),
+        "meta": json.dumps(model.meta, sort_keys=True),
+        "created": model.created or _now(),
+        "imcspice_version": model.imcspice_version or _version(),
+    }
+    datasets, gattrs = {}, {}
+    for name, fn in model.functions.items():
+        if not _NAME.match(name) or name != fn.name:
+            raise ValueError(f"bad function name {name!r}")
+        g = f"functions/{name}"
+        gattrs[g] = json.dumps({
+            "name": fn.name, "unit": fn.unit, "doc": fn.doc, "form": fn.form,
+            "corners": fn.corners, "grid_inputs": fn.grid_inputs, "form_inputs": fn.form_inputs,
+            "param_names": fn.param_names, "scales": fn.scales,
+            "param_transform": fn.param_transform}, sort_keys=True)
+        for i, a in enumerate(fn.grid_axes):
+            datasets[f"{g}/axis{i}"] = a
+        datasets[f"{g}/values"] = fn.values
+        for k, v in fn.extra.items():
+            if not _NAME.match(k):
+                raise ValueError(f"bad extra name {k!r}")
+            datasets[f"{g}/extra/{k}"] = v
+    for k, v in model.extra.items():
+        if not _NAME.match(k):
+            raise ValueError(f"bad extra name {k!r}")
+        datasets[f"extra/{k}"] = v
+    return attrs, datasets, gattrs
+
+
+def save(model: BehavioralModel, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` (``*.model.h5``) atomically."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise FileNotFoundError(f"output directory {path.parent} does not exist")
+    attrs, datasets, gattrs = _flatten(model)
+    attrs["payload_sha256"] = _payload_hash(attrs, datasets, gattrs)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            for k, v in attrs.items():
+                f.attrs[k] = v
+            f.create_group("functions")
+            for g, spec in gattrs.items():
+                f.require_group(g).attrs["spec"] = spec
+            for k, v in datasets.items():
+                f.create_dataset(k, data=np.asarray(v, dtype="<f8"))
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    model.created, model.imcspice_version = attrs["created"], attrs["imcspice_version"]
+    return path
+
+
+# --- loading -----------------------------------------------------------------------
+def _text_attr(obj, key: str, where: str) -> str:
+    if key not in obj.attrs:
+        raise ModelFileError(f"{where}: missing attribute {key!r}")
+    try:
+        v = obj.attrs[key]
+    except Exception as e:  # an attribute h5py cannot even decode
+        raise ModelFileError(f"{where}: attribute {key!r} unreadable ({e})") from None
+    if isinstance(v, bytes):
+        try:
+            v = v.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{where}: attribute {key!r} is not UTF-8 text") from None
+    if not isinstance(v, str):
+        raise ModelFileError(f"{where}: attribute {key!r} must be text, found "
+                             f"{type(v).__name__} (model files hold text and float64 only)")
+    return v
+
+
+def _json(text: str, key: str, where: str):
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ModelFileError(f"{where}: attribute {key!r} is not valid JSON ({e})") from None
+
+
+def _read_tree(f: h5py.File, where: str):
+    """Every object in the file, checked: groups and float64 datasets, hard links only,
+    no attributes beyond the schema's."""
+    datasets: dict[str, np.ndarray] = {}
+    gattrs: dict[str, str] = {}
+
+    def walk(group, prefix):
+        for name in group:
+            link = group.get(name, getlink=True)
+            full = f"{prefix}{name}"
+            if not isinstance(link, h5py.HardLink):
+                raise ModelFileError(f"{where}: object {full!r} is a {type(link).__name__}; "
+                                     "model files hold no links")
+            obj = group[name]
+            if isinstance(obj, h5py.Group):
+                allowed = {"spec"} if re.fullmatch(r"functions/[^/]+", full) else set()
+                extra = set(obj.attrs) - allowed
+                if extra:
+                    raise ModelFileError(f"{where}: group {full!r} has unexpected attributes "
+                                         f"{sorted(extra)}")
+                if "spec" in allowed:
+                    gattrs[full] = _text_attr(obj, "spec", f"{where}: {full}")
+                walk(obj, full + "/")
+            elif isinstance(obj, h5py.Dataset):
+                if obj.dtype != np.dtype("<f8") and obj.dtype != np.dtype(">f8"):
+                    raise ModelFileError(f"{where}: dataset {full!r} has dtype {obj.dtype}; "
+                                         "model files hold float64 datasets only (no pickled "
+                                         "or opaque data)")
+                if len(obj.attrs):
+                    raise ModelFileError(f"{where}: dataset {full!r} has unexpected attributes")
+                if obj.size > 200_000_000:
+                    raise ModelFileError(f"{where}: dataset {full!r} is implausibly large")
+                datasets[full] = np.asarray(obj[()], dtype=np.float64)
+            else:
+                raise ModelFileError(f"{where}: object {full!r} is not a group or dataset")
+
+    walk(f, "")
+    return datasets, gattrs
+
+
+def load(path: str | Path) -> BehavioralModel:
+    """Read a model file. Raises :class:`ModelFileError` for anything but a valid one."""
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise ModelFileError(f"{where}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except Exception as e:
+        raise ModelFileError(f"{where}: not a readable HDF5 file (truncated or corrupted?): "
+                             f"{e}") from None
+    try:
+        with f:
+            schema = f.attrs.get("schema") if "schema" in f.attrs else None
+            if isinstance(schema, bytes):
+                schema = schema.decode("utf-8", "replace")
+            if schema != SCHEMA:
+                raise ModelFileError(f"{where}: schema is {schema!r}, expected {SCHEMA!r} "
+                                     "(not an imcspice model file)")
+            extra_attrs = set(f.attrs) - set(ROOT_ATTRS) - {"payload_sha256"}
+            if extra_attrs:
+                raise ModelFileError(f"{where}: unexpected root attributes {sorted(extra_attrs)}")
+            attrs = {k: _text_attr(f, k, where) for k in ROOT_ATTRS}
+            stored_hash = _text_attr(f, "payload_sha256", where)
+            datasets, gattrs = _read_tree(f, where)
+    except ModelFileError:
+        raise
+    except Exception as e:  # h5py/HDF5 errors on damaged internals
+        raise ModelFileError(f"{where}: damaged model file ({type(e).__name__}: {e})") from None
+    if _payload_hash(attrs, datasets, gattrs) != stored_hash:
+        raise ModelFileError(f"{where}: checksum mismatch: the file's contents were changed or "
+                             "corrupted after it was written")
+    return _build(attrs, datasets, gattrs, where)
+
+
+def _build(attrs, datasets, gattrs, where) -> BehavioralModel:
+    kind = attrs["kind"]
+    if kind not in KINDS:
+        raise ModelFileError(f"{where}: unknown model kind {kind!r}; known: "
+                             f"{', '.join(sorted(KINDS))}")
+    parsed = {k: _json(attrs[k], k, where) for k in _JSON_ATTRS}
+    for k in _JSON_ATTRS:
+        if not isinstance(parsed[k], dict):
+            raise ModelFileError(f"{where}: attribute {k!r} must be a JSON object")
+    functions = {}
+    used = set()
+    try:
+        for g, spec_text in gattrs.items():
+            spec = _json(spec_text, "spec", f"{where}: {g}")
+            if not isinstance(spec, dict) or set(spec) != _SPEC_KEYS:
+                raise ModelFileError(f"{where}: {g}: spec must have keys {sorted(_SPEC_KEYS)}")
+            name = g.split("/", 1)[1]
+            if spec["name"] != name:
+                raise ModelFileError(f"{where}: {g}: spec names {spec['name']!r}")
+            n_axes = len(spec["grid_inputs"])
+            axes = []
+            for i in range(n_axes):
+                key = f"{g}/axis{i}"
+                if key not in datasets:
+                    raise ModelFileError(f"{where}: missing dataset {key}")
+                axes.append(datasets[key])
+                used.add(key)
+            if f"{g}/values" not in datasets:
+                raise ModelFileError(f"{where}: missing dataset {g}/values")
+            used.add(f"{g}/values")
+            extra = {}
+            for key in datasets:
+                if key.startswith(f"{g}/extra/"):
+                    extra[key.rsplit("/", 1)[1]] = datasets[key]
+                    used.add(key)
+            functions[name] = Function(
+                name=name, unit=str(spec["unit"]), doc=str(spec["doc"]), form=str(spec["form"]),
+                corners=[str(c) for c in spec["corners"]],
+                grid_inputs=[str(x) for x in spec["grid_inputs"]], grid_axes=axes,
+                values=datasets[f"{g}/values"],
+                form_inputs=[str(x) for x in spec["form_inputs"]],
+                param_names=[str(x) for x in spec["param_names"]],
+                scales=[str(x) for x in spec["scales"]],
+                param_transform=[str(x) for x in spec["param_transform"]], extra=extra)
+        kextra = {}
+        for key in datasets:
+            if key.startswith("extra/") and key.count("/") == 1:
+                kextra[key.split("/", 1)[1]] = datasets[key]
+                used.add(key)
+        stray = set(datasets) - used
+        if stray:
+            raise ModelFileError(f"{where}: unexpected datasets {sorted(stray)}")
+        return KINDS[kind](functions, valid_range=parsed["valid_range"],
+                           heldout_error=parsed["heldout_error"], form=attrs["form"],
+                           source_raw_sha256=attrs["source_raw_sha256"], meta=parsed["meta"],
+                           extra=kextra, created=attrs["created"],
+                           imcspice_version=attrs["imcspice_version"])
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise ModelFileError(f"{where}: inconsistent model file ({e})") from None
+
+
+# --- describe ----------------------------------------------------------------------
+def _fmt_range(r) -> str:
+    if isinstance(r, list) and len(r) == 2 and all(isinstance(x, (int, float)) for x in r):
+        return f"[{r[0]:.6g}, {r[1]:.6g}]"
+    return json.dumps(r)
+
+
+def describe(path: str | Path) -> str:
+    """A readable summary of a model file (used by ``imcspice show``)."""
+    m = load(path)
+    lines = [f"{path}  ({SCHEMA})",
+             f"  kind        {m.kind}",
+             f"  created     {m.created}   imcspice {m.imcspice_version}",
+             f"  source raw  sha256 {m.source_raw_sha256}"]
+    if m.meta.get("recipe"):
+        lines.append(f"  recipe      {m.meta['recipe']}  ({m.meta.get('source_name', '')})")
+    lines.append("  form:")
+    for ln in m.form.splitlines():
+        lines.append(f"    {ln}")
+    fixed = {k: r for k, r in m.valid_range.items()
+             if k != "corner" and isinstance(r, list) and len(r) == 2 and r[0] == r[1]}
+    lines.append("  valid range (inputs):")
+    for k, r in m.valid_range.items():
+        if k not in fixed:
+            lines.append(f"    {k:<14} {_fmt_range(r)} {m.unit(k)}")
+    if fixed:
+        lines.append("  fixed settings (the sweep did not vary them; other values warn):")
+        items = [f"{k}={r[0]:.6g}{(' ' + m.unit(k)) if m.unit(k) else ''}"
+                 for k, r in fixed.items()]
+        for i in range(0, len(items), 5):
+            lines.append("    " + ", ".join(items[i:i + 5]))
+    lines.append("  functions:")
+    for name, fn in m.functions.items():
+        live = [(n, a) for n, a in zip(fn.grid_inputs, fn.grid_axes) if len(a) > 1]
+        grid = " x ".join(f"{n}[{len(a)}]" for n, a in live)
+        ins = [n for n in fn.inputs if n not in fixed]
+        lines.append(f"    {name} [{fn.unit}] = {fn.form}({', '.join(ins)})  "
+                     f"grid {grid or '-'} over corners {','.join(fn.corners)}")
+    he = m.heldout_error
+    lines.append(f"  held-out error (max {he.get('max_pct_fs', float('nan')):.4g}% of full "
+                 f"scale; {json.dumps(he.get('holdout', {}))}):")
+    for name, e in he.get("outputs", {}).items():
+        lines.append(f"    {name:<14} max {e['max_abs']:.4g} {e.get('unit', '')} "
+                     f"({e['max_pct_fs']:.3g}% FS)  rms {e['rms_abs']:.4g} "
+                     f"({e['rms_pct_fs']:.3g}% FS)  FS {e['full_scale']:.4g}  "
+                     f"n={e['n_heldout']}/{e['n_heldout'] + e['n_train']}")
+    for k, v in m.extra.items():
+        lines.append(f"  constant {k} = {np.array2string(v, precision=4, threshold=8)}")
+    return "\n".join(lines)
