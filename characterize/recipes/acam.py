@@ -27,6 +27,23 @@ Recipes
   window centre. Discharge time, search energy, sense margin.
 * ``compute-acam`` (DC): programs a Compute-ACAM (RACE-IT) for a small function from
   threshold curves calibrated in the same deck, sweeps the input and decodes.
+
+acam-search details
+* Cycle: precharge ``t_pre_s`` (pfet on, footer off, data lines already at the search
+  values), evaluate ``t_eval_s`` (pfet off, footer on), precharge ``t_pre_s`` again. The
+  ML is read at the sense end (``ml0``) when the footer starts to turn off; the energy
+  integrates VDD and SL power from the start of evaluation to the end of the recharge,
+  so it holds the dividers' static current (SL is biased through the whole cycle) and
+  the recharge of a discharged ML. Clock and data-line drivers are not counted.
+* The window edges the test input is placed against come from a replica cell in the
+  same deck (own supplies, not on the row). Under ``--mc`` the replica has its own
+  mismatch draw, so ``dv_v`` is relative to a nominally identical cell's edge and the
+  test cell's own mismatch shows as spread in ``t_discharge_s``.
+* A short ML can rise above VDD right after precharge (feedthrough from the precharge
+  pfet's gate edge, ~0.25 V at 1 cell, ~0.06 V at 8): it is in the results, not removed.
+* Cost grows with ``n_cells`` (ngspice expands every SKY130 device instance on load and
+  on each ``reset``): measured ~0.3 s/point at 8 cells, ~1.5 s at 32, ~20 s at 128 plus
+  ~30 s to load a 128-cell deck; give big rows ``--timeout 300``.
 """
 from __future__ import annotations
 
@@ -201,8 +218,11 @@ class AcamSearch(Recipe):
             f"{{max(t_eval_s-{format_number(3 * _T_EDGE_S)},{te})}} 1)",
             "Vdlm dlm 0 0.9",
             "Vdlt dlt 0 0.9",
+            # every cell of the row is programmed alike: shared conductance controls
+            "Vglo glo 0 {g_low_us}",
+            "Vghi ghi 0 {g_high_us}",
         ]
-        lines += ac.row_lines(n, dl, vals, row)
+        lines += ac.row_lines(n, dl, vals, row, g_nodes=[("glo", "ghi")] * n)
         # replica cell (own supplies, ML held at VDD) to locate the window edges
         lines += ["Vddr vddr 0 {vdd_v}", "Vslr slr 0 {vsl_v}", "Vdlr dlr 0 0",
                   "Vmlr mlr 0 {vdd_v}", "Vrlo rlo 0 0", "Vrhi rhi 0 0",
@@ -212,16 +232,16 @@ class AcamSearch(Recipe):
 
     @staticmethod
     def _tran(p):
+        # max step tstop/150: discharge times within ~1 % of a 10x finer step (measured
+        # on 4- and 32-cell rows); the step control refines the fast edges by itself
         tstop = 2 * p["t_pre_s"] + p["t_eval_s"]
-        tmax = min(p["t_pre_s"], p["t_eval_s"]) / 100
-        return (f"tran {format_number(tmax / 4)} {format_number(tstop)} 0 "
+        tmax = tstop / 150
+        return (f"tran {format_number(tmax)} {format_number(tstop)} 0 "
                 f"{format_number(tmax)}")
 
     def simulate(self, ng, p):
-        v = ng.run([f"dc vdlr 0 1.8 {format_number(_DL_STEP_V)}"])
-        dl = v["v-sweep"]
         i_on = ac.pulldown_on_current_a(p["w_pd_um"], p["l_pd_um"])
-        lo, hi = _branch_bounds(dl, np.abs(v["vrlo#branch"]), np.abs(v["vrhi#branch"]), i_on)
+        lo, hi = _replica_bounds(ng, "vdlr", "vrlo#branch", "vrhi#branch", i_on)
         nan = float("nan")
         out = {k.name: nan for k in self.outputs}
         out.update(v_lo_v=lo, v_hi_v=hi)
@@ -250,6 +270,27 @@ class AcamSearch(Recipe):
         return out
 
 
+def _replica_bounds(ng, src, lo_vec, hi_vec, i_on):
+    """Window bounds of a replica cell: a 40 mV DC sweep over 0..1.8 V, then a 2.5 mV
+    sweep (acam-window's step) +/-40 mV around each crossing. The whole deck is solved
+    at every DC point, so a full 2.5 mV sweep of a long row would cost more than the
+    transients."""
+    v = ng.run([f"dc {src} 0 1.8 0.04"])
+    dl = v["v-sweep"]
+    coarse = _branch_bounds(dl, np.abs(v[lo_vec]), np.abs(v[hi_vec]), i_on)
+    fine = []
+    for c, vec, falling in zip(coarse, (lo_vec, hi_vec), (True, False)):
+        if not np.isfinite(c):
+            fine.append(c)
+            continue
+        a, b = max(c - 0.04, 0.0), min(c + 0.04, 1.8)
+        w = ng.run([f"dc {src} {format_number(a)} {format_number(b)} "
+                    f"{format_number(_DL_STEP_V)}"])
+        x = crossing(w["v-sweep"], np.abs(w[vec]), i_on, falling)
+        fine.append(x if np.isfinite(x) else c)
+    return fine[0], fine[1]
+
+
 def _energy(t, t0, t1, power):
     m = (t >= t0) & (t <= t1)
     return float(np.trapezoid(power[m], t[m]))
@@ -269,13 +310,19 @@ def _fall_time(t, v, level, t0, t1):
 
 
 # --- compute-acam ------------------------------------------------------------------------
-_N_CAL = 16
+# calibration replicas: 12 conductances, log-spaced over the 1-150 uS programmable range
+# (Li et al. 2020), located on a 5 mV DC sweep (log-current interpolation)
+_N_CAL = 12
+_CAL_STEP_V = 0.005
 _G_CAL = tuple(float(g) for g in np.geomspace(1.0, 150.0, _N_CAL))
 
 
-def _x_axis(func: str, n: int) -> tuple[float, ...]:
-    _, a, b = ac.FUNCTIONS[func]
-    return sweep_values(a, b, n)
+# Inputs: 65 points (64 steps) over the function's domain, as a fraction 0..1 of it, so
+# the axis is the same for every function; rows: padded to the most any function needs
+# at 4 bits, so sweeping func/bits keeps one output shape (unused rows are NaN).
+_N_X = 65
+_X_FRAC = sweep_values(0.0, 1.0, _N_X)
+_MAX_BITS = 4
 
 
 def _program_shape(func: str, bits: int) -> list[int]:
@@ -285,6 +332,10 @@ def _program_shape(func: str, bits: int) -> list[int]:
     return [len(r) for r in ranges]
 
 
+_MAX_ROWS = max(sum(_program_shape(fn, b)) for fn in ac.FUNCTIONS
+                for b in range(1, _MAX_BITS + 1))
+
+
 class ComputeAcam(Recipe):
     name = "compute-acam"
     summary = "Compute-ACAM (RACE-IT): a small function as Gray-coded ACAM rows, decoded"
@@ -292,10 +343,8 @@ class ComputeAcam(Recipe):
     params = _params_from(ac.AcamCell, skip=("g_low_us", "g_high_us")) + (
         Param("func", "exp", "", "target function: exp on [-3, 0] or gelu on [-3, 3]",
               choices=tuple(ac.FUNCTIONS), kind="choice"),
-        Param("bits", 3, "", "output bits (Gray-coded; rows grow ~2**bits)", min=1, max=4,
-              structural=True),
-        Param("n_x", 49, "", "input points over the function's domain", min=3, max=1001,
-              structural=True),
+        Param("bits", 3, "", "output bits (Gray-coded; one row per output interval, "
+              "~2**(bits-1) rows)", min=1, max=_MAX_BITS, structural=True),
         Param("v_in_min_v", 0.72, "V", "DL voltage of the smallest input [default: "
               "assumption, inside every corner's programmable range of the default cell]",
               min=0.0, max=1.8),
@@ -303,38 +352,43 @@ class ComputeAcam(Recipe):
               "assumption, as v_in_min_v]", min=0.0, max=1.8),
     )
     outputs = (
-        Output("code", "", ("x_in",), "decoded output code (binary, from the Gray bits)"),
-        Output("code_ideal", "", ("x_in",), "ideal quantized function"),
-        Output("err_lsb", "", ("x_in",), "code - code_ideal"),
+        Output("x", "", ("x_frac",), "input value (x_frac of the function's domain)"),
+        Output("v_dl_v", "V", ("x_frac",), "data-line voltage of the input"),
+        Output("code", "", ("x_frac",), "decoded output code (binary, from the Gray bits)"),
+        Output("code_ideal", "", ("x_frac",), "ideal quantized function"),
+        Output("err_lsb", "", ("x_frac",), "code - code_ideal"),
         Output("max_abs_err_lsb", "", (), "largest |err_lsb|"),
         Output("mean_abs_err_lsb", "", (), "mean |err_lsb|"),
-        Output("g_low_us", "uS", ("row",), "programmed M1 conductance per row"),
+        Output("n_rows", "", (), "ACAM rows the program uses"),
+        Output("g_low_us", "uS", ("row",), "programmed M1 conductance per row (NaN: unused)"),
         Output("g_high_us", "uS", ("row",), "programmed M2 conductance per row"),
         Output("v_lo_prog_v", "V", ("row",), "target lower bound per row (-inf: open)"),
         Output("v_hi_prog_v", "V", ("row",), "target upper bound per row (+inf: open)"),
+        Output("bit_of_row", "", ("row",), "output bit (0 = LSB) each row drives"),
         Output("cal_v_lo_v", "V", ("g_cal_us",), "calibrated lower bound vs. conductance"),
         Output("cal_v_hi_v", "V", ("g_cal_us",), "calibrated upper bound vs. conductance"),
     )
 
     def inner_axes(self, p):
-        rows = sum(_program_shape(p["func"], int(p["bits"])))
-        return [Axis("x_in", "", _x_axis(p["func"], int(p["n_x"]))),
-                Axis("row", "", tuple(float(r) for r in range(rows))),
+        return [Axis("x_frac", "", _X_FRAC),
+                Axis("row", "", tuple(float(r) for r in range(_MAX_ROWS))),
                 Axis("g_cal_us", "uS", _G_CAL)]
 
     def body(self, tech, p):
         ac.check_technology(tech)
         rows = sum(_program_shape(p["func"], int(p["bits"])))
         lines = ac.includes() + ["Vdd vdd 0 {vdd_v}", "Vsl sl 0 {vsl_v}", "Vdl dl 0 0"]
+        # calibration replicas: g_low = g_high = g_cal[k]; each branch metered separately
         for k, g in enumerate(_G_CAL):
-            lines += [f"Vclo{k} clo{k} 0 0", f"Vchi{k} chi{k} 0 0",
-                      ac.cell_line(f"cal{k}", "dl", "vdd", f"clo{k}", f"chi{k}", "sl", "vdd",
-                                   "0", _cell_values(g_low_us=g, g_high_us=g))]
+            lines += [f"Vgc{k} gc{k} 0 {format_number(g)}",
+                      f"Vclo{k} clo{k} 0 0", f"Vchi{k} chi{k} 0 0",
+                      ac.cell_gc_line(f"cal{k}", "dl", "vdd", f"clo{k}", f"chi{k}", "sl",
+                                      "vdd", "0", f"gc{k}", f"gc{k}", _cell_values())]
+        # programmed rows: conductances on control sources, set by `alter` in simulate()
         for r in range(rows):
-            lines += [f".param gl_r{r}=10 gh_r{r}=50", f"Vrow{r} pr{r} 0 0",
-                      ac.cell_line(f"row{r}", "dl", "vdd", f"pr{r}", f"pr{r}", "sl", "vdd",
-                                   "0", _cell_values(g_low_us=ac.ParamRef(f"gl_r{r}"),
-                                                     g_high_us=ac.ParamRef(f"gh_r{r}")))]
+            lines += [f"Vgl{r} gl{r} 0 10", f"Vgh{r} gh{r} 0 50", f"Vrow{r} pr{r} 0 0",
+                      ac.cell_gc_line(f"row{r}", "dl", "vdd", f"pr{r}", f"pr{r}", "sl", "vdd",
+                                      "0", f"gl{r}", f"gh{r}", _cell_values())]
         return lines
 
     def simulate(self, ng, p):
@@ -342,7 +396,7 @@ class ComputeAcam(Recipe):
         f, xa, xb = ac.FUNCTIONS[func]
         i_on = ac.pulldown_on_current_a(p["w_pd_um"], p["l_pd_um"])
         # 1. calibration: threshold curves of replica cells at this corner/temperature
-        v = ng.run([f"dc vdl 0 1.8 {format_number(_DL_STEP_V)}"])
+        v = ng.run([f"dc vdl 0 1.8 {format_number(_CAL_STEP_V)}"])
         dl = v["v-sweep"]
         cal_lo = np.array([crossing(dl, np.abs(v[f"vclo{k}#branch"]), i_on, True)
                            for k in range(_N_CAL)])
@@ -358,11 +412,10 @@ class ComputeAcam(Recipe):
         flat_r = [r for bit in ranges for r in bit]
         flat_g = [g for bit in conds for g in bit]
         for r, (gl, gh) in enumerate(flat_g):
-            ng.command(f"alterparam gl_r{r}={format_number(gl)}")
-            ng.command(f"alterparam gh_r{r}={format_number(gh)}")
-        ng.command("reset")
+            ng.command(f"alter vgl{r} dc = {format_number(gl)}")
+            ng.command(f"alter vgh{r} dc = {format_number(gh)}")
         # 3. search: sweep the input, decode
-        x = np.asarray(_x_axis(func, int(p["n_x"])))
+        x = xa + np.asarray(_X_FRAC) * (xb - xa)
         vx = wm.x_to_v(x, xa, xb)
         step = (vmax - vmin) / max(len(x) - 1, 1) / 4
         v = ng.run([f"dc vdl {format_number(vmin - step)} {format_number(vmax + step)} "
@@ -374,37 +427,42 @@ class ComputeAcam(Recipe):
         code = ac.decode_matches(match, [len(b) for b in ranges])
         ideal = ac.quantized_code(f, x, xa, xb, bits)
         err = code - ideal
-        return {"code": code.astype(float), "code_ideal": ideal.astype(float),
-                "err_lsb": err.astype(float), "max_abs_err_lsb": float(np.max(np.abs(err))),
-                "mean_abs_err_lsb": float(np.mean(np.abs(err))),
-                "g_low_us": [g[0] for g in flat_g], "g_high_us": [g[1] for g in flat_g],
-                "v_lo_prog_v": [r[0] for r in flat_r], "v_hi_prog_v": [r[1] for r in flat_r],
+
+        def pad(vals):
+            out = np.full(_MAX_ROWS, np.nan)
+            out[:len(vals)] = vals
+            return out
+
+        bit_of_row = [b for b, rr in enumerate(ranges) for _ in rr]
+        return {"x": x, "v_dl_v": vx, "code": code.astype(float),
+                "code_ideal": ideal.astype(float), "err_lsb": err.astype(float),
+                "max_abs_err_lsb": float(np.max(np.abs(err))),
+                "mean_abs_err_lsb": float(np.mean(np.abs(err))), "n_rows": float(len(flat_g)),
+                "g_low_us": pad([g[0] for g in flat_g]), "g_high_us": pad([g[1] for g in flat_g]),
+                "v_lo_prog_v": pad([r[0] for r in flat_r]),
+                "v_hi_prog_v": pad([r[1] for r in flat_r]), "bit_of_row": pad(bit_of_row),
                 "cal_v_lo_v": cal_lo, "cal_v_hi_v": cal_hi}
 
 
 # --- plots -----------------------------------------------------------------------------------
 def window_model_from_raw(raw, corner: str = "tt", temp_c: float | None = None,
                           **kw) -> ac.WindowModel:
-    """A :class:`~imcspice.circuits.acam.WindowModel` from an acam-window sweep that swept
-    g_low_us and g_high_us over the same values (v_lo read at the first g_high, v_hi at
-    the first g_low: each bound depends on its own conductance only)."""
-    where = {"corner": corner}
-    if temp_c is not None:
-        where["temp_c"] = temp_c
-    else:
-        where["temp_c"] = float(raw.axis("temp_c")[0])
-    lo, axes = raw.select("v_lo_v", **where)
-    hi, _ = raw.select("v_hi_v", **where)
+    """A :class:`~imcspice.circuits.acam.WindowModel` from an acam-window sweep over
+    g_low_us and g_high_us (the same values): v_lo read at the first g_high, v_hi at the
+    first g_low (each bound depends on its own conductance only); Monte-Carlo samples,
+    if any, are averaged."""
+    t = float(raw.axis("temp_c")[0]) if temp_c is None else float(temp_c)
     gl, gh = raw.axis("g_low_us"), raw.axis("g_high_us")
-    if not np.allclose(gl, gh):
+    if len(gl) != len(gh) or not np.allclose(gl, gh):
         raise ValueError("window_model_from_raw needs g_low_us and g_high_us swept over the "
                          "same values")
-    lo = np.asarray(lo)
-    hi = np.asarray(hi)
-    il, ih = axes.index("g_low_us"), axes.index("g_high_us")
-    lo_curve = np.take(np.take(lo, 0, axis=ih), np.arange(len(gl)), axis=il if il < ih else il - 1)
-    hi_curve = np.take(np.take(hi, 0, axis=il), np.arange(len(gh)), axis=ih if ih < il else ih - 1)
-    return ac.WindowModel(gl, lo_curve.ravel(), hi_curve.ravel(), **kw)
+    curves = []
+    for q, g, other in (("v_lo_v", "g_low_us", "g_high_us"), ("v_hi_v", "g_high_us",
+                                                               "g_low_us")):
+        arr, axes = raw.select(q, corner=corner, temp_c=t, **{other: raw.axis(other)[0]})
+        arr = np.moveaxis(np.asarray(arr, float), axes.index(g), -1).reshape(-1, len(gl))
+        curves.append(np.nanmean(arr, axis=0))
+    return ac.WindowModel(gl, curves[0], curves[1], **kw)
 
 
 def plot_acam_window(raw, out_png) -> None:
@@ -445,6 +503,7 @@ def plot_acam_window(raw, out_png) -> None:
         plt.close(fig)
         raise ValueError("plot_acam_window needs an acam-window sweep over g_low_us and/or "
                          "g_high_us")
+    ax.set_xscale("log")
     ax.set_xlabel("memristor conductance (uS)")
     ax.set_ylabel("window bound, data-line voltage (V)")
     ax.set_title(f"6T2M ACAM match window vs. conductance ({temp:g} C)")
@@ -455,6 +514,76 @@ def plot_acam_window(raw, out_png) -> None:
     plt.close(fig)
 
 
+def plot_compute_acam(raw, out_png) -> None:
+    """Decoded output code vs. input (and the ideal quantized function) of a compute-acam
+    sweep, one panel per swept point (corner x temperature x func x bits, up to 6)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    code = np.asarray(raw.data["code"], float)
+    ideal = np.asarray(raw.data["code_ideal"], float)
+    x = np.asarray(raw.data["x"], float)
+    outer = code.shape[:-1]
+    idx = list(np.ndindex(*outer))[:6]
+    ncol = min(3, len(idx))
+    nrow = -(-len(idx) // ncol)
+    fig, axs = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
+    names = raw.data_axes["code"][:-1]
+    for ax in axs.ravel()[len(idx):]:
+        ax.set_visible(False)
+    for ax, i in zip(axs.ravel(), idx):
+        ax.step(x[i], ideal[i], where="mid", color="0.6", lw=3, label="ideal")
+        ax.step(x[i], code[i], where="mid", color="C3", lw=1.2, label="ACAM (SPICE)")
+        label = ", ".join(f"{n}={raw.axis(n)[k]}" for n, k in zip(names, i)
+                          if len(raw.axis(n)) > 1 or n == "corner")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("input x")
+        ax.set_ylabel("output code (LSB)")
+        ax.grid(True, alpha=0.3)
+    axs[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+
+
+def plot_acam_search(raw, out_png) -> None:
+    """ML discharge time vs. the test input's distance outside its window, one curve per
+    n_cells (needs a sweep over dv_v; other axes at their first value)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if "dv_v" not in raw.axes:
+        raise ValueError("plot_acam_search needs an acam-search sweep over dv_v")
+    where = {n: raw.axis(n)[0] for n in raw.outer if n not in ("dv_v", "n_cells")}
+    t, axes = raw.select("t_discharge_s", **where)
+    t = np.asarray(t, float)
+    if "n_cells" in axes:
+        t = np.moveaxis(t, axes.index("n_cells"), 0)
+        ns = raw.axis("n_cells")
+    else:
+        t, ns = t[None], [raw.attrs.get("params", "")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for k, n in enumerate(ns):
+        label = f"{int(n)} cells" if isinstance(n, (int, float, np.floating)) else "row"
+        ax.plot(raw.axis("dv_v") * 1e3, t[k] * 1e9, marker="o", ms=3, label=label)
+    ax.set_xlabel("test input outside its window edge, dv (mV)")
+    ax.set_ylabel("ML discharge time to sense threshold (ns)")
+    ax.set_title("ACAM search: discharge time (missing: row stays matched)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+
+
 def plots(raw, out_png) -> None:
-    """Plot entry for the CLI: acam-window / acam-mc raw files."""
-    plot_acam_window(raw, out_png)
+    """Plot entry for the CLI: picks the plot for the raw file's recipe."""
+    recipe = str(raw.attrs.get("recipe", ""))
+    if recipe == "compute-acam":
+        plot_compute_acam(raw, out_png)
+    elif recipe == "acam-search":
+        plot_acam_search(raw, out_png)
+    else:
+        plot_acam_window(raw, out_png)

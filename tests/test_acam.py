@@ -1,0 +1,245 @@
+"""ACAM (6T2M, SKY130) on real ngspice: window physics, search transient, Compute-ACAM."""
+import math
+
+import numpy as np
+import pytest
+
+from imcspice.characterize.engine import LocalPool
+from imcspice.characterize.params import ParameterError
+from imcspice.characterize.recipes import get_recipe
+from imcspice.characterize.recipes.acam import plot_acam_window, window_model_from_raw
+from imcspice.characterize.runner import run_sweep
+from imcspice.characterize.sweep import SweepSpec
+from imcspice.circuits import acam as ac
+
+G = [2.0, 10.0, 50.0, 150.0]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with LocalPool(2, timeout_s=60) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def window(pool, tmp_path_factory):
+    spec = SweepSpec("acam-window", {"g_low_us": G, "g_high_us": G})
+    out = tmp_path_factory.mktemp("acam") / "win.raw.h5"
+    raw = run_sweep(spec, out, pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": len(G) ** 2}
+    return raw
+
+
+@pytest.fixture(scope="module")
+def corners(pool, tmp_path_factory):
+    spec = SweepSpec("acam-window", {"g_low_us": [2.0, 10.0, 100.0],
+                                     "g_high_us": [2.0, 10.0, 100.0]},
+                     corners=["ss", "tt", "ff"])
+    out = tmp_path_factory.mktemp("acam") / "corners.raw.h5"
+    raw = run_sweep(spec, out, pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": 27}
+    return raw
+
+
+def test_bounds_rise_with_their_own_conductance_only(window):
+    lo = window.data["v_lo_v"][0, 0]    # (g_low, g_high)
+    hi = window.data["v_hi_v"][0, 0]
+    assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+    # each bound rises with its own memristor's conductance ...
+    assert np.all(np.diff(lo, axis=0) > 0.02), lo
+    assert np.all(np.diff(hi, axis=1) > 0.02), hi
+    # ... and does not see the other memristor (separate branches; < 1 mV)
+    assert np.ptp(lo, axis=1).max() < 1e-3
+    assert np.ptp(hi, axis=0).max() < 1e-3
+    # programmable range: hundreds of mV over 2-150 uS (Li et al.: ~0.4-1.35 V over 1-150 uS)
+    assert lo[-1, 0] - lo[0, 0] > 0.4
+    assert hi[0, -1] - hi[0, 0] > 0.5
+
+
+def test_window_is_open_for_typical_pairs_and_leaks_little(window):
+    width = window.data["width_v"][0, 0]
+    leak = window.data["i_leak_a"][0, 0]
+    i_on = ac.pulldown_on_current_a(1.0, 0.15)
+    for il in range(len(G)):
+        for ih in range(il + 1, len(G)):          # g_high > g_low: the programmed ranges
+            assert width[il, ih] > 0.05, (G[il], G[ih], width[il, ih])
+            # a matching cell's ML current at the window centre is far below the criterion
+            assert leak[il, ih] < i_on / 100
+    # the current curves agree with the extracted bounds
+    v = window.axis("v_dl_v")
+    i_lo = window.data["i_ml_lo_a"][0, 0, 1, 2]
+    lo = window.data["v_lo_v"][0, 0, 1, 2]
+    assert i_lo[v < lo - 0.05].min() > i_on > i_lo[v > lo + 0.05].max()
+
+
+def test_window_shifts_with_corner(corners):
+    lo = corners.data["v_lo_v"][:, 0]     # (corner, g_low, g_high)
+    hi = corners.data["v_hi_v"][:, 0]
+    ss, ff = 0, 2
+    assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+    # ff vs ss differ by well more than a few mV at low and mid conductance (measured
+    # ~45-50 mV). Near 100 uS the faster divider nfet and the faster pull-down shift
+    # the lower bound in opposite directions and nearly cancel (~3 mV).
+    assert np.all(np.abs(lo[ss, :2] - lo[ff, :2]) > 0.02), lo[ss] - lo[ff]
+    assert np.all(np.abs(hi[ss, :, :2] - hi[ff, :, :2]) > 0.01), hi[ss] - hi[ff]
+    # at low conductance the slow corner's weaker T1 needs a higher data-line voltage
+    assert lo[ss, 0, 0] > lo[1, 0, 0] > lo[ff, 0, 0]
+    # monotonic in conductance at every corner
+    assert np.all(np.diff(lo[:, :, 0], axis=1) > 0)
+    assert np.all(np.diff(hi[:, 0, :], axis=1) > 0)
+
+
+def test_plot_window(corners, tmp_path):
+    out = tmp_path / "win.png"
+    plot_acam_window(corners, out)
+    assert out.stat().st_size > 10_000
+
+
+def test_window_model_from_sweep_inverts(window):
+    wm = window_model_from_raw(window, corner="tt")
+    for v in (0.7, 0.9, 1.1):
+        assert abs(float(wm.lo(wm.g_for_lo(v))) - v) < 1e-3
+        assert abs(float(wm.hi(wm.g_for_hi(v))) - v) < 1e-3
+
+
+def test_mc_spreads_thresholds(pool, tmp_path):
+    assert get_recipe("acam-mc").outputs == get_recipe("acam-window").outputs
+    spec = SweepSpec("acam-mc", {"g_low_us": [10.0], "g_high_us": [50.0]}, mc=8, seed=3)
+    raw = run_sweep(spec, tmp_path / "mc.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": 8}
+    lo = raw.data["v_lo_v"].ravel()
+    hi = raw.data["v_hi_v"].ravel()
+    assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+    assert np.std(lo) > 1e-3 and np.std(hi) > 1e-3     # minimum-size devices mismatch
+    nom = run_sweep(SweepSpec("acam-mc", {"g_low_us": [10.0], "g_high_us": [50.0]}),
+                    tmp_path / "nom.raw.h5", pool=pool, progress=False)
+    assert abs(np.mean(lo) - nom.data["v_lo_v"].item()) < 4 * np.std(lo)
+
+
+@pytest.fixture(scope="module")
+def search(pool, tmp_path_factory):
+    spec = SweepSpec("acam-search", {"n_cells": [2, 8], "dv_v": [-0.1, 0.03, 0.1, 0.2]})
+    raw = run_sweep(spec, tmp_path_factory.mktemp("acam") / "s.raw.h5", pool=pool,
+                    progress=False)
+    assert raw.status_counts() == {"ok": 8}, raw.message
+    return raw
+
+
+def test_discharge_time_falls_with_distance_and_rises_with_cells(search):
+    t = search.data["t_discharge_s"][0, 0]          # (n_cells, dv)
+    assert np.all(np.isnan(t[:, 0]))                 # inside the window: stays matched
+    assert np.all(np.isfinite(t[:, 1:]))
+    assert np.all(np.diff(t[:, 1:], axis=1) < 0), t  # further outside: faster
+    assert np.all(t[1, 1:] > t[0, 1:]), t            # more cells: more ML capacitance
+    assert np.all(t[:, 1:] < 5e-9)
+
+
+def test_matched_row_keeps_ml_high_and_margin(search):
+    vdd, vs = 1.8, 0.9
+    vm = search.data["v_ml_match_v"][0, 0]
+    vt = search.data["v_ml_test_v"][0, 0]
+    assert np.all(vm > 0.95 * vdd)                    # all matching: ML stays precharged
+    assert np.all(vt[:, 0] > 0.95 * vdd)              # test input inside its window
+    assert np.all(vt[:, 2:] < vs / 4)                 # clear mismatch: ML discharged
+    m = search.data["v_margin_v"][0, 0]
+    assert np.all(m[:, 2:] > 1.0) and np.all(np.abs(m[:, 0]) < 0.05)
+    e, em = search.data["e_search_j"][0, 0], search.data["e_search_match_j"][0, 0]
+    assert np.all(e[:, 1:] > em[:, 1:])             # recharging a discharged ML costs energy
+    assert np.all(em[1] > em[0]) and np.all(em > 0)  # more cells: more energy
+    # the replica-located window edges are the acam-window bounds at the same g
+    assert abs(search.data["v_hi_v"][0, 0, 0, 0] - 1.0634) < 0.01
+
+
+def test_lower_edge_mismatch_discharges(pool, tmp_path):
+    spec = SweepSpec("acam-search", {"edge": ["lo"], "dv_v": [-0.1, 0.15], "n_cells": [2]})
+    raw = run_sweep(spec, tmp_path / "lo.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": 2}
+    t = raw.data["t_discharge_s"].ravel()
+    assert math.isnan(t[0]) and 0 < t[1] < 5e-9
+
+
+def test_compute_acam_decodes_with_bounded_error(pool, tmp_path):
+    spec = SweepSpec("compute-acam", {"func": ["exp", "gelu"]})
+    raw = run_sweep(spec, tmp_path / "c.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": 2}, raw.message
+    for k in range(2):
+        code = raw.data["code"][0, 0, k]
+        ideal = raw.data["code_ideal"][0, 0, k]
+        assert raw.data["max_abs_err_lsb"][0, 0, k] <= 1      # Gray code: one LSB at most
+        assert raw.data["mean_abs_err_lsb"][0, 0, k] <= 0.1
+        assert set(code.astype(int)) == set(ideal.astype(int))
+        n = int(raw.data["n_rows"][0, 0, k])
+        assert n == 4                                  # 3 Gray bits of these functions
+        g = np.concatenate([raw.data["g_low_us"][0, 0, k, :n],
+                            raw.data["g_high_us"][0, 0, k, :n]])
+        assert np.all((g >= 1.0) & (g <= 150.0))
+        assert np.all(np.isnan(raw.data["g_low_us"][0, 0, k, n:]))
+    # the calibration replicas agree with acam-window at the same conductances
+    gcal = raw.axis("g_cal_us")
+    pick = [2, 8]
+    win = run_sweep(SweepSpec("acam-window", {"g_low_us": list(gcal[pick])}),
+                    tmp_path / "w.raw.h5", pool=pool, progress=False)
+    np.testing.assert_allclose(raw.data["cal_v_lo_v"][0, 0, 0, pick],
+                               win.data["v_lo_v"].ravel(), atol=1e-3)
+
+
+# --- no ngspice below --------------------------------------------------------------------
+def test_gray_code_round_trip_and_single_bit_steps():
+    n = np.arange(256)
+    g = ac.gray_encode(n)
+    np.testing.assert_array_equal(ac.gray_decode(g), n)
+    assert np.all(np.array([bin(x).count("1") for x in g[1:] ^ g[:-1]]) == 1)
+
+
+@pytest.mark.parametrize("func,bits", [("exp", 3), ("gelu", 3), ("exp", 2), ("gelu", 4)])
+def test_program_decodes_exactly_with_ideal_cells(func, bits):
+    f, a, b = ac.FUNCTIONS[func]
+    wm = ac.WindowModel.reference()
+    ranges = ac.compute_acam_program(f, a, b, bits, wm)
+    assert len(ranges) == bits
+    conds = ac.program_conductances(ranges, wm)
+    x = np.linspace(a, b, 501)
+    vx = wm.x_to_v(x, a, b)
+    # ideal cells: a row matches when v_lo(g_low) <= v <= v_hi(g_high)
+    flat = [g for bit in conds for g in bit]
+    match = np.stack([(vx >= wm.lo(gl) - 1e-9) & (vx <= wm.hi(gh) + 1e-9)
+                      for gl, gh in flat], axis=-1)
+    code = ac.decode_matches(match, [len(r) for r in ranges])
+    ideal = ac.quantized_code(f, x, a, b, bits)
+    # exact except at inputs within 1e-6 of a code boundary
+    assert np.mean(code != ideal) < 0.01
+    if func == "exp" and bits == 3:
+        assert [len(r) for r in ranges] == [2, 1, 1]      # Gray bits of a monotone ramp
+
+
+def test_builders_refuse_bad_values():
+    with pytest.raises(ValueError):
+        ac.row_lines(0, [], [], {})
+    with pytest.raises(ValueError):
+        ac.cell_line("c", "dl; .control", "ml", "a", "b", "sl", "vdd", "0", {})
+    with pytest.raises(ValueError):
+        ac.cell_line("c", "dl", "ml", "a", "b", "sl", "vdd", "0", {"g_low_us": float("nan")})
+    with pytest.raises(ParameterError):
+        SweepSpec("acam-search", {"n_cells": [129]})
+    with pytest.raises(ParameterError):
+        SweepSpec("acam-window", {"g_low_us": [0.1]})
+
+
+def test_search_and_compute_plots(search, tmp_path):
+    from imcspice.characterize.recipes.acam import plots
+    plots(search, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+
+
+def test_subckt_defaults_match_the_parameter_dataclass():
+    import re
+    from dataclasses import fields
+    from imcspice import netlists
+    text = netlists.path("acam.spice").read_text()
+    m = re.search(r"^\.subckt imc_acam_6t2m (.*?)^[^+]", text, flags=re.S | re.M)
+    header = m.group(1).replace("\n+", " ")
+    defaults = dict(re.findall(r"(\w+)=([0-9.eE+-]+)", header))
+    cell = ac.AcamCell()
+    for f in fields(ac.AcamCell):
+        if f.name in ac.AcamCell.SUBCKT_PARAMS:
+            assert float(defaults[f.name]) == getattr(cell, f.name), f.name
