@@ -1,0 +1,298 @@
+"""Gain-cell attention (Leroux et al.; ../shared/seeds/002_*.md, REFERENCE.md).
+
+Per generated token, K and V rows are written as capacitor voltages into gain-cell
+arrays (64x64 tiles, sliding window); the query is applied as pulse widths on the
+read word lines; each column integrates the cells' signed currents; a
+charge-to-pulse stage acts as a clipped-linear activation in place of softmax; a
+second array multiplies the activations (as pulse widths) with V. Stored voltages
+leak toward mid-supply over the token timeline.
+
+:class:`GainCellOps` computes attention this way for a real pretrained causal LM
+(the rest of the model stays digital FP32, as in the paper); :func:`adapt`
+calibrates per-layer, per-head scale/offset pairs by statistics matching so the
+pretrained model tolerates the hardware; :func:`gaincell_cost` prices the attention
+of a generation step.
+
+Leakage enters through the stored-voltage decay ``f = exp(-age/tau)`` inside the
+non-linear cell current. Evaluating I(0.45 V + f·δ) for every (query, key, dim)
+triple is O(T²·d); we use the separable form I(v_mid + f·δ) ≈ h(f)·I(v_mid + δ)
+with h fitted on the characterized I(V) curve; :attr:`GainCellParts.leak_sep_error`
+reports that approximation's worst relative error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .analog import quantize_pulse, quantize_symmetric, quantize_uniform
+from .cost import CostSheet
+from .ops import FP32Ops
+
+V_MID_V = 0.45       # storage range centre (REFERENCE.md: 0-0.9 V centred at 0.45 V)
+V_SPAN_V = 0.45      # half range
+PULSE_MAX_S = 15e-9  # REFERENCE.md: query pulse amplitude 0.9 V, max 15 ns
+
+
+@dataclass(frozen=True)
+class GainCellConfig:
+    q_bits: int = 4               # REFERENCE.md: Q 4-bit (pulse width)
+    kv_bits: int = 3              # K/V 3-bit
+    out_bits: int = 5             # outputs 5-bit
+    tile: int = 64                # 64x64 arrays
+    window: int = 1024            # sliding window (tokens); capped by the model context
+    t_token_s: float = 10e-6      # time between generated tokens (assumption)
+    write_device: str = "si"      # "si" or "osfet"
+    nonideality_scale: float = 1.0
+    ideal_cells: bool = False     # linear cells, no leakage: the "linear hardware model"
+
+
+@dataclass
+class GainCellParts:
+    """Characterized gain-cell figures (SI units)."""
+
+    vs_table_v: np.ndarray        # stored voltage grid
+    i_table_a: np.ndarray         # cell read current at the read word-line amplitude
+    tau_s: float                  # retention time constant toward V_MID
+    e_write_j: float              # energy to write one cell
+    e_read_j_per_cell: float      # energy of one cell read at full pulse width
+    e_readout_j: float            # one charge-to-pulse conversion
+    t_write_s: float
+    t_readout_s: float
+    act_x: np.ndarray = field(default_factory=lambda: np.linspace(0, 1.5, 16))
+    act_y: np.ndarray = field(default_factory=lambda: np.clip(np.linspace(0, 1.5, 16), 0, 1))
+    leak_sep_error: float = 0.0
+
+    def cell_current(self, vs: np.ndarray) -> np.ndarray:
+        return np.interp(vs, self.vs_table_v, self.i_table_a)
+
+    @property
+    def i_full_a(self) -> float:
+        """Current magnitude at the storage range edges (normalizes charge to values)."""
+        return 0.5 * (abs(self.cell_current(V_MID_V + V_SPAN_V) - self.cell_current(V_MID_V))
+                      + abs(self.cell_current(V_MID_V) - self.cell_current(V_MID_V - V_SPAN_V)))
+
+    def leak_factor(self, f: np.ndarray) -> np.ndarray:
+        """h(f): effective scale of a stored value after decaying to fraction f."""
+        f = np.asarray(f, dtype=np.float64)
+        d = np.linspace(-V_SPAN_V, V_SPAN_V, 33)
+        d = d[np.abs(d) > 1e-9]
+        i0 = self.cell_current(V_MID_V)
+        base = self.cell_current(V_MID_V + d) - i0
+        num = (self.cell_current(V_MID_V + np.multiply.outer(f, d)) - i0) * base
+        return num.sum(-1) / (base * base).sum()
+
+
+def separable_leak_error(parts: GainCellParts) -> float:
+    """Worst relative error of I(mid + f·δ) ≈ h(f)·I(mid + δ) over f in [0.5, 1]."""
+    f = np.linspace(0.5, 1.0, 11)
+    d = np.linspace(-V_SPAN_V, V_SPAN_V, 33)
+    i0 = parts.cell_current(V_MID_V)
+    exact = parts.cell_current(V_MID_V + np.multiply.outer(f, d)) - i0
+    approx = parts.leak_factor(f)[:, None] * (parts.cell_current(V_MID_V + d) - i0)[None]
+    return float(np.max(np.abs(exact - approx)) / parts.i_full_a)
+
+
+@dataclass
+class HeadCalibration:
+    """Per layer: arrays over heads. Applied as x' = gain·x (+ bias where given)."""
+
+    q_gain: np.ndarray
+    k_gain: np.ndarray
+    v_gain: np.ndarray
+    act_scale: np.ndarray      # clipped-linear activation input scale
+    act_offset: np.ndarray
+    out_gain: np.ndarray
+    out_bias: np.ndarray
+
+    @classmethod
+    def identity(cls, heads: int) -> "HeadCalibration":
+        one, zero = np.ones(heads), np.zeros(heads)
+        return cls(one.copy(), one.copy(), one.copy(), one.copy(), zero.copy(), one.copy(),
+                   zero.copy())
+
+
+def _h(x: np.ndarray) -> np.ndarray:
+    return x[None, :, None, None]
+
+
+class GainCellOps(FP32Ops):
+    """Attention on gain cells; everything else exact FP32.
+
+    ``ranges[name]`` holds the calibration maxima of Q, K, V per layer (from a FP32
+    pass); ``calib[layer]`` the per-head scale/offset pairs (identity: no adaptation).
+    """
+
+    def __init__(self, parts: GainCellParts, ranges: dict, calib: dict[int, HeadCalibration],
+                 cfg: GainCellConfig = GainCellConfig()):
+        self.p, self.r, self.calib, self.cfg = parts, ranges, calib, cfg
+        self.stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.record = False
+
+    @staticmethod
+    def _layer(name: str) -> int:
+        return int(name.split(".")[0][5:])
+
+    def _cells(self, x: np.ndarray, xmax: float, bits: int) -> np.ndarray:
+        """Stored values -> normalized cell current (value units in [-1, 1]·xmax)."""
+        xq = quantize_uniform(np.clip(x, -xmax, xmax), bits, -xmax, xmax)
+        if self.cfg.ideal_cells:
+            return xq
+        vs = V_MID_V + V_SPAN_V * xq / xmax
+        i = self.p.cell_current(vs) - self.p.cell_current(V_MID_V)
+        k = self.cfg.nonideality_scale
+        ideal = xq / xmax
+        return ((1 - k) * ideal + k * i / self.p.i_full_a) * xmax
+
+    def _decay(self, t: int) -> np.ndarray:
+        """h(f(age)) for query i, key j (age i-j tokens); 1 where no leakage applies."""
+        if self.cfg.ideal_cells:
+            return np.ones((t, t))
+        age = np.subtract.outer(np.arange(t), np.arange(t)).clip(0)
+        f = np.exp(-age * self.cfg.t_token_s / self.p.tau_s * self.cfg.nonideality_scale)
+        return self.p.leak_factor(f)
+
+    def matmul(self, a, b, name):
+        L = self._layer(name)
+        c = self.calib[L]
+        r = self.r[f"layer{L}"]
+        T = a.shape[-2]
+        if name.endswith("attn.scores"):
+            # a: Q (B,H,T,dh) as pulse widths; b: Kᵀ (B,H,dh,T) stored in cells
+            qmax = r["q"]
+            q = quantize_symmetric(a * _h(c.q_gain), self.cfg.q_bits, qmax)
+            k = self._cells(b * _h(c.k_gain), r["k"], self.cfg.kv_bits)
+            s = (q @ k) * self._decay(T)[None, None]
+            return (s / (_h(c.q_gain) * _h(c.k_gain))).astype(np.float32)
+        # context: a = activations (B,H,T,T) as pulse widths, b = V (B,H,T,dh) in cells
+        v = self._cells(b * _h(c.v_gain), r["v"], self.cfg.kv_bits) / _h(c.v_gain)
+        ctx = (a * self._decay(T)[None, None]) @ v
+        ctx = ctx * _h(c.out_gain) + _h(c.out_bias)
+        m = r["ctx"]
+        out = quantize_uniform(np.clip(ctx, -m, m), self.cfg.out_bits, -m, m)
+        if self.record:
+            self.stats[name] = (ctx.mean(axis=(0, 2, 3)), ctx.std(axis=(0, 2, 3)))
+        return out.astype(np.float32)
+
+    def softmax(self, x, name, axis=-1):
+        """Charge-to-pulse stage: clipped-linear activation of the scores, 5-bit."""
+        c = self.calib[self._layer(name)]
+        z = x * _h(c.act_scale) + _h(c.act_offset)
+        a = np.interp(z, self.p.act_x, self.p.act_y, left=0.0)
+        return quantize_pulse(a, self.cfg.out_bits).astype(np.float32)
+
+
+class _Stats(FP32Ops):
+    """FP32 reference pass recording per-head Q/K/V ranges and context statistics."""
+
+    def __init__(self):
+        self.ranges: dict[str, dict[str, float]] = {}
+        self.stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.score_std: dict[int, np.ndarray] = {}
+
+    def matmul(self, a, b, name):
+        L = name.split(".")[0]
+        r = self.ranges.setdefault(L, {})
+        y = a @ b
+        if name.endswith("attn.scores"):
+            r["q"] = max(r.get("q", 0), float(np.percentile(np.abs(a), 99.9)))
+            r["k"] = max(r.get("k", 0), float(np.percentile(np.abs(b), 99.9)))
+        else:
+            r["v"] = max(r.get("v", 0), float(np.percentile(np.abs(b), 99.9)))
+            r["ctx"] = max(r.get("ctx", 0), float(np.percentile(np.abs(y), 99.9)))
+            self.stats[name] = (y.mean(axis=(0, 2, 3)), y.std(axis=(0, 2, 3)))
+        return y
+
+    def softmax(self, x, name, axis=-1):
+        valid = x > -1e8
+        L = int(name.split(".")[0][5:])
+        xs = np.where(valid, x, np.nan)
+        self.score_std[L] = np.nanstd(xs, axis=(0, 2, 3))
+        return super().softmax(x, name, axis)
+
+
+def reference_statistics(model, tokens: np.ndarray, window: int | None):
+    st = _Stats()
+    model.forward(tokens, ops=st, window=window)
+    return st
+
+
+def initial_calibration(model, ref: _Stats) -> dict[int, HeadCalibration]:
+    """The linear hardware mapping without adaptation: unit gains, activation
+    clip(s, 0, 1) of the raw scores."""
+    H = model.cfg.n_heads
+    return {L: HeadCalibration.identity(H) for L in range(model.cfg.n_layers)}
+
+
+def adapt(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
+          window: int | None, iterations: int = 8, damping: float = 0.5):
+    """Statistics-matching adaptation (REFERENCE.md, Leroux et al.): per layer and head,
+    (1) set the activation scale so the clipped-linear stage sees scores with the
+    reference spread (scale = 1/(c·std(s))) and (2) iterate a damped fixed point on the
+    output scale/offset pairs so each head's attention-output mean/std match the FP32
+    model's on a calibration batch. Returns (ops, calib, history of the mismatch)."""
+    ref = reference_statistics(model, tokens, window)
+    H = model.cfg.n_heads
+    calib = {}
+    for L in range(model.cfg.n_layers):
+        c = HeadCalibration.identity(H)
+        c.act_scale = 1.0 / (2.0 * np.maximum(ref.score_std[L], 1e-6))
+        c.act_offset = np.full(H, 0.5)
+        calib[L] = c
+    ops = GainCellOps(parts, ref.ranges, calib, cfg)
+    history = []
+    for _ in range(iterations):
+        ops.record = True
+        model.forward(tokens, ops=ops, window=window)
+        ops.record = False
+        err = 0.0
+        for name, (mu_r, sd_r) in ref.stats.items():
+            L = int(name.split(".")[0][5:])
+            c = calib[L]
+            mu_h, sd_h = ops.stats[name]
+            # undo the current output affine to get the raw hardware statistics
+            raw_sd = sd_h / np.maximum(np.abs(c.out_gain), 1e-9)
+            raw_mu = (mu_h - c.out_bias) / np.where(np.abs(c.out_gain) > 1e-9, c.out_gain, 1.0)
+            g_new = sd_r / np.maximum(raw_sd, 1e-9)
+            b_new = mu_r - g_new * raw_mu
+            c.out_gain = (1 - damping) * c.out_gain + damping * g_new
+            c.out_bias = (1 - damping) * c.out_bias + damping * b_new
+            err = max(err, float(np.max(np.abs(sd_h - sd_r) / np.maximum(sd_r, 1e-9))))
+        history.append(err)
+    return ops, calib, history
+
+
+def unadapted_ops(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
+                  window: int | None) -> GainCellOps:
+    ref = reference_statistics(model, tokens, window)
+    return GainCellOps(parts, ref.ranges, initial_calibration(model, ref), cfg)
+
+
+# --- performance -----------------------------------------------------------------------
+def gaincell_cost(parts: GainCellParts, shape, context_len: int, cfg: GainCellConfig) -> CostSheet:
+    """Attention cost of ONE generation step (decode) with ``context_len`` cached tokens,
+    per layer: write the new K and V rows, two array reads (scores, context) with all
+    tiles in parallel, one charge-to-pulse conversion per column read."""
+    from .workloads import get_workload
+    shape = get_workload(shape) if isinstance(shape, str) else shape
+    sheet = CostSheet()
+    w = min(context_len, cfg.window)
+    dh, H = shape.d_model // shape.heads, shape.heads
+    for L in range(shape.layers):
+        cells_per_head = w * dh
+        sheet.add(L, "attn.write", "gaincell_write", 2 * H * dh * parts.e_write_j,
+                  parts.t_write_s)
+        # scores: every K cell read once (average pulse half the maximum)
+        sheet.add(L, "attn.scores", "gaincell_read", H * cells_per_head * parts.e_read_j_per_cell * 0.5,
+                  2 * PULSE_MAX_S)  # signed query: two pulse phases
+        sheet.add(L, "attn.scores", "readout", H * w * parts.e_readout_j, parts.t_readout_s)
+        sheet.add(L, "attn.context", "gaincell_read", H * cells_per_head * parts.e_read_j_per_cell * 0.5,
+                  PULSE_MAX_S)
+        sheet.add(L, "attn.context", "readout", H * dh * parts.e_readout_j, parts.t_readout_s)
+    tiles = shape.layers * H * 2 * -(-w // cfg.tile) * -(-dh // cfg.tile)
+    sheet.area_mm2["gaincell_arrays"] = tiles * cfg.tile * cfg.tile * GAINCELL_AREA_UM2 * 1e-6
+    return sheet
+
+
+#: 2T-3T gain cell with a MIM/MOS storage capacitor at 130 nm: ~1.5 um^2 (assumption)
+GAINCELL_AREA_UM2 = 1.5

@@ -1,0 +1,187 @@
+"""The characterized hardware, as the accelerators see it.
+
+:class:`HardwareModels` is the one place that knows which model file and which
+output holds each circuit figure an accelerator needs (crossbar IR drop, ACAM
+mismatch, gain-cell current surface, ...). Accelerators read its fields and
+methods only, so a new model kind changes this file, not the accelerators.
+Everything here comes from ``*.model.h5`` files (``imcspice fit`` output) via
+:mod:`imcspice.models.store`: no SPICE runs, no PySpice import.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..models import store
+
+#: where ``imcspice models build-defaults`` writes the shipped SKY130 models
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "data"
+
+
+class HardwareModelError(RuntimeError):
+    """A model file the evaluation needs is missing or unusable."""
+
+
+@dataclass
+class HardwareModels:
+    """Behavioral models of every characterized part, at one corner and temperature."""
+
+    corner: str
+    temp_c: float
+    models: dict = field(default_factory=dict)      # kind -> BehavioralModel
+    files: dict = field(default_factory=dict)       # kind -> path
+
+    @classmethod
+    def from_dir(cls, path: str | Path | None = None, corner: str = "tt",
+                 temp_c: float = 27.0) -> "HardwareModels":
+        d = Path(path) if path else DEFAULT_MODELS_DIR
+        if not d.is_dir():
+            raise HardwareModelError(f"model directory {d} does not exist; build it with "
+                                     "`imcspice models build-defaults --out DIR`")
+        hw = cls(corner, float(temp_c))
+        for p in sorted(d.glob("*.model.h5")):
+            m = store.load(p)
+            if m.kind in hw.models:
+                continue  # first file of a kind wins (sorted names: deterministic)
+            hw.models[m.kind] = m
+            hw.files[m.kind] = str(p)
+        return hw
+
+    def need(self, kind: str):
+        if kind not in self.models:
+            raise HardwareModelError(f"no '{kind}' model in the model directory "
+                                     f"(have: {', '.join(sorted(self.models)) or 'none'}); "
+                                     "fit one with `imcspice fit` or rebuild the defaults")
+        return self.models[kind]
+
+    def provenance(self) -> dict:
+        return {k: {"file": self.files[k], "source_raw_sha256": m.source_raw_sha256,
+                    "heldout_error": m.heldout_error} for k, m in self.models.items()}
+
+    def quiet(self):
+        """Context: range warnings off (accelerators clip their own operating points)."""
+        ctx = warnings.catch_warnings()
+        ctx.__enter__()
+        warnings.simplefilter("ignore")
+        return ctx
+
+
+def _scalar(x) -> float:
+    return float(np.asarray(x).ravel()[0])
+
+
+def _pinned(model, name: str) -> float:
+    """A setting the sweep held fixed (valid range lo == hi) or the centre of its range."""
+    lo, hi = model.valid_range[name]
+    return 0.5 * (lo + hi)
+
+
+def _clip_to(model, name: str, value: float) -> float:
+    lo, hi = model.valid_range[name]
+    return float(min(max(value, lo), hi))
+
+
+# --- crossbars (RACE-IT, HeTraX ReRAM tiers) ------------------------------------------------
+def _verified(sigma_fn, tol_us: float | None):
+    """Programming sigma after write-verify to +-tol (uniform residual), never above the
+    open-loop sigma."""
+    if tol_us is None:
+        return sigma_fn
+    cap = tol_us * 1e-6 / np.sqrt(3.0)
+    return lambda g: np.minimum(sigma_fn(g), cap)
+
+
+def crossbar_device(hw: HardwareModels, tile_rows: int, r_wire_ohm: float,
+                    temp_c: float | None = None, write_verify_tol_us: float | None = None):
+    """A crossbar tile as characterized: conductance range and read voltage of the
+    crossbar-column sweep, the memristor's read law and programming variability, and the
+    IR drop at ``tile_rows`` rows and ``r_wire_ohm`` per bit-line segment (clipped to the
+    characterized box). Returns (CrossbarDevice, column read energy [J], settling [s])."""
+    from .analog import CrossbarDevice
+    xb = hw.need("crossbar-column")
+    mem = hw.need("memristor")
+    t = hw.temp_c if temp_c is None else temp_c
+    settings = {"rows": _clip_to(xb, "rows", tile_rows)}
+    if "r_bl_ohm" in xb.valid_range:
+        settings["r_bl_ohm"] = _clip_to(xb, "r_bl_ohm", r_wire_ohm)
+    if "temp_c" in xb.valid_range:
+        settings["temp_c"] = _clip_to(xb, "temp_c", t)
+    has_load = "frac_on" in xb.functions["ir_drop_rel"].inputs
+
+    def ir_drop(load):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kw = dict(settings)
+            if has_load:
+                kw["frac_on"] = np.clip(load, *xb.valid_range["frac_on"])
+            r = np.asarray(xb.ir_drop(corner=hw.corner, **kw), dtype=np.float64)
+        return np.broadcast_to(r, np.shape(load)) if np.ndim(load) else float(r.ravel()[0])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e_read = _scalar(xb.read_energy(corner=hw.corner, **settings))
+        t_settle = _scalar(xb.settling_time(corner=hw.corner, **settings))
+        v0 = _scalar(mem.fitted(corner=hw.corner)["v0"])
+    g_on = _pinned(xb, "g_on_us") * 1e-6
+    g_off = _pinned(xb, "g_off_us") * 1e-6
+    dev = CrossbarDevice(g_min_s=g_off, g_max_s=g_on, v_read_v=_pinned(xb, "v_read_v"),
+                         v0_v=v0, tile_rows=tile_rows, ir_drop_rel=ir_drop,
+                         g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
+                                             write_verify_tol_us))
+    return dev, e_read, t_settle
+
+
+def scale_crossbar(dev, k: float):
+    """The same tile with every characterized non-ideality multiplied by ``k``."""
+    from dataclasses import replace
+    sig, ir = dev.g_sigma_s, dev.ir_drop_rel
+    nominal = ir(0.5)
+    return replace(dev, ir_drop_rel=lambda load: nominal + k * (ir(load) - nominal),
+                   g_sigma_s=(lambda g: k * sig(g)) if sig is not None else None)
+
+
+def race_it_parts(hw: HardwareModels, cfg):
+    """RACE-IT's characterized figures: crossbar tile + Compute-ACAM (window span,
+    threshold mismatch, search time and energy)."""
+    from .race_it import RaceItParts
+    dev, e_read, t_settle = crossbar_device(hw, cfg.tile_rows, cfg.r_wire_ohm,
+                                            write_verify_tol_us=cfg.write_verify_tol_us)
+    win = hw.need("acam-window")
+    search = hw.need("acam-search")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lo_min, _ = win.programmable_range("lo", corner=hw.corner)
+        _, hi_max = win.programmable_range("hi", corner=hw.corner)
+        span = hi_max - lo_min
+        mm = hw.models.get("acam-mismatch")
+        if mm is not None:
+            g_mid = float(np.sqrt(np.prod(mm.valid_range.get("g_low_us", [1.0, 150.0]))))
+            sig = np.mean([_scalar(mm.sigma(b, g_mid, corner=hw.corner)) for b in ("lo", "hi")
+                           if "sigma_v_" + b + "_v" in mm.functions])
+        else:
+            raise HardwareModelError("no 'acam-mismatch' model: RACE-IT needs the ACAM "
+                                     "threshold mismatch (recipe acam-mc with --mc)")
+        if cfg.write_verify_tol_us is not None:
+            # write-verify trims each threshold through its conductance: the residual is
+            # the conductance tolerance times the mean slope dV/dG of the window curves
+            slope = (hi_max - lo_min) / np.subtract(*win.valid_range["g_low_us"][::-1])
+            sig = min(sig, slope * cfg.write_verify_tol_us / np.sqrt(3.0))
+        # the distance an ACAM must resolve is one output LSB of its input window
+        dv = _clip_to(search, "dv_v", span / 2 ** cfg.out_bits)
+        n = _clip_to(search, "n_cells", cfg.acam_cells_per_row) \
+            if "n_cells" in search.valid_range else cfg.acam_cells_per_row
+        t_search = _scalar(search.discharge_time(dv, n, corner=hw.corner))
+        e_mis = _scalar(search.search_energy(dv, n, corner=hw.corner))
+        e_match = _scalar(search.match_energy(n, corner=hw.corner))
+    # in a lookup, one row matches and the others mismatch: charge the mean of both
+    return RaceItParts(xbar=dev, e_xbar_col_read_j=e_read, t_xbar_settle_s=t_settle,
+                       acam_sigma_rel=float(sig / span), t_acam_search_s=t_search,
+                       e_acam_search_j=0.5 * (e_mis + e_match))
+
+
+def hetrax_crossbar(hw: HardwareModels, cfg, temp_c: float):
+    """HeTraX ReRAM tile at ``temp_c`` (the crossbar model's temperature axis)."""
+    return crossbar_device(hw, cfg.tile_rows, cfg.r_wire_ohm, temp_c, cfg.write_verify_tol_us)

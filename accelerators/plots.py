@@ -1,0 +1,62 @@
+"""Report plots (matplotlib Agg canvas: works without a display)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def _save(fig: Figure, out: Path) -> Path:
+    FigureCanvasAgg(fig)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def energy_breakdown(by_unit: dict[str, float], out: Path, title: str) -> Path:
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.add_subplot()
+    names = list(by_unit)
+    vals = [by_unit[n] for n in names]
+    ax.barh(names[::-1], vals[::-1], color="tab:blue")
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per forward pass [J]")
+    total = sum(vals)
+    for i, v in enumerate(vals[::-1]):
+        ax.text(v, i, f" {100 * v / total:.1f} %", va="center", fontsize=8)
+    ax.set_title(f"{title}: energy by unit")
+    return _save(fig, out)
+
+
+def latency_per_layer(by_layer: dict[int, float], out: Path, title: str) -> Path:
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    layers = list(by_layer)
+    ax.bar([str(k) if k >= 0 else "emb/head" for k in layers], [by_layer[k] * 1e6 for k in layers],
+           color="tab:orange")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("latency [µs]")
+    ax.set_title(f"{title}: latency per layer")
+    return _save(fig, out)
+
+
+def accuracy_vs_strength(sweep: dict[str, dict], out: Path, title: str,
+                         key: str | None = None) -> Path:
+    fig = Figure(figsize=(5.6, 3.6))
+    ax = fig.add_subplot()
+    xs = [float(k) for k in sweep]
+    if key is None:
+        for k, label in (("cosine_mean", "cosine similarity (mean)"),
+                         ("cosine_min", "cosine similarity (min)"),
+                         ("nn_agreement", "nearest-neighbour agreement")):
+            ax.plot(xs, [sweep[s][k] for s in sweep], "o-", label=label)
+        ax.set_ylabel("vs. FP32")
+        ax.legend(fontsize=8)
+    else:
+        ax.plot(xs, [sweep[s][key] for s in sweep], "o-")
+        ax.set_ylabel(key)
+    ax.axvline(1.0, color="grey", ls=":", lw=1)
+    ax.set_xlabel("non-ideality scale (1 = as characterized in SPICE)")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, out)
