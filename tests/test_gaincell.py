@@ -1,0 +1,207 @@
+"""Gain-cell family on real ngspice + SKY130: the physics a reviewer would check.
+
+References: ../shared/REFERENCE.md "Gain-cell attention" (storage 0–0.9 V centered at
+0.45 V, signed non-linear cell current, query pulses of 0.9 V up to 15 ns, column charge
+integration, clipped-linear charge-to-pulse readout, leakage toward 0.45 V with Si
+retention ~ms and OSFET far longer).
+"""
+import numpy as np
+import pytest
+
+from imcspice.characterize.engine import LocalPool
+from imcspice.characterize.runner import run_sweep
+from imcspice.characterize.sweep import SweepSpec
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with LocalPool(2, timeout_s=60) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("gaincell")
+
+
+def _ok(raw):
+    assert raw.status_counts() == {"ok": raw.status.size}, list(raw.message.ravel())
+
+
+@pytest.fixture(scope="module")
+def mac(pool, out):
+    spec = SweepSpec("gaincell-mac", {"rows": [4, 64], "vs_col_v": [0.6, 0.9]})
+    raw = run_sweep(spec, out / "mac.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def retention(pool, out):
+    spec = SweepSpec("gaincell-retention", {"write_device": ["si", "osfet"]},
+                     temps_c=[27, 85])
+    raw = run_sweep(spec, out / "ret.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    return raw
+
+
+# --- gaincell-mac (a): cell current ---------------------------------------------------------
+def test_cell_current_is_signed_monotonic_and_crosses_zero_mid_range(mac):
+    i, axes = mac.select("i_cell_a", corner="tt", temp_c=27, rows=64, vs_col_v=0.6)
+    assert axes == ["vwl_v", "vs_v"]
+    vs = mac.axis("vs_v")
+    full = i[-1]                                  # Vwl = 0.9 V, the query amplitude
+    assert full[0] < -1e-7 and full[-1] > 1e-7    # sources at Vs = 0, sinks at Vs = 0.9 V
+    assert np.all(np.diff(full) > 0)              # monotonic in the stored voltage
+    for row in i[np.asarray(mac.axis("vwl_v")) >= 0.5]:
+        assert np.all(np.diff(row) > 0)
+    vz = float(mac.select("vs_zero_v", corner="tt", temp_c=27, rows=64, vs_col_v=0.6)[0])
+    assert abs(vz - 0.45) < 0.15, vz
+    # non-linear: the slope near the crossing is far below the slope at the ends
+    slope = np.gradient(full, vs)
+    assert slope[-1] > 5 * slope[np.argmin(abs(vs - vz))]
+
+
+def test_cell_current_is_not_separable(mac):
+    i, _ = mac.select("i_cell_a", corner="tt", temp_c=27, rows=4, vs_col_v=0.6)
+    vwl = np.asarray(mac.axis("vwl_v"))
+    vs = np.asarray(mac.axis("vs_v"))
+    on = i[vwl >= 0.4]
+    # I = f(Vs) g(Vwl) would be a rank-1 matrix with a Vwl-independent zero crossing
+    s = np.linalg.svd(on / np.abs(on).max(), compute_uv=False)
+    assert s[1] / s[0] > 1e-2, s[:3]
+    r_hi = i[vwl == vwl.max()][0]
+    r_mid = i[np.argmin(abs(vwl - 0.5))]
+    top, bottom = np.argmin(abs(vs - 0.9)), np.argmin(abs(vs - 0.0))
+    ratio_hi, ratio_mid = r_hi[top] / r_hi[bottom], r_mid[top] / r_mid[bottom]
+    assert abs(np.log(abs(ratio_hi / ratio_mid))) > np.log(1.5), (ratio_hi, ratio_mid)
+
+
+# --- gaincell-mac (b): column charge ------------------------------------------------------------
+def test_column_charge_linear_in_pulse_width_below_saturation(mac):
+    t = np.asarray(mac.axis("t_pulse_s"))
+    q, _ = mac.select("q_col_c", corner="tt", temp_c=27, rows=64, vs_col_v=0.6)
+    v, _ = mac.select("v_int_v", corner="tt", temp_c=27, rows=64, vs_col_v=0.6)
+    assert v.max() < 1.7                          # integrator not clamped
+    assert abs(q[0]) < 1e-3 * q[-1]               # no pulse, no charge
+    assert np.all(np.diff(q) > 0)
+    fit = np.polyfit(t[1:], q[1:], 1)
+    resid = q[1:] - np.polyval(fit, t[1:])
+    assert np.max(np.abs(resid)) < 0.02 * q[-1], resid / q[-1]
+    # charge scales with the number of rows (identical cells)
+    q4, _ = mac.select("q_col_c", corner="tt", temp_c=27, rows=4, vs_col_v=0.6)
+    np.testing.assert_allclose(q[-1] / q4[-1], 16.0, rtol=0.03)
+
+
+def test_column_charge_saturates_with_the_integrator(mac):
+    q, _ = mac.select("q_col_c", corner="tt", temp_c=27, rows=64, vs_col_v=0.9)
+    v, _ = mac.select("v_int_v", corner="tt", temp_c=27, rows=64, vs_col_v=0.9)
+    assert v[-1] == pytest.approx(1.8, abs=0.01)  # output clamp
+    dq = np.diff(q)
+    assert dq[-1] < 0.5 * dq[0]                   # charge stops growing linearly
+
+
+# --- gaincell-superposition ----------------------------------------------------------------------
+def test_superposition_error_small_but_nonzero(pool, out):
+    spec = SweepSpec("gaincell-superposition", {"rows": [8], "pattern_seed": [0, 3],
+                                                "a0": [100, 1e5]})
+    raw = run_sweep(spec, out / "sup.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    assert raw.data_axes["err_c"] == ["corner", "temp_c", "rows", "pattern_seed", "a0"]
+    err = raw.data["err_rel"][0, 0, 0]            # pattern_seed, a0
+    assert np.all(np.abs(err) < 0.01), err
+    err_c = raw.data["err_c"][0, 0, 0]
+    assert np.max(np.abs(err_c)) > 5e-18, err_c  # above the ~1e-18 C integration noise
+    # a lower op-amp gain moves the virtual ground more: larger error, same sign
+    assert abs(err_c[0, 0]) > abs(err_c[0, 1]) and err_c[0, 0] * err_c[0, 1] > 0
+    q1 = raw.data["q_single_c"][0, 0, 0, 0, 1]
+    assert np.all(np.isnan(q1[8:])) and np.all(np.isfinite(q1[:8]))
+    q_idle = float(raw.data["q_idle_c"][0, 0, 0, 0, 1])
+    np.testing.assert_allclose(q_idle + np.sum(q1[:8] - q_idle),
+                               raw.data["q_sum_c"][0, 0, 0, 0, 1], rtol=1e-12)
+    vs = raw.data["vs_row_v"][0, 0, 0, 0, 1, :8]
+    tw = raw.data["t_row_s"][0, 0, 0, 0, 1, :8]
+    on = tw > 0
+    # a pulsed cell's charge has the sign of (stored voltage - zero crossing)
+    far = on & (np.abs(vs - 0.45) > 0.1)
+    assert np.any(far)
+    assert np.all(np.sign(q1[:8][far] - q_idle) == np.sign(vs[far] - 0.45))
+    assert np.all(q1[:8][~on] == q_idle)
+
+
+# --- gaincell-retention --------------------------------------------------------------------------
+def test_leakage_faster_when_hot_and_osfet_retains_far_longer(retention):
+    tau = retention.data["tau_s"]                 # corner, temp, write_device, v0
+    assert retention.data_axes["tau_s"] == ["corner", "temp_c", "write_device", "v0_v"]
+    si27, si85 = tau[0, 0, 0], tau[0, 1, 0]
+    os27, os85 = tau[0, 0, 1], tau[0, 1, 1]
+    assert np.all(np.isfinite(tau)) and np.all(tau > 0)
+    assert np.all(si85 < si27) and np.all(os85 < os27)
+    assert np.all(os27 > 1e3 * si27) and np.all(os85 > 1e3 * si85)
+    assert np.all(si85 < 0.1)                     # Si at 85 C: ms-class retention
+    assert np.all(os27 > 1e3)                     # OSFET: beyond ~20 min at 27 C
+
+
+def test_retention_relaxes_toward_the_leakage_zero(retention):
+    vinf = retention.data["v_inf_v"]
+    np.testing.assert_allclose(vinf[0, :, 1], 0.45, atol=0.01)  # OSFET: symmetric leak
+    assert np.all(retention.data["ode_err_v"] < 0.01)  # quasi-static ODE = transient
+    v = retention.data["v_sn_v"]
+    t = retention.axis("t_s")
+    for ti in range(2):
+        for d in range(2):
+            for k in range(v.shape[3]):
+                traj = v[0, ti, d, k]
+                late = traj[t > 1e-5]
+                dist = np.abs(late - vinf[0, ti, d])
+                assert dist[-1] < 0.2 * dist[0] or d == 1 and ti == 0, (ti, d, k)
+                assert np.all(np.diff(dist) < 2e-3)  # no overshoot beyond ODE noise
+    ileak = retention.data["i_leak_a"]
+    vs = retention.axis("vs_v")
+    hot, cold = ileak[0, 1, 0], ileak[0, 0, 0]
+    at = np.argmin(abs(vs - 0.7))
+    assert hot[at] > 10 * cold[at] > 0            # Si junction leakage: thermally activated
+
+
+# --- gaincell-write ------------------------------------------------------------------------------
+def test_write_settles_injects_and_costs_energy(pool, out):
+    spec = SweepSpec("gaincell-write", {"write_device": ["si", "osfet"]})
+    raw = run_sweep(spec, out / "wr.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    ts = raw.data["t_settle_s"][0, 0]
+    assert np.all(ts >= 0) and np.all(ts < 10e-9)  # within the 10 ns write pulse
+    assert np.all(np.abs(raw.data["v_err_v"][0, 0]) < 5e-3)
+    inj = raw.data["dv_inj_v"][0, 0]
+    assert np.all(inj < -1e-3) and np.all(inj > -0.15)  # NMOS-type: charge pulled out
+    e = raw.data["e_write_j"][0, 0]
+    assert np.all(e > 1e-17) and np.all(e < 1e-13)
+    vw = raw.axis("v_write_v")
+    assert np.all(np.diff(e[0][vw >= 0.45]) > 0)   # larger writes above mid cost more
+
+
+# --- gaincell-readout ----------------------------------------------------------------------------
+def test_readout_is_clipped_linear(pool, out):
+    raw = run_sweep(SweepSpec("gaincell-readout"), out / "ro.raw.h5", pool=pool,
+                    progress=False)
+    _ok(raw)
+    q = raw.axis("q_in_c")
+    w = raw.data["t_out_s"][0, 0]
+    v = raw.data["v_int_v"][0, 0]
+    assert np.all(w[q <= 0] == 0)                 # no charge, no pulse
+    gain = float(raw.data["gain_s_per_c"][0, 0])
+    np.testing.assert_allclose(gain, 15e-9 / (500e-15 * 0.9), rtol=0.02)
+    q_sat = float(raw.data["q_sat_c"][0, 0])
+    assert 400e-15 < q_sat < 470e-15
+    beyond = w[q > q_sat + 20e-15]
+    assert len(beyond) >= 3 and np.ptp(beyond) < 0.01 * beyond.max()  # stops growing
+    np.testing.assert_allclose(v[(q > 0) & (q < 600e-15)],
+                               0.45 + q[(q > 0) & (q < 600e-15)] / 500e-15, atol=3e-3)
+    assert v[-1] == pytest.approx(1.8, abs=0.01)  # integrator clamp
+
+
+# --- plots ------------------------------------------------------------------------------
+def test_plot_gaincell(mac, retention, out):
+    from imcspice.circuits.gaincell import plot_gaincell
+    for raw, name in ((mac, "mac.png"), (retention, "ret.png")):
+        plot_gaincell(raw, out / name)
+        assert (out / name).stat().st_size > 10_000
