@@ -214,7 +214,7 @@ def _gaincell(hw, shape, out, quick, seq_len, batch, progress):
            "perplexity_fp32": ppl_ref, "perplexity_no_adaptation": ppl_raw,
            "perplexity_adapted": ppl_ad, "perplexity_adapted_linear_cells": ppl_lin,
            "adaptation_residual": hist, "vs_nonideality_scale": sweep,
-           "leak_separable_error_fs": parts.leak_sep_error}
+           "tau_s": parts.tau_s, "v_inf_v": parts.v_inf_v, "t_token_s": cfg.t_token_s}
     plots.accuracy_vs_strength(sweep, out / "accuracy_vs_nonideality.png",
                                "Gain-cell attention: perplexity (adapted)", key="perplexity")
     sheet = gaincell_cost(parts, shape, seq_len, cfg)

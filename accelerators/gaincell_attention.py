@@ -5,7 +5,7 @@ arrays (64x64 tiles, sliding window); the query is applied as pulse widths on th
 read word lines; each column integrates the cells' signed currents; a
 charge-to-pulse stage acts as a clipped-linear activation in place of softmax; a
 second array multiplies the activations (as pulse widths) with V. Stored voltages
-leak toward mid-supply over the token timeline.
+relax (leak) over the token timeline.
 
 :class:`GainCellOps` computes attention this way for a real pretrained causal LM
 (the rest of the model stays digital FP32, as in the paper); :func:`adapt`
@@ -13,11 +13,13 @@ calibrates per-layer, per-head scale/offset pairs by statistics matching so the
 pretrained model tolerates the hardware; :func:`gaincell_cost` prices the attention
 of a generation step.
 
-Leakage enters through the stored-voltage decay ``f = exp(-age/tau)`` inside the
-non-linear cell current. Evaluating I(0.45 V + f·δ) for every (query, key, dim)
-triple is O(T²·d); we use the separable form I(v_mid + f·δ) ≈ h(f)·I(v_mid + δ)
-with h fitted on the characterized I(V) curve; :attr:`GainCellParts.leak_sep_error`
-reports that approximation's worst relative error.
+Leakage: a stored voltage relaxes toward the characterized level ``v_inf`` (for
+the Si cell on SKY130 that is near 0 V, not mid-supply: junction leakage wins),
+v(age) = v_inf + (v0 - v_inf)·exp(-age/tau), inside the non-linear cell current.
+Because K and V are stored with 3 bits, a cell holds one of 8 levels, so the cell
+current is a table I[age, level]; a product over the cache is then an exact sum of
+8 matrix products (one per level) weighted by that table, O(8·T²·d) instead of the
+O(T²·d) per-triple evaluation.
 """
 from __future__ import annotations
 
@@ -59,9 +61,9 @@ class GainCellParts:
     e_readout_j: float            # one charge-to-pulse conversion
     t_write_s: float
     t_readout_s: float
+    v_inf_v: float = V_MID_V      # level a stored voltage relaxes toward
     act_x: np.ndarray = field(default_factory=lambda: np.linspace(0, 1.5, 16))
     act_y: np.ndarray = field(default_factory=lambda: np.clip(np.linspace(0, 1.5, 16), 0, 1))
-    leak_sep_error: float = 0.0
 
     def cell_current(self, vs: np.ndarray) -> np.ndarray:
         return np.interp(vs, self.vs_table_v, self.i_table_a)
@@ -71,26 +73,6 @@ class GainCellParts:
         """Current magnitude at the storage range edges (normalizes charge to values)."""
         return 0.5 * (abs(self.cell_current(V_MID_V + V_SPAN_V) - self.cell_current(V_MID_V))
                       + abs(self.cell_current(V_MID_V) - self.cell_current(V_MID_V - V_SPAN_V)))
-
-    def leak_factor(self, f: np.ndarray) -> np.ndarray:
-        """h(f): effective scale of a stored value after decaying to fraction f."""
-        f = np.asarray(f, dtype=np.float64)
-        d = np.linspace(-V_SPAN_V, V_SPAN_V, 33)
-        d = d[np.abs(d) > 1e-9]
-        i0 = self.cell_current(V_MID_V)
-        base = self.cell_current(V_MID_V + d) - i0
-        num = (self.cell_current(V_MID_V + np.multiply.outer(f, d)) - i0) * base
-        return num.sum(-1) / (base * base).sum()
-
-
-def separable_leak_error(parts: GainCellParts) -> float:
-    """Worst relative error of I(mid + f·δ) ≈ h(f)·I(mid + δ) over f in [0.5, 1]."""
-    f = np.linspace(0.5, 1.0, 11)
-    d = np.linspace(-V_SPAN_V, V_SPAN_V, 33)
-    i0 = parts.cell_current(V_MID_V)
-    exact = parts.cell_current(V_MID_V + np.multiply.outer(f, d)) - i0
-    approx = parts.leak_factor(f)[:, None] * (parts.cell_current(V_MID_V + d) - i0)[None]
-    return float(np.max(np.abs(exact - approx)) / parts.i_full_a)
 
 
 @dataclass
@@ -133,41 +115,56 @@ class GainCellOps(FP32Ops):
     def _layer(name: str) -> int:
         return int(name.split(".")[0][5:])
 
-    def _cells(self, x: np.ndarray, xmax: float, bits: int) -> np.ndarray:
-        """Stored values -> normalized cell current (value units in [-1, 1]·xmax)."""
-        xq = quantize_uniform(np.clip(x, -xmax, xmax), bits, -xmax, xmax)
-        if self.cfg.ideal_cells:
-            return xq
-        vs = V_MID_V + V_SPAN_V * xq / xmax
-        i = self.p.cell_current(vs) - self.p.cell_current(V_MID_V)
-        k = self.cfg.nonideality_scale
-        ideal = xq / xmax
-        return ((1 - k) * ideal + k * i / self.p.i_full_a) * xmax
+    def _codes(self, x: np.ndarray, xmax: float) -> np.ndarray:
+        """Stored level (0 .. 2^kv_bits - 1) of each value: a uniform mid-rise grid."""
+        n = 2 ** self.cfg.kv_bits
+        return np.clip(np.floor((x / xmax + 1.0) * n / 2), 0, n - 1).astype(np.int8)
 
-    def _decay(self, t: int) -> np.ndarray:
-        """h(f(age)) for query i, key j (age i-j tokens); 1 where no leakage applies."""
+    def _table(self, t: int, xmax: float) -> np.ndarray:
+        """I[age, level] in value units (range ``xmax``) for ages 0 .. t-1 tokens."""
+        n = 2 ** self.cfg.kv_bits
+        lv = (np.arange(n) + 0.5) / n * 2 - 1                 # ideal value / xmax
+        ideal = np.broadcast_to(lv * xmax, (t, n))
         if self.cfg.ideal_cells:
-            return np.ones((t, t))
-        age = np.subtract.outer(np.arange(t), np.arange(t)).clip(0)
-        f = np.exp(-age * self.cfg.t_token_s / self.p.tau_s * self.cfg.nonideality_scale)
-        return self.p.leak_factor(f)
+            return ideal
+        k = self.cfg.nonideality_scale
+        f = np.exp(-np.arange(t) * self.cfg.t_token_s * k / self.p.tau_s)
+        v0 = V_MID_V + V_SPAN_V * lv
+        v = self.p.v_inf_v + np.multiply.outer(f, v0 - self.p.v_inf_v)
+        real = (self.p.cell_current(v) - self.p.cell_current(V_MID_V)) / self.p.i_full_a * xmax
+        return (1 - k) * ideal + k * real
+
+    @staticmethod
+    def _by_age(table: np.ndarray, level: int, t_q: int, t_k: int) -> np.ndarray:
+        """(t_q, t_k) matrix of I[age = i - j, level]; zero where j > i (not yet written)."""
+        age = np.subtract.outer(np.arange(t_q) + (t_k - t_q), np.arange(t_k))
+        return np.where(age >= 0, table[np.clip(age, 0, None), level], 0.0)
 
     def matmul(self, a, b, name):
         L = self._layer(name)
         c = self.calib[L]
         r = self.r[f"layer{L}"]
-        T = a.shape[-2]
+        n = 2 ** self.cfg.kv_bits
         if name.endswith("attn.scores"):
-            # a: Q (B,H,T,dh) as pulse widths; b: Kᵀ (B,H,dh,T) stored in cells
-            qmax = r["q"]
+            # a: Q (B,H,T,dh) as signed pulse widths; b: Kᵀ (B,H,dh,T) held in the cells
+            qmax, kmax = r["q"], r["k"]
             q = quantize_symmetric(a * _h(c.q_gain), self.cfg.q_bits, qmax)
-            k = self._cells(b * _h(c.k_gain), r["k"], self.cfg.kv_bits)
-            s = (q @ k) * self._decay(T)[None, None]
+            codes = self._codes(b * _h(c.k_gain), kmax)
+            tab = self._table(b.shape[-1], kmax)
+            s = np.zeros(q.shape[:-1] + (b.shape[-1],), np.float32)
+            for lvl in range(n):
+                m = q @ (codes == lvl).astype(np.float32)
+                s += m * self._by_age(tab, lvl, q.shape[-2], b.shape[-1]).astype(np.float32)
             return (s / (_h(c.q_gain) * _h(c.k_gain))).astype(np.float32)
         # context: a = activations (B,H,T,T) as pulse widths, b = V (B,H,T,dh) in cells
-        v = self._cells(b * _h(c.v_gain), r["v"], self.cfg.kv_bits) / _h(c.v_gain)
-        ctx = (a * self._decay(T)[None, None]) @ v
-        ctx = ctx * _h(c.out_gain) + _h(c.out_bias)
+        vmax = r["v"]
+        codes = self._codes(b * _h(c.v_gain), vmax)
+        tab = self._table(b.shape[-2], vmax)
+        ctx = np.zeros(a.shape[:-1] + (b.shape[-1],), np.float32)
+        for lvl in range(n):
+            w = a * self._by_age(tab, lvl, a.shape[-2], a.shape[-1]).astype(np.float32)
+            ctx += w @ (codes == lvl).astype(np.float32)
+        ctx = ctx / _h(c.v_gain) * _h(c.out_gain) + _h(c.out_bias)
         m = r["ctx"]
         out = quantize_uniform(np.clip(ctx, -m, m), self.cfg.out_bits, -m, m)
         if self.record:

@@ -31,8 +31,8 @@ class HardwareModels:
 
     corner: str
     temp_c: float
-    models: dict = field(default_factory=dict)      # kind -> BehavioralModel
-    files: dict = field(default_factory=dict)       # kind -> path
+    models: dict = field(default_factory=dict)      # kind -> [BehavioralModel, ...]
+    files: dict = field(default_factory=dict)       # id(model) -> path
 
     @classmethod
     def from_dir(cls, path: str | Path | None = None, corner: str = "tt",
@@ -42,24 +42,35 @@ class HardwareModels:
             raise HardwareModelError(f"model directory {d} does not exist; build it with "
                                      "`imcspice models build-defaults --out DIR`")
         hw = cls(corner, float(temp_c))
-        for p in sorted(d.glob("*.model.h5")):
+        for p in sorted(d.glob("*.model.h5")):  # sorted: the choice among equals is stable
             m = store.load(p)
-            if m.kind in hw.models:
-                continue  # first file of a kind wins (sorted names: deterministic)
-            hw.models[m.kind] = m
-            hw.files[m.kind] = str(p)
+            hw.models.setdefault(m.kind, []).append(m)
+            hw.files[id(m)] = str(p)
         return hw
 
-    def need(self, kind: str):
-        if kind not in self.models:
-            raise HardwareModelError(f"no '{kind}' model in the model directory "
+    def get(self, kind: str, **choices):
+        """The first model of ``kind`` fitted with these choice parameters (e.g.
+        ``write_device="si"``), or None."""
+        for m in self.models.get(kind, []):
+            have = m.meta.get("choices", {})
+            if all(have.get(k) == v for k, v in choices.items()):
+                return m
+        return None
+
+    def need(self, kind: str, **choices):
+        m = self.get(kind, **choices)
+        if m is None:
+            want = f" with {choices}" if choices else ""
+            raise HardwareModelError(f"no '{kind}' model{want} in the model directory "
                                      f"(have: {', '.join(sorted(self.models)) or 'none'}); "
                                      "fit one with `imcspice fit` or rebuild the defaults")
-        return self.models[kind]
+        return m
 
     def provenance(self) -> dict:
-        return {k: {"file": self.files[k], "source_raw_sha256": m.source_raw_sha256,
-                    "heldout_error": m.heldout_error} for k, m in self.models.items()}
+        return {Path(self.files[id(m)]).name: {
+                    "kind": m.kind, "source_raw_sha256": m.source_raw_sha256,
+                    "heldout_max_pct_fs": m.heldout_error.get("max_pct_fs")}
+                for ms in self.models.values() for m in ms}
 
     def quiet(self):
         """Context: range warnings off (accelerators clip their own operating points)."""
@@ -156,7 +167,7 @@ def race_it_parts(hw: HardwareModels, cfg):
         lo_min, _ = win.programmable_range("lo", corner=hw.corner)
         _, hi_max = win.programmable_range("hi", corner=hw.corner)
         span = hi_max - lo_min
-        mm = hw.models.get("acam-mismatch")
+        mm = hw.get("acam-mismatch")
         if mm is not None:
             g_mid = float(np.sqrt(np.prod(mm.valid_range.get("g_low_us", [1.0, 150.0]))))
             sig = np.mean([_scalar(mm.sigma(b, g_mid, corner=hw.corner)) for b in ("lo", "hi")
@@ -185,3 +196,59 @@ def race_it_parts(hw: HardwareModels, cfg):
 def hetrax_crossbar(hw: HardwareModels, cfg, temp_c: float):
     """HeTraX ReRAM tile at ``temp_c`` (the crossbar model's temperature axis)."""
     return crossbar_device(hw, cfg.tile_rows, cfg.r_wire_ohm, temp_c, cfg.write_verify_tol_us)
+
+
+def _median_over(model, output: str, corner: str, **settings) -> float:
+    """Median of ``output`` over the inner axes it still has after ``settings`` (e.g. the
+    written voltage of a write energy, the initial voltage of a time constant)."""
+    fn = model.functions[output]
+    free = [n for n in fn.inputs if n not in settings and
+            model.valid_range[n][0] < model.valid_range[n][1]]
+    grids = np.meshgrid(*[np.linspace(*model.valid_range[n], 9) for n in free], indexing="ij")
+    vals = model.evaluate(output, corner=corner, **settings,
+                          **{n: g.ravel() for n, g in zip(free, grids)})
+    return float(np.nanmedian(vals))
+
+
+# --- gain cells -----------------------------------------------------------------------------
+def gaincell_parts(hw: HardwareModels, cfg):
+    """Gain-cell attention's characterized figures: the cell current I(Vs) at the read
+    word-line amplitude, the retention time constant of the chosen write device at the
+    evaluation temperature, write energy and settling, and the charge-to-pulse readout
+    transfer (its saturation shapes the clipped-linear activation)."""
+    from .gaincell_attention import PULSE_MAX_S, V_MID_V, V_SPAN_V, GainCellParts
+    mac = hw.need("gaincell-mac")
+    ret = hw.need("gaincell-retention", write_device=cfg.write_device)
+    wr = hw.need("gaincell-write")
+    ro = hw.need("gaincell-readout")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vs = np.linspace(V_MID_V - V_SPAN_V, V_MID_V + V_SPAN_V, 91)
+        vwl = _clip_to(mac, "vwl_v", 0.9)  # REFERENCE.md: read pulse amplitude 0.9 V
+        i = np.asarray(mac.evaluate("i_cell_a", corner=hw.corner, vs_v=vs, vwl_v=vwl),
+                       dtype=np.float64)
+        kw = {"temp_c": _clip_to(ret, "temp_c", hw.temp_c)} if "temp_c" in ret.valid_range \
+            else {}
+        tau = _median_over(ret, "tau_s", hw.corner, **kw)
+        v_inf = _median_over(ret, "v_inf_v", hw.corner, **kw)
+        e_write = _median_over(wr, "e_write_j", hw.corner)
+        t_write = _median_over(wr, "t_settle_s", hw.corner)
+        q_sat = _scalar(ro.evaluate("q_sat_c", corner=hw.corner))
+        t_max = _scalar(ro.evaluate("t_out_max_s", corner=hw.corner))
+        q = np.linspace(0.0, 1.5 * q_sat, 16)
+        if "q_in_c" in ro.functions["t_out_s"].inputs:
+            lo, hi = ro.valid_range["q_in_c"]
+            t_out = np.asarray(ro.evaluate("t_out_s", corner=hw.corner,
+                                           q_in_c=np.clip(q, lo, hi)), dtype=np.float64)
+        else:
+            t_out = np.minimum(q, q_sat) / q_sat * t_max
+    # one cell read at full pulse width: its charge drawn from a rail at the read
+    # word-line level (an estimate: the read path's supply is not separately metered)
+    e_read = float(np.mean(np.abs(i - np.interp(V_MID_V, vs, i)))) * PULSE_MAX_S * vwl
+    # a conversion charges the integrator to saturation once: C·V² with C = q_sat / V
+    e_readout = q_sat * 0.9
+    return GainCellParts(vs_table_v=vs, i_table_a=i, tau_s=tau, e_write_j=e_write,
+                          e_read_j_per_cell=e_read, e_readout_j=e_readout, t_write_s=t_write,
+                          t_readout_s=t_max, v_inf_v=v_inf, act_x=q / q_sat,
+                          act_y=np.clip(t_out / max(t_max, 1e-30), 0.0, 1.0))
+    return parts

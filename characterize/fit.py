@@ -158,6 +158,15 @@ def grid_data(raw: rawfile.RawSweep, quantity: str, *, settings: tuple[str, ...]
     if names[0] != "corner":
         raise FitError(f"{quantity}: first axis is {names[0]!r}, expected 'corner'")
     corners = [str(c) for c in raw.axis("corner")]
+    for k in range(len(names) - 1, 0, -1):  # a choice parameter (text axis): one value only
+        vals = raw.axis(names[k])
+        if vals.dtype.kind in "SUO":
+            if len(vals) > 1:
+                raise FitError(f"{quantity}: axis {names[k]!r} holds choices "
+                               f"({', '.join(map(str, vals))}); a model covers one choice: "
+                               f"sweep each value into its own raw file and fit each")
+            arr = np.take(arr, 0, axis=k)
+            names.pop(k)
     axes = [(n, np.asarray(raw.axis(n), dtype=np.float64)) for n in names[1:]]
     units = {n: raw.axes[n][0] for n in names[1:]}
     fixed = fixed_params(raw)
@@ -664,6 +673,8 @@ def base_meta(raw: rawfile.RawSweep, raw_path, units: dict, **more) -> dict:
             "source_name": Path(raw_path).name,
             "source_spec": raw.attrs.get("spec", ""),
             "input_units": units,
+            # the choice parameters (text) the sweep was run with, e.g. write_device
+            "choices": {k: v for k, v in fixed_params(raw).items() if isinstance(v, str)},
             "fit_imcspice_version": __version__}
     meta.update(more)
     return meta

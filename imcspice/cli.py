@@ -132,26 +132,27 @@ def _extensions():
     return regs
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the input is wrong": reported in one line, exit code 2."""
+    from .accelerators.hardware import HardwareModelError
+    from .characterize.runner import SweepError
+    from .circuits.technology import TechnologyError
+    return (ValueError, KeyError, FileNotFoundError, SweepError, HardwareModelError,
+            TechnologyError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .characterize.params import ParameterError
-    from .characterize.rawfile import RawFileError
     try:
         return args.func(args) or 0
-    except (ParameterError, RawFileError, KeyError, FileNotFoundError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"imcspice {args.command}: error: {msg}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"imcspice {args.command}: interrupted; completed points are saved "
               "(re-run with --resume)", file=sys.stderr)
         return 130
-    except Exception as e:  # errors our stages raise on purpose carry a clear message
-        from .characterize.runner import SweepError
-        if isinstance(e, SweepError):
-            print(f"imcspice {args.command}: error: {e}", file=sys.stderr)
-            return 2
-        raise
+    except _user_errors() as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"imcspice {args.command}: error: {msg}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

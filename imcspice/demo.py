@@ -31,8 +31,10 @@ DEMO = {
     "acam-search": ("acam-search", {"n_cells": [4, 8, 16], "dv_v": D._dv(6)}, ["tt"], [27], 0,
                     None),
     "gaincell-mac": ("gaincell-mac", {}, ["tt"], [27], 0, None),
-    "gaincell-retention": ("gaincell-retention", {"write_device": ["si", "osfet"]}, ["tt"],
-                           [27, 85], 0, None),
+    "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85],
+                              0, None),
+    "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]}, ["tt"],
+                                 [27, 85], 0, None),
     "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
     "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
 }

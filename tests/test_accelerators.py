@@ -1,0 +1,149 @@
+"""Accelerator compositions on behavioral models fitted from real (tiny) ngspice sweeps."""
+import json
+
+import numpy as np
+import pytest
+
+from imcspice.accelerators import analog
+from imcspice.accelerators.analog import (AcamQuantizer, CrossbarDevice, CrossbarLinear,
+                                          RangeRecorder, quantize_uniform)
+from imcspice.accelerators.cost import CostSheet
+from imcspice.accelerators.ops import FP32Ops
+from imcspice.characterize import defaults as D
+from imcspice.cli import main
+
+TINY = {
+    "memristor": ("memristor-iv", {"g_us": [1.0, 30.0, 150.0]}, ["tt"], [27], 0, None),
+    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64], "g_on_us": [100.0]},
+                        ["tt"], [27, 85], 0, None),
+    "acam-window": ("acam-window", {"g_low_us": D._geom(1, 150, 6),
+                                    "g_high_us": D._geom(1, 150, 6)}, ["tt"], [27], 0, None),
+    "acam-mismatch": ("acam-mc", {"g_low_us": [5.0, 50.0], "g_high_us": [20.0]}, ["tt"], [27],
+                      4, None),
+    "acam-search": ("acam-search", {"n_cells": [4, 8], "dv_v": [0.01, 0.05, 0.2]}, ["tt"],
+                    [27], 0, None),
+    "gaincell-mac": ("gaincell-mac", {}, ["tt"], [27], 0, None),
+    "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85],
+                              0, None),
+    "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]}, ["tt"],
+                                 [27, 85], 0, None),
+    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
+    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    summary = D.build(TINY, d, workers=2, progress=False)
+    return d, summary
+
+
+def ideal_device(rows=128):
+    return CrossbarDevice(1e-6, 100e-6, 0.2, 1e6, rows, lambda load: 0.0 * np.asarray(load))
+
+
+def test_crossbar_linear_is_exact_for_ideal_devices():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((48, 300)).astype(np.float32)
+    x = rng.standard_normal((7, 300)).astype(np.float32)
+    y = CrossbarLinear(w, ideal_device(), 12, 4.5, seed=0, outlier_factor=None)(x)
+    ref = x @ w.T
+    assert np.abs(y - ref).max() < 2e-3 * np.abs(ref).max()  # 12-bit inputs only
+
+
+def test_crossbar_outlier_rows_go_digital_and_noise_is_seeded():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((16, 64)).astype(np.float32)
+    x_max = np.ones(64)
+    x_max[5] = 50.0                              # one outlier feature
+    xb = CrossbarLinear(w, ideal_device(), 8, x_max, seed=0)
+    assert xb.digital.sum() == 1 and xb.digital[5]
+    noisy = CrossbarDevice(1e-6, 100e-6, 0.2, 1e6, 128, lambda l: 0.0 * np.asarray(l),
+                           lambda g: 2e-6 + 0 * g)
+    a = CrossbarLinear(w, noisy, 8, 1.0, seed=3).w_eff
+    b = CrossbarLinear(w, noisy, 8, 1.0, seed=3).w_eff
+    c = CrossbarLinear(w, noisy, 8, 1.0, seed=4).w_eff
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_acam_quantizer_mismatch_moves_thresholds():
+    x = np.linspace(-1, 1, 1001)
+    ideal = AcamQuantizer(4, -1, 1)
+    np.testing.assert_allclose(ideal(x), quantize_uniform(x, 4, -1, 1))
+    off = AcamQuantizer(4, -1, 1, sigma_rel=0.01, seed=1)
+    assert 0 < np.mean(off(x) != ideal(x)) < 0.2
+    np.testing.assert_allclose(ideal.lookup(x, np.exp), np.exp(ideal(x)))
+
+
+def test_range_recorder_is_transparent():
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((3, 5, 8)), rng.standard_normal((4, 8)), np.ones(4)
+    rec = RangeRecorder(FP32Ops())
+    np.testing.assert_allclose(rec.linear(x, w, b, "l"), FP32Ops().linear(x, w, b, "l"))
+    assert rec.ranges["l"]["in_ch"].shape == (8,)
+    assert rec.ranges["l"]["out_ch"].shape == (4,)
+
+
+def test_cost_sheet_totals():
+    s = CostSheet()
+    s.add(0, "a", "x", 1.0, 2.0)
+    s.add(1, "b", "y", 3.0, 1.0)
+    s.add(1, "c", "x", 0.5)
+    assert s.energy_j == 4.5 and s.latency_s == 3.0
+    assert s.energy_by_unit() == {"y": 3.0, "x": 1.5}
+    assert s.latency_by_layer() == {0: 2.0, 1: 1.0}
+
+
+def test_models_built_from_real_sweeps(tiny_models):
+    d, summary = tiny_models
+    for name in ("memristor", "crossbar-column", "acam-window", "acam-mismatch", "acam-search"):
+        assert summary["models"][name]["ok"], summary["models"][name]
+        assert (d / f"{name}.model.h5").is_file()
+
+
+def test_race_it_evaluation(tiny_models, tmp_path):
+    from imcspice.accelerators import hardware
+    from imcspice.accelerators.race_it import RaceItConfig, race_it_cost
+    d, _ = tiny_models
+    rc = main(["evaluate", "--arch", "race-it", "--workload", "minilm", "--models", str(d),
+               "--quick", "--quiet", "--out", str(tmp_path)])
+    assert rc == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    sweep = rep["accuracy"]["vs_nonideality_scale"]
+    assert sweep["0"]["cosine_mean"] > 0.9            # quantization alone: close to FP32
+    assert sweep["0"]["cosine_mean"] >= sweep["4"]["cosine_mean"]
+    assert 0 < rep["energy_j"] and 0 < rep["latency_s"] and 0 < rep["area_mm2"]
+    assert abs(sum(rep["energy_breakdown_j"].values()) - rep["energy_j"]) < 1e-9 * rep["energy_j"]
+    assert set(rep["gpu"]) == {"h100", "a100", "rtx4090", "jetson-orin"}
+    assert "projected" in rep["projection"]["label"]
+    assert rep["projection"]["energy_j"] < rep["energy_j"]
+    for png in ("energy_breakdown", "latency_per_layer", "accuracy_vs_nonideality"):
+        assert (tmp_path / f"{png}.png").stat().st_size > 1000
+    hw = hardware.HardwareModels.from_dir(d)
+    parts = hardware.race_it_parts(hw, RaceItConfig())
+    a = race_it_cost(parts, "bert-base", 128)
+    b = race_it_cost(parts, "bert-base", 256)
+    assert b.energy_j > 1.9 * a.energy_j and b.latency_s > a.latency_s
+
+
+def test_hetrax_thermal_coupling(tiny_models, tmp_path):
+    d, _ = tiny_models
+    rc = main(["evaluate", "--arch", "hetrax", "--workload", "bert-base", "--models", str(d),
+               "--quick", "--quiet", "--out", str(tmp_path)])
+    assert rc == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    th = rep["thermal"]
+    assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient
+    assert isinstance(th["feasible"], bool)
+    assert set(th["tier_peak_c"]) == {"sm0", "sm1", "reram0", "reram1"}
+    assert (tmp_path / "temperature_map.png").stat().st_size > 1000
+    assert rep["accuracy"]["cosine_mean"] > 0.5
+
+
+def test_missing_models_give_a_clear_error(tmp_path, capsys):
+    rc = main(["evaluate", "--arch", "race-it", "--models", str(tmp_path), "--quick",
+               "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "model" in capsys.readouterr().err
