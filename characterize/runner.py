@@ -46,7 +46,8 @@ def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
         p = pt["params"]
         mismatch = pt["mc_seed"] is not None
         skey = json.dumps([ref, recipe.version, pt["corner"], pt["temp_c"], mismatch,
-                           recipe.structural(p)], sort_keys=True, default=str)
+                           recipe.structural(p), _file_digests(recipe, p)], sort_keys=True,
+                          default=str)
         deck_key = hashlib.sha256(skey.encode()).hexdigest()[:20]
         if deck_key not in decks:
             decks[deck_key] = recipe.netlist(tech, p, pt["corner"], pt["temp_c"], mismatch)
@@ -56,6 +57,15 @@ def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
                           cache_key(net, p, pt["mc_seed"], ref)))
     tasks.sort(key=lambda t: t.deck_key)  # stable: keeps grid order within a deck
     return tasks, decks
+
+
+def _file_digests(recipe, p: dict) -> dict:
+    """Content hashes of file parameters: a file rewritten in place is a new deck."""
+    out = {}
+    for q in recipe.params:
+        if q.kind == "file":
+            out[q.name] = hashlib.sha256(Path(p[q.name]).read_bytes()).hexdigest()
+    return out
 
 
 def _empty(spec: SweepSpec) -> rawfile.RawSweep:

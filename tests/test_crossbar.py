@@ -119,6 +119,16 @@ def test_settling_time_grows_with_rows(tmp_path, pool):
     assert t[0] > 0.1e-9 and t[-1] < 20e-9         # inside the read pulse
 
 
+def test_settling_is_measured_past_a_short_read_pulse(tmp_path, pool):
+    raw = _sweep(tmp_path, "short", "crossbar-column",
+                 {"device": ["linear"], "rows": [64], "t_read_s": [1e-9, 20e-9]}, pool)
+    t_short, t_long = raw.data["t_settle_s"].ravel()
+    assert t_short > 1e-9                           # longer than the 1 ns pulse ...
+    np.testing.assert_allclose(t_short, t_long, rtol=0.03)  # ... and found anyway
+    e_short, e_long = raw.data["e_read_j"].ravel()
+    assert e_short < e_long / 15                    # energy is that of one (short) pulse
+
+
 def test_column_pattern_is_deterministic():
     on, act = cb.column_pattern(100, 0.3, 0.75, 5)
     assert on.sum() == 30 and act.sum() == 75
@@ -218,6 +228,14 @@ def test_inputs_length_must_match_rows(tmp_path, pool):
     gp, vp = _files(tmp_path, np.full((3, 2), 1e-5), np.array([0.2, 0.1]))
     spec = SweepSpec("crossbar-array", {"conductances": [gp], "inputs": [vp]})
     with pytest.raises(ParameterError, match=r"'inputs'.*one voltage per row"):
+        run_sweep(spec, tmp_path / "x.raw.h5", pool=pool, progress=False)
+
+
+def test_1t1r_array_size_is_limited(tmp_path, pool):
+    gp, vp = _files(tmp_path, np.full((65, 64), 1e-5), np.full(65, 0.2))
+    spec = SweepSpec("crossbar-array", {"conductances": [gp], "inputs": [vp],
+                                        "device": ["1t1r"]})
+    with pytest.raises(ParameterError, match=r"'conductances'.*4096-cell limit"):
         run_sweep(spec, tmp_path / "x.raw.h5", pool=pool, progress=False)
 
 

@@ -3,7 +3,7 @@
 
 * ``crossbar-column``: one column of ``rows`` cells with a deterministic pattern of
   ON/OFF cells and active/idle inputs. A DC operating point gives the bit-line
-  current, the TIA output and the node voltages; a transient (inputs step from
+  current, the TIA output and the extreme word-/bit-line voltages; a transient (inputs step from
   0 V at t = 0) gives the read energy over a read pulse of ``t_read_s`` and the
   TIA output's 1 % settling time.
 * ``crossbar-array``: any conductance matrix and input vector, read from ``.npy``
@@ -12,7 +12,8 @@
 
 Topology and node names: :mod:`imcspice.circuits.crossbar`. The sense amplifier is
 the behavioral ``imc_tia`` of netlists/crossbar.spice (a single-pole op-amp with
-resistive/capacitive feedback, not a transistor-level design); the memory cell is
+resistive/capacitive feedback and no output limit, not a transistor-level design;
+|v_out_v| > 1.8 V means r_f_ohm is too large for the signal); the memory cell is
 ``imc_cell_lin`` (ideal resistor) or ``imc_cell_1t1r`` (imc_memristor + SKY130
 nfet access transistor, gate on a select line at VDD).
 
@@ -24,6 +25,7 @@ the access transistor's drop as well as the wires'.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -34,10 +36,17 @@ from ...circuits import crossbar as cb
 from ..params import Param, ParameterError, format_number
 from ..recipe import Axis, Output, Recipe
 
-# Array size limit for file-driven arrays: 256 rows is the top of the 64–256 range of
-# REFERENCE.md (crossbar column); 256 x 256 linear cells load and solve in seconds.
-MAX_ROWS = 256
-MAX_COLS = 256
+# Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
+# rows range of REFERENCE.md (crossbar column). In cells, by cost: ngspice 39's Sparse
+# 1.3 solver reorders the matrix at every operating point in ~O(nodes^2) time (measured
+# with `rusage all` at 64 x 64: 4.3 s reorder of 4.9 s; 32 x 32: 0.15 s per point;
+# 128 x 128: ~130 s per point on a busy 2-core machine). 1T1R cells add a SKY130 BSIM4
+# subcircuit each, ~10–20 ms per cell to load and again per point for the engine's
+# alterparam + reset (1024 cells: ~13 s load, ~7 s reset). Arrays near a limit need a
+# larger --timeout.
+MAX_DIM = 256
+MAX_LINEAR_CELLS = 128 * 128
+MAX_1T1R_CELLS = 64 * 64
 # Conductance range accepted from files, S: 1 pS (numerical "absent" cell) to 10 mS
 # (100 ohm; far beyond RRAM Ron ~6–100 kOhm of REFERENCE.md).
 G_MIN_S, G_MAX_S = 1e-12, 1e-2
@@ -49,6 +58,10 @@ T_RISE_S = 10e-12
 # Transient time step: t_read_s / 200 (ngspice adds points where needed; the 1 %
 # crossing is interpolated; checked against t_read_s / 2000: < 0.1 % change).
 TRAN_POINTS = 200
+# Settling band (1 % of the output step) and how far the transient is extended (in read
+# pulses, x4 at a time) when the output has not settled within one pulse.
+SETTLE_TOL = 0.01
+SETTLE_MAX_PULSES = 64
 # Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
 L_ACCESS_UM = 0.15
 
@@ -73,7 +86,7 @@ class NpyParam(Param):
     kind: str = "file"
     structural: bool = True
     ndim: int = 1
-    max_len: int = MAX_ROWS
+    max_len: int = MAX_DIM
     lo: float = -math.inf
     hi: float = math.inf
 
@@ -86,28 +99,47 @@ class NpyParam(Param):
         return path
 
 
-_npy_cache: dict[tuple, np.ndarray] = {}
+# Largest .npy file read: 256 x 256 values of at most 16 bytes plus a header.
+MAX_NPY_BYTES = MAX_DIM * MAX_DIM * 16 + 65536
+
+_npy_cache: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _read_bytes(name: str, path: str) -> bytes:
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_NPY_BYTES:
+            raise ParameterError(f"parameter {name!r}: {path!r} is {size} bytes, more than a "
+                                 f"{MAX_DIM} x {MAX_DIM} array needs")
+        with open(path, "rb") as f:
+            return f.read(MAX_NPY_BYTES + 1)
+    except OSError as e:
+        raise ParameterError(f"parameter {name!r}: cannot read {path!r}: {e.strerror}") from None
+
+
+def file_digest(name: str, path: str) -> str:
+    """SHA-256 (16 hex digits) of a file's contents."""
+    return hashlib.sha256(_read_bytes(name, path)).hexdigest()[:16]
 
 
 def load_npy(param: NpyParam, path: str) -> np.ndarray:
     """Read and check a ``.npy`` file for ``param``; ParameterError (naming the
-    parameter) on anything but a finite, in-range numeric array of the right shape."""
+    parameter) on anything but a finite, in-range numeric array of the right shape.
+    The file is read once into memory and parsed from there (cached by content hash),
+    so what was validated is exactly what the netlist is built from."""
     name = param.name
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise ParameterError(f"parameter {name!r}: cannot read {path!r}: {e.strerror}") from None
-    key = (name, path, st.st_mtime_ns, st.st_size)
+    data = _read_bytes(name, path)
+    key = (name, hashlib.sha256(data).hexdigest())
     if key in _npy_cache:
         return _npy_cache[key]
+    buf = io.BytesIO(data)
     try:
-        with open(path, "rb") as f:
-            # Check the header before reading any data: a header can claim any shape.
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        # Check the header before parsing any data: a header can claim any shape/dtype.
+        version = np.lib.format.read_magic(buf)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(buf)
+        else:
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(buf)
     except (ValueError, OSError, EOFError) as e:
         raise ParameterError(f"parameter {name!r}: {path!r} is not a readable .npy array "
                              f"({e})") from None
@@ -123,7 +155,7 @@ def load_npy(param: NpyParam, path: str) -> np.ndarray:
         raise ParameterError(f"parameter {name!r}: shape {tuple(shape)} is outside 1..."
                              f"{param.max_len} per dimension")
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
         raise ParameterError(f"parameter {name!r}: {path!r} could not be loaded without "
                              f"pickle ({e})") from None
@@ -132,7 +164,7 @@ def load_npy(param: NpyParam, path: str) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise ParameterError(f"parameter {name!r}: {path!r} holds NaN or infinite values")
-    if arr.size and (arr.min() < param.lo or arr.max() > param.hi):
+    if arr.min() < param.lo or arr.max() > param.hi:
         raise ParameterError(f"parameter {name!r}: values must lie in [{param.lo:g}, "
                              f"{param.hi:g}] {param.unit}; {path!r} has "
                              f"[{arr.min():g}, {arr.max():g}]")
@@ -141,11 +173,6 @@ def load_npy(param: NpyParam, path: str) -> np.ndarray:
         _npy_cache.clear()
     _npy_cache[key] = arr
     return arr
-
-
-def _digest(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:16]
 
 
 # --- shared parameters ---------------------------------------------------------------------
@@ -159,32 +186,36 @@ def _wire_params():
     # ~1–10 ohm per cell segment (REFERENCE.md, crossbar column); 5 ohm: mid-range.
     return (
         Param("r_wl_ohm", 5.0, "ohm", "word-line resistance per cell segment (driver to "
-              "column 0, then between columns)", min=1e-6, max=1e4),
+              "column 0, then between columns) [default: REFERENCE.md 1-10 ohm]",
+              min=1e-6, max=1e4),
         Param("r_bl_ohm", 5.0, "ohm", "bit-line resistance per cell segment (between rows, "
-              "then last row to the sense node)", min=1e-6, max=1e4),
+              "then last row to the sense node) [default: REFERENCE.md 1-10 ohm]",
+              min=1e-6, max=1e4),
     )
 
 
 def _device_params():
     return (
         # netlists/memristor.spice default (an assumption to replace with device data).
-        Param("v0_v", 0.5, "V", "memristor sinh non-linearity voltage (1t1r only)",
-              min=0.05, max=10.0),
+        Param("v0_v", 0.5, "V", "memristor sinh non-linearity voltage (1t1r only) "
+              "[default: netlists/memristor.spice, assumption]", min=0.05, max=10.0),
         # Assumption: W = 1 um at minimum L gives ~0.9 kOhm on-resistance at Vgs = 1.8 V
         # (measured with the tt models), small next to Ron = 50 kOhm.
-        Param("w_access_um", 1.0, "um", "access nfet width, L = 0.15 um (1t1r only)",
-              min=0.42, max=100.0),
+        Param("w_access_um", 1.0, "um", "access nfet width, L = 0.15 um (1t1r only) "
+              "[default: assumption, ~0.9 kOhm on]", min=0.42, max=100.0),
     )
 
 
 def _tia_params():
     return (
-        # Assumption: 2 kOhm keeps a 256-row, half-ON column at 20 uS / 0.2 V inside the
-        # +-1.8 V output range (and a 64-row all-ON column at ~0.5 V).
-        Param("r_f_ohm", 2e3, "ohm", "TIA feedback resistance (V_out = -I·r_f at DC)",
-              min=1.0, max=1e9),
+        # Assumption: 2 kOhm keeps a 256-row, half-ON column at 20 uS / 0.2 V within
+        # +-1.8 V (the TIA model itself does not clip: |v_out_v| > 1.8 V flags an r_f
+        # too large for the signal).
+        Param("r_f_ohm", 2e3, "ohm", "TIA feedback resistance (V_out = -I·r_f at DC) "
+              "[default: assumption, fits 1.8 V]", min=1.0, max=1e9),
         # Assumption: 100 dB, a typical op-amp DC gain (behavioral TIA).
-        Param("a0_v_per_v", 1e5, "V/V", "TIA op-amp DC gain", min=10.0, max=1e12),
+        Param("a0_v_per_v", 1e5, "V/V", "TIA op-amp DC gain [default: assumption]",
+              min=10.0, max=1e12),
     )
 
 
@@ -207,8 +238,10 @@ class CrossbarColumn(Recipe):
     ``e_read_j`` = ∫ Σ_r V_r·I_r dt over the pulse, delivered by the input drivers
     (the TIA and select line are not counted: the TIA is behavioral, the gate draws no
     DC current); ``t_settle_s`` = last time the TIA output is more than 1 % of its
-    step (0 V to the DC value) away from the DC value, interpolated; NaN if it has not
-    settled by the end of the pulse (raise ``t_read_s``) or the step is zero.
+    step (0 V to the DC value) away from the DC value, interpolated. When the output
+    has not settled within the pulse the transient is extended (x4 at a time, up to
+    64 pulses) to find it; NaN if it still has not, or the step is zero. A settling
+    time beyond ``t_read_s`` means the read pulse is too short for this column.
     """
 
     name = "crossbar-column"
@@ -216,35 +249,46 @@ class CrossbarColumn(Recipe):
     version = 1
     params = (
         # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
-        IntParam("rows", 64, "", "cells in the column", min=1, max=1024, structural=True),
+        IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
+                 min=1, max=1024, structural=True),
         _device_param(),
         # Ron ~6–100 kOhm (NeuroSim defaults, REFERENCE.md): 20 uS = 50 kOhm.
-        Param("g_on_us", 20.0, "uS", "ON-cell conductance", min=1e-3, max=1e4),
+        Param("g_on_us", 20.0, "uS", "ON-cell conductance [default: REFERENCE.md Ron "
+              "6-100 kOhm]", min=1e-3, max=1e4),
         # Roff ~0.9–1.7 MOhm (NeuroSim defaults, REFERENCE.md): 1 uS = 1 MOhm.
-        Param("g_off_us", 1.0, "uS", "OFF-cell conductance", min=1e-6, max=1e4),
+        Param("g_off_us", 1.0, "uS", "OFF-cell conductance [default: REFERENCE.md Roff "
+              "0.9-1.7 MOhm]", min=1e-6, max=1e4),
         # Assumption: half the cells ON, every input active (a dense read).
-        Param("frac_on", 0.5, "", "fraction of cells ON", min=0.0, max=1.0, structural=True),
-        Param("frac_active", 1.0, "", "fraction of inputs at v_read_v (others at 0 V)",
+        Param("frac_on", 0.5, "", "fraction of cells ON [default: assumption]",
               min=0.0, max=1.0, structural=True),
+        Param("frac_active", 1.0, "", "fraction of inputs at v_read_v, others at 0 V "
+              "[default: assumption]", min=0.0, max=1.0, structural=True),
         IntParam("pattern_seed", 0, "", "seed of the deterministic ON/active pattern",
                  min=0, max=2**31 - 1, structural=True),
         # Read at 0.2–0.55 V (REFERENCE.md, crossbar column): 0.2 V.
-        Param("v_read_v", 0.2, "V", "read voltage on active word lines", min=0.01, max=1.0),
+        Param("v_read_v", 0.2, "V", "read voltage on active word lines [default: "
+              "REFERENCE.md 0.2-0.55 V]", min=0.01, max=1.0),
         *_wire_params(),
         # Assumption: ~1 fF per cell and line (wire ~0.2 fF/um over a ~1–2 um cell pitch
         # plus the access transistor's junction); set 0 to drop the capacitors.
-        Param("c_wl_cell_ff", 1.0, "fF", "word-line capacitance per cell", min=0.0, max=1e4),
-        Param("c_bl_cell_ff", 1.0, "fF", "bit-line capacitance per cell", min=0.0, max=1e4),
+        Param("c_wl_cell_ff", 1.0, "fF", "word-line capacitance per cell [default: "
+              "assumption]", min=0.0, max=1e4),
+        Param("c_bl_cell_ff", 1.0, "fF", "bit-line capacitance per cell [default: "
+              "assumption]", min=0.0, max=1e4),
         *_device_params(),
         *_tia_params(),
-        # Assumption: 20 fF (r_f·c_f = 40 ps) damps the loop at 256 rows.
-        Param("c_f_ff", 20.0, "fF", "TIA feedback capacitance", min=0.0, max=1e6),
+        # Assumption: a small feedback capacitor, as real TIAs use for phase margin and
+        # noise bandwidth (r_f·c_f = 40 ps). The single-pole model is stable without it;
+        # 20 fF slows the 1 % settling by ~3–4 % (measured at 64 and 256 rows).
+        Param("c_f_ff", 20.0, "fF", "TIA feedback capacitance [default: assumption]",
+              min=0.0, max=1e6),
         # Assumption: 500 MHz unity-gain frequency for a 130 nm op-amp (behavioral).
-        Param("gbw_hz", 5e8, "Hz", "TIA op-amp unity-gain frequency", min=1e6, max=1e12),
+        Param("gbw_hz", 5e8, "Hz", "TIA op-amp unity-gain frequency [default: assumption]",
+              min=1e6, max=1e12),
         # Assumption: 20 ns read pulse, long enough for the default TIA to settle a
         # 256-row column (~9 ns at 1 ohm/segment, measured).
-        Param("t_read_s", 20e-9, "s", "read pulse width (energy window, settling limit)",
-              min=1e-10, max=1e-5),
+        Param("t_read_s", 20e-9, "s", "read pulse width: the energy window [default: "
+              "assumption]", min=1e-10, max=1e-5),
     )
     outputs = (
         Output("i_out_a", "A", (), "bit-line current into the TIA virtual ground (DC)"),
@@ -276,16 +320,16 @@ class CrossbarColumn(Recipe):
             wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), _ref("c_wl_cell_ff"),
                                 _ref("c_bl_cell_ff")),
             tia=cb.TiaParams(_ref("r_f_ohm"), _ref("c_f_ff"), _ref("a0_v_per_v"),
-                             _ref("gbw_hz"), tech.vdd_v),
+                             _ref("gbw_hz")),
             access=cb.AccessTransistor(_ref("w_access_um"), L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")),
             step_rise_s=T_RISE_S)
 
-    def commands(self, p):
-        dt = p["t_read_s"] / TRAN_POINTS
-        dt = format_number(dt)
-        return ["op", f"tran {dt} {format_number(p['t_read_s'])} 0 {dt}"]
+    def commands(self, p, t_stop_s: float | None = None):
+        t_stop = p["t_read_s"] if t_stop_s is None else t_stop_s
+        dt = format_number(t_stop / TRAN_POINTS)
+        return ["op", f"tran {dt} {format_number(t_stop)} 0 {dt}"]
 
     def simulate(self, ng, p):
         op_cmd, tran_cmd = self.commands(p)
@@ -298,21 +342,40 @@ class CrossbarColumn(Recipe):
         v = np.where(active, p["v_read_v"], 0.0)
         i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"])[0])
 
+        t_read = p["t_read_s"]
         tr = ng.run([tran_cmd])
-        t = tr["time"]
-        power = np.zeros_like(t)
-        for r in np.flatnonzero(active):
-            # branch current flows into the source's + node: delivered power is -V·I
-            power -= tr[f"in{r}"] * tr[cb.input_source(r) + "#branch"]
-        e_read = float(np.sum(0.5 * (power[1:] + power[:-1]) * np.diff(t)))  # trapezoid
+        e_read = _source_energy(tr, np.flatnonzero(active), t_read)
+        t_settle = settling_time(tr["time"], tr[cb.out_node(0)], v_out, SETTLE_TOL)
+        t_stop = t_read
+        # Not settled within the read pulse: extend the transient (the energy stays the
+        # energy of one pulse of t_read_s) so the settling time is still measured.
+        while math.isnan(t_settle) and v_out != 0.0 and t_stop < SETTLE_MAX_PULSES * t_read:
+            t_stop *= 4
+            tr = ng.run([self.commands(p, t_stop)[1]])
+            t_settle = settling_time(tr["time"], tr[cb.out_node(0)], v_out, SETTLE_TOL)
         return {
             "i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal,
             "ir_drop_rel": (i_ideal - i_out) / i_ideal if i_ideal != 0 else math.nan,
             "e_read_j": e_read,
-            "t_settle_s": settling_time(t, tr[cb.out_node(0)], v_out, 0.01),
+            "t_settle_s": t_settle,
             "v_bl_far_v": float(vec[cb.bl_node(0, 0)][0]),
             "v_wl_min_v": float(min(v_wl)) if v_wl else math.nan,
         }
+
+
+def _source_energy(tr, rows, t_end: float) -> float:
+    """∫_0^t_end Σ_r V_r·I_r dt delivered by input sources ``rows`` (trapezoid)."""
+    t = tr["time"]
+    power = np.zeros_like(t)
+    for r in rows:
+        # the branch current flows into the source's + node: delivered power is -V·I
+        power -= tr[f"in{r}"] * tr[cb.input_source(r) + "#branch"]
+    keep = t <= t_end
+    t_k, p_k = t[keep], power[keep]
+    if t_k[-1] < t_end:  # close the window exactly at t_end
+        t_k = np.append(t_k, t_end)
+        p_k = np.append(p_k, np.interp(t_end, t, power))
+    return float(np.sum(0.5 * (p_k[1:] + p_k[:-1]) * np.diff(t_k)))
 
 
 def settling_time(t: np.ndarray, y: np.ndarray, final: float, tol: float = 0.01) -> float:
@@ -339,7 +402,9 @@ class CrossbarArray(Recipe):
     ``conductances``: float array of shape (rows, cols), siemens, each in
     [1e-12, 1e-2] S (for 1t1r: the memristor's low-field conductance).
     ``inputs``: float array of shape (rows,), volts, each |V| <= 1.8 V.
-    Both at most 256 per dimension; read with ``allow_pickle=False``; the netlist is
+    Both at most 256 per dimension and 16384 cells (1t1r: 4096 cells; see the cost
+    notes at MAX_DIM: 64 x 64 linear takes ~3 s per point, 128 x 128 ~2 min). Read
+    with ``allow_pickle=False`` (header checked before any data); the netlist is
     built from their contents in the coordinator (every number formatted by the
     builder), so they are structural: the deck changes when a file's contents change.
     One DC operating point per point; every bit line ends in its own behavioral TIA.
@@ -351,9 +416,9 @@ class CrossbarArray(Recipe):
     version = 1
     params = (
         NpyParam("conductances", "", "S", "cell conductance matrix, .npy of shape "
-                 "(rows, cols) in siemens", ndim=2, max_len=MAX_ROWS, lo=G_MIN_S, hi=G_MAX_S),
+                 "(rows, cols) in siemens", ndim=2, max_len=MAX_DIM, lo=G_MIN_S, hi=G_MAX_S),
         NpyParam("inputs", "", "V", "word-line input voltages, .npy of shape (rows,) in "
-                 "volts", ndim=1, max_len=MAX_ROWS, lo=-V_MAX_V, hi=V_MAX_V),
+                 "volts", ndim=1, max_len=MAX_DIM, lo=-V_MAX_V, hi=V_MAX_V),
         _device_param(),
         *_wire_params(),
         *_device_params(),
@@ -376,13 +441,19 @@ class CrossbarArray(Recipe):
             raise ParameterError(f"parameter 'inputs': {v.shape[0]} values for a conductance "
                                  f"matrix of {g.shape[0]} rows (shape {g.shape}); 'inputs' "
                                  "needs one voltage per row")
+        limit = MAX_1T1R_CELLS if p["device"] == "1t1r" else MAX_LINEAR_CELLS
+        if g.size > limit:
+            raise ParameterError(f"parameter 'conductances': {g.shape[0]} x {g.shape[1]} = "
+                                 f"{g.size} {p['device']} cells exceed the {limit}-cell limit "
+                                 "(ngspice solve/setup time grows ~quadratically with cells; "
+                                 "split the array into tiles)")
         return g, v
 
     def structural(self, p):
         # The deck depends on the files' contents, not only on their paths.
         s = super().structural(p)
         for name in ("conductances", "inputs"):
-            s[name] = f"{p[name]}#{_digest(p[name])}"
+            s[name] = f"{p[name]}#{file_digest(name, p[name])}"
         return s
 
     def inner_axes(self, p):
@@ -396,7 +467,7 @@ class CrossbarArray(Recipe):
             g, [float(x) for x in v], p["device"],
             wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), 0.0, 0.0),
             # DC only: c_f and gbw do not enter the operating point.
-            tia=cb.TiaParams(_ref("r_f_ohm"), 0.0, _ref("a0_v_per_v"), 5e8, tech.vdd_v),
+            tia=cb.TiaParams(_ref("r_f_ohm"), 0.0, _ref("a0_v_per_v"), 5e8),
             access=cb.AccessTransistor(_ref("w_access_um"), L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")))
@@ -423,28 +494,43 @@ def plot_crossbar(raw, out_png) -> None:
     """Transfer curves from a crossbar raw file, saved as a PNG.
 
     crossbar-column: relative IR drop vs the number of rows (or the first swept axis),
-    one curve per value of a second swept parameter (e.g. r_bl_ohm or r_wl_ohm).
-    crossbar-array: bit-line current vs column index, SPICE against ideal Σ G·V.
-    Other swept axes are taken at their first value.
+    one curve per value of a second swept parameter (r_bl_ohm, r_wl_ohm, or any other).
+    crossbar-array: bit-line currents vs column index (SPICE and ideal Σ G·V) and the
+    relative IR drop per bit line. Other swept axes are taken at their first value
+    (named in the title).
     """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     recipe = raw.attrs.get("recipe", "")
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    units = _units(raw)
     swept = [a for a in raw.outer if len(raw.axis(a)) > 1]
+
+    def pinned(skip):
+        names = [a for a in swept if a not in skip]
+        return ", ".join(f"{a} = {_fmt(raw.axis(a)[0])}" for a in names)
+
     if recipe == "crossbar-array":
         first = {a: raw.axis(a)[0] for a in raw.outer}
         i_out, _ = raw.select("i_out_a", **first)
         i_id, _ = raw.select("i_ideal_a", **first)
+        drop, _ = raw.select("ir_drop_rel", **first)
         col = raw.axis("col")
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6, 6), sharex=True)
         ax.plot(col, i_out * 1e6, "o-", label="ngspice (wires, device)")
-        ax.plot(col, i_id * 1e6, "k--", label="ideal Σ G·V")
-        ax.set_xlabel("bit line (column index)")
+        ax.plot(col, i_id * 1e6, "k--", label="ideal Σ G·V (no wires)")
         ax.set_ylabel("bit-line current (µA)")
-        ax.set_title("crossbar-array: bit-line currents")
+        ax.legend()
+        ax.set_title("crossbar-array: bit-line currents" +
+                     (f"\n({pinned(())})" if swept else ""))
+        ax2.plot(col, 100 * drop, "o-", color="C3")
+        ax2.set_xlabel("bit line (column index)")
+        ax2.set_ylabel("relative IR drop (%)")
+        for a in (ax, ax2):
+            a.grid(True, alpha=0.3)
     else:
+        fig, ax = plt.subplots(figsize=(6, 4.2))
         xname = "rows" if "rows" in swept else (swept[0] if swept else raw.outer[-1])
         others = [a for a in swept if a != xname and a not in ("corner", "temp_c", "mc")]
         pref = [a for a in ("r_bl_ohm", "r_wl_ohm") if a in others]
@@ -457,22 +543,29 @@ def plot_crossbar(raw, out_png) -> None:
         else:
             if names[0] != xname:
                 y = y.T
-            unit = dict(json_units(raw)).get(cname, "")
             for k, cv in enumerate(raw.axis(cname)):
-                ax.plot(x, 100 * y[:, k], "o-", label=f"{cname} = {cv:g} {unit}")
+                ax.plot(x, 100 * y[:, k], "o-",
+                        label=f"{cname} = {_fmt(cv)} {units.get(cname, '')}".rstrip())
             ax.legend()
-        ax.set_xlabel(xname + (" (cells)" if xname == "rows" else ""))
+        xunit = " (cells)" if xname == "rows" else (f" ({units[xname]})"
+                                                      if units.get(xname) else "")
+        ax.set_xlabel(xname + xunit)
         ax.set_ylabel("relative IR drop (i_ideal − i_out)/i_ideal (%)")
-        ax.set_title("crossbar-column: IR drop")
-        if xname == "rows":
+        rest = pinned((xname, cname))
+        ax.set_title("crossbar-column: IR drop" + (f"\n({rest})" if rest else ""))
+        if xname == "rows" and x.min() > 0:
             ax.set_xscale("log", base=2)
-    ax.grid(True, alpha=0.3)
+        ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_png, dpi=120)
     plt.close(fig)
 
 
-def json_units(raw) -> dict:
+def _fmt(v) -> str:
+    return v if isinstance(v, str) else f"{float(v):g}"
+
+
+def _units(raw) -> dict:
     import json
     try:
         return json.loads(raw.attrs.get("units", "{}"))

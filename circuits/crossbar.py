@@ -1,0 +1,309 @@
+"""Crossbar netlists: a 1T1R (or linear-resistor) column and an R x C array.
+
+Topology (fixed by the crossbar issue; node names are part of the API, the recipes
+read these vectors)::
+
+    Vin<r> ─ in<r> ─Rw─ wl<r>_0 ─Rw─ wl<r>_1 ─Rw─ ... ─ wl<r>_<C-1>   (word line r)
+                          │cell        │cell                │cell
+                        bl<r>_0      bl<r>_1              bl<r>_<C-1>
+                          │Rb          │Rb                  │Rb
+                        bl<r+1>_0    ...                                 (bit lines)
+                          ...
+                        bl<R-1>_c ─Rb─ sn<c> ─Vsense<c>(0 V)─ s<c> ─ TIA<c> ─ out<c>
+
+* Inputs drive the word lines from the column-0 end: one word-line segment of
+  ``r_wl_ohm`` from the driver to column 0 and one between adjacent columns (C
+  segments per word line).
+* Bit lines run from row 0 down to the sense node past the last row: one segment of
+  ``r_bl_ohm`` between adjacent rows and one from row R-1 to the sense node (R
+  segments per bit line). Each bit line ends in a transimpedance amplifier whose
+  inverting input ``s<c>`` is a virtual ground (netlists/crossbar.spice ``imc_tia``,
+  behavioral). The zero-volt source ``Vsense<c>`` measures the bit-line current
+  flowing into the virtual ground: ``i(Vsense<c>) > 0`` for positive inputs.
+* Cell (r, c) connects ``wl<r>_<c>`` to ``bl<r>_<c>``: ``imc_cell_lin`` (ideal
+  resistor) or ``imc_cell_1t1r`` (imc_memristor + SKY130 nfet access transistor,
+  gate on the select line ``sel`` held at ``v_select_v``).
+* Optional wire/cell capacitance to ground on every word-line and bit-line node
+  (``c_wl_cell_ff``, ``c_bl_cell_ff``), for transient analyses.
+
+Values handed to the builders are either finite floats (formatted here at full
+precision) or :class:`ParamRef` references to a ``.param`` the recipe declares
+(emitted as brace expressions, so the engine can ``alterparam`` them). No other
+text ever reaches the netlist.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+import numpy as np
+
+from .. import netlists
+
+#: SKY130 1.8 V nfet (circuits/technology.py SKY130_DEVICES["nfet"]): the access device.
+NFET_DEFAULT = "sky130_fd_pr__nfet_01v8"
+#: numerical leak across every imc_memristor (netlists/memristor.spice, ``Rleak``), ohm
+MEMRISTOR_R_LEAK_OHM = 1e12
+#: device (cell) kinds the builders know
+DEVICES = ("linear", "1t1r")
+
+_IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """A reference to a netlist ``.param`` (a recipe parameter), times ``scale``:
+    ``ParamRef("g_on_us", 1e-6)`` becomes ``{g_on_us*1e-06}`` (siemens)."""
+
+    name: str
+    scale: float = 1.0
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _IDENT.match(self.name):
+            raise ValueError(f"{self.name!r} is not a valid netlist parameter name")
+        _num(self.scale)
+
+    def spice(self) -> str:
+        if self.scale == 1.0:
+            return "{" + self.name + "}"
+        return "{" + self.name + "*" + _num(self.scale) + "}"
+
+
+Value = Union[float, int, ParamRef]
+
+
+def _num(v) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"refusing to format {v!r} into a netlist")
+    f = float(v)
+    if not math.isfinite(f):
+        raise ValueError(f"refusing to format {v!r} into a netlist")
+    return repr(f)
+
+
+def spice_value(v: Value) -> str:
+    """Netlist text of a value: a full-precision number or a ``{param}`` expression."""
+    return v.spice() if isinstance(v, ParamRef) else _num(v)
+
+
+def _is_zero(v: Value) -> bool:
+    return not isinstance(v, ParamRef) and float(v) == 0.0
+
+
+# --- parameter groups (units in the names) ---------------------------------------------
+@dataclass(frozen=True)
+class WireParams:
+    """Interconnect per cell.
+
+    r_wl_ohm, r_bl_ohm: resistance of one word-/bit-line segment (one per cell), ohm;
+        ~1–10 ohm per cell segment (../shared/REFERENCE.md, crossbar column). Valid
+        > 0 (use a tiny value, e.g. 1e-6, for an ideal wire).
+    c_wl_cell_ff, c_bl_cell_ff: capacitance to ground of each word-/bit-line node, fF;
+        0 omits the capacitors (DC analyses). Valid 0–1e4 fF.
+    """
+
+    r_wl_ohm: Value = 5.0
+    r_bl_ohm: Value = 5.0
+    c_wl_cell_ff: Value = 0.0
+    c_bl_cell_ff: Value = 0.0
+
+
+@dataclass(frozen=True)
+class AccessTransistor:
+    """1T1R access nfet (SKY130 1.8 V). w_um >= 0.42, l_um >= 0.15 (SKY130 device
+    rules); v_select_v: select-line (gate) voltage, V, nominally VDD = 1.8 V."""
+
+    w_um: Value = 1.0
+    l_um: Value = 0.15
+    v_select_v: Value = 1.8
+    device: str = NFET_DEFAULT
+
+
+@dataclass(frozen=True)
+class MemristorParams:
+    """imc_memristor read law I = g·v0·sinh(V/v0) (netlists/memristor.spice);
+    v0_v in V, valid 0.05–10 V (larger is more linear)."""
+
+    v0_v: Value = 0.5
+
+
+@dataclass(frozen=True)
+class TiaParams:
+    """Behavioral TIA (netlists/crossbar.spice ``imc_tia``): feedback r_f_ohm (ohm,
+    > 0) in parallel with c_f_ff (fF, >= 0); single-pole op-amp with DC gain
+    a0_v_per_v (V/V, >= 10) and unity-gain frequency gbw_hz (Hz, > 0). DC transfer
+    V(out) = -I·r_f_ohm. The output is not limited (see the subcircuit's comment)."""
+
+    r_f_ohm: Value = 2e3
+    c_f_ff: Value = 20.0
+    a0_v_per_v: Value = 1e5
+    gbw_hz: Value = 5e8
+
+
+# --- node and source names ---------------------------------------------------------------
+def wl_node(r: int, c: int) -> str:
+    return f"wl{int(r)}_{int(c)}"
+
+
+def bl_node(r: int, c: int) -> str:
+    return f"bl{int(r)}_{int(c)}"
+
+
+def out_node(c: int) -> str:
+    return f"out{int(c)}"
+
+
+def sense_source(c: int) -> str:
+    """Zero-volt source whose branch current is bit line c's current into the TIA."""
+    return f"vsense{int(c)}"
+
+
+def input_source(r: int) -> str:
+    return f"vin{int(r)}"
+
+
+# --- builders ----------------------------------------------------------------------------
+def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
+                     wires: WireParams = WireParams(), tia: TiaParams = TiaParams(),
+                     access: AccessTransistor = AccessTransistor(),
+                     memristor: MemristorParams = MemristorParams(),
+                     step_rise_s: Value | None = None) -> list[str]:
+    """Netlist lines (includes, sources, cells, wires, TIAs) of an R x C crossbar.
+
+    g_s: (R, C) nested sequence/array of cell conductances, siemens (floats > 0 or
+        ParamRef); for ``1t1r`` this is the memristor's low-field conductance.
+    v_in_v: R word-line input voltages, V (floats or ParamRef).
+    device: ``linear`` (imc_cell_lin) or ``1t1r`` (imc_cell_1t1r).
+    step_rise_s: None for DC drivers; otherwise every input is a step from 0 V at
+        t = 0 with this rise time (s): DC value for ``op``, the step for ``tran``.
+    """
+    if device not in DEVICES:
+        raise ValueError(f"device {device!r} is not one of {', '.join(DEVICES)}")
+    g = np.empty((0, 0), dtype=object) if g_s is None else np.asarray(g_s, dtype=object)
+    if g.ndim != 2 or g.shape[0] < 1 or g.shape[1] < 1:
+        raise ValueError(f"conductances must be a non-empty 2-D array, got shape {g.shape}")
+    rows, cols = g.shape
+    if len(v_in_v) != rows:
+        raise ValueError(f"{len(v_in_v)} inputs for {rows} rows")
+    for x in g.ravel():
+        if not isinstance(x, ParamRef) and not float(x) > 0:
+            raise ValueError(f"cell conductance {x!r} must be > 0 S")
+    rw, rb = spice_value(wires.r_wl_ohm), spice_value(wires.r_bl_ohm)
+    for r_ in (wires.r_wl_ohm, wires.r_bl_ohm):
+        if not isinstance(r_, ParamRef) and not float(r_) > 0:
+            raise ValueError(f"wire segment resistance {r_!r} must be > 0 ohm")
+    cwl = None if _is_zero(wires.c_wl_cell_ff) else _scaled_ff(wires.c_wl_cell_ff)
+    cbl = None if _is_zero(wires.c_bl_cell_ff) else _scaled_ff(wires.c_bl_cell_ff)
+
+    lines = [netlists.include("memristor.spice"), netlists.include("crossbar.spice"),
+             f"* crossbar {rows} x {cols}, cells: {device}"]
+    if device == "1t1r":
+        lines.append(f"Vsel sel 0 {spice_value(access.v_select_v)}")
+    rise = None if step_rise_s is None else spice_value(step_rise_s)
+    for r in range(rows):
+        v = spice_value(v_in_v[r])
+        if rise is None:
+            lines.append(f"{input_source(r)} in{r} 0 dc {v}")
+        else:
+            lines.append(f"{input_source(r)} in{r} 0 dc {v} pwl(0 0 {rise} {v})")
+    for r in range(rows):
+        prev = f"in{r}"
+        for c in range(cols):
+            lines.append(f"Rw{r}_{c} {prev} {wl_node(r, c)} {rw}")
+            prev = wl_node(r, c)
+    for c in range(cols):
+        for r in range(rows):
+            nxt = bl_node(r + 1, c) if r + 1 < rows else f"sn{c}"
+            lines.append(f"Rb{r}_{c} {bl_node(r, c)} {nxt} {rb}")
+    if device == "linear":
+        for r in range(rows):
+            for c in range(cols):
+                lines.append(f"Xc{r}_{c} {wl_node(r, c)} {bl_node(r, c)} imc_cell_lin "
+                             f"g={spice_value(g[r, c])}")
+    else:
+        tail = (f"v0={spice_value(memristor.v0_v)} w={spice_value(access.w_um)} "
+                f"l={spice_value(access.l_um)}")
+        if access.device != NFET_DEFAULT:
+            raise ValueError(f"access device {access.device!r}: imc_cell_1t1r uses "
+                             f"{NFET_DEFAULT}")
+        for r in range(rows):
+            for c in range(cols):
+                lines.append(f"Xc{r}_{c} {wl_node(r, c)} {bl_node(r, c)} sel imc_cell_1t1r "
+                             f"g={spice_value(g[r, c])} {tail}")
+    if cwl or cbl:
+        for r in range(rows):
+            for c in range(cols):
+                if cwl:
+                    lines.append(f"Cw{r}_{c} {wl_node(r, c)} 0 {cwl}")
+                if cbl:
+                    lines.append(f"Cb{r}_{c} {bl_node(r, c)} 0 {cbl}")
+    tia_params = (f"rf={spice_value(tia.r_f_ohm)} cf={_scaled_ff(tia.c_f_ff)} "
+                  f"a0={spice_value(tia.a0_v_per_v)} gbw={spice_value(tia.gbw_hz)}")
+    for c in range(cols):
+        lines.append(f"{sense_source(c)} sn{c} s{c} 0")
+        lines.append(f"Xtia{c} s{c} {out_node(c)} imc_tia {tia_params}")
+    return lines
+
+
+def _scaled_ff(v: Value) -> str:
+    if isinstance(v, ParamRef):
+        return ParamRef(v.name, v.scale * 1e-15).spice()
+    return _num(float(v) * 1e-15)
+
+
+def column_netlist(rows: int, on: np.ndarray, active: np.ndarray, g_on: Value, g_off: Value,
+                   v_read: Value, device: str = "1t1r", **kw) -> list[str]:
+    """One column of ``rows`` cells: cell r has ``g_on`` where ``on[r]`` else ``g_off``
+    (siemens), input r is ``v_read`` (V) where ``active[r]`` else 0 V. Other keyword
+    arguments go to :func:`crossbar_netlist`."""
+    rows = int(rows)
+    on, active = np.asarray(on, bool), np.asarray(active, bool)
+    if on.shape != (rows,) or active.shape != (rows,):
+        raise ValueError("on/active patterns must have one entry per row")
+    g = np.array([[g_on if on[r] else g_off] for r in range(rows)], dtype=object)
+    v = [v_read if active[r] else 0.0 for r in range(rows)]
+    return crossbar_netlist(g, v, device, **kw)
+
+
+# --- patterns and the ideal (wire-free) result --------------------------------------------
+def _rank(seed: int, kind: str, n: int) -> np.ndarray:
+    """Rows ordered by a SHA-256 key of (seed, kind, row): a permutation that depends
+    only on these values (not on numpy's random streams or version)."""
+    keys = [hashlib.sha256(f"{int(seed)}:{kind}:{r}".encode()).digest() for r in range(n)]
+    return np.array(sorted(range(n), key=lambda r: keys[r]), dtype=int)
+
+
+def column_pattern(rows: int, frac_on: float, frac_active: float,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic (on, active) boolean patterns over ``rows`` cells: exactly
+    floor(frac·rows + 0.5) cells ON and inputs active, chosen by ``seed`` (integer)."""
+    rows = int(rows)
+    on = np.zeros(rows, bool)
+    act = np.zeros(rows, bool)
+    on[_rank(seed, "on", rows)[:int(math.floor(frac_on * rows + 0.5))]] = True
+    act[_rank(seed, "active", rows)[:int(math.floor(frac_active * rows + 0.5))]] = True
+    return on, act
+
+
+def cell_current(v_v, g_s, device: str, v0_v: float = 0.5):
+    """Current (A) of an ideal cell (no wires, ideal access device) at voltage v_v:
+    ``linear``: g·V; ``1t1r``: the memristor law g·v0·sinh(V/v0) plus its numerical
+    leak V/1e12 (netlists/memristor.spice)."""
+    v = np.asarray(v_v, dtype=float)
+    g = np.asarray(g_s, dtype=float)
+    if device == "linear":
+        return g * v
+    if device == "1t1r":
+        return g * v0_v * np.sinh(v / v0_v) + v / MEMRISTOR_R_LEAK_OHM
+    raise ValueError(f"device {device!r} is not one of {', '.join(DEVICES)}")
+
+
+def ideal_currents(g_s, v_in_v, device: str, v0_v: float = 0.5) -> np.ndarray:
+    """Bit-line currents (A, one per column) of the ideal crossbar: Σ_r I_cell(G[r,c], V[r])
+    with zero wire resistance and the bit lines at exactly 0 V."""
+    g = np.asarray(g_s, dtype=float)
+    v = np.asarray(v_in_v, dtype=float)
+    return cell_current(v[:, None], g, device, v0_v).sum(axis=0)
