@@ -63,10 +63,18 @@ class AcamQuantizer:
         off = rng.normal(0.0, self.sigma_rel * (self.hi - self.lo), size=ideal.shape)
         self.thresholds = np.sort(ideal + off)
         self.levels = self.lo + (np.arange(n) + 0.5) * step
+        bins = 64 * n
+        self._inv_bin = bins / (self.hi - self.lo)
+        centers = self.lo + (np.arange(bins) + 0.5) / self._inv_bin
+        self._lut = np.searchsorted(self.thresholds, centers, side="right").astype(np.int16)
 
     def code(self, x: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.thresholds, x, side="right")
-
+        """Index of the matching row (number of thresholds at or below x), read from a
+        table over a grid 64x finer than the output step: exact except within 1/64 step
+        of a threshold, far below the thresholds' own mismatch, and several times faster
+        than a search over the thresholds."""
+        i = np.floor((x - self.lo) * self._inv_bin).astype(np.int32)
+        return self._lut[np.clip(i, 0, len(self._lut) - 1)]
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Quantized value (the level of the matching row)."""
         return self.levels[self.code(x)]
@@ -138,8 +146,9 @@ class CrossbarLinear:
             for g in (gp, gn):
                 load = np.clip((g[sl].mean(axis=0) - dev.g_min_s) / span, 0.0, 1.0)
                 g[sl] *= (1.0 - dev.ir_drop_rel(load)) / comp
-        # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max_i · v_read)
-        self.w_eff = ((gp - gn) / span * self.w_max).astype(np.float32)
+        # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read);
+        # stored (out, in) like the weights, so the product runs as fast as FP32's
+        self.w_eff = np.ascontiguousarray(((gp - gn) / span * self.w_max).T, dtype=np.float32)
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -147,7 +156,7 @@ class CrossbarLinear:
         u = quantize_uniform(np.clip(xa / self.x_max, -1.0, 1.0), self.in_bits, -1.0, 1.0)
         v = u * self.dev.v_read_v
         drive = self.dev.v0_v * np.sinh(v / self.dev.v0_v)  # per-input read law
-        y = (drive / self.dev.v_read_v).astype(np.float32) @ self.w_eff
+        y = (drive / self.dev.v_read_v).astype(np.float32) @ self.w_eff.T
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y

@@ -53,13 +53,20 @@ FULL = {
                       ["tt"], [27], 20, None),
     "acam-search": ("acam-search", {"n_cells": [4, 8, 16, 32], "dv_v": _dv(14)},
                     ["tt", "ff", "ss"], [27], 0, None),
-    "crossbar-column": ("crossbar-column", {"rows": _geom(16, 256, 9, integer=True),
-                                            "r_bl_ohm": [1.0, 2.0, 3.5, 5.0, 7.5, 10.0]},
-                        ["tt"], [27], 0, None),
+    # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
+    # column's conductance load; temperatures for the HeTraX ReRAM tiers
+    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],
+                                            "r_bl_ohm": [1.0, 2.5, 5.0, 10.0],
+                                            "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0]},
+                        ["tt"], [27, 60, 85], 0, None),
     "gaincell-mac": ("gaincell-mac", {"vs_col_v": [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]},
                      ["tt"], [27], 0, None),
-    "gaincell-retention": ("gaincell-retention", {}, ["tt", "ff", "ss"], [0, 27, 55, 85], 0,
-                           None),
+    # one model per write device (a choice parameter); Si leakage below -40..0 C is under
+    # the SKY130 model's numerical floor, so the temperatures start at 27 C
+    "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]},
+                              ["tt", "ff", "ss"], [27, 55, 85], 0, None),
+    "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]},
+                                 ["tt", "ff", "ss"], [27, 55, 85], 0, None),
     "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
     "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
 }
@@ -75,7 +82,8 @@ SMALL = {
     "crossbar-column": ("crossbar-column", {"rows": _geom(16, 128, 9, integer=True)}, ["tt"],
                         [27], 0, None),
     "gaincell-mac": ("gaincell-mac", {"rows": [4]}, ["tt"], [27], 0, None),
-    "gaincell-retention": ("gaincell-retention", {}, ["tt"], [27, 85], 0, None),
+    "gaincell-retention": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85], 0,
+                           None),
 }
 
 

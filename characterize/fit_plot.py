@@ -84,6 +84,9 @@ def _family_plotter(recipe: str):
         mods.append(importlib.import_module(f"imcspice.circuits.{fam}"))
     except ImportError:
         pass
+    for m in mods:  # a family's ``plots(raw, png)`` dispatcher wins over its single plots
+        if inspect.isfunction(getattr(m, "plots", None)):
+            return m.plots
     for m in mods:
         for name, obj in vars(m).items():
             if name.startswith("plot") and inspect.isfunction(obj) and \
