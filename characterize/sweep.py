@@ -74,6 +74,16 @@ class SweepSpec:
     technology: str = "sky130"
 
     def __post_init__(self):
+        if not isinstance(self.recipe, str):
+            raise ParameterError(f"recipe must be a name, got {self.recipe!r}")
+        if not isinstance(self.axes, dict):
+            raise ParameterError("axes must map parameter names to lists of values")
+        for k, v in self.axes.items():
+            if not isinstance(v, (list, tuple)):
+                raise ParameterError(f"parameter {k!r}: values must be a list, got {v!r}")
+        for name in ("corners", "temps_c"):
+            if not isinstance(getattr(self, name), (list, tuple)):
+                raise ParameterError(f"{name} must be a list")
         r = get_recipe(self.recipe)
         tech = get_technology(self.technology)
         self.axes = {check_identifier(k): [r.param(k).validate(v) for v in vals]
@@ -81,7 +91,8 @@ class SweepSpec:
         for k, vals in self.axes.items():
             if not vals:
                 raise ParameterError(f"parameter {k!r}: no values")
-        self.corners = [tech.check_corner(c) for c in self.corners]
+        self.corners = [tech.check_corner(c) if isinstance(c, str) else
+                        tech.check_corner(repr(c)) for c in self.corners]
         self.temps_c = [parse_number("temp", t) for t in self.temps_c]
         for t in self.temps_c:
             if not -60.0 <= t <= 200.0:
@@ -155,3 +166,22 @@ class SweepSpec:
     @property
     def spec_hash(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+
+MAX_SPEC_BYTES = 1 << 20
+
+
+def load_spec_file(path: str) -> SweepSpec:
+    """A sweep spec from a JSON file (at most 1 MiB), validated like CLI input."""
+    import os
+    if not os.path.isfile(path):
+        raise ParameterError(f"spec file {path!r} does not exist")
+    if os.path.getsize(path) > MAX_SPEC_BYTES:
+        raise ParameterError(f"spec file {path!r} is larger than {MAX_SPEC_BYTES} bytes")
+    try:
+        text = open(path, encoding="utf-8").read()
+        return SweepSpec.from_json(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ParameterError(f"spec file {path!r} is not valid UTF-8 JSON: {e}") from None
+    except TypeError as e:
+        raise ParameterError(f"spec file {path!r}: {e}") from None

@@ -48,8 +48,16 @@ def _cmd_recipes(args) -> int:
 
 def _cmd_sweep(args) -> int:
     from .characterize.runner import run_sweep, spec_from_cli
-    spec = spec_from_cli(args.recipe, args.set, args.corner, args.temp, args.mc, args.seed)
-    out = args.out or f"{args.recipe}.raw.h5"
+    if args.spec:
+        from .characterize.sweep import load_spec_file
+        if args.recipe or args.set:
+            raise ValueError("give either --spec FILE or RECIPE with --set, not both")
+        spec = load_spec_file(args.spec)
+    elif not args.recipe:
+        raise ValueError("name a recipe (see `imcspice recipes`) or give --spec FILE.json")
+    else:
+        spec = spec_from_cli(args.recipe, args.set, args.corner, args.temp, args.mc, args.seed)
+    out = args.out or f"{spec.recipe}.raw.h5"
     print(f"{spec.recipe}: {spec.n_points} points "
           f"({' x '.join(f'{a.name}[{len(a.values)}]' for a in spec.outer_axes)}) -> {out}",
           file=sys.stderr)
@@ -91,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run an ngspice sweep of a recipe into FILE.raw.h5",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog=EPILOG_SWEEP)
-    p.add_argument("recipe", help="recipe name (see `imcspice recipes`)")
+    p.add_argument("recipe", nargs="?", help="recipe name (see `imcspice recipes`)")
+    p.add_argument("--spec", default=None, metavar="FILE.json",
+                   help="the whole sweep as JSON: {\"recipe\": ..., \"axes\": {NAME: [values]}, "
+                        "\"corners\": [...], \"temps_c\": [...], \"mc\": N, \"seed\": S}")
     p.add_argument("--set", action="append", metavar="NAME=VALUES",
                    help="sweep or fix a recipe parameter (repeatable)")
     p.add_argument("--corner", default="tt", help="process corners, comma list (tt,ff,ss,sf,fs)")

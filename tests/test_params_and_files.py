@@ -177,3 +177,31 @@ def test_unwritable_output_is_a_clear_error(tmp_path, capsys):
         rawfile.write(blocker / "x.raw.h5", _empty(spec))
     rc = main(["sweep", "memristor-iv", "--quiet", "--out", str(tmp_path / "no" / "x.raw.h5")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,match", [
+    ('{"recipe": "nfet-iv", "axes": {"w_um": ["1\\n.control\\nshell ls\\n.endc"]}}', "w_um"),
+    ('{"recipe": "nfet-iv", "axes": {"w_um": ["１"]}}', "w_um"),
+    ('{"recipe": "nfet-iv", "corners": ["tt\\n.include x"]}', "corner"),
+    ('{"recipe": "nfet-iv", "mc": "5; shell"}', "mc"),
+    ('{"recipe": "nfet-iv", "axes": {"w_um": 1}}', "w_um"),
+    ('{"recipe": "nfet-iv", "unknown": 1}', "unknown"),
+    ('[1, 2]', "JSON object"),
+    ('{"recipe": "nfet-iv", ', "JSON"),
+    ('\xff\xfe', "UTF-8|JSON"),
+])
+def test_hostile_spec_files_refused(tmp_path, capsys, content, match):
+    f = tmp_path / "spec.json"
+    f.write_bytes(content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content)
+    rc = main(["sweep", "--spec", str(f), "--quiet", "--out", str(tmp_path / "o.raw.h5")])
+    assert rc == 2
+    import re
+    assert re.search(match, capsys.readouterr().err)
+    assert not (tmp_path / "o.raw.h5").exists()
+
+
+def test_spec_file_runs_like_cli(tmp_path, capsys):
+    f = tmp_path / "spec.json"
+    f.write_text('{"recipe": "memristor-iv", "axes": {"g_us": [5, 50]}}')
+    assert main(["sweep", "--spec", str(f), "--quiet", "--out", str(tmp_path / "s.raw.h5")]) == 0
+    assert rawfile.read(tmp_path / "s.raw.h5").status_counts() == {"ok": 2}
