@@ -25,7 +25,8 @@ the docstrings of the CPython 3.11 standard library (``data/corpus/``)::
                                     "layer{i}.ffn.gelu"), W2, b2, "layer{i}.ffn.out")
     logits = ops.linear(ops.layernorm(h, ..., "ln_f"), wte, None, "lm_head")  (tied)
 
-Shapes seen by ``ops``: ``linear`` gets x of shape (B, T, in); the attention ``matmul``
+Shapes seen by ``ops``: ``linear``, ``layernorm`` and ``gelu`` get token rows of shape
+(B*T, features) (batch-major, so row ``b*T + t`` is token t of sequence b); the attention ``matmul``
 and ``softmax`` get per-head arrays (B, H, T, dh)/(B, H, dh, T) -> scores (B, H, T, T),
 so axis 1 is the head (for per-head calibration), axis -2 the query and axis -1 the key
 position. Masked score entries are set to the finite ``MASK_VALUE`` (not -inf, so that a
@@ -173,10 +174,12 @@ class CausalLM:
         scale = np.float32(1.0 / math.sqrt(dh))
         allowed = attention_mask(T, window)
 
-        def heads(x):  # (B, T, d) -> (B, H, T, dh)
+        def heads(x):  # (B*T, d) -> (B, H, T, dh)
             return x.reshape(B, T, H, dh).transpose(0, 2, 1, 3)
 
-        h = P["wte"][tok] + P["wpe"][:T]
+        # Token-wise parts run on (B*T, d) rows: one GEMM per linear (numpy's stacked
+        # matmul is much slower than a single 2-D BLAS call).
+        h = (P["wte"][tok] + P["wpe"][:T]).reshape(B * T, cfg.d_model)
         for i in range(cfg.n_layers):
             p = f"layer{i}."
             a = ops.layernorm(h, P[p + "ln1.weight"], P[p + "ln1.bias"], cfg.ln_eps, p + "ln1")
@@ -187,14 +190,14 @@ class CausalLM:
             s = np.where(allowed, s, np.float32(MASK_VALUE))
             pr = ops.softmax(s, p + "attn.softmax")
             c = ops.matmul(pr, v, p + "attn.context")  # (B, H, T, dh)
-            c = c.transpose(0, 2, 1, 3).reshape(B, T, cfg.d_model)
+            c = c.transpose(0, 2, 1, 3).reshape(B * T, cfg.d_model)
             h = h + ops.linear(c, P[p + "attn.out.weight"], P[p + "attn.out.bias"], p + "attn.out")
             f = ops.layernorm(h, P[p + "ln2.weight"], P[p + "ln2.bias"], cfg.ln_eps, p + "ln2")
             f = ops.linear(f, P[p + "ffn.in.weight"], P[p + "ffn.in.bias"], p + "ffn.in")
             f = ops.gelu(f, p + "ffn.gelu")
             h = h + ops.linear(f, P[p + "ffn.out.weight"], P[p + "ffn.out.bias"], p + "ffn.out")
         h = ops.layernorm(h, P["ln_f.weight"], P["ln_f.bias"], cfg.ln_eps, "ln_f")
-        logits = ops.linear(h, P["wte"], None, "lm_head")
+        logits = ops.linear(h, P["wte"], None, "lm_head").reshape(B, T, cfg.vocab_size)
         return logits[0] if squeeze else logits
 
     __call__ = forward

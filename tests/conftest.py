@@ -1,5 +1,9 @@
 import os
 import sys
+
+# ngspice workers run beside the test process on 2 cores: one BLAS thread each keeps
+# OpenBLAS from spinning against them (set before numpy is imported)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest
