@@ -164,7 +164,12 @@ class GainCellOps(FP32Ops):
         for lvl in range(n):
             w = a * self._by_age(tab, lvl, a.shape[-2], a.shape[-1]).astype(np.float32)
             ctx += w @ (codes == lvl).astype(np.float32)
-        ctx = ctx / _h(c.v_gain) * _h(c.out_gain) + _h(c.out_bias)
+        # One extra column per head stores the top level in every row: its charge is the
+        # (leaky) row sum of the activations, and the output is divided by it, which
+        # restores softmax's per-query normalization (1 column of 1 + d_head).
+        top = self._by_age(tab, n - 1, a.shape[-2], a.shape[-1]) / tab[0, n - 1]
+        den = np.maximum((a * top.astype(np.float32)).sum(-1, keepdims=True), 1.0 / 2 ** 5)
+        ctx = ctx / den / _h(c.v_gain) * _h(c.out_gain) + _h(c.out_bias)
         m = r["ctx"]
         out = quantize_uniform(np.clip(ctx, -m, m), self.cfg.out_bits, -m, m)
         if self.record:
@@ -172,11 +177,19 @@ class GainCellOps(FP32Ops):
         return out.astype(np.float32)
 
     def softmax(self, x, name, axis=-1):
-        """Charge-to-pulse stage: clipped-linear activation of the scores, 5-bit."""
+        """Charge-to-pulse stage: clipped-linear activation of the scores (5-bit pulse
+        widths). Normalization happens in the second array (see :meth:`matmul`)."""
         c = self.calib[self._layer(name)]
-        z = x * _h(c.act_scale) + _h(c.act_offset)
-        a = np.interp(z, self.p.act_x, self.p.act_y, left=0.0)
+        a = activation(x, c.act_scale, c.act_offset, self.p)
         return quantize_pulse(a, self.cfg.out_bits).astype(np.float32)
+
+
+def activation(s: np.ndarray, scale: np.ndarray, offset: np.ndarray,
+               parts: GainCellParts) -> np.ndarray:
+    """Clipped-linear activation with the characterized readout's transfer (saturation),
+    per head: phi(scale·s + offset); masked scores (-1e9) give 0."""
+    z = s * _h(scale) + _h(offset)
+    return np.interp(z, parts.act_x, parts.act_y, left=0.0)
 
 
 class _Stats(FP32Ops):
@@ -186,11 +199,14 @@ class _Stats(FP32Ops):
         self.ranges: dict[str, dict[str, float]] = {}
         self.stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.score_std: dict[int, np.ndarray] = {}
+        self.tensors: dict[int, dict[str, np.ndarray]] = {}  # per layer: s, v, ctx
 
     def matmul(self, a, b, name):
         L = name.split(".")[0]
         r = self.ranges.setdefault(L, {})
         y = a @ b
+        if name.endswith("attn.context"):
+            self.tensors.setdefault(int(L[5:]), {}).update(v=b, ctx=y)
         if name.endswith("attn.scores"):
             r["q"] = max(r.get("q", 0), float(np.percentile(np.abs(a), 99.9)))
             r["k"] = max(r.get("k", 0), float(np.percentile(np.abs(b), 99.9)))
@@ -205,6 +221,7 @@ class _Stats(FP32Ops):
         L = int(name.split(".")[0][5:])
         xs = np.where(valid, x, np.nan)
         self.score_std[L] = np.nanstd(xs, axis=(0, 2, 3))
+        self.tensors.setdefault(L, {})["s"] = x
         return super().softmax(x, name, axis)
 
 
@@ -223,18 +240,19 @@ def initial_calibration(model, ref: _Stats) -> dict[int, HeadCalibration]:
 
 def adapt(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
           window: int | None, iterations: int = 8, damping: float = 0.5):
-    """Statistics-matching adaptation (REFERENCE.md, Leroux et al.): per layer and head,
-    (1) set the activation scale so the clipped-linear stage sees scores with the
-    reference spread (scale = 1/(c·std(s))) and (2) iterate a damped fixed point on the
-    output scale/offset pairs so each head's attention-output mean/std match the FP32
-    model's on a calibration batch. Returns (ops, calib, history of the mismatch)."""
+    """Adaptation without training (REFERENCE.md, after Leroux et al.), on a calibration
+    batch: (1) per layer and head, the activation's scale and offset are chosen on a grid
+    to best reproduce the FP32 attention output from the FP32 scores and values (the
+    clipped-linear stage then approximates softmax where it matters); (2) a damped
+    fixed-point iteration on per-head output scale/offset pairs makes each head's
+    attention-output mean/std on the hardware match the FP32 model's.
+    Returns (ops, calib, history of the worst relative std mismatch)."""
     ref = reference_statistics(model, tokens, window)
     H = model.cfg.n_heads
     calib = {}
     for L in range(model.cfg.n_layers):
         c = HeadCalibration.identity(H)
-        c.act_scale = 1.0 / (2.0 * np.maximum(ref.score_std[L], 1e-6))
-        c.act_offset = np.full(H, 0.5)
+        c.act_scale, c.act_offset = _fit_activation(ref.tensors[L], ref.score_std[L], parts)
         calib[L] = c
     ops = GainCellOps(parts, ref.ranges, calib, cfg)
     history = []
@@ -257,6 +275,28 @@ def adapt(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
             err = max(err, float(np.max(np.abs(sd_h - sd_r) / np.maximum(sd_r, 1e-9))))
         history.append(err)
     return ops, calib, history
+
+
+def _fit_activation(t: dict, score_std: np.ndarray, parts: GainCellParts,
+                    n_grid: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Per head (scale, offset) minimizing |(a / sum(a)) @ v - ctx_ref|², a =
+    phi(scale·s + offset), over a grid: scale = k/std(s), k in 0.25..8 (log), offset
+    in -2..1."""
+    s, v, ref = t["s"], t["v"], t["ctx"]
+    best = np.full(s.shape[1], np.inf)
+    out_s = 1.0 / np.maximum(score_std, 1e-6)
+    out_o = np.zeros(s.shape[1])
+    for k in np.geomspace(0.25, 8.0, n_grid):
+        for off in np.linspace(-2.0, 1.0, n_grid):
+            sc = k / np.maximum(score_std, 1e-6)
+            a = activation(s, sc, np.full_like(sc, off), parts)
+            ctx = (a / np.maximum(a.sum(-1, keepdims=True), 1.0 / 2 ** 5)) @ v
+            err = ((ctx - ref) ** 2).mean(axis=(0, 2, 3))
+            better = err < best
+            best = np.where(better, err, best)
+            out_s = np.where(better, sc, out_s)
+            out_o = np.where(better, off, out_o)
+    return out_s, out_o
 
 
 def unadapted_ops(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
@@ -287,6 +327,7 @@ def gaincell_cost(parts: GainCellParts, shape, context_len: int, cfg: GainCellCo
                   PULSE_MAX_S)
         sheet.add(L, "attn.context", "readout", H * dh * parts.e_readout_j, parts.t_readout_s)
     tiles = shape.layers * H * 2 * -(-w // cfg.tile) * -(-dh // cfg.tile)
+    tiles = tiles * (dh + 1) / dh  # the row-sum column
     sheet.area_mm2["gaincell_arrays"] = tiles * cfg.tile * cfg.tile * GAINCELL_AREA_UM2 * 1e-6
     return sheet
 

@@ -120,6 +120,8 @@ def crossbar_device(hw: HardwareModels, tile_rows: int, r_wire_ohm: float,
         settings["r_bl_ohm"] = _clip_to(xb, "r_bl_ohm", r_wire_ohm)
     if "temp_c" in xb.valid_range:
         settings["temp_c"] = _clip_to(xb, "temp_c", t)
+    if "frac_on" in xb.valid_range:  # energy and settling at a half-loaded column
+        settings["frac_on"] = _clip_to(xb, "frac_on", 0.5)
     has_load = "frac_on" in xb.functions["ir_drop_rel"].inputs
 
     def ir_drop(load):
@@ -198,6 +200,16 @@ def hetrax_crossbar(hw: HardwareModels, cfg, temp_c: float):
     return crossbar_device(hw, cfg.tile_rows, cfg.r_wire_ohm, temp_c, cfg.write_verify_tol_us)
 
 
+def _centered(model, output: str, **given) -> dict:
+    """``given`` plus every other input of ``output`` at the centre of its valid range
+    (settings a sweep varied for other outputs, e.g. a column voltage for charges)."""
+    out = dict(given)
+    for n in model.functions[output].inputs:
+        if n not in out:
+            out[n] = _pinned(model, n)
+    return out
+
+
 def _median_over(model, output: str, corner: str, **settings) -> float:
     """Median of ``output`` over the inner axes it still has after ``settings`` (e.g. the
     written voltage of a write energy, the initial voltage of a time constant)."""
@@ -225,7 +237,8 @@ def gaincell_parts(hw: HardwareModels, cfg):
         warnings.simplefilter("ignore")
         vs = np.linspace(V_MID_V - V_SPAN_V, V_MID_V + V_SPAN_V, 91)
         vwl = _clip_to(mac, "vwl_v", 0.9)  # REFERENCE.md: read pulse amplitude 0.9 V
-        i = np.asarray(mac.evaluate("i_cell_a", corner=hw.corner, vs_v=vs, vwl_v=vwl),
+        i = np.asarray(mac.evaluate("i_cell_a", corner=hw.corner,
+                                    **_centered(mac, "i_cell_a", vs_v=vs, vwl_v=vwl)),
                        dtype=np.float64)
         kw = {"temp_c": _clip_to(ret, "temp_c", hw.temp_c)} if "temp_c" in ret.valid_range \
             else {}
