@@ -147,3 +147,18 @@ def test_missing_models_give_a_clear_error(tmp_path, capsys):
                "--out", str(tmp_path / "o")])
     assert rc == 2
     assert "model" in capsys.readouterr().err
+
+
+def test_gaincell_evaluation_with_and_without_adaptation(tiny_models, tmp_path):
+    d, _ = tiny_models
+    rc = main(["evaluate", "--arch", "gaincell", "--workload", "gpt2", "--seq-len", "1024",
+               "--models", str(d), "--quick", "--quiet", "--out", str(tmp_path)])
+    assert rc == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    acc = rep["accuracy"]
+    assert acc["perplexity_fp32"] < 6.0                    # the pretrained byte-level LM
+    assert acc["perplexity_adapted"] < acc["perplexity_no_adaptation"]
+    assert acc["adaptation_residual"][-1] < acc["adaptation_residual"][0]
+    assert acc["tau_s"] > 0 and 0.0 <= acc["v_inf_v"] <= 0.9
+    assert rep["gpu"]["h100"]["speedup"] > 1.0             # attention of one decode step
+    assert {"gaincell_read", "gaincell_write", "readout"} <= set(rep["energy_breakdown_j"])
