@@ -264,4 +264,3 @@ def gaincell_parts(hw: HardwareModels, cfg):
                           e_read_j_per_cell=e_read, e_readout_j=e_readout, t_write_s=t_write,
                           t_readout_s=t_max, v_inf_v=v_inf, act_x=q / q_sat,
                           act_y=np.clip(t_out / max(t_max, 1e-30), 0.0, 1.0))
-    return parts

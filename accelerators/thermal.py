@@ -73,7 +73,7 @@ Feasibility limits (:class:`ThermalLimits`, both assumptions)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 

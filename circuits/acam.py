@@ -52,11 +52,12 @@ engine can ``alterparam`` them). No other text reaches a netlist.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, fields
-from typing import Callable, Sequence, Union
+from typing import Callable, Sequence
 
 import numpy as np
+
+from .netlist import IDENT, ParamRef, Value, num  # noqa: F401 (re-exported)
 
 from .. import netlists
 
@@ -69,51 +70,23 @@ I_ON_PER_SQUARE_A = 100e-9
 ACAM_DEVICES = ("sky130_fd_pr__nfet_01v8", "sky130_fd_pr__nfet_01v8_lvt",
                 "sky130_fd_pr__pfet_01v8")
 
-_IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
 
 
 # --- netlist values --------------------------------------------------------------------
-@dataclass(frozen=True)
-class ParamRef:
-    """A reference to a netlist ``.param`` times ``scale``: ``ParamRef("c_ml_ff", 1e-15)``
-    becomes ``{c_ml_ff*1e-15}``."""
-
-    name: str
-    scale: float = 1.0
-
-    def __post_init__(self):
-        if not isinstance(self.name, str) or not _IDENT.match(self.name):
-            raise ValueError(f"{self.name!r} is not a valid netlist parameter name")
-        _num(self.scale)
-
-    def spice(self) -> str:
-        if self.scale == 1.0:
-            return "{" + self.name + "}"
-        return "{" + self.name + "*" + _num(self.scale) + "}"
 
 
-Value = Union[float, int, ParamRef]
-
-
-def _num(v) -> str:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"refusing to format {v!r} into a netlist")
-    v = float(v)
-    if not math.isfinite(v):
-        raise ValueError(f"refusing to format {v!r} into a netlist")
-    return repr(v)
 
 
 def _val(v: Value, scale: float = 1.0) -> str:
     if isinstance(v, ParamRef):
         return ParamRef(v.name, v.scale * scale).spice()
-    return _num(float(v) * scale)
+    return num(float(v) * scale)
 
 
 def _node(name: str) -> str:
     if name == "0":
         return name
-    if not isinstance(name, str) or not _IDENT.match(name):
+    if not isinstance(name, str) or not IDENT.match(name):
         raise ValueError(f"{name!r} is not a valid node name")
     return name
 
@@ -237,7 +210,7 @@ def cell_line(name: str, dl: str, ml: str, pd_lo: str, pd_hi: str, sl: str, vdd:
     """One ``imc_acam_6t2m`` instance. ``values`` maps (some of)
     :attr:`AcamCell.SUBCKT_PARAMS` to numbers or :class:`ParamRef`; missing ones keep
     the subcircuit defaults (which equal :class:`AcamCell`'s)."""
-    if not _IDENT.match(name):
+    if not IDENT.match(name):
         raise ValueError(f"{name!r} is not a valid instance name")
     args = []
     for k, v in values.items():
@@ -253,7 +226,7 @@ def cell_gc_line(name: str, dl: str, ml: str, pd_lo: str, pd_hi: str, sl: str, v
     """One ``imc_acam_6t2m_gc`` instance: conductances from the voltages of nodes ``glo``
     and ``ghi`` (1 V = 1 uS); ``values`` as in :func:`cell_line` without g_low_us/g_high_us
     (ignored if present)."""
-    if not _IDENT.match(name):
+    if not IDENT.match(name):
         raise ValueError(f"{name!r} is not a valid instance name")
     args = []
     for k, v in values.items():
@@ -297,7 +270,7 @@ def row_lines(n_cells: int, dl_nodes: Sequence[str], cell_values: Sequence[dict]
         raise ValueError("need one data-line node and one value set per cell")
     if g_nodes is not None and len(g_nodes) != n:
         raise ValueError("need one (glo, ghi) node pair per cell")
-    if prefix and not _IDENT.match(prefix):
+    if prefix and not IDENT.match(prefix):
         raise ValueError(f"{prefix!r} is not a valid node prefix")
     pf = prefix
     ml = [f"{pf}ml{k}" for k in range(n + 1)]

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Sequence
 
 import numpy as np
+
+from .netlist import ParamRef, Value, num  # noqa: F401 (re-exported)
 
 from .. import netlists
 
@@ -50,43 +51,15 @@ MEMRISTOR_R_LEAK_OHM = 1e12
 #: device (cell) kinds the builders know
 DEVICES = ("linear", "1t1r")
 
-_IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
 
 
-@dataclass(frozen=True)
-class ParamRef:
-    """A reference to a netlist ``.param`` (a recipe parameter), times ``scale``:
-    ``ParamRef("g_on_us", 1e-6)`` becomes ``{g_on_us*1e-06}`` (siemens)."""
-
-    name: str
-    scale: float = 1.0
-
-    def __post_init__(self):
-        if not isinstance(self.name, str) or not _IDENT.match(self.name):
-            raise ValueError(f"{self.name!r} is not a valid netlist parameter name")
-        _num(self.scale)
-
-    def spice(self) -> str:
-        if self.scale == 1.0:
-            return "{" + self.name + "}"
-        return "{" + self.name + "*" + _num(self.scale) + "}"
 
 
-Value = Union[float, int, ParamRef]
-
-
-def _num(v) -> str:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"refusing to format {v!r} into a netlist")
-    f = float(v)
-    if not math.isfinite(f):
-        raise ValueError(f"refusing to format {v!r} into a netlist")
-    return repr(f)
 
 
 def spice_value(v: Value) -> str:
     """Netlist text of a value: a full-precision number or a ``{param}`` expression."""
-    return v.spice() if isinstance(v, ParamRef) else _num(v)
+    return v.spice() if isinstance(v, ParamRef) else num(v)
 
 
 def _is_zero(v: Value) -> bool:
@@ -251,7 +224,7 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
 def _scaled_ff(v: Value) -> str:
     if isinstance(v, ParamRef):
         return ParamRef(v.name, v.scale * 1e-15).spice()
-    return _num(float(v) * 1e-15)
+    return num(float(v) * 1e-15)
 
 
 def column_netlist(rows: int, on: np.ndarray, active: np.ndarray, g_on: Value, g_off: Value,
