@@ -150,12 +150,17 @@ def read(path: str | Path) -> RawSweep:
     except OSError as e:
         raise RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
     with f:
-        schema = f.attrs.get("schema")
+        try:
+            schema = f.attrs.get("schema")
+        except (OSError, KeyError, ValueError, RuntimeError) as e:
+            raise RawFileError(f"{path}: damaged HDF5 file ({e})") from None
         if schema != SCHEMA:
             raise RawFileError(f"{path}: schema is {schema!r}, expected {SCHEMA!r} "
                                "(not an imcspice raw sweep file)")
         try:
             attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+            if not isinstance(attrs.get("netlist", ""), str):
+                raise ValueError("attribute 'netlist' is not text")
             axes = {}
             for name, ds in f["axes"].items():
                 vals = ds[()]
@@ -174,7 +179,7 @@ def read(path: str | Path) -> RawSweep:
                                   for m in f["message"][()].ravel()], dtype=object
                                  ).reshape(status.shape)
             seconds = f["seconds"][()]
-        except (KeyError, OSError, ValueError) as e:
+        except (KeyError, OSError, ValueError, RuntimeError, TypeError) as e:
             raise RawFileError(f"{path}: damaged imcspice raw file ({e})") from None
     return RawSweep(attrs, axes, outer, data, data_axes, units, docs, status, message, seconds)
 

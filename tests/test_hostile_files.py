@@ -1,0 +1,88 @@
+"""Corrupted, truncated, foreign, empty and oversized files at every command that reads
+one: a clear one-line error (exit 2), nothing written, nothing lost."""
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from imcspice.accelerators.hardware import DEFAULT_MODELS_DIR
+from imcspice.cli import main
+
+GOOD_RAW = DEFAULT_MODELS_DIR / "raw" / "memristor.raw.h5"
+GOOD_MODEL = DEFAULT_MODELS_DIR / "memristor.model.h5"
+
+
+def _bad_files(d, good):
+    data = good.read_bytes()
+    out = {}
+    out["truncated"] = d / "truncated.h5"
+    out["truncated"].write_bytes(data[: len(data) // 2])
+    out["random"] = d / "random.h5"
+    out["random"].write_bytes(np.random.default_rng(0).bytes(4096))
+    out["empty"] = d / "empty.h5"
+    out["empty"].write_bytes(b"")
+    out["foreign"] = d / "foreign.h5"
+    with h5py.File(out["foreign"], "w") as f:
+        f["x"] = np.arange(3)
+        f.attrs["schema"] = "somebody.else/1"
+    out["flipped"] = d / "flipped.h5"
+    flipped = bytearray(data)
+    for i in range(len(flipped) // 4, 3 * len(flipped) // 4, 7):
+        flipped[i] ^= 0xFF
+    out["flipped"].write_bytes(bytes(flipped))
+    return out
+
+
+KINDS = ["truncated", "random", "empty", "foreign", "flipped"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("command", ["show", "fit", "validate-model", "validate-against",
+                                     "plot"])
+def test_bad_file_gives_clear_error(tmp_path, capsys, kind, command):
+    bad = _bad_files(tmp_path, GOOD_RAW if command in ("fit", "validate-against", "plot")
+                     else GOOD_MODEL)[kind]
+    out = tmp_path / "out.model.h5"
+    args = {"show": ["show", str(bad)],
+            "fit": ["fit", str(bad), "--out", str(out)],
+            "validate-model": ["validate", str(bad)],
+            "validate-against": ["validate", str(GOOD_MODEL), "--against", str(bad)],
+            "plot": ["plot", str(bad), "--out", str(tmp_path / "p.png")]}[command]
+    before = bad.read_bytes()
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "error" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not (tmp_path / "p.png").exists()
+    assert bad.read_bytes() == before  # the input is never modified
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_model_file_in_evaluate(tmp_path, capsys, kind):
+    d = tmp_path / "models"
+    d.mkdir()
+    for p in DEFAULT_MODELS_DIR.glob("*.model.h5"):
+        shutil.copy(p, d)
+    bad = _bad_files(tmp_path, GOOD_MODEL)[kind]
+    shutil.copy(bad, d / "zz-bad.model.h5")
+    rc = main(["evaluate", "--arch", "race-it", "--models", str(d), "--quick", "--quiet",
+               "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "zz-bad.model.h5" in err or "model" in err
+    assert not (tmp_path / "o" / "report.json").exists()
+
+
+def test_oversized_spec_and_foreign_raw_resume(tmp_path, capsys):
+    big = tmp_path / "big.json"
+    big.write_text('{"recipe": "nfet-iv", "axes": {"w_um": [' + "1.0," * 400_000 + "1.0]}}")
+    assert main(["sweep", "--spec", str(big), "--quiet", "--out", str(tmp_path / "b.raw.h5")]) == 2
+    assert "larger than" in capsys.readouterr().err
+    foreign = tmp_path / "f.raw.h5"
+    with h5py.File(foreign, "w") as f:
+        f.attrs["schema"] = "x"
+    before = foreign.read_bytes()
+    rc = main(["sweep", "memristor-iv", "--quiet", "--resume", "--out", str(foreign)])
+    assert rc == 2 and "schema" in capsys.readouterr().err
+    assert foreign.read_bytes() == before
