@@ -125,7 +125,11 @@ class Ngspice:
     def command(self, cmd: str) -> list[str]:
         """Run one control command; return ngspice's messages; raise on fatal errors."""
         self._ng.messages = []
-        self._ng.exec_command(cmd)
+        try:
+            self._ng.exec_command(cmd)
+        except NameError as e:  # ngSpice_Command returned non-zero: the library gave up
+            raise NgspiceFatal(f"ngspice refused {cmd!r} ({e}); it cannot recover in this "
+                               "process", self._ng.messages) from None
         msgs = self._ng.messages
         if any(_FATAL.search(m) for m in msgs):
             raise NgspiceFatal(f"ngspice fatal error on {cmd!r}", msgs)

@@ -33,6 +33,11 @@ STATUS = {"pending": 0, "ok": 1, "nonconverged": 2, "timeout": 3, "crashed": 4, 
 STATUS_NAMES = {v: k for k, v in STATUS.items()}
 
 
+#: largest dataset read into memory (elements); a file declaring more is refused rather
+#: than exhausting memory (a 10^6-point sweep of 700-value curves is 7e8: split it)
+MAX_ELEMENTS = int(os.environ.get("IMCSPICE_MAX_ELEMENTS", 1_000_000_000))
+
+
 class RawFileError(ValueError):
     """The file is not a readable imcspice raw sweep file."""
 
@@ -169,6 +174,10 @@ def read(path: str | Path) -> RawSweep:
                 axes[name] = (str(ds.attrs.get("unit", "")), vals)
             data, data_axes, units, docs = {}, {}, {}, {}
             for q, ds in f["data"].items():
+                if ds.size > MAX_ELEMENTS:
+                    raise RawFileError(f"{path}: dataset {q!r} declares {ds.size:.3g} elements, "
+                                       f"more than the {MAX_ELEMENTS:.3g} read limit "
+                                       "(IMCSPICE_MAX_ELEMENTS); split the sweep")
                 data[q] = ds[()]
                 data_axes[q] = [d.label for d in ds.dims]
                 units[q] = str(ds.attrs.get("unit", ""))

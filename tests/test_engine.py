@@ -190,3 +190,34 @@ def test_sigkilled_coordinator_resumes_without_loss_or_duplicates(tmp_path):
                               corners=["tt", "ss"]), tmp_path / "ref.raw.h5", workers=2,
                     progress=False)
     np.testing.assert_allclose(resumed.data["id_a"], ref.data["id_a"], rtol=1e-9, atol=1e-18)
+
+
+def test_ngspice_fatal_exit_costs_one_point(tmp_path):
+    spec = SweepSpec("test-fault-probe", {"c": [0.0, 0.05, 0.1, 0.15], "trigger": [0.05],
+                                          "action": ["quit"]})
+    raw = run_sweep(spec, tmp_path / "quit.raw.h5", workers=1, progress=False, use_cache=False)
+    st = [rawfile.STATUS_NAMES[int(s)] for s in raw.status.ravel()]
+    assert st == ["ok", "crashed", "ok", "ok"]   # one worker: it was replaced after the exit
+    assert "cannot recover" in raw.message.ravel()[1]
+
+
+def test_disk_full_keeps_previous_file(tmp_path, monkeypatch):
+    import errno
+
+    import h5py as _h5py
+    spec = SweepSpec("memristor-iv", {"g_us": [1.0, 2.0]})
+    out = tmp_path / "full.raw.h5"
+    first = run_sweep(spec, out, workers=1, progress=False)
+    before = out.read_bytes()
+    real = _h5py.File
+
+    def full_disk(path, mode="r", *a, **k):
+        if mode == "w":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, mode, *a, **k)
+
+    monkeypatch.setattr(rawfile.h5py, "File", full_disk)
+    with pytest.raises(rawfile.RawFileError, match="No space left"):
+        rawfile.write(out, first)
+    assert out.read_bytes() == before            # the previous file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.raw.h5"]

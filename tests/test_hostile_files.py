@@ -86,3 +86,17 @@ def test_oversized_spec_and_foreign_raw_resume(tmp_path, capsys):
     rc = main(["sweep", "memristor-iv", "--quiet", "--resume", "--out", str(foreign)])
     assert rc == 2 and "schema" in capsys.readouterr().err
     assert foreign.read_bytes() == before
+
+
+def test_oversized_raw_file_is_refused_before_reading(tmp_path, capsys):
+    from imcspice.characterize import rawfile
+    big = tmp_path / "big.raw.h5"
+    shutil.copy(GOOD_RAW, big)
+    with h5py.File(big, "a") as f:   # declares 2e9 float64 (16 GB) but stores nothing
+        f["data"].create_dataset("huge", shape=(2_000_000_000,), dtype="f8", chunks=(1 << 20,))
+    assert big.stat().st_size < 10_000_000
+    with pytest.raises(rawfile.RawFileError, match="read limit"):
+        rawfile.read(big)
+    for args in (["show", str(big)], ["fit", str(big), "--out", str(tmp_path / "m.model.h5")]):
+        assert main(args) == 2
+        assert "read limit" in capsys.readouterr().err
