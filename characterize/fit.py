@@ -447,6 +447,24 @@ def table_function(gd: GridData, masks: dict[str, np.ndarray], *, name: str | No
     return fn, filled
 
 
+def _training_grid(gd, masks: dict, form_inputs: list[str]):
+    """The training points of ``gd`` reordered to (corner, param axes..., form axes...):
+    returns (param axis names, training axis values, values, parameter-grid shape,
+    flattened form-input coordinates)."""
+    param_axes = [n for n in gd.names if n not in form_inputs]
+    sub = gd.values
+    axes = {}
+    for k, (n, v) in enumerate(gd.axes):
+        sub = np.compress(masks[n], sub, axis=k + 1)
+        axes[n] = v[masks[n]]
+    order = [0] + [1 + gd.names.index(n) for n in param_axes] + \
+        [1 + gd.names.index(n) for n in form_inputs]
+    sub = np.transpose(sub, order)
+    pshape = sub.shape[:1 + len(param_axes)]
+    fmesh = np.meshgrid(*[axes[n] for n in form_inputs], indexing="ij")
+    return param_axes, axes, sub, pshape, [m.ravel() for m in fmesh]
+
+
 def form_function(gd: GridData, masks: dict[str, np.ndarray], form: str,
                   form_inputs: list[str], p0, *, bounds=(-np.inf, np.inf),
                   param_transform: list[str] | None = None, scales: dict[str, str] | None = None,
@@ -464,19 +482,7 @@ def form_function(gd: GridData, masks: dict[str, np.ndarray], form: str,
     fs = gd.full_scale
     pnames = list(f.params)
     transform = param_transform or ["linear"] * len(pnames)
-    param_axes = [n for n in gd.names if n not in form_inputs]
-    sub = gd.values
-    axes = {}
-    for k, (n, v) in enumerate(gd.axes):
-        sub = np.compress(masks[n], sub, axis=k + 1)
-        axes[n] = v[masks[n]]
-    # reorder to corner, param axes..., form axes...
-    order = [0] + [1 + gd.names.index(n) for n in param_axes] + \
-        [1 + gd.names.index(n) for n in form_inputs]
-    sub = np.transpose(sub, order)
-    pshape = sub.shape[:1 + len(param_axes)]
-    fmesh = np.meshgrid(*[axes[n] for n in form_inputs], indexing="ij")
-    xs = [m.ravel() for m in fmesh]
+    param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, form_inputs)
     out = np.zeros(pshape + (len(pnames),))
     worst = 0.0
     ex = extra or {}
@@ -535,18 +541,7 @@ def poly_function(gd: GridData, masks: dict[str, np.ndarray], form_inputs: list[
     from ..models.forms import get_form
     f = get_form("poly")
     fs = gd.full_scale
-    param_axes = [n for n in gd.names if n not in form_inputs]
-    sub = gd.values
-    axes = {}
-    for k, (n, v) in enumerate(gd.axes):
-        sub = np.compress(masks[n], sub, axis=k + 1)
-        axes[n] = v[masks[n]]
-    order = [0] + [1 + gd.names.index(n) for n in param_axes] + \
-        [1 + gd.names.index(n) for n in form_inputs]
-    sub = np.transpose(sub, order)
-    pshape = sub.shape[:1 + len(param_axes)]
-    fmesh = np.meshgrid(*[axes[n] for n in form_inputs], indexing="ij")
-    xs = [m.ravel() for m in fmesh]
+    param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, form_inputs)
     nt = len(exps)
     eye = np.eye(nt)
     A_full = np.stack([f.func(xs, eye[k], extra) for k in range(nt)], axis=1)
