@@ -55,8 +55,8 @@ FULL = {
                     ["tt", "ff", "ss"], [27], 0, None),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
     # column's conductance load; temperatures for the HeTraX ReRAM tiers
-    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],
-                                            "r_bl_ohm": [1.0, 2.5, 5.0, 10.0],
+    "crossbar-column": ("crossbar-column", {"rows": [16, 24, 32, 48, 64, 96, 128, 192, 256],
+                                            "r_bl_ohm": [1.0, 1.5, 2.5, 3.5, 5.0, 7.0, 10.0],
                                             "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0]},
                         ["tt"], [27, 60, 85], 0, None),
     "gaincell-mac": ("gaincell-mac", {"vs_col_v": [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]},
