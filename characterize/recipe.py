@@ -76,6 +76,11 @@ class Recipe:
         """Netlist lines (devices, sources) using ``{name}`` for alterable parameters."""
         raise NotImplementedError
 
+    def timeout_s(self, p: dict) -> float:
+        """Seconds a point may take before it is treated as hung (the sweep's default;
+        ``--timeout`` overrides). Recipes with large decks raise it."""
+        return 60.0
+
     def commands(self, p: dict) -> list[str]:
         """ngspice analysis commands for one point, e.g. ``["op"]``."""
         raise NotImplementedError

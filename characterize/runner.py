@@ -120,8 +120,16 @@ def _store(raw: rawfile.RawSweep, spec: SweepSpec, res: Result) -> None:
         raw.attrs["ngspice_version"] = res.ngspice_version
 
 
+def suggested_timeout(spec: SweepSpec) -> float:
+    """The largest per-point timeout the recipe asks for over the sweep's settings."""
+    recipe = get_recipe(spec.recipe)
+    combos = {json.dumps(recipe.structural(spec.point(i)["params"]), sort_keys=True,
+                         default=str): i for i in range(min(spec.n_points, 10_000))}
+    return max(recipe.timeout_s(spec.point(i)["params"]) for i in combos.values())
+
+
 def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 0, resume: bool = False,
-              timeout_s: float = 60.0, use_cache: bool = True, progress: bool = True,
+              timeout_s: float | None = None, use_cache: bool = True, progress: bool = True,
               pool=None, retry_failed: bool = False) -> rawfile.RawSweep:
     """Run ``spec`` and write ``out`` (``*.raw.h5``). Returns the sweep in memory.
 
@@ -132,6 +140,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 0, resume: boo
     out = Path(out)
     if not out.parent.exists():
         raise SweepError(f"output directory {out.parent} does not exist")
+    timeout_s = timeout_s or suggested_timeout(spec)
     if resume and out.exists():
         raw = rawfile.read(out)
         if raw.attrs.get("spec_hash") != spec.spec_hash:

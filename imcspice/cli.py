@@ -64,7 +64,9 @@ def _cmd_sweep(args) -> int:
     pool = None
     if args.scheduler:
         from .characterize.dask_pool import DaskPool
-        pool = DaskPool(args.scheduler, timeout_s=args.timeout).__enter__()
+        from .characterize.runner import suggested_timeout
+        pool = DaskPool(args.scheduler, timeout_s=args.timeout or suggested_timeout(spec),
+                        workers=args.workers).__enter__()
     try:
         raw = run_sweep(spec, out, workers=args.workers, resume=args.resume,
                         timeout_s=args.timeout, use_cache=not args.no_cache,
@@ -112,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=0, help="local worker processes (default: cores)")
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address tcp://HOST:PORT, or 'local' for a LocalCluster")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per point")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds allowed per point (default: the recipe's own estimate, 60 s "
+                        "for most; larger for long ACAM rows)")
     p.add_argument("--out", default=None, help="output FILE.raw.h5 (default RECIPE.raw.h5)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted sweep in --out (same spec)")

@@ -243,3 +243,15 @@ def test_subckt_defaults_match_the_parameter_dataclass():
     for f in fields(ac.AcamCell):
         if f.name in ac.AcamCell.SUBCKT_PARAMS:
             assert float(defaults[f.name]) == getattr(cell, f.name), f.name
+
+
+@pytest.mark.slow
+def test_full_size_128_cell_row(tmp_path):
+    """Full-size row (N = 128): runs with the recipe's own timeout (no --timeout needed)."""
+    from imcspice.characterize.runner import run_sweep
+    from imcspice.characterize.sweep import SweepSpec
+    raw = run_sweep(SweepSpec("acam-search", {"n_cells": [8, 128], "dv_v": [0.1]}),
+                    tmp_path / "row128.raw.h5", workers=2, progress=False)
+    assert raw.status_counts() == {"ok": 2}
+    t = raw.data["t_discharge_s"].ravel()
+    assert t[1] > t[0] > 0   # a 16x longer match line discharges more slowly

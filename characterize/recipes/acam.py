@@ -174,6 +174,10 @@ class AcamSearch(Recipe):
     name = "acam-search"
     summary = "ACAM row search transient: ML discharge time, search energy, sense margin"
     version = 1
+    def timeout_s(self, p):
+        # measured: ~0.6 s at 8 cells, ~20 s + ~30 s deck load at 128 cells (2 cores)
+        return 60.0 + 2.0 * float(p.get("n_cells", 8))
+
     params = CELL_PARAMS + ROW_PARAMS + (
         Param("dv_v", 0.1, "V", "test cell's DL distance OUTSIDE its window edge (negative: "
               "inside, the row should stay matched) [default: assumption]",
