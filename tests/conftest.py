@@ -26,3 +26,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pool():
+    """Two ngspice worker processes shared by the tests that just need simulations run
+    (fault-injection tests start pools of their own)."""
+    from imcspice.characterize.engine import LocalPool
+    with LocalPool(2, timeout_s=120) as p:
+        yield p

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 
-from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.params import ParameterError
 from imcspice.characterize.recipes import get_recipe
 from imcspice.characterize.recipes.acam import plot_acam_window, window_model_from_raw
@@ -13,12 +12,6 @@ from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import acam as ac
 
 G = [2.0, 10.0, 50.0, 150.0]
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with LocalPool(2, timeout_s=60) as p:
-        yield p
 
 
 @pytest.fixture(scope="module")

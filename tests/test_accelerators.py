@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pytest
 
-from imcspice.accelerators import analog
 from imcspice.accelerators.analog import (AcamQuantizer, CrossbarDevice, CrossbarLinear,
                                           RangeRecorder, quantize_uniform)
 from imcspice.accelerators.cost import CostSheet

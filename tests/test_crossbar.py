@@ -3,18 +3,11 @@ an independent nodal analysis, the 1T1R access drop, settling, and .npy validati
 import numpy as np
 import pytest
 
-from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.params import ParameterError
 from imcspice.characterize.recipes.crossbar import plot_crossbar
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import crossbar as cb
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with LocalPool(2, timeout_s=60) as p:
-        yield p
 
 
 def _sweep(tmp_path, name, recipe, axes, pool):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from imcspice.characterize import rawfile
-from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.recipes import register
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
@@ -18,12 +17,6 @@ from imcspice.characterize.sweep import SweepSpec
 from fault_recipes import FaultProbe
 
 register(FaultProbe())
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with LocalPool(2, timeout_s=20) as p:
-        yield p
 
 
 def test_corner_ordering_of_drive_current(tmp_path, pool):

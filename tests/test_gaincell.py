@@ -8,15 +8,8 @@ retention ~ms and OSFET far longer).
 import numpy as np
 import pytest
 
-from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with LocalPool(2, timeout_s=60) as p:
-        yield p
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,10 @@ gaincell-mac column (REFERENCE.md "Gain-cell attention": 64x64 arrays, 0.9 V pul
 import numpy as np
 import pytest
 
-from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 
 R_METAL, R_MID, R_POLY = 0.2, 500.0, 2000.0   # Ohm per column segment
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with LocalPool(2, timeout_s=60) as p:
-        yield p
 
 
 @pytest.fixture(scope="module")

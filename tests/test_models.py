@@ -12,7 +12,6 @@ import h5py
 import numpy as np
 import pytest
 
-from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.fit import errors_against, fit, fit_file
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
@@ -21,12 +20,6 @@ from imcspice.models import ModelFileError, OutOfRangeWarning, describe, load, s
 from imcspice.models.store import ROOT_ATTRS, sha256_file
 
 G16 = [float(x) for x in np.geomspace(1.0, 150.0, 16)]
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with LocalPool(2, timeout_s=120) as p:
-        yield p
 
 
 @pytest.fixture(scope="module")
