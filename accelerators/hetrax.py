@@ -74,8 +74,10 @@ class HetraxOps(FP32Ops):
             xb = CrossbarLinear(w, self.dev, self.cfg.in_bits, self.r[name]["in_ch"],
                                 seed_for(name, self.cfg.seed), self.cfg.w_clip_pct)
             self._xbars[name] = xb
-        m = self.r[name]["out"]
-        y = quantize_uniform(np.clip(xb(x), -m, m), self.cfg.adc_bits, -m, m).astype(np.float32)
+        # column ADCs digitize over each column's calibrated range (per-column gain)
+        m = self.r[name].get("out_ch", self.r[name]["out"])
+        y = (quantize_uniform(np.clip(xb(x) / m, -1.0, 1.0), self.cfg.adc_bits, -1.0, 1.0)
+             * m).astype(np.float32)
         return y if b is None else y + b
 
     def matmul(self, a, b, name):
