@@ -105,15 +105,13 @@ def _p0_clip(x, y):
     return [gain, y[0], float(min(y.min(), y[0])), float(max(y.max(), y[0]))]
 
 
-def _fit_clipped(gd, seed):
-    """v_int(t_pulse) = clip(gain * t + offset, lo, hi) per setting; None if the form misses
-    the training points by more than 1 % of full scale (the table is used then)."""
+def _form_or_none(gd, seed, form_axes: list[str], form: str, p0, **kw):
+    """Fit closed form ``form`` over ``form_axes``; (None, None) when it fails or misses
+    the training points by more than 1 % of full scale (the caller then uses a table)."""
     from .fit import DEFAULT_TOL_PCT, form_function, heldout_error, split_grid
-    masks = split_grid(gd, {"t_pulse_s": "form"}, seed)
+    masks = split_grid(gd, {n: "form" for n in form_axes}, seed)
     try:
-        fn, worst = form_function(gd, masks, "saturating-linear", ["t_pulse_s"], _p0_clip,
-                                  x_scale=np.array([1e8, 0.1, 0.1, 0.1]),
-                                  doc="integrator output: clipped linear in the pulse width")
+        fn, worst = form_function(gd, masks, form, form_axes, p0, **kw)
     except (FitError, ValueError):
         return None, None
     if worst > DEFAULT_TOL_PCT:
@@ -121,6 +119,13 @@ def _fit_clipped(gd, seed):
     err = heldout_error(fn, gd, masks)
     err["training_max_pct_fs"] = worst
     return fn, err
+
+
+def _fit_clipped(gd, seed):
+    """v_int(t_pulse) = clip(gain * t + offset, lo, hi) per setting, or (None, None)."""
+    return _form_or_none(gd, seed, ["t_pulse_s"], "saturating-linear", _p0_clip,
+                         x_scale=np.array([1e8, 0.1, 0.1, 0.1]),
+                         doc="integrator output: clipped linear in the pulse width")
 
 
 def _p0_relax(x, y):
@@ -138,20 +143,8 @@ def _p0_relax(x, y):
 
 
 def _fit_relax(gd, seed):
-    """Retention V(t, V0) by the relaxation form; None when it misses the training points
-    by more than 1 % of full scale (the table is used then)."""
-    from .fit import DEFAULT_TOL_PCT, form_function, heldout_error, split_grid
-    masks = split_grid(gd, {"t_s": "form", "v0_v": "form"}, seed)
-    try:
-        fn, worst = form_function(
-            gd, masks, "relax-exp", ["t_s", "v0_v"], _p0_relax,
-            bounds=([-1.0, 1e-18], [2.0, 1e9]), param_transform=["linear", "log"],
-            scales={"temp_c": "inv_kelvin"}, x_scale="jac",
-            doc="stored voltage relaxing toward v_mid with time constant tau")
-    except (FitError, ValueError):
-        return None, None
-    if worst > DEFAULT_TOL_PCT:
-        return None, None
-    err = heldout_error(fn, gd, masks)
-    err["training_max_pct_fs"] = worst
-    return fn, err
+    """Retention V(t, V0) by the relaxation form, or (None, None)."""
+    return _form_or_none(gd, seed, ["t_s", "v0_v"], "relax-exp", _p0_relax,
+                         bounds=([-1.0, 1e-18], [2.0, 1e9]), param_transform=["linear", "log"],
+                         scales={"temp_c": "inv_kelvin"}, x_scale="jac",
+                         doc="stored voltage relaxing toward v_mid with time constant tau")

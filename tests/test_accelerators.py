@@ -10,6 +10,7 @@ from imcspice.accelerators.cost import CostSheet
 from imcspice.accelerators.ops import FP32Ops
 from imcspice.characterize import defaults as D
 from imcspice.cli import main
+from imcspice.demo import DEMO
 
 TINY = {
     "memristor": ("memristor-iv", {"g_us": [1.0, 30.0, 150.0]}, ["tt"], [27], 0, None),
@@ -21,13 +22,8 @@ TINY = {
                       4, None),
     "acam-search": ("acam-search", {"n_cells": [4, 8], "dv_v": [0.01, 0.05, 0.2]}, ["tt"],
                     [27], 0, None),
-    "gaincell-mac": ("gaincell-mac", {}, ["tt"], [27], 0, None),
-    "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85],
-                              0, None),
-    "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]}, ["tt"],
-                                 [27, 85], 0, None),
-    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
-    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
+    # the gain-cell sweeps are already small: the demo's own entries
+    **{k: v for k, v in DEMO.items() if k.startswith("gaincell")},
 }
 
 
