@@ -65,9 +65,13 @@ def test_mosfet_fit_heldout_and_evaluation(nfet_model, sweeps):
     model, path = nfet_model
     assert model.kind == "mosfet-iv"
     _check_heldout(model, 1.0)
-    # the table reproduces every SPICE point of the sweep closely
+    # the held-out lines (near-edge + random interior Vds/Vgs rows) are predicted well
+    # inside the 1 % target thanks to the 25 mV Vds rows through the knee (measured
+    # 0.41 % max; the former 100 mV rows left ~1.1 %)
+    assert model.heldout_error["outputs"]["id_a"]["max_pct_fs"] < 0.6
+    # the table is the SPICE grid itself: every training point exact, held-out ones close
     res = errors_against(load(path), sweeps["nfet"])
-    assert res["outputs"]["id_a"]["n_points"] == 2 * 19 * 37
+    assert res["outputs"]["id_a"]["n_points"] == 2 * 43 * 37
     assert res["max_pct_fs"] <= 1.0
     # physics: more current at higher Vgs and at the wider device
     i = model.evaluate("id_a", vds_v=1.0, vgs_v=np.array([0.6, 1.2, 1.8]), w_um=1.5)
