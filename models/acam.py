@@ -13,8 +13,13 @@
 
 ``acam-mismatch`` (from recipe acam-mc, a sweep with ``--mc N``): the threshold
     mismatch: sigma_v_lo_v(g_low_us), sigma_v_hi_v(g_high_us) (sample standard deviation
-    over the MC samples; a quadratic in G per corner/temperature, or a constant when only
-    one or two conductances were swept) and the MC-mean bounds mean_v_lo_v / mean_v_hi_v.
+    over the MC samples, one set of mismatch realizations shared by every conductance, so
+    the curve is smooth in G): a table of log(sigma) or sigma over ln(G), spline refined,
+    per corner/temperature. sigma is flat (~12 mV, the input pair's Pelgrom offset) at low G
+    and rises steeply where the threshold curve steepens toward the supply; power-law
+    forms miss that rise by ~10 % when extrapolated. The MC-mean bounds mean_v_lo_v /
+    mean_v_hi_v are tables over ln(G). With fewer than 4 swept conductances (too few to
+    hold any out) sigma is the polynomial through the points.
 
 ``acam-search`` (from recipe acam-search): a row search with the test cell ``dv_v``
     outside its window edge (dv_v > 0: a mismatch): t_discharge_s (match-line discharge

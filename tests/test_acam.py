@@ -109,6 +109,24 @@ def test_mc_spreads_thresholds(pool, tmp_path):
     assert abs(np.mean(lo) - nom.data["v_lo_v"].item()) < 4 * np.std(lo)
 
 
+def test_mismatch_model_sigma_over_conductance(pool, tmp_path):
+    """acam-mismatch from a real MC sweep: sigma(G) as a log table over ln(G), held out."""
+    from imcspice.characterize.fit import fit
+    g = [float(x) for x in np.geomspace(1.0, 120.0, 12)]
+    spec = SweepSpec("acam-mc", {"g_low_us": g, "g_high_us": [20.0]}, mc=8, seed=1)
+    path = tmp_path / "mc.raw.h5"
+    assert run_sweep(spec, path, pool=pool, progress=False).status_counts() == {"ok": 96}
+    m = fit(path)
+    assert m.meta["fits"]["sigma_v_lo_v"]["form"] == "table"
+    assert m.meta["fits"]["sigma_v_hi_v"]["form"] == "poly-0"   # one g_high: a constant
+    e = m.heldout_error["outputs"]["sigma_v_lo_v"]
+    assert e["n_heldout"] >= 2 and e["max_abs"] < 0.5e-3, e     # measured 0.02 mV
+    sig = m.sigma("lo", np.array([1.0, 10.0, 120.0]), corner="tt")
+    # flat Pelgrom floor of the minimum-size input pair at low G, steep rise at the top
+    assert 5e-3 < sig[0] < 25e-3 and sig[2] > 1.5 * sig[1]
+    assert m.heldout_error["outputs"]["mean_v_lo_v"]["max_abs"] < 5e-3   # 3.1 mV; target 5
+
+
 @pytest.fixture(scope="module")
 def search(pool, tmp_path_factory):
     spec = SweepSpec("acam-search", {"n_cells": [2, 8], "dv_v": [-0.1, 0.03, 0.1, 0.2]})
