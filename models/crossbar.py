@@ -12,12 +12,28 @@ by the valid range):
     e_read_j     read energy over the read pulse
     t_settle_s   TIA output 1 % settling time
 
-Form: lookup tables over the swept settings (log axes where the sweep is geometric,
-log values for positive quantities spanning decades), refined with a tensor cubic spline
-and interpolated multilinearly. The IR drop of a resistive column is a strongly coupled
-function of rows x wire resistance x load (up to tens of percent), which no few-parameter
-product form matches within 1 % of full scale over a useful box; the table is exact at the
-sweep's grid and validated on held-out grid lines.
+Form (per output, recorded in ``meta["outputs_form"]``): the distributed bit-line
+ladder. A column of N = rows cells of mean conductance g = frac_on*g_on + (1 - frac_on)*g_off
+(S) on a bit line of r = r_bl_ohm per segment, read at the end, carries
+
+    i_out / (N * g * law(V)) = a * T * (1 + c * (1 - T)),
+    T = tanh(sqrt(b * u)) / sqrt(b * u),   u = r * g * (N + 1) * (N + 1/2)
+
+(u: the dimensionless wire load, ~ r*g*N^2; T(u) is the exact continuum solution of
+the uniform ladder, and (N+1)(N+1/2) = 3*sum_k k^2/N makes its small-load limit u/3
+exact for the lumped ladder, cell k sitting k segments from the sense node). ``a`` is the wire-free fraction (access transistor in series with the
+cell, ~0.9 for 1T1R, 1 for linear cells), ``b`` the effective / nominal cell conductance,
+``c`` the device non-linearity (cells see less voltage as the drop grows). ir_drop_rel =
+1 - that ratio (form crossbar-ir-drop), i_out_a and v_out_v are it times the ideal
+current (crossbar-column-current), e_read_j and t_settle_s are quadratic in the column
+conductance Gc = N*g*a*T*(1 + c*(1 - T)) the TIA sees (crossbar-load-quadratic: the
+TIA's noise gain 1 + r_f*Gc sets its closed-loop time constant, and the charge missed
+while settling the energy). a, b, c (and d0..d2) are fitted per corner and temperature
+and interpolated in temperature; the forms extrapolate along u with the ladder's physics.
+An output whose form misses 1 % of full scale on its training points falls back to a
+lookup table over the swept settings (tensor-cubic refined, multilinear interpolation).
+The forms hold for an evenly loaded column (recipe ``pattern=spread``); with a random
+placement the drop moves by a few percent from one placement to another.
 
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
@@ -28,6 +44,70 @@ from __future__ import annotations
 import numpy as np
 
 from .base import BehavioralModel, register_kind
+from .forms import FORMS, Form
+
+
+# --- closed forms (registered by name in forms.FORMS; numpy only) ---------------------------
+def ladder_t(u):
+    """tanh(sqrt(u)) / sqrt(u): the current of a uniform resistive ladder (a bit line of
+    cells read at one end) relative to its wire-free current; u >= 0 its dimensionless
+    load (N * k)^2 = r * g * N^2. 1 - u/3 for u << 1, 1/sqrt(u) for u >> 1."""
+    u = np.maximum(np.asarray(u, dtype=np.float64), 0.0)
+    s = np.sqrt(u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(u > 1e-8, np.tanh(s) / np.where(s > 0, s, 1.0), 1.0 - u / 3.0)
+
+
+def _column_ratio(x, p):
+    """(per-cell mean conductance g [S], i_out / (rows*g*law(V)) = a*T(b*u)*(1 + c*(1-T)))
+    from inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, ...)."""
+    rows, r_bl, frac, g_on_us, g_off_us = x[:5]
+    g = (frac * g_on_us + (1.0 - frac) * g_off_us) * 1e-6
+    # (N+1)(N+1/2) = 3 * sum_k k^2 / N: the exact small-load drop of the lumped ladder
+    # (cell k sits k segments from the sense node), where the continuum has N^2
+    t = ladder_t(p[..., 1] * r_bl * g * (rows + 1.0) * (rows + 0.5))
+    return g, p[..., 0] * t * (1.0 + p[..., 2] * (1.0 - t))
+
+
+def _ir_drop_form(x, p, extra):
+    return 1.0 - _column_ratio(x, p)[1]
+
+
+def _current_form(x, p, extra):
+    rows, v = x[0], x[5]
+    g, ratio = _column_ratio(x, p)
+    v0 = float(extra["v0_v"][0]) if "v0_v" in extra else 0.0
+    law = v0 * np.sinh(v / v0) if v0 > 0 else v     # cell current per siemens
+    scale = float(extra["scale"][0]) if "scale" in extra else 1.0
+    return scale * rows * g * law * ratio
+
+
+def _load_quadratic_form(x, p, extra):
+    g, ratio = _column_ratio(x, p)
+    gc = x[0] * g * ratio                             # column conductance seen by the TIA, S
+    return p[..., 3] + p[..., 4] * gc + p[..., 5] * gc * gc
+
+
+_LADDER = ("T = tanh(sqrt(b*u))/sqrt(b*u), u = r_bl*g*(rows+1)*(rows+1/2), g = (frac_on*g_on + "
+           "(1 - frac_on)*g_off)*1e-6 S")
+#: inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us[, v_read_v])
+CROSSBAR_FORMS = (
+    Form("crossbar-ir-drop", ("a", "b", "c"), 5,
+         "drop = 1 - a*T*(1 + c*(1 - T)), " + _LADDER + "  (distributed bit-line ladder; "
+         "a: wire-free fraction (access device), b: effective/nominal cell conductance, "
+         "c: device non-linearity)", _ir_drop_form),
+    Form("crossbar-column-current", ("a", "b", "c"), 6,
+         "I = scale * rows*g*law(V) * a*T*(1 + c*(1 - T)), " + _LADDER + "; law = "
+         "v0*sinh(V/v0) (extra v0_v > 0) or V; scale (extra): 1 for the current, "
+         "-r_f*A0/(1+A0) for the TIA output", _current_form),
+    Form("crossbar-load-quadratic", ("a", "b", "c", "d0", "d1", "d2"), 5,
+         "y = d0 + d1*Gc + d2*Gc^2, Gc = rows*g*a*T*(1 + c*(1 - T)) S, " + _LADDER +
+         "  (the column conductance the TIA sees: its noise gain 1 + r_f*Gc sets the "
+         "settling time and the charge missed while settling the read energy)",
+         _load_quadratic_form),
+)
+for _f in CROSSBAR_FORMS:
+    FORMS.setdefault(_f.name, _f)
 
 
 @register_kind
@@ -52,6 +132,16 @@ class CrossbarColumnModel(BehavioralModel):
     def ideal_current(self, g_s, v_v, axis: int = -1, **kw) -> np.ndarray:
         """sum over rows of cell_current (no wires, no access device)."""
         return np.sum(self.cell_current(g_s, v_v, **kw), axis=axis)
+
+    @staticmethod
+    def wire_load(rows, r_bl_ohm, frac_on, g_on_us, g_off_us) -> np.ndarray:
+        """Dimensionless bit-line load u = r_bl * g * (rows+1) * (rows+1/2) (g = frac_on*g_on
+        + (1 - frac_on)*g_off in S; ~ r_bl*g*rows^2): the one variable the wire IR drop of
+        an evenly loaded column depends on (relative drop ~ u/3 for u << 1, exact for
+        the lumped ladder; -> 1 - 1/sqrt(u) for u >> 1)."""
+        g = (np.asarray(frac_on) * g_on_us + (1.0 - np.asarray(frac_on)) * g_off_us) * 1e-6
+        n = np.asarray(rows, dtype=np.float64)
+        return np.asarray(r_bl_ohm, dtype=np.float64) * g * (n + 1.0) * (n + 0.5)
 
     def ir_drop(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         """Relative IR drop (i_ideal - i_out) / i_ideal at the given settings."""

@@ -224,12 +224,24 @@ def _ref(name, scale=1.0):
 
 
 # --- crossbar-column ----------------------------------------------------------------------
+PATTERNS = ("random", "spread")
+
+
+def spread_pattern(rows: int, frac: float) -> np.ndarray:
+    """Evenly interleaved boolean pattern over ``rows`` cells (row 0 = far end): cell i
+    is set where floor((i+1)·frac + 1/2) > floor(i·frac + 1/2), which sets exactly
+    floor(frac·rows + 1/2) cells (the count column_pattern uses), spaced 1/frac apart."""
+    i = np.arange(int(rows))
+    return np.floor((i + 1) * frac + 0.5) > np.floor(i * frac + 0.5)
+
+
 class CrossbarColumn(Recipe):
     """One column of ``rows`` cells read at ``v_read_v`` through a behavioral TIA.
 
     Pattern: exactly round(frac_on·rows) cells ON (``g_on_us``, the rest ``g_off_us``)
     and round(frac_active·rows) inputs at ``v_read_v`` (the rest held at 0 V), chosen
-    by ``pattern_seed`` (circuits.crossbar.column_pattern; deterministic). The pattern
+    by ``pattern_seed`` (circuits.crossbar.column_pattern; deterministic), or with
+    ``pattern=spread`` evenly interleaved along the column (spread_pattern). The pattern
     parameters, ``rows`` and ``device`` change the netlist (topology); all others are
     altered in place.
 
@@ -246,7 +258,7 @@ class CrossbarColumn(Recipe):
 
     name = "crossbar-column"
     summary = "1T1R/linear crossbar column: bit-line current, IR drop, read energy, settling"
-    version = 1
+    version = 2   # 2: pattern=spread
     params = (
         # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
         IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
@@ -265,6 +277,13 @@ class CrossbarColumn(Recipe):
               "[default: assumption]", min=0.0, max=1.0, structural=True),
         IntParam("pattern_seed", 0, "", "seed of the deterministic ON/active pattern",
                  min=0, max=2**31 - 1, structural=True),
+        # "spread" places the ON cells (and active inputs) evenly along the column, so the
+        # conductance load is uniform and the IR drop a smooth function of rows and
+        # frac_on (a behavioral-model sweep); "random" (seeded) draws one placement, whose
+        # far-end clustering moves the drop by up to ~+-3 % (absolute) from rows to rows.
+        Param("pattern", "random", "", "placement of the ON cells / active inputs: random "
+              "(by pattern_seed) or spread (evenly interleaved) [default: random]",
+              choices=PATTERNS, kind="choice", structural=True),
         # Read at 0.2–0.55 V (REFERENCE.md, crossbar column): 0.2 V.
         Param("v_read_v", 0.2, "V", "read voltage on active word lines [default: "
               "REFERENCE.md 0.2-0.55 V]", min=0.01, max=1.0),
@@ -309,6 +328,9 @@ class CrossbarColumn(Recipe):
         return []
 
     def pattern(self, p):
+        if p["pattern"] == "spread":
+            rows = int(p["rows"])
+            return spread_pattern(rows, p["frac_on"]), spread_pattern(rows, p["frac_active"])
         return cb.column_pattern(int(p["rows"]), p["frac_on"], p["frac_active"],
                                  int(p["pattern_seed"]))
 
