@@ -595,8 +595,8 @@ def _table_candidates(gd: GridData, transform: str | None, method: str | None):
     return [(t, m) for t in transforms for m in methods]
 
 
-def _table_fit(gd, masks, seed, transform, method, refine, doc):
-    scales = auto_scales(gd)
+def _table_fit(gd, masks, seed, transform, method, refine, doc, scales=None):
+    scales = {**auto_scales(gd), **(scales or {})}
     size = int(np.prod([m.sum() for m in masks.values()])) * len(gd.corners)
     ref = {}
     for n, v in sorted(gd.axes, key=lambda a: -len(a[1])):
@@ -610,10 +610,12 @@ def _table_fit(gd, masks, seed, transform, method, refine, doc):
 
 def fit_table_quantity(gd: GridData, seed: int, *, refine: int = 4,
                        transform: str | None = None, doc: str = "",
-                       method: str | None = None) -> tuple[Function, dict]:
+                       method: str | None = None, scales: dict[str, str] | None = None
+                       ) -> tuple[Function, dict]:
     """Table fit of one quantity: log axes where geometric, cubic-spline (or monotone
     cubic) refinement of the longest axes within a size cap, values tabulated as is,
-    as log (positive over decades) or asinh (signed over decades).
+    as log (positive over decades) or asinh (signed over decades). ``scales``: axis ->
+    "log" / "linear" where the caller knows better than the geometric-spacing guess.
 
     Where several (value transform, spline) variants apply, the choice is made by an
     inner hold-out on the TRAINING lines only (seed + 1); the outer held-out lines are
@@ -628,13 +630,13 @@ def fit_table_quantity(gd: GridData, seed: int, *, refine: int = 4,
         if any((~m).any() for m in inner.values()):
             for t, m in cands:
                 try:
-                    fn, _ = _table_fit(train, inner, seed, t, m, refine, doc)
+                    fn, _ = _table_fit(train, inner, seed, t, m, refine, doc, scales)
                     e = heldout_error(fn, train, inner)["max_pct_fs"]
                 except FitError:
                     e = float("inf")
                 scores[f"{t}/{m}"] = e if np.isfinite(e) else float("inf")
             choice = min(cands, key=lambda c: scores[f"{c[0]}/{c[1]}"])
-    fn, filled = _table_fit(gd, masks, seed, choice[0], choice[1], refine, doc)
+    fn, filled = _table_fit(gd, masks, seed, choice[0], choice[1], refine, doc, scales)
     err = heldout_error(fn, gd, masks)
     err["table"] = {"transform": choice[0], "spline": choice[1]}
     if scores:

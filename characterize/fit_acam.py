@@ -198,6 +198,9 @@ def _sigma_function(gd, g, q, n_mc, seed):
 
 
 DV_MIN = 1e-6
+#: row length and input distance span decades: interpolate in ln(N), ln(dv) (discharge
+#: time and energy are near power laws there), whatever the grid's spacing
+_SEARCH_SCALES = {"n_cells": "log", "dv_v": "log"}
 
 
 def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
@@ -220,13 +223,13 @@ def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
         transform = "log" if q != "v_margin_v" else "linear"
         if q == "v_margin_v":
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # a margin's scale is its size
-        fn, err = fit_table_quantity(gd, seed, transform=transform,
+        fn, err = fit_table_quantity(gd, seed, transform=transform, scales=_SEARCH_SCALES,
                                      doc=f"{q} for a test cell dv_v > 0 outside its window")
         fns[q], errs[q] = fn, err
         gds.append(gd)
     gd = grid_data(raw, "e_search_match_j", settings=settings)
     gd, _ = collapse_axis(gd, "dv_v", 1e-3 * float(np.nanmax(np.abs(gd.values))))
-    fn, err = fit_table_quantity(gd, seed, transform="log",
+    fn, err = fit_table_quantity(gd, seed, transform="log", scales=_SEARCH_SCALES,
                                  doc="search energy with every cell matching")
     fns["e_search_match_j"], errs["e_search_match_j"] = fn, err
     gds.append(gd)

@@ -33,7 +33,11 @@ and interpolated in temperature; the forms extrapolate along u with the ladder's
 An output whose form misses 1 % of full scale on its training points falls back to a
 lookup table over the swept settings (tensor-cubic refined, multilinear interpolation).
 The forms hold for an evenly loaded column (recipe ``pattern=spread``); with a random
-placement the drop moves by a few percent from one placement to another.
+placement the drop moves by a few percent from one placement to another. The settling
+form holds where the column conductance sets the TIA's noise gain (the default sweep:
+g_on 100 uS, 4-192 ON cells); for light columns (a few uA) the bit-line capacitance
+(~rows) sets the settling instead, the form misses its training points and t_settle_s
+falls back to the table.
 
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
