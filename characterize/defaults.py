@@ -5,11 +5,11 @@
     python -m imcspice.characterize.defaults --out models/data  # the same
 
 Each entry runs one real ngspice sweep (tt, plus ff/ss and several temperatures where
-the device physics matter), writes ``OUT/raw/NAME.raw.h5`` (the raw files are not meant to
-be committed: ``*.raw.h5`` is git-ignored) and fits it into ``OUT/NAME.model.h5``; a
-summary (held-out errors, points, seconds) goes to ``OUT/defaults.json``. Entries whose
-recipe is not installed are skipped. Rough cost on 2 cores: ~15-25 minutes in all (the
-acam-window grid and the gain-cell transients dominate).
+the device physics matter), writes ``OUT/raw/NAME.raw.h5`` (shipped in ``models/data/raw``:
+the notebooks explore them, ``imcspice validate --against`` checks models on them) and fits
+it into ``OUT/NAME.model.h5``; a summary (held-out errors, points, seconds) goes to
+``OUT/defaults.json``. Entries whose recipe is not installed are skipped. Rough cost on
+2 cores: ~15-25 minutes in all (the ACAM grids and the gain-cell transients dominate).
 
 ``SMALL`` holds much smaller sweeps of the same families for the benchmark
 (``benchmarks/model_vs_spice.py``) and quick checks.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,34 +40,54 @@ def _dv(n):
     return [-0.05] + _geom(0.005, 0.4, n)
 
 
+_MOS_W = [0.42, 0.48, 0.54, 0.55, 0.65, 0.75, 0.85, 0.92, 0.99, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0]
+_MOS_T = [-40, -5, 27, 60, 95, 125]
+
 #: name -> (recipe, swept axes, corners, temperatures, mc, model kind or None)
 FULL = {
-    "nfet": ("nfet-iv", {"w_um": [0.42, 1.0, 2.0, 5.0]}, ["tt", "ff", "ss"],
-             [-40, 27, 85, 125], 0, None),
-    "pfet": ("pfet-iv", {"w_um": [0.42, 1.0, 2.0, 5.0]}, ["tt", "ff", "ss"],
-             [-40, 27, 85, 125], 0, None),
+    # Id is linear in W only within a SKY130 size bin (edges 0.55, 1, 3 um at L = 0.15):
+    # a width on each side of every edge (0.54|0.55, 0.99|1.0) so no table cell spans a
+    # kink (pfet ff also jumps ~4 % in Id/W at 1 um: a held-out 0.99 or 1.0 line costs up
+    # to ~1.2 % FS, seed-dependent); W stops at 3 um because the ff 3-5 um bin has a bump in W and T that would
+    # need ~20 more widths (wider devices: parallel fingers, Id = nf * Id(W))
+    "nfet": ("nfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T, 0, None),
+    "pfet": ("pfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T, 0, None),
     "memristor": ("memristor-iv", {"g_us": _geom(1, 150, 8)}, ["tt"], [27], 0, None),
+    # g_high_us stops at 120 uS: above ~130 uS the upper threshold of the ff/85 C cell
+    # passes the 1.8 V supply (no upper bound exists), which no threshold curve can hold
     "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24),
-                                    "g_high_us": _geom(1, 150, 24)},
+                                    "g_high_us": _geom(1, 120, 24)},
                     ["tt", "ff", "ss"], [27, 85], 0, None),
-    "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 150, 6), "g_high_us": _geom(1, 150, 6)},
+    # 16 conductances: sigma_v_hi rises steeply near the top (tables at 12 miss by ~1.4 %)
+    "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 120, 16),
+                                  "g_high_us": _geom(1, 120, 16)},
                       ["tt"], [27], 20, None),
-    "acam-search": ("acam-search", {"n_cells": [4, 8, 16, 32], "dv_v": _dv(14)},
+    # n_cells at half-octave steps, dv_v at ratio 1.25: near the window edge discharge
+    # time halves per dv step, and an octave of N / a 1.4x dv step missed held-out
+    # lines by 2.1-2.3 % of full scale
+    "acam-search": ("acam-search", {"n_cells": [4, 6, 8, 12, 16, 24, 32], "dv_v": _dv(20)},
                     ["tt", "ff", "ss"], [27], 0, None),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
     # column's conductance load; temperatures for the HeTraX ReRAM tiers
     "crossbar-column": ("crossbar-column", {"rows": [16, 24, 32, 48, 64, 96, 128, 192, 256],
                                             "r_bl_ohm": [1.0, 1.5, 2.5, 3.5, 5.0, 7.0, 10.0],
-                                            "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0]},
+                                            "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0],
+                                            # ON cells evenly spread: a uniform load, so the
+                                            # drop is smooth in rows (random placement: +-3 %)
+                                            "pattern": ["spread"]},
                         ["tt"], [27, 60, 85], 0, None),
-    "gaincell-mac": ("gaincell-mac", {"vs_col_v": [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]},
+    # 12.5 mV steps: the column's charge rate follows the cell current, exponential /
+    # quadratic in the stored voltage, so the model interpolates between close lines
+    "gaincell-mac": ("gaincell-mac", {"vs_col_v": [round(0.0125 * k, 4) for k in range(73)]},
                      ["tt"], [27], 0, None),
     # one model per write device (a choice parameter); Si leakage below -40..0 C is under
     # the SKY130 model's numerical floor, so the temperatures start at 27 C
+    # 7 temperatures: a held-out temperature line is predicted by the Arrhenius law of
+    # its neighbours (with 3 the temperature axis could not be checked at all)
     "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]},
-                              ["tt", "ff", "ss"], [27, 55, 85], 0, None),
+                              ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85], 0, None),
     "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]},
-                                 ["tt", "ff", "ss"], [27, 55, 85], 0, None),
+                                 ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85], 0, None),
     "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
     "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
 }
@@ -78,9 +99,15 @@ SMALL = {
                   None),
     "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24), "g_high_us": [20.0]},
                     ["tt"], [27], 0, None),
+    "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 120, 16), "g_high_us": [20.0]},
+                      ["tt"], [27], 10, None),
     "acam-search": ("acam-search", {"dv_v": _dv(11)}, ["tt"], [27], 0, None),
-    "crossbar-column": ("crossbar-column", {"rows": _geom(16, 128, 9, integer=True)}, ["tt"],
-                        [27], 0, None),
+    # FULL's axes, coarser (the settling form needs the column load to span the TIA's
+    # noise-gain range, as in FULL; a rows-only sweep leaves it to extrapolate)
+    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],
+                                            "r_bl_ohm": [1.0, 2.5, 5.0, 10.0],
+                                            "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0],
+                                            "pattern": ["spread"]}, ["tt"], [27], 0, None),
     "gaincell-mac": ("gaincell-mac", {"rows": [4]}, ["tt"], [27], 0, None),
     "gaincell-retention": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85], 0,
                            None),
@@ -150,8 +177,24 @@ def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool =
     finally:
         if own:
             pool.__exit__(None, None, None)
-    (out / "defaults.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    _write_summary(out / "defaults.json", summary, table, rebuilt=set(entries))
     return summary
+
+
+def _write_summary(path: Path, summary: dict, table: dict, rebuilt: set[str]) -> None:
+    """Write ``summary`` atomically, keeping the previous file's entries of the table's
+    models that were not rebuilt this time (``--only``), so the file always describes
+    every model in the directory."""
+    try:
+        old = json.loads(path.read_text()).get("models", {})
+    except (OSError, ValueError, AttributeError):
+        old = {}
+    kept = {k: v for k, v in old.items() if k in table and k not in rebuilt}
+    summary["models"] = {k: summary["models"].get(k, kept.get(k)) for k in table
+                         if k in summary["models"] or k in kept}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
 
 
 def build_defaults(out_dir="models/data", *, workers: int = 0, only=None,

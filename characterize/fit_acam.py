@@ -223,7 +223,10 @@ def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
         transform = "log" if q != "v_margin_v" else "linear"
         if q == "v_margin_v":
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # a margin's scale is its size
+        # monotone cubic: both fall monotonically as the mismatch grows, steeply near the
+        # window edge, where a free cubic overshoots between dv lines
         fn, err = fit_table_quantity(gd, seed, transform=transform, scales=_SEARCH_SCALES,
+                                     method="pchip",
                                      doc=f"{q} for a test cell dv_v > 0 outside its window")
         fns[q], errs[q] = fn, err
         gds.append(gd)
