@@ -111,6 +111,8 @@ SMALL = {
     "gaincell-mac": ("gaincell-mac", {"rows": [4]}, ["tt"], [27], 0, None),
     "gaincell-retention": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85], 0,
                            None),
+    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
+    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
 }
 
 

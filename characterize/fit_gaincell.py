@@ -5,8 +5,12 @@ import numpy as np
 
 from ..models.gaincell import (GainCellMacModel, GainCellReadoutModel, GainCellRetentionModel,
                                GainCellWriteModel)
-from .fit import (FitError, base_meta, fit_table_quantity, grid_data, numeric_settings,
-                  summarize, valid_range)
+from .fit import (FitError, base_meta, collapse_axis, fit_table_quantity, grid_data,
+                  numeric_settings, summarize, valid_range)
+
+#: quantities that check the measurement rather than describe the circuit (not modeled)
+DIAGNOSTICS = {"ode_err_v": "largest |quasi-static ODE - transient| over 1 us..1 ms, the "
+               "check of the retention recipe's method"}
 
 RECIPE_KIND = {"gaincell-mac": "gaincell-mac", "gaincell-retention": "gaincell-retention",
                "gaincell-write": "gaincell-write", "gaincell-readout": "gaincell-readout"}
@@ -35,7 +39,7 @@ def _kind_of(raw) -> str:
 def fit_gaincell(raw, *, raw_path, seed: int = 0):
     kind = _kind_of(raw)
     settings = numeric_settings(raw)
-    fns, errs, gds, skipped, notes = {}, {}, [], [], {}
+    fns, errs, gds, skipped, notes, diag = {}, {}, [], [], {}, {}
     for q in raw.data:
         try:
             gd = grid_data(raw, q, settings=settings, mc_reduce="mean" if "mc" in raw.outer
@@ -46,26 +50,51 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
         if not np.isfinite(gd.values).any():
             skipped.append(f"{q} (no successful points)")
             continue
+        # a swept setting the quantity does not depend on (the cell's own I-V on the
+        # column voltage vs_col_v of the charge measurement): averaged out, not tabulated
+        for n in [n for n, v in gd.axes if len(v) > 1 and n in raw.outer and n != "temp_c"]:
+            gd, _ = collapse_axis(gd, n, 1e-9 * gd.full_scale)
         transform, method = PRIORS.get(q, (None, None))
         scales_note = ""
         if q.startswith("tau"):
             transform = "log" if np.nanmin(gd.values) > 0 else transform
             scales_note = "Arrhenius: log(tau) linear in 1/T"
-        if gd.unit in ("V", "") and not gd.fs and np.nanmin(gd.values) >= 0:
-            pass
+            gd, n_small = _drop_small_excursions(raw, gd, settings)
+            if n_small:
+                scales_note += (f"; {n_small} points with |v_start - v_inf| < "
+                                f"{TAU_MIN_EXCURSION_V * 1e3:g} mV (no measurable 1/e time) "
+                                "interpolated from their neighbours, not held out")
         fn = None
-        if q == "v_sn_v" and {"t_s", "v0_v"} <= set(gd.names):
-            fn, err = _fit_relax(gd, seed)
+        if q in DIAGNOSTICS:
+            # a check of the measurement itself, not a circuit behavior: recorded, not modeled
+            diag[q] = float(np.nanmax(gd.values))
+            skipped.append(f"{q} (diagnostic: {DIAGNOSTICS[q]}; max {diag[q]:.3g} "
+                           f"{gd.unit}, in meta['diagnostics'])")
+            continue
+        if q == "v_sn_v" and {"t_s", "v0_v"} <= set(gd.names) and len(gd.axis("t_s")) >= 4:
+            fn, err = _fit_time_scaled(gd, seed)
             if fn is not None:
-                notes[q] = ("V(t) = v_mid + (V0 - v_mid) * exp(-t / tau), v_mid and tau per "
-                            "corner/setting, log(tau) interpolated linearly in 1/T (Arrhenius)")
-        if q == "v_int_v" and "t_pulse_s" in gd.names and len(gd.axis("t_pulse_s")) >= 4:
-            fn, err = _fit_clipped(gd, seed)
-            notes[q] = "clipped-linear integrator: clip(gain * t_pulse + offset, lo, hi)"
+                notes[q] = ("trajectory on a scaled log-time axis ln(t / a): a per corner, "
+                            "temperature and setting (the median 1/e time over v0), ln(a) "
+                            "interpolated linearly in 1/T (Arrhenius), the curve linearly in "
+                            "v0 and 1/T at fixed scaled time")
+        if q in _RESET_LEVEL and "t_pulse_s" in gd.names and len(gd.axis("t_pulse_s")) >= 4:
+            fn, err = _fit_ramp(gd, seed)
+            if fn is not None:
+                notes[q] = ("integrator-ramp-shaped in t_pulse_s: reset level (no pulse), "
+                            "word-line edge step, linear ramp of the column current, rails "
+                            "shared by all settings (bent into each rail from a shared knee, "
+                            "exp or tanh: the column keeps discharging after the clamp)")
+        clip_axis = {"t_out_s": "q_in_c"}.get(q)
+        if clip_axis in gd.names and len(gd.axis(clip_axis)) >= 4:
+            fn, err = _fit_clipped(gd, seed, clip_axis)
+            if fn is not None:
+                notes[q] = (f"clip(gain * {clip_axis} + offset, lo, hi): lo/hi the rails "
+                            "reached in the training data, gain interpolated as asinh(gain)")
         if fn is None:
             fn, err = fit_table_quantity(gd, seed, transform=transform, method=method,
                                          doc=raw.docs.get(q, ""))
-        if q.startswith("tau") and "temp_c" in fn.grid_inputs:
+        if q.startswith(_ARRHENIUS) and fn.form == "table" and "temp_c" in fn.grid_inputs:
             k = fn.grid_inputs.index("temp_c")
             fn.scales[k] = "inv_kelvin"
             fn._grids = None
@@ -90,61 +119,350 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
                      f"{t.get('spline', 'cubic')}-refined" +
                      (f", {notes[q]}" if q in notes else ""))
     form = f"{kind}: " + "; ".join(parts) + "; multilinear interpolation per corner"
+    scalars = [q for q, e in errs.items() if not e.get("n_heldout")]
+    ho_notes = ""
+    if scalars:
+        ho_notes = (f"not held out (no axis of >= 4 values to split: one value per corner "
+                    f"and setting): {', '.join(scalars)}")
     meta = base_meta(raw, raw_path, units, not_modeled=skipped, notes=notes,
+                     diagnostics=diag,
                      defaults={"temp_c": 27.0} if rng["temp_c"][0] <= 27 <= rng["temp_c"][1]
                      else {})
-    return _CLASSES[kind](fns, valid_range=rng, heldout_error=summarize(errs, seed), form=form,
+    return _CLASSES[kind](fns, valid_range=rng, heldout_error=summarize(errs, seed, notes=ho_notes),
+                                form=form,
                           meta=meta)
 
 
-def _p0_clip(x, y):
-    (t,) = x
-    order = np.argsort(t)
-    t, y = t[order], y[order]
-    gain = (y[1] - y[0]) / (t[1] - t[0]) if t[1] > t[0] else 0.0
-    return [gain, y[0], float(min(y.min(), y[0])), float(max(y.max(), y[0]))]
+def _rails(gd, masks):
+    """Lowest and highest training value: the output's rails (integrator clamp, no pulse
+    / full pulse), the same for every setting."""
+    sub = gd.values
+    for k, (n, _) in enumerate(gd.axes):
+        sub = np.compress(masks[n], sub, axis=k + 1)
+    return float(np.nanmin(sub)), float(np.nanmax(sub))
 
 
-def _form_or_none(gd, seed, form_axes: list[str], form: str, p0, **kw):
-    """Fit closed form ``form`` over ``form_axes``; (None, None) when it fails or misses
-    the training points by more than 1 % of full scale (the caller then uses a table)."""
+def _fit_clipped(gd, seed, axis: str):
+    """y = clip(gain * x + offset, lo, hi) over ``axis`` per setting, or (None, None) when
+    it misses the training points by more than 1 % FS. lo and hi are pinned to the rails
+    (a curve that does not reach a rail must not invent its own, or interpolating between
+    settings would clip too early); gain is stored as asinh(gain / s): the cell current
+    behind it is exponential in the stored voltage below threshold."""
     from .fit import DEFAULT_TOL_PCT, form_function, heldout_error, split_grid
-    masks = split_grid(gd, {n: "form" for n in form_axes}, seed)
+    masks = split_grid(gd, {axis: "form"}, seed)
+    lo, hi = _rails(gd, masks)
+    # rail slack: form_function nudges the start 1e-12 inside the bounds (absolute units)
+    eps = max(1e-6 * gd.full_scale, 2e-12)
+    span = gd.axis(axis).max() - gd.axis(axis).min()
+
+    def p0(x, y):
+        (u,) = x
+        inner = (y > lo + 0.01 * (hi - lo)) & (y < hi - 0.01 * (hi - lo))
+        if inner.sum() >= 2 and np.ptp(u[inner]) > 0:
+            g, o = np.polyfit(u[inner], y[inner], 1)
+        else:
+            g, o = (y.max() - y.min()) / span, float(np.median(y))
+        return [g, o, lo, hi]
+
+    bounds = ([-np.inf, -np.inf, lo - eps, hi - eps], [np.inf, np.inf, lo + eps, hi + eps])
     try:
-        fn, worst = form_function(gd, masks, form, form_axes, p0, **kw)
+        fn, worst = form_function(gd, masks, "saturating-linear", [axis], p0, bounds=bounds,
+                                  x_scale=np.array([gd.full_scale / span] + [gd.full_scale] * 3),
+                                  doc=f"clipped linear in {axis}")
     except (FitError, ValueError):
         return None, None
     if worst > DEFAULT_TOL_PCT:
         return None, None
+    g = fn.values[..., 0]
+    s = 1e-3 * float(np.max(np.abs(g))) or 1.0
+    fn.values[..., 0] = np.arcsinh(g / s)
+    fn.param_transform = ["asinh", "linear", "linear", "linear"]
+    fn.extra = {"asinh_scale": np.array([s, 1.0, 1.0, 1.0])}
+    fn._grids = None
+    fn.validate()
     err = heldout_error(fn, gd, masks)
     err["training_max_pct_fs"] = worst
     return fn, err
 
 
-def _fit_clipped(gd, seed):
-    """v_int(t_pulse) = clip(gain * t + offset, lo, hi) per setting, or (None, None)."""
-    return _form_or_none(gd, seed, ["t_pulse_s"], "saturating-linear", _p0_clip,
-                         x_scale=np.array([1e8, 0.1, 0.1, 0.1]),
-                         doc="integrator output: clipped linear in the pulse width")
+#: scaled log-time nodes per decade of time (the curve is linear between nodes, and a Si
+#: relaxation ends in a sharp corner in log-time: 16/decade misses the training points by
+#: 0.9 % FS; 32/decade, half the recipe's t_s density, keeps the held-out error ~0.5 %)
+_U_PER_DECADE = 32
+
+#: retention/write priors (see PRIORS): voltages that change sign near a crossing are
+#: tabulated linearly (asinh would flatten them through zero); the leakage current is a
+#: signed current over decades (asinh), thermally activated (its table is interpolated
+#: in 1/T, see _ARRHENIUS)
+PRIORS.update({
+    "v_err_v": ("linear", None),
+    "dv_inj_v": ("linear", None),
+    "i_leak_a": ("asinh", "pchip"),
+})
+#: quantities interpolated in 1/T across temperature (thermally activated)
+_ARRHENIUS = ("tau", "i_leak_a")
+
+#: a 1/e time needs an excursion well above the write's charge-injection step and
+#: ngspice's voltage tolerance: below this |v_start - v_inf| the measured "tau" is the
+#: ratio of two near-zero numbers (spikes of 1.5-2x between neighbouring v0 lines)
+TAU_MIN_EXCURSION_V = 0.02
 
 
-def _p0_relax(x, y):
-    t, v0 = x
-    late = t >= np.max(t)
-    vmid = float(np.mean(y[late])) if late.any() else 0.45
-    # tau: time where the excursion has fallen to 1/e, from the largest-|v0 - vmid| curve
-    dev = np.abs(v0 - vmid)
-    sel = dev >= dev.max() * 0.99
-    frac = np.abs(y[sel] - vmid) / np.maximum(dev[sel], 1e-12)
-    ts = t[sel]
-    k = np.flatnonzero(frac < np.exp(-1))
-    tau = float(ts[k[0]]) if len(k) else float(np.max(t))
-    return [vmid, max(tau, 1e-15)]
+def _drop_small_excursions(raw, gd, settings):
+    """``gd`` with tau set to NaN (not measured) where the relaxation starts within
+    TAU_MIN_EXCURSION_V of its end level; returns (data, number of points dropped)."""
+    if not {"v_start_v", "v_inf_v"} <= set(raw.data):
+        return gd, 0
+    vs = grid_data(raw, "v_start_v", settings=settings).values
+    vi = grid_data(raw, "v_inf_v", settings=settings).values
+    if vs.shape != gd.values.shape:
+        return gd, 0
+    vi = vi.reshape(vi.shape + (1,) * (vs.ndim - vi.ndim))
+    small = np.abs(vs - vi) < TAU_MIN_EXCURSION_V
+    n = int((small & np.isfinite(gd.values)).sum())
+    if n:
+        gd.values = np.where(small, np.nan, gd.values)
+    return gd, n
 
 
-def _fit_relax(gd, seed):
-    """Retention V(t, V0) by the relaxation form, or (None, None)."""
-    return _form_or_none(gd, seed, ["t_s", "v0_v"], "relax-exp", _p0_relax,
-                         bounds=([-1.0, 1e-18], [2.0, 1e9]), param_transform=["linear", "log"],
-                         scales={"temp_c": "inv_kelvin"}, x_scale="jac",
-                         doc="stored voltage relaxing toward v_mid with time constant tau")
+def _fit_time_scaled(gd, seed):
+    """Retention trajectory V(t) as a curve of scaled log-time u = ln(t / a(T)).
+
+    Leakage is thermally activated, so a temperature change mostly rescales time: at a
+    fixed u the curves of neighbouring temperatures nearly coincide, while at a fixed t
+    they differ by a whole relaxation step (interpolating across a temperature line at
+    fixed t misses by tens of percent of full scale). a is the median over v0 of each
+    training curve's 1/e time (of |V - V_end| from its start), per corner and setting;
+    ln(a) is interpolated linearly in 1/T (Arrhenius). Each training curve is resampled
+    onto common u nodes with a monotone cubic in ln t (its end values held beyond its
+    time range). Returns (None, None) where no time scale can be extracted."""
+    from scipy.interpolate import PchipInterpolator
+
+    from ..models.base import Function
+    from .fit import _training_grid, heldout_error, split_grid
+    masks = split_grid(gd, {"t_s": "form"}, seed)
+    param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, ["t_s"])
+    lt = np.log(axes["t_s"])
+    kv = 1 + param_axes.index("v0_v")
+    ln_tau = np.full(pshape, np.nan)
+    for idx in np.ndindex(*pshape):
+        y = sub[idx]
+        ok = np.isfinite(y)
+        if ok.sum() < 3:
+            continue
+        yy, ll = y[ok], lt[ok]
+        dev = np.abs(yy - yy[-1])
+        if dev[0] <= 0:
+            continue
+        k = np.nonzero(dev <= dev[0] / np.e)[0]
+        if len(k) and k[0] > 0:
+            j = int(k[0])
+            a0, a1 = np.log(max(dev[j - 1], 1e-30)), np.log(max(dev[j], 1e-30))
+            ln_tau[idx] = ll[j - 1] + (np.log(dev[0] / np.e) - a0) * (ll[j] - ll[j - 1]) / \
+                (a1 - a0 if a1 != a0 else 1.0)
+        ln_tau[idx] = ln_tau[idx]
+    # the time scale of a (corner, temperature, setting): median over v0 of the 1/e times
+    # of the curves with a large excursion (near the relaxation level the 1/e time of
+    # the small injection step is ill-defined)
+    exc = np.abs(sub[..., 0] - np.nanmin(sub, axis=-1) * 0 - sub[..., -1])
+    big = exc >= 0.3 * np.nanmax(exc, axis=kv, keepdims=True)
+    with np.errstate(all="ignore"):
+        cand = np.where(big & np.isfinite(ln_tau), ln_tau, np.nan)
+        ln_a = np.nanmedian(cand, axis=kv, keepdims=True)
+    if not np.all(np.isfinite(ln_a)):
+        return None, None
+    ln_a = np.broadcast_to(ln_a, pshape)
+    u_lo = float(np.min(lt[0] - ln_a))
+    u_hi = float(np.max(lt[-1] - ln_a))
+    step = np.log(10.0) / _U_PER_DECADE
+    nodes = np.arange(u_lo, u_hi + step, step)
+    out = np.zeros(pshape + (1 + len(nodes),))
+    for idx in np.ndindex(*pshape):
+        y = sub[idx]
+        ok = np.isfinite(y)
+        if ok.sum() < 2:
+            raise FitError(f"{gd.name}: too few successful points on a trajectory")
+        u = lt[ok] - ln_a[idx]
+        f = PchipInterpolator(u, y[ok], extrapolate=False)
+        v = f(np.clip(nodes, u[0], u[-1]))
+        out[idx] = np.concatenate([[ln_a[idx]], v])
+    scales = ["inv_kelvin" if n == "temp_c" else "linear" for n in param_axes]
+    fn = Function(name=gd.name, unit=gd.unit, form="time-scaled-curve",
+                  corners=list(gd.corners), grid_inputs=param_axes,
+                  grid_axes=[axes[n] for n in param_axes], values=out, form_inputs=["t_s"],
+                  param_names=["ln_a"] + [f"y{k}" for k in range(len(nodes))],
+                  scales=scales, extra={"u_nodes": nodes},
+                  doc="stored voltage vs hold time on a thermally scaled time axis")
+    err = heldout_error(fn, gd, masks)
+    return fn, err
+
+
+def _reached_rails(sub, fs: float, tol: float = 1e-3):
+    """(lo, hi) of the training values along the last axis; a rail counts as reached
+    only where some curve sits on it at two or more points (a clamp is flat), otherwise
+    it is pushed far out (no clipping on that side: a curve that merely ends near its
+    own extreme must not be clipped there)."""
+    lo, hi = float(np.nanmin(sub)), float(np.nanmax(sub))
+    at_lo = np.sum(np.abs(sub - lo) <= tol * fs, axis=-1) >= 2
+    at_hi = np.sum(np.abs(sub - hi) <= tol * fs, axis=-1) >= 2
+    return (lo if at_lo.any() else lo - 100 * fs), (hi if at_hi.any() else hi + 100 * fs)
+
+
+#: the integrator's output before any pulse: its reset level (an input setting) / no charge
+_RESET_LEVEL = {"v_int_v": "vref_v", "q_col_c": 0.0}
+
+
+def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
+    """Form ``integrator-ramp`` over the pulse width per setting (q_col_c, v_int_v).
+
+    Physics: with no pulse the integrator stays at its reset level y0 (v_int: vref_v,
+    q: 0 -- a setting, not fitted); the word-line edges couple a charge step through the
+    cell (``step``, reached within the edge time); then the column integrates a nearly
+    constant cell current (``gain``) until the integrator clamps. The clamp is hard on
+    v_int; the charge keeps trickling in after the clamp while the bit line settles, so
+    q bends into its rail from a knee (slope-continuous exponential approach). Rails:
+    the values the training curves sit on (shared by all settings; a rail no curve
+    reaches is not imposed); knees: one per side, shared, chosen on a grid by the worst
+    training error; gain and step per setting by least squares (step from the
+    corner's median where a curve has fewer than two unclamped points). gain stored as
+    asinh(gain / s). Returns (Function, held-out error) or (None, None) when the
+    training error exceeds the tolerance."""
+    from scipy.optimize import least_squares
+
+    from ..models.base import Function
+    from ..models.forms import get_form
+    from .fit import DEFAULT_TOL_PCT, _training_grid, heldout_error, split_grid
+    from .recipes.gaincell import T_EDGE_S
+    src = _RESET_LEVEL.get(gd.name)
+    if src is None or (isinstance(src, str) and src not in gd.names):
+        return None, None
+    masks = split_grid(gd, {axis: "form"}, seed)
+    param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, [axis])
+    fs = gd.full_scale
+    t = xs[0]
+    ex = {"t_edge": np.array([T_EDGE_S])}
+    f = get_form("integrator-ramp-shaped").func
+    lo, hi = _reached_rails(sub, fs)
+    if isinstance(src, str):
+        k = param_axes.index(src)
+        y0 = np.broadcast_to(axes[src].reshape([1] * (k + 1) + [-1] +
+                                                [1] * (len(param_axes) - k - 1)), pshape)
+    else:
+        y0 = np.full(pshape, float(src))
+    gscale = fs / max(float(np.max(t)), 1e-30)
+
+    cw = np.zeros(pshape)                          # per-curve worst training error, % FS
+    upward = np.nan_to_num(sub[..., -1] - y0) > 0  # curves ending above their reset level
+
+    def fit_all(klo, khi, slo=1.0, shi=1.0):
+        out = np.full(pshape + (9,), np.nan)
+        band = 0.01 * fs
+        free = np.zeros(pshape, dtype=bool)
+        for idx in np.ndindex(*pshape):
+            y = sub[idx]
+            ok = np.isfinite(y) & (t > 0) & (y > klo + band) & (y < khi - band)
+            if ok.sum() >= 2:
+                g, o = np.polyfit(t[ok], y[ok], 1)
+                out[idx] = [g, o - y0[idx], y0[idx], klo, lo, khi, hi, slo, shi]
+                free[idx] = True
+        if not free.any():
+            return None, np.inf
+        worst = 0.0
+        for idx in np.ndindex(*pshape):
+            y = sub[idx]
+            ok = np.isfinite(y)
+            if ok.sum() < 2:
+                return None, np.inf
+            if free[idx]:
+                start = out[idx][:2].copy()
+            else:
+                step = float(np.median(out[idx[0]][free[idx[0]]][:, 1]))
+                tt, yy = t[ok & (t > 0)], y[ok & (t > 0)]
+                start = np.array([(yy[0] - y0[idx] - step) / max(tt[0], 1e-30), step])
+
+            def resid(p, idx=idx, free_=free[idx], step0=start[1]):
+                q = np.array([p[0], p[1] if free_ else step0, y0[idx], klo, lo, khi, hi,
+                              slo, shi])
+                return (f([t[ok]], q, ex) - y[ok]) / fs
+            p0 = start if free[idx] else start[:1]
+            sc = np.array([gscale, fs])[:len(p0)]
+            r = least_squares(resid, p0, x_scale=sc, max_nfev=500)
+            p = np.array([r.x[0], r.x[1] if free[idx] else start[1]])
+            out[idx] = [p[0], p[1], y0[idx], klo, lo, khi, hi, slo, shi]
+            cw[idx] = 100 * float(np.max(np.abs(resid(r.x))))
+            worst = max(worst, cw[idx])
+        _extrapolate_clamped_gain(out, free)
+        return out, worst
+
+    span = (hi if np.isfinite(hi) else np.nanmax(sub)) - (lo if np.isfinite(lo) else
+                                                          np.nanmin(sub))
+    fr = np.array([0.0, 0.01, 0.02, 0.03, 0.04, 0.055, 0.07, 0.085, 0.1, 0.125, 0.15, 0.2,
+                   0.25, 0.3])
+    klo, khi, slo, shi = lo, hi, 1.0, 1.0
+    # one side at a time (each knee bends a different set of curves); per side the knee
+    # and the bend shape (1: exponential, 2: tanh -- flat longer, sharper into the rail)
+    for side in ("hi", "lo"):
+        cands = []
+        for shape in (1.0, 2.0):
+            for a in fr:
+                if side == "hi":
+                    kl, kh, sl, sh = klo, hi - a * span, slo, shape
+                else:
+                    kl, kh, sl, sh = lo + a * span, khi, shape, shi
+                out, w = fit_all(kl, kh, sl, sh)
+                # judged on the curves ending on this side (the other side's knee is
+                # still to be chosen and would mask the difference)
+                ws = float(np.max(cw[upward], initial=0.0) if side == "hi" else
+                           np.max(cw[~upward], initial=0.0)) if np.isfinite(w) else w
+                cands.append((ws, a, kl, kh, sl, sh, out))
+        w, a, kl, kh, sl, sh, out = min(cands, key=lambda c: c[0])
+        klo, khi, slo, shi = kl, kh, sl, sh
+    out, worst = fit_all(klo, khi, slo, shi)      # worst over all curves
+    if out is None or worst > DEFAULT_TOL_PCT:
+        return None, None
+    g = out[..., 0]
+    s = 1e-3 * float(np.max(np.abs(g))) or 1.0
+    out[..., 0] = np.arcsinh(g / s)
+    scales = ["inv_kelvin" if n == "temp_c" else "linear" for n in param_axes]
+    fn = Function(name=gd.name, unit=gd.unit, form="integrator-ramp-shaped",
+                  corners=list(gd.corners), grid_inputs=param_axes,
+                  grid_axes=[axes[n] for n in param_axes], values=out, form_inputs=[axis],
+                  param_names=["gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
+                               "shape_lo", "shape_hi"],
+                  scales=scales, param_transform=["asinh"] + ["linear"] * 8,
+                  extra={"asinh_scale": np.array([s] + [1.0] * 8), **ex},
+                  doc=f"column integrator vs {axis}: edge step, linear ramp, rails")
+    fn.validate()
+    err = heldout_error(fn, gd, masks)
+    err["training_max_pct_fs"] = worst
+    err["knees"] = {"lo": float(klo), "hi": float(khi), "rail_lo": lo, "rail_hi": hi,
+                    "shape_lo": slo, "shape_hi": shi}
+    return fn, err
+
+
+def _extrapolate_clamped_gain(out, free):
+    """A curve clamped from its first pulse step only bounds its gain from below; take
+    the gain of the nearest well-determined curve along the longest parameter axis where
+    that is steeper (same sign) than the bound (the gain is monotone along the stored
+    voltage; extrapolating its trend overshoots where the cell current saturates)."""
+    if free.all() or out.ndim < 3:
+        return
+    ax = 1 + int(np.argmax(out.shape[1:-1]))
+    s = 1e-3 * float(np.nanmax(np.abs(out[..., 0]))) or 1.0
+    o = np.moveaxis(out, ax, -2)            # view: (..., n_line, 7)
+    fr = np.moveaxis(free, ax, -1)
+    for idx in np.ndindex(*o.shape[:-2]):
+        line, fl = o[idx], fr[idx]
+        good = np.flatnonzero(fl)
+        if len(good) < 2:
+            continue
+        a = np.arcsinh(line[:, 0] / s)
+        for i in np.flatnonzero(~fl):
+            near = good[np.argsort(np.abs(good - i))[:2]]
+            j, k = sorted(near)
+            if j == k:
+                continue
+            ext = a[good[np.argmin(np.abs(good - i))]]
+            g = s * np.sinh(ext)
+            if np.sign(g) == np.sign(line[i, 0]) and abs(g) > abs(line[i, 0]):
+                line[i, 0] = g

@@ -79,6 +79,65 @@ def _saturating_linear(x, p, extra):
     return np.clip(p[..., 0] * u + p[..., 1], p[..., 2], p[..., 3])
 
 
+def _time_scaled_curve(x, p, extra):
+    """y(t) = curve(ln t - ln a): p = (ln a, y at each of extra["u_nodes"]), linear
+    between nodes, the end values held beyond them."""
+    (t,) = x
+    nodes = extra["u_nodes"]
+    u = np.log(t) - p[..., 0]
+    k = np.clip(np.searchsorted(nodes, u) - 1, 0, len(nodes) - 2)
+    w = np.clip((u - nodes[k]) / (nodes[k + 1] - nodes[k]), 0.0, 1.0)
+    ys = np.broadcast_to(p[..., 1:], np.shape(k) + (p.shape[-1] - 1,))
+    y0 = np.take_along_axis(ys, k[..., None], -1)[..., 0]
+    y1 = np.take_along_axis(ys, (k + 1)[..., None], -1)[..., 0]
+    return (1.0 - w) * y0 + w * y1
+
+
+def _integrator_ramp(x, p, extra):
+    """Integrated column: z = y0 + step * min(t / t_edge, 1) + gain * t, passed
+    unchanged between the knees and bent into each rail beyond its knee with a
+    slope-continuous exponential approach (R - (R - K) exp(-(z - K) / (R - K)));
+    a knee equal to its rail is a hard clamp."""
+    (t,) = x
+    gain, step, y0, klo, lo, khi, hi = (p[..., k] for k in range(7))
+    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
+    z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        dh = hi - khi
+        up = np.where(dh > 0, hi - dh * np.exp(-np.maximum(z - khi, 0) / np.where(dh > 0, dh, 1)),
+                      hi)
+        dl = klo - lo
+        dn = np.where(dl > 0, lo + dl * np.exp(-np.maximum(klo - z, 0) / np.where(dl > 0, dl, 1)),
+                      lo)
+    return np.where(z > khi, up, np.where(z < klo, dn, z))
+
+
+def _knee_bend(u, shape):
+    """Bend beyond a knee, u = distance past it in units of (rail - knee): slope 1 at
+    u = 0, -> 1 for u -> inf. shape 1: 1 - exp(-u) (current falls linearly with the
+    charge past the knee); shape 2: tanh(u) (falls quadratically: flat, then a sharper
+    corner into the rail)."""
+    return np.where(shape >= 1.5, np.tanh(u), -np.expm1(-u))
+
+
+def _integrator_ramp_shaped(x, p, extra):
+    """``integrator-ramp`` with a bend shape per side: z as there, y = K + (R - K) *
+    bend(|z - K| / |R - K|) beyond a knee K toward its rail R (bend: 1 - exp(-u) or
+    tanh(u), by ``shape_lo`` / ``shape_hi``); a knee equal to its rail is a hard clamp."""
+    (t,) = x
+    gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
+    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
+    z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        dh = hi - khi
+        up = np.where(dh > 0, khi + dh * _knee_bend(np.maximum(z - khi, 0) /
+                                                    np.where(dh > 0, dh, 1), shi), hi)
+        dl = klo - lo
+        dn = np.where(dl > 0, klo - dl * _knee_bend(np.maximum(klo - z, 0) /
+                                                    np.where(dl > 0, dl, 1), slo), lo)
+    return np.where(z > khi, up, np.where(z < klo, dn, z))
+
+
 FORMS: dict[str, Form] = {f.name: f for f in (
     Form("memristor-sinh", ("g_per_us", "v0"), 2,
          "I = (g_per_us * G_us) * v0 * sinh(V / v0)", _memristor_sinh),
@@ -94,6 +153,20 @@ FORMS: dict[str, Form] = {f.name: f for f in (
     Form("linear", None, -1, "y = p0 + sum_i p_i * x_i", _linear),
     Form("saturating-linear", ("gain", "offset", "lo", "hi"), 1,
          "y = clip(gain * x + offset, lo, hi)", _saturating_linear),
+    Form("time-scaled-curve", None, 1,
+         "y(t) = curve(ln t - ln a), curve tabulated on fixed scaled-log-time nodes "
+         "(time-temperature superposition: a thermally activated time scale a)",
+         _time_scaled_curve),
+    Form("integrator-ramp", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi"), 1,
+         "z = y0 + step * min(t / t_edge, 1) + gain * t; y = z between the knees, "
+         "R - (R - K) exp(-|z - K| / |R - K|) beyond a knee K toward its rail R",
+         _integrator_ramp),
+    Form("integrator-ramp-shaped", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
+                                    "shape_lo", "shape_hi"), 1,
+         "z = y0 + step * min(t / t_edge, 1) + gain * t; y = z between the knees, "
+         "K + (R - K) bend(|z - K| / |R - K|) beyond a knee K toward its rail R, "
+         "bend = 1 - exp(-u) (shape 1) or tanh(u) (shape 2)",
+         _integrator_ramp_shaped),
 )}
 
 

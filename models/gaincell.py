@@ -6,17 +6,33 @@
         a 2-D lookup table of asinh(I / s) (s = 1e-3 of the largest |I|: linear near 0,
         logarithmic over the sub-threshold decades), refined with a monotone cubic (PCHIP)
         in both axes, per corner/temperature. A 2-D polynomial was tried and misses by
-        several percent of full scale at the grid's edges.
+        several percent of full scale at the grid's edges. It does not depend on the
+        column voltage vs_col_v of the charge measurement, so that axis is averaged out.
     q_col_c(t_pulse_s, ...) column charge vs query pulse width, v_int_v(t_pulse_s, ...)
-        integrator output, which saturates at its rails (clipped-linear activation):
-        tables over the pulse width and the swept settings (stored voltage of the column,
-        rows, ...), monotone-cubic refined so the saturation corner does not ring.
+        integrator output: closed form ``integrator-ramp-shaped`` (older files:
+        ``integrator-ramp``, exponential bends only) per setting (forms.py) --
+        z = y0 + step * min(t / t_edge, 1) + gain * t (y0 the reset level: vref_v for
+        v_int, 0 for q; step the word-line edge coupling; gain the column current), hard
+        clamp at the rails the data sits on, or a slope-continuous bend into the rail
+        from a shared knee, 1 - exp(-u) or tanh(u) per side (q keeps flowing after the
+        clamp while the bit line discharges, then stops sharply);
+        gain (asinh-stored) and step interpolated over the settings. Where that form
+        misses the training points by > 1 % FS, a table over the pulse width and the
+        settings, monotone-cubic refined (the shipped FULL sweep uses the form for both).
     vs_zero_v  stored voltage of zero cell current (over the swept settings).
 
-``gaincell-retention``, ``gaincell-write``, ``gaincell-readout`` (and any further
-gaincell-* recipe): every measured quantity as a table over its axes; time constants
+``gaincell-retention``: v_sn_v(t_s, v0_v, temp_c, ...) as ``time-scaled-curve`` (the
+trajectory on a scaled log-time axis ln(t / a), ln a Arrhenius in 1/T); t_out_s of
+``gaincell-readout`` as ``saturating-linear`` in q_in_c (rails pinned). Every other
+quantity of ``gaincell-retention``, ``gaincell-write``, ``gaincell-readout`` (and any
+further gaincell-* recipe) as a table over its axes; time constants
 (quantities named ``tau*``) are tabulated as log(tau) over 1/T, i.e. Arrhenius-like
-interpolation between swept temperatures. :meth:`GainCellModel.stored_voltage` applies
+interpolation between swept temperatures (points whose relaxation starts within 20 mV
+of its end level have no measurable 1/e time: they are interpolated from their
+neighbours and not held out); the hold-state leakage i_leak_a as
+asinh(I / s) (a signed current over decades), monotone-cubic refined in vs_v and
+interpolated in 1/T; the write outputs v_err_v and dv_inj_v linearly (they cross or
+approach zero). :meth:`GainCellModel.stored_voltage` applies
 V(t) = v_mid + (V0 - v_mid) * exp(-t / tau(T)) with the fitted level and time constant.
 """
 from __future__ import annotations

@@ -185,7 +185,8 @@ class GainCellRetention(Recipe):
     """
 
     name = "gaincell-retention"
-    version = 1
+    version = 6   # v6: v0_v 25 mV, t_s 64 per decade (was 8), vc_v 25 mV (was 100 mV),
+    # vs_v 6.25 mV (was 12.5 mV)
     summary = "gain-cell stored voltage vs hold time (Si or OSFET write transistor), tau"
     params = (P_DEV, P_CS, P_WW, P_LW, P_VWWL, P_VWWLH, P_IOFF, P_EA, P_VRP, P_VREF,
               P_WRN, P_WRP, P_LREAD)
@@ -201,12 +202,23 @@ class GainCellRetention(Recipe):
         Output("ode_err_v", "V", (), "max |ODE - transient| over 1 us..1 ms of hold"),
     )
     # storage range 0–0.9 V (REFERENCE.md); both sides of the 0.45 V relaxation level
-    V0 = (0.0, 0.225, 0.675, 0.9)
-    T = tuple(float(x) for x in np.logspace(-9, 8, 69))  # 4 points per decade
-    # I_leak(V) on a 12.5 mV grid and C_sn(V) on a 100 mV grid, beyond the 0–0.9 V storage
-    # range on both sides: charge injection can push the node below 0 V (or above 0.9 V)
-    VS = sweep_values(-0.3, 1.2, 121)
-    VC = sweep_values(-0.3, 1.2, 16)
+    # 25 mV steps: tau and the trajectory vary strongly with v0 (the leakage is
+    # exponential in V; trajectories of neighbouring v0 are time shifts of one another, so
+    # at a fixed time they differ by up to a ramp step), so a coarser grid cannot be
+    # interpolated between its lines (50 mV: 1.3 % FS)
+    V0 = sweep_values(0.0, 0.9, 37)
+    # 64 points per decade: a Si relaxation from a high v0 is a linear ramp in t (the
+    # saturated junction current) ending in a sharp corner at the relaxation level; in
+    # log-time that is steep, and interpolation across the corner misses by ~ the drop
+    # of one grid step (8/decade: 5 % FS). The ODE part costs no simulation, only
+    # post-processing
+    T = tuple(float(x) for x in np.logspace(-9, 8, 17 * 64 + 1))
+    # I_leak(V) on a 6.25 mV grid (one DC sweep: free; the OSFET's zero crossing is a
+    # tanh of ~50 mV width whose amplitude grows 40x from 27 to 85 C) and C_sn(V) on a
+    # 25 mV grid, beyond the 0–0.9 V storage range on both sides: charge injection can
+    # push the node below 0 V (or above 0.9 V)
+    VS = sweep_values(-0.3, 1.2, 241)
+    VC = sweep_values(-0.3, 1.2, 61)   # 25 mV: the gate C-V step (depletion -> inversion)
 
     def inner_axes(self, p):
         return [Axis("v0_v", "V", self.V0), Axis("t_s", "s", self.T),
@@ -238,7 +250,7 @@ class GainCellRetention(Recipe):
 
     def simulate(self, ng, p):
         vs = np.asarray(self.VS)
-        vec = ng.run(["dc vsp -0.3 1.2 0.0125"])
+        vec = ng.run(["dc vsp -0.3 1.2 0.00625"])
         i_leak = -np.asarray(vec["vsp#branch"])
         c_sn = []
         f_ac = 1e6
@@ -463,7 +475,7 @@ class GainCellMac(Recipe):
     """
 
     name = "gaincell-mac"
-    version = 1
+    version = 5   # v5: t_pulse_s on the 4-bit Q grid (1 ns), vwl_v 50 mV, vs_v 25 mV
     summary = ("gain cell signed read current I(Vs, Vwl) and column charge vs query pulse "
                "width (SKY130, push-pull read)")
     params = (P_ROWS,
@@ -480,9 +492,15 @@ class GainCellMac(Recipe):
                "input vs read word-line pulse width (all rows pulsed, start-aligned)"),
         Output("v_int_v", "V", ("t_pulse_s",), "integrator output at the end of the read"),
     )
-    VS = sweep_values(0.0, 0.9, 19)       # storage range 0–0.9 V (REFERENCE.md), 50 mV
-    VWL = sweep_values(0.0, 0.9, 10)      # word line 0–0.9 V (REFERENCE.md amplitude)
-    T_PULSE = tuple(x * 1e-9 for x in (0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0))  # ≤ 15 ns
+    # storage range 0–0.9 V (REFERENCE.md), 25 mV: the current rises steeply toward 0.9 V,
+    # 50 mV steps left the held-out near-edge line (0.85 V) 1.06 % FS off (DC, cheap)
+    VS = sweep_values(0.0, 0.9, 37)
+    # word line 0–0.9 V (REFERENCE.md amplitude), 50 mV: the current turns on over ~0.2 V
+    # of vwl, 100 mV steps left a held-out vwl line 1.4 % FS off (DC, costs nothing)
+    VWL = sweep_values(0.0, 0.9, 19)
+    # the 4-bit Q grid (0..15 ns, 1 ns; REFERENCE.md): the widths the accelerator uses, and
+    # enough points on the knee where the integrator clamps
+    T_PULSE = tuple(k * 1e-9 for k in range(16))
 
     def inner_axes(self, p):
         return [Axis("vwl_v", "V", self.VWL), Axis("vs_v", "V", self.VS),
@@ -516,7 +534,7 @@ class GainCellMac(Recipe):
         return lines
 
     def simulate(self, ng, p):
-        vec = ng.run(["dc vsdc 0 0.9 0.05 vwldc 0 0.9 0.1"])
+        vec = ng.run(["dc vsdc 0 0.9 0.025 vwldc 0 0.9 0.05"])
         i = -np.asarray(vec["vbldc#branch"]).reshape(len(self.VWL), len(self.VS))
         q_col, v_int = [], []
         for tw in self.T_PULSE:
@@ -683,7 +701,7 @@ class GainCellWrite(Recipe):
     """
 
     name = "gaincell-write"
-    version = 1
+    version = 3   # v3: v_write_v in 12.5 mV steps (was 25 mV; v2: was 10 values)
     summary = "gain-cell write: settling time, charge injection, energy vs written voltage"
     params = (P_DEV, P_CS, P_WW, P_LW, P_VWWL, P_VWWLH, P_IOFF, P_EA, P_VRP, P_VREF,
               P_WRN, P_WRP, P_LREAD,
@@ -704,7 +722,10 @@ class GainCellWrite(Recipe):
                "word-line and bit-line drivers (positive power only)"),
         Output("e_net_j", "J", ("v_write_v",), "net energy exchanged with those drivers"),
     )
-    VW = sweep_values(0.0, 0.9, 10)  # storage range 0–0.9 V (REFERENCE.md)
+    # storage range 0–0.9 V (REFERENCE.md) in 12.5 mV steps (one cell each, ~0.1 s of
+    # simulation per cell): the settling time has a sharp dip where v_write meets v_prev
+    # (the step is within the tolerance), v_err_v a sign change there
+    VW = sweep_values(0.0, 0.9, 73)
 
     def inner_axes(self, p):
         return [Axis("v_write_v", "V", self.VW)]
