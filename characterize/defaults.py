@@ -95,13 +95,15 @@ FULL = {
 #: benchmark-size sweeps (a minute or two in all)
 SMALL = {
     "nfet": ("nfet-iv", {"w_um": [1.0]}, ["tt"], [27], 0, None),
+    "pfet": ("pfet-iv", {"w_um": [1.0]}, ["tt"], [27], 0, None),
     "memristor": ("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]}, ["tt"], [27], 0,
                   None),
     "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24), "g_high_us": [20.0]},
                     ["tt"], [27], 0, None),
     "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 120, 16), "g_high_us": [20.0]},
                       ["tt"], [27], 10, None),
-    "acam-search": ("acam-search", {"dv_v": _dv(11)}, ["tt"], [27], 0, None),
+    "acam-search": ("acam-search", {"n_cells": [4, 6, 8, 12], "dv_v": _dv(20)}, ["tt"], [27],
+                    0, None),
     # FULL's axes, coarser (the settling form needs the column load to span the TIA's
     # noise-gain range, as in FULL; a rows-only sweep leaves it to extrapolate)
     "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],

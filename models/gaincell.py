@@ -75,6 +75,7 @@ class GainCellMacModel(GainCellModel):
 @register_kind
 class GainCellRetentionModel(GainCellModel):
     kind = "gaincell-retention"
+    primary = "v_sn_v"
 
     def tau(self, *, corner=None, strict=False, **settings):
         name = self._first(("tau",))
@@ -104,11 +105,13 @@ class GainCellRetentionModel(GainCellModel):
 @register_kind
 class GainCellWriteModel(GainCellModel):
     kind = "gaincell-write"
+    primary = "v_stored_v"
 
 
 @register_kind
 class GainCellReadoutModel(GainCellModel):
     kind = "gaincell-readout"
+    primary = "t_out_s"
 
 
 def _only(model, output, settings):
