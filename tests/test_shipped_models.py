@@ -55,3 +55,24 @@ def test_shipped_model_meets_heldout_target(name, summary):
         if m.kind == "acam-window":
             assert e["max_abs"] <= ACAM_TARGET_V, (name, out, e["max_abs"])
     assert summary[name]["heldout_max_pct_fs"] == pytest.approx(he["max_pct_fs"])
+
+
+def test_regeneration_command_reproduces_a_shipped_model(tmp_path):
+    """`imcspice models build-defaults --only memristor` (8 real ngspice points) rebuilds
+    the shipped memristor model: same held-out error, same parameters; and a partial
+    rebuild keeps the other entries of defaults.json."""
+    import numpy as np
+
+    from imcspice.cli import main
+    (tmp_path / "defaults.json").write_text(json.dumps(
+        {"models": {"nfet": {"ok": True, "kind": "mosfet-iv"}, "gone": {"ok": True}}}))
+    assert main(["models", "build-defaults", "--out", str(tmp_path), "--only", "memristor",
+                 "--workers", "1", "--quiet"]) == 0
+    new, old = load(tmp_path / "memristor.model.h5"), load(DATA / "memristor.model.h5")
+    assert new.heldout_error["max_pct_fs"] == pytest.approx(old.heldout_error["max_pct_fs"],
+                                                            rel=1e-6, abs=1e-12)
+    for name, fn in old.functions.items():
+        np.testing.assert_allclose(new.functions[name].values, fn.values, rtol=1e-6)
+    kept = json.loads((tmp_path / "defaults.json").read_text())["models"]
+    assert set(kept) == {"nfet", "memristor"}        # old entry kept, unknown one dropped
+    assert kept["memristor"]["status"] == {"ok": 8}
