@@ -21,14 +21,15 @@ from .characterize import defaults as D
 #: name -> (recipe, swept axes, corners, temperatures, mc, kind): small but complete
 DEMO = {
     "memristor": ("memristor-iv", {"g_us": D._geom(1, 150, 6)}, ["tt"], [27], 0, None),
-    "crossbar-column": ("crossbar-column", {"rows": [32, 64, 128, 256], "g_on_us": [100.0],
-                                            "frac_on": [0.25, 0.5, 0.75]},
+    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],
+                                            "r_bl_ohm": [1.0, 10.0], "frac_on": [0.25, 0.75],
+                                            "g_on_us": [100.0], "pattern": ["spread"]},
                         ["tt"], [27, 85], 0, None),
-    "acam-window": ("acam-window", {"g_low_us": D._geom(1, 150, 8),
-                                    "g_high_us": D._geom(1, 150, 8)}, ["tt"], [27], 0, None),
-    "acam-mismatch": ("acam-mc", {"g_low_us": [5.0, 20.0, 80.0], "g_high_us": [20.0]},
+    "acam-window": ("acam-window", {"g_low_us": D._geom(1, 120, 12),
+                                    "g_high_us": D._geom(1, 120, 12)}, ["tt"], [27], 0, None),
+    "acam-mismatch": ("acam-mc", {"g_low_us": D._geom(1, 120, 12), "g_high_us": [20.0]},
                       ["tt"], [27], 8, None),
-    "acam-search": ("acam-search", {"n_cells": [4, 8, 16], "dv_v": D._dv(6)}, ["tt"], [27], 0,
+    "acam-search": ("acam-search", {"n_cells": [4, 8], "dv_v": D._dv(20)}, ["tt"], [27], 0,
                     None),
     "gaincell-mac": ("gaincell-mac", {}, ["tt"], [27], 0, None),
     "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85],
@@ -84,18 +85,36 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:.3g} {unit}"
 
 
+def _shipped_errors() -> dict[str, float]:
+    """name -> held-out max % FS of the shipped default models (models/data)."""
+    from . import models as models_pkg
+    try:
+        d = json.loads((Path(models_pkg.__file__).parent / "data" / "defaults.json")
+                       .read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {k: float(v["heldout_max_pct_fs"]) for k, v in d.items()
+            if isinstance(v, dict) and isinstance(v.get("heldout_max_pct_fs"), (int, float))}
+
+
 def write_report(out: Path, summary: dict, reports: dict, t_fit: float, t_all: float) -> Path:
     L = ["# imcspice demo report", "",
          f"SKY130 (tt, 27 °C) characterization by ngspice, fitted into behavioral models, "
          f"composed into three accelerators. Sweeps + fits {t_fit:.0f} s, total {t_all:.0f} s.",
          "", "## Characterized circuits", "",
-         "| model | recipe | points | SPICE s/point | held-out max error (% FS) |",
-         "|---|---|---|---|---|"]
+         "Held-out error of these demo-size fits, and of the shipped default model of the "
+         "same name (`models/data`, fitted on its full sweep: corners, temperatures, dense "
+         "grids; `imcspice models build-defaults` regenerates it):", "",
+         "| model | recipe | points | SPICE s/point | held-out max error (% FS) | "
+         "shipped model (% FS) |",
+         "|---|---|---|---|---|---|"]
+    shipped = _shipped_errors()
     for name, rec in summary["models"].items():
         err = rec.get("heldout_max_pct_fs")
         L.append(f"| {name} | {rec.get('recipe')} | {rec.get('points')} | "
                  f"{rec.get('spice_s_per_point', float('nan')):.3g} | "
-                 f"{'%.2f' % err if err is not None else rec.get('error', 'n/a')} |")
+                 f"{'%.2f' % err if err is not None else rec.get('error', 'n/a')} | "
+                 f"{'%.2f' % shipped[name] if name in shipped else 'n/a'} |")
     L.append("")
     for name in summary["models"]:
         if (out / "figures" / f"{name}.png").exists():
