@@ -9,7 +9,8 @@ the device physics matter), writes ``OUT/raw/NAME.raw.h5`` (shipped in ``models/
 the notebooks explore them, ``imcspice validate --against`` checks models on them) and fits
 it into ``OUT/NAME.model.h5``; a summary (held-out errors, points, seconds) goes to
 ``OUT/defaults.json``. Entries whose recipe is not installed are skipped. Rough cost on
-2 cores: ~15-25 minutes in all (the ACAM grids and the gain-cell transients dominate).
+2 cores: ~10 minutes in all, cold point cache (the ACAM grids and the crossbar
+transients dominate).
 
 ``SMALL`` holds much smaller sweeps of the same families for the benchmark
 (``benchmarks/model_vs_spice.py``) and quick checks.

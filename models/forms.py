@@ -1,7 +1,9 @@
 """Closed forms a behavioral model may use, by name (numpy only).
 
 A model file names its form (``form`` attribute of a function); the code that
-evaluates it lives here, so a file never carries anything executable. Each form
+evaluates it lives here (or in the family's own module, registered into ``FORMS`` on
+import: the crossbar ladder forms in :mod:`imcspice.models.crossbar`), so a file never
+carries anything executable. Each form
 takes its input arrays (already broadcast) and its parameter array ``p`` of shape
 ``(..., n_params)`` (one parameter vector per point, interpolated from the model's
 parameter grid), plus optional fixed arrays (``extra``, e.g. polynomial exponents).
