@@ -63,13 +63,16 @@ def plot_file(path, out, raw=None) -> Path:
 def _find_source(model_path: Path, model) -> Path:
     from ..models.store import sha256_file
     name = model.meta.get("source_name", "")
-    cands = [model_path.parent / name] if name else []
-    cands += sorted(model_path.parent.glob("*.raw.h5"))
+    # next to the model, or in raw/ beside it (the build-defaults layout, models/data)
+    dirs = [model_path.parent, model_path.parent / "raw"]
+    cands = [d / name for d in dirs] if name else []
+    cands += [c for d in dirs for c in sorted(d.glob("*.raw.h5"))]
     for c in cands:
         if c.is_file() and sha256_file(c) == model.source_raw_sha256:
             return c
     raise FitError(f"{model_path}: its source raw sweep (sha256 {model.source_raw_sha256[:12]}…, "
-                   f"{name or 'unnamed'}) is not next to it; give --raw RAW.raw.h5")
+                   f"{name or 'unnamed'}) is neither next to it nor in raw/ beside it; give "
+                   "--raw RAW.raw.h5")
 
 
 def _family_plotter(recipe: str):
@@ -161,7 +164,9 @@ def _subsample(n: int) -> list[int]:
 
 def plot_model(model, raw: rawfile.RawSweep, out: Path, raw_name: str = "") -> None:
     plt = _mpl()
-    names = [n for n in model.outputs if n in raw.data][:4]
+    first = [model.primary] if model.primary in model.outputs else []
+    names = [n for n in first + [o for o in model.outputs if o not in first]
+             if n in raw.data][:4]
     if not names:
         raise FitError(f"the raw sweep ({raw.attrs.get('recipe')}) has none of the model's "
                        f"outputs ({', '.join(model.outputs)})")
@@ -183,11 +188,15 @@ def plot_model(model, raw: rawfile.RawSweep, out: Path, raw_name: str = "") -> N
             continue
         ci = gd.corners.index(corner)
         live = [n for n in fn.inputs if len(gd.axis(n)) > 1]
-        x = live[-1] if live else fn.inputs[-1]
-        c = live[-2] if len(live) > 1 else None
+        # x: the most densely swept input (ties: the innermost), curves: the next one
+        by_size = sorted(live, key=lambda n: (len(gd.axis(n)), live.index(n)), reverse=True)
+        x = by_size[0] if live else fn.inputs[-1]
+        c = by_size[1] if len(live) > 1 else None
         idx = {n: 0 for n in gd.names}
         xs = gd.axis(x)
-        xd = np.linspace(xs.min(), xs.max(), 300)
+        logx = bool(np.all(xs > 0) and xs.max() / xs.min() > 100)   # times, G over decades
+        xd = np.geomspace(xs.min(), xs.max(), 300) if logx else \
+            np.linspace(xs.min(), xs.max(), 300)
         cvals = _subsample(len(gd.axis(c))) if c else [None]
         fs = gd.full_scale
         for k in cvals:
@@ -219,6 +228,9 @@ def plot_model(model, raw: rawfile.RawSweep, out: Path, raw_name: str = "") -> N
         if c:
             ax.legend(fontsize=7)
         ax.grid(True, alpha=0.3)
+        if logx:
+            ax.set_xscale("log")
+            axr.set_xscale("log")
         axr.set_xlabel(f"{x} [{model.unit(x)}]")
         axr.set_ylabel("model − SPICE (% FS)")
         axr.axhline(0, color="k", lw=0.6)
