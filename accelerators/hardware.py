@@ -96,6 +96,10 @@ def _clip_to(model, name: str, value: float) -> float:
 
 
 # --- crossbars (RACE-IT, HeTraX ReRAM tiers) ------------------------------------------------
+#: read voltage of the crossbar tiles: the low end of REFERENCE.md's 0.2-0.55 V, where the
+#: memristor's sinh non-linearity is smallest (used where the model swept v_read_v)
+V_READ_V = 0.2
+
 def _verified(sigma_fn, tol_us: float | None):
     """Programming sigma after write-verify to +-tol (uniform residual), never above the
     open-loop sigma."""
@@ -122,6 +126,9 @@ def crossbar_device(hw: HardwareModels, tile_rows: int, r_wire_ohm: float,
         settings["temp_c"] = _clip_to(xb, "temp_c", t)
     if "frac_on" in xb.valid_range:  # energy and settling at a half-loaded column
         settings["frac_on"] = _clip_to(xb, "frac_on", 0.5)
+    v_read = _clip_to(xb, "v_read_v", V_READ_V)
+    if "v_read_v" in xb.functions["ir_drop_rel"].inputs:
+        settings["v_read_v"] = v_read
     has_load = "frac_on" in xb.functions["ir_drop_rel"].inputs
 
     def ir_drop(load):
@@ -140,7 +147,7 @@ def crossbar_device(hw: HardwareModels, tile_rows: int, r_wire_ohm: float,
         v0 = _scalar(mem.fitted(corner=hw.corner)["v0"])
     g_on = _pinned(xb, "g_on_us") * 1e-6
     g_off = _pinned(xb, "g_off_us") * 1e-6
-    dev = CrossbarDevice(g_min_s=g_off, g_max_s=g_on, v_read_v=_pinned(xb, "v_read_v"),
+    dev = CrossbarDevice(g_min_s=g_off, g_max_s=g_on, v_read_v=v_read,
                          v0_v=v0, tile_rows=tile_rows, ir_drop_rel=ir_drop,
                          g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
                                              write_verify_tol_us))

@@ -31,12 +31,27 @@ LOAD_INPUTS = ["rows", "r_bl_ohm", "frac_on", "g_on_us", "g_off_us"]
 
 #: (form, extra inputs after LOAD_INPUTS) per quantity
 FORM_OF = {
-    "ir_drop_rel": ("crossbar-ir-drop", []),
-    "i_out_a": ("crossbar-column-current", ["v_read_v"]),
-    "v_out_v": ("crossbar-column-current", ["v_read_v"]),
-    "e_read_j": ("crossbar-load-quadratic", []),
-    "t_settle_s": ("crossbar-load-quadratic", []),
+    "ir_drop_rel": ("crossbar-ir-drop-v", ["v_read_v"]),
+    "i_out_a": ("crossbar-column-current-v", ["v_read_v"]),
+    "v_out_v": ("crossbar-column-current-v", ["v_read_v"]),
+    "e_read_j": ("crossbar-read-energy", ["v_read_v"]),
+    "t_settle_s": ("crossbar-settling", ["v_read_v"]),
 }
+
+#: the form where the sweep holds the read voltage fixed: the settling time's load shift k
+#: only pays off across read voltages (on a fixed-V sweep it extrapolates rows worse)
+FIXED_V_FORM_OF = {"t_settle_s": ("crossbar-load-quadratic", [])}
+
+#: form inputs that are ALSO parameter-grid axes: the ladder ratio of a 1T1R column moves
+#: with the read voltage (the access transistor's and the sinh cell's conductances do), so
+#: a, b, c (d0..d2) are fitted per read voltage, while the form carries the explicit V
+#: dependence (law(V), V*law(V), law'(V)); held out as a parameter-grid axis (near-edge +
+#: interior lines) and interpolated linearly between the fitted read voltages
+GRID_TOO = ("v_read_v",)
+
+#: the forms quadratic in the column conductance ((a,) b, c, d0, d1, d2; the read-voltage
+#: ones drop a, which only scales d1 and d2 there)
+QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-read-energy", "crossbar-settling")
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
 # b ~ 0.9 (effective / nominal cell conductance), c ~ 0 (non-linearity); the bounds only
@@ -44,14 +59,29 @@ FORM_OF = {
 RATIO_P0 = [0.92, 0.9, 0.0]
 RATIO_LO = [0.05, 0.01, -3.0]
 RATIO_HI = [2.0, 20.0, 3.0]
+# the read-voltage (-v) forms add k, the load's shift with the drop (~ -0.3 .. 0)
+K_P0, K_LO, K_HI = 0.0, -0.9, 3.0
 
 
-def _extra(q: str, fixed: dict) -> dict:
+def _ratio_start(form, ratio0: dict | None = None) -> tuple[list, list, list]:
+    """(p0, lo, hi) of the form's ladder-ratio parameters (a,) b, c(, k); p0 from
+    ``ratio0`` (by name) where given."""
+    names = [n for n in form.params if n in ("a", "b", "c", "k")]
+    p0 = dict(zip("abck", RATIO_P0 + [K_P0]), **(ratio0 or {}))
+    lo = dict(zip("abck", RATIO_LO + [K_LO]))
+    hi = dict(zip("abck", RATIO_HI + [K_HI]))
+    return [p0[n] for n in names], [lo[n] for n in names], [hi[n] for n in names]
+
+
+def _extra(q: str, fixed: dict, form: str) -> dict:
     """Fixed arrays of the current form: the cell law (v0_v; 0 = linear) and the output
     per ampere (1 for i_out_a, -r_f * A0 / (1 + A0) for the inverting TIA's v_out_v)."""
-    if FORM_OF[q][0] != "crossbar-column-current":
+    if form not in ("crossbar-column-current", "crossbar-column-current-v") and \
+            get_form(form).n_inputs < 6:
         return {}
     v0 = float(fixed.get("v0_v", 0.5)) if fixed.get("device") == "1t1r" else 0.0
+    if form not in ("crossbar-column-current", "crossbar-column-current-v"):
+        return {"v0_v": np.array([v0])}
     scale = 1.0
     if q == "v_out_v":
         a0 = float(fixed.get("a0_v_per_v", 1e5))
@@ -59,40 +89,79 @@ def _extra(q: str, fixed: dict) -> dict:
     return {"v0_v": np.array([v0]), "scale": np.array([scale])}
 
 
-def _p0(q: str, extra: dict, ratio0: list[float]):
-    form = get_form(FORM_OF[q][0])
-    if form.name != "crossbar-load-quadratic":
-        return lambda x, y: list(ratio0)
+def _p0(form: str, extra: dict, ratio0: dict):
+    form = get_form(form)
+    if form.name in QUADRATIC_FORMS:   # k starts at 0: the drop's shift is the current's
+        ratio0 = {n: v for n, v in ratio0.items() if n != "k"}
+    r0 = _ratio_start(form, ratio0)[0]
+    if form.name not in QUADRATIC_FORMS:
+        return lambda x, y: list(r0)
 
     def p0(x, y):
-        # d0..d2 by linear least squares at the starting ladder ratio
-        gc = form.func(x, np.array(list(ratio0) + [0.0, 1.0, 0.0]), extra)
-        a = np.stack([np.ones_like(gc), gc, gc * gc], axis=1)
+        # d0..d2 by linear least squares at the starting ladder ratio (the form is linear
+        # in them: basis d0 = 1, d1 = 1, d2 = 1 in turn)
+        cols = [form.func(x, np.array(r0 + list(e)), extra) for e in np.eye(3)]
+        a = np.stack(cols, axis=1)
         d, *_ = np.linalg.lstsq(a, y, rcond=None)
-        return list(ratio0) + list(d)
+        return r0 + list(d)
     return p0
 
 
-def _bounds(q: str):
-    if FORM_OF[q][0] == "crossbar-load-quadratic":
-        return (RATIO_LO + [-np.inf] * 3, RATIO_HI + [np.inf] * 3)
-    return (RATIO_LO, RATIO_HI)
+def _bounds(form: str):
+    form = get_form(form)
+    _, lo, hi = _ratio_start(form)
+    if form.name in QUADRATIC_FORMS:
+        return (lo + [-np.inf] * 3, hi + [np.inf] * 3)
+    return (lo, hi)
+
+
+def sliced_form_function(gd: GridData, masks: dict, form: str, inputs: list[str], p0, *,
+                         axis: str, **kw):
+    """:func:`form_function` with form input ``axis`` ALSO a parameter-grid axis: the form
+    is fitted on each training value of ``axis`` alone and the parameter grids are stacked
+    along it (last grid axis, linear scale). Returns the function and its worst training
+    error in % of full scale."""
+    from ..models.base import Function
+    keep = np.flatnonzero(masks[axis])
+    fns, worst = [], 0.0
+    for i in keep:
+        fn, w = form_function(gd.take(axis, [int(i)]), dict(masks, **{axis: np.ones(1, bool)}),
+                              form, inputs, p0, **kw)
+        fns.append(fn)
+        worst = max(worst, w)
+    f0 = fns[0]
+    return Function(name=f0.name, unit=f0.unit, form=f0.form, corners=f0.corners,
+                    grid_inputs=list(f0.grid_inputs) + [axis],
+                    grid_axes=list(f0.grid_axes) + [gd.axis(axis)[keep]],
+                    values=np.stack([f.values for f in fns], axis=-2),
+                    form_inputs=f0.form_inputs, param_names=f0.param_names,
+                    scales=list(f0.scales) + ["linear"], param_transform=f0.param_transform,
+                    extra=f0.extra, doc=f0.doc), worst
 
 
 def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
-                 ratio0: list[float] | None = None, doc: str = ""):
+                 ratio0: dict | None = None, doc: str = ""):
     """Closed form of ``q`` if its training error is within FORM_TOL_PCT, else a table.
     Returns (function, held-out error dict)."""
     form, more = FORM_OF[q]
+    if q in FIXED_V_FORM_OF and "v_read_v" in gd.names and len(gd.axis("v_read_v")) < 2:
+        form, more = FIXED_V_FORM_OF[q]
     inputs = LOAD_INPUTS + more
     note: dict = {"form_tried": form}
     if all(n in gd.names for n in inputs):
-        masks = split_grid(gd, {n: "form" for n in inputs}, seed)
-        extra = _extra(q, fixed)
+        # form axes: true edge + interior held out; GRID_TOO axes are parameter-grid axes
+        masks = split_grid(gd, {n: "form" for n in inputs if n not in GRID_TOO}, seed)
+        extra = _extra(q, fixed, form)
+        sliced = [n for n in inputs if n in GRID_TOO]
         try:
-            fn, worst = form_function(gd, masks, form, inputs, _p0(q, extra, ratio0 or RATIO_P0),
-                                      bounds=_bounds(q), extra=extra,
-                                      doc=f"{doc} [{get_form(form).text}]".strip())
+            kw = dict(bounds=_bounds(form), extra=extra,
+                      doc=f"{doc} [{get_form(form).text}]".strip())
+            p0 = _p0(form, extra, ratio0 or {})
+            if sliced:
+                fn, worst = sliced_form_function(gd, masks, form, inputs, p0, axis=sliced[0],
+                                                 **kw)
+            else:
+                fn, worst = form_function(gd, masks, form, inputs, p0, **kw)
         except (FitError, ValueError) as e:
             fn, worst = None, float("inf")
             note["form_error"] = str(e)
@@ -116,7 +185,7 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     settings = numeric_settings(raw)
     fixed = fixed_params(raw)
     fns, errs, gds, skipped = {}, {}, [], []
-    ratio0 = list(RATIO_P0)
+    ratio0: dict = {}     # starting ladder parameters by name
     # ir_drop_rel first: its ladder parameters start the other forms' fits
     for q in sorted(QUANTITIES, key=lambda n: n != "ir_drop_rel"):
         if q not in raw.data:
@@ -129,8 +198,9 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
         if q == "v_out_v":
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # signed output: scale is its size
         fn, err = fit_quantity(gd, q, fixed, seed, ratio0, doc=raw.docs.get(q, ""))
-        if q == "ir_drop_rel" and fn.form == "crossbar-ir-drop":
-            ratio0 = [float(v) for v in np.median(fn.values.reshape(-1, 3), axis=0)]
+        if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v"):
+            pv = np.median(fn.values.reshape(-1, len(fn.param_names)), axis=0)
+            ratio0 = {n: float(v) for n, v in zip(fn.param_names, pv)}
         fns[q], errs[q] = fn, err
         gds.append(gd)
     if not fns:
@@ -147,8 +217,10 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                  "cells of mean conductance g = frac_on*g_on + (1-frac_on)*g_off, r_bl per "
                  "segment, carries a*T*(1 + c*(1-T)) of its wire-free current, T = "
                  "tanh(sqrt(b*u))/sqrt(b*u), u = r_bl*g*(rows+1)*(rows+1/2) (read energy and settling "
-                 "time quadratic in the column conductance rows*g*a*T*(1+c*(1-T))); "
-                 "a, b, c, d per corner and temperature")
+                 "time quadratic in the column conductance rows*g*a*T*(1+c*(1-T))); the "
+                 "read-voltage forms weight u by law'(V), shift it by k*(1-T0) with the drop "
+                 "and carry V*law(V) in the energy; a, b, c, k, d per corner, temperature "
+                 "and read voltage")
     if tables:
         form += ("; " if closed else "") + (", ".join(tables) + " as lookup tables over the "
                                             "swept settings (" + (", ".join(swept) or "none")

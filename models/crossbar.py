@@ -62,14 +62,16 @@ def ladder_t(u):
         return np.where(u > 1e-8, np.tanh(s) / np.where(s > 0, s, 1.0), 1.0 - u / 3.0)
 
 
-def _column_ratio(x, p):
+def _column_ratio(x, p, slope=1.0):
     """(per-cell mean conductance g [S], i_out / (rows*g*law(V)) = a*T(b*u)*(1 + c*(1-T)))
-    from inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, ...)."""
+    from inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, ...). ``slope``: the
+    cells' law'(V) weighting the load in the read-voltage (``-v``) forms: a wire drop dV
+    moves a cell's current by g*law'(V)*dV."""
     rows, r_bl, frac, g_on_us, g_off_us = x[:5]
     g = (frac * g_on_us + (1.0 - frac) * g_off_us) * 1e-6
     # (N+1)(N+1/2) = 3 * sum_k k^2 / N: the exact small-load drop of the lumped ladder
     # (cell k sits k segments from the sense node), where the continuum has N^2
-    t = ladder_t(p[..., 1] * r_bl * g * (rows + 1.0) * (rows + 0.5))
+    t = ladder_t(p[..., 1] * slope * r_bl * g * (rows + 1.0) * (rows + 0.5))
     return g, p[..., 0] * t * (1.0 + p[..., 2] * (1.0 - t))
 
 
@@ -92,8 +94,64 @@ def _load_quadratic_form(x, p, extra):
     return p[..., 3] + p[..., 4] * gc + p[..., 5] * gc * gc
 
 
+def _law(v, extra, slope: bool = False):
+    """The cell law per siemens at V (v0*sinh(V/v0) for extra v0_v > 0, else V), or its
+    slope dlaw/dV (cosh(V/v0), or 1): the large- and small-signal cell conductance."""
+    v0 = float(extra["v0_v"][0]) if "v0_v" in extra else 0.0
+    if slope:
+        return np.cosh(v / v0) if v0 > 0 else np.ones_like(v)
+    return v0 * np.sinh(v / v0) if v0 > 0 else v
+
+
+def _column_ratio_v(x, p, extra):
+    """(g, ratio) of the read-voltage forms, p = (a, b, c, k, ...), x = (rows, r_bl_ohm,
+    frac_on, g_on_us, g_off_us, v_read_v): the load is weighted by the cells'
+    small-signal conductance law'(V) (a wire drop dV moves a cell's current by
+    g*law'(V)*dV), and shifted by k*(1 - T0) as the drop grows (the far cells then see
+    less voltage, so a different slope of the non-linear law):
+    ratio = a*T*(1 + c*(1 - T)), T = T(b*u*(1 + k*(1 - T0))), T0 = T(b*u)."""
+    rows, r_bl, frac, g_on_us, g_off_us, v = x[:6]
+    g = (frac * g_on_us + (1.0 - frac) * g_off_us) * 1e-6
+    bu = p[..., 1] * _law(v, extra, slope=True) * r_bl * g * (rows + 1.0) * (rows + 0.5)
+    t = ladder_t(bu * (1.0 + p[..., 3] * (1.0 - ladder_t(bu))))
+    return g, p[..., 0] * t * (1.0 + p[..., 2] * (1.0 - t))
+
+
+def _ir_drop_v_form(x, p, extra):
+    return 1.0 - _column_ratio_v(x, p, extra)[1]
+
+
+def _current_v_form(x, p, extra):
+    g, ratio = _column_ratio_v(x, p, extra)
+    scale = float(extra["scale"][0]) if "scale" in extra else 1.0
+    return scale * x[0] * g * _law(x[5], extra) * ratio
+
+
+def _with_a(p):
+    """(b, c, k, d...) -> (1, b, c, k, d...): the quadratic forms drop a (it only scales
+    d1 and d2 there)."""
+    return np.concatenate([np.ones_like(p[..., :1]), p], axis=-1)
+
+
+def _read_energy_form(x, p, extra):
+    v = x[5]
+    g, ratio = _column_ratio_v(x, _with_a(p), extra)
+    gc = x[0] * g * ratio
+    return v * _law(v, extra) * gc * (p[..., 3] + p[..., 4] * gc + p[..., 5] * gc * gc)
+
+
+def _settling_form(x, p, extra):
+    g, ratio = _column_ratio_v(x, _with_a(p), extra)
+    gs = x[0] * g * ratio * _law(x[5], extra, slope=True)   # small-signal column conductance
+    return p[..., 3] + p[..., 4] * gs + p[..., 5] * gs * gs
+
+
 _LADDER = ("T = tanh(sqrt(b*u))/sqrt(b*u), u = r_bl*g*(rows+1)*(rows+1/2), g = (frac_on*g_on + "
            "(1 - frac_on)*g_off)*1e-6 S")
+_LADDER_V = ("T = tanh(sqrt(s))/sqrt(s), s = b*u*(1 + k*(1 - T0)), T0 = T(b*u), u = "
+             "law'(V)*r_bl*g*(rows+1)*(rows+1/2), g = (frac_on*g_on + (1 - frac_on)*g_off)"
+             "*1e-6 S; law = v0*sinh(V/v0), law' = cosh(V/v0) (extra v0_v > 0) or V, 1  "
+             "(k: the load's shift with the drop, the far cells seeing less voltage)")
 #: inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us[, v_read_v])
 CROSSBAR_FORMS = (
     Form("crossbar-ir-drop", ("a", "b", "c"), 5,
@@ -109,6 +167,21 @@ CROSSBAR_FORMS = (
          "  (the column conductance the TIA sees: its noise gain 1 + r_f*Gc sets the "
          "settling time and the charge missed while settling the read energy)",
          _load_quadratic_form),
+    # read-voltage forms (inputs ..., v_read_v; extra v0_v: the cell law, 0 = linear):
+    # the load is weighted by the cells' small-signal conductance law'(V)
+    Form("crossbar-ir-drop-v", ("a", "b", "c", "k"), 6,
+         "drop = 1 - a*T*(1 + c*(1 - T)), " + _LADDER_V, _ir_drop_v_form),
+    Form("crossbar-column-current-v", ("a", "b", "c", "k"), 6,
+         "I = scale * rows*g*law(V) * a*T*(1 + c*(1 - T)), " + _LADDER_V + "; scale "
+         "(extra): 1 for the current, -r_f*A0/(1+A0) for the TIA output", _current_v_form),
+    Form("crossbar-read-energy", ("b", "c", "k", "d0", "d1", "d2"), 6,
+         "E = V*law(V) * (d0 + d1*Gc + d2*Gc^2), Gc = rows*g*T*(1 + c*(1 - T)) S, " +
+         _LADDER_V + "  (the drivers deliver V*I over the pulse, I = law(V)*Gc, less the "
+         "charge missed while the TIA settles)", _read_energy_form),
+    Form("crossbar-settling", ("b", "c", "k", "d0", "d1", "d2"), 6,
+         "t = d0 + d1*Gs + d2*Gs^2, Gs = rows*g*law'(V)*T*(1 + c*(1 - T)) S, " + _LADDER_V +
+         "  (the small-signal column conductance sets the TIA's noise gain 1 + r_f*Gs, so "
+         "its closed-loop time constant)", _settling_form),
 )
 for _f in CROSSBAR_FORMS:
     FORMS.setdefault(_f.name, _f)
