@@ -9,8 +9,8 @@ the device physics matter), writes ``OUT/raw/NAME.raw.h5`` (shipped in ``models/
 the notebooks explore them, ``imcspice validate --against`` checks models on them) and fits
 it into ``OUT/NAME.model.h5``; a summary (held-out errors, points, seconds) goes to
 ``OUT/defaults.json``. Entries whose recipe is not installed are skipped. Rough cost on
-2 cores: ~10 minutes in all, cold point cache (the ACAM grids and the crossbar
-transients dominate).
+2 cores: ~20 minutes in all, cold point cache (the crossbar transients over five read
+voltages and the ACAM grids dominate).
 
 ``SMALL`` holds much smaller sweeps of the same families for the benchmark
 (``benchmarks/model_vs_spice.py``) and quick checks.
@@ -69,10 +69,12 @@ FULL = {
     "acam-search": ("acam-search", {"n_cells": [4, 6, 8, 12, 16, 24, 32], "dv_v": _dv(20)},
                     ["tt", "ff", "ss"], [27], 0, None),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
-    # column's conductance load; temperatures for the HeTraX ReRAM tiers
+    # column's conductance load; read voltage over REFERENCE.md's 0.2-0.55 V (and 0.1 V);
+    # temperatures for the HeTraX ReRAM tiers
     "crossbar-column": ("crossbar-column", {"rows": [16, 24, 32, 48, 64, 96, 128, 192, 256],
                                             "r_bl_ohm": [1.0, 1.5, 2.5, 3.5, 5.0, 7.0, 10.0],
                                             "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0],
+                                            "v_read_v": [0.1, 0.2, 0.3, 0.4, 0.55],
                                             # ON cells evenly spread: a uniform load, so the
                                             # drop is smooth in rows (random placement: +-3 %)
                                             "pattern": ["spread"]},

@@ -39,6 +39,15 @@ g_on 100 uS, 4-192 ON cells); for light columns (a few uA) the bit-line capacita
 (~rows) sets the settling instead, the form misses its training points and t_settle_s
 falls back to the table.
 
+Swept read voltage (the shipped sweep: v_read_v 0.1-0.55 V): the ``-v`` forms
+(crossbar-ir-drop-v, crossbar-column-current-v, crossbar-read-energy, crossbar-settling)
+weight the wire load by the cells' small-signal conductance, u = law'(V)*r*g*(N+1)*(N+1/2),
+shifted as the drop grows, T = T(b*u*(1 + k*(1 - T0))), T0 = T(b*u) (the far cells see
+less voltage); read energy E = V*law(V)*(d0 + d1*Gc + d2*Gc^2); settling quadratic in the
+small-signal column conductance law'(V)*Gc (it rises 10-25 % from 0.1 to 0.55 V with
+cosh(V/v0)). Their parameters are fitted per read-voltage line and interpolated linearly
+in V, so v_read_v is held out like any setting (near-edge + interior lines).
+
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
 any pattern and :meth:`CrossbarColumnModel.correct` applies the fitted IR-drop correction.
