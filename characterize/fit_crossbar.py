@@ -1,12 +1,13 @@
 """Fitting crossbar sweeps: ``crossbar-column`` (recipe crossbar-column).
 
-Each output is first fitted with a closed form of the distributed bit-line ladder (forms
-``crossbar-ir-drop``, ``crossbar-column-current``, ``crossbar-load-quadratic``; see
-:mod:`imcspice.models.crossbar`), its three to six parameters per corner and temperature,
-on the form axes rows, r_bl_ohm, frac_on, g_on_us, g_off_us (v_read_v) held out as true
-edges + random interior lines. The form is kept when its worst training error is within
-``FORM_TOL_PCT`` of full scale; otherwise the output falls back to a lookup table
-(:func:`fit_table_quantity`, near-edge + interior lines held out).
+Each output is first fitted with a closed form of the distributed bit-line ladder (see
+:mod:`imcspice.models.crossbar`: ``crossbar-ir-drop-v``, ``crossbar-column-current-v``,
+``crossbar-read-energy``, ``crossbar-settling``; ``crossbar-load-quadratic`` for the
+settling time of a fixed-read-voltage sweep), its parameters per corner, temperature and
+read voltage, on the form axes rows, r_bl_ohm, frac_on, g_on_us, g_off_us held out as true
+edges + random interior lines, and v_read_v held out as a parameter-grid axis (near-edge +
+interior). The form is kept when its worst training error is within ``FORM_TOL_PCT`` of
+full scale; otherwise the output falls back to a lookup table (:func:`fit_table_quantity`).
 """
 from __future__ import annotations
 
