@@ -81,8 +81,10 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
         if q in _RESET_LEVEL and "t_pulse_s" in gd.names and len(gd.axis("t_pulse_s")) >= 4:
             fn, err = _fit_ramp(gd, seed)
             if fn is not None:
-                notes[q] = ("integrator-ramp-shaped in t_pulse_s: reset level (no pulse), "
-                            "word-line edge step, linear ramp of the column current, rails "
+                notes[q] = ("integrator-ramp-lag in t_pulse_s: reset level (no pulse), "
+                            "a step settling with a shared time constant (word-line edge "
+                            "coupling or the integrator's start-up lag), linear ramp of the "
+                            "column current, rails "
                             "shared by all settings (bent into each rail from a shared knee, "
                             "exp or tanh: the column keeps discharging after the clamp)")
         clip_axis = {"t_out_s": "q_in_c"}.get(q)
@@ -340,8 +342,7 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, [axis])
     fs = gd.full_scale
     t = xs[0]
-    ex = {"t_edge": np.array([T_EDGE_S])}
-    f = get_form("integrator-ramp-shaped").func
+    f = get_form("integrator-ramp-lag").func
     lo, hi = _reached_rails(sub, fs)
     if isinstance(src, str):
         k = param_axes.index(src)
@@ -349,6 +350,7 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
                                                 [1] * (len(param_axes) - k - 1)), pshape)
     else:
         y0 = np.full(pshape, float(src))
+    ex = {"t_edge": np.array([_step_time(t, sub, y0, lo, hi, fs, T_EDGE_S)])}
     gscale = fs / max(float(np.max(t)), 1e-30)
 
     cw = np.zeros(pshape)                          # per-curve worst training error, % FS
@@ -424,7 +426,7 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     s = 1e-3 * float(np.max(np.abs(g))) or 1.0
     out[..., 0] = np.arcsinh(g / s)
     scales = ["inv_kelvin" if n == "temp_c" else "linear" for n in param_axes]
-    fn = Function(name=gd.name, unit=gd.unit, form="integrator-ramp-shaped",
+    fn = Function(name=gd.name, unit=gd.unit, form="integrator-ramp-lag",
                   corners=list(gd.corners), grid_inputs=param_axes,
                   grid_axes=[axes[n] for n in param_axes], values=out, form_inputs=[axis],
                   param_names=["gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
@@ -436,8 +438,37 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     err = heldout_error(fn, gd, masks)
     err["training_max_pct_fs"] = worst
     err["knees"] = {"lo": float(klo), "hi": float(khi), "rail_lo": lo, "rail_hi": hi,
-                    "shape_lo": slo, "shape_hi": shi}
+                    "shape_lo": slo, "shape_hi": shi, "t_edge_s": float(ex["t_edge"][0])}
     return fn, err
+
+
+#: candidate settling times of the ramp's step: the word-line edge, or the integrator's
+#: start-up (its slope is reached only after ~1 ns)
+_STEP_TIMES_S = (0.25e-9, 0.5e-9, 0.75e-9, 1.0e-9, 1.5e-9, 2.0e-9)
+
+
+def _step_time(t, sub, y0, lo, hi, fs, t_edge_s):
+    """The step's time constant shared by all curves: the candidate (the word-line edge
+    ``t_edge_s`` or one of _STEP_TIMES_S) whose linear least-squares fit of
+    y - y0 = gain * t + step * (1 - exp(-t / te)) to the unclamped training points of every
+    curve has the smallest worst residual."""
+    band = 0.01 * fs
+    lo_ = lo if np.isfinite(lo) else -np.inf
+    hi_ = hi if np.isfinite(hi) else np.inf
+    best = (np.inf, t_edge_s)
+    for te in (t_edge_s,) + _STEP_TIMES_S:
+        worst = 0.0
+        for idx in np.ndindex(*sub.shape[:-1]):
+            y = sub[idx]
+            ok = np.isfinite(y) & (t > 0) & (y > lo_ + band) & (y < hi_ - band)
+            if ok.sum() < 3:
+                continue
+            a = np.stack([t[ok], -np.expm1(-t[ok] / te)], axis=1)
+            c, *_ = np.linalg.lstsq(a, y[ok] - y0[idx], rcond=None)
+            worst = max(worst, float(np.max(np.abs(a @ c - (y[ok] - y0[idx])))))
+        if worst < best[0]:
+            best = (worst, te)
+    return best[1]
 
 
 def _extrapolate_clamped_gain(out, free):

@@ -122,14 +122,10 @@ def _knee_bend(u, shape):
     return np.where(shape >= 1.5, np.tanh(u), -np.expm1(-u))
 
 
-def _integrator_ramp_shaped(x, p, extra):
-    """``integrator-ramp`` with a bend shape per side: z as there, y = K + (R - K) *
-    bend(|z - K| / |R - K|) beyond a knee K toward its rail R (bend: 1 - exp(-u) or
-    tanh(u), by ``shape_lo`` / ``shape_hi``); a knee equal to its rail is a hard clamp."""
-    (t,) = x
-    gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
-    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
-    z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
+def _bent_into_rails(z, klo, lo, khi, hi, slo, shi):
+    """z passed unchanged between the knees; beyond a knee K toward its rail R,
+    K + (R - K) * bend(|z - K| / |R - K|) (bend by shape, see _knee_bend); a knee equal
+    to its rail is a hard clamp."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         dh = hi - khi
         up = np.where(dh > 0, khi + dh * _knee_bend(np.maximum(z - khi, 0) /
@@ -138,6 +134,27 @@ def _integrator_ramp_shaped(x, p, extra):
         dn = np.where(dl > 0, klo - dl * _knee_bend(np.maximum(klo - z, 0) /
                                                     np.where(dl > 0, dl, 1), slo), lo)
     return np.where(z > khi, up, np.where(z < klo, dn, z))
+
+
+def _integrator_ramp_shaped(x, p, extra):
+    """``integrator-ramp`` with a bend shape per side: z as there, bent into the rails by
+    ``shape_lo`` / ``shape_hi`` (1 - exp(-u) or tanh(u))."""
+    (t,) = x
+    gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
+    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
+    z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
+    return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
+
+
+def _integrator_ramp_lag(x, p, extra):
+    """``integrator-ramp-shaped`` whose step settles exponentially with time constant
+    extra t_edge: z = y0 + step * (1 - exp(-t / t_edge)) + gain * t. A negative step is
+    the integrator's start-up lag (z -> y0 + gain * (t - t_edge) once settled)."""
+    (t,) = x
+    gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
+    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
+    z = y0 + step * -np.expm1(-np.asarray(t, dtype=np.float64) / te) + gain * t
+    return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
 
 
 FORMS: dict[str, Form] = {f.name: f for f in (
@@ -169,6 +186,11 @@ FORMS: dict[str, Form] = {f.name: f for f in (
          "K + (R - K) bend(|z - K| / |R - K|) beyond a knee K toward its rail R, "
          "bend = 1 - exp(-u) (shape 1) or tanh(u) (shape 2)",
          _integrator_ramp_shaped),
+    Form("integrator-ramp-lag", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
+                                 "shape_lo", "shape_hi"), 1,
+         "z = y0 + step * (1 - exp(-t / t_edge)) + gain * t (t_edge: extra; step < 0: the "
+         "integrator's start-up lag), bent into the rails as integrator-ramp-shaped",
+         _integrator_ramp_lag),
 )}
 
 

@@ -9,10 +9,13 @@
         several percent of full scale at the grid's edges. It does not depend on the
         column voltage vs_col_v of the charge measurement, so that axis is averaged out.
     q_col_c(t_pulse_s, ...) column charge vs query pulse width, v_int_v(t_pulse_s, ...)
-        integrator output: closed form ``integrator-ramp-shaped`` (older files:
-        ``integrator-ramp``, exponential bends only) per setting (forms.py) --
-        z = y0 + step * min(t / t_edge, 1) + gain * t (y0 the reset level: vref_v for
-        v_int, 0 for q; step the word-line edge coupling; gain the column current), hard
+        integrator output: closed form ``integrator-ramp-lag`` (older files:
+        ``integrator-ramp-shaped``, ``integrator-ramp``: a 100 ps edge step) per setting
+        (forms.py) -- z = y0 + step * (1 - exp(-t / t_edge)) + gain * t (y0 the reset
+        level: vref_v for v_int, 0 for q; step the word-line edge coupling, or, negative,
+        the integrator's start-up lag, settling with one t_edge shared by all settings
+        (the word-line edge or 0.25-2 ns, least squares on the unclamped curves); gain
+        the column current), hard
         clamp at the rails the data sits on, or a slope-continuous bend into the rail
         from a shared knee, 1 - exp(-u) or tanh(u) per side (q keeps flowing after the
         clamp while the bit line discharges, then stops sharply);

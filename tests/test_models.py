@@ -375,6 +375,6 @@ def test_gaincell_mac_fit(tmp_path, pool):
     vs = np.linspace(0, 0.9, 10)
     i_hi = m.cell_current(vs, 0.9)
     assert i_hi[0] < 0 < i_hi[-1]
-    # one unclamped curve (rows 4, vs_col 0.6: FS only the ramp's few tens of mV):
-    # measured 1.40 % FS on the 1 ns pulse grid (FULL: <= 0.6 %)
-    assert m.heldout_error["outputs"]["v_int_v"]["max_pct_fs"] <= 1.5
+    # one unclamped curve (rows 4): the integrator's first-ns start-up is in the form
+    # (step settling with the lag time), measured 0.2 % FS
+    assert m.heldout_error["outputs"]["v_int_v"]["max_pct_fs"] <= 1.0
