@@ -142,16 +142,11 @@ def fit_acam_mismatch(raw, *, raw_path, seed: int = 0) -> AcamMismatchModel:
                                   else 1e-3)
             if name.startswith("sigma"):
                 gd.fs = float(np.nanmax(np.abs(gd.values)))   # FS of a sigma: its largest value
-                fn, masks, notes[name] = _sigma_function(gd, g, q, n_mc, seed)
+                fn, err, notes[name] = _sigma_function(gd, g, q, n_mc, seed)
+                err["max_abs_mv"] = err["max_abs"] * 1e3
             else:
                 fn, err = fit_table_quantity(gd, seed, transform="linear",
                                              doc=f"MC mean of {q}")
-                errs[name] = err
-                fns[name] = fn
-                gds.append(gd)
-                continue
-            err = heldout_error(fn, gd, masks)
-            err["max_abs_mv"] = err["max_abs"] * 1e3
             fns[name], errs[name] = fn, err
             gds.append(gd)
     rng, units = valid_range(gds)
@@ -169,9 +164,8 @@ def fit_acam_mismatch(raw, *, raw_path, seed: int = 0) -> AcamMismatchModel:
 
 
 def _sigma_function(gd, g, q, n_mc, seed):
-    """Threshold mismatch sigma vs. its conductance: a table of the sample std over ln(G)
-    (value transform and spline chosen by an inner hold-out on the training lines).
-    sigma grows steeply where the threshold curve steepens toward the supply, which the
+    """Threshold mismatch sigma vs. its conductance: a table of log(sample std) over ln(G),
+    cubic-refined. Returns (function, held-out error, notes). sigma grows steeply where the threshold curve steepens toward the supply, which the
     power-law forms tried (sqrt(s0^2 + (s1 G^c)^2)) miss by ~10 % when extrapolating to
     the top conductance; the table interpolates instead (its boundary lines stay in)."""
     note = {"mc_samples": n_mc,
@@ -185,7 +179,7 @@ def _sigma_function(gd, g, q, n_mc, seed):
                               doc=f"MC standard deviation of {q} over {n_mc} samples, "
                                   f"degree-{n_g - 1} polynomial through {n_g} conductances")
         note["form"] = f"poly-{n_g - 1}"
-        return fn, masks, note
+        return fn, heldout_error(fn, gd, masks), note
     # log(sigma) over ln(G), cubic: sigma is positive and rises roughly as a power of G;
     # chosen from that shape (over 5 hold-out seeds: <= 0.7 % of the largest sigma, the
     # linear-value table up to 1.8 %), not by the noisier inner hold-out
@@ -193,8 +187,7 @@ def _sigma_function(gd, g, q, n_mc, seed):
                                  doc=f"MC standard deviation of {q} over {n_mc} samples: "
                                      f"table of log(sigma) over ln({g})")
     note["form"] = "table"
-    note["table"] = err.get("table")
-    return fn, split_grid(gd, {}, seed), note
+    return fn, err, note
 
 
 DV_MIN = 1e-6

@@ -75,19 +75,20 @@ def _ratio_start(form, ratio0: dict | None = None) -> tuple[list, list, list]:
 
 
 def _extra(q: str, fixed: dict, form: str) -> dict:
-    """Fixed arrays of the current form: the cell law (v0_v; 0 = linear) and the output
-    per ampere (1 for i_out_a, -r_f * A0 / (1 + A0) for the inverting TIA's v_out_v)."""
-    if form not in ("crossbar-column-current", "crossbar-column-current-v") and \
-            get_form(form).n_inputs < 6:
+    """Fixed arrays of a form that takes the read voltage: the cell law (v0_v; 0 =
+    linear) and, for the current forms, the output per ampere (1 for i_out_a,
+    -r_f * A0 / (1 + A0) for the inverting TIA's v_out_v)."""
+    if get_form(form).n_inputs < 6:
         return {}
     v0 = float(fixed.get("v0_v", 0.5)) if fixed.get("device") == "1t1r" else 0.0
-    if form not in ("crossbar-column-current", "crossbar-column-current-v"):
-        return {"v0_v": np.array([v0])}
-    scale = 1.0
-    if q == "v_out_v":
-        a0 = float(fixed.get("a0_v_per_v", 1e5))
-        scale = -float(fixed.get("r_f_ohm", 2e3)) * a0 / (1.0 + a0)
-    return {"v0_v": np.array([v0]), "scale": np.array([scale])}
+    extra = {"v0_v": np.array([v0])}
+    if form in ("crossbar-column-current", "crossbar-column-current-v"):
+        scale = 1.0
+        if q == "v_out_v":
+            a0 = float(fixed.get("a0_v_per_v", 1e5))
+            scale = -float(fixed.get("r_f_ohm", 2e3)) * a0 / (1.0 + a0)
+        extra["scale"] = np.array([scale])
+    return extra
 
 
 def _p0(form: str, extra: dict, ratio0: dict):

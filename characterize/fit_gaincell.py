@@ -94,14 +94,10 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
                 notes[q] = (f"clip(gain * {clip_axis} + offset, lo, hi): lo/hi the rails "
                             "reached in the training data, gain interpolated as asinh(gain)")
         if fn is None:
+            # thermally activated quantities: interpolated in 1/T between temperatures
+            scales = {"temp_c": "inv_kelvin"} if q.startswith(_ARRHENIUS) else None
             fn, err = fit_table_quantity(gd, seed, transform=transform, method=method,
-                                         doc=raw.docs.get(q, ""))
-        if q.startswith(_ARRHENIUS) and fn.form == "table" and "temp_c" in fn.grid_inputs:
-            k = fn.grid_inputs.index("temp_c")
-            fn.scales[k] = "inv_kelvin"
-            fn._grids = None
-            from .fit import heldout_error, split_grid
-            err.update(heldout_error(fn, gd, split_grid(gd, {}, seed)))
+                                         scales=scales, doc=raw.docs.get(q, ""))
         fns[q], errs[q] = fn, err
         gds.append(gd)
         if scales_note:
@@ -180,7 +176,7 @@ def _fit_clipped(gd, seed, axis: str):
     fn.values[..., 0] = np.arcsinh(g / s)
     fn.param_transform = ["asinh", "linear", "linear", "linear"]
     fn.extra = {"asinh_scale": np.array([s, 1.0, 1.0, 1.0])}
-    fn._grids = None
+    fn.invalidate()
     fn.validate()
     err = heldout_error(fn, gd, masks)
     err["training_max_pct_fs"] = worst

@@ -80,7 +80,12 @@ class Function:
             self.param_transform = ["linear"] * len(self.param_names)
         self.extra = {k: np.asarray(v, dtype=np.float64) for k, v in self.extra.items()}
         self.validate()
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Drop the cached interpolation grids (after changing values, axes or scales)."""
         self._grids = None
+        self._staged = None
 
     # --- consistency (also what a loaded file must satisfy) -------------------------
     def validate(self) -> None:
@@ -166,7 +171,7 @@ class Function:
         multilinear lookup over (settings, u = ln t - ln a), instead of interpolating
         every curve node (hundreds) at every point."""
         ci = self.corners.index(corner)
-        if getattr(self, "_staged", None) is None:
+        if self._staged is None:
             self._staged = {}
         if ci not in self._staged:
             nodes = self.extra["u_nodes"]

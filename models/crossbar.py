@@ -71,38 +71,6 @@ def ladder_t(u):
         return np.where(u > 1e-8, np.tanh(s) / np.where(s > 0, s, 1.0), 1.0 - u / 3.0)
 
 
-def _column_ratio(x, p, slope=1.0):
-    """(per-cell mean conductance g [S], i_out / (rows*g*law(V)) = a*T(b*u)*(1 + c*(1-T)))
-    from inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, ...). ``slope``: the
-    cells' law'(V) weighting the load in the read-voltage (``-v``) forms: a wire drop dV
-    moves a cell's current by g*law'(V)*dV."""
-    rows, r_bl, frac, g_on_us, g_off_us = x[:5]
-    g = (frac * g_on_us + (1.0 - frac) * g_off_us) * 1e-6
-    # (N+1)(N+1/2) = 3 * sum_k k^2 / N: the exact small-load drop of the lumped ladder
-    # (cell k sits k segments from the sense node), where the continuum has N^2
-    t = ladder_t(p[..., 1] * slope * r_bl * g * (rows + 1.0) * (rows + 0.5))
-    return g, p[..., 0] * t * (1.0 + p[..., 2] * (1.0 - t))
-
-
-def _ir_drop_form(x, p, extra):
-    return 1.0 - _column_ratio(x, p)[1]
-
-
-def _current_form(x, p, extra):
-    rows, v = x[0], x[5]
-    g, ratio = _column_ratio(x, p)
-    v0 = float(extra["v0_v"][0]) if "v0_v" in extra else 0.0
-    law = v0 * np.sinh(v / v0) if v0 > 0 else v     # cell current per siemens
-    scale = float(extra["scale"][0]) if "scale" in extra else 1.0
-    return scale * rows * g * law * ratio
-
-
-def _load_quadratic_form(x, p, extra):
-    g, ratio = _column_ratio(x, p)
-    gc = x[0] * g * ratio                             # column conductance seen by the TIA, S
-    return p[..., 3] + p[..., 4] * gc + p[..., 5] * gc * gc
-
-
 def _law(v, extra, slope: bool = False):
     """The cell law per siemens at V (v0*sinh(V/v0) for extra v0_v > 0, else V), or its
     slope dlaw/dV (cosh(V/v0), or 1): the large- and small-signal cell conductance."""
@@ -112,18 +80,45 @@ def _law(v, extra, slope: bool = False):
     return v0 * np.sinh(v / v0) if v0 > 0 else v
 
 
-def _column_ratio_v(x, p, extra):
-    """(g, ratio) of the read-voltage forms, p = (a, b, c, k, ...), x = (rows, r_bl_ohm,
-    frac_on, g_on_us, g_off_us, v_read_v): the load is weighted by the cells'
-    small-signal conductance law'(V) (a wire drop dV moves a cell's current by
-    g*law'(V)*dV), and shifted by k*(1 - T0) as the drop grows (the far cells then see
-    less voltage, so a different slope of the non-linear law):
-    ratio = a*T*(1 + c*(1 - T)), T = T(b*u*(1 + k*(1 - T0))), T0 = T(b*u)."""
-    rows, r_bl, frac, g_on_us, g_off_us, v = x[:6]
+def _ladder_ratio(x, p, weight=1.0, k=None):
+    """(per-cell mean conductance g [S], i_out / (rows*g*law(V)) = a*T*(1 + c*(1-T))) from
+    inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, ...), p = (a, b, c, ...):
+    T = T(b*u) with u = weight*r*g*(N+1)*(N+1/2), or, given k, T = T(b*u*(1 + k*(1 - T0))),
+    T0 = T(b*u): the load shifted as the drop grows (the far cells see less voltage, so
+    a different slope of a non-linear law). (N+1)(N+1/2) = 3 * sum_k k^2 / N is the exact
+    small-load drop of the lumped ladder (cell k sits k segments from the sense node),
+    where the continuum has N^2."""
+    rows, r_bl, frac, g_on_us, g_off_us = x[:5]
     g = (frac * g_on_us + (1.0 - frac) * g_off_us) * 1e-6
-    bu = p[..., 1] * _law(v, extra, slope=True) * r_bl * g * (rows + 1.0) * (rows + 0.5)
-    t = ladder_t(bu * (1.0 + p[..., 3] * (1.0 - ladder_t(bu))))
+    bu = p[..., 1] * weight * r_bl * g * (rows + 1.0) * (rows + 0.5)
+    t = ladder_t(bu if k is None else bu * (1.0 + k * (1.0 - ladder_t(bu))))
     return g, p[..., 0] * t * (1.0 + p[..., 2] * (1.0 - t))
+
+
+def _column_ratio_v(x, p, extra):
+    """The read-voltage forms' ratio, p = (a, b, c, k, ...), x = (..., v_read_v): the load
+    weighted by the cells' small-signal conductance law'(V) (a wire drop dV moves a
+    cell's current by g*law'(V)*dV) and shifted by k."""
+    return _ladder_ratio(x, p, _law(x[5], extra, slope=True), p[..., 3])
+
+
+def _current(x, extra, g, ratio):
+    scale = float(extra["scale"][0]) if "scale" in extra else 1.0
+    return scale * x[0] * g * _law(x[5], extra) * ratio
+
+
+def _ir_drop_form(x, p, extra):
+    return 1.0 - _ladder_ratio(x, p)[1]
+
+
+def _current_form(x, p, extra):
+    return _current(x, extra, *_ladder_ratio(x, p))
+
+
+def _load_quadratic_form(x, p, extra):
+    g, ratio = _ladder_ratio(x, p)
+    gc = x[0] * g * ratio                             # column conductance seen by the TIA, S
+    return p[..., 3] + p[..., 4] * gc + p[..., 5] * gc * gc
 
 
 def _ir_drop_v_form(x, p, extra):
@@ -131,9 +126,7 @@ def _ir_drop_v_form(x, p, extra):
 
 
 def _current_v_form(x, p, extra):
-    g, ratio = _column_ratio_v(x, p, extra)
-    scale = float(extra["scale"][0]) if "scale" in extra else 1.0
-    return scale * x[0] * g * _law(x[5], extra) * ratio
+    return _current(x, extra, *_column_ratio_v(x, p, extra))
 
 
 def _with_a(p):

@@ -104,14 +104,7 @@ def _integrator_ramp(x, p, extra):
     gain, step, y0, klo, lo, khi, hi = (p[..., k] for k in range(7))
     te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
     z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        dh = hi - khi
-        up = np.where(dh > 0, hi - dh * np.exp(-np.maximum(z - khi, 0) / np.where(dh > 0, dh, 1)),
-                      hi)
-        dl = klo - lo
-        dn = np.where(dl > 0, lo + dl * np.exp(-np.maximum(klo - z, 0) / np.where(dl > 0, dl, 1)),
-                      lo)
-    return np.where(z > khi, up, np.where(z < klo, dn, z))
+    return _bent_into_rails(z, klo, lo, khi, hi, 1.0, 1.0)
 
 
 def _knee_bend(u, shape):

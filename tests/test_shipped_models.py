@@ -76,3 +76,23 @@ def test_regeneration_command_reproduces_a_shipped_model(tmp_path):
     kept = json.loads((tmp_path / "defaults.json").read_text())["models"]
     assert set(kept) == {"nfet", "memristor"}        # old entry kept, unknown one dropped
     assert kept["memristor"]["status"] == {"ok": 8}
+
+
+def test_time_scaled_curve_fast_path_matches_the_form():
+    """Function evaluates time-scaled-curve in two lookups; the result must be the form's
+    own definition (every node interpolated, then linear in scaled log-time)."""
+    import numpy as np
+
+    from imcspice.models.forms import get_form
+    m = load(DATA / "gaincell-retention-si.model.h5")
+    fn = m.functions["v_sn_v"]
+    assert fn.form == "time-scaled-curve"
+    rng = np.random.default_rng(3)
+    inp = {}
+    for n in fn.inputs:
+        lo, hi = m.valid_range[n]
+        inp[n] = np.exp(rng.uniform(np.log(lo), np.log(hi), 3000)) if n == "t_s" else \
+            rng.uniform(lo, hi, 3000)
+    for corner in fn.corners:
+        slow = get_form(fn.form).func([inp["t_s"]], fn.params_at(corner, inp), fn.extra)
+        np.testing.assert_allclose(fn(corner, inp), slow, rtol=0, atol=1e-12)
