@@ -7,7 +7,8 @@ the output file. Per-point timeouts are enforced inside the worker by running
 analyses in ngspice's background thread and halting them at the deadline; a
 worker whose ngspice hit a fatal error exits after returning its result and is
 restarted by its nanny; a worker lost mid-point makes Dask re-run the point
-(``retries``), after which it is recorded as crashed.
+(``retries``); points still lost get one more run each, alone on the cluster, after the
+others, and are then recorded as crashed.
 
 Start a cluster by hand (see docs/scaling.md)::
 
@@ -75,21 +76,27 @@ class DaskPool:
 
     def run(self, tasks: Iterable[Task]) -> Iterator[Result]:
         from distributed import as_completed
-        futures = {self._submit(t, 0): (t, 0) for t in tasks}
-        ac = as_completed(list(futures))
-        for f in ac:
-            t, attempt = futures.pop(f)
+        futures = {self._submit(t, 0): t for t in tasks}
+        lost = []
+        for f in as_completed(list(futures)):
+            t = futures.pop(f)
             try:
                 res = f.result()
-            except Exception as e:  # noqa: BLE001 - KilledWorker, lost connection, ...
-                if attempt == 0:
-                    # A dying worker takes the points queued on it down too: give each
-                    # such point one more, separate chance before calling it crashed.
-                    g = self._submit(t, 1)
-                    futures[g] = (t, 1)
-                    ac.add(g)
-                    f.release()
-                    continue
-                res = Result(t.index, "crashed", message=f"Dask: {type(e).__name__}: {e}"[:2000])
+            except Exception:  # noqa: BLE001 - KilledWorker, lost connection, ...
+                # a dying worker takes the points queued on it down too: retried below
+                lost.append(t)
+                f.release()
+                continue
             f.release()
+            yield res
+        # Each lost point once more, ALONE on the cluster, so a point that kills its
+        # worker cannot take another one down with it (in parallel, a retried bystander
+        # can land on the worker the killer's own retry brings down again).
+        for t in lost:
+            g = self._submit(t, 1)
+            try:
+                res = g.result()
+            except Exception as e:  # noqa: BLE001
+                res = Result(t.index, "crashed", message=f"Dask: {type(e).__name__}: {e}"[:2000])
+            g.release()
             yield res
