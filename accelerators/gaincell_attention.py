@@ -10,8 +10,8 @@ relax (leak) over the token timeline.
 :class:`GainCellOps` computes attention this way for a real pretrained causal LM
 (the rest of the model stays digital FP32, as in the paper); :func:`adapt`
 calibrates per-layer, per-head scale/offset pairs by statistics matching so the
-pretrained model tolerates the hardware; :func:`gaincell_cost` prices the attention
-of a generation step.
+pretrained model tolerates the hardware. Its cost is priced from the architecture
+description (data/arch/gaincell.toml) by :mod:`.mapping` and :mod:`.cost`.
 
 Leakage: a stored voltage relaxes toward the characterized level ``v_inf`` (for
 the Si cell on SKY130 that is near 0 V, not mid-supply: junction leakage wins),
@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .analog import quantize_pulse, quantize_symmetric, quantize_uniform
-from .cost import CostSheet
 from .ops import FP32Ops
 
 V_MID_V = 0.45       # storage range centre (REFERENCE.md: 0-0.9 V centred at 0.45 V)
@@ -38,6 +37,9 @@ PULSE_MAX_S = 15e-9  # REFERENCE.md: query pulse amplitude 0.9 V, max 15 ns
 
 @dataclass(frozen=True)
 class GainCellConfig:
+    """The accuracy model's view of the description's ``gaincell`` and ``readout``
+    components (:meth:`from_arch`); defaults are REFERENCE.md's published figures."""
+
     q_bits: int = 4               # REFERENCE.md: Q 4-bit (pulse width)
     kv_bits: int = 3              # K/V 3-bit
     out_bits: int = 5             # outputs 5-bit
@@ -45,8 +47,18 @@ class GainCellConfig:
     window: int = 1024            # sliding window (tokens); capped by the model context
     t_token_s: float = 10e-6      # time between generated tokens (assumption)
     write_device: str = "si"      # "si" or "osfet"
+    normalize: bool = True        # row-sum column + divider (not in the published design)
     nonideality_scale: float = 1.0
     ideal_cells: bool = False     # linear cells, no leakage: the "linear hardware model"
+
+    @classmethod
+    def from_arch(cls, arch, **kw) -> "GainCellConfig":
+        gc, ro = arch.component("gaincell"), arch.component("readout")
+        return cls(q_bits=int(gc["q_bits"]), kv_bits=int(gc["kv_bits"]),
+                   out_bits=int(ro["out_bits"]), tile=int(gc["tile"]),
+                   window=int(gc["window"]), t_token_s=float(gc["t_token_s"]),
+                   write_device=str(gc["write_device"]),
+                   normalize=gc.get("normalize", "none") != "none", **kw)
 
 
 @dataclass
@@ -56,11 +68,6 @@ class GainCellParts:
     vs_table_v: np.ndarray        # stored voltage grid
     i_table_a: np.ndarray         # cell read current at the read word-line amplitude
     tau_s: float                  # retention time constant toward V_MID
-    e_write_j: float              # energy to write one cell
-    e_read_j_per_cell: float      # energy of one cell read at full pulse width
-    e_readout_j: float            # one charge-to-pulse conversion
-    t_write_s: float
-    t_readout_s: float
     v_inf_v: float = V_MID_V      # level a stored voltage relaxes toward
     act_x: np.ndarray = field(default_factory=lambda: np.linspace(0, 1.5, 16))
     act_y: np.ndarray = field(default_factory=lambda: np.clip(np.linspace(0, 1.5, 16), 0, 1))
@@ -167,9 +174,11 @@ class GainCellOps(FP32Ops):
         # One extra column per head stores the top level in every row: its charge is the
         # (leaky) row sum of the activations, and the output is divided by it, which
         # restores softmax's per-query normalization (1 column of 1 + d_head).
-        top = self._by_age(tab, n - 1, a.shape[-2], a.shape[-1]) / tab[0, n - 1]
-        den = np.maximum((a * top.astype(np.float32)).sum(-1, keepdims=True), 1.0 / 2 ** 5)
-        ctx = ctx / den / _h(c.v_gain) * _h(c.out_gain) + _h(c.out_bias)
+        if self.cfg.normalize:
+            top = self._by_age(tab, n - 1, a.shape[-2], a.shape[-1]) / tab[0, n - 1]
+            den = np.maximum((a * top.astype(np.float32)).sum(-1, keepdims=True), 1.0 / 2 ** 5)
+            ctx = ctx / den
+        ctx = ctx / _h(c.v_gain) * _h(c.out_gain) + _h(c.out_bias)
         m = r["ctx"]
         out = quantize_uniform(np.clip(ctx, -m, m), self.cfg.out_bits, -m, m)
         if self.record:
@@ -252,7 +261,8 @@ def adapt(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
     calib = {}
     for L in range(model.cfg.n_layers):
         c = HeadCalibration.identity(H)
-        c.act_scale, c.act_offset = _fit_activation(ref.tensors[L], ref.score_std[L], parts)
+        c.act_scale, c.act_offset = _fit_activation(ref.tensors[L], ref.score_std[L], parts,
+                                                     cfg.normalize)
         calib[L] = c
     ops = GainCellOps(parts, ref.ranges, calib, cfg)
     history = []
@@ -278,7 +288,7 @@ def adapt(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCellConfig,
 
 
 def _fit_activation(t: dict, score_std: np.ndarray, parts: GainCellParts,
-                    n_grid: int = 9) -> tuple[np.ndarray, np.ndarray]:
+                    normalize: bool = True, n_grid: int = 9) -> tuple[np.ndarray, np.ndarray]:
     """Per head (scale, offset) minimizing |(a / sum(a)) @ v - ctx_ref|², a =
     phi(scale·s + offset), over a grid: scale = k/std(s), k in 0.25..8 (log), offset
     in -2..1."""
@@ -290,7 +300,8 @@ def _fit_activation(t: dict, score_std: np.ndarray, parts: GainCellParts,
         for off in np.linspace(-2.0, 1.0, n_grid):
             sc = k / np.maximum(score_std, 1e-6)
             a = activation(s, sc, np.full_like(sc, off), parts)
-            ctx = (a / np.maximum(a.sum(-1, keepdims=True), 1.0 / 2 ** 5)) @ v
+            den = np.maximum(a.sum(-1, keepdims=True), 1.0 / 2 ** 5) if normalize else 1.0
+            ctx = (a / den) @ v
             err = ((ctx - ref) ** 2).mean(axis=(0, 2, 3))
             better = err < best
             best = np.where(better, err, best)
@@ -303,34 +314,3 @@ def unadapted_ops(model, parts: GainCellParts, tokens: np.ndarray, cfg: GainCell
                   window: int | None) -> GainCellOps:
     ref = reference_statistics(model, tokens, window)
     return GainCellOps(parts, ref.ranges, initial_calibration(model, ref), cfg)
-
-
-# --- performance -----------------------------------------------------------------------
-def gaincell_cost(parts: GainCellParts, shape, context_len: int, cfg: GainCellConfig) -> CostSheet:
-    """Attention cost of ONE generation step (decode) with ``context_len`` cached tokens,
-    per layer: write the new K and V rows, two array reads (scores, context) with all
-    tiles in parallel, one charge-to-pulse conversion per column read."""
-    from .workloads import get_workload
-    shape = get_workload(shape) if isinstance(shape, str) else shape
-    sheet = CostSheet()
-    w = min(context_len, cfg.window)
-    dh, H = shape.d_model // shape.heads, shape.heads
-    for L in range(shape.layers):
-        cells_per_head = w * dh
-        sheet.add(L, "attn.write", "gaincell_write", 2 * H * dh * parts.e_write_j,
-                  parts.t_write_s)
-        # scores: every K cell read once (average pulse half the maximum)
-        sheet.add(L, "attn.scores", "gaincell_read", H * cells_per_head * parts.e_read_j_per_cell * 0.5,
-                  2 * PULSE_MAX_S)  # signed query: two pulse phases
-        sheet.add(L, "attn.scores", "readout", H * w * parts.e_readout_j, parts.t_readout_s)
-        sheet.add(L, "attn.context", "gaincell_read", H * cells_per_head * parts.e_read_j_per_cell * 0.5,
-                  PULSE_MAX_S)
-        sheet.add(L, "attn.context", "readout", H * dh * parts.e_readout_j, parts.t_readout_s)
-    tiles = shape.layers * H * 2 * -(-w // cfg.tile) * -(-dh // cfg.tile)
-    tiles = tiles * (dh + 1) / dh  # the row-sum column
-    sheet.area_mm2["gaincell_arrays"] = tiles * cfg.tile * cfg.tile * GAINCELL_AREA_UM2 * 1e-6
-    return sheet
-
-
-#: 2T-3T gain cell with a MIM/MOS storage capacitor at 130 nm: ~1.5 um^2 (assumption)
-GAINCELL_AREA_UM2 = 1.5

@@ -1,17 +1,29 @@
 """Roofline GPU baseline for the shape-only workloads of :mod:`.workloads`.
 
-Each kernel takes ``max(flops / (peak * eta_c), bytes / (bw * eta_m)) + t_launch``
-and kernels run back to back. The model is deliberately simple and every
-number in it is either a public spec-sheet value or a labelled assumption.
+Each kernel takes a roofline time ``t_roof = max(flops / (peak * eta_c),
+bytes / (bw * eta_m))`` plus a separately stated launch/dispatch overhead
+``t_launch``; kernels run back to back. Units: seconds, joules, watts, bytes,
+FLOP. :func:`gpu_estimate` reports the two terms apart (``roofline_latency_s``,
+``launch_time_s``) because at small batch the launch term is most of the
+total and it is an assumption, not a spec value. Published measurements of the
+same work (:data:`ANCHORS_PATH`, checked by :func:`anchor_comparison`) tell how
+far either term is from real GPUs.
 
 Spec sheets (dense tensor-core FP16/BF16 with FP32 accumulate, no 2:4 sparsity):
 
 * **H100 SXM5** -- NVIDIA H100 Tensor Core GPU datasheet and "NVIDIA H100
   Tensor Core GPU Architecture" whitepaper: 989 TFLOPS dense FP16/BF16 (1979
   with sparsity), 3.35 TB/s HBM3, 700 W max TDP, GH100 die 814 mm^2, TSMC 4N.
+* **H200 SXM** -- NVIDIA H200 Tensor Core GPU datasheet (nvidia.com/en-us/
+  data-center/h200): FP16/BF16 tensor 1,979 TFLOPS with sparsity = 989 dense
+  (same GH100 die and compute as the H100), 141 GB HBM3e at 4.8 TB/s, up to
+  700 W (SXM); GH100 814 mm^2, TSMC 4N.
 * **A100 SXM4 80GB** -- NVIDIA A100 datasheet and Ampere (GA100) whitepaper:
   312 TFLOPS dense FP16/BF16, 2039 GB/s HBM2e, 400 W TDP, GA100 die 826 mm^2,
   TSMC 7 nm (N7).
+* **A100 40GB** -- same datasheet, 40 GB column: 312 TFLOPS dense FP16,
+  1555 GB/s HBM2, 400 W (SXM4; the 40 GB PCIe card is 250 W with the same
+  peak and bandwidth). Present because published BERT anchors ran on it.
 * **RTX 4090** -- NVIDIA Ada Lovelace (AD102) architecture whitepaper, GeForce
   RTX 4090 column: peak FP16 tensor 330.3 TFLOPS with FP16 accumulate but
   165.2 TFLOPS with FP32 accumulate (GeForce parts run FP32-accumulate at half
@@ -26,41 +38,50 @@ Spec sheets (dense tensor-core FP16/BF16 with FP32 accumulate, no 2:4 sparsity):
   configurable), Samsung 8 nm. The Orin SoC die area is not published by
   NVIDIA, so ``die_area_mm2`` is None.
 
-Assumptions (not spec values; change them through :func:`gpu_estimate`):
+Assumptions (not spec values; change them through :func:`gpu_estimate`; every
+result lists them with their values under ``assumptions``):
 
 * Compute efficiency 0.7 of dense peak: large cuBLAS FP16 GEMMs typically
-  sustain roughly 60-80 % of tensor-core peak, and MLPerf-class submissions
-  report end-to-end model FLOP utilization below that; 0.7 is a mid value.
+  sustain roughly 60-80 % of tensor-core peak; 0.7 is a mid value.
 * Memory efficiency 0.8 of peak bandwidth: STREAM-like copy kernels typically
   reach about 80-90 % of HBM/GDDR peak.
-* Kernel launch overhead 5 us per kernel, added serially: a few us of CUDA
-  launch latency plus eager-framework dispatch. This is pessimistic for CUDA
-  graphs / TensorRT (~1-2 us) and dominates small-batch decode of small models.
+* Kernel launch/dispatch overhead 5 us per kernel, added serially: a few us of
+  CUDA launch latency plus eager-framework dispatch. Pessimistic for CUDA
+  graphs / TensorRT (~1-2 us); it dominates small-batch work (BERT-base,
+  batch 1, seq 128 on an H100: 146 kernels -> 730 us of launch against a
+  99 us roofline), hence reported separately.
 * Fused attention by default: scores, softmax and context run as one
   FlashAttention-style kernel that reads Q, K, V once and writes O (no
-  materialized score matrix), as PyTorch SDPA / FlashAttention do on all four
-  GPUs. Every other operator is its own kernel with no fusion.
+  materialized score matrix), as PyTorch SDPA / FlashAttention do. Every other
+  operator is its own kernel with no fusion (an upper bound on kernel count
+  for TensorRT / FasterTransformer, which also fuse bias, GELU and
+  residual+LayerNorm). ``fusion`` in the result states which one was used.
 * Idle power 10 % of TDP for every GPU (order of magnitude of what nvidia-smi
   reports for idle datacenter parts; not a datasheet number).
 
-Energy model: during a kernel the limiting unit is busy for the roofline time
-``t_roof`` and the whole kernel (launch gap included) lasts ``t_roof + t_launch``.
-Power = idle + (TDP - idle) * busy fraction, so
+Energy model: during a kernel the limiting unit is busy for ``t_roof`` and the
+whole kernel (launch gap included) lasts ``t_roof + t_launch``. Power = idle +
+(TDP - idle) * busy fraction, so
 
-    E = P_idle * latency + (TDP - P_idle) * sum(t_roof).
+    E = P_idle * latency + (TDP - P_idle) * sum(t_roof)      (energy_j)
+    E_roof = TDP * sum(t_roof)                               (roofline_energy_j)
 
 A saturated kernel therefore draws full TDP -- an upper-bound-leaning choice,
 since memory-bound kernels in practice draw less than TDP.
 """
 from __future__ import annotations
 
+import math
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
-from .workloads import Operator
+from .workloads import WORKLOADS, Operator, operator_graph
 
-__all__ = ["GPUSpec", "GPUS", "get_gpu", "gpu_estimate", "kernel_time_s",
+__all__ = ["GPUSpec", "GPUS", "BASELINE_GPUS", "get_gpu", "gpu_estimate", "kernel_time_s",
            "DEFAULT_COMPUTE_EFFICIENCY", "DEFAULT_MEMORY_EFFICIENCY",
-           "DEFAULT_LAUNCH_OVERHEAD_S", "IDLE_FRACTION_OF_TDP"]
+           "DEFAULT_LAUNCH_OVERHEAD_S", "IDLE_FRACTION_OF_TDP",
+           "ANCHORS_PATH", "load_anchors", "anchor_comparison"]
 
 DEFAULT_COMPUTE_EFFICIENCY = 0.7
 """Assumed fraction of dense tensor-core peak sustained by a kernel."""
@@ -72,6 +93,9 @@ IDLE_FRACTION_OF_TDP = 0.1
 """Assumed idle power as a fraction of TDP."""
 
 _FUSED_ATTENTION = ("attn.scores", "attn.softmax", "attn.context")
+FUSION_FUSED = ("attention scores+softmax+context fused into one kernel (FlashAttention-style); "
+                "every other operator one kernel")
+FUSION_NONE = "no fusion: every operator one kernel (attention score matrix written to DRAM)"
 
 
 @dataclass(frozen=True)
@@ -125,10 +149,18 @@ GPUS: dict[str, GPUSpec] = {
         "NVIDIA H100 SXM5", 989.0, 3350.0, 700.0, 814.0, 4, "TSMC 4N",
         "NVIDIA H100 datasheet / Hopper whitepaper: 989 TFLOPS dense FP16 tensor, "
         "3.35 TB/s HBM3, 700 W, 814 mm^2"),
+    "h200": _spec(
+        "NVIDIA H200 SXM", 989.0, 4800.0, 700.0, 814.0, 4, "TSMC 4N",
+        "NVIDIA H200 datasheet: 1,979 TFLOPS FP16 tensor with sparsity = 989 dense "
+        "(GH100, as H100), 141 GB HBM3e at 4.8 TB/s, up to 700 W, 814 mm^2"),
     "a100": _spec(
         "NVIDIA A100 SXM4 80GB", 312.0, 2039.0, 400.0, 826.0, 7, "TSMC N7",
         "NVIDIA A100 datasheet / Ampere whitepaper: 312 TFLOPS dense FP16 tensor, "
         "2039 GB/s HBM2e, 400 W, 826 mm^2"),
+    "a100-40gb": _spec(
+        "NVIDIA A100 40GB", 312.0, 1555.0, 400.0, 826.0, 7, "TSMC N7",
+        "NVIDIA A100 datasheet, 40 GB column: 312 TFLOPS dense FP16 tensor, "
+        "1555 GB/s HBM2, 400 W (SXM4; PCIe 250 W), 826 mm^2"),
     "rtx4090": _spec(
         "NVIDIA GeForce RTX 4090", 165.2, 1008.0, 450.0, 608.5, 4, "TSMC 4N",
         "NVIDIA Ada (AD102) whitepaper: 165.2 TFLOPS dense FP16 tensor with FP32 "
@@ -140,6 +172,9 @@ GPUS: dict[str, GPUSpec] = {
         "204.8 GB/s LPDDR5, 60 W max; die area not published"),
 }
 """GPU presets by key; figures and sources in the module docstring."""
+
+BASELINE_GPUS = ("h100", "h200", "a100", "rtx4090", "jetson-orin")
+"""Presets meant for accelerator-vs-GPU tables (``a100-40gb`` exists for anchors)."""
 
 
 def get_gpu(name: str) -> GPUSpec:
@@ -205,13 +240,19 @@ def gpu_estimate(ops: list[Operator], gpu: GPUSpec | str, *,
         fuse_attention: run scores/softmax/context as one fused kernel.
 
     Returns:
-        dict with ``gpu`` (name), ``latency_s``, ``energy_j``, ``avg_power_w``,
+        dict with ``gpu`` (name); ``roofline_latency_s`` (sum over kernels of
+        max(compute, memory) time, no launch), ``launch_time_s`` (kernels x
+        ``launch_overhead_s``), ``latency_s`` (= roofline + launch);
+        ``energy_j`` (launch gaps at idle power) and ``roofline_energy_j``
+        (no launch term, = TDP x roofline latency); ``avg_power_w``;
+        ``fusion`` (one line), ``launch_overhead_s``, ``assumptions`` (list of
+        "name value" strings for every assumed constant);
         ``per_layer_latency_s`` (list, one entry per block), ``other_latency_s``
         (embedding, final norm, LM head), ``bound_counts`` ({"compute": n,
         "memory": n} kernels), ``compute_bound_time_s`` / ``memory_bound_time_s``
-        (roofline time of the kernels of each class), ``launch_time_s``,
-        ``kernels`` (count), ``flops``, ``bytes`` (after fusion) and
-        ``per_kernel`` (list of dicts: layer, name, time_s, bound).
+        (roofline time of the kernels of each class), ``kernels`` (count),
+        ``flops``, ``bytes`` (after fusion) and ``per_kernel`` (list of dicts:
+        layer, name, time_s (launch included), roofline_s, bound).
     """
     if isinstance(gpu, str):
         gpu = get_gpu(gpu)
@@ -246,23 +287,218 @@ def gpu_estimate(ops: list[Operator], gpu: GPUSpec | str, *,
             per_layer[k.layer] += t
         else:
             other += t
-        per_kernel.append({"layer": k.layer, "name": k.name, "time_s": t, "bound": bound})
+        per_kernel.append({"layer": k.layer, "name": k.name, "time_s": t,
+                           "roofline_s": t_roof, "bound": bound})
 
-    latency = sum(per_layer) + other
+    launch = launch_overhead_s * len(kernels)
+    latency = roof_total + launch
     energy = gpu.idle_w * latency + (gpu.tdp_w - gpu.idle_w) * roof_total
     return {
         "gpu": gpu.name,
+        "roofline_latency_s": roof_total,
+        "launch_time_s": launch,
         "latency_s": latency,
         "energy_j": energy,
-        "avg_power_w": energy / latency,
+        "roofline_energy_j": gpu.tdp_w * roof_total,
+        "avg_power_w": energy / latency if latency > 0 else gpu.idle_w,
+        "fusion": FUSION_FUSED if fuse_attention else FUSION_NONE,
+        "launch_overhead_s": launch_overhead_s,
+        "assumptions": [
+            f"compute efficiency {compute_efficiency:g} of dense FP16 tensor peak "
+            f"({gpu.peak_fp16_tflops:g} TFLOPS)",
+            f"memory efficiency {memory_efficiency:g} of peak DRAM bandwidth "
+            f"({gpu.mem_bw_gbps:g} GB/s)",
+            f"launch/dispatch overhead {launch_overhead_s * 1e6:g} us per kernel, serial",
+            f"idle power {gpu.idle_w:g} W ({gpu.idle_w / gpu.tdp_w:g} of TDP {gpu.tdp_w:g} W)",
+            "busy power: TDP while a kernel's limiting unit is busy (upper-leaning)",
+            "fusion: " + (FUSION_FUSED if fuse_attention else FUSION_NONE),
+        ],
         "per_layer_latency_s": per_layer,
         "other_latency_s": other,
         "bound_counts": bound_count,
         "compute_bound_time_s": bound_time["compute"],
         "memory_bound_time_s": bound_time["memory"],
-        "launch_time_s": launch_overhead_s * len(kernels),
         "kernels": len(kernels),
         "flops": sum(k.flops for k in kernels),
         "bytes": sum(k.bytes for k in kernels),
         "per_kernel": per_kernel,
     }
+
+
+# --------------------------------------------------------------------------- anchors
+
+ANCHORS_PATH = Path(__file__).parent / "data" / "gpu_anchors.toml"
+"""Published GPU measurements of the same work, with citations (see that file)."""
+
+_BYTES_PER_EL = {"fp16": 2, "bf16": 2, "fp32": 4}
+_MODES = ("prefill", "decode")
+_SCOPES = ("model", "layers", "attention")  # all ops / blocks only / attn.scores+context
+_ATTN_PRODUCTS = ("attn.scores", "attn.context")
+_STR_FIELDS = ("id", "citation", "gpu", "workload", "mode", "scope", "precision",
+               "software", "note")
+_POS_INT_FIELDS = ("batch", "seq_len")
+_OPT_POS_INT_FIELDS = ("context_len", "layers")
+
+
+def _fail(aid: str, field: str, why: str) -> None:
+    raise ValueError(f"gpu anchor {aid!r}: field {field!r} {why}")
+
+
+def _check_anchor(a: dict, i: int) -> dict:
+    aid = a.get("id") if isinstance(a.get("id"), str) and a["id"].strip() else f"#{i}"
+    for f in _STR_FIELDS:
+        if not isinstance(a.get(f), str) or not a[f].strip():
+            _fail(aid, f, "is missing or empty (a string is required)")
+    for f in _POS_INT_FIELDS + _OPT_POS_INT_FIELDS:
+        v = a.get(f)
+        if v is None and f in _OPT_POS_INT_FIELDS:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            _fail(aid, f, f"must be a positive integer, got {v!r}")
+    for f in ("latency_s", "energy_j"):
+        v = a.get(f)
+        if v is None and f == "energy_j":
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or v <= 0:
+            _fail(aid, f, f"must be a positive number, got {v!r}")
+    for f, typ in (("url", str), ("caveat", str), ("workload_description", str),
+                   ("per_sample", bool), ("energy_idle_subtracted", bool)):
+        if f in a and not isinstance(a[f], typ):
+            _fail(aid, f, f"must be a {typ.__name__}, got {a[f]!r}")
+    if not isinstance(a.get("fuse_attention"), bool):
+        _fail(aid, "fuse_attention", f"must be true or false, got {a.get('fuse_attention')!r}")
+    if "energy_j" in a and "energy_idle_subtracted" not in a:
+        _fail(aid, "energy_idle_subtracted", "is missing (required with energy_j)")
+    for f, valid in (("mode", _MODES), ("scope", _SCOPES), ("precision", tuple(_BYTES_PER_EL)),
+                     ("workload", tuple(sorted(WORKLOADS)))):
+        if a[f] not in valid:
+            _fail(aid, f, f"must be one of {valid}, got {a[f]!r}")
+    mat = a.get("materialized_operands", [])
+    if not isinstance(mat, list) or any(m not in _ATTN_PRODUCTS for m in mat):
+        _fail(aid, "materialized_operands", f"must be a list drawn from {_ATTN_PRODUCTS}")
+    return {"per_sample": False, "materialized_operands": [], "context_len": None,
+            "layers": None, **a}
+
+
+def load_anchors(path: str | Path | None = None) -> list[dict]:
+    """Read and validate the anchor file (default :data:`ANCHORS_PATH`).
+
+    Raises ValueError naming the anchor and field on a missing citation, a
+    non-positive number, an unknown workload/mode/scope/precision, or a
+    duplicate id.
+    """
+    path = Path(path) if path is not None else ANCHORS_PATH
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: not valid TOML: {e}") from None
+    raw = data.get("anchor")
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"{path}: no [[anchor]] tables")
+    anchors, seen = [], set()
+    for i, a in enumerate(raw):
+        a = _check_anchor(a, i)
+        if a["id"] in seen:
+            _fail(a["id"], "id", "is duplicated")
+        seen.add(a["id"])
+        anchors.append(a)
+    return anchors
+
+
+def _anchor_ops(a: dict, copies: bool) -> list[Operator]:
+    """The operators the anchor measured (see the schema in the anchor file)."""
+    bpe = _BYTES_PER_EL[a["precision"]]
+    ops = operator_graph(a["workload"], a["seq_len"], batch=a["batch"], mode=a["mode"],
+                         context_len=a["context_len"], bytes_per_el=bpe)
+    n_layers = a["layers"] or WORKLOADS[a["workload"]].layers
+    if a["scope"] != "model":
+        ops = [op for op in ops if op.layer >= 0]
+    ops = [op for op in ops if op.layer < n_layers]
+    if a["scope"] == "attention":
+        ops = [op for op in ops if op.name in _ATTN_PRODUCTS]
+    if not copies:
+        return ops
+    out = []
+    for op in ops:
+        if op.name in a["materialized_operands"]:
+            # Contiguous copy of the second operand (K or V: k x n per head) before the product.
+            el = op.batch * op.heads * op.k * op.n
+            out.append(Operator(op.layer, op.name + ".operand_copy", "elementwise", flops=0,
+                                weight_bytes=0, act_in_bytes=el * bpe, act_out_bytes=el * bpe,
+                                elements=el, heads=op.heads, batch=op.batch))
+        out.append(op)
+    return out
+
+
+def _versus(a: dict, r: dict, idle_w: float) -> dict:
+    scale = 1.0 / a["batch"] if a["per_sample"] else 1.0
+    t = a["latency_s"]
+    row = {"roofline_latency_s": r["roofline_latency_s"] * scale,
+           "latency_s": r["latency_s"] * scale,
+           "launch_time_s": r["launch_time_s"] * scale,
+           "kernels": r["kernels"], "bound_counts": r["bound_counts"]}
+    row["roofline_error"] = row["roofline_latency_s"] / t - 1
+    row["latency_error"] = row["latency_s"] / t - 1
+    if "energy_j" in a:
+        e, e_roof = r["energy_j"], r["roofline_energy_j"]
+        if a["energy_idle_subtracted"]:
+            e -= idle_w * r["latency_s"]
+            e_roof -= idle_w * r["roofline_latency_s"]
+        row["energy_j"], row["roofline_energy_j"] = e * scale, e_roof * scale
+        row["energy_error"] = row["energy_j"] / a["energy_j"] - 1
+        row["roofline_energy_error"] = row["roofline_energy_j"] / a["energy_j"] - 1
+    return row
+
+
+def anchor_comparison(path: str | Path | None = None, *,
+                      compute_efficiency: float = DEFAULT_COMPUTE_EFFICIENCY,
+                      memory_efficiency: float = DEFAULT_MEMORY_EFFICIENCY,
+                      launch_overhead_s: float = DEFAULT_LAUNCH_OVERHEAD_S) -> list[dict]:
+    """Roofline vs. published measurement, for every anchor whose GPU is in :data:`GPUS`.
+
+    Each anchor's operator list is built with :func:`operator_graph` (its
+    workload shape, batch, seq_len, context_len, mode and precision), cut to
+    its ``scope`` and priced with the fusion its software used. Errors are
+    relative: ``model / measured - 1`` (negative = the model is faster than
+    the GPU was). ``roofline_error`` leaves launch overhead out,
+    ``latency_error`` puts it in; the same for energy where one was published
+    (idle power subtracted from the model when the measurement subtracted it).
+    Anchors with ``materialized_operands`` also get ``with_operand_copies``:
+    the same numbers with a contiguous copy of K / V before each named
+    product, as the anchor's code does (see its note).
+
+    Returns:
+        list of dicts: ``id``, ``gpu``, ``workload``, ``mode``, ``scope``,
+        ``batch``, ``seq_len``, ``context_len``, ``precision``, ``software``,
+        ``per_sample``, ``fusion``, ``citation``, ``measured_latency_s``,
+        ``measured_energy_j`` (None if not published), ``caveats`` (list),
+        ``assumptions``, and the keys of the comparison described above.
+    """
+    rows = []
+    for a in load_anchors(path):
+        if a["gpu"] not in GPUS:
+            continue
+        spec = GPUS[a["gpu"]]
+        kw = dict(compute_efficiency=compute_efficiency, memory_efficiency=memory_efficiency,
+                  launch_overhead_s=launch_overhead_s, fuse_attention=a["fuse_attention"])
+        r = gpu_estimate(_anchor_ops(a, copies=False), spec, **kw)
+        caveats = [a["caveat"]] if a.get("caveat") else []
+        if a["precision"] == "fp32":
+            caveats.append("fp32 run priced with the FP16 tensor peak: compute time understated"
+                           if r["bound_counts"]["compute"] else
+                           "fp32 run: every kernel memory-bound, so the FP16 compute peak used "
+                           "does not enter")
+        row = {k: a[k] for k in ("id", "gpu", "workload", "mode", "scope", "batch", "seq_len",
+                                 "context_len", "precision", "software", "per_sample",
+                                 "citation")}
+        row.update({"fusion": r["fusion"], "measured_latency_s": a["latency_s"],
+                    "measured_energy_j": a.get("energy_j"), "caveats": caveats,
+                    "assumptions": r["assumptions"]})
+        row.update(_versus(a, r, spec.idle_w))
+        if a["materialized_operands"]:
+            rc = gpu_estimate(_anchor_ops(a, copies=True), spec, **kw)
+            row["with_operand_copies"] = _versus(a, rc, spec.idle_w)
+        rows.append(row)
+    return rows

@@ -72,13 +72,6 @@ class HardwareModels:
                     "heldout_max_pct_fs": m.heldout_error.get("max_pct_fs")}
                 for ms in self.models.values() for m in ms}
 
-    def quiet(self):
-        """Context: range warnings off (accelerators clip their own operating points)."""
-        ctx = warnings.catch_warnings()
-        ctx.__enter__()
-        warnings.simplefilter("ignore")
-        return ctx
-
 
 def _scalar(x) -> float:
     return float(np.asarray(x).ravel()[0])
@@ -96,9 +89,6 @@ def _clip_to(model, name: str, value: float) -> float:
 
 
 # --- crossbars (RACE-IT, HeTraX ReRAM tiers) ------------------------------------------------
-#: read voltage of the crossbar tiles: the low end of REFERENCE.md's 0.2-0.55 V, where the
-#: memristor's sinh non-linearity is smallest (used where the model swept v_read_v)
-V_READ_V = 0.2
 
 def _verified(sigma_fn, tol_us: float | None):
     """Programming sigma after write-verify to +-tol (uniform residual), never above the
@@ -109,49 +99,43 @@ def _verified(sigma_fn, tol_us: float | None):
     return lambda g: np.minimum(sigma_fn(g), cap)
 
 
-def crossbar_device(hw: HardwareModels, tile_rows: int, r_wire_ohm: float,
-                    temp_c: float | None = None, write_verify_tol_us: float | None = None):
-    """A crossbar tile as characterized: conductance range and read voltage of the
-    crossbar-column sweep, the memristor's read law and programming variability, and the
-    IR drop at ``tile_rows`` rows and ``r_wire_ohm`` per bit-line segment (clipped to the
-    characterized box). Returns (CrossbarDevice, column read energy [J], settling [s])."""
+def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
+    """A crossbar tile as characterized, for the description component ``xb`` (rows,
+    r_bl_ohm, v_read_v, write_verify_tol_us): conductance range of the crossbar-column
+    sweep, the memristor's read law and programming variability, and the IR drop at
+    the tile's rows and wire resistance (clipped to the characterized box)."""
     from .analog import CrossbarDevice
-    xb = hw.need("crossbar-column")
+    xbm = hw.need("crossbar-column")
     mem = hw.need("memristor")
     t = hw.temp_c if temp_c is None else temp_c
-    settings = {"rows": _clip_to(xb, "rows", tile_rows)}
-    if "r_bl_ohm" in xb.valid_range:
-        settings["r_bl_ohm"] = _clip_to(xb, "r_bl_ohm", r_wire_ohm)
-    if "temp_c" in xb.valid_range:
-        settings["temp_c"] = _clip_to(xb, "temp_c", t)
-    if "frac_on" in xb.valid_range:  # energy and settling at a half-loaded column
-        settings["frac_on"] = _clip_to(xb, "frac_on", 0.5)
-    v_read = _clip_to(xb, "v_read_v", V_READ_V)
-    if "v_read_v" in xb.functions["ir_drop_rel"].inputs:
+    settings = {"rows": _clip_to(xbm, "rows", xb["rows"])}
+    if "r_bl_ohm" in xbm.valid_range:
+        settings["r_bl_ohm"] = _clip_to(xbm, "r_bl_ohm", xb["r_bl_ohm"])
+    if "temp_c" in xbm.valid_range:
+        settings["temp_c"] = _clip_to(xbm, "temp_c", t)
+    v_read = _clip_to(xbm, "v_read_v", xb["v_read_v"])
+    if "v_read_v" in xbm.functions["ir_drop_rel"].inputs:
         settings["v_read_v"] = v_read
-    has_load = "frac_on" in xb.functions["ir_drop_rel"].inputs
+    has_load = "frac_on" in xbm.functions["ir_drop_rel"].inputs
 
     def ir_drop(load):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kw = dict(settings)
             if has_load:
-                kw["frac_on"] = np.clip(load, *xb.valid_range["frac_on"])
-            r = np.asarray(xb.ir_drop(corner=hw.corner, **kw), dtype=np.float64)
+                kw["frac_on"] = np.clip(load, *xbm.valid_range["frac_on"])
+            r = np.asarray(xbm.ir_drop(corner=hw.corner, **kw), dtype=np.float64)
         return np.broadcast_to(r, np.shape(load)) if np.ndim(load) else float(r.ravel()[0])
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        e_read = _scalar(xb.read_energy(corner=hw.corner, **settings))
-        t_settle = _scalar(xb.settling_time(corner=hw.corner, **settings))
         v0 = _scalar(mem.fitted(corner=hw.corner)["v0"])
-    g_on = _pinned(xb, "g_on_us") * 1e-6
-    g_off = _pinned(xb, "g_off_us") * 1e-6
-    dev = CrossbarDevice(g_min_s=g_off, g_max_s=g_on, v_read_v=v_read,
-                         v0_v=v0, tile_rows=tile_rows, ir_drop_rel=ir_drop,
-                         g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
-                                             write_verify_tol_us))
-    return dev, e_read, t_settle
+    tol = xb.get("write_verify_tol_us")
+    return CrossbarDevice(g_min_s=_pinned(xbm, "g_off_us") * 1e-6,
+                          g_max_s=_pinned(xbm, "g_on_us") * 1e-6, v_read_v=v_read,
+                          v0_v=v0, tile_rows=int(xb["rows"]), ir_drop_rel=ir_drop,
+                          g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
+                                              tol if tol else None))
 
 
 def scale_crossbar(dev, k: float):
@@ -163,48 +147,26 @@ def scale_crossbar(dev, k: float):
                    g_sigma_s=(lambda g: k * sig(g)) if sig is not None else None)
 
 
-def race_it_parts(hw: HardwareModels, cfg):
-    """RACE-IT's characterized figures: crossbar tile + Compute-ACAM (window span,
-    threshold mismatch, search time and energy)."""
-    from .race_it import RaceItParts
-    dev, e_read, t_settle = crossbar_device(hw, cfg.tile_rows, cfg.r_wire_ohm,
-                                            write_verify_tol_us=cfg.write_verify_tol_us)
+def acam_sigma_rel(hw: HardwareModels, write_verify_tol_us: float | None) -> float:
+    """ACAM threshold mismatch sigma over the programmable input window (V/V), trimmed
+    by write-verify to +-tol through the window curves' mean slope dV/dG."""
     win = hw.need("acam-window")
-    search = hw.need("acam-search")
+    mm = hw.get("acam-mismatch")
+    if mm is None:
+        raise HardwareModelError("no 'acam-mismatch' model: RACE-IT needs the ACAM "
+                                 "threshold mismatch (recipe acam-mc with --mc)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lo_min, _ = win.programmable_range("lo", corner=hw.corner)
         _, hi_max = win.programmable_range("hi", corner=hw.corner)
-        span = hi_max - lo_min
-        mm = hw.get("acam-mismatch")
-        if mm is not None:
-            g_mid = float(np.sqrt(np.prod(mm.valid_range.get("g_low_us", [1.0, 150.0]))))
-            sig = np.mean([_scalar(mm.sigma(b, g_mid, corner=hw.corner)) for b in ("lo", "hi")
-                           if "sigma_v_" + b + "_v" in mm.functions])
-        else:
-            raise HardwareModelError("no 'acam-mismatch' model: RACE-IT needs the ACAM "
-                                     "threshold mismatch (recipe acam-mc with --mc)")
-        if cfg.write_verify_tol_us is not None:
-            # write-verify trims each threshold through its conductance: the residual is
-            # the conductance tolerance times the mean slope dV/dG of the window curves
-            slope = (hi_max - lo_min) / np.subtract(*win.valid_range["g_low_us"][::-1])
-            sig = min(sig, slope * cfg.write_verify_tol_us / np.sqrt(3.0))
-        # the distance an ACAM must resolve is one output LSB of its input window
-        dv = _clip_to(search, "dv_v", span / 2 ** cfg.out_bits)
-        n = _clip_to(search, "n_cells", cfg.acam_cells_per_row) \
-            if "n_cells" in search.valid_range else cfg.acam_cells_per_row
-        t_search = _scalar(search.discharge_time(dv, n, corner=hw.corner))
-        e_mis = _scalar(search.search_energy(dv, n, corner=hw.corner))
-        e_match = _scalar(search.match_energy(n, corner=hw.corner))
-    # in a lookup, one row matches and the others mismatch: charge the mean of both
-    return RaceItParts(xbar=dev, e_xbar_col_read_j=e_read, t_xbar_settle_s=t_settle,
-                       acam_sigma_rel=float(sig / span), t_acam_search_s=t_search,
-                       e_acam_search_j=0.5 * (e_mis + e_match))
-
-
-def hetrax_crossbar(hw: HardwareModels, cfg, temp_c: float):
-    """HeTraX ReRAM tile at ``temp_c`` (the crossbar model's temperature axis)."""
-    return crossbar_device(hw, cfg.tile_rows, cfg.r_wire_ohm, temp_c, cfg.write_verify_tol_us)
+        g_mid = float(np.sqrt(np.prod(mm.valid_range.get("g_low_us", [1.0, 150.0]))))
+        sig = np.mean([_scalar(mm.sigma(b, g_mid, corner=hw.corner)) for b in ("lo", "hi")
+                       if "sigma_v_" + b + "_v" in mm.functions])
+    span = hi_max - lo_min
+    if write_verify_tol_us:
+        slope = span / np.subtract(*win.valid_range["g_low_us"][::-1])
+        sig = min(sig, slope * write_verify_tol_us / np.sqrt(3.0))
+    return float(sig / span)
 
 
 def _centered(model, output: str, **given) -> dict:
@@ -231,14 +193,14 @@ def _median_over(model, output: str, corner: str, **settings) -> float:
 
 # --- gain cells -----------------------------------------------------------------------------
 def gaincell_parts(hw: HardwareModels, cfg):
-    """Gain-cell attention's characterized figures: the cell current I(Vs) at the read
-    word-line amplitude, the retention time constant of the chosen write device at the
-    evaluation temperature, write energy and settling, and the charge-to-pulse readout
-    transfer (its saturation shapes the clipped-linear activation)."""
-    from .gaincell_attention import PULSE_MAX_S, V_MID_V, V_SPAN_V, GainCellParts
+    """Gain-cell attention's characterized behaviour for the accuracy model: the cell
+    current I(Vs) at the read word-line amplitude, the retention time constant of the
+    chosen write device at the evaluation temperature, and the charge-to-pulse readout
+    transfer (its saturation shapes the clipped-linear activation). Energies and
+    latencies come from the architecture description (:mod:`.components`)."""
+    from .gaincell_attention import V_MID_V, V_SPAN_V, GainCellParts
     mac = hw.need("gaincell-mac")
     ret = hw.need("gaincell-retention", write_device=cfg.write_device)
-    wr = hw.need("gaincell-write")
     ro = hw.need("gaincell-readout")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -251,8 +213,6 @@ def gaincell_parts(hw: HardwareModels, cfg):
             else {}
         tau = _median_over(ret, "tau_s", hw.corner, **kw)
         v_inf = _median_over(ret, "v_inf_v", hw.corner, **kw)
-        e_write = _median_over(wr, "e_write_j", hw.corner)
-        t_write = _median_over(wr, "t_settle_s", hw.corner)
         q_sat = _scalar(ro.evaluate("q_sat_c", corner=hw.corner))
         t_max = _scalar(ro.evaluate("t_out_max_s", corner=hw.corner))
         q = np.linspace(0.0, 1.5 * q_sat, 16)
@@ -262,12 +222,5 @@ def gaincell_parts(hw: HardwareModels, cfg):
                                            q_in_c=np.clip(q, lo, hi)), dtype=np.float64)
         else:
             t_out = np.minimum(q, q_sat) / q_sat * t_max
-    # one cell read at full pulse width: its charge drawn from a rail at the read
-    # word-line level (an estimate: the read path's supply is not separately metered)
-    e_read = float(np.mean(np.abs(i - np.interp(V_MID_V, vs, i)))) * PULSE_MAX_S * vwl
-    # a conversion charges the integrator to saturation once: C·V² with C = q_sat / V
-    e_readout = q_sat * 0.9
-    return GainCellParts(vs_table_v=vs, i_table_a=i, tau_s=tau, e_write_j=e_write,
-                          e_read_j_per_cell=e_read, e_readout_j=e_readout, t_write_s=t_write,
-                          t_readout_s=t_max, v_inf_v=v_inf, act_x=q / q_sat,
+    return GainCellParts(vs_table_v=vs, i_table_a=i, tau_s=tau, v_inf_v=v_inf, act_x=q / q_sat,
                           act_y=np.clip(t_out / max(t_max, 1e-30), 0.0, 1.0))

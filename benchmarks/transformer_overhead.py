@@ -2,8 +2,8 @@
 
 Baseline (same run, same implementation): the FP32 forward of the numpy
 all-MiniLM-L6-v2 over the shipped 64-sentence set. Measured: the same forward
-with RACE-IT's operators (crossbar products with programmed conductances,
-Compute-ACAM lookups, ACAM-digitized outputs) from the shipped SKY130 models.
+with RACE-IT's operators (bit-serial crossbar products with programmed
+conductances, per-tile Compute-ACAM converters, ACAM lookups and product lookups) from the shipped SKY130 models.
 The chip is programmed once (first call) and not timed, as it would be on
 hardware. Last line JSON with ``analog_over_fp32`` and ``sentences_per_s``.
 Run: ``.venv/bin/python benchmarks/transformer_overhead.py [--models DIR] [--repeat 3]``.
@@ -15,11 +15,11 @@ import json
 import time
 import warnings
 
-from imcspice.accelerators import hardware
+from imcspice.accelerators import arch, hardware
 from imcspice.accelerators.analog import RangeRecorder
 from imcspice.accelerators.minilm import MiniLM
 from imcspice.accelerators.ops import FP32Ops
-from imcspice.accelerators.race_it import RaceItConfig, RaceItOps
+from imcspice.accelerators.race_it import RaceItOps
 from imcspice.accelerators.retrieval import compare_embeddings, load_sentences
 
 
@@ -43,10 +43,14 @@ def main() -> None:
     rec = RangeRecorder(FP32Ops())
     model.embed(sents[::4], ops=rec)
     hw = hardware.HardwareModels.from_dir(args.models)
-    cfg = RaceItConfig()
-    ops = RaceItOps(hardware.race_it_parts(hw, cfg), rec.ranges, cfg)
+    a = arch.load("race-it")
+    xb = a.component("crossbar")
+    ops = RaceItOps(a, hardware.crossbar_device(hw, xb), hardware.acam_sigma_rel(
+        hw, xb.get("write_verify_tol_us")), rec.ranges)
     ref = model.embed(sents)
-    model.embed(sents, ops=ops)  # programs the crossbars (untimed)
+    ops.calibrating = True       # programs the crossbars, sets converter ranges (untimed)
+    model.embed(sents[::4], ops=ops)
+    ops.calibrating = False
     t_fp = best_of(lambda: model.embed(sents), args.repeat)
     t_an = best_of(lambda: model.embed(sents, ops=ops), args.repeat)
     acc = compare_embeddings(ref, model.embed(sents, ops=ops))

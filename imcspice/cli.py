@@ -152,8 +152,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .accelerators.hardware import HardwareModelError
     from .characterize.runner import SweepError
     from .circuits.technology import TechnologyError
+    from .accelerators.arch import ArchError
     return (ValueError, KeyError, FileNotFoundError, SweepError, HardwareModelError,
-            TechnologyError)
+            TechnologyError, ArchError)
 
 
 def main(argv: list[str] | None = None) -> int:

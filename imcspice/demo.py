@@ -40,8 +40,8 @@ DEMO = {
     "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
 }
 
-ARCH_RUNS = (("race-it", "bert-base", 128), ("hetrax", "bert-base", 128),
-             ("gaincell", "gpt2", 1024))
+#: each architecture on the network it both simulates and prices (its description's default)
+ARCH_RUNS = ("race-it", "hetrax", "gaincell")
 
 
 def _say(msg: str, progress: bool) -> None:
@@ -68,21 +68,14 @@ def run_demo(out_dir: str | Path, *, workers: int = 0, progress: bool = True) ->
                 rec["plot_error"] = str(e)
     t_fit = time.monotonic() - t0
     reports = {}
-    for i, (arch, workload, seq) in enumerate(ARCH_RUNS, 1):
-        _say(f"2/3 evaluation {i}/{len(ARCH_RUNS)}: {arch} on {workload}", progress)
-        reports[arch] = evaluate(arch, workload, out / arch, models_dir=models, quick=True,
-                                 seq_len=seq, progress=progress)
+    for i, arch in enumerate(ARCH_RUNS, 1):
+        _say(f"2/3 evaluation {i}/{len(ARCH_RUNS)}: {arch}", progress)
+        reports[arch] = evaluate(arch, out / arch, models_dir=models, quick=True,
+                                 scales=(0.0, 1.0), progress=progress)
     _say("3/3 report", progress)
     path = write_report(out, summary, reports, t_fit, time.monotonic() - t0)
     _say(f"done in {time.monotonic() - t0:.0f} s: {path}", progress)
     return path
-
-
-def _fmt(x: float, unit: str) -> str:
-    for f, p in ((1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")):
-        if abs(x) < f * 1000:
-            return f"{x / f:.3g} {p}{unit}"
-    return f"{x:.3g} {unit}"
 
 
 def _shipped_errors() -> dict[str, float]:
@@ -100,7 +93,10 @@ def _shipped_errors() -> dict[str, float]:
 def write_report(out: Path, summary: dict, reports: dict, t_fit: float, t_all: float) -> Path:
     L = ["# imcspice demo report", "",
          f"SKY130 (tt, 27 °C) characterization by ngspice, fitted into behavioral models, "
-         f"composed into three accelerators. Sweeps + fits {t_fit:.0f} s, total {t_all:.0f} s.",
+         f"composed into three accelerators described in accelerators/data/arch/*.toml. "
+         f"Every energy, latency and area entry below names its source (spice model file, "
+         f"literature citation or assumption). Sweeps + fits {t_fit:.0f} s, total "
+         f"{t_all:.0f} s.",
          "", "## Characterized circuits", "",
          "Held-out error of these demo-size fits, and of the shipped default model of the "
          "same name (`models/data`, fitted on its full sweep: corners, temperatures, dense "
@@ -119,41 +115,9 @@ def write_report(out: Path, summary: dict, reports: dict, t_fit: float, t_all: f
     for name in summary["models"]:
         if (out / "figures" / f"{name}.png").exists():
             L.append(f"![{name}](figures/{name}.png)")
+    from .accelerators.report import render
     for arch, r in reports.items():
-        L += ["", f"## {arch}: {r['workload']} (seq {r['seq_len']})", ""]
-        acc = r["accuracy"]
-        if "cosine_mean" in acc:
-            L.append(f"Accuracy ({acc['workload']}, {acc['sentences']} sentences): cosine "
-                     f"similarity to FP32 mean {acc['cosine_mean']:.4f}, min "
-                     f"{acc['cosine_min']:.4f}; nearest-neighbour agreement "
-                     f"{acc['nn_agreement']:.3f}.")
-        else:
-            L.append(f"Accuracy ({acc['workload']}): perplexity FP32 "
-                     f"{acc['perplexity_fp32']:.3f}, gain cells without adaptation "
-                     f"{acc['perplexity_no_adaptation']:.3f}, adapted "
-                     f"{acc['perplexity_adapted']:.3f}.")
-        L += ["", "| | latency | energy | area |", "|---|---|---|---|",
-              f"| SKY130 (characterized) | {_fmt(r['latency_s'], 's')} | "
-              f"{_fmt(r['energy_j'], 'J')} | {r['area_mm2']:.3g} mm² |",
-              f"| {r['projection']['node_nm']} nm (projection) | "
-              f"{_fmt(r['projection']['latency_s'], 's')} | "
-              f"{_fmt(r['projection']['energy_j'], 'J')} | "
-              f"{r['projection']['area_mm2']:.3g} mm² |", ""]
-        L += ["| GPU | latency | energy | speed-up (SKY130 / 7 nm) | energy gain (SKY130 / 7 nm) |",
-              "|---|---|---|---|---|"]
-        for k, g in r["gpu"].items():
-            gp = r["projection"]["gpu"][k]
-            L.append(f"| {g['name']} | {_fmt(g['latency_s'], 's')} | {_fmt(g['energy_j'], 'J')}"
-                     f" | {g['speedup']:.3g}x / {gp['speedup']:.3g}x | "
-                     f"{g['energy_ratio']:.3g}x / {gp['energy_ratio']:.3g}x |")
-        if "thermal" in r:
-            th = r["thermal"]
-            L.append("")
-            L.append(f"Thermal: ReRAM tiers peak {th['reram_peak_c']:.1f} °C; feasible: "
-                     f"{th['feasible']} (limits {json.dumps(th['limits_c'])}).")
-        L.append("")
-        L.append(f"_{r['projection']['label']}_")
-        L.append("")
+        L += [""] + render(r, level=2) + [""]
         for png in sorted((out / arch).glob("*.png")):
             L.append(f"![{arch} {png.stem}]({arch}/{png.name})")
     path = out / "report.md"

@@ -1,0 +1,151 @@
+"""Resolve a description's figures to numbers, each with its source.
+
+``spice`` figures are evaluated from the model files (:class:`.hardware.HardwareModels`)
+at the stated operating point: ``at`` first, then the component's parameters whose
+names are inputs of the model (``rows``, ``r_bl_ohm``, ``v_read_v``, ...), then the
+description's temperature; every other input is a setting the sweep held fixed (the
+centre of its valid range). A point outside the model's valid box is clipped to it and
+the clip is written into the figure's source, never hidden.
+
+``literature`` figures with a ``ref`` come from :mod:`.periphery` (citation, node,
+scaling kind), projected to the description's node and supply by Stillmaker & Baas
+(the projection is named in the source). ``assumption`` figures are taken as written.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import periphery
+from .arch import UNITS, Architecture, ArchError, FigureSpec
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A resolved figure: ``value`` in SI (J per action, s per action, mm² per
+    instance or cell), its ``source`` kind and a one-line ``detail`` a reviewer can
+    check (model file + quantity + operating point, citation, or the assumption)."""
+
+    value: float
+    per: str
+    source: str
+    detail: str
+    scaling: str
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "per": self.per, "source": self.source,
+                "detail": self.detail, "scaling": self.scaling}
+
+
+def resolve(arch: Architecture, hw) -> dict[str, dict[str, Figure]]:
+    """component -> {"energy" | "latency" | "area": Figure}."""
+    out = {}
+    for c in arch.components.values():
+        out[c.name] = {what: _resolve(arch, c, spec, hw) for what, spec in c.figures.items()}
+    return out
+
+
+def _resolve(arch, comp, spec: FigureSpec, hw) -> Figure:
+    where = f"{arch.name}: {comp.name}.{spec.what}"
+    f = spec.fields
+    if spec.source == "spice":
+        value, detail = _spice(arch, comp, f, hw, where)
+        return Figure(value, spec.per, "spice", detail, spec.scaling)
+    if spec.source == "literature" and "ref" in f:
+        refs = f["ref"] if isinstance(f["ref"], list) else [f["ref"]]
+        entries = [periphery.get_entry(r) for r in refs]
+        if spec.what == "energy":
+            value = sum(periphery.energy_pj(r, arch.node_nm, vdd_v=arch.vdd_v) for r in refs) * 1e-12
+        elif spec.what == "area":
+            try:
+                value = sum(periphery.area_mm2(r, arch.node_nm) for r in refs)
+            except ValueError as e:
+                raise ArchError(f"{where}: {e}") from None
+        else:
+            raise ArchError(f"{where}: a latency cannot come from a periphery 'ref' "
+                            "(the table has energies and areas); give value, unit, citation")
+        e0 = entries[0]
+        moved = (f", projected {e0.node_nm} nm -> {arch.node_nm} nm at {arch.vdd_v:g} V "
+                 "(Stillmaker & Baas 2017)" if e0.node_nm != arch.node_nm else "")
+        cites = "; ".join(dict.fromkeys(
+            (e.area_source if spec.what == "area" and e.area_source else e.source)
+            for e in entries))
+        names = " + ".join(refs)
+        detail = f"{names}: {cites}{moved}"
+        if spec.what == "area" and any(e.area_is_assumption for e in entries):
+            return Figure(value, spec.per, "assumption",
+                          detail + " (area derived or not re-checked: labelled assumption)",
+                          spec.scaling or e0.scaling_kind)
+        return Figure(value, spec.per, "literature", detail, spec.scaling or e0.scaling_kind)
+    value = _si(f, arch, where)
+    text = f["citation"] if spec.source == "literature" else f["note"]
+    detail = f"{f['value']:g} {f['unit']}: {text}"
+    return Figure(value, spec.per, spec.source, detail, spec.scaling)
+
+
+def _si(f: dict, arch: Architecture, where: str) -> float:
+    dim, k = UNITS[f["unit"]]
+    if k is None:  # cycles of the description's clock
+        return float(f["value"]) / arch.clock_hz
+    return float(f["value"]) * k
+
+
+def operating_point(arch: Architecture, comp, fields: dict, model, quantity: str):
+    """(point, notes): the model inputs of ``quantity`` at this component's operating
+    point, and what had to be clipped to the model's valid box."""
+    fn = model.functions.get(quantity)
+    if fn is None:
+        raise ArchError(f"{comp.name}: model {model.kind!r} has no output {quantity!r} "
+                        f"(outputs: {', '.join(model.functions)})")
+    at = dict(fields.get("at", {}))
+    for k, v in list(at.items()):
+        if isinstance(v, str):  # a reference to a component parameter
+            if v not in comp.params:
+                raise ArchError(f"{comp.name}: 'at.{k} = \"{v}\"' names no parameter")
+            at[k] = comp.params[v]
+    point, notes = {}, []
+    for name in fn.inputs:
+        if name in at:
+            v = at[name]
+        elif name in comp.params and isinstance(comp.params[name], (int, float)):
+            v = comp.params[name]
+        elif name == "temp_c":
+            v = arch.temp_c
+        else:
+            lo, hi = model.valid_range[name]
+            point[name] = 0.5 * (lo + hi)
+            continue
+        lo, hi = model.valid_range[name]
+        v = float(v)
+        if not lo <= v <= hi:
+            notes.append(f"{name}={v:g} clipped to the characterized [{lo:g}, {hi:g}]")
+            v = min(max(v, lo), hi)
+        point[name] = v
+    return point, notes
+
+
+def _spice(arch, comp, f, hw, where):
+    model = hw.get(f["model"], **f.get("choices", {}))
+    if model is None:
+        raise ArchError(f"{where}: no {f['model']!r} model with {f.get('choices', {})} in "
+                        "the model directory; fit one with `imcspice fit` or rebuild the "
+                        "defaults")
+    point, notes = operating_point(arch, comp, f, model, f["quantity"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v = float(np.asarray(model.evaluate(f["quantity"], corner=arch.corner, **point),
+                             dtype=np.float64).ravel()[0])
+    if not np.isfinite(v) or v <= 0:
+        raise ArchError(f"{where}: {f['model']}:{f['quantity']} is {v!r} at {point}")
+    swept = {k: round(p, 6) for k, p in point.items()
+             if model.valid_range[k][0] < model.valid_range[k][1]}
+    err = model.heldout_error.get("max_pct_fs")
+    path = Path(hw.files[id(model)]).name
+    detail = (f"{path}: {f['quantity']} at {swept} ({arch.corner}), held-out error "
+              f"{err:.2f} % FS" if err is not None else f"{path}: {f['quantity']} at {swept}")
+    if notes:
+        detail += "; " + "; ".join(notes)
+    return v, detail

@@ -1,0 +1,388 @@
+"""Map a workload's operator graph onto an architecture description, once.
+
+The mapping says which engine runs each operator (``[mapping]`` of the description),
+how many tiles a weight matrix takes, how many conversions, lookups, adds and memory
+accesses each operator needs (``Charge``: actions of a component's figure) and how
+many sequential steps it puts on the critical path (``Step``). It sizes what the
+description leaves ``"mapped"`` (tiles, buffers) from the actual tensors and checks
+what the description fixes (provisioned >= demanded), serializing where a shared
+pool is smaller than an operator's parallel demand and saying so in ``notes``.
+The cost model (:mod:`.cost`) prices exactly these counts, and the accuracy
+operators read the same description (bits, DAC mode, partial-sum points), so
+accuracy and cost describe one machine.
+
+Conventions (the tests re-derive them by hand):
+
+* crossbar (``linear``): ``rt = ceil(k/rows)`` row tiles x ``ct = ceil(n/cols)``
+  column tiles; ``P = dac.bits`` input planes if ``dac.mode = "bit-serial"``, else 1;
+  per token: ``P`` reads (one settle each, all tiles in parallel),
+  ``2·P·rt·n`` column reads (G+ and G-), DAC drives ``P·k·ct``, conversions
+  ``P·rt·n`` (``P·n`` if ``partial_sums = "analog"``), each tile's columns shared by
+  ``converter.per_tile`` converters: ``P·ceil(min(n, cols)/per_tile)`` conversion
+  steps; adds ``n·(P·rt - 1)`` (``n·(P - 1)`` analog) on ``ct·rt·adder.per_tile``
+  adders. Tokens pass one after another.
+* acam (function lookups): softmax ``2e + rows`` lookups (exp, output; 1/sum per
+  row), gelu and elementwise ``e``, layernorm ``e + rows`` (output; 1/sqrt per row),
+  matmul one lookup per scalar product plus ``k - 1`` adds per output on the adder
+  pool; each lookup searches ``searches_per_lookup`` rows; ``count //
+  searches_per_lookup`` lookups per step.
+* adder (elementwise): one add per element on the pool.
+* sm: ``flops/2`` MACs on ``sm_mac.count`` units, one cycle each; operands through
+  SRAM (64-bit accesses), SM-mapped weights from DRAM once.
+* gaincell (decode attention): K and V rows written (``H·dh`` cells each), every
+  K and V cell read once (scores: two pulse phases for the signed query), one readout
+  per score column and per context column; optional row-sum column + divider.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .arch import Architecture, ArchError
+from .workloads import Operator, TransformerShape, operator_graph
+
+
+class ProvisionError(ArchError):
+    """The description provisions less than the mapped workload needs."""
+
+
+@dataclass(frozen=True)
+class Charge:
+    layer: int
+    op: str
+    component: str
+    figure: str          # which energy figure of the component ("energy", "read_energy")
+    actions: float
+
+
+@dataclass(frozen=True)
+class Step:
+    layer: int
+    op: str
+    component: str
+    figure: str          # which latency figure ("latency", "read_latency")
+    steps: float
+
+
+@dataclass
+class Mapping:
+    arch: Architecture
+    workload: str
+    seq_len: int
+    batch: int
+    mode: str
+    ops: list
+    engine_of: dict = field(default_factory=dict)     # qualified op -> engine | None
+    tiles: dict = field(default_factory=dict)         # qualified op -> (row, col tiles)
+    charges: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    provisioned: dict = field(default_factory=dict)   # component -> instances
+    demanded: dict = field(default_factory=dict)      # component -> instances needed
+    cells: dict = field(default_factory=dict)         # component -> cells per instance
+    notes: list = field(default_factory=list)
+    digital_rows: dict = field(default_factory=dict)
+
+    def charge(self, op: Operator, comp: str, actions: float, figure: str = "energy"):
+        if actions:
+            self.charges.append(Charge(op.layer, op.qualified_name, comp, figure,
+                                       float(actions)))
+
+    def step(self, op: Operator, comp: str, steps: float, figure: str = "latency"):
+        if steps:
+            self.steps.append(Step(op.layer, op.qualified_name, comp, figure, float(steps)))
+
+    def need(self, comp: str, n: float) -> None:
+        self.demanded[comp] = max(self.demanded.get(comp, 0), int(math.ceil(n)))
+
+    @property
+    def unmapped(self) -> list[str]:
+        return [k for k, e in self.engine_of.items() if e is None]
+
+
+def _ceil(a: float, b: float) -> int:
+    return int(math.ceil(a / b))
+
+
+def _int(comp, key: str, lo: int = 1) -> int:
+    v = comp.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < lo:
+        raise ArchError(f"{comp.name}.{key} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def build(arch: Architecture, shape: TransformerShape, seq_len: int, batch: int = 1,
+          mode: str = "prefill", context_len: int | None = None,
+          digital_rows: dict[str, float] | None = None) -> Mapping:
+    """Map one forward pass (``prefill``) or one generation step (``decode``).
+    ``digital_rows``: per crossbar operator (``layer0.ffn.in``), the fraction of its
+    input rows the accuracy model computes digitally (outlier channels), priced as
+    MACs of the ``outlier_mac`` component, in parallel with the crossbar read."""
+    bpe = float(arch.workload.get("bytes_per_activation", 1))
+    ops = operator_graph(shape, seq_len, batch=batch, mode=mode, context_len=context_len,
+                         bytes_per_el=bpe)
+    m = Mapping(arch, shape.name, seq_len, batch, mode, ops)
+    m.digital_rows = dict(digital_rows or {})
+    for op in ops:
+        m.engine_of[op.qualified_name] = arch.engine_for(op.name, op.kind)
+    _crossbar_tiles(m)
+    for op in ops:
+        eng = m.engine_of[op.qualified_name]
+        if eng is not None:
+            ENGINES[eng](m, op)
+    _memories(m)
+    _check(m)
+    return m
+
+
+# --- crossbar ---------------------------------------------------------------------------
+def _crossbar_tiles(m: Mapping) -> None:
+    xb_ops = [op for op in m.ops if m.engine_of[op.qualified_name] == "crossbar"]
+    if not xb_ops:
+        return
+    xb = m.arch.component("crossbar")
+    rows, cols = _int(xb, "rows"), _int(xb, "cols")
+    total = 0
+    for op in xb_ops:
+        if op.kind != "linear":
+            raise ArchError(f"{m.arch.name}: crossbars hold static weights; operator "
+                            f"{op.qualified_name} ({op.kind}) cannot run on them")
+        t = (_ceil(op.k, rows), _ceil(op.n, cols))
+        m.tiles[op.qualified_name] = t
+        total += t[0] * t[1]
+    m.demanded["crossbar"] = total
+    m.provisioned["crossbar"] = total if xb.get("count") == "mapped" else _int(xb, "count")
+    m.cells["crossbar"] = 2 * rows * cols                 # G+ and G- arrays
+    m.provisioned["dac"] = m.provisioned["crossbar"] * rows
+    conv = m.arch.component("converter")
+    m.provisioned["converter"] = m.provisioned["crossbar"] * _int(conv, "per_tile")
+    if conv.get("kind") == "acam":
+        m.cells["converter"] = _int(conv, "searches_per_conversion") * _int(conv, "cells_per_row")
+
+
+def input_planes(arch: Architecture) -> int:
+    """Crossbar input planes per token: ``dac.bits`` if bit-serial, else 1."""
+    dac = arch.component("dac")
+    mode = dac.get("mode")
+    if mode not in ("bit-serial", "multi-level"):
+        raise ArchError(f"dac.mode must be 'bit-serial' or 'multi-level', got {mode!r}")
+    want = "bit_drive" if mode == "bit-serial" else "level_drive"
+    if dac.figures["energy"].per != want:
+        raise ArchError(f"dac.mode={mode!r} needs an energy figure per {want!r}; this "
+                        f"description prices a {dac.figures['energy'].per!r}: write a "
+                        "variant file with that figure")
+    return _int(dac, "bits") if mode == "bit-serial" else 1
+
+
+def _crossbar(m: Mapping, op: Operator) -> None:
+    xb, conv, add = (m.arch.component(c) for c in ("crossbar", "converter", "adder"))
+    cols = _int(xb, "cols")
+    rt, ct = m.tiles[op.qualified_name]
+    P = input_planes(m.arch)
+    analog = xb.get("partial_sums") == "analog"
+    if xb.get("partial_sums") not in ("digital", "analog"):
+        raise ArchError("crossbar.partial_sums must be 'digital' or 'analog'")
+    tokens = op.m * op.batch
+    conv_per_token = P * op.n * (1 if analog else rt)
+    adds_per_token = op.n * ((P - 1) if analog else (P * rt - 1))
+    m.charge(op, "crossbar", tokens * 2 * P * rt * op.n)
+    m.step(op, "crossbar", tokens * P)
+    m.charge(op, "dac", tokens * P * op.k * ct)
+    frac = m.digital_rows.get(op.qualified_name, 0.0)
+    if frac:
+        if "outlier_mac" not in m.arch.components:
+            raise ArchError(f"{op.qualified_name}: {frac:.1%} of its input rows run "
+                            "digitally but the description has no 'outlier_mac' component")
+        m.charge(op, "outlier_mac", frac * op.flops / 2)
+        m.provisioned["outlier_mac"] = _int(m.arch.component("outlier_mac"), "count")
+    m.charge(op, "converter", tokens * conv_per_token * _int(conv, "searches_per_conversion"))
+    m.step(op, "converter", tokens * P * _ceil(min(op.n, cols), _int(conv, "per_tile")))
+    m.need("converter", rt * ct * _int(conv, "per_tile"))
+    m.need("dac", rt * ct * _int(xb, "rows"))
+    if adds_per_token:
+        adders = rt * ct * _int(add, "per_tile")
+        m.charge(op, "adder", tokens * adds_per_token)
+        m.step(op, "adder", tokens * _ceil(adds_per_token, adders))
+        m.need("adder_tiles", adders)
+    _activations(m, op, "buffer")
+
+
+# --- ACAM lookups and digital adds ------------------------------------------------------
+def acam_lookups(op: Operator, d_model: int, context: int = 1) -> tuple[int, int]:
+    """(lookups, adds) of an operator on the Compute-ACAM engine; ``context`` is the
+    key length of a softmax (its rows are ``elements / context``)."""
+    if op.kind == "matmul":
+        outs = op.batch * op.heads * op.m * op.n
+        return outs * op.k, outs * (op.k - 1)
+    if op.kind == "softmax":
+        return 2 * op.elements + op.elements // context, 0
+    if op.kind in ("gelu", "elementwise"):
+        return op.elements, 0
+    if op.kind == "layernorm":
+        return op.elements + op.elements // d_model, 0
+    raise ArchError(f"no Compute-ACAM mapping for operator kind {op.kind!r}")
+
+
+def _context(m: Mapping, op: Operator) -> int:
+    """Key length of a layer's attention (the scores product's n)."""
+    for o in m.ops:
+        if o.layer == op.layer and o.name == "attn.scores":
+            return o.n
+    return 1
+
+
+def _acam(m: Mapping, op: Operator) -> None:
+    acam = m.arch.component("acam")
+    per = _int(acam, "searches_per_lookup")
+    rows = _int(acam, "count")
+    m.provisioned["acam"] = rows
+    m.cells["acam"] = _int(acam, "cells_per_row")
+    lookups, adds = acam_lookups(op, _d_model(m), _context(m, op))
+    per_step = rows // per
+    if per_step < 1:
+        raise ProvisionError(f"acam.count={rows} rows cannot hold one lookup of "
+                             f"{per} rows")
+    steps = _ceil(lookups, per_step)
+    m.charge(op, "acam", lookups * per)
+    m.step(op, "acam", steps)
+    m.need("acam", min(lookups, per_step) * per)
+    if steps > 1:
+        m.notes.append(f"{op.qualified_name}: {lookups} lookups serialized in {steps} steps "
+                       f"of {per_step}")
+    if adds:
+        _pool_adds(m, op, adds)
+    _activations(m, op, "buffer")
+
+
+def _pool_adds(m: Mapping, op: Operator, adds: float) -> None:
+    pool = _int(m.arch.component("adder"), "pool", lo=0)
+    if pool == 0:
+        raise ProvisionError(f"{op.qualified_name} needs digital adds but adder.pool = 0")
+    m.charge(op, "adder", adds)
+    m.step(op, "adder", _ceil(adds, pool))
+    m.need("adder_pool", min(adds, pool))
+
+
+def _adder(m: Mapping, op: Operator) -> None:
+    _pool_adds(m, op, op.elements)
+    _activations(m, op, "buffer")
+
+
+def _d_model(m: Mapping) -> int:
+    lin = [op for op in m.ops if op.kind == "linear"]
+    return lin[0].k if lin else 1
+
+
+# --- SM tiers ---------------------------------------------------------------------------
+def _sm(m: Mapping, op: Operator) -> None:
+    mac = m.arch.component("sm_mac")
+    n = _int(mac, "count")
+    m.provisioned["sm_mac"] = n
+    macs = op.flops / 2
+    m.charge(op, "sm_mac", macs)
+    m.step(op, "sm_mac", _ceil(macs, n))
+    m.need("sm_mac", min(macs, n))
+    sram = m.arch.component("sm_sram")
+    nbytes = op.weight_bytes + op.act_in_bytes + op.act_out_bytes
+    m.charge(op, "sm_sram", nbytes * 8 / _int(sram, "access_bits"))
+    m.need("sm_sram_bytes", nbytes)
+    if op.weight_bytes and "dram" in m.arch.components:
+        m.charge(op, "dram", op.weight_bytes * 8 / _int(m.arch.component("dram"), "access_bits"))
+
+
+# --- gain cells -------------------------------------------------------------------------
+def _gaincell(m: Mapping, op: Operator) -> None:
+    gc = m.arch.component("gaincell")
+    if op.name == "attn.softmax":
+        return  # the charge-to-pulse readout of the scores is the activation
+    if m.mode != "decode":
+        raise ArchError("gain-cell attention is priced per generation step: mode decode")
+    if gc.get("partial_sums") != "analog":
+        raise ArchError("gaincell.partial_sums: only 'analog' (one integrator per head "
+                        "column) is modelled in both accuracy and cost")
+    norm = gc.get("normalize", "none")
+    if norm not in ("none", "row-sum-column"):
+        raise ArchError("gaincell.normalize must be 'none' or 'row-sum-column'")
+    b, H = op.batch, op.heads
+    if op.name == "attn.scores":
+        w, dh = op.n, op.k
+    else:
+        w, dh = op.k, op.n
+    m.charge(op, "gaincell", b * H * dh)                       # write the new K / V row
+    cells = b * H * w * dh + (b * H * w if norm != "none" and op.name == "attn.context" else 0)
+    m.charge(op, "gaincell", cells, "read_energy")
+    if op.name == "attn.scores":
+        m.step(op, "gaincell", 1)                              # K and V rows written together
+        m.step(op, "gaincell", 2, "read_latency")              # signed query: two phases
+        m.charge(op, "readout", b * H * w)
+    else:
+        m.step(op, "gaincell", 1, "read_latency")
+        m.charge(op, "readout", b * H * (dh + (1 if norm != "none" else 0)))
+        if norm != "none":
+            div = m.arch.component("divider")
+            n = _int(div, "count")
+            m.provisioned["divider"] = n
+            m.charge(op, "divider", b * H * dh)
+            m.step(op, "divider", _ceil(b * H * dh, n))
+            m.need("divider", min(b * H * dh, n))
+    m.step(op, "readout", 1)
+
+
+def _gaincell_arrays(m: Mapping) -> None:
+    ops = [op for op in m.ops if op.name == "attn.scores"
+           and m.engine_of[op.qualified_name] == "gaincell"]
+    if not ops:
+        return
+    gc = m.arch.component("gaincell")
+    tile = _int(gc, "tile")
+    norm = gc.get("normalize", "none") != "none"
+    tiles = readouts = 0
+    for op in ops:  # per layer: a K array (dh rows x w columns) and a V array (w x dh)
+        w, dh, H = op.n, op.k, op.heads
+        tiles += H * (_ceil(dh, tile) * _ceil(w, tile) + _ceil(w, tile) * _ceil(dh + norm, tile))
+        readouts += H * (w + dh + norm)
+    m.cells["gaincell"] = tile * tile
+    for comp, n in (("gaincell", tiles), ("readout", readouts)):
+        m.demanded[comp] = n
+        want = m.arch.component(comp).get("count", "mapped")
+        m.provisioned[comp] = n if want == "mapped" else _int(m.arch.component(comp), "count")
+
+
+# --- memories ---------------------------------------------------------------------------
+def _activations(m: Mapping, op: Operator, comp: str) -> None:
+    if comp not in m.arch.components:
+        return
+    buf = m.arch.component(comp)
+    nbytes = op.act_in_bytes + op.act_out_bytes
+    m.charge(op, comp, nbytes * 8 / _int(buf, "access_bits"))
+    m.need(comp + "_bytes", nbytes)
+
+
+def _memories(m: Mapping) -> None:
+    for comp in ("buffer", "sm_sram"):
+        need = m.demanded.pop(comp + "_bytes", 0)
+        if comp not in m.arch.components or not need:
+            continue
+        c = m.arch.component(comp)
+        n = _ceil(need, _int(c, "capacity_bytes"))
+        m.demanded[comp] = n
+        m.provisioned[comp] = n if c.get("count") == "mapped" else _int(c, "count")
+    add = m.arch.components.get("adder")
+    if add is not None and ("adder_tiles" in m.demanded or "adder_pool" in m.demanded):
+        tiles = m.provisioned.get("crossbar", 0)
+        m.provisioned["adder"] = tiles * _int(add, "per_tile", 0) + _int(add, "pool", 0)
+        m.demanded["adder"] = m.demanded.pop("adder_tiles", 0) + m.demanded.pop("adder_pool", 0)
+    _gaincell_arrays(m)
+
+
+def _check(m: Mapping) -> None:
+    """Every used component is provisioned at least as much as its peak demand."""
+    short = [f"{c}: {m.provisioned.get(c, 0)} provisioned < {n} demanded"
+             for c, n in m.demanded.items() if m.provisioned.get(c, 0) < n]
+    if short:
+        raise ProvisionError(f"{m.arch.name} on {m.workload}: " + "; ".join(short) +
+                             " (weights and working sets cannot be serialized: raise the "
+                             "count or set it to \"mapped\")")
+
+
+ENGINES = {"crossbar": _crossbar, "acam": _acam, "adder": _adder, "sm": _sm,
+           "gaincell": _gaincell}

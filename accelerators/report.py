@@ -1,0 +1,140 @@
+"""report.md of an evaluation: where every joule, second and mm² comes from.
+
+Headline figures, the provenance shares (fraction of energy / latency / area from
+``spice`` models, ``literature`` and ``assumption``), the entry tables with each
+entry's source, GPU baselines (roofline without and with the launch term, measured
+where available), the node projection's rule, the thermal check, and the comparison
+with the paper. The word "characterized" is used for spice-sourced figures only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .papers import comparison_section
+
+
+def fmt(x, unit: str) -> str:
+    if x is None:
+        return "n/a"
+    for f, p in ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")):
+        if abs(x) < f * 1000:
+            return f"{x / f:.3g} {p}{unit}"
+    return f"{x:.3g} {unit}"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f} %"
+
+
+def _entries(rows: list, unit: str, total: float) -> list[str]:
+    L = ["| component | figure | count | amount | share | source | detail |",
+         "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        det = r["detail"].replace("|", "/")
+        L.append(f"| {r['component']} | {r['figure']} | {r['count']:.4g} | "
+                 f"{fmt(r['amount'], unit)} | {_pct(r['amount'] / total if total else 0)} | "
+                 f"{r['source']} | {det} |")
+    return L
+
+
+def render(rep: dict, level: int = 1) -> list[str]:
+    h = "#" * level
+    acc = rep["accuracy"]
+    share = rep["provenance_share"]
+    L = [f"{h} {rep['title']}", "",
+         f"Description `{rep['arch_file']}`"
+         + (f" with `--set {' '.join(rep['overrides'])}`" if rep["overrides"] else "")
+         + f"; {rep['technology']}; workload **{rep['workload']}**, {rep['mode']}, "
+           f"seq/context {rep['seq_len']}, batch {rep['batch']}.", ""]
+    if rep.get("scope"):
+        L += [f"Scope: {rep['scope']}.", ""]
+    if not acc.get("simulated"):
+        L.append(f"Accuracy: not simulated ({acc['reason']}).")
+    elif "cosine_mean" in acc:
+        L.append(f"Accuracy ({acc['workload']}, {acc['sentences']} sentences, mean "
+                 f"{acc['tokens_mean']:.1f} tokens, the network priced below): cosine to FP32 "
+                 f"mean {acc['cosine_mean']:.4f}, min {acc['cosine_min']:.4f}; "
+                 f"nearest-neighbour agreement {acc['nn_agreement']:.3f}.")
+    else:
+        L.append(f"Accuracy ({acc['workload']}, window {acc['window']}): perplexity FP32 "
+                 f"{acc['perplexity_fp32']:.3f}, gain cells without adaptation "
+                 f"{acc['perplexity_no_adaptation']:.3f}, adapted "
+                 f"{acc['perplexity_adapted']:.3f}, linear cells "
+                 f"{acc['perplexity_adapted_linear_cells']:.3f}.")
+    pr = rep["projection"]
+    L += ["", "| | latency | energy | area |", "|---|---|---|---|",
+          f"| SKY130, this description | {fmt(rep['latency_s'], 's')} | "
+          f"{fmt(rep['energy_j'], 'J')} | {rep['area_mm2']:.4g} mm² |",
+          f"| {pr['node_nm']} nm (projection) | {fmt(pr['latency_s'], 's')} | "
+          f"{fmt(pr['energy_j'], 'J')} | {pr['area_mm2']:.4g} mm² |", "",
+          f"{h}# Where the numbers come from", "",
+          "| | spice (characterized) | literature | assumption |", "|---|---|---|---|"]
+    for k in ("energy", "latency", "area"):
+        s = share[k]
+        L.append(f"| {k} | {_pct(s['spice'])} | {_pct(s['literature'])} | "
+                 f"{_pct(s['assumption'])} |")
+    L += ["", "Energy per inference:", ""]
+    L += _entries(rep["energy_entries"], "J", rep["energy_j"])
+    L += ["", "Latency (critical path; operators and their steps run one after another):", ""]
+    L += _entries(rep["latency_entries"], "s", rep["latency_s"])
+    L += ["", "Area (provisioned instances):", ""]
+    L += _entries(rep["area_entries"], "mm²", rep["area_mm2"])
+    mp = rep["mapping"]
+    if mp["serialized"]:
+        n = len(mp["serialized"])
+        L += ["", f"Serialized on a shared pool ({n} operators), e.g. {mp['serialized'][0]}."]
+    if mp["not_priced"]:
+        L += ["", f"Not priced (outside this accelerator): {', '.join(mp['not_priced'][:8])}"
+                  + (" ..." if len(mp["not_priced"]) > 8 else "") + "."]
+    if "thermal" in rep:
+        th = rep["thermal"]
+        L += ["", f"{h}# Floorplan and thermal", "",
+              f"Die {th['die_mm2']:g} mm² per tier, {th['tiers']} tiers: area "
+              f"{rep['area_mm2']:.4g} mm² <= {th['die_mm2'] * th['tiers']:.4g} mm²; per tier "
+              "group " + ", ".join(f"{g} {u:.4g} of {th['tier_group_capacity_mm2'][g]:.4g} mm²"
+                                   for g, u in th["tier_group_area_mm2"].items()) + ". "
+              f"ReRAM tiers peak {th['reram_peak_c']:.1f} °C (accuracy evaluated there); "
+              f"feasible: {th['feasible']} (limits {th['limits_c']})."]
+    L += ["", f"{h}# GPU baselines (same operators)", "",
+          "| GPU | roofline | + launch | latency used | energy | speed-up | energy gain | "
+          "speed-up w/o launch | 7 nm speed-up / energy gain |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for k, g in rep["gpu"].items():
+        gp = pr["gpu"][k]
+        L.append(f"| {g['name']} | {fmt(g.get('roofline_latency_s'), 's')} | "
+                 f"{fmt(g.get('launch_time_s'), 's')} | {fmt(g['latency_s'], 's')} | "
+                 f"{fmt(g['energy_j'], 'J')} | {g['speedup']:.3g}x | {g['energy_ratio']:.3g}x | "
+                 f"{g.get('speedup_no_launch', float('nan')):.3g}x | "
+                 f"{gp['speedup']:.3g}x / {gp['energy_ratio']:.3g}x |")
+    fusion = next((g.get("fusion") for g in rep["gpu"].values() if g.get("fusion")), None)
+    if fusion:
+        L += ["", f"GPU model: roofline per kernel, launch overhead a separate term; fusion: "
+                  f"{fusion}."]
+    if rep.get("gpu_measured"):
+        L += ["", "Measured on a GPU, same network shape, sequence and batch (energy: NVML, "
+                  "whole board incl. idle; the model row is the H200 roofline with launch "
+                  "for eager, without for a CUDA graph):", "",
+              "| measurement | latency | energy (above idle) | H200 model | model error | "
+              "speed-up | energy gain |", "|---|---|---|---|---|---|---|"]
+        for m in rep["gpu_measured"]:
+            err = f"{100 * m['model_error']:+.0f} %" if m.get("model_error") is not None \
+                else "n/a"
+            L.append(f"| {m['device']}: {m['what']} | {fmt(m['latency_s'], 's')} | "
+                     f"{fmt(m.get('energy_j'), 'J')} ({fmt(m.get('energy_above_idle_j'), 'J')})"
+                     f" | {fmt(m.get('h200_model_latency_s'), 's')} | {err} | "
+                     f"{m['speedup']:.3g}x | {m.get('energy_ratio', float('nan')):.3g}x |")
+        L += ["", f"Source: {rep['gpu_measured'][0]['source']}."]
+    L += ["", f"Projection: {pr['label']}. Rule: {pr['rule']}. Scaled: energy "
+              f"{', '.join(pr['scaled']['energy']) or '-'}; kept at SKY130: energy "
+              f"{', '.join(pr['kept_at_sky130']['energy']) or '-'}, latency "
+              f"{', '.join(pr['kept_at_sky130']['latency']) or '-'}.", ""]
+    L += [line.replace("### ", h + "# ", 1) if line.startswith("### ") else line
+          for line in comparison_section(rep["arch"], rep)]
+    return L
+
+
+def write_markdown(rep: dict, path: Path) -> Path:
+    L = render(rep)
+    L += [""] + [f"![{p.stem}]({p.name})" for p in sorted(path.parent.glob("*.png"))]
+    path.write_text("\n".join(L) + "\n")
+    return path
