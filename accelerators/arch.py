@@ -164,8 +164,30 @@ def load(name_or_file: str, overrides: list[str] | dict | None = None) -> Archit
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise ArchError(f"{path}: not a valid TOML description: {e}") from None
+    if "extends" in raw:
+        raw = _extend(raw, path)
     raw = apply_overrides(raw, overrides or [])
     return from_dict(raw, str(path))
+
+
+def _extend(raw: dict, path: Path) -> dict:
+    """A variant: ``extends = "race-it"`` takes a shipped description and replaces what
+    the variant states, table by table (only shipped names: a description never makes
+    imcspice read another file)."""
+    base_name = raw.pop("extends")
+    if not isinstance(base_name, str) or base_name not in names():
+        raise ArchError(f"{path}: extends must name a shipped description "
+                        f"({', '.join(names())}), got {base_name!r}")
+    base = tomllib.loads((ARCH_DIR / f"{base_name}.toml").read_text(encoding="utf-8"))
+
+    def merge(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            is_figure = isinstance(v, dict) and "source" in v
+            out[k] = merge(a[k], v) if (isinstance(v, dict) and isinstance(a.get(k), dict)
+                                        and not is_figure) else v
+        return out
+    return merge(base, raw)
 
 
 def parse_set(items: list[str]) -> dict[str, object]:
@@ -387,7 +409,7 @@ def show(arch: Architecture) -> str:
             else:
                 src = f"assumption: {f.fields['note']}"
             val = f" {f.fields['value']} {f.fields['unit']}" if "value" in f.fields else ""
-            L.append(f"      {f.what} per {f.per}:{val} [{src}] scaling={f.scaling}")
+            L.append(f"      {f.what} per {f.per}:{val} [{src}] scaling={f.scaling or 'as its ref'}")
     for n in arch.notes:
         L.append(f"  note: {n}")
     return "\n".join(L)

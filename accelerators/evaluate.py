@@ -96,11 +96,13 @@ def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digi
 
 def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales):
     from .accuracy import MiniLMRun
+    # map once before the (slow) accuracy run: a description that cannot hold the
+    # network is refused at once
+    xb_ops = [op.qualified_name for op in mapping.build(a, shape, seq_len or 128, batch).ops
+              if a.engine_for(op.name, op.kind) == "crossbar"]
     run = MiniLMRun(quick) if simulate else None
     if seq_len is None:
         seq_len = run.seq_len if run is not None else 128
-    xb_ops = [op.qualified_name for op in mapping.build(a, shape, seq_len, batch).ops
-              if a.engine_for(op.name, op.kind) == "crossbar"]
     digital = run.digital_rows(xb_ops) if run is not None else {}
     m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
     rep = {"seq_len": seq_len, "mode": "prefill"}
@@ -194,6 +196,12 @@ def _perf(a, m, sheet, gpu_ops, out: Path, title: str) -> dict:
         if r.get("energy_j"):
             r["energy_ratio"] = r["energy_j"] / sheet.energy_j
     s["gpu_measured"] = meas
+    s["gpu_anchors"] = [{k: r[k] for k in ("id", "gpu", "workload", "scope", "batch",
+                                           "seq_len", "context_len", "precision", "software",
+                                           "citation", "measured_latency_s",
+                                           "roofline_latency_s", "latency_s", "roofline_error",
+                                           "latency_error") if k in r}
+                        for r in gpu_mod.anchor_comparison()]
     s["projection"] = projection(sheet)
     s["projection"]["gpu"] = gpu_comparison(gpu_ops, s["projection"]["latency_s"],
                                             s["projection"]["energy_j"])

@@ -17,7 +17,9 @@ Conventions (the tests re-derive them by hand):
   column tiles; ``P = dac.bits`` input planes if ``dac.mode = "bit-serial"``, else 1;
   per token: ``P`` reads (one settle each, all tiles in parallel),
   ``2·P·rt·n`` column reads (G+ and G-), DAC drives ``P·k·ct``, conversions
-  ``P·rt·n`` (``P·n`` if ``partial_sums = "analog"``), each tile's columns shared by
+  ``P·rt·n`` (``P·n`` if ``partial_sums = "analog"``; each priced as
+  ``converter.searches_per_conversion`` actions: ACAM rows searched, 1 for an ADC),
+  each tile's columns shared by
   ``converter.per_tile`` converters: ``P·ceil(min(n, cols)/per_tile)`` conversion
   steps; adds ``n·(P·rt - 1)`` (``n·(P - 1)`` analog) on ``ct·rt·adder.per_tile``
   adders. Tokens pass one after another.
@@ -28,7 +30,10 @@ Conventions (the tests re-derive them by hand):
   searches_per_lookup`` lookups per step.
 * adder (elementwise): one add per element on the pool.
 * sm: ``flops/2`` MACs on ``sm_mac.count`` units, one cycle each; operands through
-  SRAM (64-bit accesses), SM-mapped weights from DRAM once.
+  SRAM (``sm_sram.access_bits`` per access), SM-mapped weights from DRAM once.
+* memories: every crossbar/ACAM/adder operator's activations in and out pass the
+  ``buffer`` once (``access_bits`` per access); ``count = "mapped"`` buffers hold the
+  largest operator's activations (SRAM: its weights too).
 * gaincell (decode attention): K and V rows written (``H·dh`` cells each), every
   K and V cell read once (scores: two pulse phases for the signed query), one readout
   per score column and per context column; optional row-sum column + divider.
@@ -367,7 +372,8 @@ def _memories(m: Mapping) -> None:
         m.demanded[comp] = n
         m.provisioned[comp] = n if c.get("count") == "mapped" else _int(c, "count")
     add = m.arch.components.get("adder")
-    if add is not None and ("adder_tiles" in m.demanded or "adder_pool" in m.demanded):
+    if add is not None and (m.provisioned.get("crossbar") or "adder_pool" in m.demanded):
+        # the adders exist wherever the tiles do, used or not (their area counts)
         tiles = m.provisioned.get("crossbar", 0)
         m.provisioned["adder"] = tiles * _int(add, "per_tile", 0) + _int(add, "pool", 0)
         m.demanded["adder"] = m.demanded.pop("adder_tiles", 0) + m.demanded.pop("adder_pool", 0)

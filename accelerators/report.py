@@ -41,7 +41,8 @@ def render(rep: dict, level: int = 1) -> list[str]:
     h = "#" * level
     acc = rep["accuracy"]
     share = rep["provenance_share"]
-    L = [f"{h} {rep['title']}", "",
+    L = [f"{h} {rep['title']}: {rep['workload']}"
+         + ("" if acc.get("simulated") else " (shape-only)"), "",
          f"Description `{rep['arch_file']}`"
          + (f" with `--set {' '.join(rep['overrides'])}`" if rep["overrides"] else "")
          + f"; {rep['technology']}; workload **{rep['workload']}**, {rep['mode']}, "
@@ -124,6 +125,18 @@ def render(rep: dict, level: int = 1) -> list[str]:
                      f" | {fmt(m.get('h200_model_latency_s'), 's')} | {err} | "
                      f"{m['speedup']:.3g}x | {m.get('energy_ratio', float('nan')):.3g}x |")
         L += ["", f"Source: {rep['gpu_measured'][0]['source']}."]
+    if rep.get("gpu_anchors"):
+        L += ["", "The GPU model against published measurements of the same kernels (error = "
+                  "model / measured - 1):", "",
+              "| anchor | GPU | software | measured | roofline (error) | + launch (error) |",
+              "|---|---|---|---|---|---|"]
+        for a in rep["gpu_anchors"]:
+            L.append(f"| {a['id']} | {a['gpu']} | {a['software']} | "
+                     f"{fmt(a['measured_latency_s'], 's')} | {fmt(a['roofline_latency_s'], 's')} "
+                     f"({100 * a['roofline_error']:+.0f} %) | {fmt(a['latency_s'], 's')} "
+                     f"({100 * a['latency_error']:+.0f} %) |")
+        L += ["", "Anchor sources: " + "; ".join(dict.fromkeys(
+            a["citation"].split(";")[0] for a in rep["gpu_anchors"])) + "."]
     L += ["", f"Projection: {pr['label']}. Rule: {pr['rule']}. Scaled: energy "
               f"{', '.join(pr['scaled']['energy']) or '-'}; kept at SKY130: energy "
               f"{', '.join(pr['kept_at_sky130']['energy']) or '-'}, latency "

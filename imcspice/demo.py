@@ -40,8 +40,12 @@ DEMO = {
     "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
 }
 
-#: each architecture on the network it both simulates and prices (its description's default)
-ARCH_RUNS = ("race-it", "hetrax", "gaincell")
+#: (architecture, workload, output folder): each description on the network it both
+#: simulates and prices (its default), then shape-only at the paper's closest
+#: configuration (BERT-base; GPT-2 attention with a 1024-token window)
+ARCH_RUNS = (("race-it", None, "race-it"), ("hetrax", None, "hetrax"),
+             ("gaincell", None, "gaincell"), ("race-it", "bert-base", "race-it-bert-base"),
+             ("hetrax", "bert-base", "hetrax-bert-base"), ("gaincell", "gpt2", "gaincell-gpt2"))
 
 
 def _say(msg: str, progress: bool) -> None:
@@ -68,10 +72,11 @@ def run_demo(out_dir: str | Path, *, workers: int = 0, progress: bool = True) ->
                 rec["plot_error"] = str(e)
     t_fit = time.monotonic() - t0
     reports = {}
-    for i, arch in enumerate(ARCH_RUNS, 1):
-        _say(f"2/3 evaluation {i}/{len(ARCH_RUNS)}: {arch}", progress)
-        reports[arch] = evaluate(arch, out / arch, models_dir=models, quick=True,
-                                 scales=(0.0, 1.0), progress=progress)
+    for i, (arch, workload, folder) in enumerate(ARCH_RUNS, 1):
+        _say(f"2/3 evaluation {i}/{len(ARCH_RUNS)}: {arch} on {workload or 'its network'}",
+             progress)
+        reports[folder] = evaluate(arch, out / folder, workload=workload, models_dir=models,
+                                   quick=True, scales=(0.0, 1.0), progress=progress)
     _say("3/3 report", progress)
     path = write_report(out, summary, reports, t_fit, time.monotonic() - t0)
     _say(f"done in {time.monotonic() - t0:.0f} s: {path}", progress)
