@@ -114,8 +114,8 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
                                    f"{a.name}: MiniLM embeddings vs. FP32")
-    ops = m.ops
-    rep.update(_perf(a, m, sheet, ops, out, f"{a.name}, {shape.name}, seq {seq_len}"))
+    rep.update(_perf(a, m, sheet, _gpu_ops(shape, m), out,
+                     f"{a.name}, {shape.name}, seq {seq_len}"))
     return rep
 
 
@@ -170,12 +170,21 @@ def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progres
     ctx = seq_len or window
     m, sheet = _price(a, figures, shape, ctx, batch, "decode", ctx)
     rep["seq_len"] = ctx
-    attn = [o for o in m.ops if o.name in ("attn.scores", "attn.softmax", "attn.context")]
+    attn = [o for o in _gpu_ops(shape, m, ctx)
+            if o.name in ("attn.scores", "attn.softmax", "attn.context")]
     rep.update(_perf(a, m, sheet, attn, out, f"gain-cell attention, {shape.name}, context {ctx}"))
     rep["scope"] = ("attention of one decode step (K/V write, scores, activation, context) "
                     "vs. the same kernels on GPUs, as in Leroux et al.; projections, FFN "
                     "and norms are digital and not priced")
     return rep
+
+
+def _gpu_ops(shape, m, context: int | None = None):
+    """The same operators as the GPU runs them: FP16 weights and activations (the
+    accelerator's own activation width may be narrower)."""
+    from .workloads import operator_graph
+    return operator_graph(shape, m.seq_len, batch=m.batch, mode=m.mode, context_len=context,
+                          bytes_per_el=2)
 
 
 def _perf(a, m, sheet, gpu_ops, out: Path, title: str) -> dict:
