@@ -20,6 +20,7 @@ import numpy as np
 from . import arch as arch_mod
 from . import components, cost, hardware, mapping, plots, scaling
 from . import gpu as gpu_mod
+from .gpu_anchors import anchor_comparison
 from .workloads import get_workload
 
 PROJECT_NM = 7
@@ -210,7 +211,7 @@ def _perf(a, m, sheet, gpu_ops, out: Path, title: str) -> dict:
                                            "citation", "measured_latency_s",
                                            "roofline_latency_s", "latency_s", "roofline_error",
                                            "latency_error") if k in r}
-                        for r in gpu_mod.anchor_comparison()]
+                        for r in anchor_comparison()]
     s["projection"] = projection(sheet)
     s["projection"]["gpu"] = gpu_comparison(gpu_ops, s["projection"]["latency_s"],
                                             s["projection"]["energy_j"])

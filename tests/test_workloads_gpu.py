@@ -5,10 +5,8 @@ import math
 
 import pytest
 
-from imcspice.accelerators.gpu import (
-    ANCHORS_PATH, BASELINE_GPUS, GPUS, GPUSpec, anchor_comparison, get_gpu, gpu_estimate,
-    load_anchors,
-)
+from imcspice.accelerators.gpu import BASELINE_GPUS, GPUS, GPUSpec, get_gpu, gpu_estimate
+from imcspice.accelerators.gpu_anchors import ANCHORS_PATH, anchor_comparison, load_anchors
 from imcspice.accelerators.workloads import (
     OP_KINDS, WORKLOADS, Operator, TransformerShape, get_workload, operator_graph,
     total_bytes, total_flops,
