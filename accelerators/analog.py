@@ -182,36 +182,42 @@ class CrossbarLinear:
         weights[-1] = -weights[-1]                                  # the MSB counts negative
         return weights, bits
 
-    def _partials(self, drive: np.ndarray) -> np.ndarray:
-        """Column outputs (tiles, P, rows, out) per row tile, or their sum (1, ...)."""
+    def _partials(self, drive: np.ndarray):
+        """Column outputs (P, rows, out) of each converter group, one at a time (memory
+        bounded by one tile): each row tile, or their analog sum."""
         r = self.dev.tile_rows
-        P, N, k = drive.shape
-        parts = np.stack([
-            (np.ascontiguousarray(drive[:, :, t * r:(t + 1) * r]).reshape(P * N, -1)
-             @ self._w_tiles[t]).reshape(P, N, -1) for t in range(self.n_tiles)])
+        P, N, _ = drive.shape
+
+        def tile(t):
+            d = np.ascontiguousarray(drive[:, :, t * r:(t + 1) * r]).reshape(P * N, -1)
+            return (d @ self._w_tiles[t]).reshape(P, N, -1)
         if self.partial_sums == "analog":
-            return parts.sum(axis=0, keepdims=True)
-        return parts
+            yield 0, sum(tile(t) for t in range(self.n_tiles))
+        else:
+            for t in range(self.n_tiles):
+                yield t, tile(t)
 
     def calibrate(self, x: np.ndarray, pct: float = 99.99) -> None:
         """Set each converter's range from the hardware path's own outputs on a
         calibration batch (per tile and column, over all planes); ranges only grow."""
         _, d = self._planes(x)
-        p = np.abs(self._partials(d))
-        m = np.percentile(p.reshape(p.shape[0], -1, p.shape[-1]), pct, axis=1)
+        m = np.stack([np.percentile(np.abs(p).reshape(-1, p.shape[-1]), pct, axis=0)
+                      for _, p in self._partials(d)])
         m = np.maximum(m, 1e-12).astype(np.float32)
         self.ranges = m if self.ranges is None else np.maximum(self.ranges, m)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         weights, d = self._planes(x)
-        p = self._partials(d)                                   # (tiles, P, rows, out)
-        if self.q is not None:
-            if self.ranges is None:
-                raise RuntimeError("CrossbarLinear: calibrate() before converting")
-            R = self.ranges[:, None, None, :]
-            p = self.q(np.clip(p / R, -1.0, 1.0)) * R
-        y = np.tensordot(weights.astype(np.float32), p.sum(axis=0), axes=(0, 0))
-        y = y.astype(np.float32).reshape(*x.shape[:-1], -1)
+        w = weights.astype(np.float32)
+        y = 0.0
+        for t, p in self._partials(d):                      # p: (P, rows, out)
+            if self.q is not None:
+                if self.ranges is None:
+                    raise RuntimeError("CrossbarLinear: calibrate() before converting")
+                R = self.ranges[t]
+                p = self.q(np.clip(p / R, -1.0, 1.0)) * R
+            y = y + np.tensordot(w, p, axes=(0, 0))          # shift-add of the planes
+        y = np.asarray(y, dtype=np.float32).reshape(*x.shape[:-1], -1)
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y
