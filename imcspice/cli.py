@@ -111,10 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temp", default="27", help="temperatures in degC, comma list")
     p.add_argument("--mc", type=int, default=0, help="Monte-Carlo mismatch samples per point")
     p.add_argument("--seed", type=int, default=1, help="Monte-Carlo seed (reproducible)")
-    p.add_argument("--workers", type=int, default=0, help="local worker processes (default: cores)")
+    p.add_argument("--workers", type=count_arg, default=0,
+                   help="local worker processes (default 0: one per core)")
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address tcp://HOST:PORT, or 'local' for a LocalCluster")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=seconds_arg, default=None,
                    help="seconds allowed per point (default: the recipe's own estimate, 60 s "
                         "for most; larger for long ACAM rows)")
     p.add_argument("--out", default=None, help="output FILE.raw.h5 (default RECIPE.raw.h5)")
@@ -133,6 +134,35 @@ def build_parser() -> argparse.ArgumentParser:
     for register in _extensions():
         register(sub)
     return ap
+
+
+def seconds_arg(text: str) -> float:
+    """argparse type: a finite number of seconds > 0 (nan, inf, 0 and negatives are
+    refused rather than silently disabling or defaulting the limit)."""
+    import math
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds > 0")
+    return v
+
+
+def count_arg(text: str, lo: int = 0) -> int:
+    """argparse type: an integer >= ``lo``."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < lo:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be >= {lo}")
+    return v
+
+
+def positive_arg(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return count_arg(text, 1)
 
 
 def _extensions():

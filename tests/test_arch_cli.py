@@ -75,3 +75,20 @@ def test_evaluate_out_is_not_overwritten(tmp_path, capsys):
     assert main(["evaluate", "--arch", "race-it", "--out", str(tmp_path)]) == 2
     assert "--force" in capsys.readouterr().err
     assert (tmp_path / "report.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sweep", "nfet-iv", "--timeout", "nan"], "finite number of seconds"),
+    (["sweep", "nfet-iv", "--timeout", "inf"], "finite number of seconds"),
+    (["sweep", "nfet-iv", "--timeout", "-5"], "finite number of seconds"),
+    (["sweep", "nfet-iv", "--timeout", "0"], "finite number of seconds"),
+    (["sweep", "nfet-iv", "--workers", "-1"], "must be >= 0"),
+    (["evaluate", "--arch", "race-it", "--seq-len", "0"], "must be >= 1"),
+    (["evaluate", "--arch", "race-it", "--batch", "-2"], "must be >= 1"),
+])
+def test_bad_numbers_are_refused_with_a_clear_message(tmp_path, capsys, argv, words):
+    with pytest.raises(SystemExit) as e:
+        main(argv + ["--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
