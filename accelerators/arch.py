@@ -31,6 +31,8 @@ from pathlib import Path
 SCHEMA = "imcspice.arch/1"
 ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
 MAX_FILE_BYTES = 256 * 1024          # a description is a page of text, not data
+MAX_BITS = 16                        # converter / DAC resolutions beyond this are not IMC
+RESOLUTIONS = ("bits", "in_bits", "out_bits", "q_bits", "kv_bits")  # bounded by MAX_BITS
 SOURCES = ("spice", "literature", "assumption")
 SCALINGS = ("logic", "sram", "adc", "wire", "offchip", "analog")
 UNITS = {  # unit -> (dimension, factor to SI: J, s, mm2)
@@ -346,6 +348,10 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
             if isinstance(v, (int, float)) and not isinstance(v, bool) and \
                     (not math.isfinite(v) or v < 0):
                 raise ArchError(f"{where}: {k} must be finite and >= 0, got {v!r}")
+            if k in RESOLUTIONS and (
+                    isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_BITS):
+                raise ArchError(f"{where}: {k} must be an integer in [1, {MAX_BITS}], "
+                                f"got {v!r}")
         comps[cname] = ComponentSpec(cname, str(c.get("description", "")), params, figs)
     mapping = _need(raw, "mapping", path, dict)
     for eng in list(mapping.get("by_kind", {}).values()) + list(mapping.get("by_name", {})

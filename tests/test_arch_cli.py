@@ -92,3 +92,10 @@ def test_bad_numbers_are_refused_with_a_clear_message(tmp_path, capsys, argv, wo
     assert e.value.code == 2
     assert words in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_bit_widths_are_bounded(tmp_path, capsys):
+    for bad in ("1000", "0", "6.5"):
+        assert main(["evaluate", "--arch", "race-it", "--set", f"dac.bits={bad}",
+                     "--out", str(tmp_path)]) == 2
+        assert "dac" in capsys.readouterr().err
