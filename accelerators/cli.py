@@ -88,11 +88,14 @@ def register(sub) -> None:
     p.add_argument("--models", default=None,
                    help="directory of *.model.h5 files (default: the shipped SKY130 models)")
     p.add_argument("--seq-len", type=positive_arg, default=None,
-                   help="sequence length (race-it/hetrax: tokens per pass, default 128; "
-                        "gaincell: KV-cache context, default 1024)")
+                   help="tokens per pass to price (default: the mean token count of the "
+                        "sentences simulated, 128 for shape-only workloads); for gaincell the "
+                        "KV-cache context of the decode step (default: the window, capped by "
+                        "the model's context)")
     p.add_argument("--batch", type=positive_arg, default=None,
                    help="sequences per inference (default: the description's)")
-    p.add_argument("--quick", action="store_true", help="fewer sentences / tokens, fewer sweeps")
+    p.add_argument("--quick", action="store_true",
+                   help="24 sentences / 2k bytes and non-ideality scales 0 and 1 only")
     p.add_argument("--out", required=True, help="output directory (report.json + plots)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_evaluate)

@@ -58,7 +58,7 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
     mode = a.workload.get("mode", "prefill")
     _log(f"{a.name} ({a.path}) on {wl}: {'simulated and priced' if simulate else 'priced'}",
          progress)
-    if a.name == "gaincell" or mode == "decode":
+    if mode == "decode":
         rep = _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
                       scales)
     else:
@@ -70,9 +70,10 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
                 "description": a.raw, "models": hw.provenance(),
                 "wall_time_s": time.perf_counter() - t0})
     if not simulate:
-        rep["accuracy"] = {"simulated": False, "reason":
-                           f"{wl} is priced shape-only: the accuracy run simulates "
-                           f"{a.workload['default']} on this machine"}
+        why = (f"{wl} is priced shape-only: the accuracy run simulates "
+               f"{a.workload['default']} on this machine" if accuracy else
+               "not requested (cost only)")
+        rep["accuracy"] = {"simulated": False, "reason": why}
     (out / "report.json").write_text(json.dumps(rep, indent=2, default=_json_default))
     from .report import write_markdown
     write_markdown(rep, out / "report.md")
@@ -124,7 +125,7 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales):
     scales = scales or ((0.0, 1.0) if quick else (0.0, 0.5, 1.0, 2.0, 4.0))
     xb = a.component("crossbar")
     dev = hardware.crossbar_device(hw, xb, temp_c)
-    if a.name == "hetrax" or "sm_mac" in a.components:
+    if "sm_mac" in a.components:  # SM tiers: HeTraX-style, FFN on ReRAM
         from .hetrax import HetraxOps
         return run.run(lambda r, k: HetraxOps(a, hardware.scale_crossbar(dev, k), r),
                        scales, progress)
