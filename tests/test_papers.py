@@ -8,7 +8,6 @@ import pytest
 
 from imcspice.accelerators import papers as P
 
-REFERENCE_MD = Path(__file__).resolve().parents[2] / "shared" / "REFERENCE.md"
 
 
 def _fig(papers, arch, metric, version=None, baseline=""):
@@ -54,13 +53,6 @@ def test_gaincell_figures_match_reference_md():
     conf = g["configuration"]
     assert "64x64" in conf["arrays"] and "1024" in conf["arrays"]
     assert all(s in conf["bits"] for s in ("Q 4-bit", "K/V 3-bit", "5-bit"))
-
-
-@pytest.mark.skipif(not REFERENCE_MD.exists(), reason="shared/REFERENCE.md not checked out")
-def test_reference_md_still_states_those_figures():
-    text = REFERENCE_MD.read_text(encoding="utf-8")
-    for s in ("1.12 + 0.70 nJ", "4.0 nJ", "0.33 nJ", "6.15 nJ", "65 ns", "22.4 µs", "7.18 mJ"):
-        assert s in text, s
 
 
 def test_race_it_records_both_abstract_versions():
