@@ -33,7 +33,10 @@ def _dump(obj) -> str:
 
 
 def _cmd_fit(args) -> int:
+    from ..models.base import SCHEMA
+    from .artifacts import guard_output
     from .fit import FitError, fit_file
+    guard_output(args.out, SCHEMA, args.force)
     try:
         model = fit_file(args.raw, args.out, args.kind, seed=args.seed)
     except FitError as e:
@@ -123,6 +126,8 @@ def register(sub) -> None:
                         "kinds` lists them)")
     p.add_argument("--out", required=True, help="output model file (*.model.h5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite --out even if it is not an imcspice model file")
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("validate", help="held-out error of a model, or its error against a "

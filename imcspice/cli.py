@@ -58,6 +58,10 @@ def _cmd_sweep(args) -> int:
     else:
         spec = spec_from_cli(args.recipe, args.set, args.corner, args.temp, args.mc, args.seed)
     out = args.out or f"{spec.recipe}.raw.h5"
+    if not args.resume:
+        from .characterize.artifacts import guard_output
+        from .characterize.rawfile import SCHEMA
+        guard_output(out, SCHEMA, args.force)
     print(f"{spec.recipe}: {spec.n_points} points "
           f"({' x '.join(f'{a.name}[{len(a.values)}]' for a in spec.outer_axes)}) -> {out}",
           file=sys.stderr)
@@ -76,6 +80,10 @@ def _cmd_sweep(args) -> int:
             pool.__exit__(None, None, None)
     counts = raw.status_counts()
     print(json.dumps({"out": out, "points": int(raw.status.size), "status": counts}))
+    if raw.status.size and not counts.get("ok", 0):
+        print(f"imcspice sweep: error: no point succeeded ({counts}); see `imcspice show "
+              f"{out}` for the messages", file=sys.stderr)
+        return 1
     return 0 if counts.get("pending", 0) == 0 else 1
 
 
@@ -124,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume, also re-run points recorded as failed")
     p.add_argument("--no-cache", action="store_true", help="ignore the point cache")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite --out even if it is not an imcspice sweep file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_sweep)
 

@@ -1,0 +1,52 @@
+"""Output paths: nothing foreign is overwritten; a sweep with no good point says so."""
+import json
+import shutil
+
+
+from imcspice.accelerators.hardware import DEFAULT_MODELS_DIR
+from imcspice.cli import main
+
+RAW = DEFAULT_MODELS_DIR / "raw" / "memristor.raw.h5"
+MODEL = DEFAULT_MODELS_DIR / "memristor.model.h5"
+
+
+def test_sweep_does_not_overwrite_a_text_file_or_a_model(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["sweep", "memristor-iv", "--quiet", "--out", str(notes)]) == 2
+    assert "not an imcspice artifact" in capsys.readouterr().err
+    assert notes.read_text() == "my notes\n"
+    model = tmp_path / "m.model.h5"
+    shutil.copy(MODEL, model)
+    before = model.read_bytes()
+    assert main(["sweep", "memristor-iv", "--quiet", "--out", str(model)]) == 2
+    assert "imcspice.model/1" in capsys.readouterr().err and model.read_bytes() == before
+
+
+def test_fit_does_not_overwrite_its_own_raw_file(tmp_path, capsys):
+    raw = tmp_path / "mine.raw.h5"
+    shutil.copy(RAW, raw)
+    before = raw.read_bytes()
+    assert main(["fit", str(raw), "--out", str(raw)]) == 2
+    assert "imcspice.raw/1" in capsys.readouterr().err and raw.read_bytes() == before
+
+
+def test_same_kind_or_force_may_be_overwritten(tmp_path, capsys):
+    out = tmp_path / "m.model.h5"
+    shutil.copy(MODEL, out)                       # an older model: refitting replaces it
+    assert main(["fit", str(RAW), "--out", str(out)]) == 0
+    capsys.readouterr()
+    notes = tmp_path / "x.model.h5"
+    notes.write_text("not a model")
+    assert main(["fit", str(RAW), "--out", str(notes), "--force"]) == 0
+    assert notes.read_bytes()[:4] == b"\x89HDF"
+
+
+def test_sweep_where_no_point_succeeds_exits_nonzero(tmp_path, capsys):
+    # 0.1 ms per point: no ngspice analysis finishes, every point times out
+    rc = main(["sweep", "nfet-iv", "--set", "w_um=1,2", "--timeout", "1e-4", "--workers", "1",
+               "--quiet", "--no-cache", "--out", str(tmp_path / "bad.raw.h5")])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert json.loads(captured.out.strip().splitlines()[-1])["status"] == {"timeout": 2}
+    assert "no point succeeded" in captured.err
