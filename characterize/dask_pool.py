@@ -40,6 +40,37 @@ def _run_on_worker(task: Task, timeout_s: float, use_cache: bool) -> Result:
     return res
 
 
+#: seconds to reach a scheduler and complete Dask's handshake
+CONNECT_TIMEOUT_S = 20.0
+
+
+def _connect(client_cls, address: str, timeout_s: float):
+    """A Client for ``address``, or a one-line SweepError: an unreachable address fails
+    after ``timeout_s``, and so does a listener that accepts the connection but never
+    speaks Dask (the Client's own timeout does not cover that handshake)."""
+    import threading
+
+    from .runner import SweepError
+    box: dict = {}
+
+    def connect():
+        try:
+            box["client"] = client_cls(address, timeout=f"{timeout_s:g}s")
+        except Exception as e:  # noqa: BLE001 - reported as one line below
+            box["error"] = e
+    th = threading.Thread(target=connect, name="imcspice-dask-connect", daemon=True)
+    th.start()
+    th.join(timeout_s + 10.0)
+    if th.is_alive():
+        raise SweepError(f"--scheduler {address}: no Dask handshake within {timeout_s:g} s "
+                         "(is a Dask scheduler listening there?)")
+    if "error" in box:
+        msg = str(box["error"]).strip().splitlines()[0] if str(box["error"]).strip() \
+            else type(box["error"]).__name__
+        raise SweepError(f"--scheduler {address}: cannot connect: {msg}")
+    return box["client"]
+
+
 class DaskPool:
     """A pool backed by ``distributed.Client``. ``address``: ``tcp://HOST:PORT`` of a
     running scheduler, or ``"local"`` for a LocalCluster of ``workers`` processes."""
@@ -62,7 +93,7 @@ class DaskPool:
             if not self.address.startswith(("tcp://", "tls://", "inproc://")):
                 raise ValueError(f"--scheduler {self.address!r}: expected tcp://HOST:PORT "
                                  "or 'local'")
-            self.client = Client(self.address, timeout="20s")
+            self.client = _connect(Client, self.address, CONNECT_TIMEOUT_S)
         return self
 
     def __exit__(self, *exc):

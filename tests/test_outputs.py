@@ -50,3 +50,39 @@ def test_sweep_where_no_point_succeeds_exits_nonzero(tmp_path, capsys):
     assert rc == 1
     assert json.loads(captured.out.strip().splitlines()[-1])["status"] == {"timeout": 2}
     assert "no point succeeded" in captured.err
+
+
+def _listener():
+    """A TCP listener that accepts connections and never answers (not a Dask scheduler)."""
+    import socket
+    import threading
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    conns = []
+    threading.Thread(target=lambda: [conns.append(s.accept()) for _ in range(4)],
+                     daemon=True).start()
+    return s
+
+
+def test_scheduler_that_never_answers_or_is_unreachable_is_a_one_line_error(
+        tmp_path, capsys, monkeypatch):
+    import socket
+    import time
+
+    from imcspice.characterize import dask_pool
+    monkeypatch.setattr(dask_pool, "CONNECT_TIMEOUT_S", 2.0)
+    silent = _listener()
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()                                   # nobody listens on this port now
+    for addr, words in ((f"tcp://127.0.0.1:{silent.getsockname()[1]}", "no Dask handshake"),
+                        (f"tcp://127.0.0.1:{port}", "cannot connect")):
+        t = time.monotonic()
+        assert main(["sweep", "memristor-iv", "--quiet", "--scheduler", addr,
+                     "--out", str(tmp_path / "d.raw.h5")]) == 2
+        assert time.monotonic() - t < 30
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err
+    silent.close()
