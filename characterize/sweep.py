@@ -91,15 +91,22 @@ class SweepSpec:
         for k, vals in self.axes.items():
             if not vals:
                 raise ParameterError(f"parameter {k!r}: no values")
+            _no_repeats(f"parameter {k!r}", vals)
         self.corners = [tech.check_corner(c) if isinstance(c, str) else
                         tech.check_corner(repr(c)) for c in self.corners]
         self.temps_c = [parse_number("temp", t) for t in self.temps_c]
+        if not self.corners or not self.temps_c:
+            raise ParameterError("give at least one corner and one temperature")
+        _no_repeats("--corner", self.corners)
+        _no_repeats("--temp", self.temps_c)
         for t in self.temps_c:
             if not -60.0 <= t <= 200.0:
                 raise ParameterError(f"temperature {t:g} C outside -60..200 C")
-        if not isinstance(self.mc, int) or not 0 <= self.mc <= 1_000_000:
+        if isinstance(self.mc, bool) or not isinstance(self.mc, int) or \
+                not 0 <= self.mc <= 1_000_000:
             raise ParameterError(f"--mc must be an integer 0..1000000, got {self.mc!r}")
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
+                not 0 <= self.seed < 2**31:
             raise ParameterError(f"--seed must be an integer 0..2^31-1, got {self.seed!r}")
         if self.mc and not tech.supports_mismatch:
             raise ParameterError(f"technology {tech.name} has no mismatch models for --mc")
@@ -152,7 +159,7 @@ class SweepSpec:
 
     @classmethod
     def from_json(cls, text: str) -> "SweepSpec":
-        d = json.loads(text)
+        d = json.loads(text, object_pairs_hook=_unique_keys)
         if not isinstance(d, dict):
             raise ParameterError("sweep spec must be a JSON object")
         allowed = {"recipe", "axes", "corners", "temps_c", "mc", "seed", "technology"}
@@ -171,6 +178,25 @@ class SweepSpec:
 MAX_SPEC_BYTES = 1 << 20
 
 
+def _unique_keys(pairs):
+    """JSON objects with a key given twice are refused (json keeps the last silently)."""
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ParameterError(f"key {k!r} appears twice in the JSON object")
+        d[k] = v
+    return d
+
+
+def _no_repeats(what: str, values) -> None:
+    seen = set()
+    for v in values:
+        key = repr(v)
+        if key in seen:
+            raise ParameterError(f"{what}: value {v!r} given twice")
+        seen.add(key)
+
+
 def load_spec_file(path: str) -> SweepSpec:
     """A sweep spec from a JSON file (at most 1 MiB), validated like CLI input."""
     import os
@@ -183,5 +209,11 @@ def load_spec_file(path: str) -> SweepSpec:
         return SweepSpec.from_json(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ParameterError(f"spec file {path!r} is not valid UTF-8 JSON: {e}") from None
+    except RecursionError:
+        raise ParameterError(f"spec file {path!r} is nested too deeply") from None
+    except (OverflowError, ValueError) as e:  # e.g. a 400- or 5000-digit number
+        if type(e) is not OverflowError and type(e) is not ValueError:
+            raise                             # a validation error: already one line
+        raise ParameterError(f"spec file {path!r}: a value is out of range ({e})") from None
     except TypeError as e:
         raise ParameterError(f"spec file {path!r}: {e}") from None

@@ -1,0 +1,42 @@
+"""Sweep specs from the command line and JSON files: every malformed input is a one-line
+error before anything runs (duplicates, booleans for counts, repeated JSON keys, huge
+numbers, deep nesting, empty lists)."""
+import pytest
+
+from imcspice.cli import main
+
+BIG = "1" + "0" * 400
+
+
+@pytest.mark.parametrize("spec, words", [
+    ('{"recipe": "memristor-iv", "mc": true}', "--mc must be an integer"),
+    ('{"recipe": "memristor-iv", "seed": false}', "--seed must be an integer"),
+    ('{"recipe": "memristor-iv", "recipe": "nfet-iv"}', "appears twice"),
+    ('{"recipe": "memristor-iv", "axes": {"g_us": [%s]}}' % BIG, "out of range"),
+    ('{"recipe": "memristor-iv", "axes": ' + "[" * 50000 + "]" * 50000 + "}",
+     "nested too deeply"),
+    ('{"recipe": "memristor-iv", "temps_c": [27, 27]}', "given twice"),
+    ('{"recipe": "memristor-iv", "axes": {"g_us": [5, 5.0]}}', "given twice"),
+    ('{"recipe": "memristor-iv", "corners": []}', "at least one corner"),
+])
+def test_bad_spec_files(tmp_path, capsys, spec, words):
+    f = tmp_path / "spec.json"
+    f.write_text(spec)
+    out = tmp_path / "o.raw.h5"
+    assert main(["sweep", "--spec", str(f), "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--set", "w_um=1,1"], "given twice"),
+    (["--set", "w_um=1", "--set", "w_um=2"], "given twice"),
+    (["--corner", "tt,tt"], "given twice"),
+    (["--temp", "27,27.0"], "given twice"),
+    (["--corner", ""], "corner"),
+])
+def test_bad_cli_lists(tmp_path, capsys, argv, words):
+    out = tmp_path / "o.raw.h5"
+    assert main(["sweep", "nfet-iv", *argv, "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and not out.exists()
