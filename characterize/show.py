@@ -22,11 +22,20 @@ def show(path: str) -> str:
     except OSError as e:
         raise rawfile.RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
     if schema == rawfile.SCHEMA:
-        return _show_raw(p)
+        return printable(_show_raw(p))
     if isinstance(schema, str) and schema.startswith("imcspice.model/"):
         from ..models.store import describe
-        return describe(p)
-    raise rawfile.RawFileError(f"{path}: schema {schema!r} is not an imcspice file")
+        return printable(describe(p))
+    raise rawfile.RawFileError(printable(f"{path}: schema {schema!r} is not an imcspice file"))
+
+
+def printable(text: str) -> str:
+    """``text`` with control and format characters (terminal escape sequences, carriage
+    returns, bidi overrides) shown as escapes; line breaks kept. File contents are
+    untrusted: printed raw, an escape sequence could rewrite the user's terminal."""
+    import unicodedata
+    return "".join(c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf")
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _show_raw(p: Path) -> str:

@@ -86,3 +86,15 @@ def test_scheduler_that_never_answers_or_is_unreachable_is_a_one_line_error(
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err
     silent.close()
+
+
+def test_show_escapes_terminal_control_sequences(tmp_path, capsys):
+    import h5py
+    raw = tmp_path / "esc.raw.h5"
+    shutil.copy(RAW, raw)
+    with h5py.File(raw, "a") as f:
+        f.attrs["created"] = "2026\x1b[2J\x1b]0;owned\x07\r\u202eevil"
+    assert main(["show", str(raw)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out
+    assert "\\x1b[2J" in out and "\\u202e" in out
