@@ -36,6 +36,12 @@ STATUS_NAMES = {v: k for k, v in STATUS.items()}
 #: largest dataset read into memory (elements); a file declaring more is refused rather
 #: than exhausting memory (a 10^6-point sweep of 700-value curves is 7e8: split it)
 MAX_ELEMENTS = int(os.environ.get("IMCSPICE_MAX_ELEMENTS", 1_000_000_000))
+#: memory a raw file may make us allocate: at most this many bytes, and at most
+#: READ_BYTES_PER_FILE_BYTE times its size on disk (imcspice's own files compress
+#: measured data by a few x; a 20 KB file declaring gigabytes is refused, not read)
+MAX_READ_BYTES = int(os.environ.get("IMCSPICE_MAX_READ_BYTES", 8 << 30))
+READ_BYTES_PER_FILE_BYTE = 200
+MIN_READ_BUDGET = 64 << 20
 
 
 class RawFileError(ValueError):
@@ -163,6 +169,12 @@ def read(path: str | Path) -> RawSweep:
             raise RawFileError(f"{path}: schema is {schema!r}, expected {SCHEMA!r} "
                                "(not an imcspice raw sweep file)")
         try:
+            _check_declared_size(path, f)
+        except RawFileError:
+            raise
+        except (KeyError, OSError, ValueError, RuntimeError, TypeError) as e:
+            raise RawFileError(f"{path}: damaged imcspice raw file ({e})") from None
+        try:
             attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
             if not isinstance(attrs.get("netlist", ""), str):
                 raise ValueError("attribute 'netlist' is not text")
@@ -191,6 +203,27 @@ def read(path: str | Path) -> RawSweep:
         except (KeyError, OSError, ValueError, RuntimeError, TypeError) as e:
             raise RawFileError(f"{path}: damaged imcspice raw file ({e})") from None
     return RawSweep(attrs, axes, outer, data, data_axes, units, docs, status, message, seconds)
+
+
+def _check_declared_size(path: Path, f) -> None:
+    """Refuse before allocating: the datasets read (axes, data, status, message,
+    seconds) may declare at most the budget above (strings counted at 64 bytes)."""
+    budget = min(MAX_READ_BYTES, max(MIN_READ_BUDGET,
+                                     READ_BYTES_PER_FILE_BYTE * path.stat().st_size))
+    total = 0
+    for group in ("axes", "data"):
+        g = f.get(group)
+        for ds in (g.values() if isinstance(g, h5py.Group) else ()):
+            if isinstance(ds, h5py.Dataset):
+                total += ds.size * max(ds.dtype.itemsize, 64 if ds.dtype.kind in "OSU" else 0)
+    for name in ("status", "message", "seconds"):
+        ds = f.get(name)
+        if isinstance(ds, h5py.Dataset):
+            total += ds.size * max(ds.dtype.itemsize, 64 if ds.dtype.kind in "OSU" else 0)
+    if total > budget:
+        raise RawFileError(f"{path}: its datasets declare {total / 2**20:.4g} MiB, more than "
+                           f"this {path.stat().st_size / 2**10:.4g} KiB file can hold "
+                           f"(read limit {budget / 2**20:.4g} MiB; IMCSPICE_MAX_READ_BYTES)")
 
 
 def now_iso() -> str:

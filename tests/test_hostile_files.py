@@ -100,3 +100,20 @@ def test_oversized_raw_file_is_refused_before_reading(tmp_path, capsys):
     for args in (["show", str(big)], ["fit", str(big), "--out", str(tmp_path / "m.model.h5")]):
         assert main(args) == 2
         assert "read limit" in capsys.readouterr().err
+
+
+def test_raw_file_declaring_more_than_it_can_hold_is_refused_before_allocation(tmp_path,
+                                                                               capsys):
+    import resource
+    bad = tmp_path / "huge.raw.h5"
+    shutil.copy(GOOD_RAW, bad)
+    with h5py.File(bad, "a") as f:         # 32 GB declared in a ~16 KB file (never written)
+        del f["seconds"]
+        f.create_dataset("seconds", shape=(4000, 100000, 10), dtype="f8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for cmd in (["show", str(bad)], ["fit", str(bad), "--out", str(tmp_path / "m.model.h5")]):
+        assert main(cmd) == 2
+        assert "declare" in capsys.readouterr().err
+    # nothing near the declared size was allocated (peak RSS grew by < 200 MB)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
+    assert not (tmp_path / "m.model.h5").exists()
