@@ -67,8 +67,11 @@ def point_cache_dir() -> Path:
     return d
 
 
-def cache_key(netlist: str, params: dict, mc_seed: int | None, recipe_ref: str) -> str:
-    blob = json.dumps([netlist, params, mc_seed, recipe_ref], sort_keys=True, default=str)
+def cache_key(netlist_sha256: str, params: dict, mc_seed: int | None, recipe_ref: str) -> str:
+    """Content address of one point: the deck's text (by its sha256, computed once per
+    deck), the point's parameters, its Monte-Carlo seed and the recipe."""
+    blob = json.dumps([netlist_sha256, params, mc_seed, recipe_ref], sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -40,6 +40,7 @@ def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
     tech = get_technology(spec.technology)
     ref = recipe_ref(recipe)
     decks: dict[str, str] = {}
+    digests: dict[str, str] = {}
     tasks = []
     for i in indices:
         pt = spec.point(int(i))
@@ -51,10 +52,11 @@ def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
         deck_key = hashlib.sha256(skey.encode()).hexdigest()[:20]
         if deck_key not in decks:
             decks[deck_key] = recipe.netlist(tech, p, pt["corner"], pt["temp_c"], mismatch)
+            digests[deck_key] = hashlib.sha256(decks[deck_key].encode()).hexdigest()
         net = decks[deck_key]
         alters = tuple(sorted(recipe.alterable(p).items()))
         tasks.append(Task(int(i), ref, deck_key, net, alters, p, pt["mc_seed"],
-                          cache_key(net, p, pt["mc_seed"], ref)))
+                          cache_key(digests[deck_key], p, pt["mc_seed"], ref)))
     tasks.sort(key=lambda t: t.deck_key)  # stable: keeps grid order within a deck
     return tasks, decks
 

@@ -7,6 +7,7 @@ recipe's inner axes after the outer ones.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -114,8 +115,11 @@ class SweepSpec:
             raise ParameterError(f"sweep has {self.n_points} points; the limit is {MAX_POINTS}")
 
     # --- grid ---------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def outer_axes(self) -> list[Axis]:
+        """The outer grid (corner, temp_c, mc, swept parameters); computed once: point()
+        runs per grid point, and rebuilding an mc axis of N samples there made planning
+        quadratic in --mc."""
         r = get_recipe(self.recipe)
         axes = [Axis("corner", "", tuple(self.corners)),
                 Axis("temp_c", "degC", tuple(self.temps_c))]
@@ -125,7 +129,7 @@ class SweepSpec:
             axes.append(Axis(k, r.param(k).unit, tuple(vals)))
         return axes
 
-    @property
+    @functools.cached_property
     def shape(self) -> tuple[int, ...]:
         return tuple(len(a.values) for a in self.outer_axes)
 

@@ -40,3 +40,18 @@ def test_bad_cli_lists(tmp_path, capsys, argv, words):
     assert main(["sweep", "nfet-iv", *argv, "--quiet", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_planning_builds_the_outer_grid_once(monkeypatch):
+    # point() runs once per grid point: rebuilding the mc axis there made planning
+    # O(points x mc); the outer grid must be built once per spec
+    from imcspice.characterize import sweep
+    from imcspice.characterize.runner import build_tasks
+    built = []
+    real = sweep.Axis
+    monkeypatch.setattr(sweep, "Axis", lambda *a, **k: built.append(a[0]) or real(*a, **k))
+    spec = sweep.SweepSpec("nfet-iv", {"w_um": [1.0, 2.0]}, mc=300)
+    built.clear()
+    tasks, _ = build_tasks(spec, range(spec.n_points))
+    assert len(tasks) == 600
+    assert built.count("mc") <= 1
