@@ -79,7 +79,24 @@ def _cache_path(key: str) -> Path:
     return point_cache_dir() / key[:2] / f"{key}.npz"
 
 
-def cache_load(key: str) -> Result | None:
+def _digest(key: str, meta: dict, outs: dict) -> str:
+    """sha256 over the entry's key, its metadata and every output (name, dtype, shape,
+    bytes): what a cache entry must still hold to be served."""
+    h = hashlib.sha256(key.encode())
+    h.update(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(outs):
+        a = np.ascontiguousarray(outs[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def cache_load(key: str, outputs=None) -> Result | None:
+    """The cached result of point ``key``, or None to recompute it. The cache is
+    untrusted: an entry is served only if it is a readable archive of plain arrays
+    whose recorded digest matches its content and its key, and which holds exactly
+    ``outputs`` (names) when given; anything else (damaged, truncated, edited, copied
+    from another key, missing an output) is recomputed."""
     p = _cache_path(key)
     if not p.is_file():
         return None
@@ -87,18 +104,32 @@ def cache_load(key: str) -> Result | None:
         with np.load(p, allow_pickle=False) as z:
             meta = json.loads(str(z["__meta__"]))
             outs = {k: z[k] for k in z.files if k != "__meta__"}
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged entry is simply recomputed
+        digest = meta.pop("sha256")
+        if digest != _digest(key, meta, outs) or meta.get("key") != key:
+            return None
+        if outputs is not None and set(outs) != set(outputs):
+            return None
+    except Exception:  # noqa: BLE001 - zip, npy, json or key errors: recompute the point
+        return None
     return Result(-1, "ok", outs, "", meta.get("seconds", 0.0), meta.get("ngspice_version", ""))
 
 
 def cache_store(key: str, res: Result) -> None:
+    """Write the entry atomically; a full or read-only cache costs the cache entry only
+    (the result itself stands, and no temporary file is left behind)."""
     p = _cache_path(key)
-    p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp.npz")
-    meta = json.dumps({"seconds": res.seconds, "ngspice_version": res.ngspice_version})
-    np.savez(tmp, __meta__=np.asarray(meta), **res.outputs)
-    os.replace(tmp, p)
+    meta = {"key": key, "seconds": res.seconds, "ngspice_version": res.ngspice_version}
+    meta["sha256"] = _digest(key, dict(meta), res.outputs)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, __meta__=np.asarray(json.dumps(meta)), **res.outputs)
+        os.replace(tmp, p)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 # --- the unit of work ------------------------------------------------------------------

@@ -165,8 +165,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 0, resume: boo
         bar = tqdm(total=raw.status.size, initial=raw.status.size - len(todo),
                    desc=f"{spec.recipe}", unit="pt", dynamic_ncols=True)
     run = []
+    names = [o.name for o in get_recipe(spec.recipe).outputs]
     for t in tasks:
-        hit = cache_load(t.cache_key) if use_cache else None
+        hit = cache_load(t.cache_key, names) if use_cache else None
         if hit is not None:
             hit.index = t.index
             _store(raw, spec, hit)
