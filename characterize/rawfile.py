@@ -211,14 +211,30 @@ def _check_declared_size(path: Path, f) -> None:
     budget = min(MAX_READ_BYTES, max(MIN_READ_BUDGET,
                                      READ_BYTES_PER_FILE_BYTE * path.stat().st_size))
     total = 0
+    from ..models.store import foreign_storage
+    members = []
     for group in ("axes", "data"):
+        g = f.get(group, getlink=True)
+        if g is not None and not isinstance(g, h5py.HardLink):
+            raise RawFileError(f"{path}: /{group} is a {type(g).__name__}; raw files hold "
+                               "no links")
         g = f.get(group)
-        for ds in (g.values() if isinstance(g, h5py.Group) else ()):
-            if isinstance(ds, h5py.Dataset):
-                total += ds.size * max(ds.dtype.itemsize, 64 if ds.dtype.kind in "OSU" else 0)
-    for name in ("status", "message", "seconds"):
-        ds = f.get(name)
+        for name in (g if isinstance(g, h5py.Group) else ()):
+            members.append((f"/{group}/{name}", g, name))
+    members += [(f"/{name}", f, name) for name in ("status", "message", "seconds")]
+    for full, parent, name in members:
+        link = parent.get(name, getlink=True)
+        if link is None:
+            continue
+        if not isinstance(link, h5py.HardLink):
+            raise RawFileError(f"{path}: {full} is a {type(link).__name__}; raw files hold "
+                               "no links")
+        ds = parent[name]
         if isinstance(ds, h5py.Dataset):
+            why = foreign_storage(ds)
+            if why:
+                raise RawFileError(f"{path}: {full} is {why}; raw files hold their own data "
+                                   "only")
             total += ds.size * max(ds.dtype.itemsize, 64 if ds.dtype.kind in "OSU" else 0)
     if total > budget:
         raise RawFileError(f"{path}: its datasets declare {total / 2**20:.4g} MiB, more than "

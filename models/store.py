@@ -168,11 +168,30 @@ def _json(text: str, key: str, where: str):
         raise ModelFileError(f"{where}: attribute {key!r} is not valid JSON ({e})") from None
 
 
+def foreign_storage(ds: h5py.Dataset) -> str | None:
+    """Why a dataset's data would come from outside its own file (external raw storage,
+    a virtual dataset mapping other files), or None when it is stored in the file."""
+    if ds.is_virtual:
+        return "a virtual dataset (its data lives in other files)"
+    if ds.external:
+        return "stored in external raw files"
+    return None
+
+
+#: a file may make the loader allocate at most this many bytes per byte on disk (and
+#: at least MIN_READ_BUDGET): a 13 KB file declaring gigabytes is refused, not read
+READ_BYTES_PER_FILE_BYTE = 200
+MIN_READ_BUDGET = 64 << 20
+
+
 def _read_tree(f: h5py.File, where: str):
-    """Every object in the file, checked: groups and float64 datasets, hard links only,
-    no attributes beyond the schema's."""
+    """Every object in the file, checked: groups and float64 datasets stored in this
+    file, hard links only, no attributes beyond the schema's, and no more data than
+    the file's size justifies (checked before each read)."""
     datasets: dict[str, np.ndarray] = {}
     gattrs: dict[str, str] = {}
+    budget = max(MIN_READ_BUDGET, READ_BYTES_PER_FILE_BYTE * Path(f.filename).stat().st_size)
+    used = [0]
 
     def walk(group, prefix):
         for name in group:
@@ -198,8 +217,15 @@ def _read_tree(f: h5py.File, where: str):
                                          "or opaque data)")
                 if len(obj.attrs):
                     raise ModelFileError(f"{where}: dataset {full!r} has unexpected attributes")
-                if obj.size > 200_000_000:
-                    raise ModelFileError(f"{where}: dataset {full!r} is implausibly large")
+                why = foreign_storage(obj)
+                if why:
+                    raise ModelFileError(f"{where}: dataset {full!r} is {why}; model files "
+                                         "hold their own data only")
+                used[0] += obj.size * 8
+                if obj.size > 200_000_000 or used[0] > budget:
+                    raise ModelFileError(f"{where}: dataset {full!r} declares more data than "
+                                         f"this {Path(f.filename).stat().st_size} byte file "
+                                         f"can hold (limit {budget / 2**20:.4g} MiB)")
                 datasets[full] = np.asarray(obj[()], dtype=np.float64)
             else:
                 raise ModelFileError(f"{where}: object {full!r} is not a group or dataset")

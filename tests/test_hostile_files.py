@@ -117,3 +117,60 @@ def test_raw_file_declaring_more_than_it_can_hold_is_refused_before_allocation(t
     # nothing near the declared size was allocated (peak RSS grew by < 200 MB)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
     assert not (tmp_path / "m.model.h5").exists()
+
+
+def _foreign(tmp_path):
+    """A file outside the working set whose content must never be read or printed."""
+    secret = tmp_path / "elsewhere" / "secret.h5"
+    secret.parent.mkdir()
+    with h5py.File(secret, "w") as f:
+        f["x"] = np.full(8, 4242.0)
+    raw_secret = tmp_path / "elsewhere" / "secret.bin"
+    raw_secret.write_bytes(np.full(8, 4242.0).tobytes())
+    return secret, raw_secret
+
+
+@pytest.mark.parametrize("how", ["external_link", "virtual", "external_storage"])
+def test_raw_file_pointing_at_other_files_is_refused(tmp_path, capsys, how):
+    secret, raw_secret = _foreign(tmp_path)
+    bad = tmp_path / "bad.raw.h5"
+    shutil.copy(GOOD_RAW, bad)
+    with h5py.File(bad, "a") as f:
+        if how == "external_link":
+            f["data/stolen"] = h5py.ExternalLink(str(secret), "x")
+        elif how == "virtual":
+            layout = h5py.VirtualLayout(shape=(8,), dtype="f8")
+            layout[:] = h5py.VirtualSource(str(secret), "x", shape=(8,))
+            f["data"].create_virtual_dataset("stolen", layout)
+        else:
+            f["data"].create_dataset("stolen", shape=(8,), dtype="f8",
+                                     external=[(str(raw_secret), 0, 64)])
+    for cmd in (["show", str(bad)], ["fit", str(bad), "--out", str(tmp_path / "m.model.h5")]):
+        assert main(cmd) == 2
+        io = capsys.readouterr()
+        assert "4242" not in io.out + io.err
+        assert ("Link" in io.err or "virtual" in io.err or "external" in io.err), io.err
+    assert not (tmp_path / "m.model.h5").exists()
+
+
+@pytest.mark.parametrize("how", ["virtual", "external_storage", "huge"])
+def test_model_file_with_foreign_or_oversized_data_is_refused(tmp_path, capsys, how):
+    from imcspice.models.base import ModelFileError
+    from imcspice.models.store import load
+    secret, raw_secret = _foreign(tmp_path)
+    bad = tmp_path / "bad.model.h5"
+    shutil.copy(GOOD_MODEL, bad)
+    with h5py.File(bad, "a") as f:
+        grp = f["functions"][next(iter(f["functions"]))]   # inside a real function
+        if how == "virtual":
+            layout = h5py.VirtualLayout(shape=(8,), dtype="f8")
+            layout[:] = h5py.VirtualSource(str(secret), "x", shape=(8,))
+            grp.create_virtual_dataset("v", layout)
+        elif how == "external_storage":
+            grp.create_dataset("v", shape=(8,), dtype="f8", external=[(str(raw_secret), 0, 64)])
+        else:                       # 4e8 float64 declared (3.2 GB), nothing stored
+            grp.create_dataset("v", shape=(20000, 20000), dtype="f8", chunks=(1000, 1000))
+    with pytest.raises(ModelFileError, match="virtual|external|more data"):
+        load(bad)
+    assert main(["validate", str(bad)]) == 2
+    assert "4242" not in capsys.readouterr().out
