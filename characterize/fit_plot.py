@@ -63,6 +63,10 @@ def plot_file(path, out, raw=None) -> Path:
 def _find_source(model_path: Path, model) -> Path:
     from ..models.store import sha256_file
     name = model.meta.get("source_name", "")
+    # the name comes from the (untrusted) model file: a bare file name only, never a
+    # path, so a model cannot make us open or hash a file outside these two folders
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        name = ""
     # next to the model, or in raw/ beside it (the build-defaults layout, models/data)
     dirs = [model_path.parent, model_path.parent / "raw"]
     cands = [d / name for d in dirs] if name else []

@@ -1,6 +1,7 @@
 """Corrupted, truncated, foreign, empty and oversized files at every command that reads
 one: a clear one-line error (exit 2), nothing written, nothing lost."""
 import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -174,3 +175,21 @@ def test_model_file_with_foreign_or_oversized_data_is_refused(tmp_path, capsys, 
         load(bad)
     assert main(["validate", str(bad)]) == 2
     assert "4242" not in capsys.readouterr().out
+
+
+def test_plot_never_follows_a_path_in_the_model_source_name(tmp_path, monkeypatch, capsys):
+    from imcspice.models import store
+    secret = tmp_path / "secret.raw.h5"              # outside the model's folders
+    shutil.copy(GOOD_RAW, secret)
+    d = tmp_path / "work" / "models"
+    d.mkdir(parents=True)
+    m = store.load(GOOD_MODEL)
+    m.meta["source_name"] = "../../secret.raw.h5"    # a path, pointing at it
+    store.save(m, d / "m.model.h5")
+    opened = []
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: opened.append(Path(p)) or real(p))
+    assert main(["plot", str(d / "m.model.h5"), "--out", str(tmp_path / "p.png")]) == 2
+    assert "--raw" in capsys.readouterr().err
+    assert all(p.resolve().parent in (d.resolve(), (d / "raw").resolve()) for p in opened)
+    assert secret.resolve() not in [p.resolve() for p in opened]
