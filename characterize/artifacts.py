@@ -9,6 +9,8 @@ file is executed.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 
@@ -43,3 +45,30 @@ def guard_output(path: str | Path, schema: str, force: bool = False) -> Path:
     what = f"an imcspice {have!r} file" if have else "a file that is not an imcspice artifact"
     raise OutputExistsError(f"--out {p} exists and holds {what}, not {schema!r}: choose "
                             "another --out or pass --force to overwrite it")
+
+
+@contextlib.contextmanager
+def output_lock(path: Path, error=OutputExistsError):
+    """Hold an exclusive advisory lock (``flock``) on ``.NAME.lock`` beside ``path``
+    while a command writes it: a second writer to the same output is refused at once
+    (two sweeps on one --out used to both report ok while one's data was lost). The
+    lock file is removed on release; a lock won on a file that was meanwhile removed
+    (the inode check) counts as busy."""
+    import fcntl
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(lock).st_ino != os.fstat(fd).st_ino:
+                raise OSError("lock file replaced")
+        except OSError:
+            raise error(f"{path} is being written by another imcspice process; wait for it "
+                        "or choose another --out") from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()             # still holding the lock: no one can win it now
+    finally:
+        os.close(fd)

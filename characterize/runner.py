@@ -142,6 +142,14 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 0, resume: boo
     out = Path(out)
     if not out.parent.exists():
         raise SweepError(f"output directory {out.parent} does not exist")
+    from .artifacts import output_lock
+    with output_lock(out, SweepError):
+        return _run_locked(spec, out, workers, resume, timeout_s, use_cache, progress, pool,
+                           retry_failed)
+
+
+def _run_locked(spec, out: Path, workers, resume, timeout_s, use_cache, progress, pool,
+                retry_failed) -> rawfile.RawSweep:
     timeout_s = timeout_s or suggested_timeout(spec)
     if resume and out.exists():
         raw = rawfile.read(out)

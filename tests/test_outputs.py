@@ -98,3 +98,14 @@ def test_show_escapes_terminal_control_sequences(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out
     assert "\\x1b[2J" in out and "\\u202e" in out
+
+
+def test_a_second_writer_to_the_same_output_is_refused(tmp_path, capsys):
+    from imcspice.characterize.artifacts import output_lock
+    out = tmp_path / "s.raw.h5"
+    with output_lock(out):                        # another sweep is writing out
+        assert main(["sweep", "memristor-iv", "--quiet", "--out", str(out)]) == 2
+        assert "another imcspice process" in capsys.readouterr().err
+        assert not out.exists()
+    assert main(["sweep", "memristor-iv", "--quiet", "--out", str(out)]) == 0
+    assert out.exists() and not (tmp_path / ".s.raw.h5.lock").exists()
