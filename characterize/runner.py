@@ -148,6 +148,25 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 0, resume: boo
                            retry_failed)
 
 
+def _check_resumable(out: Path, spec: SweepSpec, raw: rawfile.RawSweep) -> None:
+    """A file to resume must be whole: every output of the recipe with the grid's shape,
+    a status per grid point, only known status codes (else a quantity would be dropped
+    for good, or unknown points never rerun)."""
+    want = _empty(spec)
+    missing = sorted(set(want.data) - set(raw.data))
+    if missing:
+        raise SweepError(f"{out} lacks quantities {missing}; it cannot be resumed (drop "
+                         "--resume to rerun it)")
+    bad = [q for q in want.data if raw.data[q].shape != want.data[q].shape]
+    if raw.status.shape != want.status.shape or bad:
+        raise SweepError(f"{out}: status or {bad or 'data'} shaped unlike the spec's grid; it "
+                         "cannot be resumed")
+    codes = set(np.unique(raw.status).tolist()) - set(rawfile.STATUS.values())
+    if codes:
+        raise SweepError(f"{out} holds unknown status codes {sorted(codes)}; it cannot be "
+                         "resumed")
+
+
 def _run_locked(spec, out: Path, workers, resume, timeout_s, use_cache, progress, pool,
                 retry_failed) -> rawfile.RawSweep:
     timeout_s = timeout_s or suggested_timeout(spec)
@@ -156,6 +175,7 @@ def _run_locked(spec, out: Path, workers, resume, timeout_s, use_cache, progress
         if raw.attrs.get("spec_hash") != spec.spec_hash:
             raise SweepError(f"{out} holds a different sweep (spec differs); use another --out "
                              "or drop --resume to overwrite it")
+        _check_resumable(out, spec, raw)
     else:
         raw = _empty(spec)
     todo_codes = [rawfile.STATUS["pending"]]

@@ -214,3 +214,21 @@ def test_disk_full_keeps_previous_file(tmp_path, monkeypatch):
         rawfile.write(out, first)
     assert out.read_bytes() == before            # the previous file is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.raw.h5"]
+
+
+@pytest.mark.parametrize("damage", ["missing_quantity", "unknown_status"])
+def test_resume_refuses_an_incomplete_file(tmp_path, pool, damage):
+    from imcspice.characterize.runner import SweepError
+    spec = SweepSpec("memristor-iv", {"g_us": [1, 2]})
+    run_sweep(spec, tmp_path / "x.raw.h5", pool=pool, progress=False)
+    raw = rawfile.read(tmp_path / "x.raw.h5")
+    if damage == "missing_quantity":
+        q = next(iter(raw.data))
+        del raw.data[q], raw.data_axes[q], raw.units[q], raw.docs[q]
+        words = "lacks quantities"
+    else:
+        raw.status.ravel()[0] = 9
+        words = "unknown status"
+    rawfile.write(tmp_path / "x.raw.h5", raw)
+    with pytest.raises(SweepError, match=words):
+        run_sweep(spec, tmp_path / "x.raw.h5", resume=True, pool=pool, progress=False)
