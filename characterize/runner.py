@@ -26,6 +26,11 @@ from .sweep import SweepSpec
 CHECKPOINT_S = float(os.environ.get("IMCSPICE_CHECKPOINT_S", "5"))
 
 
+#: memory a sweep's results may take (data, status, seconds, messages), checked before
+#: anything is allocated or simulated
+MAX_SWEEP_BYTES = int(os.environ.get("IMCSPICE_MAX_SWEEP_BYTES", 4 << 30))
+
+
 class SweepError(RuntimeError):
     """The sweep could not start or its output could not be written."""
 
@@ -80,6 +85,13 @@ def _empty(spec: SweepSpec) -> rawfile.RawSweep:
         raise SweepError("a swept parameter has the same name as a recipe inner axis")
     shape = spec.shape
     sizes = {a.name: len(a.values) for a in inner}
+    need = spec.n_points * (sum(int(np.prod([sizes[a] for a in o.axes])) for o in
+                                recipe.outputs) * 8 + 8 + 4 + 1 + 64)
+    if need > MAX_SWEEP_BYTES:
+        raise SweepError(f"this sweep would hold {need / 2**30:.3g} GiB in memory ("
+                         f"{spec.n_points} points x the recipe's inner axes); the limit is "
+                         f"{MAX_SWEEP_BYTES / 2**30:.3g} GiB (IMCSPICE_MAX_SWEEP_BYTES): "
+                         "split it into several sweeps")
     data, data_axes, units, docs = {}, {}, {}, {}
     for o in recipe.outputs:
         data[o.name] = np.full(shape + tuple(sizes[a] for a in o.axes), np.nan)

@@ -55,3 +55,14 @@ def test_planning_builds_the_outer_grid_once(monkeypatch):
     tasks, _ = build_tasks(spec, range(spec.n_points))
     assert len(tasks) == 600
     assert built.count("mc") <= 1
+
+
+def test_sweep_too_large_for_memory_is_refused_before_allocating(tmp_path, capsys):
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = tmp_path / "big.raw.h5"
+    # 1e6 points x 1591 I-V values x 8 B = 11.9 GiB of results, far past the 4 GiB limit
+    assert main(["sweep", "nfet-iv", "--set", "w_um=0.5:3:2000", "--set", "l_um=0.15:1:500",
+                 "--quiet", "--out", str(out)]) == 2
+    assert "GiB in memory" in capsys.readouterr().err and not out.exists()
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500 * 1024
