@@ -269,6 +269,39 @@ def load(path: str | Path) -> BehavioralModel:
     return _build(attrs, datasets, gattrs, where)
 
 
+_NUM = (int, float)
+#: types of the JSON fields the code reads (checksummed files can still carry wrong
+#: types: a writer other than imcspice, or a bug): {field: allowed types}
+_HELDOUT_TYPES = {"max_pct_fs": _NUM + (type(None),), "rms_pct_fs": _NUM + (type(None),),
+                  "max_abs": _NUM + (type(None),), "n_heldout": (int,), "n_train": (int,),
+                  "unit": (str,)}
+_META_TYPES = {"recipe": (str,), "source_name": (str,), "source_spec": (str,),
+               "polarity": (str,), "device": (str,), "v0_v": _NUM, "average_mc": (bool,),
+               "choices": (dict,), "input_units": (dict,), "defaults": (dict,),
+               "outputs_form": (dict,)}
+
+
+def _check_json_types(parsed: dict, where: str) -> None:
+    def check(obj, types, what):
+        for k, t in types.items():
+            if k in obj and (not isinstance(obj[k], t) or
+                             (isinstance(obj[k], bool) and bool not in t)):
+                raise ModelFileError(f"{where}: {what}.{k} has the wrong type "
+                                     f"({type(obj[k]).__name__})")
+    he = parsed["heldout_error"]
+    check(he, _HELDOUT_TYPES, "heldout_error")
+    outs = he.get("outputs", {})
+    if not isinstance(outs, dict) or not all(isinstance(v, dict) for v in outs.values()):
+        raise ModelFileError(f"{where}: heldout_error.outputs must map outputs to objects")
+    for name, e in outs.items():
+        check(e, _HELDOUT_TYPES, f"heldout_error.outputs.{name}")
+    check(parsed["meta"], _META_TYPES, "meta")
+    for k in ("choices", "input_units", "defaults"):
+        v = parsed["meta"].get(k, {})
+        if any(isinstance(x, (dict, list)) for x in v.values()):
+            raise ModelFileError(f"{where}: meta.{k} must hold plain values")
+
+
 def _build(attrs, datasets, gattrs, where) -> BehavioralModel:
     kind = attrs["kind"]
     if kind not in KINDS:
@@ -278,6 +311,7 @@ def _build(attrs, datasets, gattrs, where) -> BehavioralModel:
     for k in _JSON_ATTRS:
         if not isinstance(parsed[k], dict):
             raise ModelFileError(f"{where}: attribute {k!r} must be a JSON object")
+    _check_json_types(parsed, where)
     functions = {}
     used = set()
     try:

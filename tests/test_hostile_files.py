@@ -193,3 +193,26 @@ def test_plot_never_follows_a_path_in_the_model_source_name(tmp_path, monkeypatc
     assert "--raw" in capsys.readouterr().err
     assert all(p.resolve().parent in (d.resolve(), (d / "raw").resolve()) for p in opened)
     assert secret.resolve() not in [p.resolve() for p in opened]
+
+
+@pytest.mark.parametrize("attr, value, words", [
+    ("heldout_error", '{"max_pct_fs": "x", "outputs": 5}', "max_pct_fs"),
+    ("heldout_error", '{"outputs": {"i_a": {"max_pct_fs": [1]}}}', "outputs.i_a.max_pct_fs"),
+    ("meta", '{"source_name": [1]}', "source_name"),
+    ("meta", '{"choices": 3}', "choices"),
+    ("valid_range", '[1, 2]', "JSON object"),
+])
+def test_checksummed_model_with_wrong_json_types_is_refused(tmp_path, capsys, attr, value,
+                                                            words):
+    from imcspice.models import store
+    bad = tmp_path / "bad.model.h5"
+    shutil.copy(GOOD_MODEL, bad)
+    with h5py.File(bad, "a") as f:   # a consistent checksum over the wrong content
+        f.attrs[attr] = value
+        attrs = {k: store._text_attr(f, k, "x") for k in store.ROOT_ATTRS}
+        datasets, gattrs = store._read_tree(f, "x")
+        f.attrs["payload_sha256"] = store._payload_hash(attrs, datasets, gattrs)
+    for cmd in (["show", str(bad)], ["validate", str(bad)]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err
