@@ -205,6 +205,22 @@ def read(path: str | Path) -> RawSweep:
     return RawSweep(attrs, axes, outer, data, data_axes, units, docs, status, message, seconds)
 
 
+#: dtype kinds imcspice writes, by dataset: numbers (f, i, u) or text (h5py strings)
+_KINDS = {"axes": "fiuT", "data": "f", "status": "iu", "message": "T", "seconds": "f"}
+
+
+def _unexpected_layout(full: str, ds) -> str | None:
+    """Why a dataset is not laid out as imcspice writes it (dtype, rank), or None."""
+    allowed = _KINDS[full.strip("/").split("/")[0]]
+    text = h5py.check_string_dtype(ds.dtype) is not None
+    kind = "T" if text else ds.dtype.kind
+    if kind not in allowed or ds.dtype.names or ds.dtype.subdtype is not None:
+        return f"of dtype {ds.dtype} (expected {'text' if allowed == 'T' else 'numbers'})"
+    if full.startswith("/axes/") and ds.ndim != 1:
+        return f"a {ds.ndim}-D axis"
+    return None
+
+
 def _check_declared_size(path: Path, f) -> None:
     """Refuse before allocating: the datasets read (axes, data, status, message,
     seconds) may declare at most the budget above (strings counted at 64 bytes)."""
@@ -230,12 +246,12 @@ def _check_declared_size(path: Path, f) -> None:
             raise RawFileError(f"{path}: {full} is a {type(link).__name__}; raw files hold "
                                "no links")
         ds = parent[name]
-        if isinstance(ds, h5py.Dataset):
-            why = foreign_storage(ds)
-            if why:
-                raise RawFileError(f"{path}: {full} is {why}; raw files hold their own data "
-                                   "only")
-            total += ds.size * max(ds.dtype.itemsize, 64 if ds.dtype.kind in "OSU" else 0)
+        if not isinstance(ds, h5py.Dataset):
+            raise RawFileError(f"{path}: {full} is a {type(ds).__name__}, not a dataset")
+        why = foreign_storage(ds) or _unexpected_layout(full, ds)
+        if why:
+            raise RawFileError(f"{path}: {full} is {why}; not an imcspice raw sweep file")
+        total += ds.size * max(ds.dtype.itemsize, 64 if ds.dtype.kind in "OSU" else 0)
     if total > budget:
         raise RawFileError(f"{path}: its datasets declare {total / 2**20:.4g} MiB, more than "
                            f"this {path.stat().st_size / 2**10:.4g} KiB file can hold "

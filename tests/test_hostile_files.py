@@ -216,3 +216,30 @@ def test_checksummed_model_with_wrong_json_types_is_refused(tmp_path, capsys, at
         assert main(cmd) == 2
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("how", ["vlen_data", "opaque_data", "string_data", "group_in_data",
+                                 "axis_2d", "compound_axis", "string_status"])
+def test_raw_file_with_exotic_dtypes_or_shapes_is_a_clear_error(tmp_path, capsys, how):
+    bad = tmp_path / "x.raw.h5"
+    shutil.copy(GOOD_RAW, bad)
+    with h5py.File(bad, "a") as f:
+        if how == "vlen_data":
+            f["data"].create_dataset("v", (2,), dtype=h5py.vlen_dtype(np.float64))
+        elif how == "opaque_data":
+            f["data"]["o"] = np.void(b"\x00\x01\x02")
+        elif how == "string_data":
+            f["data"]["s"] = np.array([b"a", b"b"])
+        elif how == "group_in_data":
+            f["data"].create_group("g")
+        elif how == "axis_2d":
+            f["axes"]["bad"] = np.zeros((2, 2))
+        elif how == "compound_axis":
+            f["axes"]["bad"] = np.zeros(2, dtype=[("a", "f8"), ("b", "i4")])
+        else:
+            del f["status"]
+            f["status"] = np.array([b"ok"])
+    for cmd in (["show", str(bad)], ["fit", str(bad), "--out", str(tmp_path / "m.model.h5")]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
