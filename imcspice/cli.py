@@ -197,8 +197,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
             TechnologyError, ArchError)
 
 
+def _terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+    import threading
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a scheduler's kill, `timeout`) ends a command the way Ctrl-C does:
+        # the points finished so far are written and no temporary file is left
+        old = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return args.func(args) or 0
     except BrokenPipeError:  # output piped into `head` and the like: not an error
@@ -213,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"imcspice {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 if __name__ == "__main__":

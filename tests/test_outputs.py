@@ -109,3 +109,35 @@ def test_a_second_writer_to_the_same_output_is_refused(tmp_path, capsys):
         assert not out.exists()
     assert main(["sweep", "memristor-iv", "--quiet", "--out", str(out)]) == 0
     assert out.exists() and not (tmp_path / ".s.raw.h5.lock").exists()
+
+
+def test_sigterm_saves_finished_points_and_leaves_no_temp_files(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from imcspice.characterize import rawfile
+    out = tmp_path / "t.raw.h5"
+    env = dict(os.environ, IMCSPICE_CACHE=str(tmp_path / "cache"))
+    p = subprocess.Popen([sys.executable, "-m", "imcspice.cli", "sweep", "nfet-iv", "--set",
+                          "w_um=0.5:3:300", "--workers", "1", "--quiet", "--out", str(out)],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline:   # first checkpoint written
+        time.sleep(0.2)
+    time.sleep(3)                                           # some points finished since
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err.decode()
+    raw = rawfile.read(out)
+    done = raw.status_counts().get("ok", 0)
+    assert 0 < done < 300
+    assert not [f for f in os.listdir(tmp_path) if "tmp" in f]
+    # the next run resumes with exactly the missing points
+    r = subprocess.run([sys.executable, "-m", "imcspice.cli", "sweep", "nfet-iv", "--set",
+                        "w_um=0.5:3:300", "--workers", "1", "--quiet", "--resume",
+                        "--out", str(out)], cwd=tmp_path, env=env, capture_output=True,
+                       timeout=600)
+    assert r.returncode == 0 and rawfile.read(out).status_counts() == {"ok": 300}
