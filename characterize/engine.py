@@ -47,6 +47,10 @@ class Task:
     params: dict
     mc_seed: int | None = None
     cache_key: str | None = None
+    #: (parameter, sha256) of every file parameter as planned: the worker checks the file
+    #: still holds that content before it measures (a file replaced mid-sweep would
+    #: pair the old netlist with a new measurement)
+    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -160,6 +164,10 @@ def run_task(task: Task, use_cache: bool = True) -> Result:
         if task.mc_seed is not None:
             ng.command(f"setseed {int(task.mc_seed)}")
         ng.command("reset")
+        for name, digest in task.files:
+            if hashlib.sha256(Path(task.params[name]).read_bytes()).hexdigest() != digest:
+                raise ValueError(f"parameter file {name!r} ({task.params[name]}) changed "
+                                 "since the sweep was planned; rerun the sweep")
         out = recipe.simulate(ng, dict(task.params))
         out = recipe.check_outputs(out, recipe.inner_axes(task.params))
         res = Result(task.index, "ok", out, "", 0.0, version)

@@ -51,9 +51,9 @@ def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
         pt = spec.point(int(i))
         p = pt["params"]
         mismatch = pt["mc_seed"] is not None
+        files = _file_digests(recipe, p)
         skey = json.dumps([ref, recipe.version, pt["corner"], pt["temp_c"], mismatch,
-                           recipe.structural(p), _file_digests(recipe, p)], sort_keys=True,
-                          default=str)
+                           recipe.structural(p), files], sort_keys=True, default=str)
         deck_key = hashlib.sha256(skey.encode()).hexdigest()[:20]
         if deck_key not in decks:
             decks[deck_key] = recipe.netlist(tech, p, pt["corner"], pt["temp_c"], mismatch)
@@ -61,7 +61,8 @@ def build_tasks(spec: SweepSpec, indices) -> tuple[list[Task], dict[str, str]]:
         net = decks[deck_key]
         alters = tuple(sorted(recipe.alterable(p).items()))
         tasks.append(Task(int(i), ref, deck_key, net, alters, p, pt["mc_seed"],
-                          cache_key(digests[deck_key], p, pt["mc_seed"], ref)))
+                          cache_key(digests[deck_key], p, pt["mc_seed"], ref),
+                          tuple(sorted(files.items()))))
     tasks.sort(key=lambda t: t.deck_key)  # stable: keeps grid order within a deck
     return tasks, decks
 

@@ -349,3 +349,18 @@ def test_column_model_read_voltage_sweep_holds_out(tmp_path, pool):
     # the energy grows ~V*law(V); the column current with law(V) (1t1r: sinh, superlinear)
     e = m.read_energy(rows=64, r_bl_ohm=1.0, frac_on=0.75, v_read_v=np.array([0.2, 0.4]))
     assert 4.0 < e[1] / e[0] < 6.0
+
+
+def test_parameter_file_replaced_after_planning_fails_the_point(tmp_path):
+    # the netlist was built from the planned file; a worker must not measure a new one
+    from imcspice.characterize import engine
+    from imcspice.characterize.runner import build_tasks
+    gp, vp = _files(tmp_path, np.full((2, 2), 1e-5), np.array([0.2, 0.1]))
+    spec = SweepSpec("crossbar-array", {"conductances": [gp], "inputs": [vp],
+                                        "device": ["linear"]})
+    tasks, _ = build_tasks(spec, range(spec.n_points))
+    np.save(vp, np.array([0.5, 0.5]))                    # replaced mid-sweep
+    res = engine.run_task(tasks[0], use_cache=False)
+    assert res.status == "error" and "changed since the sweep was planned" in res.message
+    np.save(vp, np.array([0.2, 0.1]))                    # the planned content again: fine
+    assert engine.run_task(tasks[0], use_cache=False).status == "ok"
