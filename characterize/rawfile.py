@@ -165,8 +165,10 @@ def read(path: str | Path) -> RawSweep:
             schema = f.attrs.get("schema")
         except (OSError, KeyError, ValueError, RuntimeError) as e:
             raise RawFileError(f"{path}: damaged HDF5 file ({e})") from None
-        if schema != SCHEMA:
-            raise RawFileError(f"{path}: schema is {schema!r}, expected {SCHEMA!r} "
+        if isinstance(schema, bytes):
+            schema = schema.decode("utf-8", "replace")
+        if not isinstance(schema, str) or schema != SCHEMA:
+            raise RawFileError(f"{path}: schema is {str(schema)[:40]!r}, expected {SCHEMA!r} "
                                "(not an imcspice raw sweep file)")
         try:
             _check_declared_size(path, f)

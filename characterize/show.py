@@ -21,6 +21,10 @@ def show(path: str) -> str:
             schema = f.attrs.get("schema")
     except OSError as e:
         raise rawfile.RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
+    if isinstance(schema, bytes):
+        schema = schema.decode("utf-8", "replace")
+    if not isinstance(schema, str):
+        schema = None
     if schema == rawfile.SCHEMA:
         return printable(_show_raw(p))
     if isinstance(schema, str) and schema.startswith("imcspice.model/"):

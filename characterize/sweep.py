@@ -85,7 +85,12 @@ class SweepSpec:
         for name in ("corners", "temps_c"):
             if not isinstance(getattr(self, name), (list, tuple)):
                 raise ParameterError(f"{name} must be a list")
-        r = get_recipe(self.recipe)
+        try:
+            r = get_recipe(self.recipe)
+        except KeyError as e:
+            raise ParameterError(e.args[0]) from None
+        if not isinstance(self.technology, str):
+            raise ParameterError(f"technology must be a name, got {self.technology!r}")
         tech = get_technology(self.technology)
         self.axes = {check_identifier(k): [r.param(k).validate(v) for v in vals]
                      for k, vals in self.axes.items()}

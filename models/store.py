@@ -158,6 +158,10 @@ def _text_attr(obj, key: str, where: str) -> str:
     if not isinstance(v, str):
         raise ModelFileError(f"{where}: attribute {key!r} must be text, found "
                              f"{type(v).__name__} (model files hold text and float64 only)")
+    try:
+        v.encode("utf-8")       # h5py maps undecodable bytes to lone surrogates
+    except UnicodeEncodeError:
+        raise ModelFileError(f"{where}: attribute {key!r} is not UTF-8 text") from None
     return v
 
 
