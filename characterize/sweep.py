@@ -220,9 +220,11 @@ def load_spec_file(path: str) -> SweepSpec:
         raise ParameterError(f"spec file {path!r} is not valid UTF-8 JSON: {e}") from None
     except RecursionError:
         raise ParameterError(f"spec file {path!r} is nested too deeply") from None
-    except (OverflowError, ValueError) as e:  # e.g. a 400- or 5000-digit number
-        if type(e) is not OverflowError and type(e) is not ValueError:
-            raise                             # a validation error: already one line
+    except OverflowError as e:               # e.g. a 400-digit number as a float
         raise ParameterError(f"spec file {path!r}: a value is out of range ({e})") from None
+    except ValueError as e:
+        if "digits" not in str(e):           # validation errors are already one line
+            raise
+        raise ParameterError(f"spec file {path!r}: a number is too long ({e})") from None
     except TypeError as e:
         raise ParameterError(f"spec file {path!r}: {e}") from None
