@@ -131,21 +131,27 @@ def _foreign(tmp_path):
     return secret, raw_secret
 
 
+def _plant(group, name, how, secret, raw_secret):
+    """A dataset ``name`` in ``group`` whose data lives in the foreign files."""
+    if how == "external_link":
+        group[name] = h5py.ExternalLink(str(secret), "x")
+    elif how == "virtual":
+        layout = h5py.VirtualLayout(shape=(8,), dtype="f8")
+        layout[:] = h5py.VirtualSource(str(secret), "x", shape=(8,))
+        group.create_virtual_dataset(name, layout)
+    elif how == "external_storage":
+        group.create_dataset(name, shape=(8,), dtype="f8", external=[(str(raw_secret), 0, 64)])
+    else:                           # 4e8 float64 declared (3.2 GB), nothing stored
+        group.create_dataset(name, shape=(20000, 20000), dtype="f8", chunks=(1000, 1000))
+
+
 @pytest.mark.parametrize("how", ["external_link", "virtual", "external_storage"])
 def test_raw_file_pointing_at_other_files_is_refused(tmp_path, capsys, how):
     secret, raw_secret = _foreign(tmp_path)
     bad = tmp_path / "bad.raw.h5"
     shutil.copy(GOOD_RAW, bad)
     with h5py.File(bad, "a") as f:
-        if how == "external_link":
-            f["data/stolen"] = h5py.ExternalLink(str(secret), "x")
-        elif how == "virtual":
-            layout = h5py.VirtualLayout(shape=(8,), dtype="f8")
-            layout[:] = h5py.VirtualSource(str(secret), "x", shape=(8,))
-            f["data"].create_virtual_dataset("stolen", layout)
-        else:
-            f["data"].create_dataset("stolen", shape=(8,), dtype="f8",
-                                     external=[(str(raw_secret), 0, 64)])
+        _plant(f["data"], "stolen", how, secret, raw_secret)
     for cmd in (["show", str(bad)], ["fit", str(bad), "--out", str(tmp_path / "m.model.h5")]):
         assert main(cmd) == 2
         io = capsys.readouterr()
@@ -163,14 +169,7 @@ def test_model_file_with_foreign_or_oversized_data_is_refused(tmp_path, capsys, 
     shutil.copy(GOOD_MODEL, bad)
     with h5py.File(bad, "a") as f:
         grp = f["functions"][next(iter(f["functions"]))]   # inside a real function
-        if how == "virtual":
-            layout = h5py.VirtualLayout(shape=(8,), dtype="f8")
-            layout[:] = h5py.VirtualSource(str(secret), "x", shape=(8,))
-            grp.create_virtual_dataset("v", layout)
-        elif how == "external_storage":
-            grp.create_dataset("v", shape=(8,), dtype="f8", external=[(str(raw_secret), 0, 64)])
-        else:                       # 4e8 float64 declared (3.2 GB), nothing stored
-            grp.create_dataset("v", shape=(20000, 20000), dtype="f8", chunks=(1000, 1000))
+        _plant(grp, "v", how, secret, raw_secret)
     with pytest.raises(ModelFileError, match="virtual|external|more data"):
         load(bad)
     assert main(["validate", str(bad)]) == 2
