@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import arch as arch_mod
+from .accuracy import _log
 from . import components, cost, hardware, mapping, plots, scaling
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
@@ -29,11 +30,6 @@ SIMULATED = {"minilm": "minilm", "byte-lm": "byte-lm"}   # networks with an accu
 SCALES = {"logic": (True, True, True), "sram": (True, True, True),
           "adc": (True, True, True), "wire": (True, False, True),
           "offchip": (False, False, False), "analog": (False, False, False)}
-
-
-def _log(msg: str, progress: bool):
-    if progress:
-        print(f"[evaluate] {msg}", flush=True)
 
 
 def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, models_dir=None,
