@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..models.acam import AcamMismatchModel, AcamSearchModel, AcamWindowModel
-from .fit import (FitError, base_meta, collapse_axis, crop_finite, fit_table_quantity,
-                  form_function, grid_data, heldout_error, numeric_settings, poly_function,
-                  split_grid, summarize, table_function, valid_range)
+from .fitting.form import form_function, poly_function
+from .fitting.grid import (FitError, base_meta, collapse_axis, crop_finite, fixed_params,
+                           grid_data, numeric_settings, valid_range)
+from .fitting.holdout import heldout_error, split_grid, summarize
+from .fitting.table import fit_table_quantity, table_function
 
 RECIPE_KIND = {"acam-window": "acam-window", "acam-mc": "acam-mismatch",
                "acam-search": "acam-search"}
@@ -241,7 +243,6 @@ def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
 
 
 def _fixed(raw, name):
-    from .fit import fixed_params
     return fixed_params(raw).get(name)
 
 

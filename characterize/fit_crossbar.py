@@ -15,9 +15,11 @@ import numpy as np
 
 from ..models.crossbar import CrossbarColumnModel
 from ..models.forms import get_form
-from .fit import (DEFAULT_TOL_PCT, FitError, GridData, base_meta, fit_table_quantity,
-                  fixed_params, form_function, grid_data, heldout_error, numeric_settings,
-                  split_grid, summarize, valid_range)
+from .fitting.form import DEFAULT_TOL_PCT, form_function
+from .fitting.grid import (FitError, GridData, base_meta, fixed_params, grid_data,
+                           numeric_settings, valid_range)
+from .fitting.holdout import heldout_error, split_grid, summarize
+from .fitting.table import fit_table_quantity
 
 RECIPE_KIND = {"crossbar-column": "crossbar-column"}
 FITTERS = {"crossbar-column": "fit_crossbar:fit_crossbar_column"}

@@ -5,8 +5,13 @@ import numpy as np
 
 from ..models.memristor import MemristorModel, default_variability
 from ..models.mosfet import MosfetIVModel
-from .fit import (DEFAULT_TOL_PCT, FitError, base_meta, form_function, grid_data, heldout_error,
-                  split_grid, summarize, table_function, valid_range)
+from .fitting.form import DEFAULT_TOL_PCT, form_function
+from .fitting.grid import FitError, base_meta, grid_data, valid_range
+from .fitting.holdout import heldout_error, split_grid, summarize
+from .fitting.table import table_function
+
+RECIPE_KIND = {"nfet-iv": "mosfet-iv", "pfet-iv": "mosfet-iv", "memristor-iv": "memristor"}
+FITTERS = {"mosfet-iv": "fit_devices:fit_mosfet", "memristor": "fit_devices:fit_memristor"}
 
 
 def fit_mosfet(raw, *, raw_path, seed: int = 0) -> MosfetIVModel:

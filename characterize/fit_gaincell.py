@@ -5,8 +5,11 @@ import numpy as np
 
 from ..models.gaincell import (GainCellMacModel, GainCellReadoutModel, GainCellRetentionModel,
                                GainCellWriteModel)
-from .fit import (FitError, base_meta, collapse_axis, fit_table_quantity, grid_data,
-                  numeric_settings, summarize, valid_range)
+from .fitting.form import DEFAULT_TOL_PCT, form_function, training_grid
+from .fitting.grid import (FitError, base_meta, collapse_axis, grid_data, numeric_settings,
+                           valid_range)
+from .fitting.holdout import heldout_error, split_grid, summarize
+from .fitting.table import fit_table_quantity
 
 #: quantities that check the measurement rather than describe the circuit (not modeled)
 DIAGNOSTICS = {"ode_err_v": "largest |quasi-static ODE - transient| over 1 us..1 ms, the "
@@ -146,7 +149,6 @@ def _fit_clipped(gd, seed, axis: str):
     (a curve that does not reach a rail must not invent its own, or interpolating between
     settings would clip too early); gain is stored as asinh(gain / s): the cell current
     behind it is exponential in the stored voltage below threshold."""
-    from .fit import DEFAULT_TOL_PCT, form_function, heldout_error, split_grid
     masks = split_grid(gd, {axis: "form"}, seed)
     lo, hi = _rails(gd, masks)
     # rail slack: form_function nudges the start 1e-12 inside the bounds (absolute units)
@@ -237,9 +239,8 @@ def _fit_time_scaled(gd, seed):
     from scipy.interpolate import PchipInterpolator
 
     from ..models.base import Function
-    from .fit import _training_grid, heldout_error, split_grid
     masks = split_grid(gd, {"t_s": "form"}, seed)
-    param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, ["t_s"])
+    param_axes, axes, sub, pshape, xs = training_grid(gd, masks, ["t_s"])
     lt = np.log(axes["t_s"])
     kv = 1 + param_axes.index("v0_v")
     ln_tau = np.full(pshape, np.nan)
@@ -329,13 +330,12 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
 
     from ..models.base import Function
     from ..models.forms import get_form
-    from .fit import DEFAULT_TOL_PCT, _training_grid, heldout_error, split_grid
     from .recipes.gaincell import T_EDGE_S
     src = _RESET_LEVEL.get(gd.name)
     if src is None or (isinstance(src, str) and src not in gd.names):
         return None, None
     masks = split_grid(gd, {axis: "form"}, seed)
-    param_axes, axes, sub, pshape, xs = _training_grid(gd, masks, [axis])
+    param_axes, axes, sub, pshape, xs = training_grid(gd, masks, [axis])
     fs = gd.full_scale
     t = xs[0]
     f = get_form("integrator-ramp-lag").func

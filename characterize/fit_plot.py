@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from . import rawfile
-from .fit import FitError, grid_data
+from .fitting.grid import FitError, grid_data
 
 MAX_CURVES = 6
 

@@ -1,0 +1,69 @@
+"""Checking a model against a raw sweep (``imcspice validate --against``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...models.base import BehavioralModel
+from .. import rawfile
+from .grid import FitError, grid_data
+from .holdout import error_stats, mesh_points
+
+
+def errors_against(model: BehavioralModel, raw_path: str | Path) -> dict:
+    """The model's error on every successful point of a raw sweep (``validate --against``).
+
+    Each model output named like a quantity of the raw file, whose inputs are all axes
+    (or fixed settings) of that quantity, is compared on all points. Points outside the
+    model's valid box are counted separately and left out of the error."""
+    raw = rawfile.read(raw_path)
+    out = {}
+    skipped = []
+    for name, fn in model.functions.items():
+        if name not in raw.data:
+            skipped.append(name)
+            continue
+        try:
+            gd = grid_data(raw, name, settings=tuple(fn.inputs),
+                           average_mc="mc" in raw.data_axes[name] and model.meta.get(
+                               "average_mc", False))
+        except FitError as e:
+            skipped.append(f"{name} ({e})")
+            continue
+        if not set(fn.inputs) <= set(gd.names):
+            skipped.append(f"{name} (inputs {fn.inputs} not all in the raw file)")
+            continue
+        keep = {n: np.zeros(len(v), bool) for n, v in gd.axes}   # all points "held out"
+        coords, sel = mesh_points(gd, keep, heldout=True)
+        inside = np.ones(int(sel.sum()), dtype=bool)
+        for n in fn.inputs:
+            lo, hi = model.valid_range[n]
+            tol = 1e-9 * max(abs(lo), abs(hi), hi - lo, 1e-30)
+            inside &= (coords[n] >= lo - tol) & (coords[n] <= hi + tol)
+        preds, targets = [], []
+        n_out = 0
+        for ci, c in enumerate(gd.corners):
+            if c not in fn.corners:
+                n_out += int(np.isfinite(gd.values[ci][sel]).sum())
+                continue
+            inputs = {n: coords[n][inside] for n in fn.inputs}
+            preds.append(fn(c, inputs))
+            targets.append(gd.values[ci][sel][inside])
+            n_out += int(np.isfinite(gd.values[ci][sel][~inside]).sum())
+        pred = np.concatenate(preds) if preds else np.zeros(0)
+        target = np.concatenate(targets) if targets else np.zeros(0)
+        e = error_stats(pred, target, gd.full_scale, gd.unit, 0)
+        e["n_points"] = e.pop("n_heldout")
+        e.pop("n_train")
+        e["n_outside_valid_range"] = n_out
+        out[name] = e
+    if not out:
+        raise FitError(f"{raw_path}: none of the model's outputs ({', '.join(model.outputs)}) "
+                       "can be compared with this raw file")
+    vals = [e["max_pct_fs"] for e in out.values() if np.isfinite(e["max_pct_fs"])]
+    res = {"against": str(raw_path), "outputs": out,
+           "max_pct_fs": max(vals) if vals else float("nan")}
+    if skipped:
+        res["not_compared"] = skipped
+    return res
