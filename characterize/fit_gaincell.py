@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..circuits.gaincell import T_READ_EDGE_S
 from ..models.gaincell import (GainCellMacModel, GainCellReadoutModel, GainCellRetentionModel,
                                GainCellWriteModel)
 from .fitting.form import DEFAULT_TOL_PCT, form_function, training_grid
@@ -330,7 +331,6 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
 
     from ..models.base import Function
     from ..models.forms import get_form
-    from .recipes.gaincell import T_EDGE_S
     src = _RESET_LEVEL.get(gd.name)
     if src is None or (isinstance(src, str) and src not in gd.names):
         return None, None
@@ -346,7 +346,7 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
                                                 [1] * (len(param_axes) - k - 1)), pshape)
     else:
         y0 = np.full(pshape, float(src))
-    ex = {"t_edge": np.array([_step_time(t, sub, y0, lo, hi, fs, T_EDGE_S)])}
+    ex = {"t_edge": np.array([_step_time(t, sub, y0, lo, hi, fs, T_READ_EDGE_S)])}
     gscale = fs / max(float(np.max(t)), 1e-30)
 
     cw = np.zeros(pshape)                          # per-curve worst training error, % FS

@@ -44,6 +44,9 @@ SPICE_FILE = "gaincell.spice"
 V_STORE_MIN_V, V_STORE_MAX_V, V_STORE_MID_V = 0.0, 0.9, 0.45
 #: query pulse: amplitude 0.9 V, at most 15 ns (REFERENCE.md)
 V_QUERY_V, T_QUERY_MAX_S = 0.9, 15e-9
+#: read word-line edge time, s (assumption); the fits of the column reads model the
+#: charge step coupled through the cell within this edge
+T_READ_EDGE_S = 100e-12
 #: bits (REFERENCE.md): Q 4-bit (pulse width), K/V 3-bit, outputs 5-bit
 Q_BITS, KV_BITS, OUT_BITS = 4, 3, 5
 #: arrays are 64 x 64 (REFERENCE.md)

@@ -11,10 +11,10 @@ from ...circuits import gaincell as gc
 from ...circuits import gaincell_array as ga
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe
-from .gaincell import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_VQ, P_VREF, P_VRP,
-                       P_VWWLH, P_WRN, P_WRP, T_EDGE_S, T_END_S, T_Q0_S, T_RST_S,
-                       _cell_params, _charge, _crossings, _high_time, _int_param,
-                       _integrator_params, _rails)
+from ..waveform import charge, crossings, high_time
+from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_VQ, P_VREF, P_VRP,
+                              P_VWWLH, P_WRN, P_WRP, T_END_S, T_Q0_S, T_RST_S, cell_params,
+                              int_param, integrator_params, rails)
 
 COL_AXIS = tuple(float(m) for m in range(ga.MAX_COLS))
 _WL = ga.WordLineParams
@@ -83,20 +83,20 @@ class GainCellArray(Recipe):
         return [Axis("col", "", COL_AXIS)]
 
     def body(self, tech, p):
-        cols = _int_param("cols", p["cols"], 1, ga.MAX_COLS)
-        rows = _int_param("rows", p["rows"], 1, ga.MAX_ROWS)
+        cols = int_param("cols", p["cols"], 1, ga.MAX_COLS)
+        rows = int_param("rows", p["rows"], 1, ga.MAX_ROWS)
         wl = ga.WordLineParams("{r_drv_ohm}", "{r_seg_ohm}", "{c_seg_f}")
-        lines = [gc.include_line(), ".options reltol=1e-5 abstol=1e-15"] + _rails()
+        lines = [gc.include_line(), ".options reltol=1e-5 abstol=1e-15"] + rails()
         lines += [
             # query pulse (width set by simulate) and the ideal complementary driver
-            gc.pulse("q", "rwl_drv", 0.0, "{v_query_v}", T_Q0_S, 0.0, T_EDGE_S),
+            gc.pulse("q", "rwl_drv", 0.0, "{v_query_v}", T_Q0_S, 0.0, gc.T_READ_EDGE_S),
             "Bqb rwlb_drv 0 V = V(vrp) - V(rwl_drv)",
             gc.pwl("rst", "rst", [(0.0, 1.8), (T_RST_S - 100e-12, 1.8), (T_RST_S, 0.0)]),
             ".nodeset v(rst)=1.8",
         ]
         lines += ga.word_line(cols, "rwl_drv", "rwl{m}", "wl", wl)
         lines += ga.word_line(cols, "rwlb_drv", "rwlb{m}", "wlb", wl)
-        lines += ga.array_columns(cols, rows, "si", _cell_params(self), _integrator_params(),
+        lines += ga.array_columns(cols, rows, "si", cell_params(self), integrator_params(),
                                   "{cbl_row_f}")
         lines += [f".ic v(sn{m})={{vs_v}}" for m in range(cols)]
         return lines
@@ -110,20 +110,20 @@ class GainCellArray(Recipe):
 
     def simulate(self, ng, p):
         cols = int(round(p["cols"]))
-        spec = gc.pulse_values(0.0, p["v_query_v"], T_Q0_S, p["t_pulse_s"], T_EDGE_S)
+        spec = gc.pulse_values(0.0, p["v_query_v"], T_Q0_S, p["t_pulse_s"], gc.T_READ_EDGE_S)
         ng.command("alter @vq[pulse] = [ " + " ".join(format_number(x) for x in spec) + " ]")
         t_end = self.t_end(p)
         vec = ng.run([f"tran 20p {format_number(t_end)} 0 100p"])
         t = np.asarray(vec["time"])
         half = 0.5 * p["v_query_v"]
-        t_drv = T_Q0_S + 0.5 * T_EDGE_S if p["t_pulse_s"] > 0 else float("nan")
+        t_drv = T_Q0_S + 0.5 * gc.T_READ_EDGE_S if p["t_pulse_s"] > 0 else float("nan")
         n = ga.MAX_COLS
         q, w, d, vi = (np.full(n, np.nan) for _ in range(4))
         for m in range(cols):
-            q[m] = _charge(t, np.asarray(vec[f"vsense{m}#branch"]), T_RST_S, t_end)
+            q[m] = charge(t, np.asarray(vec[f"vsense{m}#branch"]), T_RST_S, t_end)
             v = np.asarray(vec[f"rwl{m}"])
-            w[m] = _high_time(t, v, half)
-            up = [tc for tc, s in _crossings(t, v, half) if s > 0]
+            w[m] = high_time(t, v, half)
+            up = [tc for tc, s in crossings(t, v, half) if s > 0]
             d[m] = up[0] - t_drv if up else float("nan")
             vi[m] = float(vec[f"vout{m}"][-1])
         err = (q - q[0]) / abs(q[0]) if q[0] != 0 else np.full(n, np.nan)

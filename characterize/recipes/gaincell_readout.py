@@ -1,0 +1,105 @@
+"""Gain-cell readout (recipe ``gaincell-readout``): column integrator and charge-to-pulse
+conversion, transfer and saturation; family overview in :mod:`.gaincell`."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...circuits import gaincell as gc
+from ..params import Param, format_number
+from ..recipe import Axis, Output, Recipe
+from ..waveform import high_time, value_at
+from .gaincell_common import (P_A0, P_CINT, P_GBW, P_VREF, T_RST_S, integrator_params)
+
+T_IN0_S = 2e-9                            # input current starts (reset released at 1 ns)
+T_IN_S = gc.T_QUERY_MAX_S                 # input charge delivered over 15 ns
+T_C0_S = T_IN0_S + T_IN_S + 1e-9          # conversion (ramp) starts
+T_RAMP_S = gc.T_QUERY_MAX_S               # ramp window = maximum output pulse (15 ns)
+T_RO_END_S = T_C0_S + T_RAMP_S + 2e-9
+
+
+class GainCellReadout(Recipe):
+    """Column integrator and charge-to-pulse transfer, with saturation.
+
+    One integrator + comparator copy per input charge ``q_in_c`` (one deck, one
+    transient). Each integrator (behavioral single-pole op-amp, ``cint_f``, ``a0``,
+    ``gbw_hz``, output clamped to 0–1.8 V) is reset until 1 ns; an ideal current source
+    then draws q_in from its input over 15 ns (the bit-line capacitance ``cin_f`` on the
+    input). From 18 ns a shared ramp rises from ``v_ramp0_v`` by ``ramp_span_v`` over
+    15 ns while the conversion window is open; each comparator's output is high while its
+    integrator output exceeds the ramp. Output pulse width = clip(q/(cint·S), 0, 15 ns)
+    with S the ramp slope: a clipped linear activation (REFERENCE.md). Beyond
+    cint·(1.8 V - vref) the integrator itself clamps.
+    """
+
+    name = "gaincell-readout"
+    version = 1
+    summary = "gain-cell column integrator + charge-to-pulse transfer and saturation"
+    params = (P_CINT, P_A0, P_GBW, P_VREF,
+              Param("cin_f", 12.8e-15, "F", "bit-line capacitance at the integrator input",
+                    min=0.0, max=1e-12),  # assumption: 64 rows x 0.2 fF wiring
+              Param("v_ramp0_v", gc.ReadoutParams.v_ramp0_v, "V", "ramp start (integrator level giving "
+                    "no pulse)", min=0.0, max=1.8),  # assumption: = vref, so Q <= 0 gives no pulse
+              Param("ramp_span_v", gc.ReadoutParams.ramp_span_v, "V", "ramp rise over the 15 ns window",
+                    min=0.05, max=1.8),  # assumption: full scale = cint x 0.9 V = 450 fC
+              Param("vdd_v", gc.ReadoutParams.vdd_v, "V", "logic level of the output pulse",
+                    min=0.5, max=1.8))  # assumption: drives 0.9 V word lines (REFERENCE.md)
+    outputs = (
+        Output("t_out_s", "s", ("q_in_c",), "output pulse width vs input charge"),
+        Output("v_int_v", "V", ("q_in_c",), "integrator output at the end of integration"),
+        Output("gain_s_per_c", "s/C", (), "slope of the pulse width in its linear range"),
+        Output("q_sat_c", "C", (), "input charge where the pulse width reaches 99 % of its "
+               "maximum (saturation)"),
+        Output("t_out_max_s", "s", (), "largest output pulse width"),
+    )
+    Q = tuple(float(x) for x in np.linspace(-100e-15, 800e-15, 19))  # 50 fC steps
+
+    def inner_axes(self, p):
+        return [Axis("q_in_c", "C", self.Q)]
+
+    def body(self, tech, p):
+        e = gc.T_READ_EDGE_S
+        lines = [gc.include_line(), "Vvref vref 0 {vref_v}",
+                 gc.pwl("rst", "rst", [(0.0, 1.8), (T_RST_S - 100e-12, 1.8), (T_RST_S, 0.0)]),
+                 ".nodeset v(rst)=1.8",
+                 gc.pwl("ramp", "ramp", [(0.0, "{v_ramp0_v}"), (T_C0_S, "{v_ramp0_v}"),
+                                         (T_C0_S + T_RAMP_S, "{v_ramp0_v+ramp_span_v}")]),
+                 gc.pwl("en", "en", [(0.0, 0.0), (T_C0_S - 10e-12, 0.0), (T_C0_S, "{vdd_v}"),
+                                     (T_C0_S + T_RAMP_S, "{vdd_v}"),
+                                     (T_C0_S + T_RAMP_S + 10e-12, 0.0)])]
+        ip, rp = integrator_params(), gc.ReadoutParams()
+        for k, q in enumerate(self.Q):
+            a = q / T_IN_S
+            pts = [(0.0, 0.0), (T_IN0_S, 0.0), (T_IN0_S + e, a), (T_IN0_S + T_IN_S, a),
+                   (T_IN0_S + T_IN_S + e, 0.0)]
+            lines += [
+                # current drawn out of the integrator input = charge sunk by the cells
+                f"Iin{k} in{k} 0 PWL(" + " ".join(f"{format_number(t)} {format_number(v)}"
+                                                  for t, v in pts) + ")",
+                f"Cin{k} in{k} 0 {{cin_f}}",
+                gc.integrator(f"int{k}", f"in{k}", f"vout{k}", "vref", "rst", ip),
+                gc.c2p(f"c2p{k}", f"vout{k}", "ramp", "en", f"pout{k}", rp),
+            ]
+        return lines
+
+    def simulate(self, ng, p):
+        vec = ng.run([f"tran 10p {format_number(T_RO_END_S)} 0 50p"])
+        t = np.asarray(vec["time"])
+        widths, vint = [], []
+        for k in range(len(self.Q)):
+            pout = np.asarray(vec[f"pout{k}"])
+            widths.append(high_time(t, pout, p["vdd_v"] / 2))
+            vint.append(value_at(t, np.asarray(vec[f"vout{k}"]), T_C0_S))
+        w = np.asarray(widths)
+        q = np.asarray(self.Q)
+        wmax = float(np.max(w))
+        lin = (w > 0.05 * T_RAMP_S) & (w < 0.95 * T_RAMP_S)
+        gain = float(np.polyfit(q[lin], w[lin], 1)[0]) if np.count_nonzero(lin) >= 2 \
+            else float("nan")
+        sat = np.nonzero(w >= 0.99 * wmax)[0]
+        q_sat = float("nan")
+        if wmax > 0 and len(sat) and sat[0] > 0:
+            j = int(sat[0])
+            q_sat = float(q[j - 1] + (0.99 * wmax - w[j - 1]) * (q[j] - q[j - 1])
+                          / (w[j] - w[j - 1]))
+        return {"t_out_s": w, "v_int_v": vint, "gain_s_per_c": gain, "q_sat_c": q_sat,
+                "t_out_max_s": wmax}
