@@ -1,9 +1,8 @@
 """``imcspice plot``: transfer curves of a raw sweep, or SPICE points vs a model.
 
-* Raw file: the circuit family's own plot function when it has one (a function named
-  ``plot_*`` taking ``(raw, out_png)`` in the recipe's module or in
-  ``imcspice.circuits.<family>``), else generic curves: each quantity over its last
-  axis, one curve per value of another swept axis.
+* Raw file: the plotter registered for its recipe (:mod:`imcspice.characterize.plots`)
+  when there is one (its errors are raised, not hidden), else generic curves: each
+  quantity over its last axis, one curve per value of another swept axis.
 * Model file: for each modeled quantity (up to 4), the raw sweep's points (markers)
   against the model (lines, densely evaluated), and below them the residuals in
   percent of full scale. The raw sweep is ``--raw`` or, by default, the model's source
@@ -11,8 +10,6 @@
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import warnings
 from pathlib import Path
 
@@ -21,15 +18,9 @@ import numpy as np
 
 from . import rawfile
 from .fitting.grid import FitError, grid_data
+from .plots import get_plotter, pyplot
 
 MAX_CURVES = 6
-
-
-def _mpl():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _schema(path: Path) -> str:
@@ -79,48 +70,20 @@ def _find_source(model_path: Path, model) -> Path:
                    "--raw RAW.raw.h5")
 
 
-def _family_plotter(recipe: str):
-    from .recipes import get_recipe
-    try:
-        mod = importlib.import_module(type(get_recipe(recipe)).__module__)
-    except KeyError:
-        return None
-    mods = [mod]
-    fam = mod.__name__.rsplit(".", 1)[-1]
-    try:
-        mods.append(importlib.import_module(f"imcspice.circuits.{fam}"))
-    except ImportError:
-        pass
-    for m in mods:  # a family's ``plots(raw, png)`` dispatcher wins over its single plots
-        if inspect.isfunction(getattr(m, "plots", None)):
-            return m.plots
-    for m in mods:
-        for name, obj in vars(m).items():
-            if name.startswith("plot") and inspect.isfunction(obj) and \
-                    obj.__module__ == m.__name__:
-                try:
-                    n_args = len(inspect.signature(obj).parameters)
-                except (TypeError, ValueError):
-                    continue
-                if n_args >= 2:
-                    return obj
-    return None
-
-
 def plot_raw(raw: rawfile.RawSweep, out: Path) -> None:
-    fn = _family_plotter(raw.attrs.get("recipe", ""))
-    if fn is not None:
-        try:
-            fn(raw, str(out))
-            if out.is_file():
-                return
-        except Exception as e:  # a family plot that cannot draw this sweep: generic curves
-            warnings.warn(f"{fn.__module__}.{fn.__name__} failed ({e}); generic plot instead")
-    _generic_raw(raw, out)
+    """The recipe's registered plotter (:mod:`imcspice.characterize.plots`), else generic
+    curves. A registered plotter that fails raises."""
+    fn = get_plotter(str(raw.attrs.get("recipe", "")))
+    if fn is None:
+        _generic_raw(raw, out)
+        return
+    fn(raw, str(out))
+    if not out.is_file():
+        raise RuntimeError(f"{fn.__module__}.{fn.__name__} wrote no {out}")
 
 
 def _generic_raw(raw: rawfile.RawSweep, out: Path) -> None:
-    plt = _mpl()
+    plt = pyplot()
     qs = [q for q in raw.data if np.isfinite(raw.data[q]).any()][:4]
     if not qs:
         raise FitError("the raw sweep has no successful points to plot")
@@ -167,7 +130,7 @@ def _subsample(n: int) -> list[int]:
 
 
 def plot_model(model, raw: rawfile.RawSweep, out: Path, raw_name: str = "") -> None:
-    plt = _mpl()
+    plt = pyplot()
     first = [model.primary] if model.primary in model.outputs else []
     names = [n for n in first + [o for o in model.outputs if o not in first]
              if n in raw.data][:4]

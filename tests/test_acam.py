@@ -6,7 +6,8 @@ import pytest
 
 from imcspice.characterize.params import ParameterError
 from imcspice.characterize.recipes import get_recipe
-from imcspice.characterize.recipes.acam import plot_acam_window, window_model_from_raw
+from imcspice.characterize.plots.acam import plot_acam_window
+from imcspice.characterize.recipes.acam import window_model_from_raw
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import acam as ac
@@ -237,7 +238,7 @@ def test_builders_refuse_bad_values():
 
 
 def test_search_and_compute_plots(search, tmp_path):
-    from imcspice.characterize.recipes.acam import plots
+    from imcspice.characterize.fit_plot import plot_raw as plots
     plots(search, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 10_000
 

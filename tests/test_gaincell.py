@@ -214,7 +214,7 @@ def test_readout_is_clipped_linear(pool, out):
 
 # --- plots ------------------------------------------------------------------------------
 def test_plot_gaincell(mac, retention, out):
-    from imcspice.circuits.gaincell import plot_gaincell
+    from imcspice.characterize.fit_plot import plot_raw as plot_gaincell
     for raw, name in ((mac, "mac.png"), (retention, "ret.png")):
         plot_gaincell(raw, out / name)
         assert (out / name).stat().st_size > 10_000

@@ -47,13 +47,12 @@ acam-search details
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...circuits import acam as ac
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, sweep_values
+from ..waveform import crossing_log, energy, fall_time
 
 # DL sweep for thresholds: 0..1.8 V (SKY130 1.8 V devices) in 2.5 mV steps.
 _DL_STEP_V = 0.0025
@@ -78,34 +77,12 @@ CELL_PARAMS = _params_from(ac.AcamCell)
 ROW_PARAMS = _params_from(ac.AcamRow, structural=("n_cells",))
 
 
-def crossing(x: np.ndarray, i: np.ndarray, level: float, falling: bool) -> float:
-    """x where the positive current ``i`` crosses ``level`` (log-linear interpolation):
-    the first crossing downward (``falling``) or upward. NaN if it never crosses or
-    already starts on the far side."""
-    i = np.maximum(np.asarray(i, dtype=float), 1e-30)
-    above = i >= level
-    if falling:
-        if not above[0]:
-            return float("nan")
-        k = np.flatnonzero(~above)
-    else:
-        if above[0]:
-            return float("nan")
-        k = np.flatnonzero(above)
-    if not len(k):
-        return float("nan")
-    k = int(k[0])
-    y0, y1 = math.log(i[k - 1]), math.log(i[k])
-    t = (math.log(level) - y0) / (y1 - y0) if y1 != y0 else 0.5
-    return float(x[k - 1] + t * (x[k] - x[k - 1]))
-
-
 def _cell_values(**over):
     return ac.cell_refs(**over)
 
 
 def _branch_bounds(dl, i_lo, i_hi, i_on):
-    return crossing(dl, i_lo, i_on, falling=True), crossing(dl, i_hi, i_on, falling=False)
+    return crossing_log(dl, i_lo, i_on, falling=True), crossing_log(dl, i_hi, i_on, falling=False)
 
 
 # --- acam-window -------------------------------------------------------------------------
@@ -264,10 +241,10 @@ class AcamSearch(Recipe):
             r = ng.run([self._tran(p)])
             t = r["time"]
             vml = r["ml0"]
-            e = _energy(t, p["t_pre_s"], t[-1],
+            e = energy(t, p["t_pre_s"], t[-1],
                         -(p["vdd_v"] * r["vdd#branch"] + p["vsl_v"] * r["vsl#branch"]))
             res[case] = (float(np.interp(t_sense, t, vml)), e,
-                         _fall_time(t, vml, p["v_sense_v"], t_ev0, t_sense))
+                         fall_time(t, vml, p["v_sense_v"], t_ev0, t_sense))
         out["v_ml_match_v"], out["e_search_match_j"], _ = res["match"]
         out["v_ml_test_v"], out["e_search_j"], out["t_discharge_s"] = res["test"]
         out["v_margin_v"] = out["v_ml_match_v"] - out["v_ml_test_v"]
@@ -290,27 +267,9 @@ def _replica_bounds(ng, src, lo_vec, hi_vec, i_on):
         a, b = max(c - 0.04, 0.0), min(c + 0.04, 1.8)
         w = ng.run([f"dc {src} {format_number(a)} {format_number(b)} "
                     f"{format_number(_DL_STEP_V)}"])
-        x = crossing(w["v-sweep"], np.abs(w[vec]), i_on, falling)
+        x = crossing_log(w["v-sweep"], np.abs(w[vec]), i_on, falling)
         fine.append(x if np.isfinite(x) else c)
     return fine[0], fine[1]
-
-
-def _energy(t, t0, t1, power):
-    m = (t >= t0) & (t <= t1)
-    return float(np.trapezoid(power[m], t[m]))
-
-
-def _fall_time(t, v, level, t0, t1):
-    """Time after ``t0`` at which ``v`` first falls below ``level`` (before ``t1``)."""
-    m = np.flatnonzero((t >= t0) & (t <= t1) & (v < level))
-    if not len(m):
-        return float("nan")
-    k = int(m[0])
-    if k == 0:
-        return 0.0
-    ta, tb, va, vb = t[k - 1], t[k], v[k - 1], v[k]
-    tc = ta + (level - va) * (tb - ta) / (vb - va) if vb != va else tb
-    return float(max(tc, t0) - t0)
 
 
 # --- compute-acam ------------------------------------------------------------------------
@@ -402,9 +361,9 @@ class ComputeAcam(Recipe):
         # 1. calibration: threshold curves of replica cells at this corner/temperature
         v = ng.run([f"dc vdl 0 1.8 {format_number(_CAL_STEP_V)}"])
         dl = v["v-sweep"]
-        cal_lo = np.array([crossing(dl, np.abs(v[f"vclo{k}#branch"]), i_on, True)
+        cal_lo = np.array([crossing_log(dl, np.abs(v[f"vclo{k}#branch"]), i_on, True)
                            for k in range(_N_CAL)])
-        cal_hi = np.array([crossing(dl, np.abs(v[f"vchi{k}#branch"]), i_on, False)
+        cal_hi = np.array([crossing_log(dl, np.abs(v[f"vchi{k}#branch"]), i_on, False)
                            for k in range(_N_CAL)])
         vmin, vmax = p["v_in_min_v"], p["v_in_max_v"]
         if not vmax > vmin:
@@ -448,7 +407,7 @@ class ComputeAcam(Recipe):
                 "cal_v_lo_v": cal_lo, "cal_v_hi_v": cal_hi}
 
 
-# --- plots -----------------------------------------------------------------------------------
+# --- window model from a sweep --------------------------------------------------------
 def window_model_from_raw(raw, corner: str = "tt", temp_c: float | None = None,
                           **kw) -> ac.WindowModel:
     """A :class:`~imcspice.circuits.acam.WindowModel` from an acam-window sweep over
@@ -467,127 +426,3 @@ def window_model_from_raw(raw, corner: str = "tt", temp_c: float | None = None,
         arr = np.moveaxis(np.asarray(arr, float), axes.index(g), -1).reshape(-1, len(gl))
         curves.append(np.nanmean(arr, axis=0))
     return ac.WindowModel(gl, curves[0], curves[1], **kw)
-
-
-def plot_acam_window(raw, out_png) -> None:
-    """Threshold vs. conductance curves of an acam-window (or acam-mc) sweep, one colour
-    per corner: v_lo_v vs. g_low_us (solid) and v_hi_v vs. g_high_us (dashed), at the
-    first temperature and the first value of the other conductance; with ``--mc`` the
-    mean and a +/-1 sigma band."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    corners = [str(c) for c in raw.axis("corner")]
-    temp = float(raw.axis("temp_c")[0])
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    drew = False
-    for ci, corner in enumerate(corners):
-        for q, gname, other, style, label in (
-                ("v_lo_v", "g_low_us", "g_high_us", "-", "lower bound"),
-                ("v_hi_v", "g_high_us", "g_low_us", "--", "upper bound")):
-            if gname not in raw.axes or gname not in raw.data_axes[q]:
-                continue
-            where = {"corner": corner, "temp_c": temp}
-            if other in raw.data_axes[q]:
-                where[other] = float(raw.axis(other)[0])
-            arr, axes = raw.select(q, **where)
-            arr = np.asarray(arr, dtype=float)
-            g = raw.axis(gname)
-            arr = np.moveaxis(arr, axes.index(gname), -1).reshape(-1, len(g))
-            mean = np.nanmean(arr, axis=0) if np.isfinite(arr).any() else arr[0]
-            c = colors[ci % len(colors)]
-            ax.plot(g, mean, style, color=c, marker="o", ms=3, label=f"{corner} {label}")
-            if arr.shape[0] > 1:
-                sd = np.nanstd(arr, axis=0)
-                ax.fill_between(g, mean - sd, mean + sd, color=c, alpha=0.2)
-            drew = True
-    if not drew:
-        plt.close(fig)
-        raise ValueError("plot_acam_window needs an acam-window sweep over g_low_us and/or "
-                         "g_high_us")
-    ax.set_xscale("log")
-    ax.set_xlabel("memristor conductance (uS)")
-    ax.set_ylabel("window bound, data-line voltage (V)")
-    ax.set_title(f"6T2M ACAM match window vs. conductance ({temp:g} C)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
-
-
-def plot_compute_acam(raw, out_png) -> None:
-    """Decoded output code vs. input (and the ideal quantized function) of a compute-acam
-    sweep, one panel per swept point (corner x temperature x func x bits, up to 6)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    code = np.asarray(raw.data["code"], float)
-    ideal = np.asarray(raw.data["code_ideal"], float)
-    x = np.asarray(raw.data["x"], float)
-    outer = code.shape[:-1]
-    idx = list(np.ndindex(*outer))[:6]
-    ncol = min(3, len(idx))
-    nrow = -(-len(idx) // ncol)
-    fig, axs = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
-    names = raw.data_axes["code"][:-1]
-    for ax in axs.ravel()[len(idx):]:
-        ax.set_visible(False)
-    for ax, i in zip(axs.ravel(), idx):
-        ax.step(x[i], ideal[i], where="mid", color="0.6", lw=3, label="ideal")
-        ax.step(x[i], code[i], where="mid", color="C3", lw=1.2, label="ACAM (SPICE)")
-        label = ", ".join(f"{n}={raw.axis(n)[k]}" for n, k in zip(names, i)
-                          if len(raw.axis(n)) > 1 or n == "corner")
-        ax.set_title(label, fontsize=9)
-        ax.set_xlabel("input x")
-        ax.set_ylabel("output code (LSB)")
-        ax.grid(True, alpha=0.3)
-    axs[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-
-
-def plot_acam_search(raw, out_png) -> None:
-    """ML discharge time vs. the test input's distance outside its window, one curve per
-    n_cells (needs a sweep over dv_v; other axes at their first value)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if "dv_v" not in raw.axes:
-        raise ValueError("plot_acam_search needs an acam-search sweep over dv_v")
-    where = {n: raw.axis(n)[0] for n in raw.outer if n not in ("dv_v", "n_cells")}
-    t, axes = raw.select("t_discharge_s", **where)
-    t = np.asarray(t, float)
-    if "n_cells" in axes:
-        t = np.moveaxis(t, axes.index("n_cells"), 0)
-        ns = raw.axis("n_cells")
-    else:
-        t, ns = t[None], [raw.attrs.get("params", "")]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for k, n in enumerate(ns):
-        label = f"{int(n)} cells" if isinstance(n, (int, float, np.floating)) else "row"
-        ax.plot(raw.axis("dv_v") * 1e3, t[k] * 1e9, marker="o", ms=3, label=label)
-    ax.set_xlabel("test input outside its window edge, dv (mV)")
-    ax.set_ylabel("ML discharge time to sense threshold (ns)")
-    ax.set_title("ACAM search: discharge time (missing: row stays matched)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
-
-
-def plots(raw, out_png) -> None:
-    """Plot entry for the CLI: picks the plot for the raw file's recipe."""
-    recipe = str(raw.attrs.get("recipe", ""))
-    if recipe == "compute-acam":
-        plot_compute_acam(raw, out_png)
-    elif recipe == "acam-search":
-        plot_acam_search(raw, out_png)
-    else:
-        plot_acam_window(raw, out_png)

@@ -35,6 +35,7 @@ import numpy as np
 from ...circuits import crossbar as cb
 from ..params import Param, ParameterError, format_number
 from ..recipe import Axis, Output, Recipe
+from ..waveform import settling_time
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
 # rows range of REFERENCE.md (crossbar column). In cells, by cost: ngspice 39's Sparse
@@ -398,23 +399,6 @@ def _source_energy(tr, rows, t_end: float) -> float:
         t_k = np.append(t_k, t_end)
         p_k = np.append(p_k, np.interp(t_end, t, power))
     return float(np.sum(0.5 * (p_k[1:] + p_k[:-1]) * np.diff(t_k)))
-
-
-def settling_time(t: np.ndarray, y: np.ndarray, final: float, tol: float = 0.01) -> float:
-    """Time after which ``y`` stays within ``tol``·|final − y[0]| of ``final``
-    (linearly interpolated); NaN when the step is zero or ``y`` ends outside the band."""
-    t, y = np.asarray(t, float), np.asarray(y, float)
-    band = tol * abs(final - y[0])
-    if not band > 0:
-        return math.nan
-    err = np.abs(y - final) - band
-    outside = np.flatnonzero(err > 0)
-    if not len(outside):
-        return float(t[0])
-    k = outside[-1]
-    if k + 1 >= len(t):
-        return math.nan
-    return float(t[k] + (t[k + 1] - t[k]) * err[k] / (err[k] - err[k + 1]))
 
 
 # --- crossbar-array -----------------------------------------------------------------------

@@ -129,9 +129,3 @@ class GainCellArray(Recipe):
         err = (q - q[0]) / abs(q[0]) if q[0] != 0 else np.full(n, np.nan)
         return {"q_col_c": q, "t_pulse_eff_s": w, "t_delay_s": d, "q_err_rel": err,
                 "v_int_v": vi}
-
-
-def plots(raw, out_png) -> None:
-    """Transfer curves of a ``gaincell-array`` raw file (see
-    :func:`imcspice.circuits.gaincell_array.plot_gaincell_array`)."""
-    ga.plot_gaincell_array(raw, out_png)
