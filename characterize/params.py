@@ -12,6 +12,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
+# the one netlist formatter and refusal error (circuits/netlist.py); recipes import them here
+from ..circuits.netlist import IDENT, ParameterError, format_number  # noqa: F401
+
 # SPICE scale suffixes (ngspice manual, "2.1.3 Numbers"); case-insensitive except
 # that "meg"/"mil" must be matched before "m".
 _SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3,
@@ -19,10 +22,6 @@ _SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3,
 _NUMBER = re.compile(
     r"\A([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|mil|[tgkmunpf])?([a-z]{0,3})\Z",
     re.I | re.A)
-
-
-class ParameterError(ValueError):
-    """A parameter value was refused; the message names the parameter and what to fix."""
 
 
 def parse_number(name: str, text: str | float | int) -> float:
@@ -47,13 +46,6 @@ def parse_number(name: str, text: str | float | int) -> float:
     if not math.isfinite(value):
         raise ParameterError(f"parameter {name!r}: {text!r} is not finite")
     return value
-
-
-def format_number(value: float) -> str:
-    """A float as netlist text: always a plain, full-precision number."""
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"refusing to format {value!r} into a netlist")
-    return repr(float(value))
 
 
 @dataclass(frozen=True)
@@ -100,12 +92,9 @@ def _validate_path(name: str, value) -> str:
     return os.path.abspath(value)
 
 
-_SPICE_NAME = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
-
-
 def check_identifier(name: str) -> str:
     """Parameter and node names that reach ngspice: lower-case ASCII identifiers only."""
-    if not isinstance(name, str) or not _SPICE_NAME.match(name):
+    if not isinstance(name, str) or not IDENT.match(name):
         raise ParameterError(f"{name!r} is not a valid parameter name "
                              "(lower-case letters, digits and _ only)")
     return name

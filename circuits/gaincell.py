@@ -24,19 +24,17 @@ times in s, voltages in V, currents in A. Sign convention: cell and column curre
 charges are positive when the cells *sink* current from the bit line (stored voltage
 above the zero crossing); the integrator output then rises above ``vref``.
 
-Every field of the parameter dataclasses may be a number or a brace expression naming a
-recipe ``.param`` (``"{cs_f}"``), so recipes can change it with ``alterparam``.
+Every field of the parameter dataclasses may be a number or a
+:class:`~imcspice.circuits.netlist.ParamRef` to a recipe ``.param`` (``ParamRef("cs_f")``),
+so recipes can change it with ``alterparam``; values reach the netlist only through
+:mod:`imcspice.circuits.netlist`.
 """
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from typing import Union
 
 from .. import netlists
-
-Value = Union[float, str]
+from .netlist import ParameterError, Value, format_number, node, value
 
 #: spice file with the subcircuits this module instantiates
 SPICE_FILE = "gaincell.spice"
@@ -51,39 +49,6 @@ T_READ_EDGE_S = 100e-12
 Q_BITS, KV_BITS, OUT_BITS = 4, 3, 5
 #: arrays are 64 x 64 (REFERENCE.md)
 ARRAY_ROWS = 64
-
-_EXPR = re.compile(r"\A\{[a-z_][a-z0-9_]*(?:\s*[-+*/]\s*(?:[a-z_][a-z0-9_]*|\d+(?:\.\d*)?"
-                   r"(?:e[-+]?\d+)?))*\}\Z", re.A)
-_NODE = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
-
-
-class ParameterError(ValueError):
-    """A value that cannot be written into a netlist."""
-
-
-def format_number(value: float) -> str:
-    """A float as netlist text (plain, full precision); same rule as
-    ``characterize.params.format_number`` (circuits does not import characterize)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value):
-        raise ParameterError(f"refusing to format {value!r} into a netlist")
-    return repr(float(value))
-
-
-def val(x: Value) -> str:
-    """A dataclass field as netlist text: a float via :func:`format_number`, or a brace
-    expression over recipe parameter names (``"{cs_f}"``, ``"{vrp_v-vwl_v}"``)."""
-    if isinstance(x, str):
-        if not _EXPR.match(x):
-            raise ParameterError(f"{x!r} is not a brace expression over parameter names")
-        return x
-    return format_number(x)
-
-
-def node(name: str) -> str:
-    if not isinstance(name, str) or not _NODE.match(name):
-        raise ParameterError(f"{name!r} is not a valid node name")
-    return name
 
 
 @dataclass(frozen=True)
@@ -132,7 +97,7 @@ class GainCellParams:
             raise ParameterError(f"write_device must be 'si' or 'osfet', got {write_device!r}")
         a.update(wrn=self.w_rn_um, lrn=self.l_rn_um, wrp=self.w_rp_um, lrp=self.l_rp_um,
                  wan=self.w_an_um, wap=self.w_ap_um, la=self.l_access_um)
-        return " ".join(f"{k}={val(v)}" for k, v in a.items())
+        return " ".join(f"{k}={value(v)}" for k, v in a.items())
 
 
 @dataclass(frozen=True)
@@ -223,15 +188,15 @@ def integrator(name: str, inp: str, out: str, vref: str, rst: str,
                p: IntegratorParams = IntegratorParams()) -> str:
     """Column integrator instance: V(out) = vref + Q_sunk/cint, clamped to [vlo, vhi]."""
     return (f"X{node(name)} {node(inp)} {node(out)} {node(vref)} {node(rst)} "
-            f"imc_gc_integrator cint={val(p.cint_f)} a0={val(p.a0)} gbw={val(p.gbw_hz)} "
-            f"vlo={val(p.vlo_v)} vhi={val(p.vhi_v)}")
+            f"imc_gc_integrator cint={value(p.cint_f)} a0={value(p.a0)} "
+            f"gbw={value(p.gbw_hz)} vlo={value(p.vlo_v)} vhi={value(p.vhi_v)}")
 
 
 def c2p(name: str, vint: str, ramp: str, en: str, pout: str,
         p: ReadoutParams = ReadoutParams()) -> str:
     """Charge-to-pulse comparator instance."""
     return (f"X{node(name)} {node(vint)} {node(ramp)} {node(en)} {node(pout)} imc_gc_c2p "
-            f"vsm={val(p.vsm_v)}")
+            f"vsm={value(p.vsm_v)}")
 
 
 def pulse(name: str, n_plus: str, v_idle: Value, v_active: Value, t_start_s: float,
@@ -257,13 +222,13 @@ def pulse_spec(v_idle: Value, v_active: Value, t_start_s: float, width_s: float,
     if width_s <= 0:
         v_active = v_idle
     nums = pulse_values(0.0, 1.0, t_start_s, width_s, t_edge_s)[2:]
-    return (f"PULSE({val(v_idle)} {val(v_active)} "
+    return (f"PULSE({value(v_idle)} {value(v_active)} "
             + " ".join(format_number(x) for x in nums) + ")")
 
 
 def pwl(name: str, n_plus: str, points: list[tuple[float, Value]]) -> str:
     """Voltage source ``V<name>`` with a piecewise-linear waveform (times in s)."""
-    txt = " ".join(f"{format_number(t)} {val(v)}" for t, v in points)
+    txt = " ".join(f"{format_number(t)} {value(v)}" for t, v in points)
     return f"V{node(name)} {node(n_plus)} 0 PWL({txt})"
 
 
@@ -282,5 +247,5 @@ def column(rows: int, bl: str = "bl", write_device: str = "si",
                 bl, sn.replace("{r}", str(r)), vrn, vrp, write_device, p)
            for r in range(int(rows))]
     if cbl_f is not None:
-        out.append(f"Cbl_{node(bl)} {node(bl)} 0 {val(cbl_f)}")
+        out.append(f"Cbl_{node(bl)} {node(bl)} 0 {value(cbl_f)}")
     return out

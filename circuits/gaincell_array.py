@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import gaincell as gc
-from .gaincell import ParameterError, Value, node, val
+from .netlist import ParameterError, ParamRef, Value, format_number, node, value
 
 MAX_COLS = 64
 MAX_ROWS = gc.ARRAY_ROWS
@@ -38,7 +38,7 @@ MAX_ROWS = gc.ARRAY_ROWS
 
 @dataclass(frozen=True)
 class WordLineParams:
-    """Read word line RC ladder (values or ``{param}`` brace expressions).
+    """Read word line RC ladder (numbers or :class:`~imcspice.circuits.netlist.ParamRef`).
 
     * ``r_drv_ohm`` driver output resistance, Ohm (100: assumption)
     * ``r_seg_ohm`` series resistance per column segment, Ohm (0.2: assumption,
@@ -59,11 +59,11 @@ def word_line(cols: int, drv: str, tap: str, name: str,
     cols = _count("cols", cols, MAX_COLS)
     taps = [node(tap.replace("{m}", str(m))) for m in range(cols)]
     n = node(name)
-    r = lambda x: val(x) if isinstance(x, str) else gc.format_number(max(float(x), 1e-6))
+    r = lambda x: value(x) if isinstance(x, ParamRef) else format_number(max(float(x), 1e-6))
     out = [f"R{n}_drv {node(drv)} {n}_in {r(p.r_drv_ohm)}"]
     prev = f"{n}_in"
     for m, t in enumerate(taps):
-        out += [f"R{n}_{m} {prev} {t} {r(p.r_seg_ohm)}", f"C{n}_{m} {t} 0 {val(p.c_seg_f)}"]
+        out += [f"R{n}_{m} {prev} {t} {r(p.r_seg_ohm)}", f"C{n}_{m} {t} 0 {value(p.c_seg_f)}"]
         prev = t
     return out
 
@@ -89,9 +89,7 @@ def array_columns(cols: int, rows: int, write_device: str = "si",
             f"Ecopy{m} blk{m} 0 bl{m} 0 1",   # the cell's bit line follows the column's
             f"Vmir{m} blk{m} blc{m} 0",       # what one cell sinks
             f"Fmir{m} bl{m} 0 Vmir{m} {rows}",  # drawn `rows` times from the bit line
-            f"Cbl{m} bl{m} 0 {{{val(cbl_row_f).strip('{}')}*{rows}}}"
-            if isinstance(cbl_row_f, str) else
-            f"Cbl{m} bl{m} 0 {gc.format_number(float(cbl_row_f) * rows)}",
+            f"Cbl{m} bl{m} 0 {_times(cbl_row_f, rows)}",
             f"Vsense{m} blint{m} bl{m} 0",
             gc.integrator(f"int{m}", f"blint{m}", f"vout{m}", node(vref), node(rst), ip),
         ]
@@ -102,3 +100,12 @@ def _count(name: str, v, hi: int) -> int:
     if isinstance(v, bool) or int(v) != v or not 1 <= int(v) <= hi:
         raise ParameterError(f"{name} must be an integer 1..{hi}, got {v!r}")
     return int(v)
+
+
+def _times(v: Value, n: int) -> str:
+    """``v`` (a number or a scale-1 ParamRef) times the integer ``n`` as netlist text."""
+    if isinstance(v, ParamRef):
+        if v.scale != 1.0 or v.plus:
+            raise ParameterError(f"{v!r}: only a plain .param reference can be multiplied")
+        return ParamRef(v.name, n).spice()
+    return format_number(float(v) * n)

@@ -1,9 +1,10 @@
 """Safe netlist text: the only ways a value enters a netlist built by ``circuits``.
 
-A value is a finite number (formatted at full precision) or a :class:`ParamRef`
-to a ``.param`` the recipe declares (changed per point by ``alterparam``);
-names are lower-case ASCII identifiers. Nothing else is formatted, so no user
-text can reach ngspice.
+A value is a finite number (:func:`format_number`, full precision) or a
+:class:`ParamRef` to a ``.param`` the recipe declares (changed per point by
+``alterparam``); names are lower-case ASCII identifiers (:func:`node`). Nothing else is
+formatted, so no user text can reach ngspice. :class:`ParameterError` is the one error
+for a refused value (``characterize.params`` re-exports it for recipe parameters).
 """
 from __future__ import annotations
 
@@ -17,33 +18,67 @@ import numpy as np
 IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
 
 
-def num(v) -> str:
-    """A finite number as netlist text; anything else is refused."""
+class ParameterError(ValueError):
+    """A parameter value was refused; the message names the parameter and what to fix."""
+
+
+def format_number(v) -> str:
+    """A finite number as netlist text (``repr`` of the float: plain, full precision);
+    anything else (bool, text, NaN, inf) is refused."""
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"refusing to format {v!r} into a netlist")
+        raise ParameterError(f"refusing to format {v!r} into a netlist")
     f = float(v)
     if not math.isfinite(f):
-        raise ValueError(f"refusing to format {v!r} into a netlist")
+        raise ParameterError(f"refusing to format {v!r} into a netlist")
     return repr(f)
+
+
+#: the short name the circuit builders use for :func:`format_number`
+num = format_number
+
+
+def node(name: str) -> str:
+    """A node name as netlist text: ``"0"`` (ground) or a lower-case ASCII identifier."""
+    if name == "0":
+        return name
+    if not isinstance(name, str) or not IDENT.match(name):
+        raise ParameterError(f"{name!r} is not a valid node name")
+    return name
 
 
 @dataclass(frozen=True)
 class ParamRef:
-    """A reference to a netlist ``.param`` times ``scale``: ``ParamRef("c_ml_ff", 1e-15)``
-    becomes ``{c_ml_ff*1e-15}``."""
+    """A reference to a netlist ``.param`` times ``scale``, plus the ``.param`` named in
+    ``plus``: ``ParamRef("c_ml_ff", 1e-15)`` is ``{c_ml_ff*1e-15}``, ``ParamRef("rows_f",
+    64)`` is ``{rows_f*64}`` (an int scale stays an int), ``ParamRef("a_v", plus=("b_v",))``
+    is ``{a_v+b_v}`` (a sum takes no scale)."""
 
     name: str
-    scale: float = 1.0
+    scale: float | int = 1.0
+    plus: tuple[str, ...] = ()
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not IDENT.match(self.name):
-            raise ValueError(f"{self.name!r} is not a valid netlist parameter name")
-        num(self.scale)
+        for n in (self.name,) + tuple(self.plus):
+            if not isinstance(n, str) or not IDENT.match(n):
+                raise ParameterError(f"{n!r} is not a valid netlist parameter name")
+        format_number(self.scale)
+        if self.plus and self.scale != 1.0:
+            raise ParameterError("a ParamRef sum takes no scale")
 
     def spice(self) -> str:
+        text = "+".join((self.name,) + tuple(self.plus))
         if self.scale == 1.0:
-            return "{" + self.name + "}"
-        return "{" + self.name + "*" + num(self.scale) + "}"
+            return "{" + text + "}"
+        factor = str(self.scale) if isinstance(self.scale, int) else format_number(self.scale)
+        return "{" + text + "*" + factor + "}"
 
 
 Value = Union[float, int, ParamRef]
+
+
+def value(v: Value, scale: float = 1.0) -> str:
+    """A number or :class:`ParamRef` times ``scale`` as netlist text."""
+    if isinstance(v, ParamRef):
+        return (v if scale == 1.0 else ParamRef(v.name, v.scale * scale, v.plus)).spice()
+    format_number(v)                      # refuses text, bool, NaN before any arithmetic
+    return format_number(float(v) * scale) if scale != 1.0 else format_number(v)

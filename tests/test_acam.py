@@ -11,6 +11,7 @@ from imcspice.characterize.recipes.acam import window_model_from_raw
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import acam as ac
+from imcspice.circuits import acam_program as ap
 
 G = [2.0, 10.0, 50.0, 150.0]
 
@@ -198,26 +199,26 @@ def test_compute_acam_decodes_with_bounded_error(pool, tmp_path):
 # --- no ngspice below --------------------------------------------------------------------
 def test_gray_code_round_trip_and_single_bit_steps():
     n = np.arange(256)
-    g = ac.gray_encode(n)
-    np.testing.assert_array_equal(ac.gray_decode(g), n)
+    g = ap.gray_encode(n)
+    np.testing.assert_array_equal(ap.gray_decode(g), n)
     assert np.all(np.array([bin(x).count("1") for x in g[1:] ^ g[:-1]]) == 1)
 
 
 @pytest.mark.parametrize("func,bits", [("exp", 3), ("gelu", 3), ("exp", 2), ("gelu", 4)])
 def test_program_decodes_exactly_with_ideal_cells(func, bits):
-    f, a, b = ac.FUNCTIONS[func]
-    wm = ac.WindowModel.reference()
-    ranges = ac.compute_acam_program(f, a, b, bits, wm)
+    f, a, b = ap.FUNCTIONS[func]
+    wm = ap.WindowModel.reference()
+    ranges = ap.compute_acam_program(f, a, b, bits, wm)
     assert len(ranges) == bits
-    conds = ac.program_conductances(ranges, wm)
+    conds = ap.program_conductances(ranges, wm)
     x = np.linspace(a, b, 501)
     vx = wm.x_to_v(x, a, b)
     # ideal cells: a row matches when v_lo(g_low) <= v <= v_hi(g_high)
     flat = [g for bit in conds for g in bit]
     match = np.stack([(vx >= wm.lo(gl) - 1e-9) & (vx <= wm.hi(gh) + 1e-9)
                       for gl, gh in flat], axis=-1)
-    code = ac.decode_matches(match, [len(r) for r in ranges])
-    ideal = ac.quantized_code(f, x, a, b, bits)
+    code = ap.decode_matches(match, [len(r) for r in ranges])
+    ideal = ap.quantized_code(f, x, a, b, bits)
     # exact except at inputs within 1e-6 of a code boundary
     assert np.mean(code != ideal) < 0.01
     if func == "exp" and bits == 3:

@@ -50,6 +50,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import acam as ac
+from ...circuits import acam_program as ap
+from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, sweep_values
 from ..waveform import crossing_log, energy, fall_time
@@ -187,7 +189,7 @@ class AcamSearch(Recipe):
         n = int(p["n_cells"])
         dl = ["dlm"] * (n - 1) + ["dlt"]
         vals = [_cell_values()] * n
-        row = {k: ac.ParamRef(k) for k in ("c_ml_ff", "r_wire_ohm", "c_wire_ff", "w_pre_um",
+        row = {k: ParamRef(k) for k in ("c_ml_ff", "r_wire_ohm", "c_wire_ff", "w_pre_um",
                                            "w_foot_um")}
         te = format_number(_T_EDGE_S)
         lines = ac.includes() + [
@@ -290,12 +292,12 @@ _MAX_BITS = 4
 
 def _program_shape(func: str, bits: int) -> list[int]:
     """Rows per bit (independent of the threshold curves: only the x intervals count)."""
-    f, a, b = ac.FUNCTIONS[func]
-    ranges = ac.compute_acam_program(f, a, b, bits, ac.WindowModel.reference())
+    f, a, b = ap.FUNCTIONS[func]
+    ranges = ap.compute_acam_program(f, a, b, bits, ap.WindowModel.reference())
     return [len(r) for r in ranges]
 
 
-_MAX_ROWS = max(sum(_program_shape(fn, b)) for fn in ac.FUNCTIONS
+_MAX_ROWS = max(sum(_program_shape(fn, b)) for fn in ap.FUNCTIONS
                 for b in range(1, _MAX_BITS + 1))
 
 
@@ -305,7 +307,7 @@ class ComputeAcam(Recipe):
     version = 1
     params = _params_from(ac.AcamCell, skip=("g_low_us", "g_high_us")) + (
         Param("func", "exp", "", "target function: exp on [-3, 0] or gelu on [-3, 3]",
-              choices=tuple(ac.FUNCTIONS), kind="choice"),
+              choices=tuple(ap.FUNCTIONS), kind="choice"),
         Param("bits", 3, "", "output bits (Gray-coded; one row per output interval, "
               "~2**(bits-1) rows)", min=1, max=_MAX_BITS, structural=True),
         Param("v_in_min_v", 0.72, "V", "DL voltage of the smallest input [default: "
@@ -356,7 +358,7 @@ class ComputeAcam(Recipe):
 
     def simulate(self, ng, p):
         bits, func = int(p["bits"]), p["func"]
-        f, xa, xb = ac.FUNCTIONS[func]
+        f, xa, xb = ap.FUNCTIONS[func]
         i_on = ac.pulldown_on_current_a(p["w_pd_um"], p["l_pd_um"])
         # 1. calibration: threshold curves of replica cells at this corner/temperature
         v = ng.run([f"dc vdl 0 1.8 {format_number(_CAL_STEP_V)}"])
@@ -368,10 +370,10 @@ class ComputeAcam(Recipe):
         vmin, vmax = p["v_in_min_v"], p["v_in_max_v"]
         if not vmax > vmin:
             raise ValueError("v_in_max_v must exceed v_in_min_v")
-        wm = ac.WindowModel(np.asarray(_G_CAL), cal_lo, cal_hi, v_in_v=(vmin, vmax))
+        wm = ap.WindowModel(np.asarray(_G_CAL), cal_lo, cal_hi, v_in_v=(vmin, vmax))
         # 2. program: ranges -> conductances
-        ranges = ac.compute_acam_program(f, xa, xb, bits, wm)
-        conds = ac.program_conductances(ranges, wm)
+        ranges = ap.compute_acam_program(f, xa, xb, bits, wm)
+        conds = ap.program_conductances(ranges, wm)
         flat_r = [r for bit in ranges for r in bit]
         flat_g = [g for bit in conds for g in bit]
         for r, (gl, gh) in enumerate(flat_g):
@@ -387,8 +389,8 @@ class ComputeAcam(Recipe):
         match = np.stack([
             np.exp(np.interp(vx, dl, np.log(np.maximum(np.abs(v[f"vrow{r}#branch"]), 1e-30))))
             < i_on for r in range(len(flat_g))], axis=-1)
-        code = ac.decode_matches(match, [len(b) for b in ranges])
-        ideal = ac.quantized_code(f, x, xa, xb, bits)
+        code = ap.decode_matches(match, [len(b) for b in ranges])
+        ideal = ap.quantized_code(f, x, xa, xb, bits)
         err = code - ideal
 
         def pad(vals):
@@ -409,8 +411,8 @@ class ComputeAcam(Recipe):
 
 # --- window model from a sweep --------------------------------------------------------
 def window_model_from_raw(raw, corner: str = "tt", temp_c: float | None = None,
-                          **kw) -> ac.WindowModel:
-    """A :class:`~imcspice.circuits.acam.WindowModel` from an acam-window sweep over
+                          **kw) -> ap.WindowModel:
+    """A :class:`~imcspice.circuits.acam_program.WindowModel` from an acam-window sweep over
     g_low_us and g_high_us (the same values): v_lo read at the first g_high, v_hi at the
     first g_low (each bound depends on its own conductance only); Monte-Carlo samples,
     if any, are averaged."""
@@ -425,4 +427,4 @@ def window_model_from_raw(raw, corner: str = "tt", temp_c: float | None = None,
         arr, axes = raw.select(q, corner=corner, temp_c=t, **{other: raw.axis(other)[0]})
         arr = np.moveaxis(np.asarray(arr, float), axes.index(g), -1).reshape(-1, len(gl))
         curves.append(np.nanmean(arr, axis=0))
-    return ac.WindowModel(gl, curves[0], curves[1], **kw)
+    return ap.WindowModel(gl, curves[0], curves[1], **kw)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, sweep_values
 from ..waveform import zero_crossing
@@ -113,7 +114,7 @@ class GainCellMac(Recipe):
             f"Fmir bl 0 Vmir {int(rows)}",   # drawn `rows` times from the column bit line
             f"Cbl bl 0 {{cbl_row_f*{int(rows)}}}",
             ".ic v(sn_col)={vs_col_v}",
-            gc.pulse("q", "rwlq", 0.0, "{v_query_v}", T_Q0_S, 0.0, gc.T_READ_EDGE_S),
+            gc.pulse("q", "rwlq", 0.0, ParamRef("v_query_v"), T_Q0_S, 0.0, gc.T_READ_EDGE_S),
             "Bqb rwlbq 0 V = V(vrp) - V(rwlq)",  # ideal complementary driver
         ]
         lines += integrator_lines("bl")
@@ -208,11 +209,11 @@ class GainCellSuperposition(Recipe):
         # leaves ~1e-17 C of run-to-run integration noise (measured: ~1e-18 C at 1e-5)
         lines = [gc.include_line(), ".options reltol=1e-5 abstol=1e-15"] + rails()
         lines += gc.column(rows, bl="bl", write_device="si", p=cell_params(self),
-                           cbl_f="{cbl_row_f*%d}" % rows)
+                           cbl_f=ParamRef("cbl_row_f", rows))
         lines += integrator_lines("bl")
         for r in range(rows):
-            lines += [gc.pulse(f"q{r}", f"rwl{r}", 0.0, "{v_query_v}", T_Q0_S, float(tw[r]),
-                               gc.T_READ_EDGE_S),
+            lines += [gc.pulse(f"q{r}", f"rwl{r}", 0.0, ParamRef("v_query_v"), T_Q0_S,
+                               float(tw[r]), gc.T_READ_EDGE_S),
                       f"Bqb{r} rwlb{r} 0 V = V(vrp) - V(rwl{r})",  # complementary driver
                       f".ic v(sn{r})={format_number(float(vs[r]))}"]
         return lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits.netlist import ParamRef
 from ...circuits import gaincell_array as ga
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe
@@ -85,11 +86,12 @@ class GainCellArray(Recipe):
     def body(self, tech, p):
         cols = int_param("cols", p["cols"], 1, ga.MAX_COLS)
         rows = int_param("rows", p["rows"], 1, ga.MAX_ROWS)
-        wl = ga.WordLineParams("{r_drv_ohm}", "{r_seg_ohm}", "{c_seg_f}")
+        wl = ga.WordLineParams(ParamRef("r_drv_ohm"), ParamRef("r_seg_ohm"),
+                               ParamRef("c_seg_f"))
         lines = [gc.include_line(), ".options reltol=1e-5 abstol=1e-15"] + rails()
         lines += [
             # query pulse (width set by simulate) and the ideal complementary driver
-            gc.pulse("q", "rwl_drv", 0.0, "{v_query_v}", T_Q0_S, 0.0, gc.T_READ_EDGE_S),
+            gc.pulse("q", "rwl_drv", 0.0, ParamRef("v_query_v"), T_Q0_S, 0.0, gc.T_READ_EDGE_S),
             "Bqb rwlb_drv 0 V = V(vrp) - V(rwl_drv)",
             gc.pwl("rst", "rst", [(0.0, 1.8), (T_RST_S - 100e-12, 1.8), (T_RST_S, 0.0)]),
             ".nodeset v(rst)=1.8",
@@ -97,7 +99,7 @@ class GainCellArray(Recipe):
         lines += ga.word_line(cols, "rwl_drv", "rwl{m}", "wl", wl)
         lines += ga.word_line(cols, "rwlb_drv", "rwlb{m}", "wlb", wl)
         lines += ga.array_columns(cols, rows, "si", cell_params(self), integrator_params(),
-                                  "{cbl_row_f}")
+                                  ParamRef("cbl_row_f"))
         lines += [f".ic v(sn{m})={{vs_v}}" for m in range(cols)]
         return lines
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits.netlist import ParamRef
 from ..params import Param, ParameterError, format_number
 from ..recipe import Recipe
 from ..waveform import charge
@@ -67,11 +68,12 @@ T_WWL_EDGE_S = 100e-12
 
 def cell_params(recipe: Recipe) -> gc.GainCellParams:
     names = {q.name for q in recipe.params}
-    return gc.GainCellParams(**{f: "{%s}" % n for f, n in _CELL_FIELDS.items() if n in names})
+    return gc.GainCellParams(**{f: ParamRef(n) for f, n in _CELL_FIELDS.items() if n in names})
 
 
 def integrator_params() -> gc.IntegratorParams:
-    return gc.IntegratorParams(cint_f="{cint_f}", a0="{a0}", gbw_hz="{gbw_hz}")
+    return gc.IntegratorParams(cint_f=ParamRef("cint_f"), a0=ParamRef("a0"),
+                               gbw_hz=ParamRef("gbw_hz"))
 
 
 def rails(write_lines: bool = True) -> list[str]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe
 from ..waveform import high_time, value_at
 from .gaincell_common import (P_A0, P_CINT, P_GBW, P_VREF, T_RST_S, integrator_params)
+
+_RO = gc.ReadoutParams   # parameter defaults: one source of truth (circuits/gaincell.py)
 
 T_IN0_S = 2e-9                            # input current starts (reset released at 1 ns)
 T_IN_S = gc.T_QUERY_MAX_S                 # input charge delivered over 15 ns
@@ -37,11 +40,11 @@ class GainCellReadout(Recipe):
     params = (P_CINT, P_A0, P_GBW, P_VREF,
               Param("cin_f", 12.8e-15, "F", "bit-line capacitance at the integrator input",
                     min=0.0, max=1e-12),  # assumption: 64 rows x 0.2 fF wiring
-              Param("v_ramp0_v", gc.ReadoutParams.v_ramp0_v, "V", "ramp start (integrator level giving "
+              Param("v_ramp0_v", _RO.v_ramp0_v, "V", "ramp start (integrator level giving "
                     "no pulse)", min=0.0, max=1.8),  # assumption: = vref, so Q <= 0 gives no pulse
-              Param("ramp_span_v", gc.ReadoutParams.ramp_span_v, "V", "ramp rise over the 15 ns window",
+              Param("ramp_span_v", _RO.ramp_span_v, "V", "ramp rise over the 15 ns window",
                     min=0.05, max=1.8),  # assumption: full scale = cint x 0.9 V = 450 fC
-              Param("vdd_v", gc.ReadoutParams.vdd_v, "V", "logic level of the output pulse",
+              Param("vdd_v", _RO.vdd_v, "V", "logic level of the output pulse",
                     min=0.5, max=1.8))  # assumption: drives 0.9 V word lines (REFERENCE.md)
     outputs = (
         Output("t_out_s", "s", ("q_in_c",), "output pulse width vs input charge"),
@@ -58,13 +61,15 @@ class GainCellReadout(Recipe):
 
     def body(self, tech, p):
         e = gc.T_READ_EDGE_S
+        ramp0, vdd = ParamRef("v_ramp0_v"), ParamRef("vdd_v")
+        ramp_end = ParamRef("v_ramp0_v", plus=("ramp_span_v",))
         lines = [gc.include_line(), "Vvref vref 0 {vref_v}",
                  gc.pwl("rst", "rst", [(0.0, 1.8), (T_RST_S - 100e-12, 1.8), (T_RST_S, 0.0)]),
                  ".nodeset v(rst)=1.8",
-                 gc.pwl("ramp", "ramp", [(0.0, "{v_ramp0_v}"), (T_C0_S, "{v_ramp0_v}"),
-                                         (T_C0_S + T_RAMP_S, "{v_ramp0_v+ramp_span_v}")]),
-                 gc.pwl("en", "en", [(0.0, 0.0), (T_C0_S - 10e-12, 0.0), (T_C0_S, "{vdd_v}"),
-                                     (T_C0_S + T_RAMP_S, "{vdd_v}"),
+                 gc.pwl("ramp", "ramp", [(0.0, ramp0), (T_C0_S, ramp0),
+                                         (T_C0_S + T_RAMP_S, ramp_end)]),
+                 gc.pwl("en", "en", [(0.0, 0.0), (T_C0_S - 10e-12, 0.0), (T_C0_S, vdd),
+                                     (T_C0_S + T_RAMP_S, vdd),
                                      (T_C0_S + T_RAMP_S + 10e-12, 0.0)])]
         ip, rp = integrator_params(), gc.ReadoutParams()
         for k, q in enumerate(self.Q):

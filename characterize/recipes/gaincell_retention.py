@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits.netlist import ParamRef
 from ..params import format_number
 from ..recipe import Axis, Output, Recipe, sweep_values
 from ..relaxation import eval_traj, leak_zero, relax_ode, relax_tau
@@ -108,15 +109,16 @@ class GainCellRetention(Recipe):
         t_fall = T_WR_S
         lines = [gc.include_line(), _GMIN_LEAK] + rails(write_lines=False)
         lines += ["Vrwloff rwl_off 0 0", "Vblidle bl_idle 0 {vref_v}",
-                  gc.pwl("wwl", "wwl", [(0.0, "{v_wwl_v}"), (t_fall, "{v_wwl_v}"),
-                                        (t_fall + T_WWL_EDGE_S, "{v_wwl_hold_v}")])]
+                  gc.pwl("wwl", "wwl", [(0.0, ParamRef("v_wwl_v")),
+                                        (t_fall, ParamRef("v_wwl_v")),
+                                        (t_fall + T_WWL_EDGE_S, ParamRef("v_wwl_hold_v"))])]
         for k, v0 in enumerate(self.V0):
             lines += [
                 gc.cell(f"r{k}", f"wbl{k}", "wwl", "rwl_off", "vrp", "bl_idle", f"sn{k}",
                         "vrn", "vrp", dev, cp),
                 # write bit line: v0 during the write, back to idle 1 ns after the WWL fall
                 gc.pwl(f"wbl{k}", f"wbl{k}", [(0.0, v0), (t_fall + 1e-9, v0),
-                                              (t_fall + 1.1e-9, "{vref_v}")]),
+                                              (t_fall + 1.1e-9, ParamRef("vref_v"))]),
                 f".ic v(sn{k})={format_number(gc.V_STORE_MID_V)}",  # previous state: relaxed
             ]
         # probe: storage node forced (DC sweep, AC), write and read lines in the hold state

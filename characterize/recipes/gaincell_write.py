@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, sweep_values
 from ..waveform import value_at
@@ -80,17 +81,16 @@ class GainCellWrite(Recipe):
         e = T_WWL_EDGE_S
         lines = [gc.include_line()] + rails(write_lines=False)
         lines += ["Vrwloff rwl_off 0 0", "Vblidle bl_idle 0 {vref_v}"]
+        hold, high, vref = ParamRef("v_wwl_hold_v"), ParamRef("v_wwl_v"), ParamRef("vref_v")
         for k, vw in enumerate(self.VW):
             lines += [
                 gc.cell(f"w{k}", f"wbl{k}", f"wwl{k}", "rwl_off", "vrp", "bl_idle", f"sn{k}",
                         "vrn", "vrp", dev, cp),
-                gc.pwl(f"wwl{k}", f"wwl{k}", [(0.0, "{v_wwl_hold_v}"),
-                                              (T_W0_S, "{v_wwl_hold_v}"),
-                                              (T_W0_S + e, "{v_wwl_v}"), (t_fall, "{v_wwl_v}"),
-                                              (t_fall + e, "{v_wwl_hold_v}")]),
-                gc.pwl(f"wbl{k}", f"wbl{k}", [(0.0, "{vref_v}"), (T_WBL_S, "{vref_v}"),
+                gc.pwl(f"wwl{k}", f"wwl{k}", [(0.0, hold), (T_W0_S, hold), (T_W0_S + e, high),
+                                              (t_fall, high), (t_fall + e, hold)]),
+                gc.pwl(f"wbl{k}", f"wbl{k}", [(0.0, vref), (T_WBL_S, vref),
                                               (T_WBL_S + e, vw), (t_fall + e + 1e-9, vw),
-                                              (t_fall + 2 * e + 1e-9, "{vref_v}")]),
+                                              (t_fall + 2 * e + 1e-9, vref)]),
                 f".ic v(sn{k})={{v_prev_v}}",
             ]
         return lines
