@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.base import Function
 from ..models.crossbar import CrossbarColumnModel
 from ..models.forms import get_form
 from .fitting.form import DEFAULT_TOL_PCT, form_function
@@ -125,7 +126,6 @@ def sliced_form_function(gd: GridData, masks: dict, form: str, inputs: list[str]
     is fitted on each training value of ``axis`` alone and the parameter grids are stacked
     along it (last grid axis, linear scale). Returns the function and its worst training
     error in % of full scale."""
-    from ..models.base import Function
     keep = np.flatnonzero(masks[axis])
     fns, worst = [], 0.0
     for i in keep:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..circuits.gaincell import T_READ_EDGE_S
+from ..models.base import Function
+from ..models.forms import get_form
 from ..models.gaincell import (GainCellMacModel, GainCellReadoutModel, GainCellRetentionModel,
                                GainCellWriteModel)
 from .fitting.form import DEFAULT_TOL_PCT, form_function, training_grid
@@ -237,9 +239,7 @@ def _fit_time_scaled(gd, seed):
     ln(a) is interpolated linearly in 1/T (Arrhenius). Each training curve is resampled
     onto common u nodes with a monotone cubic in ln t (its end values held beyond its
     time range). Returns (None, None) where no time scale can be extracted."""
-    from scipy.interpolate import PchipInterpolator
-
-    from ..models.base import Function
+    from scipy.interpolate import PchipInterpolator  # start-up time
     masks = split_grid(gd, {"t_s": "form"}, seed)
     param_axes, axes, sub, pshape, xs = training_grid(gd, masks, ["t_s"])
     lt = np.log(axes["t_s"])
@@ -313,7 +313,7 @@ _RESET_LEVEL = {"v_int_v": "vref_v", "q_col_c": 0.0}
 
 
 def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
-    """Form ``integrator-ramp`` over the pulse width per setting (q_col_c, v_int_v).
+    """Form ``integrator-ramp-lag`` over the pulse width per setting (q_col_c, v_int_v).
 
     Physics: with no pulse the integrator stays at its reset level y0 (v_int: vref_v,
     q: 0 -- a setting, not fitted); the word-line edges couple a charge step through the
@@ -327,10 +327,7 @@ def _fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     corner's median where a curve has fewer than two unclamped points). gain stored as
     asinh(gain / s). Returns (Function, held-out error) or (None, None) when the
     training error exceeds the tolerance."""
-    from scipy.optimize import least_squares
-
-    from ..models.base import Function
-    from ..models.forms import get_form
+    from scipy.optimize import least_squares  # start-up time
     src = _RESET_LEVEL.get(gd.name)
     if src is None or (isinstance(src, str) and src not in gd.names):
         return None, None

@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..models.store import load, sha256_file
 from . import rawfile
 from .fitting.grid import FitError, grid_data
 from .plots import get_plotter, pyplot
@@ -42,7 +43,6 @@ def plot_file(path, out, raw=None) -> Path:
     if schema == rawfile.SCHEMA:
         plot_raw(rawfile.read(path), out)
     elif schema.startswith("imcspice.model/"):
-        from ..models.store import load
         model = load(path)
         raw_path = Path(raw) if raw else _find_source(path, model)
         plot_model(model, rawfile.read(raw_path), out, raw_name=raw_path.name)
@@ -52,7 +52,6 @@ def plot_file(path, out, raw=None) -> Path:
 
 
 def _find_source(model_path: Path, model) -> Path:
-    from ..models.store import sha256_file
     name = model.meta.get("source_name", "")
     # the name comes from the (untrusted) model file: a bare file name only, never a
     # path, so a model cannot make us open or hash a file outside these two folders

@@ -9,6 +9,7 @@ look-alikes), one token, no dots that would start a card, no quotes.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -84,7 +85,6 @@ class Param:
 
 
 def _validate_path(name: str, value) -> str:
-    import os
     if not isinstance(value, str) or not value.isprintable() or not value.endswith(".npy"):
         raise ParameterError(f"parameter {name!r}: expected a path to a .npy file, got {value!r}")
     if not os.path.isfile(value):

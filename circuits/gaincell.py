@@ -31,6 +31,7 @@ so recipes can change it with ``alterparam``; values reach the netlist only thro
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from .. import netlists
@@ -168,7 +169,6 @@ def include_line() -> str:
     """``.include`` of ``netlists/gaincell.spice`` (needs the SKY130 models first), after a
     comment with the file's content hash: the engine's point cache keys on the netlist
     text, so an edited subcircuit file must change that text."""
-    import hashlib
     digest = hashlib.sha256(netlists.path(SPICE_FILE).read_bytes()).hexdigest()[:16]
     return f"* {SPICE_FILE} sha256:{digest}\n{netlists.include(SPICE_FILE)}"
 

@@ -8,16 +8,9 @@ This package never imports PySpice or ``imcspice.characterize``: a model file is
 data (``store``), evaluation is numpy (``grid``, ``forms``). Fitting lives in
 ``imcspice.characterize.fit``.
 """
-from . import mosfet, memristor  # noqa: F401  (register model kinds)
+from . import acam, crossbar, gaincell, memristor, mosfet  # noqa: F401  (register model kinds)
 from .base import KINDS, BehavioralModel, Function, ModelFileError, OutOfRangeWarning
 from .store import describe, load, save
-
-for _mod in ("acam", "crossbar", "gaincell"):
-    try:
-        __import__(f"{__name__}.{_mod}")
-    except ModuleNotFoundError as _e:  # kind modules are added as their families land
-        if _e.name != f"{__name__}.{_mod}":
-            raise
 
 __all__ = ["KINDS", "BehavioralModel", "Function", "ModelFileError", "OutOfRangeWarning",
            "describe", "load", "save"]

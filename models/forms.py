@@ -36,12 +36,6 @@ def _exp_linear(x, p, extra):
     return p[..., 0] * np.exp(-p[..., 1] * g) + p[..., 2] * g + p[..., 3]
 
 
-def _relax_exp(x, p, extra):
-    t, v0 = x
-    vmid, tau = p[..., 0], p[..., 1]
-    return vmid + (v0 - vmid) * np.exp(-t / tau)
-
-
 def _poly(x, p, extra):
     """sum_k c_k * prod_i ((x_i - center_i) / half_i) ** e_ki  (inputs normalized to
     [-1, 1] with the fit's centers and half-widths, which keeps the fit well posed)."""
@@ -68,13 +62,6 @@ def _poly(x, p, extra):
     return out
 
 
-def _linear(x, p, extra):
-    out = p[..., 0]
-    for i, xi in enumerate(x):
-        out = out + p[..., i + 1] * xi
-    return out
-
-
 def _saturating_linear(x, p, extra):
     """y = clip(gain * x + offset, lo, hi): an integrator/readout with rails."""
     (u,) = x
@@ -93,18 +80,6 @@ def _time_scaled_curve(x, p, extra):
     y0 = np.take_along_axis(ys, k[..., None], -1)[..., 0]
     y1 = np.take_along_axis(ys, (k + 1)[..., None], -1)[..., 0]
     return (1.0 - w) * y0 + w * y1
-
-
-def _integrator_ramp(x, p, extra):
-    """Integrated column: z = y0 + step * min(t / t_edge, 1) + gain * t, passed
-    unchanged between the knees and bent into each rail beyond its knee with a
-    slope-continuous exponential approach (R - (R - K) exp(-(z - K) / (R - K)));
-    a knee equal to its rail is a hard clamp."""
-    (t,) = x
-    gain, step, y0, klo, lo, khi, hi = (p[..., k] for k in range(7))
-    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
-    z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
-    return _bent_into_rails(z, klo, lo, khi, hi, 1.0, 1.0)
 
 
 def _knee_bend(u, shape):
@@ -129,20 +104,12 @@ def _bent_into_rails(z, klo, lo, khi, hi, slo, shi):
     return np.where(z > khi, up, np.where(z < klo, dn, z))
 
 
-def _integrator_ramp_shaped(x, p, extra):
-    """``integrator-ramp`` with a bend shape per side: z as there, bent into the rails by
-    ``shape_lo`` / ``shape_hi`` (1 - exp(-u) or tanh(u))."""
-    (t,) = x
-    gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
-    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
-    z = y0 + step * np.clip(np.asarray(t, dtype=np.float64) / te, 0.0, 1.0) + gain * t
-    return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
-
-
 def _integrator_ramp_lag(x, p, extra):
-    """``integrator-ramp-shaped`` whose step settles exponentially with time constant
-    extra t_edge: z = y0 + step * (1 - exp(-t / t_edge)) + gain * t. A negative step is
-    the integrator's start-up lag (z -> y0 + gain * (t - t_edge) once settled)."""
+    """Integrated column: z = y0 + step * (1 - exp(-t / t_edge)) + gain * t (the step
+    settles exponentially with time constant extra t_edge; a negative step is the
+    integrator's start-up lag, z -> y0 + gain * (t - t_edge) once settled), passed
+    unchanged between the knees and bent into each rail beyond its knee by
+    ``shape_lo`` / ``shape_hi`` (see _bent_into_rails)."""
     (t,) = x
     gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
     te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
@@ -156,33 +123,21 @@ FORMS: dict[str, Form] = {f.name: f for f in (
     Form("exp-linear", ("a", "b", "c", "d"), 1,
          "y(G) = a * exp(-b * G) + c * G + d   (G in uS; ACAM threshold form, 6T2M)",
          _exp_linear),
-    Form("relax-exp", ("v_mid", "tau"), 2,
-         "V(t) = v_mid + (V0 - v_mid) * exp(-t / tau)   (tau Arrhenius-interpolated in T)",
-         _relax_exp),
     Form("poly", None, -1,
          "y = sum_k c_k * prod_i z_i^e_ki, z_i = (u_i - center_i) / half_i, u_i = x_i or "
          "ln(x_i) (log_input)", _poly),
-    Form("linear", None, -1, "y = p0 + sum_i p_i * x_i", _linear),
     Form("saturating-linear", ("gain", "offset", "lo", "hi"), 1,
          "y = clip(gain * x + offset, lo, hi)", _saturating_linear),
     Form("time-scaled-curve", None, 1,
          "y(t) = curve(ln t - ln a), curve tabulated on fixed scaled-log-time nodes "
          "(time-temperature superposition: a thermally activated time scale a)",
          _time_scaled_curve),
-    Form("integrator-ramp", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi"), 1,
-         "z = y0 + step * min(t / t_edge, 1) + gain * t; y = z between the knees, "
-         "R - (R - K) exp(-|z - K| / |R - K|) beyond a knee K toward its rail R",
-         _integrator_ramp),
-    Form("integrator-ramp-shaped", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
-                                    "shape_lo", "shape_hi"), 1,
-         "z = y0 + step * min(t / t_edge, 1) + gain * t; y = z between the knees, "
-         "K + (R - K) bend(|z - K| / |R - K|) beyond a knee K toward its rail R, "
-         "bend = 1 - exp(-u) (shape 1) or tanh(u) (shape 2)",
-         _integrator_ramp_shaped),
     Form("integrator-ramp-lag", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
                                  "shape_lo", "shape_hi"), 1,
          "z = y0 + step * (1 - exp(-t / t_edge)) + gain * t (t_edge: extra; step < 0: the "
-         "integrator's start-up lag), bent into the rails as integrator-ramp-shaped",
+         "integrator's start-up lag); y = z between the knees, K + (R - K) bend(|z - K| / "
+         "|R - K|) beyond a knee K toward its rail R, bend = 1 - exp(-u) (shape 1) or "
+         "tanh(u) (shape 2)",
          _integrator_ramp_lag),
 )}
 
