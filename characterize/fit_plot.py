@@ -19,7 +19,8 @@ import numpy as np
 from ..models.store import load, sha256_file
 from . import rawfile
 from .fitting.grid import FitError, grid_data
-from .plots import get_plotter, pyplot
+from .plots.registry import pyplot, save_figure, set_labels
+from .plots import get_plotter
 
 MAX_CURVES = 6
 
@@ -111,15 +112,12 @@ def _generic_raw(raw: rawfile.RawSweep, out: Path) -> None:
             for k in _subsample(len(cv)):
                 ax.plot(xs, arr[k], "o-", ms=3, label=f"{c} = {cv[k]:g}")
             ax.legend(fontsize=7)
-        ax.set_xlabel(f"{x} [{raw.axes[x][0]}]")
-        ax.set_ylabel(f"{q} [{raw.units[q]}]")
+        set_labels(ax, f"{x} [{raw.axes[x][0]}]", f"{q} [{raw.units[q]}]")
         ax.grid(True, alpha=0.3)
         ax.set_title(f"{raw.attrs.get('recipe')}: {q}"
                      + (f"  ({', '.join(f'{k}={v}' for k, v in fixed.items())})" if fixed else ""),
                      fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out, dpi=110)
 
 
 def _subsample(n: int) -> list[int]:
@@ -197,12 +195,9 @@ def plot_model(model, raw: rawfile.RawSweep, out: Path, raw_name: str = "") -> N
         if logx:
             ax.set_xscale("log")
             axr.set_xscale("log")
-        axr.set_xlabel(f"{x} [{model.unit(x)}]")
-        axr.set_ylabel("model − SPICE (% FS)")
+        set_labels(axr, f"{x} [{model.unit(x)}]", "model − SPICE (% FS)")
         axr.axhline(0, color="k", lw=0.6)
         axr.grid(True, alpha=0.3)
     fig.suptitle(f"SPICE points (markers, {raw_name}) vs model (lines); held-out max "
                  f"{model.max_heldout_pct_fs():.3g}% FS", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out, dpi=110)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import plotter, pyplot
+from .registry import plotter, pyplot, save_figure, set_labels
 
 
 @plotter("acam-window", "acam-mc")
@@ -44,14 +44,12 @@ def plot_acam_window(raw, out_png) -> None:
         raise ValueError("plot_acam_window needs an acam-window sweep over g_low_us and/or "
                          "g_high_us")
     ax.set_xscale("log")
-    ax.set_xlabel("memristor conductance (uS)")
-    ax.set_ylabel("window bound, data-line voltage (V)")
-    ax.set_title(f"6T2M ACAM match window vs. conductance ({temp:g} C)")
+    set_labels(ax, "memristor conductance (uS)",
+               "window bound, data-line voltage (V)",
+               f"6T2M ACAM match window vs. conductance ({temp:g} C)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=120)
 
 
 @plotter("compute-acam")
@@ -77,13 +75,10 @@ def plot_compute_acam(raw, out_png) -> None:
         label = ", ".join(f"{n}={raw.axis(n)[k]}" for n, k in zip(names, i)
                           if len(raw.axis(n)) > 1 or n == "corner")
         ax.set_title(label, fontsize=9)
-        ax.set_xlabel("input x")
-        ax.set_ylabel("output code (LSB)")
+        set_labels(ax, "input x", "output code (LSB)")
         ax.grid(True, alpha=0.3)
     axs[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=110)
 
 
 @plotter("acam-search")
@@ -106,11 +101,9 @@ def plot_acam_search(raw, out_png) -> None:
     for k, n in enumerate(ns):
         label = f"{int(n)} cells" if isinstance(n, (int, float, np.floating)) else "row"
         ax.plot(raw.axis("dv_v") * 1e3, t[k] * 1e9, marker="o", ms=3, label=label)
-    ax.set_xlabel("test input outside its window edge, dv (mV)")
-    ax.set_ylabel("ML discharge time to sense threshold (ns)")
-    ax.set_title("ACAM search: discharge time (missing: row stays matched)")
+    set_labels(ax, "test input outside its window edge, dv (mV)",
+               "ML discharge time to sense threshold (ns)",
+               "ACAM search: discharge time (missing: row stays matched)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=120)

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from .registry import plotter, pyplot
+from .registry import plotter, pyplot, save_figure, set_labels
 
 
 def _first(raw, q):
@@ -29,19 +29,17 @@ def plot_gaincell_mac(raw, out_png) -> None:
     for k, w in enumerate(vwl):
         a1.plot(vs, i[k] * 1e6, label=f"{w:.1f} V")
     a1.axhline(0, color="k", lw=0.5)
-    a1.set_xlabel("stored voltage Vs (V)")
-    a1.set_ylabel("cell current, sunk from bit line (µA)")
-    a1.set_title("cell read current I(Vs) per word-line voltage")
+    set_labels(a1, "stored voltage Vs (V)",
+               "cell current, sunk from bit line (µA)",
+               "cell read current I(Vs) per word-line voltage")
     a1.legend(title="Vwl", fontsize=7, ncol=2)
     q, _ = _first(raw, "q_col_c")
     t = raw.axis("t_pulse_s")
     a2.plot(t * 1e9, q * 1e15, "o-")
-    a2.set_xlabel("read word-line pulse width (ns)")
-    a2.set_ylabel("column charge (fC)")
-    a2.set_title("column charge vs query pulse width")
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    set_labels(a2, "read word-line pulse width (ns)",
+               "column charge (fC)",
+               "column charge vs query pulse width")
+    save_figure(fig, out_png, dpi=110)
 
 
 @plotter("gaincell-retention")
@@ -68,59 +66,45 @@ def plot_gaincell_retention(raw, out_png) -> None:
         a2.semilogy(vs, np.abs(i_leak), styles.get(dev, "-"), color=f"C{c % 10}",
                     label=lab)
         a2.axvline(float(raw.data["v_inf_v"][idx]), color=f"C{c % 10}", lw=0.6, ls=":")
-    a1.set_xlabel("hold time (s)")
-    a1.set_ylabel("stored voltage (V)")
-    a1.set_title("retention after writing 0 / 0.225 / 0.675 / 0.9 V")
+    set_labels(a1, "hold time (s)",
+               "stored voltage (V)",
+               "retention after writing 0 / 0.225 / 0.675 / 0.9 V")
     a1.legend(fontsize=7)
-    a2.set_xlabel("stored voltage (V)")
-    a2.set_ylabel("|hold-state leakage current| (A)")
-    a2.set_title("storage-node leakage (dotted: relaxation level, sign change)")
+    set_labels(a2, "stored voltage (V)",
+               "|hold-state leakage current| (A)",
+               "storage-node leakage (dotted: relaxation level, sign change)")
     a2.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=110)
+
+
+def _transfer_panels(raw, out_png, x: str, x_scale: float, x_label: str, panels,
+                     figsize: tuple[float, float]) -> None:
+    """One panel per ``(quantity, y scale, y label, title)``: the quantity at the first
+    outer point vs inner axis ``x``."""
+    plt = pyplot()
+    fig, axs = plt.subplots(1, len(panels), figsize=figsize)
+    xv = raw.axis(x) * x_scale
+    for ax, (q, y_scale, y_label, title) in zip(axs, panels):
+        ax.plot(xv, _first(raw, q)[0] * y_scale, "o-")
+        set_labels(ax, x_label, y_label, title)
+    save_figure(fig, out_png, dpi=110)
 
 
 @plotter("gaincell-write")
 def plot_gaincell_write(raw, out_png) -> None:
     """Settling time, charge injection and write energy vs written voltage."""
-    plt = pyplot()
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(13, 4))
-    vw = raw.axis("v_write_v")
-    a1.plot(vw, _first(raw, "t_settle_s")[0] * 1e9, "o-")
-    a1.set_xlabel("written voltage (V)")
-    a1.set_ylabel("settling time (ns)")
-    a1.set_title("write settling")
-    a2.plot(vw, _first(raw, "dv_inj_v")[0] * 1e3, "o-")
-    a2.set_xlabel("written voltage (V)")
-    a2.set_ylabel("storage-node step at WWL fall (mV)")
-    a2.set_title("charge injection")
-    a3.plot(vw, _first(raw, "e_write_j")[0] * 1e15, "o-")
-    a3.set_xlabel("written voltage (V)")
-    a3.set_ylabel("write energy (fJ)")
-    a3.set_title("driver energy per write")
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    _transfer_panels(raw, out_png, "v_write_v", 1.0, "written voltage (V)", [
+        ("t_settle_s", 1e9, "settling time (ns)", "write settling"),
+        ("dv_inj_v", 1e3, "storage-node step at WWL fall (mV)", "charge injection"),
+        ("e_write_j", 1e15, "write energy (fJ)", "driver energy per write")], (13, 4))
 
 
 @plotter("gaincell-readout")
 def plot_gaincell_readout(raw, out_png) -> None:
     """Charge-to-pulse and integrator transfer."""
-    plt = pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    q = raw.axis("q_in_c")
-    a1.plot(q * 1e15, _first(raw, "t_out_s")[0] * 1e9, "o-")
-    a1.set_xlabel("input charge (fC)")
-    a1.set_ylabel("output pulse width (ns)")
-    a1.set_title("charge-to-pulse transfer")
-    a2.plot(q * 1e15, _first(raw, "v_int_v")[0], "o-")
-    a2.set_xlabel("input charge (fC)")
-    a2.set_ylabel("integrator output (V)")
-    a2.set_title("column integrator transfer")
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    _transfer_panels(raw, out_png, "q_in_c", 1e15, "input charge (fC)", [
+        ("t_out_s", 1e9, "output pulse width (ns)", "charge-to-pulse transfer"),
+        ("v_int_v", 1.0, "integrator output (V)", "column integrator transfer")], (11, 4.2))
 
 
 @plotter("gaincell-superposition")
@@ -133,17 +117,15 @@ def plot_gaincell_superposition(raw, out_png) -> None:
     a1.plot(qs * 1e15, qc * 1e15, "o")
     lim = [np.nanmin([qs, qc]) * 1e15, np.nanmax([qs, qc]) * 1e15]
     a1.plot(lim, lim, "k--", lw=0.7)
-    a1.set_xlabel("sum of single-cell charges (fC)")
-    a1.set_ylabel("column charge, all rows at once (fC)")
-    a1.set_title("superposition (one point per pattern)")
+    set_labels(a1, "sum of single-cell charges (fC)",
+               "column charge, all rows at once (fC)",
+               "superposition (one point per pattern)")
     a2.plot(qs * 1e15, raw.data["err_c"].ravel() * 1e15, "o")
     a2.axhline(0, color="k", lw=0.5)
-    a2.set_xlabel("sum of single-cell charges (fC)")
-    a2.set_ylabel("superposition error q_col - q_sum (fC)")
-    a2.set_title("superposition error")
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    set_labels(a2, "sum of single-cell charges (fC)",
+               "superposition error q_col - q_sum (fC)",
+               "superposition error")
+    save_figure(fig, out_png, dpi=110)
 
 
 @plotter("gaincell-array")
@@ -168,13 +150,10 @@ def plot_gaincell_array(raw, out_png) -> None:
         for ax, (q, s, _) in zip(axs, specs):
             ax.plot(col, np.asarray(raw.data[q][c]) * s, ".-", label=lab or None)
     for ax, (_, _, yl) in zip(axs, specs):
-        ax.set_xlabel("column index (distance from the word-line driver)")
-        ax.set_ylabel(yl)
+        set_labels(ax, "column index (distance from the word-line driver)", yl)
     axs[0].set_title("column charge")
     axs[1].set_title("query pulse width above 50 % at the column")
     axs[2].set_title("relative charge error vs column 0")
     if any(len(raw.axis(n)) > 1 for n in outer):
         axs[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=110)

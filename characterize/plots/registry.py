@@ -32,3 +32,18 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def save_figure(fig, out_png, dpi: int = 110) -> None:
+    """Lay out ``fig``, write it to ``out_png`` and release it."""
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=dpi)
+    pyplot().close(fig)
+
+
+def set_labels(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    """Axis labels (and title) of one panel."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
