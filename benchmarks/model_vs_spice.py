@@ -114,7 +114,8 @@ def main(argv=None) -> int:
             spice_s = float(np.mean(raw.seconds[ok]))
             # 2./3. the shipped default sweeps of this recipe, refitted; their speed
             for full_name, full in FULL.items():
-                if full[0] != entry[0] or not (shipped / f"{full_name}.raw.h5").exists():
+                if full.recipe != entry.recipe or \
+                        not (shipped / f"{full_name}.raw.h5").exists():
                     continue
                 model = fit(shipped / f"{full_name}.raw.h5")
                 output = model.primary if model.primary in model.functions \

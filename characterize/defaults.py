@@ -22,12 +22,27 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .recipes import all_recipes
 from .sweep import SweepSpec
+
+
+@dataclass(frozen=True)
+class DefaultSweep:
+    """One default sweep: ``recipe`` over the swept ``axes`` (name -> values), at
+    ``corners`` and temperatures ``temps_c`` (C), with ``mc`` Monte-Carlo samples (0:
+    nominal), fitted into model ``kind`` (None: the recipe's default kind)."""
+
+    recipe: str
+    axes: dict
+    corners: list
+    temps_c: list
+    mc: int = 0
+    kind: str | None = None
 
 
 def _geom(a, b, n, integer=False):
@@ -44,34 +59,36 @@ def _dv(n):
 _MOS_W = [0.42, 0.48, 0.54, 0.55, 0.65, 0.75, 0.85, 0.92, 0.99, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0]
 _MOS_T = [-40, -5, 27, 60, 95, 125]
 
-#: name -> (recipe, swept axes, corners, temperatures, mc, model kind or None)
+#: name -> the sweep of a shipped default model
 FULL = {
     # Id is linear in W only within a SKY130 size bin (edges 0.55, 1, 3 um at L = 0.15):
     # a width on each side of every edge (0.54|0.55, 0.99|1.0) so no table cell spans a
     # kink (pfet ff also jumps ~4 % in Id/W at 1 um: a held-out 0.99 or 1.0 line costs up
     # to ~1.2 % FS, seed-dependent); W stops at 3 um because the ff 3-5 um bin has a bump in W and T that would
     # need ~20 more widths (wider devices: parallel fingers, Id = nf * Id(W))
-    "nfet": ("nfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T, 0, None),
-    "pfet": ("pfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T, 0, None),
-    "memristor": ("memristor-iv", {"g_us": _geom(1, 150, 8)}, ["tt"], [27], 0, None),
+    "nfet": DefaultSweep("nfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T),
+    "pfet": DefaultSweep("pfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T),
+    "memristor": DefaultSweep("memristor-iv", {"g_us": _geom(1, 150, 8)}, ["tt"], [27]),
     # g_high_us stops at 120 uS: above ~130 uS the upper threshold of the ff/85 C cell
     # passes the 1.8 V supply (no upper bound exists), which no threshold curve can hold
-    "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24),
-                                    "g_high_us": _geom(1, 120, 24)},
-                    ["tt", "ff", "ss"], [27, 85], 0, None),
+    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 150, 24),
+                                                "g_high_us": _geom(1, 120, 24)},
+                                ["tt", "ff", "ss"], [27, 85]),
     # 16 conductances: sigma_v_hi rises steeply near the top (tables at 12 miss by ~1.4 %)
-    "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 120, 16),
-                                  "g_high_us": _geom(1, 120, 16)},
-                      ["tt"], [27], 20, None),
+    "acam-mismatch": DefaultSweep("acam-mc", {"g_low_us": _geom(1, 120, 16),
+                                              "g_high_us": _geom(1, 120, 16)},
+                                  ["tt"], [27], mc=20),
     # n_cells at half-octave steps, dv_v at ratio 1.25: near the window edge discharge
     # time halves per dv step, and an octave of N / a 1.4x dv step missed held-out
     # lines by 2.1-2.3 % of full scale
-    "acam-search": ("acam-search", {"n_cells": [4, 6, 8, 12, 16, 24, 32], "dv_v": _dv(20)},
-                    ["tt", "ff", "ss"], [27], 0, None),
+    "acam-search": DefaultSweep(
+        "acam-search", {"n_cells": [4, 6, 8, 12, 16, 24, 32], "dv_v": _dv(20)},
+        ["tt", "ff", "ss"], [27]),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
     # column's conductance load; read voltage over REFERENCE.md's 0.2-0.55 V (and 0.1 V);
     # temperatures for the HeTraX ReRAM tiers
-    "crossbar-column": ("crossbar-column", {"rows": [16, 24, 32, 48, 64, 96, 128, 192, 256],
+    "crossbar-column": DefaultSweep(
+                        "crossbar-column", {"rows": [16, 24, 32, 48, 64, 96, 128, 192, 256],
                                             "r_bl_ohm": [1.0, 1.5, 2.5, 3.5, 5.0, 7.0, 10.0],
                                             "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0],
                                             "v_read_v": [0.1, 0.2, 0.3, 0.4, 0.55],
@@ -81,54 +98,63 @@ FULL = {
                         ["tt"], [27, 60, 85], 0, None),
     # 12.5 mV steps: the column's charge rate follows the cell current, exponential /
     # quadratic in the stored voltage, so the model interpolates between close lines
-    "gaincell-mac": ("gaincell-mac", {"vs_col_v": [round(0.0125 * k, 4) for k in range(73)]},
-                     ["tt"], [27], 0, None),
+    "gaincell-mac": DefaultSweep(
+        "gaincell-mac", {"vs_col_v": [round(0.0125 * k, 4) for k in range(73)]}, ["tt"], [27]),
     # one model per write device (a choice parameter); Si leakage below -40..0 C is under
     # the SKY130 model's numerical floor, so the temperatures start at 27 C
     # 7 temperatures: a held-out temperature line is predicted by the Arrhenius law of
     # its neighbours (with 3 the temperature axis could not be checked at all)
-    "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]},
-                              ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85], 0, None),
-    "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]},
-                                 ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85], 0, None),
-    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
-    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
+    "gaincell-retention-si": DefaultSweep("gaincell-retention", {"write_device": ["si"]},
+                                          ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85]),
+    "gaincell-retention-osfet": DefaultSweep("gaincell-retention", {"write_device": ["osfet"]},
+                                             ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85]),
+    "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
+    "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
 SMALL = {
-    "nfet": ("nfet-iv", {"w_um": [1.0]}, ["tt"], [27], 0, None),
-    "pfet": ("pfet-iv", {"w_um": [1.0]}, ["tt"], [27], 0, None),
-    "memristor": ("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]}, ["tt"], [27], 0,
-                  None),
-    "acam-window": ("acam-window", {"g_low_us": _geom(1, 150, 24), "g_high_us": [20.0]},
-                    ["tt"], [27], 0, None),
-    "acam-mismatch": ("acam-mc", {"g_low_us": _geom(1, 120, 16), "g_high_us": [20.0]},
-                      ["tt"], [27], 10, None),
-    "acam-search": ("acam-search", {"n_cells": [4, 6, 8, 12], "dv_v": _dv(20)}, ["tt"], [27],
-                    0, None),
+    "nfet": DefaultSweep("nfet-iv", {"w_um": [1.0]}, ["tt"], [27]),
+    "pfet": DefaultSweep("pfet-iv", {"w_um": [1.0]}, ["tt"], [27]),
+    "memristor": DefaultSweep("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]},
+                              ["tt"], [27]),
+    "acam-window": DefaultSweep("acam-window",
+                                {"g_low_us": _geom(1, 150, 24), "g_high_us": [20.0]},
+                                ["tt"], [27]),
+    "acam-mismatch": DefaultSweep("acam-mc",
+                                  {"g_low_us": _geom(1, 120, 16), "g_high_us": [20.0]},
+                                  ["tt"], [27], mc=10),
+    "acam-search": DefaultSweep("acam-search", {"n_cells": [4, 6, 8, 12], "dv_v": _dv(20)},
+                                ["tt"], [27]),
     # FULL's axes, coarser (the settling form needs the column load to span the TIA's
     # noise-gain range, as in FULL; a rows-only sweep leaves it to extrapolate)
-    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],
+    "crossbar-column": DefaultSweep(
+                        "crossbar-column", {"rows": [16, 32, 64, 128, 256],
                                             "r_bl_ohm": [1.0, 2.5, 5.0, 10.0],
                                             "frac_on": [0.25, 0.5, 0.75], "g_on_us": [100.0],
                                             "pattern": ["spread"]}, ["tt"], [27], 0, None),
-    "gaincell-mac": ("gaincell-mac", {"rows": [4]}, ["tt"], [27], 0, None),
-    "gaincell-retention": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85], 0,
-                           None),
-    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
-    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
+    "gaincell-mac": DefaultSweep("gaincell-mac", {"rows": [4]}, ["tt"], [27]),
+    "gaincell-retention": DefaultSweep("gaincell-retention", {"write_device": ["si"]}, ["tt"],
+                                       [27, 85]),
+    "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
+    "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
 }
+
+
+def _sweep(entry) -> DefaultSweep:
+    # tables outside this module (tests' TINY) may still be positional 6-tuples
+    return entry if isinstance(entry, DefaultSweep) else DefaultSweep(*entry)
 
 
 def available(table: dict) -> dict:
     have = {r.name for r in all_recipes()}
-    return {k: v for k, v in table.items() if v[0] in have}
+    return {k: _sweep(v) for k, v in table.items() if _sweep(v).recipe in have}
 
 
-def spec_of(entry) -> SweepSpec:
-    recipe, axes, corners, temps, mc, _ = entry
-    return SweepSpec(recipe, dict(axes), corners=list(corners), temps_c=list(temps), mc=mc)
+def spec_of(entry: DefaultSweep) -> SweepSpec:
+    e = _sweep(entry)
+    return SweepSpec(e.recipe, dict(e.axes), corners=list(e.corners), temps_c=list(e.temps_c),
+                     mc=e.mc)
 
 
 def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool = True,
@@ -156,7 +182,7 @@ def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool =
             spec = spec_of(entry)
             raw_path = out / "raw" / f"{name}.raw.h5"
             t0 = time.monotonic()
-            rec = {"recipe": entry[0], "points": spec.n_points}
+            rec = {"recipe": entry.recipe, "points": spec.n_points}
             try:
                 raw = run_sweep(spec, raw_path, pool=pool, progress=progress,
                                 use_cache=use_cache)
@@ -166,7 +192,7 @@ def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool =
                     else float("nan")
                 rec["raw"] = str(raw_path)
                 if models:
-                    model = fit_file(raw_path, out / f"{name}.model.h5", entry[5])
+                    model = fit_file(raw_path, out / f"{name}.model.h5", entry.kind)
                     rec.update(ok=True, kind=model.kind, model=str(out / f"{name}.model.h5"),
                                heldout_max_pct_fs=model.heldout_error.get("max_pct_fs"),
                                heldout={k: {"max_abs": e["max_abs"],

@@ -18,26 +18,27 @@ from pathlib import Path
 
 from .characterize import defaults as D
 
-#: name -> (recipe, swept axes, corners, temperatures, mc, kind): small but complete
+#: name -> default sweep: small but complete
 DEMO = {
-    "memristor": ("memristor-iv", {"g_us": D._geom(1, 150, 6)}, ["tt"], [27], 0, None),
-    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64, 128, 256],
-                                            "r_bl_ohm": [1.0, 10.0], "frac_on": [0.25, 0.75],
-                                            "g_on_us": [100.0], "pattern": ["spread"]},
-                        ["tt"], [27, 85], 0, None),
-    "acam-window": ("acam-window", {"g_low_us": D._geom(1, 120, 12),
-                                    "g_high_us": D._geom(1, 120, 12)}, ["tt"], [27], 0, None),
-    "acam-mismatch": ("acam-mc", {"g_low_us": D._geom(1, 120, 12), "g_high_us": [20.0]},
-                      ["tt"], [27], 8, None),
-    "acam-search": ("acam-search", {"n_cells": [4, 8], "dv_v": D._dv(20)}, ["tt"], [27], 0,
-                    None),
-    "gaincell-mac": ("gaincell-mac", {}, ["tt"], [27], 0, None),
-    "gaincell-retention-si": ("gaincell-retention", {"write_device": ["si"]}, ["tt"], [27, 85],
-                              0, None),
-    "gaincell-retention-osfet": ("gaincell-retention", {"write_device": ["osfet"]}, ["tt"],
-                                 [27, 85], 0, None),
-    "gaincell-write": ("gaincell-write", {}, ["tt"], [27], 0, None),
-    "gaincell-readout": ("gaincell-readout", {}, ["tt"], [27], 0, None),
+    "memristor": D.DefaultSweep("memristor-iv", {"g_us": D._geom(1, 150, 6)}, ["tt"], [27]),
+    "crossbar-column": D.DefaultSweep(
+        "crossbar-column", {"rows": [16, 32, 64, 128, 256], "r_bl_ohm": [1.0, 10.0],
+                            "frac_on": [0.25, 0.75], "g_on_us": [100.0], "pattern": ["spread"]},
+        ["tt"], [27, 85]),
+    "acam-window": D.DefaultSweep(
+        "acam-window", {"g_low_us": D._geom(1, 120, 12), "g_high_us": D._geom(1, 120, 12)},
+        ["tt"], [27]),
+    "acam-mismatch": D.DefaultSweep(
+        "acam-mc", {"g_low_us": D._geom(1, 120, 12), "g_high_us": [20.0]}, ["tt"], [27], mc=8),
+    "acam-search": D.DefaultSweep("acam-search", {"n_cells": [4, 8], "dv_v": D._dv(20)},
+                                  ["tt"], [27]),
+    "gaincell-mac": D.DefaultSweep("gaincell-mac", {}, ["tt"], [27]),
+    "gaincell-retention-si": D.DefaultSweep("gaincell-retention", {"write_device": ["si"]},
+                                            ["tt"], [27, 85]),
+    "gaincell-retention-osfet": D.DefaultSweep("gaincell-retention",
+                                               {"write_device": ["osfet"]}, ["tt"], [27, 85]),
+    "gaincell-write": D.DefaultSweep("gaincell-write", {}, ["tt"], [27]),
+    "gaincell-readout": D.DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
 }
 
 #: (architecture, workload, output folder): each description on the network it both
