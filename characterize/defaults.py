@@ -27,7 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .engine import LocalPool
+from .fit import FitError, fit_file
 from .recipes import all_recipes
+from .runner import run_sweep
 from .sweep import SweepSpec
 
 
@@ -160,9 +163,6 @@ def spec_of(entry: DefaultSweep) -> SweepSpec:
 def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool = True,
           use_cache: bool = True, pool=None, models: bool = True) -> dict:
     """Run and fit the entries of ``table`` into ``out_dir``. Returns a summary dict."""
-    from .engine import LocalPool
-    from .fit import FitError, fit_file
-    from .runner import run_sweep
     out = Path(out_dir)
     (out / "raw").mkdir(parents=True, exist_ok=True)
     entries = available(table)
