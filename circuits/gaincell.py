@@ -1,8 +1,8 @@
 """Gain-cell dot-product array (Leroux et al., analog in-memory attention): netlist builders.
 
 The subcircuits live in ``netlists/gaincell.spice``; this module writes the instance and
-source lines that wire them into test benches and columns, and draws the family's
-transfer curves from a raw sweep file (:func:`plot_gaincell`).
+source lines that wire them into test benches and columns (the family's plots are in
+:mod:`imcspice.characterize.plots.gaincell`).
 
 Circuit (../shared/REFERENCE.md, "Gain-cell attention"):
 
