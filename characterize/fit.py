@@ -38,7 +38,9 @@ from .fitting.grid import FitError
 from .fitting.validate import errors_against
 
 #: the fitting families: each declares RECIPE_KIND (recipe -> default model kind) and
-#: FITTERS (model kind -> "module:function" fitting it from a RawSweep)
+#: FITTERS (model kind -> "module:function" fitting it from a RawSweep). A new model kind:
+#: its class in models/<family>.py (``@register_kind``, imported by models/__init__.py)
+#: and its fitter in a family module listed here.
 FAMILIES = (fit_devices, fit_acam, fit_crossbar, fit_gaincell)
 
 #: recipe -> default model kind
