@@ -204,7 +204,33 @@ def read(path: str | Path) -> RawSweep:
             seconds = f["seconds"][()]
         except (KeyError, OSError, ValueError, RuntimeError, TypeError) as e:
             raise RawFileError(f"{path}: damaged imcspice raw file ({e})") from None
+    _check_labels(path, axes, outer, status, seconds, data, data_axes)
     return RawSweep(attrs, axes, outer, data, data_axes, units, docs, status, message, seconds)
+
+
+def _check_labels(path, axes, outer, status, seconds, data, data_axes) -> None:
+    """Every dimension of status, seconds and each quantity is labelled with an axis of
+    the file, once, and has that axis's length; the quantities start with the outer
+    axes (every consumer indexes them by these labels)."""
+    def check(what, shape, names):
+        if len(set(names)) != len(names):
+            raise RawFileError(f"{path}: {what} names an axis twice ({names})")
+        for n, size in zip(names, shape):
+            if n not in axes:
+                raise RawFileError(f"{path}: {what} has a dimension labelled {n[:40]!r}, "
+                                   "which is not an axis of the file")
+            if len(axes[n][1]) != size:
+                raise RawFileError(f"{path}: {what} has {size} values along {n!r}, its axis "
+                                   f"{len(axes[n][1])}")
+    check("/status", status.shape, outer)
+    if seconds.shape != status.shape:
+        raise RawFileError(f"{path}: /seconds has shape {seconds.shape}, /status "
+                           f"{status.shape}")
+    for q, arr in data.items():
+        check(f"/data/{q}", arr.shape, data_axes[q])
+        if data_axes[q][:len(outer)] != outer:
+            raise RawFileError(f"{path}: /data/{q} does not start with the outer axes "
+                               f"{outer}")
 
 
 #: dtype kinds imcspice writes, by dataset: numbers (f, i, u) or text (h5py strings)
