@@ -5,9 +5,10 @@ one reader of the format, with every untrusted-file check: schema, links, foreig
 storage, dtypes, declared sizes, dimension labels) and labels what it read:
 
 * each dimension scale ``/axes/<name>`` becomes a coordinate ``<name>`` with attribute
-  ``units`` (text axes such as ``corner`` become string coordinates);
+  ``units`` (absent when the file gives none; text axes such as ``corner`` become string
+  coordinates);
 * each quantity ``/data/<q>`` becomes a data variable over its labelled dimensions, with
-  attributes ``units`` and ``doc``;
+  attributes ``units`` (absent when unitless) and ``doc``;
 * ``status`` (int8 codes, with CF ``flag_values``/``flag_meanings`` and the file's
   ``codes`` JSON), ``message`` (text) and ``seconds`` (units ``s``) are data variables
   over the outer axes;
@@ -45,6 +46,11 @@ from . import rawfile
 OUTER_VARIABLES = ("status", "message", "seconds")
 
 
+def _units(unit: str) -> dict:
+    # no attribute for a unitless axis (corner, rows): xarray's plots would label it "[]"
+    return {"units": unit} if unit else {}
+
+
 def to_dataset(raw: rawfile.RawSweep, where: str = "raw sweep") -> xr.Dataset:
     """``raw`` (as read by :func:`rawfile.read`) as a labelled Dataset (no copy of the
     numeric arrays)."""
@@ -57,11 +63,11 @@ def to_dataset(raw: rawfile.RawSweep, where: str = "raw sweep") -> xr.Dataset:
     for name, (unit, values) in raw.axes.items():
         if values.dtype.kind in "OSU":
             values = np.asarray([str(v) for v in values], dtype=str)
-        coords[name] = xr.Variable((name,), values, {"units": unit})
+        coords[name] = xr.Variable((name,), values, _units(unit))
     variables = {}
     for q, arr in raw.data.items():
         variables[q] = xr.Variable(tuple(raw.data_axes[q]), arr,
-                                   {"units": raw.units.get(q, ""), "doc": raw.docs.get(q, "")})
+                                   {**_units(raw.units.get(q, "")), "doc": raw.docs.get(q, "")})
     outer = tuple(raw.outer)
     codes = sorted(rawfile.STATUS.items(), key=lambda kv: kv[1])
     variables["status"] = xr.Variable(outer, raw.status, {
