@@ -400,18 +400,22 @@ def _build(attrs, datasets, gattrs, where) -> BehavioralModel:
 
 def _check_poly(g: str, extra: dict, n_terms: int, n_inputs: int, where: str) -> None:
     """A ``poly`` function's fixed arrays as ``fit.poly_function`` writes them. Its
-    evaluation builds every power of each input up to the largest exponent, so an
-    exponent is bounded by what the file stores: a non-negative integer below the
-    number of terms (the writer's exponent sets are full grids 0..d per input, so
-    d < n_terms). A declared exponent of 1e9 in a 15 KB file made `validate --against`
-    build powers without end (3 GB after 14 s, 6.5 GB after 33 s)."""
+    evaluation keeps every power of each input up to that input's largest exponent, so
+    the exponents are bounded by what the file stores: non-negative integers whose
+    per-input maxima sum to less than the number of terms. (The writer's exponent sets,
+    full grids 0..d_i or their total-degree cut, hold the terms x_i**k for every k up
+    to each maximum, and the constant: 1 + sum of maxima <= n_terms. The powers kept
+    are then at most as many as the coefficients interpolated per point.) A declared
+    exponent of 1e9 in a 15 KB file made `validate --against` build powers without end
+    (3 GB after 14 s, 6.5 GB after 33 s)."""
     exps = extra.get("exponents")
     if exps is None or exps.shape != (n_terms, n_inputs):
         raise ModelFileError(f"{where}: {g}: a poly function needs extra/exponents of "
                              f"shape ({n_terms}, {n_inputs})")
-    if not (np.all(exps >= 0) and np.all(exps < n_terms) and np.all(exps == np.round(exps))):
-        raise ModelFileError(f"{where}: {g}: poly exponents must be integers from 0 to "
-                             f"{n_terms - 1} (one below its {n_terms} terms)")
+    if not (np.all(exps >= 0) and np.all(exps == np.round(exps)) and
+            (exps.size == 0 or exps.max(axis=0).sum() < n_terms)):
+        raise ModelFileError(f"{where}: {g}: poly exponents must be integers >= 0 whose "
+                             f"largest per input sum to less than its {n_terms} terms")
     for k in ("center", "half"):
         if k not in extra or extra[k].shape != (n_inputs,):
             raise ModelFileError(f"{where}: {g}: a poly function needs extra/{k} with one "

@@ -110,16 +110,17 @@ def test_only_files_outside_the_shipped_data_are_isolated(tmp_path):
 
 
 def _poly_model(path, exponent):
-    """The shipped memristor model with i_a as a 2-term polynomial whose first term has
-    the power ``exponent`` of g_us; a valid checksum (the hash is public)."""
+    """The shipped memristor model with i_a = c0 + c1 * g_us**exponent + c2 * v_v (a
+    'poly' form, c = 1e-6, centers 0, half-widths 1); a valid checksum (the hash is
+    public, so a hostile writer can make one)."""
     from imcspice.models.base import Function
     m = store.load(GOOD_MODEL)
     f = m.functions["i_a"]
-    exps = np.array([[exponent, 1.0], [0.0, 1.0]])
+    exps = np.array([[0.0, 0.0], [exponent, 0.0], [0.0, 1.0]])
     fn = Function(name="i_a", unit="A", form="poly", corners=["tt"],
                   grid_inputs=f.grid_inputs, grid_axes=f.grid_axes,
-                  values=np.full((1, 1, 1, 2), 1e-6), form_inputs=["g_us", "v_v"],
-                  param_names=["c0", "c1"],
+                  values=np.full((1, 1, 1, 3), 1e-6), form_inputs=["g_us", "v_v"],
+                  param_names=["c0", "c1", "c2"],
                   extra={"exponents": exps, "center": np.zeros(2), "half": np.ones(2)})
     store.save(type(m)({"i_a": fn}, valid_range=m.valid_range,
                        heldout_error=m.heldout_error, form=m.form, meta=m.meta,
@@ -128,20 +129,31 @@ def _poly_model(path, exponent):
 
 
 def test_polynomial_exponents_are_bounded_by_the_terms_the_file_stores(tmp_path, capsys):
-    """A 15 KB model declaring x**1e9 made `validate --against` build powers without end
+    """A 15 KB model declaring g**1e9 made `validate --against` build powers without end
     (3 GB after 14 s, 6.5 GB after 33 s); now it is refused at load."""
     ok = _poly_model(tmp_path / "ok.model.h5", 1.0)
-    # hand check of the poly form: c0 * g * v + c1 * v with c = 1e-6, z = x (center 0)
     i = store.load(ok).evaluate("i_a", corner="tt", g_us=100.0, v_v=0.5, temp_c=27,
                                 v0_v=0.5)
-    assert float(i) == pytest.approx(1e-6 * 100 * 0.5 + 1e-6 * 0.5, rel=1e-12)
+    assert float(i) == pytest.approx(1e-6 * (1 + 100 + 0.5), rel=1e-12)   # by hand
     bad = _poly_model(tmp_path / "bad.model.h5", 1e9)
     assert bad.stat().st_size < 20_000
     t = time.monotonic()
     rc = main(["validate", str(bad), "--against", str(GOOD_RAW)])
     err = capsys.readouterr().err
-    assert rc == 2 and "exponents must be integers from 0 to 1" in err
+    assert rc == 2 and "less than its 3 terms" in err
     assert err.count("\n") == 1 and time.monotonic() - t < 10
+
+
+@pytest.mark.parametrize("degrees, total", [((3,), None), ((2, 3), None), ((4, 4), 4),
+                                            ((1, 2, 3), None), ((5, 5, 5), 2)])
+def test_the_fitters_exponent_sets_pass_the_bound(degrees, total):
+    """The exponent sets fit.poly_function writes (a full grid 0..d per input, or its
+    total-degree cut): 1 + the sum of per-input maxima never exceeds the term count."""
+    exps = np.array([e for e in np.ndindex(*[d + 1 for d in degrees])
+                     if total is None or sum(e) <= total], dtype=np.float64)
+    n = len(degrees)
+    store._check_poly("functions/f", {"exponents": exps, "center": np.zeros(n),
+                                      "half": np.ones(n)}, len(exps), n, "x")
 
 
 def test_model_data_may_not_exceed_the_file(tmp_path):
