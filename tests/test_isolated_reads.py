@@ -7,7 +7,10 @@ The two fixtures are byte mutations of the shipped memristor sweep that fuzzing 
 * ``data/hdf5-crash.h5``: 2 bytes changed (offsets 3674 and 5720); reading a dimension
   label (H5DSget_label) crashes the process ("double free or corruption" / SIGSEGV);
 * ``data/hdf5-loop.h5``: 6 bytes changed; opening the file and reading its first root
-  attribute loops forever in HDF5 (100 % CPU, constant memory).
+  attribute loops forever in HDF5 (100 % CPU, constant memory);
+* ``data/hdf5-crash-model.h5``, ``data/hdf5-loop-model.h5``: mutations of the shipped
+  memristor model (2 crashes and 3 endless loops in a census of 1000), crashing in a
+  root text attribute and looping on the ``schema`` attribute.
 
 Each test first shows, in a plain subprocess, that the fixture really does this to an
 unprotected reader (so the defence is tested against the real failure, not a mock)."""
@@ -30,6 +33,7 @@ from imcspice.models.base import ModelFileError
 
 DATA = Path(__file__).parent / "data"
 CRASH, LOOP = DATA / "hdf5-crash.h5", DATA / "hdf5-loop.h5"
+CRASH_MODEL, LOOP_MODEL = DATA / "hdf5-crash-model.h5", DATA / "hdf5-loop-model.h5"
 GOOD_RAW = DEFAULT_MODELS_DIR / "raw" / "memristor.raw.h5"
 GOOD_MODEL = DEFAULT_MODELS_DIR / "memristor.model.h5"
 UNPROTECTED = ("import sys; from pathlib import Path; from imcspice.characterize import "
@@ -66,6 +70,19 @@ def test_looping_file_stops_at_the_deadline(monkeypatch):
     with pytest.raises(rawfile.RawFileError, match="longer than"):
         isolate.file_schema(LOOP, rawfile.RawFileError)
     assert isolate.file_schema(GOOD_RAW, rawfile.RawFileError) == rawfile.SCHEMA
+
+
+def test_model_files_that_crash_or_hang_hdf5(monkeypatch, capsys):
+    r = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from "
+                        "imcspice.models import store; store._load(Path(sys.argv[1]))",
+                        str(CRASH_MODEL)], timeout=60, capture_output=True)
+    assert r.returncode < 0, "fixture no longer crashes HDF5 in-process"
+    assert main(["validate", str(CRASH_MODEL)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "crashed" in err
+    monkeypatch.setattr(isolate, "DEADLINE_S", 2.0)
+    with pytest.raises(ModelFileError, match="longer than 2 s"):
+        store.load(LOOP_MODEL)
 
 
 def test_child_memory_cap_and_bugs():
