@@ -4,19 +4,22 @@ HDF5 is a C library, and damaged or hostile bytes can make it crash, loop or all
 without bound before any Python check runs. A raw-file byte fuzz found a 15 KB file on
 which reading a dimension label (``H5DSget_label``) aborts the process ("double free or
 corruption", SIGSEGV): in-process, that kills ``imcspice`` (or a notebook kernel) with no
-message. So the readers (``rawfile.read``, ``store.load``) first run the whole read in a
+message; about 1 in 1500 random mutations makes HDF5 loop forever on the first
+attribute it reads (100 % CPU, constant memory). So the readers (``rawfile.read``, ``store.load``) first run the whole read in a
 child forked from this process. The child's verdict is one short message through a pipe
 (nothing from it is unpickled); only if it read the file cleanly does the caller read
 it in-process, on the same bytes (the file's identity is checked on both sides of the
 read). The child:
 
-* has ``deadline_s`` to finish (a loop in HDF5 is a one-line error after it, not a hang);
+* has ``DEADLINE_S`` plus ``DEADLINE_S_PER_MIB`` per MiB of file to finish (a loop in
+  HDF5 is a one-line error after it, not a hang);
 * may grow its address space by at most ``memory_bytes`` beyond what it inherited (an
   allocation beyond is a ``MemoryError`` or a failed ``malloc`` in the child, reported
   as one line, instead of exhausting the machine);
 * exits with ``os._exit``: no atexit handler or buffered output of the parent runs twice.
 
-Cost: a ``fork`` (a few ms) and a second read; measured in ``docs/security.md``.
+Cost: a ``fork`` (20-40 ms here) and a second read, slower in the child (copy-on-write
+pages); measured by ``benchmarks/read_isolation.py``, figures in ``docs/security.md``.
 The package's own data (``models/data``, trusted like its code) is read in-process
 directly. ``IMCSPICE_ISOLATE=0`` turns the child off (without ``fork`` it is off).
 """
