@@ -27,6 +27,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..models import isolate
+from ..models.store import foreign_storage
+
 SCHEMA = "imcspice.raw/1"
 
 STATUS = {"pending": 0, "ok": 1, "nonconverged": 2, "timeout": 3, "crashed": 4, "error": 5}
@@ -152,10 +155,35 @@ def _discard(tmp: Path) -> None:
 
 
 def read(path: str | Path) -> RawSweep:
-    """Read a raw sweep file; a missing, corrupted or foreign file raises RawFileError."""
+    """Read a raw sweep file; a missing, corrupted or foreign file raises RawFileError.
+
+    The file is read first in a forked child with a deadline and a memory cap
+    (:mod:`imcspice.models.isolate`): HDF5 crashing, looping or allocating on damaged
+    bytes is a one-line RawFileError, not a dead or hung process."""
     path = Path(path)
     if not path.is_file():
         raise RawFileError(f"{path}: no such file")
+    if not isolate.needed(path):
+        return _read(path)
+    ident = isolate.check_in_child(_read, path, RawFileError, _memory_cap(path))
+    raw = _read(path)
+    isolate.check_unchanged(path, ident, RawFileError)
+    return raw
+
+
+def _read_budget(path: Path) -> int:
+    """Bytes the datasets of ``path`` may declare (see MAX_READ_BYTES)."""
+    return min(MAX_READ_BYTES, max(MIN_READ_BUDGET,
+                                   READ_BYTES_PER_FILE_BYTE * path.stat().st_size))
+
+
+def _memory_cap(path: Path) -> int:
+    """Memory the isolated read may allocate: the datasets' budget twice (the message
+    texts are decoded into a second array) and 256 MiB for HDF5, h5py and numpy."""
+    return 2 * _read_budget(path) + (256 << 20)
+
+
+def _read(path: Path) -> RawSweep:
     try:
         f = h5py.File(path, "r")
     except OSError as e:
@@ -204,7 +232,33 @@ def read(path: str | Path) -> RawSweep:
             seconds = f["seconds"][()]
         except (KeyError, OSError, ValueError, RuntimeError, TypeError) as e:
             raise RawFileError(f"{path}: damaged imcspice raw file ({e})") from None
+    _check_labels(path, axes, outer, status, seconds, data, data_axes)
     return RawSweep(attrs, axes, outer, data, data_axes, units, docs, status, message, seconds)
+
+
+def _check_labels(path, axes, outer, status, seconds, data, data_axes) -> None:
+    """Every dimension of status, seconds and each quantity is labelled with an axis of
+    the file, once, and has that axis's length; the quantities start with the outer
+    axes (every consumer indexes them by these labels)."""
+    def check(what, shape, names):
+        if len(set(names)) != len(names):
+            raise RawFileError(f"{path}: {what} names an axis twice ({names})")
+        for n, size in zip(names, shape):
+            if n not in axes:
+                raise RawFileError(f"{path}: {what} has a dimension labelled {n[:40]!r}, "
+                                   "which is not an axis of the file")
+            if len(axes[n][1]) != size:
+                raise RawFileError(f"{path}: {what} has {size} values along {n!r}, its axis "
+                                   f"{len(axes[n][1])}")
+    check("/status", status.shape, outer)
+    if seconds.shape != status.shape:
+        raise RawFileError(f"{path}: /seconds has shape {seconds.shape}, /status "
+                           f"{status.shape}")
+    for q, arr in data.items():
+        check(f"/data/{q}", arr.shape, data_axes[q])
+        if data_axes[q][:len(outer)] != outer:
+            raise RawFileError(f"{path}: /data/{q} does not start with the outer axes "
+                               f"{outer}")
 
 
 #: dtype kinds imcspice writes, by dataset: numbers (f, i, u) or text (h5py strings)
@@ -226,10 +280,8 @@ def _unexpected_layout(full: str, ds) -> str | None:
 def _check_declared_size(path: Path, f) -> None:
     """Refuse before allocating: the datasets read (axes, data, status, message,
     seconds) may declare at most the budget above (strings counted at 64 bytes)."""
-    budget = min(MAX_READ_BYTES, max(MIN_READ_BUDGET,
-                                     READ_BYTES_PER_FILE_BYTE * path.stat().st_size))
+    budget = _read_budget(path)
     total = 0
-    from ..models.store import foreign_storage
     members = []
     for group in ("axes", "data"):
         g = f.get(group, getlink=True)

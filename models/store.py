@@ -35,6 +35,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import isolate
 from .base import KINDS, SCHEMA, BehavioralModel, Function, ModelFileError
 
 ROOT_ATTRS = ("schema", "kind", "form", "source_raw_sha256", "heldout_error", "valid_range",
@@ -182,10 +183,14 @@ def foreign_storage(ds: h5py.Dataset) -> str | None:
     return None
 
 
-#: a file may make the loader allocate at most this many bytes per byte on disk (and
-#: at least MIN_READ_BUDGET): a 13 KB file declaring gigabytes is refused, not read
-READ_BYTES_PER_FILE_BYTE = 200
-MIN_READ_BUDGET = 64 << 20
+def _data_budget(path: Path) -> int:
+    """Bytes the datasets of a model file may declare: what the file holds. ``save``
+    writes every dataset uncompressed, so a model file's data cannot exceed its size;
+    a file declaring more (compressed, or never-written storage read as fill values)
+    was not written by imcspice, and is refused before anything is read. (The float64
+    values of a 13 KB file are at most 13 KB: the loader, and every evaluation, then
+    stay proportional to the file.)"""
+    return path.stat().st_size
 
 
 def _read_tree(f: h5py.File, where: str):
@@ -194,7 +199,7 @@ def _read_tree(f: h5py.File, where: str):
     the file's size justifies (checked before each read)."""
     datasets: dict[str, np.ndarray] = {}
     gattrs: dict[str, str] = {}
-    budget = max(MIN_READ_BUDGET, READ_BYTES_PER_FILE_BYTE * Path(f.filename).stat().st_size)
+    budget = _data_budget(Path(f.filename))
     used = [0]
 
     def walk(group, prefix):
@@ -226,10 +231,10 @@ def _read_tree(f: h5py.File, where: str):
                     raise ModelFileError(f"{where}: dataset {full!r} is {why}; model files "
                                          "hold their own data only")
                 used[0] += obj.size * 8
-                if obj.size > 200_000_000 or used[0] > budget:
+                if used[0] > budget:
                     raise ModelFileError(f"{where}: dataset {full!r} declares more data than "
-                                         f"this {Path(f.filename).stat().st_size} byte file "
-                                         f"can hold (limit {budget / 2**20:.4g} MiB)")
+                                         f"this {budget} byte file can hold (model files "
+                                         "store their float64 data uncompressed)")
                 datasets[full] = np.asarray(obj[()], dtype=np.float64)
             else:
                 raise ModelFileError(f"{where}: object {full!r} is not a group or dataset")
@@ -239,11 +244,31 @@ def _read_tree(f: h5py.File, where: str):
 
 
 def load(path: str | Path) -> BehavioralModel:
-    """Read a model file. Raises :class:`ModelFileError` for anything but a valid one."""
+    """Read a model file. Raises :class:`ModelFileError` for anything but a valid one.
+
+    The file is loaded first in a forked child with a deadline and a memory cap
+    (:mod:`.isolate`): HDF5 crashing, looping or allocating on damaged bytes is a
+    one-line ModelFileError, not a dead or hung process."""
     path = Path(path)
-    where = str(path)
     if not path.is_file():
-        raise ModelFileError(f"{where}: no such file")
+        raise ModelFileError(f"{path}: no such file")
+    if not isolate.needed(path):
+        return _load(path)
+    ident = isolate.check_in_child(_load, path, ModelFileError, _memory_cap(path))
+    model = _load(path)
+    isolate.check_unchanged(path, ident, ModelFileError)
+    return model
+
+
+def _memory_cap(path: Path) -> int:
+    """Memory an isolated load may allocate: the file's data (_data_budget) four times
+    (read, copies made while checking and building) and 256 MiB for HDF5, h5py, numpy
+    and the tables a model kind precomputes (e.g. ACAM inverse lookups)."""
+    return 4 * _data_budget(path) + (256 << 20)
+
+
+def _load(path: Path) -> BehavioralModel:
+    where = str(path)
     try:
         f = h5py.File(path, "r")
     except Exception as e:
@@ -342,6 +367,9 @@ def _build(attrs, datasets, gattrs, where) -> BehavioralModel:
                 if key.startswith(f"{g}/extra/"):
                     extra[key.rsplit("/", 1)[1]] = datasets[key]
                     used.add(key)
+            if str(spec["form"]) == "poly":
+                _check_poly(g, extra, len(spec["param_names"]), len(spec["form_inputs"]),
+                            where)
             functions[name] = Function(
                 name=name, unit=str(spec["unit"]), doc=str(spec["doc"]), form=str(spec["form"]),
                 corners=[str(c) for c in spec["corners"]],
@@ -368,6 +396,35 @@ def _build(attrs, datasets, gattrs, where) -> BehavioralModel:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as e:
         raise ModelFileError(f"{where}: inconsistent model file ({e})") from None
+
+
+def _check_poly(g: str, extra: dict, n_terms: int, n_inputs: int, where: str) -> None:
+    """A ``poly`` function's fixed arrays as ``fit.poly_function`` writes them. Its
+    evaluation keeps every power of each input up to that input's largest exponent, so
+    the exponents are bounded by what the file stores: non-negative integers whose
+    per-input maxima sum to less than the number of terms. (The writer's exponent sets,
+    full grids 0..d_i or their total-degree cut, hold the terms x_i**k for every k up
+    to each maximum, and the constant: 1 + sum of maxima <= n_terms. The powers kept
+    are then at most as many as the coefficients interpolated per point.) A declared
+    exponent of 1e9 in a 15 KB file made `validate --against` build powers without end
+    (3 GB after 14 s, 6.5 GB after 33 s)."""
+    exps = extra.get("exponents")
+    if exps is None or exps.shape != (n_terms, n_inputs):
+        raise ModelFileError(f"{where}: {g}: a poly function needs extra/exponents of "
+                             f"shape ({n_terms}, {n_inputs})")
+    if not (np.all(exps >= 0) and np.all(exps == np.round(exps)) and
+            (exps.size == 0 or exps.max(axis=0).sum() < n_terms)):
+        raise ModelFileError(f"{where}: {g}: poly exponents must be integers >= 0 whose "
+                             f"largest per input sum to less than its {n_terms} terms")
+    for k in ("center", "half"):
+        if k not in extra or extra[k].shape != (n_inputs,):
+            raise ModelFileError(f"{where}: {g}: a poly function needs extra/{k} with one "
+                                 "value per input")
+    if np.any(extra["half"] == 0):
+        raise ModelFileError(f"{where}: {g}: poly half-widths must be non-zero")
+    lg = extra.get("log_input")
+    if lg is not None and (lg.shape != (n_inputs,) or not np.all((lg == 0) | (lg == 1))):
+        raise ModelFileError(f"{where}: {g}: poly log_input must be 0 or 1 per input")
 
 
 # --- describe ----------------------------------------------------------------------
