@@ -13,8 +13,10 @@ import contextlib
 import os
 from pathlib import Path
 
+from ..errors import ImcspiceError
 
-class OutputExistsError(ValueError):
+
+class OutputExistsError(ImcspiceError, ValueError):
     """The output path holds something this command must not overwrite."""
 
 

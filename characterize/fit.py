@@ -39,6 +39,7 @@ from ..models import base as mbase
 from ..models.base import BehavioralModel, Function
 from ..models.store import save, sha256_file
 from . import rawfile
+from ..errors import ImcspiceError
 
 HOLDOUT_FRAC = 0.15
 DEFAULT_TOL_PCT = 1.0
@@ -57,7 +58,7 @@ FITTERS = {
 }
 
 
-class FitError(ValueError):
+class FitError(ImcspiceError, ValueError):
     """The raw sweep cannot be fitted into the requested model kind."""
 
 

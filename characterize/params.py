@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ..errors import ImcspiceError
+
 # SPICE scale suffixes (ngspice manual, "2.1.3 Numbers"); case-insensitive except
 # that "meg"/"mil" must be matched before "m".
 _SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3,
@@ -21,7 +23,7 @@ _NUMBER = re.compile(
     re.I | re.A)
 
 
-class ParameterError(ValueError):
+class ParameterError(ImcspiceError, ValueError):
     """A parameter value was refused; the message names the parameter and what to fix."""
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..errors import ImcspiceError
+
 SCHEMA = "imcspice.raw/1"
 
 STATUS = {"pending": 0, "ok": 1, "nonconverged": 2, "timeout": 3, "crashed": 4, "error": 5}
@@ -44,7 +46,7 @@ READ_BYTES_PER_FILE_BYTE = 200
 MIN_READ_BUDGET = 64 << 20
 
 
-class RawFileError(ValueError):
+class RawFileError(ImcspiceError, ValueError):
     """The file is not a readable imcspice raw sweep file."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from .. import netlists
+from ..errors import ImcspiceError
 
 Value = Union[float, str]
 
@@ -54,7 +55,7 @@ _EXPR = re.compile(r"\A\{[a-z_][a-z0-9_]*(?:\s*[-+*/]\s*(?:[a-z_][a-z0-9_]*|\d+(
 _NODE = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
 
 
-class ParameterError(ValueError):
+class ParameterError(ImcspiceError, ValueError):
     """A value that cannot be written into a netlist."""
 
 
