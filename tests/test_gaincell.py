@@ -215,6 +215,31 @@ def test_readout_is_clipped_linear(pool, out):
 # --- plots ------------------------------------------------------------------------------
 def test_plot_gaincell(mac, retention, out):
     from imcspice.circuits.gaincell import plot_gaincell
+    from plotcheck import check_png, line_data, saved_figures
     for raw, name in ((mac, "mac.png"), (retention, "ret.png")):
-        plot_gaincell(raw, out / name)
-        assert (out / name).stat().st_size > 10_000
+        with saved_figures() as figs:
+            plot_gaincell(raw, out / name)
+        (fig, path), = figs
+        check_png(fig, path)
+        a1, a2 = fig.axes
+        if raw is mac:
+            # I(Vs) per Vwl in uA at the first outer point; charge vs pulse width in fC
+            i = raw.data["i_cell_a"][(0,) * (raw.data["i_cell_a"].ndim - 2)]
+            lines = [ln for ln in line_data(a1) if len(ln[0]) > 2]    # not the 0 line
+            assert len(lines) == len(raw.axis("vwl_v"))
+            for k, (x, y) in enumerate(lines):
+                np.testing.assert_allclose(x, raw.axis("vs_v"))
+                np.testing.assert_allclose(y, i[k] * 1e6)
+            q = raw.data["q_col_c"][(0,) * (raw.data["q_col_c"].ndim - 1)]
+            (x, y), = line_data(a2)
+            np.testing.assert_allclose(x, raw.axis("t_pulse_s") * 1e9)
+            np.testing.assert_allclose(y, q * 1e15)
+        else:
+            # 2 devices x 2 temperatures, each with one trajectory per written level
+            v = raw.data["v_sn_v"]
+            n_traj = int(np.prod(v.shape[:-1]))
+            lines = line_data(a1)
+            assert len(lines) == n_traj and a1.get_xscale() == "log"
+            np.testing.assert_allclose(np.sort(np.concatenate([y for _, y in lines])),
+                                       np.sort(v.ravel()))
+            assert a2.get_yscale() == "log"

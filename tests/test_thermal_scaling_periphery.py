@@ -112,8 +112,21 @@ def test_feasibility_limits():
 
 def test_plot(tmp_path):
     res = thermal.solve(thermal.example_hetrax_stack(grid=8))
-    out = thermal.plot_temperature_map(res, tmp_path / "sub" / "map.png")
-    assert out.exists() and out.stat().st_size > 1000
+    from plotcheck import check_png, saved_figures
+    with saved_figures() as figs:
+        out = thermal.plot_temperature_map(res, tmp_path / "sub" / "map.png")
+    (fig, path), = figs
+    assert path == out
+    check_png(fig, out)
+    # one map per tier, drawing exactly that tier's temperatures on one shared colour scale
+    maps = [ax for ax in fig.axes if ax.get_images()]
+    assert len(maps) == len(res.stack.tiers)
+    for ax, temp, tier in zip(maps, res.temps_c, res.stack.tiers):
+        im, = ax.get_images()
+        np.testing.assert_array_equal(im.get_array(), temp)
+        assert im.get_clim() == (res.temps_c.min(), res.temps_c.max())
+        assert ax.get_title().startswith(f"{tier.name} ({tier.kind})")
+        assert f"peak {temp.max():.1f} C" in ax.get_title()
     with pytest.raises(ValueError, match=r"\.png"):
         thermal.plot_temperature_map(res, tmp_path / "map.jpg")
 
