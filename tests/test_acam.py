@@ -315,6 +315,32 @@ def test_subckt_defaults_match_the_parameter_dataclass():
             assert float(defaults[f.name]) == getattr(cell, f.name), f.name
 
 
+def test_128_cell_row_reduced(search, tmp_path):
+    """The full-size row (N = 128) in CI: one point (dv = 0.1 V above the upper edge), its
+    evaluation window cut from 5 to 2.5 ns (a 128-cell ML discharges in ~1.3 ns), compared
+    with the 8-cell row of the `search` fixture at the same dv. Expectations:
+    * the discharge time t = C_ML * dV / I: one mismatching cell's pull-down current, an
+      ML capacitance growing linearly with N (each cell adds its pull-down drains and a
+      wire segment) on top of fixed parts (precharge device, sense node), so
+      t8 < t128 < 16 * t8;
+    * 127 matching cells + the test cell: with the input inside every window the ML still
+      holds above 95 % of VDD (the leakage of 128 cells does not discharge it);
+    * the replica's window edges do not depend on the row (the standalone cell's values,
+      test_replica_edges_match_a_standalone_cell)."""
+    spec = SweepSpec("acam-search", {"n_cells": [128], "dv_v": [0.1], "t_eval_s": [2.5e-9]})
+    # its own worker, so the recipe's own timeout (60 s + 2 s per cell) applies rather
+    # than the shared pool's 120 s: the point takes ~50 s alone, ~190 s on 2 busy cores
+    raw = run_sweep(spec, tmp_path / "row128.raw.h5", workers=1, progress=False)
+    assert raw.status_counts() == {"ok": 1}, raw.message
+    t128 = float(raw.data["t_discharge_s"].item())
+    t8 = float(search.data["t_discharge_s"][0, 0, 1, 2])       # n_cells 8, dv 0.1
+    assert t8 < t128 < 16 * t8, (t8, t128)
+    assert float(raw.data["v_ml_match_v"].item()) > 0.95 * 1.8
+    assert float(raw.data["v_ml_test_v"].item()) < 0.9 / 4
+    np.testing.assert_allclose(raw.data["v_hi_v"].item(), search.data["v_hi_v"][0, 0, 1, 2],
+                               atol=2.5e-3)
+
+
 @pytest.mark.slow
 def test_full_size_128_cell_row(tmp_path):
     """Full-size row (N = 128): runs with the recipe's own timeout (no --timeout needed)."""
