@@ -95,6 +95,15 @@ def test_column_charge_saturates_with_the_integrator(mac):
 
 
 
+@pytest.mark.xfail(strict=True, reason="q_col_c held out at 1.23 % FS (measured): one curve "
+                   "reaches the rail in this small sweep and its knee is the held-out line; "
+                   "the target is 1 % (was asserted as < 1.5, the measurement plus a margin)")
+def test_integrator_charge_meets_the_one_percent_target(mac, out):
+    from imcspice.characterize.fit import fit
+    m = fit(out / "mac.raw.h5")
+    assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] <= 1.0
+
+
 def test_integrator_fits_ramp_form_within_one_percent(mac, out):
     """q_col_c / v_int_v as the integrator-ramp-lag form (reset level, settling step,
     linear ramp, shared rails and knees)."""
@@ -102,8 +111,7 @@ def test_integrator_fits_ramp_form_within_one_percent(mac, out):
     m = fit(out / "mac.raw.h5")
     for q in ("q_col_c", "v_int_v"):
         assert m.functions[q].form == "integrator-ramp-lag"
-    # measured 1.23 (q: one curve reaches the rail here, its knee held out) / < 1 % FS
-    assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] < 1.5
+    # the issue's target: held-out error <= 1 % of full scale (q_col_c: see below)
     assert m.heldout_error["outputs"]["v_int_v"]["max_pct_fs"] < 1.0
     t = np.linspace(1e-9, 15e-9, 57)             # beyond the 100 ps word-line edge
     for vs in (0.6, 0.75, 0.9):
