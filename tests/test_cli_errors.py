@@ -91,6 +91,8 @@ def test_input_errors_are_one_line_with_exit_code_2(monkeypatch, capsys, exc):
     (["sweep", "nfet-iv", "--corner", "xx"], "corner 'xx' is not one of"),
     (["models", "build-defaults", "--only", "nope"], "unknown default model(s) ['nope']"),
     (["evaluate", "--arch", "race-it", "--workload", "nope"], "unknown workload 'nope'"),
+    (["explore", "--arch", "race-it", "--set", "dac.bits=4", "--set", "dac.bits=6"],
+     "given twice"),
 ])
 def test_real_input_errors_are_reported_not_raised(tmp_path, capsys, argv, words):
     """These raise sites were plain KeyError/ValueError, which the old catch-all hid."""
