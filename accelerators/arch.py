@@ -28,6 +28,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ImcspiceError
+
 SCHEMA = "imcspice.arch/1"
 ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
 MAX_FILE_BYTES = 256 * 1024          # a description is a page of text, not data
@@ -66,7 +68,7 @@ ENGINE_ROLES = {
 OP_KINDS = ("linear", "matmul", "softmax", "gelu", "layernorm", "elementwise")
 
 
-class ArchError(ValueError):
+class ArchError(ImcspiceError, ValueError):
     """A description is unusable; the message names the file, component and field."""
 
 

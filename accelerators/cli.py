@@ -5,6 +5,7 @@ import argparse
 import json
 
 from ..cli import count_arg, positive_arg
+from ..errors import UsageError
 
 
 def _cmd_evaluate(args) -> int:
@@ -12,9 +13,9 @@ def _cmd_evaluate(args) -> int:
     from pathlib import Path
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
+        raise UsageError(f"--out {out} exists and is not a directory")
     if (out / "report.json").exists() and not args.force:
-        raise ValueError(f"{out / 'report.json'} exists: choose another --out or pass --force")
+        raise UsageError(f"{out / 'report.json'} exists: choose another --out or pass --force")
     rep = evaluate(args.arch, out, workload=args.workload, sets=args.set,
                    models_dir=args.models, quick=args.quick, seq_len=args.seq_len,
                    batch=args.batch, progress=not args.quiet)
@@ -45,7 +46,7 @@ def _cmd_explore(args) -> int:
     out = Path(args.out)
     old = [f for f in ("explore.csv", "explore.json") if (out / f).exists()]
     if old and not args.force:
-        raise ValueError(f"{out} already holds {' and '.join(old)} from an earlier "
+        raise UsageError(f"{out} already holds {' and '.join(old)} from an earlier "
                          "exploration: choose another --out or add --force to overwrite")
     rows = explore(args.arch, parse_grid(args.set), out, quick=args.quick,
                    models_dir=args.models, progress=not args.quiet, workers=args.workers,

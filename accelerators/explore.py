@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import arch as arch_mod
 from .arch import ArchError
+from ..errors import InputError
 
 #: bare grid names accepted for the issue's spelling (``--set tile_rows=64,128``)
 ALIASES = {"tile_rows": "crossbar.rows", "tile_cols": "crossbar.cols"}
@@ -44,20 +45,20 @@ def parse_grid(items: list[str]) -> dict[str, list]:
     "dac.bits": [4, 6]}`` (values parsed as for ``--set``: numbers, true/false, words).
     Syntax only; :func:`resolve_grid` checks the keys against a description."""
     if not items:
-        raise ValueError("explore needs at least one --set KEY=V1,V2,... (e.g. "
+        raise InputError("explore needs at least one --set KEY=V1,V2,... (e.g. "
                          "--set dac.bits=4,6,8)")
     grid: dict[str, list] = {}
     for it in items:
         if not isinstance(it, str) or "=" not in it:
-            raise ValueError(f"--set {it!r}: expected KEY=V1,V2,... (e.g. dac.bits=4,6,8)")
+            raise InputError(f"--set {it!r}: expected KEY=V1,V2,... (e.g. dac.bits=4,6,8)")
         key, vals = (s.strip() for s in it.split("=", 1))
         if not key:
-            raise ValueError(f"--set {it!r}: empty parameter name")
+            raise InputError(f"--set {it!r}: empty parameter name")
         if key in grid:
-            raise ValueError(f"--set {key}: given twice; put all its values in one list")
+            raise InputError(f"--set {key}: given twice; put all its values in one list")
         parts = [v.strip() for v in vals.split(",")]
         if not vals.strip() or any(not p for p in parts):
-            raise ValueError(f"--set {it!r}: empty value (values are comma-separated, "
+            raise InputError(f"--set {it!r}: empty value (values are comma-separated, "
                              "e.g. dac.bits=4,6,8)")
         grid[key] = [arch_mod.parse_set([f"{key}={p}"])[key] for p in parts]
     return grid
@@ -75,18 +76,18 @@ def resolve_grid(arch: str, grid: dict) -> dict[str, list]:
     (a shipped name or a .toml file): an unknown key or a value of the wrong type is an
     error naming it, before anything is evaluated. Returns a new ``{key: [values]}``."""
     if not isinstance(grid, dict) or not grid:
-        raise ValueError("explore: the grid is empty; give at least one parameter with "
+        raise InputError("explore: the grid is empty; give at least one parameter with "
                          "a list of values")
     base = arch_mod.load(arch)
     raw, comps = base.raw, base.components
     out: dict[str, list] = {}
     for key, values in grid.items():
         if not isinstance(key, str) or not key:
-            raise ValueError(f"explore: grid key {key!r} must be a non-empty string")
+            raise InputError(f"explore: grid key {key!r} must be a non-empty string")
         canon = canonical_key(key, comps)
         named = key if canon == key else f"{key} (alias of {canon})"
         if canon in out:
-            raise ValueError(f"explore: {named} appears twice in the grid")
+            raise InputError(f"explore: {named} appears twice in the grid")
         if "." not in canon and canon in comps:
             some = ", ".join(f"{canon}.{k}" for k, v in comps[canon].params.items()
                              if isinstance(v, (int, float)) and not isinstance(v, bool))
@@ -101,12 +102,12 @@ def resolve_grid(arch: str, grid: dict) -> dict[str, list]:
             values = [values]
         values = list(values)
         if not values:
-            raise ValueError(f"explore: {named} has no values")
+            raise InputError(f"explore: {named} has no values")
         if len(set(map(repr, values))) != len(values):
-            raise ValueError(f"explore: {named} lists a value twice: {values}")
+            raise InputError(f"explore: {named} lists a value twice: {values}")
         for v in values:
             if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"explore: {named}={v!r}: values must be finite")
+                raise InputError(f"explore: {named}={v!r}: values must be finite")
             try:
                 arch_mod.apply_overrides(raw, {canon: v})
             except ArchError as e:
@@ -115,7 +116,7 @@ def resolve_grid(arch: str, grid: dict) -> dict[str, list]:
         out[canon] = values
     n = math.prod(len(v) for v in out.values())
     if n > MAX_POINTS:
-        raise ValueError(f"explore: {n} grid points is more than {MAX_POINTS}; each is a "
+        raise InputError(f"explore: {n} grid points is more than {MAX_POINTS}; each is a "
                          "full evaluation: narrow the grid")
     return out
 

@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from ..models import store
+from ..errors import ImcspiceError
 
 #: where ``imcspice models build-defaults`` writes the shipped SKY130 models
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "data"
 
 
-class HardwareModelError(RuntimeError):
+class HardwareModelError(ImcspiceError, RuntimeError):
     """A model file the evaluation needs is missing or unusable."""
 
 

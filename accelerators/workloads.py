@@ -56,6 +56,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import InputError
+
 __all__ = [
     "TransformerShape", "Operator", "WORKLOADS", "OP_KINDS", "MAX_SEQ_LEN",
     "get_workload", "operator_graph", "total_flops", "total_bytes",
@@ -216,7 +218,7 @@ def get_workload(name: str) -> TransformerShape:
     try:
         return WORKLOADS[key]
     except (KeyError, TypeError):
-        raise ValueError(
+        raise InputError(
             f"unknown workload {name!r}; valid names: {', '.join(sorted(WORKLOADS))}") from None
 
 

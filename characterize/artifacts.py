@@ -13,22 +13,20 @@ import contextlib
 import os
 from pathlib import Path
 
+from ..errors import ImcspiceError
 
-class OutputExistsError(ValueError):
+
+class OutputExistsError(ImcspiceError, ValueError):
     """The output path holds something this command must not overwrite."""
 
 
 def schema_of(path: Path) -> str | None:
     """The root ``schema`` attribute of an HDF5 file, or None for anything else."""
-    try:
-        import h5py
-        with h5py.File(path, "r") as f:
-            s = f.attrs.get("schema")
-    except Exception:  # noqa: BLE001 - not HDF5, unreadable: not an imcspice artifact
+    from ..models import isolate
+    try:  # in a child with a deadline: damaged bytes can make HDF5 loop on this attribute
+        return isolate.file_schema(path, OutputExistsError)
+    except OutputExistsError:  # not HDF5, unreadable, hung: not an imcspice artifact
         return None
-    if isinstance(s, bytes):
-        s = s.decode("utf-8", "replace")
-    return s if isinstance(s, str) else None
 
 
 def guard_output(path: str | Path, schema: str, force: bool = False) -> Path:

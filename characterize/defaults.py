@@ -32,6 +32,7 @@ from .fit import FitError, fit_file
 from .recipes import all_recipes
 from .runner import run_sweep
 from .sweep import SweepSpec
+from ..errors import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,8 @@ def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool =
     if only:
         unknown = set(only) - set(table)
         if unknown:
-            raise KeyError(f"unknown default model(s) {sorted(unknown)}; known: "
-                           f"{', '.join(table)}")
+            raise UnknownNameError(f"unknown default model(s) {sorted(unknown)}; known: "
+                                   f"{', '.join(table)}")
         entries = {k: v for k, v in entries.items() if k in only}
     summary = {"out": str(out), "models": {},
                "skipped": sorted(set(table) - set(available(table)))}

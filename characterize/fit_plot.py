@@ -13,9 +13,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from ..models import isolate
 from ..models.store import load, sha256_file
 from . import rawfile
 from .fitting.grid import FitError, grid_data
@@ -28,12 +28,7 @@ MAX_CURVES = 6
 def _schema(path: Path) -> str:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    try:
-        with h5py.File(path, "r") as f:
-            s = f.attrs.get("schema", "")
-    except OSError as e:
-        raise rawfile.RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
-    return s.decode() if isinstance(s, bytes) else str(s)
+    return isolate.file_schema(path, rawfile.RawFileError) or ""
 
 
 def plot_file(path, out, raw=None) -> Path:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..models import isolate
 from ..models.store import foreign_storage
+from ..errors import ImcspiceError
 
 SCHEMA = "imcspice.raw/1"
 
@@ -47,7 +48,7 @@ READ_BYTES_PER_FILE_BYTE = 200
 MIN_READ_BUDGET = 64 << 20
 
 
-class RawFileError(ValueError):
+class RawFileError(ImcspiceError, ValueError):
     """The file is not a readable imcspice raw sweep file."""
 
 

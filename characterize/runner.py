@@ -21,6 +21,7 @@ from .engine import LocalPool, Result, Task, cache_key, cache_load
 from .params import ParameterError
 from .recipes import get_recipe
 from .sweep import SweepSpec
+from ..errors import ImcspiceError
 
 # seconds between atomic rewrites of the output file while a sweep runs
 CHECKPOINT_S = float(os.environ.get("IMCSPICE_CHECKPOINT_S", "5"))
@@ -31,7 +32,7 @@ CHECKPOINT_S = float(os.environ.get("IMCSPICE_CHECKPOINT_S", "5"))
 MAX_SWEEP_BYTES = int(os.environ.get("IMCSPICE_MAX_SWEEP_BYTES", 4 << 30))
 
 
-class SweepError(RuntimeError):
+class SweepError(ImcspiceError, RuntimeError):
     """The sweep could not start or its output could not be written."""
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from ..models import isolate
 from . import rawfile
 
 _SKIP = {"netlist", "spec", "params", "units"}
@@ -16,15 +16,8 @@ def show(path: str) -> str:
     p = Path(path)
     if not p.is_file():
         raise rawfile.RawFileError(f"{path}: no such file")
-    try:
-        with h5py.File(p, "r") as f:
-            schema = f.attrs.get("schema")
-    except OSError as e:
-        raise rawfile.RawFileError(f"{path}: not a readable HDF5 file ({e})") from None
-    if isinstance(schema, bytes):
-        schema = schema.decode("utf-8", "replace")
-    if not isinstance(schema, str):
-        schema = None
+    # read in a child with a deadline: damaged bytes can make HDF5 loop on this attribute
+    schema = isolate.file_schema(p, rawfile.RawFileError)
     if schema == rawfile.SCHEMA:
         return printable(_show_raw(p))
     if isinstance(schema, str) and schema.startswith("imcspice.model/"):

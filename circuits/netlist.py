@@ -15,10 +15,12 @@ from typing import Union
 
 import numpy as np
 
+from ..errors import ImcspiceError
+
 IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z", re.A)
 
 
-class ParameterError(ValueError):
+class ParameterError(ImcspiceError, ValueError):
     """A parameter value was refused; the message names the parameter and what to fix."""
 
 

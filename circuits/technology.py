@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ImcspiceError, InputError
+
 # Corners offered by SKY130's combined models (sky130.lib.spice header).
 SKY130_CORNERS = ("tt", "ff", "ss", "sf", "fs")
 
@@ -32,7 +34,7 @@ SKY130_DEVICES = {
 }
 
 
-class TechnologyError(RuntimeError):
+class TechnologyError(ImcspiceError, RuntimeError):
     """The technology's model files are missing or unusable."""
 
 
@@ -72,7 +74,7 @@ class Technology:
 
     def check_corner(self, corner: str) -> str:
         if corner not in self.corners:
-            raise ValueError(f"corner {corner!r} is not one of {', '.join(self.corners)} "
+            raise InputError(f"corner {corner!r} is not one of {', '.join(self.corners)} "
                              f"for technology {self.name}")
         return corner
 

@@ -15,6 +15,8 @@ import argparse
 import json
 import sys
 
+from .errors import ImcspiceError, UsageError
+
 EPILOG_SWEEP = """\
 values for --set NAME=...:
   0.9 | 1.5u | 10k          one value (SPICE suffixes t g meg k m u n p f)
@@ -51,10 +53,10 @@ def _cmd_sweep(args) -> int:
     if args.spec:
         from .characterize.sweep import load_spec_file
         if args.recipe or args.set:
-            raise ValueError("give either --spec FILE or RECIPE with --set, not both")
+            raise UsageError("give either --spec FILE or RECIPE with --set, not both")
         spec = load_spec_file(args.spec)
     elif not args.recipe:
-        raise ValueError("name a recipe (see `imcspice recipes`) or give --spec FILE.json")
+        raise UsageError("name a recipe (see `imcspice recipes`) or give --spec FILE.json")
     else:
         spec = spec_from_cli(args.recipe, args.set, args.corner, args.temp, args.mc, args.seed)
     out = args.out or f"{spec.recipe}.raw.h5"
@@ -188,13 +190,15 @@ def _extensions():
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "the input is wrong": reported in one line, exit code 2."""
-    from .accelerators.hardware import HardwareModelError
-    from .characterize.runner import SweepError
-    from .circuits.technology import TechnologyError
-    from .accelerators.arch import ArchError
-    return (ValueError, KeyError, FileNotFoundError, SweepError, HardwareModelError,
-            TechnologyError, ArchError)
+    """Errors that mean "the input is wrong": reported in one line, exit code 2.
+
+    Only imcspice's own :class:`ImcspiceError` (raised where an input is checked) and the
+    OSErrors of a path the user named that is missing, unreadable or of the wrong type
+    (their message names the path). Anything else -- a ``KeyError`` or ``ValueError`` from
+    inside the code, an ``OSError`` such as a full disk -- is a bug or an environment fault
+    and keeps its traceback."""
+    return (ImcspiceError, FileNotFoundError, PermissionError, IsADirectoryError,
+            NotADirectoryError, FileExistsError)
 
 
 def _terminate_as_interrupt(signum, frame):
@@ -221,8 +225,7 @@ def main(argv: list[str] | None = None) -> int:
               "(re-run with --resume)", file=sys.stderr)
         return 130
     except _user_errors() as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"imcspice {args.command}: error: {msg}", file=sys.stderr)
+        print(f"imcspice {args.command}: error: {e}", file=sys.stderr)
         return 2
     finally:
         if old is not None:

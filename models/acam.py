@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 
 from .base import BehavioralModel, OutOfRangeWarning, register_kind
+from ..errors import UnknownNameError
 
 _BOUND = {"lo": ("v_lo_v", "g_low_us"), "hi": ("v_hi_v", "g_high_us")}
 
@@ -106,8 +107,8 @@ class AcamMismatchModel(BehavioralModel):
         out_name, g_name = _BOUND[bound]
         name = "sigma_" + out_name
         if name not in self.functions:
-            raise KeyError(f"this mismatch model has no {name} (its sweep did not vary "
-                           f"{g_name})")
+            raise UnknownNameError(f"this mismatch model has no {name} (its sweep did not vary "
+                                   f"{g_name})")
         return self.evaluate(name, corner=corner, strict=strict, **{g_name: g_us},
                              **_only(self, name, settings))
 

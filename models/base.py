@@ -27,6 +27,7 @@ import numpy as np
 
 from .forms import get_form
 from .grid import AXIS_SCALES, Grid
+from ..errors import ImcspiceError, UnknownNameError
 
 SCHEMA = "imcspice.model/1"
 
@@ -38,7 +39,7 @@ class OutOfRangeWarning(UserWarning):
     """A model was evaluated outside the input box it was fitted and validated on."""
 
 
-class ModelFileError(ValueError):
+class ModelFileError(ImcspiceError, ValueError):
     """A model file is missing, corrupted, truncated, foreign, or holds non-data content."""
 
 
@@ -244,8 +245,8 @@ class BehavioralModel:
         if output is None:
             output = self.primary if self.primary in self.functions else next(iter(self.functions))
         if output not in self.functions:
-            raise KeyError(f"model {self.kind} has no output {output!r}; it has "
-                           f"{', '.join(self.functions)}")
+            raise UnknownNameError(f"model {self.kind} has no output {output!r}; it has "
+                                   f"{', '.join(self.functions)}")
         return output
 
     # --- range checks ----------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class Form:
@@ -146,4 +148,5 @@ def get_form(name: str) -> Form:
     try:
         return FORMS[name]
     except KeyError:
-        raise KeyError(f"unknown model form {name!r}; known: {', '.join(sorted(FORMS))}") from None
+        raise UnknownNameError(f"unknown model form {name!r}; known: "
+                               f"{', '.join(sorted(FORMS))}") from None

@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import BehavioralModel, register_kind
+from ..errors import UnknownNameError
 
 
 class GainCellModel(BehavioralModel):
@@ -83,7 +84,7 @@ class GainCellRetentionModel(GainCellModel):
     def tau(self, *, corner=None, strict=False, **settings):
         name = self._first(("tau",))
         if name is None:
-            raise KeyError("this retention model has no time-constant output (tau*)")
+            raise UnknownNameError("this retention model has no time-constant output (tau*)")
         return self.evaluate(name, corner=corner, strict=strict, **_only(self, name, settings))
 
     def relax_level(self, *, corner=None, strict=False, **settings):

@@ -32,6 +32,8 @@ import signal
 import time
 from pathlib import Path
 
+from ..errors import ImcspiceError
+
 #: deadline of the child: this many seconds, plus DEADLINE_S_PER_MIB per MiB on disk
 #: (imcspice reads its largest shipped file, 17 MB, in about 1 s on one core)
 DEADLINE_S = float(os.environ.get("IMCSPICE_READ_TIMEOUT_S", 20))
@@ -91,7 +93,7 @@ def _schema_text(path: Path) -> str:
     return "s" + v if isinstance(v, str) else "-"
 
 
-class _OpenError(Exception):
+class _OpenError(ImcspiceError):
     pass
 
 

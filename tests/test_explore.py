@@ -3,6 +3,7 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 
 from imcspice.accelerators import explore as ex
@@ -127,8 +128,33 @@ def test_explore_files_and_failed_point(tmp_path, fake_evaluate):
     # #0 has #1's area at lower latency and #3's latency at lower area
     assert doc["pareto"]["energy_accuracy"] == [0, 1]
     assert doc["pareto"]["latency_area"] == [0]
-    for name in ("pareto_energy_accuracy.png", "pareto_latency_area.png"):
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pareto_plots_draw_the_front(tmp_path, fake_evaluate):
+    """The plotted points, by hand from the stand-in: energy = bits*1e-4 + rows*1e-6 J,
+    cosine = 1 - 0.1/bits, latency = 1e-3*bits/rows s, area = 0.01*rows mm^2;
+    #0 (64, 4): 4.64e-4 J, 0.975, 6.25e-5 s, 0.64 mm^2; #1 (64, 8): 8.64e-4 J, 0.9875,
+    1.25e-4 s, 0.64; #3 (128, 8): 9.28e-4 J, 0.9875, 6.25e-5 s, 1.28; #2 failed, not drawn.
+    Energy/accuracy front: #0 and #1 (#3 costs more at the same cosine); latency/area: #0."""
+    from plotcheck import check_png, line_data, saved_figures
+    with saved_figures() as figs:
+        ex.explore("race-it", {"tile_rows": [64, 128], "dac.bits": [4, 8]}, tmp_path,
+                   progress=False)
+    by_name = {p.name: f for f, p in figs}
+    assert set(by_name) == {"pareto_energy_accuracy.png", "pareto_latency_area.png"}
+    want = {"pareto_energy_accuracy.png": ([4.64e-4, 8.64e-4, 9.28e-4], [0.975, 0.9875, 0.9875],
+                                           [4.64e-4, 8.64e-4], [0.975, 0.9875]),
+            "pareto_latency_area.png": ([6.25e-5, 1.25e-4, 6.25e-5], [0.64, 0.64, 1.28],
+                                        [6.25e-5], [0.64])}
+    for name, (xs, ys, fx, fy) in want.items():
+        fig = by_name[name]
+        check_png(fig, tmp_path / name)
+        ax, = fig.axes
+        scatter, = ax.collections
+        np.testing.assert_allclose(scatter.get_offsets(), np.c_[xs, ys], rtol=1e-12)
+        (x, y), = line_data(ax)
+        np.testing.assert_allclose(x, fx, rtol=1e-12)
+        np.testing.assert_allclose(y, fy, rtol=1e-12)
 
 
 def test_cli_explore_summary_and_refusal(tmp_path, fake_evaluate, capsys):

@@ -95,6 +95,15 @@ def test_column_charge_saturates_with_the_integrator(mac):
 
 
 
+@pytest.mark.xfail(strict=True, reason="q_col_c held out at 1.23 % FS (measured): one curve "
+                   "reaches the rail in this small sweep and its knee is the held-out line; "
+                   "the target is 1 % (was asserted as < 1.5, the measurement plus a margin)")
+def test_integrator_charge_meets_the_one_percent_target(mac, out):
+    from imcspice.characterize.fit import fit
+    m = fit(out / "mac.raw.h5")
+    assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] <= 1.0
+
+
 def test_integrator_fits_ramp_form_within_one_percent(mac, out):
     """q_col_c / v_int_v as the integrator-ramp-lag form (reset level, settling step,
     linear ramp, shared rails and knees)."""
@@ -102,8 +111,7 @@ def test_integrator_fits_ramp_form_within_one_percent(mac, out):
     m = fit(out / "mac.raw.h5")
     for q in ("q_col_c", "v_int_v"):
         assert m.functions[q].form == "integrator-ramp-lag"
-    # measured 1.23 (q: one curve reaches the rail here, its knee held out) / < 1 % FS
-    assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] < 1.5
+    # the issue's target: held-out error <= 1 % of full scale (q_col_c: see below)
     assert m.heldout_error["outputs"]["v_int_v"]["max_pct_fs"] < 1.0
     t = np.linspace(1e-9, 15e-9, 57)             # beyond the 100 ps word-line edge
     for vs in (0.6, 0.75, 0.9):
@@ -215,6 +223,31 @@ def test_readout_is_clipped_linear(pool, out):
 # --- plots ------------------------------------------------------------------------------
 def test_plot_gaincell(mac, retention, out):
     from imcspice.characterize.fit_plot import plot_raw as plot_gaincell
+    from plotcheck import check_png, line_data, saved_figures
     for raw, name in ((mac, "mac.png"), (retention, "ret.png")):
-        plot_gaincell(raw, out / name)
-        assert (out / name).stat().st_size > 10_000
+        with saved_figures() as figs:
+            plot_gaincell(raw, out / name)
+        (fig, path), = figs
+        check_png(fig, path)
+        a1, a2 = fig.axes
+        if raw is mac:
+            # I(Vs) per Vwl in uA at the first outer point; charge vs pulse width in fC
+            i = raw.data["i_cell_a"][(0,) * (raw.data["i_cell_a"].ndim - 2)]
+            lines = [ln for ln in line_data(a1) if len(ln[0]) > 2]    # not the 0 line
+            assert len(lines) == len(raw.axis("vwl_v"))
+            for k, (x, y) in enumerate(lines):
+                np.testing.assert_allclose(x, raw.axis("vs_v"))
+                np.testing.assert_allclose(y, i[k] * 1e6)
+            q = raw.data["q_col_c"][(0,) * (raw.data["q_col_c"].ndim - 1)]
+            (x, y), = line_data(a2)
+            np.testing.assert_allclose(x, raw.axis("t_pulse_s") * 1e9)
+            np.testing.assert_allclose(y, q * 1e15)
+        else:
+            # 2 devices x 2 temperatures, each with one trajectory per written level
+            v = raw.data["v_sn_v"]
+            n_traj = int(np.prod(v.shape[:-1]))
+            lines = line_data(a1)
+            assert len(lines) == n_traj and a1.get_xscale() == "log"
+            np.testing.assert_allclose(np.sort(np.concatenate([y for _, y in lines])),
+                                       np.sort(v.ravel()))
+            assert a2.get_yscale() == "log"

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+from imcspice.characterize import rawfile
 from imcspice.characterize.fit import errors_against, fit, fit_file
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
@@ -287,14 +288,34 @@ def test_cli_fit_validate_plot(sweeps, tmp_path):
                        "--out", str(tmp_path / "x.model.h5")])
     assert rc == 2 and "acam-window" in err
 
+    from plotcheck import check_png, line_data, saved_figures
+    acam_raw = rawfile.read(sweeps["acam"])
     for src, png in ((model, "model.png"), (sweeps["acam"], "raw.png"),
                      (sweeps["nfet"], "nfet_raw.png")):
         argv = ["plot", str(src), "--out", str(tmp_path / png)]
         if src == model:
             argv += ["--raw", str(sweeps["acam"])]
-        rc, out, err = _run(argv)
+        with saved_figures() as figs:
+            rc, out, err = _run(argv)
         assert rc == 0, err
-        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        (fig, path), = figs
+        assert path == tmp_path / png
+        check_png(fig, path)
+        if src == model:
+            # top row: model curve + the sweep's points; bottom row: residual in % of
+            # full scale. The drawn points are the sweep's own values, and the fitted
+            # curve passes within the 1 % FS target of every one of them.
+            top = fig.axes[0]
+            pts = [(x, y) for x, y in line_data(top) if len(x) == len(G16)]
+            curve = [(x, y) for x, y in line_data(top) if len(x) == 300]
+            assert pts and curve
+            name = top.get_title().split(": ")[1].split(" ")[0]       # "kind: OUT [unit] ..."
+            values = np.asarray(acam_raw.data[name], float)
+            drawn = np.concatenate([y for _, y in pts])
+            assert np.all(np.isin(drawn[np.isfinite(drawn)], values))
+            fs = np.nanmax(values) - np.nanmin(values)
+            for (xp, yp), (xc, yc) in zip(pts, curve):
+                assert np.max(np.abs(np.interp(xp, xc, yc) - yp)) < 0.01 * fs
 
     bad = tmp_path / "bad.model.h5"
     bad.write_bytes(model.read_bytes()[:500])

@@ -120,14 +120,20 @@ def test_sigterm_saves_finished_points_and_leaves_no_temp_files(tmp_path):
 
     from imcspice.characterize import rawfile
     out = tmp_path / "t.raw.h5"
-    env = dict(os.environ, IMCSPICE_CACHE=str(tmp_path / "cache"))
+    # checkpoints every 0.5 s, so the test can see finished points before it interrupts
+    # (a fixed 3 s wait found none on a loaded 2-core machine)
+    env = dict(os.environ, IMCSPICE_CACHE=str(tmp_path / "cache"), IMCSPICE_CHECKPOINT_S="0.5")
     p = subprocess.Popen([sys.executable, "-m", "imcspice.cli", "sweep", "nfet-iv", "--set",
                           "w_um=0.5:3:300", "--workers", "1", "--quiet", "--out", str(out)],
                          cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not out.exists() and time.monotonic() < deadline:   # first checkpoint written
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:                  # until a checkpoint holds an ok point
         time.sleep(0.2)
-    time.sleep(3)                                           # some points finished since
+        try:
+            if out.exists() and rawfile.read(out).status_counts().get("ok", 0) > 0:
+                break
+        except (rawfile.RawFileError, OSError):        # replaced while we read it
+            pass
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err.decode()

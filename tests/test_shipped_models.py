@@ -62,6 +62,38 @@ def test_shipped_model_meets_heldout_target(name, summary):
     assert summary[name]["heldout_max_pct_fs"] == pytest.approx(he["max_pct_fs"])
 
 
+#: Refitting gaincell-mac from its shipped sweep takes ~5-20 min on 2 cores (a dense
+#: 5-D table with spline refinement; measured 1152 s while 4 other jobs ran), far past the
+#: CI budget; every other shipped model refits in under 10 s.
+SLOW_REFIT = {"gaincell-mac"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_REFIT
+                                  else n for n in sorted(FULL)])
+def test_shipped_model_refits_from_its_shipped_raw_file(name):
+    """The file's self-reported held-out error is not trusted: refit the shipped raw sweep
+    (no SPICE) with the fitter and kind `build-defaults` uses, then compare the held-out
+    error per output and the fitted values. The split is seeded (seed 0), so the same
+    points are held out; only floating-point summation order may differ (measured: at most
+    3e-8 relative, crossbar-column)."""
+    import numpy as np
+
+    from imcspice.characterize.fit import fit
+    shipped = load(DATA / f"{name}.model.h5")
+    refit = fit(DATA / "raw" / f"{name}.raw.h5")      # kind inferred, as build-defaults does
+    assert refit.kind == shipped.kind
+    assert set(refit.heldout_error["outputs"]) == set(shipped.heldout_error["outputs"])
+    for out, e in shipped.heldout_error["outputs"].items():
+        r = refit.heldout_error["outputs"][out]
+        assert r["n_heldout"] == e["n_heldout"], (name, out)
+        for key in ("max_abs", "max_pct_fs", "rms_pct_fs"):
+            assert r[key] == pytest.approx(e[key], rel=1e-5, abs=1e-15, nan_ok=True), (name, out, key)
+    for fn_name, fn in shipped.functions.items():
+        np.testing.assert_allclose(refit.functions[fn_name].values, fn.values, rtol=1e-5,
+                                   atol=1e-12 * np.nanmax(np.abs(fn.values)),
+                                   err_msg=f"{name}:{fn_name}")
+
+
 def test_regeneration_command_reproduces_a_shipped_model(tmp_path):
     """`imcspice models build-defaults --only memristor` (8 real ngspice points) rebuilds
     the shipped memristor model: same held-out error, same parameters; and a partial

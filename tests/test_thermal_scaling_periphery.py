@@ -40,6 +40,62 @@ def test_energy_conservation(kw):
         assert res.sink_c - res.ambient_c == pytest.approx(18.5 * 0.2, rel=1e-9)
 
 
+def test_uniform_two_tier_stack_equals_series_resistances_by_hand():
+    """Uniform power: no lateral flow, so the stack is a 1-D chain of Fourier slabs
+    R = t / (k A) (the physical law, evaluated here by hand from the documented
+    parameters, not from the solver). A = 100 mm^2 = 1e-4 m^2; P0 = 10 W (tier 0, sink
+    side), P1 = 4 W.
+      sink:      theta_s = (P0 + P1) * r_sink = 14 W * 0.2 K/W = 2.8 K
+      spreader:  1 mm Cu, k 400: R = 1e-3 / (400 * 1e-4) = 0.025 K/W (whole thickness:
+                 tier -> mid-plane -> sink)
+      tier 0:    50 um Si (k 130): 50e-6 / (130 * 1e-4) = 3.846e-3 K/W, plus 20 um TIM
+                 (k 4): 20e-6 / (4 * 1e-4) = 0.05 K/W; 14 W through all of it:
+                 theta_0 = 2.8 + 14 * (0.025 + 0.003846 + 0.05) = 3.9038 K
+      tier 1:    its 4 W through 50 um Si + 10 um bond (k 1) + 10 um BEOL (k 2):
+                 3.846e-3 + 0.1 + 0.05 = 0.15385 K/W -> theta_1 = theta_0 + 0.6154 K"""
+    tiers = [TierSpec("t0", "sm", power_w=10.0), TierSpec("t1", "reram", power_w=4.0)]
+    res = thermal.solve(StackSpec(tiers=tiers, die_mm2=100.0, grid=6))
+    a = 1e-4
+    theta_s = 14.0 * 0.2
+    theta_0 = theta_s + 14.0 * (1e-3 / (400 * a) + 50e-6 / (130 * a) + 20e-6 / (4 * a))
+    theta_1 = theta_0 + 4.0 * (50e-6 / (130 * a) + 10e-6 / (1.0 * a) + 10e-6 / (2.0 * a))
+    assert theta_0 == pytest.approx(3.9038, abs=1e-4)          # the hand numbers above
+    assert res.sink_c - res.ambient_c == pytest.approx(theta_s, rel=1e-9)
+    np.testing.assert_allclose(res.temps_c[0] - res.ambient_c, theta_0, rtol=1e-9)
+    np.testing.assert_allclose(res.temps_c[1] - res.ambient_c, theta_1, rtol=1e-9)
+
+
+def test_lateral_spreading_against_an_independent_nodal_solve():
+    """A single tier (no spreader) with a hot spot: lateral flow matters. Expected values
+    from a separate dense nodal solve written here: square cells of side dx, lateral
+    conductance k*t*dy/dx = k*t (Si 130 W/mK x 50 um plus BEOL 2 W/mK x 10 um), each cell
+    to the sink node through (t_si/k_si + t_tim/k_tim)/dx^2, sink to ambient 0.2 K/W."""
+    n = 4
+    pmap = np.zeros((n, n))
+    pmap[0, 0], pmap[2, 3] = 3.0, 1.0
+    res = thermal.solve(StackSpec(tiers=[TierSpec("t0", "sm", power_map=pmap)], die_mm2=16.0,
+                                  grid=n, spreader_thickness_um=None))
+    dx = 4e-3 / n
+    g_lat = 130 * 50e-6 + 2.0 * 10e-6
+    g_down = dx * dx / (50e-6 / 130 + 20e-6 / 4.0)
+    m = n * n + 1                                      # cells, then the sink node
+    G = np.zeros((m, m))
+    for r in range(n):
+        for c in range(n):
+            i = r * n + c
+            for rr, cc in ((r + 1, c), (r, c + 1)):
+                if rr < n and cc < n:
+                    j = rr * n + cc
+                    G[i, i] += g_lat; G[j, j] += g_lat; G[i, j] -= g_lat; G[j, i] -= g_lat
+            G[i, i] += g_down; G[m - 1, m - 1] += g_down
+            G[i, m - 1] -= g_down; G[m - 1, i] -= g_down
+    G[m - 1, m - 1] += 1 / 0.2
+    theta = np.linalg.solve(G, np.r_[pmap.ravel(), 0.0])      # W per cell, none at the sink
+    np.testing.assert_allclose(res.temps_c[0] - res.ambient_c, theta[:-1].reshape(n, n),
+                               rtol=1e-9)
+    assert res.sink_c - res.ambient_c == pytest.approx(4.0 * 0.2, rel=1e-9)
+
+
 def test_temperature_monotone_in_power():
     prev = None
     for p in (0.0, 1.0, 5.0, 20.0, 40.0):
@@ -112,8 +168,21 @@ def test_feasibility_limits():
 
 def test_plot(tmp_path):
     res = thermal.solve(thermal.example_hetrax_stack(grid=8))
-    out = thermal.plot_temperature_map(res, tmp_path / "sub" / "map.png")
-    assert out.exists() and out.stat().st_size > 1000
+    from plotcheck import check_png, saved_figures
+    with saved_figures() as figs:
+        out = thermal.plot_temperature_map(res, tmp_path / "sub" / "map.png")
+    (fig, path), = figs
+    assert path == out
+    check_png(fig, out)
+    # one map per tier, drawing exactly that tier's temperatures on one shared colour scale
+    maps = [ax for ax in fig.axes if ax.get_images()]
+    assert len(maps) == len(res.stack.tiers)
+    for ax, temp, tier in zip(maps, res.temps_c, res.stack.tiers):
+        im, = ax.get_images()
+        np.testing.assert_array_equal(im.get_array(), temp)
+        assert im.get_clim() == (res.temps_c.min(), res.temps_c.max())
+        assert ax.get_title().startswith(f"{tier.name} ({tier.kind})")
+        assert f"peak {temp.max():.1f} C" in ax.get_title()
     with pytest.raises(ValueError, match=r"\.png"):
         thermal.plot_temperature_map(res, tmp_path / "map.jpg")
 

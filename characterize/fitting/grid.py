@@ -11,9 +11,10 @@ import numpy as np
 
 from ... import __version__
 from .. import rawfile
+from ...errors import ImcspiceError
 
 
-class FitError(ValueError):
+class FitError(ImcspiceError, ValueError):
     """The raw sweep cannot be fitted into the requested model kind."""
 
 

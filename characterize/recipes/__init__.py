@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 
 from ..recipe import Recipe
+from ...errors import UnknownNameError
 
 RECIPES: dict[str, Recipe] = {}
 
@@ -38,8 +39,8 @@ def get_recipe(name: str) -> Recipe:
     try:
         return RECIPES[name]
     except KeyError:
-        raise KeyError(f"unknown recipe {name!r}; `imcspice recipes` lists them: "
-                       f"{', '.join(sorted(RECIPES))}") from None
+        raise UnknownNameError(f"unknown recipe {name!r}; `imcspice recipes` lists them: "
+                               f"{', '.join(sorted(RECIPES))}") from None
 
 
 def all_recipes() -> list[Recipe]:
