@@ -58,7 +58,7 @@ def test_crashing_file_is_a_one_line_error_and_the_process_survives(tmp_path, ca
     assert not (tmp_path / "m.model.h5").exists()
 
 
-def test_looping_file_stops_at_the_deadline(monkeypatch):
+def test_looping_file_stops_at_the_deadline(monkeypatch, tmp_path):
     with pytest.raises(subprocess.TimeoutExpired):
         _unprotected(LOOP, 5)                   # unprotected: still reading after 5 s
     monkeypatch.setattr(isolate, "DEADLINE_S", 2.0)
@@ -70,6 +70,12 @@ def test_looping_file_stops_at_the_deadline(monkeypatch):
     with pytest.raises(rawfile.RawFileError, match="longer than"):
         isolate.file_schema(LOOP, rawfile.RawFileError)
     assert isolate.file_schema(GOOD_RAW, rawfile.RawFileError) == rawfile.SCHEMA
+    # commands that read the schema first: show, plot, and the --out guard of a sweep
+    t = time.monotonic()
+    assert main(["show", str(LOOP)]) == 2
+    assert main(["plot", str(LOOP), "--out", str(tmp_path / "x.png")]) == 2
+    assert not (tmp_path / "x.png").exists()
+    assert time.monotonic() - t < 12
 
 
 def test_model_files_that_crash_or_hang_hdf5(monkeypatch, capsys):
