@@ -71,6 +71,14 @@ class RaceItOps(FP32Ops):
             self._acams[key] = q
         return q
 
+    def _acam_levels(self, name: str, lo: float, hi: float) -> AcamQuantizer:
+        """A lookup whose 2^bits programmed output levels run from ``lo`` to ``hi``
+        inclusive (step (hi - lo) / (2^bits - 1)): an ACAM row stores any output value,
+        so the mapping puts levels on the values that matter (0 for a probability or a
+        product, so small terms of a long sum add nothing rather than half a step each)."""
+        h = 0.5 * (hi - lo) / (2 ** self.bits - 1)
+        return self._acam(name, lo - h, hi + h)
+
     def _converter(self, bits: int, seed: int) -> AcamQuantizer:
         return AcamQuantizer(bits, -1.0, 1.0, self.sigma_rel, seed)
 
@@ -103,14 +111,11 @@ class RaceItOps(FP32Ops):
         if not self.ni.quantization:
             return super().matmul(a, b, name)
         r = self.r[name]
-        # operand codes span the calibration maxima: a clipped outlier of Q or K moves a
-        # whole row of scores (the products' range stays a percentile, its outliers are
-        # single terms of a 32-term sum)
-        ma, mb = r.get("in_max", r["in"]), r.get("in2_max", r["in2"])
-        aq = quantize_uniform(a, self.in_bits, -ma, ma)
-        bq = quantize_uniform(b, self.in_bits, -mb, mb)
+        aq = quantize_uniform(a, self.in_bits, -r["in"], r["in"])
+        bq = quantize_uniform(b, self.in_bits, -r["in2"], r["in2"])
         pm = r["prod"]
-        q = self._acam(name + ".prod", -1.0, 1.0)
+        half = 2 ** (self.bits - 1)        # levels j / (half - 1), j = -half .. half - 1
+        q = self._acam_levels(name + ".prod", -half / (half - 1), 1.0)
         out = np.empty(aq.shape[:-1] + (bq.shape[-1],), np.float32)
         for i in np.ndindex(*aq.shape[:-2]):  # one (batch, head) at a time: bounded memory
             p = aq[i][:, :, None] * bq[i][None, :, :]
@@ -128,14 +133,12 @@ class RaceItOps(FP32Ops):
         n = x.shape[axis]
         recip = self._acam(name + ".recip", 1.0, float(n)).lookup(s, lambda v: 1.0 / v)
         p = e * recip
-        return self._acam(name + ".out", 0.0, 1.0)(p).astype(np.float32)
+        return self._acam_levels(name + ".out", 0.0, 1.0)(p).astype(np.float32)
 
     def gelu(self, x, name):
         if not self.ni.quantization:
             return super().gelu(x, name)
-        # the lookup spans the calibration maximum: GELU passes its largest inputs
-        # (outlier features) almost unchanged, so clipping them is the costliest error
-        m = self.r[name].get("in_max", self.r[name]["in"])
+        m = self.r[name]["in"]
         gelu = super().gelu
         y = self._acam(name, -m, m).lookup(np.clip(x, -m, m), lambda v: gelu(v, name))
         return y.astype(np.float32)

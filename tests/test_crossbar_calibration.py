@@ -151,3 +151,30 @@ def test_quantization_only_equals_an_ideal_device_by_another_path():
     exact = run.embeddings(lambda r, ni, s: RaceItOps(a, dev, sig, r, ni, s),
                            Nonideal.only([]), 0)
     np.testing.assert_allclose(exact, run.ref, atol=1e-5)    # nothing on: FP32
+
+
+def test_race_it_lookups_put_levels_on_zero_by_hand():
+    """Product and probability lookups store levels that include 0 (an ACAM row stores
+    any output value): 3 bits -> products at j/3, j = -4..3 (x range), probabilities
+    at k/7, k = 0..7; each input goes to its nearest level (thresholds at midpoints)."""
+    from imcspice.accelerators import arch
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8"])
+    dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
+    ops = RaceItOps(a, dev, 0.0, {"m": {"in": 1.0, "in2": 1.0, "prod": 0.5},
+                                  "s": {"in": 8.0}})
+    A = np.array([[[[0.5, -0.25, 0.01]]]], dtype=np.float32)       # (1, 1, 1, 3)
+    B = np.array([[[[0.5], [1.0], [0.02]]]], dtype=np.float32)     # (1, 1, 3, 1)
+    # operands: 8-bit mid-rise codes over [-1, 1] (step 1/128)
+    aq = np.floor((A[0, 0, 0] + 1) * 128) / 128 - 1 + 1 / 256
+    bq = np.floor((B[0, 0, :, 0] + 1) * 128) / 128 - 1 + 1 / 256
+    p = aq * bq / 0.5                     # 0.49..., -0.49..., ~0.0004
+    level = np.clip(np.round(p * 3), -4, 3) / 3   # nearest of j/3
+    assert level[2] == 0.0                # a tiny product adds nothing
+    assert ops.matmul(A, B, "m")[0, 0, 0, 0] == pytest.approx((level * 0.5).sum(), abs=1e-6)
+    # softmax of two equal scores and a masked one: 1/2 -> nearest k/7 (3/7 or 4/7:
+    # 0.5 sits on the threshold), the masked position exactly 0
+    x = np.array([[0.0, 0.0, -1e4]], dtype=np.float32)
+    y = ops.softmax(x, "s")
+    assert y[0, 2] == 0.0
+    assert y[0, 0] in (pytest.approx(3 / 7), pytest.approx(4 / 7))
