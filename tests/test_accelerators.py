@@ -110,8 +110,8 @@ def test_race_it_evaluation(tiny_models, tmp_path):
     assert rep["seq_len"] == int(np.ceil(rep["accuracy"]["tokens_mean"]))
     acc = rep["accuracy"]
     sweep = acc["vs_nonideality_scale"]
-    assert sweep["0"]["cosine_mean"] > 0.8            # quantization alone: close to FP32
-    assert sweep["0"]["cosine_mean"] >= sweep["1"]["cosine_mean"]
+    # ideal hardware > quantization alone >= quantization + characterized devices
+    assert acc["all_off"] > sweep["0"]["cosine_mean"] >= sweep["1"]["cosine_mean"]
     # the protocol: one value per chip seed, mean and std over them
     assert len(acc["seeds"]) == acc["protocol"]["seeds"] >= 2
     assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
