@@ -194,7 +194,7 @@ def plot_ablation(acc: dict, out: Path, title: str) -> Path:
     from matplotlib.figure import Figure
     keys = list(acc["ablation"])
     wq = acc.get("ablation_with_quantization", {})
-    fig = Figure(figsize=(6.8, 3.8))
+    fig = Figure(figsize=(6.8, 4.4))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     x = range(len(keys))
@@ -213,7 +213,7 @@ def plot_ablation(acc: dict, out: Path, title: str) -> Path:
     ax.set_xticks(list(x), keys)
     ax.set_ylabel("cosine to FP32")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     return out
