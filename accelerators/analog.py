@@ -84,14 +84,50 @@ class AcamQuantizer:
         return func(self.levels)[self.code(x)]
 
 
+#: the characterized non-idealities an accuracy run can switch (see :class:`Nonideal`)
+NONIDEALITIES = ("ir_drop", "programming_noise", "acam_mismatch")
+
+
+@dataclass(frozen=True)
+class Nonideal:
+    """Which non-idealities a hardware model applies. ``ir_drop``, ``programming_noise``
+    and ``acam_mismatch`` scale the characterized figure (1 = as characterized, 0 =
+    off); ``quantization`` switches every DAC, converter and lookup resolution (off:
+    exact values). ACAM mismatch moves quantizer thresholds, so it acts only with
+    quantization on."""
+
+    ir_drop: float = 1.0
+    programming_noise: float = 1.0
+    acam_mismatch: float = 1.0
+    quantization: bool = True
+
+    @classmethod
+    def scaled(cls, k: float) -> "Nonideal":
+        """Every characterized non-ideality x ``k``, quantization on (k = 0: quantization
+        only)."""
+        return cls(k, k, k, True)
+
+    @classmethod
+    def only(cls, names, quantization: bool = False) -> "Nonideal":
+        """The named non-idealities at their characterized strength, the others off."""
+        names = set(names)
+        bad = names - set(NONIDEALITIES) - {"quantization"}
+        if bad:
+            raise ValueError(f"unknown non-ideality {sorted(bad)}; known: "
+                             f"{', '.join(NONIDEALITIES + ('quantization',))}")
+        return cls(*(float(n in names) for n in NONIDEALITIES),
+                   quantization=quantization or "quantization" in names)
+
+
 @dataclass
 class CrossbarDevice:
     """What a crossbar tile needs from the characterized models (units in names).
 
     ``ir_drop_rel(load)``: relative current loss of a column whose mean conductance is
-    ``g_min + load·(g_max - g_min)`` (load in [0, 1]), at the tile's rows and wire
-    resistance; the periphery's gain calibration divides by ``1 - ir_drop_rel(0.5)``,
-    so what remains is the load-dependent part.
+    ``g_min + load·(g_max - g_min)`` (load in [0, 1], the characterized ON fraction), at
+    the tile's rows and wire resistance. The periphery trims each bit line's gain at
+    the load the compiler mapped onto it (:class:`CrossbarLinear`), so what remains is
+    the drop's change with the load the programming actually left.
     """
 
     g_min_s: float
@@ -106,10 +142,14 @@ class CrossbarDevice:
 class CrossbarLinear:
     """``y = x @ W.T`` computed the way a differential 1T1R crossbar tile array does it.
 
-    W (out, in) is scaled to [-1, 1] by its max |w| and mapped to G+ / G- in
-    [g_min, g_max]; programming variability is drawn once, at construction (a fixed
-    chip). Each column of each ``tile_rows`` tile loses ``ir_drop_rel(load)`` of its
-    current, ``load`` being that column's conductance load.
+    W (out, in) is scaled to [-1, 1] (``w_scale="matrix"``: by the matrix's max |w|;
+    ``"column"``: each output column by its own max |w|, the scale restored digitally
+    with the converter's range, so every column spans the full conductance range) and
+    mapped to G+ / G- in [g_min, g_max]; programming variability is drawn once, at
+    construction (a fixed chip). Each bit line of each ``tile_rows`` tile loses
+    ``ir_drop_rel(load)`` of its current at its programmed load; its TIA gain is trimmed
+    by ``1 / (1 - ir_drop_rel(load_mapped))`` at the load of the mapped (target)
+    conductances, which the compiler knows (``gain_trim``, per tile and bit line).
 
     Inputs, as the description's DAC drives them (the same counts the cost prices):
 
@@ -117,6 +157,7 @@ class CrossbarLinear:
       is one binary read (0 or ``v_read``), so the memristor's sinh law is a constant
       gain on every plane (calibrated out); the MSB plane counts negative.
     * multi-level: one read at ``u·v_read`` through the device law g·v0·sinh(v/v0).
+    * ``in_bits=None``: ideal drive (no DAC quantization or clipping; quantization off).
 
     Converters: each row tile's column output (``partial_sums="digital"``), or the sum
     over the row tiles (``"analog"``), is converted per plane to ``out_bits`` over a
@@ -126,10 +167,12 @@ class CrossbarLinear:
     ideal ADC); None leaves the outputs unconverted (calibration and ideal checks).
     """
 
-    def __init__(self, w: np.ndarray, dev: CrossbarDevice, in_bits: int, x_max,
+    def __init__(self, w: np.ndarray, dev: CrossbarDevice, in_bits: int | None, x_max,
                  seed: int, w_clip_pct: float = 100.0, outlier_factor: float | None = 6.0,
                  *, bit_serial: bool = False, out_bits: int | None = None,
-                 partial_sums: str = "digital", quantizer=None):
+                 partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix"):
+        if w_scale not in ("matrix", "column"):
+            raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
         self.dev, self.in_bits = dev, in_bits
         self.bit_serial, self.out_bits, self.partial_sums = bit_serial, out_bits, partial_sums
         # x_max per input channel (calibration maxima). Channels whose range exceeds
@@ -141,25 +184,41 @@ class CrossbarLinear:
         self.w_digital = w[:, self.digital].T.astype(np.float32)
         self.x_max = float(x_max[~self.digital].max())
         ws = w[:, ~self.digital] * self.x_max
-        # weights beyond the clip percentile saturate at g_max
-        self.w_max = float(np.percentile(np.abs(ws), w_clip_pct)) or 1.0
-        wn = np.clip(ws / self.w_max, -1.0, 1.0).T  # (in, out): rows are word lines
+        # weights beyond the clip percentile saturate at g_max (per matrix or per column)
+        a = np.abs(ws)
+        if w_scale == "column":
+            wm = np.percentile(a, w_clip_pct, axis=1) if a.shape[1] else np.ones(len(a))
+            self.w_max = np.where(wm > 0, wm, 1.0)
+        else:
+            self.w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
+        wn = np.clip(ws / self.w_max[:, None], -1.0, 1.0).T  # (in, out): rows are word lines
         span = dev.g_max_s - dev.g_min_s
-        gp = dev.g_min_s + span * np.clip(wn, 0, None)
-        gn = dev.g_min_s + span * np.clip(-wn, 0, None)
+        gp0 = dev.g_min_s + span * np.clip(wn, 0, None)      # mapped (target) conductances
+        gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)
+        gp, gn = gp0.copy(), gn0.copy()
         if dev.g_sigma_s is not None:
             rng = np.random.default_rng(seed)
             gp = np.clip(gp + rng.standard_normal(gp.shape) * dev.g_sigma_s(gp), 0.0, None)
             gn = np.clip(gn + rng.standard_normal(gn.shape) * dev.g_sigma_s(gn), 0.0, None)
-        comp = 1.0 - float(dev.ir_drop_rel(0.5))
-        for r0 in range(0, gp.shape[0], dev.tile_rows):  # per tile, per column load
-            sl = slice(r0, r0 + dev.tile_rows)
-            for g in (gp, gn):
-                load = np.clip((g[sl].mean(axis=0) - dev.g_min_s) / span, 0.0, 1.0)
-                g[sl] *= (1.0 - dev.ir_drop_rel(load)) / comp
-        # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read)
-        self.w_eff = np.ascontiguousarray(((gp - gn) / span * self.w_max).T, dtype=np.float32)
+        # per tile and bit line: the drop at the programmed load, the TIA gain trimmed at
+        # the mapped load (loads: (tile, out) each for G+ and G-)
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
+        tiles = [slice(t * dev.tile_rows, (t + 1) * dev.tile_rows) for t in range(self.n_tiles)]
+
+        def load(g):  # (tile, out) mean conductance load of each tile's bit lines
+            return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
+        self.loads = np.stack([load(gp0), load(gn0)])             # (2, tile, out), mapped
+        real = np.clip(np.stack([load(gp), load(gn)]), 0.0, 1.0)  # as programmed
+        # one model evaluation for all bit lines (mapped and programmed loads together)
+        d = np.asarray(dev.ir_drop_rel(np.stack([self.loads, real])), dtype=np.float64)
+        d = np.broadcast_to(d, (2,) + self.loads.shape)
+        self.gain_trim = 1.0 / (1.0 - d[0])
+        for t, sl in enumerate(tiles):
+            for k, g in enumerate((gp, gn)):
+                g[sl] *= (1.0 - d[1, k, t]) * self.gain_trim[k, t]
+        # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read)
+        self.w_eff = np.ascontiguousarray(((gp - gn) / span * self.w_max[None, :]).T,
+                                          dtype=np.float32)
         r = dev.tile_rows  # (in_t, out) per row tile, contiguous for the products
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, t * r:(t + 1) * r].T)
                          for t in range(self.n_tiles)]
@@ -169,7 +228,14 @@ class CrossbarLinear:
     def _planes(self, x: np.ndarray):
         """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,
         drive in units of v_read; ``x`` flattened to (rows, in)."""
-        xa = np.clip(x.reshape(-1, x.shape[-1])[:, ~self.digital] / self.x_max, -1.0, 1.0)
+        xa = x.reshape(-1, x.shape[-1])[:, ~self.digital] / self.x_max
+        if self.in_bits is None:                 # ideal DAC: exact drive, no clipping
+            if self.bit_serial:                  # binary reads: the law is a constant gain
+                return np.ones(1), xa[None].astype(np.float32)
+            v = xa * self.dev.v_read_v
+            d = self.dev.v0_v * np.sinh(v / self.dev.v0_v) / self.dev.v_read_v
+            return np.ones(1), d[None].astype(np.float32)
+        xa = np.clip(xa, -1.0, 1.0)
         if not self.bit_serial:
             v = quantize_uniform(xa, self.in_bits, -1.0, 1.0) * self.dev.v_read_v
             d = self.dev.v0_v * np.sinh(v / self.dev.v0_v) / self.dev.v_read_v

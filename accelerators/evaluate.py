@@ -112,6 +112,9 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
                                    f"{a.name}: MiniLM embeddings vs. FP32")
+        from .report import plot_ablation
+        plot_ablation(rep["accuracy"], out / "accuracy_ablation.png",
+                      f"{a.name}: MiniLM cosine to FP32")
     rep.update(_perf(a, m, sheet, _gpu_ops(shape, m), out,
                      f"{a.name}, {shape.name}, seq {seq_len}"))
     return rep
@@ -123,11 +126,31 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales):
     dev = hardware.crossbar_device(hw, xb, temp_c)
     if "sm_mac" in a.components:  # SM tiers: HeTraX-style, FFN on ReRAM
         from .hetrax import HetraxOps
-        return run.run(lambda r, k: HetraxOps(a, hardware.scale_crossbar(dev, k), r),
-                       scales, progress)
-    from .race_it import RaceItOps
-    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
-    return run.run(lambda r, k: RaceItOps(a, dev, sig, r, k), scales, progress)
+        acc = run.run(lambda r, ni, seed: HetraxOps(a, dev, r, seed, ni), scales, progress,
+                      names=("ir_drop", "programming_noise"))
+    else:
+        from .race_it import RaceItOps
+        sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
+        acc = run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), scales,
+                      progress)
+    acc["temp_c"] = temp_c
+    acc["crossbar_loads"] = _loads(run.chip_ops)
+    from .accuracy import target_check
+    acc["target"] = target_check(a.name, acc)
+    return acc
+
+
+def _loads(ops) -> dict:
+    """The mapped bit-line loads (fraction of the conductance span) of the last run's
+    crossbars, and the TIA gain trims that calibrate them."""
+    xbs = getattr(ops, "_xbars", {}).values()
+    if not xbs:
+        return {}
+    loads = np.concatenate([x.loads.ravel() for x in xbs])
+    trims = np.concatenate([x.gain_trim.ravel() for x in xbs])
+    return {"median": float(np.median(loads)), "max": float(loads.max()),
+            "min": float(loads.min()), "gain_trim_min": float(trims.min()),
+            "gain_trim_max": float(trims.max())}
 
 
 def _thermal(a, sheet, out, progress):

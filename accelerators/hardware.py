@@ -139,13 +139,17 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
                                               tol if tol else None))
 
 
-def scale_crossbar(dev, k: float):
-    """The same tile with every characterized non-ideality multiplied by ``k``."""
+def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
+                   programming_noise: float | None = None):
+    """The same tile with its characterized non-idealities multiplied: the IR drop by
+    ``ir_drop`` and the programming sigma by ``programming_noise`` (each defaults to
+    ``k``; 0 removes it)."""
     from dataclasses import replace
+    ki = k if ir_drop is None else ir_drop
+    kp = k if programming_noise is None else programming_noise
     sig, ir = dev.g_sigma_s, dev.ir_drop_rel
-    nominal = ir(0.5)
-    return replace(dev, ir_drop_rel=lambda load: nominal + k * (ir(load) - nominal),
-                   g_sigma_s=(lambda g: k * sig(g)) if sig is not None else None)
+    return replace(dev, ir_drop_rel=lambda load: ki * np.asarray(ir(load)),
+                   g_sigma_s=(lambda g: kp * sig(g)) if (sig is not None and kp) else None)
 
 
 def acam_sigma_rel(hw: HardwareModels, write_verify_tol_us: float | None) -> float:

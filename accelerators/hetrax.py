@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import thermal
-from .analog import CrossbarLinear, seed_for, uniform_quantizer
+from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_planes
 from .ops import FP32Ops
 
@@ -22,14 +22,19 @@ class HetraxOps(FP32Ops):
     """FFN products on ReRAM crossbars (ADC readout) at the ReRAM tier temperature;
     everything else in FP16 on the SM tiers."""
 
-    def __init__(self, arch, xbar, ranges: dict, seed: int = 0):
-        self.arch, self.dev, self.r, self.seed = arch, xbar, ranges, seed
+    def __init__(self, arch, xbar, ranges: dict, seed: int = 0, k=1.0):
+        from .hardware import scale_crossbar
+        self.arch, self.r, self.seed = arch, ranges, seed
+        self.ni = k if isinstance(k, Nonideal) else Nonideal.scaled(float(k))
+        self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
+                                  programming_noise=self.ni.programming_noise)
         input_planes(arch)
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         self.in_bits = int(arch.component("dac")["bits"])
         self.adc_bits = int(arch.component("converter")["bits"])
         xb = arch.component("crossbar")
         self.partial_sums, self.w_clip_pct = xb["partial_sums"], float(xb.get("w_clip_pct", 100))
+        self.w_scale = str(xb.get("w_scale", "matrix"))
         self._xbars: dict[str, CrossbarLinear] = {}
         self.calibrating = False
 
@@ -39,22 +44,34 @@ class HetraxOps(FP32Ops):
 
     def linear(self, x, w, b, name):
         if not self._on_crossbar(name):
-            y = (x.astype(np.float16) @ w.T.astype(np.float16)).astype(np.float32)
+            y = self._sm(x, w.T)
             return y if b is None else y + b
         xb = self._xbars.get(name)
         if xb is None:
-            xb = CrossbarLinear(w, self.dev, self.in_bits, self.r[name]["in_ch"],
-                                seed_for(name, self.seed), self.w_clip_pct,
-                                bit_serial=self.bit_serial, out_bits=self.adc_bits,
-                                partial_sums=self.partial_sums, quantizer=uniform_quantizer)
+            q = self.ni.quantization
+            xb = CrossbarLinear(w, self.dev, self.in_bits if q else None,
+                                self.r[name]["in_ch"], seed_for(name, self.seed),
+                                self.w_clip_pct, bit_serial=self.bit_serial,
+                                out_bits=self.adc_bits if q else None,
+                                partial_sums=self.partial_sums, quantizer=uniform_quantizer,
+                                w_scale=self.w_scale)
             self._xbars[name] = xb
         if self.calibrating:
             xb.calibrate(x)
         y = xb(x)
         return y if b is None else y + b
 
-    def matmul(self, a, b, name):
+    def _sm(self, a, b):
+        """An SM-tier product: FP16 operands (quantization on) or exact."""
+        if not self.ni.quantization:
+            return (a @ b).astype(np.float32)
         return (a.astype(np.float16) @ b.astype(np.float16)).astype(np.float32)
+
+    def matmul(self, a, b, name):
+        return self._sm(a, b)
+
+    def recalibrate(self, ranges: dict) -> None:
+        """SM tiers have no range-dependent lookups; the crossbars keep their DAC ranges."""
 
     def digital_fraction(self) -> dict[str, float]:
         return {n: float(xb.digital.mean()) for n, xb in self._xbars.items()}

@@ -215,15 +215,16 @@ class MiniLM:
         return int(tid)
 
     # ------------------------------------------------------------------ tokenization
-    def tokenize(self, sentences: Sequence[str], max_len: int = 128
+    def tokenize(self, sentences: Sequence[str], max_len: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
         """WordPiece-encode ``sentences`` -> (input_ids, attention_mask), both (B, T) int64.
 
-        Each row is ``[CLS] tokens [SEP]``, truncated to ``max_len`` tokens (the
-        sentence-transformers limit for this model is ``config.max_len`` = 256) and
-        right-padded with ``[PAD]`` (id 0, mask 0) to the longest row of the batch.
-        Deterministic: same sentences -> same arrays.
+        Each row is ``[CLS] tokens [SEP]``, truncated to ``max_len`` tokens (default: the
+        model's sentence-transformers max_seq_length ``config.max_len``, 256 here, as the
+        reference implementation truncates) and right-padded with ``[PAD]`` (id 0, mask
+        0) to the longest row of the batch. Deterministic: same sentences -> same arrays.
         """
+        max_len = self.config.max_len if max_len is None else max_len
         if isinstance(sentences, str):
             raise TypeError("tokenize expects a sequence of sentences, not a str")
         if not 2 <= max_len <= self.config.max_positions:
@@ -323,7 +324,8 @@ class MiniLM:
         """Sentence embeddings (n, D) float32, unit L2 norm, in input order.
 
         Sentences are processed in consecutive batches of ``batch_size`` (input order,
-        no length sorting), each padded to its own longest sentence.
+        no length sorting), each padded to its own longest sentence and truncated at
+        the model's max_seq_length (``config.max_len`` tokens).
         """
         if isinstance(sentences, str):
             raise TypeError("embed expects a sequence of sentences, not a str")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .analog import AcamQuantizer, CrossbarLinear, quantize_uniform, seed_for
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, quantize_uniform, seed_for
 from .hardware import scale_crossbar
 from .mapping import input_planes
 from .ops import FP32Ops
@@ -29,12 +29,15 @@ class RaceItOps(FP32Ops):
 
     ``arch``: the description; ``xbar``: the characterized crossbar device;
     ``acam_sigma_rel``: ACAM threshold sigma / input window; ``ranges``: calibration
-    ranges from an FP32 pass (:class:`.analog.RangeRecorder`); ``k`` scales every
-    characterized non-ideality (0 = ideal devices, quantization only)."""
+    ranges (:class:`.analog.RangeRecorder`; an FP32 pass, then :meth:`recalibrate` on
+    the hardware path); ``k``: a :class:`.analog.Nonideal` or a number scaling every
+    characterized non-ideality (0 = ideal devices, quantization only); ``seed``: the
+    chip (programming noise and ACAM mismatch are drawn per seed)."""
 
-    def __init__(self, arch, xbar, acam_sigma_rel: float, ranges: dict, k: float = 1.0,
+    def __init__(self, arch, xbar, acam_sigma_rel: float, ranges: dict, k=1.0,
                  seed: int = 0):
         self.arch, self.r, self.seed = arch, ranges, seed
+        self.ni = k if isinstance(k, Nonideal) else Nonideal.scaled(float(k))
         xb = arch.component("crossbar")
         self.in_bits = int(arch.component("dac")["bits"])
         input_planes(arch)  # validates the DAC mode against its priced figure
@@ -44,11 +47,20 @@ class RaceItOps(FP32Ops):
         self.bits = int(arch.component("acam")["bits"])
         self.partial_sums = xb["partial_sums"]
         self.w_clip_pct = float(xb.get("w_clip_pct", 100.0))
-        self.dev = scale_crossbar(xbar, k)
-        self.sigma_rel = acam_sigma_rel * k
+        self.w_scale = str(xb.get("w_scale", "matrix"))
+        self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
+                                  programming_noise=self.ni.programming_noise)
+        self.sigma_rel = acam_sigma_rel * self.ni.acam_mismatch
         self._xbars: dict[str, CrossbarLinear] = {}
         self._acams: dict[tuple, AcamQuantizer] = {}
         self.calibrating = False
+
+    def recalibrate(self, ranges: dict) -> None:
+        """Lookup and product ranges recorded on this hardware's own path (the DAC ranges
+        ``in_ch`` the crossbars were programmed with stay)."""
+        self.r = {n: {**r, **{k: v for k, v in ranges.get(n, {}).items() if k != "in_ch"}}
+                  for n, r in self.r.items()}
+        self._acams.clear()
 
     def _acam(self, name: str, lo: float, hi: float, bits: int | None = None) -> AcamQuantizer:
         key = (name, lo, hi, bits)
@@ -59,21 +71,34 @@ class RaceItOps(FP32Ops):
             self._acams[key] = q
         return q
 
+    def _acam_levels(self, name: str, lo: float, hi: float) -> AcamQuantizer:
+        """A lookup whose 2^bits programmed output levels run from ``lo`` to ``hi``
+        inclusive (step (hi - lo) / (2^bits - 1)): an ACAM row stores any output value,
+        so the mapping puts levels on the values that matter (0 for a probability or a
+        product, so small terms of a long sum add nothing rather than half a step each)."""
+        h = 0.5 * (hi - lo) / (2 ** self.bits - 1)
+        return self._acam(name, lo - h, hi + h)
+
     def _converter(self, bits: int, seed: int) -> AcamQuantizer:
         return AcamQuantizer(bits, -1.0, 1.0, self.sigma_rel, seed)
 
     def _out(self, name: str, y: np.ndarray) -> np.ndarray:
         """A lookup's output code over the operator's calibrated per-channel range."""
+        if not self.ni.quantization:
+            return y.astype(np.float32)
         m = self.r[name].get("out_ch", self.r[name]["out"])
         return (self._acam(name + ".out", -1.0, 1.0)(y / m) * m).astype(np.float32)
 
     def linear(self, x, w, b, name):
         xb = self._xbars.get(name)
         if xb is None:
-            xb = CrossbarLinear(w, self.dev, self.in_bits, self.r[name]["in_ch"],
-                                seed_for(name, self.seed), self.w_clip_pct,
-                                bit_serial=self.bit_serial, out_bits=self.conv_bits,
-                                partial_sums=self.partial_sums, quantizer=self._converter)
+            q = self.ni.quantization
+            xb = CrossbarLinear(w, self.dev, self.in_bits if q else None,
+                                self.r[name]["in_ch"], seed_for(name, self.seed),
+                                self.w_clip_pct, bit_serial=self.bit_serial,
+                                out_bits=self.conv_bits if q else None,
+                                partial_sums=self.partial_sums, quantizer=self._converter,
+                                w_scale=self.w_scale)
             self._xbars[name] = xb
         if self.calibrating:
             xb.calibrate(x)
@@ -83,11 +108,14 @@ class RaceItOps(FP32Ops):
     def matmul(self, a, b, name):
         # operands arrive as codes; each scalar product is one Compute-ACAM lookup over the
         # calibrated product range, and the products of an output are added digitally
+        if not self.ni.quantization:
+            return super().matmul(a, b, name)
         r = self.r[name]
         aq = quantize_uniform(a, self.in_bits, -r["in"], r["in"])
         bq = quantize_uniform(b, self.in_bits, -r["in2"], r["in2"])
         pm = r["prod"]
-        q = self._acam(name + ".prod", -1.0, 1.0)
+        half = 2 ** (self.bits - 1)        # levels j / (half - 1), j = -half .. half - 1
+        q = self._acam_levels(name + ".prod", -half / (half - 1), 1.0)
         out = np.empty(aq.shape[:-1] + (bq.shape[-1],), np.float32)
         for i in np.ndindex(*aq.shape[:-2]):  # one (batch, head) at a time: bounded memory
             p = aq[i][:, :, None] * bq[i][None, :, :]
@@ -95,6 +123,8 @@ class RaceItOps(FP32Ops):
         return out
 
     def softmax(self, x, name, axis=-1):
+        if not self.ni.quantization:
+            return super().softmax(x, name, axis)
         z = x - x.max(axis=axis, keepdims=True)
         lo = -self.r[name]["in"]
         e = self._acam(name + ".exp", lo, 0.0).lookup(np.maximum(z, lo), np.exp)
@@ -103,9 +133,11 @@ class RaceItOps(FP32Ops):
         n = x.shape[axis]
         recip = self._acam(name + ".recip", 1.0, float(n)).lookup(s, lambda v: 1.0 / v)
         p = e * recip
-        return self._acam(name + ".out", 0.0, 1.0)(p).astype(np.float32)
+        return self._acam_levels(name + ".out", 0.0, 1.0)(p).astype(np.float32)
 
     def gelu(self, x, name):
+        if not self.ni.quantization:
+            return super().gelu(x, name)
         m = self.r[name]["in"]
         gelu = super().gelu
         y = self._acam(name, -m, m).lookup(np.clip(x, -m, m), lambda v: gelu(v, name))
@@ -114,6 +146,8 @@ class RaceItOps(FP32Ops):
     def layernorm(self, x, gamma, beta, eps, name):
         # mean and variance are analog current sums (no quantization); 1/sqrt is a
         # Compute-ACAM lookup over the calibrated variance range; the output is digitized
+        if not self.ni.quantization:
+            return super().layernorm(x, gamma, beta, eps, name)
         r = self.r[name]
         mu = x.mean(axis=-1, keepdims=True)
         var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)

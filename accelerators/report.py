@@ -52,10 +52,7 @@ def render(rep: dict, level: int = 1) -> list[str]:
     if not acc.get("simulated"):
         L.append(f"Accuracy: not simulated ({acc['reason']}).")
     elif "cosine_mean" in acc:
-        L.append(f"Accuracy ({acc['workload']}, {acc['sentences']} sentences, mean "
-                 f"{acc['tokens_mean']:.1f} tokens, the network priced below): cosine to FP32 "
-                 f"mean {acc['cosine_mean']:.4f}, min {acc['cosine_min']:.4f}; "
-                 f"nearest-neighbour agreement {acc['nn_agreement']:.3f}.")
+        L += _minilm_accuracy(acc, h)
     else:
         L.append(f"Accuracy ({acc['workload']}, window {acc['window']}): perplexity FP32 "
                  f"{acc['perplexity_fp32']:.3f}, gain cells without adaptation "
@@ -144,6 +141,82 @@ def render(rep: dict, level: int = 1) -> list[str]:
     L += [line.replace("### ", h + "# ", 1) if line.startswith("### ") else line
           for line in comparison_section(rep["arch"], rep)]
     return L
+
+
+def _minilm_accuracy(acc: dict, h: str) -> list[str]:
+    """The accuracy paragraph and ablation table of a MiniLM run."""
+    p = acc.get("protocol", {})
+    seeds = ", ".join(f"{c:.4f}" for c in acc.get("seeds", []))
+    L = [f"Accuracy ({acc['workload']}; protocol: {acc['sentences']} texts, mean "
+         f"{acc['tokens_mean']:.1f} tokens (max {acc.get('tokens_max', 'n/a')}), "
+         f"{p.get('seeds', 1)} chip seeds, {p.get('calibration_sentences', '?')} calibration "
+         f"texts; the network priced below): cosine to FP32 **{acc['cosine_mean']:.4f} ± "
+         f"{acc.get('cosine_std', 0.0):.4f}** (mean ± std over seeds: {seeds}), min "
+         f"{acc['cosine_min']:.4f}; nearest-neighbour agreement {acc['nn_agreement']:.3f}."]
+    t = acc.get("target")
+    if t:
+        if "reached" in t:
+            L += ["", f"Target ({t['what']}): {'reached' if t['reached'] else 'not reached'} "
+                      f"with {acc['cosine_mean']:.4f}"
+                      + ("" if t["protocol_complete"] else
+                         f" (this run: {len(acc.get('seeds', []))} seeds, a smaller protocol"
+                         " than the target's)") + "."]
+        else:
+            L += ["", f"Target: {t['what']}: {acc['cosine_mean']:.4f} at "
+                      f"{acc.get('temp_c', float('nan')):.1f} °C."]
+    if "ablation" in acc:
+        keys = list(acc["ablation"])
+        wq = acc.get("ablation_with_quantization", {})
+        L += ["", f"{h}# Accuracy ablation (seed {acc.get('ablation_seed', 0)}; cosine to "
+                  "FP32)", "",
+              f"All off (ideal converters and devices): {acc['all_off']:.4f}; quantization "
+              f"only: {acc['quantization_only']:.4f}. ACAM mismatch moves quantizer "
+              "thresholds, so alone (without quantization) it changes nothing.", "",
+              "| non-ideality | only this one | all but this one | with quantization |",
+              "|---|---|---|---|"]
+        for k in keys:
+            w = f"{wq[k]:.4f}" if k in wq else "-"
+            L.append(f"| {k} | {acc['ablation'][k]:.4f} | {acc['ablation_all_but'][k]:.4f} | "
+                     f"{w} |")
+        ld = acc.get("crossbar_loads")
+        if ld:
+            L += ["", f"Crossbar bit-line loads (fraction of the conductance span, mapped): "
+                      f"median {ld['median']:.3f}, max {ld['max']:.3f}; each bit line's TIA "
+                      f"gain trimmed at its own load ({ld['gain_trim_min']:.3f}-"
+                      f"{ld['gain_trim_max']:.3f})."]
+    return L
+
+
+def plot_ablation(acc: dict, out: Path, title: str) -> Path:
+    """Bar chart of the ablation (only / all but / with quantization) with the all-on
+    mean ± std over seeds as a band."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    keys = list(acc["ablation"])
+    wq = acc.get("ablation_with_quantization", {})
+    fig = Figure(figsize=(6.8, 4.4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    x = range(len(keys))
+    for off, (label, vals) in zip((-0.27, 0.0, 0.27), (
+            ("only this one", [acc["ablation"][k] for k in keys]),
+            ("all but this one", [acc["ablation_all_but"][k] for k in keys]),
+            ("with quantization", [wq.get(k, float("nan")) for k in keys]))):
+        ax.bar([i + off for i in x], vals, width=0.27, label=label)
+    m, sd = acc["cosine_mean"], acc.get("cosine_std", 0.0)
+    ax.axhspan(m - sd, m + sd, color="k", alpha=0.15)
+    ax.axhline(m, color="k", lw=1, label=f"all on: {m:.4f} ± {sd:.4f} "
+                                          f"({len(acc.get('seeds', []))} seeds)")
+    lo = min([acc["all_off"], m - sd] + [v for d in (acc["ablation"], acc["ablation_all_but"],
+                                                     wq) for v in d.values()])
+    ax.set_ylim(max(0.0, lo - 0.02), 1.002)
+    ax.set_xticks(list(x), keys)
+    ax.set_ylabel("cosine to FP32")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    return out
 
 
 def write_markdown(rep: dict, path: Path) -> Path:

@@ -108,16 +108,34 @@ def test_race_it_evaluation(tiny_models, tmp_path):
     assert rep["workload"] == "minilm" and rep["accuracy"]["simulated"]
     # the priced sequence is the mean token count of the sentences simulated
     assert rep["seq_len"] == int(np.ceil(rep["accuracy"]["tokens_mean"]))
-    sweep = rep["accuracy"]["vs_nonideality_scale"]
-    assert sweep["0"]["cosine_mean"] > 0.9            # quantization alone: close to FP32
-    assert sweep["0"]["cosine_mean"] >= sweep["1"]["cosine_mean"]
+    acc = rep["accuracy"]
+    sweep = acc["vs_nonideality_scale"]
+    # ideal hardware > quantization alone >= quantization + characterized devices
+    assert acc["all_off"] > sweep["0"]["cosine_mean"] >= sweep["1"]["cosine_mean"]
+    # the protocol: one value per chip seed, mean and std over them
+    assert len(acc["seeds"]) == acc["protocol"]["seeds"] >= 2
+    assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
+    assert acc["cosine_std"] == pytest.approx(np.std(acc["seeds"], ddof=1), abs=1e-12)
+    assert acc["sentences"] == acc["protocol"]["sentences"]
+    # ablation: one key per non-ideality; ideal hardware computes FP32's embeddings
+    keys = {"quantization", "ir_drop", "programming_noise", "acam_mismatch"}
+    assert set(acc["ablation"]) == set(acc["ablation_all_but"]) == keys
+    assert acc["all_off"] > 0.99999
+    assert acc["ablation"]["quantization"] == acc["quantization_only"]
+    # IR drop with every bit line trimmed at its own mapped load: without programming
+    # noise the programmed load is the mapped one and the drop cancels exactly
+    assert acc["ablation"]["ir_drop"] > 0.99999
+    assert acc["ablation_with_quantization"]["ir_drop"] == pytest.approx(
+        acc["quantization_only"], abs=1e-4)
+    assert acc["target"]["cosine_mean_min"] == 0.97
     _consistent(rep)
     assert rep["provenance_share"]["energy"]["spice"] > 0
     assert {"h100", "a100", "rtx4090", "jetson-orin"} <= set(rep["gpu"])
     assert "projected" in rep["projection"]["label"]
     # analog array physics stays at SKY130 in the projection
     assert "crossbar" in rep["projection"]["kept_at_sky130"]["latency"]
-    for png in ("energy_breakdown", "latency_per_layer", "accuracy_vs_nonideality"):
+    for png in ("energy_breakdown", "latency_per_layer", "accuracy_vs_nonideality",
+                "accuracy_ablation"):
         assert (tmp_path / f"{png}.png").stat().st_size > 1000
     md = (tmp_path / "report.md").read_text()
     assert "Where the numbers come from" in md and "Comparison with the paper" in md
@@ -143,6 +161,8 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path):
     assert rep["area_mm2"] <= th["die_mm2"] * th["tiers"]
     assert (tmp_path / "temperature_map.png").stat().st_size > 1000
     assert rep["accuracy"]["simulated"] and rep["accuracy"]["cosine_mean"] > 0.5
+    assert set(rep["accuracy"]["ablation"]) == {"quantization", "ir_drop", "programming_noise"}
+    assert rep["accuracy"]["temp_c"] == pytest.approx(th["reram_peak_c"])
     _consistent(rep)
 
 

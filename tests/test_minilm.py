@@ -111,6 +111,24 @@ def test_tokenize_truncation(model: MiniLM) -> None:
         model.tokenize(TWO, max_len=1000)
 
 
+def test_embed_keeps_max_seq_length_tokens(model: MiniLM) -> None:
+    """embed() truncates where sentence-transformers does (max_seq_length = 256), not at
+    128: a ~200-token text is embedded whole, as the untruncated encoding computes it."""
+    from tokenizers import Tokenizer
+    text = " ".join(f"sentence {i} talks about crossbar arrays and analog memory."
+                    for i in range(20))
+    raw = Tokenizer.from_file(str(find_weights_dir() / "tokenizer.json"))
+    raw.no_truncation()
+    raw.no_padding()
+    ids = np.array([raw.encode(text).ids], dtype=np.int64)  # [CLS] ... [SEP], untruncated
+    assert 128 < ids.shape[1] <= 256
+    whole = model.pool(model.forward(ids, np.ones_like(ids)), np.ones_like(ids))
+    np.testing.assert_allclose(model.embed([text]), whole, atol=1e-5)
+    ids128, mask128 = model.tokenize([text], max_len=128)
+    cut = model.pool(model.forward(ids128, mask128), mask128)
+    assert float(cut[0] @ whole[0]) < 0.999            # 128 tokens would lose content
+
+
 # ----------------------------------------------------------------------------- embeddings
 def test_embeddings_unit_norm(set_embeddings: np.ndarray, sentences: list[str]) -> None:
     assert set_embeddings.shape == (len(sentences), D) and set_embeddings.dtype == np.float32

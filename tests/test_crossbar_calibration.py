@@ -1,0 +1,180 @@
+"""Per-bit-line calibration of the crossbar IR drop at the mapped load, per-column weight
+scaling and the ablation switches, on tiny crossbars worked out by hand."""
+import numpy as np
+import pytest
+
+from imcspice.accelerators.accuracy import ablation_plan
+from imcspice.accelerators.analog import (CrossbarDevice, CrossbarLinear, Nonideal,
+                                          uniform_quantizer)
+from imcspice.accelerators.hardware import scale_crossbar
+
+G_MIN, G_MAX = 1e-6, 101e-6          # span 100 uS: a load l is g = G_MIN + l * 100 uS
+
+
+def drop(load):
+    # a made-up drop law, linear in the load: 5 % + 20 % x load
+    return 0.05 + 0.2 * np.asarray(load, dtype=np.float64)
+
+
+def device(rows, sigma=None, ir=drop):
+    return CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, rows, ir, sigma)
+
+
+W = np.array([[1.0, 0.5, -1.0, 0.0],
+              [0.25, -0.25, 0.0, 0.5]], dtype=np.float32)   # (out 2, in 4), one tile of 4
+X = np.array([[1.0, 0.5, -0.5, 1.0]], dtype=np.float32)
+
+
+def test_loads_and_gain_trims_by_hand():
+    xb = CrossbarLinear(W, device(4), None, 1.0, seed=0, outlier_factor=None)
+    # per-matrix scale 1: G+ of column 0 holds (1, .5, 0, 0) of the span -> load 1.5/4
+    want_p = np.array([(1 + 0.5) / 4, (0.25 + 0.5) / 4])
+    want_n = np.array([1.0 / 4, 0.25 / 4])
+    np.testing.assert_allclose(xb.loads[0, 0], want_p)
+    np.testing.assert_allclose(xb.loads[1, 0], want_n)
+    np.testing.assert_allclose(xb.gain_trim[0, 0], 1 / (1 - (0.05 + 0.2 * want_p)))
+    # no programming noise: the programmed load is the mapped one, the trim cancels the
+    # drop exactly and the product is exact (no quantization)
+    np.testing.assert_allclose(xb(X), X @ W.T, rtol=1e-6)
+
+
+def test_trim_at_mapped_load_leaves_the_drop_of_the_programmed_load():
+    # every cell programmed 1 uS high (a 'noise' of constant sign): each bit line's load
+    # rises by 1 % of the span, its drop by 0.2 x 1 %, the trim stays at the mapped load
+    dev = device(4, sigma=lambda g: 0 * g + 1e-6)
+
+    class One:  # standard_normal -> 1 everywhere: deterministic +1 sigma
+        def standard_normal(self, shape):
+            return np.ones(shape)
+    import imcspice.accelerators.analog as an
+    orig = an.np.random.default_rng
+    an.np.random.default_rng = lambda seed: One()
+    try:
+        xb = CrossbarLinear(W, dev, None, 1.0, seed=0, outlier_factor=None)
+    finally:
+        an.np.random.default_rng = orig
+    lp = np.array([1.5 / 4, 0.75 / 4])
+    ln = np.array([1.0 / 4, 0.25 / 4])
+    gain_p = (1 - drop(lp + 0.01)) / (1 - drop(lp))
+    gain_n = (1 - drop(ln + 0.01)) / (1 - drop(ln))
+    wp, wn = np.clip(W, 0, None) + 0.01, np.clip(-W, 0, None) + 0.01   # (out, in)
+    want = X @ (wp * gain_p[:, None]).T - X @ (wn * gain_n[:, None]).T
+    np.testing.assert_allclose(xb(X), want, rtol=1e-5)
+
+
+def test_column_scaling_maps_each_column_to_the_full_range():
+    xb = CrossbarLinear(W, device(4), None, 1.0, seed=0, outlier_factor=None,
+                        w_scale="column")
+    np.testing.assert_allclose(xb.w_max, [1.0, 0.5])
+    # column 1 (max 0.5) now spans the range: G+ holds (0.5, 0, 0, 1) -> load 1.5/4
+    np.testing.assert_allclose(xb.loads[0, 0, 1], 1.5 / 4)
+    np.testing.assert_allclose(xb(X), X @ W.T, rtol=1e-6)
+    with pytest.raises(ValueError, match="w_scale"):
+        CrossbarLinear(W, device(4), None, 1.0, seed=0, w_scale="row")
+
+
+def test_column_scaling_shrinks_the_noise_of_small_columns():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 128)).astype(np.float32)
+    w[::2] *= 0.05                              # half the columns 20x smaller
+    x = rng.standard_normal((32, 128)).astype(np.float32)
+    dev = device(128, sigma=lambda g: 0 * g + 0.58e-6, ir=lambda l: 0 * np.asarray(l))
+    ref = x @ w.T
+    err = {s: np.abs(CrossbarLinear(w, dev, None, 4.0, seed=1, outlier_factor=None,
+                                    w_scale=s)(x) - ref)[:, ::2].mean()
+           for s in ("matrix", "column")}
+    # per-column the small columns' weights span the range: noise relative to them ~20x
+    # smaller (the column's max |w| over the matrix's)
+    assert err["column"] < err["matrix"] / 5
+
+
+def test_scale_crossbar_switches_each_nonideality():
+    dev = device(4, sigma=lambda g: 0 * g + 1e-6)
+    off = scale_crossbar(dev, ir_drop=0.0, programming_noise=1.0)
+    assert float(off.ir_drop_rel(0.3)) == 0.0 and off.g_sigma_s(1e-5) == 1e-6
+    on = scale_crossbar(dev, ir_drop=1.0, programming_noise=0.0)
+    assert float(on.ir_drop_rel(0.3)) == pytest.approx(0.11) and on.g_sigma_s is None
+
+
+def test_quantization_off_is_exact_and_on_matches_a_hand_quantizer():
+    xb = CrossbarLinear(W, device(4), None, 1.0, seed=0, outlier_factor=None,
+                        bit_serial=True)
+    np.testing.assert_allclose(xb(X), X @ W.T, rtol=1e-6)
+    # 2-bit converter on the single tile, 3-bit inputs: by hand as in test_hardware_ops
+    q = CrossbarLinear(W, device(4), 3, 1.0, seed=0, outlier_factor=None, bit_serial=True,
+                       out_bits=2, quantizer=uniform_quantizer)
+    q.calibrate(X, pct=100.0)
+    code = np.round(X[0] * 3).astype(int)                     # 3, 2 (-> 1.5 rounds 2), -2, 3
+    code = np.where(code < 0, code + 8, code)
+    bits = np.stack([(code >> b) & 1 for b in range(3)], axis=1).astype(float)  # (in, plane)
+    partial = bits.T @ W.T                                    # (plane, out)
+    R = np.abs(partial).max(axis=0)
+    lv = (np.floor(np.clip((partial / R + 1) * 2, 0, 3)) + 0.5) / 2 - 1
+    y = (np.array([1, 2, -4]) / 3.0) @ (lv * R)
+    np.testing.assert_allclose(q(X)[0], y, rtol=1e-5)
+
+
+def test_nonideal_sets_and_ablation_plan():
+    assert Nonideal.scaled(0.0) == Nonideal.only(["quantization"])
+    assert Nonideal.scaled(1.0) == Nonideal.only(["quantization", "ir_drop",
+                                                  "programming_noise", "acam_mismatch"])
+    with pytest.raises(ValueError, match="unknown"):
+        Nonideal.only(["retention"])
+    plan = ablation_plan(("ir_drop", "programming_noise"))
+    assert plan["only.ir_drop"] == Nonideal(1.0, 0.0, 0.0, False)
+    assert plan["all_but.quantization"] == Nonideal(1.0, 1.0, 0.0, False)
+    assert plan["with_quantization.ir_drop"] == Nonideal(1.0, 0.0, 0.0, True)
+    assert plan["all_off"] == Nonideal(0.0, 0.0, 0.0, False)
+
+
+def test_quantization_only_equals_an_ideal_device_by_another_path():
+    """All device non-idealities switched off (Nonideal.scaled(0) on the characterized
+    SKY130 tile) computes what a tile built without any (no IR drop law, no programming
+    sigma, no ACAM mismatch) computes with every switch on: the quantization-only
+    figure, by two paths."""
+    from imcspice.accelerators import arch, hardware
+    from imcspice.accelerators.accuracy import MiniLMRun, Protocol
+    from imcspice.accelerators.race_it import RaceItOps
+    run = MiniLMRun(True, Protocol(sentences=3, seeds=1, calibration=2))
+    a = arch.load("race-it")
+    hw = hardware.HardwareModels.from_dir()
+    xb = a.component("crossbar")
+    dev = hardware.crossbar_device(hw, xb)
+    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
+    bare = CrossbarDevice(dev.g_min_s, dev.g_max_s, dev.v_read_v, dev.v0_v, dev.tile_rows,
+                          lambda load: 0.0 * np.asarray(load), None)
+    off = run.embeddings(lambda r, ni, s: RaceItOps(a, dev, sig, r, ni, s),
+                         Nonideal.scaled(0.0), 0)
+    ideal = run.embeddings(lambda r, ni, s: RaceItOps(a, bare, 0.0, r, ni, s),
+                           Nonideal.scaled(1.0), 0)
+    np.testing.assert_allclose(off, ideal, atol=1e-6)
+    exact = run.embeddings(lambda r, ni, s: RaceItOps(a, dev, sig, r, ni, s),
+                           Nonideal.only([]), 0)
+    np.testing.assert_allclose(exact, run.ref, atol=1e-5)    # nothing on: FP32
+
+
+def test_race_it_lookups_put_levels_on_zero_by_hand():
+    """Product and probability lookups store levels that include 0 (an ACAM row stores
+    any output value): 3 bits -> products at j/3, j = -4..3 (x range), probabilities
+    at k/7, k = 0..7; each input goes to its nearest level (thresholds at midpoints)."""
+    from imcspice.accelerators import arch
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8"])
+    dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
+    ops = RaceItOps(a, dev, 0.0, {"m": {"in": 1.0, "in2": 1.0, "prod": 0.5},
+                                  "s": {"in": 8.0}})
+    A = np.array([[[[0.5, -0.25, 0.01]]]], dtype=np.float32)       # (1, 1, 1, 3)
+    B = np.array([[[[0.5], [1.0], [0.02]]]], dtype=np.float32)     # (1, 1, 3, 1)
+    # operands: 8-bit mid-rise codes over [-1, 1] (step 1/128)
+    aq = np.floor((A[0, 0, 0] + 1) * 128) / 128 - 1 + 1 / 256
+    bq = np.floor((B[0, 0, :, 0] + 1) * 128) / 128 - 1 + 1 / 256
+    p = aq * bq / 0.5                     # 0.49..., -0.49..., ~0.0004
+    level = np.clip(np.round(p * 3), -4, 3) / 3   # nearest of j/3
+    assert level[2] == 0.0                # a tiny product adds nothing
+    assert ops.matmul(A, B, "m")[0, 0, 0, 0] == pytest.approx((level * 0.5).sum(), abs=1e-6)
+    # softmax of two equal scores and a masked one: 1/2 -> nearest k/7 (3/7 or 4/7:
+    # 0.5 sits on the threshold), the masked position exactly 0
+    x = np.array([[0.0, 0.0, -1e4]], dtype=np.float32)
+    y = ops.softmax(x, "s")
+    assert y[0, 2] == 0.0
+    assert y[0, 0] in (pytest.approx(3 / 7), pytest.approx(4 / 7))
