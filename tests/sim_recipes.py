@@ -18,3 +18,13 @@ class UnhoistedCrossbarArray(CrossbarArray):
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")), hoist=None)
+
+
+class SparseCrossbarArray(CrossbarArray):
+    """crossbar-array solved with ngspice's Sparse 1.3 instead of KLU (the deck's own
+    `.options sparse` follows, and so overrides, the engine's `.options klu`)."""
+
+    name = "test-crossbar-array-sparse"
+
+    def body(self, tech, p):
+        return [".options sparse"] + super().body(tech, p)
