@@ -155,8 +155,9 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
     step_rise_s: None for DC drivers; otherwise every input is a step from 0 V at
         t = 0 with this rise time (s): DC value for ``op``, the step for ``tran``.
     hoist: for ``1t1r``, the technology whose access device is used with its model
-        card hoisted to the top level (``imc_cell_1t1r_h``; same equations, same
-        per-instance mismatch, one card instead of ~48 per cell:
+        card hoisted to the top level (``imc_cell_1t1r_h``, the transistor a plain
+        ``M`` line; same equations, same per-instance mismatch, one card instead of
+        ~48 per cell:
         :meth:`Sky130.hoisted_device`; needs numeric ``access.w_um``/``l_um``); None
         keeps the PDK subcircuit as it is.
     """
@@ -241,17 +242,18 @@ def _hoisted_cell(tech: Technology, access: AccessTransistor) -> list[str]:
     """The ``.include`` of ``tech``'s access device with its model card hoisted for
     this one geometry, and ``imc_cell_1t1r_h``: netlists/crossbar.spice's
     ``imc_cell_1t1r`` (same nodes, same memristor, same transistor equations and
-    per-instance mismatch) built on it. Width and length must be numbers (the card is
-    the model bin of one geometry)."""
+    per-instance mismatch) with the transistor as a plain ``M`` line on that card
+    (no PDK subcircuit to expand per cell). Width and length must be numbers (the
+    card is the model bin of one geometry)."""
     if tech.devices.get("nfet") != NFET_DEFAULT:
         raise ValueError(f"technology {tech.name} has no {NFET_DEFAULT} to hoist")
     if isinstance(access.w_um, ParamRef) or isinstance(access.l_um, ParamRef):
         raise ValueError("a hoisted access transistor needs numeric w_um and l_um")
-    include, device = tech.hoisted_device("nfet", float(access.w_um), float(access.l_um))
-    return [include,
+    dev = tech.hoisted_device("nfet", float(access.w_um), float(access.l_um))
+    return [dev.include,
             f".subckt {HOISTED_CELL} wl bl sel g=10u v0=0.5",
             "Xm wl m imc_memristor g={g} v0={v0}",
-            f"Xa m sel bl 0 {device} w={num(float(access.w_um))} l={num(float(access.l_um))}",
+            f"Ma m sel bl 0 {dev.model} {dev.instance}",
             f".ends {HOISTED_CELL}"]
 
 

@@ -137,6 +137,18 @@ def _library_text(root: Path, corner: str, mismatch: bool, devices: tuple[str, .
     return "\n".join(parts) + "\n"
 
 
+@dataclass(frozen=True)
+class HoistedDevice:
+    """A device of one geometry with its model card at the top level
+    (:meth:`Sky130.hoisted_device`). Use either ``X<name> d g s b {subckt}`` (the PDK
+    subcircuit, its card hoisted) or, flat, ``M<name> d g s b {model} {instance}``."""
+
+    include: str     # the .include line of the hoisted library
+    subckt: str      # subcircuit name (ports d g s b)
+    model: str       # the hoisted .model name
+    instance: str    # parameters of a flat M line: geometry, nrd/nrs, delvto (mismatch)
+
+
 def _verified_file(out: Path, make_text) -> Path:
     """``out`` holding ``make_text()``. The cache is untrusted (a library is text
     ngspice executes): the file is checked against the content this process derives
@@ -180,7 +192,7 @@ def hoisted_name(device: str, w_um: float, l_um: float, nf: int = 1) -> str:
 _PARAM_DEF = re.compile(r"(\w+)\s*=\s*(\{[^}]*\}|\S+)")
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
 #: instance parameters of a SKY130 fet subcircuit other than the hoisted geometry
-_PER_INSTANCE = {"ad", "as", "pd", "ps", "nrd", "nrs", "sa", "sb", "sd", "mult"}
+_PER_INSTANCE = {"ad", "as", "pd", "ps", "nrd", "nrs", "sa", "sb", "sd"}
 #: SKY130's models set `.option scale=1.0u`: instance w/l are in um, card bounds in m
 _SCALE_M_PER_UM = 1e-6
 #: relative slack on model-bin bounds (binary rounding of W*scale; see hoist_model_cards)
@@ -251,7 +263,7 @@ def hoist_model_cards(fet_text: str, device: str, w_um: float, l_um: float,
                               f"(nf = {nf}), L = {l_um:g} um; need exactly one")
     card = hits[0]
     params = _subckt_params(block)
-    geometry = {"w": num_text(w_um), "l": num_text(l_um), "nf": str(int(nf))}
+    geometry = {"w": num_text(w_um), "l": num_text(l_um), "nf": str(int(nf)), "mult": "1"}
 
     def depends(k: str, depth: int = 0) -> set[str]:
         """Per-instance parameters that subcircuit parameter ``k`` depends on."""
@@ -277,6 +289,7 @@ def hoist_model_cards(fet_text: str, device: str, w_um: float, l_um: float,
         raise TechnologyError(f"{device}: its model cards read per-instance parameters "
                               f"{sorted(bad)}; they cannot be hoisted")
     name = hoisted_name(device, w_um, l_um, nf)
+    inst = _instance_params(head, resolve)
     old_model = re.match(r"\.model\s+(\S+)", card, flags=re.I).group(1)
     new_model = f"{name}_model"
     card = re.sub(r"\{([^}]*)\}", lambda mm: "{" + resolve(mm.group(1)) + "}", card)
@@ -292,8 +305,29 @@ def hoist_model_cards(fet_text: str, device: str, w_um: float, l_um: float,
     return "\n".join([
         f"* {device}, W = {w_um!r} um, L = {l_um!r} um, nf = {nf}: its model bin",
         f"* {old_model} hoisted to the top level by imcspice (circuits/technology.py",
-        "* hoist_model_cards); instance line and mismatch as in the PDK.",
+        "* hoist_model_cards); instance line and mismatch as in the PDK. The subcircuit",
+        "* below is the PDK's with that card; a flat instance (no subcircuit) is",
+        f"* M<name> d g s b {new_model} <the parameters on the next comment line>",
+        f"*@instance {inst}",
         card.strip(), "", head.strip(), f".ends {name}", ""])
+
+
+def _instance_params(head: str, resolve) -> str:
+    """The PDK instance line's parameters (``l = {l} ... delvto = {...}``, with its
+    ``+`` continuations, comment lines skipped) with every subcircuit parameter
+    resolved: the text a flat, top-level instance of one geometry carries (its
+    ``AGAUSS`` mismatch draw stays per instance)."""
+    lines = head.splitlines()
+    start = next(i for i, ln in enumerate(lines) if re.match(r"M\S+", ln))
+    text = " ".join(lines[start].split()[6:])
+    for ln in lines[start + 1:]:
+        t = ln.strip()
+        if t.startswith("+"):
+            text += " " + t[1:]
+        elif t and not t.startswith("*"):
+            break
+    return " ".join(f"{k}={{{resolve(v[1:-1] if v.startswith('{') else v)}}}"
+                    for k, v in _PARAM_DEF.findall(text))
 
 
 @dataclass(frozen=True)
@@ -318,9 +352,8 @@ class Sky130(Technology):
             root, corner, mismatch, tuple(sorted(self.devices.values())), key))
 
     def hoisted_device(self, kind: str, w_um: float, l_um: float, nf: int = 1
-                       ) -> tuple[str, str]:
-        """(``.include`` line, subcircuit name) of device ``kind`` (a key of ``devices``)
-        of one geometry (``w_um`` x ``l_um`` um, ``nf`` fingers) with its model card
+                       ) -> "HoistedDevice":
+        """Device ``kind`` (a key of ``devices``) of one geometry (``w_um`` x ``l_um`` um, ``nf`` fingers) with its model card
         hoisted to the top level, for arrays of many identical instances.
 
         Why: a SKY130 device subcircuit defines its ~48 binned ``.model`` cards inside
@@ -330,7 +363,9 @@ class Sky130(Technology):
         geometry the bin is known, so its card lives once at the top level. The
         returned subcircuit keeps the PDK's parameter block and instance line (``delvto``
         with its per-instance ``AGAUSS`` mismatch draw stays on the instance); only the
-        model name points at the hoisted card. Every instance must be given this
+        model name points at the hoisted card; :class:`HoistedDevice` also gives the
+        instance parameters of a flat top-level ``M`` line (cheapest to load: no
+        subcircuit expansion per instance). Every instance must be given this
         ``w``/``l``/``nf`` (another geometry would read the wrong bin). Needs
         :meth:`model_lines` (the global parameters) in the same deck. Cached on disk,
         checked like the libraries."""
@@ -340,11 +375,13 @@ class Sky130(Technology):
         fet = (root / "combined_models" / "continuous" / "models_fet.spice").read_bytes()
         key = hashlib.sha256(fet + f"|{name}|{geometry}".encode()).hexdigest()[:16]
         out = cache_dir() / "sky130" / f"{name}__hoisted_{key}.spice"
-        path = str(_verified_file(out, lambda: hoist_model_cards(
-            fet.decode(), name, float(w_um), float(l_um), int(nf))))
-        if any(c in path for c in '"\n\r'):
+        path = _verified_file(out, lambda: hoist_model_cards(
+            fet.decode(), name, float(w_um), float(l_um), int(nf)))
+        if any(c in str(path) for c in '"\n\r'):
             raise TechnologyError(f"library path {path!r} cannot be quoted in a netlist")
-        return f'.include "{path}"', hoisted_name(name, w_um, l_um, nf)
+        sub = hoisted_name(name, w_um, l_um, nf)
+        inst = re.search(r"^\*@instance (.*)$", path.read_text(), flags=re.M).group(1)
+        return HoistedDevice(f'.include "{path}"', sub, f"{sub}_model", inst)
 
     def model_lines(self, corner: str, mismatch: bool = False) -> list[str]:
         path = str(self.library_path(corner, mismatch))
