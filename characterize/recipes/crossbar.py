@@ -39,8 +39,9 @@ from ..recipe import Axis, Output, Recipe
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
 # rows range of REFERENCE.md (crossbar column). Cost per point, measured here with
-# ngspice 46 and KLU (`./dev install`; 2 busy shared cores, wall / CPU): 1T1R 64 x 64
-# 6 s / 2.4 s, 128 x 128 25 s / 11 s and 0.5 GB (benchmarks/array_scaling.py). This
+# ngspice 46 and KLU (`./dev install`; 2 shared cores at load average 6-10, so wall
+# time is 2-8x the CPU time): 1T1R 64 x 64 ~2 s CPU, 128 x 128 ~11 s CPU, 25-85 s wall
+# and 0.5 GB (benchmarks/array_scaling.py). This
 # needs the access transistor's SKY130 model card hoisted to the top level (the PDK
 # subcircuit otherwise expands 48 private cards per cell and bins each cell among
 # them: 32 x 32 took 313 s with ngspice 39 and its Sparse solver, which also reorders
@@ -48,8 +49,8 @@ from ..recipe import Axis, Output, Recipe
 # the distribution's ngspice 39 (the fallback of ./dev) arrays beyond ~32 x 32 1T1R
 # or ~64 x 64 linear take minutes per point: give them a larger --timeout.
 MAX_DIM = 256
-#: seconds per cell allowed on top of the base timeout (1T1R 128 x 128 took 25 s on a
-#: busy machine: ~1.5 ms per cell; 6x margin for slower machines)
+#: seconds per cell allowed on top of the base timeout (1T1R 128 x 128 took up to 85 s
+#: on a busy machine: ~5 ms per cell; 2x margin)
 TIMEOUT_S_PER_CELL = 0.01
 # Conductance range accepted from files, S: 1 pS (numerical "absent" cell) to 10 mS
 # (100 ohm; far beyond RRAM Ron ~6–100 kOhm of REFERENCE.md).
