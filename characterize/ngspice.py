@@ -8,6 +8,13 @@ classifies them itself (../shared/REFERENCE.md, toolchain facts).
 A fatal ngspice error ("cannot recover and awaits to be detached") leaves the
 library unusable for the rest of the process: :class:`NgspiceFatal` tells the
 caller to let the process die; the engine restarts it.
+
+Solver: every deck is loaded with ``.options klu`` (:data:`SOLVER_OPTION`). ngspice 46
+(bookworm-backports, ``./dev install``) is built with KLU and says "Using KLU as Direct
+Linear Solver" at each analysis; ngspice 39 (bookworm's own) ignores the option and
+says "Using SPARSE 1.3". :attr:`Ngspice.solver` records what ngspice reported, so the
+solver actually used is part of every result's provenance. KLU and Sparse agree to
+~1e-13 relative on the crossbar decks (REFERENCE.md, toolchain facts).
 """
 from __future__ import annotations
 
@@ -31,6 +38,9 @@ _NONCONVERGED = re.compile(
 _FATAL = re.compile(r"(cannot recover|awaits to be detached|ngspice\.dll cannot recover|"
                     r"fatal error)", re.I)
 _ERROR = re.compile(r"^\s*(error|fatal)\b|\berror:", re.I)
+_SOLVER = re.compile(r"Using (.+?) as Direct Linear Solver", re.I)
+#: the line every deck gets after its title: the KLU sparse solver where ngspice has it
+SOLVER_OPTION = ".options klu"
 
 
 class NgspiceError(RuntimeError):
@@ -133,6 +143,9 @@ class Ngspice:
                     "set nomoremode", "set num_threads=1"):
             self._ng.exec_command(cmd)
         self.loaded_key: str | None = None
+        #: the linear solver ngspice reported at its last analysis ("KLU", "SPARSE 1.3");
+        #: "" before the first analysis
+        self.solver = ""
         #: seconds an analysis may run before it is halted (None: no in-process limit;
         #: the local pool kills a hung worker instead, Dask workers use this)
         self.timeout_s: float | None = None
@@ -168,7 +181,8 @@ class Ngspice:
         except NgspiceError:
             pass
         self._ng.messages = []
-        self._ng.load_circuit(netlist)
+        title, _, rest = netlist.partition("\n")
+        self._ng.load_circuit(f"{title}\n{SOLVER_OPTION}\n{rest}")
         msgs = self._ng.messages
         if any(_FATAL.search(m) for m in msgs):
             raise NgspiceFatal("ngspice fatal error while loading the netlist", msgs)
@@ -183,6 +197,10 @@ class Ngspice:
         msgs: list[str] = []
         for cmd in commands:
             msgs += self.command(cmd) if self.timeout_s is None else self._bounded(cmd)
+        for m in msgs:
+            found = _SOLVER.search(m)
+            if found:
+                self.solver = found.group(1).strip()
         if any(_NONCONVERGED.search(m) for m in msgs):
             raise NgspiceNonConvergence("no convergence", msgs)
         errs = [m for m in msgs if _ERROR.search(m)]

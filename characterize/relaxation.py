@@ -34,6 +34,9 @@ def asinh_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, scale: float) ->
     smooth zero crossing is linear)."""
     x = np.asarray(x, dtype=float)
     j = np.clip(np.searchsorted(xp, x) - 1, 0, len(xp) - 2)
+    # |f| below scale is rounding noise (e.g. ~1e-34 A at Vds = 0 with ngspice 46): a zero,
+    # not a resolved same-sign current to interpolate toward exponentially
+    fp = np.where(np.abs(fp) < scale, 0.0, fp)
     f0, f1 = fp[j], fp[j + 1]
     w = np.clip((x - xp[j]) / (xp[j + 1] - xp[j]), 0.0, 1.0)
     a0, a1 = np.arcsinh(f0 / scale), np.arcsinh(f1 / scale)

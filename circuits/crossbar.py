@@ -41,6 +41,7 @@ from typing import Sequence
 import numpy as np
 
 from .netlist import ParamRef, Value, num  # noqa: F401 (re-exported)
+from .technology import Technology
 
 from .. import netlists
 
@@ -143,7 +144,8 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
                      wires: WireParams = WireParams(), tia: TiaParams = TiaParams(),
                      access: AccessTransistor = AccessTransistor(),
                      memristor: MemristorParams = MemristorParams(),
-                     step_rise_s: Value | None = None) -> list[str]:
+                     step_rise_s: Value | None = None,
+                     hoist: Technology | None = None) -> list[str]:
     """Netlist lines (includes, sources, cells, wires, TIAs) of an R x C crossbar.
 
     g_s: (R, C) nested sequence/array of cell conductances, siemens (floats > 0 or
@@ -152,6 +154,12 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
     device: ``linear`` (imc_cell_lin) or ``1t1r`` (imc_cell_1t1r).
     step_rise_s: None for DC drivers; otherwise every input is a step from 0 V at
         t = 0 with this rise time (s): DC value for ``op``, the step for ``tran``.
+    hoist: for ``1t1r``, the technology whose access device is used with its model
+        card hoisted to the top level (``imc_cell_1t1r_h``, the transistor a plain
+        ``M`` line; same equations, same per-instance mismatch, one card instead of
+        ~48 per cell:
+        :meth:`Sky130.hoisted_device`; needs numeric ``access.w_um``/``l_um``); None
+        keeps the PDK subcircuit as it is.
     """
     if device not in DEVICES:
         raise ValueError(f"device {device!r} is not one of {', '.join(DEVICES)}")
@@ -202,9 +210,14 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
         if access.device != NFET_DEFAULT:
             raise ValueError(f"access device {access.device!r}: imc_cell_1t1r uses "
                              f"{NFET_DEFAULT}")
+        cell = "imc_cell_1t1r"
+        if hoist is not None:
+            lines += _hoisted_cell(hoist, access)
+            cell = HOISTED_CELL
+            tail = f"v0={spice_value(memristor.v0_v)}"
         for r in range(rows):
             for c in range(cols):
-                lines.append(f"Xc{r}_{c} {wl_node(r, c)} {bl_node(r, c)} sel imc_cell_1t1r "
+                lines.append(f"Xc{r}_{c} {wl_node(r, c)} {bl_node(r, c)} sel {cell} "
                              f"g={spice_value(g[r, c])} {tail}")
     if cwl or cbl:
         for r in range(rows):
@@ -219,6 +232,29 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
         lines.append(f"{sense_source(c)} sn{c} s{c} 0")
         lines.append(f"Xtia{c} s{c} {out_node(c)} imc_tia {tia_params}")
     return lines
+
+
+#: the 1T1R cell subcircuit a hoisted deck defines itself (:func:`_hoisted_cell`)
+HOISTED_CELL = "imc_cell_1t1r_h"
+
+
+def _hoisted_cell(tech: Technology, access: AccessTransistor) -> list[str]:
+    """The ``.include`` of ``tech``'s access device with its model card hoisted for
+    this one geometry, and ``imc_cell_1t1r_h``: netlists/crossbar.spice's
+    ``imc_cell_1t1r`` (same nodes, same memristor, same transistor equations and
+    per-instance mismatch) with the transistor as a plain ``M`` line on that card
+    (no PDK subcircuit to expand per cell). Width and length must be numbers (the
+    card is the model bin of one geometry)."""
+    if tech.devices.get("nfet") != NFET_DEFAULT:
+        raise ValueError(f"technology {tech.name} has no {NFET_DEFAULT} to hoist")
+    if isinstance(access.w_um, ParamRef) or isinstance(access.l_um, ParamRef):
+        raise ValueError("a hoisted access transistor needs numeric w_um and l_um")
+    dev = tech.hoisted_device("nfet", float(access.w_um), float(access.l_um))
+    return [dev.include,
+            f".subckt {HOISTED_CELL} wl bl sel g=10u v0=0.5",
+            "Xm wl m imc_memristor g={g} v0={v0}",
+            f"Ma m sel bl 0 {dev.model} {dev.instance}",
+            f".ends {HOISTED_CELL}"]
 
 
 def _scaled_ff(v: Value) -> str:

@@ -140,6 +140,199 @@ def _library_text(root: Path, corner: str, mismatch: bool, devices: tuple[str, .
 
 
 @dataclass(frozen=True)
+class HoistedDevice:
+    """A device of one geometry with its model card at the top level
+    (:meth:`Sky130.hoisted_device`). Use either ``X<name> d g s b {subckt}`` (the PDK
+    subcircuit, its card hoisted) or, flat, ``M<name> d g s b {model} {instance}``."""
+
+    include: str     # the .include line of the hoisted library
+    subckt: str      # subcircuit name (ports d g s b)
+    model: str       # the hoisted .model name
+    instance: str    # parameters of a flat M line: geometry, nrd/nrs, delvto (mismatch)
+
+
+def _verified_file(out: Path, make_text) -> Path:
+    """``out`` holding ``make_text()``. The cache is untrusted (a library is text
+    ngspice executes): the file is checked against the content this process derives
+    from the installed PDK (sha256) before its first use, and again whenever its inode,
+    size or mtime changes; a mismatch is rewritten."""
+    try:
+        st = out.stat()
+        if _VERIFIED.get(out) == (st.st_ino, st.st_size, st.st_mtime_ns):
+            return out
+    except OSError:
+        pass
+    text = make_text()
+    want = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        ok = hashlib.sha256(out.read_bytes()).hexdigest() == want
+    except OSError:
+        ok = False
+    if not ok:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(out, text)
+    st = out.stat()
+    _VERIFIED[out] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return out
+
+
+def num_text(v: float) -> str:
+    """A positive finite number as netlist text (full precision)."""
+    f = float(v)
+    if not (f > 0 and f < float("inf")):
+        raise ValueError(f"device geometry {v!r} must be a positive finite number")
+    return repr(f)
+
+
+def hoisted_name(device: str, w_um: float, l_um: float, nf: int = 1) -> str:
+    """Subcircuit name of ``device`` hoisted for one geometry (names differ between
+    geometries, so one deck may hold several)."""
+    tag = hashlib.sha256(f"{float(w_um)!r}|{float(l_um)!r}|{int(nf)}".encode()).hexdigest()[:8]
+    return f"{device}__h{tag}"
+
+
+_PARAM_DEF = re.compile(r"(\w+)\s*=\s*(\{[^}]*\}|\S+)")
+_IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
+#: instance parameters of a SKY130 fet subcircuit other than the hoisted geometry
+_PER_INSTANCE = {"ad", "as", "pd", "ps", "nrd", "nrs", "sa", "sb", "sd"}
+#: SKY130's models set `.option scale=1.0u`: instance w/l are in um, card bounds in m
+_SCALE_M_PER_UM = 1e-6
+#: relative slack on model-bin bounds (binary rounding of W*scale; see hoist_model_cards)
+_BIN_REL_TOL = 1e-9
+
+
+def _subckt_params(block: str) -> dict[str, str]:
+    """name -> expression (braces stripped) of the ``.param`` statement (with its ``+``
+    continuations) at the top of a subcircuit body."""
+    out: dict[str, str] = {}
+    inside = False
+    for ln in block.splitlines()[1:]:
+        t = ln.strip()
+        if t.lower().startswith(".param"):
+            inside, t = True, t[len(".param"):]
+        elif inside and t.startswith("+"):
+            t = t[1:]
+        elif inside and t:
+            break
+        else:
+            continue
+        for k, v in _PARAM_DEF.findall(t):
+            out[k.lower()] = v[1:-1] if v.startswith("{") else v
+    return out
+
+
+def _card_value(card: str, name: str) -> float:
+    m = re.search(rf"\b{name}\s*=\s*([-+0-9.eE]+)", card)
+    if m is None:
+        raise TechnologyError(f"model card without {name}: cannot bin it")
+    return float(m.group(1))
+
+
+def hoist_model_cards(fet_text: str, device: str, w_um: float, l_um: float,
+                      nf: int = 1) -> str:
+    """Library text of ``device`` (a subcircuit of SKY130's models_fet.spice) with the
+    one ``.model`` card that bins ``w_um`` x ``l_um`` (``nf`` fingers) moved to the top
+    level; see :meth:`Sky130.hoisted_device`.
+
+    Binning follows ngspice (BSIM binning): lmin <= L < lmax and wmin <= W/nf < wmax,
+    in metres. Subcircuit parameters the card reads are replaced by their definitions
+    with the geometry substituted; a card reading any other instance parameter (which
+    could differ per instance) cannot be hoisted: TechnologyError."""
+    m = re.search(rf"^\.subckt\s+{re.escape(device)}\s.*?^\.ends\s+{re.escape(device)}\s*$",
+                  fet_text, flags=re.S | re.M)
+    if m is None:
+        raise TechnologyError(f"device {device} not found in SKY130 models_fet.spice")
+    block = m.group(0)
+    first = re.search(r"^\.model\s", block, flags=re.M | re.I)
+    if first is None:
+        raise TechnologyError(f"{device} defines no .model cards to hoist")
+    head = block[:first.start()]
+    body = re.sub(rf"^\.ends\s+{re.escape(device)}\s*$", "", block[first.start():], flags=re.M)
+    cards = [c for c in re.split(r"(?=^\.model\s)", body, flags=re.M | re.I) if c.strip()]
+    l_m, w_m = l_um * _SCALE_M_PER_UM, w_um / nf * _SCALE_M_PER_UM
+
+    def holds(lo: float, hi: float, x: float) -> bool:
+        # relative tolerance: 0.42 um * 1e-6 is 4.1999999999999995e-07 in binary, and
+        # ngspice bins W = 0.42 um in [4.2e-7, 5.5e-7) (checked by tests/test_simulator.py)
+        tol = _BIN_REL_TOL * max(abs(lo), abs(hi))
+        return lo - tol <= x < hi - tol
+
+    hits = [c for c in cards
+            if holds(_card_value(c, "lmin"), _card_value(c, "lmax"), l_m)
+            and holds(_card_value(c, "wmin"), _card_value(c, "wmax"), w_m)]
+    if len(hits) != 1:
+        raise TechnologyError(f"{device}: {len(hits)} model bins hold W = {w_um:g} um "
+                              f"(nf = {nf}), L = {l_um:g} um; need exactly one")
+    card = hits[0]
+    params = _subckt_params(block)
+    geometry = {"w": num_text(w_um), "l": num_text(l_um), "nf": str(int(nf)), "mult": "1"}
+
+    def depends(k: str, depth: int = 0) -> set[str]:
+        """Per-instance parameters that subcircuit parameter ``k`` depends on."""
+        if k in _PER_INSTANCE:
+            return {k}
+        if k not in params or k in geometry or depth > 8:
+            return set()
+        return set().union(*(depends(d.lower(), depth + 1) for d in _IDENT.findall(params[k])))
+
+    def resolve(expr: str, depth: int = 0) -> str:
+        def sub(mm):
+            k = mm.group(0).lower()
+            if k in geometry:
+                return f"({geometry[k]})"
+            if k in params and depth < 8:
+                return "(" + resolve(params[k], depth + 1) + ")"
+            return mm.group(0)  # a global parameter of the library (or a function name)
+        return _IDENT.sub(sub, expr)
+
+    used = {k.lower() for e in re.findall(r"\{([^}]*)\}", card) for k in _IDENT.findall(e)}
+    bad = set().union(set(), *(depends(k) for k in used))
+    if bad:
+        raise TechnologyError(f"{device}: its model cards read per-instance parameters "
+                              f"{sorted(bad)}; they cannot be hoisted")
+    name = hoisted_name(device, w_um, l_um, nf)
+    inst = _instance_params(head, resolve)
+    old_model = re.match(r"\.model\s+(\S+)", card, flags=re.I).group(1)
+    new_model = f"{name}_model"
+    card = re.sub(r"\{([^}]*)\}", lambda mm: "{" + resolve(mm.group(1)) + "}", card)
+    card = re.sub(rf"^(\.model\s+){re.escape(old_model)}\b", rf"\g<1>{new_model}", card,
+                  flags=re.I)
+    head = re.sub(rf"^(\.subckt\s+){re.escape(device)}\b", rf"\g<1>{name}", head, count=1,
+                  flags=re.M)
+    base = old_model.rsplit(".", 1)[0]
+    head, n = re.subn(rf"^(M\S+(?:\s+\S+){{4}}\s+){re.escape(base)}(?=\s)", rf"\g<1>{new_model}",
+                      head, flags=re.M)
+    if n != 1:
+        raise TechnologyError(f"{device}: expected one transistor using {base}, found {n}")
+    return "\n".join([
+        f"* {device}, W = {w_um!r} um, L = {l_um!r} um, nf = {nf}: its model bin",
+        f"* {old_model} hoisted to the top level by imcspice (circuits/technology.py",
+        "* hoist_model_cards); instance line and mismatch as in the PDK. The subcircuit",
+        "* below is the PDK's with that card; a flat instance (no subcircuit) is",
+        f"* M<name> d g s b {new_model} <the parameters on the next comment line>",
+        f"*@instance {inst}",
+        card.strip(), "", head.strip(), f".ends {name}", ""])
+
+
+def _instance_params(head: str, resolve) -> str:
+    """The PDK instance line's parameters (``l = {l} ... delvto = {...}``, with its
+    ``+`` continuations, comment lines skipped) with every subcircuit parameter
+    resolved: the text a flat, top-level instance of one geometry carries (its
+    ``AGAUSS`` mismatch draw stays per instance)."""
+    lines = head.splitlines()
+    start = next(i for i, ln in enumerate(lines) if re.match(r"M\S+", ln))
+    text = " ".join(lines[start].split()[6:])
+    for ln in lines[start + 1:]:
+        t = ln.strip()
+        if t.startswith("+"):
+            text += " " + t[1:]
+        elif t and not t.startswith("*"):
+            break
+    return " ".join(f"{k}={{{resolve(v[1:-1] if v.startswith('{') else v)}}}"
+                    for k, v in _PARAM_DEF.findall(text))
+
+
+@dataclass(frozen=True)
 class Sky130(Technology):
     """SkyWater SKY130 (open PDK, 130 nm, 1.8 V core devices)."""
 
@@ -149,36 +342,48 @@ class Sky130(Technology):
     devices: dict[str, str] = field(default_factory=lambda: dict(SKY130_DEVICES))
 
     def library_path(self, corner: str, mismatch: bool = False) -> Path:
-        """Path of the trimmed, cached model library for ``corner``; built on first use.
-
-        The cache is untrusted (a library is text ngspice executes): the file is
-        checked against the content this process derives from the installed PDK
-        (sha256) before its first use, and again whenever its inode, size or mtime
-        changes; a mismatch is rewritten from the PDK."""
+        """Path of the trimmed, cached model library for ``corner``; built on first use
+        (a cached file is checked before use: :func:`_verified_file`)."""
         self.check_corner(corner)
         root = sky130_root()
         fet = (root / "combined_models" / "continuous" / "models_fet.spice").read_bytes()
         key = hashlib.sha256(fet + corner.encode() + bytes([mismatch])
                              + ",".join(sorted(self.devices.values())).encode()).hexdigest()[:16]
         out = cache_dir() / "sky130" / f"{corner}{'_mm' if mismatch else ''}_{key}.lib.spice"
-        try:
-            st = out.stat()
-            if _VERIFIED.get(out) == (st.st_ino, st.st_size, st.st_mtime_ns):
-                return out
-        except OSError:
-            pass
-        text = _library_text(root, corner, mismatch, tuple(sorted(self.devices.values())), key)
-        want = hashlib.sha256(text.encode()).hexdigest()
-        try:
-            ok = hashlib.sha256(out.read_bytes()).hexdigest() == want
-        except OSError:
-            ok = False
-        if not ok:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(out, text)
-        st = out.stat()
-        _VERIFIED[out] = (st.st_ino, st.st_size, st.st_mtime_ns)
-        return out
+        return _verified_file(out, lambda: _library_text(
+            root, corner, mismatch, tuple(sorted(self.devices.values())), key))
+
+    def hoisted_device(self, kind: str, w_um: float, l_um: float, nf: int = 1
+                       ) -> "HoistedDevice":
+        """Device ``kind`` (a key of ``devices``) of one geometry (``w_um`` x ``l_um`` um, ``nf`` fingers) with its model card
+        hoisted to the top level, for arrays of many identical instances.
+
+        Why: a SKY130 device subcircuit defines its ~48 binned ``.model`` cards inside
+        itself, so ngspice expands a private copy of every card for every instance and
+        bins each instance among them (a 128 x 128 1T1R array: ~790 000 cards; the
+        binning search alone was ~60 % of the load time, measured at 64 x 64). For one
+        geometry the bin is known, so its card lives once at the top level. The
+        returned subcircuit keeps the PDK's parameter block and instance line (``delvto``
+        with its per-instance ``AGAUSS`` mismatch draw stays on the instance); only the
+        model name points at the hoisted card; :class:`HoistedDevice` also gives the
+        instance parameters of a flat top-level ``M`` line (cheapest to load: no
+        subcircuit expansion per instance). Every instance must be given this
+        ``w``/``l``/``nf`` (another geometry would read the wrong bin). Needs
+        :meth:`model_lines` (the global parameters) in the same deck. Cached on disk,
+        checked like the libraries."""
+        name = self.devices[kind]
+        geometry = (num_text(w_um), num_text(l_um), str(int(nf)))
+        root = sky130_root()
+        fet = (root / "combined_models" / "continuous" / "models_fet.spice").read_bytes()
+        key = hashlib.sha256(fet + f"|{name}|{geometry}".encode()).hexdigest()[:16]
+        out = cache_dir() / "sky130" / f"{name}__hoisted_{key}.spice"
+        path = _verified_file(out, lambda: hoist_model_cards(
+            fet.decode(), name, float(w_um), float(l_um), int(nf)))
+        if any(c in str(path) for c in '"\n\r'):
+            raise TechnologyError(f"library path {path!r} cannot be quoted in a netlist")
+        sub = hoisted_name(name, w_um, l_um, nf)
+        inst = re.search(r"^\*@instance (.*)$", path.read_text(), flags=re.M).group(1)
+        return HoistedDevice(f'.include "{path}"', sub, f"{sub}_model", inst)
 
     def model_lines(self, corner: str, mismatch: bool = False) -> list[str]:
         path = str(self.library_path(corner, mismatch))

@@ -224,12 +224,11 @@ def test_inputs_length_must_match_rows(tmp_path, pool):
         run_sweep(spec, tmp_path / "x.raw.h5", pool=pool, progress=False)
 
 
-def test_1t1r_array_size_is_limited(tmp_path, pool):
-    gp, vp = _files(tmp_path, np.full((65, 64), 1e-5), np.full(65, 0.2))
-    spec = SweepSpec("crossbar-array", {"conductances": [gp], "inputs": [vp],
-                                        "device": ["1t1r"]})
-    with pytest.raises(ParameterError, match=r"'conductances'.*4096-cell limit"):
-        run_sweep(spec, tmp_path / "x.raw.h5", pool=pool, progress=False)
+def test_array_size_is_limited_to_256_per_dimension(tmp_path):
+    gp, vp = _files(tmp_path, np.full((257, 4), 1e-5), np.full(257, 0.2))
+    with pytest.raises(ParameterError, match=r"'conductances'.*256 per dimension"):
+        SweepSpec("crossbar-array", {"conductances": [gp], "inputs": [vp],
+                                     "device": ["1t1r"]})
 
 
 def test_array_files_are_required(tmp_path, pool):

@@ -24,6 +24,7 @@ the access transistor's drop as well as the wires'.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import math
@@ -38,16 +39,20 @@ from ..recipe import Axis, Output, Recipe
 from ..waveform import settling_time
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
-# rows range of REFERENCE.md (crossbar column). In cells, by cost: ngspice 39's Sparse
-# 1.3 solver reorders the matrix at every operating point in ~O(nodes^2) time (measured
-# with `rusage all` at 64 x 64: 4.3 s reorder of 4.9 s; 32 x 32: 0.15 s per point;
-# 128 x 128: ~130 s per point on a busy 2-core machine). 1T1R cells add a SKY130 BSIM4
-# subcircuit each, ~10–20 ms per cell to load and again per point for the engine's
-# alterparam + reset (1024 cells: ~13 s load, ~7 s reset). Arrays near a limit need a
-# larger --timeout.
+# rows range of REFERENCE.md (crossbar column). Cost per point, measured here with
+# ngspice 46 and KLU (`./dev install`; 2 shared cores at load average 6-10, so wall
+# time is 2-8x the CPU time): 1T1R 64 x 64 ~2 s CPU, 128 x 128 ~11 s CPU, 25-85 s wall
+# and 0.5 GB (benchmarks/array_scaling.py). This
+# needs the access transistor's SKY130 model card hoisted to the top level (the PDK
+# subcircuit otherwise expands 48 private cards per cell and bins each cell among
+# them: 32 x 32 took 313 s with ngspice 39 and its Sparse solver, which also reorders
+# the matrix in ~O(nodes^2) at every point; ngspice 39 ignores `.options klu`). With
+# the distribution's ngspice 39 (the fallback of ./dev) arrays beyond ~32 x 32 1T1R
+# or ~64 x 64 linear take minutes per point: give them a larger --timeout.
 MAX_DIM = 256
-MAX_LINEAR_CELLS = 128 * 128
-MAX_1T1R_CELLS = 64 * 64
+#: seconds per cell allowed on top of the base timeout (1T1R 128 x 128 took up to 85 s
+#: on a busy machine: ~5 ms per cell; 2x margin)
+TIMEOUT_S_PER_CELL = 0.01
 # Conductance range accepted from files, S: 1 pS (numerical "absent" cell) to 10 mS
 # (100 ohm; far beyond RRAM Ron ~6–100 kOhm of REFERENCE.md).
 G_MIN_S, G_MAX_S = 1e-12, 1e-2
@@ -408,8 +413,8 @@ class CrossbarArray(Recipe):
     ``conductances``: float array of shape (rows, cols), siemens, each in
     [1e-12, 1e-2] S (for 1t1r: the memristor's low-field conductance).
     ``inputs``: float array of shape (rows,), volts, each |V| <= 1.8 V.
-    Both at most 256 per dimension and 16384 cells (1t1r: 4096 cells; see the cost
-    notes at MAX_DIM: 64 x 64 linear takes ~3 s per point, 128 x 128 ~2 min). Read
+    Both at most 256 per dimension (see the cost notes at MAX_DIM: 128 x 128 1T1R
+    takes ~11 s of CPU per point with ngspice 46 + KLU). Read
     with ``allow_pickle=False`` (header checked before any data); the netlist is
     built from their contents in the coordinator (every number formatted by the
     builder), so they are structural: the deck changes when a file's contents change.
@@ -427,7 +432,10 @@ class CrossbarArray(Recipe):
                  "volts", ndim=1, max_len=MAX_DIM, lo=-V_MAX_V, hi=V_MAX_V),
         _device_param(),
         *_wire_params(),
-        *_device_params(),
+        # the access width is structural here: the hoisted model card is one bin of one
+        # geometry (circuits/technology.py Sky130.hoisted_device)
+        *(dataclasses.replace(q, structural=True) if q.name == "w_access_um" else q
+          for q in _device_params()),
         *_tia_params(),
     )
     outputs = (
@@ -447,13 +455,11 @@ class CrossbarArray(Recipe):
             raise ParameterError(f"parameter 'inputs': {v.shape[0]} values for a conductance "
                                  f"matrix of {g.shape[0]} rows (shape {g.shape}); 'inputs' "
                                  "needs one voltage per row")
-        limit = MAX_1T1R_CELLS if p["device"] == "1t1r" else MAX_LINEAR_CELLS
-        if g.size > limit:
-            raise ParameterError(f"parameter 'conductances': {g.shape[0]} x {g.shape[1]} = "
-                                 f"{g.size} {p['device']} cells exceed the {limit}-cell limit "
-                                 "(ngspice solve/setup time grows ~quadratically with cells; "
-                                 "split the array into tiles)")
         return g, v
+
+    def timeout_s(self, p):
+        g, _ = self.arrays(p)
+        return 60.0 + TIMEOUT_S_PER_CELL * g.size
 
     def structural(self, p):
         # The deck depends on the files' contents, not only on their paths.
@@ -474,9 +480,11 @@ class CrossbarArray(Recipe):
             wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), 0.0, 0.0),
             # DC only: c_f and gbw do not enter the operating point.
             tia=cb.TiaParams(_ref("r_f_ohm"), 0.0, _ref("a0_v_per_v"), 5e8),
-            access=cb.AccessTransistor(_ref("w_access_um"), L_ACCESS_UM, tech.vdd_v,
+            # hoisted model card: the width is a number here (w_access_um is structural)
+            access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
-            memristor=cb.MemristorParams(_ref("v0_v")))
+            memristor=cb.MemristorParams(_ref("v0_v")),
+            hoist=tech if p["device"] == "1t1r" else None)
 
     def commands(self, p):
         return ["op"]
