@@ -42,7 +42,7 @@ class Protocol:
 
 #: the issue-12 protocol (slow on 2 cores) and the small one of CI and the demo
 FULL = Protocol(sentences=256, seeds=5, calibration=32)
-QUICK = Protocol(sentences=8, seeds=2, calibration=8)
+QUICK = Protocol(sentences=4, seeds=2, calibration=4)
 
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
