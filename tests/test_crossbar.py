@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from imcspice.characterize.params import ParameterError
-from imcspice.characterize.recipes.crossbar import plot_crossbar
+from imcspice.characterize.plots.crossbar import plot_crossbar
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import crossbar as cb

@@ -25,15 +25,12 @@ the access transistor's drop as well as the wires'.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 import math
-import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from ...circuits import crossbar as cb
+from ..npy_param import IntParam, NpyParam, file_digest, load_npy
 from ..params import Param, ParameterError, format_number
 from ..recipe import Axis, Output, Recipe
 from ..waveform import settling_time
@@ -70,115 +67,6 @@ SETTLE_TOL = 0.01
 SETTLE_MAX_PULSES = 64
 # Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
 L_ACCESS_UM = 0.15
-
-
-@dataclass(frozen=True)
-class IntParam(Param):
-    """A numeric parameter that must be an integer (returned as a float)."""
-
-    def validate(self, value):
-        v = super().validate(value)
-        if v != math.floor(v):
-            raise ParameterError(f"parameter {self.name!r}: {v:g} is not an integer")
-        return float(v)
-
-
-@dataclass(frozen=True)
-class NpyParam(Param):
-    """A ``.npy`` file parameter whose contents are checked when it is given: plain
-    numeric dtype (never pickled objects), ``ndim`` dimensions of at most ``max_len``
-    each, finite values in [``lo``, ``hi``]."""
-
-    kind: str = "file"
-    structural: bool = True
-    ndim: int = 1
-    max_len: int = MAX_DIM
-    lo: float = -math.inf
-    hi: float = math.inf
-
-    def validate(self, value):
-        if value in ("", None):
-            raise ParameterError(f"parameter {self.name!r} is required: give "
-                                 f"--set {self.name}=FILE.npy ({self.doc})")
-        path = super().validate(value)
-        load_npy(self, path)
-        return path
-
-
-# Largest .npy file read: 256 x 256 values of at most 16 bytes plus a header.
-MAX_NPY_BYTES = MAX_DIM * MAX_DIM * 16 + 65536
-
-_npy_cache: dict[tuple[str, str], np.ndarray] = {}
-
-
-def _read_bytes(name: str, path: str) -> bytes:
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_NPY_BYTES:
-            raise ParameterError(f"parameter {name!r}: {path!r} is {size} bytes, more than a "
-                                 f"{MAX_DIM} x {MAX_DIM} array needs")
-        with open(path, "rb") as f:
-            return f.read(MAX_NPY_BYTES + 1)
-    except OSError as e:
-        raise ParameterError(f"parameter {name!r}: cannot read {path!r}: {e.strerror}") from None
-
-
-def file_digest(name: str, path: str) -> str:
-    """SHA-256 (16 hex digits) of a file's contents."""
-    return hashlib.sha256(_read_bytes(name, path)).hexdigest()[:16]
-
-
-def load_npy(param: NpyParam, path: str) -> np.ndarray:
-    """Read and check a ``.npy`` file for ``param``; ParameterError (naming the
-    parameter) on anything but a finite, in-range numeric array of the right shape.
-    The file is read once into memory and parsed from there (cached by content hash),
-    so what was validated is exactly what the netlist is built from."""
-    name = param.name
-    data = _read_bytes(name, path)
-    key = (name, hashlib.sha256(data).hexdigest())
-    if key in _npy_cache:
-        return _npy_cache[key]
-    buf = io.BytesIO(data)
-    try:
-        # Check the header before parsing any data: a header can claim any shape/dtype.
-        version = np.lib.format.read_magic(buf)
-        if version == (1, 0):
-            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(buf)
-        else:
-            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(buf)
-    except (ValueError, OSError, EOFError) as e:
-        raise ParameterError(f"parameter {name!r}: {path!r} is not a readable .npy array "
-                             f"({e})") from None
-    if dtype.hasobject or dtype.kind not in "fiu":
-        raise ParameterError(f"parameter {name!r}: {path!r} holds dtype {dtype}; expected a "
-                             "plain float or integer array (object/pickled, boolean, complex "
-                             "and structured arrays are refused)")
-    if len(shape) != param.ndim:
-        want = "(rows, cols)" if param.ndim == 2 else "(rows,)"
-        raise ParameterError(f"parameter {name!r}: {path!r} has shape {tuple(shape)}; "
-                             f"expected {param.ndim}-D {want}")
-    if any(n < 1 or n > param.max_len for n in shape):
-        raise ParameterError(f"parameter {name!r}: shape {tuple(shape)} is outside 1..."
-                             f"{param.max_len} per dimension")
-    try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise ParameterError(f"parameter {name!r}: {path!r} could not be loaded without "
-                             f"pickle ({e})") from None
-    if not isinstance(arr, np.ndarray):  # e.g. an .npz archive renamed .npy
-        raise ParameterError(f"parameter {name!r}: {path!r} is not a single .npy array")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError(f"parameter {name!r}: {path!r} holds NaN or infinite values")
-    if arr.min() < param.lo or arr.max() > param.hi:
-        raise ParameterError(f"parameter {name!r}: values must lie in [{param.lo:g}, "
-                             f"{param.hi:g}] {param.unit}; {path!r} has "
-                             f"[{arr.min():g}, {arr.max():g}]")
-    arr.setflags(write=False)
-    if len(_npy_cache) > 16:
-        _npy_cache.clear()
-    _npy_cache[key] = arr
-    return arr
 
 
 # --- shared parameters ---------------------------------------------------------------------
@@ -501,87 +389,3 @@ class CrossbarArray(Recipe):
             rel = np.where(i_ideal != 0, (i_ideal - i_out) / i_ideal, np.nan)
         return {"i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal, "ir_drop_rel": rel,
                 "v_wl_v": v_wl, "v_bl_v": v_bl}
-
-
-# --- plot ---------------------------------------------------------------------------------
-def plot_crossbar(raw, out_png) -> None:
-    """Transfer curves from a crossbar raw file, saved as a PNG.
-
-    crossbar-column: relative IR drop vs the number of rows (or the first swept axis),
-    one curve per value of a second swept parameter (r_bl_ohm, r_wl_ohm, or any other).
-    crossbar-array: bit-line currents vs column index (SPICE and ideal Σ G·V) and the
-    relative IR drop per bit line. Other swept axes are taken at their first value
-    (named in the title).
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    recipe = raw.attrs.get("recipe", "")
-    units = _units(raw)
-    swept = [a for a in raw.outer if len(raw.axis(a)) > 1]
-
-    def pinned(skip):
-        names = [a for a in swept if a not in skip]
-        return ", ".join(f"{a} = {_fmt(raw.axis(a)[0])}" for a in names)
-
-    if recipe == "crossbar-array":
-        first = {a: raw.axis(a)[0] for a in raw.outer}
-        i_out, _ = raw.select("i_out_a", **first)
-        i_id, _ = raw.select("i_ideal_a", **first)
-        drop, _ = raw.select("ir_drop_rel", **first)
-        col = raw.axis("col")
-        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6, 6), sharex=True)
-        ax.plot(col, i_out * 1e6, "o-", label="ngspice (wires, device)")
-        ax.plot(col, i_id * 1e6, "k--", label="ideal Σ G·V (no wires)")
-        ax.set_ylabel("bit-line current (µA)")
-        ax.legend()
-        ax.set_title("crossbar-array: bit-line currents" +
-                     (f"\n({pinned(())})" if swept else ""))
-        ax2.plot(col, 100 * drop, "o-", color="C3")
-        ax2.set_xlabel("bit line (column index)")
-        ax2.set_ylabel("relative IR drop (%)")
-        for a in (ax, ax2):
-            a.grid(True, alpha=0.3)
-    else:
-        fig, ax = plt.subplots(figsize=(6, 4.2))
-        xname = "rows" if "rows" in swept else (swept[0] if swept else raw.outer[-1])
-        others = [a for a in swept if a != xname and a not in ("corner", "temp_c", "mc")]
-        pref = [a for a in ("r_bl_ohm", "r_wl_ohm") if a in others]
-        cname = pref[0] if pref else (others[0] if others else None)
-        fixed = {a: raw.axis(a)[0] for a in raw.outer if a not in (xname, cname)}
-        y, names = raw.select("ir_drop_rel", **fixed)
-        x = raw.axis(xname).astype(float)
-        if cname is None:
-            ax.plot(x, 100 * y, "o-")
-        else:
-            if names[0] != xname:
-                y = y.T
-            for k, cv in enumerate(raw.axis(cname)):
-                ax.plot(x, 100 * y[:, k], "o-",
-                        label=f"{cname} = {_fmt(cv)} {units.get(cname, '')}".rstrip())
-            ax.legend()
-        xunit = " (cells)" if xname == "rows" else (f" ({units[xname]})"
-                                                      if units.get(xname) else "")
-        ax.set_xlabel(xname + xunit)
-        ax.set_ylabel("relative IR drop (i_ideal − i_out)/i_ideal (%)")
-        rest = pinned((xname, cname))
-        ax.set_title("crossbar-column: IR drop" + (f"\n({rest})" if rest else ""))
-        if xname == "rows" and x.min() > 0:
-            ax.set_xscale("log", base=2)
-        ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
-
-
-def _fmt(v) -> str:
-    return v if isinstance(v, str) else f"{float(v):g}"
-
-
-def _units(raw) -> dict:
-    import json
-    try:
-        return json.loads(raw.attrs.get("units", "{}"))
-    except ValueError:
-        return {}
