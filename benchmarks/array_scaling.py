@@ -40,10 +40,9 @@ import numpy as np
 
 from imcspice.characterize import ngspice
 from imcspice.characterize.engine import LocalPool
-from imcspice.characterize.recipes.crossbar import CrossbarArray, L_ACCESS_UM, _ref
+from imcspice.characterize.recipes.crossbar import CrossbarArray
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
-from imcspice.circuits import crossbar as cb
 from imcspice.circuits.technology import get_technology
 
 #: ngspice 39.3 (Debian bookworm), old path, 32 x 32 1T1R, s per point: measured on this
@@ -81,15 +80,7 @@ def new_path_seconds(n: int, pool, out: Path) -> tuple[float, float]:
 class _OldDeck(CrossbarArray):
     """crossbar-array as built before hoisting: the PDK subcircuit per cell."""
 
-    def body(self, tech, p):
-        g, v = self.arrays(p)
-        return cb.crossbar_netlist(
-            g, [float(x) for x in v], p["device"],
-            wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), 0.0, 0.0),
-            tia=cb.TiaParams(_ref("r_f_ohm"), 0.0, _ref("a0_v_per_v"), 5e8),
-            access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
-                                       tech.devices["nfet"]),
-            memristor=cb.MemristorParams(_ref("v0_v")), hoist=None)
+    hoist_model_card = False
 
 
 def old_path_seconds(n: int, out: Path) -> float:

@@ -164,12 +164,7 @@ def read(path: str | Path) -> RawSweep:
     path = Path(path)
     if not path.is_file():
         raise RawFileError(f"{path}: no such file")
-    if not isolate.needed(path):
-        return _read(path)
-    ident = isolate.check_in_child(_read, path, RawFileError, _memory_cap(path))
-    raw = _read(path)
-    isolate.check_unchanged(path, ident, RawFileError)
-    return raw
+    return isolate.read_guarded(_read, path, RawFileError, _memory_cap(path))
 
 
 def _read_budget(path: Path) -> int:

@@ -63,6 +63,17 @@ def _identity(path: Path):
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def read_guarded(read, path: Path, error: type[Exception], memory_bytes: int):
+    """``read(path)``, first run in a child (deadline, ``memory_bytes`` cap) when the
+    file is untrusted, then in this process, refusing a file changed in between."""
+    if not needed(path):
+        return read(path)
+    ident = check_in_child(read, path, error, memory_bytes)
+    out = read(path)
+    check_unchanged(path, ident, error)
+    return out
+
+
 def check_in_child(read, path: str | Path, error: type[Exception], memory_bytes: int) -> tuple:
     """Run ``read(path)`` in a forked child and raise ``error`` (one line) when it fails
     with ``error``, crashes, outlives its deadline or exceeds ``memory_bytes``. Returns

@@ -252,12 +252,7 @@ def load(path: str | Path) -> BehavioralModel:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such file")
-    if not isolate.needed(path):
-        return _load(path)
-    ident = isolate.check_in_child(_load, path, ModelFileError, _memory_cap(path))
-    model = _load(path)
-    isolate.check_unchanged(path, ident, ModelFileError)
-    return model
+    return isolate.read_guarded(_load, path, ModelFileError, _memory_cap(path))
 
 
 def _memory_cap(path: Path) -> int:

@@ -1,6 +1,5 @@
 """Reference recipes for simulator tests: the same circuits built the slower way."""
-from imcspice.characterize.recipes.crossbar import CrossbarArray, L_ACCESS_UM, _ref
-from imcspice.circuits import crossbar as cb
+from imcspice.characterize.recipes.crossbar import CrossbarArray
 
 
 class UnhoistedCrossbarArray(CrossbarArray):
@@ -8,16 +7,7 @@ class UnhoistedCrossbarArray(CrossbarArray):
     model cards expanded per cell), the reference for the hoisted deck."""
 
     name = "test-crossbar-array-unhoisted"
-
-    def body(self, tech, p):
-        g, v = self.arrays(p)
-        return cb.crossbar_netlist(
-            g, [float(x) for x in v], p["device"],
-            wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), 0.0, 0.0),
-            tia=cb.TiaParams(_ref("r_f_ohm"), 0.0, _ref("a0_v_per_v"), 5e8),
-            access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
-                                       tech.devices["nfet"]),
-            memristor=cb.MemristorParams(_ref("v0_v")), hoist=None)
+    hoist_model_card = False
 
 
 class SparseCrossbarArray(CrossbarArray):

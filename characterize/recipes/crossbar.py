@@ -311,6 +311,9 @@ class CrossbarArray(Recipe):
     """
 
     name = "crossbar-array"
+    #: 1t1r: the access transistor's one binned SKY130 model card at the top level of the
+    #: deck (False: the PDK subcircuit per cell, 48 cards each; the reference in tests)
+    hoist_model_card = True
     summary = "R x C crossbar from .npy conductances/inputs: bit-line currents, node voltages"
     version = 1
     params = (
@@ -372,7 +375,7 @@ class CrossbarArray(Recipe):
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")),
-            hoist=tech if p["device"] == "1t1r" else None)
+            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None)
 
     def commands(self, p):
         return ["op"]
