@@ -281,11 +281,18 @@ def test_ladder_forms_physics():
     np.testing.assert_allclose(v, -2e3 * i, rtol=1e-12)
 
 
-#: held-out max error bounds (% FS) of the small sweep below, measured with ~2x margin:
-#: ir_drop 0.38, i_out 0.20, v_out 0.19, e_read 0.15, t_settle 1.30 (the FULL default
-#: sweep: all below 0.75 % FS)
-LIMITS_PCT_FS = {"ir_drop_rel": 0.8, "i_out_a": 0.5, "v_out_v": 0.5, "e_read_j": 0.4,
-                 "t_settle_s": 2.5}
+#: the project's fitting target (characterize/fitting: DEFAULT_TOL_PCT, 1 % of full scale
+#: on held-out points) and the outputs of this small sweep that miss it today: the
+#: settling time (measured 1.30 %: its closed form extrapolated to the held-out 128-row
+#: edge). A fit that gets better or worse changes the set, and the test says so.
+TARGET_PCT_FS = 1.0
+MISSES_1PCT = {"t_settle_s"}
+
+
+def _misses(m) -> set[str]:
+    errs = m.heldout_error["outputs"]
+    assert all(e["n_heldout"] > 0 for e in errs.values()), errs
+    return {n for n, e in errs.items() if e["max_pct_fs"] >= TARGET_PCT_FS}
 
 
 def test_column_model_closed_forms_hold_out_within_target(tmp_path, pool):
@@ -303,9 +310,7 @@ def test_column_model_closed_forms_hold_out_within_target(tmp_path, pool):
     forms = m.meta["outputs_form"]
     assert forms["ir_drop_rel"] == "crossbar-ir-drop-v"
     assert forms["i_out_a"] == forms["v_out_v"] == "crossbar-column-current-v"
-    for name, e in m.heldout_error["outputs"].items():
-        assert e["n_heldout"] > 0, name
-        assert e["max_pct_fs"] < LIMITS_PCT_FS[name], (name, e["max_pct_fs"])
+    assert _misses(m) == MISSES_1PCT, m.heldout_error["outputs"]
     a, b, c, k = m.functions["ir_drop_rel"].values.reshape(-1, 4)[0]
     assert 0.8 < a < 1.0          # the access transistor costs a few % of the current
     assert 0.5 < b < 1.5          # effective cell conductance ~ nominal
@@ -315,13 +320,10 @@ def test_column_model_closed_forms_hold_out_within_target(tmp_path, pool):
     assert np.all(np.diff(d) > 0)
 
 
-#: held-out max error bounds (% FS) of the small read-voltage sweep below, measured
-#: (seed 0: ir_drop 0.63, i_out 1.31, v_out 1.28, e_read 0.90, t_settle 0.82; the rows
-#: edge 128 extrapolated from 16-64 at V = 0.55 dominates) with ~1.5x margin; the
-#: 150-point sweep (rows 16-256, r_bl 1/3.5/10, frac 0.25/0.75, V 0.1-0.55) gives
-#: <= 0.95 % FS on every output for seeds 0-2
-LIMITS_V_PCT_FS = {"ir_drop_rel": 1.0, "i_out_a": 2.0, "v_out_v": 2.0, "e_read_j": 1.4,
-                   "t_settle_s": 1.4}
+#: outputs of the read-voltage sweep below that miss the 1 % target today: the column
+#: current and output voltage (measured 1.31 % and 1.28 %; the rows edge 128
+#: extrapolated from 16-64 at V = 0.55 dominates)
+MISSES_V_1PCT = {"i_out_a", "v_out_v"}
 
 
 def test_column_model_read_voltage_sweep_holds_out(tmp_path, pool):
@@ -342,9 +344,7 @@ def test_column_model_read_voltage_sweep_holds_out(tmp_path, pool):
                                       "e_read_j": "crossbar-read-energy",
                                       "t_settle_s": "crossbar-settling"}
     assert "v_read_v" in m.functions["i_out_a"].grid_inputs   # parameters per read voltage
-    for name, e in m.heldout_error["outputs"].items():
-        assert e["n_heldout"] > 0, name
-        assert e["max_pct_fs"] < LIMITS_V_PCT_FS[name], (name, e["max_pct_fs"])
+    assert _misses(m) == MISSES_V_1PCT, m.heldout_error["outputs"]
     # the energy grows ~V*law(V); the column current with law(V) (1t1r: sinh, superlinear)
     e = m.read_energy(rows=64, r_bl_ohm=1.0, frac_on=0.75, v_read_v=np.array([0.2, 0.4]))
     assert 4.0 < e[1] / e[0] < 6.0
