@@ -9,7 +9,8 @@ A fatal ngspice error ("cannot recover and awaits to be detached") leaves the
 library unusable for the rest of the process: :class:`NgspiceFatal` tells the
 caller to let the process die; the engine restarts it.
 
-Solver: every deck is loaded with ``.options klu`` (:data:`SOLVER_OPTION`). ngspice 46
+Solver: every deck is loaded with ``.options klu`` (:data:`SOLVER_OPTION`; a deck with a
+``.nodeset`` with Sparse, :func:`solver_option`). ngspice 46
 (bookworm-backports, ``./dev install``) is built with KLU and says "Using KLU as Direct
 Linear Solver" at each analysis; ngspice 39 (bookworm's own) ignores the option and
 says "Using SPARSE 1.3". :attr:`Ngspice.solver` records what ngspice reported, so the
@@ -41,6 +42,17 @@ _ERROR = re.compile(r"^\s*(error|fatal)\b|\berror:", re.I)
 _SOLVER = re.compile(r"Using (.+?) as Direct Linear Solver", re.I)
 #: the line every deck gets after its title: the KLU sparse solver where ngspice has it
 SOLVER_OPTION = ".options klu"
+#: ... except a deck with a ``.nodeset``: ngspice 46's KLU cannot add the matrix element a
+#: nodeset on a node without a DC path of its own (e.g. a gate-only reset line) needs
+#: ("The needed element doesn't exist ... doAnalyses: out of memory"); Sparse creates it.
+#: Both agree to ~1e-13 (tests/test_simulator.py), and the solver used is recorded.
+NODESET_SOLVER_OPTION = ".options sparse"
+_NODESET = re.compile(r"^\s*\.nodeset\b", re.I | re.M)
+
+
+def solver_option(netlist: str) -> str:
+    """The solver line for ``netlist`` (see :data:`SOLVER_OPTION`)."""
+    return NODESET_SOLVER_OPTION if _NODESET.search(netlist) else SOLVER_OPTION
 
 
 class NgspiceError(RuntimeError):
@@ -182,7 +194,7 @@ class Ngspice:
             pass
         self._ng.messages = []
         title, _, rest = netlist.partition("\n")
-        self._ng.load_circuit(f"{title}\n{SOLVER_OPTION}\n{rest}")
+        self._ng.load_circuit(f"{title}\n{solver_option(rest)}\n{rest}")
         msgs = self._ng.messages
         if any(_FATAL.search(m) for m in msgs):
             raise NgspiceFatal("ngspice fatal error while loading the netlist", msgs)

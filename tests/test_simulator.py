@@ -149,3 +149,12 @@ def test_fresh_load_without_reset_equals_alterparam_and_reset(recipe, axes):
     assert direct.index == via_reset.index
     for k in direct.outputs:
         np.testing.assert_array_equal(direct.outputs[k], via_reset.outputs[k], err_msg=k)
+
+
+def test_decks_with_a_nodeset_use_sparse():
+    # ngspice 46's KLU cannot create the matrix element a nodeset on a gate-only node
+    # needs (gain-cell reset line): such decks are loaded with Sparse, the rest with KLU
+    from imcspice.characterize.ngspice import solver_option
+    assert solver_option("R1 a 0 1k\n.end\n") == ".options klu"
+    assert solver_option("R1 a 0 1k\n  .NODESET v(rst)=1.8\n.end\n") == ".options sparse"
+    assert solver_option("* .nodeset in a comment\n.end\n") == ".options klu"
