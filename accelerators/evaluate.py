@@ -22,6 +22,7 @@ from .accuracy import _log
 from . import components, cost, hardware, mapping, plots, scaling
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
+from .machines import machine_of
 from .workloads import get_workload
 
 PROJECT_NM = 7
@@ -122,17 +123,7 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
 
 def _accuracy(a, hw, run, temp_c, quick, progress, scales):
     scales = scales or ((0.0, 1.0) if quick else (0.0, 0.5, 1.0, 2.0, 4.0))
-    xb = a.component("crossbar")
-    dev = hardware.crossbar_device(hw, xb, temp_c)
-    if "sm_mac" in a.components:  # SM tiers: HeTraX-style, FFN on ReRAM
-        from .hetrax import HetraxOps
-        acc = run.run(lambda r, ni, seed: HetraxOps(a, dev, r, seed, ni), scales, progress,
-                      names=("ir_drop", "programming_noise"))
-    else:
-        from .race_it import RaceItOps
-        sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
-        acc = run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), scales,
-                      progress)
+    acc = machine_of(a).accuracy(a, hw, run, temp_c, progress, scales)
     acc["temp_c"] = temp_c
     acc["crossbar_loads"] = _loads(run.chip_ops)
     from .accuracy import target_check
@@ -177,12 +168,9 @@ def _thermal(a, sheet, out, progress):
 
 
 def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales):
-    from .accuracy import gaincell_run
-    from .gaincell_attention import GainCellConfig
     rep = {"mode": "decode"}
     if simulate:
-        parts = hardware.gaincell_parts(hw, GainCellConfig.from_arch(a))
-        rep["accuracy"], window = gaincell_run(a, parts, quick, progress, scales)
+        rep["accuracy"], window = machine_of(a).accuracy(a, hw, quick, progress, scales)
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
                                    "Gain-cell attention: perplexity (adapted)", key="perplexity")

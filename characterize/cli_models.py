@@ -86,28 +86,19 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from ..models.base import ModelFileError
-    from .fit import FitError
     from .fit_plot import plot_file
-    try:
-        out = plot_file(args.file, args.out, raw=args.raw)
-    except (ModelFileError, FitError) as e:
-        print(f"imcspice plot: error: {e}", file=sys.stderr)
-        return 2
+    out = plot_file(args.file, args.out, raw=args.raw)   # input errors: imcspice.cli.main
     print(_dump({"out": str(out)}))
     return 0
 
 
 def _cmd_models(args) -> int:
     if args.action == "kinds":
-        from .fit import FITTERS, RECIPE_KIND, kinds
-        all_kinds = kinds()            # loads the family fitters first
-        by_kind: dict[str, list[str]] = {}
-        for r, k in RECIPE_KIND.items():
-            by_kind.setdefault(k, []).append(r)
-        for k in all_kinds:
-            print(f"{k:<20} from {', '.join(sorted(by_kind.get(k, []))) or '-'}  "
-                  f"({FITTERS[k]})")
+        from .fit import FITTERS
+        for k in FITTERS.names():
+            f = FITTERS[k]
+            print(f"{k:<20} from {', '.join(sorted(f.recipes)) or '-'}  "
+                  f"({f.fit.__module__}.{f.fit.__name__})")
         return 0
     if args.action == "build-defaults":
         from .defaults import build_defaults

@@ -22,53 +22,77 @@ Where a family fitter tries a closed form first, the choice is made on
 the training points only: the table fallback is used when the form's training
 error exceeds the tolerance.
 
-The fitting of each family lives in ``fit_<family>.py``, the shared machinery in
-:mod:`imcspice.characterize.fitting`; this module has the dispatch by model kind.
+The fitting of each family lives in ``fitters/<family>.py``, each fitter registered with
+``@fitter(kind, recipes=...)`` (:data:`FITTERS`; every module of ``fitters/`` is imported
+before the first lookup, so a new one needs no list); the shared machinery is in
+:mod:`imcspice.characterize.fitting`; this module has the registry and the dispatch.
 """
 from __future__ import annotations
 
-import importlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..models.base import BehavioralModel
 from ..models.store import save, sha256_file
-from . import fit_acam, fit_crossbar, fit_devices, fit_gaincell, rawfile
+from ..registry import Registry, _origin
+from . import rawfile
 from .fitting.grid import FitError
 from .fitting.validate import errors_against
 
-#: the fitting families: each declares RECIPE_KIND (recipe -> default model kind) and
-#: FITTERS (model kind -> "module:function" fitting it from a RawSweep). A new model kind:
-#: its class in models/<family>.py (``@register_kind``, imported by models/__init__.py)
-#: and its fitter in a family module listed here.
-FAMILIES = (fit_devices, fit_acam, fit_crossbar, fit_gaincell)
+_FITTERS_PACKAGE = "imcspice.characterize.fitters"
 
-#: recipe -> default model kind
-RECIPE_KIND: dict[str, str] = {}
-#: model kind -> "module:function" fitting it from a RawSweep
-FITTERS: dict[str, str] = {}
-for _family in FAMILIES:
-    RECIPE_KIND.update(_family.RECIPE_KIND)
-    FITTERS.update(_family.FITTERS)
+
+@dataclass(frozen=True)
+class Fitter:
+    """The fitter of one model kind: ``fit(raw, *, raw_path, seed) -> BehavioralModel``;
+    ``recipes``: the recipes whose sweeps are fitted into this kind by default."""
+
+    kind: str
+    fit: Callable[..., BehavioralModel]
+    recipes: tuple[str, ...] = ()
+
+
+def _same_fitter(a: Fitter, b: Fitter) -> bool:
+    return (a.kind, _origin(a.fit), a.recipes) == (b.kind, _origin(b.fit), b.recipes)
+
+
+#: model kind -> its Fitter
+FITTERS: Registry[Fitter] = Registry("model kind", discover=_FITTERS_PACKAGE,
+                                     same=_same_fitter)
+#: recipe -> its default model kind (a recipe defaults to one kind only)
+RECIPE_KIND: Registry[str] = Registry("recipe with a default model kind",
+                                      discover=_FITTERS_PACKAGE, same=lambda a, b: a == b)
+
+
+def fitter(kind: str, *, recipes: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Decorator: register the decorated function as the fitter of model ``kind`` (whose
+    class is registered in ``models/``), the default kind of ``recipes``."""
+    def deco(fn: Callable) -> Callable:
+        FITTERS.add(kind, Fitter(kind, fn, tuple(recipes)))
+        for r in recipes:
+            RECIPE_KIND.add(r, kind)
+        return fn
+    return deco
 
 
 def infer_kind(raw: rawfile.RawSweep) -> str:
     recipe = raw.attrs.get("recipe", "")
     if recipe not in RECIPE_KIND:
         raise FitError(f"no model kind is known for recipe {recipe!r}; known recipes: "
-                       f"{', '.join(sorted(RECIPE_KIND))} (or give --kind)")
+                       f"{', '.join(RECIPE_KIND.names())} (or give --kind)")
     return RECIPE_KIND[recipe]
 
 
 def kinds() -> list[str]:
-    return sorted(FITTERS)
+    return FITTERS.names()
 
 
-def _fitter(kind: str):
+def _fitter(kind: str) -> Callable[..., BehavioralModel]:
     if kind not in FITTERS:
         raise FitError(f"unknown model kind {kind!r}; known: {', '.join(kinds())}")
-    mod, fn = FITTERS[kind].split(":")
-    return getattr(importlib.import_module(f"{__package__}.{mod}"), fn)
+    return FITTERS[kind].fit
 
 
 def fit(raw_path: str | Path, kind: str | None = None, *, seed: int = 0) -> BehavioralModel:
@@ -92,4 +116,5 @@ def fit_file(raw_path: str | Path, out: str | Path, kind: str | None = None, *,
     return model
 
 
-__all__ = ["FitError", "fit", "fit_file", "errors_against", "infer_kind", "kinds"]
+__all__ = ["FITTERS", "FitError", "Fitter", "RECIPE_KIND", "fit", "fit_file", "errors_against",
+           "fitter", "infer_kind", "kinds"]

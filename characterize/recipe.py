@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..circuits.technology import Technology
+from ..registry import Registry
 from .params import Param, ParameterError, format_number
 
 
@@ -37,7 +38,8 @@ class Output:
 
 
 class Recipe:
-    """Base class. Subclasses set the class attributes and implement the methods."""
+    """Base class. Subclasses set the class attributes and implement the methods, and are
+    registered by :func:`register_recipe`."""
 
     name: str = ""
     summary: str = ""
@@ -121,6 +123,20 @@ class Recipe:
                 arr = arr.reshape(shape)
             checked[o.name] = arr
         return checked
+
+
+#: recipe name -> recipe instance. Every module of ``characterize/recipes/`` is imported
+#: before the first lookup, so a new module there needs no list. Registering another
+#: instance of the same class again is allowed (workers and tests re-register).
+RECIPES: Registry[Recipe] = Registry("recipe", discover="imcspice.characterize.recipes",
+                                     same=lambda a, b: type(a) is type(b))
+
+
+def register_recipe(cls: type[Recipe]) -> type[Recipe]:
+    """Class decorator: register an instance of a :class:`Recipe` subclass under its
+    ``name``. The class must be importable by module path (workers re-create it)."""
+    RECIPES.add(cls.name, cls())
+    return cls
 
 
 def sweep_values(start: float, stop: float, n: int) -> tuple[float, ...]:

@@ -28,11 +28,13 @@ import numpy as np
 from .forms import get_form
 from .grid import AXIS_SCALES, Grid
 from ..errors import ImcspiceError, UnknownNameError
+from ..registry import Registry
 
 SCHEMA = "imcspice.model/1"
 
-#: kind name -> model class; filled by :func:`register_kind`
-KINDS: dict[str, type["BehavioralModel"]] = {}
+#: kind name -> model class; filled by :func:`register_kind` in each model module (the
+#: package imports every module of ``models/``, so a new one needs no list)
+KINDS: Registry[type["BehavioralModel"]] = Registry("model kind")
 
 
 class OutOfRangeWarning(UserWarning):
@@ -44,8 +46,8 @@ class ModelFileError(ImcspiceError, ValueError):
 
 
 def register_kind(cls):
-    KINDS[cls.kind] = cls
-    return cls
+    """Class decorator: register a :class:`BehavioralModel` subclass under its ``kind``."""
+    return KINDS.add(cls.kind, cls)
 
 
 @dataclass

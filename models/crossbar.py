@@ -60,7 +60,7 @@ from .base import BehavioralModel, register_kind
 from .forms import FORMS, Form
 
 
-# --- closed forms (registered by name in forms.FORMS; numpy only) ---------------------------
+# --- closed forms (added to the forms.FORMS registry by name; numpy only) ---------------------------
 def ladder_t(u):
     """tanh(sqrt(u)) / sqrt(u): the current of a uniform resistive ladder (a bit line of
     cells read at one end) relative to its wire-free current; u >= 0 its dimensionless
@@ -186,7 +186,7 @@ CROSSBAR_FORMS = (
          "its closed-loop time constant)", _settling_form),
 )
 for _f in CROSSBAR_FORMS:
-    FORMS.setdefault(_f.name, _f)
+    FORMS.add(_f.name, _f)
 
 
 @register_kind

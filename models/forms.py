@@ -1,9 +1,9 @@
 """Closed forms a behavioral model may use, by name (numpy only).
 
 A model file names its form (``form`` attribute of a function); the code that
-evaluates it lives here (or in the family's own module, registered into ``FORMS`` on
-import: the crossbar ladder forms in :mod:`imcspice.models.crossbar`), so a file never
-carries anything executable. Each form
+evaluates it lives here (or in the family's own module, which adds its forms to the
+:data:`FORMS` registry: the crossbar ladder forms in :mod:`imcspice.models.crossbar`), so
+a file never carries anything executable. Each form
 takes its input arrays (already broadcast) and its parameter array ``p`` of shape
 ``(..., n_params)`` (one parameter vector per point, interpolated from the model's
 parameter grid), plus optional fixed arrays (``extra``, e.g. polynomial exponents).
@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import UnknownNameError
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,9 @@ def _integrator_ramp_lag(x, p, extra):
     return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
 
 
-FORMS: dict[str, Form] = {f.name: f for f in (
+#: form name -> Form (``FORMS.add(form.name, form)``; a name is taken once)
+FORMS: Registry[Form] = Registry("model form")
+for _f in (
     Form("memristor-sinh", ("g_per_us", "v0"), 2,
          "I = (g_per_us * G_us) * v0 * sinh(V / v0)", _memristor_sinh),
     Form("exp-linear", ("a", "b", "c", "d"), 1,
@@ -141,12 +143,10 @@ FORMS: dict[str, Form] = {f.name: f for f in (
          "|R - K|) beyond a knee K toward its rail R, bend = 1 - exp(-u) (shape 1) or "
          "tanh(u) (shape 2)",
          _integrator_ramp_lag),
-)}
+):
+    FORMS.add(_f.name, _f)
 
 
 def get_form(name: str) -> Form:
-    try:
-        return FORMS[name]
-    except KeyError:
-        raise UnknownNameError(f"unknown model form {name!r}; known: "
-                               f"{', '.join(sorted(FORMS))}") from None
+    """The form called ``name``; UnknownNameError listing the known forms otherwise."""
+    return FORMS[name]

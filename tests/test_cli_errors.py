@@ -15,7 +15,8 @@ PACKAGES = {"circuits": "imcspice.circuits", "characterize": "imcspice.character
             "imcspice": "imcspice"}
 #: ngspice's own failures (non-convergence, timeout, a crash) are recorded per sweep point;
 #: they are faults of the simulation, not of the user's input.
-NOT_INPUT_ERRORS = {"NgspiceError", "NgspiceNonConvergence", "NgspiceFatal", "NgspiceTimeout"}
+NOT_INPUT_ERRORS = {"NgspiceError", "NgspiceNonConvergence", "NgspiceFatal", "NgspiceTimeout",
+                    "DuplicateNameError"}   # a registration bug, not an input: traceback
 
 
 def _error_classes():

@@ -1,8 +1,7 @@
 """Plots of raw sweeps, one module per circuit family, registered by recipe name
-(:mod:`.registry`). Importing this package registers every family's plotters."""
+(:mod:`.registry`; every module here is imported before the first lookup)."""
 from __future__ import annotations
 
-from . import acam, crossbar, gaincell  # noqa: F401  (each registers its plotters)
 from .registry import PLOTTERS, plotter, pyplot
 
 

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-#: recipe name -> plotter(raw: RawSweep, out_png: str | Path) -> None
-PLOTTERS: dict[str, Callable] = {}
+from ...registry import Registry
+
+#: recipe name -> plotter(raw: RawSweep, out_png: str | Path) -> None; every module of
+#: ``characterize/plots/`` is imported before the first lookup
+PLOTTERS: Registry[Callable] = Registry("plotter", discover="imcspice.characterize.plots")
 
 
 def plotter(*recipes: str) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the plotter of ``recipes``."""
-    def register(fn: Callable) -> Callable:
-        for r in recipes:
-            if r in PLOTTERS and PLOTTERS[r] is not fn:
-                raise ValueError(f"recipe {r!r} already has a plotter "
-                                 f"({PLOTTERS[r].__module__}.{PLOTTERS[r].__name__})")
-            PLOTTERS[r] = fn
-        return fn
-    return register
+    """Register the decorated function as the plotter of ``recipes`` (a recipe has one)."""
+    return PLOTTERS.register(*recipes)
 
 
 def pyplot():

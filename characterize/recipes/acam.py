@@ -53,7 +53,7 @@ from ...circuits import acam as ac
 from ...circuits import acam_program as ap
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
-from ..recipe import Axis, Output, Recipe, sweep_values
+from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import crossing_log, energy, fall_time
 
 # DL sweep for thresholds: 0..1.8 V (SKY130 1.8 V devices) in 2.5 mV steps.
@@ -88,6 +88,7 @@ def _branch_bounds(dl, i_lo, i_hi, i_on):
 
 
 # --- acam-window -------------------------------------------------------------------------
+@register_recipe
 class AcamWindow(Recipe):
     name = "acam-window"
     summary = "6T2M ACAM cell match window (lower/upper DL bounds) vs. memristor conductances"
@@ -138,6 +139,7 @@ class AcamWindow(Recipe):
                 "i_ml_lo_a": i_lo, "i_ml_hi_a": i_hi}
 
 
+@register_recipe
 class AcamMC(AcamWindow):
     """acam-window under per-device mismatch: run with ``--mc N`` (the engine switches
     SKY130's mismatch models on and draws a seed per sample); the spread of v_lo_v /
@@ -149,6 +151,7 @@ class AcamMC(AcamWindow):
 
 
 # --- acam-search ---------------------------------------------------------------------------
+@register_recipe
 class AcamSearch(Recipe):
     name = "acam-search"
     summary = "ACAM row search transient: ML discharge time, search energy, sense margin"
@@ -301,6 +304,7 @@ _MAX_ROWS = max(sum(_program_shape(fn, b)) for fn in ap.FUNCTIONS
                 for b in range(1, _MAX_BITS + 1))
 
 
+@register_recipe
 class ComputeAcam(Recipe):
     name = "compute-acam"
     summary = "Compute-ACAM (RACE-IT): a small function as Gray-coded ACAM rows, decoded"

@@ -32,7 +32,7 @@ import numpy as np
 from ...circuits import crossbar as cb
 from ..npy_param import IntParam, NpyParam, file_digest, load_npy
 from ..params import Param, ParameterError, format_number
-from ..recipe import Axis, Output, Recipe
+from ..recipe import Axis, Output, Recipe, register_recipe
 from ..waveform import settling_time
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
@@ -129,6 +129,7 @@ def spread_pattern(rows: int, frac: float) -> np.ndarray:
     return np.floor((i + 1) * frac + 0.5) > np.floor(i * frac + 0.5)
 
 
+@register_recipe
 class CrossbarColumn(Recipe):
     """One column of ``rows`` cells read at ``v_read_v`` through a behavioral TIA.
 
@@ -295,6 +296,7 @@ def _source_energy(tr, rows, t_end: float) -> float:
 
 
 # --- crossbar-array -----------------------------------------------------------------------
+@register_recipe
 class CrossbarArray(Recipe):
     """An R x C crossbar with any conductance matrix and input vector (``.npy`` files).
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..params import Param
-from ..recipe import Axis, Output, Recipe, sweep_values
+from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 
 # Over the 1.8 V core supply (SKY130 nominal VDD); see the module docstring.
 _VGS = sweep_values(0.0, 1.8, 37)                       # 50 mV, as simulated
@@ -72,12 +72,14 @@ def _threshold(id_row: np.ndarray, w_over_l: float) -> float:
     return float(x0 + (np.log(target) - y0) * (x1 - x0) / (y1 - y0))
 
 
+@register_recipe
 class NfetIV(MosfetIV):
     name = "nfet-iv"
     summary = "SKY130 nfet_01v8 Id–Vgs/Id–Vds family, Vth and Idsat"
     polarity = "n"
 
 
+@register_recipe
 class PfetIV(MosfetIV):
     name = "pfet-iv"
     summary = "SKY130 pfet_01v8 |Id|–|Vgs|/|Vds| family, |Vth| and |Idsat|"

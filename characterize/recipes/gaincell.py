@@ -30,7 +30,7 @@ import numpy as np
 from ...circuits import gaincell as gc
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
-from ..recipe import Axis, Output, Recipe, sweep_values
+from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import zero_crossing
 from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_ROWS, P_VQ, P_VREF,
                               P_VRP, P_VWWLH, P_WRN, P_WRP, TRAN_READ, T_END_S, T_Q0_S,
@@ -39,6 +39,7 @@ from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_ROWS,
 MAX_ROWS = gc.ARRAY_ROWS
 ROW_AXIS = tuple(float(r) for r in range(MAX_ROWS))
 
+@register_recipe
 class GainCellMac(Recipe):
     """(a) Signed cell read current on a DC grid; (b) column charge vs query pulse width.
 
@@ -147,6 +148,7 @@ def superposition_pattern(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]
     return vs[:rows], tw[:rows]
 
 
+@register_recipe
 class GainCellSuperposition(Recipe):
     """Superposition error of a random pattern on a column of ``rows`` distinct cells.
 

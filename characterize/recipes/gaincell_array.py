@@ -11,7 +11,7 @@ from ...circuits import gaincell as gc
 from ...circuits.netlist import ParamRef
 from ...circuits import gaincell_array as ga
 from ..params import Param, format_number
-from ..recipe import Axis, Output, Recipe
+from ..recipe import Axis, Output, Recipe, register_recipe
 from ..waveform import charge, crossings, high_time
 from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_VQ, P_VREF, P_VRP,
                               P_VWWLH, P_WRN, P_WRP, T_END_S, T_Q0_S, T_RST_S, cell_params,
@@ -21,6 +21,7 @@ COL_AXIS = tuple(float(m) for m in range(ga.MAX_COLS))
 _WL = ga.WordLineParams
 
 
+@register_recipe
 class GainCellArray(Recipe):
     """Per-column charge of a ``rows`` x ``cols`` gain-cell array read through an RC word line.
 

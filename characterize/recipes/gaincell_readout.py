@@ -7,7 +7,7 @@ import numpy as np
 from ...circuits import gaincell as gc
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
-from ..recipe import Axis, Output, Recipe
+from ..recipe import Axis, Output, Recipe, register_recipe
 from ..waveform import high_time, value_at
 from .gaincell_common import (P_A0, P_CINT, P_GBW, P_VREF, T_RST_S, integrator_params)
 
@@ -20,6 +20,7 @@ T_RAMP_S = gc.T_QUERY_MAX_S               # ramp window = maximum output pulse (
 T_RO_END_S = T_C0_S + T_RAMP_S + 2e-9
 
 
+@register_recipe
 class GainCellReadout(Recipe):
     """Column integrator and charge-to-pulse transfer, with saturation.
 

@@ -7,7 +7,7 @@ import numpy as np
 from ...circuits import gaincell as gc
 from ...circuits.netlist import ParamRef
 from ..params import format_number
-from ..recipe import Axis, Output, Recipe, sweep_values
+from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..relaxation import eval_traj, leak_zero, relax_ode, relax_tau
 from .gaincell_common import (P_CS, P_DEV, P_EA, P_IOFF, P_LREAD, P_LW, P_VREF, P_VRP,
                               P_VWWL, P_VWWLH, P_WRN, P_WRP, P_WW, T_WWL_EDGE_S, cell_params,
@@ -28,6 +28,7 @@ T_SW_S = 1e-3           # hold time where the transient hands over to the quasi-
 I_RESOLUTION_A = 1e-18
 
 
+@register_recipe
 class GainCellRetention(Recipe):
     """Stored voltage vs hold time after a write, Si or OSFET write transistor.
 

@@ -7,7 +7,7 @@ import numpy as np
 from ...circuits import gaincell as gc
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
-from ..recipe import Axis, Output, Recipe, sweep_values
+from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import value_at
 from .gaincell_common import (P_CS, P_DEV, P_EA, P_IOFF, P_LREAD, P_LW, P_VREF, P_VRP, P_VWWL,
                               P_VWWLH, P_WRN, P_WRP, P_WW, T_WWL_EDGE_S, cell_params, rails)
@@ -17,6 +17,7 @@ T_W0_S = 1e-9           # write word line starts rising
 T_AFTER_S = 5e-9        # observation after the word-line fall (write bit line back at 1 ns)
 
 
+@register_recipe
 class GainCellWrite(Recipe):
     """Write settling, charge injection and energy vs written voltage.
 

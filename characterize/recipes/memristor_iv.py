@@ -10,11 +10,12 @@ import numpy as np
 
 from ... import netlists
 from ..params import Param
-from ..recipe import Axis, Output, Recipe, sweep_values
+from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 
 _V = sweep_values(-0.6, 0.6, 25)  # covers the 0.2–0.55 V read range (REFERENCE.md)
 
 
+@register_recipe
 class MemristorIV(Recipe):
     name = "memristor-iv"
     summary = "memristor read current vs. voltage for a programmed conductance"

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.base import Function
-from ..models.crossbar import CrossbarColumnModel
-from ..models.forms import get_form
-from .fitting.form import DEFAULT_TOL_PCT, form_function
-from .fitting.grid import (FitError, GridData, base_meta, fixed_params, grid_data,
+from ...models.base import Function
+from ...models.crossbar import CrossbarColumnModel
+from ...models.forms import get_form
+from ..fit import fitter
+from ..fitting.form import DEFAULT_TOL_PCT, form_function
+from ..fitting.grid import (FitError, GridData, base_meta, fixed_params, grid_data,
                            numeric_settings, valid_range)
-from .fitting.holdout import heldout_error, split_grid, summarize
-from .fitting.table import fit_table_quantity
-
-RECIPE_KIND = {"crossbar-column": "crossbar-column"}
-FITTERS = {"crossbar-column": "fit_crossbar:fit_crossbar_column"}
+from ..fitting.holdout import heldout_error, split_grid, summarize
+from ..fitting.table import fit_table_quantity
 
 QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s")
 
@@ -182,6 +180,7 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
     return fn, err
 
 
+@fitter("crossbar-column", recipes=("crossbar-column",))
 def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     if raw.attrs.get("recipe") != "crossbar-column":
         raise FitError(f"crossbar-column fits crossbar-column sweeps, not "

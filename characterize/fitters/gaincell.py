@@ -3,25 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuits.gaincell import T_READ_EDGE_S
-from ..models.base import Function
-from ..models.forms import get_form
-from ..models.gaincell import (GainCellMacModel, GainCellReadoutModel, GainCellRetentionModel,
+from ...circuits.gaincell import T_READ_EDGE_S
+from ...models.base import Function
+from ...models.forms import get_form
+from ...models.gaincell import (GainCellMacModel, GainCellReadoutModel, GainCellRetentionModel,
                                GainCellWriteModel)
-from .fitting.form import DEFAULT_TOL_PCT, form_function, training_grid
-from .fitting.grid import (FitError, base_meta, collapse_axis, grid_data, numeric_settings,
+from ..fit import fitter
+from ..fitting.form import DEFAULT_TOL_PCT, form_function, training_grid
+from ..fitting.grid import (FitError, base_meta, collapse_axis, grid_data, numeric_settings,
                            valid_range)
-from .fitting.holdout import heldout_error, split_grid, summarize
-from .fitting.table import fit_table_quantity
+from ..fitting.holdout import heldout_error, split_grid, summarize
+from ..fitting.table import fit_table_quantity
 
 #: quantities that check the measurement rather than describe the circuit (not modeled)
 DIAGNOSTICS = {"ode_err_v": "largest |quasi-static ODE - transient| over 1 us..1 ms, the "
                "check of the retention recipe's method"}
 
-RECIPE_KIND = {"gaincell-mac": "gaincell-mac", "gaincell-retention": "gaincell-retention",
-               "gaincell-write": "gaincell-write", "gaincell-readout": "gaincell-readout"}
-FITTERS = {k: "fit_gaincell:fit_gaincell" for k in RECIPE_KIND.values()}
-
+#: model kind (the recipe of the same name) -> class
 _CLASSES = {"gaincell-mac": GainCellMacModel, "gaincell-retention": GainCellRetentionModel,
             "gaincell-write": GainCellWriteModel, "gaincell-readout": GainCellReadoutModel}
 
@@ -37,11 +35,15 @@ PRIORS = {
 
 def _kind_of(raw) -> str:
     r = raw.attrs.get("recipe", "")
-    if r not in RECIPE_KIND:
+    if r not in _CLASSES:
         raise FitError(f"no gain-cell model kind for recipe {r!r}")
-    return RECIPE_KIND[r]
+    return r
 
 
+@fitter("gaincell-mac", recipes=("gaincell-mac",))
+@fitter("gaincell-retention", recipes=("gaincell-retention",))
+@fitter("gaincell-write", recipes=("gaincell-write",))
+@fitter("gaincell-readout", recipes=("gaincell-readout",))
 def fit_gaincell(raw, *, raw_path, seed: int = 0):
     kind = _kind_of(raw)
     settings = numeric_settings(raw)

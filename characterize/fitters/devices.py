@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.memristor import MemristorModel, default_variability
-from ..models.mosfet import MosfetIVModel
-from .fitting.form import DEFAULT_TOL_PCT, form_function
-from .fitting.grid import FitError, base_meta, grid_data, valid_range
-from .fitting.holdout import heldout_error, split_grid, summarize
-from .fitting.table import table_function
-
-RECIPE_KIND = {"nfet-iv": "mosfet-iv", "pfet-iv": "mosfet-iv", "memristor-iv": "memristor"}
-FITTERS = {"mosfet-iv": "fit_devices:fit_mosfet", "memristor": "fit_devices:fit_memristor"}
+from ...models.memristor import MemristorModel, default_variability
+from ...models.mosfet import MosfetIVModel
+from ..fit import fitter
+from ..fitting.form import DEFAULT_TOL_PCT, form_function
+from ..fitting.grid import FitError, base_meta, grid_data, valid_range
+from ..fitting.holdout import heldout_error, split_grid, summarize
+from ..fitting.table import table_function
 
 
+@fitter("mosfet-iv", recipes=("nfet-iv", "pfet-iv"))
 def fit_mosfet(raw, *, raw_path, seed: int = 0) -> MosfetIVModel:
     """|Id| table over every swept axis, multilinear, built from the training lines
     as simulated (no spline resampling).
@@ -54,6 +53,7 @@ def _p0_memristor(x, y):
     return [k if np.isfinite(k) and k > 0 else 1e-6, 0.5]
 
 
+@fitter("memristor", recipes=("memristor-iv",))
 def fit_memristor(raw, *, raw_path, seed: int = 0) -> MemristorModel:
     if raw.attrs.get("recipe") != "memristor-iv":
         raise FitError(f"memristor fits memristor-iv sweeps, not {raw.attrs.get('recipe')!r}")

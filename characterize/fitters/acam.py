@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.acam import AcamMismatchModel, AcamSearchModel, AcamWindowModel
-from .fitting.form import form_function, poly_function
-from .fitting.grid import (FitError, base_meta, collapse_axis, crop_finite, fixed_params,
+from ...models.acam import AcamMismatchModel, AcamSearchModel, AcamWindowModel
+from ..fit import fitter
+from ..fitting.form import form_function, poly_function
+from ..fitting.grid import (FitError, base_meta, collapse_axis, crop_finite, fixed_params,
                            grid_data, numeric_settings, valid_range)
-from .fitting.holdout import heldout_error, split_grid, summarize
-from .fitting.table import fit_table_quantity, table_function
-
-RECIPE_KIND = {"acam-window": "acam-window", "acam-mc": "acam-mismatch",
-               "acam-search": "acam-search"}
-FITTERS = {"acam-window": "fit_acam:fit_acam_window",
-           "acam-mismatch": "fit_acam:fit_acam_mismatch",
-           "acam-search": "fit_acam:fit_acam_search"}
+from ..fitting.holdout import heldout_error, split_grid, summarize
+from ..fitting.table import fit_table_quantity, table_function
 
 #: a bound whose spread over the OTHER conductance is below this is independent of it
 INDEPENDENT_V = 0.5e-3
@@ -86,6 +81,7 @@ def _window_bound(raw, q, g, other, seed, average_mc):
     return fn, err, gd, note
 
 
+@fitter("acam-window", recipes=("acam-window",))
 def fit_acam_window(raw, *, raw_path, seed: int = 0) -> AcamWindowModel:
     recipe = raw.attrs.get("recipe")
     if recipe not in ("acam-window", "acam-mc"):
@@ -126,6 +122,7 @@ def fit_acam_window(raw, *, raw_path, seed: int = 0) -> AcamWindowModel:
                            meta=meta)
 
 
+@fitter("acam-mismatch", recipes=("acam-mc",))
 def fit_acam_mismatch(raw, *, raw_path, seed: int = 0) -> AcamMismatchModel:
     recipe = raw.attrs.get("recipe")
     if recipe not in ("acam-mc", "acam-window"):
@@ -198,6 +195,7 @@ DV_MIN = 1e-6
 _SEARCH_SCALES = {"n_cells": "log", "dv_v": "log"}
 
 
+@fitter("acam-search", recipes=("acam-search",))
 def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
     if raw.attrs.get("recipe") != "acam-search":
         raise FitError(f"acam-search fits acam-search sweeps, not {raw.attrs.get('recipe')!r}")
