@@ -44,12 +44,12 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
         raise ValueError("scales must include 1 (the characterized machine)")
     t0 = time.perf_counter()
     a = arch_mod.load(arch, sets or [])
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    hw = hardware.HardwareModels.from_dir(models_dir, corner=a.corner, temp_c=a.temp_c)
-    figures = components.resolve(a, hw)
     wl = workload or a.workload["default"]
     shape = get_workload(wl)
+    hw = hardware.HardwareModels.from_dir(models_dir, corner=a.corner, temp_c=a.temp_c)
+    figures = components.resolve(a, hw)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)   # after every input check: a refusal creates nothing
     simulate = accuracy and SIMULATED.get(wl) == a.workload["default"]
     batch = batch or int(a.workload.get("batch", 1))
     mode = a.workload.get("mode", "prefill")

@@ -145,18 +145,16 @@ SMALL = {
 }
 
 
-def _sweep(entry) -> DefaultSweep:
-    # tables outside this module (tests' TINY) may still be positional 6-tuples
-    return entry if isinstance(entry, DefaultSweep) else DefaultSweep(*entry)
-
-
 def available(table: dict) -> dict:
+    """The entries of ``table`` whose recipe exists (all :class:`DefaultSweep`)."""
+    bad = [k for k, v in table.items() if not isinstance(v, DefaultSweep)]
+    if bad:
+        raise TypeError(f"default-sweep table entries must be DefaultSweep, not: {bad}")
     have = {r.name for r in all_recipes()}
-    return {k: _sweep(v) for k, v in table.items() if _sweep(v).recipe in have}
+    return {k: v for k, v in table.items() if v.recipe in have}
 
 
-def spec_of(entry: DefaultSweep) -> SweepSpec:
-    e = _sweep(entry)
+def spec_of(e: DefaultSweep) -> SweepSpec:
     return SweepSpec(e.recipe, dict(e.axes), corners=list(e.corners), temps_c=list(e.temps_c),
                      mc=e.mc)
 
@@ -165,14 +163,14 @@ def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool =
           use_cache: bool = True, pool=None, models: bool = True) -> dict:
     """Run and fit the entries of ``table`` into ``out_dir``. Returns a summary dict."""
     out = Path(out_dir)
-    (out / "raw").mkdir(parents=True, exist_ok=True)
     entries = available(table)
-    if only:
+    if only:   # refused before anything is created
         unknown = set(only) - set(table)
         if unknown:
             raise UnknownNameError(f"unknown default model(s) {sorted(unknown)}; known: "
                                    f"{', '.join(table)}")
         entries = {k: v for k, v in entries.items() if k in only}
+    (out / "raw").mkdir(parents=True, exist_ok=True)
     summary = {"out": str(out), "models": {},
                "skipped": sorted(set(table) - set(available(table)))}
     own = pool is None

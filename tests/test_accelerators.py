@@ -11,16 +11,17 @@ from imcspice.characterize import defaults as D
 from imcspice.cli import main
 from imcspice.demo import DEMO
 
+S = D.DefaultSweep
 TINY = {
-    "memristor": ("memristor-iv", {"g_us": [1.0, 30.0, 150.0]}, ["tt"], [27], 0, None),
-    "crossbar-column": ("crossbar-column", {"rows": [16, 32, 64], "g_on_us": [100.0]},
-                        ["tt"], [27, 85], 0, None),
-    "acam-window": ("acam-window", {"g_low_us": D._geom(1, 150, 6),
-                                    "g_high_us": D._geom(1, 150, 6)}, ["tt"], [27], 0, None),
-    "acam-mismatch": ("acam-mc", {"g_low_us": [5.0, 50.0], "g_high_us": [20.0]}, ["tt"], [27],
-                      4, None),
-    "acam-search": ("acam-search", {"n_cells": [4, 8], "dv_v": [0.01, 0.05, 0.2]}, ["tt"],
-                    [27], 0, None),
+    "memristor": S("memristor-iv", {"g_us": [1.0, 30.0, 150.0]}, ["tt"], [27]),
+    "crossbar-column": S("crossbar-column", {"rows": [16, 32, 64], "g_on_us": [100.0]},
+                         ["tt"], [27, 85]),
+    "acam-window": S("acam-window", {"g_low_us": D._geom(1, 150, 6),
+                                     "g_high_us": D._geom(1, 150, 6)}, ["tt"], [27]),
+    "acam-mismatch": S("acam-mc", {"g_low_us": [5.0, 50.0], "g_high_us": [20.0]}, ["tt"], [27],
+                       mc=4),
+    "acam-search": S("acam-search", {"n_cells": [4, 8], "dv_v": [0.01, 0.05, 0.2]}, ["tt"],
+                     [27]),
     # the gain-cell sweeps are already small: the demo's own entries
     **{k: v for k, v in DEMO.items() if k.startswith("gaincell")},
 }

@@ -98,5 +98,6 @@ def test_input_errors_are_one_line_with_exit_code_2(monkeypatch, capsys, exc):
 def test_real_input_errors_are_reported_not_raised(tmp_path, capsys, argv, words):
     """These raise sites were plain KeyError/ValueError, which the old catch-all hid."""
     assert cli.main(argv + ["--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()    # refused before anything is created
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
