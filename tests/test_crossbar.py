@@ -8,6 +8,7 @@ from imcspice.characterize.plots.crossbar import plot_crossbar
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import crossbar as cb
+from plotcheck import check_png, line_data, saved_figures
 
 
 def _sweep(tmp_path, name, recipe, axes, pool):
@@ -68,9 +69,19 @@ def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
     # the far end of the bit line rises above the virtual ground by the IR drop
     vfar = raw.data["v_bl_far_v"][0, 0, 0]
     assert np.all(np.diff(vfar, axis=0) > 0) and np.all(vfar > 0)
+    # the plot draws one curve per wire resistance: 100 (i_ideal - i_out) / i_ideal over rows
     out = tmp_path / "ir.png"
-    plot_crossbar(raw, out)
-    assert out.stat().st_size > 5000
+    with saved_figures() as figs:
+        plot_crossbar(raw, out)
+    (fig, path), = figs
+    assert path == out
+    i_id = raw.data["i_ideal_a"][0, 0, 0]
+    drawn = line_data(fig.axes[0])
+    assert len(drawn) == len(rw)
+    for k, (x, y) in enumerate(drawn):
+        np.testing.assert_array_equal(x, rows)
+        np.testing.assert_allclose(y, 100 * (i_id[:, k] - i[:, k]) / i_id[:, k], rtol=1e-9)
+    check_png(fig, out, dpi=120)
 
 
 def test_tiny_wires_linear_column_equals_sum_gv(tmp_path, pool):
@@ -162,9 +173,20 @@ def test_array_obeys_kirchhoff_against_nodal_analysis(tmp_path, pool):
     assert np.all(raw.data["ir_drop_rel"] > 0)          # the wires cost current
     np.testing.assert_allclose(raw.data["i_ideal_a"].reshape(7), v @ g, rtol=1e-12)
     assert list(raw.axis("col")) == list(range(7)) and list(raw.axis("row")) == list(range(9))
+    # the plot draws the nodal solution's currents and the hand-computed ideal sum in uA
     out = tmp_path / "arr.png"
-    plot_crossbar(raw, out)
-    assert out.stat().st_size > 5000
+    with saved_figures() as figs:
+        plot_crossbar(raw, out)
+    (fig, path), = figs
+    (c1, spice), (c2, ideal) = line_data(fig.axes[0])
+    np.testing.assert_array_equal(c1, np.arange(7))
+    np.testing.assert_array_equal(c2, np.arange(7))
+    np.testing.assert_allclose(spice, 1e6 * i_ref, rtol=1e-6)
+    np.testing.assert_allclose(ideal, 1e6 * (v @ g), rtol=1e-12)
+    (c3, drop), = line_data(fig.axes[1])
+    # currents agree to 1e-6 relative, so the drop (a fraction) to 1e-6 absolute: 1e-4 %
+    np.testing.assert_allclose(drop, 100 * (v @ g - i_ref) / (v @ g), rtol=0, atol=2e-4)
+    check_png(fig, out, dpi=120)
 
 
 def test_array_rebuilds_when_file_contents_change(tmp_path, pool):
