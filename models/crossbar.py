@@ -60,7 +60,7 @@ from .base import BehavioralModel, register_kind
 from .forms import FORMS, Form
 
 
-# --- closed forms (added to the forms.FORMS registry by name; numpy only) ---------------------------
+# --- closed forms (added to the forms.FORMS registry; numpy only) ---------------------------
 def ladder_t(u):
     """tanh(sqrt(u)) / sqrt(u): the current of a uniform resistive ladder (a bit line of
     cells read at one end) relative to its wire-free current; u >= 0 its dimensionless

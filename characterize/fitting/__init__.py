@@ -2,4 +2,5 @@
 labelled grid), :mod:`.holdout` (the hold-out split and error statistics), :mod:`.table`
 (lookup tables), :mod:`.form` (closed forms and polynomials), :mod:`.validate` (a model
 against a raw sweep). The per-family fitters (:mod:`imcspice.characterize.fitters`) build on
-these; the registry of fitters and the dispatch by model kind is :mod:`imcspice.characterize.fit`."""
+these; the registry of fitters and the dispatch by model kind are in
+:mod:`imcspice.characterize.fit`."""
