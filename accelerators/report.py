@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .papers import comparison_section
+from .papers import comparison_section, load_papers
 
 
 def fmt(x, unit: str) -> str:
@@ -138,6 +138,9 @@ def render(rep: dict, level: int = 1) -> list[str]:
               f"{', '.join(pr['scaled']['energy']) or '-'}; kept at SKY130: energy "
               f"{', '.join(pr['kept_at_sky130']['energy']) or '-'}, latency "
               f"{', '.join(pr['kept_at_sky130']['latency']) or '-'}.", ""]
+    if rep["arch"] not in load_papers():   # a variant or a new accelerator: no paper yet
+        return L + ["", f"No published figures for {rep['arch']} in data/papers.toml to "
+                        "compare with."]
     L += [line.replace("### ", h + "# ", 1) if line.startswith("### ") else line
           for line in comparison_section(rep["arch"], rep)]
     return L

@@ -108,3 +108,16 @@ def test_a_description_with_an_unknown_machine_is_refused(tmp_path):
                  '[workload]\nmachine = "gaincell"\n')
     with pytest.raises(arch.ArchError, match="simulates decode"):
         machine_of(arch.load(str(p)))
+
+
+def test_a_description_without_a_paper_entry_gets_its_report(tmp_path):
+    """A variant (or a new accelerator) has no published figures to compare with: its
+    report says so instead of failing after report.json (found adding a throwaway one)."""
+    from imcspice.cli import main
+    p = tmp_path / "v.toml"
+    p.write_text('schema = "imcspice.arch/1"\nname = "race-it-v"\nextends = "race-it"\n')
+    out = tmp_path / "o"
+    assert main(["evaluate", "--arch", str(p), "--workload", "bert-base", "--quiet",
+                 "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "No published figures for race-it-v" in md and "Comparison with the paper" not in md
