@@ -13,6 +13,8 @@ device). Recipe ``logic``:
   (the adder cells and their output loads) plus from ``vddi`` (the input gates) over
   those operations, divided by their number; ``e_fa_op_j`` = ``e_add_j / n_bits``, the
   energy of one full-adder operation averaged over input transitions.
+* ``n_wrong``: every operation's outputs, sampled at the end of its cycle, checked
+  against integer addition of its operands.
 * Then the ripple's worst case: a = 1..1, b = 0..0 and cin 0 -> 1 (the carry
   propagates through every bit). ``t_carry_s``: cin's 50 % edge to cout's 50 % edge;
   ``t_carry_per_bit_s`` = that / n_bits.
@@ -73,6 +75,8 @@ class LogicAdder(Recipe):
         Output("t_carry_s", "s", (), "worst-case carry ripple, cin -> cout (50 %)"),
         Output("t_carry_per_bit_s", "s", (), "t_carry_s / n_bits"),
         Output("p_leak_w", "W", (), "static supply power with inputs at rest (VDD)"),
+        Output("n_wrong", "", (), "operations whose sum/carry-out, sampled at the end of "
+                                  "their cycle, differ from integer addition (0: correct)"),
     )
 
     def timeout_s(self, p):
@@ -129,5 +133,14 @@ class LogicAdder(Recipe):
         # the cin buffer inverts: cin's own 50 % edge is at the buffer output
         cin = [tcx for tcx, d in crossings(t, r["cin"], half) if d > 0 and tcx >= t_cin - tc / 2]
         t_carry = (cout[0] - cin[0]) if cout and cin else float("nan")
-        return {"e_add_j": e_add, "e_fa_op_j": e_add / n, "e_core_j": e_core,
+        wrong = 0
+        for k in range(1, len(vec)):
+            when = (k + 1) * tc - _T_EDGE_S
+            bits = [float(np.interp(when, t, r[f"s{j}"])) > half for j in range(n)]
+            bits.append(float(np.interp(when, t, r["cout"])) > half)
+            a = sum(int(vec[k, j]) << j for j in range(n))
+            b = sum(int(vec[k, n + j]) << j for j in range(n))
+            want = a + b + int(vec[k, 2 * n])
+            wrong += int(sum(int(x) << j for j, x in enumerate(bits)) != want)
+        return {"n_wrong": float(wrong), "e_add_j": e_add, "e_fa_op_j": e_add / n, "e_core_j": e_core,
                 "t_carry_s": t_carry, "t_carry_per_bit_s": t_carry / n, "p_leak_w": p_leak}
