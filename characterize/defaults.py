@@ -119,9 +119,10 @@ FULL = {
     # (REFERENCE.md 0.2-0.55 V, and 0.1 V); the driver is re-sized for every length
     "dac": DefaultSweep("dac", {"n_cells": [32, 45, 64, 90, 128, 181, 256, 362, 512],
                                 "v_wl_v": [0.1, 0.2, 0.3, 0.4, 0.55]}, ["tt"], [27]),
+    # the 4-bit string (its default) over the same rows x full-scale voltages
     "dac-multilevel": DefaultSweep("dac-multilevel",
                                    {"n_cells": [32, 45, 64, 90, 128, 181, 256, 362, 512],
-                                    "bits": [2, 3, 4, 5]}, ["tt"], [27]),
+                                    "v_ref_v": [0.1, 0.2, 0.3, 0.4, 0.55]}, ["tt"], [27]),
     # supply over SKY130's 1.8 V +-10 %; a 4-bit ripple (the energy per bit does not
     # depend on the length: tests/test_logic.py checks 2 vs 4 bits)
     "logic": DefaultSweep("logic", {"vdd_v": [1.62, 1.71, 1.8, 1.89, 1.98]}, ["tt"], [27]),

@@ -1,6 +1,6 @@
 """Fitting DAC sweeps: ``dac`` (recipe dac, the bit-serial word-line driver) and
 ``dac-multilevel`` (recipe dac-multilevel, the resistor string). Forms: lookup tables of
-log(value) over the swept axes (log axes where geometric: n_cells spans octaves),
+log(value) over the swept axes in log(n_cells) and log(voltage),
 spline-refined, held-out lines checked (characterize/fitting/table.py)."""
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ FITTERS = {"dac": "fit_dac:fit_dac", "dac-multilevel": "fit_dac:fit_dac_multilev
 
 _DRIVER = ("e_drive_j", "e_rail_j", "e_vdd_j", "t_settle_s")
 _MULTI = ("e_conv_j", "t_settle_s", "p_static_w")
+#: interpolate in log of the row length and of the voltages: the energies are
+#: ~ (a + b·n)·V^2, so log(E) is linear in log(V) and smooth in log(n)
+_SCALES = {"n_cells": "log", "v_wl_v": "log", "v_ref_v": "log", "vdd_v": "log"}
 
 
 def fit_tables(raw, raw_path, recipe: str, quantities, seed: int, **meta):
@@ -31,7 +34,8 @@ def fit_tables(raw, raw_path, recipe: str, quantities, seed: int, **meta):
             raise FitError(f"{recipe}: {q} has non-finite or non-positive points "
                            f"({int(np.sum(~np.isfinite(gd.values)))} non-finite); widen "
                            "t_bit_s / t_conv_s or drop those points")
-        fn, err = fit_table_quantity(gd, seed, transform="log", doc=f"{recipe}: {q}")
+        fn, err = fit_table_quantity(gd, seed, transform="log", scales=_SCALES,
+                                     doc=f"{recipe}: {q}")
         fns[q], errs[q] = fn, err
         gds.append(gd)
     rng, units = valid_range(gds)
