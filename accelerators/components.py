@@ -5,10 +5,11 @@ at the stated operating point: ``at`` first, then the component's parameters who
 names are inputs of the model (``rows``, ``r_bl_ohm``, ``v_read_v``, ...), then the
 description's temperature; every other input is a setting the sweep held fixed (the
 centre of its valid range). ``times`` (optional, a positive number) composes a figure
-from a smaller characterized one: ``{ model = "logic", quantity = "e_fa_op_j", times =
-32, note = "..." }`` is 32 full-adder operations per action, and the figure's detail
-says "32 x e_fa_op_j" with the note. A point outside the model's valid box is clipped to it and
-the clip is written into the figure's source, never hidden.
+from a smaller characterized one: ``{ model = "logic", quantity = "e_add_bit_j", times =
+32, note = "..." }`` is 32 registered full-adder bits per action, and the figure's
+detail says "32 x e_add_bit_j" with the note (a ``note`` is shown on any spice figure).
+A point outside the model's valid box is clipped to it and the clip is written into the
+figure's source, never hidden.
 
 ``literature`` figures with a ``ref`` come from :mod:`.periphery` (citation, node,
 scaling kind), projected to the description's node and supply by Stillmaker & Baas

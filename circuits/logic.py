@@ -1,5 +1,6 @@
 """Static CMOS logic netlists on SKY130: a MOSFET line with its junction areas, the
-inverter, and the 28-transistor mirror full adder chained into a ripple-carry adder.
+inverter, the 28-transistor mirror full adder chained into a ripple-carry adder, and
+the master-slave D flip-flop that registers its result.
 
 Mirror adder (Weste & Harris, "CMOS VLSI Design", 4th ed., 2011, Sec. 11.2.2.1 and
 Fig. 11.4): the carry gate computes ``co_b = NOT MAJ(a, b, c)`` (10 T), the sum gate
@@ -103,6 +104,40 @@ def mirror_adder(name: str, a: str, b: str, c: str, s: str, co: str, vdd: str, v
 
 #: transistors per mirror full adder (the 28T cell)
 FA_TRANSISTORS = 28
+
+
+def tgate(name: str, a: str, b: str, on: str, on_b: str, vdd: str, vss: str,
+          w_n_um: Value, w_p_um: Value) -> list[str]:
+    """A transmission gate between ``a`` and ``b``, conducting when ``on`` is high."""
+    return [mos(f"{name}n", "n", b, on, a, vss, w_n_um),
+            mos(f"{name}p", "p", b, on_b, a, vdd, w_p_um)]
+
+
+def dff(name: str, d: str, clk: str, q: str, vdd: str, vss: str, w_n_um: Value,
+        w_p_um: Value) -> list[str]:
+    """Positive-edge master-slave D flip-flop of transmission gates and inverters with
+    its local clock inverters (Weste & Harris, 4th ed., Sec. 10.3.3 and Fig. 10.19:
+    the conventional static CMOS flip-flop): master transparent while ``clk`` is low,
+    slave while it is high; 20 transistors."""
+    i = lambda x: f"{name}_{x}"  # noqa: E731
+    ck, ckb = i("ck"), i("ckb")
+    n, p = w_n_um, w_p_um
+    L = [f"* master-slave DFF {name} (Weste & Harris Fig. 10.19)"]
+    L += inverter(f"{name}_ic1", clk, ckb, vdd, vss, n, p)
+    L += inverter(f"{name}_ic2", ckb, ck, vdd, vss, n, p)
+    L += tgate(f"{name}_tm", d, i("m1"), ckb, ck, vdd, vss, n, p)      # master input
+    L += inverter(f"{name}_im", i("m1"), i("m2"), vdd, vss, n, p)
+    L += inverter(f"{name}_imf", i("m2"), i("m3"), vdd, vss, n, p)
+    L += tgate(f"{name}_tmf", i("m3"), i("m1"), ck, ckb, vdd, vss, n, p)  # master hold
+    L += tgate(f"{name}_ts", i("m2"), i("s1"), ck, ckb, vdd, vss, n, p)   # slave input
+    L += inverter(f"{name}_is", i("s1"), q, vdd, vss, n, p)
+    L += inverter(f"{name}_isf", q, i("s3"), vdd, vss, n, p)
+    L += tgate(f"{name}_tsf", i("s3"), i("s1"), ckb, ck, vdd, vss, n, p)  # slave hold
+    return L
+
+
+#: transistors per flip-flop (dff)
+DFF_TRANSISTORS = 20
 
 
 def ripple_adder(n_bits: int, a: list[str], b: list[str], cin: str, s: list[str],

@@ -7,14 +7,17 @@ device). Recipe ``logic``:
   minimum inverter on its own supply ``vddi`` from an ideal PWL source, so the adder's
   inputs see real edges and the energy to charge the adder's input gates is metered
   (the drivers' own parasitics, a few % of it, come with it). Sum and carry-out each
-  carry ``c_out_ff`` (the next stage's input: a register's D pin).
+  carry ``c_out_ff`` of wire and a master-slave D flip-flop (circuits/logic.py ``dff``)
+  on its own supply ``vddr``, clocked once per operation through a clock buffer on
+  ``vddr``: ``e_dff_j`` = energy from ``vddr`` per operation and flip-flop, and
+  ``e_add_bit_j`` = ``e_fa_op_j + e_dff_j``, one bit of a registered add.
 * ``n_vectors`` random operand vectors (seeded, uniform: every input toggles with
   probability 1/2 per operation), one per ``t_cycle_s``. ``e_add_j`` = energy from VDD
   (the adder cells and their output loads) plus from ``vddi`` (the input gates) over
   those operations, divided by their number; ``e_fa_op_j`` = ``e_add_j / n_bits``, the
   energy of one full-adder operation averaged over input transitions.
-* ``n_wrong``: every operation's outputs, sampled at the end of its cycle, checked
-  against integer addition of its operands.
+* ``n_wrong``: every operation's registered result (the flip-flop outputs before the
+  next capture) checked against integer addition of its operands.
 * Then the ripple's worst case: a = 1..1, b = 0..0 and cin 0 -> 1 (the carry
   propagates through every bit). ``t_carry_s``: cin's 50 % edge to cout's 50 % edge;
   ``t_carry_per_bit_s`` = that / n_bits.
@@ -49,7 +52,7 @@ def vectors(n_bits: int, n_vectors: int, seed: int) -> np.ndarray:
 class LogicAdder(Recipe):
     name = "logic"
     summary = "ripple-carry adder of 28T mirror full adders: energy per op, carry delay"
-    version = 1
+    version = 2   # 2: result register (flip-flops) instead of a capacitive load
     params = (
         IntParam("n_bits", 4, "", "full adders in the ripple chain [default: assumption; "
                  "the energy per bit is independent of it]", min=1, max=32, structural=True),
@@ -64,8 +67,9 @@ class LogicAdder(Recipe):
         Param("w_p_um", 1.0, "um", "pfet width [default: assumption, ~2.4x the nfet for "
               "SKY130's mobility ratio, Weste & Harris's 2x sizing of the stacks]",
               min=0.42, max=20.0),
-        Param("c_out_ff", 2.0, "fF", "load on each sum and carry-out [default: assumption, "
-              "a register D input ~ a minimum inverter's gate]", min=0.0, max=100.0),
+        Param("c_out_ff", 1.0, "fF", "wire load on each sum and carry-out before its "
+              "register [default: assumption, ~5 um of met1 at ~0.2 fF/um]",
+              min=0.0, max=100.0),
         Param("vdd_v", 1.8, "V", "supply [default: SKY130 1.8 V core]", min=1.2, max=1.98),
     )
     outputs = (
@@ -75,8 +79,11 @@ class LogicAdder(Recipe):
         Output("t_carry_s", "s", (), "worst-case carry ripple, cin -> cout (50 %)"),
         Output("t_carry_per_bit_s", "s", (), "t_carry_s / n_bits"),
         Output("p_leak_w", "W", (), "static supply power with inputs at rest (VDD)"),
-        Output("n_wrong", "", (), "operations whose sum/carry-out, sampled at the end of "
-                                  "their cycle, differ from integer addition (0: correct)"),
+        Output("e_dff_j", "J", (), "energy of one result flip-flop per operation (clock "
+                                   "and data, random inputs; its share of the clock buffer)"),
+        Output("e_add_bit_j", "J", (), "e_fa_op_j + e_dff_j: one bit of a registered add"),
+        Output("n_wrong", "", (), "operations whose registered sum/carry-out differ from "
+                                  "integer addition (0: correct)"),
     )
 
     def timeout_s(self, p):
@@ -91,7 +98,7 @@ class LogicAdder(Recipe):
         vec = self._vectors(p)
         tc, te = p["t_cycle_s"], _T_EDGE_S
         names = [f"a{k}" for k in range(n)] + [f"b{k}" for k in range(n)] + ["cin"]
-        L = ["Vdd vdd 0 {vdd_v}", "Vddi vddi 0 {vdd_v}"]
+        L = ["Vdd vdd 0 {vdd_v}", "Vddi vddi 0 {vdd_v}", "Vddr vddr 0 {vdd_v}"]
         for j, nm in enumerate(names):
             # the PWL drives the inverted level: the buffer inverter restores it
             pts = [f"0 {{vdd_v*{1 - int(vec[0, j])}}}"]
@@ -105,9 +112,16 @@ class LogicAdder(Recipe):
         L += lg.ripple_adder(n, [f"a{k}" for k in range(n)], [f"b{k}" for k in range(n)],
                              "cin", [f"s{k}" for k in range(n)], "cout", "vdd", "0",
                              ParamRef("w_n_um"), ParamRef("w_p_um"))
-        for k in range(n):
-            L.append(f"Cs{k} s{k} 0 {{c_out_ff*1e-15}}")
-        L.append("Ccout cout 0 {c_out_ff*1e-15}")
+        # result register: one flip-flop per sum bit and carry-out on its own supply
+        # vddr, clocked (rising edge at 0.8 of each cycle) through a clock buffer on vddr
+        outs = [f"s{k}" for k in range(n)] + ["cout"]
+        tr = format_number(0.8 * tc)
+        L.append(f"Vclk clk_s 0 PULSE({{vdd_v}} 0 {tr} {format_number(te)} "
+                 f"{format_number(te)} {format_number(tc / 2 - te)} {format_number(tc)})")
+        L += lg.inverter("iclk", "clk_s", "clk", "vddr", "0", 1.68, 4.0)
+        for k, o in enumerate(outs):
+            L.append(f"Cw{k} {o} 0 {{c_out_ff*1e-15}}")
+            L += lg.dff(f"r{k}", o, "clk", f"q{k}", "vddr", "0", 0.42, 1.0)
         return L
 
     def simulate(self, ng, p):
@@ -116,7 +130,7 @@ class LogicAdder(Recipe):
         vec = self._vectors(p)
         op = ng.run(["op"])
         p_leak = -p["vdd_v"] * float(op["vdd#branch"][0])
-        tstop = len(vec) * tc
+        tstop = (len(vec) + 1) * tc   # one more cycle: the last result is registered
         step = tc / 100
         r = ng.run([f"tran {format_number(step)} {format_number(tstop)} 0 "
                     f"{format_number(step)}"])
@@ -127,6 +141,7 @@ class LogicAdder(Recipe):
         e_core = energy(t, tc, t1, p_core) / nv
         e_in = energy(t, tc, t1, p_in) / nv
         e_add = e_core + e_in
+        e_dff = energy(t, tc, t1, -p["vdd_v"] * r["vddr#branch"]) / nv / (n + 1)
         t_cin = (len(vec) - 1) * tc + _T_EDGE_S / 2
         half = 0.5 * p["vdd_v"]
         cout = [tcx for tcx, d in crossings(t, r["cout"], half) if d > 0 and tcx > t_cin]
@@ -135,12 +150,13 @@ class LogicAdder(Recipe):
         t_carry = (cout[0] - cin[0]) if cout and cin else float("nan")
         wrong = 0
         for k in range(1, len(vec)):
-            when = (k + 1) * tc - _T_EDGE_S
-            bits = [float(np.interp(when, t, r[f"s{j}"])) > half for j in range(n)]
-            bits.append(float(np.interp(when, t, r["cout"])) > half)
+            # operation k is captured at k·tc + 0.8·tc; read q before the next capture
+            when = (k + 1.7) * tc
+            bits = [float(np.interp(when, t, r[f"q{j}"])) > half for j in range(n + 1)]
             a = sum(int(vec[k, j]) << j for j in range(n))
             b = sum(int(vec[k, n + j]) << j for j in range(n))
             want = a + b + int(vec[k, 2 * n])
             wrong += int(sum(int(x) << j for j, x in enumerate(bits)) != want)
-        return {"n_wrong": float(wrong), "e_add_j": e_add, "e_fa_op_j": e_add / n, "e_core_j": e_core,
+        return {"n_wrong": float(wrong), "e_add_j": e_add, "e_fa_op_j": e_add / n,
+                "e_dff_j": e_dff, "e_add_bit_j": e_add / n + e_dff, "e_core_j": e_core,
                 "t_carry_s": t_carry, "t_carry_per_bit_s": t_carry / n, "p_leak_w": p_leak}
