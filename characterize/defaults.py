@@ -117,8 +117,11 @@ FULL = {
     # row length over the tiles' range (RACE-IT/HeTraX: 128 columns x G+/G- = 256 cells;
     # 128 for single-ended tiles), at half-octave steps, x the crossbar read voltages
     # (REFERENCE.md 0.2-0.55 V, and 0.1 V); the driver is re-sized for every length
+    # (tt/ff/ss: the chain and switch are logic, their energy and delay move with the
+    # corner)
     "dac": DefaultSweep("dac", {"n_cells": [32, 45, 64, 90, 128, 181, 256, 362, 512],
-                                "v_wl_v": [0.1, 0.2, 0.3, 0.4, 0.55]}, ["tt"], [27]),
+                                "v_wl_v": [0.1, 0.2, 0.3, 0.4, 0.55]}, ["tt", "ff", "ss"],
+                        [27]),
     # the 4-bit string (its default) over the same rows x full-scale voltages
     "dac-multilevel": DefaultSweep("dac-multilevel",
                                    {"n_cells": [32, 45, 64, 90, 128, 181, 256, 362, 512],
