@@ -4,8 +4,12 @@
 at the stated operating point: ``at`` first, then the component's parameters whose
 names are inputs of the model (``rows``, ``r_bl_ohm``, ``v_read_v``, ...), then the
 description's temperature; every other input is a setting the sweep held fixed (the
-centre of its valid range). A point outside the model's valid box is clipped to it and
-the clip is written into the figure's source, never hidden.
+centre of its valid range). ``times`` (optional, a positive number) composes a figure
+from a smaller characterized one: ``{ model = "logic", quantity = "e_add_bit_j", times =
+32, note = "..." }`` is 32 registered full-adder bits per action, and the figure's
+detail says "32 x e_add_bit_j" with the note (a ``note`` is shown on any spice figure).
+A point outside the model's valid box is clipped to it and the clip is written into the
+figure's source, never hidden.
 
 ``literature`` figures with a ``ref`` come from :mod:`.periphery` (citation, node,
 scaling kind), projected to the description's node and supply by Stillmaker & Baas
@@ -140,12 +144,20 @@ def _spice(arch, comp, f, hw, where):
                              dtype=np.float64).ravel()[0])
     if not np.isfinite(v) or v <= 0:
         raise ArchError(f"{where}: {f['model']}:{f['quantity']} is {v!r} at {point}")
+    times = f.get("times", 1)
+    if isinstance(times, bool) or not isinstance(times, (int, float)) or \
+            not np.isfinite(times) or times <= 0:
+        raise ArchError(f"{where}: 'times' must be a positive number (how many of the "
+                        f"model's {f['quantity']} one {comp.name} action is), got {times!r}")
     swept = {k: round(p, 6) for k, p in point.items()
              if model.valid_range[k][0] < model.valid_range[k][1]}
     err = model.heldout_error.get("max_pct_fs")
     path = Path(hw.files[id(model)]).name
-    detail = (f"{path}: {f['quantity']} at {swept} ({arch.corner}), held-out error "
-              f"{err:.2f} % FS" if err is not None else f"{path}: {f['quantity']} at {swept}")
+    what = f"{times:g} x {f['quantity']}" if times != 1 else f["quantity"]
+    detail = (f"{path}: {what} at {swept} ({arch.corner}), held-out error "
+              f"{err:.2f} % FS" if err is not None else f"{path}: {what} at {swept}")
+    if f.get("note"):
+        detail += f" [{f['note']}]"
     if notes:
         detail += "; " + "; ".join(notes)
-    return v, detail
+    return v * times, detail

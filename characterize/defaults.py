@@ -114,6 +114,21 @@ FULL = {
                                              ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85]),
     "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
     "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
+    # row length over the tiles' range (RACE-IT/HeTraX: 128 columns x G+/G- = 256 cells;
+    # 128 for single-ended tiles), at half-octave steps, x the crossbar read voltages
+    # (REFERENCE.md 0.2-0.55 V, and 0.1 V); the driver is re-sized for every length
+    # (tt/ff/ss: the chain and switch are logic, their energy and delay move with the
+    # corner)
+    "dac": DefaultSweep("dac", {"n_cells": [32, 45, 64, 90, 128, 181, 256, 362, 512],
+                                "v_wl_v": [0.1, 0.2, 0.3, 0.4, 0.55]}, ["tt", "ff", "ss"],
+                        [27]),
+    # the 4-bit string (its default) over the same rows x full-scale voltages
+    "dac-multilevel": DefaultSweep("dac-multilevel",
+                                   {"n_cells": [32, 45, 64, 90, 128, 181, 256, 362, 512],
+                                    "v_ref_v": [0.1, 0.2, 0.3, 0.4, 0.55]}, ["tt"], [27]),
+    # supply over SKY130's 1.8 V +-10 %; a 4-bit ripple (the energy per bit does not
+    # depend on the length: tests/test_logic.py checks 2 vs 4 bits)
+    "logic": DefaultSweep("logic", {"vdd_v": [1.62, 1.71, 1.8, 1.89, 1.98]}, ["tt"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -142,6 +157,10 @@ SMALL = {
                                        [27, 85]),
     "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
     "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
+    "dac": DefaultSweep("dac", {"n_cells": [64, 128, 256, 512]}, ["tt"], [27]),
+    "dac-multilevel": DefaultSweep("dac-multilevel", {"n_cells": [64, 128, 256, 512]},
+                                   ["tt"], [27]),
+    "logic": DefaultSweep("logic", {"n_bits": [2]}, ["tt"], [27]),
 }
 
 

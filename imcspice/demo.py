@@ -39,6 +39,10 @@ DEMO = {
                                                {"write_device": ["osfet"]}, ["tt"], [27, 85]),
     "gaincell-write": D.DefaultSweep("gaincell-write", {}, ["tt"], [27]),
     "gaincell-readout": D.DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
+    # race-it/hetrax price their word-line drivers and adders (gaincell its divider)
+    # from these
+    "dac": D.DefaultSweep("dac", {"n_cells": [64, 128, 256, 512]}, ["tt"], [27]),
+    "logic": D.DefaultSweep("logic", {}, ["tt"], [27]),
 }
 
 #: (architecture, workload, output folder): each description on the network it both

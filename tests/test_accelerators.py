@@ -24,6 +24,9 @@ TINY = {
                      [27]),
     # the gain-cell sweeps are already small: the demo's own entries
     **{k: v for k, v in DEMO.items() if k.startswith("gaincell")},
+    # the word-line driver and the adder/divider logic the descriptions price
+    "dac": ("dac", {"n_cells": [128, 256]}, ["tt"], [27], 0, None),
+    "logic": ("logic", {"n_bits": [2], "n_vectors": [8]}, ["tt"], [27], 0, None),
 }
 
 

@@ -1,0 +1,162 @@
+"""Static CMOS logic on SKY130 (transient): a ripple-carry adder of 28T mirror full adders.
+
+Circuit: ``circuits/logic.py`` (Weste & Harris's mirror adder, junction areas on every
+device). Recipe ``logic``:
+
+* ``n_bits`` mirror adders in a ripple chain. Every input (a_k, b_k, cin) is driven by a
+  minimum inverter on its own supply ``vddi`` from an ideal PWL source, so the adder's
+  inputs see real edges and the energy to charge the adder's input gates is metered
+  (the drivers' own parasitics, a few % of it, come with it). Sum and carry-out each
+  carry ``c_out_ff`` of wire and a master-slave D flip-flop (circuits/logic.py ``dff``)
+  on its own supply ``vddr``, clocked once per operation through a clock buffer on
+  ``vddr``: ``e_dff_j`` = energy from ``vddr`` per operation and flip-flop, and
+  ``e_add_bit_j`` = ``e_fa_op_j + e_dff_j``, one bit of a registered add.
+* ``n_vectors`` random operand vectors (seeded, uniform: every input toggles with
+  probability 1/2 per operation), one per ``t_cycle_s``. ``e_add_j`` = energy from VDD
+  (the adder cells and their output loads) plus from ``vddi`` (the input gates) over
+  those operations, divided by their number; ``e_fa_op_j`` = ``e_add_j / n_bits``, the
+  energy of one full-adder operation averaged over input transitions.
+* ``n_wrong``: every operation's registered result (the flip-flop outputs before the
+  next capture) checked against integer addition of its operands.
+* Then the ripple's worst case: a = 1..1, b = 0..0 and cin 0 -> 1 (the carry
+  propagates through every bit). ``t_carry_s``: cin's 50 % edge to cout's 50 % edge;
+  ``t_carry_per_bit_s`` = that / n_bits.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...circuits import logic as lg
+from ...circuits.netlist import ParamRef
+from ..npy_param import IntParam
+from ..params import Param, format_number
+from ..recipe import Output, Recipe
+from ..waveform import crossings, energy
+
+#: input edges (10-90 % ~ 80 % of this): assumption, a fast register output
+_T_EDGE_S = 50e-12
+
+
+def vectors(n_bits: int, n_vectors: int, seed: int) -> np.ndarray:
+    """(n_vectors + 3, 2·n_bits + 1) 0/1 inputs per cycle: [a_0..a_{n-1}, b_0.., cin];
+    rows 0 .. n_vectors are random (row 0 is the start state), then the carry-ripple
+    pattern a = 1..1, b = 0, cin = 0 and then cin = 1."""
+    rng = np.random.default_rng(seed)
+    rand = rng.integers(0, 2, size=(n_vectors + 1, 2 * n_bits + 1))
+    prop0 = np.array([1] * n_bits + [0] * n_bits + [0])
+    prop1 = prop0.copy()
+    prop1[-1] = 1
+    return np.vstack([rand, prop0, prop1])
+
+
+class LogicAdder(Recipe):
+    name = "logic"
+    summary = "ripple-carry adder of 28T mirror full adders: energy per op, carry delay"
+    version = 2   # 2: result register (flip-flops) instead of a capacitive load
+    params = (
+        IntParam("n_bits", 4, "", "full adders in the ripple chain [default: assumption; "
+                 "the energy per bit is independent of it]", min=1, max=32, structural=True),
+        IntParam("n_vectors", 24, "", "random operations averaged [default: assumption]",
+                 min=4, max=512, structural=True),
+        IntParam("vector_seed", 0, "", "seed of the random operands", min=0, max=2**31 - 1,
+                 structural=True),
+        Param("t_cycle_s", 2e-9, "s", "time per operation [default: assumption, 500 MHz; "
+              "must exceed the carry delay]", min=0.2e-9, max=1e-6, structural=True),
+        Param("w_n_um", 0.42, "um", "nfet width of every adder transistor [default: SKY130 "
+              "minimum]", min=0.42, max=10.0),
+        Param("w_p_um", 1.0, "um", "pfet width [default: assumption, ~2.4x the nfet for "
+              "SKY130's mobility ratio, Weste & Harris's 2x sizing of the stacks]",
+              min=0.42, max=20.0),
+        Param("c_out_ff", 1.0, "fF", "wire load on each sum and carry-out before its "
+              "register [default: assumption, ~5 um of met1 at ~0.2 fF/um]",
+              min=0.0, max=100.0),
+        Param("vdd_v", 1.8, "V", "supply [default: SKY130 1.8 V core]", min=1.2, max=1.98),
+    )
+    outputs = (
+        Output("e_add_j", "J", (), "energy of one n_bits add, averaged over random inputs"),
+        Output("e_fa_op_j", "J", (), "e_add_j / n_bits: one full-adder operation"),
+        Output("e_core_j", "J", (), "the VDD part of e_add_j (cells + output loads)"),
+        Output("t_carry_s", "s", (), "worst-case carry ripple, cin -> cout (50 %)"),
+        Output("t_carry_per_bit_s", "s", (), "t_carry_s / n_bits"),
+        Output("p_leak_w", "W", (), "static supply power with inputs at rest (VDD)"),
+        Output("e_dff_j", "J", (), "energy of one result flip-flop per operation (clock "
+                                   "and data, random inputs; its share of the clock buffer)"),
+        Output("e_add_bit_j", "J", (), "e_fa_op_j + e_dff_j: one bit of a registered add"),
+        Output("n_wrong", "", (), "operations whose registered sum/carry-out differ from "
+                                  "integer addition (0: correct)"),
+    )
+
+    def timeout_s(self, p):
+        return 60.0 + 2.0 * p["n_bits"] * p["n_vectors"] / 24
+
+    @staticmethod
+    def _vectors(p):
+        return vectors(int(p["n_bits"]), int(p["n_vectors"]), int(p["vector_seed"]))
+
+    def body(self, tech, p):
+        n = int(p["n_bits"])
+        vec = self._vectors(p)
+        tc, te = p["t_cycle_s"], _T_EDGE_S
+        names = [f"a{k}" for k in range(n)] + [f"b{k}" for k in range(n)] + ["cin"]
+        L = ["Vdd vdd 0 {vdd_v}", "Vddi vddi 0 {vdd_v}", "Vddr vddr 0 {vdd_v}"]
+        for j, nm in enumerate(names):
+            # the PWL drives the inverted level: the buffer inverter restores it
+            pts = [f"0 {{vdd_v*{1 - int(vec[0, j])}}}"]
+            for k in range(1, len(vec)):
+                t0 = k * tc
+                prev, cur = 1 - int(vec[k - 1, j]), 1 - int(vec[k, j])
+                pts.append(f"{format_number(t0)} {{vdd_v*{prev}}}")
+                pts.append(f"{format_number(t0 + te)} {{vdd_v*{cur}}}")
+            L.append(f"Vs{nm} {nm}_s 0 PWL(" + " ".join(pts) + ")")
+            L += lg.inverter(f"ib{nm}", f"{nm}_s", nm, "vddi", "0", 0.42, 1.0)
+        L += lg.ripple_adder(n, [f"a{k}" for k in range(n)], [f"b{k}" for k in range(n)],
+                             "cin", [f"s{k}" for k in range(n)], "cout", "vdd", "0",
+                             ParamRef("w_n_um"), ParamRef("w_p_um"))
+        # result register: one flip-flop per sum bit and carry-out on its own supply
+        # vddr, clocked (rising edge at 0.8 of each cycle) through a clock buffer on vddr
+        outs = [f"s{k}" for k in range(n)] + ["cout"]
+        tr = format_number(0.8 * tc)
+        L.append(f"Vclk clk_s 0 PULSE({{vdd_v}} 0 {tr} {format_number(te)} "
+                 f"{format_number(te)} {format_number(tc / 2 - te)} {format_number(tc)})")
+        L += lg.inverter("iclk", "clk_s", "clk", "vddr", "0", 1.68, 4.0)
+        for k, o in enumerate(outs):
+            L.append(f"Cw{k} {o} 0 {{c_out_ff*1e-15}}")
+            L += lg.dff(f"r{k}", o, "clk", f"q{k}", "vddr", "0", 0.42, 1.0)
+        return L
+
+    def simulate(self, ng, p):
+        n, nv = int(p["n_bits"]), int(p["n_vectors"])
+        tc = p["t_cycle_s"]
+        vec = self._vectors(p)
+        op = ng.run(["op"])
+        p_leak = -p["vdd_v"] * float(op["vdd#branch"][0])
+        tstop = (len(vec) + 1) * tc   # one more cycle: the last result is registered
+        step = tc / 100
+        r = ng.run([f"tran {format_number(step)} {format_number(tstop)} 0 "
+                    f"{format_number(step)}"])
+        t = r["time"]
+        p_core = -p["vdd_v"] * r["vdd#branch"]
+        p_in = -p["vdd_v"] * r["vddi#branch"]
+        t1 = (nv + 1) * tc            # operations 1..nv: [tc, (nv + 1)·tc]
+        e_core = energy(t, tc, t1, p_core) / nv
+        e_in = energy(t, tc, t1, p_in) / nv
+        e_add = e_core + e_in
+        e_dff = energy(t, tc, t1, -p["vdd_v"] * r["vddr#branch"]) / nv / (n + 1)
+        t_cin = (len(vec) - 1) * tc + _T_EDGE_S / 2
+        half = 0.5 * p["vdd_v"]
+        cout = [tcx for tcx, d in crossings(t, r["cout"], half) if d > 0 and tcx > t_cin]
+        # the cin buffer inverts: cin's own 50 % edge is at the buffer output
+        cin = [tcx for tcx, d in crossings(t, r["cin"], half) if d > 0 and tcx >= t_cin - tc / 2]
+        t_carry = (cout[0] - cin[0]) if cout and cin else float("nan")
+        wrong = 0
+        for k in range(1, len(vec)):
+            # operation k is captured at k·tc + 0.8·tc; read q before the next capture
+            when = (k + 1.7) * tc
+            bits = [float(np.interp(when, t, r[f"q{j}"])) > half for j in range(n + 1)]
+            a = sum(int(vec[k, j]) << j for j in range(n))
+            b = sum(int(vec[k, n + j]) << j for j in range(n))
+            want = a + b + int(vec[k, 2 * n])
+            wrong += int(sum(int(x) << j for j, x in enumerate(bits)) != want)
+        return {"n_wrong": float(wrong), "e_add_j": e_add, "e_fa_op_j": e_add / n,
+                "e_dff_j": e_dff, "e_add_bit_j": e_add / n + e_dff, "e_core_j": e_core,
+                "t_carry_s": t_carry, "t_carry_per_bit_s": t_carry / n, "p_leak_w": p_leak}

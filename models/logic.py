@@ -1,0 +1,23 @@
+"""Static CMOS logic models (from the ``logic`` recipe: a SKY130 ripple-carry adder of
+28T mirror full adders with its result register, circuits/logic.py).
+
+``logic``: ``e_add_bit_j`` (one bit of a registered add: ``e_fa_op_j + e_dff_j``),
+``e_fa_op_j`` (one full-adder operation, averaged over random input transitions),
+``e_dff_j`` (one flip-flop clocked once, random data), ``e_add_j`` (one ``n_bits`` add)
+and ``p_leak_w`` over the swept settings (``n_bits``, ``vdd_v``, ...):
+lookup tables (characterize/fitters/logic.py), held-out error recorded where an axis has
+enough values to hold one out; outside the swept box evaluation warns (or refuses under
+``strict``). An N-bit registered ripple add costs N × ``e_add_bit_j`` (the adder's
+linearity in N is checked by tests/test_logic.py); architecture descriptions compose it
+with ``times``. The carry delay is measured by the recipe (``t_carry_per_bit_s``) but
+not modeled (see characterize/fitters/logic.py).
+"""
+from __future__ import annotations
+
+from .base import BehavioralModel, register_kind
+
+
+@register_kind
+class LogicModel(BehavioralModel):
+    kind = "logic"
+    primary = "e_fa_op_j"
