@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder
-from .torch_quant import AcamLookup, UniformQuantizer, quantize_uniform
+from .torch_quant import AcamLookup, UniformQuantizer, _gather, quantize_uniform
 
 
 class TorchCrossbarLinear(nn.Module):
@@ -82,31 +82,42 @@ class TorchCrossbarLinear(nn.Module):
         if not self.bit_serial:
             return one, self._law(quantize_uniform(xc, self.in_bits, -1.0, 1.0))[None]
         full = 2 ** (self.in_bits - 1) - 1
-        code = torch.clamp(torch.round(xc * full), -full - 1, full).to(torch.int64)
+        code = torch.clamp(torch.round(xc * full), -full - 1, full).to(torch.int32)
         code = torch.where(code < 0, code + 2 ** self.in_bits, code)   # two's complement
-        shifts = torch.arange(self.in_bits, device=xa.device)
+        shifts = torch.arange(self.in_bits, device=xa.device, dtype=torch.int32)
         bits = ((code[None] >> shifts[:, None, None]) & 1).to(xa.dtype)
         weights = 2.0 ** shifts.to(xa.dtype) / full
         weights[-1] = -weights[-1]                                     # the MSB counts negative
         return weights, bits
 
-    def _convert(self, p: torch.Tensor, t: int) -> torch.Tensor:
+    def _convert_sum(self, p: torch.Tensor, t: int, weights: torch.Tensor) -> torch.Tensor:
+        """Convert each plane's column outputs p (P, N, out) over the (tile, column) range
+        and shift-add the planes: (N, out)."""
         if self.q is None:
-            return p
+            return torch.tensordot(weights, p, dims=([0], [0]))
         if self.ranges is None:
             raise RuntimeError("TorchCrossbarLinear: its converter has no calibrated range")
         r = self.ranges[t].to(p.dtype)
-        return self.q(torch.clamp(p / r, -1.0, 1.0)) * r
+        if isinstance(self.q, AcamLookup) and not (torch.is_grad_enabled() and p.requires_grad):
+            # inference: the fine-bin index (p/r - lo) * inv_bin in one fused pass (the
+            # table's clip is the converter's), one gather, the plane sum as one product
+            q = self.q
+            idx = torch.addcmul(torch.full_like(r, -q.lo * q.inv_bin), p, q.inv_bin / r)
+            idx = idx.clamp_(0, q.lut.numel() - 1).to(torch.int32)
+            codes = _gather(q._table("level", None, p.dtype), idx)
+            return torch.tensordot(weights, codes, dims=([0], [0])) * r
+        c = self.q(torch.clamp(p / r, -1.0, 1.0)) * r
+        return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
     def _hardware(self, weights, drive, w_eff):
         P, N, _ = drive.shape
         r, y = self.rows, 0.0
-        parts = [drive[:, :, t * r:(t + 1) * r].reshape(P * N, -1) @ w_eff[:, t * r:(t + 1) * r].T
+        d2 = drive.reshape(P * N, -1)       # row-tile slices are strided views: no copies
+        parts = [d2[:, t * r:(t + 1) * r] @ w_eff[:, t * r:(t + 1) * r].T
                  for t in range(self.n_tiles)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
         for t, p in enumerate(groups):
-            p = self._convert(p.reshape(P, N, -1), t)
-            y = y + torch.tensordot(weights, p, dims=([0], [0]))       # shift-add of planes
+            y = y + self._convert_sum(p.reshape(P, N, -1), t, weights)
         return y
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -244,16 +244,17 @@ class AnalogChip:
         z = x - x.max(-1, keepdim=True).values
         lo = -float(self._r(name)["in"])
         ex = self._lookup(name + ".exp", lo, 0.0, x.device)
-        e = ex.lookup(torch.clamp(z, min=lo), torch.exp)
+        e = ex.lookup(torch.clamp(z, min=lo), torch.exp, key="exp")
         e = torch.where(z < lo, torch.zeros_like(e), e)       # below the range: code 0
         s = e.sum(-1, keepdim=True)                           # current sum on a shared line
         rc = self._lookup(name + ".recip", 1.0, float(x.shape[-1]), x.device)
-        p = e * rc.lookup(s, torch.reciprocal)
+        p = e * rc.lookup(s, torch.reciprocal, key="recip")
         return self._levels(name + ".out", 0.0, 1.0, x.device)(p)
 
     def _acam_act(self, x, name, func):
         m = float(self._r(name)["in"])
-        return self._lookup(name, -m, m, x.device).lookup(torch.clamp(x, -m, m), func)
+        return self._lookup(name, -m, m, x.device).lookup(torch.clamp(x, -m, m), func,
+                                                         key="act")
 
     def _acam_norm(self, x, gamma, beta, eps, name, rms: bool):
         r = self._r(name)
@@ -261,7 +262,7 @@ class AnalogChip:
         var = ((x - mu) ** 2).mean(-1, keepdim=True)
         lo, hi = 0.5 * float(r["var_min"]), 2.0 * float(r["var_max"])
         rs = self._lookup(name + ".rsqrt", lo, hi, x.device).lookup(
-            var, lambda v: torch.rsqrt(v + eps))
+            var, lambda v: torch.rsqrt(v + eps), key=f"rsqrt{eps!r}")
         y = (x - mu) * rs * gamma
         if beta is not None:
             y = y + beta

@@ -22,7 +22,10 @@ from torch import nn
 
 
 def ste(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """``q`` in the forward pass, the gradient of ``x`` in the backward pass."""
+    """``q`` in the forward pass, the gradient of ``x`` in the backward pass (``q`` itself,
+    bit for bit, where no gradient is recorded)."""
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return q
     return x + (q - x).detach()
 
 
@@ -62,6 +65,11 @@ def quantize_pulse(a: torch.Tensor, bits: int) -> torch.Tensor:
     return ste(ac, torch.round(ac.detach() * n) / n)
 
 
+def _gather(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """table[idx] for a 1-D table (index_select takes int32 indices: half the traffic)."""
+    return table.index_select(0, idx.reshape(-1)).view(idx.shape)
+
+
 class UniformQuantizer(nn.Module):
     """An ideal ``bits`` converter over [lo, hi] (an ADC), STE; None bits = exact."""
 
@@ -92,18 +100,37 @@ class AcamLookup(nn.Module):
         self.register_buffer("lut", torch.as_tensor(q._lut.astype("int64")), persistent=False)
         self.register_buffer("levels", torch.as_tensor(q.levels, dtype=torch.float64),
                              persistent=False)
+        # the output level of each fine bin: one gather per lookup instead of two
+        self.register_buffer("bin_levels", self.levels[self.lut], persistent=False)
+        self._tables: dict = {}
+
+    def bins(self, x: torch.Tensor) -> torch.Tensor:
+        """Fine-bin index of x (int32): floor((x - lo) * bins / (hi - lo)), clipped to
+        the table (the clip first makes floor a truncation)."""
+        n = self.lut.numel() - 1
+        return ((x.detach() - self.lo) * self.inv_bin).clamp_(0, n).to(torch.int32)
 
     def code(self, x: torch.Tensor) -> torch.Tensor:
         """Index of the matching row, int64, shape of ``x``."""
-        i = torch.floor((x.detach() - self.lo) * self.inv_bin).to(torch.int64)
-        return self.lut[torch.clamp(i, 0, self.lut.numel() - 1)]
+        return _gather(self.lut, self.bins(x))
+
+    def _table(self, key, func, dtype) -> torch.Tensor:
+        t = self._tables.get((key, dtype))
+        if t is None:
+            t = (self.bin_levels if func is None else func(self.levels)[self.lut]).to(dtype)
+            if key is not None:
+                self._tables[(key, dtype)] = t
+        return t
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        lv = self.levels.to(x.dtype)[self.code(x)]
-        return ste(_clip_ste(x, self.lo, self.hi), lv)
+        lv = _gather(self._table("level", None, x.dtype), self.bins(x))
+        return ste(_clip_ste(x, self.lo, self.hi) if x.requires_grad else x, lv)
 
     def lookup(self, x: torch.Tensor, func: Callable[[torch.Tensor], torch.Tensor],
-               table: torch.Tensor | None = None) -> torch.Tensor:
-        """``func`` at the quantized input level (``table`` = func(levels) if cached)."""
-        t = func(self.levels).to(x.dtype) if table is None else table.to(x.dtype)
-        return ste(func(_clip_ste(x, self.lo, self.hi)), t[self.code(x)])
+               key: str | None = None) -> torch.Tensor:
+        """``func`` at the quantized input level; ``key`` names ``func`` so its table over
+        the rows is built once."""
+        y = _gather(self._table(key, func, x.dtype), self.bins(x))
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            return y
+        return ste(func(_clip_ste(x, self.lo, self.hi)), y)
