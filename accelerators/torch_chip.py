@@ -129,6 +129,8 @@ class AnalogChip:
                     raise RuntimeError(f"{name}: not programmed during calibration")
                 xb = TorchCrossbarLinear(self.factory._xbars[name], weight).to(x.device)
                 self._xbars[name] = xb
+            elif xb.delta.device != x.device:      # the model moved (model.to(device))
+                xb = self._xbars[name] = xb.to(x.device)
             y = xb(x, weight)
         else:
             y = self._digital(x, weight.T)

@@ -158,3 +158,22 @@ def test_minilm_race_it_torch_agrees_with_numpy_quick(minilm):
     from imcspice.accelerators.accuracy import QUICK
     cos = _numpy_vs_torch(minilm, QUICK)
     assert abs(cos[:, 1].mean() - cos[:, 0].mean()) < 0.01, cos
+
+
+def test_hetrax_ideal_equals_unconverted_and_routes_by_mapping():
+    m = _tiny("bert")
+    x = _inputs(1)
+    with torch.no_grad():
+        ref = m(**x)[0]
+    conv = acc.convert(copy.deepcopy(m), "hetrax", nonideal=IDEAL, calibration=[_inputs(2)])
+    with torch.no_grad():
+        torch.testing.assert_close(conv(**x)[0], ref, rtol=1e-4, atol=1e-5)
+    chip = conv._imcspice_chip
+    # HeTraX: FFN products on the ReRAM crossbars, attention on the SM tiers
+    assert chip.engine("layer0.ffn.in", "linear") == "crossbar"
+    assert chip.engine("layer0.attn.q", "linear") == "sm"
+    conv2 = acc.convert(copy.deepcopy(m), "hetrax", calibration=[_inputs(2)], temp_c=60.0)
+    assert conv2._imcspice_chip.temp_c == 60.0
+    with torch.no_grad():
+        out = conv2(**x)[0]
+    assert 0 < (out - ref).abs().max().item() < ref.abs().max().item()
