@@ -35,6 +35,7 @@ import warnings
 
 import numpy as np
 
+from .array_api import namespace_of
 from .base import BehavioralModel, OutOfRangeWarning, register_kind
 from ..errors import UnknownNameError
 
@@ -114,10 +115,12 @@ class AcamMismatchModel(BehavioralModel):
 
     def sample(self, v_nominal, bound: str, g_us, rng=None, **kw):
         """Thresholds with Gaussian mismatch: v_nominal + sigma(g) * N(0, 1)."""
-        rng = np.random.default_rng(rng)
+        rng = np.random.default_rng(rng)   # numpy draws: the same chip for either namespace
         s = self.sigma(bound, g_us, **kw)
-        v = np.asarray(v_nominal, dtype=np.float64)
-        return v + s * rng.standard_normal(np.broadcast(v, s).shape)
+        xp = namespace_of(v_nominal, s)
+        v = xp.asfloat(v_nominal)
+        z = rng.standard_normal(tuple(xp.broadcast_arrays(v, s)[0].shape))
+        return v + s * xp.asfloat(z)
 
 
 @register_kind

@@ -15,7 +15,8 @@ Each function is either
 
 Evaluating outside the valid box warns (:class:`OutOfRangeWarning`, naming the
 input and the range) or, with ``strict=True``, raises ``ValueError``. This module
-imports numpy only: no PySpice, nothing from ``imcspice.characterize``.
+imports numpy only (torch only when handed tensors, :mod:`.array_api`): no PySpice,
+nothing from ``imcspice.characterize``.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .array_api import is_torch, namespace_of
 from .forms import get_form
 from .grid import AXIS_SCALES, Grid
 from ..errors import ImcspiceError, UnknownNameError
@@ -148,15 +150,23 @@ class Function:
         return self._grids[ci]
 
     def params_at(self, corner: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """The (interpolated) parameter vector at each point: shape ``(..., n_params)``."""
+        """The (interpolated) parameter vector at each point: shape ``(..., n_params)``
+        (numpy arrays or torch tensors, as the inputs)."""
         ci = self.corners.index(corner)
-        p = self._grid(ci)(*[inputs[n] for n in self.grid_inputs])
+        g = [inputs[n] for n in self.grid_inputs]
+        xp = namespace_of(*g)
+        p = self._grid(ci)(*g)
+        if all(t == "linear" for t in self.param_transform):
+            return p
+        cols = []     # rebuilt column by column (no in-place writes: autograd-safe)
         for k, t in enumerate(self.param_transform):
+            c = p[..., k]
             if t == "log":
-                p[..., k] = np.exp(p[..., k])
+                c = xp.exp(c)
             elif t == "asinh":   # signed quantities spanning decades: s * sinh(stored)
-                p[..., k] = self.extra["asinh_scale"][k] * np.sinh(p[..., k])
-        return p
+                c = float(self.extra["asinh_scale"][k]) * xp.sinh(c)
+            cols.append(c)
+        return xp.stack(cols, axis=-1)
 
     def __call__(self, corner: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
         if self.form == "time-scaled-curve":
@@ -185,8 +195,9 @@ class Function:
         g_a, g_y = self._staged[ci]
         g = [inputs[n] for n in self.grid_inputs]
         (t,) = [inputs[n] for n in self.form_inputs]
+        xp = namespace_of(t, *g)
         nodes = self.extra["u_nodes"]
-        u = np.clip(np.log(t) - g_a(*g)[..., 0], nodes[0], nodes[-1])   # ends held
+        u = xp.clip(xp.log(t) - g_a(*g)[..., 0], float(nodes[0]), float(nodes[-1]))  # ends held
         return g_y(*g, u)[..., 0]
 
 
@@ -262,7 +273,7 @@ class BehavioralModel:
             if r is None:
                 continue
             lo, hi = float(r[0]), float(r[1])
-            x = np.asarray(x)
+            x = namespace_of(x).to_numpy(x)
             if x.size == 0:
                 continue
             xmin, xmax = float(np.nanmin(x)), float(np.nanmax(x))
@@ -289,7 +300,9 @@ class BehavioralModel:
         vals = {}
         for n in fn.inputs:
             if n in inputs:
-                vals[n] = np.asarray(inputs[n], dtype=np.float64)
+                x = inputs[n]   # a torch tensor stays one (device, dtype, autograd kept)
+                vals[n] = namespace_of(x).asfloat(x) if is_torch(x) else \
+                    np.asarray(x, dtype=np.float64)
             else:
                 lo, hi = self.valid_range[n]
                 d = self.meta.get("defaults", {}).get(n)
@@ -305,15 +318,18 @@ class BehavioralModel:
     # --- evaluation ------------------------------------------------------------------
     def evaluate(self, output: str | None = None, *, corner: str | None = None,
                  strict: bool = False, **inputs) -> np.ndarray:
-        """Evaluate ``output`` at broadcastable input arrays (vectorized numpy).
+        """Evaluate ``output`` at broadcastable input arrays (vectorized).
 
-        Inputs whose valid range is a single value (a setting that was not swept)
-        may be omitted. ``corner`` may be omitted when the model has one corner.
+        Inputs may be numpy arrays (float64 result) or torch tensors (a tensor on their
+        device and floating dtype, differentiable in the inputs): one implementation,
+        :mod:`.array_api`. Inputs whose valid range is a single value (a setting that
+        was not swept) may be omitted. ``corner`` may be omitted when the model has one
+        corner.
         """
         fn = self.functions[self._output(output)]
         corner, vals = self._resolve(fn, corner, inputs)
         self.check_range({k: v for k, v in vals.items() if k in inputs}, strict, corner)
-        b = np.broadcast_arrays(*vals.values())
+        b = namespace_of(*vals.values()).broadcast_arrays(*vals.values())
         vals = dict(zip(vals.keys(), b))
         return fn(corner, vals)
 

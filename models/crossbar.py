@@ -56,28 +56,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from .array_api import namespace_of
 from .base import BehavioralModel, register_kind
 from .forms import FORMS, Form
 
 
-# --- closed forms (added to the forms.FORMS registry; numpy only) ---------------------------
+# --- closed forms (added to the forms.FORMS registry; numpy or torch, .array_api) ---------
 def ladder_t(u):
     """tanh(sqrt(u)) / sqrt(u): the current of a uniform resistive ladder (a bit line of
     cells read at one end) relative to its wire-free current; u >= 0 its dimensionless
     load (N * k)^2 = r * g * N^2. 1 - u/3 for u << 1, 1/sqrt(u) for u >> 1."""
-    u = np.maximum(np.asarray(u, dtype=np.float64), 0.0)
-    s = np.sqrt(u)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(u > 1e-8, np.tanh(s) / np.where(s > 0, s, 1.0), 1.0 - u / 3.0)
+    xp = namespace_of(u)
+    u = xp.maximum(xp.asfloat(u), 0.0)
+    big = u > 1e-8
+    # sqrt of a safe value where u is tiny: the unused branch then has a finite gradient
+    s = xp.sqrt(xp.where(big, u, 1.0))
+    return xp.where(big, xp.tanh(s) / s, 1.0 - u / 3.0)
 
 
 def _law(v, extra, slope: bool = False):
     """The cell law per siemens at V (v0*sinh(V/v0) for extra v0_v > 0, else V), or its
     slope dlaw/dV (cosh(V/v0), or 1): the large- and small-signal cell conductance."""
+    xp = namespace_of(v)
     v0 = float(extra["v0_v"][0]) if "v0_v" in extra else 0.0
     if slope:
-        return np.cosh(v / v0) if v0 > 0 else np.ones_like(v)
-    return v0 * np.sinh(v / v0) if v0 > 0 else v
+        return xp.cosh(v / v0) if v0 > 0 else xp.ones_like(v)
+    return v0 * xp.sinh(v / v0) if v0 > 0 else v
 
 
 def _ladder_ratio(x, p, weight=1.0, k=None):
@@ -132,7 +136,8 @@ def _current_v_form(x, p, extra):
 def _with_a(p):
     """(b, c, k, d...) -> (1, b, c, k, d...): the quadratic forms drop a (it only scales
     d1 and d2 there)."""
-    return np.concatenate([np.ones_like(p[..., :1]), p], axis=-1)
+    xp = namespace_of(p)
+    return xp.concatenate([xp.ones_like(p[..., :1]), p], axis=-1)
 
 
 def _read_energy_form(x, p, extra):
@@ -201,16 +206,16 @@ class CrossbarColumnModel(BehavioralModel):
     def cell_current(self, g_s, v_v, v0_v: float | None = None) -> np.ndarray:
         """Cell read current [A] by the recipe's device law: G*V (linear) or
         G*v0*sinh(V/v0) (1t1r memristor; the access transistor is not included)."""
-        g = np.asarray(g_s, dtype=np.float64)
-        v = np.asarray(v_v, dtype=np.float64)
+        xp = namespace_of(g_s, v_v)
+        g, v = xp.asfloat(g_s), xp.asfloat(v_v)
         if self.device == "linear":
             return g * v
         v0 = float(v0_v if v0_v is not None else self.meta.get("v0_v", 0.5))
-        return g * v0 * np.sinh(v / v0)
+        return g * v0 * xp.sinh(v / v0)
 
     def ideal_current(self, g_s, v_v, axis: int = -1, **kw) -> np.ndarray:
         """sum over rows of cell_current (no wires, no access device)."""
-        return np.sum(self.cell_current(g_s, v_v, **kw), axis=axis)
+        return self.cell_current(g_s, v_v, **kw).sum(axis)
 
     @staticmethod
     def wire_load(rows, r_bl_ohm, frac_on, g_on_us, g_off_us) -> np.ndarray:
@@ -218,9 +223,11 @@ class CrossbarColumnModel(BehavioralModel):
         + (1 - frac_on)*g_off in S; ~ r_bl*g*rows^2): the one variable the wire IR drop of
         an evenly loaded column depends on (relative drop ~ u/3 for u << 1, exact for
         the lumped ladder; -> 1 - 1/sqrt(u) for u >> 1)."""
-        g = (np.asarray(frac_on) * g_on_us + (1.0 - np.asarray(frac_on)) * g_off_us) * 1e-6
-        n = np.asarray(rows, dtype=np.float64)
-        return np.asarray(r_bl_ohm, dtype=np.float64) * g * (n + 1.0) * (n + 0.5)
+        xp = namespace_of(rows, r_bl_ohm, frac_on, g_on_us, g_off_us)
+        f = xp.asfloat(frac_on)
+        g = (f * g_on_us + (1.0 - f) * g_off_us) * 1e-6
+        n = xp.asfloat(rows)
+        return xp.asfloat(r_bl_ohm) * g * (n + 1.0) * (n + 0.5)
 
     def ir_drop(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         """Relative IR drop (i_ideal - i_out) / i_ideal at the given settings."""
@@ -228,8 +235,9 @@ class CrossbarColumnModel(BehavioralModel):
 
     def correct(self, i_ideal, *, corner=None, strict=False, **settings) -> np.ndarray:
         """i_ideal * (1 - ir_drop(settings)): the ngspice-calibrated column current."""
-        return np.asarray(i_ideal) * (1.0 - self.ir_drop(corner=corner, strict=strict,
-                                                         **settings))
+        d = self.ir_drop(corner=corner, strict=strict, **settings)
+        xp = namespace_of(i_ideal, d)
+        return xp.asfloat(i_ideal) * (1.0 - d)
 
     def column_current(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("i_out_a", corner=corner, strict=strict, **settings)

@@ -1,4 +1,4 @@
-"""Closed forms a behavioral model may use, by name (numpy only).
+"""Closed forms a behavioral model may use, by name (numpy arrays or torch tensors).
 
 A model file names its form (``form`` attribute of a function); the code that
 evaluates it lives here (or in the family's own module, which adds its forms to the
@@ -6,7 +6,9 @@ evaluates it lives here (or in the family's own module, which adds its forms to 
 a file never carries anything executable. Each form
 takes its input arrays (already broadcast) and its parameter array ``p`` of shape
 ``(..., n_params)`` (one parameter vector per point, interpolated from the model's
-parameter grid), plus optional fixed arrays (``extra``, e.g. polynomial exponents).
+parameter grid), plus optional fixed arrays (``extra``, e.g. polynomial exponents). Each is written once against the namespace of its
+inputs (:func:`~imcspice.models.array_api.namespace_of`): numpy in, numpy out; torch in,
+torch out, differentiable.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..registry import Registry
+from .array_api import namespace_of
 
 
 @dataclass(frozen=True)
@@ -29,13 +32,15 @@ class Form:
 
 def _memristor_sinh(x, p, extra):
     g_us, v = x
+    xp = namespace_of(g_us, v, p)
     g_per_us, v0 = p[..., 0], p[..., 1]
-    return g_per_us * g_us * v0 * np.sinh(v / v0)
+    return g_per_us * g_us * v0 * xp.sinh(v / v0)
 
 
 def _exp_linear(x, p, extra):
     (g,) = x
-    return p[..., 0] * np.exp(-p[..., 1] * g) + p[..., 2] * g + p[..., 3]
+    xp = namespace_of(g, p)
+    return p[..., 0] * xp.exp(-p[..., 1] * g) + p[..., 2] * g + p[..., 3]
 
 
 def _poly(x, p, extra):
@@ -45,16 +50,17 @@ def _poly(x, p, extra):
     center = extra["center"]
     half = extra["half"]
     logs = extra.get("log_input", np.zeros(len(center)))   # 1: the input enters as ln(x)
-    x = [np.log(xi) if lg else xi for xi, lg in zip(x, logs)]
-    z = [(xi - c) / h for xi, c, h in zip(x, center, half)]
+    xp = namespace_of(*x, p)
+    x = [xp.log(xi) if lg else xp.asfloat(xi) for xi, lg in zip(x, logs)]
+    z = [(xi - float(c)) / float(h) for xi, c, h in zip(x, center, half)]
     maxe = int(exps.max()) if exps.size else 0
     powers = []
     for zi in z:
-        pw = [np.ones_like(zi)]
+        pw = [xp.ones_like(zi)]
         for _ in range(maxe):
             pw.append(pw[-1] * zi)
         powers.append(pw)
-    out = np.zeros(np.broadcast(*z).shape if z else ())
+    out = xp.zeros(tuple(xp.broadcast_arrays(*z)[0].shape) if z else ())
     for k, e in enumerate(exps.astype(int)):
         term = p[..., k]
         for i, ei in enumerate(e):
@@ -67,20 +73,22 @@ def _poly(x, p, extra):
 def _saturating_linear(x, p, extra):
     """y = clip(gain * x + offset, lo, hi): an integrator/readout with rails."""
     (u,) = x
-    return np.clip(p[..., 0] * u + p[..., 1], p[..., 2], p[..., 3])
+    xp = namespace_of(u, p)
+    return xp.clip(p[..., 0] * u + p[..., 1], p[..., 2], p[..., 3])
 
 
 def _time_scaled_curve(x, p, extra):
     """y(t) = curve(ln t - ln a): p = (ln a, y at each of extra["u_nodes"]), linear
     between nodes, the end values held beyond them."""
     (t,) = x
-    nodes = extra["u_nodes"]
-    u = np.log(t) - p[..., 0]
-    k = np.clip(np.searchsorted(nodes, u) - 1, 0, len(nodes) - 2)
-    w = np.clip((u - nodes[k]) / (nodes[k + 1] - nodes[k]), 0.0, 1.0)
-    ys = np.broadcast_to(p[..., 1:], np.shape(k) + (p.shape[-1] - 1,))
-    y0 = np.take_along_axis(ys, k[..., None], -1)[..., 0]
-    y1 = np.take_along_axis(ys, (k + 1)[..., None], -1)[..., 0]
+    xp = namespace_of(t, p)
+    nodes = xp.asfloat(extra["u_nodes"])
+    u = xp.log(t) - p[..., 0]
+    k = xp.to_int(xp.clip(xp.searchsorted(nodes, u) - 1, 0, len(nodes) - 2))
+    w = xp.clip((u - nodes[k]) / (nodes[k + 1] - nodes[k]), 0.0, 1.0)
+    ys = xp.broadcast_to(p[..., 1:], tuple(k.shape) + (p.shape[-1] - 1,))
+    y0 = xp.take_along_axis(ys, k[..., None], -1)[..., 0]
+    y1 = xp.take_along_axis(ys, (k + 1)[..., None], -1)[..., 0]
     return (1.0 - w) * y0 + w * y1
 
 
@@ -89,21 +97,23 @@ def _knee_bend(u, shape):
     u = 0, -> 1 for u -> inf. shape 1: 1 - exp(-u) (current falls linearly with the
     charge past the knee); shape 2: tanh(u) (falls quadratically: flat, then a sharper
     corner into the rail)."""
-    return np.where(shape >= 1.5, np.tanh(u), -np.expm1(-u))
+    xp = namespace_of(u, shape)
+    return xp.where(shape >= 1.5, xp.tanh(u), -xp.expm1(-u))
 
 
 def _bent_into_rails(z, klo, lo, khi, hi, slo, shi):
     """z passed unchanged between the knees; beyond a knee K toward its rail R,
     K + (R - K) * bend(|z - K| / |R - K|) (bend by shape, see _knee_bend); a knee equal
     to its rail is a hard clamp."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    xp = namespace_of(z, klo, hi)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
         dh = hi - khi
-        up = np.where(dh > 0, khi + dh * _knee_bend(np.maximum(z - khi, 0) /
-                                                    np.where(dh > 0, dh, 1), shi), hi)
+        up = xp.where(dh > 0, khi + dh * _knee_bend(xp.maximum(z - khi, 0) /
+                                                    xp.where(dh > 0, dh, 1), shi), hi)
         dl = klo - lo
-        dn = np.where(dl > 0, klo - dl * _knee_bend(np.maximum(klo - z, 0) /
-                                                    np.where(dl > 0, dl, 1), slo), lo)
-    return np.where(z > khi, up, np.where(z < klo, dn, z))
+        dn = xp.where(dl > 0, klo - dl * _knee_bend(xp.maximum(klo - z, 0) /
+                                                    xp.where(dl > 0, dl, 1), slo), lo)
+    return xp.where(z > khi, up, xp.where(z < klo, dn, z))
 
 
 def _integrator_ramp_lag(x, p, extra):
@@ -115,7 +125,9 @@ def _integrator_ramp_lag(x, p, extra):
     (t,) = x
     gain, step, y0, klo, lo, khi, hi, slo, shi = (p[..., k] for k in range(9))
     te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
-    z = y0 + step * -np.expm1(-np.asarray(t, dtype=np.float64) / te) + gain * t
+    xp = namespace_of(t, p)
+    t = xp.asfloat(t)
+    z = y0 + step * -xp.expm1(-t / te) + gain * t
     return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
 
 

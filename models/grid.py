@@ -1,4 +1,4 @@
-"""Vectorized multilinear interpolation on a regular (rectilinear) grid, numpy only.
+"""Vectorized multilinear interpolation on a regular (rectilinear) grid, numpy or torch.
 
 This is the lookup-table engine behind every table-backed behavioral model and
 behind the parameter grids of closed-form models (a closed form's parameters are
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .array_api import NUMPY, namespace_of
+
 KELVIN = 273.15
 
 #: axis coordinate transforms: interpolation is linear in the transformed coordinate.
@@ -23,11 +25,11 @@ KELVIN = 273.15
 AXIS_SCALES = ("linear", "log", "inv_kelvin")
 
 
-def transform_axis(x: np.ndarray, scale: str) -> np.ndarray:
+def transform_axis(x, scale: str, xp=NUMPY):
     if scale == "linear":
         return x
     if scale == "log":
-        return np.log(x)
+        return xp.log(x)
     if scale == "inv_kelvin":
         return 1.0 / (x + KELVIN)
     raise ValueError(f"unknown axis scale {scale!r}; expected one of {AXIS_SCALES}")
@@ -77,43 +79,60 @@ class Grid:
                 v = np.flip(v, axis=i)
         self._v = np.ascontiguousarray(v.reshape(v.shape[:nd] + (-1,)))
         self._uniform = [_is_uniform(t) for t in self._t]
+        self._cache: dict = {}   # (device, dtype) -> torch copies of the constants
 
-    def __call__(self, *coords: np.ndarray) -> np.ndarray:
-        """Interpolate at broadcastable coordinate arrays, one per axis.
-        Returns ``broadcast shape + trailing``."""
+    def _consts(self, xp):
+        """The transformed axes and flat values in ``xp`` (cached per device/dtype)."""
+        if xp.name == "numpy":
+            return self._t, self._v
+        key = (str(xp.device), xp.dtype)
+        c = self._cache.get(key)
+        if c is None:
+            c = ([xp.asfloat(t) for t in self._t], xp.asfloat(self._v))
+            self._cache[key] = c
+        return c
+
+    def __call__(self, *coords):
+        """Interpolate at broadcastable coordinate arrays, one per axis (numpy arrays or
+        torch tensors: :func:`~imcspice.models.array_api.namespace_of`; under torch the
+        result is differentiable in the coordinates). Returns ``broadcast shape +
+        trailing``."""
         nd = len(self.axes)
         if len(coords) != nd:
             raise ValueError(f"grid needs {nd} coordinates, got {len(coords)}")
+        xp = namespace_of(*coords)
+        taxes, v = self._consts(xp)
         live = [i for i in range(nd) if len(self._t[i]) > 1]
-        arrs = np.broadcast_arrays(*[np.asarray(c, dtype=np.float64) for c in coords])
-        shape = arrs[0].shape if arrs else ()
+        arrs = xp.broadcast_arrays(*[xp.asfloat(c) for c in coords])
+        shape = tuple(arrs[0].shape) if arrs else ()
         n = int(np.prod(shape)) if shape else 1
         k = self._v.shape[-1]
         strides = np.ones(nd, dtype=np.int64)
         dims = self._v.shape[:nd]
         for i in range(nd - 2, -1, -1):
             strides[i] = strides[i + 1] * dims[i + 1]
-        base = np.zeros(n, dtype=np.int64)
+        base = 0
         fracs = []
         for i in live:
             t = self._t[i]
-            x = transform_axis(arrs[i].reshape(-1), self.scales[i])
+            x = transform_axis(arrs[i].reshape(-1), self.scales[i], xp)
             m = len(t)
             if self._uniform[i]:
                 h = (t[-1] - t[0]) / (m - 1)
                 u = (x - t[0]) / h
-                j = np.floor(u)
-                np.clip(j, 0, m - 2, out=j)
+                j = xp.clip(xp.floor(u), 0, m - 2)
                 f = u - j
-                j = j.astype(np.int64)
+                j = xp.to_int(j)
             else:
-                j = np.searchsorted(t, x, side="right") - 1
-                np.clip(j, 0, m - 2, out=j)
-                f = (x - t[j]) / (t[j + 1] - t[j])
-            base += j * strides[i]
-            fracs.append((f, strides[i]))
-        flat = self._v.reshape(-1, k)
-        out = np.zeros((n, k))
+                j = xp.clip(xp.searchsorted(taxes[i], x, side="right") - 1, 0, m - 2)
+                j = xp.to_int(j)
+                f = (x - taxes[i][j]) / (taxes[i][j + 1] - taxes[i][j])
+            base = base + j * int(strides[i])
+            fracs.append((f, int(strides[i])))
+        if not fracs:
+            base = xp.to_int(xp.zeros(n))
+        flat = v.reshape(-1, k)
+        out = xp.zeros((n, k))
         # 2^d corners of the cell; d counts only axes longer than 1
         for corner in range(1 << len(fracs)):
             w = None
@@ -126,6 +145,5 @@ class Grid:
                     wf = 1.0 - f
                 w = wf if w is None else w * wf
             vals = flat[off]
-            out += vals if w is None else vals * w[:, None]
-        out = out.reshape(shape + self.trailing)
-        return out
+            out = out + (vals if w is None else vals * w[:, None])
+        return out.reshape(shape + self.trailing)

@@ -29,7 +29,7 @@ from ...circuits import dac as dc
 from ...circuits.netlist import ParamRef
 from ..npy_param import IntParam
 from ..params import Param, format_number
-from ..recipe import Output, Recipe
+from ..recipe import Output, Recipe, register_recipe
 from ..waveform import energy, settling_time
 
 #: input edge of the bit pulse and of the tap-select gates (assumption: fast upstream logic)
@@ -55,6 +55,7 @@ def _supply_energy(r, t0, t1, sources):
     return energy(t, t0, t1, p)
 
 
+@register_recipe
 class DacDriver(Recipe):
     name = "dac"
     summary = "bit-serial word-line driver (inverter chain + switch) into a crossbar row"
@@ -119,6 +120,7 @@ class DacDriver(Recipe):
                 "stages": float(len(widths))}
 
 
+@register_recipe
 class DacMultilevel(Recipe):
     name = "dac-multilevel"
     summary = "resistor-string DAC into a crossbar row: energy, settling, INL/DNL"

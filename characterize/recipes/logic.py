@@ -30,7 +30,7 @@ from ...circuits import logic as lg
 from ...circuits.netlist import ParamRef
 from ..npy_param import IntParam
 from ..params import Param, format_number
-from ..recipe import Output, Recipe
+from ..recipe import Output, Recipe, register_recipe
 from ..waveform import crossings, energy
 
 #: input edges (10-90 % ~ 80 % of this): assumption, a fast register output
@@ -49,6 +49,7 @@ def vectors(n_bits: int, n_vectors: int, seed: int) -> np.ndarray:
     return np.vstack([rand, prop0, prop1])
 
 
+@register_recipe
 class LogicAdder(Recipe):
     name = "logic"
     summary = "ripple-carry adder of 28T mirror full adders: energy per op, carry delay"

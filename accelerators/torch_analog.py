@@ -1,0 +1,183 @@
+"""Analog operators as torch modules: the crossbar linear and the chip that owns them.
+
+One machine, two paths: the chip (programming noise, IR drop and its per-bit-line TIA
+trim, converter ranges, ACAM thresholds with mismatch) is *built and calibrated* by the
+numpy path's own code (:class:`.analog.CrossbarLinear`, :class:`.race_it.RaceItOps`,
+:class:`.hetrax.HetraxOps`, :class:`.analog.RangeRecorder`, :func:`.hardware.crossbar_device`,
+all from the architecture description and the model files), and then *run* in torch:
+:class:`TorchCrossbarLinear` is made from a programmed :class:`.analog.CrossbarLinear`,
+the lookups of :mod:`.torch_acam` from the same :class:`.analog.AcamQuantizer` objects.
+So the accuracy of the torch path describes the machine the cost model prices, and the
+numpy and torch figures agree up to float summation order (tests/test_convert.py).
+
+Differentiable: quantizers pass gradients straight through (:mod:`.torch_quant`); a
+crossbar's effective weights are the layer's weights (a parameter) plus the programmed
+chip's deviation from them (fixed at programming: noise injection, as in hardware-aware
+training), so gradients reach the weights and the inputs. Nothing here names a device:
+tensors are made on the input's device (``device="cuda"`` works unchanged).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder
+from .torch_quant import AcamLookup, UniformQuantizer, _gather, quantize_uniform
+
+
+class TorchCrossbarLinear(nn.Module):
+    """``y = x @ W.T`` as a programmed differential crossbar computes it (no bias).
+
+    Made from a numpy :class:`.analog.CrossbarLinear` ``xb`` (mapping, programming noise
+    per chip seed, IR drop at each bit line's programmed load and its TIA trim at the
+    mapped load, outlier channels kept digital, converter ranges calibrated on the
+    hardware path) and the layer's weight ``weight`` (out, in): the effective analog
+    weights are ``weight[:, analog] * x_max + delta`` with ``delta`` the programmed
+    chip's fixed deviation. Inputs drive the rows as the DAC does (bit-serial two's
+    complement planes, multi-level through the memristor's sinh law, or ideal), each row
+    tile's (or the analog sum's) column outputs are converted per plane by the chip's
+    converter (Compute-ACAM with threshold mismatch, or an ideal ADC), and the codes are
+    shift-added digitally. Quantized drives and conversions pass gradients straight
+    through (the ideal-DAC product defines the backward pass)."""
+
+    def __init__(self, xb: CrossbarLinear, weight: torch.Tensor):
+        super().__init__()
+        w = weight.detach().cpu().double().numpy()
+        dig = np.asarray(xb.digital, bool)
+        self.register_buffer("analog_idx", torch.as_tensor(np.flatnonzero(~dig)),
+                             persistent=False)
+        self.register_buffer("digital_idx", torch.as_tensor(np.flatnonzero(dig)),
+                             persistent=False)
+        self.x_max = float(xb.x_max)
+        delta = xb.w_eff.astype(np.float64) - w[:, ~dig] * self.x_max
+        self.register_buffer("delta", torch.as_tensor(delta, dtype=torch.float32),
+                             persistent=False)
+        ranges = xb.ranges if xb.q is not None else None
+        self.register_buffer("ranges", None if ranges is None else
+                             torch.as_tensor(np.asarray(ranges), dtype=torch.float32),
+                             persistent=False)
+        self.in_bits, self.bit_serial = xb.in_bits, xb.bit_serial
+        self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
+        self.n_tiles = int(xb.n_tiles)
+        self.v_read, self.v0 = float(xb.dev.v_read_v), float(xb.dev.v0_v)
+        if xb.q is None:
+            self.q = None
+        elif isinstance(xb.q, AcamQuantizer):
+            self.q = AcamLookup(xb.q)
+        else:                           # the ideal ADC of .analog.uniform_quantizer
+            self.q = UniformQuantizer(int(xb.out_bits))
+
+    def _law(self, u: torch.Tensor) -> torch.Tensor:
+        """Multi-level drive in units of v_read through the cell law v0*sinh(v/v0)."""
+        v = u * self.v_read
+        return self.v0 * torch.sinh(v / self.v0) / self.v_read
+
+    def _planes(self, xa: torch.Tensor):
+        """(plane weights (P,), drives (P, N, in_analog)), xa = x / x_max."""
+        one = torch.ones(1, dtype=xa.dtype, device=xa.device)
+        if self.in_bits is None:
+            return one, (xa if self.bit_serial else self._law(xa))[None]
+        xc = torch.clamp(xa, -1.0, 1.0)
+        if not self.bit_serial:
+            return one, self._law(quantize_uniform(xc, self.in_bits, -1.0, 1.0))[None]
+        full = 2 ** (self.in_bits - 1) - 1
+        code = torch.clamp(torch.round(xc * full), -full - 1, full).to(torch.int32)
+        code = torch.where(code < 0, code + 2 ** self.in_bits, code)   # two's complement
+        shifts = torch.arange(self.in_bits, device=xa.device, dtype=torch.int32)
+        bits = ((code[None] >> shifts[:, None, None]) & 1).to(xa.dtype)
+        weights = 2.0 ** shifts.to(xa.dtype) / full
+        weights[-1] = -weights[-1]                                     # the MSB counts negative
+        return weights, bits
+
+    def _convert_sum(self, p: torch.Tensor, t: int, weights: torch.Tensor) -> torch.Tensor:
+        """Convert each plane's column outputs p (P, N, out) over the (tile, column) range
+        and shift-add the planes: (N, out)."""
+        if self.q is None:
+            return torch.tensordot(weights, p, dims=([0], [0]))
+        if self.ranges is None:
+            raise RuntimeError("TorchCrossbarLinear: its converter has no calibrated range")
+        r = self.ranges[t].to(p.dtype)
+        if isinstance(self.q, AcamLookup) and not (torch.is_grad_enabled() and p.requires_grad):
+            # inference: the fine-bin index (p/r - lo) * inv_bin in one fused pass (the
+            # table's clip is the converter's), one gather, the plane sum as one product
+            q = self.q
+            idx = torch.addcmul(torch.full_like(r, -q.lo * q.inv_bin), p, q.inv_bin / r)
+            idx = idx.clamp_(0, q.lut.numel() - 1).to(torch.int32)
+            codes = _gather(q._table("level", None, p.dtype), idx)
+            return torch.tensordot(weights, codes, dims=([0], [0])) * r
+        c = self.q(torch.clamp(p / r, -1.0, 1.0)) * r
+        return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
+
+    def _hardware(self, weights, drive, w_eff):
+        P, N, _ = drive.shape
+        r, y = self.rows, 0.0
+        d2 = drive.reshape(P * N, -1)       # row-tile slices are strided views: no copies
+        parts = [d2[:, t * r:(t + 1) * r] @ w_eff[:, t * r:(t + 1) * r].T
+                 for t in range(self.n_tiles)]
+        groups = [sum(parts)] if self.partial_sums == "analog" else parts
+        for t, p in enumerate(groups):
+            y = y + self._convert_sum(p.reshape(P, N, -1), t, weights)
+        return y
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """x (..., in) float, weight (out, in) the layer's (trainable) weight."""
+        dt = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+        x2 = x.reshape(-1, x.shape[-1]).to(dt)
+        xa = x2.index_select(1, self.analog_idx) / self.x_max
+        w_a = weight.index_select(1, self.analog_idx).to(dt)
+        w_eff = w_a * self.x_max + self.delta.to(dt)
+        planes = self.in_bits is not None and self.bit_serial
+        if planes:      # binary planes carry no gradient: the ideal-DAC product does
+            with torch.no_grad():
+                weights, drive = self._planes(xa)
+                y = self._hardware(weights, drive, w_eff)
+            if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+                lin = torch.clamp(xa, -1.0, 1.0) @ w_eff.T
+                y = y + (lin - lin.detach())
+        else:
+            weights, drive = self._planes(xa)
+            y = self._hardware(weights, drive, w_eff)
+        if self.digital_idx.numel():
+            y = y + x2.index_select(1, self.digital_idx) @ \
+                weight.index_select(1, self.digital_idx).to(dt).T
+        return y.reshape(*x.shape[:-1], -1).to(x.dtype)
+
+
+class _Given:
+    """Inner operators of a :class:`.analog.RangeRecorder` that return a result the torch
+    path has already computed (so the recorder's bookkeeping is the numpy path's own)."""
+
+    def __init__(self, fallback=None):
+        self.y, self.fallback = None, fallback
+
+    def _take(self, *a, **k):
+        y, self.y = self.y, None
+        return y
+
+    linear = matmul = softmax = gelu = layernorm = _take
+
+
+class _Calibrating:
+    """A recorder's inner ops during the hardware-path calibration pass: the numpy
+    hardware ops (the numpy path's calibration, bit for bit) for the operators they
+    implement, the torch result (``given``) for the others (e.g. SiLU)."""
+
+    def __init__(self, factory, given: _Given):
+        self.factory, self.given = factory, given
+
+    def __getattr__(self, name):
+        if self.given.y is not None:
+            return self.given._take
+        return getattr(self.factory, name)
+
+
+def to_np(x: torch.Tensor) -> np.ndarray:
+    return x.detach().float().cpu().numpy()
+
+
+def from_np(y, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(y, dtype=np.float32), device=like.device).to(like.dtype)
+
+
+__all__ = ["TorchCrossbarLinear", "Nonideal", "RangeRecorder", "to_np", "from_np"]

@@ -1,0 +1,276 @@
+"""One analog chip for a converted torch model: its operators in torch, its calibration.
+
+:class:`AnalogChip` is built from an architecture description (``data/arch/*.toml``,
+:mod:`.arch`) and the characterized model files (:class:`.hardware.HardwareModels`):
+the crossbar device at the tier's temperature (:func:`.hardware.crossbar_device`; the
+ReRAM tier of HeTraX is evaluated at ``temp_c``), the ACAM mismatch, and the numpy
+hardware operators of the machine (:class:`.race_it.RaceItOps` when the description maps
+operators to Compute-ACAM lookups, else :class:`.hetrax.HetraxOps`) as its factory. Each
+operator is routed by the description's mapping (``arch.engine_for``) on names such as
+``layer3.attn.q`` (the numpy path's names, so chip seeds agree).
+
+Phases (:func:`calibrate` in :mod:`.convert` drives them, as the numpy protocol does):
+
+1. ``record``: exact FP32 in torch; input/output ranges recorded by the numpy path's
+   :class:`.analog.RangeRecorder` (calibration texts, not the evaluation texts);
+2. ``hw_calibrate``: the hardware path built from those ranges (crossbars programmed
+   per chip seed) runs the calibration batch again, setting the converter ranges and
+   recording the lookup ranges on the hardware's own outputs (numpy ops, bit for bit
+   the numpy path's calibration);
+3. ``run``: every operator in torch (:class:`.torch_analog.TorchCrossbarLinear`, the
+   Compute-ACAM lookups of :mod:`.torch_quant` with the same programmed thresholds),
+   differentiable with straight-through estimators.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import arch as arch_mod
+from . import hardware
+from .analog import Nonideal, RangeRecorder
+from .torch_analog import TorchCrossbarLinear, _Calibrating, _Given, from_np, to_np
+from .torch_quant import AcamLookup, quantize_uniform
+
+PHASES = ("new", "record", "hw_calibrate", "run")
+
+
+class AnalogChip:
+    """The operators of one chip (``seed``) of ``arch`` with non-idealities ``nonideal``
+    (:class:`.analog.Nonideal`; ``Nonideal.only([])`` = every non-ideality and every
+    quantizer off: the FP32 machine). ``temp_c``: the temperature the crossbar (ReRAM
+    tier) is evaluated at (default: the description's)."""
+
+    def __init__(self, arch, *, nonideal: Nonideal | None = None, seed: int = 0,
+                 temp_c: float | None = None, models_dir=None, hw=None):
+        self.arch = arch_mod.load(arch) if isinstance(arch, str) else arch
+        self.ni = nonideal if nonideal is not None else Nonideal()
+        self.seed = int(seed)
+        self.temp_c = float(self.arch.temp_c if temp_c is None else temp_c)
+        self.hw = hw or hardware.HardwareModels.from_dir(models_dir, corner=self.arch.corner,
+                                                         temp_c=self.temp_c)
+        xb = self.arch.component("crossbar")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.dev = hardware.crossbar_device(self.hw, xb, self.temp_c)
+        by_kind = self.arch.mapping.get("by_kind", {})
+        self.kind = "race-it" if "acam" in by_kind.values() else "hetrax"
+        self.acam_sigma = hardware.acam_sigma_rel(self.hw, xb.get("write_verify_tol_us")) \
+            if self.kind == "race-it" else 0.0
+        self.phase = "new"
+        self.factory = None
+        self._rec: RangeRecorder | None = None
+        self._given = _Given()
+        self._lookups: dict = {}
+        self._xbars: dict[str, TorchCrossbarLinear] = {}
+
+    # --- routing ------------------------------------------------------------------------
+    def engine(self, name: str, kind: str) -> str | None:
+        op = name.split(".", 1)[1] if name.startswith("layer") else name
+        return self.arch.engine_for(op, kind)
+
+    def _make_factory(self, ranges: dict):
+        if self.kind == "race-it":
+            from .race_it import RaceItOps
+            return RaceItOps(self.arch, self.dev, self.acam_sigma, ranges, self.ni, self.seed)
+        from .hetrax import HetraxOps
+        return HetraxOps(self.arch, self.dev, ranges, self.seed, self.ni)
+
+    # --- phases -------------------------------------------------------------------------
+    def begin_record(self) -> None:
+        self.phase, self._rec = "record", RangeRecorder(self._given)
+        self._xbars.clear()
+        self._lookups.clear()
+
+    def begin_hw_calibrate(self) -> None:
+        if self.phase != "record":
+            raise RuntimeError("record the FP32 ranges before calibrating the hardware path")
+        self.factory = self._make_factory(self._rec.ranges)
+        self.factory.calibrating = True
+        self._rec = RangeRecorder(_Calibrating(self.factory, self._given))
+        self.phase = "hw_calibrate"
+
+    def finish(self) -> None:
+        if self.phase != "hw_calibrate":
+            raise RuntimeError("run the hardware-path calibration pass first")
+        self.factory.calibrating = False
+        self.factory.recalibrate(self._rec.ranges)   # lookup ranges from the hardware path
+        self.ranges = self.factory.r
+        self._lookups.clear()
+        self._rec, self.phase = None, "run"
+
+    def _need_run(self):
+        if self.phase == "new":
+            raise RuntimeError("this converted model is not calibrated: call "
+                               "imcspice.accelerators.convert.calibrate(model, batches)")
+
+    def _recorded(self, method: str, y: torch.Tensor, *np_args, **kw) -> torch.Tensor:
+        """Record through the numpy RangeRecorder with the torch result ``y``."""
+        self._given.y = to_np(y)
+        getattr(self._rec, method)(*np_args, **kw)
+        self._given.y = None
+        return y
+
+    # --- operators ----------------------------------------------------------------------
+    def linear(self, x: torch.Tensor, weight: torch.Tensor, bias, name: str) -> torch.Tensor:
+        """x (..., in) @ weight (out, in).T + bias."""
+        self._need_run()
+        if self.phase == "record":
+            y = self._recorded("linear", x @ weight.T, to_np(x), to_np(weight), None, name)
+        elif self.phase == "hw_calibrate":
+            y = from_np(self._rec.linear(to_np(x), to_np(weight), None, name), x)
+        elif self.engine(name, "linear") == "crossbar":
+            xb = self._xbars.get(name)
+            if xb is None:
+                if name not in self.factory._xbars:
+                    raise RuntimeError(f"{name}: not programmed during calibration")
+                xb = TorchCrossbarLinear(self.factory._xbars[name], weight).to(x.device)
+                self._xbars[name] = xb
+            elif xb.delta.device != x.device:      # the model moved (model.to(device))
+                xb = self._xbars[name] = xb.to(x.device)
+            y = xb(x, weight)
+        else:
+            y = self._digital(x, weight.T)
+        return y if bias is None else y + bias
+
+    def _digital(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """A digital product: FP16 operands on HeTraX's SM tiers (quantization on), exact
+        otherwise (RACE-IT has no digital products)."""
+        if self.kind == "hetrax" and self.ni.quantization:
+            return (a.half().float() @ b.half().float()).half().to(a.dtype)
+        return a @ b
+
+    def matmul(self, a: torch.Tensor, b: torch.Tensor, name: str) -> torch.Tensor:
+        self._need_run()
+        if self.phase == "record":
+            return self._recorded("matmul", a @ b, to_np(a), to_np(b), name)
+        if self.phase == "hw_calibrate":
+            return from_np(self._rec.matmul(to_np(a), to_np(b), name), a)
+        if self.kind == "hetrax" or not self.ni.quantization:
+            return self._digital(a, b)
+        return self._acam_matmul(a, b, name)
+
+    def softmax(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        self._need_run()
+        if self.phase == "record":
+            return self._recorded("softmax", torch.softmax(x, -1), to_np(x), name)
+        if self.phase == "hw_calibrate":
+            return from_np(self._rec.softmax(to_np(x), name), x)
+        if self.kind == "hetrax" or not self.ni.quantization:
+            return torch.softmax(x, -1)
+        return self._acam_softmax(x, name)
+
+    def activation(self, x: torch.Tensor, name: str, func) -> torch.Tensor:
+        """GELU / SiLU / ... (``func``: the model's own torch function): a Compute-ACAM
+        lookup of ``func`` where the description maps it (kind ``gelu``)."""
+        self._need_run()
+        if self.phase == "record":
+            return self._recorded("gelu", func(x), to_np(x), name)
+        y = func(x) if (self.kind == "hetrax" or not self.ni.quantization) else \
+            self._acam_act(x, name, func)
+        if self.phase == "hw_calibrate":
+            self._recorded("gelu", y, to_np(x), name)
+        return y
+
+    def layernorm(self, x, gamma, beta, eps: float, name: str) -> torch.Tensor:
+        self._need_run()
+        if self.phase == "record":
+            y = F.layer_norm(x, x.shape[-1:], gamma, beta, eps)
+            return self._recorded("layernorm", y, to_np(x), to_np(gamma), to_np(beta), eps, name)
+        if self.phase == "hw_calibrate":
+            return from_np(self._rec.layernorm(to_np(x), to_np(gamma), to_np(beta), eps, name), x)
+        if self.kind == "hetrax" or not self.ni.quantization:
+            return F.layer_norm(x, x.shape[-1:], gamma, beta, eps)
+        return self._acam_norm(x, gamma, beta, eps, name, rms=False)
+
+    def rmsnorm(self, x, gamma, eps: float, name: str) -> torch.Tensor:
+        """RMSNorm (LLaMA): the mean square is an analog current sum, 1/sqrt a lookup over
+        its calibrated range (recorded as the layernorm's variance range)."""
+        self._need_run()
+        exact = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * gamma
+        if self.phase in ("record", "hw_calibrate"):
+            y = exact if (self.phase == "record" or self.kind == "hetrax" or
+                          not self.ni.quantization) else \
+                self._acam_norm(x, gamma, None, eps, name, rms=True)
+            ms = to_np(x.pow(2).mean(-1))
+            r = self._rec.ranges.setdefault(name, {})
+            r["var_min"] = min(r.get("var_min", np.inf), float(ms.min()))
+            r["var_max"] = max(r.get("var_max", 0.0), float(ms.max()))
+            self._rec._rec(name, "in", to_np(x))
+            self._rec._rec(name, "out", to_np(y))
+            self._rec._rec_ch(name, to_np(y))
+            return y
+        if self.kind == "hetrax" or not self.ni.quantization:
+            return exact
+        return self._acam_norm(x, gamma, None, eps, name, rms=True)
+
+    # --- Compute-ACAM (RACE-IT), as race_it.RaceItOps computes them ---------------------
+    def _lookup(self, name: str, lo: float, hi: float, device) -> AcamLookup:
+        key = (name, lo, hi, str(device))
+        q = self._lookups.get(key)
+        if q is None:   # the factory's quantizer: the same seed, thresholds and mismatch
+            q = AcamLookup(self.factory._acam(name, lo, hi)).to(device)
+            self._lookups[key] = q
+        return q
+
+    def _levels(self, name: str, lo: float, hi: float, device) -> AcamLookup:
+        h = 0.5 * (hi - lo) / (2 ** self.factory.bits - 1)
+        return self._lookup(name, lo - h, hi + h, device)
+
+    def _r(self, name: str) -> dict:
+        return self.ranges[name] if self.phase == "run" else self.factory.r[name]
+
+    def _acam_matmul(self, a, b, name):
+        r = self._r(name)
+        bits = self.factory.in_bits
+        aq = quantize_uniform(a, bits, -float(r["in"]), float(r["in"]))
+        bq = quantize_uniform(b, bits, -float(r["in2"]), float(r["in2"]))
+        pm = float(r["prod"])
+        half = 2 ** (self.factory.bits - 1)
+        q = self._levels(name + ".prod", -half / (half - 1), 1.0, a.device)
+        lead = aq.shape[:-2]
+        A = aq.reshape(-1, *aq.shape[-2:])
+        B = bq.expand(*lead, *bq.shape[-2:]).reshape(-1, *bq.shape[-2:])
+        n, m, k = A.shape
+        step = max(1, (1 << 24) // max(1, m * k * B.shape[-1]))   # bounded memory
+        outs = []
+        for i in range(0, n, step):
+            p = A[i:i + step, :, :, None] * B[i:i + step, None, :, :]     # (c, m, k, n')
+            outs.append((q(torch.clamp(p / pm, -1.0, 1.0)) * pm).sum(-2))
+        return torch.cat(outs).reshape(*lead, m, B.shape[-1])
+
+    def _acam_softmax(self, x, name):
+        z = x - x.max(-1, keepdim=True).values
+        lo = -float(self._r(name)["in"])
+        ex = self._lookup(name + ".exp", lo, 0.0, x.device)
+        e = ex.lookup(torch.clamp(z, min=lo), torch.exp, key="exp")
+        e = torch.where(z < lo, torch.zeros_like(e), e)       # below the range: code 0
+        s = e.sum(-1, keepdim=True)                           # current sum on a shared line
+        rc = self._lookup(name + ".recip", 1.0, float(x.shape[-1]), x.device)
+        p = e * rc.lookup(s, torch.reciprocal, key="recip")
+        return self._levels(name + ".out", 0.0, 1.0, x.device)(p)
+
+    def _acam_act(self, x, name, func):
+        m = float(self._r(name)["in"])
+        return self._lookup(name, -m, m, x.device).lookup(torch.clamp(x, -m, m), func,
+                                                         key="act")
+
+    def _acam_norm(self, x, gamma, beta, eps, name, rms: bool):
+        r = self._r(name)
+        mu = 0.0 if rms else x.mean(-1, keepdim=True)
+        var = ((x - mu) ** 2).mean(-1, keepdim=True)
+        lo, hi = 0.5 * float(r["var_min"]), 2.0 * float(r["var_max"])
+        rs = self._lookup(name + ".rsqrt", lo, hi, x.device).lookup(
+            var, lambda v: torch.rsqrt(v + eps), key=f"rsqrt{eps!r}")
+        y = (x - mu) * rs * gamma
+        if beta is not None:
+            y = y + beta
+        m = r.get("out_ch", r["out"])
+        m = torch.as_tensor(np.asarray(m, dtype=np.float32), device=x.device).to(x.dtype)
+        return self._lookup(name + ".out", -1.0, 1.0, x.device)(y / m) * m
+
+
+__all__ = ["AnalogChip", "PHASES"]

@@ -1,0 +1,136 @@
+"""Quantizers of the analog hardware as differentiable torch functions and modules.
+
+The same transfers as the numpy path (:mod:`.analog`: ``quantize_uniform``,
+``quantize_symmetric``, ``quantize_pulse``, :class:`.analog.AcamQuantizer`), with
+straight-through estimators (STE, Bengio et al. 2013, arXiv:1308.3432): the forward
+value is the quantized one; the backward pass treats the rounding as the identity
+inside the converter's range and as a flat line outside it (clipped STE, as in
+QAT practice: a clipped input has no gradient). Shapes are preserved; every tensor
+a function creates lives on the input's device and dtype (no device is hard-coded).
+
+:class:`AcamLookup` is a Compute-ACAM lookup built from a numpy
+:class:`.analog.AcamQuantizer` (its thresholds already carry the chip's mismatch, drawn
+per seed), so the torch and numpy paths quantize with the same programmed rows: the
+forward value is ``func(level of the matching row)``, the gradient ``func'(x)``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def ste(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """``q`` in the forward pass, the gradient of ``x`` in the backward pass (``q`` itself,
+    bit for bit, where no gradient is recorded)."""
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return q
+    return x + (q - x).detach()
+
+
+def ste_round(x: torch.Tensor) -> torch.Tensor:
+    """round(x) forward, identity backward."""
+    return ste(x, torch.round(x))
+
+
+def _clip_ste(x: torch.Tensor, lo, hi) -> torch.Tensor:
+    """clip(x, lo, hi) with the gradient of the clip (0 outside the range)."""
+    return torch.clamp(x, lo, hi)
+
+
+def quantize_uniform(x: torch.Tensor, bits: int, lo: float, hi: float) -> torch.Tensor:
+    """Ideal mid-rise uniform quantizer to 2^bits levels over [lo, hi] (clipped), as
+    :func:`.analog.quantize_uniform`; STE inside the range, zero gradient outside."""
+    n = 2 ** bits
+    step = (hi - lo) / n
+    xc = _clip_ste(x, lo, hi)
+    code = torch.clamp(torch.floor((x.detach() - lo) / step), 0, n - 1)
+    return ste(xc, lo + (code + 0.5) * step)
+
+
+def quantize_symmetric(x: torch.Tensor, bits: int, x_max: float) -> torch.Tensor:
+    """Signed mid-tread quantizer (sign + (bits-1)-bit magnitude, zero included), as
+    :func:`.analog.quantize_symmetric`; clipped STE."""
+    n = 2 ** (bits - 1) - 1
+    xc = _clip_ste(x / x_max, -1.0, 1.0)
+    return ste(xc, torch.round(xc.detach() * n) / n) * x_max
+
+
+def quantize_pulse(a: torch.Tensor, bits: int) -> torch.Tensor:
+    """Unsigned pulse width in [0, 1] with 2^bits levels including zero, as
+    :func:`.analog.quantize_pulse`; clipped STE."""
+    n = 2 ** bits - 1
+    ac = _clip_ste(a, 0.0, 1.0)
+    return ste(ac, torch.round(ac.detach() * n) / n)
+
+
+def _gather(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """table[idx] for a 1-D table (index_select takes int32 indices: half the traffic)."""
+    return table.index_select(0, idx.reshape(-1)).view(idx.shape)
+
+
+class UniformQuantizer(nn.Module):
+    """An ideal ``bits`` converter over [lo, hi] (an ADC), STE; None bits = exact."""
+
+    def __init__(self, bits: int | None, lo: float = -1.0, hi: float = 1.0):
+        super().__init__()
+        self.bits, self.lo, self.hi = bits, float(lo), float(hi)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bits is None:
+            return x
+        return quantize_uniform(x, self.bits, self.lo, self.hi)
+
+
+class AcamLookup(nn.Module):
+    """A Compute-ACAM bank (row thresholds with the chip's mismatch) as a torch module.
+
+    Built from a numpy :class:`.analog.AcamQuantizer` ``q``: the same threshold table
+    (its 64x-fine code table ``_lut``) and output levels, so a code here is the code
+    the numpy path reads. ``forward(x)`` gives the level of the matching row (STE:
+    identity gradient inside [lo, hi]); ``lookup(x, func)`` gives ``func`` at that
+    level (STE: the gradient of ``func`` at x, clipped to the range). ``func`` must be
+    a torch function of one tensor."""
+
+    def __init__(self, q):
+        super().__init__()
+        self.lo, self.hi, self.bits = float(q.lo), float(q.hi), int(q.bits)
+        self.inv_bin = float(q._inv_bin)
+        self.register_buffer("lut", torch.as_tensor(q._lut.astype("int64")), persistent=False)
+        self.register_buffer("levels", torch.as_tensor(q.levels, dtype=torch.float64),
+                             persistent=False)
+        # the output level of each fine bin: one gather per lookup instead of two
+        self.register_buffer("bin_levels", self.levels[self.lut], persistent=False)
+        self._tables: dict = {}
+
+    def bins(self, x: torch.Tensor) -> torch.Tensor:
+        """Fine-bin index of x (int32): floor((x - lo) * bins / (hi - lo)), clipped to
+        the table (the clip first makes floor a truncation)."""
+        n = self.lut.numel() - 1
+        return ((x.detach() - self.lo) * self.inv_bin).clamp_(0, n).to(torch.int32)
+
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """Index of the matching row, int64, shape of ``x``."""
+        return _gather(self.lut, self.bins(x))
+
+    def _table(self, key, func, dtype) -> torch.Tensor:
+        t = self._tables.get((key, dtype))
+        if t is None:
+            t = (self.bin_levels if func is None else func(self.levels)[self.lut]).to(dtype)
+            if key is not None:
+                self._tables[(key, dtype)] = t
+        return t
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lv = _gather(self._table("level", None, x.dtype), self.bins(x))
+        return ste(_clip_ste(x, self.lo, self.hi) if x.requires_grad else x, lv)
+
+    def lookup(self, x: torch.Tensor, func: Callable[[torch.Tensor], torch.Tensor],
+               key: str | None = None) -> torch.Tensor:
+        """``func`` at the quantized input level; ``key`` names ``func`` so its table over
+        the rows is built once."""
+        y = _gather(self._table(key, func, x.dtype), self.bins(x))
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            return y
+        return ste(func(_clip_ste(x, self.lo, self.hi)), y)

@@ -1,0 +1,179 @@
+"""imcspice.accelerators.convert(model, arch) on Hugging Face transformers models.
+
+Independent expectation for the ideal machine: the FP32 reference is the unconverted
+model (transformers' own forward). With every non-ideality and quantizer off, the
+converted BERT / GPT-2 / LLaMA (tiny random configs) and the pretrained MiniLM (loaded
+offline from the wheel) give its outputs within float tolerance. With the race-it
+machine, the converted MiniLM's cosine to FP32 agrees with the numpy path's figure for
+the same texts and chip seeds (two implementations of one machine)."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel, LlamaConfig,
+                          LlamaForCausalLM)
+
+import imcspice.accelerators as acc
+from imcspice.accelerators.analog import Nonideal
+from imcspice.accelerators.convert import AnalogLinear, calibrate, op_name
+
+torch.set_num_threads(1)
+warnings.simplefilter("ignore")
+IDEAL = Nonideal.only([])
+
+TINY = {
+    "bert": (BertModel, lambda: BertConfig(
+        vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=64)),
+    "gpt2": (GPT2LMHeadModel, lambda: GPT2Config(
+        vocab_size=120, n_embd=32, n_layer=2, n_head=4, n_positions=64,
+        bos_token_id=0, eos_token_id=0)),
+    "llama": (LlamaForCausalLM, lambda: LlamaConfig(
+        vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, intermediate_size=64, max_position_embeddings=64)),
+}
+
+
+def _tiny(kind):
+    torch.manual_seed(0)
+    cls, cfg = TINY[kind]
+    return cls(cfg()).eval()
+
+
+def _inputs(seed, b=2, t=12):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, 120, (b, t), generator=g)
+    mask = torch.ones_like(ids)
+    mask[-1, t - 3:] = 0                      # a padded row
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+@pytest.mark.parametrize("kind", sorted(TINY))
+def test_ideal_conversion_equals_unconverted(kind):
+    m = _tiny(kind)
+    x = _inputs(1)
+    with torch.no_grad():
+        ref = m(**x)[0]
+    conv = acc.convert(copy.deepcopy(m), "race-it", nonideal=IDEAL, device="cpu",
+                       calibration=[_inputs(2)])
+    with torch.no_grad():
+        out = conv(**x)[0]
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    # every linear is on the chip, and the attention products and softmax ran there
+    assert not any(type(c) is torch.nn.Linear for c in conv.modules())
+    assert sum(isinstance(c, AnalogLinear) for c in conv.modules()) >= 8
+    r = conv._imcspice_chip.ranges
+    assert {"layer0.attn.scores", "layer0.attn.softmax", "layer1.attn.context"} <= set(r)
+
+
+@pytest.mark.parametrize("kind", sorted(TINY))
+def test_characterized_conversion_differs_and_trains(kind):
+    m = _tiny(kind)
+    x = _inputs(1)
+    with torch.no_grad():
+        ref = m(**x)[0]
+    conv = acc.convert(copy.deepcopy(m), "race-it", calibration=[_inputs(2)])
+    out = conv(**x)[0]
+    err = (out - ref).abs().max().item()
+    assert 1e-4 * ref.abs().max().item() < err < ref.abs().max().item()
+    out.pow(2).mean().backward()              # gradients reach the weights (STE)
+    grads = [p.grad for p in conv.parameters() if p.requires_grad]
+    assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) >= 10
+
+
+def test_uncalibrated_model_refuses():
+    conv = acc.convert(_tiny("bert"), "race-it")
+    with pytest.raises(RuntimeError, match="calibrate"):
+        conv(**_inputs(0))
+    calibrate(conv, [_inputs(2)])
+    conv(**_inputs(0))
+
+
+def test_op_names_follow_the_numpy_path():
+    assert op_name("encoder.layer.3.attention.self.query") == "layer3.attn.q"
+    assert op_name("bert.encoder.layer.0.intermediate.dense") == "layer0.ffn.in"
+    assert op_name("transformer.h.1.attn.c_attn") == "layer1.attn.qkv"
+    assert op_name("model.layers.2.mlp.down_proj") == "layer2.ffn.out"
+    assert op_name("embeddings.LayerNorm") == "embeddings.ln"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from imcspice.accelerators import torch_minilm as tm
+    from imcspice.accelerators.minilm import MiniLM
+    return tm.load_hf_minilm(), MiniLM.load()
+
+
+def test_minilm_offline_ideal_equals_fp32(minilm):
+    from imcspice.accelerators import torch_minilm as tm
+    from imcspice.accelerators.accuracy import load_texts
+    model, tok = minilm
+    texts, calib = load_texts("eval")[:3], load_texts("calib")[:2]
+    ref = tm.embed(model, tm.batches(tok, texts))
+    got = tm.converted_embeddings(model, "race-it", texts, calib, tok, nonideal=IDEAL)
+    np.testing.assert_allclose(got, ref.numpy(), atol=2e-5)
+    # the transformers FP32 reference is the numpy MiniLM's (a third implementation)
+    np.testing.assert_allclose(ref.numpy(), tok.embed(texts), atol=2e-5)
+
+
+def _numpy_vs_torch(minilm, protocol):
+    from imcspice.accelerators import arch as arch_mod
+    from imcspice.accelerators import hardware
+    from imcspice.accelerators import torch_minilm as tm
+    from imcspice.accelerators.accuracy import MiniLMRun
+    from imcspice.accelerators.race_it import RaceItOps
+    from imcspice.accelerators.retrieval import compare_embeddings
+    model, _ = minilm
+    run = MiniLMRun(quick=True, protocol=protocol)
+    a = arch_mod.load("race-it")
+    hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
+    xb = a.component("crossbar")
+    dev = hardware.crossbar_device(hw, xb, a.temp_c)
+    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
+    ref_t = tm.embed(model, tm.batches(run.model, run.sents)).numpy()
+    out = []
+    for seed in range(protocol.seeds):
+        e_np = run.embeddings(lambda r, ni, s: RaceItOps(a, dev, sig, r, ni, s),
+                              Nonideal.scaled(1.0), seed)
+        e_t = tm.converted_embeddings(model, "race-it", run.sents, run.calib, run.model,
+                                      seed=seed)
+        out.append((compare_embeddings(run.ref, e_np)["cosine_mean"],
+                    compare_embeddings(ref_t, e_t)["cosine_mean"]))
+    return np.array(out)
+
+
+def test_minilm_race_it_torch_agrees_with_numpy_small(minilm):
+    from imcspice.accelerators.accuracy import Protocol
+    cos = _numpy_vs_torch(minilm, Protocol(sentences=2, seeds=1, calibration=2))
+    np_cos, t_cos = cos[0]
+    assert t_cos < 0.999                     # the machine is not the FP32 model
+    assert abs(t_cos - np_cos) < 0.02, cos
+
+
+@pytest.mark.slow
+def test_minilm_race_it_torch_agrees_with_numpy_quick(minilm):
+    """QUICK protocol (4 texts x 2 seeds x 4 calibration texts), as the report's."""
+    from imcspice.accelerators.accuracy import QUICK
+    cos = _numpy_vs_torch(minilm, QUICK)
+    assert abs(cos[:, 1].mean() - cos[:, 0].mean()) < 0.01, cos
+
+
+def test_hetrax_ideal_equals_unconverted_and_routes_by_mapping():
+    m = _tiny("bert")
+    x = _inputs(1)
+    with torch.no_grad():
+        ref = m(**x)[0]
+    conv = acc.convert(copy.deepcopy(m), "hetrax", nonideal=IDEAL, calibration=[_inputs(2)])
+    with torch.no_grad():
+        torch.testing.assert_close(conv(**x)[0], ref, rtol=1e-4, atol=1e-5)
+    chip = conv._imcspice_chip
+    # HeTraX: FFN products on the ReRAM crossbars, attention on the SM tiers
+    assert chip.engine("layer0.ffn.in", "linear") == "crossbar"
+    assert chip.engine("layer0.attn.q", "linear") == "sm"
+    conv2 = acc.convert(copy.deepcopy(m), "hetrax", calibration=[_inputs(2)], temp_c=60.0)
+    assert conv2._imcspice_chip.temp_c == 60.0
+    with torch.no_grad():
+        out = conv2(**x)[0]
+    assert 0 < (out - ref).abs().max().item() < ref.abs().max().item()
