@@ -10,6 +10,7 @@ from imcspice.accelerators.ops import FP32Ops
 from imcspice.characterize import defaults as D
 from imcspice.cli import main
 from imcspice.demo import DEMO
+from plotcheck import check_png, line_data, saved_figures
 
 S = D.DefaultSweep
 TINY = {
@@ -105,8 +106,9 @@ def test_race_it_evaluation(tiny_models, tmp_path):
     from imcspice.accelerators import arch, components, cost, hardware, mapping
     from imcspice.accelerators.workloads import get_workload
     d, _ = tiny_models
-    rc = main(["evaluate", "--arch", "race-it", "--models", str(d),
-               "--quick", "--quiet", "--out", str(tmp_path)])
+    with saved_figures() as figs:
+        rc = main(["evaluate", "--arch", "race-it", "--models", str(d),
+                   "--quick", "--quiet", "--out", str(tmp_path)])
     assert rc == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     assert rep["workload"] == "minilm" and rep["accuracy"]["simulated"]
@@ -138,9 +140,7 @@ def test_race_it_evaluation(tiny_models, tmp_path):
     assert "projected" in rep["projection"]["label"]
     # analog array physics stays at SKY130 in the projection
     assert "crossbar" in rep["projection"]["kept_at_sky130"]["latency"]
-    for png in ("energy_breakdown", "latency_per_layer", "accuracy_vs_nonideality",
-                "accuracy_ablation"):
-        assert (tmp_path / f"{png}.png").stat().st_size > 1000
+    _check_report_plots(figs, rep)
     md = (tmp_path / "report.md").read_text()
     assert "Where the numbers come from" in md and "Comparison with the paper" in md
     # doubling the sequence doubles every per-token count: energy ~2x (shape-only pricing)
@@ -153,8 +153,9 @@ def test_race_it_evaluation(tiny_models, tmp_path):
 
 def test_hetrax_thermal_coupling(tiny_models, tmp_path):
     d, _ = tiny_models
-    rc = main(["evaluate", "--arch", "hetrax", "--models", str(d),
-               "--quick", "--quiet", "--out", str(tmp_path)])
+    with saved_figures() as figs:
+        rc = main(["evaluate", "--arch", "hetrax", "--models", str(d),
+                   "--quick", "--quiet", "--out", str(tmp_path)])
     assert rc == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     th = rep["thermal"]
@@ -163,11 +164,58 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path):
     # the floorplan holds the mapped area; the thermal die is the floorplan's
     assert th["die_mm2"] == 100.0 and th["tiers"] == 4
     assert rep["area_mm2"] <= th["die_mm2"] * th["tiers"]
-    assert (tmp_path / "temperature_map.png").stat().st_size > 1000
-    assert rep["accuracy"]["simulated"] and rep["accuracy"]["cosine_mean"] > 0.5
+    # the map draws one image per tier, each peaking at the tier's reported peak
+    fig = {p.stem: f for f, p in figs}["temperature_map"]
+    peaks = [float(im.get_array().max()) for ax in fig.axes for im in ax.get_images()]
+    assert sorted(peaks) == pytest.approx(sorted(th["tier_peak_c"].values()), rel=1e-12)
+    check_png(fig, tmp_path / "temperature_map.png")
+    acc = rep["accuracy"]
+    assert acc["simulated"]
+    # ideal hardware (every non-ideality and the quantization off) computes FP32's
+    # arithmetic: the embeddings are FP32's up to float rounding
+    assert acc["all_off"] > 0.99999
+    # IR drop alone: each bit line's gain trim is set at its own mapped load, so without
+    # programming noise the drop cancels exactly; with quantization it changes nothing
+    assert acc["ablation"]["ir_drop"] > 0.99999
+    assert acc["ablation_with_quantization"]["ir_drop"] == pytest.approx(
+        acc["quantization_only"], abs=1e-4)
+    assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
     assert set(rep["accuracy"]["ablation"]) == {"quantization", "ir_drop", "programming_noise"}
     assert rep["accuracy"]["temp_c"] == pytest.approx(th["reram_peak_c"])
     _consistent(rep)
+
+
+def _check_report_plots(saved: list, rep: dict) -> None:
+    """The report's plots (``(figure, path)`` as saved) draw the report's numbers and
+    decode as PNGs of their figure's size."""
+    figs = {p.stem: f for f, p in saved}
+    assert {"energy_breakdown", "latency_per_layer", "accuracy_vs_nonideality",
+            "accuracy_ablation"} <= set(figs)
+    ax = figs["energy_breakdown"].axes[0]
+    e = rep["energy_breakdown_j"]
+    drawn = [b.get_width() for b in ax.containers[0]][::-1]     # barh: listed top-down
+    assert drawn == pytest.approx(list(e.values()), rel=1e-12)
+    assert sum(drawn) == pytest.approx(rep["energy_j"], rel=1e-9)   # the parts sum up
+    ax = figs["latency_per_layer"].axes[0]
+    drawn = {t.get_text(): b.get_height() for t, b in zip(ax.get_xticklabels(),
+                                                          ax.containers[0])}
+    want = {("emb/head" if int(k) < 0 else k): 1e6 * v
+            for k, v in rep["latency_per_layer_s"].items()}
+    assert drawn == pytest.approx(want, rel=1e-12)
+    acc = rep["accuracy"]
+    sweep = acc["vs_nonideality_scale"]
+    lines = line_data(figs["accuracy_vs_nonideality"].axes[0])
+    for (x, y), k in zip(lines, ("cosine_mean", "cosine_min", "nn_agreement")):
+        assert list(x) == [float(s) for s in sweep]
+        assert list(y) == pytest.approx([sweep[s][k] for s in sweep], rel=1e-12)
+    ax = figs["accuracy_ablation"].axes[0]
+    keys = list(acc["ablation"])
+    only, all_but = ([b.get_height() for b in c] for c in ax.containers[:2])
+    assert only == pytest.approx([acc["ablation"][k] for k in keys], rel=1e-12)
+    assert all_but == pytest.approx([acc["ablation_all_but"][k] for k in keys], rel=1e-12)
+    assert acc["cosine_mean"] in [y[0] for _, y in line_data(ax)]     # the all-on line
+    for f, path in saved:
+        check_png(f, path)
 
 
 def test_missing_models_give_a_clear_error(tmp_path, capsys):
