@@ -114,6 +114,11 @@ FULL = {
                                              ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85]),
     "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
     "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
+    # StrongARM comparator: input common mode over the nfet pair's working range (the
+    # overdrive ladder 0.1-100 mV is the recipe's inner axis); 10 MC samples per point for
+    # the offset sigma (sampling error ~24 %); ~1 s of CPU per point, 150 points
+    "comparator": DefaultSweep("comparator", {"v_cm_v": [0.8, 0.9, 1.0, 1.1, 1.2]},
+                               ["tt", "ff", "ss"], [27], mc=10),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -142,6 +147,7 @@ SMALL = {
                                        [27, 85]),
     "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
     "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
+    "comparator": DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
 }
 
 
