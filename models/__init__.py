@@ -9,7 +9,7 @@ data (``store``), evaluation is numpy (``grid``, ``forms``). Fitting lives in
 ``imcspice.characterize.fit``.
 """
 from . import acam, crossbar, gaincell, memristor, mosfet  # noqa: F401  (register model kinds)
-from . import comparator  # noqa: F401  (register model kinds)
+from . import comparator, sar_adc  # noqa: F401  (register model kinds)
 from .base import KINDS, BehavioralModel, Function, ModelFileError, OutOfRangeWarning
 from .store import describe, load, save
 
