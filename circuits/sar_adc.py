@@ -228,7 +228,7 @@ def logic_probe_lines(tm: SarTiming, *, vdd_v: float) -> list[str]:
     return ([f"Vddh vddh 0 {v}", f"Vddt vddt 0 {v}",
              f"Vclkl clkl 0 PULSE(0 {v} {num(tm.t_sample + half)} {te} {te} "
              f"{num(half - tm.t_edge)} {num(tm.t_clk)})",
-             f"Vdh dh 0 0",
+             "Vdh dh 0 0",
              f"Vdt dt 0 PULSE(0 {v} {num(tm.t_sample)} {te} {te} {num(tm.t_clk - tm.t_edge)} "
              f"{num(2 * tm.t_clk)})"]
             + dff_lines("fh", "dh", "clkl", "qh", "vddh")

@@ -2,7 +2,6 @@
 Pelgrom with the PDK's own mismatch coefficients, delay against the latch's
 regeneration, and the fitted model through HDF5."""
 import math
-import warnings
 
 import numpy as np
 import pytest
