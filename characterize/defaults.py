@@ -119,10 +119,11 @@ FULL = {
     # the offset sigma (sampling error ~24 %); ~1 s of CPU per point, 150 points
     "comparator": DefaultSweep("comparator", {"v_cm_v": [0.8, 0.9, 1.0, 1.1, 1.2]},
                                ["tt", "ff", "ss"], [27], mc=10),
-    # 8-bit SAR ADC: unit capacitor over an octave each side of the 2 fF default; 8
-    # conversions per point (~3.5 s of CPU each), 9 points
-    "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 2.0, 4.0]}, ["tt", "ff", "ss"],
-                            [27]),
+    # 8-bit SAR ADC: unit capacitor over an octave each side of the 2 fF default at
+    # half-octave steps (5 values, so a held-out line exists: with 3 none is held out);
+    # 6 conversions per point (codes 2..253), ~1.5 s of CPU each; 15 points
+    "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 1.41, 2.0, 2.83, 4.0],
+                                        "n_codes": [6]}, ["tt", "ff", "ss"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)

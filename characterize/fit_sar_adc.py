@@ -33,6 +33,10 @@ def fit_sar_adc(raw, *, raw_path, seed: int = 0) -> SarAdcModel:
         gd = grid_data(raw, q, settings=settings)
         if not np.all(np.isfinite(gd.values)):
             raise FitError(f"sar-adc: {q} has failed points")
+        # full scale = the largest energy: the comparator's and the logic's energies hardly
+        # change with the CDAC's unit capacitor (a 2 % spread), so max - min would be the
+        # sweep's numerical noise, not a scale (as for the ACAM mismatch sigma)
+        gd.fs = float(np.nanmax(np.abs(gd.values)))
         fn, err = fit_table_quantity(gd, seed, transform="log", doc=doc)
         fns[q], errs[q] = fn, err
         gds.append(gd)
