@@ -16,7 +16,8 @@ Ginsburg & Chandrakasan, JSSC 2007)::
   bit k to 1 (its bottom plate to ``vref``, all undecided bits at 0 V, the dummy at
   0 V), the DAC settles in the comparator's reset half, the comparator decides in the
   evaluate half, and the controller keeps bit k when ``top < vcm`` (``vin`` above the
-  DAC level). The top plate moves by ``(V_dac - vin) * C_tot / (C_tot + C_par)``, so
+  DAC level). The decision reaches the DAC at the next cycle's start, in the same
+  switching event as the next trial; the last decision only sets the code. The top plate moves by ``(V_dac - vin) * C_tot / (C_tot + C_par)``, so
   top-plate parasitics scale the residue but never change its sign: the code is
   ``floor(vin / vref * 2^N)`` up to the comparator's offset.
 
@@ -175,8 +176,16 @@ def controller_lines(tm: SarTiming, *, vdd_v: float, outp="outp", outm="outm",
             f"Slat{k} dec m{k} lat{k} 0 sarsw",
             # trial flag: a ramp of t_edge at the cycle start (after the previous latch)
             f"Btr{k} tr{k} 0 V = min(max((time - {num(tk)}) / {te}, 0), 1)",
-            f"Bdb{k} db{k} 0 V = {v} * (1 - v(tr{k}) * v(m{k}) / {v})",
         ]
+        if k < N_BITS - 1:
+            # bit k is 1 during its own cycle; its decision (m_k) reaches the DAC at the
+            # next cycle's start, together with the next trial: one switching event per
+            # cycle, as conventional SAR timing (and Ginsburg's energy analysis) has it
+            lines.append(f"Bdb{k} db{k} 0 V = {v} * (1 - v(tr{k}) * (1 - v(tr{k + 1}) * "
+                         f"(1 - v(m{k}) / {v})))")
+        else:
+            # the last decision only sets the code; the DAC does not switch again
+            lines.append(f"Bdb{k} db{k} 0 V = {v} * (1 - v(tr{k}))")
     return lines
 
 

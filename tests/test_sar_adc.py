@@ -77,7 +77,8 @@ def test_cdac_energy_against_ideal_charge_redistribution(adc):
     """Doubling the unit capacitor adds exactly the ideal CDAC energy of a 2 fF array
     (the drivers' and switches' junction charge and crowbar current do not scale with
     C_u and cancel in the difference); the absolute SPICE energy is above the ideal
-    (those parasitics only add) but within 60 % of it."""
+    (those parasitics only add) but within 60 % of it (measured 1.29x at code 2, 1.52x
+    at code 253, where most bottom plates sit at vref)."""
     raw, _ = adc
     e = raw.data["e_cdac_conv_j"][0, 0, :, 0]    # (c_unit, v_in)
     vins = [(c + 0.5) / 256 * VREF for c in codes(2)]
@@ -85,7 +86,9 @@ def test_cdac_energy_against_ideal_charge_redistribution(adc):
     for i, vin in enumerate(vins):
         e2 = ideal_cdac_energy(vin, 2e-15, c_par=par)[0]
         e4 = ideal_cdac_energy(vin, 4e-15, c_par=par)[0]
-        assert (e[1, i] - e[0, i]) == pytest.approx(e4 - e2, rel=0.1), (vin, e[:, i], e2, e4)
+        # measured: 1.001 (code 2), 0.979 (code 253)
+        assert (e[1, i] - e[0, i]) == pytest.approx(e4 - e2, rel=0.05, abs=0), (vin, e[:, i],
+                                                                                e2, e4)
         assert e2 < e[0, i] < 1.6 * e2
     # the comparator: 8 decisions of roughly the comparator recipe's ~140 fJ each
     ec = raw.data["e_comp_conv_j"][0, 0, :, 0]
@@ -102,10 +105,12 @@ def test_logic_energy_from_the_flip_flops(adc):
     et = float(raw.data["e_dff_toggle_j"][0, 0, 0, 0])
     assert 10e-15 < eh < 50e-15, eh
     assert et > eh
-    assert raw.data["e_logic_j"][0, 0, 0, 0] == pytest.approx(sc.logic_energy_j(eh, et))
+    assert raw.data["e_logic_j"][0, 0, 0, 0] == pytest.approx(sc.logic_energy_j(eh, et),
+                                                              rel=1e-12, abs=0)
     tot = raw.data["e_conversion_j"][0, 0, :, 0]
     assert np.allclose(tot, raw.data["e_cdac_j"][0, 0, :, 0] +
-                       raw.data["e_comparator_j"][0, 0, :, 0] + raw.data["e_logic_j"][0, 0, :, 0])
+                       raw.data["e_comparator_j"][0, 0, :, 0] + raw.data["e_logic_j"][0, 0, :, 0],
+                       rtol=1e-12, atol=0)
 
 
 def test_model_round_trip(adc, tmp_path):
@@ -117,6 +122,6 @@ def test_model_round_trip(adc, tmp_path):
         assert m2.evaluate("e_conversion_j", c_unit_ff=c) == m.evaluate("e_conversion_j",
                                                                          c_unit_ff=c)
     assert m2.conversion_energy(c_unit_ff=2.0) == pytest.approx(
-        float(raw.data["e_conversion_j"][0, 0, 0, 0]), rel=1e-9)
+        float(raw.data["e_conversion_j"][0, 0, 0, 0]), rel=1e-9, abs=0)
     with pytest.warns(OutOfRangeWarning):
         m2.evaluate("e_conversion_j", c_unit_ff=8.0)

@@ -57,7 +57,7 @@ class SarAdc(Recipe):
     name = "sar-adc"
     summary = ("8-bit SAR ADC: CDAC + StrongARM comparator energy per conversion from "
                "supply integration (behavioral SAR controller)")
-    version = 1
+    version = 2
     params = (_from_specs(sc.field_specs(sc.SarAdc))
               + _from_specs(cc.field_specs(cc.StrongArm))
               + (Param("vdd_v", 1.8, "V", "supply = reference = full-scale input [default: "
