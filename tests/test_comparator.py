@@ -113,7 +113,8 @@ def test_model_round_trip_and_range(mc, tmp_path):
     assert m2.kind == "comparator" and m2.meta["mc_samples"] == 10
     od = np.array([2e-4, 3e-3, 0.05])
     for q in ("e_decision_j", "t_decision_s"):
-        assert np.allclose(m.evaluate(q, v_od_v=od), m2.evaluate(q, v_od_v=od), rtol=1e-12, atol=0)
+        assert np.allclose(m.evaluate(q, v_od_v=od), m2.evaluate(q, v_od_v=od), rtol=1e-12,
+                           atol=0)
         assert q in m2.heldout_error["outputs"]
     # the model reproduces the MC-mean energy at a swept overdrive
     mean_e = np.nanmean(raw.data["e_decision_j"].reshape(10, -1), axis=0)
