@@ -129,6 +129,16 @@ FULL = {
     # supply over SKY130's 1.8 V +-10 %; a 4-bit ripple (the energy per bit does not
     # depend on the length: tests/test_logic.py checks 2 vs 4 bits)
     "logic": DefaultSweep("logic", {"vdd_v": [1.62, 1.71, 1.8, 1.89, 1.98]}, ["tt"], [27]),
+    # StrongARM comparator: input common mode over the nfet pair's working range (the
+    # overdrive ladder 0.1-100 mV is the recipe's inner axis); 10 MC samples per point for
+    # the offset sigma (sampling error ~24 %); ~1 s of CPU per point, 150 points
+    "comparator": DefaultSweep("comparator", {"v_cm_v": [0.8, 0.9, 1.0, 1.1, 1.2]},
+                               ["tt", "ff", "ss"], [27], mc=10),
+    # 8-bit SAR ADC: unit capacitor over an octave each side of the 2 fF default at
+    # half-octave steps (5 values, so a held-out line exists: with 3 none is held out);
+    # 6 conversions per point (codes 2..253), ~1.5 s of CPU each; 15 points
+    "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 1.41, 2.0, 2.83, 4.0],
+                                        "n_codes": [6]}, ["tt", "ff", "ss"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -161,6 +171,9 @@ SMALL = {
     "dac-multilevel": DefaultSweep("dac-multilevel", {"n_cells": [64, 128, 256, 512]},
                                    ["tt"], [27]),
     "logic": DefaultSweep("logic", {"n_bits": [2]}, ["tt"], [27]),
+    "comparator": DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
+    "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 2.0, 4.0], "n_codes": [2]}, ["tt"],
+                            [27]),
 }
 
 

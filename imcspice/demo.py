@@ -43,6 +43,9 @@ DEMO = {
     # from these
     "dac": D.DefaultSweep("dac", {"n_cells": [64, 128, 256, 512]}, ["tt"], [27]),
     "logic": D.DefaultSweep("logic", {}, ["tt"], [27]),
+    # hetrax prices its SAR converter, gaincell its readout comparator from these
+    "sar-adc": D.DefaultSweep("sar-adc", {"n_codes": [2]}, ["tt"], [27]),
+    "comparator": D.DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
 }
 
 #: (architecture, workload, output folder): each description on the network it both

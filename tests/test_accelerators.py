@@ -26,8 +26,11 @@ TINY = {
     # the gain-cell sweeps are already small: the demo's own entries
     **{k: v for k, v in DEMO.items() if k.startswith("gaincell")},
     # the word-line driver and the adder/divider logic the descriptions price
-    "dac": ("dac", {"n_cells": [128, 256]}, ["tt"], [27], 0, None),
-    "logic": ("logic", {"n_bits": [2], "n_vectors": [8]}, ["tt"], [27], 0, None),
+    "dac": S("dac", {"n_cells": [128, 256]}, ["tt"], [27]),
+    "logic": S("logic", {"n_bits": [2], "n_vectors": [8]}, ["tt"], [27]),
+    # HeTraX's SAR converter and the gain-cell readout's comparator
+    "sar-adc": S("sar-adc", {"n_codes": [1]}, ["tt"], [27]),
+    "comparator": S("comparator", {"v_cm_v": [0.9, 1.0]}, ["tt"], [27], mc=2),
 }
 
 
