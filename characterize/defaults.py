@@ -145,6 +145,16 @@ SMALL = {
 }
 
 
+# --- appended (issue 11, periphery): the two-stage Miller OTA -----------------------------
+# bias current over an octave ladder around the 20 uA design point (GBW ~ gm1 ~ I in
+# weak inversion, so log steps), load from a comparator input (50 fF) to 1 pF (where the
+# second pole meets the GBW); the three process corners
+FULL["ota"] = DefaultSweep("ota", {"ibias_a": [5e-6, 10e-6, 20e-6, 40e-6],
+                                   "cl_f": [50e-15, 200e-15, 1e-12]},
+                           ["tt", "ff", "ss"], [27])
+SMALL["ota"] = DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27])
+
+
 def _sweep(entry) -> DefaultSweep:
     # tables outside this module (tests' TINY) may still be positional 6-tuples
     return entry if isinstance(entry, DefaultSweep) else DefaultSweep(*entry)

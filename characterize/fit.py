@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ..models.base import BehavioralModel
 from ..models.store import save, sha256_file
-from . import fit_acam, fit_crossbar, fit_devices, fit_gaincell, rawfile
+from . import fit_acam, fit_crossbar, fit_devices, fit_gaincell, fit_ota, rawfile
 from .fitting.grid import FitError
 from .fitting.validate import errors_against
 
@@ -41,7 +41,7 @@ from .fitting.validate import errors_against
 #: FITTERS (model kind -> "module:function" fitting it from a RawSweep). A new model kind:
 #: its class in models/<family>.py (``@register_kind``, imported by models/__init__.py)
 #: and its fitter in a family module listed here.
-FAMILIES = (fit_devices, fit_acam, fit_crossbar, fit_gaincell)
+FAMILIES = (fit_devices, fit_acam, fit_crossbar, fit_gaincell, fit_ota)
 
 #: recipe -> default model kind
 RECIPE_KIND: dict[str, str] = {}

@@ -8,7 +8,7 @@ This package never imports PySpice or ``imcspice.characterize``: a model file is
 data (``store``), evaluation is numpy (``grid``, ``forms``). Fitting lives in
 ``imcspice.characterize.fit``.
 """
-from . import acam, crossbar, gaincell, memristor, mosfet  # noqa: F401  (register model kinds)
+from . import acam, crossbar, gaincell, memristor, mosfet, ota  # noqa: F401  (register model kinds)
 from .base import KINDS, BehavioralModel, Function, ModelFileError, OutOfRangeWarning
 from .store import describe, load, save
 
