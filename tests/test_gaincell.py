@@ -122,6 +122,35 @@ def test_integrator_fits_ramp_form_within_one_percent(mac, out):
     assert m.integrator_output(np.array([15e-9]), rows=64, vs_col_v=0.9)[0] == \
         pytest.approx(1.8, abs=0.01)              # clamp
 
+def test_read_energy_from_supply_current_integration(pool, out):
+    """e_read_j (the read drivers' and vrp's charge integrated over the transient) grows
+    with the pulse width at the rate vrp x I_P: with I_P the charge rate the column's
+    integrator receives per row (another source: the bit line's sense source; at
+    Vs = 0.225 V the NMOS branch is off), and within 20 % with the PMOS branch's DC
+    current from the separate DC bench (vwl = 0.9 V; there the storage node is forced,
+    in the transient it floats and shifts by a few mV when the word lines switch,
+    exponentially moving the subthreshold current); its offset at the shortest pulse is the word lines' C V^2: two access gates (SKY130 0.42/0.15 nfet and
+    0.84/0.15 pfet, ~1-2 fF/um^2 x 0.19 um^2 + overlap, i.e. 0.3-1 fF in all) swung by
+    0.9 V charged from their rails: C x 0.9 V^2 = 0.25-0.8 fJ."""
+    raw = run_sweep(SweepSpec("gaincell-mac", {"rows": [4], "vs_col_v": [0.225]}),
+                    out / "mac_e.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    e, _ = raw.select("e_read_j", corner="tt", temp_c=27, rows=4, vs_col_v=0.225)
+    t = np.asarray(raw.axis("t_pulse_s"))
+    i_vrp, _ = raw.select("i_vrp_a", corner="tt", temp_c=27, rows=4, vs_col_v=0.225)
+    vs, vwl = np.asarray(raw.axis("vs_v")), np.asarray(raw.axis("vwl_v"))
+    i_p = float(np.interp(0.225, vs, i_vrp[np.argmin(abs(vwl - 0.9))]))
+    assert i_p > 1e-8                                   # the PMOS branch conducts
+    slope = np.polyfit(t[4:13], e[4:13], 1)[0]          # 4..12 ns, away from the edges
+    q, _ = raw.select("q_col_c", corner="tt", temp_c=27, rows=4, vs_col_v=0.225)
+    i_col = -np.polyfit(t[4:13], q[4:13], 1)[0] / 4     # per row, sourced into the line
+    np.testing.assert_allclose(slope, 1.13 * i_col, rtol=0.03)
+    np.testing.assert_allclose(slope, 1.13 * i_p, rtol=0.2)
+    assert e[0] < 1e-18                                 # no pulse, no read energy
+    offset = e[1] - slope * 1e-9
+    assert 0.2e-15 < offset < 1.2e-15, offset
+
+
 # --- gaincell-superposition ----------------------------------------------------------------------
 def test_superposition_error_small_but_nonzero(pool, out):
     spec = SweepSpec("gaincell-superposition", {"rows": [8], "pattern_seed": [0, 3],
