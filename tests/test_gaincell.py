@@ -226,7 +226,11 @@ def test_write_settles_injects_and_costs_energy(pool, out):
     e = raw.data["e_write_j"][0, 0]
     assert np.all(e > 1e-17) and np.all(e < 1e-13)
     vw = raw.axis("v_write_v")
-    assert np.all(np.diff(e[0][vw >= 0.45]) > 0)   # larger writes above mid cost more
+    # larger writes above mid cost more: the bit-line driver's v_write x Cs x (v_write -
+    # v_prev) grows from zero slope at v_prev = 0.45 V, while the word line's gate
+    # charge falls as the channel potential rises (~1.8 V x Cgc per volt), so the sum
+    # has its minimum just above 0.45 V and rises from 0.5 V on
+    assert np.all(np.diff(e[0][vw >= 0.5]) > 0)
 
 
 # --- gaincell-readout ----------------------------------------------------------------------------
