@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from imcspice.characterize.recipes import register
+from imcspice.characterize.recipes.gaincell_readout import GainCellReadout
 from imcspice.characterize.recipes.gaincell_write import GainCellWrite
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
@@ -21,7 +22,15 @@ class SmallGainCellWrite(GainCellWrite):
     VW = (0.0, 0.225, 0.45, 0.675, 0.9)
 
 
+class SmallGainCellReadout(GainCellReadout):
+    """gaincell-readout (OTA integrator) on 3 input charges (the shipped recipe has 19)."""
+
+    name = "test-gaincell-readout-small"
+    Q = (100e-15, 300e-15, 600e-15)
+
+
 register(SmallGainCellWrite())
+register(SmallGainCellReadout())
 
 
 def _ok(raw):
@@ -62,3 +71,13 @@ def test_write_energy_is_rail_voltage_times_capacitor_charge(both):
     up = vw > v_prev + 0.1
     np.testing.assert_allclose(de[up], vw[up] * dc * (vw[up] - v_prev), rtol=0.02)
     assert np.all(np.abs(de[vw <= v_prev]) < 0.02 * 0.9 * dc * 0.45)
+
+
+def test_readout_standard_deck_within_half_a_percent_of_the_tight_reference(pool, tmp_path):
+    spec = SweepSpec("test-gaincell-readout-small", {"numerics": ["standard", "reference"]})
+    raw = run_sweep(spec, tmp_path / "ro.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    for q in ("t_out_s", "e_int_j", "v_int_v"):
+        std, ref = raw.data[q][0, 0, 0], raw.data[q][0, 0, 1]
+        rel = np.abs(std - ref) / np.abs(ref)
+        assert np.all(rel < 0.005), (q, rel)
