@@ -318,10 +318,10 @@ def _gaincell(m: Mapping, op: Operator) -> None:
     if op.name == "attn.scores":
         m.step(op, "gaincell", 1)                              # K and V rows written together
         m.step(op, "gaincell", 2, "read_latency")              # signed query: two phases
-        m.charge(op, "readout", b * H * w)
+        conversions = b * H * w
     else:
         m.step(op, "gaincell", 1, "read_latency")
-        m.charge(op, "readout", b * H * (dh + (1 if norm != "none" else 0)))
+        conversions = b * H * (dh + (1 if norm != "none" else 0))
         if norm != "none":
             div = m.arch.component("divider")
             n = _int(div, "count")
@@ -329,6 +329,10 @@ def _gaincell(m: Mapping, op: Operator) -> None:
             m.charge(op, "divider", b * H * dh)
             m.step(op, "divider", _ceil(b * H * dh, n))
             m.need("divider", min(b * H * dh, n))
+    # every conversion: the integrator ramp and one comparator decision
+    m.charge(op, "readout", conversions)
+    if "decision_energy" in m.arch.component("readout"):
+        m.charge(op, "readout", conversions, "decision_energy")
     m.step(op, "readout", 1)
 
 

@@ -139,6 +139,11 @@ FULL = {
     # 6 conversions per point (codes 2..253), ~1.5 s of CPU each; 15 points
     "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 1.41, 2.0, 2.83, 4.0],
                                         "n_codes": [6]}, ["tt", "ff", "ss"], [27]),
+    # two-stage Miller OTA: bias current over an octave ladder around the 20 uA design
+    # point (GBW ~ gm1 ~ I in weak inversion, so log steps), load from a comparator input
+    # (50 fF) to 1 pF (where the second pole meets the GBW); the three process corners
+    "ota": DefaultSweep("ota", {"ibias_a": [5e-6, 10e-6, 20e-6, 40e-6],
+                                "cl_f": [50e-15, 200e-15, 1e-12]}, ["tt", "ff", "ss"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -174,6 +179,7 @@ SMALL = {
     "comparator": DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
     "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 2.0, 4.0], "n_codes": [2]}, ["tt"],
                             [27]),
+    "ota": DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27]),
 }
 
 

@@ -15,7 +15,9 @@ Circuit (../shared/REFERENCE.md, "Gain-cell attention"):
   which a column integrator holds at a virtual ground ``vref`` (0.45 V). The PMOS rail
   ``vrp`` = 1.13 V puts the zero crossing at ~0.45 V (tt, 27 C): see
   ``netlists/gaincell.spice`` for the reasoning;
-* a column integrator (behavioral op-amp + integration capacitor) turns the summed
+* a column integrator (behavioral op-amp + integration capacitor; in the
+  ``gaincell-readout`` recipe by default the SKY130 two-stage OTA of
+  ``circuits/ota.py`` with :func:`imcspice.circuits.ota.integrator`) turns the summed
   charge into a voltage, and a ramp-compare charge-to-pulse stage turns that into an
   output pulse width, clipped at 0 and at the ramp window (a clipped linear activation).
 
@@ -130,7 +132,8 @@ class BiasParams:
 
 @dataclass(frozen=True)
 class IntegratorParams:
-    """Column integrator (``imc_gc_integrator``): BEHAVIORAL single-pole op-amp.
+    """Column integrator (``imc_gc_integrator``): BEHAVIORAL single-pole op-amp (the
+    transistor-level integrator is :func:`imcspice.circuits.ota.integrator`).
 
     * ``cint_f`` integration capacitor, F, 1e-14..1e-11 (500 fF: assumption; with the
       0.9 V ramp span it gives a 450 fC full scale)

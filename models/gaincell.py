@@ -23,6 +23,16 @@
         misses the training points by > 1 % FS, a table over the pulse width and the
         settings, monotone-cubic refined (the shipped FULL sweep uses the form for both).
     vs_zero_v  stored voltage of zero cell current (over the swept settings).
+    e_read_j(t_pulse_s, ...) energy per cell read from supply-current integration (read
+        word-line drivers + PMOS read rail; linear in the pulse width below the
+        integrator's saturation): a table, monotone-cubic refined; i_vrp_a(vwl_v, vs_v)
+        the PMOS rail's DC current, asinh table like i_cell_a.
+
+``gaincell-readout``: t_out_s (see below), e_int_j(q_in_c) the integrator OTA's supply
+energy per conversion (table), v_int_v, gain_s_per_c, q_sat_c, t_out_max_s.
+
+``gaincell-write``: e_write_j = supply energy of the write drivers (phase charge x
+rail level), with t_settle_s, v_err_v, dv_inj_v, v_stored_v, e_net_j, tables.
 
 ``gaincell-retention``: v_sn_v(t_s, v0_v, temp_c, ...) as ``time-scaled-curve`` (the
 trajectory on a scaled log-time axis ln(t / a), ln a Arrhenius in 1/T); t_out_s of

@@ -28,6 +28,9 @@ _CLASSES = {"gaincell-mac": GainCellMacModel, "gaincell-retention": GainCellRete
 #: exponential region -> monotone cubic (no overshoot)
 PRIORS = {
     "i_cell_a": ("asinh", "pchip"),
+    "i_vrp_a": ("asinh", "pchip"),
+    "e_read_j": ("linear", "pchip"),
+    "e_int_j": ("linear", "pchip"),
     "q_col_c": ("linear", "pchip"),
     "v_int_v": ("linear", "pchip"),
 }

@@ -31,7 +31,7 @@ from ...circuits import gaincell as gc
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
-from ..waveform import zero_crossing
+from ..waveform import charge, zero_crossing
 from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_ROWS, P_VQ, P_VREF,
                               P_VRP, P_VWWLH, P_WRN, P_WRP, TRAN_READ, T_END_S, T_Q0_S,
                               cell_params, int_param, integrator_lines, rails, read_result)
@@ -60,10 +60,21 @@ class GainCellMac(Recipe):
     ``v_int_v`` = vref + q/cint until the integrator clamps at 1.8 V. Under Monte-Carlo
     mismatch the column of (b) is ``rows`` copies of one sampled cell; use
     ``gaincell-superposition`` for a column of independently sampled cells.
+
+    ``e_read_j``: energy ONE cell's read costs its drivers and rails over the read
+    window (0 .. 20 ns), from supply-current integration in (b)'s transient: the read
+    word-line driver and its complement (each phase of a driver, from one edge to the
+    next, is served by a rail at the phase's level V_k delivering the net charge Q_k:
+    E = sum max(V_k Q_k, 0), so charging the access gates costs C V^2) plus the PMOS read
+    rail ``vrp`` (vrp x the charge the cell's PMOS branch draws; the NMOS rail is at
+    0 V). The real cell has its own metered ``vrp`` source. The charge the cell moves
+    on the bit line is the integrator's (its supply: ``gaincell-readout`` e_int_j).
     """
 
     name = "gaincell-mac"
-    version = 5   # v5: t_pulse_s on the 4-bit Q grid (1 ns), vwl_v 50 mV, vs_v 25 mV
+    # v6: e_read_j (read drivers + vrp rail metered); v5: t_pulse_s on the 4-bit Q grid
+    # (1 ns), vwl_v 50 mV, vs_v 25 mV
+    version = 6
     summary = ("gain cell signed read current I(Vs, Vwl) and column charge vs query pulse "
                "width (SKY130, push-pull read)")
     params = (P_ROWS,
@@ -74,11 +85,15 @@ class GainCellMac(Recipe):
     outputs = (
         Output("i_cell_a", "A", ("vwl_v", "vs_v"), "cell current sunk from the bit line "
                "(held at vref) vs word-line level and forced stored voltage; DC"),
+        Output("i_vrp_a", "A", ("vwl_v", "vs_v"), "current the cell draws from the PMOS "
+               "read rail vrp (its PMOS branch) vs word-line level and stored voltage; DC"),
         Output("vs_zero_v", "V", (), "stored voltage where the cell current crosses zero "
                "at Vwl = 0.9 V"),
         Output("q_col_c", "C", ("t_pulse_s",), "charge the column sinks from the integrator "
                "input vs read word-line pulse width (all rows pulsed, start-aligned)"),
         Output("v_int_v", "V", ("t_pulse_s",), "integrator output at the end of the read"),
+        Output("e_read_j", "J", ("t_pulse_s",), "energy per cell read: read word-line "
+               "drivers (phase charge x rail level) + PMOS read rail, one cell"),
     )
     # storage range 0–0.9 V (REFERENCE.md), 25 mV: the current rises steeply toward 0.9 V,
     # 50 mV steps left the held-out near-edge line (0.85 V) 1.06 % FS off (DC, cheap)
@@ -108,15 +123,18 @@ class GainCellMac(Recipe):
         ]
         # (b) column of `rows` identical cells = one cell mirrored `rows` times
         lines += [
+            # the real cell's own PMOS rail (metered: the DC bench's cell also sits on vrp)
+            "Vvrpq vrpq 0 {vrp_v}",
             gc.cell("col", "wbl_idle", "wwl_hold", "rwlq", "rwlbq", "bl_cell", "sn_col",
-                    "vrn", "vrp", "si", cp),
+                    "vrn", "vrpq", "si", cp),
             "Ecopy bl_copy 0 bl 0 1",        # the cell's bit line follows the column's
             "Vmir bl_copy bl_cell 0",        # its current: what one cell sinks
             f"Fmir bl 0 Vmir {int(rows)}",   # drawn `rows` times from the column bit line
             f"Cbl bl 0 {{cbl_row_f*{int(rows)}}}",
             ".ic v(sn_col)={vs_col_v}",
             gc.pulse("q", "rwlq", 0.0, ParamRef("v_query_v"), T_Q0_S, 0.0, gc.T_READ_EDGE_S),
-            "Bqb rwlbq 0 V = V(vrp) - V(rwlq)",  # ideal complementary driver
+            # ideal complementary driver, metered by Vmqb (current into the line)
+            "Bqb rwlbq_d 0 V = V(vrp) - V(rwlq)", "Vmqb rwlbq_d rwlbq 0",
         ]
         lines += integrator_lines("bl")
         return lines
@@ -124,16 +142,40 @@ class GainCellMac(Recipe):
     def simulate(self, ng, p):
         vec = ng.run(["dc vsdc 0 0.9 0.025 vwldc 0 0.9 0.05"])
         i = -np.asarray(vec["vbldc#branch"]).reshape(len(self.VWL), len(self.VS))
-        q_col, v_int = [], []
+        # Vvrp feeds only the DC bench's cell (the column cell has its own Vvrpq)
+        i_vrp = -np.asarray(vec["vvrp#branch"]).reshape(len(self.VWL), len(self.VS))
+        q_col, v_int, e_read = [], [], []
         for tw in self.T_PULSE:
             spec = gc.pulse_values(0.0, p["v_query_v"], T_Q0_S, tw, gc.T_READ_EDGE_S)
             ng.command("alter @vq[pulse] = [ " + " ".join(format_number(x) for x in spec)
                        + " ]")
-            q, v = read_result(ng.run([TRAN_READ]))
+            vec = ng.run([TRAN_READ])
+            q, v = read_result(vec)
             q_col.append(q)
             v_int.append(v)
+            e_read.append(read_energy(vec, p, spec))
         return {"i_cell_a": i, "vs_zero_v": zero_crossing(np.asarray(self.VS), i[-1]),
-                "q_col_c": q_col, "v_int_v": v_int}
+                "q_col_c": q_col, "v_int_v": v_int, "e_read_j": e_read, "i_vrp_a": i_vrp}
+
+
+def read_energy(vec, p, spec) -> float:
+    """Energy of one cell read in gaincell-mac (b), J: word line (source Vq, levels 0 /
+    v_query), its complement (Bqb, metered by Vmqb, levels vrp / vrp - v_query), each
+    phase charge times its rail level and never negative; plus vrp x the charge drawn
+    from the real cell's PMOS rail Vvrpq. ``spec``: the PULSE numbers of Vq."""
+    t = np.asarray(vec["time"])
+    v_idle, v_on, t0, tr, tf, pw = spec[:6]
+    t_fall = t0 + tr + pw
+    vrp = p["vrp_v"]
+    e = 0.0
+    for i_line, levels in ((-np.asarray(vec["vq#branch"]), (v_idle, v_on, v_idle)),
+                           (np.asarray(vec["vmqb#branch"]),
+                            (vrp - v_idle, vrp - v_on, vrp - v_idle))):
+        for (a, b), lvl in zip(((0.0, t0), (t0, t_fall), (t_fall, T_END_S)), levels):
+            if b > a:
+                e += max(lvl * charge(t, i_line, a, b), 0.0)
+    e += vrp * charge(t, -np.asarray(vec["vvrpq#branch"]), 0.0, T_END_S)
+    return float(e)
 
 
 def superposition_pattern(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:

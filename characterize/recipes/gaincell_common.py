@@ -62,6 +62,29 @@ _CELL_FIELDS = {"cs_f": "cs_f", "w_rn_um": "w_rn_um", "w_rp_um": "w_rp_um",
                 "l_write_um": "l_write_um", "ioff_a_per_um": "ioff_a_per_um",
                 "ea_ev": "ea_ev"}
 
+#: transient numerics (gaincell-write, gaincell-readout). "standard": Gear (BDF-2)
+#: integration, which does not ring on the steep source edges as the trapezoidal rule
+#: does, at reltol 1e-5 with absolute tolerances sized for femtocoulomb storage nodes
+#: (abstol 1e-16 A, vntol 10 nV, chgtol 1e-17 C; ngspice's defaults, 1 pA / 1 uV /
+#: 1e-14 C, are coarse next to a 5 fF cell's charge). Issue 11 found the default
+#: trapezoidal deck up to 50 % off a tight reference in the write energy. "reference":
+#: reltol 1e-6 and 10x finer steps, the convergence check of "standard"
+#: (tests/test_gaincell_numerics.py).
+P_NUMERICS = Param("numerics", "standard", "", "transient numerics: 'standard' (Gear, "
+                   "reltol 1e-5) or 'reference' (Gear, reltol 1e-6, 10x finer steps)",
+                   kind="choice", choices=("standard", "reference"), structural=True)
+_TOL = "abstol=1e-16 vntol=1e-8 chgtol=1e-17"
+NUMERICS_OPTIONS = {"standard": f".options method=gear reltol=1e-5 {_TOL}",
+                    "reference": f".options method=gear reltol=1e-6 {_TOL}"}
+
+
+def tran_line(numerics: str, step_s: float, stop_s: float, maxstep_s: float) -> str:
+    """``tran`` command; the reference numerics divide both steps by 10."""
+    k = 10.0 if numerics == "reference" else 1.0
+    return (f"tran {format_number(step_s / k)} {format_number(stop_s)} 0 "
+            f"{format_number(maxstep_s / k)}")
+
+
 #: write word-line edge (assumption), gaincell-retention and gaincell-write
 T_WWL_EDGE_S = 100e-12
 

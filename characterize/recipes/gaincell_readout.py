@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits import ota
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe
-from ..waveform import high_time, value_at
-from .gaincell_common import (P_A0, P_CINT, P_GBW, P_VREF, T_RST_S, integrator_params)
+from ..waveform import charge, high_time, value_at
+from .gaincell_common import (NUMERICS_OPTIONS, P_A0, P_CINT, P_GBW, P_NUMERICS, P_VREF,
+                              T_RST_S, integrator_params, tran_line)
 
 _RO = gc.ReadoutParams   # parameter defaults: one source of truth (circuits/gaincell.py)
 
@@ -25,20 +27,39 @@ class GainCellReadout(Recipe):
     """Column integrator and charge-to-pulse transfer, with saturation.
 
     One integrator + comparator copy per input charge ``q_in_c`` (one deck, one
-    transient). Each integrator (behavioral single-pole op-amp, ``cint_f``, ``a0``,
-    ``gbw_hz``, output clamped to 0–1.8 V) is reset until 1 ns; an ideal current source
+    transient). Each integrator is, by default (``integrator = "ota"``), the SKY130
+    two-stage Miller OTA of ``circuits/ota.py`` (bias ``ota_ibias_a``, its own 1.8 V
+    supply) with ``cint_f`` in feedback and a SKY130 nfet reset switch; the labelled
+    option ``integrator = "behavioral"`` is the former single-pole B-source op-amp
+    (``a0``, ``gbw_hz``, output clamped to 0–1.8 V, no supply). It is reset until 1 ns;
+    an ideal current source
     then draws q_in from its input over 15 ns (the bit-line capacitance ``cin_f`` on the
     input). From 18 ns a shared ramp rises from ``v_ramp0_v`` by ``ramp_span_v`` over
     15 ns while the conversion window is open; each comparator's output is high while its
     integrator output exceeds the ramp. Output pulse width = clip(q/(cint·S), 0, 15 ns)
     with S the ramp slope: a clipped linear activation (REFERENCE.md). Beyond
     cint·(1.8 V - vref) the integrator itself clamps.
+
+    ``e_int_j``: energy the integrator's OTA draws from its supply over the whole
+    conversion (0 .. 35 ns: reset, integration, ramp compare), ∫ VDD·I_DD dt; a class-A
+    OTA draws its bias current whether or not charge flows, so this is nearly its static
+    power times the window (the OTA is assumed power-gated outside it). NaN for the
+    behavioral op-amp (it has no supply). The comparator (behavioral here) and the ramp
+    generator are not in it: the comparator's energy per decision is its own model's
+    (kind ``comparator``).
     """
 
     name = "gaincell-readout"
-    version = 1
+    version = 2   # v2: SKY130 OTA integrator by default, e_int_j, numerics
     summary = "gain-cell column integrator + charge-to-pulse transfer and saturation"
     params = (P_CINT, P_A0, P_GBW, P_VREF,
+              Param("integrator", "ota", "", "column integrator amplifier: the SKY130 "
+                    "two-stage OTA ('ota') or the behavioral single-pole op-amp "
+                    "('behavioral', no supply)", kind="choice",
+                    choices=("ota", "behavioral"), structural=True),  # issue 11: OTA default
+              Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "integrator OTA bias (tail) "
+                    "current", min=1e-6, max=100e-6),  # circuits/ota.py design point
+              P_NUMERICS,
               Param("cin_f", 12.8e-15, "F", "bit-line capacitance at the integrator input",
                     min=0.0, max=1e-12),  # assumption: 64 rows x 0.2 fF wiring
               Param("v_ramp0_v", _RO.v_ramp0_v, "V", "ramp start (integrator level giving "
@@ -54,6 +75,8 @@ class GainCellReadout(Recipe):
         Output("q_sat_c", "C", (), "input charge where the pulse width reaches 99 % of its "
                "maximum (saturation)"),
         Output("t_out_max_s", "s", (), "largest output pulse width"),
+        Output("e_int_j", "J", ("q_in_c",), "integrator OTA supply energy over one "
+               "conversion (35 ns); NaN for the behavioral op-amp"),
     )
     Q = tuple(float(x) for x in np.linspace(-100e-15, 800e-15, 19))  # 50 fC steps
 
@@ -64,7 +87,8 @@ class GainCellReadout(Recipe):
         e = gc.T_READ_EDGE_S
         ramp0, vdd = ParamRef("v_ramp0_v"), ParamRef("vdd_v")
         ramp_end = ParamRef("v_ramp0_v", plus=("ramp_span_v",))
-        lines = [gc.include_line(), "Vvref vref 0 {vref_v}",
+        use_ota = p["integrator"] == "ota"
+        lines = [gc.include_line(), NUMERICS_OPTIONS[p["numerics"]], "Vvref vref 0 {vref_v}",
                  gc.pwl("rst", "rst", [(0.0, 1.8), (T_RST_S - 100e-12, 1.8), (T_RST_S, 0.0)]),
                  ".nodeset v(rst)=1.8",
                  gc.pwl("ramp", "ramp", [(0.0, ramp0), (T_C0_S, ramp0),
@@ -73,6 +97,9 @@ class GainCellReadout(Recipe):
                                      (T_C0_S + T_RAMP_S, vdd),
                                      (T_C0_S + T_RAMP_S + 10e-12, 0.0)])]
         ip, rp = integrator_params(), gc.ReadoutParams()
+        if use_ota:
+            lines += ota.subckt()
+        op = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"))
         for k, q in enumerate(self.Q):
             a = q / T_IN_S
             pts = [(0.0, 0.0), (T_IN0_S, 0.0), (T_IN0_S + e, a), (T_IN0_S + T_IN_S, a),
@@ -82,16 +109,24 @@ class GainCellReadout(Recipe):
                 f"Iin{k} in{k} 0 PWL(" + " ".join(f"{format_number(t)} {format_number(v)}"
                                                   for t, v in pts) + ")",
                 f"Cin{k} in{k} 0 {{cin_f}}",
-                gc.integrator(f"int{k}", f"in{k}", f"vout{k}", "vref", "rst", ip),
                 gc.c2p(f"c2p{k}", f"vout{k}", "ramp", "en", f"pout{k}", rp),
             ]
+            if use_ota:   # own supply per copy: its current is this integrator's
+                lines += [f"Vdd{k} vdd{k} 0 1.8",
+                          *ota.integrator(f"int{k}", "vref", f"in{k}", f"vout{k}", f"vdd{k}",
+                                          "rst", ParamRef("cint_f"), op)]
+            else:
+                lines.append(gc.integrator(f"int{k}", f"in{k}", f"vout{k}", "vref", "rst",
+                                           ip))
         return lines
 
     def simulate(self, ng, p):
-        vec = ng.run([f"tran 10p {format_number(T_RO_END_S)} 0 50p"])
+        vec = ng.run([tran_line(p["numerics"], 10e-12, T_RO_END_S, 50e-12)])
         t = np.asarray(vec["time"])
-        widths, vint = [], []
+        widths, vint, e_int = [], [], []
         for k in range(len(self.Q)):
+            e_int.append(1.8 * charge(t, -np.asarray(vec[f"vdd{k}#branch"]), 0.0, T_RO_END_S)
+                         if p["integrator"] == "ota" else float("nan"))
             pout = np.asarray(vec[f"pout{k}"])
             widths.append(high_time(t, pout, p["vdd_v"] / 2))
             vint.append(value_at(t, np.asarray(vec[f"vout{k}"]), T_C0_S))
@@ -108,4 +143,4 @@ class GainCellReadout(Recipe):
             q_sat = float(q[j - 1] + (0.99 * wmax - w[j - 1]) * (q[j] - q[j - 1])
                           / (w[j] - w[j - 1]))
         return {"t_out_s": w, "v_int_v": vint, "gain_s_per_c": gain, "q_sat_c": q_sat,
-                "t_out_max_s": wmax}
+                "t_out_max_s": wmax, "e_int_j": e_int}

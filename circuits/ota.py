@@ -1,0 +1,125 @@
+"""Two-stage Miller-compensated OTA on SKY130 1.8 V devices: netlist builders.
+
+Topology (Allen & Holberg, "CMOS Analog Circuit Design", 3rd ed., section 7.2 (the
+two-stage op amp), here with a PMOS input pair as in their Fig. 7.2-1's complement;
+Razavi, "Design of Analog CMOS Integrated Circuits", 2nd ed., section 10.5):
+
+* first stage: PMOS differential pair M1 (gate ``inn``) / M2 (gate ``inp``), bodies
+  tied to their common source (own n-well: no body effect), PMOS tail source M5,
+  NMOS current-mirror load M3 (diode) / M4; output node ``x`` (drain of M2/M4);
+* second stage: NMOS common-source M6 (gate ``x``) with PMOS current-source load M7;
+* Miller compensation: Cc in series with a nulling resistor Rz from ``x`` to ``out``;
+* bias: an ideal reference current ``ibias`` into the diode-connected PMOS M8, mirrored
+  1:1 into the tail (M5 = M8) and ``k2``:1 into the second stage (M7 = k2 x M5, as
+  ``k2`` parallel devices' width).
+
+A PMOS input pair because the gain-cell integrator holds its input at 0.45 V: an NMOS
+pair's Vgs + tail saturation voltage (~0.7 + 0.2 V) does not fit under 0.45 V, while a
+PMOS pair works from about 0 V to VDD - |Vgs| - Vdsat,5 (~0.9 V at 1.8 V).
+Systematic offset is zero when (W/L)6/(W/L)4 = 2 (W/L)7/(W/L)5 (Allen & Holberg
+eq. 7.2-12 rewritten for the mirrored currents); the default M6 width follows it.
+
+Hand formulas the tests check against (Allen & Holberg eqs. 7.2-4..7.2-9, 7.2-20):
+GBW = gm1/(2 pi Cc); DC gain = gm1/(gds2 + gds4) x gm6/(gds6 + gds7); slew rate =
+min(I5/Cc, I7/(CL + Cc)); white input-referred noise density^2 = 16kT/(3 gm1) x
+(1 + gm3/gm1) (long-channel thermal noise, gamma = 2/3).
+
+Units: W/L in micrometres (SKY130 sets ``.option scale=1.0u``), capacitances in F,
+resistances in Ohm, currents in A. Every field may be a number or a
+:class:`~imcspice.circuits.netlist.ParamRef`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .netlist import ParameterError, Value, node, value
+
+NFET, PFET = "sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8"
+SUBCKT = "imc_ota2"
+#: the transistors of the subcircuit, by role (instance names inside it)
+DEVICES = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8")
+
+
+@dataclass(frozen=True)
+class OtaParams:
+    """Sizes and bias of the OTA (this project's design for 1.8 V; assumptions sized by
+    hand with the square law and checked in SPICE by recipe ``ota``).
+
+    * ``ibias_a`` reference current = tail current I5, A (20 uA: GBW ~100 MHz with the
+      default Cc with the 20 um input pair near weak inversion)
+    * ``k2`` second-stage current ratio I7/I5 (4: the output sources up to ~80 uA, above
+      the ~30 uA a full-scale gain-cell column draws, with room for slewing the load)
+    * ``cc_f`` Miller capacitor, F (250 fF), ``rz_ohm`` nulling resistor, Ohm (2 kOhm, ~1/gm6:
+      moves the right-half-plane zero far out, Allen & Holberg eq. 7.2-35)
+    * ``w1_um``/``l1_um`` input pair, ``w3_um``/``l3_um`` mirror load, ``w5_um``/
+      ``l5_um`` tail and bias diode (M7 = k2 x M5), ``w6_um``/``l6_um`` second-stage
+      driver; L >= 0.5 um for gain (SKY130 minimum 0.15 um)
+    """
+
+    ibias_a: Value = 20e-6
+    k2: Value = 4
+    cc_f: Value = 250e-15
+    rz_ohm: Value = 2e3
+    w1_um: Value = 20.0
+    l1_um: Value = 0.5
+    w3_um: Value = 2.0
+    l3_um: Value = 1.0
+    w5_um: Value = 16.0
+    l5_um: Value = 1.0
+    w6_um: Value = 16.0
+    l6_um: Value = 1.0
+
+    def args(self) -> str:
+        return " ".join(f"{f.name.rsplit('_', 1)[0]}={value(getattr(self, f.name))}"
+                        for f in fields(self))
+
+
+def subckt() -> list[str]:
+    """``.subckt imc_ota2 inp inn out vdd vss`` (needs the SKY130 models included).
+    Parameters: see :class:`OtaParams` (names without the unit suffix)."""
+    d = OtaParams()
+    head = f".subckt {SUBCKT} inp inn out vdd vss " + d.args()
+    return [
+        head,
+        "Ib vbp vss {ibias}",
+        f"Xm8 vbp vbp vdd vdd {PFET} w={{w5}} l={{l5}}",
+        f"Xm5 tail vbp vdd vdd {PFET} w={{w5}} l={{l5}}",
+        f"Xm1 d1 inn tail tail {PFET} w={{w1}} l={{l1}}",
+        f"Xm2 x inp tail tail {PFET} w={{w1}} l={{l1}}",
+        f"Xm3 d1 d1 vss vss {NFET} w={{w3}} l={{l3}}",
+        f"Xm4 x d1 vss vss {NFET} w={{w3}} l={{l3}}",
+        f"Xm6 out x vss vss {NFET} w={{w6}} l={{l6}}",
+        f"Xm7 out vbp vdd vdd {PFET} w={{w5*k2}} l={{l5}}",
+        "Rz x cz {rz}",
+        "Cc cz out {cc}",
+        f".ends {SUBCKT}",
+    ]
+
+
+def instance(name: str, inp: str, inn: str, out: str, vdd: str, vss: str = "0",
+             p: OtaParams = OtaParams()) -> str:
+    """One OTA instance ``X<name>``."""
+    nodes = " ".join(node(n) for n in (inp, inn, out, vdd, vss))
+    return f"X{node(name)} {nodes} {SUBCKT} {p.args()}"
+
+
+def device_vector(inst: str, dev: str, what: str) -> str:
+    """ngspice vector name of an operating-point quantity (``gm``, ``gds``, ``id``) of
+    transistor ``dev`` (one of DEVICES) of OTA instance ``inst`` (``X<inst>``)."""
+    if dev not in DEVICES:
+        raise ParameterError(f"OTA device must be one of {DEVICES}, got {dev!r}")
+    model = PFET if dev in ("m1", "m2", "m5", "m7", "m8") else NFET
+    return f"@m.x{node(inst)}.x{dev}.m{model}[{node(what)}]"
+
+
+def integrator(name: str, inp_ref: str, inn: str, out: str, vdd: str, rst: str,
+               cint: Value, p: OtaParams = OtaParams(), w_rst_um: float = 1.0) -> list[str]:
+    """Column integrator: OTA with ``cint`` from ``out`` to ``inn`` (non-inverting input at
+    the reference ``inp_ref``), reset by a SKY130 nfet switch across ``cint`` (gate
+    ``rst``: 1.8 V closes it; W = ``w_rst_um``, L = 0.15 um). A charge Q drawn out of
+    ``inn`` gives V(out) = V(inp_ref) + Q/cint within the output swing."""
+    n = node(name)
+    return [instance(f"{n}_ota", inp_ref, inn, out, vdd, "0", p),
+            f"C{n}_int {node(out)} {node(inn)} {value(cint)}",
+            f"X{n}_rst {node(out)} {node(rst)} {node(inn)} 0 {NFET} w={value(w_rst_um)} "
+            "l=0.15"]
