@@ -331,7 +331,7 @@ def _gaincell(m: Mapping, op: Operator) -> None:
             m.need("divider", min(b * H * dh, n))
     # every conversion: the integrator ramp and one comparator decision
     m.charge(op, "readout", conversions)
-    if "decision_energy" in m.arch.component("readout"):
+    if "decision_energy" in m.arch.component("readout").figures:
         m.charge(op, "readout", conversions, "decision_energy")
     m.step(op, "readout", 1)
 
