@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import warnings
 
 import h5py
@@ -259,11 +258,9 @@ def test_vectorized_million_points(nfet_model):
     rng = np.random.default_rng(1)
     vds = rng.uniform(0, 1.8, 1_000_000)
     vgs = rng.uniform(0, 1.8, 1_000_000)
-    t = time.perf_counter()
+    # speed is a benchmark's business (benchmarks/model_vs_spice.py), not a test's
     i = model.evaluate("id_a", vds_v=vds, vgs_v=vgs, w_um=1.5, strict=True)
-    dt = time.perf_counter() - t
     assert i.shape == (1_000_000,) and np.all(np.isfinite(i))
-    assert dt < 5.0, dt
     # same values as point-by-point evaluation
     np.testing.assert_allclose(i[:5], [model.evaluate(vds_v=a, vgs_v=b, w_um=1.5)
                                        for a, b in zip(vds[:5], vgs[:5])], rtol=1e-12)
