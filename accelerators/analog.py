@@ -354,6 +354,11 @@ class RangeRecorder:
 
     def softmax(self, x, name, axis=-1):
         z = x - x.max(axis=axis, keepdims=True)
+        # the row sums of exp(z) (>= 1): the input range of the 1/sum lookup
+        s = np.exp(np.maximum(z, -80.0)).sum(axis=axis)
+        r = self.ranges.setdefault(name, {})
+        r["sum_min"] = min(r.get("sum_min", np.inf), float(s.min()))
+        r["sum_max"] = max(r.get("sum_max", 0.0), float(s.max()))
         z = z[np.isfinite(z) & (z > -1e3)]  # masked positions carry -1e4: not a data range
         self._rec(name, "in", z)
         return self.ops.softmax(x, name, axis)

@@ -144,8 +144,13 @@ class RaceItOps(FP32Ops):
         e = self._acam(name + ".exp", lo, 0.0).lookup(np.maximum(z, lo), np.exp)
         e = np.where(z < lo, 0.0, e)            # below the programmed range: code 0
         s = e.sum(axis=axis, keepdims=True)     # current summation on a shared line
-        n = x.shape[axis]
-        recip = self._acam(name + ".recip", 1.0, float(n)).lookup(s, lambda v: 1.0 / v)
+        # 1/sum over the calibrated range of the sums (recorded on the hardware path),
+        # within [1, n]; sums outside it clip to the end rows
+        n = float(x.shape[axis])
+        r = self.r[name]
+        lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
+        hi = max(min(n, r.get("sum_max", n)), lo + 1e-6)
+        recip = self._acam(name + ".recip", lo, hi).lookup(s, lambda v: 1.0 / v)
         p = e * recip
         return self._acam_levels(name + ".out", 0.0, 1.0)(p).astype(np.float32)
 

@@ -204,3 +204,20 @@ def test_race_it_product_operands_are_codes_with_zero_by_hand():
     one = np.ones((1, 2, 1, 1), dtype=np.float32)
     out = ops.matmul(one, one, "h")[0, :, 0, 0]
     np.testing.assert_allclose(out, [0.5, 4.0 / 3.0], rtol=1e-6)
+
+
+def test_race_it_reciprocal_lookup_spans_the_calibrated_sums_by_hand():
+    """1/sum is looked up over the calibrated range of the row sums, not [1, n]. A row of
+    16 (two scores 0 and -0.5, 14 masked), 3 bits: exp over [-1, 0] -> levels -1/16 and
+    -7/16 -> e = 0.9394, 0.6456; sum 1.585. Over [1.5, 2.5]
+    (calibrated) the sum's level is 1.5625 -> p x 7 = 4.21, 2.89 -> 4/7, 3/7; over
+    [1, 16] it is 1.9375 -> p x 7 = 3.39, 2.33 -> 3/7, 2/7."""
+    from imcspice.accelerators import arch
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", ["acam.bits=3"])
+    dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
+    x = np.array([[0.0, -0.5] + [-1e4] * 14], dtype=np.float32)
+    cal = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0, "sum_min": 1.5, "sum_max": 2.5}})
+    np.testing.assert_allclose(cal.softmax(x, "s")[0, :3], [4 / 7, 3 / 7, 0.0], atol=1e-6)
+    wide = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0}})          # no calibrated sums
+    np.testing.assert_allclose(wide.softmax(x, "s")[0, :3], [3 / 7, 2 / 7, 0.0], atol=1e-6)
