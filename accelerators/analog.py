@@ -335,15 +335,30 @@ class RangeRecorder:
     def matmul(self, a, b, name):
         self._rec(name, "in", a)
         self._rec(name, "in2", b)
+        r = self.ranges[name]
+        # the operands' signs: a non-negative operand (probabilities) is coded unsigned
+        r["in_min"] = min(r.get("in_min", np.inf), float(np.min(a)))
+        r["in2_min"] = min(r.get("in2_min", np.inf), float(np.min(b)))
         # scalar products a_ik·b_kj on a sample of rows and columns: the range of a
-        # Compute-ACAM product lookup
-        self._rec(name, "prod", a[..., :16, :, None] * b[..., None, :, :16])
+        # Compute-ACAM product lookup, over all heads and per head (axis -3 of (B, H, T, d)
+        # operands: each head's products go to a lookup bank programmed for its range)
+        p = np.abs(a[..., :16, :, None] * b[..., None, :, :16])
+        self._rec(name, "prod", p)
+        if p.ndim >= 5:
+            ph = np.moveaxis(p, -4, 0).reshape(p.shape[-4], -1)
+            ph = np.maximum(np.percentile(ph, self.pct, axis=1), 1e-12)
+            r["prod_head"] = np.maximum(r.get("prod_head", 0.0), ph)
         y = self.ops.matmul(a, b, name)
         self._rec(name, "out", y)
         return y
 
     def softmax(self, x, name, axis=-1):
         z = x - x.max(axis=axis, keepdims=True)
+        # the row sums of exp(z) (>= 1): the input range of the 1/sum lookup
+        s = np.exp(np.maximum(z, -80.0)).sum(axis=axis)
+        r = self.ranges.setdefault(name, {})
+        r["sum_min"] = min(r.get("sum_min", np.inf), float(s.min()))
+        r["sum_max"] = max(r.get("sum_max", 0.0), float(s.max()))
         z = z[np.isfinite(z) & (z > -1e3)]  # masked positions carry -1e4: not a data range
         self._rec(name, "in", z)
         return self.ops.softmax(x, name, axis)

@@ -18,7 +18,7 @@ def _cmd_evaluate(args) -> int:
         raise UsageError(f"{out / 'report.json'} exists: choose another --out or pass --force")
     rep = evaluate(args.arch, out, workload=args.workload, sets=args.set,
                    models_dir=args.models, quick=args.quick, seq_len=args.seq_len,
-                   batch=args.batch, progress=not args.quiet)
+                   batch=args.batch, progress=not args.quiet, ablation=not args.no_ablation)
     keys = ("arch", "workload", "latency_s", "energy_j", "area_mm2", "provenance_share")
     print(json.dumps({k: rep[k] for k in keys} | {"report": str(out / "report.md")}))
     return 0
@@ -50,7 +50,8 @@ def _cmd_explore(args) -> int:
                          "exploration: choose another --out or add --force to overwrite")
     rows = explore(args.arch, parse_grid(args.set), out, quick=args.quick,
                    models_dir=args.models, progress=not args.quiet, workers=args.workers,
-                   workload=args.workload, accuracy=not args.no_accuracy)
+                   workload=args.workload, accuracy=not args.no_accuracy,
+                   ablation=not args.no_ablation)
     ok = sum(r["status"] == "ok" for r in rows)
     print(json.dumps({"arch": args.arch, "points": len(rows), "ok": ok,
                       "failed": len(rows) - ok, "csv": str(out / "explore.csv"),
@@ -97,6 +98,9 @@ def register(sub) -> None:
                    help="sequences per inference (default: the description's)")
     p.add_argument("--quick", action="store_true",
                    help="24 sentences / 2k bytes and non-ideality scales 0 and 1 only")
+    p.add_argument("--no-ablation", action="store_true",
+                   help="skip the accuracy ablation (each non-ideality alone, all but one: "
+                        "about ten more network runs); seeds and scale sweep still run")
     p.add_argument("--out", required=True, help="output directory (report.json + plots)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
@@ -159,6 +163,9 @@ def register(sub) -> None:
     p.add_argument("--no-accuracy", action="store_true",
                    help="price the points only (no network simulation, no accuracy "
                         "metric): seconds per point instead of minutes")
+    p.add_argument("--no-ablation", action="store_true",
+                   help="simulate each point without the accuracy ablation (the metric "
+                        "does not need it): several times faster")
     p.add_argument("--workers", type=positive_arg, default=1,
                    help="local processes evaluating points at once (default 1: each "
                         "evaluation is CPU heavy)")

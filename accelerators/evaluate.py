@@ -35,11 +35,14 @@ SCALES = {"logic": (True, True, True), "sram": (True, True, True),
 
 def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, models_dir=None,
              quick: bool = False, seq_len: int | None = None, batch: int | None = None,
-             progress: bool = True, accuracy: bool = True, scales=None) -> dict:
+             progress: bool = True, accuracy: bool = True, scales=None,
+             ablation: bool = True) -> dict:
     """Evaluate description ``arch`` (shipped name or .toml) with ``sets`` overrides
     (``["dac.bits=6"]``); writes report.json, report.md and plots into ``out_dir``.
     ``scales``: non-ideality multipliers of the accuracy sweep (default 0, 1 when
-    ``quick``, else 0, 0.5, 1, 2, 4; 1 must be among them)."""
+    ``quick``, else 0, 0.5, 1, 2, 4; 1 must be among them). ``ablation=False`` skips the
+    accuracy ablation (each non-ideality alone / all but one: about ten more runs of
+    the network); the seeds and the scale sweep still run."""
     if scales is not None and 1.0 not in [float(k) for k in scales]:
         raise ValueError("scales must include 1 (the characterized machine)")
     t0 = time.perf_counter()
@@ -60,7 +63,7 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
                       scales)
     else:
         rep = _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
-                       scales)
+                       scales, ablation)
     rep.update({"arch": a.name, "arch_file": a.path, "title": a.title, "workload": wl,
                 "overrides": list(sets or []), "batch": batch, "quick": quick,
                 "technology": f"SKY130 {a.corner} {a.temp_c:g} C, {a.node_nm} nm",
@@ -93,7 +96,8 @@ def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digi
     return m, sheet
 
 
-def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales):
+def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales,
+             ablation=True):
     from .accuracy import MiniLMRun
     # map once before the (slow) accuracy run: a description that cannot hold the
     # network is refused at once
@@ -109,21 +113,22 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
     if a.floorplan:
         rep["thermal"], temp_c = _thermal(a, sheet, out, progress)
     if run is not None:
-        rep["accuracy"] = _accuracy(a, hw, run, temp_c, quick, progress, scales)
+        rep["accuracy"] = _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation)
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
                                    f"{a.name}: MiniLM embeddings vs. FP32")
-        from .report import plot_ablation
-        plot_ablation(rep["accuracy"], out / "accuracy_ablation.png",
-                      f"{a.name}: MiniLM cosine to FP32")
+        if "ablation" in rep["accuracy"]:
+            from .report import plot_ablation
+            plot_ablation(rep["accuracy"], out / "accuracy_ablation.png",
+                          f"{a.name}: MiniLM cosine to FP32")
     rep.update(_perf(a, m, sheet, _gpu_ops(shape, m), out,
                      f"{a.name}, {shape.name}, seq {seq_len}"))
     return rep
 
 
-def _accuracy(a, hw, run, temp_c, quick, progress, scales):
+def _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation=True):
     scales = scales or ((0.0, 1.0) if quick else (0.0, 0.5, 1.0, 2.0, 4.0))
-    acc = machine_of(a).accuracy(a, hw, run, temp_c, progress, scales)
+    acc = machine_of(a).accuracy(a, hw, run, temp_c, progress, scales, ablation=ablation)
     acc["temp_c"] = temp_c
     acc["crossbar_loads"] = _loads(run.chip_ops)
     from .accuracy import target_check

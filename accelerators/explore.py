@@ -218,12 +218,15 @@ def _run_point(arch: str, index: int, sets: dict, point_dir: str, kw: dict) -> d
 # --- the exploration ----------------------------------------------------------------------
 def explore(arch: str, grid: dict[str, list], out_dir, *, quick: bool = False,
             models_dir=None, progress: bool = True, workers: int = 1,
-            workload: str | None = None, accuracy: bool = True) -> list[dict]:
+            workload: str | None = None, accuracy: bool = True,
+            ablation: bool = True) -> list[dict]:
     """Evaluate every point of ``grid`` on ``arch``; write explore.csv, explore.json
     and the two Pareto plots into ``out_dir``. Returns the rows (one per point, in grid
     order). ``workers > 1`` runs points in that many local processes (each evaluation
     is CPU heavy: keep 1 on a small machine). ``accuracy=False`` prices the points
-    without simulating the network (no accuracy metric; much faster)."""
+    without simulating the network (no accuracy metric; much faster); ``ablation=False``
+    simulates it without the accuracy ablation (the metric, cosine_mean, does not
+    need it)."""
     from tqdm import tqdm
     grid = resolve_grid(arch, grid)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -235,10 +238,13 @@ def explore(arch: str, grid: dict[str, list], out_dir, *, quick: bool = False,
           "workload": workload}
     if not accuracy:
         kw["accuracy"] = False
+    if not ablation:
+        kw["ablation"] = False
     jobs = [(i, s, str(out / "points" / str(i))) for i, s in enumerate(pts)]
     rows: list[dict | None] = [None] * len(pts)
     meta = {"arch": arch, "grid": grid, "quick": quick, "workload": workload,
-            "accuracy_simulated": bool(accuracy), "models_dir": kw["models_dir"]}
+            "accuracy_simulated": bool(accuracy), "ablation": bool(accuracy and ablation),
+            "models_dir": kw["models_dir"]}
     bar = tqdm(total=len(pts), desc=f"explore {arch}", unit="pt", disable=not progress)
     try:
         if workers == 1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .analog import AcamQuantizer, CrossbarLinear, Nonideal, quantize_uniform, seed_for
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, quantize_symmetric, seed_for
 from .hardware import scale_crossbar
 from .mapping import input_planes
 from .ops import FP32Ops
@@ -105,19 +105,33 @@ class RaceItOps(FP32Ops):
         y = xb(x)
         return y if b is None else y + b
 
+    def _operand(self, x: np.ndarray, r: dict, key: str) -> np.ndarray:
+        """A product lookup's operand as the code it arrives in (``in_bits``), with a level
+        at exactly 0: a non-negative operand (probabilities, the softmax lookup's output
+        code) unsigned over [0, its calibrated maximum]; a signed one (Q, K, V) sign +
+        magnitude over its calibrated range. (A mid-rise code has no 0: every masked or
+        zero probability would weigh V by half a step.)"""
+        if r.get(key + "_min", -1.0) >= 0.0:
+            n = 2 ** self.in_bits - 1
+            hi = max(r.get(key + "_max", r[key]), 1e-12)
+            return (np.round(np.clip(x / hi, 0.0, 1.0) * n) / n * hi).astype(np.float32)
+        return quantize_symmetric(x, self.in_bits, r[key]).astype(np.float32)
+
     def matmul(self, a, b, name):
         # operands arrive as codes; each scalar product is one Compute-ACAM lookup over the
-        # calibrated product range, and the products of an output are added digitally
+        # calibrated product range of its head, and the products of an output are added
+        # digitally
         if not self.ni.quantization:
             return super().matmul(a, b, name)
         r = self.r[name]
-        aq = quantize_uniform(a, self.in_bits, -r["in"], r["in"])
-        bq = quantize_uniform(b, self.in_bits, -r["in2"], r["in2"])
-        pm = r["prod"]
+        aq, bq = self._operand(a, r, "in"), self._operand(b, r, "in2")
+        ph = r.get("prod_head")
         half = 2 ** (self.bits - 1)        # levels j / (half - 1), j = -half .. half - 1
         q = self._acam_levels(name + ".prod", -half / (half - 1), 1.0)
         out = np.empty(aq.shape[:-1] + (bq.shape[-1],), np.float32)
         for i in np.ndindex(*aq.shape[:-2]):  # one (batch, head) at a time: bounded memory
+            pm = float(ph[i[-1]]) if (ph is not None and len(i) >= 1 and
+                                      np.ndim(ph) == 1 and len(ph) > i[-1]) else r["prod"]
             p = aq[i][:, :, None] * bq[i][None, :, :]
             out[i] = (q(np.clip(p / pm, -1.0, 1.0)) * pm).sum(axis=1)
         return out
@@ -130,8 +144,13 @@ class RaceItOps(FP32Ops):
         e = self._acam(name + ".exp", lo, 0.0).lookup(np.maximum(z, lo), np.exp)
         e = np.where(z < lo, 0.0, e)            # below the programmed range: code 0
         s = e.sum(axis=axis, keepdims=True)     # current summation on a shared line
-        n = x.shape[axis]
-        recip = self._acam(name + ".recip", 1.0, float(n)).lookup(s, lambda v: 1.0 / v)
+        # 1/sum over the calibrated range of the sums (recorded on the hardware path),
+        # within [1, n]; sums outside it clip to the end rows
+        n = float(x.shape[axis])
+        r = self.r[name]
+        lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
+        hi = max(min(n, r.get("sum_max", n)), lo + 1e-6)
+        recip = self._acam(name + ".recip", lo, hi).lookup(s, lambda v: 1.0 / v)
         p = e * recip
         return self._acam_levels(name + ".out", 0.0, 1.0)(p).astype(np.float32)
 

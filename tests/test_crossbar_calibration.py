@@ -165,10 +165,10 @@ def test_race_it_lookups_put_levels_on_zero_by_hand():
                                   "s": {"in": 8.0}})
     A = np.array([[[[0.5, -0.25, 0.01]]]], dtype=np.float32)       # (1, 1, 1, 3)
     B = np.array([[[[0.5], [1.0], [0.02]]]], dtype=np.float32)     # (1, 1, 3, 1)
-    # operands: 8-bit mid-rise codes over [-1, 1] (step 1/128)
-    aq = np.floor((A[0, 0, 0] + 1) * 128) / 128 - 1 + 1 / 256
-    bq = np.floor((B[0, 0, :, 0] + 1) * 128) / 128 - 1 + 1 / 256
-    p = aq * bq / 0.5                     # 0.49..., -0.49..., ~0.0004
+    # operands: 8-bit sign + magnitude codes over [-1, 1], 0 included (step 1/127)
+    aq = np.array([64, -32, 1]) / 127
+    bq = np.array([64, 127, 3]) / 127
+    p = aq * bq / 0.5                     # 0.508, -0.504, 0.0004
     level = np.clip(np.round(p * 3), -4, 3) / 3   # nearest of j/3
     assert level[2] == 0.0                # a tiny product adds nothing
     assert ops.matmul(A, B, "m")[0, 0, 0, 0] == pytest.approx((level * 0.5).sum(), abs=1e-6)
@@ -178,3 +178,46 @@ def test_race_it_lookups_put_levels_on_zero_by_hand():
     y = ops.softmax(x, "s")
     assert y[0, 2] == 0.0
     assert y[0, 0] in (pytest.approx(3 / 7), pytest.approx(4 / 7))
+
+
+def test_race_it_product_operands_are_codes_with_zero_by_hand():
+    """A probability operand (calibrated minimum >= 0) is an unsigned 8-bit code k/255 of
+    its maximum, so a zero probability weighs V by exactly 0 (a mid-rise code over
+    [-1, 1] would give it 1/256); each head's products use that head's range."""
+    from imcspice.accelerators import arch
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8"])
+    dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
+    r = {"in": 0.9, "in_max": 1.0, "in_min": 0.0, "in2": 1.0, "in2_min": -1.0, "prod": 1.0}
+    ops = RaceItOps(a, dev, 0.0, {"c": r, "h": {**r, "prod_head": np.array([0.5, 4.0])}})
+    P = np.array([0.0, 1.0, 0.3, 1e-3], dtype=np.float32)
+    np.testing.assert_allclose(ops._operand(P, r, "in"),
+                               [0.0, 1.0, round(0.3 * 255) / 255, 0.0], atol=1e-7)
+    V = np.array([-1.0, 0.5, 0.004], dtype=np.float32)
+    np.testing.assert_allclose(ops._operand(V, r, "in2"), [-1.0, 64 / 127, 1 / 127],
+                               atol=1e-7)
+    # one probability 1 and three zeros against V = 1: exactly 1 (level 3/3 of range 1)
+    probs = np.array([[[[1.0, 0.0, 0.0, 0.0]]]], dtype=np.float32)
+    v = np.ones((1, 1, 4, 1), dtype=np.float32)
+    assert ops.matmul(probs, v, "c")[0, 0, 0, 0] == 1.0
+    # per head: 1 x 1 clips to head 0's range 0.5; in head 1 (range 4) 1/4 -> level 1/3
+    one = np.ones((1, 2, 1, 1), dtype=np.float32)
+    out = ops.matmul(one, one, "h")[0, :, 0, 0]
+    np.testing.assert_allclose(out, [0.5, 4.0 / 3.0], rtol=1e-6)
+
+
+def test_race_it_reciprocal_lookup_spans_the_calibrated_sums_by_hand():
+    """1/sum is looked up over the calibrated range of the row sums, not [1, n]. A row of
+    16 (two scores 0 and -0.5, 14 masked), 3 bits: exp over [-1, 0] -> levels -1/16 and
+    -7/16 -> e = 0.9394, 0.6456; sum 1.585. Over [1.5, 2.5]
+    (calibrated) the sum's level is 1.5625 -> p x 7 = 4.21, 2.89 -> 4/7, 3/7; over
+    [1, 16] it is 1.9375 -> p x 7 = 3.39, 2.33 -> 3/7, 2/7."""
+    from imcspice.accelerators import arch
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", ["acam.bits=3"])
+    dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
+    x = np.array([[0.0, -0.5] + [-1e4] * 14], dtype=np.float32)
+    cal = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0, "sum_min": 1.5, "sum_max": 2.5}})
+    np.testing.assert_allclose(cal.softmax(x, "s")[0, :3], [4 / 7, 3 / 7, 0.0], atol=1e-6)
+    wide = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0}})          # no calibrated sums
+    np.testing.assert_allclose(wide.softmax(x, "s")[0, :3], [3 / 7, 2 / 7, 0.0], atol=1e-6)

@@ -5,7 +5,7 @@ A description names its machine in ``[workload] machine = "race-it"`` (variants 
 runs the accuracy evaluation of the description's workload::
 
     @machine("race-it", mode="prefill")
-    def race_it(arch, hw, run, temp_c, progress, scales) -> dict: ...
+    def race_it(arch, hw, run, temp_c, progress, scales, ablation=True) -> dict: ...
 
 ``prefill`` machines simulate MiniLM (``run`` is an :class:`..accuracy.MiniLMRun`) and
 return its accuracy dict; ``decode`` machines simulate the byte-level causal LM and are
