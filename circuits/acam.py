@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, fields
 from typing import Sequence
 
 from .. import netlists
-from .netlist import IDENT, ParamRef, Value, node, value
+from .netlist import IDENT, ParamRef, Value, node, require_devices, value
 
 #: The constant-current turn-on criterion of a pull-down (per square, W/L = 1): a
 #: pull-down conducting more than 100 nA * W/L at VDS = VDD is "on" (the common
@@ -174,11 +174,7 @@ def includes() -> list[str]:
 
 def check_technology(tech) -> None:
     """netlists/acam.spice names SKY130 devices: refuse another technology clearly."""
-    have = set(getattr(tech, "devices", {}).values())
-    missing = [d for d in ACAM_DEVICES if d not in have]
-    if missing:
-        raise ValueError(f"netlists/acam.spice uses {', '.join(missing)}, which technology "
-                         f"{getattr(tech, 'name', tech)!r} does not provide")
+    require_devices(tech, ACAM_DEVICES, "netlists/acam.spice")
 
 
 def cell_line(name: str, dl: str, ml: str, pd_lo: str, pd_hi: str, sl: str, vdd: str,

@@ -29,12 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from .netlist import IDENT, Value, node, num, value
+from .logic import NFET, PFET, mos
+from .netlist import IDENT, Value, node, num, require_devices, value
 
-#: SKY130 xschem symbol default: diffusion extension beyond the gate (um)
-DIFF_EXT_UM = 0.29
-
-COMPARATOR_DEVICES = ("sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8")
+COMPARATOR_DEVICES = (NFET, PFET)
 
 
 def _p(default, unit, lo, hi, doc, source):
@@ -77,28 +75,18 @@ def field_specs(cls) -> list[dict]:
 
 
 def check_technology(tech) -> None:
-    have = set(getattr(tech, "devices", {}).values())
-    missing = [d for d in COMPARATOR_DEVICES if d not in have]
-    if missing:
-        raise ValueError(f"the StrongARM comparator uses {', '.join(missing)}, which "
-                         f"technology {getattr(tech, 'name', tech)!r} does not provide")
+    require_devices(tech, COMPARATOR_DEVICES, "the StrongARM comparator")
 
 
 def fet_line(name: str, d: str, g: str, s: str, b: str, device: str, w_um: float,
              l_um: float) -> str:
-    """One SKY130 PDK-subcircuit MOSFET instance with junction areas/perimeters
-    (0.29 um diffusion extension, see the module docstring). The PDK subcircuit keeps
-    its per-instance mismatch (``delvto`` with AGAUSS) on its instance line."""
-    if not IDENT.match(name):
-        raise ValueError(f"{name!r} is not a valid instance name")
+    """One SKY130 PDK-subcircuit MOSFET instance (``device`` by its PDK name) with junction
+    areas/perimeters: :func:`.logic.mos`. The PDK subcircuit keeps its per-instance
+    mismatch (``delvto`` with AGAUSS) on its instance line."""
     w, ln = float(w_um), float(l_um)
     if not (w > 0 and ln > 0):
         raise ValueError(f"{name}: w and l must be positive, got {w_um!r}, {l_um!r}")
-    a = w * DIFF_EXT_UM
-    p = 2.0 * (w + DIFF_EXT_UM)
-    nodes = " ".join(node(n) for n in (d, g, s, b))
-    return (f"X{name} {nodes} {device} w={num(w)} l={num(ln)} ad={num(a)} as={num(a)} "
-            f"pd={num(p)} ps={num(p)}")
+    return mos(name, {NFET: "n", PFET: "p"}[device], d, g, s, b, w, ln)
 
 
 def strongarm_lines(sa: StrongArm, *, inp: str, inn: str, clk: str, outp: str, outm: str,

@@ -84,3 +84,13 @@ def value(v: Value, scale: float = 1.0) -> str:
         return (v if scale == 1.0 else ParamRef(v.name, v.scale * scale, v.plus)).spice()
     format_number(v)                      # refuses text, bool, NaN before any arithmetic
     return format_number(float(v) * scale) if scale != 1.0 else format_number(v)
+
+
+def require_devices(tech, devices, user: str) -> None:
+    """Refuse (ValueError, one line) a technology that lacks a device ``user`` (a netlist
+    or circuit, for the message) instantiates."""
+    have = set(getattr(tech, "devices", {}).values())
+    missing = [d for d in devices if d not in have]
+    if missing:
+        raise ValueError(f"{user} uses {', '.join(missing)}, which technology "
+                         f"{getattr(tech, 'name', tech)!r} does not provide")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ImcspiceError, InputError
+from .netlist import num
 
 # Corners offered by SKY130's combined models (sky130.lib.spice header).
 SKY130_CORNERS = ("tt", "ff", "ss", "sf", "fs")
@@ -181,7 +182,7 @@ def num_text(v: float) -> str:
     f = float(v)
     if not (f > 0 and f < float("inf")):
         raise ValueError(f"device geometry {v!r} must be a positive finite number")
-    return repr(f)
+    return num(f)
 
 
 def hoisted_name(device: str, w_um: float, l_um: float, nf: int = 1) -> str:
