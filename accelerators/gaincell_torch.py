@@ -241,6 +241,9 @@ class GainCellAttention(nn.Module):
         self.register_buffer("act_y", torch.tensor(phys.act_y, **f32), persistent=False)
         ax = np.asarray(phys.act_x)
         self._a0, self._da = float(ax[0]), float((ax[-1] - ax[0]) / (len(ax) - 1))
+        gv = np.asarray(phys.vs_grid_v)
+        if np.ptp(np.diff(ax)) > 1e-9 * self._da or np.ptp(np.diff(gv)) > 1e-9 * np.ptp(gv):
+            raise ValueError("the readout and cell-current grids must be uniform")
         self._f_cache: dict = {}
 
     # --- parts -------------------------------------------------------------------------
