@@ -77,12 +77,14 @@ def _cmd_finetune(args) -> int:
     s = FinetuneSettings(steps_linear=args.steps_linear, steps_nonlinear=args.steps_nonlinear,
                          batch=args.batch, context=args.context,
                          eval_tokens=args.eval_chunks * args.context + 1, seed=args.seed,
-                         device=args.device)
+                         device=args.device, fp32_control=not args.no_control)
     import torch
     torch.set_num_threads(args.threads)
     res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
     print(json.dumps({"perplexity": res["perplexity"],
                       "fine_tuned_over_fp32": res["ratio_fine_tuned_to_fp32"],
+                      "fine_tuned_over_fp32_same_training":
+                          res["ratio_fine_tuned_to_fp32_same_training"],
                       "weights": str(out / "model.safetensors"),
                       "summary": str(out / "finetune.json")}))
     return 0
@@ -108,6 +110,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--no-control", action="store_true",
+                   help="skip training the FP32 model as many steps (the fair reference)")
     p.add_argument("--force", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_finetune)

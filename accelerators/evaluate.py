@@ -183,6 +183,9 @@ def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progres
     if simulate:
         parts = hardware.gaincell_parts(hw, GainCellConfig.from_arch(a))
         rep["accuracy"], window = gaincell_run(a, parts, quick, progress, scales)
+        from .finetune import shipped_accuracy  # the published pipeline's fine-tuned model
+        rep["accuracy"]["finetuned"] = shipped_accuracy(a, quick, progress, hw)
+        rep["accuracy"]["perplexity"] = rep["accuracy"]["finetuned"]["perplexity"]
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
                                    "Gain-cell attention: perplexity (adapted)", key="perplexity")

@@ -46,7 +46,7 @@ def test_three_stages_write_every_perplexity_and_a_loadable_model(tiny, tmp_path
     res = ft.run(tmp_path / "out", model_path=path, settings=s, progress=False,
                  physics=phys)
     ppl = res["perplexity"]
-    assert set(ppl) == {"fp32", "linear_initial", "linear", "uncalibrated", "calibrated",
+    assert set(ppl) == {"fp32", "fp32_same_training", "linear_initial", "linear", "uncalibrated", "calibrated",
                         "fine_tuned"}
     assert all(np.isfinite(v) and 1.0 < v < 1000 for v in ppl.values())
     saved = json.loads((tmp_path / "out" / "finetune.json").read_text())
