@@ -77,7 +77,8 @@ def _cmd_finetune(args) -> int:
     s = FinetuneSettings(steps_linear=args.steps_linear, steps_nonlinear=args.steps_nonlinear,
                          batch=args.batch, context=args.context,
                          eval_tokens=args.eval_chunks * args.context + 1, seed=args.seed,
-                         device=args.device, fp32_control=not args.no_control)
+                         device=args.device, fp32_control=not args.no_control,
+                         lr=args.lr, pair_lr=args.pair_lr)
     import torch
     torch.set_num_threads(args.threads)
     res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
@@ -107,6 +108,9 @@ def register(sub) -> None:
     p.add_argument("--context", type=positive_arg, default=1024)
     p.add_argument("--eval-chunks", type=positive_arg, default=8,
                    help="held-out chunks of --context bytes scored per perplexity")
+    p.add_argument("--lr", type=float, default=5e-4, help="peak rate of the weights")
+    p.add_argument("--pair-lr", type=float, default=5e-3,
+                   help="peak rate of the per-head scale/offset pairs")
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
