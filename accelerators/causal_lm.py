@@ -362,7 +362,6 @@ def load_gpt2(path: str | Path | None = None, strict: bool = True):
     """(GPT2LMHeadModel in eval mode, metadata) from :func:`save_gpt2`'s file. Extra
     tensors (e.g. the gain-cell calibration of a fine-tuned model) are returned in
     ``metadata["extra_tensors"]`` rather than loaded."""
-    import torch
     from safetensors import safe_open
     from transformers import GPT2Config, GPT2LMHeadModel
     path = Path(path) if path is not None else GPT2_CHECKPOINT

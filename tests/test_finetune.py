@@ -70,3 +70,38 @@ def test_calibration_moves_statistics_toward_the_linear_model(tiny):
     set_physics(model, phys)
     hist = ft.calibrate(model, x, targets, iterations=4, damping=0.5)
     assert hist[-1] < hist[0]
+
+
+def test_shipped_finetuned_model_loads_with_its_pairs():
+    model, summ = ft.load_finetuned()
+    from imcspice.accelerators.gaincell_torch import gaincell_layers
+    layers = gaincell_layers(model)
+    assert len(layers) == model.config.n_layer
+    assert all(torch.isfinite(getattr(g, n)).all() for g in layers
+               for n in ("aq", "bq", "ak", "bk", "av", "bv", "ao", "bo"))
+    # trained pairs differ from the identity initialization
+    assert not torch.allclose(layers[0].aq, torch.ones_like(layers[0].aq))
+    phys = summ["physics"]
+    assert (phys["q_bits"], phys["kv_bits"], phys["out_bits"], phys["tile"]) == (4, 3, 5, 64)
+    assert phys["window"] >= 1024 and summ["settings"]["context"] == 1024
+    assert set(summ["perplexity"]) >= {"fp32", "linear", "uncalibrated", "calibrated",
+                                       "fine_tuned"}
+
+
+@pytest.mark.slow
+def test_shipped_finetuned_model_reproduces_its_recorded_perplexity():
+    """Same held-out chunks as the regeneration run: the shipped weights + pairs give
+    the perplexity it recorded (the file is what the run produced)."""
+    model, summ = ft.load_finetuned()
+    s = ft.FinetuneSettings(eval_tokens=summ["settings"]["eval_tokens"])
+    ppl = ft.perplexity(model, clm.corpus_tokens("heldout"), s)
+    assert ppl == pytest.approx(summ["perplexity"]["fine_tuned"], rel=1e-4)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 target not reached on 2 shared CPU cores: "
+                   "12 + 12 fine-tuning steps of one 1024-byte sequence; see the report "
+                   "and finetune.py for the measured stages")
+def test_gaincell_target_fine_tuned_within_110_percent_of_fp32():
+    _, summ = ft.load_finetuned()
+    p = summ["perplexity"]
+    assert p["fine_tuned"] <= 1.10 * p["fp32"]
