@@ -62,7 +62,65 @@ def _cmd_explore(args) -> int:
     return 0 if ok else 1
 
 
+def _cmd_finetune(args) -> int:
+    from pathlib import Path
+
+    from .finetune import FinetuneSettings, run
+    if args.arch != "gaincell":
+        raise UsageError(f"finetune --arch {args.arch}: only 'gaincell' (the published "
+                         "three-stage pipeline) is implemented")
+    model = Path(args.model) if args.model else None
+    if model is not None and not model.is_file():
+        raise UsageError(f"--model {model}: no such file")
+    out = Path(args.out)
+    if (out / "finetune.json").exists() and not args.force:
+        raise UsageError(f"{out / 'finetune.json'} exists: choose another --out or --force")
+    s = FinetuneSettings(steps_linear=args.steps_linear, steps_nonlinear=args.steps_nonlinear,
+                         batch=args.batch, context=args.context,
+                         eval_tokens=args.eval_chunks * args.context + 1, seed=args.seed,
+                         device=args.device, fp32_control=not args.no_control,
+                         lr=args.lr, pair_lr=args.pair_lr)
+    import torch
+    torch.set_num_threads(args.threads)
+    res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
+    print(json.dumps({"perplexity": res["perplexity"],
+                      "fine_tuned_over_fp32": res["ratio_fine_tuned_to_fp32"],
+                      "fine_tuned_over_fp32_same_training":
+                          res["ratio_fine_tuned_to_fp32_same_training"],
+                      "weights": str(out / "model.safetensors"),
+                      "summary": str(out / "finetune.json")}))
+    return 0
+
+
 def register(sub) -> None:
+    p = sub.add_parser(
+        "finetune", help="hardware-aware fine-tuning (gain cell: the published 3 stages)",
+        description="Fine-tune the byte-level GPT-2 for gain-cell attention: QAT on the "
+                    "linear hardware model, per-head scale/offset calibration to its "
+                    "statistics, fine-tuning on the characterized SKY130 Si cells. Writes "
+                    "DIR/model.safetensors and DIR/finetune.json (perplexities).")
+    p.add_argument("--arch", default="gaincell", help="architecture (gaincell)")
+    p.add_argument("--model", help="GPT-2 safetensors (default: the shipped "
+                                   "data/causal_lm_gpt2.safetensors)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--steps-linear", type=count_arg, default=30)
+    p.add_argument("--steps-nonlinear", type=count_arg, default=30)
+    p.add_argument("--batch", type=positive_arg, default=1)
+    p.add_argument("--context", type=positive_arg, default=1024)
+    p.add_argument("--eval-chunks", type=positive_arg, default=8,
+                   help="held-out chunks of --context bytes scored per perplexity")
+    p.add_argument("--lr", type=float, default=5e-4, help="peak rate of the weights")
+    p.add_argument("--pair-lr", type=float, default=5e-3,
+                   help="peak rate of the per-head scale/offset pairs")
+    p.add_argument("--seed", type=count_arg, default=0)
+    p.add_argument("--threads", type=positive_arg, default=1)
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--no-control", action="store_true",
+                   help="skip training the FP32 model as many steps (the fair reference)")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_finetune)
+
     p = sub.add_parser(
         "evaluate", help="accelerator evaluation: accuracy + latency/energy/area vs GPUs",
         description="Run a real pretrained transformer through an accelerator's behavioral "

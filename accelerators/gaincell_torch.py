@@ -1,0 +1,401 @@
+"""Gain-cell attention as a differentiable torch module, in the published form
+(Leroux et al., Nat. Comput. Sci. 2025; REFERENCE.md "published pipeline").
+
+Per layer and head, for queries i and keys j (causal, sliding window of ``window``)::
+
+    q' = Q4( clamp(aq·q + bq, 0, 1) )             query pulse width / t_pulse_max (4 bit)
+    k' = Q3( clamp(ak·k + bk, 0, 0.9 V) )         K written as a capacitor voltage (3 bit)
+    v' = Q3( clamp(av·v + bv, 0, 0.9 V) )         V likewise
+    V_s(age, k') = v_sn(v0 = k', t = (i - j)·t_token_s)      characterized retention
+    S[i, j] = Σ_d q'[i, d]·I(V_s(age, k'_d)) / i_unit        column charge / q_sat
+    A = Q5( r(S) )                 charge-to-pulse readout r (clipped linear): no softmax
+    per 64-key tile m:  O_m = Σ_{j in m} A[i, j]·I(V_s(age, v'_j)) / i_unit
+    out = ao · Σ_m Q5( clamp(O_m, -1, 1) ) + bo             per-tile readout, digital sum
+
+``v_sn`` is the retention model's stored-voltage surface of the write device
+(``gaincell-retention-si``: the write kick-back at t -> 0 and the level-dependent
+relaxation toward ``v_inf``), ``I`` the cell current at the 0.9 V read word line
+(``gaincell-mac``), ``r`` the readout transfer and ``q_sat`` its saturation charge
+(``gaincell-readout``); ``i_unit = q_sat / t_pulse_max`` (the current that fills
+q_sat in one 15 ns pulse, REFERENCE.md). Bits, tile, window and token period come from
+``data/arch/gaincell.toml``, so accuracy and cost describe one machine. The *linear*
+hardware model (stage 1 of the published pipeline) is the same module with ``I``
+replaced by its straight line through the storage centre, ``g·(V - 0.45 V)``.
+
+Leakage at the cost of a few matrix products: K and V hold one of 2^kv_bits levels, so
+the read current is a table over (age, level); it is split as
+``I(0, level) + Σ_r f_r(age)·g_r(level)`` (SVD, smallest rank within ``RANK_TOL`` of
+full scale, exact at full rank), and each term is one masked product.
+
+Quantizers are straight-through (identity gradient inside the clamp); the clamp,
+the readout and the cell current carry their own piecewise-linear derivatives. Masked
+pairs (future keys, keys outside the window) contribute nothing: their rows are not
+driven. Unification note for the lead: this file has its own minimal STE
+(:func:`ste_round`); engineer "torch"'s ``torch_quant.py`` may supersede it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+V_MID_V = 0.45        # storage range centre (REFERENCE.md: 0-0.9 V centred at 0.45 V)
+V_MAX_V = 0.9         # storage range top
+T_PULSE_MAX_S = 15e-9  # REFERENCE.md: query pulse amplitude 0.9 V, max 15 ns
+RANK_TOL = 1e-3       # largest error of the age x level split, fraction of full scale
+
+
+@dataclass(frozen=True)
+class GainCellPhysics:
+    """The machine the module simulates (SI units). Build it with :meth:`from_arch`."""
+
+    vs_grid_v: tuple           # uniform stored-voltage grid of the current table
+    i_cell_a: tuple            # characterized cell current at the read word line (A)
+    tau_s: float               # retention time constant of the write device
+    v_inf_v: float             # level the stored voltage relaxes toward
+    q_sat_c: float             # readout saturation charge
+    act_x: tuple               # readout transfer: input charge / q_sat ...
+    act_y: tuple               # ... -> output pulse / maximum pulse
+    t_token_s: float = 10e-6
+    window: int = 1024
+    tile: int = 64
+    q_bits: int = 4
+    kv_bits: int = 3
+    out_bits: int = 5
+    linear: bool = False       # True: the linear hardware model (straight-line cells)
+    stored_v: tuple | None = None  # [age][level] stored voltage (retention model), or
+                                   # None: v_inf + (level - v_inf)·exp(-age·t_token/τ)
+    source: str = ""
+
+    @classmethod
+    def from_arch(cls, arch=None, hw=None, **kw) -> "GainCellPhysics":
+        """From ``data/arch/gaincell.toml`` (``arch``: name or Architecture) and the
+        characterized model files (``hw``: :class:`~.hardware.HardwareModels`, default
+        the shipped SKY130 models at the description's corner and temperature)."""
+        from . import arch as arch_mod
+        from .gaincell_attention import GainCellConfig
+        from .hardware import HardwareModels, _scalar, gaincell_parts
+        a = arch_mod.load(arch or "gaincell") if isinstance(arch, (str, type(None))) else arch
+        hw = hw or HardwareModels.from_dir(corner=a.corner, temp_c=a.temp_c)
+        cfg = GainCellConfig.from_arch(a)
+        p = gaincell_parts(hw, cfg)
+        ro = hw.need("gaincell-readout")
+        q_sat = _scalar(ro.evaluate("q_sat_c", corner=hw.corner))
+        stored = retention_table(hw, cfg.write_device, cfg.window, cfg.t_token_s, cfg.kv_bits)
+        return cls(stored_v=tuple(map(tuple, stored)),vs_grid_v=tuple(map(float, p.vs_table_v)),
+                   i_cell_a=tuple(map(float, p.i_table_a)), tau_s=float(p.tau_s),
+                   v_inf_v=float(p.v_inf_v), q_sat_c=float(q_sat),
+                   act_x=tuple(map(float, p.act_x)), act_y=tuple(map(float, p.act_y)),
+                   t_token_s=cfg.t_token_s, window=cfg.window, tile=cfg.tile,
+                   q_bits=cfg.q_bits, kv_bits=cfg.kv_bits, out_bits=cfg.out_bits,
+                   source=f"gaincell-mac, gaincell-retention-{cfg.write_device}, "
+                          f"gaincell-readout at {a.corner}, {a.temp_c:g} C; {a.name}.toml",
+                   **kw)
+
+    def as_linear(self) -> "GainCellPhysics":
+        return replace(self, linear=True)
+
+    @property
+    def i_unit_a(self) -> float:
+        """Current that fills q_sat in one maximum pulse."""
+        return self.q_sat_c / T_PULSE_MAX_S
+
+    def current_table(self) -> np.ndarray:
+        """I(V)/i_unit on the grid: characterized, or its straight line (linear model)."""
+        v, i = np.asarray(self.vs_grid_v), np.asarray(self.i_cell_a)
+        if self.linear:
+            g = (np.interp(V_MAX_V, v, i) - np.interp(0.0, v, i)) / V_MAX_V
+            i = g * (v - V_MID_V)
+        return i / self.i_unit_a
+
+    def levels_v(self) -> np.ndarray:
+        """Written voltages of the 2^kv_bits levels (zero-anchored grid on 0..0.9 V)."""
+        return np.linspace(0.0, V_MAX_V, 2 ** self.kv_bits)
+
+    def decay(self, age_tokens) -> np.ndarray:
+        """exp(-age·t_token/τ): the exponential form with the median characterized τ."""
+        return np.exp(-np.asarray(age_tokens, dtype=np.float64) * self.t_token_s / self.tau_s)
+
+    def stored_table(self) -> np.ndarray:
+        """(window, levels) stored voltage of a cell written ``age`` tokens ago."""
+        if self.stored_v is not None:
+            return np.asarray(self.stored_v, dtype=np.float64)
+        d = self.decay(np.arange(self.window))[:, None]
+        return self.v_inf_v + (self.levels_v()[None, :] - self.v_inf_v) * d
+
+    def read_table(self) -> np.ndarray:
+        """(window, levels) cell read current / i_unit of each level at each age."""
+        v, i = np.asarray(self.vs_grid_v), self.current_table()
+        return np.interp(self.stored_table(), v, i)
+
+
+def retention_table(hw, write_device: str, window: int, t_token_s: float,
+                    kv_bits: int) -> np.ndarray:
+    """Stored voltage [age, level] from the characterized retention model's v_sn_v(v0, t)
+    (write kick-back at t -> 0 and level-dependent leakage included), at the models'
+    temperature; t = age·t_token_s, clipped to the model's valid time range."""
+    import warnings
+
+    from .hardware import _centered, _clip_to
+    ret = hw.need("gaincell-retention", write_device=write_device)
+    lv = np.linspace(0.0, V_MAX_V, 2 ** kv_bits)
+    lo, hi = ret.valid_range["t_s"]
+    t = np.clip(np.arange(window) * t_token_s, lo, hi)
+    tt, vv = np.meshgrid(t, lv, indexing="ij")
+    kw = {"temp_c": _clip_to(ret, "temp_c", hw.temp_c)} if "temp_c" in ret.valid_range else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = ret.evaluate("v_sn_v", corner=hw.corner,
+                           **_centered(ret, "v_sn_v", v0_v=vv.ravel(), t_s=tt.ravel(), **kw))
+    return np.asarray(out, dtype=np.float64).reshape(window, len(lv))
+
+
+# ----------------------------------------------------------------- differentiable pieces
+def ste_round(x: torch.Tensor) -> torch.Tensor:
+    """round() with an identity (straight-through) gradient."""
+    return x + (torch.round(x) - x).detach()
+
+
+def quantize(x: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor:
+    """Clamp to [lo, hi] and round to the zero-anchored grid k·step, step = (hi - lo) /
+    (2^bits - 1) (the published quantizer: 0 is a level, so undriven rows add nothing),
+    keeping k inside the range; straight-through inside it."""
+    step = (hi - lo) / (2 ** bits - 1)
+    k = ste_round(x.clamp(lo, hi) / step)
+    return k.clamp(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)) * step
+
+
+def interp(x: torch.Tensor, x0: float, dx: float, y: torch.Tensor,
+           slope_out: bool = False):
+    """Piecewise-linear y(x) on the uniform grid x0 + k·dx, linear extrapolation at the
+    ends; with ``slope_out`` also the local slope dy/dx."""
+    n = y.shape[0]
+    k = ((x - x0) / dx).detach().floor().clamp(0, n - 2).long()
+    s = (y[1:] - y[:-1]) / dx
+    sk = s[k]
+    val = y[k] + (x - (x0 + k * dx)) * sk
+    return (val, sk) if slope_out else val
+
+
+def readout_gain(phys: GainCellPhysics, tol: float = 1e-3) -> float | None:
+    """g when the characterized readout transfer equals clip(g·x, 0, 1) on its grid
+    within ``tol`` of full scale (default 1e-3, 1/30 of a 5-bit step), else None (the
+    table is then interpolated). g: least squares over the unsaturated points."""
+    x, y = np.asarray(phys.act_x), np.asarray(phys.act_y)
+    lin = (y < 1.0 - tol) & (x > 0)
+    if x[0] != 0.0 or lin.sum() < 2:
+        return None
+    g = float(np.sum(x[lin] * y[lin]) / np.sum(x[lin] ** 2))
+    return g if np.max(np.abs(np.clip(g * x, 0.0, 1.0) - y)) <= tol else None
+
+
+def window_mask(t: int, window: int, device=None) -> torch.Tensor:
+    """(t, t) bool, True where query i may read key j: ``i - window < j <= i``."""
+    i = torch.arange(t, device=device)[:, None]
+    j = torch.arange(t, device=device)[None, :]
+    return (j <= i) & (j > i - window)
+
+
+class GainCellAttention(nn.Module):
+    """One layer's gain-cell attention with per-head scale/offset pairs (the published
+    calibration parameters): ``aq, bq, ak, bk, av, bv, ao, bo`` of shape (heads,)."""
+
+    def __init__(self, phys: GainCellPhysics, heads: int):
+        super().__init__()
+        self.phys = phys
+        self.heads = heads
+        for n, init in (("aq", 1.0), ("bq", 0.0), ("ak", 1.0), ("bk", V_MID_V),
+                        ("av", 1.0), ("bv", V_MID_V), ("ao", 1.0), ("bo", 0.0)):
+            self.register_parameter(n, nn.Parameter(torch.full((heads,), init)))
+        self.set_physics(phys)
+        self.record: dict | None = None   # when a dict: per-head statistics of the probes
+        self.reference = False            # True: exact FP32 softmax attention (statistics)
+
+    def set_physics(self, phys: GainCellPhysics) -> None:
+        """Tabulate the machine: the read current of each level at each age, split as
+        I(age, level) = I(0, level) + Σ_r f_r(age)·g_r(level) with the smallest rank r
+        whose largest error is ≤ RANK_TOL of full scale (at most the number of levels,
+        where it is exact), so a leaky product costs 1 + r matrix products."""
+        self.phys = phys
+        tab = phys.read_table()                                   # (window, levels)
+        i0, d = tab[0], tab - tab[:1]
+        u, sv, vt = np.linalg.svd(d, full_matrices=False)
+        full = max(float(np.abs(tab).max()), 1e-30)
+        rank = len(sv)
+        for r in range(len(sv) + 1):
+            if np.abs(d - (u[:, :r] * sv[:r]) @ vt[:r]).max() <= RANK_TOL * full:
+                rank = r
+                break
+        self.rank = rank
+        self.rank_error = float(np.abs(d - (u[:, :rank] * sv[:rank]) @ vt[:rank]).max() / full)
+        f32 = dict(dtype=torch.float32)
+        self.register_buffer("i0_lv", torch.tensor(i0, **f32), persistent=False)
+        self.register_buffer("g_lv", torch.tensor(vt[:rank], **f32), persistent=False)
+        self.register_buffer("f_age", torch.tensor((u[:, :rank] * sv[:rank]).T, **f32),
+                             persistent=False)
+        self._step = V_MAX_V / (2 ** phys.kv_bits - 1)
+        self._gain = readout_gain(phys)
+        self.register_buffer("act_y", torch.tensor(phys.act_y, **f32), persistent=False)
+        ax = np.asarray(phys.act_x)
+        self._a0, self._da = float(ax[0]), float((ax[-1] - ax[0]) / (len(ax) - 1))
+        gv = np.asarray(phys.vs_grid_v)
+        if np.ptp(np.diff(ax)) > 1e-9 * self._da or np.ptp(np.diff(gv)) > 1e-9 * np.ptp(gv):
+            raise ValueError("the readout and cell-current grids must be uniform")
+        self._f_cache: dict = {}
+
+    # --- parts -------------------------------------------------------------------------
+    @staticmethod
+    def _h(p: torch.Tensor) -> torch.Tensor:
+        return p[None, :, None, None]
+
+    def _level_fn(self, w: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """A per-level quantity at written voltages ``w`` (on the level grid; the
+        gradient is the slope between neighbouring levels)."""
+        return interp(w, 0.0, self._step, table)
+
+    def read_current(self, w: torch.Tensor, age: int = 0) -> torch.Tensor:
+        """I/i_unit of cells written at ``w`` and read ``age`` tokens later."""
+        out = self._level_fn(w, self.i0_lv)
+        for r in range(self.rank):
+            out = out + self.f_age[r, age] * self._level_fn(w, self.g_lv[r])
+        return out
+
+    def readout(self, s: torch.Tensor) -> torch.Tensor:
+        """Characterized charge-to-pulse transfer; negative charge gives no pulse. A
+        transfer that is clip(g·x, 0, 1) (checked by :func:`readout_gain`) is
+        evaluated in that form (2 operations on the score matrix instead of ~10)."""
+        if self._gain is not None:
+            return (s * self._gain).clamp(0.0, 1.0)
+        a = interp(s, self._a0, self._da, self.act_y).clamp(0.0, 1.0)
+        return torch.where(s <= self._a0, torch.zeros_like(a), a)
+
+    def _f(self, t_q: int, t_k: int, device) -> torch.Tensor:
+        """(rank, t_q, t_k): f_r(age) of every (query, key) pair (cached per shape)."""
+        key = (t_q, t_k, str(device))
+        if key not in self._f_cache:
+            age = (torch.arange(t_q, device=device)[:, None] + (t_k - t_q)
+                   - torch.arange(t_k, device=device)[None, :])
+            age = age.clamp(0, self.f_age.shape[1] - 1)          # masked pairs anyway
+            self._f_cache = {key: self.f_age.to(device)[:, age]}
+        return self._f_cache[key]
+
+    def _leaky_product(self, x: torch.Tensor, w: torch.Tensor, f: torch.Tensor,
+                       keys_last: bool) -> torch.Tensor:
+        """Σ over keys of x·I(w, age): scores (x = q' (…, T, D), w = k' (…, K, D)) or
+        context (x = A (…, T, K), w = v' (…, K, D))."""
+        i0 = self._level_fn(w, self.i0_lv)
+        out = x @ i0.transpose(-1, -2) if keys_last else x @ i0
+        for r in range(self.rank):
+            g = self._level_fn(w, self.g_lv[r])
+            if keys_last:
+                out = out + (x @ g.transpose(-1, -2)) * f[r]
+            else:
+                out = out + (x * f[r]) @ g
+        return out
+
+    # --- forward -----------------------------------------------------------------------
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """q, k, v: (B, H, T, D) projections -> (B, H, T, D) attention output."""
+        p, h = self.phys, self._h
+        B, H, T, D = q.shape
+        Tk = k.shape[-2]
+        if self.record is not None:
+            for name, x in (("q_in", q), ("k_in", k), ("v_in", v)):
+                self.record[name] = (x.detach().mean((0, 2, 3)), x.detach().std((0, 2, 3)))
+        if self.reference:
+            m = window_mask(Tk, p.window, q.device)[Tk - T:]
+            out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m)
+            if self.record is not None:
+                self.record["ref_out"] = (out.detach().mean((0, 2, 3)),
+                                          out.detach().std((0, 2, 3)))
+            return out
+        if D > p.tile:
+            raise ValueError(f"head dimension {D} > tile rows {p.tile}: a score would span "
+                             "two tiles (not modelled)")
+        qp = quantize(h(self.aq) * q + h(self.bq), 0.0, 1.0, p.q_bits)
+        kw = quantize(h(self.ak) * k + h(self.bk), 0.0, V_MAX_V, p.kv_bits)
+        vw = quantize(h(self.av) * v + h(self.bv), 0.0, V_MAX_V, p.kv_bits)
+        allowed = window_mask(Tk, p.window, q.device)[Tk - T:]
+        f = self._f(T, Tk, q.device)
+        s = self._leaky_product(qp, kw, f, keys_last=True)
+        a = quantize(self.readout(s), 0.0, 1.0, p.out_bits) * allowed
+        nt = -(-Tk // p.tile)
+        pad = nt * p.tile - Tk
+        if pad:
+            a = nn.functional.pad(a, (0, pad))
+            vw = nn.functional.pad(vw, (0, 0, 0, pad), value=V_MID_V)
+            f = nn.functional.pad(f, (0, pad))
+        a_t = a.view(B, H, T, nt, p.tile).transpose(2, 3)          # (B, H, nt, T, tile)
+        f_t = f.view(-1, T, nt, p.tile).transpose(1, 2)            # (rank, nt, T, tile)
+        v_t = vw.view(B, H, nt, p.tile, D)
+        o = self._leaky_product(a_t, v_t, f_t, keys_last=False)    # (B, H, nt, T, D)
+        o = quantize(o, -1.0, 1.0, p.out_bits).sum(2)              # per-tile readout, sum
+        out = h(self.ao) * o + h(self.bo)
+        if self.record is not None:
+            for name, x in (("q", qp), ("k", self.read_current(kw)),
+                            ("v", self.read_current(vw)), ("out", out)):
+                self.record[name] = (x.detach().mean((0, 2, 3)), x.detach().std((0, 2, 3)))
+        return out
+
+
+# ------------------------------------------------------------ transformers integration
+ATTN_NAME = "imcspice_gaincell"
+
+
+def _attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0,
+               **kwargs):
+    """``transformers`` attention interface: the module's gain-cell attention instead of
+    softmax(QKᵀ)V. Causal + window masking is the hardware's own (``attention_mask``,
+    i.e. padding, is not supported: score unpadded text)."""
+    gc = module.gaincell
+    if key.shape[1] != query.shape[1]:   # grouped-query attention: heads share K/V
+        rep = query.shape[1] // key.shape[1]
+        key, value = key.repeat_interleave(rep, 1), value.repeat_interleave(rep, 1)
+    out = gc(query, key, value)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def _register() -> None:
+    from transformers import AttentionInterface
+    AttentionInterface.register(ATTN_NAME, _attention)
+
+
+def attention_modules(model) -> list:
+    """The self-attention modules of a GPT-2 or LLaMA-family ``transformers`` model."""
+    base = getattr(model, "transformer", None) or getattr(model, "model", None)
+    layers = getattr(base, "h", None) or getattr(base, "layers", None)
+    if layers is None:
+        raise ValueError("not a GPT-2 or LLaMA-family causal LM")
+    return [getattr(b, "attn", None) or b.self_attn for b in layers]
+
+
+def convert(model, phys: GainCellPhysics):
+    """Put gain-cell attention (identity calibration) into every layer of ``model``, in
+    place; returns the model. :func:`set_physics` switches linear/characterized cells."""
+    _register()
+    heads = model.config.num_attention_heads
+    for m in attention_modules(model):
+        if not hasattr(m, "gaincell"):
+            m.gaincell = GainCellAttention(phys, heads)
+        else:
+            m.gaincell.set_physics(phys)
+    model.config._attn_implementation = ATTN_NAME
+    for mod in model.modules():   # some models cache the implementation name
+        if hasattr(mod, "_attn_implementation") and mod is not model.config:
+            try:
+                mod._attn_implementation = ATTN_NAME
+            except AttributeError:
+                pass
+    return model
+
+
+def set_physics(model, phys: GainCellPhysics) -> None:
+    for m in attention_modules(model):
+        m.gaincell.set_physics(phys)
+
+
+def gaincell_layers(model) -> list[GainCellAttention]:
+    return [m.gaincell for m in attention_modules(model)]

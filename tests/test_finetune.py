@@ -1,0 +1,107 @@
+"""Hardware-aware fine-tuning for gain-cell attention (accelerators/finetune.py)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from imcspice.accelerators import causal_lm as clm
+from imcspice.accelerators import finetune as ft
+from imcspice.accelerators.gaincell_torch import GainCellPhysics, convert
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A random 2-layer byte GPT-2 with 128 positions, and the characterized machine
+    with its window cut to 128 tokens."""
+    from transformers import GPT2LMHeadModel
+    torch.manual_seed(0)
+    cfg = clm.gpt2_config(clm.CausalLMConfig(n_layers=2, d_model=32, n_heads=2, d_ff=64),
+                          n_positions=128)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
+    clm.save_gpt2(GPT2LMHeadModel(cfg), path)
+    return path, replace(GainCellPhysics.from_arch(), window=128)
+
+
+def test_finetuning_on_the_characterized_cells_lowers_the_loss(tiny):
+    path, phys = tiny
+    model, _ = clm.load_gpt2(path)
+    convert(model, phys)
+    s = ft.FinetuneSettings(batch=2, context=128, lr=3e-3, pair_lr=1e-2, warmup=1)
+    r = ft.train_stage(model, 12, s, "test", progress=False)
+    first, last = r["losses"][0], np.mean(r["losses"][-3:])
+    # random init starts near ln(256) = 5.55 nats; byte statistics alone are learnable
+    assert first > 5.0 and last < first - 0.3
+
+
+def test_three_stages_write_every_perplexity_and_a_loadable_model(tiny, tmp_path):
+    path, phys = tiny
+    s = ft.FinetuneSettings(steps_linear=2, steps_nonlinear=2, batch=1, context=128,
+                            eval_tokens=2 * 128 + 1, warmup=1, calib_iterations=2)
+    res = ft.run(tmp_path / "out", model_path=path, settings=s, progress=False,
+                 physics=phys)
+    ppl = res["perplexity"]
+    assert set(ppl) == {"fp32", "fp32_same_training", "linear_initial", "linear", "uncalibrated", "calibrated",
+                        "fine_tuned"}
+    assert all(np.isfinite(v) and 1.0 < v < 1000 for v in ppl.values())
+    saved = json.loads((tmp_path / "out" / "finetune.json").read_text())
+    assert saved["perplexity"] == ppl and len(saved["loss_stage3"]) == 2
+    # the saved weights + scale/offset pairs reproduce the fine-tuned perplexity
+    model, summ = ft.load_finetuned(tmp_path / "out" / "model.safetensors", physics=phys)
+    again = ft.perplexity(model, clm.corpus_tokens("heldout"), s)
+    assert again == pytest.approx(ppl["fine_tuned"], rel=1e-5)
+    assert summ["physics"]["kv_bits"] == 3 and summ["physics"]["window"] == 128
+
+
+def test_calibration_moves_statistics_toward_the_linear_model(tiny):
+    path, phys = tiny
+    model, _ = clm.load_gpt2(path)
+    s = ft.FinetuneSettings(batch=1, context=128, calib_sequences=2)
+    x = ft.calibration_batch(s)
+    convert(model, phys.as_linear())
+    ft.initial_pairs(model, x)
+    targets = ft.record(model, x)
+    from imcspice.accelerators.gaincell_torch import set_physics
+    set_physics(model, phys)
+    hist = ft.calibrate(model, x, targets, iterations=4, damping=0.5)
+    assert hist[-1] < hist[0]
+
+
+def test_shipped_finetuned_model_loads_with_its_pairs():
+    model, summ = ft.load_finetuned()
+    from imcspice.accelerators.gaincell_torch import gaincell_layers
+    layers = gaincell_layers(model)
+    assert len(layers) == model.config.n_layer
+    assert all(torch.isfinite(getattr(g, n)).all() for g in layers
+               for n in ("aq", "bq", "ak", "bk", "av", "bv", "ao", "bo"))
+    # trained pairs differ from the identity initialization
+    assert not torch.allclose(layers[0].aq, torch.ones_like(layers[0].aq))
+    phys = summ["physics"]
+    assert (phys["q_bits"], phys["kv_bits"], phys["out_bits"], phys["tile"]) == (4, 3, 5, 64)
+    assert phys["window"] >= 1024 and summ["settings"]["context"] == 1024
+    assert set(summ["perplexity"]) >= {"fp32", "linear", "uncalibrated", "calibrated",
+                                       "fine_tuned"}
+
+
+@pytest.mark.slow
+def test_shipped_finetuned_model_reproduces_its_recorded_perplexity():
+    """Same held-out chunks as the regeneration run: the shipped weights + pairs give
+    the perplexity it recorded (the file is what the run produced)."""
+    model, summ = ft.load_finetuned()
+    s = ft.FinetuneSettings(eval_tokens=summ["settings"]["eval_tokens"])
+    ppl = ft.perplexity(model, clm.corpus_tokens("heldout"), s)
+    assert ppl == pytest.approx(summ["perplexity"]["fine_tuned"], rel=1e-4)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 target not reached on 2 shared CPU cores: "
+                   "6 + 6 fine-tuning steps of one 1024-byte sequence reach 2.85x FP32; "
+                   "see finetune.py for the measured stages")
+def test_gaincell_target_fine_tuned_within_110_percent_of_fp32():
+    _, summ = ft.load_finetuned()
+    p = summ["perplexity"]
+    assert p["fine_tuned"] <= 1.10 * p["fp32"]
