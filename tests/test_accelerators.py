@@ -273,5 +273,11 @@ def test_gaincell_evaluation_with_and_without_adaptation(tiny_models, tmp_path):
     assert acc["adaptation_residual"][-1] < acc["adaptation_residual"][0]
     assert acc["tau_s"] > 0 and 0.0 <= acc["v_inf_v"] <= 0.9
     assert rep["workload"] == "byte-lm" and rep["seq_len"] == acc["window"]
+    # the published pipeline's stages (issue 12): the shipped fine-tuned model, evaluated
+    # with this run's cell models against the unconverted GPT-2 on the same held-out bytes
+    ppl = acc["perplexity"]
+    assert {"fp32", "uncalibrated", "calibrated", "fine_tuned"} <= set(ppl)
+    assert acc["finetuned"]["fine_tuned_over_fp32"] == pytest.approx(
+        ppl["fine_tuned"] / ppl["fp32"], rel=1e-12)
     assert {"gaincell", "readout"} <= set(rep["energy_breakdown_j"])
     _consistent(rep)
