@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 from .ops import FP32Ops
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "data" / "causal_lm.safetensors"
@@ -362,17 +364,31 @@ def load_gpt2(path: str | Path | None = None, strict: bool = True):
     """(GPT2LMHeadModel in eval mode, metadata) from :func:`save_gpt2`'s file. Extra
     tensors (e.g. the gain-cell calibration of a fine-tuned model) are returned in
     ``metadata["extra_tensors"]`` rather than loaded."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
     from transformers import GPT2Config, GPT2LMHeadModel
     path = Path(path) if path is not None else GPT2_CHECKPOINT
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint (see train_causal_lm.py)")
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    if "gpt2_config" not in meta:
-        raise ValueError(f"{path}: no 'gpt2_config' in the safetensors metadata")
-    cfg = GPT2Config.from_dict(json.loads(meta["gpt2_config"]))
+        raise InputError(f"{path}: no such checkpoint (see train_causal_lm.py)")
+    try:   # safetensors holds tensors and a JSON header only: nothing is executed
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise InputError(f"{path}: not a readable safetensors checkpoint ({e})") from None
+    try:
+        cfg = GPT2Config.from_dict(json.loads(meta["gpt2_config"]))
+        dims = [int(cfg.vocab_size), int(cfg.n_positions), int(cfg.n_embd), int(cfg.n_layer)]
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{path}: no valid 'gpt2_config' in the safetensors metadata "
+                         f"({e})") from None
+    # memory bounded by the file: the configuration may not describe a model larger than
+    # the tensors it ships (a header could otherwise ask for any size)
+    vocab, n_pos, d, layers = dims
+    n_params = (vocab + n_pos) * d + layers * 12 * d * d
+    n_file = sum(t.numel() for t in tensors.values())
+    if min(dims) <= 0 or n_params > 1.5 * n_file + 1_000_000:
+        raise InputError(f"{path}: its gpt2_config describes {n_params:,} parameters but "
+                         f"the file holds {n_file:,}")
     m = GPT2LMHeadModel(cfg)
     own = set(m.state_dict())
     extra = {k: v for k, v in tensors.items() if k not in own}
@@ -380,7 +396,7 @@ def load_gpt2(path: str | Path | None = None, strict: bool = True):
                                    strict=False)
     missing = [k for k in missing if k != "lm_head.weight" and not k.endswith("attn.bias")]
     if strict and missing:
-        raise ValueError(f"{path}: checkpoint lacks {missing[:5]}")
+        raise InputError(f"{path}: checkpoint lacks {missing[:5]}")
     m.tie_weights()
     meta["extra_tensors"] = extra
     return m.eval(), meta

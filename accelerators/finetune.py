@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 SHIPPED = Path(__file__).resolve().parent / "data" / "causal_lm_gaincell.safetensors"
 
 
@@ -218,16 +220,16 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     from .gaincell_torch import GainCellPhysics, convert, set_physics
     s = settings
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(s.seed)
     t_start = time.perf_counter()
-    model, meta = clm.load_gpt2(model_path)
+    model, meta = clm.load_gpt2(model_path)   # refuses a bad file before --out is made
     model.to(s.device)
     if model.config.n_positions < s.context:
-        raise ValueError(f"model context {model.config.n_positions} < {s.context}")
+        raise InputError(f"model context {model.config.n_positions} < --context {s.context}")
     phys = physics or GainCellPhysics.from_arch(arch)
     if s.context > phys.window:
-        raise ValueError(f"context {s.context} > gain-cell window {phys.window}")
+        raise InputError(f"--context {s.context} > gain-cell window {phys.window}")
+    out.mkdir(parents=True, exist_ok=True)
     held = clm.corpus_tokens("heldout").to(s.device)
     ppl, times, tps = {}, {}, {}
     t0 = time.perf_counter()

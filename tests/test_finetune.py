@@ -105,3 +105,27 @@ def test_gaincell_target_fine_tuned_within_110_percent_of_fp32():
     _, summ = ft.load_finetuned()
     p = summ["perplexity"]
     assert p["fine_tuned"] <= 1.10 * p["fp32"]
+
+
+def test_finetune_refuses_hostile_checkpoints_before_making_out(tmp_path, capsys):
+    """A --model file is untrusted: garbage, and a header whose configuration asks for a
+    model far larger than the tensors it ships, are one-line errors; --out is not made."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from imcspice.cli import main
+    bad = tmp_path / "garbage.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    huge = tmp_path / "huge.safetensors"
+    cfg = {"vocab_size": 256, "n_positions": 1024, "n_embd": 4096, "n_layer": 1000,
+           "n_head": 32, "model_type": "gpt2", "bos_token_id": 0, "eos_token_id": 0}
+    save_file({"wte.weight": torch.zeros(4, 4)}, str(huge),
+              metadata={"gpt2_config": json.dumps(cfg)})
+    for f in (bad, huge):
+        out = tmp_path / f"out-{f.stem}"
+        assert main(["finetune", "--model", str(f), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(f) in err[0], err
+        assert not out.exists()
