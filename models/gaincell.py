@@ -25,7 +25,9 @@
     vs_zero_v  stored voltage of zero cell current (over the swept settings).
     e_read_j(t_pulse_s, ...) energy per cell read from supply-current integration (read
         word-line drivers + PMOS read rail; linear in the pulse width below the
-        integrator's saturation): a table, monotone-cubic refined; i_vrp_a(vwl_v, vs_v)
+        integrator's saturation): a table over the read-issued widths t_pulse_s > 0,
+        monotone-cubic refined, and 0 at t_pulse_s = 0 (no pulse, no read: the drivers'
+        edge charge is a step there, not a slope); i_vrp_a(vwl_v, vs_v)
         the PMOS rail's DC current, asinh table like i_cell_a.
 
 ``gaincell-readout``: t_out_s (see below), e_int_j(q_in_c) the integrator OTA's supply
@@ -84,6 +86,23 @@ class GainCellMacModel(GainCellModel):
     def integrator_output(self, t_pulse_s, *, corner=None, strict=False, **settings):
         return self.evaluate("v_int_v", corner=corner, strict=strict, t_pulse_s=t_pulse_s,
                              **settings)
+
+    def evaluate(self, output=None, *, corner=None, strict=False, **inputs):
+        """As :meth:`BehavioralModel.evaluate`; ``e_read_j`` is 0 at t_pulse_s <= 0 where
+        its table covers only read-issued widths (no pulse, no read: the drivers' edge
+        charge is a step at t = 0 that a table must not interpolate across)."""
+        out = super().evaluate(output, corner=corner, strict=strict, **inputs)
+        name = self._output(output)
+        if name != "e_read_j" or "t_pulse_s" not in inputs:
+            return out
+        fn = self.functions[name]
+        if "t_pulse_s" not in fn.grid_inputs or \
+                fn.grid_axes[fn.grid_inputs.index("t_pulse_s")][0] <= 0:
+            return out          # older files tabulate the t = 0 line itself
+        from .array_api import namespace_of
+        xp = namespace_of(out, inputs["t_pulse_s"])
+        t = xp.broadcast_arrays(xp.asfloat(inputs["t_pulse_s"], like=out), out)[0]
+        return xp.where(t > 0, out, out * 0)
 
 
 @register_kind

@@ -149,6 +149,14 @@ def test_read_energy_from_supply_current_integration(pool, out):
     assert e[0] < 1e-18                                 # no pulse, no read energy
     offset = e[1] - slope * 1e-9
     assert 0.2e-15 < offset < 1.2e-15, offset
+    # the model keeps that step: 0 with no pulse, and on the read-issued branch the line
+    # E = offset + slope t (a table across t = 0 would put half the edge energy off at 1 ns)
+    from imcspice.characterize.fit import fit
+    m = fit(out / "mac_e.raw.h5")
+    assert m.evaluate("e_read_j", t_pulse_s=np.array([0.0]))[0] == 0.0
+    tt = np.array([1e-9, 1.5e-9, 2.5e-9, 7.5e-9])
+    np.testing.assert_allclose(m.evaluate("e_read_j", t_pulse_s=tt), offset + slope * tt,
+                               rtol=0.05)
 
 
 # --- gaincell-superposition ----------------------------------------------------------------------

@@ -98,6 +98,8 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
                             "column current, rails "
                             "shared by all settings (bent into each rail from a shared knee, "
                             "exp or tanh: the column keeps discharging after the clamp)")
+        if q in _PER_READ and "t_pulse_s" in gd.names and (gd.axis("t_pulse_s") > 0).any():
+            gd, notes[q] = _read_issued(gd)
         clip_axis = {"t_out_s": "q_in_c"}.get(q)
         if clip_axis in gd.names and len(gd.axis(clip_axis)) >= 4:
             fn, err = _fit_clipped(gd, seed, clip_axis)
@@ -140,6 +142,28 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
     return _CLASSES[kind](fns, valid_range=rng, heldout_error=summarize(errs, seed, notes=ho_notes),
                                 form=form,
                           meta=meta)
+
+
+#: energies of one read: a step at t_pulse_s = 0 (no pulse, no read, no energy; any pulse
+#: pays the word-line drivers' edge charge, ~0.9 fJ, then grows linearly with the width)
+_PER_READ = ("e_read_j",)
+
+
+def _read_issued(gd):
+    """The read-issued branch (t_pulse_s > 0) of a per-read energy: a table across the
+    t = 0 step interpolates half the edge energy into the first pulse widths (the held-out
+    1 ns line missed by 2.7 % FS). The model returns 0 at t_pulse_s = 0 (no pulse issued;
+    GainCellMacModel). Full scale stays the whole sweep's."""
+    t = gd.axis("t_pulse_s")
+    zero = gd.take("t_pulse_s", np.flatnonzero(t <= 0))
+    out = gd.take("t_pulse_s", np.flatnonzero(t > 0))
+    out.fs = gd.full_scale
+    note = ("table over the read-issued widths t_pulse_s > 0 only; at t_pulse_s = 0 (no "
+            "pulse) the model returns 0")
+    if zero.values.size and np.isfinite(zero.values).any():
+        note += (f" (measured there: at most {np.nanmax(np.abs(zero.values)):.2g} "
+                 f"{gd.unit}, {100 * np.nanmax(np.abs(zero.values)) / gd.full_scale:.2g} % FS)")
+    return out, note
 
 
 def _rails(gd, masks):
