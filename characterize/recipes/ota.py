@@ -154,25 +154,23 @@ class Ota(Recipe):
         # the two ends only (each DC point of this high-gain loop costs ~0.15 s): outputs
         # from 2 vcm + 0.5 V up to 2 vcm + 1.1 V and down to 2 vcm - 1.1 V, 20 mV steps
         vcm = p["vcm_v"]
-        ends = []
-        for a, b in ((-1.1, -0.5), (0.5, 1.1)):
-            vec = ng.run([f"dc vsw {format_number(a)} {format_number(b)} 0.02"])
+
+        def swing_end(lo: float, hi: float, step: float):
+            vec = ng.run([f"dc vsw {format_number(lo)} {format_number(hi)} "
+                          f"{format_number(step)}"])
             vin = np.real(np.asarray(vec["v-sweep"]))
             vo = np.asarray(vec["outc"])
             ideal = 2 * vcm - vin
-            end = _swing_end(vo, np.abs(vo - ideal), np.abs(ideal - p["vdd_v"] / 2),
-                             vin)
+            return _swing_end(vo, np.abs(vo - ideal), np.abs(ideal - p["vdd_v"] / 2), vin)
+
+        ends = []
+        for a, b in ((-1.1, -0.5), (0.5, 1.1)):
+            end = swing_end(a, b, 0.02)
             if np.isfinite(end[1][0]):
                 # the error grows steeply near the rail: interpolating its 10 mV crossing
                 # between 20 mV input steps put ~1 mV of step-to-step noise on the swing,
                 # so the bracketing step is swept again in 1 mV steps
-                lo_in, hi_in = sorted(end[1])
-                vec = ng.run([f"dc vsw {format_number(lo_in)} {format_number(hi_in)} 0.001"])
-                vin = np.real(np.asarray(vec["v-sweep"]))
-                vo = np.asarray(vec["outc"])
-                ideal = 2 * vcm - vin
-                end = _swing_end(vo, np.abs(vo - ideal), np.abs(ideal - p["vdd_v"] / 2),
-                                 vin)
+                end = swing_end(*sorted(end[1]), 0.001)
             ends.append(end[0])
         out["v_out_max_v"], out["v_out_min_v"] = ends
         return out
