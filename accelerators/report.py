@@ -59,6 +59,15 @@ def render(rep: dict, level: int = 1) -> list[str]:
                  f"{acc['perplexity_no_adaptation']:.3f}, adapted "
                  f"{acc['perplexity_adapted']:.3f}, linear cells "
                  f"{acc['perplexity_adapted_linear_cells']:.3f}.")
+        if "finetuned" in acc:
+            ft, ppl = acc["finetuned"], acc["perplexity"]
+            L += ["", f"Published pipeline (GPT-2 byte LM, 1024-byte contexts, no softmax, "
+                  f"per-tile quantization; `imcspice finetune`, weights {ft['weights']}): "
+                  f"perplexity FP32 {ppl['fp32']:.3f}, linear cells {ppl['linear']:.3f}, "
+                  f"uncalibrated {ppl['uncalibrated']:.3f}, calibrated "
+                  f"{ppl['calibrated']:.3f}, fine-tuned **{ppl['fine_tuned']:.3f}** "
+                  f"({ft['fine_tuned_over_fp32']:.2f}x FP32; target <= "
+                  f"{ft['target_ratio']:.2f}x). {ft['note']}."]
     pr = rep["projection"]
     L += ["", "| | latency | energy | area |", "|---|---|---|---|",
           f"| SKY130, this description | {fmt(rep['latency_s'], 's')} | "

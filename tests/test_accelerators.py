@@ -279,5 +279,6 @@ def test_gaincell_evaluation_with_and_without_adaptation(tiny_models, tmp_path):
     assert {"fp32", "uncalibrated", "calibrated", "fine_tuned"} <= set(ppl)
     assert acc["finetuned"]["fine_tuned_over_fp32"] == pytest.approx(
         ppl["fine_tuned"] / ppl["fp32"], rel=1e-12)
+    assert f"fine-tuned **{ppl['fine_tuned']:.3f}**" in (tmp_path / "report.md").read_text()
     assert {"gaincell", "readout"} <= set(rep["energy_breakdown_j"])
     _consistent(rep)
