@@ -33,7 +33,7 @@ from . import arch as arch_mod
 from . import hardware
 from .analog import Nonideal, RangeRecorder
 from .torch_analog import TorchCrossbarLinear, _Calibrating, _Given, from_np, to_np
-from .torch_quant import AcamLookup, quantize_uniform
+from .torch_quant import AcamLookup, quantize_pulse, quantize_symmetric
 
 PHASES = ("new", "record", "hw_calibrate", "run")
 
@@ -226,12 +226,17 @@ class AnalogChip:
     def _acam_matmul(self, a, b, name):
         r = self._r(name)
         bits = self.factory.in_bits
-        aq = quantize_uniform(a, bits, -float(r["in"]), float(r["in"]))
-        bq = quantize_uniform(b, bits, -float(r["in2"]), float(r["in2"]))
-        pm = float(r["prod"])
+        aq, bq = _operand(a, r, "in", bits), _operand(b, r, "in2", bits)
         half = 2 ** (self.factory.bits - 1)
         q = self._levels(name + ".prod", -half / (half - 1), 1.0, a.device)
         lead = aq.shape[:-2]
+        # the product range of each head (recorded on the hardware path), as RaceItOps
+        ph = r.get("prod_head")
+        heads = lead[-1] if len(lead) else 1
+        pm_h = [float(ph[h]) if (ph is not None and len(lead) and np.ndim(ph) == 1
+                                 and len(ph) > h) else float(r["prod"]) for h in range(heads)]
+        pm_all = torch.tensor(pm_h, dtype=aq.dtype, device=aq.device).expand(
+            *lead if len(lead) else (1,)).reshape(-1, 1, 1, 1)
         A = aq.reshape(-1, *aq.shape[-2:])
         B = bq.expand(*lead, *bq.shape[-2:]).reshape(-1, *bq.shape[-2:])
         n, m, k = A.shape
@@ -239,6 +244,7 @@ class AnalogChip:
         outs = []
         for i in range(0, n, step):
             p = A[i:i + step, :, :, None] * B[i:i + step, None, :, :]     # (c, m, k, n')
+            pm = pm_all[i:i + step]
             outs.append((q(torch.clamp(p / pm, -1.0, 1.0)) * pm).sum(-2))
         return torch.cat(outs).reshape(*lead, m, B.shape[-1])
 
@@ -249,7 +255,11 @@ class AnalogChip:
         e = ex.lookup(torch.clamp(z, min=lo), torch.exp, key="exp")
         e = torch.where(z < lo, torch.zeros_like(e), e)       # below the range: code 0
         s = e.sum(-1, keepdim=True)                           # current sum on a shared line
-        rc = self._lookup(name + ".recip", 1.0, float(x.shape[-1]), x.device)
+        # 1/sum over the calibrated range of the sums, within [1, n] (as RaceItOps)
+        n, r = float(x.shape[-1]), self._r(name)
+        s_lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
+        s_hi = max(min(n, r.get("sum_max", n)), s_lo + 1e-6)
+        rc = self._lookup(name + ".recip", s_lo, s_hi, x.device)
         p = e * rc.lookup(s, torch.reciprocal, key="recip")
         return self._levels(name + ".out", 0.0, 1.0, x.device)(p)
 
@@ -274,3 +284,13 @@ class AnalogChip:
 
 
 __all__ = ["AnalogChip", "PHASES"]
+
+
+def _operand(x: torch.Tensor, r: dict, key: str, bits: int) -> torch.Tensor:
+    """A product lookup's operand as the code it arrives in, with a level at exactly 0
+    (:meth:`.race_it.RaceItOps._operand`): unsigned over [0, its calibrated maximum] when
+    the recorded minimum is >= 0 (probabilities), else sign + magnitude."""
+    if r.get(key + "_min", -1.0) >= 0.0:
+        hi = max(float(r.get(key + "_max", r[key])), 1e-12)
+        return quantize_pulse(x / hi, bits) * hi
+    return quantize_symmetric(x, bits, float(r[key]))
