@@ -30,8 +30,8 @@ full scale, exact at full rank), and each term is one masked product.
 Quantizers are straight-through (identity gradient inside the clamp); the clamp,
 the readout and the cell current carry their own piecewise-linear derivatives. Masked
 pairs (future keys, keys outside the window) contribute nothing: their rows are not
-driven. Unification note for the lead: this file has its own minimal STE
-(:func:`ste_round`); engineer "torch"'s ``torch_quant.py`` may supersede it.
+driven. The straight-through rounding is :func:`.torch_quant.ste_round`, the one the
+crossbar and ACAM operators use.
 """
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 from torch import nn
+
+from .torch_quant import ste_round
 
 V_MID_V = 0.45        # storage range centre (REFERENCE.md: 0-0.9 V centred at 0.45 V)
 V_MAX_V = 0.9         # storage range top
@@ -154,11 +156,6 @@ def retention_table(hw, write_device: str, window: int, t_token_s: float,
 
 
 # ----------------------------------------------------------------- differentiable pieces
-def ste_round(x: torch.Tensor) -> torch.Tensor:
-    """round() with an identity (straight-through) gradient."""
-    return x + (torch.round(x) - x).detach()
-
-
 def quantize(x: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor:
     """Clamp to [lo, hi] and round to the zero-anchored grid k·step, step = (hi - lo) /
     (2^bits - 1) (the published quantizer: 0 is a level, so undriven rows add nothing),
