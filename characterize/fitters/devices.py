@@ -65,9 +65,10 @@ def fit_memristor(raw, *, raw_path, seed: int = 0) -> MemristorModel:
         raise FitError(f"memristor fits memristor-iv sweeps, not {raw.attrs.get('recipe')!r}")
     gd = grid_data(raw, "i_a", settings=("g_us", "v0_v", "temp_c"))
     form_inputs = ["g_us", "v_v", "temp_c"]
-    if len(gd.axis("temp_c")) < 3 or len(gd.axis("g_us")) < 3:
-        raise FitError("memristor: the filament + gap form needs >= 3 temperatures and >= 3 "
-                       "conductances (alpha, Ea and the crossover are fitted)")
+    if len(gd.axis("g_us")) < 3:
+        raise FitError("memristor: the filament + gap form needs >= 3 conductances (the "
+                       "metallic/gap crossover g_q is fitted)")
+    one_temp = len(gd.axis("temp_c")) < 2
     modes = {"g_us": "form", "v_v": "form", "temp_c": "form"}
     masks = split_grid(gd, modes, seed)
     fn, worst = form_function(
@@ -90,6 +91,10 @@ def fit_memristor(raw, *, raw_path, seed: int = 0) -> MemristorModel:
                      temperature_source=TEMPERATURE_SOURCE,
                      defaults={"temp_c": T_REF_C} if rng["temp_c"][0] <= T_REF_C <=
                      rng["temp_c"][1] else {})
+    if one_temp:   # dI/d(alpha), dI/d(Ea) vanish at 27 C: they keep their start values
+        meta["temperature_note"] = ("one temperature swept: alpha_per_k and ea_ev are not "
+                                    "identifiable and keep the netlist's values; the valid "
+                                    "range pins temp_c")
     if worst > DEFAULT_TOL_PCT:
         meta["warning"] = (f"filament-gap form training error {worst:.3g}% FS exceeds "
                            f"{DEFAULT_TOL_PCT}%")
