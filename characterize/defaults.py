@@ -150,6 +150,10 @@ FULL = {
     "ota": DefaultSweep("ota", {"ibias_a": [float(f"{5e-6 * 2 ** (k * 3 / 7):.4g}")
                                             for k in range(8)],
                                 "cl_f": [50e-15, 200e-15, 1e-12]}, ["tt"], [27]),
+    # 6T SRAM column (the accelerators' on-chip buffers): rows per bitline 16..256 at
+    # half-octave steps (log axis; energies ~ a + b rows, delays grow with the bitline
+    # load); tt only: ~2-3 transients of 2-20 s per point, ~4 CPU-minutes for the nine
+    "sram": DefaultSweep("sram", {"rows": _geom(16, 256, 9, integer=True)}, ["tt"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -186,6 +190,7 @@ SMALL = {
     "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 2.0, 4.0], "n_codes": [2]}, ["tt"],
                             [27]),
     "ota": DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27]),
+    "sram": DefaultSweep("sram", {"rows": [16, 32, 64]}, ["tt"], [27]),
 }
 
 
