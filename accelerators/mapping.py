@@ -33,7 +33,10 @@ Conventions (the tests re-derive them by hand):
   SRAM (``sm_sram.access_bits`` per access), SM-mapped weights from DRAM once.
 * memories: every crossbar/ACAM/adder operator's activations in and out pass the
   ``buffer`` once (``access_bits`` per access); ``count = "mapped"`` buffers hold the
-  largest operator's activations (SRAM: its weights too).
+  largest operator's activations (SRAM: its weights too). A memory with a
+  ``write_energy`` figure is charged its ``energy`` figure for what the operator reads
+  (activations in, SRAM weights) and ``write_energy`` for its activations out; one
+  without is charged every access at its ``energy``.
 * gaincell (decode attention): K and V rows written (``H·dh`` cells each), every
   K and V cell read once (scores: two pulse phases for the signed query), one readout
   per score column and per context column; optional row-sum column + divider.
@@ -286,10 +289,8 @@ def _sm(m: Mapping, op: Operator) -> None:
     m.charge(op, "sm_mac", macs)
     m.step(op, "sm_mac", _ceil(macs, n))
     m.need("sm_mac", min(macs, n))
-    sram = m.arch.component("sm_sram")
-    nbytes = op.weight_bytes + op.act_in_bytes + op.act_out_bytes
-    m.charge(op, "sm_sram", nbytes * 8 / _int(sram, "access_bits"))
-    m.need("sm_sram_bytes", nbytes)
+    _accesses(m, op, "sm_sram", op.weight_bytes + op.act_in_bytes, op.act_out_bytes)
+    m.need("sm_sram_bytes", op.weight_bytes + op.act_in_bytes + op.act_out_bytes)
     if op.weight_bytes and "dram" in m.arch.components:
         m.charge(op, "dram", op.weight_bytes * 8 / _int(m.arch.component("dram"), "access_bits"))
 
@@ -360,10 +361,22 @@ def _gaincell_arrays(m: Mapping) -> None:
 def _activations(m: Mapping, op: Operator, comp: str) -> None:
     if comp not in m.arch.components:
         return
-    buf = m.arch.component(comp)
-    nbytes = op.act_in_bytes + op.act_out_bytes
-    m.charge(op, comp, nbytes * 8 / _int(buf, "access_bits"))
-    m.need(comp + "_bytes", nbytes)
+    _accesses(m, op, comp, op.act_in_bytes, op.act_out_bytes)
+    m.need(comp + "_bytes", op.act_in_bytes + op.act_out_bytes)
+
+
+def _accesses(m: Mapping, op: Operator, comp: str, read_bytes: float,
+              write_bytes: float) -> None:
+    """Charge memory ``comp`` for ``read_bytes`` read and ``write_bytes`` written, in
+    ``access_bits`` accesses: reads at ``energy`` and writes at ``write_energy`` where
+    it prices them apart (the SRAM macro from SPICE), else all at ``energy``."""
+    c = m.arch.component(comp)
+    bits = _int(c, "access_bits")
+    if "write_energy" in c.figures:
+        m.charge(op, comp, read_bytes * 8 / bits)
+        m.charge(op, comp, write_bytes * 8 / bits, "write_energy")
+    else:
+        m.charge(op, comp, (read_bytes + write_bytes) * 8 / bits)
 
 
 def _memories(m: Mapping) -> None:

@@ -37,8 +37,11 @@ assumption):
 
 * precharge/equalize: two pfets bitline -> ``vddp`` and one between BL and BLB, gate
   ``pre_b`` (active low), width ``w_pre_um``; precharge to the full supply;
-* write driver: an nfet from each bitline to ground (gates ``wd0``/``wd1``): a write
-  of 0 pulls BL low, of 1 BLB (the data-dependent gating logic is upstream);
+* write driver: an nfet from each bitline to ground (gates ``wd0``/``wd1``) and a pfet
+  to ``vddp`` (gates ``wd1b``/``wd0b``): a write of 0 pulls BL low and holds BLB at
+  VDD (of 1 the reverse; the data-dependent gating logic is upstream). Without the
+  hold, the floating BLB fed the flipping cell's low node and drooped 0.5-0.8 V
+  (measured at 8-24 rows);
 * sense amplifier: the StrongARM latch of :mod:`.comparator` (Razavi 2015), inputs BL
   (``inp``) and BLB (``inn``), clocked by ``sae``; a voltage-mode SA, the classic SRAM
   latch-type sense amplifier, on its own supply ``vdds``.
@@ -162,9 +165,11 @@ def column_lines(tech, rows: int, cell: Bitcell, per: ColumnPeriphery,
           mos("pc1", "p", "bl", "pre_b", "vddp", "vddp", per.w_pre_um),
           mos("pc2", "p", "blb", "pre_b", "vddp", "vddp", per.w_pre_um),
           mos("peq", "p", "bl", "pre_b", "blb", "vddp", per.w_pre_um),
-          "* write driver",
+          "* write driver: the written side pulled to 0, the other held at VDD",
           mos("wdr0", "n", "bl", "wd0", vss, vss, per.w_wd_um),
-          mos("wdr1", "n", "blb", "wd1", vss, vss, per.w_wd_um)]
+          mos("wdr1", "n", "blb", "wd1", vss, vss, per.w_wd_um),
+          mos("wdh0", "p", "bl", "wd1b", "vddp", "vddp", per.w_wd_um),
+          mos("wdh1", "p", "blb", "wd0b", "vddp", "vddp", per.w_wd_um)]
     L += strongarm_lines(per.sense, inp="bl", inn="blb", clk="sae", outp="sao",
                          outm="saob", vdd="vdds", vss=vss, prefix="sa")
     return L

@@ -2,7 +2,13 @@
 kind: lookup tables of log(value) over log(rows) and the swept settings, held-out
 lines checked (characterize/fitting/table.py, as the dac fitter does). A sweep with a
 failed write or read (``write_ok``/``read_ok`` 0 at some point) is refused: its
-energies would describe a column that does not work."""
+energies would describe a column that does not work.
+
+The read energy has a kink in rows: below ~100 rows (SKY130 tt) the bitline develops the
+sense differential faster than the word line can pulse (its edges are 50 ps), so the
+shortest pulse removes a fixed charge and the swing overshoots; above, the read is
+self-timed to the target swing. The table interpolates across it; the default sweep's
+held-out lines measure what that costs (defaults.json)."""
 from __future__ import annotations
 
 import numpy as np

@@ -80,7 +80,7 @@ def _pwl(points) -> str:
 class SramColumn(Recipe):
     name = "sram"
     summary = "6T SRAM column: energy per bit written/read vs rows, self-timed read delay"
-    version = 1
+    version = 2   # 2: the write driver holds the other bitline at VDD
     params = (
         IntParam("rows", 64, "", "cells on the bitline pair [default: assumption]", min=2,
                  max=512, structural=True),
@@ -168,6 +168,8 @@ class SramColumn(Recipe):
         L += lg.inverter("dpre2", "pre_b_n", "pre_b", "vddc", "0", 1.0, 2.4)
         L += lg.inverter("dwd0", "wd0_s", "wd0", "vddc", "0", 0.42, 1.0)
         L += lg.inverter("dwd1", "wd1_s", "wd1", "vddc", "0", 0.42, 1.0)
+        L += lg.inverter("dwd0b", "wd0", "wd0b", "vddc", "0", 0.42, 1.0)
+        L += lg.inverter("dwd1b", "wd1", "wd1b", "vddc", "0", 0.42, 1.0)
         L += lg.inverter("dsae", "sae_s", "sae", "vddc", "0", 1.0, 2.4)
         L.append(f"Cwl wl 0 {f(p['c_wire_cell_ff'] * 1e-15)}")
         L += sc.column_lines(tech, int(p["rows"]), cell, per, p["c_wire_cell_ff"])
