@@ -73,3 +73,16 @@ def test_race_it_energy_is_mostly_spice_sourced(hw):
     assert math.isclose(sum(share.values()), 1.0)
     by = sheet.by(sheet.energy, "component")
     assert {"buffer", "outlier_mac", "adder"} <= set(by)
+
+
+def test_every_acam_row_searched_is_one_sense_decision(hw):
+    a = arch.load("race-it")
+    m = mapping.build(a, get_workload("minilm"), 16)
+    acts = lambda comp: sum(c.actions for c in m.charges if c.component == comp)  # noqa: E731
+    # ACAM conversions (converter kind acam) and ACAM lookups are all row searches
+    assert acts("sense") == pytest.approx(acts("converter") + acts("acam"))
+    conv = a.component("converter")
+    assert m.provisioned["sense"] == (m.provisioned["converter"] *
+                                      conv["searches_per_conversion"] + m.provisioned["acam"])
+    f = components.resolve(a, hw)["sense"]
+    assert f["energy"].source == "spice" and "comparator.model.h5" in f["energy"].detail
