@@ -8,6 +8,9 @@ centre of its valid range). ``times`` (optional, a positive number) composes a f
 from a smaller characterized one: ``{ model = "logic", quantity = "e_add_bit_j", times =
 32, note = "..." }`` is 32 registered full-adder bits per action, and the figure's
 detail says "32 x e_add_bit_j" with the note (a ``note`` is shown on any spice figure).
+``plus`` (optional) adds further outputs of the same model at the same operating point:
+``plus = [{ quantity = "e_dff_j", times = 32 }]`` (a MAC = N full-adder ops + M
+flip-flops); the detail lists every term.
 A point outside the model's valid box is clipped to it and the clip is written into the
 figure's source, never hidden.
 
@@ -144,20 +147,52 @@ def _spice(arch, comp, f, hw, where):
                              dtype=np.float64).ravel()[0])
     if not np.isfinite(v) or v <= 0:
         raise ArchError(f"{where}: {f['model']}:{f['quantity']} is {v!r} at {point}")
-    times = f.get("times", 1)
-    if isinstance(times, bool) or not isinstance(times, (int, float)) or \
-            not np.isfinite(times) or times <= 0:
-        raise ArchError(f"{where}: 'times' must be a positive number (how many of the "
-                        f"model's {f['quantity']} one {comp.name} action is), got {times!r}")
+    times = _times(f.get("times", 1), f["quantity"], comp, where)
+    terms = [(f["quantity"], times, v)]
+    plus = f.get("plus", [])
+    if not isinstance(plus, list):
+        raise ArchError(f"{where}: 'plus' must be a list of {{ quantity, times }} tables")
+    for t in plus:
+        if not isinstance(t, dict) or set(t) - {"quantity", "times"} or "quantity" not in t:
+            raise ArchError(f"{where}: each 'plus' term is {{ quantity = \"...\", times = N }}")
+        p2, n2 = operating_point(arch, comp, f, model, t["quantity"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v2 = float(np.asarray(model.evaluate(t["quantity"], corner=arch.corner, **p2),
+                                  dtype=np.float64).ravel()[0])
+        if not np.isfinite(v2) or v2 <= 0:
+            raise ArchError(f"{where}: {f['model']}:{t['quantity']} is {v2!r} at {p2}")
+        terms.append((t["quantity"], _times(t.get("times", 1), t["quantity"], comp, where), v2))
+        notes += [n for n in n2 if n not in notes]
+        point.update({k: x for k, x in p2.items() if k not in point})
     swept = {k: round(p, 6) for k, p in point.items()
              if model.valid_range[k][0] < model.valid_range[k][1]}
-    err = model.heldout_error.get("max_pct_fs")
     path = Path(hw.files[id(model)]).name
-    what = f"{times:g} x {f['quantity']}" if times != 1 else f["quantity"]
-    detail = (f"{path}: {what} at {swept} ({arch.corner}), held-out error "
-              f"{err:.2f} % FS" if err is not None else f"{path}: {what} at {swept}")
+    what = " + ".join(f"{n:g} x {q}" if n != 1 else q for q, n, _ in terms)
+    detail = f"{path}: {what} at {swept} ({arch.corner}), {heldout_text(model)}"
     if f.get("note"):
         detail += f" [{f['note']}]"
     if notes:
         detail += "; " + "; ".join(notes)
-    return v * times, detail
+    return sum(n * x for _, n, x in terms), detail
+
+
+def _times(times, quantity: str, comp, where: str) -> float:
+    if isinstance(times, bool) or not isinstance(times, (int, float)) or \
+            not np.isfinite(times) or times <= 0:
+        raise ArchError(f"{where}: 'times' must be a positive number (how many of the "
+                        f"model's {quantity} one {comp.name} action is), got {times!r}")
+    return times
+
+
+def heldout_text(model) -> str:
+    """'held-out error X % FS' of a model, or why it has none: a sweep whose every axis
+    is too short to hold a line out (fewer than 4 values) has no held-out points, and
+    its summary's max_pct_fs is NaN; that is said, never printed as 'nan %'."""
+    err = model.heldout_error.get("max_pct_fs")
+    if err is None:
+        return "no held-out error recorded"
+    if not np.isfinite(err):
+        return ("no held-out error: no swept axis had enough lines (>= 4) to hold one "
+                "out, so the fit is unchecked between its points")
+    return f"held-out error {err:.2f} % FS"

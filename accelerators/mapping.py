@@ -27,13 +27,18 @@ Conventions (the tests re-derive them by hand):
   row), gelu and elementwise ``e``, layernorm ``e + rows`` (output; 1/sqrt per row),
   matmul one lookup per scalar product plus ``k - 1`` adds per output on the adder
   pool; each lookup searches ``searches_per_lookup`` rows; ``count //
-  searches_per_lookup`` lookups per step.
+  searches_per_lookup`` lookups per step. Where the description has a ``sense``
+  component, every ACAM row searched (lookups and ACAM conversions) is one match-line
+  decision of it, and each search step one of its steps; one per ACAM row provisioned.
 * adder (elementwise): one add per element on the pool.
 * sm: ``flops/2`` MACs on ``sm_mac.count`` units, one cycle each; operands through
   SRAM (``sm_sram.access_bits`` per access), SM-mapped weights from DRAM once.
 * memories: every crossbar/ACAM/adder operator's activations in and out pass the
   ``buffer`` once (``access_bits`` per access); ``count = "mapped"`` buffers hold the
-  largest operator's activations (SRAM: its weights too).
+  largest operator's activations (SRAM: its weights too). A memory with a
+  ``write_energy`` figure is charged its ``energy`` figure for what the operator reads
+  (activations in, SRAM weights) and ``write_energy`` for its activations out; one
+  without is charged every access at its ``energy``.
 * gaincell (decode attention): K and V rows written (``H·dh`` cells each), every
   K and V cell read once (scores: two pulse phases for the signed query), one readout
   per score column and per context column; optional row-sum column + divider.
@@ -201,6 +206,9 @@ def _crossbar(m: Mapping, op: Operator) -> None:
         m.provisioned["outlier_mac"] = _int(m.arch.component("outlier_mac"), "count")
     m.charge(op, "converter", tokens * conv_per_token * _int(conv, "searches_per_conversion"))
     m.step(op, "converter", tokens * P * _ceil(min(op.n, cols), _int(conv, "per_tile")))
+    if conv.get("kind") == "acam":
+        _sense(m, op, tokens * conv_per_token * _int(conv, "searches_per_conversion"),
+               tokens * P * _ceil(min(op.n, cols), _int(conv, "per_tile")))
     m.need("converter", rt * ct * _int(conv, "per_tile"))
     m.need("dac", rt * ct * _int(xb, "rows"))
     if adds_per_token:
@@ -249,6 +257,7 @@ def _acam(m: Mapping, op: Operator) -> None:
     steps = _ceil(lookups, per_step)
     m.charge(op, "acam", lookups * per)
     m.step(op, "acam", steps)
+    _sense(m, op, lookups * per, steps)
     m.need("acam", min(lookups, per_step) * per)
     if steps > 1:
         m.notes.append(f"{op.qualified_name}: {lookups} lookups serialized in {steps} steps "
@@ -256,6 +265,15 @@ def _acam(m: Mapping, op: Operator) -> None:
     if adds:
         _pool_adds(m, op, adds)
     _activations(m, op, "buffer")
+
+
+def _sense(m: Mapping, op: Operator, searches: float, steps: float) -> None:
+    """One match-line decision per ACAM row searched, on the ``sense`` component where
+    the description has one (RACE-IT senses every match line with a comparator); its
+    decision follows the match line's discharge, so it adds a step to each search."""
+    if "sense" in m.arch.components:
+        m.charge(op, "sense", searches)
+        m.step(op, "sense", steps)
 
 
 def _pool_adds(m: Mapping, op: Operator, adds: float) -> None:
@@ -286,10 +304,8 @@ def _sm(m: Mapping, op: Operator) -> None:
     m.charge(op, "sm_mac", macs)
     m.step(op, "sm_mac", _ceil(macs, n))
     m.need("sm_mac", min(macs, n))
-    sram = m.arch.component("sm_sram")
-    nbytes = op.weight_bytes + op.act_in_bytes + op.act_out_bytes
-    m.charge(op, "sm_sram", nbytes * 8 / _int(sram, "access_bits"))
-    m.need("sm_sram_bytes", nbytes)
+    _accesses(m, op, "sm_sram", op.weight_bytes + op.act_in_bytes, op.act_out_bytes)
+    m.need("sm_sram_bytes", op.weight_bytes + op.act_in_bytes + op.act_out_bytes)
     if op.weight_bytes and "dram" in m.arch.components:
         m.charge(op, "dram", op.weight_bytes * 8 / _int(m.arch.component("dram"), "access_bits"))
 
@@ -360,10 +376,22 @@ def _gaincell_arrays(m: Mapping) -> None:
 def _activations(m: Mapping, op: Operator, comp: str) -> None:
     if comp not in m.arch.components:
         return
-    buf = m.arch.component(comp)
-    nbytes = op.act_in_bytes + op.act_out_bytes
-    m.charge(op, comp, nbytes * 8 / _int(buf, "access_bits"))
-    m.need(comp + "_bytes", nbytes)
+    _accesses(m, op, comp, op.act_in_bytes, op.act_out_bytes)
+    m.need(comp + "_bytes", op.act_in_bytes + op.act_out_bytes)
+
+
+def _accesses(m: Mapping, op: Operator, comp: str, read_bytes: float,
+              write_bytes: float) -> None:
+    """Charge memory ``comp`` for ``read_bytes`` read and ``write_bytes`` written, in
+    ``access_bits`` accesses: reads at ``energy`` and writes at ``write_energy`` where
+    it prices them apart (the SRAM macro from SPICE), else all at ``energy``."""
+    c = m.arch.component(comp)
+    bits = _int(c, "access_bits")
+    if "write_energy" in c.figures:
+        m.charge(op, comp, read_bytes * 8 / bits)
+        m.charge(op, comp, write_bytes * 8 / bits, "write_energy")
+    else:
+        m.charge(op, comp, (read_bytes + write_bytes) * 8 / bits)
 
 
 def _memories(m: Mapping) -> None:
@@ -375,6 +403,13 @@ def _memories(m: Mapping) -> None:
         n = _ceil(need, _int(c, "capacity_bytes"))
         m.demanded[comp] = n
         m.provisioned[comp] = n if c.get("count") == "mapped" else _int(c, "count")
+    if "sense" in m.arch.components:
+        # one sense amplifier per ACAM row: the converters' rows and the ACAM bank's
+        conv = m.arch.components.get("converter")
+        per = _int(conv, "searches_per_conversion") if conv is not None and \
+            conv.get("kind") == "acam" else 0
+        m.provisioned["sense"] = m.provisioned.get("converter", 0) * per + \
+            m.provisioned.get("acam", 0)
     add = m.arch.components.get("adder")
     if add is not None and (m.provisioned.get("crossbar") or "adder_pool" in m.demanded):
         # the adders exist wherever the tiles do, used or not (their area counts)

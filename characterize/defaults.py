@@ -154,6 +154,13 @@ FULL = {
     "ota": DefaultSweep("ota", {"ibias_a": [float(f"{5e-6 * 2 ** (k * 3 / 7):.4g}")
                                             for k in range(8)],
                                 "cl_f": [50e-15, 200e-15, 1e-12]}, ["tt"], [27]),
+    # 6T SRAM column (the accelerators' buffers use 256-row subarrays): rows per bitline
+    # 128..256 in 5 log steps (x1.19). Below ~100 rows (tt) the shortest word-line pulse
+    # overshoots the sense swing and the read energy has a kink where self-timing takes
+    # over: a 16..256 sweep (13 log steps) missed held-out lines by 10 % FS (2 fJ of
+    # 125 fJ), so the model covers the self-timed range only. tt only: 3 transients of
+    # 5-30 s per point
+    "sram": DefaultSweep("sram", {"rows": _geom(128, 256, 5, integer=True)}, ["tt"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -190,6 +197,7 @@ SMALL = {
     "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 2.0, 4.0], "n_codes": [2]}, ["tt"],
                             [27]),
     "ota": DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27]),
+    "sram": DefaultSweep("sram", {"rows": [16, 32, 64]}, ["tt"], [27]),
 }
 
 

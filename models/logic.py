@@ -6,7 +6,10 @@
 ``e_dff_j`` (one flip-flop clocked once, random data), ``e_add_j`` (one ``n_bits`` add)
 and ``p_leak_w`` over the swept settings (``n_bits``, ``vdd_v``, ...):
 lookup tables (characterize/fitters/logic.py), held-out error recorded where an axis has
-enough values to hold one out; outside the swept box evaluation warns (or refuses under
+enough values (>= 4) to hold one out; a sweep with no such axis (the demo's and the
+tests' single-point sweeps) has no held-out points, its ``max_pct_fs`` is NaN, and the
+pricing says "no held-out error" instead (accelerators/components.py
+``heldout_text``); outside the swept box evaluation warns (or refuses under
 ``strict``). An N-bit registered ripple add costs N × ``e_add_bit_j`` (the adder's
 linearity in N is checked by tests/test_logic.py); architecture descriptions compose it
 with ``times``. The carry delay is measured by the recipe (``t_carry_per_bit_s``) but

@@ -31,6 +31,8 @@ TINY = {
     # HeTraX's SAR converter and the gain-cell readout's comparator
     "sar-adc": S("sar-adc", {"n_codes": [1]}, ["tt"], [27]),
     "comparator": S("comparator", {"v_cm_v": [0.9, 1.0]}, ["tt"], [27], mc=2),
+    # the SRAM buffers of race-it/hetrax (one short column: two transients, seconds)
+    "sram": S("sram", {"rows": [32]}, ["tt"], [27]),
 }
 
 
