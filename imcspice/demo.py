@@ -46,6 +46,8 @@ DEMO = {
     # hetrax prices its SAR converter, gaincell its readout comparator from these
     "sar-adc": D.DefaultSweep("sar-adc", {"n_codes": [2]}, ["tt"], [27]),
     "comparator": D.DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
+    # race-it and hetrax price their buffers from the SKY130 6T SRAM column
+    "sram": D.DefaultSweep("sram", {"rows": [128, 256]}, ["tt"], [27]),
 }
 
 #: (architecture, workload, output folder): each description on the network it both
