@@ -96,3 +96,20 @@ def test_hetrax_calibrates_at_programming_temperature_and_reads_hot():
     off = HetraxOps(a, _dev(), ranges, 0, Nonideal.only([]), mem=MEM, temp_c=85.0)
     off.linear(x, w, None, "layer0.ffn.in")
     assert not isinstance(off._xbars["layer0.ffn.in"], ThermalCrossbarLinear)
+
+
+def test_accuracy_vs_temperature_plot_draws_the_curve(tmp_path):
+    from imcspice.accelerators.plots import accuracy_vs_temperature
+    from plotcheck import check_png, line_data, saved_figures
+    curve = {"temp_c": [27.0, 61.0, 95.0], "cosine_mean": [0.99, 0.97, 0.9],
+             "cosine_min": [0.98, 0.95, 0.8], "nn_agreement": [1.0, 1.0, 0.75],
+             "t_program_c": 27.0}
+    with saved_figures() as figs:
+        accuracy_vs_temperature(curve, tmp_path / "t.png", "HeTraX", marker_c=46.8)
+    (fig, path), = figs
+    lines = line_data(fig.axes[0])
+    for k in ("cosine_mean", "cosine_min", "nn_agreement"):
+        assert any(np.array_equal(x, curve["temp_c"]) and np.array_equal(y, curve[k])
+                   for x, y in lines), k
+    assert any(np.all(x == 46.8) for x, _ in lines)          # the stack's temperature
+    check_png(fig, path)
