@@ -113,3 +113,23 @@ def test_accuracy_vs_temperature_plot_draws_the_curve(tmp_path):
                    for x, y in lines), k
     assert any(np.all(x == 46.8) for x, _ in lines)          # the stack's temperature
     check_png(fig, path)
+
+
+def test_torch_tier_reads_hot_with_the_same_noise():
+    """The torch ReRAM-tier layer made from a hot crossbar: the same drifted weights and a
+    read-noise std equal to the numpy path's hand value (test above)."""
+    import torch
+    from imcspice.accelerators.torch_analog import TorchCrossbarLinear
+    torch.set_num_threads(1)
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=True,
+                               read=ReramRead(MEM, 0.2, k=1.0)).at(85.0)
+    t = TorchCrossbarLinear(xb, torch.as_tensor(w))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        y = t(torch.ones(4000, 2), torch.as_tensor(w)).numpy().ravel()
+    cells = [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]
+    var = sum(4 * 1.380649e-23 * 358.15 * g * _ratio(g, 85.0) / (2 * 20e-9) / 0.2 ** 2 +
+              0.005 ** 2 * g * _ratio(g, 85.0) * GQ for g in cells)
+    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
+    assert y.mean() == pytest.approx(float(xb.w_eff.sum()), rel=1e-3)
