@@ -23,7 +23,7 @@ _V = sweep_values(-0.6, 0.6, 25)  # covers the 0.2–0.55 V read range (REFERENC
 @register_recipe
 class MemristorIV(Recipe):
     name = "memristor-iv"
-    version = 2   # 2: filament + gap law with temperature (netlists/memristor.spice)
+    version = 3   # 2-3: filament + gap law with temperature (netlists/memristor.spice)
     summary = "memristor read current vs. voltage for a programmed conductance"
     params = (
         # 1–150 uS programming range of 6T2M ACAM cells (Li et al., Nat. Commun. 2020).
