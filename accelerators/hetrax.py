@@ -6,7 +6,11 @@ products on crossbars read bit-serially by per-tile SAR ADCs (the description's
 mapping, bits and converter sharing). The stack must stay thermally feasible: the
 per-tier power of the priced workload feeds a steady-state thermal model
 (:mod:`.thermal`) on the description's floorplan die, and the ReRAM tiers' accuracy
-is evaluated at the temperature it predicts, from temperature-swept models.
+is evaluated at the temperature it predicts, from temperature-swept models: the
+crossbar-column model's IR drop at that temperature and the memristor model's
+state-dependent conductance drift and read noise (:mod:`.thermal_reram`). The chip is
+programmed and calibrated at 27 C (the programming temperature; HeTraX does not
+recalibrate hot) and read at the tier temperature.
 """
 from __future__ import annotations
 
@@ -16,18 +20,29 @@ from . import thermal
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_planes
 from .ops import FP32Ops
+from .thermal_reram import T_REF_C, ReramRead, ThermalCrossbarLinear
 
 
 class HetraxOps(FP32Ops):
     """FFN products on ReRAM crossbars (ADC readout) at the ReRAM tier temperature;
     everything else in FP16 on the SM tiers."""
 
-    def __init__(self, arch, xbar, ranges: dict, seed: int = 0, k=1.0):
+    def __init__(self, arch, xbar, ranges: dict, seed: int = 0, k=1.0, *, mem=None,
+                 temp_c: float | None = None, temp_cal_c: float = T_REF_C):
+        """``mem``: the fitted memristor model (None: cells read as ideal linear
+        conductances, the behaviour before the ReRAM read model); ``temp_c``: the tier
+        temperature the crossbars are read at (C; None: ``temp_cal_c``); ``temp_cal_c``:
+        the temperature of programming and calibration. The device read model (drift
+        and read noise) scales with the ``programming_noise`` non-ideality."""
         from .hardware import scale_crossbar
         self.arch, self.r, self.seed = arch, ranges, seed
         self.ni = k if isinstance(k, Nonideal) else Nonideal.scaled(float(k))
         self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
                                   programming_noise=self.ni.programming_noise)
+        self.temp_cal_c = float(temp_cal_c)
+        self.temp_c = self.temp_cal_c if temp_c is None else float(temp_c)
+        self.read = None if mem is None else ReramRead(mem, float(self.dev.v_read_v),
+                                                       float(self.ni.programming_noise))
         input_planes(arch)
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         self.in_bits = int(arch.component("dac")["bits"])
@@ -36,7 +51,19 @@ class HetraxOps(FP32Ops):
         self.partial_sums, self.w_clip_pct = xb["partial_sums"], float(xb.get("w_clip_pct", 100))
         self.w_scale = str(xb.get("w_scale", "matrix"))
         self._xbars: dict[str, CrossbarLinear] = {}
-        self.calibrating = False
+        self._calibrating = False
+
+    @property
+    def calibrating(self) -> bool:
+        return self._calibrating
+
+    @calibrating.setter
+    def calibrating(self, on: bool) -> None:
+        """Calibration reads at the programming temperature, inference at the tier's."""
+        self._calibrating = bool(on)
+        for xb in self._xbars.values():
+            if isinstance(xb, ThermalCrossbarLinear):
+                xb.at(self.temp_cal_c if on else self.temp_c)
 
     def _on_crossbar(self, name: str) -> bool:
         op = name.split(".", 1)[1] if name.startswith("layer") else name
@@ -49,12 +76,16 @@ class HetraxOps(FP32Ops):
         xb = self._xbars.get(name)
         if xb is None:
             q = self.ni.quantization
-            xb = CrossbarLinear(w, self.dev, self.in_bits if q else None,
-                                self.r[name]["in_ch"], seed_for(name, self.seed),
-                                self.w_clip_pct, bit_serial=self.bit_serial,
-                                out_bits=self.adc_bits if q else None,
-                                partial_sums=self.partial_sums, quantizer=uniform_quantizer,
-                                w_scale=self.w_scale)
+            kw = dict(bit_serial=self.bit_serial, out_bits=self.adc_bits if q else None,
+                      partial_sums=self.partial_sums, quantizer=uniform_quantizer,
+                      w_scale=self.w_scale)
+            args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
+                    seed_for(name, self.seed), self.w_clip_pct)
+            if self.read is not None and self.read.k > 0:
+                xb = ThermalCrossbarLinear(*args, read=self.read, **kw)
+                xb.at(self.temp_cal_c if self.calibrating else self.temp_c)
+            else:
+                xb = CrossbarLinear(*args, **kw)
             self._xbars[name] = xb
         if self.calibrating:
             xb.calibrate(x)

@@ -60,3 +60,25 @@ def accuracy_vs_strength(sweep: dict[str, dict], out: Path, title: str,
     ax.set_xlabel("non-ideality scale (1 = as characterized in SPICE)")
     ax.set_title(title, fontsize=10)
     return _save(fig, out)
+
+
+def accuracy_vs_temperature(curve: dict, out: Path, title: str,
+                            marker_c: float | None = None) -> Path:
+    """MiniLM accuracy vs. the ReRAM tier temperature (``curve``: the
+    ``vs_temperature`` entry of a HeTraX accuracy report); ``marker_c``: the stack's
+    predicted tier temperature, drawn as a dotted line."""
+    fig = Figure(figsize=(5.6, 3.6))
+    ax = fig.add_subplot()
+    xs = curve["temp_c"]
+    for k, label in (("cosine_mean", "cosine similarity (mean)"),
+                     ("cosine_min", "cosine similarity (min)"),
+                     ("nn_agreement", "nearest-neighbour agreement")):
+        ax.plot(xs, curve[k], "o-", label=label)
+    ax.set_ylabel("vs. FP32")
+    ax.legend(fontsize=8)
+    if marker_c is not None:
+        ax.axvline(marker_c, color="grey", ls=":", lw=1)
+    ax.set_xlabel(f"ReRAM tier temperature (\u00b0C); programmed and calibrated at "
+                  f"{curve.get('t_program_c', 27.0):g} \u00b0C")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, out)

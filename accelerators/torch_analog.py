@@ -61,6 +61,11 @@ class TorchCrossbarLinear(nn.Module):
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
         self.n_tiles = int(xb.n_tiles)
         self.v_read, self.v0 = float(xb.dev.v_read_v), float(xb.dev.v0_v)
+        # per-read conductance noise of a ReRAM tier read hot (.thermal_reram), in
+        # weight units squared per cell (in_analog, out); None: no read noise
+        var = getattr(xb, "_var_tiles", None)
+        self.register_buffer("read_var", None if var is None else torch.as_tensor(
+            np.concatenate(var, axis=0), dtype=torch.float32), persistent=False)
         if xb.q is None:
             self.q = None
         elif isinstance(xb.q, AcamQuantizer):
@@ -115,6 +120,12 @@ class TorchCrossbarLinear(nn.Module):
         d2 = drive.reshape(P * N, -1)       # row-tile slices are strided views: no copies
         parts = [d2[:, t * r:(t + 1) * r] @ w_eff[:, t * r:(t + 1) * r].T
                  for t in range(self.n_tiles)]
+        if self.read_var is not None:    # read noise: sqrt(sum_i d_i^2 sigma_i^2) per column
+            with torch.no_grad():
+                var = self.read_var.to(d2.dtype)
+                parts = [p + torch.sqrt((d2[:, t * r:(t + 1) * r] ** 2) @
+                                        var[t * r:(t + 1) * r]) * torch.randn_like(p)
+                         for t, p in enumerate(parts)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
         for t, p in enumerate(groups):
             y = y + self._convert_sum(p.reshape(P, N, -1), t, weights)

@@ -108,10 +108,12 @@ def test_memristor_iv_matches_device_equation(tmp_path, pool):
     spec = SweepSpec("memristor-iv", {"g_us": [10.0, 100.0]})
     raw = run_sweep(spec, tmp_path / "m.raw.h5", pool=pool, progress=False)
     v = raw.axis("v_v")
+    gq = 2 * 1.602176634e-19 ** 2 / 6.62607015e-34     # netlists/memristor.spice, 27 C
     for k, g in enumerate([10e-6, 100e-6]):
         i = raw.data["i_a"][0, 0, k]
-        np.testing.assert_allclose(i, g * 0.5 * np.sinh(v / 0.5) + v / 1e12, rtol=1e-6,
-                                   atol=1e-15)
+        f = g * g / (g * g + gq * gq)                   # metallic share of the filament
+        np.testing.assert_allclose(i, f * g * v + (1 - f) * g * 0.5 * np.sinh(v / 0.5) +
+                                   v / 1e12, rtol=1e-6, atol=1e-15)
 
 
 def test_resume_after_partial_run_equals_full_run(tmp_path, pool):

@@ -68,17 +68,69 @@ def test_state_changes_the_shape():
 def test_ngspice_runs_the_subcircuit_with_temper_and_dg(tmp_path):
     """ngspice 46 evaluates `temper` inside the B-source: the deck at 27 and 85 C matches
     the hand law, including a per-instance dg."""
-    deck = [netlists.include("memristor.spice"),
+    deck = [".param MC_MM_SWITCH=0", netlists.include("memristor.spice"),
             "Xa a 0 imc_memristor g=30u v0=0.5", "Va a 0 0.2",
             "Xb b 0 imc_memristor g=30u v0=0.5 dg=5u", "Vb b 0 -0.4",
             ".control", "op", "print va#branch", "print vb#branch", ".endc", ".end"]
     for t in (27.0, 85.0):
         f = tmp_path / f"m{int(t)}.cir"
-        f.write_text("* memristor temper\n" + "\n".join(deck[:5]) + f"\n.temp {t}\n" +
-                     "\n".join(deck[5:]) + "\n")
+        f.write_text("* memristor temper\n" + "\n".join(deck[:6]) + f"\n.temp {t}\n" +
+                     "\n".join(deck[6:]) + "\n")
         out = subprocess.run(["ngspice", "-b", str(f)], capture_output=True, text=True,
                              timeout=30).stdout
         vals = {ln.split("=")[0].strip(): -float(ln.split("=")[1]) for ln in out.splitlines()
                 if "#branch =" in ln}
         assert vals["va#branch"] == pytest.approx(_hand(0.2, 30e-6, t), rel=1e-5), out
         assert vals["vb#branch"] == pytest.approx(_hand(-0.4, 35e-6, t), rel=1e-5), out
+
+
+def _run(tmp_path, name, lines):
+    f = tmp_path / f"{name}.cir"
+    f.write_text(f"* {name}\n" + "\n".join(lines) + "\n.end\n")
+    out = subprocess.run(["ngspice", "-b", str(f)], capture_output=True, text=True,
+                         timeout=60).stdout
+    return {ln.split("=")[0].strip(): -float(ln.split("=")[1]) for ln in out.splitlines()
+            if "#branch =" in ln}, out
+
+
+def test_control_node_variant_is_the_same_law(tmp_path):
+    """imc_memristor_vc (conductance in uS on a node, for re-programmable cells) at 85 C."""
+    vals, out = _run(tmp_path, "vc", [
+        ".param MC_MM_SWITCH=0", netlists.include("memristor.spice"), "Vg gc 0 30",
+        "X1 c 0 gc imc_memristor_vc", "Vc c 0 -0.45", ".temp 85",
+        ".control", "op", "print vc#branch", ".endc"])
+    assert vals["vc#branch"] == pytest.approx(_hand(-0.45, 30e-6, 85.0), rel=1e-5), out
+
+
+@pytest.mark.parametrize("switch", [0, 1])
+def test_monte_carlo_draws_per_instance(tmp_path, switch):
+    """Under MC_MM_SWITCH=1 every instance draws its own programming error and read-noise
+    sample: sigma_G = sqrt(sgd g + rtn^2 g g_q) (bounded 3-sigma normal: std x 0.9865),
+    sgd = 0.27 uS, rtn = 0.5 %; 300 instances give the std within ~4 % (1 sigma).
+    With the switch 0 (nominal decks) every instance is exactly nominal."""
+    n, g, v = 300, 50e-6, 1e-3
+    lines = [f".param MC_MM_SWITCH={switch}", netlists.include("memristor.spice")]
+    for k in range(n):
+        lines += [f"X{k} n{k} 0 imc_memristor g={g}", f"V{k} n{k} 0 {v}"]
+    lines += [".control", "setseed 11", "reset", "op", "set numdgt=9"] + \
+        [f"print v{k}#branch" for k in range(n)] + [".endc"]
+    vals, out = _run(tmp_path, "mc", lines)
+    gs = np.array([vals[f"v{k}#branch"] for k in range(n)]) / v - 1e-12
+    if not switch:
+        np.testing.assert_allclose(gs, g, rtol=1e-6)
+        return
+    sigma = math.sqrt(0.27e-6 * g + 0.005 ** 2 * g * GQ) * 0.9865
+    assert abs(gs.mean() - g) < 4 * sigma / math.sqrt(n)
+    assert gs.std(ddof=1) == pytest.approx(sigma, rel=0.15)
+    assert len(np.unique(np.round(gs, 12))) == n           # one draw per instance
+
+
+def test_python_sampler_matches_the_spice_statistics():
+    """sample_dg_s (the behavioral MC path) draws the same distribution at 27 C (its read
+    part also carries the Johnson term: +(4 kB T g / 2t)/V^2, at 50 uS 0.1 % of it)."""
+    g = np.full(40_000, 50e-6)
+    dg = mm.sample_dg_s(g, 3, temp_c=27.0)
+    johnson2 = 4 * 1.380649e-23 * 300.15 * 50e-6 / (2 * 20e-9) / 0.2 ** 2
+    sigma = math.sqrt((0.27e-6 * 50e-6) * 0.9865 ** 2 + 0.005 ** 2 * 50e-6 * GQ + johnson2)
+    assert dg.std() == pytest.approx(sigma, rel=0.03)
+    assert abs(dg.mean()) < 4 * sigma / math.sqrt(g.size)

@@ -55,6 +55,7 @@ from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import crossing_log, energy, fall_time
+from .memristor_iv import mc_conductance_lines
 
 # DL sweep for thresholds: 0..1.8 V (SKY130 1.8 V devices) in 2.5 mV steps.
 _DL_STEP_V = 0.0025
@@ -148,6 +149,20 @@ class AcamMC(AcamWindow):
 
     name = "acam-mc"
     summary = "ACAM window thresholds under device mismatch (run with --mc N)"
+    params = AcamWindow.params + (
+        Param("mem_var", 1.0, "", "1: under --mc M1/M2 also draw their programming error "
+              "and read noise (models/memristor.py); 0: transistor mismatch only",
+              min=0.0, max=1.0),)
+
+    def body(self, tech, p):
+        # under --mc the memristors M1, M2 also draw their programming error and read
+        # noise per sample (memristor_iv.mc_conductance_lines; nominal without --mc)
+        cell = ac.cell_line("cell", "dl", "ml", "pdlo", "pdhi", "sl", "vdd", "0", _cell_values(
+            g_low_us=ParamRef("g_low_mc"), g_high_us=ParamRef("g_high_mc")))
+        lines = [cell if ln.startswith("Xcell ") else ln for ln in super().body(tech, p)]
+        assert cell in lines, "acam-window body has no Xcell line"
+        return (mc_conductance_lines("g_low_us", "g_low_mc", "mem_var") +
+                mc_conductance_lines("g_high_us", "g_high_mc", "mem_var") + lines)
 
 
 # --- acam-search ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import netlists
+from ...models import memristor as mem
 from ..params import Param
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 
@@ -22,7 +23,7 @@ _V = sweep_values(-0.6, 0.6, 25)  # covers the 0.2–0.55 V read range (REFERENC
 @register_recipe
 class MemristorIV(Recipe):
     name = "memristor-iv"
-    version = 2   # 2: filament + gap law with temperature (netlists/memristor.spice)
+    version = 3   # 2-3: filament + gap law with temperature (netlists/memristor.spice)
     summary = "memristor read current vs. voltage for a programmed conductance"
     params = (
         # 1–150 uS programming range of 6T2M ACAM cells (Li et al., Nat. Commun. 2020).
@@ -53,3 +54,24 @@ class MemristorIV(Recipe):
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(np.abs(v) > 1e-12, i / v, np.nan)
         return {"i_a": i, "g_read_s": g}
+
+
+def mc_conductance_lines(src: str, out: str, switch: str | None = None) -> list[str]:
+    """``.param`` line defining ``out`` [uS] as recipe parameter ``src`` [uS] (a target
+    conductance) with one Monte-Carlo draw of the memristor's programming error and read
+    noise when the global MC_MM_SWITCH is 1 (SKY130's mismatch switch, on under --mc;
+    seeded by the engine's setseed), else exactly ``src``. For recipes that hold the
+    conductance as a number or control voltage (netlists/acam.spice) instead of an
+    imc_memristor instance, which draws its own. Same statistics as imc_memristor:
+    sigma_prog = sqrt(G_defect G) bounded at +-3 sigma, read sigma = rtn sqrt(G g_q)
+    (here at the target G: the draw must appear once per parameter, ngspice re-draws a
+    .param at every use). ``out`` must be used exactly once (one cell). ``switch``: an
+    optional 0/1 recipe parameter that gates the draw as well."""
+    for name in (src, out) + ((switch,) if switch else ()):
+        if not name.isidentifier():
+            raise ValueError(f"{name!r} is not a parameter name")
+    b = mem.PROGRAM_BOUND_SIGMAS
+    prog = f"sqrt({mem.PROGRAM_G_DEFECT_US:.10g}*{src})*max(-{b}, min({b}, agauss(0, 1, 1)))"
+    read = f"{mem.READ_RTN_REL:.10g}*sqrt({src}*{mem.G_Q_S * 1e6:.10g})*agauss(0, 1, 1)"
+    gate = f"MC_MM_SWITCH*{switch}" if switch else "MC_MM_SWITCH"
+    return [f".param {out}={{max({src} + {gate}*({prog} + {read}), 0)}}"]

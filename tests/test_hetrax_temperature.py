@@ -1,0 +1,135 @@
+"""HeTraX ReRAM tier read at its temperature (accelerators/thermal_reram.py).
+
+Expected values by hand from the published read law (netlists/memristor.spice; the
+shipped memristor model is fitted from it): I(V, G, T) = f G V / (1 + a dT) +
+(1 - f) G v0 sinh(V/v0) exp(Ea/kB (1/T0 - 1/T)), f = G^2/(G^2 + g_q^2)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imcspice.accelerators import arch as archmod
+from imcspice.accelerators.analog import CrossbarDevice, CrossbarLinear, Nonideal
+from imcspice.accelerators.hetrax import HetraxOps
+from imcspice.accelerators.thermal_reram import ReramRead, ThermalCrossbarLinear
+from imcspice.models import load
+
+MEM = load(Path(__file__).resolve().parents[1] / "models" / "data" / "memristor.model.h5")
+KB, GQ, T0 = 8.617333262e-5, 7.748091729e-5, 300.15
+
+
+def _ratio(g, t_c, v=0.2, v0=0.5, a=1e-3, ea=0.10):
+    f = g * g / (g * g + GQ * GQ)
+    return f / (1 + a * (t_c - 27.0)) + (1 - f) * v0 / v * math.sinh(v / v0) * \
+        math.exp(ea / KB * (1 / T0 - 1 / (t_c + 273.15)))
+
+
+def _dev(sigma=None, ir=0.0, rows=32):
+    return CrossbarDevice(g_min_s=1e-6, g_max_s=100e-6, v_read_v=0.2, v0_v=0.5,
+                          tile_rows=rows, ir_drop_rel=lambda load: ir * np.asarray(load),
+                          g_sigma_s=sigma)
+
+
+def test_programming_is_recovered_exactly():
+    """k = 0 (no device read model): the same chip as CrossbarLinear at any temperature
+    (the class checks its own recovery at construction as well)."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((16, 64)).astype(np.float32)
+    dev = _dev(sigma=lambda g: 2e-6 + 0.02 * g, ir=0.05)
+    ref = CrossbarLinear(w, dev, None, np.ones(64), 7, bit_serial=True)
+    xb = ThermalCrossbarLinear(w, dev, None, np.ones(64), 7, bit_serial=True,
+                               read=ReramRead(MEM, 0.2, k=0.0)).at(85.0)
+    np.testing.assert_allclose(xb.w_eff, ref.w_eff, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("t_c", [27.0, 60.0, 95.0])
+def test_drift_matches_the_read_law_by_hand(t_c):
+    """One column, two rows: G+ = (g_max, g_min + span/4), G- = g_min; no noise, no drop."""
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=True,
+                               read=ReramRead(MEM, 0.2, k=1.0))
+    xb.at(t_c)
+    xb._var_tiles = None                     # drift only (noise has its own test)
+    span = 99e-6
+    gp = [100e-6, 1e-6 + 0.25 * span]
+    expect = [(g * _ratio(g, t_c) - 1e-6 * _ratio(1e-6, t_c)) / span for g in gp]
+    np.testing.assert_allclose(xb.w_eff[0], expect, rtol=2e-5)
+    if t_c > 27:     # the low state drifts more than the high one: the weight ratio moves
+        assert xb.w_eff[0, 1] / xb.w_eff[0, 0] != pytest.approx(0.25, rel=1e-3)
+
+
+def test_read_noise_per_read_by_hand():
+    """Ideal drive of 1 on both rows, 4000 reads: std of y = sqrt(sum sigma_i^2)/span,
+    sigma_i^2 = 4 kB T G / (2 t_read) / V^2 + (0.005)^2 G g_q at each cell's read G."""
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=True,
+                               read=ReramRead(MEM, 0.2, k=1.0)).at(85.0)
+    y = xb(np.ones((4000, 2), dtype=np.float32)).ravel()
+    cells = [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]
+    var = 0.0
+    for g in cells:
+        gh = g * _ratio(g, 85.0)
+        var += 4 * 1.380649e-23 * 358.15 * gh / (2 * 20e-9) / 0.2 ** 2 + 0.005 ** 2 * gh * GQ
+    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
+
+
+def test_hetrax_calibrates_at_programming_temperature_and_reads_hot():
+    a = archmod.load("hetrax")
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((8, 32)).astype(np.float32) * 0.1
+    x = rng.standard_normal((4, 32)).astype(np.float32)
+    ranges = {"layer0.ffn.in": {"in_ch": np.abs(x).max(axis=0)}}
+    ops = HetraxOps(a, _dev(sigma=lambda g: 1e-6 + 0 * g), ranges, 0, Nonideal.scaled(1.0),
+                    mem=MEM, temp_c=85.0)
+    ops.calibrating = True
+    ops.linear(x, w, None, "layer0.ffn.in")
+    xb = ops._xbars["layer0.ffn.in"]
+    assert isinstance(xb, ThermalCrossbarLinear) and xb.temp_c == 27.0
+    ops.calibrating = False
+    assert xb.temp_c == 85.0
+    y_hot = ops.linear(x, w, None, "layer0.ffn.in")
+    assert np.all(np.isfinite(y_hot))
+    # ideal hardware (every non-ideality off) stays the plain crossbar
+    off = HetraxOps(a, _dev(), ranges, 0, Nonideal.only([]), mem=MEM, temp_c=85.0)
+    off.linear(x, w, None, "layer0.ffn.in")
+    assert not isinstance(off._xbars["layer0.ffn.in"], ThermalCrossbarLinear)
+
+
+def test_accuracy_vs_temperature_plot_draws_the_curve(tmp_path):
+    from imcspice.accelerators.plots import accuracy_vs_temperature
+    from plotcheck import check_png, line_data, saved_figures
+    curve = {"temp_c": [27.0, 61.0, 95.0], "cosine_mean": [0.99, 0.97, 0.9],
+             "cosine_min": [0.98, 0.95, 0.8], "nn_agreement": [1.0, 1.0, 0.75],
+             "t_program_c": 27.0}
+    with saved_figures() as figs:
+        accuracy_vs_temperature(curve, tmp_path / "t.png", "HeTraX", marker_c=46.8)
+    (fig, path), = figs
+    lines = line_data(fig.axes[0])
+    for k in ("cosine_mean", "cosine_min", "nn_agreement"):
+        assert any(np.array_equal(x, curve["temp_c"]) and np.array_equal(y, curve[k])
+                   for x, y in lines), k
+    assert any(np.all(x == 46.8) for x, _ in lines)          # the stack's temperature
+    check_png(fig, path)
+
+
+def test_torch_tier_reads_hot_with_the_same_noise():
+    """The torch ReRAM-tier layer made from a hot crossbar: the same drifted weights and a
+    read-noise std equal to the numpy path's hand value (test above)."""
+    import torch
+    from imcspice.accelerators.torch_analog import TorchCrossbarLinear
+    torch.set_num_threads(1)
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=True,
+                               read=ReramRead(MEM, 0.2, k=1.0)).at(85.0)
+    t = TorchCrossbarLinear(xb, torch.as_tensor(w))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        y = t(torch.ones(4000, 2), torch.as_tensor(w)).numpy().ravel()
+    cells = [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]
+    var = sum(4 * 1.380649e-23 * 358.15 * g * _ratio(g, 85.0) / (2 * 20e-9) / 0.2 ** 2 +
+              0.005 ** 2 * g * _ratio(g, 85.0) * GQ for g in cells)
+    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
+    assert y.mean() == pytest.approx(float(xb.w_eff.sum()), rel=1e-3)
