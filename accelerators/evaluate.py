@@ -121,6 +121,11 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
             from .report import plot_ablation
             plot_ablation(rep["accuracy"], out / "accuracy_ablation.png",
                           f"{a.name}: MiniLM cosine to FP32")
+        if "vs_temperature" in rep["accuracy"]:
+            plots.accuracy_vs_temperature(rep["accuracy"]["vs_temperature"],
+                                          out / "accuracy_vs_temperature.png",
+                                          f"{a.name}: MiniLM vs. ReRAM tier temperature",
+                                          marker_c=temp_c)
     rep.update(_perf(a, m, sheet, _gpu_ops(shape, m), out,
                      f"{a.name}, {shape.name}, seq {seq_len}"))
     return rep
