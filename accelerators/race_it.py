@@ -254,8 +254,17 @@ class RaceItOps(FP32Ops):
             return super().softmax(x, name, axis)
         z = x - x.max(axis=axis, keepdims=True)
         lo = -self.r[name]["in"]
+        if self.deferred_softmax:
+            # the exp codes are P·V's operands (in_bits, unsigned over [0, 1]): below
+            # exp(z) = half a code step they are 0 anyway, so the lookup's window spans
+            # only the inputs that give a non-zero code (its step 6.2/256 instead of the
+            # calibrated score range's /256)
+            n_code = 2 ** self.in_bits - 1
+            lo = max(lo, float(np.log(0.5 / n_code)))
         e = self._acam(name + ".exp", lo, 0.0).lookup(np.maximum(z, lo), np.exp)
         e = np.where(z < lo, 0.0, e)            # below the programmed range: code 0
+        if self.deferred_softmax:               # the exp lookup's output code
+            e = np.round(np.clip(e, 0.0, 1.0) * n_code) / n_code
         s = e.sum(axis=axis, keepdims=True)     # current summation on a shared line
         # 1/sum over the calibrated range of the sums (recorded on the hardware path),
         # within [1, n]; sums outside it clip to the end rows

@@ -289,9 +289,14 @@ class AnalogChip:
     def _acam_softmax(self, x, name):
         z = x - x.max(-1, keepdim=True).values
         lo = -float(self._r(name)["in"])
+        deferred, bits = self.factory.deferred_softmax, self.factory.in_bits
+        if deferred:    # window: the inputs with a non-zero exp code (RaceItOps.softmax)
+            lo = max(lo, float(np.log(0.5 / (2 ** bits - 1))))
         ex = self._lookup(name + ".exp", lo, 0.0, x.device)
         e = ex.lookup(torch.clamp(z, min=lo), torch.exp, key="exp")
         e = torch.where(z < lo, torch.zeros_like(e), e)       # below the range: code 0
+        if deferred:                                          # the exp lookup's output code
+            e = quantize_pulse(e, bits)
         s = e.sum(-1, keepdim=True)                           # current sum on a shared line
         # 1/sum over the calibrated range of the sums, within [1, n] (as RaceItOps)
         n, r = float(x.shape[-1]), self._r(name)

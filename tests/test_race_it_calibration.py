@@ -80,12 +80,13 @@ def test_deferred_softmax_context_is_p_v_and_torch_agrees():
     got = chip.matmul(chip.softmax(torch.tensor(s), "a.softmax"), torch.tensor(v),
                       "a.context").numpy()
     np.testing.assert_allclose(got, want, atol=1e-5)
-    # against the exact softmax(s) @ v: 8-bit exp codes and products over each head's
-    # |V| range (<= 2.0 clipped): about one product step per output, far below |out|
+    # against the exact softmax(s) @ v: 8-bit exp codes (those below half a step, 0) and
+    # products over each head's |V| range (~2: a product step 2/127, half a step per term
+    # at worst, 12 terms, x 1/sum <= 1 -> <= 0.1), on average far below |out|
     p = np.exp(s - s.max(-1, keepdims=True))
     exact = (p / p.sum(-1, keepdims=True)) @ np.clip(v, -2, 2)
     err = np.abs(want - exact)
-    assert err.max() < 0.05 and np.abs(exact).mean() > 0.1
+    assert err.max() < 0.1 and err.mean() < 0.1 * np.abs(exact).mean(), err.mean()
     # the pending 1/sum is used once: a second product without a softmax is an ordinary one
     assert not f._recips and not chip._recips
 
