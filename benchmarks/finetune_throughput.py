@@ -13,6 +13,9 @@ backward. Both start with one untimed warm-up step. Reported: tokens/s of each a
 slowdown ``gaincell_over_fp32`` (time per step). Last line JSON.
 Run: ``nice .venv/bin/python benchmarks/finetune_throughput.py [--steps 3]
 [--context 256] [--device cpu] [--threads 1]``.
+
+Measured 2026-11-30 (``--steps 2 --context 128``, 1 thread, load ~20 on 2 cores): FP32
+108.7 tokens/s (1.18 s per step), gain cell 49.0 tokens/s (2.61 s per step) = 2.22x.
 """
 from __future__ import annotations
 
