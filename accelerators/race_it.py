@@ -26,7 +26,8 @@ characterized mismatch, ~1 step of an 8-bit window after write-verify):
 Measured (dev harness: :class:`.accuracy.MiniLMRun`, QUICK texts -- 4 evaluation, 4
 calibration -- 5 chip seeds, every characterized non-ideality on, numpy path; loaded
 2-core machine, 2026-11-30): cosine to FP32 0.967 +- 0.005 (0.879 +- 0.020 before these
-three); seed 0 without the trim 0.821, without the deferred normalization 0.915, without
+three). The following were measured one commit earlier (exp lookup over the calibrated
+score range; 5 seeds there 0.967 +- 0.004): seed 0 without the trim 0.821, without the deferred normalization 0.915, without
 the banks 0.960; quantization alone 0.982 (0.930 before); quantization + ACAM mismatch
 0.969, + programming noise 0.979, + IR drop 0.982; without quantization IR drop alone
 1.000, programming noise alone 0.997. The product lookups remain the largest loss
