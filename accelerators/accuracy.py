@@ -58,12 +58,44 @@ TARGETS = {
 }
 
 
-def target_check(arch_name: str, acc: dict) -> dict | None:
-    """The target of ``arch_name`` with whether this run reached it (None: no target)."""
-    t = TARGETS.get(arch_name)
-    if t is None:
+def target_of(arch) -> tuple[str, dict] | None:
+    """(key, target) of a description (a loaded :class:`.arch.Architecture` or a name):
+    its own entry of :data:`TARGETS`, else that of the shipped description it
+    ``extends`` (a variant is held to its base's target), else None."""
+    name = arch if isinstance(arch, str) else arch.name
+    if name in TARGETS:
+        return name, TARGETS[name]
+    base = None if isinstance(arch, str) else _extends(arch)
+    return (base, TARGETS[base]) if base in TARGETS else None
+
+
+def _extends(arch) -> str | None:
+    """The shipped description a loaded variant extends: ``extends`` of its own file
+    (:func:`.arch.load` merged the base into the description and dropped the key). The
+    file is the one the description was loaded from, already size-checked and parsed."""
+    import tomllib
+    from pathlib import Path
+    p = Path(arch.path)
+    if p.suffix != ".toml" or not p.is_file():
         return None
+    try:
+        base = tomllib.loads(p.read_text(encoding="utf-8")).get("extends")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return None
+    return base if isinstance(base, str) else None
+
+
+def target_check(arch, acc: dict) -> dict | None:
+    """The target of ``arch`` (an :class:`.arch.Architecture` or a description name;
+    a variant inherits the target of the description it extends) with whether this run
+    reached it (None: no target)."""
+    found = target_of(arch)
+    if found is None:
+        return None
+    key, t = found
     out = dict(t)
+    if key != (arch if isinstance(arch, str) else arch.name):
+        out["inherited_from"] = key
     if "cosine_mean_min" in t:
         n = len(acc.get("seeds", []))
         out["reached"] = bool(acc["cosine_mean"] >= t["cosine_mean_min"])

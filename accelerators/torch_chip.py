@@ -66,6 +66,7 @@ class AnalogChip:
         self._given = _Given()
         self._lookups: dict = {}
         self._xbars: dict[str, TorchCrossbarLinear] = {}
+        self._recips: dict = {}       # 1/sum of a deferred softmax, until its P·V
 
     # --- routing ------------------------------------------------------------------------
     def engine(self, name: str, kind: str) -> str | None:
@@ -217,8 +218,13 @@ class AnalogChip:
         return q
 
     def _levels(self, name: str, lo: float, hi: float, device) -> AcamLookup:
-        h = 0.5 * (hi - lo) / (2 ** self.factory.bits - 1)
-        return self._lookup(name, lo - h, hi + h, device)
+        """The factory's level lookup (:meth:`.race_it.RaceItOps._acam_levels`)."""
+        key = ("levels", name, lo, hi, str(device))
+        q = self._lookups.get(key)
+        if q is None:
+            q = AcamLookup(self.factory._acam_levels(name, lo, hi)).to(device)
+            self._lookups[key] = q
+        return q
 
     def _r(self, name: str) -> dict:
         return self.ranges[name] if self.phase == "run" else self.factory.r[name]
@@ -226,15 +232,24 @@ class AnalogChip:
     def _acam_matmul(self, a, b, name):
         r = self._r(name)
         bits = self.factory.in_bits
+        rc = self._recips.pop(name.rsplit(".", 1)[0], None)
+        if rc is not None and rc.shape == a.shape[:-1] + (1,):
+            return self._deferred_context(a, b, rc, name)
         aq, bq = _operand(a, r, "in", bits), _operand(b, r, "in2", bits)
-        half = 2 ** (self.factory.bits - 1)
-        q = self._levels(name + ".prod", -half / (half - 1), 1.0, a.device)
         lead = aq.shape[:-2]
         # the product range of each head (recorded on the hardware path), as RaceItOps
         ph = r.get("prod_head")
         heads = lead[-1] if len(lead) else 1
         pm_h = [float(ph[h]) if (ph is not None and len(lead) and np.ndim(ph) == 1
                                  and len(ph) > h) else float(r["prod"]) for h in range(heads)]
+        return self._product_sum(aq, bq, pm_h, name)
+
+    def _product_sum(self, aq, bq, pm_h, name):
+        """sum_k lookup(aq_ik * bq_kj), each head's lookup over its range ``pm_h[head]``
+        (:meth:`.race_it.RaceItOps._product_sum`)."""
+        half = 2 ** (self.factory.bits - 1)
+        q = self._levels(name + ".prod", -half / (half - 1), 1.0, aq.device)
+        lead = aq.shape[:-2]
         pm_all = torch.tensor(pm_h, dtype=aq.dtype, device=aq.device).expand(
             *lead if len(lead) else (1,)).reshape(-1, 1, 1, 1)
         A = aq.reshape(-1, *aq.shape[-2:])
@@ -242,25 +257,57 @@ class AnalogChip:
         n, m, k = A.shape
         step = max(1, (1 << 24) // max(1, m * k * B.shape[-1]))   # bounded memory
         outs = []
+        fast = not (torch.is_grad_enabled() and (aq.requires_grad or bq.requires_grad))
+        if fast:      # inference: fine-bin index of p/pm in one pass, one gather, sum, x pm
+            table = q._table("level", None, aq.dtype)
+            lo_bin = (-1.0 - q.lo) * q.inv_bin                 # the clip of p/pm to [-1, 1]
+            hi_bin = (1.0 - q.lo) * q.inv_bin
+            scale = q.inv_bin / pm_all
         for i in range(0, n, step):
             p = A[i:i + step, :, :, None] * B[i:i + step, None, :, :]     # (c, m, k, n')
             pm = pm_all[i:i + step]
-            outs.append((q(torch.clamp(p / pm, -1.0, 1.0)) * pm).sum(-2))
+            if fast:
+                idx = p.mul_(scale[i:i + step]).sub_(q.lo * q.inv_bin)
+                idx = idx.clamp_(lo_bin, hi_bin).to(torch.int32)
+                outs.append(_gather_sum(table, idx) * pm[..., 0])
+            else:
+                outs.append((q(torch.clamp(p / pm, -1.0, 1.0)) * pm).sum(-2))
         return torch.cat(outs).reshape(*lead, m, B.shape[-1])
+
+    def _deferred_context(self, a, b, rc, name):
+        """P·V on the softmax's exp codes, 1/sum applied to each output sum
+        (:meth:`.race_it.RaceItOps._deferred_context`)."""
+        bits = self.factory.in_bits
+        e = quantize_pulse(a / rc, bits)
+        bq = _operand(b, self._r(name), "in2", bits)
+        heads = b.shape[-3] if b.dim() >= 3 else 1
+        vh = self.factory._vrange.get(name)
+        pm_h = [float(vh[h]) if vh is not None else float(self._r(name)["in2"])
+                for h in range(heads)]
+        return self._product_sum(e, bq, pm_h, name) * rc
 
     def _acam_softmax(self, x, name):
         z = x - x.max(-1, keepdim=True).values
         lo = -float(self._r(name)["in"])
+        deferred, bits = self.factory.deferred_softmax, self.factory.in_bits
+        if deferred:    # window: the inputs with a non-zero exp code (RaceItOps.softmax)
+            lo = max(lo, float(np.log(0.5 / (2 ** bits - 1))))
         ex = self._lookup(name + ".exp", lo, 0.0, x.device)
         e = ex.lookup(torch.clamp(z, min=lo), torch.exp, key="exp")
         e = torch.where(z < lo, torch.zeros_like(e), e)       # below the range: code 0
+        if deferred:                                          # the exp lookup's output code
+            e = quantize_pulse(e, bits)
         s = e.sum(-1, keepdim=True)                           # current sum on a shared line
         # 1/sum over the calibrated range of the sums, within [1, n] (as RaceItOps)
         n, r = float(x.shape[-1]), self._r(name)
         s_lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
         s_hi = max(min(n, r.get("sum_max", n)), s_lo + 1e-6)
         rc = self._lookup(name + ".recip", s_lo, s_hi, x.device)
-        p = e * rc.lookup(s, torch.reciprocal, key="recip")
+        recip = rc.lookup(s, torch.reciprocal, key="recip")
+        p = e * recip
+        if self.factory.deferred_softmax:     # P·V takes the exp codes, 1/sum after the sum
+            self._recips[name.rsplit(".", 1)[0]] = recip
+            return p
         return self._levels(name + ".out", 0.0, 1.0, x.device)(p)
 
     def _acam_act(self, x, name, func):
@@ -273,8 +320,15 @@ class AnalogChip:
         mu = 0.0 if rms else x.mean(-1, keepdim=True)
         var = ((x - mu) ** 2).mean(-1, keepdim=True)
         lo, hi = 0.5 * float(r["var_min"]), 2.0 * float(r["var_max"])
-        rs = self._lookup(name + ".rsqrt", lo, hi, x.device).lookup(
-            var, lambda v: torch.rsqrt(v + eps), key=f"rsqrt{eps!r}")
+        # 1/sqrt in geometric banks (RaceItOps.rsqrt_windows); a variance goes to the bank
+        # whose window holds it
+        banks = self.factory.rsqrt_windows(lo, hi)
+        rs = None
+        for i, (blo, bhi) in enumerate(banks):
+            y = self._lookup(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi,
+                             x.device).lookup(var, lambda v: torch.rsqrt(v + eps),
+                                              key=f"rsqrt{eps!r}")
+            rs = y if rs is None else torch.where(var >= blo, y, rs)
         y = (x - mu) * rs * gamma
         if beta is not None:
             y = y + beta
@@ -284,6 +338,11 @@ class AnalogChip:
 
 
 __all__ = ["AnalogChip", "PHASES"]
+
+
+def _gather_sum(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """table[idx].sum(-2) for idx (c, m, k, n): the levels of one output's products."""
+    return table.index_select(0, idx.reshape(-1)).view(idx.shape).sum(-2)
 
 
 def _operand(x: torch.Tensor, r: dict, key: str, bits: int) -> torch.Tensor:

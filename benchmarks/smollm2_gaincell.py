@@ -22,11 +22,17 @@ fine-tune on 2 CPU cores):
 
 Writes a JSON line to stdout (and ``--out`` if given).
 
-Measured here only as a smoke run (``--tokens 64 --calib-tokens 64 --iterations 1
---threads 1``, loaded machine; loading took 394 s): fp32 35.4, linear_initial 1.0e5,
-uncalibrated 1.3e5, calibrated 7.5e5. Without fine-tuning, softmax-free attention does
-not carry a softmax-trained model, and calibration toward the (equally broken) linear
-model's statistics does not rescue it -- the published pipeline fine-tunes.
+Measured (2026-11-30, ``--tokens 256 --calib-tokens 128 --iterations 2 --threads 1``,
+loaded 2-core machine; gguf 0.19.0 and accelerate 1.15.0 installed with ``--no-deps
+--target``; loading and de-quantizing the Q4_1 GGUF took 331 s, the FP32 forward of 256
+tokens 39 s, the gain-cell forward 108 s): fp32 29.4, linear_initial 1.06e5, uncalibrated
+6.0e5, calibrated 2.3e5 (calibration std mismatch per iteration 65 -> 3355 -> 1409).
+An earlier smoke run (``--tokens 64 --calib-tokens 64 --iterations 1``): fp32 35.4,
+linear_initial 1.0e5, uncalibrated 1.3e5, calibrated 7.5e5. Calibration moves the
+perplexity by a factor of a few either way but leaves it at ~1e5: without fine-tuning,
+softmax-free attention does not carry a softmax-trained model, and calibration toward
+the (equally broken) linear model's statistics does not rescue it -- the published
+pipeline fine-tunes, which 135 M parameters do not allow on 2 shared CPU cores.
 """
 from __future__ import annotations
 

@@ -38,3 +38,19 @@ def test_race_it_full_protocol_reaches_the_target(tmp_path):
     assert acc["cosine_std"] == pytest.approx(np.std(acc["seeds"], ddof=1))
     assert acc["ablation"]["ir_drop"] >= 0.99          # issue 12 acceptance
     assert acc["cosine_mean"] >= 0.97, acc
+
+
+def test_variant_inherits_the_target_of_the_description_it_extends(tmp_path):
+    from imcspice.accelerators import arch
+    f = tmp_path / "race-it-ml.toml"
+    f.write_text('schema = "imcspice.arch/1"\nname = "race-it-ml"\nextends = "race-it"\n'
+                 'title = "RACE-IT variant"\n', encoding="utf-8")
+    a = arch.load(str(f))
+    assert a.name == "race-it-ml" and "race-it-ml" not in TARGETS
+    t = target_check(a, {"cosine_mean": 0.5, "seeds": [0.5] * 5})
+    assert t["inherited_from"] == "race-it" and t["reached"] is False
+    assert t["cosine_mean_min"] == TARGETS["race-it"]["cosine_mean_min"]
+    # a shipped description keeps its own; one without a base or target has none
+    assert "inherited_from" not in target_check(arch.load("race-it"),
+                                                {"cosine_mean": 0.99, "seeds": [0.99]})
+    assert target_check(arch.load("gaincell"), {"cosine_mean": 0.5}) is None

@@ -1,0 +1,88 @@
+"""Time of one full ``imcspice evaluate --quick`` per shipped accelerator, against the FP32
+forward of the same texts measured in the same run.
+
+Measured: ``imcspice evaluate --arch A --quick --out TMP`` in-process (accuracy
+protocol -- hardware-path calibration, chip seeds, ablation unless ``--no-ablation``,
+non-ideality scales 0 and 1 -- plus the cost model, plots and report files). Baseline:
+the FP32 reference forward of the texts that evaluation simulates, with the same
+implementation -- for RACE-IT and HeTraX the numpy all-MiniLM-L6-v2 embedding of the
+QUICK protocol's evaluation texts (:class:`imcspice.accelerators.accuracy.MiniLMRun`);
+for gain-cell the FP32 perplexity pass of the shipped byte-level GPT-2 over the quick
+held-out size (4 x 1024 bytes, :func:`imcspice.accelerators.finetune.shipped_accuracy`).
+Reported per accelerator: seconds, and ``over_fp32_forward`` (how many FP32 forwards of
+the same texts one evaluation costs). Last line JSON.
+Run: ``nice .venv/bin/python benchmarks/evaluation_time.py [--arch race-it]
+[--no-ablation] [--threads 1]`` (the three quick evaluations take tens of minutes on a
+loaded 2-core machine).
+
+Measured 2026-11-30 (``--arch race-it --arch gaincell --no-ablation``, 1 thread, load
+~20 on 2 cores): race-it 337.8 s = 22.3x its FP32 forward (numpy MiniLM, 4 texts,
+15.2 s under that load); gaincell 554.8 s = 128.8x its FP32 forward (4.3 s).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+
+def fp32_forward_s(arch: str) -> tuple[float, str]:
+    """Seconds of the FP32 reference forward of the texts ``arch``'s quick evaluation
+    simulates, and what that forward is."""
+    from imcspice.accelerators import arch as arch_mod
+    from imcspice.accelerators.accuracy import QUICK, _subset, load_texts
+    mode = arch_mod.load(arch).workload.get("mode", "prefill")
+    if mode == "prefill":
+        from imcspice.accelerators.minilm import MiniLM
+        m = MiniLM.load()
+        texts = _subset(load_texts("eval"), QUICK.sentences)
+        m.embed(texts)                                   # warm-up (tokenizer, caches)
+        t0 = time.perf_counter()
+        m.embed(texts)
+        return time.perf_counter() - t0, f"numpy MiniLM FP32, {len(texts)} texts"
+    from imcspice.accelerators import causal_lm as clm
+    from imcspice.accelerators import finetune as ft
+    base, _ = clm.load_gpt2()
+    held = clm.corpus_tokens("heldout")
+    s = ft.FinetuneSettings(eval_tokens=4 * 1024 + 1)
+    t0 = time.perf_counter()
+    ft.perplexity(base, held, s)
+    return time.perf_counter() - t0, "byte GPT-2 FP32 perplexity, 4 x 1024 bytes"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", action="append", help="repeatable (default: every shipped)")
+    ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    import torch
+    torch.set_num_threads(args.threads)
+    from imcspice.accelerators import arch as arch_mod
+    from imcspice.cli import main as cli
+    res = {}
+    for a in args.arch or arch_mod.names():
+        t_fp, what = fp32_forward_s(a)
+        with tempfile.TemporaryDirectory() as d:
+            cmd = ["evaluate", "--arch", a, "--quick", "--quiet", "--out", str(Path(d) / a)]
+            if args.no_ablation:
+                cmd.append("--no-ablation")
+            t0 = time.perf_counter()
+            rc = cli(cmd)
+            t_ev = time.perf_counter() - t0
+        if rc != 0:
+            raise SystemExit(f"imcspice evaluate --arch {a} failed (exit {rc})")
+        res[a] = {"evaluate_quick_s": round(t_ev, 1), "fp32_forward_s": round(t_fp, 3),
+                  "fp32_forward": what, "over_fp32_forward": round(t_ev / t_fp, 1)}
+        print(f"{a:8s}: evaluate --quick {t_ev:7.1f} s = {t_ev / t_fp:8.1f}x the FP32 "
+              f"forward ({what}: {t_fp:.2f} s)", flush=True)
+    print(json.dumps({"threads": args.threads, "ablation": not args.no_ablation,
+                      "evaluations": res}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""accelerators/race_it.py calibration and mapping: ACAM rows store levels trimmed to the
+chip's own thresholds (the thresholds keep their mismatch), and the deferred softmax
+normalization (P·V on the exp codes, 1/sum once per output) -- numpy and the torch
+mirror (torch_chip.py) computing the same numbers."""
+import warnings
+
+import numpy as np
+import torch
+
+from imcspice.accelerators.analog import AcamQuantizer
+from imcspice.accelerators.race_it import TRIM_RAMP_DIV, TrimmedAcam
+from imcspice.accelerators.torch_chip import AnalogChip
+
+torch.set_num_threads(1)
+warnings.simplefilter("ignore")
+
+
+def _rms_error(q, x):
+    return float(np.sqrt(np.mean((q(x) - x) ** 2)))
+
+
+def test_trimmed_levels_without_mismatch_are_the_ideal_levels():
+    ideal, trim = AcamQuantizer(6, -1.0, 1.0, 0.0, 1), TrimmedAcam(6, -1.0, 1.0, 0.0, 1)
+    step = 2.0 / 64
+    # interior thresholds are located to the ramp's resolution: a level moves by at most
+    # half a ramp step (its two thresholds each read res/2 late)
+    assert np.abs(trim.levels - ideal.levels).max() <= step / TRIM_RAMP_DIV / 2 + 1e-12
+    np.testing.assert_array_equal(trim.thresholds, ideal.thresholds)
+
+
+def test_trimmed_levels_follow_mismatched_thresholds():
+    """sigma = one step (RACE-IT's ACAM: 0.0039 of the window at 8 bits). A row's level at
+    the centre of the interval it really matches gives the quantization error of those
+    intervals, sqrt(sum w^3 / 12 / sum w) (uniform input; hand calculation from the
+    drawn thresholds), well below the error of the ideal levels."""
+    bits, sig = 8, 1.0 / 256
+    x = np.linspace(-1.0, 1.0, 400_001)[1:-1]
+    e_ideal, e_trim, e_pred = [], [], []
+    for seed in range(4):
+        raw = AcamQuantizer(bits, -1.0, 1.0, sig, seed)
+        trim = TrimmedAcam(bits, -1.0, 1.0, sig, seed)
+        np.testing.assert_array_equal(raw.thresholds, trim.thresholds)   # mismatch kept
+        w = np.diff(np.concatenate([[-1.0], np.clip(raw.thresholds, -1, 1), [1.0]]))
+        e_pred.append(np.sqrt(np.sum(w ** 3) / 12 / np.sum(w)))
+        e_ideal.append(_rms_error(raw, x))
+        e_trim.append(_rms_error(trim, x))
+    step = 2.0 / 2 ** bits
+    np.testing.assert_allclose(e_trim, e_pred, rtol=0.05)
+    assert np.mean(e_trim) < 0.75 * np.mean(e_ideal)
+    assert np.mean(e_ideal) > 1.5 * step / np.sqrt(12)     # the mismatch costs without it
+
+
+def test_kept_value_is_stored_exactly():
+    for seed in range(5):
+        q = TrimmedAcam(8, -1.0 - 1 / 255, 1.0 + 1 / 255, 1.0 / 256, seed, keep=0.0)
+        assert q(np.array([0.0]))[0] == 0.0
+
+
+def _chip():
+    chip = AnalogChip("race-it", seed=2)
+    ranges = {"a.softmax": {"in": 8.0, "sum_min": 1.0, "sum_max": 12.0},
+              "a.context": {"in": 1.0, "in_min": 0.0, "in_max": 1.0, "in2": 2.0,
+                            "in2_min": -2.0, "prod": 2.0}}
+    chip.factory = chip._make_factory(ranges)
+    chip.ranges, chip.phase = chip.factory.r, "run"
+    return chip
+
+
+def test_deferred_softmax_context_is_p_v_and_torch_agrees():
+    rng = np.random.default_rng(0)
+    s = rng.normal(0, 2.0, (1, 2, 12, 12)).astype(np.float32)
+    v = rng.normal(0, 0.6, (1, 2, 12, 8)).astype(np.float32)
+    chip = _chip()
+    f = chip.factory
+    assert f.deferred_softmax and f.level_trim
+    f.calibrating = True                 # records each head's |V| range (hardware path)
+    f.matmul(f.softmax(s, "a.softmax"), v, "a.context")
+    f.calibrating = False
+    want = f.matmul(f.softmax(s, "a.softmax"), v, "a.context")
+    got = chip.matmul(chip.softmax(torch.tensor(s), "a.softmax"), torch.tensor(v),
+                      "a.context").numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    # against the exact softmax(s) @ v: 8-bit exp codes (those below half a step, 0) and
+    # products over each head's |V| range (~2: a product step 2/127, half a step per term
+    # at worst, 12 terms, x 1/sum <= 1 -> <= 0.1), on average far below |out|
+    p = np.exp(s - s.max(-1, keepdims=True))
+    exact = (p / p.sum(-1, keepdims=True)) @ np.clip(v, -2, 2)
+    err = np.abs(want - exact)
+    assert err.max() < 0.1 and err.mean() < 0.1 * np.abs(exact).mean(), err.mean()
+    # the pending 1/sum is used once: a second product without a softmax is an ordinary one
+    assert not f._recips and not chip._recips
+
+
+def test_rsqrt_banks_cover_a_wide_variance_range():
+    """Variance over 0.15 .. 256 (a MiniLM FFN layernorm's calibrated range, x0.5 / x2):
+    geometric banks of <= 4x keep 1/sqrt within a row step (<= 3/256 of the value ->
+    1.2 % in var, ~0.6 % in 1/sqrt) plus mismatch; one linear bank puts var 0.45 in its
+    first row (centre ~0.7: 1/sqrt off by ~20 %)."""
+    f = _chip().factory
+    banks = f.rsqrt_windows(0.15, 256.0)
+    assert len(banks) == 6 and banks[0][0] == 0.15 and abs(banks[-1][1] - 256.0) < 1e-9
+    assert all(b[1] / b[0] <= 4.0 + 1e-9 for b in banks)
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1, (64, 32)).astype(np.float32) * np.geomspace(0.5, 15, 64)[:, None]
+    g, b = np.ones(32, np.float32), np.zeros(32, np.float32)
+    f.r["n"] = {"var_min": 0.3, "var_max": 128.0, "out": 4.0, "out_ch": np.full(32, 4.0)}
+    exact = np.clip((x - x.mean(-1, keepdims=True)) / x.std(-1, keepdims=True), -4, 4)
+    got = f.layernorm(x, g, b, 1e-12, "n")
+    rel = np.abs(got - exact).max(-1) / np.abs(exact).max(-1)
+    assert rel.max() < 0.03, rel.max()
+    f.rsqrt_banks = False
+    one = f.layernorm(x, g, b, 1e-12, "n")
+    assert (np.abs(one - exact).max(-1) / np.abs(exact).max(-1)).max() > 0.1
+    f.rsqrt_banks = True
+    chip = _chip()
+    chip.factory.r["n"] = f.r["n"]
+    t = torch.tensor
+    np.testing.assert_allclose(chip.layernorm(t(x), t(g), t(b), 1e-12, "n").numpy(), got,
+                               atol=1e-5)
