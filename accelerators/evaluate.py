@@ -137,7 +137,7 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation=True):
     acc["temp_c"] = temp_c
     acc["crossbar_loads"] = _loads(run.chip_ops)
     from .accuracy import target_check
-    acc["target"] = target_check(a.name, acc)
+    acc["target"] = target_check(a, acc)
     return acc
 
 
