@@ -190,10 +190,19 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path):
     d, _ = tiny_models
     with saved_figures() as figs:
         rc = main(["evaluate", "--arch", "hetrax", "--models", str(d),
+                   "--set", "crossbar.accuracy_temp_points=2",
                    "--quick", "--quiet", "--out", str(tmp_path)])
     assert rc == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     th = rep["thermal"]
+    # accuracy against tier temperature: at the ends of 27-95 C, read with the cells
+    # programmed and calibrated at 27 C; conductance drift grows with the temperature
+    # difference, so the hot end is no better than the programming temperature
+    curve = rep["accuracy"]["vs_temperature"]
+    assert curve["temp_c"] == pytest.approx([27.0, 95.0])
+    assert curve["cosine_mean"][1] <= curve["cosine_mean"][0]
+    drawn = {p.stem: f for f, p in figs}["accuracy_vs_temperature"]
+    assert list(line_data(drawn.axes[0])[0][1]) == pytest.approx(curve["cosine_mean"], rel=1e-12)
     assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient
     assert set(th["tier_peak_c"]) == {"sm0", "sm1", "reram0", "reram1"}
     # the floorplan holds the mapped area; the thermal die is the floorplan's
