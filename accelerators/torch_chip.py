@@ -78,7 +78,12 @@ class AnalogChip:
             from .race_it import RaceItOps
             return RaceItOps(self.arch, self.dev, self.acam_sigma, ranges, self.ni, self.seed)
         from .hetrax import HetraxOps
-        return HetraxOps(self.arch, self.dev, ranges, self.seed, self.ni)
+        # the ReRAM tier reads its cells hot, programmed at t_program_c (as the numpy
+        # machine does: accelerators/machines/hetrax.py)
+        xb = self.arch.component("crossbar")
+        return HetraxOps(self.arch, self.dev, ranges, self.seed, self.ni,
+                         mem=self.hw.need("memristor"), temp_c=self.temp_c,
+                         temp_cal_c=float(xb.get("t_program_c", 27.0)))
 
     # --- phases -------------------------------------------------------------------------
     def begin_record(self) -> None:
