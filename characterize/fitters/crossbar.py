@@ -32,12 +32,15 @@ FORM_TOL_PCT = DEFAULT_TOL_PCT
 LOAD_INPUTS = ["rows", "r_bl_ohm", "frac_on", "g_on_us", "g_off_us"]
 
 #: (form, extra inputs after LOAD_INPUTS) per quantity
+#: (the access-aware forms: the column's wire-free fraction follows its load, from ~1 with
+#: every cell OFF to the ON cell's a; a constant a missed the frac_on = 0..1/8 lines by
+#: 1.2-1.4 % FS in training)
 FORM_OF = {
-    "ir_drop_rel": ("crossbar-ir-drop-v", ["v_read_v"]),
-    "i_out_a": ("crossbar-column-current-v", ["v_read_v"]),
-    "v_out_v": ("crossbar-column-current-v", ["v_read_v"]),
-    "e_read_j": ("crossbar-read-energy", ["v_read_v"]),
-    "t_settle_s": ("crossbar-settling", ["v_read_v"]),
+    "ir_drop_rel": ("crossbar-ir-drop-acc", ["v_read_v"]),
+    "i_out_a": ("crossbar-column-current-acc", ["v_read_v"]),
+    "v_out_v": ("crossbar-column-current-acc", ["v_read_v"]),
+    "e_read_j": ("crossbar-read-energy-acc", ["v_read_v"]),
+    "t_settle_s": ("crossbar-settling-acc", ["v_read_v"]),
 }
 
 #: the form where the sweep holds the read voltage fixed: the settling time's load shift k
@@ -53,7 +56,8 @@ GRID_TOO = ("v_read_v",)
 
 #: the forms quadratic in the column conductance ((a,) b, c, d0, d1, d2; the read-voltage
 #: ones drop a, which only scales d1 and d2 there)
-QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-read-energy", "crossbar-settling")
+QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-read-energy", "crossbar-settling",
+                   "crossbar-read-energy-acc", "crossbar-settling-acc")
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
 # b ~ 0.9 (effective / nominal cell conductance), c ~ 0 (non-linearity); the bounds only
@@ -83,7 +87,10 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
         return {}
     v0 = float(fixed.get("v0_v", 0.5)) if fixed.get("device") == "1t1r" else 0.0
     extra = {"v0_v": np.array([v0])}
-    if form in ("crossbar-column-current", "crossbar-column-current-v"):
+    if form in ("crossbar-read-energy-acc", "crossbar-settling-acc"):
+        extra["a_on"] = np.array([float(fixed.get("_a_on", 1.0))])
+    if form in ("crossbar-column-current", "crossbar-column-current-v",
+                "crossbar-column-current-acc"):
         scale = 1.0
         if q == "v_out_v":
             a0 = float(fixed.get("a0_v_per_v", 1e5))
@@ -100,10 +107,12 @@ def _p0(form: str, extra: dict, ratio0: dict):
     if form.name not in QUADRATIC_FORMS:
         return lambda x, y: list(r0)
 
+    n_d = len(form.params) - len(r0)
+
     def p0(x, y):
-        # d0..d2 by linear least squares at the starting ladder ratio (the form is linear
-        # in them: basis d0 = 1, d1 = 1, d2 = 1 in turn)
-        cols = [form.func(x, np.array(r0 + list(e)), extra) for e in np.eye(3)]
+        # d0..d2(, d3) by linear least squares at the starting ladder ratio (the form is
+        # linear in them: basis d0 = 1, d1 = 1, ... in turn)
+        cols = [form.func(x, np.array(r0 + list(e)), extra) for e in np.eye(n_d)]
         a = np.stack(cols, axis=1)
         d, *_ = np.linalg.lstsq(a, y, rcond=None)
         return r0 + list(d)
@@ -114,7 +123,8 @@ def _bounds(form: str):
     form = get_form(form)
     _, lo, hi = _ratio_start(form)
     if form.name in QUADRATIC_FORMS:
-        return (lo + [-np.inf] * 3, hi + [np.inf] * 3)
+        n_d = len(form.params) - len(lo)
+        return (lo + [-np.inf] * n_d, hi + [np.inf] * n_d)
     return (lo, hi)
 
 
@@ -201,9 +211,13 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
         if q == "v_out_v":
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # signed output: scale is its size
         fn, err = fit_quantity(gd, q, fixed, seed, ratio0, doc=raw.docs.get(q, ""))
-        if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v"):
+        if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v",
+                                              "crossbar-ir-drop-acc"):
             pv = np.median(fn.values.reshape(-1, len(fn.param_names)), axis=0)
             ratio0 = {n: float(v) for n, v in zip(fn.param_names, pv)}
+            # the quadratic access-aware forms take the ON cell's wire-free fraction a
+            # from this fit (its median over corners, temperatures and read voltages)
+            fixed = dict(fixed, _a_on=ratio0.get("a", 1.0))
         fns[q], errs[q] = fn, err
         gds.append(gd)
     if not fns:
