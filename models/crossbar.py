@@ -246,20 +246,27 @@ def _read_energy_acc_form(x, p, extra):
 
 
 def _settling_acc_form(x, p, extra):
-    xp = namespace_of(x[0], p)
     g, ratio = _ratio_acc_v(x, _with_a(p), extra, _a_on(extra))
     gs = x[0] * g * ratio * _law(x[5], extra, slope=True)
-    # + d3*ln(100*w_off): the OFF cells' share w_off of the column current settles with
-    # their own time constant d3 = C_m/g_off (the node between memristor and access
-    # transistor, its junction capacitance charged through the 1 MOhm OFF cell), and
-    # reaches the 1 % band after d3*ln(100*w_off); it sets the settling of a light
-    # column (frac_on ~ 0), where the TIA's noise gain (Gs) no longer does
-    a_on = _a_on(extra)
+    return p[..., 3] + p[..., 4] * gs + p[..., 5] * gs * gs
+
+
+def off_cell_tail(x, a_on):
+    """ln(max(100*w_off, 1)), w_off = the OFF cells' share of the column current: they
+    settle with their own time constant (the node between memristor and access
+    transistor, its junction capacitance charged through the ~1 MOhm OFF cell) and
+    reach the 1 % band after tau_off*ln(100*w_off); 0 where they carry < 1 %."""
+    xp = namespace_of(x[2])
     g_on, g_off = x[3] * 1e-6, x[4] * 1e-6
     a_off = 1.0 / (1.0 + g_off * (1.0 / a_on - 1.0) / g_on)
     w_off = (1.0 - x[2]) * g_off * a_off / _access_g(x, a_on)[1]
-    tail = xp.log(xp.maximum(100.0 * w_off, 1.0))
-    return p[..., 3] + p[..., 4] * gs + p[..., 5] * gs * gs + p[..., 6] * tail
+    return xp.log(xp.maximum(100.0 * w_off, 1.0))
+
+
+def _settling_light_form(x, p, extra):
+    # + d3*tail: the OFF cells' own settling sets a light column's (frac_on ~ 0), where
+    # the TIA's noise gain (Gs) no longer does
+    return _settling_acc_form(x, p, extra) + p[..., 6] * off_cell_tail(x, _a_on(extra))
 
 
 _ACC = ("g_eff = (frac_on*g_on*a + (1 - frac_on)*g_off*a_off)*1e-6 S, a_off = 1/(1 + "
@@ -278,9 +285,14 @@ CROSSBAR_ACC_FORMS = (
     Form("crossbar-read-energy-acc", ("b", "c", "k", "d0", "d1", "d2"), 6,
          "E = V*law(V) * (d0 + d1*Gc + d2*Gc^2), Gc = rows*g_eff*T*(1 + c*(1 - T)) S, " +
          _ACC + " (a: extra a_on, from the IR-drop fit)", _read_energy_acc_form),
-    Form("crossbar-settling-acc", ("b", "c", "k", "d0", "d1", "d2", "d3"), 6,
-         "t = d0 + d1*Gs + d2*Gs^2 + d3*ln(max(100*w_off, 1)) (w_off = (1 - frac_on)*g_off*a_off*1e-6/g_eff: the OFF cells' share, settling with their own time constant d3), Gs = rows*g_eff*law'(V)*T*(1 + c*(1 - T)) S, " + _ACC +
+    Form("crossbar-settling-acc", ("b", "c", "k", "d0", "d1", "d2"), 6,
+         "t = d0 + d1*Gs + d2*Gs^2, Gs = rows*g_eff*law'(V)*T*(1 + c*(1 - T)) S, " + _ACC +
          " (a: extra a_on, from the IR-drop fit)", _settling_acc_form),
+    Form("crossbar-settling-light", ("b", "c", "k", "d0", "d1", "d2", "d3"), 6,
+         "t = d0 + d1*Gs + d2*Gs^2 + d3*ln(max(100*w_off, 1)), w_off = (1 - frac_on)*g_off*"
+         "a_off*1e-6/g_eff (the OFF cells' share of the current, settling with their own "
+         "time constant d3), Gs = rows*g_eff*law'(V)*T*(1 + c*(1 - T)) S, " + _ACC +
+         " (a: extra a_on, from the IR-drop fit)", _settling_light_form),
 )
 for _f in CROSSBAR_ACC_FORMS:
     FORMS.add(_f.name, _f)

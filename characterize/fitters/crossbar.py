@@ -57,7 +57,12 @@ GRID_TOO = ("v_read_v",)
 #: the forms quadratic in the column conductance ((a,) b, c, d0, d1, d2; the read-voltage
 #: ones drop a, which only scales d1 and d2 there)
 QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-read-energy", "crossbar-settling",
-                   "crossbar-read-energy-acc", "crossbar-settling-acc")
+                   "crossbar-read-energy-acc", "crossbar-settling-acc",
+                   "crossbar-settling-light")
+
+#: the settling form with the OFF cells' own settling term, used where at least two swept
+#: loads have one (else its d3 is not identifiable)
+LIGHT_SETTLING = "crossbar-settling-light"
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
 # b ~ 0.9 (effective / nominal cell conductance), c ~ 0 (non-linearity); the bounds only
@@ -87,7 +92,7 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
         return {}
     v0 = float(fixed.get("v0_v", 0.5)) if fixed.get("device") == "1t1r" else 0.0
     extra = {"v0_v": np.array([v0])}
-    if form in ("crossbar-read-energy-acc", "crossbar-settling-acc"):
+    if form in ("crossbar-read-energy-acc", "crossbar-settling-acc", LIGHT_SETTLING):
         extra["a_on"] = np.array([float(fixed.get("_a_on", 1.0))])
     if form in ("crossbar-column-current", "crossbar-column-current-v",
                 "crossbar-column-current-acc"):
@@ -151,6 +156,19 @@ def sliced_form_function(gd: GridData, masks: dict, form: str, inputs: list[str]
                     extra=f0.extra, doc=f0.doc), worst
 
 
+def _light_loads(gd: GridData, fixed: dict) -> int:
+    """How many swept ON fractions leave the OFF cells >= 1 % of the column current."""
+    from ...models.crossbar import off_cell_tail
+    if "frac_on" not in gd.names:
+        return 0
+    def val(n, default):
+        return gd.axis(n) if n in gd.names else np.array([float(fixed.get(n, default))])
+    f = gd.axis("frac_on")
+    g_on, g_off = float(np.min(val("g_on_us", 20.0))), float(np.max(val("g_off_us", 1.0)))
+    x = [None, None, f, np.full_like(f, g_on), np.full_like(f, g_off)]
+    return int(np.sum(off_cell_tail(x, float(fixed.get("_a_on", 1.0))) > 0))
+
+
 def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
                  ratio0: dict | None = None, doc: str = ""):
     """Closed form of ``q`` if its training error is within FORM_TOL_PCT, else a table.
@@ -158,6 +176,8 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
     form, more = FORM_OF[q]
     if q in FIXED_V_FORM_OF and "v_read_v" in gd.names and len(gd.axis("v_read_v")) < 2:
         form, more = FIXED_V_FORM_OF[q]
+    elif q == "t_settle_s" and _light_loads(gd, fixed) >= 2:
+        form = LIGHT_SETTLING
     inputs = LOAD_INPUTS + more
     note: dict = {"form_tried": form}
     if all(n in gd.names for n in inputs):
