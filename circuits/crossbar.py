@@ -414,9 +414,20 @@ def cell_current(v_v, g_s, device: str, v0_v: float = 0.5, temp_c: float = 27.0)
     raise ValueError(f"device {device!r} is not one of {', '.join(DEVICES)}")
 
 
-def ideal_currents(g_s, v_in_v, device: str, v0_v: float = 0.5) -> np.ndarray:
+def ideal_currents(g_s, v_in_v, device: str, v0_v: float = 0.5,
+                   temp_c: float = 27.0) -> np.ndarray:
     """Bit-line currents (A, one per column) of the ideal crossbar: Σ_r I_cell(G[r,c], V[r])
-    with zero wire resistance and the bit lines at exactly 0 V."""
+    at temp_c (C) with zero wire resistance and the bit lines at exactly 0 V."""
     g = np.asarray(g_s, dtype=float)
     v = np.asarray(v_in_v, dtype=float)
-    return cell_current(v[:, None], g, device, v0_v).sum(axis=0)
+    return cell_current(v[:, None], g, device, v0_v, temp_c).sum(axis=0)
+
+
+#: a node whose DC voltage is the circuit temperature in C (``temper``): the recipes read
+#: it back so the ideal current uses the memristor law at the simulated temperature
+TEMP_NODE = "temp_c_probe"
+
+
+def temperature_probe() -> list[str]:
+    """Two lines making V(TEMP_NODE) = ngspice's ``temper`` (C); no effect elsewhere."""
+    return [f"Btemp {TEMP_NODE} 0 V = temper", f"Rtemp {TEMP_NODE} 0 1e6"]

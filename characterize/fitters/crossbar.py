@@ -72,15 +72,18 @@ RATIO_LO = [0.05, 0.01, -3.0]
 RATIO_HI = [2.0, 20.0, 3.0]
 # the read-voltage (-v) forms add k, the load's shift with the drop (~ -0.3 .. 0)
 K_P0, K_LO, K_HI = 0.0, -0.9, 3.0
+# the access-aware forms add m, the OFF cell's read conductance per siemens relative to
+# the ON cell's (1 for an ohmic law; the filament + gap law: ~1.0 at 27 C, ~2-3 at 95 C)
+M_P0, M_LO, M_HI = 1.0, 0.1, 20.0
 
 
 def _ratio_start(form, ratio0: dict | None = None) -> tuple[list, list, list]:
     """(p0, lo, hi) of the form's ladder-ratio parameters (a,) b, c(, k); p0 from
     ``ratio0`` (by name) where given."""
-    names = [n for n in form.params if n in ("a", "b", "c", "k")]
-    p0 = dict(zip("abck", RATIO_P0 + [K_P0]), **(ratio0 or {}))
-    lo = dict(zip("abck", RATIO_LO + [K_LO]))
-    hi = dict(zip("abck", RATIO_HI + [K_HI]))
+    names = [n for n in form.params if n in ("a", "b", "c", "k", "m")]
+    p0 = dict(zip("abckm", RATIO_P0 + [K_P0, M_P0]), **(ratio0 or {}))
+    lo = dict(zip("abckm", RATIO_LO + [K_LO, M_LO]))
+    hi = dict(zip("abckm", RATIO_HI + [K_HI, M_HI]))
     return [p0[n] for n in names], [lo[n] for n in names], [hi[n] for n in names]
 
 

@@ -168,7 +168,8 @@ class CrossbarColumn(Recipe):
     #: equations and junction areas; ~10x faster at 256 rows: 19 s -> see defaults.py)
     hoist_model_card = True
     summary = "1T1R/linear crossbar column: bit-line current, IR drop, read energy, settling"
-    version = 3   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option
+    version = 3   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option,
+    #               ideal current by the memristor law at the simulated temperature
     params = (
         # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
         IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
@@ -284,7 +285,8 @@ class CrossbarColumn(Recipe):
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")),
             step_rise_s=T_RISE_S,
-            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None)
+            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None
+        ) + cb.temperature_probe()
 
     def commands(self, p, t_stop_s: float | None = None):
         t_stop = p["t_read_s"] if t_stop_s is None else t_stop_s
@@ -305,7 +307,10 @@ class CrossbarColumn(Recipe):
         v_wl = [vec[cb.wl_node(r, 0)][0] - cm for r in np.flatnonzero(active)]
         g = np.where(on, p["g_on_us"], p["g_off_us"]) * 1e-6
         v = np.where(active, p["v_read_v"], 0.0)
-        i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"])[0])
+        # the ideal current by the memristor law at the simulated temperature (read back
+        # from the deck: the point's parameters do not carry it)
+        t_c = float(vec[cb.TEMP_NODE][0])
+        i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"], t_c)[0])
 
         t_read = p["t_read_s"]
         tr = ng.run([tran_cmd])
@@ -366,7 +371,7 @@ class CrossbarArray(Recipe):
     #: deck (False: the PDK subcircuit per cell, 48 cards each; the reference in tests)
     hoist_model_card = True
     summary = "R x C crossbar from .npy conductances/inputs: bit-line currents, node voltages"
-    version = 1
+    version = 2   # 2: ideal current by the memristor law at the simulated temperature
     params = (
         NpyParam("conductances", "", "S", "cell conductance matrix, .npy of shape "
                  "(rows, cols) in siemens", ndim=2, max_len=MAX_DIM, lo=G_MIN_S, hi=G_MAX_S),
@@ -426,7 +431,8 @@ class CrossbarArray(Recipe):
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")),
-            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None)
+            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None
+        ) + cb.temperature_probe()
 
     def commands(self, p):
         return ["op"]
@@ -438,7 +444,7 @@ class CrossbarArray(Recipe):
         v_out = np.array([vec[cb.out_node(c)][0] for c in range(cols)])
         v_wl = np.array([[vec[cb.wl_node(r, c)][0] for c in range(cols)] for r in range(rows)])
         v_bl = np.array([[vec[cb.bl_node(r, c)][0] for c in range(cols)] for r in range(rows)])
-        i_ideal = cb.ideal_currents(g, v, p["device"], p["v0_v"])
+        i_ideal = cb.ideal_currents(g, v, p["device"], p["v0_v"], float(vec[cb.TEMP_NODE][0]))
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(i_ideal != 0, (i_ideal - i_out) / i_ideal, np.nan)
         return {"i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal, "ir_drop_rel": rel,
