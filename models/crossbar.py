@@ -48,6 +48,14 @@ small-signal column conductance law'(V)*Gc (it rises 10-25 % from 0.1 to 0.55 V 
 cosh(V/v0)). Their parameters are fitted per read-voltage line and interpolated linearly
 in V, so v_read_v is held out like any setting (near-edge + interior lines).
 
+Access-aware forms (``-acc``, the shipped sweep from frac_on = 0; fitted by
+characterize/fitters/crossbar.py): the wire-free fraction follows the load, g_eff = (f*g_on*a
++ (1-f)*m*g_off*a_off), a_off = 1/(1 + m*g_off*rho), rho = (1/a - 1)/g_on (an OFF cell
+behind the same access transistor loses far less), m the OFF cell's read conductance
+per siemens relative to the ON cell's (the filament + gap memristor law is
+state-dependent), and the ladder runs on g_eff; the light-load settling form adds the
+OFF cells' own settling d3*ln(100*w_off) and a bit-line term d4*rows.
+
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
 any pattern and :meth:`CrossbarColumnModel.correct` applies the fitted IR-drop correction.
@@ -324,15 +332,18 @@ class CrossbarColumnModel(BehavioralModel):
     def device(self) -> str:
         return self.meta.get("device", "linear")
 
-    def cell_current(self, g_s, v_v, v0_v: float | None = None) -> np.ndarray:
-        """Cell read current [A] by the recipe's device law: G*V (linear) or
-        G*v0*sinh(V/v0) (1t1r memristor; the access transistor is not included)."""
+    def cell_current(self, g_s, v_v, v0_v: float | None = None,
+                     temp_c: float = 27.0) -> np.ndarray:
+        """Cell read current [A] by the recipe's device law: G*V (linear) or the
+        imc_memristor filament + gap law at temp_c [C] (1t1r, :func:`.memristor.read_current`;
+        the access transistor is not included)."""
+        from .memristor import read_current
         xp = namespace_of(g_s, v_v)
         g, v = xp.asfloat(g_s), xp.asfloat(v_v)
         if self.device == "linear":
             return g * v
         v0 = float(v0_v if v0_v is not None else self.meta.get("v0_v", 0.5))
-        return g * v0 * xp.sinh(v / v0)
+        return read_current(v, g, v0, temp_c, leak=False)
 
     def ideal_current(self, g_s, v_v, axis: int = -1, **kw) -> np.ndarray:
         """sum over rows of cell_current (no wires, no access device)."""

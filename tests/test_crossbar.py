@@ -333,7 +333,7 @@ def test_column_model_closed_forms_hold_out_within_target(tmp_path, pool):
     assert forms["ir_drop_rel"] == "crossbar-ir-drop-acc"
     assert forms["i_out_a"] == forms["v_out_v"] == "crossbar-column-current-acc"
     assert _misses(m) == MISSES_1PCT, m.heldout_error["outputs"]
-    a, b, c, k = m.functions["ir_drop_rel"].values.reshape(-1, 4)[0]
+    a, b, c, k, m_off = m.functions["ir_drop_rel"].values.reshape(-1, 5)[0]
     assert 0.8 < a < 1.0          # the access transistor costs a few % of the current
     assert 0.5 < b < 1.5          # effective cell conductance ~ nominal
     d = m.ir_drop(rows=np.array([16, 64, 128]), r_bl_ohm=5.0, frac_on=0.5)

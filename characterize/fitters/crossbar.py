@@ -267,7 +267,8 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                                             + "), tensor-cubic refined, multilinear "
                                             "interpolation")
     form += (f"; ideal current by the recipe's device law ({fixed.get('device', '?')}: "
-             + ("G*V" if fixed.get("device") == "linear" else "G*v0*sinh(V/v0)") + ")")
+             + ("G*V" if fixed.get("device") == "linear" else
+                "the imc_memristor filament + gap law at the point's temperature") + ")")
     meta = base_meta(raw, raw_path, units, device=fixed.get("device", ""),
                      v0_v=fixed.get("v0_v"), not_modeled=skipped,
                      outputs_form={q: ("table" if f.form == "table" else f.form)

@@ -18,8 +18,9 @@ resistive/capacitive feedback and no output limit, not a transistor-level design
 nfet access transistor, gate on a select line at VDD).
 
 "Ideal" outputs (``i_ideal_a``) are Σ_r I_cell(G, V_r) computed analytically with the
-same device law (linear: G·V; 1t1r: G·v0·sinh(V/v0), without the access transistor)
-and no wires; ``ir_drop_rel`` = (i_ideal − i_out)/i_ideal, so for 1T1R it includes
+same device law (linear: G·V; 1t1r: the imc_memristor filament + gap law at the
+simulated temperature, read back from the deck; without the access transistor) and no
+wires; ``ir_drop_rel`` = (i_ideal − i_out)/i_ideal, so for 1T1R it includes
 the access transistor's drop as well as the wires'.
 """
 from __future__ import annotations
