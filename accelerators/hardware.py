@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import store
+from ..models import OutOfRangeWarning, store
 from ..errors import ImcspiceError
 
 #: where ``imcspice models build-defaults`` writes the shipped SKY130 models
@@ -104,28 +104,44 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
     """A crossbar tile as characterized, for the description component ``xb`` (rows,
     r_bl_ohm, v_read_v, write_verify_tol_us): conductance range of the crossbar-column
     sweep, the memristor's read law and programming variability, and the IR drop at
-    the tile's rows and wire resistance (clipped to the characterized box)."""
+    the tile's rows, wire resistance, read voltage and temperature, as a function of
+    each bit line's own conductance load (the model's ``frac_on``).
+
+    Nothing is clipped: a setting or a load outside the model's valid range is
+    evaluated by the model, which warns (``OutOfRangeWarning``) that it extrapolates
+    there (a column load below the fitted floor once read the drop of that floor
+    instead: issue 12). A model without ``frac_on`` (a load-free sweep) is refused."""
     from .analog import CrossbarDevice
     xbm = hw.need("crossbar-column")
     mem = hw.need("memristor")
     t = hw.temp_c if temp_c is None else temp_c
-    settings = {"rows": _clip_to(xbm, "rows", xb["rows"])}
+    settings = {"rows": float(xb["rows"])}
     if "r_bl_ohm" in xbm.valid_range:
-        settings["r_bl_ohm"] = _clip_to(xbm, "r_bl_ohm", xb["r_bl_ohm"])
+        settings["r_bl_ohm"] = float(xb["r_bl_ohm"])
     if "temp_c" in xbm.valid_range:
-        settings["temp_c"] = _clip_to(xbm, "temp_c", t)
-    v_read = _clip_to(xbm, "v_read_v", xb["v_read_v"])
+        settings["temp_c"] = float(t)
+    v_read = float(xb["v_read_v"])
     if "v_read_v" in xbm.functions["ir_drop_rel"].inputs:
         settings["v_read_v"] = v_read
-    has_load = "frac_on" in xbm.functions["ir_drop_rel"].inputs
+    if "frac_on" not in xbm.functions["ir_drop_rel"].inputs:
+        raise HardwareModelError("the crossbar-column model has no frac_on input: the IR "
+                                 "drop cannot follow each bit line's load (sweep frac_on)")
+    # the settings fixed for the tile: checked (warned) once here, not per evaluation
+    xbm.check_range({k: np.asarray(v) for k, v in settings.items()})
 
     def ir_drop(load):
+        lo, hi = (float(x) for x in xbm.valid_range["frac_on"])
+        f = np.asarray(load, dtype=np.float64)
+        if f.size and (f.min() < lo - 1e-9 or f.max() > hi + 1e-9):
+            warnings.warn(f"crossbar-column model: bit-line load spans [{f.min():.4g}, "
+                          f"{f.max():.4g}] of the conductance span, outside the fitted "
+                          f"frac_on range [{lo:g}, {hi:g}]; the IR drop there is "
+                          "extrapolated by the ladder form", OutOfRangeWarning,
+                          stacklevel=2)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            kw = dict(settings)
-            if has_load:
-                kw["frac_on"] = np.clip(load, *xbm.valid_range["frac_on"])
-            r = np.asarray(xbm.ir_drop(corner=hw.corner, **kw), dtype=np.float64)
+            warnings.simplefilter("ignore")   # ranges checked above, once
+            r = np.asarray(xbm.ir_drop(corner=hw.corner, frac_on=f, **settings),
+                           dtype=np.float64)
         return np.broadcast_to(r, np.shape(load)) if np.ndim(load) else float(r.ravel()[0])
 
     with warnings.catch_warnings():

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from . import logic, ota
 from .netlist import ParamRef, Value, num  # noqa: F401 (re-exported)
 from .technology import Technology
 
@@ -104,17 +106,37 @@ class MemristorParams:
     v0_v: Value = 0.5
 
 
+#: the sense amplifiers the builders know: ``behavioral`` (netlists/crossbar.spice
+#: ``imc_tia``, a single-pole B-source op-amp, no supply, no output limit) or ``ota``
+#: (the SKY130 two-stage Miller OTA of circuits/ota.py, its own supply)
+TIA_KINDS = ("behavioral", "ota")
+
+
 @dataclass(frozen=True)
 class TiaParams:
-    """Behavioral TIA (netlists/crossbar.spice ``imc_tia``): feedback r_f_ohm (ohm,
-    > 0) in parallel with c_f_ff (fF, >= 0); single-pole op-amp with DC gain
-    a0_v_per_v (V/V, >= 10) and unity-gain frequency gbw_hz (Hz, > 0). DC transfer
-    V(out) = -I·r_f_ohm. The output is not limited (see the subcircuit's comment)."""
+    """The bit line's transimpedance amplifier: feedback r_f_ohm (ohm, > 0) in parallel
+    with c_f_ff (fF, >= 0) around an inverting amplifier whose + input is the reference
+    ``v_cm_v`` (V): the bit lines sit at that virtual ground and every word-line input
+    is referred to it (driven at v_cm + v_in). DC transfer V(out) - v_cm = -I·r_f·A/(1+A).
+
+    ``kind`` ``behavioral``: netlists/crossbar.spice ``imc_tia``, single-pole op-amp
+    with DC gain a0_v_per_v (V/V, >= 10) and unity-gain frequency gbw_hz (Hz, > 0); no
+    supply, no output limit (see the subcircuit's comment); v_cm_v must be 0 (its +
+    input is ground). ``ota``: the SKY130 two-stage Miller OTA (circuits/ota.py
+    ``imc_ota2``, sizes ``ota``) on a ``vdd_v`` supply (V); a0/gbw are its own then.
+    Its PMOS input pair needs v_cm_v in ~0-0.9 V, and its output swings from ~0.15 V
+    to ~vdd - 0.2 V: for a column that sinks its current into the TIA the output falls
+    by I·r_f from v_cm, so r_f <= (v_cm - 0.15 V) / I_full-scale (recipe
+    crossbar-column, tia=ota)."""
 
     r_f_ohm: Value = 2e3
     c_f_ff: Value = 20.0
     a0_v_per_v: Value = 1e5
     gbw_hz: Value = 5e8
+    kind: str = "behavioral"
+    v_cm_v: Value = 0.0
+    vdd_v: Value = 1.8
+    ota: ota.OtaParams = ota.OtaParams()
 
 
 # --- node and source names ---------------------------------------------------------------
@@ -152,8 +174,10 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
         ParamRef); for ``1t1r`` this is the memristor's low-field conductance.
     v_in_v: R word-line input voltages, V (floats or ParamRef).
     device: ``linear`` (imc_cell_lin) or ``1t1r`` (imc_cell_1t1r).
-    step_rise_s: None for DC drivers; otherwise every input is a step from 0 V at
-        t = 0 with this rise time (s): DC value for ``op``, the step for ``tran``.
+    step_rise_s: None for DC drivers; otherwise every input is a step from its
+        reference (``tia.v_cm_v``, 0 V with the behavioral TIA) at t = 0 with this rise
+        time (s): DC value for ``op``, the step for ``tran``. Inputs are referred to
+        the TIA reference: word line r is driven at v_cm + v_in_v[r].
     hoist: for ``1t1r``, the technology whose access device is used with its model
         card hoisted to the top level (``imc_cell_1t1r_h``, the transistor a plain
         ``M`` line; same equations, same per-instance mismatch, one card instead of
@@ -169,6 +193,10 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
     rows, cols = g.shape
     if len(v_in_v) != rows:
         raise ValueError(f"{len(v_in_v)} inputs for {rows} rows")
+    if tia.kind not in TIA_KINDS:
+        raise ValueError(f"TIA kind {tia.kind!r} is not one of {', '.join(TIA_KINDS)}")
+    if tia.kind == "behavioral" and not _is_zero(tia.v_cm_v):
+        raise ValueError("the behavioral TIA's + input is ground: v_cm_v must be 0")
     for x in g.ravel():
         if not isinstance(x, ParamRef) and not float(x) > 0:
             raise ValueError(f"cell conductance {x!r} must be > 0 S")
@@ -184,12 +212,14 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
     if device == "1t1r":
         lines.append(f"Vsel sel 0 {spice_value(access.v_select_v)}")
     rise = None if step_rise_s is None else spice_value(step_rise_s)
+    cm0 = spice_value(tia.v_cm_v)
     for r in range(rows):
-        v = spice_value(v_in_v[r])
+        v = spice_value(_referred(v_in_v[r], tia.v_cm_v))
         if rise is None:
             lines.append(f"{input_source(r)} in{r} 0 dc {v}")
         else:
-            lines.append(f"{input_source(r)} in{r} 0 dc {v} pwl(0 0 {rise} {v})")
+            # the step starts from the reference (the bit lines' DC level): 0 V input
+            lines.append(f"{input_source(r)} in{r} 0 dc {v} pwl(0 {cm0} {rise} {v})")
     for r in range(rows):
         prev = f"in{r}"
         for c in range(cols):
@@ -210,8 +240,10 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
         if access.device != NFET_DEFAULT:
             raise ValueError(f"access device {access.device!r}: imc_cell_1t1r uses "
                              f"{NFET_DEFAULT}")
-        cell = "imc_cell_1t1r"
-        if hoist is not None:
+        cell = CELL_1T1R
+        if hoist is None:
+            lines += _cell_1t1r()
+        else:
             lines += _hoisted_cell(hoist, access)
             cell = HOISTED_CELL
             tail = f"v0={spice_value(memristor.v0_v)}"
@@ -226,12 +258,80 @@ def crossbar_netlist(g_s, v_in_v: Sequence[Value], device: str = "linear",
                     lines.append(f"Cw{r}_{c} {wl_node(r, c)} 0 {cwl}")
                 if cbl:
                     lines.append(f"Cb{r}_{c} {bl_node(r, c)} 0 {cbl}")
-    tia_params = (f"rf={spice_value(tia.r_f_ohm)} cf={_scaled_ff(tia.c_f_ff)} "
-                  f"a0={spice_value(tia.a0_v_per_v)} gbw={spice_value(tia.gbw_hz)}")
+    lines += _tias(cols, tia)
+    return lines
+
+
+def _tias(cols: int, tia: TiaParams) -> list[str]:
+    """One TIA per bit line, each behind its zero-volt sense source."""
+    lines = []
+    if tia.kind == "behavioral":
+        tia_params = (f"rf={spice_value(tia.r_f_ohm)} cf={_scaled_ff(tia.c_f_ff)} "
+                      f"a0={spice_value(tia.a0_v_per_v)} gbw={spice_value(tia.gbw_hz)}")
+        for c in range(cols):
+            lines.append(f"{sense_source(c)} sn{c} s{c} 0")
+            lines.append(f"Xtia{c} s{c} {out_node(c)} imc_tia {tia_params}")
+        return lines
+    lines += [f"{TIA_SUPPLY} vdd_tia 0 {spice_value(tia.vdd_v)}",
+              f"Vcm vcm 0 {spice_value(tia.v_cm_v)}"] + ota.subckt()
+    rf, cf = spice_value(tia.r_f_ohm), _scaled_ff(tia.c_f_ff)
     for c in range(cols):
         lines.append(f"{sense_source(c)} sn{c} s{c} 0")
-        lines.append(f"Xtia{c} s{c} {out_node(c)} imc_tia {tia_params}")
+        lines.append(ota.instance(f"tia{c}", "vcm", f"s{c}", out_node(c), "vdd_tia", "0",
+                                  tia.ota))
+        lines.append(f"Rf{c} s{c} {out_node(c)} {rf}")
+        if not _is_zero(tia.c_f_ff):
+            lines.append(f"Cf{c} s{c} {out_node(c)} {cf}")
     return lines
+
+
+#: the OTA TIAs' supply source (its branch current is their supply current)
+TIA_SUPPLY = "vdd_tia"
+
+
+def _referred(v: Value, v_cm: Value) -> Value:
+    """An input voltage referred to the TIA reference: v + v_cm (numbers, or a
+    ``{v+v_cm}`` parameter sum)."""
+    if _is_zero(v_cm):
+        return v
+    if not isinstance(v, ParamRef) and not isinstance(v_cm, ParamRef):
+        return float(v) + float(v_cm)
+    if not isinstance(v, ParamRef) and float(v) == 0.0:
+        return v_cm
+    if (isinstance(v, ParamRef) and isinstance(v_cm, ParamRef) and v.scale == 1.0
+            and v_cm.scale == 1.0 and not v_cm.plus):
+        return ParamRef(v.name, plus=tuple(v.plus) + (v_cm.name,))
+    raise ValueError("an input referred to a parameter reference must be a plain "
+                     "parameter or 0 V")
+
+
+#: the 1T1R cell subcircuit a non-hoisted deck defines itself (:func:`_cell_1t1r`)
+CELL_1T1R = "imc_cell_1t1r"
+
+
+def _cell_1t1r() -> list[str]:
+    """``imc_cell_1t1r wl bl sel`` (g, v0, w, l): imc_memristor from the word line to an
+    internal node, then the SKY130 1.8 V nfet access transistor (PDK subcircuit, gate on
+    the select line, bulk at ground) to the bit line, with its drain/source junction
+    areas (circuits/logic.py ``mos``: ad = as = w·0.29 um, pd = ps = 2·(w + 0.29) um)."""
+    return [f".subckt {CELL_1T1R} wl bl sel g=10u v0=0.5 w=1 l=0.15",
+            "Xm wl m imc_memristor g={g} v0={v0}",
+            logic.mos("a", "n", "m", "sel", "bl", "0", ParamRef("w"), ParamRef("l")),
+            f".ends {CELL_1T1R}"]
+
+
+def _junctions(instance: str, w_um: float) -> str:
+    """A hoisted instance's parameters with the PDK's zero junction areas replaced by
+    circuits/logic.py's diffusion (ad = as = w·DIFF_EXT_UM, pd = ps = 2·(w + DIFF_EXT_UM))."""
+    area = repr(w_um * logic.DIFF_EXT_UM)
+    perim = repr(2 * (w_um + logic.DIFF_EXT_UM))
+    out, n = re.subn(r"\b(ad|as|pd|ps)=\{\(0\)\}",
+                     lambda m: f"{m.group(1)}={area if m.group(1)[0] == 'a' else perim}",
+                     instance)
+    if n != 4:
+        raise ValueError("the hoisted instance line does not carry ad/as/pd/ps = 0 as "
+                         "expected; junction areas not set")
+    return out
 
 
 #: the 1T1R cell subcircuit a hoisted deck defines itself (:func:`_hoisted_cell`)
@@ -253,7 +353,7 @@ def _hoisted_cell(tech: Technology, access: AccessTransistor) -> list[str]:
     return [dev.include,
             f".subckt {HOISTED_CELL} wl bl sel g=10u v0=0.5",
             "Xm wl m imc_memristor g={g} v0={v0}",
-            f"Ma m sel bl 0 {dev.model} {dev.instance}",
+            f"Ma m sel bl 0 {dev.model} {_junctions(dev.instance, float(access.w_um))}",
             f".ends {HOISTED_CELL}"]
 
 
@@ -314,9 +414,20 @@ def cell_current(v_v, g_s, device: str, v0_v: float = 0.5, temp_c: float = 27.0)
     raise ValueError(f"device {device!r} is not one of {', '.join(DEVICES)}")
 
 
-def ideal_currents(g_s, v_in_v, device: str, v0_v: float = 0.5) -> np.ndarray:
+def ideal_currents(g_s, v_in_v, device: str, v0_v: float = 0.5,
+                   temp_c: float = 27.0) -> np.ndarray:
     """Bit-line currents (A, one per column) of the ideal crossbar: Σ_r I_cell(G[r,c], V[r])
-    with zero wire resistance and the bit lines at exactly 0 V."""
+    at temp_c (C) with zero wire resistance and the bit lines at exactly 0 V."""
     g = np.asarray(g_s, dtype=float)
     v = np.asarray(v_in_v, dtype=float)
-    return cell_current(v[:, None], g, device, v0_v).sum(axis=0)
+    return cell_current(v[:, None], g, device, v0_v, temp_c).sum(axis=0)
+
+
+#: a node whose DC voltage is the circuit temperature in C (``temper``): the recipes read
+#: it back so the ideal current uses the memristor law at the simulated temperature
+TEMP_NODE = "temp_c_probe"
+
+
+def temperature_probe() -> list[str]:
+    """Two lines making V(TEMP_NODE) = ngspice's ``temper`` (C); no effect elsewhere."""
+    return [f"Btemp {TEMP_NODE} 0 V = temper", f"Rtemp {TEMP_NODE} 0 1e6"]

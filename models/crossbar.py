@@ -48,6 +48,14 @@ small-signal column conductance law'(V)*Gc (it rises 10-25 % from 0.1 to 0.55 V 
 cosh(V/v0)). Their parameters are fitted per read-voltage line and interpolated linearly
 in V, so v_read_v is held out like any setting (near-edge + interior lines).
 
+Access-aware forms (``-acc``, the shipped sweep from frac_on = 0; fitted by
+characterize/fitters/crossbar.py): the wire-free fraction follows the load, g_eff = (f*g_on*a
++ (1-f)*m*g_off*a_off), a_off = 1/(1 + m*g_off*rho), rho = (1/a - 1)/g_on (an OFF cell
+behind the same access transistor loses far less), m the OFF cell's read conductance
+per siemens relative to the ON cell's (the filament + gap memristor law is
+state-dependent), and the ladder runs on g_eff; the light-load settling form adds the
+OFF cells' own settling d3*ln(100*w_off) and a bit-line term d4*rows.
+
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
 any pattern and :meth:`CrossbarColumnModel.correct` applies the fitted IR-drop correction.
@@ -194,6 +202,127 @@ for _f in CROSSBAR_FORMS:
     FORMS.add(_f.name, _f)
 
 
+# --- access-aware forms (the shipped sweep from frac_on = 0) ---------------------------
+def _access_g(x, a_on, m=1.0):
+    """(mean cell conductance g, effective conductance g_eff) [S] of the column's cells
+    with the access transistor in series: an ON cell keeps ``a_on`` of its wire-free
+    current, i.e. a series resistance rho = (1/a_on - 1)/g_on, and an OFF cell the
+    larger 1/(1 + g_off*rho) of its own. ``m``: the OFF cell's read conductance per
+    siemens relative to the ON cell's (the memristor law is state-dependent: an ON
+    filament conducts largely ohmically, an OFF cell through its gap, with its own
+    non-linearity and temperature activation), so g_eff weighs the cells by current.
+    The wire-free fraction g_eff/g of the column thus moves with the load, from ~1
+    (every cell OFF, frac_on = 0) to ~a_on."""
+    xp = namespace_of(x[2], a_on)
+    frac, g_on, g_off = x[2], x[3] * 1e-6, x[4] * 1e-6
+    a_on = xp.asfloat(a_on)
+    rho = (1.0 / a_on - 1.0) / g_on
+    a_off = 1.0 / (1.0 + m * g_off * rho)
+    g = frac * g_on + (1.0 - frac) * g_off * m
+    return g, frac * g_on * a_on + (1.0 - frac) * g_off * m * a_off
+
+
+def _ladder_ratio_acc(x, p, a_on, weight=1.0, k=None, m=1.0):
+    """(g [S], i_out / (rows*g*law(V)) = (g_eff/g)*T*(1 + c*(1-T))), p = (., b, c, ...):
+    the ladder of :func:`_ladder_ratio` on the access-reduced cell conductance g_eff
+    (g here weighs the OFF cells by m as well: the ideal current's own mixture)."""
+    rows, r_bl = x[0], x[1]
+    g, g_eff = _access_g(x, a_on, m)
+    bu = p[..., 1] * weight * r_bl * g_eff * (rows + 1.0) * (rows + 0.5)
+    t = ladder_t(bu if k is None else bu * (1.0 + k * (1.0 - ladder_t(bu))))
+    return g, g_eff / g * t * (1.0 + p[..., 2] * (1.0 - t))
+
+
+def _ratio_acc_v(x, p, extra, a_on=None):
+    """The access-aware ladder ratio; p = (a, b, c, k, m, ...), or, given ``a_on`` (the
+    quadratic forms, whose p carries a = 1 in front), the ON cell's fraction from there."""
+    return _ladder_ratio_acc(x, p, p[..., 0] if a_on is None else a_on,
+                             _law(x[5], extra, slope=True), p[..., 3], p[..., 4])
+
+
+def _a_on(extra):
+    """The ON cell's wire-free fraction the quadratic forms take from the IR-drop fit."""
+    return float(extra["a_on"][0]) if "a_on" in extra else 1.0
+
+
+def _ir_drop_acc_form(x, p, extra):
+    return 1.0 - _ratio_acc_v(x, p, extra)[1]
+
+
+def _current_acc_form(x, p, extra):
+    # the ideal current rows*g_nominal*law(V) times the ratio to the m-weighted mixture
+    g, ratio = _ratio_acc_v(x, p, extra)
+    g_nom = (x[2] * x[3] + (1.0 - x[2]) * x[4]) * 1e-6
+    return _current(x, extra, g_nom, ratio * g / g_nom)
+
+
+def _read_energy_acc_form(x, p, extra):
+    # p = (b, c, k, m, d0, d1, d2)
+    v = x[5]
+    g, ratio = _ratio_acc_v(x, _with_a(p), extra, _a_on(extra))
+    gc = x[0] * g * ratio
+    return v * _law(v, extra) * gc * (p[..., 4] + p[..., 5] * gc + p[..., 6] * gc * gc)
+
+
+def _settling_acc_form(x, p, extra):
+    # p = (b, c, k, m, d0, d1, d2[, d3, d4])
+    g, ratio = _ratio_acc_v(x, _with_a(p), extra, _a_on(extra))
+    gs = x[0] * g * ratio * _law(x[5], extra, slope=True)
+    return p[..., 4] + p[..., 5] * gs + p[..., 6] * gs * gs
+
+
+def off_cell_tail(x, a_on, m=1.0):
+    """ln(max(100*w_off, 1)), w_off = the OFF cells' share of the column current: they
+    settle with their own time constant (the node between memristor and access
+    transistor, its junction capacitance charged through the ~1 MOhm OFF cell) and
+    reach the 1 % band after tau_off*ln(100*w_off); 0 where they carry < 1 %."""
+    xp = namespace_of(x[2])
+    g_on, g_off = x[3] * 1e-6, x[4] * 1e-6
+    a_off = 1.0 / (1.0 + m * g_off * (1.0 / a_on - 1.0) / g_on)
+    w_off = (1.0 - x[2]) * m * g_off * a_off / _access_g(x, a_on, m)[1]
+    return xp.log(xp.maximum(100.0 * w_off, 1.0))
+
+
+def _settling_light_form(x, p, extra):
+    # + d3*tail: the OFF cells' own settling; + d4*rows: the bit line's capacitance
+    # (~rows cells) in the TIA's noise gain; both set a light column's (frac_on ~ 0)
+    # settling, where the column conductance Gs no longer does
+    return (_settling_acc_form(x, p, extra) + p[..., 7] * off_cell_tail(x, _a_on(extra),
+                                                                         p[..., 3])
+            + p[..., 8] * x[0])
+
+
+_ACC = ("g_eff = (frac_on*g_on*a + (1 - frac_on)*m*g_off*a_off)*1e-6 S, a_off = 1/(1 + "
+        "m*g_off*rho), rho = (1/a - 1)/g_on (m: the OFF cell's read conductance per siemens "
+        "relative to the ON cell's, the state-dependent memristor law) (a: the ON cell's wire-free fraction, its access "
+        "transistor in series; an OFF cell loses less); T = tanh(sqrt(s))/sqrt(s), s = "
+        "b*u*(1 + k*(1 - T0)), T0 = T(b*u), u = law'(V)*r_bl*g_eff*(rows+1)*(rows+1/2); "
+        "g = (frac_on*g_on + (1 - frac_on)*m*g_off)*1e-6 S; law = v0*sinh(V/v0), law' = "
+        "cosh(V/v0) (extra v0_v > 0) or V, 1")
+#: inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, v_read_v); valid from frac_on = 0
+CROSSBAR_ACC_FORMS = (
+    Form("crossbar-ir-drop-acc", ("a", "b", "c", "k", "m"), 6,
+         "drop = 1 - (g_eff/g)*T*(1 + c*(1 - T)), " + _ACC, _ir_drop_acc_form),
+    Form("crossbar-column-current-acc", ("a", "b", "c", "k", "m"), 6,
+         "I = scale * rows*g*law(V) * (g_eff/g)*T*(1 + c*(1 - T)), " + _ACC + "; scale "
+         "(extra): 1 for the current, -r_f*A0/(1+A0) for the TIA output", _current_acc_form),
+    Form("crossbar-read-energy-acc", ("b", "c", "k", "m", "d0", "d1", "d2"), 6,
+         "E = V*law(V) * (d0 + d1*Gc + d2*Gc^2), Gc = rows*g_eff*T*(1 + c*(1 - T)) S, " +
+         _ACC + " (a: extra a_on, from the IR-drop fit)", _read_energy_acc_form),
+    Form("crossbar-settling-acc", ("b", "c", "k", "m", "d0", "d1", "d2"), 6,
+         "t = d0 + d1*Gs + d2*Gs^2, Gs = rows*g_eff*law'(V)*T*(1 + c*(1 - T)) S, " + _ACC +
+         " (a: extra a_on, from the IR-drop fit)", _settling_acc_form),
+    Form("crossbar-settling-light", ("b", "c", "k", "m", "d0", "d1", "d2", "d3", "d4"), 6,
+         "t = d0 + d1*Gs + d2*Gs^2 + d3*ln(max(100*w_off, 1)) + d4*rows (the bit line's "
+         "capacitance), w_off = (1 - frac_on)*m*g_off*"
+         "a_off*1e-6/g_eff (the OFF cells' share of the current, settling with their own "
+         "time constant d3), Gs = rows*g_eff*law'(V)*T*(1 + c*(1 - T)) S, " + _ACC +
+         " (a: extra a_on, from the IR-drop fit)", _settling_light_form),
+)
+for _f in CROSSBAR_ACC_FORMS:
+    FORMS.add(_f.name, _f)
+
+
 @register_kind
 class CrossbarColumnModel(BehavioralModel):
     kind = "crossbar-column"
@@ -203,15 +332,18 @@ class CrossbarColumnModel(BehavioralModel):
     def device(self) -> str:
         return self.meta.get("device", "linear")
 
-    def cell_current(self, g_s, v_v, v0_v: float | None = None) -> np.ndarray:
-        """Cell read current [A] by the recipe's device law: G*V (linear) or
-        G*v0*sinh(V/v0) (1t1r memristor; the access transistor is not included)."""
+    def cell_current(self, g_s, v_v, v0_v: float | None = None,
+                     temp_c: float = 27.0) -> np.ndarray:
+        """Cell read current [A] by the recipe's device law: G*V (linear) or the
+        imc_memristor filament + gap law at temp_c [C] (1t1r, :func:`.memristor.read_current`;
+        the access transistor is not included)."""
+        from .memristor import read_current
         xp = namespace_of(g_s, v_v)
         g, v = xp.asfloat(g_s), xp.asfloat(v_v)
         if self.device == "linear":
             return g * v
         v0 = float(v0_v if v0_v is not None else self.meta.get("v0_v", 0.5))
-        return g * v0 * xp.sinh(v / v0)
+        return read_current(v, g, v0, temp_c, leak=False)
 
     def ideal_current(self, g_s, v_v, axis: int = -1, **kw) -> np.ndarray:
         """sum over rows of cell_current (no wires, no access device)."""

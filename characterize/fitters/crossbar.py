@@ -32,12 +32,15 @@ FORM_TOL_PCT = DEFAULT_TOL_PCT
 LOAD_INPUTS = ["rows", "r_bl_ohm", "frac_on", "g_on_us", "g_off_us"]
 
 #: (form, extra inputs after LOAD_INPUTS) per quantity
+#: (the access-aware forms: the column's wire-free fraction follows its load, from ~1 with
+#: every cell OFF to the ON cell's a; a constant a missed the frac_on = 0..1/8 lines by
+#: 1.2-1.4 % FS in training)
 FORM_OF = {
-    "ir_drop_rel": ("crossbar-ir-drop-v", ["v_read_v"]),
-    "i_out_a": ("crossbar-column-current-v", ["v_read_v"]),
-    "v_out_v": ("crossbar-column-current-v", ["v_read_v"]),
-    "e_read_j": ("crossbar-read-energy", ["v_read_v"]),
-    "t_settle_s": ("crossbar-settling", ["v_read_v"]),
+    "ir_drop_rel": ("crossbar-ir-drop-acc", ["v_read_v"]),
+    "i_out_a": ("crossbar-column-current-acc", ["v_read_v"]),
+    "v_out_v": ("crossbar-column-current-acc", ["v_read_v"]),
+    "e_read_j": ("crossbar-read-energy-acc", ["v_read_v"]),
+    "t_settle_s": ("crossbar-settling-acc", ["v_read_v"]),
 }
 
 #: the form where the sweep holds the read voltage fixed: the settling time's load shift k
@@ -53,7 +56,13 @@ GRID_TOO = ("v_read_v",)
 
 #: the forms quadratic in the column conductance ((a,) b, c, d0, d1, d2; the read-voltage
 #: ones drop a, which only scales d1 and d2 there)
-QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-read-energy", "crossbar-settling")
+QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-read-energy", "crossbar-settling",
+                   "crossbar-read-energy-acc", "crossbar-settling-acc",
+                   "crossbar-settling-light")
+
+#: the settling form with the OFF cells' own settling term, used where at least two swept
+#: loads have one (else its d3 is not identifiable)
+LIGHT_SETTLING = "crossbar-settling-light"
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
 # b ~ 0.9 (effective / nominal cell conductance), c ~ 0 (non-linearity); the bounds only
@@ -63,15 +72,18 @@ RATIO_LO = [0.05, 0.01, -3.0]
 RATIO_HI = [2.0, 20.0, 3.0]
 # the read-voltage (-v) forms add k, the load's shift with the drop (~ -0.3 .. 0)
 K_P0, K_LO, K_HI = 0.0, -0.9, 3.0
+# the access-aware forms add m, the OFF cell's read conductance per siemens relative to
+# the ON cell's (1 for an ohmic law; the filament + gap law: ~1.0 at 27 C, ~2-3 at 95 C)
+M_P0, M_LO, M_HI = 1.0, 0.1, 20.0
 
 
 def _ratio_start(form, ratio0: dict | None = None) -> tuple[list, list, list]:
     """(p0, lo, hi) of the form's ladder-ratio parameters (a,) b, c(, k); p0 from
     ``ratio0`` (by name) where given."""
-    names = [n for n in form.params if n in ("a", "b", "c", "k")]
-    p0 = dict(zip("abck", RATIO_P0 + [K_P0]), **(ratio0 or {}))
-    lo = dict(zip("abck", RATIO_LO + [K_LO]))
-    hi = dict(zip("abck", RATIO_HI + [K_HI]))
+    names = [n for n in form.params if n in ("a", "b", "c", "k", "m")]
+    p0 = dict(zip("abckm", RATIO_P0 + [K_P0, M_P0]), **(ratio0 or {}))
+    lo = dict(zip("abckm", RATIO_LO + [K_LO, M_LO]))
+    hi = dict(zip("abckm", RATIO_HI + [K_HI, M_HI]))
     return [p0[n] for n in names], [lo[n] for n in names], [hi[n] for n in names]
 
 
@@ -83,7 +95,10 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
         return {}
     v0 = float(fixed.get("v0_v", 0.5)) if fixed.get("device") == "1t1r" else 0.0
     extra = {"v0_v": np.array([v0])}
-    if form in ("crossbar-column-current", "crossbar-column-current-v"):
+    if form in ("crossbar-read-energy-acc", "crossbar-settling-acc", LIGHT_SETTLING):
+        extra["a_on"] = np.array([float(fixed.get("_a_on", 1.0))])
+    if form in ("crossbar-column-current", "crossbar-column-current-v",
+                "crossbar-column-current-acc"):
         scale = 1.0
         if q == "v_out_v":
             a0 = float(fixed.get("a0_v_per_v", 1e5))
@@ -100,10 +115,12 @@ def _p0(form: str, extra: dict, ratio0: dict):
     if form.name not in QUADRATIC_FORMS:
         return lambda x, y: list(r0)
 
+    n_d = len(form.params) - len(r0)
+
     def p0(x, y):
-        # d0..d2 by linear least squares at the starting ladder ratio (the form is linear
-        # in them: basis d0 = 1, d1 = 1, d2 = 1 in turn)
-        cols = [form.func(x, np.array(r0 + list(e)), extra) for e in np.eye(3)]
+        # d0..d2(, d3) by linear least squares at the starting ladder ratio (the form is
+        # linear in them: basis d0 = 1, d1 = 1, ... in turn)
+        cols = [form.func(x, np.array(r0 + list(e)), extra) for e in np.eye(n_d)]
         a = np.stack(cols, axis=1)
         d, *_ = np.linalg.lstsq(a, y, rcond=None)
         return r0 + list(d)
@@ -114,7 +131,8 @@ def _bounds(form: str):
     form = get_form(form)
     _, lo, hi = _ratio_start(form)
     if form.name in QUADRATIC_FORMS:
-        return (lo + [-np.inf] * 3, hi + [np.inf] * 3)
+        n_d = len(form.params) - len(lo)
+        return (lo + [-np.inf] * n_d, hi + [np.inf] * n_d)
     return (lo, hi)
 
 
@@ -141,6 +159,19 @@ def sliced_form_function(gd: GridData, masks: dict, form: str, inputs: list[str]
                     extra=f0.extra, doc=f0.doc), worst
 
 
+def _light_loads(gd: GridData, fixed: dict) -> int:
+    """How many swept ON fractions leave the OFF cells >= 1 % of the column current."""
+    from ...models.crossbar import off_cell_tail
+    if "frac_on" not in gd.names:
+        return 0
+    def val(n, default):
+        return gd.axis(n) if n in gd.names else np.array([float(fixed.get(n, default))])
+    f = gd.axis("frac_on")
+    g_on, g_off = float(np.min(val("g_on_us", 20.0))), float(np.max(val("g_off_us", 1.0)))
+    x = [None, None, f, np.full_like(f, g_on), np.full_like(f, g_off)]
+    return int(np.sum(off_cell_tail(x, float(fixed.get("_a_on", 1.0))) > 0))
+
+
 def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
                  ratio0: dict | None = None, doc: str = ""):
     """Closed form of ``q`` if its training error is within FORM_TOL_PCT, else a table.
@@ -148,6 +179,8 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
     form, more = FORM_OF[q]
     if q in FIXED_V_FORM_OF and "v_read_v" in gd.names and len(gd.axis("v_read_v")) < 2:
         form, more = FIXED_V_FORM_OF[q]
+    elif q == "t_settle_s" and _light_loads(gd, fixed) >= 2:
+        form = LIGHT_SETTLING
     inputs = LOAD_INPUTS + more
     note: dict = {"form_tried": form}
     if all(n in gd.names for n in inputs):
@@ -172,11 +205,22 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
             err = heldout_error(fn, gd, masks)
             err.update(note, model="closed form " + form)
             return fn, err
+        form_fit = None if fn is None else (fn, heldout_error(fn, gd, masks))
     else:
+        form_fit = None
         note["form_error"] = f"the sweep lacks form inputs {sorted(set(inputs) - set(gd.names))}"
     fn, err = fit_table_quantity(gd, seed, doc=f"{doc} [lookup table: closed form {form} "
                                  f"missed the {FORM_TOL_PCT:g} % FS training tolerance]".strip())
     err.update(note, model="lookup table")
+    # a closed form that missed the training tolerance is still kept where it predicts
+    # the held-out points better than the table does (e.g. the settling time of light
+    # columns, where the table's cubic refinement across the steep frac_on = 0..1/16 step
+    # extrapolates wildly): the better-validated model, its held-out error as measured
+    if form_fit is not None and form_fit[1]["max_pct_fs"] < err["max_pct_fs"]:
+        ffn, ferr = form_fit
+        ferr.update(note, model="closed form " + form + " (missed the training tolerance; "
+                    f"held out better than the lookup table's {err['max_pct_fs']:.3g} % FS)")
+        return ffn, ferr
     return fn, err
 
 
@@ -201,9 +245,13 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
         if q == "v_out_v":
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # signed output: scale is its size
         fn, err = fit_quantity(gd, q, fixed, seed, ratio0, doc=raw.docs.get(q, ""))
-        if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v"):
+        if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v",
+                                              "crossbar-ir-drop-acc"):
             pv = np.median(fn.values.reshape(-1, len(fn.param_names)), axis=0)
             ratio0 = {n: float(v) for n, v in zip(fn.param_names, pv)}
+            # the quadratic access-aware forms take the ON cell's wire-free fraction a
+            # from this fit (its median over corners, temperatures and read voltages)
+            fixed = dict(fixed, _a_on=ratio0.get("a", 1.0))
         fns[q], errs[q] = fn, err
         gds.append(gd)
     if not fns:
@@ -230,7 +278,8 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                                             + "), tensor-cubic refined, multilinear "
                                             "interpolation")
     form += (f"; ideal current by the recipe's device law ({fixed.get('device', '?')}: "
-             + ("G*V" if fixed.get("device") == "linear" else "G*v0*sinh(V/v0)") + ")")
+             + ("G*V" if fixed.get("device") == "linear" else
+                "the imc_memristor filament + gap law at the point's temperature") + ")")
     meta = base_meta(raw, raw_path, units, device=fixed.get("device", ""),
                      v0_v=fixed.get("v0_v"), not_modeled=skipped,
                      outputs_form={q: ("table" if f.form == "table" else f.form)

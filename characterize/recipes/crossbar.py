@@ -18,8 +18,9 @@ resistive/capacitive feedback and no output limit, not a transistor-level design
 nfet access transistor, gate on a select line at VDD).
 
 "Ideal" outputs (``i_ideal_a``) are Σ_r I_cell(G, V_r) computed analytically with the
-same device law (linear: G·V; 1t1r: G·v0·sinh(V/v0), without the access transistor)
-and no wires; ``ir_drop_rel`` = (i_ideal − i_out)/i_ideal, so for 1T1R it includes
+same device law (linear: G·V; 1t1r: the imc_memristor filament + gap law at the
+simulated temperature, read back from the deck; without the access transistor) and no
+wires; ``ir_drop_rel`` = (i_ideal − i_out)/i_ideal, so for 1T1R it includes
 the access transistor's drop as well as the wires'.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ import math
 import numpy as np
 
 from ...circuits import crossbar as cb
+from ...circuits import ota
 from ..npy_param import IntParam, NpyParam, file_digest, load_npy
 from ..params import Param, ParameterError, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe
@@ -131,7 +133,18 @@ def spread_pattern(rows: int, frac: float) -> np.ndarray:
 
 @register_recipe
 class CrossbarColumn(Recipe):
-    """One column of ``rows`` cells read at ``v_read_v`` through a behavioral TIA.
+    """One column of ``rows`` cells read at ``v_read_v`` through a TIA.
+
+    TIA (``tia``): the behavioral single-pole op-amp (default; bit line at 0 V, no
+    supply power, no output limit: v_out_v beyond the rails flags an r_f_ohm too large
+    for the column) or the SKY130 two-stage Miller OTA (``ota``: bit line at the
+    reference ``v_cm_v``, every input referred to it, so a word line is driven at v_cm +
+    v_read; the output falls from v_cm by I·r_f, and stays inside the rails for r_f <=
+    (v_cm - 0.15 V) / I_full-scale; ``p_tia_w`` its supply power). The OTA is not the
+    default yet: its class-A output stage (M6 sinks, M7 sources k2·ibias = 80 uA) and
+    a feedback r_f sized for the default sweep's heaviest column (256 rows x 100 uS x
+    0.55 V: ~15 mA, r_f ~30 ohm) would collapse its second-stage gain, so the virtual
+    ground would no longer hold; it is the labelled option for light columns.
 
     Pattern: exactly round(frac_on·rows) cells ON (``g_on_us``, the rest ``g_off_us``)
     and round(frac_active·rows) inputs at ``v_read_v`` (the rest held at 0 V), chosen
@@ -143,8 +156,8 @@ class CrossbarColumn(Recipe):
     Measurement: ``op`` (DC currents and voltages), then ``tran`` over one read pulse
     of ``t_read_s`` with the inputs stepping from 0 V at t = 0 (rise 10 ps):
     ``e_read_j`` = ∫ Σ_r V_r·I_r dt over the pulse, delivered by the input drivers
-    (the TIA and select line are not counted: the TIA is behavioral, the gate draws no
-    DC current); ``t_settle_s`` = last time the TIA output is more than 1 % of its
+    (V_r to ground; the TIA and select line are not counted: the OTA's supply is
+    ``p_tia_w``, the gate draws no DC current); ``t_settle_s`` = last time the TIA output is more than 1 % of its
     step (0 V to the DC value) away from the DC value, interpolated. When the output
     has not settled within the pulse the transient is extended (x4 at a time, up to
     64 pulses) to find it; NaN if it still has not, or the step is zero. A settling
@@ -152,8 +165,12 @@ class CrossbarColumn(Recipe):
     """
 
     name = "crossbar-column"
+    #: 1t1r: the access transistor's binned SKY130 card hoisted to the top level (same
+    #: equations and junction areas; ~10x faster at 256 rows: 19 s -> see defaults.py)
+    hoist_model_card = True
     summary = "1T1R/linear crossbar column: bit-line current, IR drop, read energy, settling"
-    version = 2   # 2: pattern=spread
+    version = 3   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option,
+    #               ideal current by the memristor law at the simulated temperature
     params = (
         # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
         IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
@@ -189,8 +206,22 @@ class CrossbarColumn(Recipe):
               "assumption]", min=0.0, max=1e4),
         Param("c_bl_cell_ff", 1.0, "fF", "bit-line capacitance per cell [default: "
               "assumption]", min=0.0, max=1e4),
-        *_device_params(),
+        # the access width is structural: the hoisted model card is one bin of one geometry
+        *(dataclasses.replace(q, structural=True) if q.name == "w_access_um" else q
+          for q in _device_params()),
         *_tia_params(),
+        # issue 11: the SKY130 OTA is the option here, not the default (recipe docstring)
+        Param("tia", "behavioral", "", "bit-line sense amplifier: the behavioral single-pole "
+              "op-amp ('behavioral', no supply, no output limit) or the SKY130 two-stage "
+              "Miller OTA ('ota', circuits/ota.py)", choices=cb.TIA_KINDS, kind="choice",
+              structural=True),
+        # Assumption: 0.6 V, inside the OTA's PMOS-pair input range (~0-0.9 V) and
+        # 0.45 V above its output's low limit (~0.15 V), the direction a column that sinks
+        # its current into the TIA swings
+        Param("v_cm_v", 0.6, "V", "TIA reference (virtual ground of the bit lines; inputs "
+              "are referred to it) [tia=ota only; default: assumption]", min=0.0, max=0.9),
+        Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "OTA tail bias current [tia=ota "
+              "only; default: circuits/ota.py design point]", min=1e-6, max=100e-6),
         # Assumption: a small feedback capacitor, as real TIAs use for phase margin and
         # noise bandwidth (r_f·c_f = 40 ps). The single-pole model is stable without it;
         # 20 fF slows the 1 % settling by ~3–4 % (measured at 64 and 256 rows).
@@ -206,7 +237,12 @@ class CrossbarColumn(Recipe):
     )
     outputs = (
         Output("i_out_a", "A", (), "bit-line current into the TIA virtual ground (DC)"),
-        Output("v_out_v", "V", (), "TIA output (DC), = -i_out·r_f (inverting)"),
+        Output("v_out_v", "V", (), "TIA output (DC) relative to its reference v_cm, = "
+                                   "-i_out·r_f (inverting)"),
+        Output("v_tia_out_v", "V", (), "TIA output node voltage (DC, to ground): inside "
+                                       "0..VDD for a real TIA"),
+        Output("p_tia_w", "W", (), "TIA supply power (DC; NaN for the behavioral TIA, "
+                                   "which has no supply)"),
         Output("i_ideal_a", "A", (), "Σ I_cell(G, V) with no wires and no access device"),
         Output("ir_drop_rel", "", (), "(i_ideal - i_out) / i_ideal"),
         Output("e_read_j", "J", (), "energy from the input drivers over t_read_s"),
@@ -229,19 +265,29 @@ class CrossbarColumn(Recipe):
         return cb.column_pattern(int(p["rows"]), p["frac_on"], p["frac_active"],
                                  int(p["pattern_seed"]))
 
+    def v_cm(self, p) -> float:
+        """The bit lines' DC reference, V: v_cm_v with the OTA, 0 (ground) otherwise."""
+        return float(p["v_cm_v"]) if p["tia"] == "ota" else 0.0
+
     def body(self, tech, p):
         on, active = self.pattern(p)
+        use_ota = p["tia"] == "ota"
         return cb.column_netlist(
             int(p["rows"]), on, active, _ref("g_on_us", 1e-6), _ref("g_off_us", 1e-6),
             _ref("v_read_v"), p["device"],
             wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), _ref("c_wl_cell_ff"),
                                 _ref("c_bl_cell_ff")),
             tia=cb.TiaParams(_ref("r_f_ohm"), _ref("c_f_ff"), _ref("a0_v_per_v"),
-                             _ref("gbw_hz")),
-            access=cb.AccessTransistor(_ref("w_access_um"), L_ACCESS_UM, tech.vdd_v,
+                             _ref("gbw_hz"), kind=p["tia"],
+                             v_cm_v=_ref("v_cm_v") if use_ota else 0.0, vdd_v=tech.vdd_v,
+                             ota=ota.OtaParams(ibias_a=_ref("ota_ibias_a"))),
+            # hoisted model card: the width is a number here (w_access_um is structural)
+            access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")),
-            step_rise_s=T_RISE_S)
+            step_rise_s=T_RISE_S,
+            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None
+        ) + cb.temperature_probe()
 
     def commands(self, p, t_stop_s: float | None = None):
         t_stop = p["t_read_s"] if t_stop_s is None else t_stop_s
@@ -251,31 +297,40 @@ class CrossbarColumn(Recipe):
     def simulate(self, ng, p):
         op_cmd, tran_cmd = self.commands(p)
         vec = ng.run([op_cmd])
+        cm = self.v_cm(p)
         i_out = float(vec[cb.sense_source(0) + "#branch"][0])
-        v_out = float(vec[cb.out_node(0)][0])
+        v_node = float(vec[cb.out_node(0)][0])
+        v_out = v_node - cm
+        # delivered by the supply: -V·I (the branch current flows into its + node)
+        p_tia = (-float(vec["vdd_tia"][0] * vec[cb.TIA_SUPPLY + "#branch"][0])
+                 if p["tia"] == "ota" else math.nan)
         on, active = self.pattern(p)
-        v_wl = [vec[cb.wl_node(r, 0)][0] for r in np.flatnonzero(active)]
+        v_wl = [vec[cb.wl_node(r, 0)][0] - cm for r in np.flatnonzero(active)]
         g = np.where(on, p["g_on_us"], p["g_off_us"]) * 1e-6
         v = np.where(active, p["v_read_v"], 0.0)
-        i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"])[0])
+        # the ideal current by the memristor law at the simulated temperature (read back
+        # from the deck: the point's parameters do not carry it)
+        t_c = float(vec[cb.TEMP_NODE][0])
+        i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"], t_c)[0])
 
         t_read = p["t_read_s"]
         tr = ng.run([tran_cmd])
         e_read = _source_energy(tr, np.flatnonzero(active), t_read)
-        t_settle = settling_time(tr["time"], tr[cb.out_node(0)], v_out, SETTLE_TOL)
+        t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
         t_stop = t_read
         # Not settled within the read pulse: extend the transient (the energy stays the
         # energy of one pulse of t_read_s) so the settling time is still measured.
         while math.isnan(t_settle) and v_out != 0.0 and t_stop < SETTLE_MAX_PULSES * t_read:
             t_stop *= 4
             tr = ng.run([self.commands(p, t_stop)[1]])
-            t_settle = settling_time(tr["time"], tr[cb.out_node(0)], v_out, SETTLE_TOL)
+            t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
         return {
-            "i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal,
+            "i_out_a": i_out, "v_out_v": v_out, "v_tia_out_v": v_node, "p_tia_w": p_tia,
+            "i_ideal_a": i_ideal,
             "ir_drop_rel": (i_ideal - i_out) / i_ideal if i_ideal != 0 else math.nan,
             "e_read_j": e_read,
             "t_settle_s": t_settle,
-            "v_bl_far_v": float(vec[cb.bl_node(0, 0)][0]),
+            "v_bl_far_v": float(vec[cb.bl_node(0, 0)][0]) - cm,
             "v_wl_min_v": float(min(v_wl)) if v_wl else math.nan,
         }
 
@@ -317,7 +372,7 @@ class CrossbarArray(Recipe):
     #: deck (False: the PDK subcircuit per cell, 48 cards each; the reference in tests)
     hoist_model_card = True
     summary = "R x C crossbar from .npy conductances/inputs: bit-line currents, node voltages"
-    version = 1
+    version = 2   # 2: ideal current by the memristor law at the simulated temperature
     params = (
         NpyParam("conductances", "", "S", "cell conductance matrix, .npy of shape "
                  "(rows, cols) in siemens", ndim=2, max_len=MAX_DIM, lo=G_MIN_S, hi=G_MAX_S),
@@ -377,7 +432,8 @@ class CrossbarArray(Recipe):
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
             memristor=cb.MemristorParams(_ref("v0_v")),
-            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None)
+            hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None
+        ) + cb.temperature_probe()
 
     def commands(self, p):
         return ["op"]
@@ -389,7 +445,7 @@ class CrossbarArray(Recipe):
         v_out = np.array([vec[cb.out_node(c)][0] for c in range(cols)])
         v_wl = np.array([[vec[cb.wl_node(r, c)][0] for c in range(cols)] for r in range(rows)])
         v_bl = np.array([[vec[cb.bl_node(r, c)][0] for c in range(cols)] for r in range(rows)])
-        i_ideal = cb.ideal_currents(g, v, p["device"], p["v0_v"])
+        i_ideal = cb.ideal_currents(g, v, p["device"], p["v0_v"], float(vec[cb.TEMP_NODE][0]))
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(i_ideal != 0, (i_ideal - i_out) / i_ideal, np.nan)
         return {"i_out_a": i_out, "v_out_v": v_out, "i_ideal_a": i_ideal, "ir_drop_rel": rel,
