@@ -73,21 +73,29 @@ FULL = {
     "nfet": DefaultSweep("nfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T),
     "pfet": DefaultSweep("pfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T),
     "memristor": DefaultSweep("memristor-iv", {"g_us": _geom(1, 150, 8)}, ["tt"], [27]),
-    # g_high_us stops at 120 uS: above ~130 uS the upper threshold of the ff/85 C cell
-    # passes the 1.8 V supply (no upper bound exists), which no threshold curve can hold
-    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 150, 24),
-                                                "g_high_us": _geom(1, 120, 24)},
-                                ["tt", "ff", "ss"], [27, 85]),
-    # 16 conductances: sigma_v_hi rises steeply near the top (tables at 12 miss by ~1.4 %)
-    "acam-mismatch": DefaultSweep("acam-mc", {"g_low_us": _geom(1, 120, 16),
-                                              "g_high_us": _geom(1, 120, 16)},
-                                  ["tt"], [27], mc=20),
-    # n_cells at half-octave steps, dv_v at ratio 1.25: near the window edge discharge
-    # time halves per dv step, and an octave of N / a 1.4x dv step missed held-out
-    # lines by 2.1-2.3 % of full scale
+    # ACAM sizes: measured on ngspice 46 (KLU) on the shared 2-core machine (load ~14),
+    # 2 workers: acam-window / acam-mc ~1.1 s of wall time per point, acam-search 2-7 s per
+    # point (4-16 cells) once a row's DC window search is done (~10-25 s, shared by the
+    # points that differ only in dv_v). The three were sized to ~35 min in all.
+    # Window and mismatch: g_high_from=g_low programs M2 like M1, so one 1-D conductance
+    # sweep measures both bounds (each depends only on its own memristor): 24 values
+    # instead of a 24 x 24 grid. g stops at 120 uS: above ~130 uS the upper threshold of
+    # the ff/85 C cell passes the 1.8 V supply (no upper bound exists), which no threshold
+    # curve can hold; so the lower bound's range is 1-120 uS too (was 1-150).
+    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 120, 24),
+                                                "g_high_from": ["g_low"]},
+                                ["tt", "ff", "ss", "sf", "fs"], [27, 85]),
+    # 14 conductances x 12 samples at tt, sf, fs (thinned from 16 x 20 at tt to fit the
+    # time: sigma_v_hi rises steeply near the top, tables at 12 missed by ~1.4 %)
+    "acam-mismatch": DefaultSweep("acam-mc", {"g_low_us": _geom(1, 120, 14),
+                                              "g_high_from": ["g_low"]},
+                                  ["tt", "sf", "fs"], [27], mc=12),
+    # n_cells at half-octave steps to 16 (was 32: a 32-cell row costs ~14 s per point
+    # here), dv_v at ratio 1.49 (was 1.25), 27 and 85 C (interpolated linearly between):
+    # near the window edge discharge time halves per dv step
     "acam-search": DefaultSweep(
-        "acam-search", {"n_cells": [4, 6, 8, 12, 16, 24, 32], "dv_v": _dv(20)},
-        ["tt", "ff", "ss"], [27]),
+        "acam-search", {"n_cells": [4, 6, 8, 12, 16], "dv_v": _dv(12)},
+        ["tt", "ff", "ss"], [27, 85]),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
     # column's conductance load; read voltage over REFERENCE.md's 0.2-0.55 V (and 0.1 V);
     # temperatures for the HeTraX ReRAM tiers

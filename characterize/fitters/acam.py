@@ -7,8 +7,9 @@ import numpy as np
 from ...models.acam import AcamMismatchModel, AcamSearchModel, AcamWindowModel
 from ..fit import fitter
 from ..fitting.form import form_function, poly_function
-from ..fitting.grid import (FitError, base_meta, collapse_axis, crop_finite, fixed_params,
-                           grid_data, numeric_settings, valid_range)
+from ..fitting.grid import (FitError, GridData, base_meta, collapse_axis, crop_finite,
+                           fixed_params, grid_data, numeric_settings, valid_range)
+from ..recipes.acam import tied_sweep
 from ..fitting.holdout import heldout_error, split_grid, summarize
 from ..fitting.table import fit_table_quantity, table_function
 
@@ -38,8 +39,26 @@ def _settings(raw):
     return numeric_settings(raw)
 
 
+def _as_g_high(gd: GridData) -> GridData:
+    """A tied sweep's (``g_high_from=g_low``) upper-bound grid over g_low_us as the same
+    data over g_high_us (M2 was programmed to the g_low_us value); the fixed g_high_us
+    setting (a length-1 axis, unused by the cell) is dropped."""
+    k = gd.names.index("g_high_us") + 1 if "g_high_us" in gd.names else None
+    vals = np.take(gd.values, 0, axis=k) if k is not None else gd.values
+    axes = [("g_high_us" if n == "g_low_us" else n, v) for n, v in gd.axes
+            if n != "g_high_us"]
+    units = {("g_high_us" if n == "g_low_us" else n): u for n, u in gd.units.items()
+             if n != "g_high_us"}
+    return GridData(gd.name, gd.unit, gd.corners, axes, vals, units, gd.fs)
+
+
+def _grid(raw, q, **kw) -> GridData:
+    gd = grid_data(raw, q, settings=_settings(raw), **kw)
+    return _as_g_high(gd) if q.endswith("v_hi_v") and tied_sweep(raw) else gd
+
+
 def _window_bound(raw, q, g, other, seed, average_mc):
-    gd = grid_data(raw, q, settings=_settings(raw), average_mc=average_mc)
+    gd = _grid(raw, q, average_mc=average_mc)
     gd, spread = collapse_axis(gd, other, INDEPENDENT_V)
     if len(gd.axis(g)) < 6:
         raise FitError(f"{q}: sweep {g} over at least 6 values (it has {len(gd.axis(g))}) to "
@@ -89,8 +108,10 @@ def fit_acam_window(raw, *, raw_path, seed: int = 0) -> AcamWindowModel:
     mc = "mc" in raw.outer
     fns, errs, gds, notes = {}, {}, [], {}
     skipped = []
+    tied = tied_sweep(raw)
     for q, g, other in _PAIRS:
-        if g not in raw.outer or len(raw.axis(g)) < 6:
+        swept = "g_low_us" if tied else g
+        if swept not in raw.outer or len(raw.axis(swept)) < 6:
             skipped.append(f"{q} ({g} not swept over >= 6 values)")
             continue
         fn, err, gd, note = _window_bound(raw, q, g, other, seed, mc)
@@ -135,7 +156,7 @@ def fit_acam_mismatch(raw, *, raw_path, seed: int = 0) -> AcamMismatchModel:
     fns, errs, gds, notes = {}, {}, [], {}
     for q, g, other in _PAIRS:
         for name, red in (("sigma_" + q, "std"), ("mean_" + q, "mean")):
-            gd = grid_data(raw, q, settings=_settings(raw), mc_reduce=red)
+            gd = _grid(raw, q, mc_reduce=red)
             gd.name = name
             gd, _ = collapse_axis(gd, other, INDEPENDENT_V if name.startswith("mean")
                                   else 1e-3)
