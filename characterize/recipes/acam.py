@@ -30,20 +30,32 @@ Recipes
 
 acam-search details
 * Cycle: precharge ``t_pre_s`` (pfet on, footer off, data lines already at the search
-  values), evaluate ``t_eval_s`` (pfet off, footer on), precharge ``t_pre_s`` again. The
-  ML is read at the sense end (``ml0``) when the footer starts to turn off; the energy
-  integrates VDD and SL power from the start of evaluation to the end of the recharge,
-  so it holds the dividers' static current (SL is biased through the whole cycle) and
-  the recharge of a discharged ML. Clock and data-line drivers are not counted.
-* The window edges the test input is placed against come from a replica cell in the
-  same deck (own supplies, not on the row). Under ``--mc`` the replica has its own
-  mismatch draw, so ``dv_v`` is relative to a nominally identical cell's edge and the
-  test cell's own mismatch shows as spread in ``t_discharge_s``.
+  values); the source-line switch turns on ``t_sl_setup_s`` before the evaluation so the
+  divider nodes settle; evaluate ``t_eval_s`` (pfet off, footer on); the StrongARM
+  comparator is clocked at the end of the evaluation and decides within 0.3 ns; then
+  footer and source line off and precharge again for ``t_pre_s``. The source line is
+  therefore on for t_sl_setup_s + t_eval_s + 0.3 ns per search and off otherwise (an
+  ungated source line would draw the dividers' static current all the time, idle too).
+* Energy, from supply-current integration, from just before the source line turns on to
+  the end of the recharge: VDD (precharge pfet, cell inverters), the gated source-line
+  supply (``e_sl_j``), the comparator's supply (``e_sense_j``, its energy per decision),
+  and the CMOS drivers of the four control gates (precharge, footer, source-line switch,
+  comparator clock: VDD x the charge each delivers, ``e_ctrl_j``). Data-line drivers are
+  not counted.
+* Window edges: of an isolated replica cell (own ideal supplies, ``v_lo_v``/``v_hi_v``)
+  and of the far-end cell inside the row (``v_lo_row_v``/``v_hi_row_v``: DC, source line
+  and footer on, the other cells at the replica's window centre, so the source line's,
+  ground line's and switch's IR drops are in). The test input is placed ``dv_v`` outside
+  the in-row edge. Under ``--mc`` the replica has its own mismatch draw.
+* The DC window search and the all-matching cycle do not depend on ``dv_v``: a worker
+  reuses them for the next point that differs only in ``dv_v``/``edge`` (keyed by the
+  deck, every other parameter and an operating-point fingerprint of the devices).
 * A short ML can rise above VDD right after precharge (feedthrough from the precharge
-  pfet's gate edge, ~0.25 V at 1 cell, ~0.06 V at 8): it is in the results, not removed.
-* Cost grows with ``n_cells`` (ngspice expands every SKY130 device instance on load and
-  on each ``reset``): measured ~0.3 s/point at 8 cells, ~1.5 s at 32, ~20 s at 128 plus
-  ~30 s to load a 128-cell deck; give big rows ``--timeout 300``.
+  pfet's gate edge): it is in the results, not removed.
+* Cost grows with ``n_cells`` (ngspice re-parses every SKY130 instance on each
+  ``reset``; the DC window searches solve the whole row): measured on ngspice 46 on 2
+  busy cores ~7 s for a first point at 8 cells, ~25 s at 32, ~120 s at 64; ~2-7 s for
+  the following dv points of a 4-16 cell row.
 """
 from __future__ import annotations
 
@@ -173,8 +185,9 @@ class AcamSearch(Recipe):
     version = 2
 
     def timeout_s(self, p):
-        # measured (ngspice 46): ~2 s at 8 cells, ~10 s at 64 cells on 2 busy cores
-        return 60.0 + 2.0 * float(p.get("n_cells", 8))
+        # measured (ngspice 46, 2 cores under load ~14, DC window search included): 7 s at
+        # 8 cells, 25 s at 32, 118 s at 64
+        return 60.0 + 5.0 * float(p.get("n_cells", 8))
 
     params = CELL_PARAMS + ROW_PARAMS + (
         Param("dv_v", 0.1, "V", "test cell's DL distance OUTSIDE its in-row window edge "
