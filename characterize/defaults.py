@@ -72,7 +72,11 @@ FULL = {
     # need ~20 more widths (wider devices: parallel fingers, Id = nf * Id(W))
     "nfet": DefaultSweep("nfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T),
     "pfet": DefaultSweep("pfet-iv", {"w_um": _MOS_W}, ["tt", "ff", "ss"], _MOS_T),
-    "memristor": DefaultSweep("memristor-iv", {"g_us": _geom(1, 150, 8)}, ["tt"], [27]),
+    # states x temperatures: the filament + gap law (netlists/memristor.spice) changes shape
+    # with G and conductance with T; 0-110 C brackets the HeTraX ReRAM tiers (27-95 C),
+    # the form's hold-out takes whole G, V and T lines (edges extrapolated)
+    "memristor": DefaultSweep("memristor-iv", {"g_us": _geom(1, 150, 12)}, ["tt"],
+                              [0, 27, 40, 55, 70, 85, 95, 110]),
     # ACAM sizes: measured on ngspice 46 (KLU) on the shared 2-core machine (load ~14),
     # 2 workers: acam-window / acam-mc ~1.1 s of wall time per point, acam-search 2-7 s per
     # point (4-16 cells) once a row's DC window search is done (~10-25 s, shared by the
@@ -165,7 +169,7 @@ SMALL = {
     "nfet": DefaultSweep("nfet-iv", {"w_um": [1.0]}, ["tt"], [27]),
     "pfet": DefaultSweep("pfet-iv", {"w_um": [1.0]}, ["tt"], [27]),
     "memristor": DefaultSweep("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]},
-                              ["tt"], [27]),
+                              ["tt"], [27, 60, 95]),
     "acam-window": DefaultSweep("acam-window",
                                 {"g_low_us": _geom(1, 150, 24), "g_high_us": [20.0]},
                                 ["tt"], [27]),

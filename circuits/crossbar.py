@@ -297,16 +297,20 @@ def column_pattern(rows: int, frac_on: float, frac_active: float,
     return on, act
 
 
-def cell_current(v_v, g_s, device: str, v0_v: float = 0.5):
-    """Current (A) of an ideal cell (no wires, ideal access device) at voltage v_v:
-    ``linear``: g·V; ``1t1r``: the memristor law g·v0·sinh(V/v0) plus its numerical
-    leak V/1e12 (netlists/memristor.spice)."""
+def cell_current(v_v, g_s, device: str, v0_v: float = 0.5, temp_c: float = 27.0):
+    """Current (A) of an ideal cell (no wires, ideal access device) at voltage v_v [V],
+    programmed conductance g_s [S at 27 C], read at temp_c [C]: ``linear``: g·V (an
+    ideal, temperature-independent resistor); ``1t1r``: the imc_memristor read law
+    (netlists/memristor.spice: metallic filament + Stanford-PKU gap sinh term, state- and
+    temperature-dependent) plus its numerical leak V/1e12, i.e.
+    :func:`imcspice.models.memristor.read_current`."""
+    from ..models.memristor import read_current   # pure numpy law shared with the model
     v = np.asarray(v_v, dtype=float)
     g = np.asarray(g_s, dtype=float)
     if device == "linear":
         return g * v
     if device == "1t1r":
-        return g * v0_v * np.sinh(v / v0_v) + v / MEMRISTOR_R_LEAK_OHM
+        return read_current(v, g, v0_v, temp_c)
     raise ValueError(f"device {device!r} is not one of {', '.join(DEVICES)}")
 
 

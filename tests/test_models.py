@@ -29,7 +29,8 @@ def sweeps(tmp_path_factory, pool):
     specs = {
         "nfet": SweepSpec("nfet-iv", {"w_um": [1.0, 2.0]}),
         "pfet": SweepSpec("pfet-iv", {"w_um": [1.0]}),
-        "mem": SweepSpec("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]}),
+        "mem": SweepSpec("memristor-iv", {"g_us": [1.0, 20.0, 50.0, 100.0, 150.0]},
+                         temps_c=[27.0, 60.0, 95.0]),
         "acam": SweepSpec("acam-window", {"g_low_us": G16, "g_high_us": [20.0]}),
     }
     out = {}
@@ -109,16 +110,25 @@ def test_pfet_and_memristor(sweeps):
     _check_heldout(pm, 1.0)
     mm = fit(sweeps["mem"])
     assert mm.kind == "memristor"
-    _check_heldout(mm, 0.01)     # the sinh form is the device law: near-exact
+    _check_heldout(mm, 0.01)     # the filament + gap form is the device law: near-exact
     p = mm.fitted()
+    # the netlist's constants come back (netlists/memristor.spice: g_q = 2e^2/h,
+    # alpha = 1e-3 /K, Ea = 0.10 eV, v0 = 0.5 V)
     np.testing.assert_allclose(p["g_per_us"], 1e-6, rtol=1e-3)
     np.testing.assert_allclose(p["v0"], 0.5, rtol=1e-3)
-    i = mm.current(0.2, 50.0)
-    np.testing.assert_allclose(i, 50e-6 * 0.5 * np.sinh(0.4), rtol=1e-4)
-    # programming variability: literature value, bounded
-    assert mm.sigma_us(10.0) == pytest.approx(4.5)
+    np.testing.assert_allclose(p["g_q_us"], 77.48, rtol=1e-3)
+    np.testing.assert_allclose(p["alpha_per_k"], 1e-3, rtol=1e-2)
+    np.testing.assert_allclose(p["ea_ev"], 0.10, rtol=1e-3)
+    fm = 50.0 ** 2 / (50.0 ** 2 + 77.48 ** 2)     # by hand: metallic share at 50 uS
+    i = mm.current(0.2, 50.0, temp_c=27.0)
+    np.testing.assert_allclose(i, fm * 50e-6 * 0.2 + (1 - fm) * 50e-6 * 0.5 * np.sinh(0.4),
+                               rtol=1e-4)
+    # programming variability: literature value, Poisson-like sqrt(G), 4.5 uS at 75 uS
+    assert mm.sigma_us(75.0) == pytest.approx(4.5)
+    assert mm.sigma_us(12.0) == pytest.approx(4.5 * np.sqrt(12.0 / 75.0))
+    s50 = 4.5 * np.sqrt(50.0 / 75.0)
     g = mm.program(np.full(100_000, 50.0), rng=1)
-    assert abs(g.std() - 4.5) < 0.3 and np.all(np.abs(g - 50) <= 3 * 4.5 + 1e-9)
+    assert abs(g.std() - s50) < 0.3 and np.all(np.abs(g - 50) <= 3 * s50 + 1e-9)
 
 
 def test_acam_window_thresholds_inverse(sweeps):

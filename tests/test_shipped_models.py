@@ -95,7 +95,7 @@ def test_shipped_model_refits_from_its_shipped_raw_file(name):
 
 
 def test_regeneration_command_reproduces_a_shipped_model(tmp_path):
-    """`imcspice models build-defaults --only memristor` (8 real ngspice points) rebuilds
+    """`imcspice models build-defaults --only memristor` (96 real ngspice points) rebuilds
     the shipped memristor model: same held-out error, same parameters; and a partial
     rebuild keeps the other entries of defaults.json."""
     import numpy as np
@@ -112,7 +112,7 @@ def test_regeneration_command_reproduces_a_shipped_model(tmp_path):
         np.testing.assert_allclose(new.functions[name].values, fn.values, rtol=1e-6)
     kept = json.loads((tmp_path / "defaults.json").read_text())["models"]
     assert set(kept) == {"nfet", "memristor"}        # old entry kept, unknown one dropped
-    assert kept["memristor"]["status"] == {"ok": 8}
+    assert kept["memristor"]["status"] == {"ok": 96}
 
 
 def test_time_scaled_curve_fast_path_matches_the_form():

@@ -1,8 +1,12 @@
 """Memristor read I–V: the device model the ACAM and crossbar circuits use.
 
-The cell (``netlists/memristor.spice``) is conductance-parameterized with a sinh
-read non-linearity; this recipe measures I(V) over the read range, so the fitted
-behavioral model and the circuit netlists share one device definition.
+The cell (``netlists/memristor.spice``) is conductance-parameterized: a metallic
+filament (ohmic, TCR alpha) in parallel with the Stanford-PKU HfOx gap term
+(sinh(V/v0), thermally activated), the metallic share growing with the programmed state.
+This recipe measures I(V) over the read range for a programmed ``g`` (its 27 C low-field
+conductance) at the sweep's temperatures (``.temp``, read by the subcircuit through
+ngspice's ``temper``), so the fitted behavioral model and the circuit netlists share one
+device definition.
 """
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ _V = sweep_values(-0.6, 0.6, 25)  # covers the 0.2–0.55 V read range (REFERENC
 @register_recipe
 class MemristorIV(Recipe):
     name = "memristor-iv"
+    version = 2   # 2: filament + gap law with temperature (netlists/memristor.spice)
     summary = "memristor read current vs. voltage for a programmed conductance"
     params = (
         # 1–150 uS programming range of 6T2M ACAM cells (Li et al., Nat. Commun. 2020).
-        Param("g_us", 50.0, "uS", "programmed low-field conductance", min=0.1, max=1000.0),
-        Param("v0_v", 0.5, "V", "sinh non-linearity voltage (see netlists/memristor.spice)",
+        Param("g_us", 50.0, "uS", "programmed low-field conductance at 27 C", min=0.1,
+              max=1000.0),
+        Param("v0_v", 0.5, "V", "gap-path sinh voltage (see netlists/memristor.spice)",
               min=0.05, max=10.0),
     )
     outputs = (
