@@ -28,6 +28,7 @@ Row (``n_cells`` cells on one match line)::
                          StrongARM  Cw+Cml   Cw+Cml         Cw+Cml
                        (inp ml0, inn vref, clock sa_clk)
     sl ─N_sw(gate sl_en)─ sl0 ─Rsl─ sl1 ─Rsl─ ... sl<n>                 source line
+                          sl0 ─N_pd(gate sl_en_b)─ 0  (line held at 0 V while off)
     0 ──────────────────── g0 ─Rg── g1 ─Rg── ...  g<n>                  ground line
     0 ─N_foot(gate eval)─ mg0 ─Rg── mg1 ─Rg── ... mg<n>                 pull-down line
     dl_nodes[k] ─Rdl─ dl<k> (cell k's data-line pin)
@@ -281,6 +282,7 @@ ROW_KEYS = ("c_ml_ff", "r_wire_ohm", "c_wire_ff", "r_sl_ohm", "r_gnd_ohm", "r_dl
 def row_lines(n_cells: int, dl_nodes: Sequence[str], cell_values: Sequence[dict],
               row: dict[str, Value], *, sl: str = "sl", vdd: str = "vdd", vss: str = "0",
               pre_b: str = "pre_b", eval_: str = "eval", sl_en: str = "sl_en",
+              sl_en_b: str = "sl_en_b",
               sa_clk: str = "sa_clk", vref: str = "vref", vdd_sa: str = "vdd_sa",
               prefix: str = "", g_nodes: Sequence[tuple[str, str]] | None = None,
               meter_last: bool = False) -> list[str]:
@@ -322,6 +324,9 @@ def row_lines(n_cells: int, dl_nodes: Sequence[str], cell_values: Sequence[dict]
     w_sw = ParamRef(w_sw.name, w_sw.scale * n) if isinstance(w_sw, ParamRef) else \
         float(w_sw) * n
     lines.append(mos(f"{pf}slsw", "n", sl, sl_en, sln[0], vss, w_sw))
+    # off-state of the gated line: a minimum nfet holds it at ground (a floating source
+    # line left the transient's initial operating point without a solution)
+    lines.append(mos(f"{pf}slpd", "n", sln[0], sl_en_b, vss, vss, 0.42))
     lines.append(mos(f"{pf}foot", "n", mg[0], eval_, vss, vss, row["w_foot_um"]))
     lines += strongarm_lines(StrongArm(), inp=ml[0], inn=vref, clk=sa_clk,
                              outp=f"{pf}sa_p", outm=f"{pf}sa_m", vdd=vdd_sa, vss=vss,

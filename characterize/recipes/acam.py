@@ -217,7 +217,7 @@ class AcamSearch(Recipe):
         Output("e_sl_j", "J", (), "of e_search_j: delivered by the gated source-line supply"),
         Output("e_sense_j", "J", (), "of e_search_j: the StrongARM comparator's supply"),
         Output("e_ctrl_j", "J", (), "of e_search_j: CMOS drivers of the precharge, footer, "
-                                    "SL-switch and comparator-clock gates (VDD x charge "
+                                    "SL-switch, SL pull-down and comparator-clock gates (VDD x charge "
                                     "delivered)"),
         Output("p_sl_w", "W", (), "source-line supply power at the sense time, all matching "
                                   "(the static divider power of the row)"),
@@ -247,6 +247,11 @@ class AcamSearch(Recipe):
         # on, precharge holding the ML, comparator in reset); the transient starts from the
         # PULSE's value at t = 0 (precharge phase)
         lines = ac.includes() + [
+            # a 1e12 ohm shunt on every node: the footer-off pull-down line and the gated
+            # source line sit behind off transistors in the transient's initial operating
+            # point, where gmin stepping failed (source stepping converged) with the
+            # filament + gap memristor law; 1e12 ohm adds < 2 pA per node
+            ".options rshunt=1e12",
             "Vdd vdd 0 {vdd_v}",
             "Vddsa vdd_sa 0 {vdd_v}",
             "Vsl sl 0 {vsl_v}",
@@ -255,6 +260,8 @@ class AcamSearch(Recipe):
             f"Veval eval 0 DC {{vdd_v}} PULSE(0 {{vdd_v}} {{t_pre_s+{te}}} {te} {te} "
             f"{{max(t_eval_s+{td}-{format_number(3 * _T_EDGE_S)},{te})}} 1)",
             f"Vslen sl_en 0 DC {{vdd_v}} PULSE(0 {{vdd_v}} {{t_pre_s-t_sl_setup_s}} {te} {te} "
+            f"{{t_sl_setup_s+t_eval_s+{td}-{te}}} 1)",
+            f"Vslenb sl_en_b 0 DC 0 PULSE({{vdd_v}} 0 {{t_pre_s-t_sl_setup_s}} {te} {te} "
             f"{{t_sl_setup_s+t_eval_s+{td}-{te}}} 1)",
             f"Vclk sa_clk 0 DC 0 PULSE(0 {{vdd_v}} {{t_pre_s+t_eval_s-{te}}} {te} {te} "
             f"{{{td}-{te}}} 1)",
@@ -365,7 +372,7 @@ class AcamSearch(Recipe):
         e_sa = energy(t, t_on, t1, -vdd * r["vddsa#branch"])
         # a CMOS driver draws from VDD the charge it delivers to the gate it pulls up
         e_ctrl = sum(energy(t, t_on, t1, vdd * np.maximum(-r[f"{s}#branch"], 0.0))
-                     for s in ("vpre", "veval", "vslen", "vclk"))
+                     for s in ("vpre", "veval", "vslen", "vslenb", "vclk"))
         return {"v_ml": float(np.interp(t_sense, t, vml)),
                 "e": e_vdd + e_sl + e_sa + e_ctrl, "e_sl": e_sl, "e_sa": e_sa,
                 "e_ctrl": e_ctrl,
