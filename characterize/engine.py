@@ -110,11 +110,19 @@ def simulator_id() -> str:
     return f"ngspice:{digest}|{SOLVER_OPTION}"
 
 
+@functools.lru_cache(maxsize=1)
+def _netlist_library() -> str:
+    from .. import netlists  # noqa: PLC0415
+    return netlists.library_digest()
+
+
 def cache_key(netlist_sha256: str, params: dict, mc_seed: int | None, recipe_ref: str) -> str:
     """Content address of one point: the deck's text (by its sha256, computed once per
-    deck), the point's parameters, its Monte-Carlo seed, the recipe and the simulator
-    (:func:`simulator_id`)."""
-    blob = json.dumps([netlist_sha256, params, mc_seed, recipe_ref, simulator_id()],
+    deck), the point's parameters, its Monte-Carlo seed, the recipe, the simulator
+    (:func:`simulator_id`) and the shipped SPICE library the deck includes by path
+    (:func:`imcspice.netlists.library_digest`: a changed device law is a different deck)."""
+    blob = json.dumps([netlist_sha256, params, mc_seed, recipe_ref, simulator_id(),
+                       _netlist_library()],
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -22,3 +23,14 @@ def include(name: str) -> str:
     if any(c in s for c in '"\n\r'):
         raise ValueError(f"cannot quote path {s!r} in a netlist")
     return f'.include "{s}"'
+
+
+def library_digest() -> str:
+    """sha256 over every shipped SPICE file (name and bytes). Decks include these files by
+    path, so the deck text alone does not change when a device law does: the point cache
+    keys on this digest too."""
+    h = hashlib.sha256()
+    root = Path(str(resources.files(__name__)))
+    for f in sorted(root.glob("*.spice")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()

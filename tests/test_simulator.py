@@ -3,6 +3,7 @@ builds apart, that hoisted SKY130 model cards and the reset-free fresh load chan
 result (each compared with the slower original path on real ngspice)."""
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,16 +42,39 @@ def test_cache_key_tells_ngspice_builds_apart(tmp_path, monkeypatch):
     holds the library's content."""
     lib = engine._ngspice_library()
     assert lib is not None and lib.is_file(), "libngspice not found"
+    real = engine.simulator_id()          # the real library's id, before the env is patched
     copy = tmp_path / "libngspice.so"
     shutil.copyfile(lib, copy)
     monkeypatch.setenv("NGSPICE_LIBRARY_PATH", str(copy))
     same = engine.simulator_id.__wrapped__()
     copy.write_bytes(copy.read_bytes() + b"\0")       # another build
     other = engine.simulator_id.__wrapped__()
-    assert same == engine.simulator_id() and other != same
+    assert same == real and other != same
     keys = set()
     for sid in (same, other):
         monkeypatch.setattr(engine, "simulator_id", lambda sid=sid: sid)
+        keys.add(engine.cache_key("ab" * 32, {"g_us": 5.0}, None, "m:R"))
+    assert len(keys) == 2
+
+
+def test_cache_key_tells_device_laws_apart(tmp_path, monkeypatch):
+    """Decks include the shipped SPICE files by path: editing one (a new memristor law)
+    changes every point's key, so old-law results are never served."""
+    from imcspice import netlists
+    lib = tmp_path / "netlists"
+    lib.mkdir()
+    for f in Path(netlists.__file__).parent.glob("*.spice"):
+        shutil.copyfile(f, lib / f.name)
+    monkeypatch.setattr(netlists.resources, "files", lambda _name: lib)
+    before = netlists.library_digest()
+    assert before == netlists.library_digest()                   # deterministic
+    law = lib / "memristor.spice"
+    law.write_text(law.read_text().replace("alpha=1.0e-3", "alpha=2.0e-3"))
+    after = netlists.library_digest()
+    assert after != before
+    keys = set()
+    for digest in (before, after):
+        monkeypatch.setattr(engine, "_netlist_library", lambda d=digest: d)
         keys.add(engine.cache_key("ab" * 32, {"g_us": 5.0}, None, "m:R"))
     assert len(keys) == 2
 
