@@ -83,12 +83,14 @@ FULL = {
     # search is done (10-25 s, shared by the points that differ only in dv_v), ~7 s per
     # point on average in a tt pilot. Thinned to fit ~35 min in all (see each entry).
     # Window and mismatch: g_high_from=g_low programs M2 like M1, so one 1-D conductance
-    # sweep measures both bounds (each depends only on its own memristor): 16 values
-    # instead of a 24 x 24 grid (a tt pilot: held-out 0.05 % / 0.24 % FS with 16 of 24
-    # values, 0.11 % with 24, 4.8 % with 12). g stops at 120 uS: above ~130 uS the upper
+    # sweep measures both bounds (each depends only on its own memristor): 24 values
+    # instead of a 24 x 24 grid (16 values: v_hi_v held out at 5.0 % FS over the five
+    # corners and 85 C with the filament + gap memristor law, 58 mV near the top where the
+    # upper bound steepens toward the supply; a tt pilot: 0.11 % with 24, 4.8 % with 12).
+    # g stops at 120 uS: above ~130 uS the upper
     # threshold of the ff/85 C cell passes the 1.8 V supply (no upper bound exists), which
     # no threshold curve can hold; so the lower bound's range is 1-120 uS too (was 1-150).
-    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 120, 16),
+    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 120, 24),
                                                 "g_high_from": ["g_low"]},
                                 ["tt", "ff", "ss", "sf", "fs"], [27, 85]),
     # thinned from 16 conductances x 20 samples (tt only) to 12 x 8 at tt, sf, fs (sigma's
