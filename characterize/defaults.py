@@ -99,10 +99,11 @@ FULL = {
                                               "g_high_from": ["g_low"]},
                                   ["tt", "sf", "fs"], [27], mc=8),
     # thinned from n_cells 4-32 x 21 dv at 27 C: n_cells at half-octave steps to 12 (a
-    # 32-cell point costs ~14 s here), dv_v at ratio 1.6 to 0.2 V (was 1.25 to 0.4 V;
-    # discharge time flattens above ~0.1 V), 27 and 85 C (linear in T between)
+    # 32-cell point costs ~14 s here), dv_v at ratio 1.7 from 5 mV to 0.2 V (was 1.25 to
+    # 0.4 V; discharge time flattens above ~0.1 V) and no matching point (the matched-row
+    # energy e_search_match_j is measured at every point), 27 and 85 C (linear in T)
     "acam-search": DefaultSweep(
-        "acam-search", {"n_cells": [4, 6, 8, 12], "dv_v": [-0.05] + _geom(0.005, 0.2, 9)},
+        "acam-search", {"n_cells": [4, 6, 8, 12], "dv_v": _geom(0.005, 0.2, 8)},
         ["tt", "ff", "ss"], [27, 85]),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
     # column's conductance load; read voltage over REFERENCE.md's 0.2-0.55 V (and 0.1 V);
