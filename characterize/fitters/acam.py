@@ -60,6 +60,10 @@ def _grid(raw, q, **kw) -> GridData:
 def _window_bound(raw, q, g, other, seed, average_mc):
     gd = _grid(raw, q, average_mc=average_mc)
     gd, spread = collapse_axis(gd, other, INDEPENDENT_V)
+    # where a bound passes the 1.8 V supply (the upper bound of a hot sf/ff cell at high
+    # conductance: no upper bound exists) the sweep holds NaN: keep the conductances where
+    # every corner/temperature has one, so the model's valid range says where it exists
+    gd, g_dropped = crop_finite(gd, g)
     if len(gd.axis(g)) < 6:
         raise FitError(f"{q}: sweep {g} over at least 6 values (it has {len(gd.axis(g))}) to "
                        "fit the threshold curve with held-out points")
@@ -96,6 +100,8 @@ def _window_bound(raw, q, g, other, seed, average_mc):
     err = heldout_error(fn, gd, masks)
     err["max_abs_mv"] = err["max_abs"] * 1e3
     note[f"spread_over_{other}_v"] = spread
+    if g_dropped:
+        note[f"{g}_not_modeled"] = [float(x) for x in g_dropped]
     note["depends_on_" + other] = other in fn.inputs
     return fn, err, gd, note
 
