@@ -366,3 +366,18 @@ def test_full_size_128_cell_row(tmp_path):
     assert raw.status_counts() == {"ok": 2}
     t = raw.data["t_discharge_s"].ravel()
     assert t[1] > t[0] > 0   # a 16x longer match line discharges more slowly
+
+
+def test_tied_sweep_measures_both_bounds(window, pool, tmp_path):
+    """g_high_from=g_low programs M2 like M1, so one 1-D sweep gives both bounds: its
+    v_lo_v(g) and v_hi_v(g) equal the full g_low x g_high grid's v_lo_v at g_low = g and
+    v_hi_v at g_high = g (each bound depends on its own memristor only); the window model
+    read from it inverts as the grid's does."""
+    raw = run_sweep(SweepSpec("acam-window", {"g_low_us": G, "g_high_from": ["g_low"]}),
+                    tmp_path / "tied.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": len(G)}
+    lo, hi = raw.data["v_lo_v"].ravel(), raw.data["v_hi_v"].ravel()
+    np.testing.assert_allclose(lo, window.data["v_lo_v"][0, 0, :, 0], atol=1e-3)
+    np.testing.assert_allclose(hi, window.data["v_hi_v"][0, 0, 0, :], atol=1e-3)
+    wm = window_model_from_raw(raw, corner="tt")
+    assert abs(float(wm.hi(wm.g_for_hi(0.9))) - 0.9) < 1e-3
