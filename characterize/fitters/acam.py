@@ -226,7 +226,9 @@ _SEARCH_SCALES = {"n_cells": "log", "dv_v": "log"}
 def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
     if raw.attrs.get("recipe") != "acam-search":
         raise FitError(f"acam-search fits acam-search sweeps, not {raw.attrs.get('recipe')!r}")
-    settings = _settings(raw)
+    # the fixed settings stay in the meta, not as length-1 axes: acam-search v2 has ~35
+    # numeric parameters, past numpy's 32 array dimensions
+    settings = ()
     fns, errs, gds, cropped = {}, {}, [], {}
     # v_margin_v is not modeled: near the window edge the sense margin is a nearly
     # step-like function of dv_v, which a table over a practical dv grid misses by >10 %
@@ -262,7 +264,9 @@ def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
             "of log(value), log axes where the sweep is geometric, spline-refined, "
             "multilinear interpolation")
     meta = base_meta(raw, raw_path, units, edge=_fixed(raw, "edge"), dv_v_not_modeled=cropped,
-                     defaults=_temp_default(rng))
+                     defaults=_temp_default(rng),
+                     fixed_settings={k: v for k, v in fixed_params(raw).items()
+                                     if k in _settings(raw)})
     return AcamSearchModel(fns, valid_range=rng, heldout_error=summarize(errs, seed), form=form,
                            meta=meta)
 
