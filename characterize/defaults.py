@@ -77,21 +77,34 @@ FULL = {
     # the form's hold-out takes whole G, V and T lines (edges extrapolated)
     "memristor": DefaultSweep("memristor-iv", {"g_us": _geom(1, 150, 12)}, ["tt"],
                               [0, 27, 40, 55, 70, 85, 95, 110]),
-    # g_high_us stops at 120 uS: above ~130 uS the upper threshold of the ff/85 C cell
-    # passes the 1.8 V supply (no upper bound exists), which no threshold curve can hold
-    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 150, 24),
-                                                "g_high_us": _geom(1, 120, 24)},
-                                ["tt", "ff", "ss"], [27, 85]),
-    # 16 conductances: sigma_v_hi rises steeply near the top (tables at 12 miss by ~1.4 %)
-    "acam-mismatch": DefaultSweep("acam-mc", {"g_low_us": _geom(1, 120, 16),
-                                              "g_high_us": _geom(1, 120, 16)},
-                                  ["tt"], [27], mc=20),
-    # n_cells at half-octave steps, dv_v at ratio 1.25: near the window edge discharge
-    # time halves per dv step, and an octave of N / a 1.4x dv step missed held-out
-    # lines by 2.1-2.3 % of full scale
+    # ACAM sizes, from seconds per point measured on ngspice 46 (KLU) on the shared 2-core
+    # machine under load 14-22 (other sweeps running): acam-window / acam-mc 1.1-6 s of
+    # wall time per point, acam-search 2-7 s per point (4-16 cells) once a row's DC window
+    # search is done (10-25 s, shared by the points that differ only in dv_v), ~7 s per
+    # point on average in a tt pilot. Thinned to fit ~35 min in all (see each entry).
+    # Window and mismatch: g_high_from=g_low programs M2 like M1, so one 1-D conductance
+    # sweep measures both bounds (each depends only on its own memristor): 24 values
+    # instead of a 24 x 24 grid (16 values: v_hi_v held out at 5.0 % FS over the five
+    # corners and 85 C with the filament + gap memristor law, 58 mV near the top where the
+    # upper bound steepens toward the supply; a tt pilot: 0.11 % with 24, 4.8 % with 12).
+    # g stops at 120 uS: above ~130 uS the upper
+    # threshold of the ff/85 C cell passes the 1.8 V supply (no upper bound exists), which
+    # no threshold curve can hold; so the lower bound's range is 1-120 uS too (was 1-150).
+    "acam-window": DefaultSweep("acam-window", {"g_low_us": _geom(1, 120, 24),
+                                                "g_high_from": ["g_low"]},
+                                ["tt", "ff", "ss", "sf", "fs"], [27, 85]),
+    # thinned from 16 conductances x 20 samples (tt only) to 12 x 8 at tt, sf, fs (sigma's
+    # own sampling error 27 %; tables at 12 conductances missed by ~1.4 % before)
+    "acam-mismatch": DefaultSweep("acam-mc", {"g_low_us": _geom(1, 120, 12),
+                                              "g_high_from": ["g_low"]},
+                                  ["tt", "sf", "fs"], [27], mc=8),
+    # thinned from n_cells 4-32 x 21 dv at 27 C: n_cells at half-octave steps to 12 (a
+    # 32-cell point costs ~14 s here), dv_v at ratio 1.7 from 5 mV to 0.2 V (was 1.25 to
+    # 0.4 V; discharge time flattens above ~0.1 V) and no matching point (the matched-row
+    # energy e_search_match_j is measured at every point), 27 and 85 C (linear in T)
     "acam-search": DefaultSweep(
-        "acam-search", {"n_cells": [4, 6, 8, 12, 16, 24, 32], "dv_v": _dv(20)},
-        ["tt", "ff", "ss"], [27]),
+        "acam-search", {"n_cells": [4, 6, 8, 12], "dv_v": _geom(0.005, 0.2, 8)},
+        ["tt", "ff", "ss"], [27, 85]),
     # g_on 100 uS = Ron 10 kOhm (REFERENCE.md: Ron ~6-100 kOhm); the ON fraction sets the
     # column's conductance load, from 0 (every cell at g_off) up: the transformers' real
     # column loads are a median 0.020 of the span, at most 0.154 (issue 12), so the grid

@@ -21,9 +21,11 @@
     mean_v_hi_v are tables over ln(G). With fewer than 4 swept conductances (too few to
     hold any out) sigma is the polynomial through the points.
 
-``acam-search`` (from recipe acam-search): a row search with the test cell ``dv_v``
-    outside its window edge (dv_v > 0: a mismatch): t_discharge_s (match-line discharge
-    time), e_search_j (energy of a mismatching search), over
+``acam-search`` (from recipe acam-search, version 2: gated source line, line resistance,
+    junction capacitance, StrongARM sensing): a row search with the test cell ``dv_v``
+    outside its in-row window edge (dv_v > 0: a mismatch): t_discharge_s (match-line
+    discharge time), e_search_j (energy of a mismatching search: VDD, the gated source
+    line, the comparator's decision and the control-gate drivers), over
     dv_v and n_cells (row length) and any other swept setting, and e_search_match_j
     (all cells matching) over n_cells. Lookup tables: log(value) over the swept axes
     (log axes where the sweep is geometric), spline refined. The sense margin is not

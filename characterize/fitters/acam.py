@@ -7,8 +7,9 @@ import numpy as np
 from ...models.acam import AcamMismatchModel, AcamSearchModel, AcamWindowModel
 from ..fit import fitter
 from ..fitting.form import form_function, poly_function
-from ..fitting.grid import (FitError, base_meta, collapse_axis, crop_finite, fixed_params,
-                           grid_data, numeric_settings, valid_range)
+from ..fitting.grid import (FitError, GridData, base_meta, collapse_axis, crop_finite,
+                           fixed_params, grid_data, numeric_settings, valid_range)
+from ..recipes.acam import tied_sweep
 from ..fitting.holdout import heldout_error, split_grid, summarize
 from ..fitting.table import fit_table_quantity, table_function
 
@@ -38,9 +39,31 @@ def _settings(raw):
     return numeric_settings(raw)
 
 
+def _as_g_high(gd: GridData) -> GridData:
+    """A tied sweep's (``g_high_from=g_low``) upper-bound grid over g_low_us as the same
+    data over g_high_us (M2 was programmed to the g_low_us value); the fixed g_high_us
+    setting (a length-1 axis, unused by the cell) is dropped."""
+    k = gd.names.index("g_high_us") + 1 if "g_high_us" in gd.names else None
+    vals = np.take(gd.values, 0, axis=k) if k is not None else gd.values
+    axes = [("g_high_us" if n == "g_low_us" else n, v) for n, v in gd.axes
+            if n != "g_high_us"]
+    units = {("g_high_us" if n == "g_low_us" else n): u for n, u in gd.units.items()
+             if n != "g_high_us"}
+    return GridData(gd.name, gd.unit, gd.corners, axes, vals, units, gd.fs)
+
+
+def _grid(raw, q, **kw) -> GridData:
+    gd = grid_data(raw, q, settings=_settings(raw), **kw)
+    return _as_g_high(gd) if q.endswith("v_hi_v") and tied_sweep(raw) else gd
+
+
 def _window_bound(raw, q, g, other, seed, average_mc):
-    gd = grid_data(raw, q, settings=_settings(raw), average_mc=average_mc)
+    gd = _grid(raw, q, average_mc=average_mc)
     gd, spread = collapse_axis(gd, other, INDEPENDENT_V)
+    # where a bound passes the 1.8 V supply (the upper bound of a hot sf/ff cell at high
+    # conductance: no upper bound exists) the sweep holds NaN: keep the conductances where
+    # every corner/temperature has one, so the model's valid range says where it exists
+    gd, g_dropped = crop_finite(gd, g)
     if len(gd.axis(g)) < 6:
         raise FitError(f"{q}: sweep {g} over at least 6 values (it has {len(gd.axis(g))}) to "
                        "fit the threshold curve with held-out points")
@@ -77,6 +100,8 @@ def _window_bound(raw, q, g, other, seed, average_mc):
     err = heldout_error(fn, gd, masks)
     err["max_abs_mv"] = err["max_abs"] * 1e3
     note[f"spread_over_{other}_v"] = spread
+    if g_dropped:
+        note[f"{g}_not_modeled"] = [float(x) for x in g_dropped]
     note["depends_on_" + other] = other in fn.inputs
     return fn, err, gd, note
 
@@ -89,8 +114,10 @@ def fit_acam_window(raw, *, raw_path, seed: int = 0) -> AcamWindowModel:
     mc = "mc" in raw.outer
     fns, errs, gds, notes = {}, {}, [], {}
     skipped = []
+    tied = tied_sweep(raw)
     for q, g, other in _PAIRS:
-        if g not in raw.outer or len(raw.axis(g)) < 6:
+        swept = "g_low_us" if tied else g
+        if swept not in raw.outer or len(raw.axis(swept)) < 6:
             skipped.append(f"{q} ({g} not swept over >= 6 values)")
             continue
         fn, err, gd, note = _window_bound(raw, q, g, other, seed, mc)
@@ -135,7 +162,7 @@ def fit_acam_mismatch(raw, *, raw_path, seed: int = 0) -> AcamMismatchModel:
     fns, errs, gds, notes = {}, {}, [], {}
     for q, g, other in _PAIRS:
         for name, red in (("sigma_" + q, "std"), ("mean_" + q, "mean")):
-            gd = grid_data(raw, q, settings=_settings(raw), mc_reduce=red)
+            gd = _grid(raw, q, mc_reduce=red)
             gd.name = name
             gd, _ = collapse_axis(gd, other, INDEPENDENT_V if name.startswith("mean")
                                   else 1e-3)
@@ -199,7 +226,9 @@ _SEARCH_SCALES = {"n_cells": "log", "dv_v": "log"}
 def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
     if raw.attrs.get("recipe") != "acam-search":
         raise FitError(f"acam-search fits acam-search sweeps, not {raw.attrs.get('recipe')!r}")
-    settings = _settings(raw)
+    # the fixed settings stay in the meta, not as length-1 axes: acam-search v2 has ~35
+    # numeric parameters, past numpy's 32 array dimensions
+    settings = ()
     fns, errs, gds, cropped = {}, {}, [], {}
     # v_margin_v is not modeled: near the window edge the sense margin is a nearly
     # step-like function of dv_v, which a table over a practical dv grid misses by >10 %
@@ -235,7 +264,9 @@ def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
             "of log(value), log axes where the sweep is geometric, spline-refined, "
             "multilinear interpolation")
     meta = base_meta(raw, raw_path, units, edge=_fixed(raw, "edge"), dv_v_not_modeled=cropped,
-                     defaults=_temp_default(rng))
+                     defaults=_temp_default(rng),
+                     fixed_settings={k: v for k, v in fixed_params(raw).items()
+                                     if k in _settings(raw)})
     return AcamSearchModel(fns, valid_range=rng, heldout_error=summarize(errs, seed), form=form,
                            meta=meta)
 

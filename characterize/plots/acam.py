@@ -19,10 +19,13 @@ def plot_acam_window(raw, out_png) -> None:
     temp = float(raw.axis("temp_c")[0])
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     drew = False
+    from ..recipes.acam import tied_sweep
+    # a tied sweep (g_high_from=g_low) programs M2 like M1: v_hi over the g_low_us axis
+    hi_axes = ("g_low_us", "g_high_us") if tied_sweep(raw) else ("g_high_us", "g_low_us")
     for ci, corner in enumerate(corners):
         for q, gname, other, style, label in (
                 ("v_lo_v", "g_low_us", "g_high_us", "-", "lower bound"),
-                ("v_hi_v", "g_high_us", "g_low_us", "--", "upper bound")):
+                ("v_hi_v", *hi_axes, "--", "upper bound")):
             if gname not in raw.axes or gname not in raw.data_axes[q]:
                 continue
             where = {"corner": corner, "temp_c": temp}
