@@ -222,9 +222,10 @@ def field_specs(cls) -> list[dict]:
 
 # --- netlist builders ------------------------------------------------------------------
 def includes() -> list[str]:
-    """The ``.include`` line an ACAM netlist needs (netlists/acam.spice is self-contained:
-    its memristor is imc_memristor's equation with the conductance on a control node)."""
-    return [netlists.include("acam.spice")]
+    """The ``.include`` lines an ACAM netlist needs: the memristor law
+    (netlists/memristor.spice, imc_memristor_vc) and the ACAM cell, row and sense
+    subcircuits (netlists/acam.spice)."""
+    return [netlists.include("memristor.spice"), netlists.include("acam.spice")]
 
 
 def check_technology(tech) -> None:
