@@ -38,6 +38,23 @@ _NONCONVERGED = re.compile(
     r"(no convergence|timestep too small|singular matrix|gmin stepping failed|"
     r"source stepping failed|iteration limit reached|transient op failed|"
     r"dc solution failed)", re.I)
+#: ngspice's operating point falls back from gmin stepping to source stepping; when that
+#: completes, the operating point converged (messages "Warning: True gmin stepping
+#: failed", "Note: Starting source stepping", "Note: Source stepping completed")
+_GMIN_FAILED = re.compile(r"gmin stepping failed", re.I)
+_SOURCE_STEPPING_DONE = re.compile(r"source stepping completed", re.I)
+
+
+def nonconverged(msgs: list[str]) -> bool:
+    """True when ngspice's messages report a failed analysis (a gmin-stepping failure that
+    source stepping then recovered from is not one)."""
+    bad = [m for m in msgs if _NONCONVERGED.search(m)]
+    if bad and all(_GMIN_FAILED.search(m) for m in bad) \
+            and any(_SOURCE_STEPPING_DONE.search(m) for m in msgs):
+        return False
+    return bool(bad)
+
+
 _FATAL = re.compile(r"(cannot recover|awaits to be detached|ngspice\.dll cannot recover|"
                     r"fatal error)", re.I)
 _ERROR = re.compile(r"^\s*(error|fatal)\b|\berror:", re.I)
@@ -223,7 +240,7 @@ class Ngspice:
             found = _SOLVER.search(m)
             if found:
                 self.solver = found.group(1).strip()
-        if any(_NONCONVERGED.search(m) for m in msgs):
+        if nonconverged(msgs):
             raise NgspiceNonConvergence("no convergence", msgs)
         errs = [m for m in msgs if _ERROR.search(m)]
         if errs:
