@@ -276,7 +276,9 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                  "cells of mean conductance g = frac_on*g_on + (1-frac_on)*g_off, r_bl per "
                  "segment, carries a*T*(1 + c*(1-T)) of its wire-free current, T = "
                  "tanh(sqrt(b*u))/sqrt(b*u), u = r_bl*g*(rows+1)*(rows+1/2) (read energy and settling "
-                 "time quadratic in the column conductance rows*g*a*T*(1+c*(1-T))); the "
+                 "time quadratic in the column conductance rows*g*a*T*(1+c*(1-T)); with "
+                 "frac_on from 0 the settling time is linear + sqrt in it, plus the OFF "
+                 "cells' tail and the bit line's rows terms, form " + LIGHT_SETTLING + "); the "
                  "read-voltage forms weight u by law'(V), shift it by k*(1-T0) with the drop "
                  "and carry V*law(V) in the energy; a, b, c, k, d per corner, temperature "
                  "and read voltage")
