@@ -23,10 +23,11 @@ drift law, its own read noise, averaged over ``ref_reads`` reads) and the tile's
 gain becomes I_nominal / I_read: the converter reference (equivalently the per-column
 digital scale) tracks it, so the tile's weights and read noise scale together. Only the
 drift common to the tile's cells is removed: the state-dependent (differential) part,
-cells whose secant drift differs from the reference level's, remains. Reference-cell
-normalization is the standard remedy in RRAM CIM macros (reference columns / reference
-currents read at the same conditions as the array: e.g. Xue et al., ISSCC 2019; Chen et
-al., Nature Electronics 2019); the per-tile mean-|w| level is our design choice.
+cells whose secant drift differs from the reference level's, remains. In-array reference
+bit lines that compensate an RRAM CIM array's gain are published (Gao et al., EDTM 2024,
+doi:10.1109/EDTM58488.2024.10511775: redundant bit lines; Singh et al., DATE 2022:
+referencing-in-array); tracking temperature with one, its level and per-tile granularity
+are our design assumption.
 """
 from __future__ import annotations
 
