@@ -21,7 +21,9 @@ g_min, m_t the tile's mean mapped |weight| (known to the compiler). At calibrati
 (t_cal) its read current is recorded as nominal; at run time it is read again (same
 drift law, its own read noise, averaged over ``ref_reads`` reads) and the tile's output
 gain becomes I_nominal / I_read: the converter reference (equivalently the per-column
-digital scale) tracks it, so the tile's weights and read noise scale together. Only the
+digital scale) tracks it, so the tile's weights and read noise scale together (with
+``partial_sums = "analog"`` the tiles are summed before conversion: the per-tile gain is
+then a trim of each tile's TIA, not the converter's reference). Only the
 drift common to the tile's cells is removed: the state-dependent (differential) part,
 cells whose secant drift differs from the reference level's, remains. In-array reference
 bit lines that compensate an RRAM CIM array's gain are published (Gao et al., EDTM 2024,
@@ -189,7 +191,8 @@ class ThermalCrossbarLinear(CrossbarLinear):
         (I+ - I-) / v_read (S), with the bit lines' IR drop and TIA trim and one draw of
         the read noise (averaged over ``ref_reads``; the draw is fixed per chip and
         temperature, so the calibration read is reproduced exactly at t_cal)."""
-        rng = np.random.default_rng([self.seed, 0x4EF, 1, int(round(temp_c * 1000.0))])
+        rng = np.random.default_rng([self.seed, 0x4EF, 1,
+                                     int(round((temp_c + 273.15) * 1e3))])   # per mK
         dev, span = self.dev, self.dev.g_max_s - self.dev.g_min_s
         out = np.empty(self.n_tiles)
         for t, (gp, gn, mapped) in enumerate(self._ref):
