@@ -10,7 +10,8 @@ is evaluated at the temperature it predicts, from temperature-swept models: the
 crossbar-column model's IR drop at that temperature and the memristor model's
 state-dependent conductance drift and read noise (:mod:`.thermal_reram`). The chip is
 programmed and calibrated at 27 C (the programming temperature; HeTraX does not
-recalibrate hot) and read at the tier temperature.
+recalibrate hot) and read at the tier temperature; with ``crossbar.temp_reference =
+"tile"`` each tile's output gain tracks a reference column pair read at that temperature.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from . import thermal
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_planes
 from .ops import FP32Ops
-from .thermal_reram import T_REF_C, ReramRead, ThermalCrossbarLinear
+from .thermal_reram import REFERENCE_MODES, T_REF_C, ReramRead, ThermalCrossbarLinear
 
 
 class HetraxOps(FP32Ops):
@@ -50,6 +51,12 @@ class HetraxOps(FP32Ops):
         xb = arch.component("crossbar")
         self.partial_sums, self.w_clip_pct = xb["partial_sums"], float(xb.get("w_clip_pct", 100))
         self.w_scale = str(xb.get("w_scale", "matrix"))
+        # temperature-tracking reference columns (thermal_reram.ThermalCrossbarLinear)
+        self.temp_reference = str(xb.get("temp_reference", "none"))
+        if self.temp_reference not in REFERENCE_MODES:
+            raise ValueError(f"crossbar.temp_reference must be one of {REFERENCE_MODES}, "
+                             f"not {self.temp_reference!r}")
+        self.ref_reads = int(xb.get("temp_reference_reads", 1))
         self._xbars: dict[str, CrossbarLinear] = {}
         self._calibrating = False
 
@@ -82,7 +89,10 @@ class HetraxOps(FP32Ops):
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
                     seed_for(name, self.seed), self.w_clip_pct)
             if self.read is not None and self.read.k > 0:
-                xb = ThermalCrossbarLinear(*args, read=self.read, **kw)
+                xb = ThermalCrossbarLinear(*args, read=self.read,
+                                           reference=self.temp_reference,
+                                           t_cal_c=self.temp_cal_c, ref_reads=self.ref_reads,
+                                           **kw)
                 xb.at(self.temp_cal_c if self.calibrating else self.temp_c)
             else:
                 xb = CrossbarLinear(*args, **kw)

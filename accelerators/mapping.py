@@ -27,9 +27,8 @@ Conventions (the tests re-derive them by hand):
   row), gelu and elementwise ``e``, layernorm ``e + rows`` (output; 1/sqrt per row),
   matmul one lookup per scalar product plus ``k - 1`` adds per output on the adder
   pool; each lookup searches ``searches_per_lookup`` rows; ``count //
-  searches_per_lookup`` lookups per step. Where the description has a ``sense``
-  component, every ACAM row searched (lookups and ACAM conversions) is one match-line
-  decision of it, and each search step one of its steps; one per ACAM row provisioned.
+  searches_per_lookup`` lookups per step. A search's energy includes its match-line
+  sensing (the acam-search deck senses each row with the SKY130 StrongARM comparator).
 * adder (elementwise): one add per element on the pool.
 * sm: ``flops/2`` MACs on ``sm_mac.count`` units, one cycle each; operands through
   SRAM (``sm_sram.access_bits`` per access), SM-mapped weights from DRAM once.
@@ -206,9 +205,6 @@ def _crossbar(m: Mapping, op: Operator) -> None:
         m.provisioned["outlier_mac"] = _int(m.arch.component("outlier_mac"), "count")
     m.charge(op, "converter", tokens * conv_per_token * _int(conv, "searches_per_conversion"))
     m.step(op, "converter", tokens * P * _ceil(min(op.n, cols), _int(conv, "per_tile")))
-    if conv.get("kind") == "acam":
-        _sense(m, op, tokens * conv_per_token * _int(conv, "searches_per_conversion"),
-               tokens * P * _ceil(min(op.n, cols), _int(conv, "per_tile")))
     m.need("converter", rt * ct * _int(conv, "per_tile"))
     m.need("dac", rt * ct * _int(xb, "rows"))
     if adds_per_token:
@@ -257,7 +253,6 @@ def _acam(m: Mapping, op: Operator) -> None:
     steps = _ceil(lookups, per_step)
     m.charge(op, "acam", lookups * per)
     m.step(op, "acam", steps)
-    _sense(m, op, lookups * per, steps)
     m.need("acam", min(lookups, per_step) * per)
     if steps > 1:
         m.notes.append(f"{op.qualified_name}: {lookups} lookups serialized in {steps} steps "
@@ -265,15 +260,6 @@ def _acam(m: Mapping, op: Operator) -> None:
     if adds:
         _pool_adds(m, op, adds)
     _activations(m, op, "buffer")
-
-
-def _sense(m: Mapping, op: Operator, searches: float, steps: float) -> None:
-    """One match-line decision per ACAM row searched, on the ``sense`` component where
-    the description has one (RACE-IT senses every match line with a comparator); its
-    decision follows the match line's discharge, so it adds a step to each search."""
-    if "sense" in m.arch.components:
-        m.charge(op, "sense", searches)
-        m.step(op, "sense", steps)
 
 
 def _pool_adds(m: Mapping, op: Operator, adds: float) -> None:
@@ -403,13 +389,6 @@ def _memories(m: Mapping) -> None:
         n = _ceil(need, _int(c, "capacity_bytes"))
         m.demanded[comp] = n
         m.provisioned[comp] = n if c.get("count") == "mapped" else _int(c, "count")
-    if "sense" in m.arch.components:
-        # one sense amplifier per ACAM row: the converters' rows and the ACAM bank's
-        conv = m.arch.components.get("converter")
-        per = _int(conv, "searches_per_conversion") if conv is not None and \
-            conv.get("kind") == "acam" else 0
-        m.provisioned["sense"] = m.provisioned.get("converter", 0) * per + \
-            m.provisioned.get("acam", 0)
     add = m.arch.components.get("adder")
     if add is not None and (m.provisioned.get("crossbar") or "adder_pool" in m.demanded):
         # the adders exist wherever the tiles do, used or not (their area counts)

@@ -13,6 +13,23 @@ the mapped weight, and every read adds noise (Johnson + RTN, :func:`read_sigma_s
 :class:`ThermalCrossbarLinear` is an :class:`.analog.CrossbarLinear` whose programmed
 conductances it recovers exactly (same generator, same draws: checked against the
 parent's weights at construction) so it can re-read them at any temperature.
+
+Temperature-tracking reference (``reference="tile"``): each row tile carries a
+differential reference column pair on the same die, at the same temperature, programmed
+(with its own programming error) to a known weight: G+ref = g_min + span * m_t, G-ref =
+g_min, m_t the tile's mean mapped |weight| (known to the compiler). At calibration
+(t_cal) its read current is recorded as nominal; at run time it is read again (same
+drift law, its own read noise, averaged over ``ref_reads`` reads) and the tile's output
+gain becomes I_nominal / I_read: the converter reference (equivalently the per-column
+digital scale) tracks it, so the tile's weights and read noise scale together (with
+``partial_sums = "analog"`` the tiles are summed before conversion: the per-tile gain is
+then a trim of each tile's TIA, not the converter's reference). Only the
+drift common to the tile's cells is removed: the state-dependent (differential) part,
+cells whose secant drift differs from the reference level's, remains. In-array reference
+bit lines that compensate an RRAM CIM array's gain are published (Gao et al., EDTM 2024,
+doi:10.1109/EDTM58488.2024.10511775: redundant bit lines; Singh et al., DATE 2022:
+referencing-in-array); tracking temperature with one, its level and per-tile granularity
+are our design assumption.
 """
 from __future__ import annotations
 
@@ -22,6 +39,10 @@ import numpy as np
 
 from ..models.memristor import T_REF_C, read_sigma_s
 from .analog import CrossbarLinear
+
+#: temperature-reference modes: "none" (gain fixed at calibration) or "tile" (one
+#: differential reference column pair per row tile, :class:`ThermalCrossbarLinear`)
+REFERENCE_MODES = ("none", "tile")
 
 
 @dataclass
@@ -65,7 +86,16 @@ class ThermalCrossbarLinear(CrossbarLinear):
     load the hot cells present; the converter ranges are whatever :meth:`calibrate` saw.
     Read noise is drawn per read (per plane, row and column) from its own generator."""
 
-    def __init__(self, w, dev, in_bits, x_max, seed, *args, read: ReramRead, **kw):
+    def __init__(self, w, dev, in_bits, x_max, seed, *args, read: ReramRead,
+                 reference: str = "none", t_cal_c: float = T_REF_C, ref_reads: int = 1,
+                 **kw):
+        """``reference``: "none" or "tile" (see the module docstring); ``t_cal_c``: the
+        calibration temperature (C) at which the reference's nominal current is read;
+        ``ref_reads``: reads averaged per reference refresh (>= 1)."""
+        if reference not in REFERENCE_MODES:
+            raise ValueError(f"reference must be one of {REFERENCE_MODES}, not {reference!r}")
+        if int(ref_reads) < 1:
+            raise ValueError(f"ref_reads must be >= 1, not {ref_reads!r}")
         sig = dev.g_sigma_s
         seen = []
 
@@ -82,6 +112,10 @@ class ThermalCrossbarLinear(CrossbarLinear):
             s = sig(g0) if sig is not None else 0.0
             self._g.append(np.clip(g0 + z * s, 0.0, None))
         self._noise = np.random.default_rng([int(seed), 0x5EED])
+        self.seed, self.reference = int(seed), reference
+        self.t_cal_c, self.ref_reads = float(t_cal_c), int(ref_reads)
+        self.ref_gain = np.ones(self.n_tiles)
+        self._ref = self._program_reference(seen, sig) if reference == "tile" else None
         self.temp_c = None
         w_parent = self.w_eff
         self.at(T_REF_C, _ideal_read=True)
@@ -113,15 +147,65 @@ class ThermalCrossbarLinear(CrossbarLinear):
                 g[sl] *= (1.0 - d[k, t]) * self.gain_trim[k, t]
         gp, gn = hot
         scale = self.w_max[None, :] / span
-        self.w_eff = np.ascontiguousarray(((gp - gn) * scale).T, dtype=np.float32)
-        self._w_tiles = [np.ascontiguousarray(self.w_eff[:, sl].T) for sl in tiles]
-        self._var_tiles = None
+        w_eff = ((gp - gn) * scale).T
+        var = None
         if not _ideal_read and self.read.k > 0:
             var = sum((self.read.read_sigma_s(g, temp_c) * scale) ** 2 for g in hot)
-            self._var_tiles = [np.ascontiguousarray(var[sl], dtype=np.float32)
-                               for sl in tiles]
+        self.ref_gain = np.ones(self.n_tiles)
+        if self._ref is not None and not _ideal_read:
+            # the converter reference of each tile tracks its reference column: the tile's
+            # signal and read noise are scaled together
+            self.ref_gain = self._ref_current(self.t_cal_c) / self._ref_current(temp_c)
+            for t, sl in enumerate(tiles):
+                w_eff[:, sl] *= self.ref_gain[t]
+                if var is not None:
+                    var[sl] *= self.ref_gain[t] ** 2
+        self.w_eff = np.ascontiguousarray(w_eff, dtype=np.float32)
+        self._w_tiles = [np.ascontiguousarray(self.w_eff[:, sl].T) for sl in tiles]
+        self._var_tiles = None if var is None else [
+            np.ascontiguousarray(var[sl], dtype=np.float32) for sl in tiles]
         self.temp_c = None if _ideal_read else temp_c
         return self
+
+    def _program_reference(self, targets, sig) -> list:
+        """Each tile's reference pair as programmed: (G+ref cells, G-ref cells, mapped
+        loads), one cell per row of the tile, with its own programming error."""
+        dev = self.dev
+        span, r = dev.g_max_s - dev.g_min_s, dev.tile_rows
+        gp0, gn0 = targets
+        rng = np.random.default_rng([self.seed, 0x4EF])
+        out = []
+        for t in range(self.n_tiles):
+            sl = slice(t * r, (t + 1) * r)
+            m = float(np.abs(gp0[sl] - gn0[sl]).mean() / span)   # mean mapped |w| of the tile
+            n = gp0[sl].shape[0]
+            pair = []
+            for g0 in (np.full(n, dev.g_min_s + span * m), np.full(n, dev.g_min_s)):
+                s = sig(g0) if sig is not None else 0.0
+                pair.append(np.clip(g0 + rng.standard_normal(n) * s, 0.0, None))
+            out.append((pair[0], pair[1], np.array([m, 0.0])))
+        return out
+
+    def _ref_current(self, temp_c: float) -> np.ndarray:
+        """Each tile's reference read at ``temp_c`` (C), all its rows driven at v_read:
+        (I+ - I-) / v_read (S), with the bit lines' IR drop and TIA trim and one draw of
+        the read noise (averaged over ``ref_reads``; the draw is fixed per chip and
+        temperature, so the calibration read is reproduced exactly at t_cal)."""
+        rng = np.random.default_rng([self.seed, 0x4EF, 1,
+                                     int(round((temp_c + 273.15) * 1e3))])   # per mK
+        dev, span = self.dev, self.dev.g_max_s - self.dev.g_min_s
+        out = np.empty(self.n_tiles)
+        for t, (gp, gn, mapped) in enumerate(self._ref):
+            hot = [self.read.g_read_s(g, temp_c) for g in (gp, gn)]
+            real = np.clip([(h.mean() - dev.g_min_s) / span for h in hot], 0.0, 1.0)
+            d = np.broadcast_to(np.asarray(dev.ir_drop_rel(np.stack([mapped, real])),
+                                           dtype=np.float64), (2, 2))
+            f = (1.0 - d[1]) / (1.0 - d[0])
+            i = f[0] * hot[0].sum() - f[1] * hot[1].sum()
+            var = sum(fk ** 2 * float((self.read.read_sigma_s(h, temp_c) ** 2).sum())
+                      for fk, h in zip(f, hot))
+            out[t] = i + np.sqrt(var / self.ref_reads) * rng.standard_normal()
+        return out
 
     def _partials(self, drive: np.ndarray):
         if self._var_tiles is None:

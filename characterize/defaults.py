@@ -147,7 +147,11 @@ FULL = {
                                           ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85]),
     "gaincell-retention-osfet": DefaultSweep("gaincell-retention", {"write_device": ["osfet"]},
                                              ["tt", "ff", "ss"], [27, 37, 46, 55, 65, 75, 85]),
-    "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27]),
+    # temperatures (issue 11, coverage) over the retention sweep's 27-85 C span: the
+    # write transistor's threshold falls ~74 mV from 27 to 85 C (SKY130 kt1 of the
+    # 0.42/0.15 um bin) and its mobility ~30 %, which move the gate charge the word line
+    # supplies and the settling of a high level
+    "gaincell-write": DefaultSweep("gaincell-write", {}, ["tt"], [27, 60, 85]),
     "gaincell-readout": DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
     # row length over the tiles' range (RACE-IT/HeTraX: 128 columns x G+/G- = 256 cells;
     # 128 for single-ended tiles), at half-octave steps, x the crossbar read voltages

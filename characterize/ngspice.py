@@ -32,10 +32,29 @@ logging.getLogger("PySpice").setLevel(logging.CRITICAL)
 
 from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi, ffi_string_utf8  # noqa: E402
 
+from .engine import NATIVE_COMPAT_LINE  # noqa: E402  (PySpice-free: recipes import it)
+
 _NONCONVERGED = re.compile(
     r"(no convergence|timestep too small|singular matrix|gmin stepping failed|"
     r"source stepping failed|iteration limit reached|transient op failed|"
     r"dc solution failed)", re.I)
+#: ngspice's operating point falls back from gmin stepping to source stepping; when that
+#: completes, the operating point converged (messages "Warning: True gmin stepping
+#: failed", "Note: Starting source stepping", "Note: Source stepping completed")
+_GMIN_FAILED = re.compile(r"gmin stepping failed", re.I)
+_SOURCE_STEPPING_DONE = re.compile(r"source stepping completed", re.I)
+
+
+def nonconverged(msgs: list[str]) -> bool:
+    """True when ngspice's messages report a failed analysis (a gmin-stepping failure that
+    source stepping then recovered from is not one)."""
+    bad = [m for m in msgs if _NONCONVERGED.search(m)]
+    if bad and all(_GMIN_FAILED.search(m) for m in bad) \
+            and any(_SOURCE_STEPPING_DONE.search(m) for m in msgs):
+        return False
+    return bool(bad)
+
+
 _FATAL = re.compile(r"(cannot recover|awaits to be detached|ngspice\.dll cannot recover|"
                     r"fatal error)", re.I)
 _ERROR = re.compile(r"^\s*(error|fatal)\b|\berror:", re.I)
@@ -48,6 +67,10 @@ SOLVER_OPTION = ".options klu"
 #: Both agree to ~1e-13 (tests/test_simulator.py), and the solver used is recorded.
 NODESET_SOLVER_OPTION = ".options sparse"
 _NODESET = re.compile(r"^\s*\.nodeset\b", re.I | re.M)
+
+
+#: the compatibility mode decks are parsed in, unless they hold NATIVE_COMPAT_LINE
+_DEFAULT_BEHAVIOR = "hsa"
 
 
 def solver_option(netlist: str) -> str:
@@ -151,7 +174,7 @@ class Ngspice:
         # `option` changes every result). It starts in an empty private directory that
         # is also its home; the settings SKY130 needs are sent as commands instead.
         self._ng = _in_empty_home(_Shared.new_instance)
-        for cmd in ("set ngbehavior=hsa", "set skywaterpdk", "set ng_nomodcheck",
+        for cmd in (f"set ngbehavior={_DEFAULT_BEHAVIOR}", "set skywaterpdk", "set ng_nomodcheck",
                     "set nomoremode", "set num_threads=1"):
             self._ng.exec_command(cmd)
         self.loaded_key: str | None = None
@@ -193,6 +216,10 @@ class Ngspice:
         except NgspiceError:
             pass
         self._ng.messages = []
+        # the compatibility mode is read when a deck is parsed and stays with the deck
+        self._ng.exec_command("unset ngbehavior" if NATIVE_COMPAT_LINE in netlist
+                              else f"set ngbehavior={_DEFAULT_BEHAVIOR}")
+        self._ng.messages = []
         title, _, rest = netlist.partition("\n")
         self._ng.load_circuit(f"{title}\n{solver_option(rest)}\n{rest}")
         msgs = self._ng.messages
@@ -213,7 +240,7 @@ class Ngspice:
             found = _SOLVER.search(m)
             if found:
                 self.solver = found.group(1).strip()
-        if any(_NONCONVERGED.search(m) for m in msgs):
+        if nonconverged(msgs):
             raise NgspiceNonConvergence("no convergence", msgs)
         errs = [m for m in msgs if _ERROR.search(m)]
         if errs:

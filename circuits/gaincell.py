@@ -37,7 +37,8 @@ import hashlib
 from dataclasses import dataclass
 
 from .. import netlists
-from .netlist import ParameterError, Value, format_number, node, value
+from .logic import mos   # the one SKY130 MOSFET line with junction areas
+from .netlist import ParameterError, ParamRef, Value, format_number, node, value
 
 #: spice file with the subcircuits this module instantiates
 SPICE_FILE = "gaincell.spice"
@@ -168,12 +169,33 @@ class ReadoutParams:
 
 
 # --- instance lines -------------------------------------------------------------------------
+def read_path_subckt() -> list[str]:
+    """``.subckt imc_gc_read``: the signed push-pull read path (4 SKY130 transistors,
+    topology and reasoning in ``netlists/gaincell.spice``), written here with
+    :func:`imcspice.circuits.logic.mos` so every instance carries its drain/source
+    junction areas and perimeters (issue 11, coverage: ``ad = as = w * 0.29 um``,
+    ``pd = ps = 2 (w + 0.29 um)``, SKY130 diffusion rules, see circuits/logic.py). The
+    junctions load the internal nodes dn/dp and, through the access devices, the bit line
+    (~0.1-0.2 fF per device at 0.42-1 um); they do not touch the storage node (gates only).
+    Parameters as in the spice file: widths/lengths in um."""
+    w = {k: ParamRef(k) for k in ("wrn", "lrn", "wrp", "lrp", "wan", "wap", "la")}
+    return [".subckt imc_gc_read sn rwl rwlb bl vrn vrp wrn=0.42 lrn=0.5 wrp=1.0 lrp=0.5 "
+            "wan=0.42 wap=0.84 la=0.15",
+            mos("rn", "n", "dn", "sn", "vrn", "0", w["wrn"], w["lrn"]),
+            mos("an", "n", "bl", "rwl", "dn", "0", w["wan"], w["la"]),
+            mos("rp", "p", "dp", "sn", "vrp", "vrp", w["wrp"], w["lrp"]),
+            mos("ap", "p", "bl", "rwlb", "dp", "vrp", w["wap"], w["la"]),
+            ".ends imc_gc_read"]
+
+
 def include_line() -> str:
     """``.include`` of ``netlists/gaincell.spice`` (needs the SKY130 models first), after a
-    comment with the file's content hash: the engine's point cache keys on the netlist
-    text, so an edited subcircuit file must change that text."""
+    comment with the file's content hash (the engine's point cache keys on the netlist
+    text, so an edited subcircuit file must change that text), followed by the read-path
+    subcircuit :func:`read_path_subckt` that the file's cells instantiate."""
     digest = hashlib.sha256(netlists.path(SPICE_FILE).read_bytes()).hexdigest()[:16]
-    return f"* {SPICE_FILE} sha256:{digest}\n{netlists.include(SPICE_FILE)}"
+    return "\n".join([f"* {SPICE_FILE} sha256:{digest}", netlists.include(SPICE_FILE),
+                      *read_path_subckt()])
 
 
 def cell(name: str, wbl: str, wwl: str, rwl: str, rwlb: str, bl: str, sn: str,

@@ -3,7 +3,9 @@ run of the same deck, and its write energy against the charge a capacitor takes.
 
 Before this change (trapezoidal integration, ngspice's default tolerances, energy as
 the rectified supply power ∫ max(V·I, 0) dt) the standard deck was 2-90 % off a Gear /
-reltol 1e-6 / 10x-finer-step reference in e_write_j and up to 3.7 % in dv_inj_v.
+reltol 1e-6 / 10x-finer-step reference in e_write_j and up to 3.7 % in dv_inj_v. The
+reference now takes 4x finer steps (10x at abstol 1e-16 stopped the OTA readout deck
+with "timestep too small"; gaincell_common.P_NUMERICS).
 """
 import numpy as np
 import pytest
@@ -73,10 +75,6 @@ def test_write_energy_is_rail_voltage_times_capacitor_charge(both):
     assert np.all(np.abs(de[vw <= v_prev]) < 0.02 * 0.9 * dc * 0.45)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the 'reference' numerics (reltol 1e-6, "
-                   "abstol 1e-16 A, 10x finer steps) stop at t = 1.25 fs with 'timestep too "
-                   "small' on the OTA's bias node (xint2_ota.vbp); a reference for the OTA "
-                   "deck needs its own tolerances (not done)")
 def test_readout_standard_deck_within_half_a_percent_of_the_tight_reference(pool, tmp_path):
     spec = SweepSpec("test-gaincell-readout-small", {"numerics": ["standard", "reference"]})
     raw = run_sweep(spec, tmp_path / "ro.raw.h5", pool=pool, progress=False)

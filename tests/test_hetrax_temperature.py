@@ -133,3 +133,131 @@ def test_torch_tier_reads_hot_with_the_same_noise():
               0.005 ** 2 * g * _ratio(g, 85.0) * GQ for g in cells)
     assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
     assert y.mean() == pytest.approx(float(xb.w_eff.sum()), rel=1e-3)
+
+
+# --- temperature-tracking reference (ThermalCrossbarLinear(reference="tile")) ----------
+# Expected values by hand: h(G, T) = G * ratio(G, T) is a cell's read conductance; the
+# reference pair of a tile is G+ref = g_min + span * mean|w|, G-ref = g_min; its gain at T
+# is (h(G+ref, 27) - h(g_min, 27)) / (h(G+ref, T) - h(g_min, T)) (read at 27 C through the
+# same law: h(G, 27) = G + the gap term's sinh excess, ~1 % at g_min).
+
+def _h(g, t_c):
+    return g * _ratio(g, t_c)
+
+
+def _ref_xbar(w, t_c, reference="tile", reads=10 ** 12):
+    """No programming noise, no IR drop; ``reads``: reference reads averaged (10^12: its
+    read noise, ~0.1 % of one read, is negligible for the exact checks)."""
+    xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(w.shape[1]), 0, bit_serial=True,
+                               read=ReramRead(MEM, 0.2, k=1.0), reference=reference,
+                               ref_reads=reads)
+    return xb.at(t_c)
+
+
+@pytest.mark.parametrize("t_c", [46.8, 95.0])
+def test_reference_restores_a_uniform_drift_exactly(t_c):
+    """Every weight +1 (every cell pair g_max / g_min, as the reference pair): the
+    corrected tile reads the cold (27 C) weights exactly, by the ratio of read
+    conductances."""
+    w = np.ones((3, 8), dtype=np.float32)
+    hot = _ref_xbar(w, t_c, reference="none")
+    ref = _ref_xbar(w, t_c)
+    span = 99e-6
+    cold = (_h(100e-6, 27.0) - _h(1e-6, 27.0)) / span
+    drifted = (_h(100e-6, t_c) - _h(1e-6, t_c)) / span
+    np.testing.assert_allclose(hot.w_eff, drifted, rtol=2e-5)      # uncorrected: drifted
+    assert abs(drifted / cold - 1.0) > 0.05                         # (a real drift)
+    np.testing.assert_allclose(ref.ref_gain, cold / drifted, rtol=2e-5)
+    np.testing.assert_allclose(ref.w_eff, cold, rtol=2e-5)         # cold weights restored
+
+
+@pytest.mark.parametrize("t_c", [46.8, 95.0])
+def test_reference_leaves_the_differential_drift(t_c):
+    """Weights 1 and 0.25 in one tile: the reference (level 0.625) removes the common
+    gain; what remains is the states' different secant drift, computed by hand."""
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = _ref_xbar(w, t_c)
+    span, gmin = 99e-6, 1e-6
+    g_ref = gmin + 0.625 * span
+    gain = (_h(g_ref, 27.0) - _h(gmin, 27.0)) / (_h(g_ref, t_c) - _h(gmin, t_c))
+
+    def weights(t):
+        return np.array([(_h(gmin + v * span, t) - _h(gmin, t)) / span for v in (1.0, 0.25)])
+    hot, cold = weights(t_c), weights(27.0)
+    np.testing.assert_allclose(xb.w_eff[0], gain * hot, rtol=2e-5)
+    resid = gain * hot - cold
+    assert np.all(np.abs(resid) > 1e-3 * cold)                       # not removed
+    # the common gain is what the reference takes out: smaller error than uncorrected
+    assert np.linalg.norm(resid) < np.linalg.norm(hot - cold)
+
+
+def test_reference_is_exact_at_calibration_and_noisy_when_hot():
+    """At t_cal the run-time read is the calibration read (gain 1 exactly); hot, one read
+    of a 2-row reference carries read noise: the gains of 200 chips scatter around the
+    hand value by the relative noise of the two reads (nominal and hot)."""
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    cold = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=True,
+                                 read=ReramRead(MEM, 0.2, k=1.0), reference="tile").at(27.0)
+    assert cold.ref_gain[0] == 1.0
+    t_c, span, gmin = 85.0, 99e-6, 1e-6
+    g_ref = gmin + 0.625 * span
+    gain = (_h(g_ref, 27.0) - _h(gmin, 27.0)) / (_h(g_ref, t_c) - _h(gmin, t_c))
+    gains = np.array([ThermalCrossbarLinear(
+        w, _dev(), None, np.ones(2), s, bit_serial=True, read=ReramRead(MEM, 0.2, k=1.0),
+        reference="tile").at(t_c).ref_gain[0] for s in range(200)])
+    # sigma of (I+ - I-)/v per read: the test above's per-cell variance, 2 cells each;
+    # at 27 C (nominal) and at 85 C (hot), independent draws
+    def var(g, t, tk):
+        gh = _h(g, t)
+        return 4 * 1.380649e-23 * tk * gh / (2 * 20e-9) / 0.2 ** 2 + 0.005 ** 2 * gh * GQ
+    v_hot = 2 * (var(g_ref, t_c, 358.15) + var(gmin, t_c, 358.15))
+    v_cold = 2 * (var(g_ref, 27.0, 300.15) + var(gmin, 27.0, 300.15))
+    i_hot = 2 * (_h(g_ref, t_c) - _h(gmin, t_c))
+    i_cold = 2 * (_h(g_ref, 27.0) - _h(gmin, 27.0))
+    rel = math.sqrt(v_hot / i_hot ** 2 + v_cold / i_cold ** 2)
+    assert gains.mean() == pytest.approx(gain, rel=4 * rel / math.sqrt(200) + 1e-4)
+    assert gains.std() / gain == pytest.approx(rel, rel=0.2)     # 4 sigma of 200 draws
+
+
+def test_hetrax_reads_the_reference_knob():
+    a = archmod.load("hetrax")
+    assert a.component("crossbar")["temp_reference"] in ("tile", "none")
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((8, 32)).astype(np.float32) * 0.1
+    x = rng.standard_normal((4, 32)).astype(np.float32)
+    ranges = {"layer0.ffn.in": {"in_ch": np.abs(x).max(axis=0)}}
+    for mode in ("tile", "none"):
+        a = archmod.load("hetrax", [f"crossbar.temp_reference={mode}"])
+        ops = HetraxOps(a, _dev(), ranges, 0, Nonideal.scaled(1.0), mem=MEM, temp_c=85.0)
+        ops.calibrating = True
+        ops.linear(x, w, None, "layer0.ffn.in")
+        ops.calibrating = False
+        xb = ops._xbars["layer0.ffn.in"]
+        assert xb.reference == mode
+        assert (xb.ref_gain[0] < 0.9) == (mode == "tile")      # hot: the gain falls
+    with pytest.raises(ValueError, match="temp_reference"):
+        HetraxOps(archmod.load("hetrax", ["crossbar.temp_reference=column"]), _dev(),
+                  ranges, 0, Nonideal.scaled(1.0), mem=MEM)
+
+
+def test_torch_tier_applies_the_reference_gain():
+    """The torch layer made from a referenced hot crossbar: mean = the hand-corrected
+    weights' sum, read-noise std = the gain x the uncorrected hand value."""
+    import torch
+    from imcspice.accelerators.torch_analog import TorchCrossbarLinear
+    torch.set_num_threads(1)
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = _ref_xbar(w, 85.0)
+    t = TorchCrossbarLinear(xb, torch.as_tensor(w))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        y = t(torch.ones(4000, 2), torch.as_tensor(w)).numpy().ravel()
+    span, gmin = 99e-6, 1e-6
+    g_ref = gmin + 0.625 * span
+    gain = (_h(g_ref, 27.0) - _h(gmin, 27.0)) / (_h(g_ref, 85.0) - _h(gmin, 85.0))
+    hot = sum((_h(gmin + v * span, 85.0) - _h(gmin, 85.0)) / span for v in (1.0, 0.25))
+    assert y.mean() == pytest.approx(gain * hot, rel=1e-3)
+    cells = [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]
+    var = sum(4 * 1.380649e-23 * 358.15 * _h(g, 85.0) / (2 * 20e-9) / 0.2 ** 2 +
+              0.005 ** 2 * _h(g, 85.0) * GQ for g in cells)
+    assert y.std() == pytest.approx(gain * math.sqrt(var) / 99e-6, rel=0.05)

@@ -47,9 +47,11 @@ def accuracy_vs_temperature(a, hw, run, temps_c, progress: bool, seed: int = 0) 
             "cosine_min": [m["cosine_min"] for _, m in rows],
             "nn_agreement": [m["nn_agreement"] for _, m in rows],
             "seed": seed, "t_program_c": float(xb.get("t_program_c", 27.0)),
+            "temp_reference": str(xb.get("temp_reference", "none")),
             "calibration": "programmed (write-verify) and calibrated (TIA trims, ADC "
                            "ranges) at t_program_c; read at the tier temperature (no hot "
-                           "recalibration)",
+                           "recalibration); temp_reference 'tile': each tile's gain tracks "
+                           "its reference column pair read at the tier temperature",
             "device": "memristor model: state-dependent conductance drift at v_read and "
                       "read noise (Johnson + RTN); crossbar-column IR drop at the "
                       "temperature (clipped to its characterized range)"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine import NATIVE_COMPAT_LINE
 from ..params import Param
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 
@@ -35,8 +36,9 @@ class MosfetIV(Recipe):
         Output("vth_v", "V", (), "constant-current threshold: |Vgs| where |Id| = 100 nA·W/L "
                                  "at |Vds| = 0.1 V (a common extraction criterion)"),
     )
+    #: 4: loaded without ngspice's HSPICE compatibility mode (ngspice.NATIVE_COMPAT_LINE);
     #: 3: 25 mV |Vds| steps up to 0.8 V (was 100 mV everywhere)
-    version = 3
+    version = 4
     params = (
         # SKY130 1.8 V device limits: W >= 0.42 um, L >= 0.15 um (SKY130 device rules).
         Param("w_um", 1.0, "um", "gate width", min=0.42, max=100.0),
@@ -48,7 +50,10 @@ class MosfetIV(Recipe):
 
     def body(self, tech, p):
         dev = tech.devices["nfet" if self.polarity == "n" else "pfet"]
-        return [f"Xm d g 0 0 {dev} w={{w_um}} l={{l_um}}", "Vd d 0 0", "Vg g 0 0"]
+        # without HSPICE compatibility: ngspice 46 then continues each dc sweep point from
+        # the previous one (half the Newton iterations; same currents, ngspice.py)
+        return [NATIVE_COMPAT_LINE, f"Xm d g 0 0 {dev} w={{w_um}} l={{l_um}}", "Vd d 0 0",
+                "Vg g 0 0"]
 
     def commands(self, p):
         s = 1 if self.polarity == "n" else -1

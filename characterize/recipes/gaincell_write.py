@@ -47,7 +47,7 @@ class GainCellWrite(Recipe):
     Numerics (``numerics``): Gear integration; charge integrals converge where the former
     measure, ∫ max(V·I, 0) dt under trapezoidal integration, rectified the trapezoidal
     rule's current ringing (up to 50 % off a tight reference, issue 11). ``reference``
-    runs the same deck at reltol 1e-6 and 10x finer steps (the convergence check,
+    runs the same deck at reltol 1e-6 and 4x finer steps (the convergence check,
     tests/test_gaincell_numerics.py).
     """
 
