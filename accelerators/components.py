@@ -134,6 +134,18 @@ def operating_point(arch: Architecture, comp, fields: dict, model, quantity: str
     return point, notes
 
 
+
+def _positive_value(model, quantity: str, corner, point: dict, where: str) -> float:
+    """``quantity`` of ``model`` at ``point`` (the range warnings are the operating
+    point's notes); refused unless finite and positive."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v = float(np.asarray(model.evaluate(quantity, corner=corner, **point),
+                             dtype=np.float64).ravel()[0])
+    if not np.isfinite(v) or v <= 0:
+        raise ArchError(f"{where}:{quantity} is {v!r} at {point}")
+    return v
+
 def _spice(arch, comp, f, hw, where):
     model = hw.get(f["model"], **f.get("choices", {}))
     if model is None:
@@ -141,12 +153,7 @@ def _spice(arch, comp, f, hw, where):
                         "the model directory; fit one with `imcspice fit` or rebuild the "
                         "defaults")
     point, notes = operating_point(arch, comp, f, model, f["quantity"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        v = float(np.asarray(model.evaluate(f["quantity"], corner=arch.corner, **point),
-                             dtype=np.float64).ravel()[0])
-    if not np.isfinite(v) or v <= 0:
-        raise ArchError(f"{where}: {f['model']}:{f['quantity']} is {v!r} at {point}")
+    v = _positive_value(model, f["quantity"], arch.corner, point, f"{where}: {f['model']}")
     times = _times(f.get("times", 1), f["quantity"], comp, where)
     terms = [(f["quantity"], times, v)]
     plus = f.get("plus", [])
@@ -156,12 +163,7 @@ def _spice(arch, comp, f, hw, where):
         if not isinstance(t, dict) or set(t) - {"quantity", "times"} or "quantity" not in t:
             raise ArchError(f"{where}: each 'plus' term is {{ quantity = \"...\", times = N }}")
         p2, n2 = operating_point(arch, comp, f, model, t["quantity"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            v2 = float(np.asarray(model.evaluate(t["quantity"], corner=arch.corner, **p2),
-                                  dtype=np.float64).ravel()[0])
-        if not np.isfinite(v2) or v2 <= 0:
-            raise ArchError(f"{where}: {f['model']}:{t['quantity']} is {v2!r} at {p2}")
+        v2 = _positive_value(model, t["quantity"], arch.corner, p2, f"{where}: {f['model']}")
         terms.append((t["quantity"], _times(t.get("times", 1), t["quantity"], comp, where), v2))
         notes += [n for n in n2 if n not in notes]
         point.update({k: x for k, x in p2.items() if k not in point})
