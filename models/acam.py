@@ -133,17 +133,18 @@ class AcamSearchModel(BehavioralModel):
     def discharge_time(self, dv_v, n_cells, *, corner=None, strict=False, **settings):
         """Match-line discharge time [s] for a test cell ``dv_v`` [V] outside its window."""
         return self.evaluate("t_discharge_s", corner=corner, strict=strict, dv_v=dv_v,
-                             **_with(self, "t_discharge_s", n_cells=n_cells, **settings))
+                             **_with(self, "t_discharge_s", strict, n_cells=n_cells, **settings))
 
     def search_energy(self, dv_v, n_cells, *, corner=None, strict=False, **settings):
         """Energy [J] of one search cycle with one mismatching cell."""
         return self.evaluate("e_search_j", corner=corner, strict=strict, dv_v=dv_v,
-                             **_with(self, "e_search_j", n_cells=n_cells, **settings))
+                             **_with(self, "e_search_j", strict, n_cells=n_cells, **settings))
 
     def match_energy(self, n_cells, *, corner=None, strict=False, **settings):
         """Energy [J] of one search cycle with every cell matching."""
         return self.evaluate("e_search_match_j", corner=corner, strict=strict,
-                             **_with(self, "e_search_match_j", n_cells=n_cells, **settings))
+                             **_with(self, "e_search_match_j", strict, n_cells=n_cells,
+                                   **settings))
 
 
 def _only(model: BehavioralModel, output: str, settings: dict) -> dict:
@@ -151,5 +152,25 @@ def _only(model: BehavioralModel, output: str, settings: dict) -> dict:
     return {k: v for k, v in settings.items() if k in ins}
 
 
-def _with(model: BehavioralModel, output: str, **settings) -> dict:
+def _with(model: BehavioralModel, output: str, strict: bool = False, **settings) -> dict:
+    """The settings ``output`` takes as inputs. A setting the sweep held fixed (kept in
+    the meta's ``fixed_settings``, not as a length-1 axis) is not an input: a value other
+    than the fixed one warns (``OutOfRangeWarning``; ``ValueError`` under ``strict``), as
+    an input outside its valid range does, instead of being dropped silently."""
+    fixed = model.meta.get("fixed_settings") or {}
+    ins = set(model.functions[output].inputs)
+    for k, v in settings.items():
+        if k in ins or k not in fixed:
+            continue
+        try:
+            x = np.asarray(namespace_of(v).to_numpy(v), dtype=np.float64)
+            f = float(fixed[k])
+        except (TypeError, ValueError):
+            continue        # a non-numeric setting: nothing to compare on a scale
+        if x.size and not np.allclose(x, f, rtol=1e-9, atol=0.0):
+            msg = (f"{model.kind} model: {k} = {np.unique(x)[:5]} but the model was fitted "
+                   f"with {k} fixed at {f:g}; the result is the {k} = {f:g} value")
+            if strict:
+                raise ValueError(msg)
+            warnings.warn(msg, OutOfRangeWarning, stacklevel=3)
     return _only(model, output, settings)

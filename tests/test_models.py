@@ -376,8 +376,17 @@ def test_crossbar_and_acam_search_fits(tmp_path, pool):
     run_sweep(SweepSpec("acam-search", {"dv_v": dv}), raw, pool=pool, progress=False)
     m = fit(raw)
     assert m.kind == "acam-search"
-    t = m.discharge_time(np.array([0.05, 0.15]), m.valid_range["n_cells"][0])
+    # the sweep held n_cells fixed: it is kept in the meta's fixed settings, not as a
+    # length-1 axis of the valid range (acam-search v2 has more settings than numpy dims)
+    assert "n_cells" not in m.valid_range
+    n_cells = m.meta["fixed_settings"]["n_cells"]
+    t = m.discharge_time(np.array([0.05, 0.15]), n_cells)
     assert t[0] > t[1] > 0
+    # a row length other than the fitted one is flagged, not silently answered
+    with pytest.raises(ValueError, match="fixed at"):
+        m.discharge_time(np.array([0.05, 0.15]), 4 * n_cells, strict=True)
+    with pytest.warns(OutOfRangeWarning, match="n_cells"):
+        m.search_energy(np.array([0.05]), 4 * n_cells)
     assert m.heldout_error["outputs"]["t_discharge_s"]["n_heldout"] > 0
 
 

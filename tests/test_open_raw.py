@@ -133,20 +133,23 @@ def test_open_raw_refuses_inconsistent_labels(tmp_path, how, match):
     bad = _copy(tmp_path)
     with h5py.File(bad, "a") as f:
         d = f["data"]
+        # lengths as the shipped file stores them (the memristor grid gained temperatures)
+        n = {a: len(f["axes"][a]) for a in f["axes"]}
         if how == "unknown_label":
             d["i_a"].dims[3].label = "bogus"
-        elif how == "wrong_length":          # v_v has 25 values
-            x = d.create_dataset("x", data=np.zeros((1, 1, 8, 3)))
+        elif how == "wrong_length":          # v_v has 25 values, not 3
+            x = d.create_dataset("x", data=np.zeros((n["corner"], n["temp_c"], n["g_us"], 3)))
             for i, n in enumerate(["corner", "temp_c", "g_us", "v_v"]):
                 x.dims[i].label = n
         elif how == "repeated_label":
             d["i_a"].dims[2].label = "corner"
         elif how == "inner_first":
-            x = d.create_dataset("x", data=np.zeros((25, 1, 1, 8)))
+            x = d.create_dataset("x", data=np.zeros(
+                (n["v_v"], n["corner"], n["temp_c"], n["g_us"])))
             for i, n in enumerate(["v_v", "corner", "temp_c", "g_us"]):
                 x.dims[i].label = n
         elif how == "quantity_named_status":
-            x = d.create_dataset("status", data=np.zeros((1, 1, 8)))
+            x = d.create_dataset("status", data=np.zeros((n["corner"], n["temp_c"], n["g_us"])))
             for i, n in enumerate(["corner", "temp_c", "g_us"]):
                 x.dims[i].label = n
         else:

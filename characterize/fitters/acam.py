@@ -266,7 +266,7 @@ def fit_acam_search(raw, *, raw_path, seed: int = 0) -> AcamSearchModel:
     meta = base_meta(raw, raw_path, units, edge=_fixed(raw, "edge"), dv_v_not_modeled=cropped,
                      defaults=_temp_default(rng),
                      fixed_settings={k: v for k, v in fixed_params(raw).items()
-                                     if k in _settings(raw)})
+                                     if k in _settings(raw) and k not in raw.axes})
     return AcamSearchModel(fns, valid_range=rng, heldout_error=summarize(errs, seed), form=form,
                            meta=meta)
 
