@@ -204,14 +204,22 @@ def test_race_it_product_operands_are_codes_with_zero_by_hand():
     V = np.array([-1.0, 0.5, 0.004], dtype=np.float32)
     np.testing.assert_allclose(ops._operand(V, r, "in2"), [-1.0, 64 / 127, 1 / 127],
                                atol=1e-7)
-    # one probability 1 and three zeros against V = 1: exactly 1 (level 3/3 of range 1)
+    # one probability 1 and three zeros against V = 1: the zeros add exactly 0 (the row
+    # that matches 0 stores 0), the 1 gives level 3/3 of range 1. Each row stores the
+    # centre of the inputs it matches, located by the calibration ramp at 1/TRIM_RAMP_DIV
+    # of the lookup's step (1/3 at 3 bits): within half a ramp step of its level
+    from imcspice.accelerators.race_it import TRIM_RAMP_DIV
+    ramp = (1 / 3) / TRIM_RAMP_DIV
     probs = np.array([[[[1.0, 0.0, 0.0, 0.0]]]], dtype=np.float32)
     v = np.ones((1, 1, 4, 1), dtype=np.float32)
-    assert ops.matmul(probs, v, "c")[0, 0, 0, 0] == 1.0
+    got = ops.matmul(probs, v, "c")[0, 0, 0, 0]
+    assert got == ops.matmul(probs[..., :1], v[..., :1, :], "c")[0, 0, 0, 0]  # zeros: +0
+    assert abs(got - 1.0) <= ramp / 2 + 1e-7
     # per head: 1 x 1 clips to head 0's range 0.5; in head 1 (range 4) 1/4 -> level 1/3
+    # (each within half a ramp step of its level, x its head's range)
     one = np.ones((1, 2, 1, 1), dtype=np.float32)
     out = ops.matmul(one, one, "h")[0, :, 0, 0]
-    np.testing.assert_allclose(out, [0.5, 4.0 / 3.0], rtol=1e-6)
+    assert np.all(np.abs(out - [0.5, 4.0 / 3.0]) <= np.array([0.5, 4.0]) * ramp / 2 + 1e-6)
 
 
 def test_race_it_reciprocal_lookup_spans_the_calibrated_sums_by_hand():
@@ -224,11 +232,25 @@ def test_race_it_reciprocal_lookup_spans_the_calibrated_sums_by_hand():
     from imcspice.accelerators.race_it import RaceItOps
     a = arch.load("race-it", ["acam.bits=3"])
     dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
+    from imcspice.accelerators.race_it import TRIM_RAMP_DIV
     x = np.array([[0.0, -0.5] + [-1e4] * 14], dtype=np.float32)
     cal = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0, "sum_min": 1.5, "sum_max": 2.5}})
-    np.testing.assert_allclose(cal.softmax(x, "s")[0, :3], [4 / 7, 3 / 7, 0.0], atol=1e-6)
     wide = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0}})          # no calibrated sums
-    np.testing.assert_allclose(wide.softmax(x, "s")[0, :3], [3 / 7, 2 / 7, 0.0], atol=1e-6)
+    # RACE-IT's attention defers the normalization: the softmax leaves 1/sum (the
+    # lookup's level, located by the calibration ramp at 1/TRIM_RAMP_DIV of its step:
+    # within half a ramp step of 1.5625, step 1/8; of 1.9375, step 15/8) for P·V
+    for ops, s, step in ((cal, 1.5625, 1 / 8), (wide, 1.9375, 15 / 8)):
+        ops.softmax(x, "s")
+        rc = float(ops._recips.pop("s")[0, 0])
+        h = step / TRIM_RAMP_DIV / 2
+        assert 1 / (s + h) - 1e-6 <= rc <= 1 / (s - h) + 1e-6, (rc, s)
+        ops.deferred_softmax = False     # the probability lookup of a softmax on its own
+    # each probability row stores the centre of the inputs it matches (ramp: 1/7/16)
+    ramp = 1 / 7 / TRIM_RAMP_DIV
+    np.testing.assert_allclose(cal.softmax(x, "s")[0, :3], [4 / 7, 3 / 7, 0.0],
+                               atol=ramp / 2 + 1e-6)
+    np.testing.assert_allclose(wide.softmax(x, "s")[0, :3], [3 / 7, 2 / 7, 0.0],
+                               atol=ramp / 2 + 1e-6)
 
 
 # --- the shipped crossbar-column model at the transformers' light loads ----------------
