@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import thermal
+from .arch import ArchError
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_planes
 from .ops import FP32Ops
@@ -54,8 +55,8 @@ class HetraxOps(FP32Ops):
         # temperature-tracking reference columns (thermal_reram.ThermalCrossbarLinear)
         self.temp_reference = str(xb.get("temp_reference", "none"))
         if self.temp_reference not in REFERENCE_MODES:
-            raise ValueError(f"crossbar.temp_reference must be one of {REFERENCE_MODES}, "
-                             f"not {self.temp_reference!r}")
+            raise ArchError(f"crossbar.temp_reference must be one of {REFERENCE_MODES}, "
+                            f"not {self.temp_reference!r}")
         self.ref_reads = int(xb.get("temp_reference_reads", 1))
         self._xbars: dict[str, CrossbarLinear] = {}
         self._calibrating = False
