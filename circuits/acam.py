@@ -71,13 +71,13 @@ engine can ``alterparam`` them). No other text reaches a netlist.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 from .. import netlists
 from .comparator import StrongArm, strongarm_lines
 from .logic import mos
-from .netlist import IDENT, ParamRef, Value, node, require_devices, value
+from .netlist import IDENT, ParamRef, Value, node, require_devices, value, param_field
 
 #: The constant-current turn-on criterion of a pull-down (per square, W/L = 1): a
 #: pull-down conducting more than 100 nA * W/L at VDS = VDD is "on" (the common
@@ -90,9 +90,7 @@ ACAM_DEVICES = ("sky130_fd_pr__nfet_01v8", "sky130_fd_pr__nfet_01v8_lvt",
 
 
 # --- parameters ------------------------------------------------------------------------
-def _p(default, unit, lo, hi, doc, source):
-    return field(default=default, metadata={"unit": unit, "min": lo, "max": hi, "doc": doc,
-                                            "source": source})
+_p = param_field
 
 
 @dataclass(frozen=True)

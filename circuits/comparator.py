@@ -27,17 +27,15 @@ Sizes are structural (one deck per geometry, numbers formatted at full precision
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from .logic import NFET, PFET, mos
-from .netlist import IDENT, Value, node, num, require_devices, value
+from .netlist import IDENT, Value, node, num, require_devices, value, param_field
 
 COMPARATOR_DEVICES = (NFET, PFET)
 
 
-def _p(default, unit, lo, hi, doc, source):
-    return field(default=default, metadata={"unit": unit, "min": lo, "max": hi, "doc": doc,
-                                            "source": source})
+_p = param_field
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
@@ -94,3 +94,11 @@ def require_devices(tech, devices, user: str) -> None:
     if missing:
         raise ValueError(f"{user} uses {', '.join(missing)}, which technology "
                          f"{getattr(tech, 'name', tech)!r} does not provide")
+
+
+def param_field(default, unit: str, lo, hi, doc: str, source: str):
+    """A dataclass field of a circuit parameter: its default, unit, valid range [lo, hi],
+    meaning and where its value comes from (the metadata recipes build their validated
+    parameters from)."""
+    return field(default=default, metadata={"unit": unit, "min": lo, "max": hi, "doc": doc,
+                                            "source": source})

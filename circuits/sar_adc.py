@@ -39,18 +39,16 @@ assumption: a one-hot sequencer + result register, no clock gating).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from .comparator import StrongArm, fet_line, strongarm_lines
-from .netlist import num
+from .netlist import num, param_field
 
 N_BITS = 8
 NFET, PFET = "sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8"
 
 
-def _p(default, unit, lo, hi, doc, source):
-    return field(default=default, metadata={"unit": unit, "min": lo, "max": hi, "doc": doc,
-                                            "source": source})
+_p = param_field
 
 
 @dataclass(frozen=True)

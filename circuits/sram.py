@@ -58,14 +58,12 @@ from dataclasses import dataclass, field
 
 from .comparator import StrongArm, strongarm_lines
 from .logic import DIFF_EXT_UM, NFET, PFET, mos
-from .netlist import num, require_devices
+from .netlist import num, require_devices, param_field
 
 SRAM_DEVICES = (NFET, PFET)
 
 
-def _p(default, unit, lo, hi, doc, source):
-    return field(default=default, metadata={"unit": unit, "min": lo, "max": hi, "doc": doc,
-                                            "source": source})
+_p = param_field
 
 
 @dataclass(frozen=True)
