@@ -410,12 +410,18 @@ def _replica_bounds(ng, src, lo_vec, hi_vec, i_on):
         if not np.isfinite(c):
             fine.append(c)
             continue
-        a, b = max(c - 0.04, 0.0), min(c + 0.04, 1.8)
-        w = ng.run([f"dc {src} {format_number(a)} {format_number(b)} "
-                    f"{format_number(_DL_STEP_V)}"])
-        x = crossing_log(w["v-sweep"], np.abs(w[vec]), i_on, falling)
-        fine.append(x if np.isfinite(x) else c)
+        fine.append(_refine(ng, src, vec, i_on, falling, c, 0.04))
     return fine[0], fine[1]
+
+
+def _refine(ng, src, vec, i_on, falling, c, half_v):
+    """A bound found at ``c`` (V) refined on acam-window's 2.5 mV step over +/-``half_v``
+    around it; ``c`` itself if the fine sweep finds no crossing."""
+    a, b = max(c - half_v, 0.0), min(c + half_v, 1.8)
+    w = ng.run([f"dc {src} {format_number(a)} {format_number(b)} "
+                f"{format_number(_DL_STEP_V)}"])
+    x = crossing_log(w["v-sweep"], np.abs(w[vec]), i_on, falling)
+    return x if np.isfinite(x) else c
 
 
 def _bounds_near(ng, src, lo_vec, hi_vec, i_on, guess, span_v=0.12):
@@ -430,11 +436,7 @@ def _bounds_near(ng, src, lo_vec, hi_vec, i_on, guess, span_v=0.12):
         c = crossing_log(v["v-sweep"], np.abs(v[vec]), i_on, falling)
         if not np.isfinite(c):
             return _replica_bounds(ng, src, lo_vec, hi_vec, i_on)
-        a, b = max(c - 0.0125, 0.0), min(c + 0.0125, 1.8)
-        w = ng.run([f"dc {src} {format_number(a)} {format_number(b)} "
-                    f"{format_number(_DL_STEP_V)}"])
-        x = crossing_log(w["v-sweep"], np.abs(w[vec]), i_on, falling)
-        out.append(x if np.isfinite(x) else c)
+        out.append(_refine(ng, src, vec, i_on, falling, c, 0.0125))
     return out[0], out[1]
 
 
