@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder
+from .torch_bitserial import bitserial_acam
 from .torch_quant import AcamLookup, UniformQuantizer, _gather, quantize_uniform
 
 
@@ -72,6 +73,11 @@ class TorchCrossbarLinear(nn.Module):
             self.q = AcamLookup(xb.q)
         else:                           # the ideal ADC of .analog.uniform_quantizer
             self.q = UniformQuantizer(int(xb.out_bits))
+        # bit-serial reads into per-tile Compute-ACAMs run in the inference form of
+        # .torch_bitserial (same codes up to float32 summation order); False: the
+        # reference form below (tests compare the two)
+        self.fast = (self.bit_serial and self.in_bits is not None and self.read_var is None
+                     and isinstance(self.q, AcamLookup) and self.partial_sums != "analog")
 
     def _law(self, u: torch.Tensor) -> torch.Tensor:
         """Multi-level drive in units of v_read through the cell law v0*sinh(v/v0)."""
@@ -86,12 +92,19 @@ class TorchCrossbarLinear(nn.Module):
         xc = torch.clamp(xa, -1.0, 1.0)
         if not self.bit_serial:
             return one, self._law(quantize_uniform(xc, self.in_bits, -1.0, 1.0))[None]
+        weights, bits = self._bit_planes(xc)
+        return weights, bits.to(xa.dtype)
+
+    def _bit_planes(self, xc: torch.Tensor):
+        """(plane weights (P,), binary planes (P, N, in_analog) as integers) of the
+        two's-complement DAC codes of xc in [-1, 1]."""
         full = 2 ** (self.in_bits - 1) - 1
         code = torch.clamp(torch.round(xc * full), -full - 1, full).to(torch.int32)
-        code = torch.where(code < 0, code + 2 ** self.in_bits, code)   # two's complement
-        shifts = torch.arange(self.in_bits, device=xa.device, dtype=torch.int32)
-        bits = ((code[None] >> shifts[:, None, None]) & 1).to(xa.dtype)
-        weights = 2.0 ** shifts.to(xa.dtype) / full
+        code = code & (2 ** self.in_bits - 1)                          # two's complement
+        small = torch.uint8 if self.in_bits <= 8 else torch.int32      # 1/4 of the traffic
+        shifts = torch.arange(self.in_bits, device=xc.device, dtype=small)
+        bits = (code.to(small)[None] >> shifts[:, None, None]) & 1
+        weights = 2.0 ** torch.arange(self.in_bits, device=xc.device).to(xc.dtype) / full
         weights[-1] = -weights[-1]                                     # the MSB counts negative
         return weights, bits
 
@@ -141,8 +154,12 @@ class TorchCrossbarLinear(nn.Module):
         planes = self.in_bits is not None and self.bit_serial
         if planes:      # binary planes carry no gradient: the ideal-DAC product does
             with torch.no_grad():
-                weights, drive = self._planes(xa)
-                y = self._hardware(weights, drive, w_eff)
+                if self.fast and self.ranges is not None:
+                    weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
+                    y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q)
+                else:
+                    weights, drive = self._planes(xa)
+                    y = self._hardware(weights, drive, w_eff)
             if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
                 lin = torch.clamp(xa, -1.0, 1.0) @ w_eff.T
                 y = y + (lin - lin.detach())

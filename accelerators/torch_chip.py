@@ -33,6 +33,7 @@ from . import arch as arch_mod
 from . import hardware
 from .analog import Nonideal, RangeRecorder
 from .torch_analog import TorchCrossbarLinear, _Calibrating, _Given, from_np, to_np
+from .torch_bitserial import compiled
 from .torch_quant import AcamLookup, quantize_pulse, quantize_symmetric
 
 PHASES = ("new", "record", "hw_calibrate", "run")
@@ -268,6 +269,10 @@ class AnalogChip:
             lo_bin = (-1.0 - q.lo) * q.inv_bin                 # the clip of p/pm to [-1, 1]
             hi_bin = (1.0 - q.lo) * q.inv_bin
             scale = q.inv_bin / pm_all
+        fused = compiled(_lookup_sum) if fast else None
+        if fused is not None:       # one pass, no (c, m, k, n) products in memory
+            return (fused(A, B, scale, q.lo * q.inv_bin, lo_bin, hi_bin, table) *
+                    pm_all[..., 0]).reshape(*lead, m, B.shape[-1])
         for i in range(0, n, step):
             p = A[i:i + step, :, :, None] * B[i:i + step, None, :, :]     # (c, m, k, n')
             pm = pm_all[i:i + step]
@@ -343,6 +348,13 @@ class AnalogChip:
 
 
 __all__ = ["AnalogChip", "PHASES"]
+
+
+def _lookup_sum(A, B, scale, off: float, lo_bin: float, hi_bin: float, table):
+    """The fast loop of :meth:`AnalogChip._product_sum` as one expression (for
+    ``torch.compile``): sum_k table[bin(A_ik B_kj scale - off)], (c, m, n)."""
+    idx = (A[:, :, :, None] * B[:, None, :, :] * scale - off).clamp(lo_bin, hi_bin)
+    return table[idx.to(torch.int64)].sum(-2)
 
 
 def _gather_sum(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

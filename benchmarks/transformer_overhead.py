@@ -52,6 +52,9 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                    help="run the crossbar conversions as torch.compile'd kernels "
+                         "(compiled in the untimed warm-up; --no-compile: eager)")
     ap.add_argument("--profile", action="store_true",
                     help="print the top operators of one analog pass")
     args = ap.parse_args()
@@ -64,7 +67,9 @@ def main() -> None:
     sents = load_sentences()
     model = tm.load_hf_minilm(args.device)
     from imcspice.accelerators.convert import convert
+    from imcspice.accelerators.torch_bitserial import use_compile
     import copy
+    use_compile(args.compile)
     t0 = time.perf_counter()
     analog = convert(copy.deepcopy(model), args.arch, device=args.device,
                      calibration=tm.batches(tok, sents[::4], args.batch, args.device))
@@ -90,6 +95,7 @@ def main() -> None:
     acc = compare_embeddings(ref.cpu().numpy(), got.cpu().numpy())
     ratio = t_an / t_fp
     out = {"arch": args.arch, "device": args.device, "threads": args.threads,
+           "compiled": args.compile,
            "sentences": len(sents), "fp32_s": round(t_fp, 4), "analog_s": round(t_an, 4),
            "analog_over_fp32": round(ratio, 3), "budget": BUDGET,
            "within_budget": bool(ratio <= BUDGET),

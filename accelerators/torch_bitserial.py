@@ -1,0 +1,139 @@
+"""Inference form of a bit-serial crossbar read into Compute-ACAM converters.
+
+The same machine as :meth:`.torch_analog.TorchCrossbarLinear._hardware` (each binary
+input plane's column sums of each row tile converted separately, codes shift-added),
+computed with less arithmetic; only the float32 summation order differs:
+
+* the converter's fine-bin index ``(p / range - lo) * inv_bin`` comes out of the matrix
+  product itself: the per-(tile, column) factor ``inv_bin / range`` is folded into the
+  weights and the offset is the product's bias (``addmm``), so no pass over the
+  (planes x rows x columns) partial sums is spent on scaling;
+* sign extension: in an ``in_bits`` two's-complement code the high bit planes equal the
+  sign plane wherever ``|code| < 2^b``. Activations are small against the matrix's
+  DAC full scale (MiniLM: planes 4-6 differ from the sign plane in 0.1-10 % of the
+  inputs), so such a plane's column sums are the sign plane's plus a sparse correction
+  ``(B_b - B_sign) @ W`` (one ``embedding_bag`` over the differing rows), instead of a
+  dense product. A plane whose difference is denser than ``SPARSE_MAX`` stays dense.
+
+Exact arithmetic gives the same codes as the reference path; float32 moves a fine-bin
+index by at most ``gamma_(K+2) * (|offset| + sum |terms|)`` (K rows of a tile), so a
+code can differ only for an input within that distance of a bin edge
+(tests/test_torch_bitserial.py checks this bound against float64).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+#: a high plane is computed as sign plane + sparse correction while the fraction of its
+#: inputs that differ from the sign plane stays below this (an ``embedding_bag`` row
+#: costs about 4 multiply-adds of a dense product per element: measured 2026-11-30)
+SPARSE_MAX = 0.15
+
+
+def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tensor,
+                   ranges: torch.Tensor, rows: int, q) -> torch.Tensor:
+    """Converted, shift-added output (N, out) of a bit-serial read.
+
+    ``weights`` (P,) plane weights (MSB last, negative); ``bits`` (P, N, in) binary
+    drives as integers (0 / 1); ``w_eff`` (out, in) effective weights (float); ``ranges``
+    (tiles, out) converter ranges; ``rows`` rows per tile; ``q`` the
+    :class:`.torch_quant.AcamLookup` of the converters (range [-1, 1]). No gradient (the
+    caller adds the straight-through term)."""
+    P, N, n_in = bits.shape
+    dt, dev = w_eff.dtype, w_eff.device
+    T = ranges.shape[0]
+    tile_of = torch.arange(n_in, device=dev) // rows
+    # (in, out): each row's weights times its tile's inv_bin / range per column
+    w_s = (w_eff.T * (q.inv_bin / ranges.to(dt))[tile_of]).contiguous()
+    offset = torch.full((1,), -q.lo * q.inv_bin, dtype=dt, device=dev)
+    sign = bits[P - 1]
+    sparse = []                 # (plane, its inputs that differ from the sign plane)
+    for b in range(P - 2, -1, -1):                 # high planes first: sparsest
+        diff = bits[b] != sign
+        if int(torch.count_nonzero(diff)) > SPARSE_MAX * diff.numel():
+            break
+        sparse.append((b, diff))
+    dense = [b for b in range(P - len(sparse) - 1)] + [P - 1]
+    order = dense + [b for b, _ in sparse]
+    wts = weights.to(dt)[order]
+    nd = len(dense)
+    xd = bits[dense].to(dt).view(nd * N, n_in)
+    corr = None
+    if sparse:   # (B_b - B_sign) @ w_s per (plane, row, tile): the differing rows' sum
+        nz = torch.stack([d for _, d in sparse]).nonzero()   # row-major: bags in order
+        bag = (nz[:, 0] * N + nz[:, 1]) * T + nz[:, 2] // rows
+        counts = torch.bincount(bag, minlength=len(sparse) * N * T)
+        offsets = torch.cumsum(counts, 0) - counts
+        # B_b - B_sign = 1 - 2 B_sign where they differ
+        sgn = 1.0 - 2.0 * sign[nz[:, 1], nz[:, 2]].to(dt)
+        corr = F.embedding_bag(nz[:, 2], w_s, offsets, mode="sum", per_sample_weights=sgn)
+        corr = corr.view(len(sparse), N, T, -1)
+    n_bins = q.lut.numel()
+    table = q._table("level", None, dt)
+    out = w_s.shape[1]
+    fused = compiled(_convert)
+    buf = torch.empty(P if fused is None else nd, N, out, dtype=dt, device=dev)
+    y = None
+    for t in range(T):
+        sl = slice(t * rows, (t + 1) * rows)
+        r = ranges[t].to(dt)
+        torch.addmm(offset, xd[:, sl], w_s[sl], out=buf[:nd].view(nd * N, out))
+        if fused is not None:           # one fused pass: index, clip, lookup, shift-add
+            yt = fused(buf, None if corr is None else corr[:, :, t], table, wts, r,
+                          n_bins)
+            y = yt if y is None else y.add_(yt)
+            continue
+        for j in range(len(sparse)):
+            torch.add(buf[nd - 1], corr[j, :, t], out=buf[nd + j])
+        idx = buf.clamp_(0, n_bins - 1).to(torch.int32)     # fine bin (clip = converter's)
+        lev = table.index_select(0, idx.view(-1)).view(P, N * out)
+        yt = (wts @ lev).view(N, out)                        # shift-add of the planes
+        y = yt.mul_(r) if y is None else y.addcmul_(yt, r)
+    return y
+
+
+def _convert(dense, corr, table, wts, r, n_bins: int):
+    """Converted, shift-added planes of one tile, (N, out): ``dense`` (nd, N, out) fine-bin
+    indices (sign plane last), ``corr`` (S, N, out) the sparse planes' corrections to the
+    sign plane's (or None), ``wts`` the plane weights in that order."""
+    idx = dense if corr is None else torch.cat([dense, dense[-1:] + corr])
+    lev = table[idx.clamp(0, n_bins - 1).to(torch.int64)]
+    return (lev * wts[:, None, None]).sum(0) * r
+
+
+_COMPILE: dict = {"on": os.environ.get("IMCSPICE_TORCH_COMPILE", "0") == "1"}
+
+
+def use_compile(on: bool = True) -> None:
+    """Run the converter and lookup passes (each tile's conversion here, the attention's
+    product lookups of :mod:`.torch_chip`) as ``torch.compile``d kernels (inductor: a
+    C++ compiler is needed; the first call compiles, tens of seconds to minutes). Off by
+    default (tests and one-off runs would pay the compile); the environment variable
+    ``IMCSPICE_TORCH_COMPILE=1`` switches it on too. Same numbers as the eager form up
+    to float32 summation order."""
+    _COMPILE["on"] = bool(on)
+
+
+def compiled(fn):
+    """``fn`` compiled (dynamic shapes) while :func:`use_compile` is on, else None; a
+    compiler failure warns once and falls back to ``fn`` for the rest of the run."""
+    if not _COMPILE["on"]:
+        return None
+    got = _COMPILE.get(fn)
+    if got is None:
+        cfn = torch.compile(fn, dynamic=True)
+
+        def got(*a):
+            try:
+                return cfn(*a)
+            except Exception as e:       # no compiler, unsupported backend: eager
+                warnings.warn(f"torch.compile unavailable ({type(e).__name__}: {e}); "
+                              "the analog conversions run eagerly")
+                _COMPILE["on"] = False
+                return fn(*a)
+        _COMPILE[fn] = got
+    return got

@@ -1,0 +1,126 @@
+"""accelerators/torch_bitserial.py: the inference form of a bit-serial crossbar read gives
+the converter codes of exact arithmetic, except where float32 rounding can move a
+fine-bin index across a code edge; so does the reference form it replaces.
+
+The bound is the textbook one for a float32 sum (Higham, Accuracy and Stability of
+Numerical Algorithms, 2nd ed., eq. 3.4 / Lemma 3.1): a sum of K terms computed in any
+order is off by at most gamma_K * sum |terms|, gamma_K = K u / (1 - K u), u = 2^-24.
+The fine-bin index of one plane, column and tile is ``offset + sum_i b_i w_i s`` over the
+tile's K rows (s = inv_bin / range): <= K + 3 rounded operations (the scale, the
+offset, the sparse path's sign plane + correction, whose two sums together count each
+row at most twice), so both forms are within
+``delta = gamma_(K+3) * (|offset| + 2 sum_i |w_i| s)`` of the exact index. A code may
+differ from the exact one only where a code edge lies within ``delta``; everywhere
+else the output must be the exact one up to the float32 shift-add of P x T terms."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from imcspice.accelerators import arch as arch_mod
+from imcspice.accelerators import hardware, torch_bitserial
+from imcspice.accelerators.analog import AcamQuantizer, CrossbarLinear
+from imcspice.accelerators.torch_analog import TorchCrossbarLinear
+
+torch.set_num_threads(1)
+warnings.simplefilter("ignore")
+U = 2.0 ** -24
+
+
+def gamma(n: int) -> float:
+    return n * U / (1 - n * U)
+
+
+@pytest.fixture(scope="module")
+def layer():
+    a = arch_mod.load("race-it")
+    hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
+    dev = hardware.crossbar_device(hw, a.component("crossbar"))
+    rng = np.random.default_rng(7)
+    w = rng.normal(0, 0.1, (24, 300)).astype(np.float32)       # 3 row tiles: 128, 128, 44
+    # channels of unequal range against one DAC full scale (as in a transformer): most
+    # codes are small, so the high planes mostly equal the sign plane
+    x = (rng.normal(0, 1, (64, 300)) * rng.uniform(0.03, 1.0, 300)).astype(np.float32)
+    conv = lambda bits, s: AcamQuantizer(bits, -1.0, 1.0, 0.002, s)   # noqa: E731
+    xb = CrossbarLinear(w, dev, 8, np.abs(x).max(0), 3, bit_serial=True, out_bits=8,
+                        quantizer=conv, w_scale="column", outlier_factor=None)
+    xb.calibrate(x)
+    return xb, w, x
+
+
+def exact_and_allowed(m: TorchCrossbarLinear, xb, w, x):
+    """Output of exact arithmetic (float64) on the module's own bit planes, effective
+    weights and converter, and the deviation float32 may cause at each output."""
+    X, W = torch.tensor(x), torch.tensor(w)
+    xa = X / m.x_max
+    weights, bits = m._bit_planes(torch.clamp(xa, -1.0, 1.0))
+    wts = weights.double().numpy()
+    b64 = bits.double().numpy()                                     # (P, N, in)
+    w_eff = (W * m.x_max + m.delta).double().numpy()               # as the module forms it
+    q = m.q
+    lut, lv = q.lut.numpy(), q.levels.numpy()
+    L, c = len(lut), -q.lo * q.inv_bin
+    R = m.ranges.double().numpy()
+    y = np.zeros((x.shape[0], w.shape[0]))
+    allowed = np.zeros_like(y)
+    for t in range(m.n_tiles):
+        sl = slice(t * m.rows, (t + 1) * m.rows)
+        K = w_eff[:, sl].shape[1]
+        s = q.inv_bin / R[t]
+        idx = b64[:, :, sl] @ w_eff[:, sl].T * s + c                # (P, N, out)
+        delta = gamma(K + 3) * (abs(c) + 2 * np.abs(w_eff[:, sl]).sum(1) * s)
+        lev = lv[lut[np.clip(np.floor(idx), 0, L - 1).astype(int)]]
+        lo = lv[lut[np.clip(np.floor(idx - delta), 0, L - 1).astype(int)]]
+        hi = lv[lut[np.clip(np.floor(idx + delta), 0, L - 1).astype(int)]]
+        y += np.tensordot(wts, lev, (0, 0)) * R[t]
+        allowed += np.tensordot(np.abs(wts), hi - lo, (0, 0)) * R[t]
+        # float32 shift-add of the P x T converted values
+        allowed += gamma(len(wts) * m.n_tiles + 2) * np.tensordot(np.abs(wts), np.abs(lev),
+                                                                  (0, 0)) * R[t]
+    return y, allowed
+
+
+@pytest.mark.parametrize("sparse_max", [0.0, torch_bitserial.SPARSE_MAX, 1.0])
+def test_codes_are_exact_arithmetic_up_to_float32(layer, sparse_max, monkeypatch):
+    xb, w, x = layer
+    monkeypatch.setattr(torch_bitserial, "SPARSE_MAX", sparse_max)
+    m = TorchCrossbarLinear(xb, torch.tensor(w))
+    assert m.fast
+    y_exact, allowed = exact_and_allowed(m, xb, w, x)
+    with torch.no_grad():
+        got = m(torch.tensor(x), torch.tensor(w)).double().numpy()
+        m.fast = False                                  # the reference (per-tile) form
+        ref = m(torch.tensor(x), torch.tensor(w)).double().numpy()
+    slack = 1e-12 * np.abs(y_exact).max()               # float64 reference's own rounding
+    assert np.all(np.abs(got - y_exact) <= allowed + slack)
+    assert np.all(np.abs(ref - y_exact) <= allowed + slack)
+    # the check has teeth: most outputs have no code edge within float32 reach, so they
+    # must equal exact arithmetic to the shift-add's rounding (~1e-7 relative)
+    lsb = float(np.max(xb.ranges)) / 128
+    assert np.mean(allowed < 1e-3 * lsb) > 0.5
+
+
+@pytest.mark.slow      # the first torch.compile of a process takes minutes on 2 cores
+def test_compiled_conversion_is_exact_arithmetic_up_to_float32(layer):
+    xb, w, x = layer
+    m = TorchCrossbarLinear(xb, torch.tensor(w))
+    y_exact, allowed = exact_and_allowed(m, xb, w, x)
+    torch_bitserial.use_compile(True)
+    try:
+        with torch.no_grad():
+            got = m(torch.tensor(x), torch.tensor(w)).double().numpy()
+        assert torch_bitserial._COMPILE["on"], "torch.compile fell back to eager"
+    finally:
+        torch_bitserial.use_compile(False)
+    assert np.all(np.abs(got - y_exact) <= allowed + 1e-12 * np.abs(y_exact).max())
+
+
+def test_high_planes_take_the_sparse_form(layer):
+    # the layer above exercises the sign-extension path at the default threshold: the
+    # second-highest plane differs from the sign plane in few inputs
+    xb, w, x = layer
+    m = TorchCrossbarLinear(xb, torch.tensor(w))
+    _, bits = m._bit_planes(torch.clamp(torch.tensor(x) / m.x_max, -1.0, 1.0))
+    frac = (bits[-2] != bits[-1]).float().mean().item()
+    assert 0.0 < frac < torch_bitserial.SPARSE_MAX
