@@ -11,18 +11,24 @@ calibrated once (on every 4th sentence) and not timed, as it would be on hardwar
 Budget: analog / FP32 <= 3x (issue 12, Performance). Last line JSON with
 ``analog_over_fp32``.
 Run: ``.venv/bin/python benchmarks/transformer_overhead.py [--repeat 3] [--device cpu]
-[--threads 1] [--profile]`` (``--profile``: the top operators of one analog pass, torch
-profiler).
+[--threads 1] [--compile] [--profile]`` (``--compile``: the crossbar conversions and the
+attention's product lookups as ``torch.compile``d kernels,
+:func:`.torch_bitserial.use_compile`, compiled in the untimed warm-up; ``--profile``:
+the top operators of one analog pass, torch profiler).
 
-Measured 2026-11-30 (1 thread, repeat 2, load ~20 on 2 cores): FP32 10.7 s, RACE-IT
-139.6 s for 64 sentences = 13.05x (cosine to FP32 0.978, chip seed 0); 12.96x before
-this session's changes (the fused product lookups of :mod:`.torch_chip` save little:
-they are ~15 % of the analog pass). A torch-profiler pass of 32 sentences put ~85 % of
-the analog time in the crossbar (:class:`.torch_analog.TorchCrossbarLinear`): the
-8 bit-serial input planes make 8 matrix products per layer (``aten::mm`` alone ~6.5x the
-whole FP32 forward) and 8 conversions per output (index, gather, shift-add). The 3x
-budget therefore cannot be met on a CPU while each plane's column sums are converted
-separately, which is what the hardware does and what the accuracy depends on.
+Measured 2026-11-30 (1 thread, load 7-14 on 2 cores, so only ratios from one run
+compare): 18.65x before the inference form of :mod:`.torch_bitserial` (FP32 1.27 s,
+RACE-IT 23.6 s, repeat 1; 12.96-13.05x in an earlier session under load ~20), 13.62x
+after (FP32 4.33 s, RACE-IT 59.0 s, repeat 2, cosine to FP32 0.9757). The old and new
+crossbar forms in one process on the same batches, alternated (``fast`` off / on):
+17.8x -> 15.0x (36.6 s -> 30.9 s; with ``--compile`` 32.2 s). The crossbars are ~91 %
+of the analog pass (15.9 s of 17.5 s on 32 sentences); in them the dense products of
+the 5 planes that do not follow the sign plane (``addmm``) and the per-plane, per-tile
+conversions (~1.3e9 Compute-ACAM reads for 64 sentences: clip, index, gather,
+shift-add) cost about the same. The 3x budget is out of reach on a CPU while each
+plane's column sums are converted separately (what the hardware does and what the
+accuracy depends on): the 5 dense float32 products alone are 5x the FP32 model's linear-
+layer work.
 """
 from __future__ import annotations
 
@@ -52,9 +58,9 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                     help="run the crossbar conversions as torch.compile'd kernels "
-                         "(compiled in the untimed warm-up; --no-compile: eager)")
+                         "(compiled in the untimed warm-up; default: eager)")
     ap.add_argument("--profile", action="store_true",
                     help="print the top operators of one analog pass")
     args = ap.parse_args()
