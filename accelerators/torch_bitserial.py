@@ -21,9 +21,11 @@ minutes on a loaded 2-core machine; measured on MiniLM it saved ~4 % there, the
 attention's product lookups ~60 %).
 
 Exact arithmetic gives the same codes as the reference path; float32 moves a fine-bin
-index by at most ``gamma_(K+2) * (|offset| + sum |terms|)`` (K rows of a tile), so a
-code can differ only for an input within that distance of a bin edge
-(tests/test_torch_bitserial.py checks this bound against float64).
+index by at most ``gamma_(K+3) * (|offset| + 2 sum_i |w_i| s)`` (K rows of a tile, s the
+column's inv_bin / range; the sparse form's two sums count a row at most twice), so
+a code can differ from exact arithmetic only for an input within that distance of a
+code edge, in this form and in the reference one alike (tests/test_torch_bitserial.py
+checks both against float64).
 """
 from __future__ import annotations
 
