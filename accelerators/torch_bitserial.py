@@ -39,6 +39,9 @@ import torch.nn.functional as F
 #: inputs that differ from the sign plane stays below this (an ``embedding_bag`` row
 #: costs about 4 multiply-adds of a dense product per element: measured 2026-11-30)
 SPARSE_MAX = 0.15
+#: partial sums converted per block of rows, in floats (4 MiB: within a core's share of
+#: the last-level cache)
+BLOCK_FLOATS = 1 << 20
 
 
 def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tensor,
@@ -68,7 +71,7 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     order = dense + [b for b, _ in sparse]
     wts = weights.to(dt)[order]
     nd = len(dense)
-    xd = bits[dense].to(dt).view(nd * N, n_in)
+    xd = bits[dense].to(dt)                                  # (nd, N, in)
     corr = None
     if sparse:   # (B_b - B_sign) @ w_s per (plane, row, tile): the differing rows' sum
         nz = torch.stack([d for _, d in sparse]).nonzero()   # row-major: bags in order
@@ -83,23 +86,33 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     table = q._table("level", None, dt)
     out = w_s.shape[1]
     fused = compiled(_convert)
-    buf = torch.empty(P if fused is None else nd, N, out, dtype=dt, device=dev)
-    y = None
-    for t in range(T):
-        sl = slice(t * rows, (t + 1) * rows)
-        r = ranges[t].to(dt)
-        torch.addmm(offset, xd[:, sl], w_s[sl], out=buf[:nd].view(nd * N, out))
-        if fused is not None:           # one fused pass: index, clip, lookup, shift-add
-            yt = fused(buf, None if corr is None else corr[:, :, t], table, wts, r,
-                          n_bins)
-            y = yt if y is None else y.add_(yt)
-            continue
-        for j in range(len(sparse)):
-            torch.add(buf[nd - 1], corr[j, :, t], out=buf[nd + j])
-        idx = buf.clamp_(0, n_bins - 1).to(torch.int32)     # fine bin (clip = converter's)
-        lev = table.index_select(0, idx.view(-1)).view(P, N * out)
-        yt = (wts @ lev).view(N, out)                        # shift-add of the planes
-        y = yt.mul_(r) if y is None else y.addcmul_(yt, r)
+    # blocks of rows whose partial sums (P x rows x out) stay in cache through the
+    # conversion's passes (clip, index, gather, shift-add are memory-bound)
+    nb = max(16, BLOCK_FLOATS // (P * out))
+    flat = torch.empty(P * min(nb, N) * out, dtype=dt, device=dev)
+    y = torch.empty(N, out, dtype=dt, device=dev)
+    for n0 in range(0, N, nb):
+        m = min(N, n0 + nb) - n0
+        xb = xd[:, n0:n0 + m].reshape(nd * m, n_in)
+        buf = flat[:P * m * out].view(P, m, out)
+        yb = y[n0:n0 + m]
+        for t in range(T):
+            sl = slice(t * rows, (t + 1) * rows)
+            r = ranges[t].to(dt)
+            torch.addmm(offset, xb[:, sl], w_s[sl], out=buf[:nd].view(nd * m, out))
+            c = None if corr is None else corr[:, n0:n0 + m, t]
+            if fused is not None:       # one fused pass: index, clip, lookup, shift-add
+                yt = fused(buf[:nd], c, table, wts, r, n_bins)
+            else:
+                for j in range(len(sparse)):
+                    torch.add(buf[nd - 1], c[j], out=buf[nd + j])
+                idx = buf.clamp_(0, n_bins - 1).to(torch.int32)   # fine bin (converter's clip)
+                lev = table.index_select(0, idx.view(-1)).view(P, m * out)
+                yt = (wts @ lev).view(m, out).mul_(r)              # shift-add of the planes
+            if t == 0:
+                yb.copy_(yt)
+            else:
+                yb.add_(yt)
     return y
 
 
