@@ -81,10 +81,13 @@ def exact_and_allowed(m: TorchCrossbarLinear, xb, w, x):
     return y, allowed
 
 
-@pytest.mark.parametrize("sparse_max", [0.0, torch_bitserial.SPARSE_MAX, 1.0])
-def test_codes_are_exact_arithmetic_up_to_float32(layer, sparse_max, monkeypatch):
+@pytest.mark.parametrize("sparse_max,block", [(0.0, None), (torch_bitserial.SPARSE_MAX, None),
+                                              (1.0, None), (torch_bitserial.SPARSE_MAX, 1)])
+def test_codes_are_exact_arithmetic_up_to_float32(layer, sparse_max, block, monkeypatch):
     xb, w, x = layer
     monkeypatch.setattr(torch_bitserial, "SPARSE_MAX", sparse_max)
+    if block:       # blocks of 16 rows (the minimum): 4 blocks of the 64 inputs
+        monkeypatch.setattr(torch_bitserial, "BLOCK_FLOATS", block)
     m = TorchCrossbarLinear(xb, torch.tensor(w))
     assert m.fast
     y_exact, allowed = exact_and_allowed(m, xb, w, x)
