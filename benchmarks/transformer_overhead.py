@@ -16,16 +16,18 @@ attention's product lookups as ``torch.compile``d kernels,
 :func:`.torch_bitserial.use_compile`, compiled in the untimed warm-up; ``--profile``:
 the top operators of one analog pass, torch profiler).
 
-Measured 2026-11-30 (1 thread, load 7-14 on 2 cores, so only ratios from one run
+Measured 2026-11-30 (1 thread, load 7-15 on 2 cores, so only ratios from one run
 compare): 18.65x before the inference form of :mod:`.torch_bitserial` (FP32 1.27 s,
-RACE-IT 23.6 s, repeat 1; 12.96-13.05x in an earlier session under load ~20), 13.62x
-after (FP32 4.33 s, RACE-IT 59.0 s, repeat 2, cosine to FP32 0.9757). The old and new
-crossbar forms in one process on the same batches, alternated (``fast`` off / on):
-17.8x -> 15.0x (36.6 s -> 30.9 s; with ``--compile`` 32.2 s). The crossbars are ~91 %
-of the analog pass (15.9 s of 17.5 s on 32 sentences); in them the dense products of
-the 5 planes that do not follow the sign plane (``addmm``) and the per-plane, per-tile
-conversions (~1.3e9 Compute-ACAM reads for 64 sentences: clip, index, gather,
-shift-add) cost about the same. The 3x budget is out of reach on a CPU while each
+RACE-IT 23.6 s, repeat 1; 12.96-13.05x in an earlier session under load ~20); after it,
+13.62x and 15.30x in two runs (repeat 2, cosine to FP32 0.9757). The old and new
+crossbar forms in one process on the same batches, alternated (``fast`` off / on,
+best of 2): 43.1 s -> 28.1 s, i.e. 25.8x -> 16.9x the FP32 forward (1.67 s) under
+load ~15 (an earlier build without the row blocks: 17.8x -> 15.0x; ``--compile``
+saved ~4 % of the crossbar time and ~60 % of the product lookups' on top). The
+crossbars are ~91 % of the analog pass (15.9 s of 17.5 s on 32 sentences, before the
+row blocks); in them the dense products of the 5 planes that do not follow the sign
+plane (``addmm``) and the per-plane, per-tile conversions (~1.3e9 Compute-ACAM reads
+for 64 sentences: clip, index, gather, shift-add) cost about the same. The 3x budget is out of reach on a CPU while each
 plane's column sums are converted separately (what the hardware does and what the
 accuracy depends on): the 5 dense float32 products alone are 5x the FP32 model's linear-
 layer work.
