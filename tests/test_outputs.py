@@ -129,18 +129,24 @@ def test_sigterm_saves_finished_points_and_leaves_no_temp_files(tmp_path):
     cache = str(tmp_path / "cache")
     with open(tmp_path / "err.txt", "wb") as err:
         p = subprocess.Popen(args + ["--timeout", "600"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                             stderr=err, env=held_cli_env(3.0, IMCSPICE_CACHE=cache,
-                                                          IMCSPICE_CHECKPOINT_S="0"))
-        deadline = time.monotonic() + 180
-        done = 0
-        while time.monotonic() < deadline and p.poll() is None and done < 3:
-            time.sleep(0.2)
-            try:                                   # until a checkpoint holds the 3 points
-                done = rawfile.read(out).status_counts().get("ok", 0)
-            except rawfile.RawFileError:           # not written yet, or replaced mid-read
-                pass
-        p.send_signal(signal.SIGTERM)
-        p.wait(timeout=60)
+                             stderr=err, start_new_session=True,
+                             env=held_cli_env(3.0, IMCSPICE_CACHE=cache,
+                                              IMCSPICE_CHECKPOINT_S="0"))
+        try:
+            deadline = time.monotonic() + 180
+            done = 0
+            while time.monotonic() < deadline and p.poll() is None and done < 3:
+                time.sleep(0.2)
+                try:                               # until a checkpoint holds the 3 points
+                    done = rawfile.read(out).status_counts().get("ok", 0)
+                except rawfile.RawFileError:       # not written yet, or replaced mid-read
+                    pass
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=60)
+        finally:                                   # a failed test leaves no held worker
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
     assert p.returncode == 130, (tmp_path / "err.txt").read_text()
     raw = rawfile.read(out)
     assert raw.status_counts() == {"ok": 3, "pending": 1}
