@@ -6,6 +6,7 @@ import pytest
 
 from imcspice.accelerators.analog import (AcamQuantizer, CrossbarDevice, CrossbarLinear,
                                           RangeRecorder, quantize_uniform)
+from imcspice.accelerators.accuracy import Protocol
 from imcspice.accelerators.ops import FP32Ops
 from imcspice.characterize import defaults as D
 from imcspice.cli import main
@@ -41,6 +42,23 @@ def tiny_models(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     summary = D.build(TINY, d, workers=2, progress=False)
     return d, summary
+
+
+#: the accuracy protocol of the CI evaluations: 2 texts, 2 chips, 2 calibration texts
+#: instead of --quick's 4/2/4 (the network runs dominate these tests); what the tests
+#: check (seed statistics, ablation exactness, curve direction, plots) holds for any
+#: size, and the --quick size runs with the slow tests
+SMALL = Protocol(sentences=2, seeds=2, calibration=2)
+PROTOCOLS = [SMALL, pytest.param(None, marks=pytest.mark.slow, id="quick")]
+
+
+@pytest.fixture
+def protocol(request, monkeypatch):
+    """The parametrized protocol stands in for --quick's (None: --quick's own)."""
+    from imcspice.accelerators import accuracy
+    if request.param is not None:
+        monkeypatch.setattr(accuracy, "QUICK", request.param)
+    return accuracy.QUICK
 
 
 def ideal_device(rows=128):
@@ -107,7 +125,8 @@ def _consistent(rep):
                                                                "assumption"}
 
 
-def test_race_it_evaluation(tiny_models, tmp_path):
+@pytest.mark.parametrize("protocol", PROTOCOLS, indirect=True)
+def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     from imcspice.accelerators import arch, components, cost, hardware, mapping
     from imcspice.accelerators.workloads import get_workload
     d, _ = tiny_models
@@ -128,7 +147,7 @@ def test_race_it_evaluation(tiny_models, tmp_path):
     assert len(acc["seeds"]) == acc["protocol"]["seeds"] >= 2
     assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
     assert acc["cosine_std"] == pytest.approx(np.std(acc["seeds"], ddof=1), abs=1e-12)
-    assert acc["sentences"] == acc["protocol"]["sentences"]
+    assert acc["sentences"] == acc["protocol"]["sentences"] == protocol.sentences
     assert acc["ablation_skipped"] and "ablation" not in acc
     assert acc["target"]["cosine_mean_min"] == 0.97
     _consistent(rep)
@@ -186,12 +205,17 @@ def test_race_it_ablation(tiny_models, tmp_path):
     check_png(fig, path)
 
 
-def test_hetrax_thermal_coupling(tiny_models, tmp_path):
+@pytest.mark.parametrize("protocol", PROTOCOLS, indirect=True)
+def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     d, _ = tiny_models
+    # the ablation (ten more network runs) only at --quick size; in CI its exact cases
+    # are test_hetrax_ablation_cancels_where_the_physics_says's
+    ablation = protocol is not SMALL
     with saved_figures() as figs:
         rc = main(["evaluate", "--arch", "hetrax", "--models", str(d),
                    "--set", "crossbar.accuracy_temp_points=2",
-                   "--quick", "--quiet", "--out", str(tmp_path)])
+                   "--quick", "--quiet", "--out", str(tmp_path)]
+                  + ([] if ablation else ["--no-ablation"]))
     assert rc == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     th = rep["thermal"]
@@ -215,6 +239,13 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path):
     check_png(fig, tmp_path / "temperature_map.png")
     acc = rep["accuracy"]
     assert acc["simulated"]
+    assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
+    assert len(acc["seeds"]) == protocol.seeds
+    assert rep["accuracy"]["temp_c"] == pytest.approx(th["reram_peak_c"])
+    _consistent(rep)
+    if not ablation:
+        assert acc["ablation_skipped"] and "ablation" not in acc
+        return
     # ideal hardware (every non-ideality and the quantization off) computes FP32's
     # arithmetic: the embeddings are FP32's up to float rounding
     assert acc["all_off"] > 0.99999
@@ -223,10 +254,33 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path):
     assert acc["ablation"]["ir_drop"] > 0.99999
     assert acc["ablation_with_quantization"]["ir_drop"] == pytest.approx(
         acc["quantization_only"], abs=1e-4)
-    assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
     assert set(rep["accuracy"]["ablation"]) == {"quantization", "ir_drop", "programming_noise"}
-    assert rep["accuracy"]["temp_c"] == pytest.approx(th["reram_peak_c"])
-    _consistent(rep)
+
+
+def test_hetrax_ablation_cancels_where_the_physics_says(tiny_models):
+    """HeTraX's exact ablation cases on a 2-text, 1-seed protocol, with the ReRAM tiers
+    read hot (85 C, programmed at 27 C): ideal hardware computes FP32's embeddings; the
+    IR drop alone cancels (each bit line trimmed at its own mapped load) and changes
+    nothing on top of quantization."""
+    from imcspice.accelerators import arch, hardware
+    from imcspice.accelerators.accuracy import MiniLMRun
+    from imcspice.accelerators.analog import Nonideal
+    from imcspice.accelerators.machines.hetrax import _make
+    d, _ = tiny_models
+    a = arch.load("hetrax")
+    hw = hardware.HardwareModels.from_dir(d, corner=a.corner, temp_c=a.temp_c)
+    run = MiniLMRun(True, Protocol(sentences=2, seeds=1, calibration=2))
+    make = _make(a, hw, 85.0)
+    names = ("ir_drop", "programming_noise")
+
+    def cosine(*on):
+        return run.compare(make, Nonideal.only(on), 0, False, "+".join(on), names)[
+            "cosine_mean"]
+    assert cosine() > 0.99999
+    assert cosine("ir_drop") > 0.99999
+    q = cosine("quantization")
+    assert 0.0 < q < 1.0
+    assert cosine("ir_drop", "quantization") == pytest.approx(q, abs=1e-4)
 
 
 def _check_report_plots(saved: list, rep: dict) -> None:

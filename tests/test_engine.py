@@ -14,7 +14,7 @@ from imcspice.characterize.recipes import register
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 
-from fault_recipes import FaultProbe
+from fault_recipes import FaultProbe, HeldNfetIV, held_cli, held_cli_env
 
 register(FaultProbe())
 
@@ -81,14 +81,25 @@ def test_killed_worker_costs_one_point(tmp_path):
 
 
 def test_hung_point_times_out(tmp_path):
-    spec = SweepSpec("test-fault-probe", {"c": [0.0, 0.1, 0.2], "trigger": [0.1],
-                                          "action": ["hang"]})
-    t = time.monotonic()
-    raw = run_sweep(spec, tmp_path / "hang.raw.h5", workers=1, timeout_s=3, progress=False,
-                    use_cache=False)
-    assert time.monotonic() - t < 30
+    from imcspice.characterize.engine import LocalPool
+
+    # A point's deadline starts when it is sent, so it includes a fresh worker's start-up
+    # (imports, ngspice, the deck: over 3 s on a loaded machine, where the first point
+    # timed out too): the 3 s deadline is applied to a warm worker only.
+    def sweep(name, cs):
+        spec = SweepSpec("test-fault-probe", {"c": cs, "trigger": [0.1], "action": ["hang"]})
+        return run_sweep(spec, tmp_path / name, pool=pool, progress=False, use_cache=False)
+    with LocalPool(1, timeout_s=120) as pool:
+        assert sweep("warm.raw.h5", [0.05]).status_counts() == {"ok": 1}
+        pool.timeout_s = 3
+        t = time.monotonic()
+        raw = sweep("hang.raw.h5", [0.0, 0.2, 0.1])
+        assert time.monotonic() - t < 30
+        pool.timeout_s = 120
+        after = sweep("after.raw.h5", [0.15])      # on the worker that replaced the hung one
     st = [rawfile.STATUS_NAMES[int(s)] for s in raw.status.ravel()]
-    assert st == ["ok", "timeout", "ok"]
+    assert st == ["ok", "ok", "timeout"]
+    assert after.status_counts() == {"ok": 1}
 
 
 def test_cache_makes_repeat_free(tmp_path, pool):
@@ -150,42 +161,55 @@ def test_resume_refuses_a_different_spec(tmp_path, pool):
                   resume=True, pool=pool, progress=False)
 
 
-def test_sigkilled_coordinator_resumes_without_loss_or_duplicates(tmp_path):
-    # 300 points: long enough to be interrupted mid-way now that an nfet-iv point costs
-    # ~0.1 s (native-mode decks, tests/test_simulator_compat.py)
+def test_sigkilled_coordinator_resumes_without_loss_or_duplicates(tmp_path, pool):
+    # nfet-iv over 4 widths x 2 corners, with the widest point of each corner held in its
+    # worker (HeldNfetIV): points are dispatched in flat order to 2 workers, so the 6
+    # others finish and then both workers sit on the 2 held points. The kill thus lands
+    # in one known state on any machine, instead of racing the sweep's speed (the test
+    # once waited for "5 points done" of 300, which under CPU contention could be missed
+    # entirely: a checked read of a file rewritten every 0.2 s kept failing).
+    widths = [0.5, 1.0, 2.0, 4.0]
     out = tmp_path / "k.raw.h5"
-    args = [sys.executable, "-m", "imcspice.cli", "sweep", "nfet-iv", "--set",
-            "w_um=0.5:5:150", "--corner", "tt,ss", "--workers", "2", "--quiet", "--no-cache",
-            "--out", str(out)]
-    env = dict(os.environ, IMCSPICE_CHECKPOINT_S="0.2")
-    proc = subprocess.Popen(args, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
+    args = held_cli("sweep", HeldNfetIV.name, "--set", "w_um=" + ",".join(map(str, widths)),
+                    "--corner", "tt,ss", "--workers", "2", "--quiet", "--no-cache",
+                    "--out", str(out))
+    # a checkpoint after every point; the held points outlive the wait below
+    err = open(tmp_path / "err.txt", "wb")
+    proc = subprocess.Popen(args + ["--timeout", "600"],
+                            env=held_cli_env(4.0, IMCSPICE_CHECKPOINT_S="0"),
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=err)
+    expect_done = 2 * 3                           # 3 widths below 4.0 um, 2 corners
+    deadline = time.monotonic() + 180
     done = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.1)
-        try:
-            done = rawfile.read(out).status_counts().get("ok", 0)
-        except rawfile.RawFileError:
-            continue
-        if done >= 5:
-            break
-    assert proc.poll() is None, "sweep finished before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGKILL)          # coordinator and its workers, no cleanup
-    proc.wait()
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and done < expect_done:
+            time.sleep(0.2)
+            try:
+                done = rawfile.read(out).status_counts().get("ok", 0)
+            except rawfile.RawFileError:          # not written yet, or replaced mid-read
+                continue
+        assert proc.poll() is None, (tmp_path / "err.txt").read_text()
+        assert done == expect_done, f"{done} points done after 180 s"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # coordinator and its workers, no cleanup
+        proc.wait()
+        err.close()
     part = rawfile.read(out)
-    n_done = part.status_counts().get("ok", 0)
-    assert 5 <= n_done < 300
-    r = subprocess.run(args + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert part.status_counts() == {"ok": expect_done, "pending": 2}
+    held = part.axis("w_um") == 4.0
+    assert (part.status[..., held] == rawfile.STATUS["pending"]).all()
+    r = subprocess.run(args + ["--resume"], env=held_cli_env(), capture_output=True,
+                       text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1])["status"] == {"ok": 300}
+    assert json.loads(r.stdout.strip().splitlines()[-1])["status"] == {"ok": 8}
     resumed = rawfile.read(out)
     # points completed before the kill were kept, not recomputed
     kept = part.status == rawfile.STATUS["ok"]
     np.testing.assert_array_equal(resumed.seconds[kept], part.seconds[kept])
-    ref = run_sweep(SweepSpec("nfet-iv", {"w_um": list(np.linspace(0.5, 5, 150))},
-                              corners=["tt", "ss"]), tmp_path / "ref.raw.h5", workers=2,
-                    progress=False)
+    # and the whole file equals the plain nfet-iv sweep run in one go
+    ref = run_sweep(SweepSpec("nfet-iv", {"w_um": widths}, corners=["tt", "ss"]),
+                    tmp_path / "ref.raw.h5", pool=pool, progress=False, use_cache=False)
     np.testing.assert_allclose(resumed.data["id_a"], ref.data["id_a"], rtol=1e-9, atol=1e-18)
 
 

@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import numpy as np
 
 from imcspice.accelerators.hardware import DEFAULT_MODELS_DIR
 from imcspice.cli import main
@@ -115,35 +116,46 @@ def test_sigterm_saves_finished_points_and_leaves_no_temp_files(tmp_path):
     import os
     import signal
     import subprocess
-    import sys
     import time
 
+    from fault_recipes import HeldNfetIV, held_cli, held_cli_env
     from imcspice.characterize import rawfile
     out = tmp_path / "t.raw.h5"
-    # checkpoints every 0.5 s, so the test can see finished points before it interrupts
-    # (a fixed 3 s wait found none on a loaded 2-core machine)
-    env = dict(os.environ, IMCSPICE_CACHE=str(tmp_path / "cache"), IMCSPICE_CHECKPOINT_S="0.5")
-    p = subprocess.Popen([sys.executable, "-m", "imcspice.cli", "sweep", "nfet-iv", "--set",
-                          "w_um=0.5:3:100", "--workers", "1", "--quiet", "--out", str(out)],
-                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:                  # until a checkpoint holds an ok point
-        time.sleep(0.2)
+    # nfet-iv at 4 widths on one worker, the widest held in it (HeldNfetIV): the 3 others
+    # finish, then the sweep waits, so SIGTERM lands mid-sweep in a known state however
+    # loaded the machine is (a race against a 100-point sweep could miss it)
+    args = held_cli("sweep", HeldNfetIV.name, "--set", "w_um=0.5,1,2,3", "--workers", "1",
+                    "--quiet", "--out", str(out))
+    cache = str(tmp_path / "cache")
+    with open(tmp_path / "err.txt", "wb") as err:
+        p = subprocess.Popen(args + ["--timeout", "600"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                             stderr=err, start_new_session=True,
+                             env=held_cli_env(3.0, IMCSPICE_CACHE=cache,
+                                              IMCSPICE_CHECKPOINT_S="0"))
         try:
-            if out.exists() and rawfile.read(out).status_counts().get("ok", 0) > 0:
-                break
-        except (rawfile.RawFileError, OSError):        # replaced while we read it
-            pass
-    p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err.decode()
+            deadline = time.monotonic() + 180
+            done = 0
+            while time.monotonic() < deadline and p.poll() is None and done < 3:
+                time.sleep(0.2)
+                try:                               # until a checkpoint holds the 3 points
+                    done = rawfile.read(out).status_counts().get("ok", 0)
+                except rawfile.RawFileError:       # not written yet, or replaced mid-read
+                    pass
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=60)
+        finally:                                   # a failed test leaves no held worker
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    assert p.returncode == 130, (tmp_path / "err.txt").read_text()
     raw = rawfile.read(out)
-    done = raw.status_counts().get("ok", 0)
-    assert 0 < done < 100
+    assert raw.status_counts() == {"ok": 3, "pending": 1}
     assert not [f for f in os.listdir(tmp_path) if "tmp" in f]
     # the next run resumes with exactly the missing points
-    r = subprocess.run([sys.executable, "-m", "imcspice.cli", "sweep", "nfet-iv", "--set",
-                        "w_um=0.5:3:100", "--workers", "1", "--quiet", "--resume",
-                        "--out", str(out)], cwd=tmp_path, env=env, capture_output=True,
-                       timeout=600)
-    assert r.returncode == 0 and rawfile.read(out).status_counts() == {"ok": 100}
+    r = subprocess.run(args + ["--resume"], cwd=tmp_path, capture_output=True, timeout=600,
+                       env=held_cli_env(IMCSPICE_CACHE=cache))
+    assert r.returncode == 0, r.stderr.decode()
+    resumed = rawfile.read(out)
+    assert resumed.status_counts() == {"ok": 4}
+    kept = raw.status == rawfile.STATUS["ok"]
+    np.testing.assert_array_equal(resumed.seconds[kept], raw.seconds[kept])
