@@ -79,7 +79,8 @@ def _cmd_finetune(args) -> int:
                          batch=args.batch, context=args.context,
                          eval_tokens=args.eval_chunks * args.context + 1, seed=args.seed,
                          device=args.device, fp32_control=not args.no_control,
-                         lr=args.lr, pair_lr=args.pair_lr)
+                         lr=args.lr, pair_lr=args.pair_lr, warmup=args.warmup,
+                         distill=args.distill, val_every=args.val_every)
     import torch
     torch.set_num_threads(args.threads)
     res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
@@ -112,6 +113,13 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=5e-4, help="peak rate of the weights")
     p.add_argument("--pair-lr", type=float, default=5e-3,
                    help="peak rate of the per-head scale/offset pairs")
+    p.add_argument("--warmup", type=count_arg, default=5,
+                   help="warm-up steps of each training stage")
+    p.add_argument("--distill", type=float, default=0.0,
+                   help="weight of KL(FP32 teacher || model) added to the loss")
+    p.add_argument("--val-every", type=count_arg, default=0,
+                   help="every N steps score the calibration batch (training text); each "
+                        "stage ends on its best iterate (0: off)")
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

@@ -331,6 +331,14 @@ class GainCellAttention(nn.Module):
         o = self._leaky_product(a_t, v_t, f_t, keys_last=False)    # (B, H, nt, T, D)
         o = quantize(o, -1.0, 1.0, p.out_bits).sum(2)              # per-tile readout, sum
         out = h(self.ao) * o + h(self.bo)
+        if self.record is not None and "regress" in self.record:
+            # per head: moments of the raw output o and of the FP32 softmax attention
+            # on the same q, k, v, for a least-squares fit of (ao, bo) (finetune.py)
+            ref = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+            od, rd = o.detach(), ref.detach()
+            mo, mr = od.mean((0, 2, 3)), rd.mean((0, 2, 3))
+            self.record["regress"] = (mo, mr, ((od - h(mo)) * (rd - h(mr))).mean((0, 2, 3)),
+                                      ((od - h(mo)) ** 2).mean((0, 2, 3)))
         if self.record is not None:
             for name, x in (("q", qp), ("k", self.read_current(kw)),
                             ("v", self.read_current(vw)), ("out", out)):

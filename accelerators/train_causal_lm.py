@@ -83,11 +83,20 @@ def make_optimizer(model, lr: float) -> torch.optim.Optimizer:
 
 def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: int,
                seed: int, device: str = "cpu", log_every: int = 10, label: str = "train",
-               data: np.ndarray | None = None, opt: torch.optim.Optimizer | None = None
-               ) -> dict:
+               data: np.ndarray | None = None, opt: torch.optim.Optimizer | None = None,
+               teacher=None, distill: float = 0.0, val_x: torch.Tensor | None = None,
+               val_every: int = 0) -> dict:
     """Train ``model`` (any module returning ``.logits`` from ``input_ids``) on the
     training corpus; returns {losses, seconds, tokens_per_s}. ``opt``: an optimizer
-    whose groups carry ``base_lr`` (default: AdamW over all parameters at ``lr``)."""
+    whose groups carry ``base_lr`` (default: AdamW over all parameters at ``lr``).
+    ``teacher`` (a frozen model) with ``distill`` > 0: the loss is the cross entropy
+    plus ``distill`` x KL(teacher || model) per token (knowledge distillation: every
+    byte's full next-byte distribution is a target, not only the observed byte);
+    ``losses`` are the cross entropies alone. ``val_x`` (training-text sequences) with
+    ``val_every`` > 0: the cross entropy on ``val_x`` is measured before training and
+    every ``val_every`` steps, and the model ends on the lowest one (``val_losses``,
+    ``val_best_step`` in the result): with one noisy sequence per step a late update
+    can undo the gain, and the held-out text is never looked at."""
     data = clm.encode(clm.load_corpus("train")) if data is None else data
     rng = np.random.default_rng(seed)
     opt = opt or make_optimizer(model, lr)
@@ -96,14 +105,41 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
     model.train()
     it = batches(data, context, batch, rng)
     losses, t0 = [], time.perf_counter()
+    val: list = []
+    best = (float("inf"), None, 0)
+
+    def validate(step: int):
+        nonlocal best
+        model.eval()
+        with torch.no_grad():
+            lg = model(input_ids=val_x[:, :-1].to(device)).logits
+            v = float(F.cross_entropy(lg.reshape(-1, lg.shape[-1]),
+                                      val_x[:, 1:].to(device).reshape(-1)))
+        model.train()
+        val.append((step, v))
+        if v < best[0]:
+            best = (v, {k: t.detach().clone() for k, t in model.state_dict().items()}, step)
+        if log_every:
+            print(f"[{label}] after {step} steps: validation loss {v:.4f}", flush=True)
+
+    if val_x is not None and val_every > 0:
+        validate(0)
     for step in range(steps):
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, steps, g["base_lr"], warmup)
         x, y = next(it)
         logits = model(input_ids=x.to(device)).logits
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
+        logits = logits.reshape(-1, logits.shape[-1])
+        loss = F.cross_entropy(logits, y.to(device).reshape(-1))
+        total = loss
+        if teacher is not None and distill > 0:
+            with torch.no_grad():
+                t_logp = F.log_softmax(teacher(input_ids=x.to(device)).logits, -1)
+            total = loss + distill * F.kl_div(F.log_softmax(logits, -1),
+                                              t_logp.reshape(logits.shape),
+                                              log_target=True, reduction="batchmean")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
@@ -111,9 +147,15 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
             dt = time.perf_counter() - t0
             print(f"[{label}] step {step + 1:4d}/{steps}  loss {loss.item():.4f}  "
                   f"{dt:6.1f} s  {(step + 1) * batch * context / dt:7.0f} tok/s", flush=True)
+        if val and ((step + 1) % val_every == 0 or step + 1 == steps):
+            validate(step + 1)
     model.eval()
     dt = time.perf_counter() - t0
-    return {"losses": losses, "seconds": dt, "tokens_per_s": steps * batch * context / dt}
+    out = {"losses": losses, "seconds": dt, "tokens_per_s": steps * batch * context / dt}
+    if val:
+        model.load_state_dict(best[1])
+        out.update(val_losses=val, val_best_step=best[2])
+    return out
 
 
 def main(argv=None) -> None:
