@@ -35,7 +35,7 @@ from ...circuits import ota
 from ..npy_param import IntParam, NpyParam, file_digest, load_npy
 from ..params import Param, ParameterError, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe
-from ..waveform import settling_time
+from ..waveform import settling_time, window_energy
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
 # rows range of REFERENCE.md (crossbar column). Cost per point, measured here with
@@ -69,6 +69,8 @@ SETTLE_TOL = 0.01
 SETTLE_MAX_PULSES = 64
 # the derived .param holding the OTA output-stage multiplier n2 (tia=ota)
 N2_PARAM = "tia_n2"
+# OTA TIA bit line within this of v_cm, V (offset + finite gain: ~1 mV measured)
+VG_TOL_V = 0.02
 # Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
 L_ACCESS_UM = 0.15
 
@@ -139,19 +141,15 @@ class CrossbarColumn(Recipe):
 
     TIA (``tia``): the SKY130 two-stage Miller OTA (``ota``, default; circuits/ota.py)
     with r_f || c_f feedback: bit line at the reference ``v_cm_v``, every input referred
-    to it, so a word line is driven at v_cm + v_read; the output falls from v_cm by
-    I·r_f and stays inside its swing for r_f <= (v_cm - 0.15 V) / I_full-scale
-    (``p_tia_w``, ``e_tia_j``: its supply power and energy). Its class-A output stage
-    (M6 sinks the column current, M7 sources the quiescent current) is sized per column
-    by circuits/ota.py ``output_stage_scale`` from the column's full-scale current
-    (:meth:`full_scale_expr`: every cell ON at v_read): I7 >= I_fs, so M6 carries at most
-    ~2 I7 and the node driving it stays where the first stage has gain. With a small
-    r_f the second stage's own gain gm6·r_f is low (~1-10), but the virtual-ground error
-    is then ~I/(A1·gm6), set by the first stage's gain A1 and M6's gm, which grows with
-    the current it sinks: measured within 0.1 mV at 128 rows (1/16 ON, 0.2 V, r_f 40
-    ohm) and a few mV with the 100 uA bias. The labelled option ``behavioral`` is the
-    former single-pole B-source op-amp (bit line at 0 V, no supply power, no output
-    limit: v_out_v beyond the rails flags an r_f_ohm too large for the column).
+    to it (word line at v_cm + v_read); the output falls from v_cm by I·r_f, inside its
+    swing for r_f <= (v_cm - 0.15 V) / I_full-scale; ``p_tia_w``/``e_tia_j`` its supply
+    power and energy. Its class-A output stage (M6 sinks the column current) is sized
+    per column by circuits/ota.py ``output_stage_scale`` from the column's full scale
+    (:meth:`full_scale_expr`): I7 >= I_fs. With a small r_f the second stage's gain
+    gm6·r_f is low, but the virtual-ground error ~I/(A1·gm6) stays small (A1 the first
+    stage's gain; gm6 grows with the current M6 sinks): < 1 mV measured at 128 rows. Option ``behavioral`` (labelled): the single-pole B-source op-amp, bit line
+    at 0 V, no supply power, no output limit (v_out_v beyond the rails flags an r_f_ohm
+    too large for the column).
 
     Pattern: exactly round(frac_on·rows) cells ON (``g_on_us``, the rest ``g_off_us``)
     and round(frac_active·rows) inputs at ``v_read_v`` (the rest held at 0 V), chosen
@@ -224,21 +222,18 @@ class CrossbarColumn(Recipe):
               "('ota', circuits/ota.py; default) or the behavioral single-pole op-amp "
               "('behavioral': labelled option, no supply, no output limit)", choices=cb.TIA_KINDS, kind="choice",
               structural=True),
-        # Assumption: 0.45 V, inside the OTA's PMOS-pair input range (~0-0.9 V), 0.3 V
-        # above its output's low limit (~0.15 V: the direction a column that sinks its
-        # current into the TIA swings), and low, because the bit line is the access
-        # transistors' source: at 128 rows, 1/16 ON, 0.2 V, r_bl 2.5 ohm the column
-        # loses 15.0 % (bit line at 0 V, behavioral TIA), 16.7 % (0.3 V) and 21.9 %
-        # (0.6 V) of its ideal current (measured, OTA TIA: gate overdrive and body effect)
+        # Assumption: 0.45 V, in the PMOS pair's input range (~0-0.9 V), 0.3 V above the
+        # output's low limit (~0.15 V), and low: the bit line is the access transistors'
+        # source (128 rows, 1/16 ON, 0.2 V, r_bl 2.5 ohm: drop 15.0 % at 0 V (behavioral),
+        # 16.7 % at 0.3 V, 21.9 % at 0.6 V, measured: gate overdrive and body effect)
         Param("v_cm_v", 0.45, "V", "TIA reference (virtual ground of the bit lines; inputs "
               "are referred to it) [tia=ota only; default: assumption]", min=0.0, max=0.9),
-        # 100 uA, not the 20 uA gain-cell integrator design point: the TIA's first stage
-        # drives node x, loaded by the output stage that is sized per column (n2 copies
-        # of M6); measured at 128 rows, half ON, 2.5 ohm, r_f 25 ohm: 1 % settling 40 ->
-        # 13 ns (0.2 V) and 64 -> 20 ns (0.55 V) for 4.7 -> 5.0 mW of supply
-        Param("ota_ibias_a", 100e-6, "A", "OTA tail bias current; the output stage "
-              "follows the column (circuits/ota.py output_stage_scale) [tia=ota only; "
-              "default: design choice, see source]", min=1e-6, max=100e-6),
+        # the 20 uA design point: at 100 uA the 1 % settling of 128 rows, half ON, r_f 25
+        # ohm fell from 40 to 13 ns (0.2 V), but M6's Vdsat rose from ~0.19 to ~0.43 V
+        # (same widths): an output below v_cm = 0.45 V put it in triode (offsets 2-5 mV)
+        Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "OTA tail bias current; the "
+              "output stage follows the column (circuits/ota.py output_stage_scale) "
+              "[tia=ota only; default: circuits/ota.py design point]", min=1e-6, max=100e-6),
         # Assumption: a small feedback capacitor, as real TIAs use for phase margin and
         # noise bandwidth (r_f·c_f = 40 ps). The single-pole model is stable without it;
         # 20 fF slows the 1 % settling by ~3–4 % (measured at 64 and 256 rows).
@@ -338,6 +333,8 @@ class CrossbarColumn(Recipe):
         i_out = float(vec[cb.sense_source(0) + "#branch"][0])
         v_node = float(vec[cb.out_node(0)][0])
         v_out = v_node - cm
+        if p["tia"] == "ota":
+            _check_virtual_ground(float(vec["s0"][0]) - cm, v_node, i_out, p)
         # delivered by the supply: -V·I (the branch current flows into its + node)
         p_tia = (-float(vec["vdd_tia"][0] * vec[cb.TIA_SUPPLY + "#branch"][0])
                  if p["tia"] == "ota" else math.nan)
@@ -374,6 +371,16 @@ class CrossbarColumn(Recipe):
         }
 
 
+def _check_virtual_ground(err_v: float, v_node: float, i_a: float, p) -> None:
+    """Refuse a point whose OTA TIA lost its virtual ground (r_f too large: the output
+    clips, and the currents would describe the clipping, not the column)."""
+    if abs(err_v) > VG_TOL_V:
+        raise ValueError(f"TIA virtual ground lost: bit line {err_v * 1e3:.1f} mV from v_cm, "
+                         f"output at {v_node:.3f} V with {i_a * 1e6:.4g} uA; r_f_ohm "
+                         f"{p['r_f_ohm']:g} is too large for this column (r_f <= (v_cm - "
+                         "0.15 V) / I)")
+
+
 def _source_energy(tr, rows, t_end: float) -> float:
     """∫_0^t_end Σ_r V_r·I_r dt delivered by input sources ``rows`` (trapezoid)."""
     t = tr["time"]
@@ -381,22 +388,12 @@ def _source_energy(tr, rows, t_end: float) -> float:
     for r in rows:
         # the branch current flows into the source's + node: delivered power is -V·I
         power -= tr[f"in{r}"] * tr[cb.input_source(r) + "#branch"]
-    return _integrate(t, power, t_end)
+    return window_energy(t, power, t_end)
 
 
 def _supply_energy(tr, source: str, t_end: float) -> float:
     """∫_0^t_end V·I dt delivered by the supply ``source`` (node of the same name)."""
-    return _integrate(tr["time"], -tr[source] * tr[source + "#branch"], t_end)
-
-
-def _integrate(t, power, t_end: float) -> float:
-    """Trapezoid ∫_0^t_end power dt, the window closed exactly at t_end."""
-    keep = t <= t_end
-    t_k, p_k = t[keep], power[keep]
-    if t_k[-1] < t_end:  # close the window exactly at t_end
-        t_k = np.append(t_k, t_end)
-        p_k = np.append(p_k, np.interp(t_end, t, power))
-    return float(np.sum(0.5 * (p_k[1:] + p_k[:-1]) * np.diff(t_k)))
+    return window_energy(tr["time"], -tr[source] * tr[source + "#branch"], t_end)
 
 
 # --- crossbar-array -----------------------------------------------------------------------
