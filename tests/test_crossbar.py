@@ -63,14 +63,14 @@ def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
     rows, rw = [16, 64, 128], [1.0, 4.0, 10.0]
     raw = _sweep(tmp_path, "ir", "crossbar-column",
                  {"tia": ["behavioral"], "device": ["linear"], "rows": rows, "r_bl_ohm": rw}, pool)
-    d = raw.data["ir_drop_rel"][0, 0, 0]            # (rows, r_bl_ohm)
+    d = raw.data["ir_drop_rel"].squeeze()            # (rows, r_bl_ohm)
     assert np.all(d > 0)
     assert np.all(np.diff(d, axis=0) > 0), d        # more rows -> more drop
     assert np.all(np.diff(d, axis=1) > 0), d        # more wire resistance -> more drop
-    i = raw.data["i_out_a"][0, 0, 0]
+    i = raw.data["i_out_a"].squeeze()
     assert np.all(np.diff(i, axis=1) < 0)           # and less current
     # the far end of the bit line rises above the virtual ground by the IR drop
-    vfar = raw.data["v_bl_far_v"][0, 0, 0]
+    vfar = raw.data["v_bl_far_v"].squeeze()
     assert np.all(np.diff(vfar, axis=0) > 0) and np.all(vfar > 0)
     # the plot draws one curve per wire resistance: 100 (i_ideal - i_out) / i_ideal over rows
     out = tmp_path / "ir.png"
@@ -78,7 +78,7 @@ def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
         plot_crossbar(raw, out)
     (fig, path), = figs
     assert path == out
-    i_id = raw.data["i_ideal_a"][0, 0, 0]
+    i_id = raw.data["i_ideal_a"].squeeze()
     drawn = line_data(fig.axes[0])
     assert len(drawn) == len(rw)
     for k, (x, y) in enumerate(drawn):
@@ -110,9 +110,9 @@ def test_1t1r_current_lower_than_linear(tmp_path, pool):
     raw = _sweep(tmp_path, "1t1r", "crossbar-column",
                  {"tia": ["behavioral"], "rows": [16], "device": ["linear", "1t1r"], "v0_v": [10.0],
                   "r_wl_ohm": [1e-3], "r_bl_ohm": [1e-3], "a0_v_per_v": [1e9]}, pool)
-    i_lin, i_1t1r = raw.data["i_out_a"][0, 0, 0, :, 0]
+    i_lin, i_1t1r = raw.data["i_out_a"].squeeze()
     assert i_1t1r < i_lin
-    d_lin, d_1t1r = raw.data["ir_drop_rel"][0, 0, 0, :, 0]
+    d_lin, d_1t1r = raw.data["ir_drop_rel"].squeeze()
     assert abs(d_lin) < 1e-5
     assert 0.003 < d_1t1r < 0.1    # W = 1 um nfet (~0.9 kOhm) in series with 50 kOhm
 
