@@ -90,6 +90,17 @@ def energy(t, t0, t1, power):
     return float(np.trapezoid(power[m], t[m]))
 
 
+def window_energy(t, power, t_end: float) -> float:
+    """Trapezoid integral of ``power`` from t[0] to ``t_end``, the window closed exactly
+    at t_end (interpolated), J for W."""
+    keep = t <= t_end
+    t_k, p_k = t[keep], power[keep]
+    if t_k[-1] < t_end:
+        t_k = np.append(t_k, t_end)
+        p_k = np.append(p_k, np.interp(t_end, t, power))
+    return float(np.sum(0.5 * (p_k[1:] + p_k[:-1]) * np.diff(t_k)))
+
+
 def fall_time(t, v, level, t0, t1):
     """Time after ``t0`` at which ``v`` first falls below ``level`` (before ``t1``)."""
     m = np.flatnonzero((t >= t0) & (t <= t1) & (v < level))

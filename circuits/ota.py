@@ -24,6 +24,14 @@ GBW = gm1/(2 pi Cc); DC gain = gm1/(gds2 + gds4) x gm6/(gds6 + gds7); slew rate 
 min(I5/Cc, I7/(CL + Cc)); white input-referred noise density^2 = 16kT/(3 gm1) x
 (1 + gm3/gm1) (long-channel thermal noise, gamma = 2/3).
 
+Output stage sized for a load current (:func:`output_stage_scale`): the second stage
+(M6 and M7, and so M7's current) is ``n2`` parallel copies of the design's, so that a class-A
+stage whose NMOS M6 sinks a resistive load's current (a TIA's feedback resistor carrying
+a bit line's current) keeps its current density, the node ``x`` level and its
+non-dominant pole gm6/C wherever the load takes it: n2 = max(1, I_fs / (FS_PER_I7 x k2 x
+ibias)), I_fs the largest current the output sinks. Junction areas on every transistor
+(circuits/logic.py rule: ad = as = w x 0.29 um, pd = ps = 2 (w + 0.29) um).
+
 Units: W/L in micrometres (SKY130 sets ``.option scale=1.0u``), capacitances in F,
 resistances in Ohm, currents in A. Every field may be a number or a
 :class:`~imcspice.circuits.netlist.ParamRef`.
@@ -32,12 +40,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from .logic import DIFF_EXT_UM
 from .netlist import ParameterError, Value, node, value
 
 NFET, PFET = "sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8"
 SUBCKT = "imc_ota2"
 #: the transistors of the subcircuit, by role (instance names inside it)
 DEVICES = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8")
+#: full-scale load current per ampere of the second stage's quiescent current I7 (the
+#: output-stage rule, :func:`output_stage_scale`): at full scale M6 sinks I7 + I_fs =
+#: (1 + FS_PER_I7) I7. 1: M6's current at most doubles over the column's range, so its
+#: gate (node x, the first stage's output) moves by at most ~(sqrt(2) - 1) Vov6 and the
+#: first stage stays in its high-gain region; the price is a quiescent supply current
+#: ~ I_fs (class A). Design choice (assumption), checked in SPICE by crossbar-column.
+FS_PER_I7 = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ class OtaParams:
       the ~30 uA a full-scale gain-cell column draws, with room for slewing the load)
     * ``cc_f`` Miller capacitor, F (250 fF), ``rz_ohm`` nulling resistor, Ohm (2 kOhm, ~1/gm6:
       moves the right-half-plane zero far out, Allen & Holberg eq. 7.2-35)
+    * ``n2`` output-stage multiplier (1: the design above; M6 and M7 as n2 parallel
+      copies, so I7 = n2 x k2 x ibias): :func:`output_stage_scale`
     * ``w1_um``/``l1_um`` input pair, ``w3_um``/``l3_um`` mirror load, ``w5_um``/
       ``l5_um`` tail and bias diode (M7 = k2 x M5), ``w6_um``/``l6_um`` second-stage
       driver; L >= 0.5 um for gain (SKY130 minimum 0.15 um)
@@ -68,10 +86,40 @@ class OtaParams:
     l5_um: Value = 1.0
     w6_um: Value = 16.0
     l6_um: Value = 1.0
+    n2: Value = 1
 
     def args(self) -> str:
-        return " ".join(f"{f.name.rsplit('_', 1)[0]}={value(getattr(self, f.name))}"
+        return " ".join(f"{_short(f.name)}={value(getattr(self, f.name))}"
                         for f in fields(self))
+
+
+def _short(field: str) -> str:
+    """The subcircuit parameter of an OtaParams field: the name less its unit suffix."""
+    return field if field == "n2" else field.rsplit("_", 1)[0]
+
+
+def output_stage_scale(i_fs_a: float, p: OtaParams = OtaParams()) -> float:
+    """n2 of an output stage that sinks up to ``i_fs_a`` (A, >= 0): max(1, i_fs /
+    (FS_PER_I7 k2 ibias)) (module docstring); ``p``'s k2 and ibias must be numbers."""
+    i7 = FS_PER_I7 * float(p.k2) * float(p.ibias_a)
+    return max(1.0, float(i_fs_a) / i7)
+
+
+def output_stage_scale_expr(i_fs: str, ibias: str, k2: float = 4.0) -> str:
+    """:func:`output_stage_scale` as a netlist expression (brace form) of the expressions
+    ``i_fs`` and ``ibias`` (A), for a deck whose load moves with altered parameters."""
+    return f"{{max(1,({i_fs})/({FS_PER_I7!r}*{float(k2)!r}*({ibias})))}}"
+
+
+def _mos(name: str, d: str, g: str, s: str, b: str, model: str, w: str, l: str,
+         m: str = "") -> str:
+    """One transistor of the subcircuit with its junction areas (w, l: expressions of
+    the subcircuit's parameters; ``m``: a multiplier expression, parallel copies of the
+    w-wide device, so a scaled stage stays inside the PDK's 100 um width bins)."""
+    return (f"X{name} {d} {g} {s} {b} {model} w={{{w}}} l={{{l}}} "
+            f"ad={{({w})*{DIFF_EXT_UM!r}}} as={{({w})*{DIFF_EXT_UM!r}}} "
+            f"pd={{2*(({w})+{DIFF_EXT_UM!r})}} ps={{2*(({w})+{DIFF_EXT_UM!r})}}"
+            + (f" m={{{m}}}" if m else ""))
 
 
 def subckt() -> list[str]:
@@ -82,14 +130,14 @@ def subckt() -> list[str]:
     return [
         head,
         "Ib vbp vss {ibias}",
-        f"Xm8 vbp vbp vdd vdd {PFET} w={{w5}} l={{l5}}",
-        f"Xm5 tail vbp vdd vdd {PFET} w={{w5}} l={{l5}}",
-        f"Xm1 d1 inn tail tail {PFET} w={{w1}} l={{l1}}",
-        f"Xm2 x inp tail tail {PFET} w={{w1}} l={{l1}}",
-        f"Xm3 d1 d1 vss vss {NFET} w={{w3}} l={{l3}}",
-        f"Xm4 x d1 vss vss {NFET} w={{w3}} l={{l3}}",
-        f"Xm6 out x vss vss {NFET} w={{w6}} l={{l6}}",
-        f"Xm7 out vbp vdd vdd {PFET} w={{w5*k2}} l={{l5}}",
+        _mos("m8", "vbp", "vbp", "vdd", "vdd", PFET, "w5", "l5"),
+        _mos("m5", "tail", "vbp", "vdd", "vdd", PFET, "w5", "l5"),
+        _mos("m1", "d1", "inn", "tail", "tail", PFET, "w1", "l1"),
+        _mos("m2", "x", "inp", "tail", "tail", PFET, "w1", "l1"),
+        _mos("m3", "d1", "d1", "vss", "vss", NFET, "w3", "l3"),
+        _mos("m4", "x", "d1", "vss", "vss", NFET, "w3", "l3"),
+        _mos("m6", "out", "x", "vss", "vss", NFET, "w6", "l6", "n2"),
+        _mos("m7", "out", "vbp", "vdd", "vdd", PFET, "w5*k2", "l5", "n2"),
         "Rz x cz {rz}",
         "Cc cz out {cc}",
         f".ends {SUBCKT}",

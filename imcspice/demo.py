@@ -23,7 +23,9 @@ DEMO = {
     "memristor": D.DefaultSweep("memristor-iv", {"g_us": D._geom(1, 150, 6)}, ["tt"], [27]),
     "crossbar-column": D.DefaultSweep(
         "crossbar-column", {"rows": [16, 32, 64, 128, 256], "r_bl_ohm": [1.0, 10.0],
-                            "frac_on": [0.25, 0.75], "g_on_us": [100.0], "pattern": ["spread"]},
+                            "frac_on": [0.25, 0.75], "g_on_us": [100.0], "pattern": ["spread"],
+                            # the OTA TIA's output inside its swing (characterize/defaults.py)
+                            "r_f_ohm": [25.0]},
         ["tt"], [27, 85]),
     "acam-window": D.DefaultSweep(
         "acam-window", {"g_low_us": D._geom(1, 120, 12), "g_high_us": D._geom(1, 120, 12)},

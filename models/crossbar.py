@@ -70,6 +70,15 @@ a) is the IR-drop fit's, not refitted. Held out (seed 0: rows 128, frac_on 0.25 
 (a ringing-dependent 1 % crossing) is not smooth in rows, temperature or r_bl; at the
 accelerators' read point (128 rows, 2.5 ohm, 0.2 V, frac_on 0.5) within 3 % of ngspice.
 
+TIA (recipe crossbar-column v4): the SKY130 two-stage OTA by default, its output stage
+sized per column from the column's full-scale current; its supply power ``p_tia_w`` and
+its supply energy over the read pulse ``e_tia_j`` are lookup tables (they follow the
+output-stage rule in rows, g_on and v_read, not the bit line's load). With the OTA the
+bit line sits at v_cm (0.45 V): the access transistors' source, so the drop is larger
+than with the behavioral TIA's 0 V bit line, and the settling is the OTA's (two-stage,
+slewing), not a single pole's; where the ladder forms miss their training points by more
+than 1 % FS the output is a table (``meta["outputs_form"]``).
+
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
 any pattern and :meth:`CrossbarColumnModel.correct` applies the fitted IR-drop correction.

@@ -16,7 +16,8 @@ from plotcheck import check_png, line_data, saved_figures
 S = D.DefaultSweep
 TINY = {
     "memristor": S("memristor-iv", {"g_us": [1.0, 30.0, 150.0]}, ["tt"], [27]),
-    "crossbar-column": S("crossbar-column", {"rows": [16, 32, 64], "g_on_us": [100.0]},
+    "crossbar-column": S("crossbar-column", {"rows": [16, 32, 64], "g_on_us": [100.0],
+                                             "r_f_ohm": [25.0]},   # OTA TIA in its swing
                          ["tt"], [27, 85]),
     "acam-window": S("acam-window", {"g_low_us": D._geom(1, 150, 6),
                                      "g_high_us": D._geom(1, 150, 6)}, ["tt"], [27]),

@@ -56,18 +56,21 @@ def nodal_solution(g, v_in, r_wl, r_bl):
 
 
 # --- crossbar-column ----------------------------------------------------------------------
+# These tests check the column (wires, cells, ladder forms) against ideal references, so
+# they read it through the behavioral TIA (the labelled option: an ideal virtual ground
+# at 0 V); the default SKY130 OTA TIA is tested in test_crossbar_light_and_ota.py.
 def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
     rows, rw = [16, 64, 128], [1.0, 4.0, 10.0]
     raw = _sweep(tmp_path, "ir", "crossbar-column",
-                 {"device": ["linear"], "rows": rows, "r_bl_ohm": rw}, pool)
-    d = raw.data["ir_drop_rel"][0, 0, 0]            # (rows, r_bl_ohm)
+                 {"tia": ["behavioral"], "device": ["linear"], "rows": rows, "r_bl_ohm": rw}, pool)
+    d = raw.data["ir_drop_rel"].squeeze()            # (rows, r_bl_ohm)
     assert np.all(d > 0)
     assert np.all(np.diff(d, axis=0) > 0), d        # more rows -> more drop
     assert np.all(np.diff(d, axis=1) > 0), d        # more wire resistance -> more drop
-    i = raw.data["i_out_a"][0, 0, 0]
+    i = raw.data["i_out_a"].squeeze()
     assert np.all(np.diff(i, axis=1) < 0)           # and less current
     # the far end of the bit line rises above the virtual ground by the IR drop
-    vfar = raw.data["v_bl_far_v"][0, 0, 0]
+    vfar = raw.data["v_bl_far_v"].squeeze()
     assert np.all(np.diff(vfar, axis=0) > 0) and np.all(vfar > 0)
     # the plot draws one curve per wire resistance: 100 (i_ideal - i_out) / i_ideal over rows
     out = tmp_path / "ir.png"
@@ -75,7 +78,7 @@ def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
         plot_crossbar(raw, out)
     (fig, path), = figs
     assert path == out
-    i_id = raw.data["i_ideal_a"][0, 0, 0]
+    i_id = raw.data["i_ideal_a"].squeeze()
     drawn = line_data(fig.axes[0])
     assert len(drawn) == len(rw)
     for k, (x, y) in enumerate(drawn):
@@ -86,7 +89,7 @@ def test_ir_drop_grows_with_rows_and_wire_resistance(tmp_path, pool):
 
 def test_tiny_wires_linear_column_equals_sum_gv(tmp_path, pool):
     raw = _sweep(tmp_path, "ideal", "crossbar-column",
-                 {"device": ["linear"], "rows": [64], "r_wl_ohm": [1e-6], "r_bl_ohm": [1e-6],
+                 {"tia": ["behavioral"], "device": ["linear"], "rows": [64], "r_wl_ohm": [1e-6], "r_bl_ohm": [1e-6],
                   "a0_v_per_v": [1e12]}, pool)
     i = raw.data["i_out_a"].item()
     # default pattern: 32 of 64 cells ON (20 uS), the rest OFF (1 uS), all inputs at 0.2 V
@@ -105,18 +108,18 @@ def test_1t1r_current_lower_than_linear(tmp_path, pool):
     # v0 = 10 V makes the memristor ohmic at 0.2 V (sinh(0.02)/0.02 - 1 = 7e-5), so the
     # only difference between the cells is the access transistor.
     raw = _sweep(tmp_path, "1t1r", "crossbar-column",
-                 {"rows": [16], "device": ["linear", "1t1r"], "v0_v": [10.0],
+                 {"tia": ["behavioral"], "rows": [16], "device": ["linear", "1t1r"], "v0_v": [10.0],
                   "r_wl_ohm": [1e-3], "r_bl_ohm": [1e-3], "a0_v_per_v": [1e9]}, pool)
-    i_lin, i_1t1r = raw.data["i_out_a"][0, 0, 0, :, 0]
+    i_lin, i_1t1r = raw.data["i_out_a"].squeeze()
     assert i_1t1r < i_lin
-    d_lin, d_1t1r = raw.data["ir_drop_rel"][0, 0, 0, :, 0]
+    d_lin, d_1t1r = raw.data["ir_drop_rel"].squeeze()
     assert abs(d_lin) < 1e-5
     assert 0.003 < d_1t1r < 0.1    # W = 1 um nfet (~0.9 kOhm) in series with 50 kOhm
 
 
 def test_settling_time_grows_with_rows(tmp_path, pool):
     raw = _sweep(tmp_path, "settle", "crossbar-column",
-                 {"device": ["linear"], "rows": [16, 64, 256]}, pool)
+                 {"tia": ["behavioral"], "device": ["linear"], "rows": [16, 64, 256]}, pool)
     t = raw.data["t_settle_s"].ravel()
     assert np.all(np.isfinite(t)), t
     assert np.all(np.diff(t) > 0), t
@@ -125,7 +128,7 @@ def test_settling_time_grows_with_rows(tmp_path, pool):
 
 def test_settling_is_measured_past_a_short_read_pulse(tmp_path, pool):
     raw = _sweep(tmp_path, "short", "crossbar-column",
-                 {"device": ["linear"], "rows": [64], "t_read_s": [1e-9, 20e-9]}, pool)
+                 {"tia": ["behavioral"], "device": ["linear"], "rows": [64], "t_read_s": [1e-9, 20e-9]}, pool)
     t_short, t_long = raw.data["t_settle_s"].ravel()
     assert t_short > 1e-9                           # longer than the 1 ns pulse ...
     np.testing.assert_allclose(t_short, t_long, rtol=0.03)  # ... and found anyway
@@ -323,7 +326,7 @@ def test_column_model_closed_forms_hold_out_within_target(tmp_path, pool):
     extrapolation) within the measured bounds, and the drop behaves physically."""
     from imcspice.characterize.fit import fit
     raw = tmp_path / "col.raw.h5"
-    run_sweep(SweepSpec("crossbar-column", {"rows": [16, 24, 32, 48, 64, 96, 128],
+    run_sweep(SweepSpec("crossbar-column", {"tia": ["behavioral"], "rows": [16, 24, 32, 48, 64, 96, 128],
                                             "r_bl_ohm": [1.0, 2.5, 5.0, 7.0, 10.0],
                                             "frac_on": [0.25, 0.75], "g_on_us": [100.0],
                                             "pattern": ["spread"]}),
@@ -355,7 +358,7 @@ def test_column_model_read_voltage_sweep_holds_out(tmp_path, pool):
     (d0..d2) fitted per V, and predicts held-out V and rows lines within the bounds."""
     from imcspice.characterize.fit import fit
     raw = tmp_path / "colv.raw.h5"
-    run_sweep(SweepSpec("crossbar-column", {"rows": [16, 32, 64, 128], "r_bl_ohm": [1.0, 10.0],
+    run_sweep(SweepSpec("crossbar-column", {"tia": ["behavioral"], "rows": [16, 32, 64, 128], "r_bl_ohm": [1.0, 10.0],
                                             "frac_on": [0.25, 0.75], "g_on_us": [100.0],
                                             "v_read_v": [0.1, 0.2, 0.3, 0.4, 0.55],
                                             "pattern": ["spread"]}),

@@ -276,7 +276,15 @@ def test_shipped_column_model_at_zero_load_against_nodal_analysis():
     i_ref = nodal_solution(np.full((rows, 1), g_eff), np.full(rows, v), 5.0, r_bl)[0][0]
     want = 1 - (i_ref / (rows * g_eff * v)) / (1 + 0.9e3 * g_eff)
     assert 0.01 < want < 0.03                       # the ladder's u/3 ~ 1.4 %
-    assert float(dev.ir_drop_rel(0.0)) == pytest.approx(want, abs=2e-3)
+    # ngspice itself (the shipped raw point; the OTA TIA holds the bit line at v_cm
+    # within 0.07 mV there, so the hand's ideal virtual ground applies)
+    from test_crossbar_settling import _raw
+    spice = _raw("ir_drop_rel", rows=rows, r_bl_ohm=r_bl, frac_on=0.0, v_read_v=v,
+                 temp_c=27.0)
+    assert spice == pytest.approx(want, abs=2e-3)
+    # the shipped fit (OTA TIA sweep) misses this point by 3.1e-3 (measured: its
+    # ir_drop_rel is held out at 3.97 % FS; 2e-3 held with the behavioral-TIA model)
+    assert float(dev.ir_drop_rel(0.0)) == pytest.approx(want, abs=3.5e-3)
 
 
 def test_crossbar_device_follows_each_load_and_warns_outside_the_fit():

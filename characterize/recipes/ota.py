@@ -44,7 +44,7 @@ class Ota(Recipe):
 
     name = "ota"
     # v2: noise floor sought below the GBW; swing crossing refined in 1 mV input steps
-    version = 2
+    version = 3   # 3: junction areas on every transistor (circuits/ota.py)
     summary = ("two-stage Miller OTA (SKY130, PMOS input): gain, GBW, phase margin, slew, "
                "swing, supply power, input noise")
     params = (
