@@ -114,7 +114,8 @@ def _finetune_race_it(args) -> int:
         calib_texts=args.calib_texts or d["calib_texts"],
         eval_sentences=args.eval_sentences or d["eval_sentences"],
         eval_seeds=tuple(1000 + i for i in range(args.eval_seeds)) if args.eval_seeds
-        else d["eval_seeds"], seed=args.seed, threads=args.threads)
+        else d["eval_seeds"], seed=args.seed, threads=args.threads,
+        evaluate_before=args.before)
     res = run(out, s, progress=not args.quiet)
     print(json.dumps({"before": res.get("before"), "after": res["after"],
                       "weights": str(out / "model.safetensors"),
@@ -156,6 +157,9 @@ def register(sub) -> None:
     g.add_argument("--eval-sentences", type=positive_arg, default=None)
     g.add_argument("--eval-seeds", type=positive_arg, default=None,
                    help="chips 1000, 1001, ... never used in training")
+    g.add_argument("--before", action="store_true",
+                   help="also evaluate the pretrained model on the evaluation chips "
+                        "(evaluate's accuracy.fine_tuned does it on the same chips)")
     p.add_argument("--no-control", action="store_true",
                    help="skip training the FP32 model as many steps (the fair reference)")
     p.add_argument("--force", action="store_true")
