@@ -183,7 +183,8 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
     steps_in = [_inputs(tok, [texts[i] for i in order[k * s.batch:(k + 1) * s.batch]],
                         s.max_tokens) for k in range(s.steps)]
     base.eval()
-    targets = [embed(base if teacher is None else teacher, [b]) for b in steps_in]   # FP32 sentence embeddings
+    teacher = base if teacher is None else teacher
+    targets = [embed(teacher, [b]) for b in steps_in]      # FP32 sentence embeddings
     _, calib = eval_sets(tok, 2, s.calib_texts)
     names = [n for n, _ in base.named_parameters() if is_trainable(n, s)]
     params = dict(base.named_parameters())

@@ -87,17 +87,31 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
     assert not set(summ["settings"]["eval_seeds"]) & set(summ["training"]["chips"])
 
 
+@pytest.fixture
+def run_threads():
+    """The regeneration run's torch thread count. The hardware path is sensitive to
+    float summation order: the numpy calibration under the suite's
+    OPENBLAS_NUM_THREADS=1 (conftest) against the run's multi-threaded BLAS moves chip
+    1000 from 0.9375 to 0.9349 (sums landing on the other side of a converter
+    threshold). Hence a tolerance of 5e-3, below the fine-tuning's own effect on that
+    chip (0.9536 pretrained -> 0.9375), so a file that is not applied still fails."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(fm.load_finetuned()[1]["settings"]["threads"])
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.mark.slow
-def test_shipped_weights_reproduce_their_recorded_cosine():
+def test_shipped_weights_reproduce_their_recorded_cosine(run_threads):
     """All the regeneration run's evaluation chips and texts, evaluated again."""
-    acc = fm.shipped_accuracy(quick=False)
+    acc = fm.shipped_accuracy(quick=False, pretrained=False)
     rec = acc["recorded_by_regeneration_run"]["after"]["seeds"]
-    assert acc["seeds"] == pytest.approx(rec, abs=2e-4)
+    assert acc["seeds"] == pytest.approx(rec, abs=5e-3)
 
 
-def test_shipped_weights_reproduce_their_first_chip():
+def test_shipped_weights_reproduce_their_first_chip(run_threads):
     """CI version: the first evaluation chip and the run's texts (``quick``)."""
     acc = fm.shipped_accuracy(quick=True, pretrained=False)
     summ = fm.load_finetuned()[1]
     assert acc["sentences"] == summ["settings"]["eval_sentences"]
-    assert acc["seeds"] == pytest.approx(summ["after"]["seeds"][:1], abs=2e-4)
+    assert acc["seeds"] == pytest.approx(summ["after"]["seeds"][:1], abs=5e-3)
