@@ -66,9 +66,11 @@ def _cmd_finetune(args) -> int:
     from pathlib import Path
 
     from .finetune import FinetuneSettings, run
+    if args.arch == "race-it":
+        return _finetune_race_it(args)
     if args.arch != "gaincell":
         raise UsageError(f"finetune --arch {args.arch}: only 'gaincell' (the published "
-                         "three-stage pipeline) is implemented")
+                         "three-stage pipeline) and 'race-it' (MiniLM) are implemented")
     model = Path(args.model) if args.model else None
     if model is not None and not model.is_file():
         raise UsageError(f"--model {model}: no such file")
@@ -76,10 +78,10 @@ def _cmd_finetune(args) -> int:
     if (out / "finetune.json").exists() and not args.force:
         raise UsageError(f"{out / 'finetune.json'} exists: choose another --out or --force")
     s = FinetuneSettings(steps_linear=args.steps_linear, steps_nonlinear=args.steps_nonlinear,
-                         batch=args.batch, context=args.context,
+                         batch=args.batch or 1, context=args.context,
                          eval_tokens=args.eval_chunks * args.context + 1, seed=args.seed,
                          device=args.device, fp32_control=not args.no_control,
-                         lr=args.lr, pair_lr=args.pair_lr, warmup=args.warmup,
+                         lr=args.lr or 5e-4, pair_lr=args.pair_lr, warmup=args.warmup,
                          distill=args.distill, val_every=args.val_every)
     import torch
     torch.set_num_threads(args.threads)
@@ -93,6 +95,35 @@ def _cmd_finetune(args) -> int:
     return 0
 
 
+def _finetune_race_it(args) -> int:
+    """MiniLM on RACE-IT: distillation toward FP32 on fresh chips (.finetune_minilm)."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from .finetune_minilm import MiniLMFinetuneSettings, run
+    if args.model:
+        raise UsageError("finetune --arch race-it fine-tunes the shipped MiniLM: no --model")
+    out = Path(args.out)
+    if (out / "finetune.json").exists() and not args.force:
+        raise UsageError(f"{out / 'finetune.json'} exists: choose another --out or --force")
+    d = {f.name: f.default for f in fields(MiniLMFinetuneSettings)}
+    s = MiniLMFinetuneSettings(
+        steps=args.steps if args.steps is not None else d["steps"],
+        batch=args.batch or d["batch"], lr=args.lr or d["lr"],
+        seed_every=args.seed_every or d["seed_every"],
+        max_tokens=args.max_tokens or d["max_tokens"],
+        calib_texts=args.calib_texts or d["calib_texts"],
+        eval_sentences=args.eval_sentences or d["eval_sentences"],
+        eval_seeds=tuple(1000 + i for i in range(args.eval_seeds)) if args.eval_seeds
+        else d["eval_seeds"], seed=args.seed, threads=args.threads,
+        evaluate_before=args.before)
+    res = run(out, s, progress=not args.quiet)
+    print(json.dumps({"before": res.get("before"), "after": res["after"],
+                      "weights": str(out / "model.safetensors"),
+                      "summary": str(out / "finetune.json")}))
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "finetune", help="hardware-aware fine-tuning (gain cell: the published 3 stages)",
@@ -100,17 +131,19 @@ def register(sub) -> None:
                     "linear hardware model, per-head scale/offset calibration to its "
                     "statistics, fine-tuning on the characterized SKY130 Si cells. Writes "
                     "DIR/model.safetensors and DIR/finetune.json (perplexities).")
-    p.add_argument("--arch", default="gaincell", help="architecture (gaincell)")
+    p.add_argument("--arch", default="gaincell", help="architecture (gaincell | race-it)")
     p.add_argument("--model", help="GPT-2 safetensors (default: the shipped "
                                    "data/causal_lm_gpt2.safetensors)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--steps-linear", type=count_arg, default=30)
     p.add_argument("--steps-nonlinear", type=count_arg, default=30)
-    p.add_argument("--batch", type=positive_arg, default=1)
+    p.add_argument("--batch", type=positive_arg, default=None,
+                   help="sequences (gaincell, default 1) or texts (race-it) per step")
     p.add_argument("--context", type=positive_arg, default=1024)
     p.add_argument("--eval-chunks", type=positive_arg, default=8,
                    help="held-out chunks of --context bytes scored per perplexity")
-    p.add_argument("--lr", type=float, default=5e-4, help="peak rate of the weights")
+    p.add_argument("--lr", type=float, default=None,
+                   help="peak rate of the weights (gaincell default 5e-4)")
     p.add_argument("--pair-lr", type=float, default=5e-3,
                    help="peak rate of the per-head scale/offset pairs")
     p.add_argument("--warmup", type=count_arg, default=5,
@@ -123,6 +156,18 @@ def register(sub) -> None:
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    g = p.add_argument_group("race-it (MiniLM; defaults: finetune_minilm.MiniLMFinetuneSettings)")
+    g.add_argument("--steps", type=count_arg, default=None)
+    g.add_argument("--seed-every", type=positive_arg, default=None,
+                   help="a fresh chip every this many steps")
+    g.add_argument("--max-tokens", type=positive_arg, default=None)
+    g.add_argument("--calib-texts", type=positive_arg, default=None)
+    g.add_argument("--eval-sentences", type=positive_arg, default=None)
+    g.add_argument("--eval-seeds", type=positive_arg, default=None,
+                   help="chips 1000, 1001, ... never used in training")
+    g.add_argument("--before", action="store_true",
+                   help="also evaluate the pretrained model on the evaluation chips "
+                        "(evaluate's accuracy.fine_tuned does it on the same chips)")
     p.add_argument("--no-control", action="store_true",
                    help="skip training the FP32 model as many steps (the fair reference)")
     p.add_argument("--force", action="store_true")

@@ -176,6 +176,16 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
         else:
             L += ["", f"Target: {t['what']}: {acc['cosine_mean']:.4f} at "
                       f"{acc.get('temp_c', float('nan')):.1f} °C."]
+    ft = acc.get("fine_tuned")
+    if ft:
+        pre = ft.get("pretrained_same_chips")
+        L += ["", f"Hardware-aware fine-tuned (`imcspice finetune --arch race-it`, LayerNorm "
+                  f"and bias tensors {ft['weights']}; {ft['sentences']} texts, chips "
+                  f"{', '.join(str(c) for c in ft['chips'])} never trained on): cosine to "
+                  f"FP32 **{ft['cosine_mean']:.4f} ± {ft['cosine_std']:.4f}**"
+                  + (f" against {pre['cosine_mean']:.4f} ± {pre['cosine_std']:.4f} "
+                     "pretrained on the same chips and texts" if pre else "")
+                  + f" (target >= {ft['target_cosine_mean_min']:.2f})."]
     if "ablation" in acc:
         keys = list(acc["ablation"])
         wq = acc.get("ablation_with_quantization", {})

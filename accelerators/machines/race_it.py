@@ -1,7 +1,10 @@
-"""RACE-IT's accuracy run: MiniLM on 1T1R crossbars + Compute-ACAM (:mod:`..race_it`)."""
+"""RACE-IT's accuracy run: MiniLM on 1T1R crossbars + Compute-ACAM (:mod:`..race_it`),
+and the shipped hardware-aware fine-tuned MiniLM (:mod:`..finetune_minilm`) on chips of
+the same description (``accuracy.fine_tuned``)."""
 from __future__ import annotations
 
 from .. import hardware
+from ..accuracy import QUICK
 from ..race_it import RaceItOps
 from . import machine
 
@@ -10,5 +13,11 @@ from . import machine
 def race_it(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
     dev = hardware.crossbar_device(hw, a.component("crossbar"), temp_c)
     sig = hardware.acam_sigma_rel(hw, a.component("crossbar").get("write_verify_tol_us"))
-    return run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), scales, progress,
-                   ablation=ablation)
+    acc = run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), scales, progress,
+                  ablation=ablation)
+    # the shipped hardware-aware fine-tuned MiniLM on chips of this description
+    from ..finetune_minilm import shipped_accuracy
+    ft = shipped_accuracy(a, quick=run.protocol == QUICK, progress=progress, hw=hw)
+    if ft is not None:
+        acc["fine_tuned"] = ft
+    return acc
