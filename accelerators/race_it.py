@@ -33,7 +33,7 @@ window after write-verify:
 
 Measured (dev harness: :class:`.accuracy.MiniLMRun`, QUICK texts -- 4 evaluation, 4
 calibration -- 5 chip seeds, every characterized non-ideality on, numpy path; loaded
-2-core machine, 2026-11-30): with centroid levels 0.9693 +- 0.0036 (seeds 0-4: 0.9731,
+2-core machine, 2026-11-30): with centroid levels 0.9693 +- 0.0038 (seeds 0-4: 0.9731,
 0.9709, 0.9708, 0.9682, 0.9633; the 0.97 target is not reached); with trimmed centres
 0.967 +- 0.005 (0.879 +- 0.020 before trim, deferral and banks). Tried and dropped:
 always all 6 banks (0.9666 +- 0.0039), P·V lookup ranges per (head, channel) from the
