@@ -180,6 +180,9 @@ class MiniLMRun:
         self.model.embed(self.calib, ops=rec)
         ops.calibrating = False
         ops.recalibrate(rec.ranges)  # lookup ranges from the hardware path
+        fit = getattr(ops, "fit_levels", None)
+        if fit is not None:          # row levels from the inputs each row really matches
+            fit(lambda: self.model.embed(self.calib, ops=ops))
         if seed == 0 and ni == Nonideal.scaled(1.0):
             self.chip_ops = ops      # the characterized chip (its crossbar loads)
         return self.model.embed(self.sents, ops=ops)

@@ -73,6 +73,65 @@ class ArchError(ImcspiceError, ValueError):
 
 
 @dataclass(frozen=True)
+class AcamMapping:
+    """How operators are laid onto Compute-ACAM lookups (``[mapping.acam]``). The
+    defaults are the plain mapping; the accuracy model (:mod:`.race_it`) and the cost
+    (:mod:`.mapping`) read the same values.
+
+    * ``softmax``: ``"probabilities"`` (exp, 1/sum, a probability output lookup per
+      score) or ``"deferred"`` (P·V takes the exp codes; 1/sum scales each P·V output
+      once, one digital multiply per output on the ``scaler`` component);
+    * ``levels``: the value each ACAM row stores: ``"ideal"`` (the centre of its ideal
+      input interval), ``"trimmed"`` (the centre of the interval it really matches,
+      thresholds located once per chip by a calibration ramp of ``trim_ramp_div``
+      points per output step) or ``"centroid"`` (the mean of the calibration inputs it
+      matched, read on the hardware path; rows matched too rarely keep the trimmed
+      centre);
+    * ``rsqrt_banks``: ACAM banks provisioned for a layernorm's 1/sqrt lookup; the
+      compiler spreads as many as its calibrated variance range needs at
+      ``rsqrt_bank_ratio`` (hi/lo) each, at most ``rsqrt_banks``, geometrically; a row's
+      bank is chosen by comparators at the inner edges, priced as ``rsqrt_banks - 1``
+      decisions per row (an upper bound: every provisioned edge)."""
+
+    softmax: str = "probabilities"
+    levels: str = "ideal"
+    trim_ramp_div: int = 16
+    rsqrt_banks: int = 1
+    rsqrt_bank_ratio: float = 4.0
+
+    SOFTMAX = ("probabilities", "deferred")
+    LEVELS = ("ideal", "trimmed", "centroid")
+
+    @property
+    def deferred_softmax(self) -> bool:
+        return self.softmax == "deferred"
+
+    @classmethod
+    def parse(cls, d, where: str) -> "AcamMapping":
+        if not isinstance(d, dict):
+            raise ArchError(f"{where}: must be a table")
+        keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio")
+        bad = set(d) - set(keys)
+        if bad:
+            raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
+        m = cls(**d)
+        if m.softmax not in cls.SOFTMAX:
+            raise ArchError(f"{where}.softmax must be one of {', '.join(cls.SOFTMAX)}, "
+                            f"got {m.softmax!r}")
+        if m.levels not in cls.LEVELS:
+            raise ArchError(f"{where}.levels must be one of {', '.join(cls.LEVELS)}, "
+                            f"got {m.levels!r}")
+        r = m.rsqrt_bank_ratio
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
+            raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")
+        for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64)):
+            v = getattr(m, k)
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+                raise ArchError(f"{where}.{k} must be an integer in [1, {hi}], got {v!r}")
+        return m
+
+
+@dataclass(frozen=True)
 class FigureSpec:
     """One energy / latency / area figure as written in the description."""
 
@@ -135,6 +194,10 @@ class Architecture:
             if fnmatchcase(op_name, pat):
                 return eng
         return self.mapping.get("by_kind", {}).get(op_kind)
+
+    def acam_mapping(self) -> AcamMapping:
+        """The Compute-ACAM mapping choices (``[mapping.acam]``; defaults if absent)."""
+        return AcamMapping.parse(self.mapping.get("acam", {}), f"{self.path}: mapping.acam")
 
 
 def names() -> list[str]:
@@ -364,6 +427,11 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
         for role in ENGINE_ROLES[eng]:
             if role not in comps:
                 raise ArchError(f"{path}: engine {eng!r} needs a component {role!r}")
+    acam = AcamMapping.parse(mapping.get("acam", {}), f"{path}: mapping.acam")
+    for need, what, role in ((acam.deferred_softmax, "softmax = 'deferred'", "scaler"),
+                             (acam.rsqrt_banks > 1, "rsqrt_banks > 1", "comparator")):
+        if need and "acam" in mapping.get("by_kind", {}).values() and role not in comps:
+            raise ArchError(f"{path}: mapping.acam.{what} needs a component {role!r}")
     arch = Architecture(
         name=name, title=str(raw.get("title", name)), path=path,
         node_nm=int(_positive(_need(raw, "node_nm", path), f"{path}: node_nm")),

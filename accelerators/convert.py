@@ -208,7 +208,8 @@ def convert(model: nn.Module, arch, *, nonideal: Nonideal | None = None, seed: i
 def calibrate(model: nn.Module, batches: Iterable[dict]) -> None:
     """Calibrate a converted model on ``batches`` (dicts of its inputs: input_ids,
     attention_mask, ...): FP32 ranges, then the hardware path's converter and lookup
-    ranges (the numpy protocol's two passes). Calibration texts should not be the
+    ranges (the numpy protocol's two passes), and the row levels where the description
+    fits them to the calibration inputs (a third pass). Calibration texts should not be the
     evaluation texts."""
     chip: AnalogChip = model._imcspice_chip
     batches = list(batches)
@@ -220,6 +221,7 @@ def calibrate(model: nn.Module, batches: Iterable[dict]) -> None:
         for b in batches:
             model(**b)
         chip.finish()
+        chip.fit_levels(lambda: [model(**b) for b in batches])   # centroid row levels
 
 
 __all__ = ["convert", "calibrate", "op_name", "AnalogLinear", "AnalogActivation",

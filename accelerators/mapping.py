@@ -29,6 +29,12 @@ Conventions (the tests re-derive them by hand):
   pool; each lookup searches ``searches_per_lookup`` rows; ``count //
   searches_per_lookup`` lookups per step. A search's energy includes its match-line
   sensing (the acam-search deck senses each row with the SKY130 StrongARM comparator).
+  ``[mapping.acam]`` (:class:`.arch.AcamMapping`): ``softmax = "deferred"`` drops the
+  output lookup (softmax ``e + rows``) and scales each P·V output (``attn.context``,
+  ``batch·heads·m·n``) once by its row's 1/sum: one multiply each on the ``scaler``
+  pool (``ceil(outputs / count)`` steps); ``rsqrt_banks = B > 1`` adds ``B - 1``
+  comparator decisions per layernorm row (``ceil(decisions / count)`` steps). Row
+  levels (trimmed, centroid) are calibration, written once per chip: not priced.
 * adder (elementwise): one add per element on the pool.
 * sm: ``flops/2`` MACs on ``sm_mac.count`` units, one cycle each; operands through
   SRAM (``sm_sram.access_bits`` per access), SM-mapped weights from DRAM once.
@@ -218,14 +224,16 @@ def _crossbar(m: Mapping, op: Operator) -> None:
 
 
 # --- ACAM lookups and digital adds ------------------------------------------------------
-def acam_lookups(op: Operator, d_model: int, context: int = 1) -> tuple[int, int]:
+def acam_lookups(op: Operator, d_model: int, context: int = 1,
+                 deferred: bool = False) -> tuple[int, int]:
     """(lookups, adds) of an operator on the Compute-ACAM engine; ``context`` is the
-    key length of a softmax (its rows are ``elements / context``)."""
+    key length of a softmax (its rows are ``elements / context``); ``deferred``: the
+    softmax has no probability output lookup (P·V takes its exp codes)."""
     if op.kind == "matmul":
         outs = op.batch * op.heads * op.m * op.n
         return outs * op.k, outs * (op.k - 1)
     if op.kind == "softmax":
-        return 2 * op.elements + op.elements // context, 0
+        return (1 if deferred else 2) * op.elements + op.elements // context, 0
     if op.kind in ("gelu", "elementwise"):
         return op.elements, 0
     if op.kind == "layernorm":
@@ -247,7 +255,8 @@ def _acam(m: Mapping, op: Operator) -> None:
     rows = _int(acam, "count")
     m.provisioned["acam"] = rows
     m.cells["acam"] = _int(acam, "cells_per_row")
-    lookups, adds = acam_lookups(op, _d_model(m), _context(m, op))
+    am = m.arch.acam_mapping()
+    lookups, adds = acam_lookups(op, _d_model(m), _context(m, op), am.deferred_softmax)
     per_step = rows // per
     if per_step < 1:
         raise ProvisionError(f"acam.count={rows} rows cannot hold one lookup of "
@@ -261,7 +270,20 @@ def _acam(m: Mapping, op: Operator) -> None:
                        f"of {per_step}")
     if adds:
         _pool_adds(m, op, adds)
+    if am.deferred_softmax and op.kind == "matmul" and op.name == "attn.context":
+        _pool(m, op, "scaler", op.batch * op.heads * op.m * op.n)     # x 1/sum per output
+    if am.rsqrt_banks > 1 and op.kind == "layernorm":
+        _pool(m, op, "comparator", (am.rsqrt_banks - 1) * (op.elements // _d_model(m)))
     _activations(m, op, "buffer")
+
+
+def _pool(m: Mapping, op: Operator, comp: str, actions: int) -> None:
+    """``actions`` of a shared pool of ``count`` units: ``ceil(actions / count)`` steps."""
+    n = _int(m.arch.component(comp), "count")
+    m.provisioned[comp] = n
+    m.charge(op, comp, actions)
+    m.step(op, comp, _ceil(actions, n))
+    m.need(comp, min(actions, n))
 
 
 def _pool_adds(m: Mapping, op: Operator, adds: float) -> None:

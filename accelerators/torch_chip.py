@@ -9,7 +9,8 @@ operators to Compute-ACAM lookups, else :class:`.hetrax.HetraxOps`) as its facto
 operator is routed by the description's mapping (``arch.engine_for``) on names such as
 ``layer3.attn.q`` (the numpy path's names, so chip seeds agree).
 
-Phases (:func:`calibrate` in :mod:`.convert` drives them, as the numpy protocol does):
+Phases (:func:`calibrate` in :mod:`.convert` drives them, as the numpy protocol does;
+then :meth:`AnalogChip.fit_levels` where the description stores centroid levels):
 
 1. ``record``: exact FP32 in torch; input/output ranges recorded by the numpy path's
    :class:`.analog.RangeRecorder` (calibration texts, not the evaluation texts);
@@ -108,6 +109,25 @@ class AnalogChip:
         self.ranges = self.factory.r
         self._lookups.clear()
         self._rec, self.phase = None, "run"
+
+    def fit_levels(self, run) -> None:
+        """``mapping.acam.levels = "centroid"``: ``run()`` pushes the calibration batches
+        through the model once more, every operator on the numpy hardware ops as in the
+        hardware-path calibration (ranges now fixed); each lookup and converter row then
+        stores the mean of the inputs it matched (:meth:`.race_it.RaceItOps.fit_levels`,
+        the numpy protocol's pass). The torch operators are rebuilt from those levels."""
+        if self.phase != "run":
+            raise RuntimeError("fit the levels after the hardware-path calibration")
+        if not getattr(self.factory, "centroid_levels", False):
+            return
+        self._rec, self.phase = RangeRecorder(_Calibrating(self.factory, self._given)), \
+            "hw_calibrate"
+        try:
+            self.factory.fit_levels(run)
+        finally:
+            self._rec, self.phase = None, "run"
+            self._lookups.clear()
+            self._xbars.clear()
 
     def _need_run(self):
         if self.phase == "new":
@@ -322,6 +342,8 @@ class AnalogChip:
 
     def _acam_act(self, x, name, func):
         m = float(self._r(name)["in"])
+        if getattr(self.factory, "_fitting", False):    # level pass: what each row matches
+            self.factory._acam(name, -m, m).code(np.clip(to_np(x), -m, m))
         return self._lookup(name, -m, m, x.device).lookup(torch.clamp(x, -m, m), func,
                                                          key="act")
 

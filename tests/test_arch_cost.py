@@ -213,6 +213,43 @@ def test_acam_lookups_adds_and_serialization(tmp_path, count):
     assert sheet.area_mm2 == pytest.approx((count * 4 + 4) * UM2)
 
 
+def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
+    """[mapping.acam] softmax = "deferred", rsqrt_banks = 3: the softmax has no output
+    lookup (e + rows = 9 + 3 = 12); each P·V output (3 x 4 = 12) is scaled once by its
+    row's 1/sum on the scaler pool (5: ceil(12/5) = 3 steps); each layernorm row (12/4 = 3)
+    takes 3 - 1 = 2 comparator decisions (6 per layernorm on 4 comparators: 2 steps)."""
+    raw = acam_raw(1024)
+    raw["mapping"]["acam"] = {"softmax": "deferred", "rsqrt_banks": 3}
+    raw["components"]["scaler"] = {"count": 5, "energy": A(2.0, "pJ", "multiply"),
+                                   "latency": A(1, "cycle", "multiply"),
+                                   "area": A(1, "um2", "instance")}
+    raw["components"]["comparator"] = {"count": 4, "energy": A(0.05, "pJ", "decision"),
+                                       "latency": A(1, "ns", "decision"),
+                                       "area": A(1, "um2", "instance")}
+    a = load(tmp_path, raw)
+    m, sheet = run(a)
+    assert total(sheet.energy, "layer0.attn.softmax", "acam") == 2 * 12
+    assert total(sheet.energy, "layer0.attn.context", "scaler") == 12
+    assert total(sheet.latency, "layer0.attn.context", "scaler") == 3
+    assert total(sheet.energy, comp="scaler") == 12                   # only P·V is scaled
+    for ln in ("ln_emb", "layer0.ln1", "layer0.ln2"):
+        assert total(sheet.energy, ln, "comparator") == 6
+        assert total(sheet.latency, ln, "comparator") == 2
+    n_look, n_add = 36 + 12 + 36 + 12 + 3 * 15, 27 + 24 + 3 * 12     # 141 lookups, 87 adds
+    assert sheet.energy_j == pytest.approx((n_look * 2 * 0.3 + n_add * 0.1 + 12 * 2.0
+                                            + 18 * 0.05) * PJ)
+    # area: + 5 scalers and 4 comparators (1 um2 each)
+    assert sheet.area_mm2 == pytest.approx((1024 * 4 + 4 + 5 + 4) * UM2)
+    # the choices need their components, and only known values
+    del raw["components"]["scaler"]
+    with pytest.raises(arch.ArchError, match="needs a component 'scaler'"):
+        load(tmp_path, raw)
+    raw = acam_raw(1024)
+    raw["mapping"]["acam"] = {"softmax": "later"}
+    with pytest.raises(arch.ArchError, match="softmax must be one of"):
+        load(tmp_path, raw)
+
+
 def test_acam_too_small_for_one_lookup(tmp_path):
     a = load(tmp_path, acam_raw(count=1, per_lookup=2))   # 1 // 2 = 0 lookups per step
     with pytest.raises(mapping.ProvisionError, match="cannot hold one lookup"):

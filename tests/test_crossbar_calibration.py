@@ -183,7 +183,7 @@ def test_race_it_lookups_put_levels_on_zero_by_hand():
     assert y[0, 2] == 0.0
     # each row stores the centre of the inputs it matches, located by the calibration
     # ramp at 1/TRIM_RAMP_DIV of a step: within half a ramp step of 3/7 or 4/7
-    from imcspice.accelerators.race_it import TRIM_RAMP_DIV
+    TRIM_RAMP_DIV = a.acam_mapping().trim_ramp_div
     ramp = 1 / 7 / TRIM_RAMP_DIV
     assert min(abs(y[0, 0] - 3 / 7), abs(y[0, 0] - 4 / 7)) <= ramp / 2 + 1e-7
 
@@ -208,7 +208,7 @@ def test_race_it_product_operands_are_codes_with_zero_by_hand():
     # that matches 0 stores 0), the 1 gives level 3/3 of range 1. Each row stores the
     # centre of the inputs it matches, located by the calibration ramp at 1/TRIM_RAMP_DIV
     # of the lookup's step (1/3 at 3 bits): within half a ramp step of its level
-    from imcspice.accelerators.race_it import TRIM_RAMP_DIV
+    TRIM_RAMP_DIV = a.acam_mapping().trim_ramp_div
     ramp = (1 / 3) / TRIM_RAMP_DIV
     probs = np.array([[[[1.0, 0.0, 0.0, 0.0]]]], dtype=np.float32)
     v = np.ones((1, 1, 4, 1), dtype=np.float32)
@@ -232,7 +232,7 @@ def test_race_it_reciprocal_lookup_spans_the_calibrated_sums_by_hand():
     from imcspice.accelerators.race_it import RaceItOps
     a = arch.load("race-it", ["acam.bits=3"])
     dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
-    from imcspice.accelerators.race_it import TRIM_RAMP_DIV
+    TRIM_RAMP_DIV = a.acam_mapping().trim_ramp_div
     x = np.array([[0.0, -0.5] + [-1e4] * 14], dtype=np.float32)
     cal = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0, "sum_min": 1.5, "sum_max": 2.5}})
     wide = RaceItOps(a, dev, 0.0, {"s": {"in": 1.0}})          # no calibrated sums

@@ -5,14 +5,18 @@ mirror (torch_chip.py) computing the same numbers."""
 import warnings
 
 import numpy as np
+import pytest
 import torch
 
 from imcspice.accelerators.analog import AcamQuantizer
-from imcspice.accelerators.race_it import TRIM_RAMP_DIV, TrimmedAcam
+from imcspice.accelerators import arch
+from imcspice.accelerators.race_it import TrimmedAcam
 from imcspice.accelerators.torch_chip import AnalogChip
 
 torch.set_num_threads(1)
 warnings.simplefilter("ignore")
+#: the shipped description's calibration ramp (points per output step)
+TRIM_RAMP_DIV = arch.load("race-it").acam_mapping().trim_ramp_div
 
 
 def _rms_error(q, x):
@@ -54,6 +58,58 @@ def test_kept_value_is_stored_exactly():
     for seed in range(5):
         q = TrimmedAcam(8, -1.0 - 1 / 255, 1.0 + 1 / 255, 1.0 / 256, seed, keep=0.0)
         assert q(np.array([0.0]))[0] == 0.0
+
+
+def test_centroid_levels_by_hand():
+    """2 bits over [0, 4], no mismatch (thresholds 1, 2, 3): after a pass of inputs
+    0.1, 0.2 | 1.5, 1.7, 1.9 | (none) | 3.9 each row stores the mean of what it matched
+    (0.15, 1.7), a row matched fewer than min_count times keeps its centre (2.5); the kept
+    row keeps its value exactly."""
+    q = TrimmedAcam(2, 0.0, 4.0, 0.0, 0)
+    np.testing.assert_allclose(q.levels, [0.5, 1.5, 2.5, 3.5], atol=4 / 4 / TRIM_RAMP_DIV)
+    q.start_stats()
+    q(np.array([0.1, 0.2, 1.5, 1.7, 1.9, 3.9]))
+    q.fit_levels(min_count=1)
+    np.testing.assert_allclose(q.levels[[0, 1, 3]], [0.15, 1.7, 3.9])
+    assert abs(q.levels[2] - 2.5) <= 1 / TRIM_RAMP_DIV
+    assert q._stats is None and q(np.array([1.2]))[0] == pytest.approx(1.7)
+    k = TrimmedAcam(2, -2.0, 2.0, 0.0, 0, keep=0.0)
+    k.start_stats()
+    k(np.array([0.3, 0.5, 0.9]))                 # row [0, 1): mean 0.57, but it keeps 0
+    k.fit_levels(min_count=1)
+    assert k(np.array([0.5]))[0] == 0.0
+
+
+def test_centroid_levels_remove_the_bias_of_mismatched_rows():
+    """Products of codes (8-bit exp codes, mostly small, x 8-bit V codes: a P·V lookup's
+    inputs) through an 8-bit lookup with sigma = 1.24 steps (RACE-IT's ACAM after
+    write-verify). With trimmed centres a row's inputs are not centred in its interval
+    (a lattice of products, falling density), so each chip has a bias that a sum over
+    keys multiplies. Levels fitted as the mean of what each row matched (on one sample)
+    leave, on a fresh sample of n, only sampling noise: |bias| <= 10 x rms error /
+    sqrt(n) (the centroid condition makes the error zero-mean on the distribution);
+    the mean squared error does not grow."""
+    rng = np.random.default_rng(3)
+    n = 200_000
+
+    def sample():
+        e = np.round(np.exp(-rng.exponential(2.0, n)) * 255) / 255
+        v = np.round(np.clip(rng.normal(0, 0.35, n), -1, 1) * 127) / 127
+        return e * v
+    fit, test = sample(), sample()
+    before = []
+    for seed in range(4):
+        q = TrimmedAcam(8, -1.0, 1.0, 1.24 / 256, seed)
+        err0 = q(test) - test
+        q.start_stats()
+        q(fit)
+        q.fit_levels()
+        err = q(test) - test
+        bound = 10 * np.sqrt(np.mean(err ** 2)) / np.sqrt(n)
+        assert abs(err.mean()) <= bound, (seed, err.mean(), bound)
+        assert np.mean(err ** 2) <= np.mean(err0 ** 2)
+        before.append(abs(err0.mean()) / bound)
+    assert np.mean(before) > 2.0, before           # the bias it removes is real
 
 
 def _chip():
@@ -114,10 +170,10 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
     rs = f.layernorm(x, g, b, 1e-12, "n")
     rel_rs = np.abs(rs - exact).max(-1) / np.abs(exact).max(-1)
     assert rel_rs.max() < 0.01, rel_rs.max()
-    f.rsqrt_banks = False
+    f.rsqrt_banks = 1
     one = f.layernorm(x, g, b, 1e-12, "n")
     assert (np.abs(one - exact).max(-1) / np.abs(exact).max(-1)).max() > 0.1
-    f.rsqrt_banks = True
+    f.rsqrt_banks = 6
     f._out = out
     # with the output converter (8 bits over +-4, trimmed rows, the chip's drawn
     # threshold mismatch, sigma ~1.2 steps): each output within half the widest interval
