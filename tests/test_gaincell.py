@@ -156,9 +156,6 @@ def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
         pytest.approx(1.8, abs=0.01)              # clamp
 
 
-@pytest.mark.xfail(strict=True, reason="v_int_v misses the ramp form's 1 % training "
-                   "tolerance on this 2 x 2 sweep and falls back to a table, held out at "
-                   "3.5 % FS (measured; 0.04 mV off vref at t = 0)")
 def test_integrator_output_held_out_within_one_percent(mac, out):
     from imcspice.characterize.fit import fit
     m = fit(out / "mac.raw.h5")

@@ -119,7 +119,11 @@ def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
                 first = cols(tt[:1])[0]
                 start = np.array([(yy[0] - y0[idx] - step * first[1] - ft * first[2])
                                   / max(tt[0], 1e-30), step, ft])
-            n = max(int(level[idx]), 1)
+            # a curve on a hard clamp (knee = rail: v_int) after one point: its gain and
+            # step together (the start-up is steepest where the current is largest; the
+            # corner's median step left a v_int curve 1.3 % FS off at its first clamped
+            # point, measured); a bent knee (q_col_c) keeps the median step
+            n = max(int(level[idx]), 2 if (klo == lo and khi == hi) else 1)
 
             def resid(p, idx=idx, n=n, fixed=start):
                 g, st, ft = np.concatenate([p, fixed[len(p):]])
