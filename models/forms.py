@@ -131,6 +131,24 @@ def _integrator_ramp_lag(x, p, extra):
     return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
 
 
+def _integrator_ramp_feedthrough(x, p, extra):
+    """As _integrator_ramp_lag plus the read path's feedthrough charge ``feedthrough``
+    (params[9]), delivered whole once a pulse's edges have passed: z += feedthrough *
+    min(t / t_ft, 1) (t_ft: extra, the word-line edge). Physics: the access devices
+    connect the cell's internal nodes (between access and read transistors, idle at the
+    read rails) to the bit line at every read; their junction and overlap capacitance
+    exchanges a fixed charge with it, whatever the pulse width (circuits/gaincell.py
+    read_path_subckt). No pulse (t = 0): no feedthrough."""
+    (t,) = x
+    gain, step, y0, klo, lo, khi, hi, slo, shi, ft = (p[..., k] for k in range(10))
+    te = float(np.asarray(extra.get("t_edge", 1e-10)).ravel()[0])
+    tf = float(np.asarray(extra.get("t_ft", 1e-10)).ravel()[0])
+    xp = namespace_of(t, p)
+    t = xp.asfloat(t)
+    z = y0 + ft * xp.clip(t / tf, 0.0, 1.0) + step * -xp.expm1(-t / te) + gain * t
+    return _bent_into_rails(z, klo, lo, khi, hi, slo, shi)
+
+
 #: form name -> Form (``FORMS.add(form.name, form)``; a name is taken once)
 FORMS: Registry[Form] = Registry("model form")
 for _f in (
@@ -155,6 +173,13 @@ for _f in (
          "|R - K|) beyond a knee K toward its rail R, bend = 1 - exp(-u) (shape 1) or "
          "tanh(u) (shape 2)",
          _integrator_ramp_lag),
+    Form("integrator-ramp-feedthrough", ("gain", "step", "y0", "knee_lo", "lo", "knee_hi",
+                                         "hi", "shape_lo", "shape_hi", "feedthrough"), 1,
+         "z = y0 + feedthrough * min(t / t_ft, 1) + step * (1 - exp(-t / t_edge)) + gain * "
+         "t (t_ft, t_edge: extra; feedthrough: the read path's internal-node charge, "
+         "whole once the word-line edge has passed; step < 0: the integrator's start-up "
+         "lag); rails as integrator-ramp-lag",
+         _integrator_ramp_feedthrough),
 ):
     FORMS.add(_f.name, _f)
 

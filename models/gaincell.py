@@ -9,9 +9,14 @@
         several percent of full scale at the grid's edges. It does not depend on the
         column voltage vs_col_v of the charge measurement, so that axis is averaged out.
     q_col_c(t_pulse_s, ...) column charge vs query pulse width, v_int_v(t_pulse_s, ...)
-        integrator output: closed form ``integrator-ramp-lag`` (older files:
-        ``integrator-ramp-shaped``, ``integrator-ramp``: a 100 ps edge step) per setting
-        (forms.py) -- z = y0 + step * (1 - exp(-t / t_edge)) + gain * t (y0 the reset
+        integrator output: closed form ``integrator-ramp-feedthrough`` (older files:
+        ``integrator-ramp-lag``, without the feedthrough term; ``integrator-ramp-shaped``,
+        ``integrator-ramp``: a 100 ps edge step) per setting (forms.py) -- z = y0 +
+        feedthrough * min(t / t_ft, 1) + step * (1 - exp(-t / t_edge)) + gain * t
+        (feedthrough: the charge the cells' internal nodes between access and read
+        transistors, idle at the read rails, exchange with the bit line at every read,
+        whole once the 100 ps word-line edge has passed; measured -0.8 fC at 64 rows and
+        1 ns, against +5.2 fC at 2 ns; y0 the reset
         level: vref_v for v_int, 0 for q; step the word-line edge coupling, or, negative,
         the integrator's start-up lag, settling with one t_edge shared by all settings
         (the word-line edge or 0.25-2 ns, least squares on the unclamped curves); gain

@@ -91,9 +91,11 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
         if q in RESET_LEVEL and "t_pulse_s" in gd.names and len(gd.axis("t_pulse_s")) >= 4:
             fn, err = fit_ramp(gd, seed)
             if fn is not None:
-                notes[q] = ("integrator-ramp-lag in t_pulse_s: reset level (no pulse), "
-                            "a step settling with a shared time constant (word-line edge "
-                            "coupling or the integrator's start-up lag), linear ramp of the "
+                notes[q] = ("integrator-ramp-feedthrough in t_pulse_s: reset level (no "
+                            "pulse), the read path's feedthrough charge (whole once the "
+                            "word-line edge has passed), a step settling with a shared time "
+                            "constant (the internal nodes' settling and the integrator's "
+                            "start-up lag), linear ramp of the "
                             "column current, rails "
                             "shared by all settings (bent into each rail from a shared knee, "
                             "exp or tanh: the column keeps discharging after the clamp)")

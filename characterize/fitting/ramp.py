@@ -1,6 +1,7 @@
-"""Fitting the gain-cell integrator's ramp (form ``integrator-ramp-lag``, see
+"""Fitting the gain-cell integrator's ramp (form ``integrator-ramp-feedthrough``, see
 :mod:`imcspice.models.gaincell`): the column charge / integrator output against the pulse
-width per setting, with the start-up lag and the rails it clamps at."""
+width per setting, with the read path's feedthrough charge, the start-up lag and the
+rails it clamps at."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,21 +26,29 @@ def _reached_rails(sub, fs: float, tol: float = 1e-3):
 
 #: the integrator's output before any pulse: its reset level (an input setting) / no charge
 RESET_LEVEL = {"v_int_v": "vref_v", "q_col_c": 0.0}
+FORM = "integrator-ramp-feedthrough"
+PARAM_NAMES = ["gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi", "shape_lo",
+               "shape_hi", "feedthrough"]
 
 
 def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
-    """Form ``integrator-ramp-lag`` over the pulse width per setting (q_col_c, v_int_v).
+    """Form ``integrator-ramp-feedthrough`` over the pulse width per setting (q_col_c,
+    v_int_v).
 
     Physics: with no pulse the integrator stays at its reset level y0 (v_int: vref_v,
-    q: 0 -- a setting, not fitted); the word-line edges couple a charge step through the
-    cell (``step``, reached within the edge time); then the column integrates a nearly
+    q: 0 -- a setting, not fitted); any pulse exchanges the read path's feedthrough
+    charge with the bit line, whole once the word-line edge has passed (``feedthrough``:
+    the cells' internal nodes, idle at the read rails, joined to the bit line by the
+    access devices); a step settling with a shared time constant (``step``: the
+    integrator's start-up lag, negative) and then the column integrates a nearly
     constant cell current (``gain``) until the integrator clamps. The clamp is hard on
     v_int; the charge keeps trickling in after the clamp while the bit line settles, so
     q bends into its rail from a knee (slope-continuous exponential approach). Rails:
     the values the training curves sit on (shared by all settings; a rail no curve
     reaches is not imposed); knees: one per side, shared, chosen on a grid by the worst
-    training error; gain and step per setting by least squares (step from the
-    corner's median where a curve has fewer than two unclamped points). gain stored as
+    training error; gain, step and feedthrough per setting by least squares (step and
+    feedthrough from the corner's median where a curve has fewer than three unclamped
+    points). gain stored as
     asinh(gain / s). Returns (Function, held-out error) or (None, None) when the
     training error exceeds the tolerance."""
     from scipy.optimize import least_squares  # start-up time
@@ -50,7 +59,7 @@ def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     param_axes, axes, sub, pshape, xs = training_grid(gd, masks, [axis])
     fs = gd.full_scale
     t = xs[0]
-    f = get_form("integrator-ramp-lag").func
+    f = get_form(FORM).func
     lo, hi = _reached_rails(sub, fs)
     if isinstance(src, str):
         k = param_axes.index(src)
@@ -58,23 +67,41 @@ def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
                                                 [1] * (len(param_axes) - k - 1)), pshape)
     else:
         y0 = np.full(pshape, float(src))
-    ex = {"t_edge": np.array([_step_time(t, sub, y0, lo, hi, fs, T_READ_EDGE_S)])}
+    ex = {"t_edge": np.array([_step_time(t, sub, y0, lo, hi, fs, T_READ_EDGE_S)]),
+          "t_ft": np.array([T_READ_EDGE_S])}
     gscale = fs / max(float(np.max(t)), 1e-30)
 
     cw = np.zeros(pshape)                          # per-curve worst training error, % FS
     upward = np.nan_to_num(sub[..., -1] - y0) > 0  # curves ending above their reset level
 
+    cols = _columns(ex)
+
     def fit_all(klo, khi, slo=1.0, shi=1.0):
-        out = np.full(pshape + (9,), np.nan)
+        out = np.full(pshape + (10,), np.nan)
         band = 0.01 * fs
-        free = np.zeros(pshape, dtype=bool)
+        # parameters free per curve: 3 (gain, step, feedthrough) where the curve has
+        # _FT_POINTS unclamped points, 2 (gain, step; feedthrough: the corner's median)
+        # where it has two, else 1 (gain; step too from the corner's median)
+        level = np.zeros(pshape, dtype=int)
+        oks = {}
         for idx in np.ndindex(*pshape):
             y = sub[idx]
-            ok = np.isfinite(y) & (t > 0) & (y > klo + band) & (y < khi - band)
-            if ok.sum() >= 2:
-                g, o = np.polyfit(t[ok], y[ok], 1)
-                out[idx] = [g, o - y0[idx], y0[idx], klo, lo, khi, hi, slo, shi]
-                free[idx] = True
+            oks[idx] = ok = np.isfinite(y) & (t > 0) & (y > klo + band) & (y < khi - band)
+            if ok.sum() >= _FT_POINTS:
+                (g, st, ft), *_ = np.linalg.lstsq(cols(t[ok]), y[ok] - y0[idx], rcond=None)
+                out[idx] = [g, st, y0[idx], klo, lo, khi, hi, slo, shi, ft]
+                level[idx] = 3
+        ft_med = [float(np.median(out[c][level[c] == 3][:, 9])) if (level[c] == 3).any()
+                  else 0.0 for c in range(pshape[0])]
+        for idx in np.ndindex(*pshape):
+            ok = oks[idx]
+            if level[idx] == 0 and ok.sum() >= 2:
+                a = cols(t[ok])
+                (g, st), *_ = np.linalg.lstsq(a[:, :2], sub[idx][ok] - y0[idx] -
+                                              ft_med[idx[0]] * a[:, 2], rcond=None)
+                out[idx] = [g, st, y0[idx], klo, lo, khi, hi, slo, shi, ft_med[idx[0]]]
+                level[idx] = 2
+        free = level >= 2
         if not free.any():
             return None, np.inf
         worst = 0.0
@@ -84,21 +111,29 @@ def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
             if ok.sum() < 2:
                 return None, np.inf
             if free[idx]:
-                start = out[idx][:2].copy()
+                start = out[idx][[0, 1, 9]].copy()
             else:
                 step = float(np.median(out[idx[0]][free[idx[0]]][:, 1]))
+                ft = ft_med[idx[0]]
                 tt, yy = t[ok & (t > 0)], y[ok & (t > 0)]
-                start = np.array([(yy[0] - y0[idx] - step) / max(tt[0], 1e-30), step])
+                first = cols(tt[:1])[0]
+                start = np.array([(yy[0] - y0[idx] - step * first[1] - ft * first[2])
+                                  / max(tt[0], 1e-30), step, ft])
+            # a curve on a hard clamp (knee = rail: v_int) after one point: its gain and
+            # step together (the start-up is steepest where the current is largest; the
+            # corner's median step left a v_int curve 1.3 % FS off at its first clamped
+            # point, measured); a bent knee (q_col_c) keeps the median step
+            n = max(int(level[idx]), 2 if (klo == lo and khi == hi) else 1)
 
-            def resid(p, idx=idx, free_=free[idx], step0=start[1]):
-                q = np.array([p[0], p[1] if free_ else step0, y0[idx], klo, lo, khi, hi,
-                              slo, shi])
+            def resid(p, idx=idx, n=n, fixed=start):
+                g, st, ft = np.concatenate([p, fixed[len(p):]])
+                q = np.array([g, st, y0[idx], klo, lo, khi, hi, slo, shi, ft])
                 return (f([t[ok]], q, ex) - y[ok]) / fs
-            p0 = start if free[idx] else start[:1]
-            sc = np.array([gscale, fs])[:len(p0)]
+            p0 = start[:n]
+            sc = np.array([gscale, fs, fs])[:n]
             r = least_squares(resid, p0, x_scale=sc, max_nfev=500)
-            p = np.array([r.x[0], r.x[1] if free[idx] else start[1]])
-            out[idx] = [p[0], p[1], y0[idx], klo, lo, khi, hi, slo, shi]
+            p = np.concatenate([r.x, start[n:]])
+            out[idx] = [p[0], p[1], y0[idx], klo, lo, khi, hi, slo, shi, p[2]]
             cw[idx] = 100 * float(np.max(np.abs(resid(r.x))))
             worst = max(worst, cw[idx])
         _extrapolate_clamped_gain(out, free)
@@ -134,44 +169,61 @@ def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     s = 1e-3 * float(np.max(np.abs(g))) or 1.0
     out[..., 0] = np.arcsinh(g / s)
     scales = ["inv_kelvin" if n == "temp_c" else "linear" for n in param_axes]
-    fn = Function(name=gd.name, unit=gd.unit, form="integrator-ramp-lag",
+    fn = Function(name=gd.name, unit=gd.unit, form=FORM,
                   corners=list(gd.corners), grid_inputs=param_axes,
                   grid_axes=[axes[n] for n in param_axes], values=out, form_inputs=[axis],
-                  param_names=["gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi",
-                               "shape_lo", "shape_hi"],
-                  scales=scales, param_transform=["asinh"] + ["linear"] * 8,
-                  extra={"asinh_scale": np.array([s] + [1.0] * 8), **ex},
-                  doc=f"column integrator vs {axis}: edge step, linear ramp, rails")
+                  param_names=PARAM_NAMES,
+                  scales=scales, param_transform=["asinh"] + ["linear"] * 9,
+                  extra={"asinh_scale": np.array([s] + [1.0] * 9), **ex},
+                  doc=f"column integrator vs {axis}: feedthrough, start-up step, linear "
+                      "ramp, rails")
     fn.validate()
     err = heldout_error(fn, gd, masks)
     err["training_max_pct_fs"] = worst
     err["knees"] = {"lo": float(klo), "hi": float(khi), "rail_lo": lo, "rail_hi": hi,
                     "shape_lo": slo, "shape_hi": shi, "t_edge_s": float(ex["t_edge"][0])}
+    err["feedthrough"] = {"min": float(np.min(out[..., 9])),
+                          "max": float(np.max(out[..., 9]))}
     return fn, err
 
 
-#: candidate settling times of the ramp's step: the word-line edge, or the integrator's
-#: start-up (its slope is reached only after ~1 ns)
+#: unclamped training points a curve needs for its own feedthrough (fewer: the corner's
+#: median; with three or four points gain, step and feedthrough fit any curve exactly)
+_FT_POINTS = 6
+#: candidate settling times of the ramp's step: the integrator's start-up (its slope is
+#: reached only after ~1 ns)
 _STEP_TIMES_S = (0.25e-9, 0.5e-9, 0.75e-9, 1.0e-9, 1.5e-9, 2.0e-9)
 
 
+def _columns(ex):
+    """Design matrix of the linear part: [t, 1 - exp(-t / t_edge), min(t / t_ft, 1)]."""
+    te, tf = float(ex["t_edge"][0]), float(ex["t_ft"][0])
+    return lambda tt: np.stack([tt, -np.expm1(-tt / te), np.clip(tt / tf, 0.0, 1.0)],
+                               axis=1)
+
+
 def _step_time(t, sub, y0, lo, hi, fs, t_edge_s):
-    """The step's time constant shared by all curves: the candidate (the word-line edge
-    ``t_edge_s`` or one of _STEP_TIMES_S) whose linear least-squares fit of
-    y - y0 = gain * t + step * (1 - exp(-t / te)) to the unclamped training points of every
-    curve has the smallest worst residual."""
+    """The step's time constant shared by all curves: the candidate of _STEP_TIMES_S
+    whose linear least-squares fit of y - y0 = gain * t + step * (1 - exp(-t / te)) +
+    feedthrough * min(t / t_edge_s, 1) to the unclamped training points of every curve
+    has the smallest worst residual. Candidates below half the shortest sampled pulse
+    are skipped: there the step is complete at every sample and indistinguishable from
+    the feedthrough."""
     band = 0.01 * fs
     lo_ = lo if np.isfinite(lo) else -np.inf
     hi_ = hi if np.isfinite(hi) else np.inf
-    best = (np.inf, t_edge_s)
-    for te in (t_edge_s,) + _STEP_TIMES_S:
+    t_min = float(np.min(t[t > 0])) if (t > 0).any() else 0.0
+    cands = [te for te in _STEP_TIMES_S if te >= 0.5 * t_min] or [max(_STEP_TIMES_S)]
+    best = (np.inf, cands[0])
+    for te in cands:
+        cols = _columns({"t_edge": [te], "t_ft": [t_edge_s]})
         worst = 0.0
         for idx in np.ndindex(*sub.shape[:-1]):
             y = sub[idx]
             ok = np.isfinite(y) & (t > 0) & (y > lo_ + band) & (y < hi_ - band)
-            if ok.sum() < 3:
+            if ok.sum() < 4:
                 continue
-            a = np.stack([t[ok], -np.expm1(-t[ok] / te)], axis=1)
+            a = cols(t[ok])
             c, *_ = np.linalg.lstsq(a, y[ok] - y0[idx], rcond=None)
             worst = max(worst, float(np.max(np.abs(a @ c - (y[ok] - y0[idx])))))
         if worst < best[0]:

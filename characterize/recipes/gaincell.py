@@ -32,9 +32,9 @@ from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import charge, zero_crossing
-from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_ROWS, P_VQ, P_VREF,
-                              P_VRP, P_VWWLH, P_WRN, P_WRP, TRAN_READ, T_END_S, T_Q0_S,
-                              cell_params, int_param, integrator_lines, rails, read_result)
+from .gaincell_common import (NUMERICS_OPTIONS, P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD,
+                              P_ROWS, P_VQ, P_VREF, P_VRP, P_VWWLH, P_WRN, P_WRP, TRAN_READ,
+                              T_END_S, T_Q0_S, cell_params, int_param, integrator_lines, rails, read_result)
 
 MAX_ROWS = gc.ARRAY_ROWS
 ROW_AXIS = tuple(float(r) for r in range(MAX_ROWS))
@@ -69,12 +69,18 @@ class GainCellMac(Recipe):
     rail ``vrp`` (vrp x the charge the cell's PMOS branch draws; the NMOS rail is at
     0 V). The real cell has its own metered ``vrp`` source. The charge the cell moves
     on the bit line is the integrator's (its supply: ``gaincell-readout`` e_int_j).
+
+    Numerics: the "standard" transient numerics of gaincell-write (Gear, reltol 1e-5,
+    femtocoulomb-sized absolute tolerances; gaincell_common.NUMERICS_OPTIONS). With
+    ngspice's defaults (trapezoidal, reltol 1e-3) e_read_j was 0.5-1.2 % off a Gear /
+    reltol 1e-6 / 4x-finer-step reference; with these 0.06 % (q_col_c 0.015 % FS),
+    measured at 4 and 64 rows, ~1.2x the CPU time.
     """
 
     name = "gaincell-mac"
-    # v6: e_read_j (read drivers + vrp rail metered); v5: t_pulse_s on the 4-bit Q grid
-    # (1 ns), vwl_v 50 mV, vs_v 25 mV
-    version = 6
+    # v7: Gear / reltol 1e-5 numerics; v6: e_read_j (read drivers + vrp rail metered);
+    # v5: t_pulse_s on the 4-bit Q grid (1 ns), vwl_v 50 mV, vs_v 25 mV
+    version = 7
     summary = ("gain cell signed read current I(Vs, Vwl) and column charge vs query pulse "
                "width (SKY130, push-pull read)")
     params = (P_ROWS,
@@ -112,7 +118,7 @@ class GainCellMac(Recipe):
     def body(self, tech, p):
         rows = int_param("rows", p["rows"], 1, 64)
         cp = cell_params(self)
-        lines = [gc.include_line()] + rails()
+        lines = [gc.include_line(), NUMERICS_OPTIONS["standard"]] + rails()
         # (a) DC bench: stored voltage forced, word line forced, bit line held at vref
         lines += [
             gc.cell("dc", "wbl_idle", "wwl_hold", "rwl_dc", "rwlb_dc", "bl_dc", "sn_dc",
