@@ -9,7 +9,7 @@ by the valid range):
     v_out_v      TIA output
     ir_drop_rel  (i_ideal - i_out) / i_ideal: the IR-drop (+ access-device) correction as a
                  function of rows, wire resistance and conductance load
-    e_read_j     read energy over the read pulse
+    e_read_j     read energy over the read (the pulse, or 0..t_settle_s: read_window)
     t_settle_s   TIA output 1 % settling time
 
 Form (per output, recorded in ``meta["outputs_form"]``): the distributed bit-line
@@ -70,10 +70,13 @@ a) is the IR-drop fit's, not refitted. Held out (seed 0: rows 128, frac_on 0.25 
 (a ringing-dependent 1 % crossing) is not smooth in rows, temperature or r_bl; at the
 accelerators' read point (128 rows, 2.5 ohm, 0.2 V, frac_on 0.5) within 3 % of ngspice.
 
-TIA (recipe crossbar-column v4): the SKY130 two-stage OTA by default, its output stage
-sized per column from the column's full-scale current; its supply power ``p_tia_w`` and
-its supply energy over the read pulse ``e_tia_j`` are lookup tables (they follow the
-output-stage rule in rows, g_on and v_read, not the bit line's load). With the OTA the
+TIA (recipe crossbar-column v5): the SKY130 two-stage OTA by default, its output stage
+sized per column for the design load (``i_design_frac`` of the conductance span, 0.25:
+1.6 x the heaviest mapped column, issue 12); its supply power ``p_tia_w`` and its supply
+energy ``e_tia_j`` are lookup tables, linear in rows (they follow the output-stage rule
+in rows, g_on and v_read, not the bit line's load). The shipped sweep integrates both
+energies over 0..t_settle_s (``read_window = settled``: the read lasts until the output
+has settled, the latency the architectures price); ``e_read_j`` is then a table too. With the OTA the
 bit line sits at v_cm (0.45 V): the access transistors' source, so the drop is larger
 than with the behavioral TIA's 0 V bit line, and the settling is the OTA's (two-stage,
 slewing), not a single pole's; where the ladder forms miss their training points by more

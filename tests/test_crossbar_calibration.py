@@ -282,9 +282,11 @@ def test_shipped_column_model_at_zero_load_against_nodal_analysis():
     spice = _raw("ir_drop_rel", rows=rows, r_bl_ohm=r_bl, frac_on=0.0, v_read_v=v,
                  temp_c=27.0)
     assert spice == pytest.approx(want, abs=2e-3)
-    # the shipped fit (OTA TIA sweep) misses this point by 3.1e-3 (measured: its
-    # ir_drop_rel is held out at 3.97 % FS; 2e-3 held with the behavioral-TIA model)
-    assert float(dev.ir_drop_rel(0.0)) == pytest.approx(want, abs=3.5e-3)
+    # the shipped fit misses this point by 5.3e-3 (measured: the 128-row line is held
+    # out, so the ladder form extrapolates from 16-64 rows, fitted over frac_on 0..0.25
+    # since the OTA's design load bounds the sweep; its ir_drop_rel is held out at
+    # 6.63 % FS; 3.1e-3 with frac_on to 0.75, 2e-3 with the behavioral-TIA model)
+    assert float(dev.ir_drop_rel(0.0)) == pytest.approx(want, abs=6e-3)
 
 
 def test_crossbar_device_follows_each_load_and_warns_outside_the_fit():

@@ -106,7 +106,8 @@ def test_ota_transistors_carry_junction_areas():
 
 def test_ota_tia_holds_a_heavy_column_with_its_sized_output_stage(tmp_path, pool):
     # 64 linear cells of 100 uS read at 0.55 V (r_bl 2.5 ohm): ~2.7 mA, 33x the 80 uA
-    # quiescent current of the unscaled output stage. Rule: I_fs = 64 * 100 uS * 0.55 V
+    # quiescent current of the unscaled output stage, sized here for every cell ON
+    # (i_design_frac = 1). Rule: I_fs = 64 * 100 uS * 0.55 V
     # = 3.52 mA -> n2 = 3.52 mA / 80 uA = 44 -> I7 = 3.52 mA; supply = 1.8 V x (2 x
     # 20 uA + 3.52 mA) = 6.41 mW. Linear cells: the current does not depend on the bit
     # line's level, so the OTA must give the current of the ideal (gain 1e12) behavioral
@@ -115,7 +116,7 @@ def test_ota_tia_holds_a_heavy_column_with_its_sized_output_stage(tmp_path, pool
     axes = {"device": ["linear"], "rows": [64], "frac_on": [1.0], "g_on_us": [100.0],
             "v_read_v": [0.55], "r_bl_ohm": [2.5], "r_f_ohm": [25.0],
             "pattern": ["spread"]}
-    o = _sweep(tmp_path, "heavy-ota", axes, pool)
+    o = _sweep(tmp_path, "heavy-ota", dict(axes, i_design_frac=[1.0]), pool)
     b = _sweep(tmp_path, "heavy-beh", dict(axes, tia=["behavioral"], a0_v_per_v=[1e12]), pool)
     i_o, i_b = o.data["i_out_a"].item(), b.data["i_out_a"].item()
     assert i_o == pytest.approx(i_b, rel=0.01)
@@ -124,6 +125,38 @@ def test_ota_tia_holds_a_heavy_column_with_its_sized_output_stage(tmp_path, pool
     assert p == pytest.approx(1.8 * (2 * 20e-6 + 64 * 100e-6 * 0.55), rel=0.1)
     # the supply energy over the 20 ns read: the DC power, plus what the transient adds
     assert o.data["e_tia_j"].item() == pytest.approx(p * 20e-9, rel=0.05)
+
+
+def test_output_stage_sized_for_the_design_load_and_the_settled_read(tmp_path, pool):
+    # The default design load: i_design_frac = 0.25 of the span, 1.6 x the heaviest
+    # mapped column measured (0.154, issue 12), and the default sweep stays inside it
+    from imcspice.characterize.defaults import FULL
+    from imcspice.characterize.recipes.crossbar import CrossbarColumn
+    design = CrossbarColumn().param("i_design_frac").default
+    assert 0.154 < design <= 0.25
+    assert max(FULL["crossbar-column"].axes["frac_on"]) <= design
+    # 64 linear cells, 1/4 ON (100 uS, OFF 1 uS) at 0.55 V: I_design = 64 x (1 + 0.25 x
+    # 99) uS x 0.55 V = 0.906 mA -> n2 = 0.906 mA / 80 uA = 11.3, I7 = 0.906 mA; supply
+    # = 1.8 V x (2 x 20 uA + 0.906 mA) = 1.70 mW (all-ON sizing: 6.41 mW, test above).
+    # The column is at its design load: the OTA gives the ideal TIA's current (1 %).
+    axes = {"device": ["linear"], "rows": [64], "frac_on": [0.25], "g_on_us": [100.0],
+            "v_read_v": [0.55], "r_bl_ohm": [2.5], "r_f_ohm": [25.0],
+            "pattern": ["spread"], "read_window": ["pulse", "settled"]}
+    o = _sweep(tmp_path, "design-ota", axes, pool)
+    b = _sweep(tmp_path, "design-beh", dict(axes, tia=["behavioral"], a0_v_per_v=[1e12],
+                                            read_window=["pulse"]), pool)
+    i_o = o.data["i_out_a"].ravel()
+    assert i_o == pytest.approx(np.full(2, b.data["i_out_a"].item()), rel=0.01)
+    p = o.data["p_tia_w"].ravel()
+    assert p == pytest.approx(np.full(2, 1.8 * (2 * 20e-6 + 64 * 25.75e-6 * 0.55)), rel=0.1)
+    # read_window: 'pulse' integrates over t_read_s = 20 ns, 'settled' over 0..t_settle:
+    # the supply energy is the DC power over the window plus what the transient adds
+    # (<= 5 %); the linear cells draw V x I from their drivers once the line has charged
+    t_s = o.data["t_settle_s"].ravel()
+    e_tia, e_read = o.data["e_tia_j"].ravel(), o.data["e_read_j"].ravel()
+    assert e_tia[0] == pytest.approx(p[0] * 20e-9, rel=0.05)
+    assert e_tia[1] == pytest.approx(p[1] * t_s[1], rel=0.05)
+    assert e_read[1] / e_read[0] == pytest.approx(t_s[1] / 20e-9, rel=0.1)
 
 
 def test_ota_tia_refuses_an_r_f_too_large_for_the_column(tmp_path, pool):

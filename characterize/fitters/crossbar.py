@@ -27,9 +27,22 @@ QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s", "p_
               "e_tia_j")
 
 #: quantities with no ladder form: the OTA TIA's supply power and energy (NaN with the
-#: behavioral TIA, then not modeled) follow its output stage, sized per column from the
-#: column's full scale (rows, g_on, v_read), not the bit line's load: lookup tables
+#: behavioral TIA, then not modeled) follow its output stage, sized per column for the
+#: column's design load (rows, g_on, v_read), not the bit line's load: lookup tables
 TABLE_ONLY = ("p_tia_w", "e_tia_j")
+
+#: also tables where the energies cover 0..t_settle_s (read_window = "settled"): the
+#: ladder energy form assumes a fixed window, and the read energy is then the column's
+#: power times the OTA's settling time (the form held out 20.9 % FS at the 128-row edge,
+#: a table 4.5 %, shipped sweep, seed 0)
+TABLE_ONLY_SETTLED = ("e_read_j",)
+
+#: tables interpolated linearly in rows, not log(rows): the output stage's current
+#: (p_tia_w, e_tia_j) is proportional to rows above its one-copy floor (circuits/ota.py
+#: rule), and the column current (v_out_v = -i r_f) nearly so, so a held-out 64-row line
+#: between 32 and 128 is close to exact; log(rows) read p_tia_w there 25 % high (held
+#: out 12-13 % FS, seed 0)
+LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 
 #: a closed form is kept when its worst TRAINING error is within this (% of full scale)
 FORM_TOL_PCT = DEFAULT_TOL_PCT
@@ -190,8 +203,9 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
                  ratio0: dict | None = None, doc: str = ""):
     """Closed form of ``q`` if its training error is within FORM_TOL_PCT, else a table.
     Returns (function, held-out error dict)."""
-    if q in TABLE_ONLY:
-        return fit_table_quantity(gd, seed, doc=f"{doc} [lookup table]")
+    scales = {"rows": "linear"} if q in LINEAR_ROWS and "rows" in gd.names else None
+    if q in TABLE_ONLY or (q in TABLE_ONLY_SETTLED and fixed.get("read_window") == "settled"):
+        return fit_table_quantity(gd, seed, doc=f"{doc} [lookup table]", scales=scales)
     form, more = FORM_OF[q]
     if q in FIXED_V_FORM_OF and "v_read_v" in gd.names and len(gd.axis("v_read_v")) < 2:
         form, more = FIXED_V_FORM_OF[q]
@@ -226,7 +240,8 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
         form_fit = None
         note["form_error"] = f"the sweep lacks form inputs {sorted(set(inputs) - set(gd.names))}"
     fn, err = fit_table_quantity(gd, seed, doc=f"{doc} [lookup table: closed form {form} "
-                                 f"missed the {FORM_TOL_PCT:g} % FS training tolerance]".strip())
+                                 f"missed the {FORM_TOL_PCT:g} % FS training tolerance]".strip(),
+                                 scales=scales)
     err.update(note, model="lookup table")
     # a closed form that missed the training tolerance is still kept where it predicts
     # the held-out points better than the table does (e.g. the settling time of light
