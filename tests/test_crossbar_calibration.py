@@ -261,20 +261,25 @@ def _race_it_device():
     return a, hw, hardware.crossbar_device(hw, a.component("crossbar"))
 
 
+def _zero_load_hand(a):
+    """(IR drop, rows, r_bl, v_read) of RACE-IT's tile with every cell OFF, by hand."""
+    from imcspice.circuits import crossbar as cb
+    from test_crossbar import nodal_solution
+    xb = a.component("crossbar")
+    rows, r_bl, v = int(xb["rows"]), float(xb["r_bl_ohm"]), float(xb["v_read_v"])
+    g_eff = float(cb.cell_current(v, 1e-6, "1t1r")) / v
+    i_ref = nodal_solution(np.full((rows, 1), g_eff), np.full(rows, v), 5.0, r_bl)[0][0]
+    return 1 - (i_ref / (rows * g_eff * v)) / (1 + 0.9e3 * g_eff), rows, r_bl, v
+
+
 def test_shipped_column_model_at_zero_load_against_nodal_analysis():
     # RACE-IT's tile: 128 rows, r_bl 2.5 ohm, 0.2 V, every cell at g_off = 1 uS. Hand
     # reference: nodal analysis of the bit-line ladder (tests/test_crossbar.py) with each
     # cell at its large-signal conductance I_cell(0.2 V)/0.2 V (the numpy mirror of the
     # memristor law), times the wire-free fraction of a 1 MOhm cell behind a ~0.9 kOhm
     # access nfet (W = 1 um, Vgs = 1.8 V, tt): 1/(1 + 0.9e3 * 1e-6).
-    from imcspice.circuits import crossbar as cb
-    from test_crossbar import nodal_solution
     a, hw, dev = _race_it_device()
-    xb = a.component("crossbar")
-    rows, r_bl, v = int(xb["rows"]), float(xb["r_bl_ohm"]), float(xb["v_read_v"])
-    g_eff = float(cb.cell_current(v, 1e-6, "1t1r")) / v
-    i_ref = nodal_solution(np.full((rows, 1), g_eff), np.full(rows, v), 5.0, r_bl)[0][0]
-    want = 1 - (i_ref / (rows * g_eff * v)) / (1 + 0.9e3 * g_eff)
+    want, rows, r_bl, v = _zero_load_hand(a)
     assert 0.01 < want < 0.03                       # the ladder's u/3 ~ 1.4 %
     # ngspice itself (the shipped raw point; the OTA TIA holds the bit line at v_cm
     # within 0.07 mV there, so the hand's ideal virtual ground applies)
@@ -282,11 +287,16 @@ def test_shipped_column_model_at_zero_load_against_nodal_analysis():
     spice = _raw("ir_drop_rel", rows=rows, r_bl_ohm=r_bl, frac_on=0.0, v_read_v=v,
                  temp_c=27.0)
     assert spice == pytest.approx(want, abs=2e-3)
-    # the shipped fit misses this point by 5.3e-3 (measured: the 128-row line is held
-    # out, so the ladder form extrapolates from 16-64 rows, fitted over frac_on 0..0.25
-    # since the OTA's design load bounds the sweep; its ir_drop_rel is held out at
-    # 6.63 % FS; 3.1e-3 with frac_on to 0.75, 2e-3 with the behavioral-TIA model)
-    assert float(dev.ir_drop_rel(0.0)) == pytest.approx(want, abs=6e-3)
+
+
+@pytest.mark.xfail(strict=True, reason="the OTA-TIA crossbar-column fit misses the zero-load "
+                   "hand value by 5.3e-3 (measured; 2e-3 with the behavioral-TIA model): the "
+                   "128-row line is held out and the ladder form extrapolates from 16-64 rows "
+                   "fitted over frac_on 0..0.25 (ir_drop_rel held out at 6.63 % FS)")
+def test_shipped_column_fit_at_zero_load_against_nodal_analysis():
+    # the hand reference of the test above, against the fitted model the accelerators use
+    a, hw, dev = _race_it_device()
+    assert float(dev.ir_drop_rel(0.0)) == pytest.approx(_zero_load_hand(a)[0], abs=2e-3)
 
 
 def test_crossbar_device_follows_each_load_and_warns_outside_the_fit():
