@@ -228,7 +228,7 @@ class GainCellAttention(nn.Module):
                 break
         self.rank = rank
         self.rank_error = float(np.abs(d - (u[:, :rank] * sv[:rank]) @ vt[:rank]).max() / full)
-        f32 = dict(dtype=torch.float32)
+        f32 = dict(dtype=torch.float32, device=self.aq.device)   # the module's device
         self.register_buffer("i0_lv", torch.tensor(i0, **f32), persistent=False)
         self.register_buffer("g_lv", torch.tensor(vt[:rank], **f32), persistent=False)
         self.register_buffer("f_age", torch.tensor((u[:, :rank] * sv[:rank]).T, **f32),
@@ -384,7 +384,8 @@ def convert(model, phys: GainCellPhysics):
     heads = model.config.num_attention_heads
     for m in attention_modules(model):
         if not hasattr(m, "gaincell"):
-            m.gaincell = GainCellAttention(phys, heads)
+            device = next(m.parameters()).device   # on the model's device (cpu, cuda)
+            m.gaincell = GainCellAttention(phys, heads).to(device)
         else:
             m.gaincell.set_physics(phys)
     model.config._attn_implementation = ATTN_NAME
