@@ -150,3 +150,19 @@ def test_characterized_machine_over_a_1024_token_window():
                                    atol=2e-3 * np.abs(read).max())
     # leakage over the window: the bottom level drifts by several mV in 1024 tokens
     assert abs(tab[-1, 0] - tab[0, 0]) > 5e-3
+
+
+def test_convert_puts_the_attention_on_the_models_device():
+    """convert() after model.to(device) (what `finetune --device cuda` does) must make
+    the pairs and tables on that device: on a CPU-only machine the "meta" device stands
+    in for CUDA (a module left on the CPU is found the same way)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from imcspice.accelerators.gaincell_torch import convert, gaincell_layers
+    cfg = GPT2Config(vocab_size=16, n_positions=8, n_embd=8, n_layer=1, n_head=2)
+    model = GPT2LMHeadModel(cfg).to("meta")
+    convert(model, _phys(window=8))
+    g = gaincell_layers(model)[0]
+    tensors = list(g.parameters()) + list(g.buffers())
+    assert len(tensors) >= 8 + 4
+    assert {t.device.type for t in tensors} == {"meta"}
