@@ -42,8 +42,10 @@ def test_shipped_gpt2_checkpoint_beats_a_unigram_model():
     m, meta = clm.load_gpt2()
     held = clm.corpus_tokens("heldout")
     ppl = clm.gpt2_perplexity(m, held, max_tokens=4 * 1024 + 1)
-    # a byte-frequency (unigram) model of this text has perplexity ~25 (numpy-era note);
-    # the shipped 1024-position model must be well below it on the held-out text
-    assert ppl < 15.0
-    assert float(meta["heldout_ppl_fp32"]) < 15.0
+    # a byte-frequency (unigram) model of this text has perplexity ~25 (numpy-era note),
+    # and the numpy model it starts from reached 4.19 with 128 bytes of context
+    # (train_causal_lm.py): a 1024-position model trained to use its window must do about as
+    # well over 1024 bytes (the CPU-era checkpoint, 164 k tokens, was at 11.3)
+    assert ppl < 4.5
+    assert float(meta["heldout_ppl_fp32"]) < 4.5
     assert meta["context"] == "1024"
