@@ -27,9 +27,11 @@
     discharge time), e_search_j (energy of a mismatching search: VDD, the gated source
     line, the comparator's decision and the control-gate drivers), over
     dv_v and n_cells (row length) and any other swept setting, and e_search_match_j
-    (all cells matching) over n_cells. Lookup tables: log(value) over the swept axes
-    (log axes where the sweep is geometric), spline refined. The sense margin is not
-    modeled (near the window edge it is a nearly step-like function of dv_v).
+    (all cells matching) over n_cells. Lookup tables, monotone-cubic refined along dv_v:
+    t_discharge_s as log(value) over ln(n_cells), ln(dv_v); the energies as values linear
+    in n_cells (a search's energy is affine in the row length: per-cell terms plus fixed
+    periphery) over ln(dv_v). The sense margin is not modeled (near the window edge it is
+    a nearly step-like function of dv_v).
 """
 from __future__ import annotations
 

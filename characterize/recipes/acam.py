@@ -41,7 +41,9 @@ acam-search details
   the end of the recharge: VDD (precharge pfet, cell inverters), the gated source-line
   supply (``e_sl_j``), the comparator's supply (``e_sense_j``, its energy per decision),
   and the CMOS drivers of the four control gates (precharge, footer, source-line switch,
-  comparator clock: VDD x the charge each delivers, ``e_ctrl_j``). Data-line drivers are
+  comparator clock: VDD x the net charge each delivers while pulling its gate up,
+  ``e_ctrl_j``; the signed integral, so the trapezoidal rule's current ringing after an
+  edge, which alternates in sign, cancels instead of adding). Data-line drivers are
   not counted.
 * Window edges: of an isolated replica cell (own ideal supplies, ``v_lo_v``/``v_hi_v``)
   and of the far-end cell inside the row (``v_lo_row_v``/``v_hi_row_v``: DC, source line
@@ -68,6 +70,7 @@ from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import crossing_log, energy, fall_time
+from .acam_drivers import driver_energy
 from .memristor_iv import mc_conductance_lines
 
 # DL sweep for thresholds: 0..1.8 V (SKY130 1.8 V devices) in 2.5 mV steps.
@@ -198,7 +201,10 @@ class AcamSearch(Recipe):
     name = "acam-search"
     summary = ("ACAM row search transient (gated source line, line resistance, StrongARM "
                "sense): ML discharge time, search energy, window shift along the row")
-    version = 2
+    # 3: control-gate driver energy from the net charge of each pull-up phase (2: the
+    # rectified source current, which counted the trapezoidal rule's current ringing);
+    # reltol 1e-4
+    version = 3
 
     def timeout_s(self, p):
         # measured (ngspice 46, 2 cores under load ~14, DC window search included): 7 s at
@@ -233,8 +239,8 @@ class AcamSearch(Recipe):
         Output("e_sl_j", "J", (), "of e_search_j: delivered by the gated source-line supply"),
         Output("e_sense_j", "J", (), "of e_search_j: the StrongARM comparator's supply"),
         Output("e_ctrl_j", "J", (), "of e_search_j: CMOS drivers of the precharge, footer, "
-                                    "SL-switch, SL pull-down and comparator-clock gates (VDD x charge "
-                                    "delivered)"),
+                                    "SL-switch, SL pull-down and comparator-clock gates (VDD x "
+                                    "the net charge delivered while pulling up)"),
         Output("p_sl_w", "W", (), "source-line supply power at the sense time, all matching "
                                   "(the static divider power of the row)"),
         Output("v_margin_v", "V", (), "sense-end ML voltage at the sense time, all-matched "
@@ -266,8 +272,11 @@ class AcamSearch(Recipe):
             # a 1e12 ohm shunt on every node: the footer-off pull-down line and the gated
             # source line sit behind off transistors in the transient's initial operating
             # point, where gmin stepping failed (source stepping converged) with the
-            # filament + gap memristor law; 1e12 ohm adds < 2 pA per node
-            ".options rshunt=1e12",
+            # filament + gap memristor law; 1e12 ohm adds < 2 pA per node. reltol 1e-4:
+            # ngspice's default 1e-3 left the 4-cell discharge time 1.3 % short of a Gear /
+            # reltol 1e-5 reference (70.26 vs 71.18 ps); at 1e-4 71.10 ps in the same CPU
+            # time (a 4x finer step at 1e-3 did not help: 70.13-70.46 ps)
+            ".options rshunt=1e12 reltol=1e-4",
             "Vdd vdd 0 {vdd_v}",
             "Vddsa vdd_sa 0 {vdd_v}",
             "Vsl sl 0 {vsl_v}",
@@ -386,9 +395,7 @@ class AcamSearch(Recipe):
         e_vdd = energy(t, t_on, t1, -vdd * r["vdd#branch"])
         e_sl = energy(t, t_on, t1, -p["vsl_v"] * r["vsl#branch"])
         e_sa = energy(t, t_on, t1, -vdd * r["vddsa#branch"])
-        # a CMOS driver draws from VDD the charge it delivers to the gate it pulls up
-        e_ctrl = sum(energy(t, t_on, t1, vdd * np.maximum(-r[f"{s}#branch"], 0.0))
-                     for s in ("vpre", "veval", "vslen", "vslenb", "vclk"))
+        e_ctrl = driver_energy(t, r, p, t_on, t1, _T_EDGE_S, _T_DECIDE_S)
         return {"v_ml": float(np.interp(t_sense, t, vml)),
                 "e": e_vdd + e_sl + e_sa + e_ctrl, "e_sl": e_sl, "e_sa": e_sa,
                 "e_ctrl": e_ctrl,
