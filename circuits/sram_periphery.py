@@ -139,7 +139,7 @@ def wl_chain_um(cols: int) -> list[tuple[float, float]]:
     return [(0.42, 1.0), (mid, 2.4 * mid), (last, 2.4 * last)]
 
 
-class _Devices:
+class Devices:
     """Flat ``M`` lines on hoisted cards, one card per (kind, width)."""
 
     def __init__(self, tech):
@@ -193,7 +193,7 @@ def decoder_lines(tech, rows: int, cols: int, sz: DecoderSizes, *, en: str = "en
     rows, cols = int(rows), int(cols)
     gs = groups(rows)
     n = sum(gs)
-    dv = _Devices(tech)
+    dv = Devices(tech)
     L = ["* SRAM row decoder: predecoders (NAND(k+1) + line driver), row NANDs, "
          "word-line driver chains"]
     for i in range(n):
@@ -240,7 +240,7 @@ def bus_lines(tech, bus_mm: float, w_n_um: float, w_p_um: float, *, d: str = "di
     length_um = float(bus_mm) * 1e3
     if length_um <= 0:
         raise ValueError(f"bus_mm must be positive, got {bus_mm!r}")
-    dv = _Devices(tech)
+    dv = Devices(tech)
     dv.inverter("bpre", d, "bus_pre", vbus, 0.42, 1.0)
     dv.inverter("bdrv", "bus_pre", "bus0", vbus, w_n_um, w_p_um)
     dv.inverter("brx", f"bus{N_SEGMENTS}", "bus_rx", "vrx", 0.42, 1.0)

@@ -29,11 +29,14 @@ end], window ends interpolated):
 * ``t_decode_s``: enable 50 % (rise) to the selected word line's 50 % (rise);
   ``t_bus_s``: bus input 50 % to the far end's 50 % (rise);
 * ``decode_ok``: 1 when the selected word line rose above 0.9 VDD and fell back, and
-  every other built row's NAND output stayed above 0.9 VDD (its word line low); ``bus_ok``: 1 when the far end reached
-  0.9 VDD before the fall and returned below 0.1 VDD.
+  every other built row's NAND output stayed above 0.9 VDD (its word line low);
+  ``bus_ok``: 1 when the far end reached 0.9 VDD before the fall and returned below
+  0.1 VDD.
 
-Numerics: reltol 1e-4, maximum step 5 ps (10 steps on a 50 ps edge); the tight-tolerance
-reference (tests/test_tight_tolerance.py) checks the energies within 0.5 %.
+Numerics: reltol 1e-4, maximum step 5 ps (10 steps on a 50 ps edge). Against the
+tight-tolerance reference (Gear, reltol 1e-5, steps / 4; tests/test_tight_tolerance.py)
+at 16 rows, 64 columns, 0.25 mm: e_decode_j 0.029 %, e_bus_cycle_j 0.013 %, e_wl_j
+0.0004 %, t_decode_s 0.042 %, t_bus_s 0.020 % (measured).
 """
 from __future__ import annotations
 
@@ -116,7 +119,7 @@ class SramPeriphery(Recipe):
              f"{{vdd_v}} {f(en_f + te)} 0)",
              f"Vdin din 0 PWL(0 0 {f(_T0_S)} 0 {f(_T0_S + te)} {{vdd_v}} {f(bus_f)} "
              f"{{vdd_v}} {f(bus_f + te)} 0)"]
-        dv = sp._Devices(tech)
+        dv = sp.Devices(tech)
         # the enable driver (on vdec): en_s -> en_b -> en (every predecoder's enable)
         dv.inverter("ena", "en_s", "en_b", "vdec", 0.42, 1.0)
         dv.inverter("enb", "en_b", "en", "vdec", 1.0, 2.4)
