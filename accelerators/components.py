@@ -10,7 +10,10 @@ from a smaller characterized one: ``{ model = "logic", quantity = "e_add_bit_j",
 detail says "32 x e_add_bit_j" with the note (a ``note`` is shown on any spice figure).
 ``plus`` (optional) adds further outputs of the same model at the same operating point:
 ``plus = [{ quantity = "e_dff_j", times = 32 }]`` (a MAC = N full-adder ops + M
-flip-flops); the detail lists every term.
+flip-flops), or of another model at its own operating point (``model`` and ``at``, the
+component's parameters filling the rest as above): ``{ model = "sram-periphery",
+quantity = "e_decode_j", at = { rows = "bitline_rows" } }`` (an SRAM access = its columns
++ the row decoder); the detail lists every term and every model file.
 A point outside the model's valid box is clipped to it and the clip is written into the
 figure's source, never hidden.
 
@@ -147,11 +150,7 @@ def _positive_value(model, quantity: str, corner, point: dict, where: str) -> fl
     return v
 
 def _spice(arch, comp, f, hw, where):
-    model = hw.get(f["model"], **f.get("choices", {}))
-    if model is None:
-        raise ArchError(f"{where}: no {f['model']!r} model with {f.get('choices', {})} in "
-                        "the model directory; fit one with `imcspice fit` or rebuild the "
-                        "defaults")
+    model = _model(hw, f["model"], f.get("choices", {}), where)
     point, notes = operating_point(arch, comp, f, model, f["quantity"])
     v = _positive_value(model, f["quantity"], arch.corner, point, f"{where}: {f['model']}")
     times = _times(f.get("times", 1), f["quantity"], comp, where)
@@ -159,24 +158,52 @@ def _spice(arch, comp, f, hw, where):
     plus = f.get("plus", [])
     if not isinstance(plus, list):
         raise ArchError(f"{where}: 'plus' must be a list of {{ quantity, times }} tables")
+    others = {}   # model file name -> (model, its operating point): terms of other models
     for t in plus:
-        if not isinstance(t, dict) or set(t) - {"quantity", "times"} or "quantity" not in t:
-            raise ArchError(f"{where}: each 'plus' term is {{ quantity = \"...\", times = N }}")
-        p2, n2 = operating_point(arch, comp, f, model, t["quantity"])
-        v2 = _positive_value(model, t["quantity"], arch.corner, p2, f"{where}: {f['model']}")
-        terms.append((t["quantity"], _times(t.get("times", 1), t["quantity"], comp, where), v2))
+        if not isinstance(t, dict) or set(t) - {"quantity", "times", "model", "at"} or \
+                "quantity" not in t:
+            raise ArchError(f"{where}: each 'plus' term is {{ quantity = \"...\", times = N "
+                            "}, optionally with model = \"...\" and at = { ... } (another "
+                            "model's output at its own operating point)")
+        if "model" in t and t["model"] != f["model"]:
+            m2 = _model(hw, t["model"], {}, where)
+            p2, n2 = operating_point(arch, comp, {"at": t.get("at", {})}, m2, t["quantity"])
+            v2 = _positive_value(m2, t["quantity"], arch.corner, p2, f"{where}: {t['model']}")
+            name2 = Path(hw.files[id(m2)]).name
+            others.setdefault(name2, (m2, {}))[1].update(p2)
+            q = f"{name2}:{t['quantity']}"
+        else:
+            p2, n2 = operating_point(arch, comp, f, model, t["quantity"])
+            v2 = _positive_value(model, t["quantity"], arch.corner, p2, f"{where}: {f['model']}")
+            point.update({k: x for k, x in p2.items() if k not in point})
+            q = t["quantity"]
+        terms.append((q, _times(t.get("times", 1), t["quantity"], comp, where), v2))
         notes += [n for n in n2 if n not in notes]
-        point.update({k: x for k, x in p2.items() if k not in point})
-    swept = {k: round(p, 6) for k, p in point.items()
-             if model.valid_range[k][0] < model.valid_range[k][1]}
     path = Path(hw.files[id(model)]).name
     what = " + ".join(f"{n:g} x {q}" if n != 1 else q for q, n, _ in terms)
-    detail = f"{path}: {what} at {swept} ({arch.corner}), {heldout_text(model)}"
+    detail = f"{path}: {what} at {_swept(model, point)} ({arch.corner}), {heldout_text(model)}"
+    for name2, (m2, p2) in others.items():
+        detail += f"; {name2} at {_swept(m2, p2)}, {heldout_text(m2)}"
     if f.get("note"):
         detail += f" [{f['note']}]"
     if notes:
         detail += "; " + "; ".join(notes)
     return sum(n * x for _, n, x in terms), detail
+
+
+def _model(hw, name: str, choices: dict, where: str):
+    model = hw.get(name, **choices)
+    if model is None:
+        raise ArchError(f"{where}: no {name!r} model with {choices} in "
+                        "the model directory; fit one with `imcspice fit` or rebuild the "
+                        "defaults")
+    return model
+
+
+def _swept(model, point: dict) -> dict:
+    """The operating point's swept inputs (those the model's valid box spans)."""
+    return {k: round(p, 6) for k, p in point.items()
+            if model.valid_range[k][0] < model.valid_range[k][1]}
 
 
 def _times(times, quantity: str, comp, where: str) -> float:

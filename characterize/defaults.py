@@ -222,6 +222,15 @@ FULL = {
     # 125 fJ), so the model covers the self-timed range only. tt only: 3 transients of
     # 5-30 s per point
     "sram": DefaultSweep("sram", {"rows": _geom(128, 256, 5, integer=True)}, ["tt"], [27]),
+    # SRAM row decoder + data-bus bit at the buffers' 256-row subarrays, bus length in
+    # octaves around the ~1 mm macro sides; tt only, ~18 s of CPU per point (109 row
+    # NANDs built). Rows stay at 256: the decoder's energy is a staircase in the address
+    # width (16..256 rows measured 0.41, 0.49, 0.58, 1.03, 1.49 pJ: a third predecoder
+    # group from 128 rows on), which a table over rows cannot interpolate (a 16..256
+    # sweep missed a held-out rows line by 21 % FS); another row count needs its own point
+    "sram-periphery": DefaultSweep("sram-periphery",
+                                   {"rows": [256],
+                                    "bus_mm": [0.25, 0.5, 1.0, 2.0, 4.0]}, ["tt"], [27]),
 }
 
 #: benchmark-size sweeps (a minute or two in all)
@@ -260,6 +269,9 @@ SMALL = {
                             [27]),
     "ota": DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27]),
     "sram": DefaultSweep("sram", {"rows": [16, 32, 64]}, ["tt"], [27]),
+    "sram-periphery": DefaultSweep("sram-periphery", {"rows": [16],
+                                                      "bus_mm": [0.25, 0.5, 1.0, 2.0]},
+                                   ["tt"], [27]),
 }
 
 

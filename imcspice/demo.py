@@ -56,6 +56,9 @@ DEMO = {
     "comparator": D.DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
     # race-it and hetrax price their buffers from the SKY130 6T SRAM column
     "sram": D.DefaultSweep("sram", {"rows": [128, 256]}, ["tt"], [27]),
+    # ... plus each access's row decoder (their 256-row subarrays) and data bus (~1 mm)
+    "sram-periphery": D.DefaultSweep("sram-periphery", {"rows": [256], "bus_mm": [0.5, 2.0]},
+                                     ["tt"], [27]),
 }
 
 #: (architecture, workload, output folder): each description on the network it both

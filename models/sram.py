@@ -15,8 +15,9 @@ spline-refined; characterize/fitters/sram.py), held-out error recorded:
 * ``t_write_s(rows, ...)``: word line 50 % to the cell flipping, s.
 
 An access of ``B`` bits of a memory built from these columns costs ``B x e_read_bit_j``
-(or ``e_write_bit_j``) at the macro's rows per bitline: the row and column decoders
-and the data bus to the macro's port are not in the deck. Outside the swept rows the
+(or ``e_write_bit_j``) at the macro's rows per bitline: the row decoder and the data
+bus to the macro's port are the ``sram-periphery`` model's (models/sram_periphery.py);
+a column multiplexer is not modelled (one sense amplifier per column). Outside the swept rows the
 model warns (or refuses under ``strict``).
 """
 from __future__ import annotations

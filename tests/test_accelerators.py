@@ -35,6 +35,10 @@ TINY = {
     "comparator": S("comparator", {"v_cm_v": [0.9, 1.0]}, ["tt"], [27], mc=2),
     # the SRAM buffers of race-it/hetrax (one short column: two transients, seconds)
     "sram": S("sram", {"rows": [32]}, ["tt"], [27]),
+    # ... and their row decoder + data bus (16 rows: ~2 s; the 256 priced is clipped to it
+    # and says so)
+    "sram-periphery": S("sram-periphery", {"rows": [16], "bus_mm": [0.5, 2.0]}, ["tt"],
+                        [27]),
 }
 
 

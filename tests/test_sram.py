@@ -130,19 +130,25 @@ def test_read_energy_restores_the_developed_swing(column):
 
 
 def test_buffers_are_priced_from_the_sram_model():
+    # every access: its B columns + the row decoder + B/4 full cycles of one bus bit
+    # (random data: a bit rises on a quarter of the accesses), each from its model file
     hw = hardware.HardwareModels.from_dir(None)
-    model = hw.get("sram")
-    assert model is not None
+    model, per = hw.get("sram"), hw.get("sram-periphery")
+    assert model is not None and per is not None
     for name, comp, bits in (("race-it", "buffer", 256), ("hetrax", "buffer", 256),
                              ("hetrax", "sm_sram", 64)):
         a = arch.load(name)
         figs = components.resolve(a, hw)[comp]
-        rows = a.component(comp)["bitline_rows"]
+        rows, bus = a.component(comp)["bitline_rows"], a.component(comp)["bus_mm"]
+        e_dec = float(per.evaluate("e_decode_j", rows=rows, bus_mm=bus))
+        e_bus = float(per.evaluate("e_bus_cycle_j", rows=rows, bus_mm=bus))
         for fig, q in (("energy", "e_read_bit_j"), ("write_energy", "e_write_bit_j")):
             f = figs[fig]
             assert f.source == "spice"
             assert f"{bits} x {q}" in f.detail and "sram.model.h5" in f.detail
-            want = bits * float(model.evaluate(q, rows=rows))
+            assert "sram-periphery.model.h5:e_decode_j" in f.detail
+            assert f"{bits / 4:g} x sram-periphery.model.h5:e_bus_cycle_j" in f.detail
+            want = bits * float(model.evaluate(q, rows=rows)) + e_dec + bits / 4 * e_bus
             assert f.value == pytest.approx(want, rel=1e-9)
             assert "replaces" in f.detail      # the literature figure stays visible
 
