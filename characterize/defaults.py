@@ -143,7 +143,16 @@ FULL = {
     # errors); read_window "settled": the energies cover 0..t_settle_s, the read time
     # the architectures price (a 20 ns pulse ends before the OTA has settled).
     "crossbar-column": DefaultSweep(
-                        "crossbar-column", {"rows": [16, 32, 64, 128],
+                        "crossbar-column", {
+                                            # half-octave steps up to the architectures'
+                                            # 128-row tile, which stays a training edge
+                                            # (fitters/crossbar.py FORM_AXIS_HOLDOUT): a
+                                            # table read 64 rows across 32..128 at 2.9-9.0 %
+                                            # FS. Multiples of 16 only: the spread pattern
+                                            # sets round(frac_on*rows) cells, so at 24 rows
+                                            # frac_on 3/16 is 5 cells (0.208; i_out_a 9 %
+                                            # off the form)
+                                            "rows": [16, 32, 48, 64, 96, 128],
                                             "r_bl_ohm": [1.0, 2.5],
                                             "frac_on": [0.0, 0.0625, 0.125, 0.1875, 0.25],
                                             "g_on_us": [100.0],

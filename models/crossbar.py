@@ -82,6 +82,11 @@ than with the behavioral TIA's 0 V bit line, and the settling is the OTA's (two-
 slewing), not a single pole's; where the ladder forms miss their training points by more
 than 1 % FS the output is a table (``meta["outputs_form"]``).
 
+With the OTA the sense node also drifts from v_cm with the current the output stage
+sinks (~2-3 mV at the design load): the shipped fit's current, IR-drop and TIA-output
+forms carry it (``-vg``, :mod:`imcspice.models.crossbar_vg`), and the supply power is
+a form of the output stage's size (``crossbar-tia-supply``).
+
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
 any pattern and :meth:`CrossbarColumnModel.correct` applies the fitted IR-drop correction.

@@ -64,16 +64,18 @@ def test_settling_is_bounded_by_the_ota_bandwidth(model, rows, frac):
 def test_settling_at_the_accelerators_read_point(model, temp):
     # race-it / hetrax read their crossbars at rows 128, r_bl 2.5 ohm, 0.2 V and price
     # the read at frac_on 0.154 (accelerators/data/arch/*.toml), between the swept 1/8
-    # and 3/16; the 3/16 line is held out of the fit (seed 0), so this compares with
-    # ngspice points the fit did not see, next to the read point
-    spice = _raw("t_settle_s", rows=128, r_bl_ohm=2.5, frac_on=0.1875, v_read_v=0.2,
+    # and 3/16; the 96-row line is held out of the fit (seed 0; 128 rows is the grid's
+    # edge, trained), so this compares with ngspice points the fit did not see, next to
+    # the read point
+    spice = _raw("t_settle_s", rows=96, r_bl_ohm=2.5, frac_on=0.1875, v_read_v=0.2,
                  temp_c=temp)
-    t = float(model.settling_time(rows=128.0, r_bl_ohm=2.5, frac_on=0.1875, v_read_v=0.2,
+    t = float(model.settling_time(rows=96.0, r_bl_ohm=2.5, frac_on=0.1875, v_read_v=0.2,
                                   temp_c=temp))
     assert t == pytest.approx(spice, rel=TOL_READ_POINT)
 
 
-#: measured on the shipped model (OTA TIA, 160-point sweep): next to the read point the
-#: held-out settling is within 0.3 % (27 C) and 0.4 % (95 C) of ngspice; the tolerance is
-#: the model's held-out t_settle_s error elsewhere (9.0 % FS)
+#: measured on the shipped model (OTA TIA, 240-point sweep): next to the read point the
+#: held-out settling is within 1.9 % (27 C) and 3.4 % (95 C) of ngspice (the trained
+#: 128-row line: 1.0 %, 0.4 %); the tolerance is the previous fit's held-out t_settle_s
+#: error (9.0 % FS; the worst held-out point now, 14.07 % FS, is at 32 rows)
 TOL_READ_POINT = 0.09
