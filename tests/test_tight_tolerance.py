@@ -109,6 +109,7 @@ CHECKS = [
     ("gaincell-mac", "q_col_c", 0.01, "fs"),
     ("gaincell-mac", "v_int_v", 1e-4, 1.8),
     ("gaincell-mac", "e_read_j", E, None),
+    ("gaincell-mac", "e_int_j", E, None),
     ("gaincell-superposition", "q_col_c", 5e-4, None),
     ("gaincell-superposition", "v_int_v", 1e-4, 1.8),
     ("gaincell-array", "q_col_c", 5e-4, None),
