@@ -139,6 +139,13 @@ def test_integrator_charge_meets_the_one_percent_target(mac, out):
     assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] <= 1.0
 
 
+_OTA_TABLE = pytest.mark.xfail(strict=True, reason="with the SKY130 OTA integrator (the "
+                               "default since gaincell-mac v8) the closed form misses this "
+                               "sweep's training points by > 1 % FS (the OTA's soft output "
+                               "saturation) and the fitter falls back to a table (measured)")
+
+
+@_OTA_TABLE
 def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
     """q_col_c as the integrator-ramp-feedthrough form (reset level, the read path's
     feedthrough, settling step, linear ramp, shared rails and knees)."""
@@ -170,6 +177,7 @@ def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
     assert 1.45 < m.integrator_output(np.array([15e-9]), rows=64, vs_col_v=0.9)[0] < 1.8
 
 
+@_OTA_TABLE
 def test_integrator_output_held_out_within_one_percent(mac, out):
     from imcspice.characterize.fit import fit
     m = fit(out / "mac.raw.h5")

@@ -57,10 +57,17 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #:   rows (the output stage's current is), and e_read_j (16.3 %) is a table linear in
 #:   rows (the ladder energy form assumes a fixed window, ota2)
 #: - acam-search (408 points): the search energies along the cell count (4-12 cells)
+#: - gaincell-mac (73 points, the SKY130 OTA integrator since v8): q_col_c, v_int_v and
+#:   e_int_j are tables (the closed integrator-ramp form missed its training points by
+#:   > 1 % FS on the OTA's soft output saturation, ~0.3 V below its supply, instead of
+#:   the behavioral op-amp's hard clamp); where their worst held-out points lie is not
+#:   yet examined. With the behavioral op-amp (v7): q_col_c 0.96 %, v_int_v 0.40 %
 KNOWN_MISSES = {("crossbar-column", "e_read_j"): 2.88, ("crossbar-column", "ir_drop_rel"): 6.63,
                 ("crossbar-column", "t_settle_s"): 9.0, ("crossbar-column", "v_out_v"): 6.88,
                 ("crossbar-column", "i_out_a"): 3.31, ("crossbar-column", "e_tia_j"): 6.52,
-                ("acam-search", "e_search_j"): 4.15, ("acam-search", "e_search_match_j"): 4.82}
+                ("acam-search", "e_search_j"): 4.15, ("acam-search", "e_search_match_j"): 4.82,
+                ("gaincell-mac", "q_col_c"): 1.48, ("gaincell-mac", "v_int_v"): 3.09,
+                ("gaincell-mac", "e_int_j"): 2.52}
 
 
 @pytest.mark.parametrize("name", sorted(FULL))
