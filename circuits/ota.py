@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .logic import DIFF_EXT_UM, mos
+from .logic import DIFF_EXT_UM
 from .netlist import ParameterError, Value, node, value
 
 NFET, PFET = "sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8"
@@ -165,9 +165,9 @@ def integrator(name: str, inp_ref: str, inn: str, out: str, vdd: str, rst: str,
     """Column integrator: OTA with ``cint`` from ``out`` to ``inn`` (non-inverting input at
     the reference ``inp_ref``), reset by a SKY130 nfet switch across ``cint`` (gate
     ``rst``: 1.8 V closes it; W = ``w_rst_um``, L = 0.15 um). A charge Q drawn out of
-    ``inn`` gives V(out) = V(inp_ref) + Q/cint within the output swing. The switch
-    carries its junction areas (circuits/logic.py ``mos``)."""
+    ``inn`` gives V(out) = V(inp_ref) + Q/cint within the output swing."""
     n = node(name)
     return [instance(f"{n}_ota", inp_ref, inn, out, vdd, "0", p),
             f"C{n}_int {node(out)} {node(inn)} {value(cint)}",
-            mos(f"{n}_rst", "n", out, rst, inn, "0", w_rst_um, 0.15)]
+            f"X{n}_rst {node(out)} {node(rst)} {node(inn)} 0 {NFET} w={value(w_rst_um)} "
+            "l=0.15"]

@@ -51,9 +51,7 @@ class GainCellReadout(Recipe):
     """
 
     name = "gaincell-readout"
-    # v2: SKY130 OTA integrator by default, e_int_j, numerics; v3: the OTA integrator's
-    # reset switch carries its junction areas
-    version = 3
+    version = 2   # v2: SKY130 OTA integrator by default, e_int_j, numerics
     summary = "gain-cell column integrator + charge-to-pulse transfer and saturation"
     params = (P_CINT, P_A0, P_GBW, P_VREF, P_INTEGRATOR, P_OTA_IBIAS,
               P_NUMERICS,
