@@ -46,7 +46,9 @@ Conventions (the tests re-derive them by hand):
   without is charged every access at its ``energy``.
 * gaincell (decode attention): K and V rows written (``H·dh`` cells each), every
   K and V cell read once (scores: two pulse phases for the signed query), one readout
-  per score column and per context column; optional row-sum column + divider.
+  per score column and per context column (the scores' second phase adds the score
+  column integrators' ``integrator_energy`` for one more read window); optional
+  row-sum column + divider.
 """
 from __future__ import annotations
 
@@ -341,6 +343,10 @@ def _gaincell(m: Mapping, op: Operator) -> None:
     m.charge(op, "gaincell", b * H * dh)                       # write the new K / V row
     cells = b * H * w * dh + (b * H * w if norm != "none" and op.name == "attn.context" else 0)
     m.charge(op, "gaincell", cells, "read_energy")
+    if op.name == "attn.scores" and "integrator_energy" in gc.figures:
+        # the signed query's second pulse phase keeps every score column's integrator on
+        # for one more read window (the readout's conversion energy covers one)
+        m.charge(op, "gaincell", b * H * w, "integrator_energy")
     if op.name == "attn.scores":
         m.step(op, "gaincell", 1)                              # K and V rows written together
         m.step(op, "gaincell", 2, "read_latency")              # signed query: two phases

@@ -15,10 +15,10 @@ Circuit (../shared/REFERENCE.md, "Gain-cell attention"):
   which a column integrator holds at a virtual ground ``vref`` (0.45 V). The PMOS rail
   ``vrp`` = 1.13 V puts the zero crossing at ~0.45 V (tt, 27 C): see
   ``netlists/gaincell.spice`` for the reasoning;
-* a column integrator (behavioral op-amp + integration capacitor; in the
-  ``gaincell-readout`` recipe by default the SKY130 two-stage OTA of
-  ``circuits/ota.py`` with :func:`imcspice.circuits.ota.integrator`) turns the summed
-  charge into a voltage, and a ramp-compare charge-to-pulse stage turns that into an
+* a column integrator (:func:`column_integrator`: by default the SKY130 two-stage OTA of
+  ``circuits/ota.py`` with :func:`imcspice.circuits.ota.integrator`; the behavioral
+  single-pole op-amp ``imc_gc_integrator`` as a labelled option) turns the summed charge
+  into a voltage, and a ramp-compare charge-to-pulse stage turns that into an
   output pulse width, clipped at 0 and at the ramp window (a clipped linear activation).
 
 Units: W/L in micrometres (SKY130 sets ``.option scale=1.0u``), capacitances in F,
@@ -37,6 +37,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .. import netlists
+from . import ota
 from .logic import mos   # the one SKY130 MOSFET line with junction areas
 from .netlist import ParameterError, ParamRef, Value, format_number, node, value
 
@@ -215,6 +216,31 @@ def integrator(name: str, inp: str, out: str, vref: str, rst: str,
     return (f"X{node(name)} {node(inp)} {node(out)} {node(vref)} {node(rst)} "
             f"imc_gc_integrator cint={value(p.cint_f)} a0={value(p.a0)} "
             f"gbw={value(p.gbw_hz)} vlo={value(p.vlo_v)} vhi={value(p.vhi_v)}")
+
+
+#: column integrator amplifiers (:func:`column_integrator`); the first is the default
+INTEGRATORS = ("ota", "behavioral")
+
+
+def column_integrator(name: str, inp: str, out: str, vref: str, rst: str, vdd: str,
+                      kind: str = "ota", ip: IntegratorParams = IntegratorParams(),
+                      op: ota.OtaParams = ota.OtaParams()) -> list[str]:
+    """The column integrator ``kind`` (one of :data:`INTEGRATORS`) from input ``inp`` to
+    output ``out`` around the reference ``vref``, reset while ``rst`` is high (1.8 V):
+
+    * ``"ota"``: :func:`imcspice.circuits.ota.integrator`, the SKY130 two-stage OTA
+      (``op``) with ``ip.cint_f`` in feedback and an nfet reset switch, supplied from the
+      node ``vdd`` (1.8 V; the deck must define the OTA subcircuit, ``ota.subckt()``, and
+      the supply, whose current is the integrator's power);
+    * ``"behavioral"``: :func:`integrator`, the single-pole B-source op-amp (``ip``: a0,
+      gbw, clamp), which draws no supply (``vdd`` unused).
+
+    Both give V(out) = V(vref) + Q/cint for a charge Q drawn out of ``inp``."""
+    if kind == "ota":
+        return ota.integrator(name, vref, inp, out, vdd, rst, ip.cint_f, op)
+    if kind == "behavioral":
+        return [integrator(name, inp, out, vref, rst, ip)]
+    raise ParameterError(f"integrator must be one of {INTEGRATORS}, got {kind!r}")
 
 
 def c2p(name: str, vint: str, ramp: str, en: str, pout: str,

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import gaincell as gc
+from . import ota
 from .netlist import ParameterError, ParamRef, Value, format_number, node, value
 
 MAX_COLS = 64
@@ -72,12 +73,15 @@ def array_columns(cols: int, rows: int, write_device: str = "si",
                   cp: gc.GainCellParams = gc.GainCellParams(),
                   ip: gc.IntegratorParams = gc.IntegratorParams(),
                   cbl_row_f: Value = 0.2e-15, rwl: str = "rwl{m}", rwlb: str = "rwlb{m}",
-                  vref: str = "vref", rst: str = "rst") -> list[str]:
+                  vref: str = "vref", rst: str = "rst", integrator: str = "ota",
+                  op: ota.OtaParams = ota.OtaParams(), vdd: str = "vddint") -> list[str]:
     """Per column m: one real cell on word-line taps ``rwl``/``rwlb`` (storage node
     ``sn{m}``), its current mirrored ``rows`` times into bit line ``bl{m}`` (wiring
     capacitance rows x ``cbl_row_f``), sense source ``Vsense{m}`` (blint{m} -> bl{m}:
     its current is the charge the column sinks) and integrator ``int{m}`` (output
-    ``vout{m}``). The cells' write lines idle on ``wbl_idle``/``wwl_hold``."""
+    ``vout{m}``): :func:`imcspice.circuits.gaincell.column_integrator` of kind
+    ``integrator`` (the OTA ones on the supply node ``vdd``). The cells' write lines idle
+    on ``wbl_idle``/``wwl_hold``."""
     cols = _count("cols", cols, MAX_COLS)
     rows = _count("rows", rows, MAX_ROWS)
     out = []
@@ -91,7 +95,8 @@ def array_columns(cols: int, rows: int, write_device: str = "si",
             f"Fmir{m} bl{m} 0 Vmir{m} {rows}",  # drawn `rows` times from the bit line
             f"Cbl{m} bl{m} 0 {_times(cbl_row_f, rows)}",
             f"Vsense{m} blint{m} bl{m} 0",
-            gc.integrator(f"int{m}", f"blint{m}", f"vout{m}", node(vref), node(rst), ip),
+            *gc.column_integrator(f"int{m}", f"blint{m}", f"vout{m}", node(vref), node(rst),
+                                  vdd, integrator, ip, op),
         ]
     return out
 

@@ -5,6 +5,8 @@ References: ../shared/REFERENCE.md "Gain-cell attention" (storage 0–0.9 V cent
 integration, clipped-linear charge-to-pulse readout, leakage toward 0.45 V with Si
 retention ~ms and OSFET far longer).
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -81,28 +83,37 @@ def test_cell_current_is_not_separable(mac):
 #: W 1.0; idle at vrp = 1.13 V): 0.534 um^2 x 0.74 fF/um^2 + 4.84 um x 0.099 fF/um + 1.84 um
 #: x 0.052 fF/um = 0.97 fF, so it can give at most 0.97 fF x 0.68 V = 0.66 fC to it
 FEEDTHROUGH_BOUNDS_C = (-0.66e-15, 0.29e-15)
+#: the OTA integrator's reset switch (SKY130 nfet W 1 um, L 0.15 um, circuits/ota.py
+#: integrator) injects at most its whole channel charge when it opens: Cox W L (1.8 V -
+#: vref - Vt) = 8.3 fF/um^2 (tox 4.15 nm) x 0.15 um^2 x (1.8 - 0.45 - 0.4 V, Vt >= 0.4 V)
+#: = 1.2 fC. Into the integrator it moves the output by <= 1.2 fC / 500 fF = 2.4 mV; the
+#: part that first lands on the bit line comes back through the sense source as the loop
+#: restores the virtual ground, so a read with no pulse carries at most that charge.
+RESET_INJECTION_C = 8.3e-15 * 0.15 * (1.8 - 0.45 - 0.4)
 
 
 def test_column_charge_linear_in_pulse_width_below_saturation(mac):
-    """No pulse, no charge; every pulse exchanges the read path's feedthrough charge
+    """No pulse, no charge (beyond the OTA reset switch's injection, RESET_INJECTION_C);
+    every pulse exchanges the read path's feedthrough charge
     (measured -0.8 fC at 64 rows and 1 ns, against +5.2 fC at 2 ns), then the charge
     grows linearly with the width. The access devices are near threshold at the 0.9 V
     word line (gate 0.9 V, source ~0.45 V, SKY130 Vth ~0.5 V with body effect): they
     charge the internal nodes' ~1 fF with ~uA, C dV / I ~ 0.5 ns, so the line is taken
-    from 2 ns on; its intercept is the feedthrough (plus the integrator's lag, ~0.2 ns x
-    the current: 1 / (2 pi GBW) at 1 GHz) and must lie within the hand bound."""
+    from 2 ns on; its intercept is the feedthrough (plus the reset injection and an
+    allowance of 0.2 ns x the current for the cells' response to the virtual ground's
+    lag) and must lie within the hand bound."""
     t = np.asarray(mac.axis("t_pulse_s"))
     q, _ = mac.select("q_col_c", corner="tt", temp_c=27, rows=64, vs_col_v=0.6)
     v, _ = mac.select("v_int_v", corner="tt", temp_c=27, rows=64, vs_col_v=0.6)
     assert v.max() < 1.7                          # integrator not clamped
-    assert abs(q[0]) < 1e-3 * q[-1]               # no pulse, no charge
+    assert abs(q[0]) < RESET_INJECTION_C          # no pulse: no charge but the reset's
     assert np.all(np.diff(q[1:]) > 0)
     late = t >= 2e-9
     fit = np.polyfit(t[late], q[late], 1)
     resid = q[late] - np.polyval(fit, t[late])
     assert np.max(np.abs(resid)) < 0.02 * q[-1], resid / q[-1]
     lo, hi = FEEDTHROUGH_BOUNDS_C
-    assert 64 * lo - abs(fit[0]) * 0.2e-9 <= fit[1] <= 64 * hi, fit
+    assert 64 * lo - abs(fit[0]) * 0.2e-9 <= fit[1] <= 64 * hi + RESET_INJECTION_C, fit
     # charge scales with the number of rows (identical cells)
     q4, _ = mac.select("q_col_c", corner="tt", temp_c=27, rows=4, vs_col_v=0.6)
     np.testing.assert_allclose(q[-1] / q4[-1], 16.0, rtol=0.03)
@@ -111,7 +122,9 @@ def test_column_charge_linear_in_pulse_width_below_saturation(mac):
 def test_column_charge_saturates_with_the_integrator(mac):
     q, _ = mac.select("q_col_c", corner="tt", temp_c=27, rows=64, vs_col_v=0.9)
     v, _ = mac.select("v_int_v", corner="tt", temp_c=27, rows=64, vs_col_v=0.9)
-    assert v[-1] == pytest.approx(1.8, abs=0.01)  # output clamp
+    # the OTA's output stage leaves saturation within ~0.3 V of VDD (M7's Vdsat), as in
+    # the readout (test_readout_is_clipped_linear)
+    assert 1.45 < v[-1] < 1.8
     dq = np.diff(q)
     assert dq[-1] < 0.5 * dq[0]                   # charge stops growing linearly
 
@@ -126,6 +139,13 @@ def test_integrator_charge_meets_the_one_percent_target(mac, out):
     assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] <= 1.0
 
 
+_OTA_TABLE = pytest.mark.xfail(strict=True, reason="with the SKY130 OTA integrator (the "
+                               "default since gaincell-mac v8) the closed form misses this "
+                               "sweep's training points by > 1 % FS (the OTA's soft output "
+                               "saturation) and the fitter falls back to a table (measured)")
+
+
+@_OTA_TABLE
 def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
     """q_col_c as the integrator-ramp-feedthrough form (reset level, the read path's
     feedthrough, settling step, linear ramp, shared rails and knees)."""
@@ -146,23 +166,26 @@ def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
                                                [1] * (offset.ndim - 2 - k))
     per_cell = offset / rows
     lo, hi = FEEDTHROUGH_BOUNDS_C
-    assert np.all((per_cell >= lo - 0.2e-9 * 14e-6) & (per_cell <= hi)), per_cell.ravel()
+    # (plus the OTA reset switch's injection, shared by the column's cells)
+    assert np.all((per_cell >= lo - 0.2e-9 * 14e-6) &
+                  (per_cell <= hi + RESET_INJECTION_C / rows)), per_cell.ravel()
     t = np.linspace(1e-9, 15e-9, 57)             # beyond the 100 ps word-line edge
     for vs in (0.6, 0.75, 0.9):
         q = m.column_charge(t, rows=64, vs_col_v=vs)
         assert np.all(np.diff(q) >= -1e-18)       # charge monotone in pulse width
         assert m.column_charge(np.array([0.0]), rows=64, vs_col_v=vs)[0] == 0.0
-    assert m.integrator_output(np.array([15e-9]), rows=64, vs_col_v=0.9)[0] == \
-        pytest.approx(1.8, abs=0.01)              # clamp
+    assert 1.45 < m.integrator_output(np.array([15e-9]), rows=64, vs_col_v=0.9)[0] < 1.8
 
 
+@_OTA_TABLE
 def test_integrator_output_held_out_within_one_percent(mac, out):
     from imcspice.characterize.fit import fit
     m = fit(out / "mac.raw.h5")
     assert m.functions["v_int_v"].form == "integrator-ramp-feedthrough"
     for vs in (0.6, 0.75, 0.9):
+        # no pulse: the reset level, vref plus the reset switch's injection
         assert m.integrator_output(np.array([0.0]), rows=64, vs_col_v=vs)[0] == \
-            pytest.approx(0.45, abs=1e-6)         # no pulse: reset level (vref)
+            pytest.approx(0.45, abs=RESET_INJECTION_C / 500e-15)
     # the issue's target: held-out error <= 1 % of full scale
     assert m.heldout_error["outputs"]["v_int_v"]["max_pct_fs"] < 1.0
 
@@ -204,26 +227,137 @@ def test_read_energy_from_supply_current_integration(pool, out):
                                rtol=0.05)
 
 
+# --- gaincell-mac: the SKY130 OTA integrator against the behavioral op-amp -----------------------
+@pytest.fixture(scope="module")
+def mac_int(pool, out):
+    """One 64-row column of cells at 0.6 V (~115 fC at 15 ns: far inside both
+    integrators' swing) read through each integrator."""
+    spec = SweepSpec("gaincell-mac", {"rows": [64], "vs_col_v": [0.6],
+                                      "integrator": ["ota", "behavioral"]})
+    raw = run_sweep(spec, out / "mac_int.raw.h5", pool=pool, progress=False)
+    _ok(raw)
+    assert raw.data_axes["v_int_v"] == ["corner", "temp_c", "rows", "vs_col_v", "integrator",
+                                        "t_pulse_s"]
+    return raw
+
+
+def _virtual_ground_bound(dv, t_p, a0, gbw_hz, pm_deg, beta):
+    """Largest |Delta v_in| (V) of an integrator's virtual ground at the end of the read
+    (T_END_S = 20 ns), relative to the no-pulse read, for output increments ``dv`` (V) after
+    pulses ``t_p`` (s), by hand:
+
+    * static: an op-amp of DC gain A0 holds its input at -v_out / A0: |dv| / A0;
+    * dynamic: while the output ramps at S, a gain-bandwidth GBW needs an input of
+      S / (2 pi GBW) (A(s) ~ 2 pi GBW / s above the dominant pole); after the current stops
+      (the pulse's end, T_Q0_S + t_p + its 100 ps edge) that lag decays in the loop with
+      feedback factor beta = cint / (cint + C_bl). Two-pole model of the phase margin PM:
+      second pole p2 = w_u tan(PM) (w_u = 2 pi GBW), closed-loop s^2 + p2 s + beta w_u p2
+      = 0: if underdamped (zeta = p2 / (2 w_n) < 1, w_n^2 = beta w_u p2) the envelope decays
+      at p2 / 2 and starts up to 1 / sqrt(1 - zeta^2) above the lag; overdamped, at the
+      slow root. S is the larger of the mean slope dv / t_p and the slope over the last
+      nanosecond of the pulse (the current when it stops)."""
+    wu = 2 * np.pi * gbw_hz
+    p2 = wu * np.tan(np.radians(min(pm_deg, 89.0)))
+    wn = np.sqrt(beta * wu * p2)
+    zeta = p2 / (2 * wn)
+    if pm_deg >= 90:                      # single pole: the loop's one pole, beta w_u
+        sigma, amp = beta * wu, 1.0
+    elif zeta < 1:
+        sigma, amp = p2 / 2, 1 / np.sqrt(1 - zeta ** 2)
+    else:
+        sigma, amp = (p2 - np.sqrt(p2 ** 2 - 4 * beta * wu * p2)) / 2, 1.0
+    slope = np.zeros_like(dv)
+    slope[1:] = np.maximum(np.abs(dv[1:]) / t_p[1:], np.abs(np.diff(dv)) / np.diff(t_p))
+    t_left = 20e-9 - (2e-9 + t_p + 100e-12)
+    return np.abs(dv) / a0 + amp * slope / wu * np.exp(-sigma * t_left)
+
+
+def test_ota_integrator_output_matches_the_behavioral_one(mac_int):
+    """The OTA integrator's transfer V_out - vref = Q/cint within the bound its DC gain
+    and GBW set, and its output against the behavioral op-amp's.
+
+    The charge q_col_c is what flows out of the integrator's input node (the sense source
+    sits between it and the bit line), so exactly: Delta v_int - Delta q / cint = Delta
+    v_in, the virtual ground's move. Increments from the no-pulse read drop what the two
+    integrators do not share at zero charge: the OTA's offset and its nfet reset
+    switch's charge injection (channel charge Cox W L (1.8 V - vref - Vt) = 8.3 fF/um^2 x
+    0.15 um^2 x ~0.85 V ~ 1 fC, ~2 mV on 500 fF). Bound of Delta v_in:
+    :func:`_virtual_ground_bound` with the OTA's A0, GBW and phase margin from its own AC
+    characterization (shipped ``ota`` model at the 20 uA design bias, the lowest GBW and
+    PM over its 50 fF - 1 pF loads: ~75 dB, ~80 MHz, ~61 deg) and the behavioral op-amp's
+    parameters (60 dB, 1 GHz, single pole: PM 90 deg). beta = 500 / (500 + 12.8) (the
+    64-row bit line's 0.2 fF per row).
+
+    The column charge itself moves with the bit line's level (the cells' drain
+    conductance): the OTA's input sits S / (2 pi GBW) ~ 30 mV lower during a read, the
+    behavioral one's ~3 mV. That is held to the project's 1 % full-scale accuracy target
+    (not a derived bound), so the outputs agree within 1 % FS / cint plus both bounds."""
+    from imcspice.models import load
+    ota_m = load(Path(__file__).resolve().parents[1] / "models" / "data" / "ota.model.h5")
+    cl = np.array([5e-14, 1e-12])
+    fig = {q: ota_m.evaluate(q, corner="tt", ibias_a=np.full(2, 20e-6), cl_f=cl,
+                             temp_c=27.0) for q in ("a0_db", "gbw_hz", "pm_deg")}
+    a0_ota = 10 ** (float(np.min(fig["a0_db"])) / 20)
+    gbw_ota, pm_ota = float(np.min(fig["gbw_hz"])), float(np.min(fig["pm_deg"]))
+    assert a0_ota > 1e3 and 5e7 < gbw_ota < 2e8 and pm_ota > 45    # the design (ota.py)
+    beta = 500e-15 / (500e-15 + 64 * 0.2e-15)
+    t = np.asarray(mac_int.axis("t_pulse_s"))
+    dq, dv = {}, {}
+    for k, name in enumerate(("ota", "behavioral")):
+        q = mac_int.data["q_col_c"][0, 0, 0, 0, k]
+        v = mac_int.data["v_int_v"][0, 0, 0, 0, k]
+        dq[name], dv[name] = q - q[0], v - v[0]
+    bound = {"ota": _virtual_ground_bound(dv["ota"], t, a0_ota, gbw_ota, pm_ota, beta),
+             "behavioral": _virtual_ground_bound(dv["behavioral"], t, 1e3, 1e9, 90.0, beta)}
+    err = dv["ota"] - dq["ota"] / 500e-15
+    print("ota transfer error / bound:", np.round(np.abs(err) / np.maximum(bound["ota"],
+                                                                           1e-30), 3))
+    assert np.all(np.abs(err) <= bound["ota"]), (err, bound["ota"])
+    fs = float(np.max(np.abs(dq["behavioral"])))
+    print("charge difference / FS:", np.max(np.abs(dq["ota"] - dq["behavioral"])) / fs)
+    assert np.max(np.abs(dq["ota"] - dq["behavioral"])) <= 0.01 * fs
+    print("output difference / bound:", np.round(np.abs(dv["ota"] - dv["behavioral"]) / (
+        0.01 * fs / 500e-15 + bound["ota"] + bound["behavioral"]), 3))
+    np.testing.assert_array_less(np.abs(dv["ota"] - dv["behavioral"]),
+                                 0.01 * fs / 500e-15 + bound["ota"] + bound["behavioral"])
+
+
+def test_mac_integrator_energy_is_the_ota_bias_over_the_read(mac_int):
+    """A class-A OTA draws Iref + I5 + I7 = (2 + k2) ibias from 1.8 V whatever the charge
+    (circuits/ota.py mirror ratios): e_int_j ~ 1.8 V x 6 x 20 uA x 20 ns = 4.32 pJ per
+    column read; the behavioral op-amp has no supply."""
+    e = mac_int.data["e_int_j"][0, 0, 0, 0]
+    np.testing.assert_allclose(e[0], 1.8 * 6 * 20e-6 * 20e-9, rtol=0.05)
+    assert np.all(np.isnan(e[1]))
+
+
 # --- gaincell-superposition ----------------------------------------------------------------------
 def test_superposition_error_small_but_nonzero(pool, out):
+    """On the behavioral op-amp, whose DC gain a0 is a parameter (the OTA's is fixed by
+    its devices: its superposition is checked in tests/test_tight_tolerance.py)."""
     spec = SweepSpec("gaincell-superposition", {"rows": [8], "pattern_seed": [0, 3],
+                                                "integrator": ["behavioral"],
                                                 "a0": [100, 1e5]})
     raw = run_sweep(spec, out / "sup.raw.h5", pool=pool, progress=False)
     _ok(raw)
-    assert raw.data_axes["err_c"] == ["corner", "temp_c", "rows", "pattern_seed", "a0"]
-    err = raw.data["err_rel"][0, 0, 0]            # pattern_seed, a0
+    assert raw.data_axes["err_c"] == ["corner", "temp_c", "rows", "pattern_seed",
+                                      "integrator", "a0"]
+
+    def d(q):
+        return raw.data[q][0, 0, 0, :, 0]        # pattern_seed, a0 (, row)
+    err = d("err_rel")
     assert np.all(np.abs(err) < 0.01), err
-    err_c = raw.data["err_c"][0, 0, 0]
+    err_c = d("err_c")
     assert np.max(np.abs(err_c)) > 5e-18, err_c  # above the ~1e-18 C integration noise
     # a lower op-amp gain moves the virtual ground more: larger error, same sign
     assert abs(err_c[0, 0]) > abs(err_c[0, 1]) and err_c[0, 0] * err_c[0, 1] > 0
-    q1 = raw.data["q_single_c"][0, 0, 0, 0, 1]
+    q1 = d("q_single_c")[0, 1]
     assert np.all(np.isnan(q1[8:])) and np.all(np.isfinite(q1[:8]))
-    q_idle = float(raw.data["q_idle_c"][0, 0, 0, 0, 1])
-    np.testing.assert_allclose(q_idle + np.sum(q1[:8] - q_idle),
-                               raw.data["q_sum_c"][0, 0, 0, 0, 1], rtol=1e-12)
-    vs = raw.data["vs_row_v"][0, 0, 0, 0, 1, :8]
-    tw = raw.data["t_row_s"][0, 0, 0, 0, 1, :8]
+    q_idle = float(d("q_idle_c")[0, 1])
+    np.testing.assert_allclose(q_idle + np.sum(q1[:8] - q_idle), d("q_sum_c")[0, 1],
+                               rtol=1e-12)
+    vs = d("vs_row_v")[0, 1, :8]
+    tw = d("t_row_s")[0, 1, :8]
     on = tw > 0
     # a pulsed cell's charge has the sign of (stored voltage - zero crossing)
     far = on & (np.abs(vs - 0.45) > 0.1)

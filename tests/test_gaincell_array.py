@@ -23,17 +23,25 @@ def _ok(raw):
     assert raw.status_counts() == {"ok": raw.status.size}, list(raw.message.ravel())
 
 
+#: the word line's effects do not depend on the column integrator; the behavioral op-amp
+#: keeps 32 columns cheap (the OTA integrator adds 9 SKY130 devices per column: the
+#: array with OTAs runs in tests/test_tight_tolerance.py and tests/test_gaincell_coverage.py)
+INTEGRATOR = "behavioral"
+
+
 @pytest.fixture(scope="module")
 def arr(pool, out):
     spec = SweepSpec("gaincell-array", {"cols": [1, 8, 32], "rows": [4],
-                                        "r_seg_ohm": [R_METAL, R_MID, R_POLY]})
+                                        "r_seg_ohm": [R_METAL, R_MID, R_POLY],
+                                        "integrator": [INTEGRATOR]})
     raw = run_sweep(spec, out / "array.raw.h5", pool=pool, progress=False)
     _ok(raw)
     return raw
 
 
 def _sel(raw, q, cols, r):
-    v, axes = raw.select(q, corner="tt", temp_c=27, cols=cols, rows=4, r_seg_ohm=r)
+    v, axes = raw.select(q, corner="tt", temp_c=27, cols=cols, rows=4, r_seg_ohm=r,
+                         integrator=INTEGRATOR)
     assert axes == ["col"]
     assert v.shape == (64,)
     return np.asarray(v)
@@ -72,10 +80,11 @@ def test_charge_error_grows_with_column_and_resistance(arr):
 
 
 def test_single_column_matches_gaincell_mac(arr, pool, out):
-    spec = SweepSpec("gaincell-mac", {"rows": [4]})
+    spec = SweepSpec("gaincell-mac", {"rows": [4], "integrator": [INTEGRATOR]})
     mac = run_sweep(spec, out / "mac.raw.h5", pool=pool, progress=False)
     _ok(mac)
-    q_mac, axes = mac.select("q_col_c", corner="tt", temp_c=27, rows=4)
+    q_mac, axes = mac.select("q_col_c", corner="tt", temp_c=27, rows=4,
+                             integrator=INTEGRATOR)
     k = int(np.argmin(np.abs(np.asarray(mac.axis("t_pulse_s")) - 10e-9)))
     q_one = _sel(arr, "q_col_c", 1, R_METAL)[0]    # default t_pulse 10 ns, vs 0.6 V
     assert abs(q_one - q_mac[k]) < 0.03 * abs(q_mac[k]), (q_one, q_mac[k])

@@ -83,3 +83,27 @@ def test_acam_sensing_is_counted_once(hw):
     for name in ("race-it", "hetrax", "gaincell"):
         a = arch.load(name)
         assert not [c for c in a.components if "sense" in c], name
+
+
+def test_gaincell_integrators_priced_over_both_query_phases(hw):
+    """The signed query reads the K cells in two pulse phases into the same score-column
+    integrators (SKY130 OTA, class A: it draws its bias whether charge flows or not). The
+    readout's conversion energy (gaincell-readout e_int_j, 35 ns) covers one read phase;
+    the second costs each score column one more read window of the OTA:
+    gaincell-mac e_int_j ~ 1.8 V x 6 x 20 uA x 20 ns = 4.3 pJ (circuits/ota.py mirror
+    ratios), charged once per score conversion and never for the context."""
+    a = arch.load("gaincell")
+    shape = get_workload(a.workload["default"])
+    window = min(int(a.component("gaincell")["window"]), shape.max_positions)
+    m = mapping.build(a, shape, window, 1, "decode", window)
+    figs = components.resolve(a, hw)
+    f = figs["gaincell"]["integrator_energy"]
+    assert f.source == "spice"
+    assert f.value == pytest.approx(1.8 * 6 * 20e-6 * 20e-9, rel=0.05)
+
+    def count(op, comp, fig):
+        return sum(c.actions for c in m.charges
+                   if c.op.endswith(op) and c.component == comp and c.figure == fig)
+    assert count("attn.scores", "gaincell", "integrator_energy") == \
+        count("attn.scores", "readout", "energy") > 0
+    assert count("attn.context", "gaincell", "integrator_energy") == 0

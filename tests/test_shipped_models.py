@@ -57,11 +57,18 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #:   the TIA's energy over that time (e_tia_j, a table: 2.04 % at frac_on = 0, 96 rows,
 #:   95 C). i_out_a, v_out_v, ir_drop_rel (the OTA's sense-node drift in the form,
 #:   models/crossbar_vg.py), e_read_j and p_tia_w (form crossbar-tia-supply) meet it
+#: - gaincell-mac (73 points, the SKY130 OTA integrator since v8): q_col_c, v_int_v and
+#:   e_int_j are tables (the closed integrator-ramp form missed its training points by
+#:   > 1 % FS on the OTA's soft output saturation, ~0.3 V below its supply, instead of
+#:   the behavioral op-amp's hard clamp); where their worst held-out points lie is not
+#:   yet examined. With the behavioral op-amp (v7): q_col_c 0.96 %, v_int_v 0.40 %
 #: acam-search meets the target since recipe version 3 (control-gate driver energy from
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
-KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 14.07, ("crossbar-column", "e_tia_j"): 2.04}
+KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 14.07, ("crossbar-column", "e_tia_j"): 2.04,
+                ("gaincell-mac", "q_col_c"): 1.48, ("gaincell-mac", "v_int_v"): 3.09,
+                ("gaincell-mac", "e_int_j"): 2.52}
 
 
 @pytest.mark.parametrize("name", sorted(FULL))

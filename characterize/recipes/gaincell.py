@@ -32,9 +32,10 @@ from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe, sweep_values
 from ..waveform import charge, zero_crossing
-from .gaincell_common import (NUMERICS_OPTIONS, P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD,
-                              P_ROWS, P_VQ, P_VREF, P_VRP, P_VWWLH, P_WRN, P_WRP, TRAN_READ,
-                              T_END_S, T_Q0_S, cell_params, int_param, integrator_lines, rails, read_result)
+from .gaincell_common import (INT_SUPPLY, NUMERICS_OPTIONS, P_A0, P_CBL, P_CINT, P_CS, P_GBW,
+                              P_INTEGRATOR, P_LREAD, P_OTA_IBIAS, P_ROWS, P_VQ, P_VREF, P_VRP,
+                              P_VWWLH, P_WRN, P_WRP, TRAN_READ, T_END_S, T_Q0_S, cell_params,
+                              int_param, integrator_lines, rails, read_result, supply_energy)
 
 MAX_ROWS = gc.ARRAY_ROWS
 ROW_AXIS = tuple(float(r) for r in range(MAX_ROWS))
@@ -50,14 +51,19 @@ class GainCellMac(Recipe):
     (b) A column of ``rows`` cells, all storing ``vs_col_v`` (set as the storage node's
     initial condition; the node then floats, so read-disturb coupling is included), all
     read with the same start-aligned pulse of width ``t_pulse_s`` and amplitude
-    ``v_query_v``, into the column integrator (behavioral op-amp, ``cint_f``, ``a0``,
-    ``gbw_hz``) through the bit-line wiring capacitance. Identical cells driven
+    ``v_query_v``, into the column integrator through the bit-line wiring capacitance:
+    by default (``integrator = "ota"``) the SKY130 two-stage Miller OTA of
+    ``circuits/ota.py`` (tail bias ``ota_ibias_a``, ``cint_f`` in feedback, nfet reset
+    switch, own metered 1.8 V supply), as in ``gaincell-readout``; the labelled option
+    ``integrator = "behavioral"`` is the single-pole B-source op-amp (``a0``, ``gbw_hz``,
+    output clamped to 0-1.8 V, no supply). Identical cells driven
     identically carry identical currents, so the column is simulated exactly as ONE
     SKY130 cell whose bit-line terminal follows the column bit line (VCVS) and whose
     current is mirrored ``rows`` times into it (CCCS); SKY130's device subcircuits accept
     no instance multiplier, and 64 real instances would cost ~0.5 s per transient.
     ``q_col_c`` is the charge sunk from the integrator input after its reset;
-    ``v_int_v`` = vref + q/cint until the integrator clamps at 1.8 V. Under Monte-Carlo
+    ``v_int_v`` = vref + q/cint until the integrator clamps (1.8 V behavioral; the OTA's
+    output stage leaves saturation ~0.3 V below its supply). Under Monte-Carlo
     mismatch the column of (b) is ``rows`` copies of one sampled cell; use
     ``gaincell-superposition`` for a column of independently sampled cells.
 
@@ -68,7 +74,10 @@ class GainCellMac(Recipe):
     E = sum max(V_k Q_k, 0), so charging the access gates costs C V^2) plus the PMOS read
     rail ``vrp`` (vrp x the charge the cell's PMOS branch draws; the NMOS rail is at
     0 V). The real cell has its own metered ``vrp`` source. The charge the cell moves
-    on the bit line is the integrator's (its supply: ``gaincell-readout`` e_int_j).
+    on the bit line is the integrator's: ``e_int_j`` is the energy the column
+    integrator's OTA draws from its 1.8 V supply over the same read window (0 .. 20 ns),
+    per column read, ∫ VDD·I_DD dt (class A: nearly its bias power times the window,
+    1.8 V x 6 x 20 uA x 20 ns ~ 4.3 pJ); NaN for the behavioral op-amp (no supply).
 
     Numerics: the "standard" transient numerics of gaincell-write (Gear, reltol 1e-5,
     femtocoulomb-sized absolute tolerances; gaincell_common.NUMERICS_OPTIONS). With
@@ -80,14 +89,15 @@ class GainCellMac(Recipe):
     name = "gaincell-mac"
     # v7: Gear / reltol 1e-5 numerics; v6: e_read_j (read drivers + vrp rail metered);
     # v5: t_pulse_s on the 4-bit Q grid (1 ns), vwl_v 50 mV, vs_v 25 mV
-    version = 7
+    # v8: SKY130 OTA integrator by default (integrator, ota_ibias_a), e_int_j
+    version = 8
     summary = ("gain cell signed read current I(Vs, Vwl) and column charge vs query pulse "
                "width (SKY130, push-pull read)")
     params = (P_ROWS,
               Param("vs_col_v", 0.6, "V", "stored voltage of every cell in the column read",
                     min=-0.2, max=1.1),  # assumption: a positive value, below saturation
-              P_VQ, P_VRP, P_VREF, P_CS, P_WRN, P_WRP, P_LREAD, P_CINT, P_A0, P_GBW, P_CBL,
-              P_VWWLH)
+              P_VQ, P_VRP, P_VREF, P_CS, P_WRN, P_WRP, P_LREAD, P_CINT, P_INTEGRATOR,
+              P_OTA_IBIAS, P_A0, P_GBW, P_CBL, P_VWWLH)
     outputs = (
         Output("i_cell_a", "A", ("vwl_v", "vs_v"), "cell current sunk from the bit line "
                "(held at vref) vs word-line level and forced stored voltage; DC"),
@@ -100,6 +110,9 @@ class GainCellMac(Recipe):
         Output("v_int_v", "V", ("t_pulse_s",), "integrator output at the end of the read"),
         Output("e_read_j", "J", ("t_pulse_s",), "energy per cell read: read word-line "
                "drivers (phase charge x rail level) + PMOS read rail, one cell"),
+        Output("e_int_j", "J", ("t_pulse_s",), "energy the column integrator's OTA draws "
+               "from its supply over the read window (20 ns), per column read; NaN for the "
+               "behavioral op-amp"),
     )
     # storage range 0–0.9 V (REFERENCE.md), 25 mV: the current rises steeply toward 0.9 V,
     # 50 mV steps left the held-out near-edge line (0.85 V) 1.06 % FS off (DC, cheap)
@@ -142,7 +155,7 @@ class GainCellMac(Recipe):
             # ideal complementary driver, metered by Vmqb (current into the line)
             "Bqb rwlbq_d 0 V = V(vrp) - V(rwlq)", "Vmqb rwlbq_d rwlbq 0",
         ]
-        lines += integrator_lines("bl")
+        lines += integrator_lines("bl", p["integrator"])
         return lines
 
     def simulate(self, ng, p):
@@ -150,7 +163,7 @@ class GainCellMac(Recipe):
         i = -np.asarray(vec["vbldc#branch"]).reshape(len(self.VWL), len(self.VS))
         # Vvrp feeds only the DC bench's cell (the column cell has its own Vvrpq)
         i_vrp = -np.asarray(vec["vvrp#branch"]).reshape(len(self.VWL), len(self.VS))
-        q_col, v_int, e_read = [], [], []
+        q_col, v_int, e_read, e_int = [], [], [], []
         for tw in self.T_PULSE:
             spec = gc.pulse_values(0.0, p["v_query_v"], T_Q0_S, tw, gc.T_READ_EDGE_S)
             ng.command("alter @vq[pulse] = [ " + " ".join(format_number(x) for x in spec)
@@ -160,8 +173,11 @@ class GainCellMac(Recipe):
             q_col.append(q)
             v_int.append(v)
             e_read.append(read_energy(vec, p, spec))
+            e_int.append(supply_energy(vec, INT_SUPPLY, 0.0, T_END_S)
+                         if p["integrator"] == "ota" else float("nan"))
         return {"i_cell_a": i, "vs_zero_v": zero_crossing(np.asarray(self.VS), i[-1]),
-                "q_col_c": q_col, "v_int_v": v_int, "e_read_j": e_read, "i_vrp_a": i_vrp}
+                "q_col_c": q_col, "v_int_v": v_int, "e_read_j": e_read, "i_vrp_a": i_vrp,
+                "e_int_j": e_int}
 
 
 def read_energy(vec, p, spec) -> float:
@@ -214,22 +230,25 @@ class GainCellSuperposition(Recipe):
     Linear superposition predicts ``q_sum_c = q_idle + Σ (q_single - q_idle)``;
     ``err_c = q_col - q_sum`` is the non-linearity of the column's charge summation
     (finite op-amp gain and bandwidth moving the virtual ground, bit-line capacitance,
-    integrator clamping). ``err_rel`` normalizes it by Σ |q_single - q_idle|. The deck
+    integrator clamping). The integrator is ``gaincell-mac``'s: the SKY130 OTA by default
+    (``integrator = "ota"``, ``ota_ibias_a``), the behavioral op-amp (``a0``, ``gbw_hz``)
+    as the labelled option ``integrator = "behavioral"``. ``err_rel`` normalizes it by
+    Σ |q_single - q_idle|. The deck
     runs at reltol = 1e-5 so the integration noise (~1e-18 C) stays below the error.
 
     Cost: 2 + (pulsed rows) transients of the whole column; ngspice expands every SKY130
     device subcircuit at each load/reset (~20 ms per device): ~1 s per point at 8 rows,
-    ~40 s at 64 rows.
+    ~40 s at 64 rows (behavioral op-amp; the OTA adds 9 SKY130 devices).
     """
 
     name = "gaincell-superposition"
-    version = 1
+    version = 2   # v2: SKY130 OTA integrator by default (integrator, ota_ibias_a)
     summary = "gain-cell column: charge of a random pattern vs the sum of single-cell charges"
     params = (P_ROWS,
               Param("pattern_seed", 0, "", "seed of the random pattern (integer)", min=0,
                     max=2**31 - 1, structural=True),
-              P_VQ, P_VRP, P_VREF, P_CS, P_WRN, P_WRP, P_LREAD, P_CINT, P_A0, P_GBW, P_CBL,
-              P_VWWLH)
+              P_VQ, P_VRP, P_VREF, P_CS, P_WRN, P_WRP, P_LREAD, P_CINT, P_INTEGRATOR,
+              P_OTA_IBIAS, P_A0, P_GBW, P_CBL, P_VWWLH)
     outputs = (
         Output("q_col_c", "C", (), "charge the column sinks from the integrator input, "
                "all rows read at once"),
@@ -260,7 +279,7 @@ class GainCellSuperposition(Recipe):
         lines = [gc.include_line(), ".options reltol=1e-5 abstol=1e-15"] + rails()
         lines += gc.column(rows, bl="bl", write_device="si", p=cell_params(self),
                            cbl_f=ParamRef("cbl_row_f", rows))
-        lines += integrator_lines("bl")
+        lines += integrator_lines("bl", p["integrator"])
         for r in range(rows):
             lines += [gc.pulse(f"q{r}", f"rwl{r}", 0.0, ParamRef("v_query_v"), T_Q0_S,
                                float(tw[r]), gc.T_READ_EDGE_S),

@@ -13,9 +13,10 @@ from ...circuits import gaincell_array as ga
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe
 from ..waveform import charge, crossings, high_time
-from .gaincell_common import (P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_LREAD, P_VQ, P_VREF, P_VRP,
-                              P_VWWLH, P_WRN, P_WRP, T_END_S, T_Q0_S, T_RST_S, cell_params,
-                              int_param, integrator_params, rails)
+from .gaincell_common import (INT_SUPPLY, P_A0, P_CBL, P_CINT, P_CS, P_GBW, P_INTEGRATOR,
+                              P_LREAD, P_OTA_IBIAS, P_VQ, P_VREF, P_VRP, P_VWWLH, P_WRN, P_WRP,
+                              T_END_S, T_Q0_S, T_RST_S, cell_params, int_param,
+                              integrator_params, integrator_supply_lines, ota_params, rails)
 
 COL_AXIS = tuple(float(m) for m in range(ga.MAX_COLS))
 _WL = ga.WordLineParams
@@ -33,8 +34,10 @@ class GainCellArray(Recipe):
     loaded at each column by that column's cell (SKY130 gate capacitance). Identical rows
     carry identical waveforms, so ONE word line with one real SKY130 cell per column is
     simulated and each cell's current is mirrored ``rows`` times into its column's bit
-    line (as ``gaincell-mac`` does for a column); each column has its own integrator
-    (behavioral op-amp, ``cint_f``, ``a0``, ``gbw_hz``). One transient per point; its
+    line (as ``gaincell-mac`` does for a column); each column has its own integrator,
+    ``gaincell-mac``'s: the SKY130 OTA by default (``integrator = "ota"``,
+    ``ota_ibias_a``, all columns on one 1.8 V supply), the behavioral op-amp (``a0``,
+    ``gbw_hz``) as the labelled option ``integrator = "behavioral"``. One transient per point; its
     window ends 3 ns after the pulse (at least as late as ``gaincell-mac``'s, 20 ns)
     plus 5 estimated far-end word-line time constants.
 
@@ -51,7 +54,7 @@ class GainCellArray(Recipe):
     """
 
     name = "gaincell-array"
-    version = 1
+    version = 2   # v2: SKY130 OTA integrator by default (integrator, ota_ibias_a)
     summary = "gain-cell array: per-column charge, pulse width and error along an RC word line"
     params = (
         Param("cols", 8, "", "columns the read word line crosses (integer)", min=1,
@@ -68,8 +71,8 @@ class GainCellArray(Recipe):
               min=0.0, max=gc.T_QUERY_MAX_S),  # REFERENCE.md: at most 15 ns; 10 ns assumption
         Param("vs_v", 0.6, "V", "stored voltage of every cell",
               min=-0.2, max=1.1),  # assumption: positive current, below saturation (as gaincell-mac)
-        P_VQ, P_VRP, P_VREF, P_CS, P_WRN, P_WRP, P_LREAD, P_CINT, P_A0, P_GBW, P_CBL,
-        P_VWWLH)
+        P_VQ, P_VRP, P_VREF, P_CS, P_WRN, P_WRP, P_LREAD, P_CINT, P_INTEGRATOR, P_OTA_IBIAS,
+        P_A0, P_GBW, P_CBL, P_VWWLH)
     outputs = (
         Output("q_col_c", "C", ("col",), "charge each column sinks from its integrator input"),
         Output("t_pulse_eff_s", "s", ("col",), "time the word line at the column spends "
@@ -99,8 +102,10 @@ class GainCellArray(Recipe):
         ]
         lines += ga.word_line(cols, "rwl_drv", "rwl{m}", "wl", wl)
         lines += ga.word_line(cols, "rwlb_drv", "rwlb{m}", "wlb", wl)
+        lines += integrator_supply_lines(p["integrator"])
         lines += ga.array_columns(cols, rows, "si", cell_params(self), integrator_params(),
-                                  ParamRef("cbl_row_f"))
+                                  ParamRef("cbl_row_f"), integrator=p["integrator"],
+                                  op=ota_params(), vdd=INT_SUPPLY)
         lines += [f".ic v(sn{m})={{vs_v}}" for m in range(cols)]
         return lines
 

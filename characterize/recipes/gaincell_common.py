@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits import gaincell as gc
+from ...circuits import ota
 from ...circuits.netlist import ParamRef
 from ..params import Param, ParameterError, format_number
 from ..recipe import Recipe
@@ -37,6 +38,15 @@ P_A0 = Param("a0", _INT.a0, "V/V", "integrator op-amp DC gain (behavioral)",
              min=10.0, max=1e6)  # assumption: 60 dB
 P_GBW = Param("gbw_hz", _INT.gbw_hz, "Hz", "integrator op-amp gain-bandwidth (behavioral)",
               min=1e7, max=1e11)  # assumption
+#: column integrator (issue 11: the SKY130 OTA by default, the behavioral op-amp labelled)
+P_INTEGRATOR = Param("integrator", gc.INTEGRATORS[0], "", "column integrator amplifier: the "
+                     "SKY130 two-stage OTA ('ota', circuits/ota.py, own 1.8 V supply) or the "
+                     "behavioral single-pole op-amp ('behavioral': a0, gbw_hz, output clamped "
+                     "to 0-1.8 V, no supply)", kind="choice", choices=gc.INTEGRATORS,
+                     structural=True)
+P_OTA_IBIAS = Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "integrator OTA bias (tail) "
+                    "current [integrator=ota]",
+                    min=1e-6, max=100e-6)  # circuits/ota.py design point
 P_CBL = Param("cbl_row_f", 0.2e-15, "F", "bit-line wiring capacitance per row",
               min=0.0, max=1e-13)  # assumption: ~1 um of metal per cell pitch
 P_ROWS = Param("rows", 64, "", "cells on the column (integer)", min=1, max=64,
@@ -102,6 +112,28 @@ def integrator_params() -> gc.IntegratorParams:
                                gbw_hz=ParamRef("gbw_hz"))
 
 
+def ota_params() -> ota.OtaParams:
+    return ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"))
+
+
+#: the 1.8 V supply of the column reads' OTA integrators: node ``vddint``, source ``Vddint``
+#: (ngspice's vector of its current: ``vddint#branch``)
+INT_SUPPLY = "vddint"
+
+
+def integrator_supply_lines(kind: str) -> list[str]:
+    """The OTA subcircuit and the integrators' metered supply (nothing for the behavioral
+    op-amp, which has none): once per deck, before :func:`integrator_lines`."""
+    return ota.subckt() + [f"V{INT_SUPPLY[1:]} {INT_SUPPLY} 0 1.8"] if kind == "ota" else []
+
+
+def supply_energy(vec, source: str, t0_s: float, t1_s: float, vdd_v: float = 1.8) -> float:
+    """Energy a ``vdd_v`` source ``source`` (lower case, as ngspice names its branch)
+    delivers over ``t0_s .. t1_s``, J: vdd x its integrated current."""
+    t = np.asarray(vec["time"])
+    return float(vdd_v * charge(t, -np.asarray(vec[f"{source}#branch"]), t0_s, t1_s))
+
+
 def rails(write_lines: bool = True) -> list[str]:
     lines = ["Vvrn vrn 0 0", "Vvrp vrp 0 {vrp_v}", "Vvref vref 0 {vref_v}"]
     if write_lines:
@@ -122,13 +154,16 @@ T_END_S = T_Q0_S + gc.T_QUERY_MAX_S + 3e-9  # 3 ns after the longest (15 ns) pul
 TRAN_READ = f"tran 20p {format_number(T_END_S)} 0 100p"
 
 
-def integrator_lines(bl: str = "bl") -> list[str]:
-    """Sense source + column integrator (reset released at T_RST_S) on bit line ``bl``."""
-    return [
+def integrator_lines(bl: str = "bl", kind: str = "ota") -> list[str]:
+    """Sense source + column integrator ``kind`` (:data:`imcspice.circuits.gaincell.
+    INTEGRATORS`; reset released at T_RST_S) on bit line ``bl``, with the OTA's
+    subcircuit and supply (:func:`integrator_supply_lines`)."""
+    return integrator_supply_lines(kind) + [
         # Vsense: its current (blint -> bl) is the charge the column sinks from the
         # integrator input
         f"Vsense blint {gc.node(bl)} 0",
-        gc.integrator("int", "blint", "vout", "vref", "rst", integrator_params()),
+        *gc.column_integrator("int", "blint", "vout", "vref", "rst", INT_SUPPLY, kind,
+                              integrator_params(), ota_params()),
         gc.pwl("rst", "rst", [(0.0, 1.8), (T_RST_S - 100e-12, 1.8), (T_RST_S, 0.0)]),
         # start Newton with the reset switch closed: otherwise the first iterations see an
         # open-loop, clamped op-amp and the operating point needs gmin stepping

@@ -10,8 +10,9 @@ from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Axis, Output, Recipe, register_recipe
 from ..waveform import charge, high_time, value_at
-from .gaincell_common import (NUMERICS_OPTIONS, P_A0, P_CINT, P_GBW, P_NUMERICS, P_VREF,
-                              T_RST_S, integrator_params, tran_line)
+from .gaincell_common import (NUMERICS_OPTIONS, P_A0, P_CINT, P_GBW, P_INTEGRATOR,
+                              P_NUMERICS, P_OTA_IBIAS, P_VREF, T_RST_S, integrator_params,
+                              ota_params, tran_line)
 
 _RO = gc.ReadoutParams   # parameter defaults: one source of truth (circuits/gaincell.py)
 
@@ -52,13 +53,7 @@ class GainCellReadout(Recipe):
     name = "gaincell-readout"
     version = 2   # v2: SKY130 OTA integrator by default, e_int_j, numerics
     summary = "gain-cell column integrator + charge-to-pulse transfer and saturation"
-    params = (P_CINT, P_A0, P_GBW, P_VREF,
-              Param("integrator", "ota", "", "column integrator amplifier: the SKY130 "
-                    "two-stage OTA ('ota') or the behavioral single-pole op-amp "
-                    "('behavioral', no supply)", kind="choice",
-                    choices=("ota", "behavioral"), structural=True),  # issue 11: OTA default
-              Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "integrator OTA bias (tail) "
-                    "current", min=1e-6, max=100e-6),  # circuits/ota.py design point
+    params = (P_CINT, P_A0, P_GBW, P_VREF, P_INTEGRATOR, P_OTA_IBIAS,
               P_NUMERICS,
               Param("cin_f", 12.8e-15, "F", "bit-line capacitance at the integrator input",
                     min=0.0, max=1e-12),  # assumption: 64 rows x 0.2 fF wiring
@@ -99,7 +94,7 @@ class GainCellReadout(Recipe):
         ip, rp = integrator_params(), gc.ReadoutParams()
         if use_ota:
             lines += ota.subckt()
-        op = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"))
+        op = ota_params()
         for k, q in enumerate(self.Q):
             a = q / T_IN_S
             pts = [(0.0, 0.0), (T_IN0_S, 0.0), (T_IN0_S + e, a), (T_IN0_S + T_IN_S, a),
@@ -112,12 +107,9 @@ class GainCellReadout(Recipe):
                 gc.c2p(f"c2p{k}", f"vout{k}", "ramp", "en", f"pout{k}", rp),
             ]
             if use_ota:   # own supply per copy: its current is this integrator's
-                lines += [f"Vdd{k} vdd{k} 0 1.8",
-                          *ota.integrator(f"int{k}", "vref", f"in{k}", f"vout{k}", f"vdd{k}",
-                                          "rst", ParamRef("cint_f"), op)]
-            else:
-                lines.append(gc.integrator(f"int{k}", f"in{k}", f"vout{k}", "vref", "rst",
-                                           ip))
+                lines.append(f"Vdd{k} vdd{k} 0 1.8")
+            lines += gc.column_integrator(f"int{k}", f"in{k}", f"vout{k}", "vref", "rst",
+                                          f"vdd{k}", p["integrator"], ip, op)
         return lines
 
     def simulate(self, ng, p):
