@@ -54,6 +54,7 @@ import numpy as np
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, quantize_symmetric, seed_for
 from .arch import AcamMapping
+from .converters import ConverterBank
 from .hardware import scale_crossbar
 from .mapping import input_planes
 from .ops import FP32Ops
@@ -149,10 +150,14 @@ class RaceItOps(FP32Ops):
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         conv = arch.component("converter")
         self.conv_bits = int(conv["bits"])
+        self.conv_per_tile = int(conv["per_tile"])   # each its own mismatch draw
+        self.tile_cols = int(xb["cols"])
         self.bits = int(arch.component("acam")["bits"])
         self.partial_sums = xb["partial_sums"]
         self.w_clip_pct = float(xb.get("w_clip_pct", 100.0))
         self.w_scale = str(xb.get("w_scale", "matrix"))
+        # input channels whose calibrated range exceeds this x the median run digitally
+        self.outlier_factor = float(xb.get("outlier_factor", 6.0))
         self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
                                   programming_noise=self.ni.programming_noise)
         self.sigma_rel = acam_sigma_rel * self.ni.acam_mismatch
@@ -163,6 +168,7 @@ class RaceItOps(FP32Ops):
         self.centroid_levels = am.levels == "centroid"
         self.trim_ramp_div = am.trim_ramp_div
         self.rsqrt_banks, self.rsqrt_bank_ratio = am.rsqrt_banks, am.rsqrt_bank_ratio
+        self.norm_out_banks = am.norm_out_banks
         self._xbars: dict[str, CrossbarLinear] = {}
         self._acams: dict[tuple, AcamQuantizer] = {}
         self.calibrating = False
@@ -199,19 +205,39 @@ class RaceItOps(FP32Ops):
         h = 0.5 * (hi - lo) / (2 ** self.bits - 1)
         return self._acam(name, lo - h, hi + h, keep=0.0 if lo <= 0.0 <= hi else None)
 
-    def _converter(self, bits: int, seed: int) -> AcamQuantizer:
-        """A crossbar column's Compute-ACAM converter over [-1, 1] (x its calibrated
-        range); its code -> value table trimmed to its thresholds like the lookups'."""
-        args = (bits, -1.0, 1.0, self.sigma_rel, seed)
-        return TrimmedAcam(*args, ramp_div=self.trim_ramp_div) if self.level_trim \
-            else AcamQuantizer(*args)
+    def _converter(self, bits: int, seed: int, n: int) -> ConverterBank:
+        """A matrix's ``n`` Compute-ACAM converters (``converter.per_tile`` per tile,
+        each its own threshold mismatch) over [-1, 1] (x each column's calibrated
+        range); their code -> value tables trimmed to their thresholds like the
+        lookups'."""
+        return ConverterBank(bits, n, -1.0, 1.0, self.sigma_rel, seed,
+                             self.trim_ramp_div if self.level_trim else None)
 
     def _out(self, name: str, y: np.ndarray) -> np.ndarray:
         """A lookup's output code over the operator's calibrated per-channel range."""
         if not self.ni.quantization:
             return y.astype(np.float32)
         m = self.r[name].get("out_ch", self.r[name]["out"])
-        return (self._acam(name + ".out", -1.0, 1.0)(y / m) * m).astype(np.float32)
+        v = y / m
+        wins, bits = self.out_windows()
+        if len(wins) == 1:
+            return (self._acam(name + ".out", -1.0, 1.0)(v) * m).astype(np.float32)
+        k = np.searchsorted(np.array([w[0] for w in wins[1:]]), v, side="right")
+        out = np.empty_like(v)
+        for i, (lo, hi) in enumerate(wins):     # each bank its own rows and mismatch
+            sel = k == i
+            if sel.any():
+                out[sel] = self._acam(f"{name}.out{i}", lo, hi, bits)(v[sel])
+        return (out * m).astype(np.float32)
+
+    def out_windows(self) -> tuple[list[tuple[float, float]], int]:
+        """The banks of a layernorm's output code over [-1, 1] (x the channel's range):
+        ``norm_out_banks`` contiguous windows and their bits (``bits - log2(B)`` each,
+        the same 2^bits levels in all)."""
+        b = self.norm_out_banks
+        e = np.linspace(-1.0, 1.0, b + 1)
+        return [(float(e[i]), float(e[i + 1])) for i in range(b)], \
+            self.bits - int(np.log2(b))
 
     def linear(self, x, w, b, name):
         xb = self._xbars.get(name)
@@ -219,10 +245,12 @@ class RaceItOps(FP32Ops):
             q = self.ni.quantization
             xb = CrossbarLinear(w, self.dev, self.in_bits if q else None,
                                 self.r[name]["in_ch"], seed_for(name, self.seed),
-                                self.w_clip_pct, bit_serial=self.bit_serial,
+                                self.w_clip_pct, self.outlier_factor,
+                                bit_serial=self.bit_serial,
                                 out_bits=self.conv_bits if q else None,
                                 partial_sums=self.partial_sums, quantizer=self._converter,
-                                w_scale=self.w_scale)
+                                w_scale=self.w_scale, tile_cols=self.tile_cols,
+                                converters_per_tile=self.conv_per_tile)
             self._xbars[name] = xb
         if self.calibrating:
             xb.calibrate(x)
@@ -400,7 +428,7 @@ class RaceItOps(FP32Ops):
     def _quantizers(self):
         qs = list(self._acams.values()) + [xb.q for xb in self._xbars.values()
                                            if xb.q is not None]
-        return [q for q in qs if isinstance(q, TrimmedAcam)]
+        return [q for q in qs if isinstance(q, (TrimmedAcam, ConverterBank))]
 
     def digital_fraction(self) -> dict[str, float]:
         """Per linear operator: the fraction of input rows computed digitally (outliers)."""
