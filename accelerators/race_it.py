@@ -47,7 +47,8 @@ crossbar rows digital, energy +6.5 %): 0.9743 +- 0.0022 (0.9750 0.9739 0.9771 0.
 output code gives 0.9788: it is now the largest single loss; two subranging output banks
 (``norm_out_banks = 2``, half the mismatch) measured worse (seeds 0/2/4: 0.9740 0.9765
 0.9667); factor 2 on seed 4: 0.9693 (6 % of rows digital, energy +26 %).
-Earlier (one draw per matrix, before the OTA model): with centroid levels 0.9693 +- 0.0038 (seeds 0-4: 0.9731,
+Earlier (one draw per matrix, before the OTA model): with centroid levels 0.9693 +-
+0.0038 (seeds 0-4: 0.9731,
 0.9709, 0.9708, 0.9682, 0.9633; the 0.97 target is not reached); with trimmed centres
 0.967 +- 0.005 (0.879 +- 0.020 before trim, deferral and banks). Tried and dropped:
 always all 6 banks (0.9666 +- 0.0039), P·V lookup ranges per (head, channel) from the
