@@ -24,7 +24,7 @@ from torch import nn
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder
 from .torch_bitserial import bitserial_acam
-from .torch_quant import AcamLookup, UniformQuantizer, _gather, quantize_uniform
+from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
 
 
 class TorchCrossbarLinear(nn.Module):
@@ -67,8 +67,11 @@ class TorchCrossbarLinear(nn.Module):
         var = getattr(xb, "_var_tiles", None)
         self.register_buffer("read_var", None if var is None else torch.as_tensor(
             np.concatenate(var, axis=0), dtype=torch.float32), persistent=False)
+        self.bank = getattr(xb, "conv", None) is not None   # converters per tile
         if xb.q is None:
             self.q = None
+        elif self.bank:
+            self.q = BankLookup(xb.q, xb.conv)
         elif isinstance(xb.q, AcamQuantizer):
             self.q = AcamLookup(xb.q)
         else:                           # the ideal ADC of .analog.uniform_quantizer
@@ -77,7 +80,8 @@ class TorchCrossbarLinear(nn.Module):
         # .torch_bitserial (same codes up to float32 summation order); False: the
         # reference form below (tests compare the two)
         self.fast = (self.bit_serial and self.in_bits is not None and self.read_var is None
-                     and isinstance(self.q, AcamLookup) and self.partial_sums != "analog")
+                     and isinstance(self.q, (AcamLookup, BankLookup))
+                     and self.partial_sums != "analog")
 
     def _law(self, u: torch.Tensor) -> torch.Tensor:
         """Multi-level drive in units of v_read through the cell law v0*sinh(v/v0)."""
@@ -116,15 +120,17 @@ class TorchCrossbarLinear(nn.Module):
         if self.ranges is None:
             raise RuntimeError("TorchCrossbarLinear: its converter has no calibrated range")
         r = self.ranges[t].to(p.dtype)
-        if isinstance(self.q, AcamLookup) and not (torch.is_grad_enabled() and p.requires_grad):
+        if isinstance(self.q, (AcamLookup, BankLookup)) and \
+                not (torch.is_grad_enabled() and p.requires_grad):
             # inference: the fine-bin index (p/r - lo) * inv_bin in one fused pass (the
             # table's clip is the converter's), one gather, the plane sum as one product
             q = self.q
             idx = torch.addcmul(torch.full_like(r, -q.lo * q.inv_bin), p, q.inv_bin / r)
-            idx = idx.clamp_(0, q.lut.numel() - 1).to(torch.int32)
-            codes = _gather(q._table("level", None, p.dtype), idx)
+            idx = idx.clamp_(0, q.n_bins - 1).to(torch.int32)
+            codes = q.levels_at(idx, t, p.dtype)
             return torch.tensordot(weights, codes, dims=([0], [0])) * r
-        c = self.q(torch.clamp(p / r, -1.0, 1.0)) * r
+        v = torch.clamp(p / r, -1.0, 1.0)
+        c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
     def _hardware(self, weights, drive, w_eff):
