@@ -13,6 +13,17 @@ Reported: the cosine mean ± std over seeds, one value per seed, and an ablation
 non-ideality alone, all but one, each on top of quantization; on seed 0). Its
 ``seq_len`` is the mean token count of the texts it simulates: the cost model prices
 that same network there.
+
+Measured against the retired numpy MiniLM forward (same chips and calibration; QUICK,
+``evaluate --quick --no-ablation``, shipped models, 2026-11-30): RACE-IT seeds 0/1
+0.9706/0.9674 vs 0.9694/0.9678, non-idealities x0 0.9834 vs 0.9813; HeTraX (ReRAM at
+45.9 C) seeds 0/1 0.9726/0.9698 vs 0.9725/0.9755, x0 0.9970 vs 0.9972. The numpy path
+itself moves by as much with the BLAS thread count (RACE-IT seed 0 0.9694 -> 0.9699 at
+OPENBLAS_NUM_THREADS=1, where the torch path gives 0.9699 too, 3e-5 apart): the
+hardware-path calibration's ACAM codes and levels flip on float summation order.
+HeTraX's ReRAM read noise is drawn per read from another generator (torch's, seeded by
+the chip): HeTraX seed 1 over four torch noise seeds gives 0.9711-0.9744. CPU time per QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy);
+most of it is the numpy hardware-path calibration both share (:mod:`.torch_chip`).
 """
 from __future__ import annotations
 
