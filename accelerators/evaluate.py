@@ -109,7 +109,7 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
     # input channels kept digital, by the description's crossbar outlier factor
     factor = float(a.component("crossbar").get("outlier_factor", 6.0)) \
         if "crossbar" in a.components else 6.0
-    digital = run.digital_rows(xb_ops, factor) if run is not None else {}
+    digital = run.digital_rows(xb_ops, a, hw, factor) if run is not None else {}
     m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
     rep = {"seq_len": seq_len, "mode": "prefill"}
     temp_c = a.temp_c

@@ -179,16 +179,14 @@ def test_race_it_ablation(tiny_models, tmp_path):
     ideal hardware computes FP32's embeddings; the IR drop alone cancels."""
     from imcspice.accelerators import arch, hardware
     from imcspice.accelerators.accuracy import MiniLMRun, Protocol
-    from imcspice.accelerators.race_it import RaceItOps
     from imcspice.accelerators.report import plot_ablation
+    from imcspice.accelerators.torch_chip import AnalogChip
     d, _ = tiny_models
     a = arch.load("race-it")
     hw = hardware.HardwareModels.from_dir(d, corner=a.corner, temp_c=a.temp_c)
-    xb = a.component("crossbar")
-    dev = hardware.crossbar_device(hw, xb)
-    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
     run = MiniLMRun(True, Protocol(sentences=2, seeds=1, calibration=2))
-    acc = run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), (1.0,), False)
+    acc = run.run(lambda ni, seed: AnalogChip(a, nonideal=ni, seed=seed, hw=hw), (1.0,),
+                  False)
     keys = {"quantization", "ir_drop", "programming_noise", "acam_mismatch"}
     assert set(acc["ablation"]) == set(acc["ablation_all_but"]) == keys
     assert set(acc["ablation_with_quantization"]) == keys - {"quantization"}
