@@ -21,8 +21,9 @@ Measured against the retired numpy MiniLM forward (same chips and calibration; Q
 itself moves by as much with the BLAS thread count (RACE-IT seed 0 0.9694 -> 0.9699 at
 OPENBLAS_NUM_THREADS=1, where the torch path gives 0.9699 too, 3e-5 apart): the
 hardware-path calibration's ACAM codes and levels flip on float summation order.
-HeTraX's ReRAM read noise is drawn per read from another generator (torch's, seeded by
-the chip): HeTraX seed 1 over four torch noise seeds gives 0.9711-0.9744. CPU time per QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy);
+HeTraX's ReRAM read noise is drawn per read from another generator (each crossbar
+operator's own CPU torch generator, seeded by the chip and the operator's name, so the
+same on a GPU): HeTraX seed 1 over four noise seeds gives 0.9711-0.9744. CPU time per QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy);
 most of it is the numpy hardware-path calibration both share (:mod:`.torch_chip`).
 """
 from __future__ import annotations
@@ -225,8 +226,9 @@ class MiniLMRun:
     def embeddings(self, make_chip, ni, seed: int) -> np.ndarray:
         """Embeddings of the evaluation texts on one chip: ``make_chip(ni, seed)`` (an
         :class:`.torch_chip.AnalogChip` with the non-idealities ``ni``) converted,
-        calibrated on the hardware path, run. The torch generator (read noise drawn per
-        read) is seeded by the chip, so a run is reproducible."""
+        calibrated on the hardware path, run. Read noise comes from each crossbar operator's
+        generator (seeded by the chip); the global torch generator is seeded by the chip
+        too, so nothing else random can make a run irreproducible."""
         import torch
 
         from .analog import Nonideal

@@ -42,8 +42,13 @@ class TorchCrossbarLinear(nn.Module):
     shift-added digitally. Quantized drives and conversions pass gradients straight
     through (the ideal-DAC product defines the backward pass)."""
 
-    def __init__(self, xb: CrossbarLinear, weight: torch.Tensor):
+    def __init__(self, xb: CrossbarLinear, weight: torch.Tensor, noise_seed=(0,)):
         super().__init__()
+        # read noise comes from this operator's own CPU generator (``noise_seed``: e.g.
+        # the chip seed and the operator's name), so a chip reads the same noise on any
+        # device and whatever else draws random numbers
+        self._noise_seed = int(np.random.SeedSequence(list(noise_seed)).generate_state(1)[0])
+        self._gen: torch.Generator | None = None
         w = weight.detach().cpu().double().numpy()
         dig = np.asarray(xb.digital, bool)
         self.register_buffer("analog_idx", torch.as_tensor(np.flatnonzero(~dig)),
@@ -133,6 +138,12 @@ class TorchCrossbarLinear(nn.Module):
         c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
+    def _randn(self, like: torch.Tensor) -> torch.Tensor:
+        """Standard normal draws shaped like ``like``, from the operator's generator."""
+        if self._gen is None:
+            self._gen = torch.Generator().manual_seed(self._noise_seed)
+        return torch.randn(like.shape, generator=self._gen, dtype=like.dtype).to(like.device)
+
     def _hardware(self, weights, drive, w_eff):
         P, N, _ = drive.shape
         r, y = self.rows, 0.0
@@ -143,7 +154,7 @@ class TorchCrossbarLinear(nn.Module):
             with torch.no_grad():
                 var = self.read_var.to(d2.dtype)
                 parts = [p + torch.sqrt((d2[:, t * r:(t + 1) * r] ** 2) @
-                                        var[t * r:(t + 1) * r]) * torch.randn_like(p)
+                                        var[t * r:(t + 1) * r]) * self._randn(p)
                          for t, p in enumerate(parts)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
         for t, p in enumerate(groups):

@@ -25,6 +25,7 @@ then :meth:`AnalogChip.fit_levels` where the description stores centroid levels)
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 import torch
@@ -154,7 +155,8 @@ class AnalogChip:
             if xb is None:
                 if name not in self.factory._xbars:
                     raise RuntimeError(f"{name}: not programmed during calibration")
-                xb = TorchCrossbarLinear(self.factory._xbars[name], weight).to(x.device)
+                xb = TorchCrossbarLinear(self.factory._xbars[name], weight,
+                                         (self.seed, zlib.crc32(name.encode()))).to(x.device)
                 self._xbars[name] = xb
             elif xb.delta.device != x.device:      # the model moved (model.to(device))
                 xb = self._xbars[name] = xb.to(x.device)
