@@ -2,15 +2,29 @@
 
 :class:`MiniLMRun` (all-MiniLM-L6-v2 sentence embeddings vs FP32; RACE-IT, HeTraX) runs
 the evaluation protocol (:class:`Protocol`): texts shipped in ``data/corpus/``
-(``minilm_eval.txt``, 256; ``minilm_calib.txt``, 32 others: see ``SOURCE.txt``), FP32
-calibration ranges recorded on the calibration texts (as an IMC compiler does), then,
-per chip seed (programming noise and ACAM mismatch drawn per seed) and per set of
-non-idealities (:class:`.analog.Nonideal`), the hardware operators are built, their
-converter and lookup ranges recalibrated on the hardware path (the same calibration
-texts, through the hardware), and the embeddings compared with FP32. Reported: the
-cosine mean ± std over seeds, one value per seed, and an ablation (each non-ideality
-alone, all but one, each on top of quantization; on seed 0). Its ``seq_len`` is the mean
-token count of the texts it simulates: the cost model prices that same network there.
+(``minilm_eval.txt``, 256; ``minilm_calib.txt``, 32 others: see ``SOURCE.txt``). The
+network is the transformers ``BertModel`` (:mod:`.torch_minilm`); the FP32 reference is
+that model unconverted. Per chip seed (programming noise and ACAM mismatch drawn per
+seed) and per set of non-idealities (:class:`.analog.Nonideal`), a copy is converted
+onto a chip of the description (:func:`.convert.convert`), calibrated as an IMC
+compiler does (FP32 ranges on the calibration texts, then the converter and lookup
+ranges on the hardware path, the same texts), and its embeddings compared with FP32.
+Reported: the cosine mean ± std over seeds, one value per seed, and an ablation (each
+non-ideality alone, all but one, each on top of quantization; on seed 0). Its
+``seq_len`` is the mean token count of the texts it simulates: the cost model prices
+that same network there.
+
+Measured against the retired numpy MiniLM forward (same chips and calibration; QUICK,
+``evaluate --quick --no-ablation``, shipped models, 2026-11-30): RACE-IT seeds 0/1
+0.9706/0.9674 vs 0.9694/0.9678, non-idealities x0 0.9834 vs 0.9813; HeTraX (ReRAM at
+45.9 C) seeds 0/1 0.9726/0.9698 vs 0.9725/0.9755, x0 0.9970 vs 0.9972. The numpy path
+itself moves by as much with the BLAS thread count (RACE-IT seed 0 0.9694 -> 0.9699 at
+OPENBLAS_NUM_THREADS=1, where the torch path gives 0.9699 too, 3e-5 apart): the
+hardware-path calibration's ACAM codes and levels flip on float summation order.
+HeTraX's ReRAM read noise is drawn per read from another generator (each crossbar
+operator's own CPU torch generator, seeded by the chip and the operator's name, so the
+same on a GPU): HeTraX seed 1 over four noise seeds gives 0.9711-0.9744. CPU time per QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy);
+most of it is the numpy hardware-path calibration both share (:mod:`.torch_chip`).
 """
 from __future__ import annotations
 
@@ -135,27 +149,34 @@ def ablation_plan(names: tuple[str, ...]):
 
 
 class MiniLMRun:
+    """all-MiniLM-L6-v2 (transformers ``BertModel``, :mod:`.torch_minilm`) on the texts of
+    a :class:`Protocol`: the FP32 reference is the unconverted model; a chip is a copy
+    converted onto it (:func:`.convert.convert`), calibrated on the calibration texts.
+    ``device``: where the model runs ("cpu", "cuda"; None: CPU)."""
+
     NETWORK = "minilm"
 
-    def __init__(self, quick: bool, protocol: Protocol | None = None):
-        from .analog import RangeRecorder
-        from .minilm import MiniLM
-        from .ops import FP32Ops
+    def __init__(self, quick: bool, protocol: Protocol | None = None,
+                 device: str | None = None):
+        from . import torch_minilm as tm
+        from .minilm import MiniLMTokenizer
         self.protocol = protocol or (QUICK if quick else FULL)
-        self.model = MiniLM.load()
+        self.device = device
+        self.tokenizer = MiniLMTokenizer.load()
+        self.model = tm.load_hf_minilm(device)
         sents = _subset(load_texts("eval"), self.protocol.sentences)
-        _, mask = self.model.tokenize(sents, max_len=self.model.config.max_len)
+        _, mask = self.tokenizer.tokenize(sents)
         n_tok = mask.sum(axis=1)
         # evaluated in order of length: batches pad to their own longest text
         order = np.argsort(n_tok, kind="stable")
         self.sents = [sents[i] for i in order]
         self.calib = _subset(load_texts("calib"), self.protocol.calibration)
-        rec = RangeRecorder(FP32Ops())
-        self.model.embed(self.calib, ops=rec)
-        self.ranges = rec.ranges
-        self.ref = self.model.embed(self.sents)
+        self.eval_batches = tm.batches(self.tokenizer, self.sents, device=device)
+        self.calib_batches = tm.batches(self.tokenizer, self.calib, device=device)
+        self.ref = tm.embed(self.model, self.eval_batches).cpu().numpy()
         self.tokens_mean = float(n_tok.mean())
         self.tokens_max = int(n_tok.max())
+        self.ranges: dict | None = None
         self._cache: dict = {}
         self.chip_ops = None
 
@@ -163,31 +184,64 @@ class MiniLMRun:
     def seq_len(self) -> int:
         return int(np.ceil(self.tokens_mean))
 
-    def digital_rows(self, op_names, factor: float = 6.0) -> dict[str, float]:
+    def fp32_ranges(self, arch, hw=None) -> dict:
+        """The FP32 calibration ranges of every operator (one record pass of the
+        calibration texts, as every chip of the run records them)."""
+        if self.ranges is None:
+            import copy
+
+            import torch
+
+            from .analog import Nonideal
+            from .convert import convert
+            from .torch_chip import AnalogChip
+            chip = AnalogChip(arch, nonideal=Nonideal.only([]), hw=hw)
+            m = convert(copy.deepcopy(self.model), chip.arch, chip=chip)
+            chip.begin_record()                  # the FP32 pass of every chip's calibration
+            with torch.no_grad():
+                for b in self.calib_batches:
+                    m(**b)
+            chip.begin_hw_calibrate()            # its factory holds the recorded ranges
+            self.ranges = chip.factory.r
+        return self.ranges
+
+    def digital_rows(self, op_names, arch, hw=None, factor: float = 6.0) -> dict[str, float]:
         """Fraction of input rows kept digital per crossbar operator (from the FP32
-        calibration ranges, as :class:`.analog.CrossbarLinear` decides)."""
+        calibration ranges, as :class:`.analog.CrossbarLinear` decides); ``arch``,
+        ``hw``: a description and its models to record those ranges on."""
         from .analog import outlier_channels
-        return {n: float(outlier_channels(self.ranges[n]["in_ch"], factor).mean())
-                for n in op_names if n in self.ranges}
+        r = self.fp32_ranges(arch, hw)
+        return {n: float(outlier_channels(r[n]["in_ch"], factor).mean())
+                for n in op_names if n in r}
 
-    def embeddings(self, make_ops, ni, seed: int) -> np.ndarray:
-        """Embeddings of the evaluation texts on one chip (``seed``) with the
-        non-idealities ``ni``: build, calibrate on the hardware path, run."""
-        from .analog import Nonideal, RangeRecorder
-        ops = make_ops(self.ranges, ni, seed)
-        rec = RangeRecorder(ops)
-        ops.calibrating = True       # converter ranges from the hardware path
-        self.model.embed(self.calib, ops=rec)
-        ops.calibrating = False
-        ops.recalibrate(rec.ranges)  # lookup ranges from the hardware path
-        fit = getattr(ops, "fit_levels", None)
-        if fit is not None:          # row levels from the inputs each row really matches
-            fit(lambda: self.model.embed(self.calib, ops=ops))
+    def _on_chip(self, chip):
+        """A copy of the model converted onto ``chip`` and calibrated on the calibration
+        texts (FP32 ranges, then the hardware path, then the row levels)."""
+        import copy
+
+        from .convert import convert
+        return convert(copy.deepcopy(self.model), chip.arch, chip=chip,
+                       calibration=self.calib_batches)
+
+    def embeddings(self, make_chip, ni, seed: int) -> np.ndarray:
+        """Embeddings of the evaluation texts on one chip: ``make_chip(ni, seed)`` (an
+        :class:`.torch_chip.AnalogChip` with the non-idealities ``ni``) converted,
+        calibrated on the hardware path, run. Read noise comes from each crossbar operator's
+        generator (seeded by the chip); the global torch generator is seeded by the chip
+        too, so nothing else random can make a run irreproducible."""
+        import torch
+
+        from .analog import Nonideal
+        from .torch_minilm import embed
+        chip = make_chip(ni, seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            out = embed(self._on_chip(chip), self.eval_batches).cpu().numpy()
         if seed == 0 and ni == Nonideal.scaled(1.0):
-            self.chip_ops = ops      # the characterized chip (its crossbar loads)
-        return self.model.embed(self.sents, ops=ops)
+            self.chip_ops = chip.factory   # the characterized chip (its crossbar loads)
+        return out
 
-    def compare(self, make_ops, ni, seed: int, progress: bool, what: str,
+    def compare(self, make_chip, ni, seed: int, progress: bool, what: str,
                 names=None) -> dict:
         from dataclasses import replace
 
@@ -201,25 +255,27 @@ class MiniLMRun:
         key = (ni, seed)
         if key not in self._cache:
             t0 = time.perf_counter()
-            self._cache[key] = compare_embeddings(self.ref, self.embeddings(make_ops, ni, seed))
+            self._cache[key] = compare_embeddings(self.ref,
+                                                  self.embeddings(make_chip, ni, seed))
             _log(f"MiniLM {what} (seed {seed}): cosine {self._cache[key]['cosine_mean']:.4f} "
                  f"in {time.perf_counter() - t0:.0f} s", progress)
         return self._cache[key]
 
-    def run(self, make_ops, scales, progress: bool, names=None, ablation: bool = True) -> dict:
-        """``make_ops(ranges, ni, seed)``: the accelerator's operators; ``names``: the
+    def run(self, make_chip, scales, progress: bool, names=None, ablation: bool = True) -> dict:
+        """``make_chip(ni, seed)``: a chip of the accelerator (:class:`.torch_chip.
+        AnalogChip`) with the non-idealities ``ni``; ``names``: the
         non-idealities it has (default: all of :data:`.analog.NONIDEALITIES`);
         ``ablation=False``: seeds and scale sweep only (no ablation keys)."""
         from .analog import NONIDEALITIES, Nonideal
         names = tuple(names or NONIDEALITIES)
         t0 = time.perf_counter()
         p = self.protocol
-        per_seed = [self.compare(make_ops, Nonideal.scaled(1.0), s, progress, "all on",
+        per_seed = [self.compare(make_chip, Nonideal.scaled(1.0), s, progress, "all on",
                                  names) for s in range(p.seeds)]
         cos = np.array([m["cosine_mean"] for m in per_seed])
-        plan = {k: self.compare(make_ops, ni, 0, progress, k, names)["cosine_mean"]
+        plan = {k: self.compare(make_chip, ni, 0, progress, k, names)["cosine_mean"]
                 for k, ni in ablation_plan(names).items()} if ablation else None
-        sweep = {f"{k:g}": self.compare(make_ops, Nonideal.scaled(float(k)), 0, progress,
+        sweep = {f"{k:g}": self.compare(make_chip, Nonideal.scaled(float(k)), 0, progress,
                                         f"non-idealities x{k:g}", names) for k in scales}
         main = per_seed[0]
         out = {"simulated": True,

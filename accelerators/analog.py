@@ -165,12 +165,16 @@ class CrossbarLinear:
     codes are added digitally (shift-add of planes, sum of tiles). ``quantizer(bits,
     seed)`` builds the converter's transfer (an ACAM with threshold mismatch, or an
     ideal ADC); None leaves the outputs unconverted (calibration and ideal checks).
+    With ``converters_per_tile`` (and ``tile_cols``), each tile's columns share that
+    many converters, each its own mismatch draw (``quantizer(bits, seed, n)`` builds
+    all ``n`` of the matrix: :class:`.converters.ConverterBank`).
     """
 
     def __init__(self, w: np.ndarray, dev: CrossbarDevice, in_bits: int | None, x_max,
                  seed: int, w_clip_pct: float = 100.0, outlier_factor: float | None = 6.0,
                  *, bit_serial: bool = False, out_bits: int | None = None,
-                 partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix"):
+                 partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix",
+                 tile_cols: int | None = None, converters_per_tile: int | None = None):
         if w_scale not in ("matrix", "column"):
             raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
         self.dev, self.in_bits = dev, in_bits
@@ -223,7 +227,19 @@ class CrossbarLinear:
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, t * r:(t + 1) * r].T)
                          for t in range(self.n_tiles)]
         self.ranges: np.ndarray | None = None       # (tiles or 1, out) converter ranges
-        self.q = quantizer(out_bits, seed + 1) if (quantizer and out_bits) else None
+        # converters: one per matrix (``quantizer(bits, seed)``), or ``converters_per_tile``
+        # per tile of ``tile_cols`` columns, each with its own mismatch draw
+        # (``quantizer(bits, seed, n)`` -> a .converters.ConverterBank; ``self.conv``:
+        # (groups, out) the converter each group's column is read by)
+        self.conv = None
+        if quantizer and out_bits and converters_per_tile:
+            from .converters import converter_index
+            groups = 1 if partial_sums == "analog" else self.n_tiles
+            self.conv = converter_index(groups, w.shape[0], int(tile_cols or w.shape[0]),
+                                        int(converters_per_tile))
+            self.q = quantizer(out_bits, seed + 1, int(self.conv.max()) + 1)
+        else:
+            self.q = quantizer(out_bits, seed + 1) if (quantizer and out_bits) else None
 
     def _planes(self, x: np.ndarray):
         """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,
@@ -281,7 +297,8 @@ class CrossbarLinear:
                 if self.ranges is None:
                     raise RuntimeError("CrossbarLinear: calibrate() before converting")
                 R = self.ranges[t]
-                p = self.q(np.clip(p / R, -1.0, 1.0)) * R
+                v = np.clip(p / R, -1.0, 1.0)
+                p = (self.q(v) if self.conv is None else self.q(v, self.conv[t])) * R
             y = y + np.tensordot(w, p, axes=(0, 0))          # shift-add of the planes
         y = np.asarray(y, dtype=np.float32).reshape(*x.shape[:-1], -1)
         if self.w_digital.size:

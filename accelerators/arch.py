@@ -91,13 +91,17 @@ class AcamMapping:
       compiler spreads as many as its calibrated variance range needs at
       ``rsqrt_bank_ratio`` (hi/lo) each, at most ``rsqrt_banks``, geometrically; a row's
       bank is chosen by comparators at the inner edges, priced as ``rsqrt_banks - 1``
-      decisions per row (an upper bound: every provisioned edge)."""
+      decisions per row (an upper bound: every provisioned edge);
+    * ``norm_out_banks``: a layernorm's output code from B (power of 2) banks of ``bits
+      - log2(B)`` bits over 1/B of the channel's range each (subranging: mismatch 1/B of
+      one bank's), chosen by ``B - 1`` comparator decisions per element."""
 
     softmax: str = "probabilities"
     levels: str = "ideal"
     trim_ramp_div: int = 16
     rsqrt_banks: int = 1
     rsqrt_bank_ratio: float = 4.0
+    norm_out_banks: int = 1
 
     SOFTMAX = ("probabilities", "deferred")
     LEVELS = ("ideal", "trimmed", "centroid")
@@ -110,7 +114,8 @@ class AcamMapping:
     def parse(cls, d, where: str) -> "AcamMapping":
         if not isinstance(d, dict):
             raise ArchError(f"{where}: must be a table")
-        keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio")
+        keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio",
+                "norm_out_banks")
         bad = set(d) - set(keys)
         if bad:
             raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
@@ -124,10 +129,12 @@ class AcamMapping:
         r = m.rsqrt_bank_ratio
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
             raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")
-        for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64)):
+        for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64), ("norm_out_banks", 16)):
             v = getattr(m, k)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
                 raise ArchError(f"{where}.{k} must be an integer in [1, {hi}], got {v!r}")
+        if (b := m.norm_out_banks) & (b - 1):
+            raise ArchError(f"{where}.norm_out_banks must be a power of two, got {b!r}")
         return m
 
 
@@ -429,7 +436,8 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
                 raise ArchError(f"{path}: engine {eng!r} needs a component {role!r}")
     acam = AcamMapping.parse(mapping.get("acam", {}), f"{path}: mapping.acam")
     for need, what, role in ((acam.deferred_softmax, "softmax = 'deferred'", "scaler"),
-                             (acam.rsqrt_banks > 1, "rsqrt_banks > 1", "comparator")):
+                             (acam.rsqrt_banks > 1, "rsqrt_banks > 1", "comparator"),
+                             (acam.norm_out_banks > 1, "norm_out_banks > 1", "comparator")):
         if need and "acam" in mapping.get("by_kind", {}).values() and role not in comps:
             raise ArchError(f"{path}: mapping.acam.{what} needs a component {role!r}")
     arch = Architecture(

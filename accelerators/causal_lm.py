@@ -32,6 +32,13 @@ so axis 1 is the head (for per-head calibration), axis -2 the query and axis -1 
 position. Masked score entries are set to the finite ``MASK_VALUE`` (not -inf, so that a
 replacement activation ``phi(a*s + b)`` never produces NaN); they must map to zero weight.
 
+Why this numpy forward stays (issue 12 retired the MiniLM one): the gain-cell report's
+training-free adaptation (:func:`.accuracy.gaincell_run`: perplexities without / with
+adaptation, linear cells, the non-ideality sweep) runs on it with the numpy gain-cell
+operators of :mod:`.gaincell_attention`, which have no GPT-2 port yet; and the shipped
+GPT-2 checkpoint starts from these weights (``train_causal_lm.py --init numpy``, its
+metadata ``init: numpy``), mapped by :func:`gpt2_from_numpy`.
+
 Sliding window ``w``: query position t attends to key positions s with
 ``t - w < s <= t`` (itself and the w-1 previous tokens). With L layers the receptive
 field of the logits at t is therefore ``L*(w-1)`` tokens back.

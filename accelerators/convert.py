@@ -162,16 +162,20 @@ def _is_conv1d(m) -> bool:
 
 def convert(model: nn.Module, arch, *, nonideal: Nonideal | None = None, seed: int = 0,
             temp_c: float | None = None, models_dir=None, device: str | None = None,
-            calibration: Iterable[dict] | None = None, exclude: Iterable[str] = (), hw=None):
+            calibration: Iterable[dict] | None = None, exclude: Iterable[str] = (), hw=None,
+            chip: AnalogChip | None = None):
     """Swap ``model``'s operators (in place) for those of a chip of ``arch`` (a shipped
     description name such as ``"race-it"`` or an :class:`.arch.Architecture`) and return
     it. ``nonideal`` (:class:`.analog.Nonideal`, default: as characterized), ``seed``
     (the chip), ``temp_c`` (crossbar/ReRAM tier temperature), ``device`` ("cpu" |
     "cuda" | None = leave where it is), ``calibration``: batches (dicts of model
     inputs) to :func:`calibrate` on at once; ``exclude``: module paths left digital;
-    ``hw``: loaded :class:`.hardware.HardwareModels` (default: read from ``models_dir``)."""
-    chip = AnalogChip(arch, nonideal=nonideal, seed=seed, temp_c=temp_c,
-                      models_dir=models_dir, hw=hw)
+    ``hw``: loaded :class:`.hardware.HardwareModels` (default: read from ``models_dir``);
+    ``chip``: an :class:`.torch_chip.AnalogChip` already made (its description, seed,
+    non-idealities and temperature; ``arch`` and those arguments are then not used)."""
+    if chip is None:
+        chip = AnalogChip(arch, nonideal=nonideal, seed=seed, temp_c=temp_c,
+                          models_dir=models_dir, hw=hw)
     skip = tuple(exclude)
     for path, mod in list(model.named_modules()):
         for cname, child in list(mod.named_children()):

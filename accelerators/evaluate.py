@@ -106,7 +106,10 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
     run = MiniLMRun(quick) if simulate else None
     if seq_len is None:
         seq_len = run.seq_len if run is not None else 128
-    digital = run.digital_rows(xb_ops) if run is not None else {}
+    # input channels kept digital, by the description's crossbar outlier factor
+    factor = float(a.component("crossbar").get("outlier_factor", 6.0)) \
+        if "crossbar" in a.components else 6.0
+    digital = run.digital_rows(xb_ops, a, hw, factor) if run is not None else {}
     m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
     rep = {"seq_len": seq_len, "mode": "prefill"}
     temp_c = a.temp_c

@@ -175,9 +175,9 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
     before training); returns the loss per step and timings."""
     import torch
 
-    from .minilm import MiniLM
+    from .minilm import MiniLMTokenizer
     from .torch_minilm import embed, pool
-    tok = MiniLM.load()
+    tok = MiniLMTokenizer.load()
     texts = training_texts(s.train_texts)
     rng = np.random.default_rng(s.seed)
     order = np.concatenate([rng.permutation(len(texts))
@@ -250,7 +250,7 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     import torch
     from safetensors.torch import save_file
 
-    from .minilm import MiniLM
+    from .minilm import MiniLMTokenizer
     from .torch_minilm import embed, load_hf_minilm
     s = settings
     torch.set_num_threads(s.threads)
@@ -258,7 +258,7 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    tok = MiniLM.load()
+    tok = MiniLMTokenizer.load()
     base = load_hf_minilm() if base is None else base.eval()
     hw = hw or load_hw(s.arch)
     ev, calib = eval_sets(tok, s.eval_sentences, s.calib_texts)
@@ -314,14 +314,14 @@ def shipped_accuracy(arch="race-it", quick: bool = True, progress: bool = False,
     weights are shipped."""
     if not SHIPPED.is_file():
         return None
-    from .minilm import MiniLM
+    from .minilm import MiniLMTokenizer
     from .torch_minilm import embed, load_hf_minilm
     t0 = time.perf_counter()
     model, summ = load_finetuned()
     st = summ["settings"]
     n, seeds = (4, st["eval_seeds"][:1]) if quick else (st["eval_sentences"],
                                                          st["eval_seeds"])
-    tok = MiniLM.load()
+    tok = MiniLMTokenizer.load()
     ev, calib = eval_sets(tok, n, st["calib_texts"])
     base = load_hf_minilm()
     ref = embed(base, ev)

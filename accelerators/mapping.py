@@ -33,7 +33,10 @@ Conventions (the tests re-derive them by hand):
   output lookup (softmax ``e + rows``) and scales each P·V output (``attn.context``,
   ``batch·heads·m·n``) once by its row's 1/sum: one multiply each on the ``scaler``
   pool (``ceil(outputs / count)`` steps); ``rsqrt_banks = B > 1`` adds ``B - 1``
-  comparator decisions per layernorm row (``ceil(decisions / count)`` steps). Row
+  comparator decisions per layernorm row (``ceil(decisions / count)`` steps);
+  ``norm_out_banks = B > 1`` adds ``B - 1`` decisions per layernorm output element (its
+  output code's subranging bank; the banks' rows together are the one lookup's, still
+  priced as ``searches_per_lookup`` searches). Row
   levels (trimmed, centroid) are calibration, written once per chip: not priced.
 * adder (elementwise): one add per element on the pool.
 * sm: ``flops/2`` MACs on ``sm_mac.count`` units, one cycle each; operands through
@@ -276,6 +279,8 @@ def _acam(m: Mapping, op: Operator) -> None:
         _pool(m, op, "scaler", op.batch * op.heads * op.m * op.n)     # x 1/sum per output
     if am.rsqrt_banks > 1 and op.kind == "layernorm":
         _pool(m, op, "comparator", (am.rsqrt_banks - 1) * (op.elements // _d_model(m)))
+    if am.norm_out_banks > 1 and op.kind == "layernorm":    # the output code's bank
+        _pool(m, op, "comparator", (am.norm_out_banks - 1) * op.elements)
     _activations(m, op, "buffer")
 
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder
 from .torch_bitserial import bitserial_acam
-from .torch_quant import AcamLookup, UniformQuantizer, _gather, quantize_uniform
+from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
 
 
 class TorchCrossbarLinear(nn.Module):
@@ -42,8 +42,13 @@ class TorchCrossbarLinear(nn.Module):
     shift-added digitally. Quantized drives and conversions pass gradients straight
     through (the ideal-DAC product defines the backward pass)."""
 
-    def __init__(self, xb: CrossbarLinear, weight: torch.Tensor):
+    def __init__(self, xb: CrossbarLinear, weight: torch.Tensor, noise_seed=(0,)):
         super().__init__()
+        # read noise comes from this operator's own CPU generator (``noise_seed``: e.g.
+        # the chip seed and the operator's name), so a chip reads the same noise on any
+        # device and whatever else draws random numbers
+        self._noise_seed = int(np.random.SeedSequence(list(noise_seed)).generate_state(1)[0])
+        self._gen: torch.Generator | None = None
         w = weight.detach().cpu().double().numpy()
         dig = np.asarray(xb.digital, bool)
         self.register_buffer("analog_idx", torch.as_tensor(np.flatnonzero(~dig)),
@@ -67,8 +72,11 @@ class TorchCrossbarLinear(nn.Module):
         var = getattr(xb, "_var_tiles", None)
         self.register_buffer("read_var", None if var is None else torch.as_tensor(
             np.concatenate(var, axis=0), dtype=torch.float32), persistent=False)
+        self.bank = getattr(xb, "conv", None) is not None   # converters per tile
         if xb.q is None:
             self.q = None
+        elif self.bank:
+            self.q = BankLookup(xb.q, xb.conv)
         elif isinstance(xb.q, AcamQuantizer):
             self.q = AcamLookup(xb.q)
         else:                           # the ideal ADC of .analog.uniform_quantizer
@@ -77,7 +85,8 @@ class TorchCrossbarLinear(nn.Module):
         # .torch_bitserial (same codes up to float32 summation order); False: the
         # reference form below (tests compare the two)
         self.fast = (self.bit_serial and self.in_bits is not None and self.read_var is None
-                     and isinstance(self.q, AcamLookup) and self.partial_sums != "analog")
+                     and isinstance(self.q, (AcamLookup, BankLookup))
+                     and self.partial_sums != "analog")
 
     def _law(self, u: torch.Tensor) -> torch.Tensor:
         """Multi-level drive in units of v_read through the cell law v0*sinh(v/v0)."""
@@ -116,16 +125,24 @@ class TorchCrossbarLinear(nn.Module):
         if self.ranges is None:
             raise RuntimeError("TorchCrossbarLinear: its converter has no calibrated range")
         r = self.ranges[t].to(p.dtype)
-        if isinstance(self.q, AcamLookup) and not (torch.is_grad_enabled() and p.requires_grad):
+        if isinstance(self.q, (AcamLookup, BankLookup)) and \
+                not (torch.is_grad_enabled() and p.requires_grad):
             # inference: the fine-bin index (p/r - lo) * inv_bin in one fused pass (the
             # table's clip is the converter's), one gather, the plane sum as one product
             q = self.q
             idx = torch.addcmul(torch.full_like(r, -q.lo * q.inv_bin), p, q.inv_bin / r)
-            idx = idx.clamp_(0, q.lut.numel() - 1).to(torch.int32)
-            codes = _gather(q._table("level", None, p.dtype), idx)
+            idx = idx.clamp_(0, q.n_bins - 1).to(torch.int32)
+            codes = q.levels_at(idx, t, p.dtype)
             return torch.tensordot(weights, codes, dims=([0], [0])) * r
-        c = self.q(torch.clamp(p / r, -1.0, 1.0)) * r
+        v = torch.clamp(p / r, -1.0, 1.0)
+        c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
+
+    def _randn(self, like: torch.Tensor) -> torch.Tensor:
+        """Standard normal draws shaped like ``like``, from the operator's generator."""
+        if self._gen is None:
+            self._gen = torch.Generator().manual_seed(self._noise_seed)
+        return torch.randn(like.shape, generator=self._gen, dtype=like.dtype).to(like.device)
 
     def _hardware(self, weights, drive, w_eff):
         P, N, _ = drive.shape
@@ -137,7 +154,7 @@ class TorchCrossbarLinear(nn.Module):
             with torch.no_grad():
                 var = self.read_var.to(d2.dtype)
                 parts = [p + torch.sqrt((d2[:, t * r:(t + 1) * r] ** 2) @
-                                        var[t * r:(t + 1) * r]) * torch.randn_like(p)
+                                        var[t * r:(t + 1) * r]) * self._randn(p)
                          for t, p in enumerate(parts)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
         for t, p in enumerate(groups):

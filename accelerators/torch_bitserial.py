@@ -50,8 +50,9 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
 
     ``weights`` (P,) plane weights (MSB last, negative); ``bits`` (P, N, in) binary
     drives as integers (0 / 1); ``w_eff`` (out, in) effective weights (float); ``ranges``
-    (tiles, out) converter ranges; ``rows`` rows per tile; ``q`` the
-    :class:`.torch_quant.AcamLookup` of the converters (range [-1, 1]). No gradient (the
+    (tiles, out) converter ranges; ``rows`` rows per tile; ``q`` the converters
+    (range [-1, 1]): one :class:`.torch_quant.AcamLookup` for all columns, or a
+    :class:`.torch_quant.BankLookup` (each tile's own). No gradient (the
     caller adds the straight-through term)."""
     P, N, n_in = bits.shape
     dt, dev = w_eff.dtype, w_eff.device
@@ -82,10 +83,11 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         sgn = 1.0 - 2.0 * sign[nz[:, 1], nz[:, 2]].to(dt)
         corr = F.embedding_bag(nz[:, 2], w_s, offsets, mode="sum", per_sample_weights=sgn)
         corr = corr.view(len(sparse), N, T, -1)
-    n_bins = q.lut.numel()
-    table = q._table("level", None, dt)
+    n_bins = q.n_bins
+    bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
+    table = None if bank else q._table("level", None, dt)
     out = w_s.shape[1]
-    fused = compiled(_convert)
+    fused = None if bank else compiled(_convert)
     # blocks of rows whose partial sums (P x rows x out) stay in cache through the
     # conversion's passes (clip, index, gather, shift-add are memory-bound)
     nb = max(16, BLOCK_FLOATS // (P * out))
@@ -107,7 +109,7 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                 for j in range(len(sparse)):
                     torch.add(buf[nd - 1], c[j], out=buf[nd + j])
                 idx = buf.clamp_(0, n_bins - 1).to(torch.int32)   # fine bin (converter's clip)
-                lev = table.index_select(0, idx.view(-1)).view(P, m * out)
+                lev = q.levels_at(idx, t, dt).view(P, m * out)
                 yt = (wts @ lev).view(m, out).mul_(r)              # shift-add of the planes
             if t == 0:
                 yb.copy_(yt)

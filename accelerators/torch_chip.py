@@ -25,6 +25,7 @@ then :meth:`AnalogChip.fit_levels` where the description stores centroid levels)
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 import torch
@@ -154,7 +155,8 @@ class AnalogChip:
             if xb is None:
                 if name not in self.factory._xbars:
                     raise RuntimeError(f"{name}: not programmed during calibration")
-                xb = TorchCrossbarLinear(self.factory._xbars[name], weight).to(x.device)
+                xb = TorchCrossbarLinear(self.factory._xbars[name], weight,
+                                         (self.seed, zlib.crc32(name.encode()))).to(x.device)
                 self._xbars[name] = xb
             elif xb.delta.device != x.device:      # the model moved (model.to(device))
                 xb = self._xbars[name] = xb.to(x.device)
@@ -235,11 +237,11 @@ class AnalogChip:
         return self._acam_norm(x, gamma, None, eps, name, rms=True)
 
     # --- Compute-ACAM (RACE-IT), as race_it.RaceItOps computes them ---------------------
-    def _lookup(self, name: str, lo: float, hi: float, device) -> AcamLookup:
-        key = (name, lo, hi, str(device))
+    def _lookup(self, name: str, lo: float, hi: float, device, bits=None) -> AcamLookup:
+        key = (name, lo, hi, str(device), bits)
         q = self._lookups.get(key)
         if q is None:   # the factory's quantizer: the same seed, thresholds and mismatch
-            q = AcamLookup(self.factory._acam(name, lo, hi)).to(device)
+            q = AcamLookup(self.factory._acam(name, lo, hi, bits)).to(device)
             self._lookups[key] = q
         return q
 
@@ -366,7 +368,15 @@ class AnalogChip:
             y = y + beta
         m = r.get("out_ch", r["out"])
         m = torch.as_tensor(np.asarray(m, dtype=np.float32), device=x.device).to(x.dtype)
-        return self._lookup(name + ".out", -1.0, 1.0, x.device)(y / m) * m
+        wins, bits = self.factory.out_windows()
+        if len(wins) == 1:
+            return self._lookup(name + ".out", -1.0, 1.0, x.device)(y / m) * m
+        # subranging banks (RaceItOps._out): the bank whose window holds y / m
+        v, out = y / m, None
+        for i, (lo, hi) in enumerate(wins):
+            yi = self._lookup(f"{name}.out{i}", lo, hi, x.device, bits)(v)
+            out = yi if out is None else torch.where(v >= lo, yi, out)
+        return out * m
 
 
 __all__ = ["AnalogChip", "PHASES"]

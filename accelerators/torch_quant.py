@@ -104,6 +104,15 @@ class AcamLookup(nn.Module):
         self.register_buffer("bin_levels", self.levels[self.lut], persistent=False)
         self._tables: dict = {}
 
+    @property
+    def n_bins(self) -> int:
+        return self.lut.numel()
+
+    def levels_at(self, idx: torch.Tensor, t: int, dtype) -> torch.Tensor:
+        """Stored level for fine-bin indices ``idx`` (clipped to the table); ``t`` is
+        unused (one converter for every column), as :meth:`BankLookup.levels_at`."""
+        return _gather(self._table("level", None, dtype), idx)
+
     def bins(self, x: torch.Tensor) -> torch.Tensor:
         """Fine-bin index of x (int32): floor((x - lo) * bins / (hi - lo)), clipped to
         the table (the clip first makes floor a truncation)."""
@@ -134,3 +143,40 @@ class AcamLookup(nn.Module):
         if not (torch.is_grad_enabled() and x.requires_grad):
             return y
         return ste(func(_clip_ste(x, self.lo, self.hi)), y)
+
+
+class BankLookup(nn.Module):
+    """A crossbar matrix's Compute-ACAM converters (:class:`.converters.ConverterBank`:
+    ``per_tile`` converters per tile, each its own threshold mismatch) as a torch module.
+
+    ``conv`` (groups, out): the converter each converter group's (row tile's) column is
+    read by. The same code tables (64x-fine bins per converter) and stored levels as the
+    numpy bank, so a code here is the code the numpy path reads. ``forward(x, t)``: the
+    level of the matching row of each column's converter in group ``t`` (clipped STE)."""
+
+    def __init__(self, bank, conv):
+        super().__init__()
+        self.lo, self.hi, self.bits = float(bank.lo), float(bank.hi), int(bank.bits)
+        self.inv_bin, self.n_bins = float(bank._inv_bin), int(bank.bins)
+        k = int(bank.levels.shape[1])
+        conv = torch.as_tensor(conv, dtype=torch.int64)
+        self.register_buffer("lut", torch.as_tensor(bank.lut.ravel().copy()), persistent=False)
+        self.register_buffer("levels", torch.as_tensor(bank.levels.ravel(), dtype=torch.float64),
+                             persistent=False)
+        self.register_buffer("conv_bins", (conv * self.n_bins).to(torch.int32), persistent=False)
+        self.register_buffer("conv_rows", (conv * k).to(torch.int32), persistent=False)
+        self._tables: dict = {}
+
+    def levels_at(self, idx: torch.Tensor, t: int, dtype) -> torch.Tensor:
+        """Stored level for fine-bin indices ``idx`` (..., out) (already clipped to
+        [0, n_bins - 1]) of group ``t``'s columns."""
+        code = _gather(self.lut, idx + self.conv_bins[t]).to(torch.int32)
+        lv = self._tables.get(dtype)
+        if lv is None:
+            lv = self._tables[dtype] = self.levels.to(dtype)
+        return _gather(lv, code + self.conv_rows[t])
+
+    def forward(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        i = ((x.detach() - self.lo) * self.inv_bin).clamp_(0, self.n_bins - 1).to(torch.int32)
+        lv = self.levels_at(i, t, x.dtype)
+        return ste(_clip_ste(x, self.lo, self.hi) if x.requires_grad else x, lv)

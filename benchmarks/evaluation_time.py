@@ -5,8 +5,9 @@ Measured: ``imcspice evaluate --arch A --quick --out TMP`` in-process (accuracy
 protocol -- hardware-path calibration, chip seeds, ablation unless ``--no-ablation``,
 non-ideality scales 0 and 1 -- plus the cost model, plots and report files). Baseline:
 the FP32 reference forward of the texts that evaluation simulates, with the same
-implementation -- for RACE-IT and HeTraX the numpy all-MiniLM-L6-v2 embedding of the
-QUICK protocol's evaluation texts (:class:`imcspice.accelerators.accuracy.MiniLMRun`);
+implementation -- for RACE-IT and HeTraX the transformers all-MiniLM-L6-v2 (unconverted)
+embedding of the QUICK protocol's evaluation texts
+(:class:`imcspice.accelerators.accuracy.MiniLMRun`);
 for gain-cell the FP32 perplexity pass of the shipped byte-level GPT-2 over the quick
 held-out size (4 x 1024 bytes, :func:`imcspice.accelerators.finetune.shipped_accuracy`).
 Reported per accelerator: seconds, and ``over_fp32_forward`` (how many FP32 forwards of
@@ -36,13 +37,14 @@ def fp32_forward_s(arch: str) -> tuple[float, str]:
     from imcspice.accelerators.accuracy import QUICK, _subset, load_texts
     mode = arch_mod.load(arch).workload.get("mode", "prefill")
     if mode == "prefill":
-        from imcspice.accelerators.minilm import MiniLM
-        m = MiniLM.load()
+        from imcspice.accelerators import torch_minilm as tm
+        from imcspice.accelerators.minilm import MiniLMTokenizer
+        tok, m = MiniLMTokenizer.load(), tm.load_hf_minilm()
         texts = _subset(load_texts("eval"), QUICK.sentences)
-        m.embed(texts)                                   # warm-up (tokenizer, caches)
+        tm.embed(m, tm.batches(tok, texts))              # warm-up (tokenizer, caches)
         t0 = time.perf_counter()
-        m.embed(texts)
-        return time.perf_counter() - t0, f"numpy MiniLM FP32, {len(texts)} texts"
+        tm.embed(m, tm.batches(tok, texts))
+        return time.perf_counter() - t0, f"transformers MiniLM FP32, {len(texts)} texts"
     from imcspice.accelerators import causal_lm as clm
     from imcspice.accelerators import finetune as ft
     base, _ = clm.load_gpt2()

@@ -69,9 +69,9 @@ def main() -> None:
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
     from imcspice.accelerators import torch_minilm as tm
-    from imcspice.accelerators.minilm import MiniLM
+    from imcspice.accelerators.minilm import MiniLMTokenizer
     from imcspice.accelerators.retrieval import compare_embeddings, load_sentences
-    tok = MiniLM.load()
+    tok = MiniLMTokenizer.load()
     sents = load_sentences()
     model = tm.load_hf_minilm(args.device)
     from imcspice.accelerators.convert import convert

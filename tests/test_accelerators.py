@@ -179,16 +179,14 @@ def test_race_it_ablation(tiny_models, tmp_path):
     ideal hardware computes FP32's embeddings; the IR drop alone cancels."""
     from imcspice.accelerators import arch, hardware
     from imcspice.accelerators.accuracy import MiniLMRun, Protocol
-    from imcspice.accelerators.race_it import RaceItOps
     from imcspice.accelerators.report import plot_ablation
+    from imcspice.accelerators.torch_chip import AnalogChip
     d, _ = tiny_models
     a = arch.load("race-it")
     hw = hardware.HardwareModels.from_dir(d, corner=a.corner, temp_c=a.temp_c)
-    xb = a.component("crossbar")
-    dev = hardware.crossbar_device(hw, xb)
-    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
     run = MiniLMRun(True, Protocol(sentences=2, seeds=1, calibration=2))
-    acc = run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), (1.0,), False)
+    acc = run.run(lambda ni, seed: AnalogChip(a, nonideal=ni, seed=seed, hw=hw), (1.0,),
+                  False)
     keys = {"quantization", "ir_drop", "programming_noise", "acam_mismatch"}
     assert set(acc["ablation"]) == set(acc["ablation_all_but"]) == keys
     assert set(acc["ablation_with_quantization"]) == keys - {"quantization"}
@@ -227,11 +225,15 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     rep = json.loads((tmp_path / "report.json").read_text())
     th = rep["thermal"]
     # accuracy against tier temperature: at the ends of 27-95 C, read with the cells
-    # programmed and calibrated at 27 C; conductance drift grows with the temperature
-    # difference, so the hot end is no better than the programming temperature
+    # programmed and calibrated at 27 C. Each tile's reference column pair, read at the
+    # tier temperature, cancels the conductance drift to first order (temp_reference
+    # "tile"), so what is left is mostly the read noise's sqrt(T·G) growth; the change is
+    # bounded at 1e-2 (the QUICK demo measured 0.970-0.974 over 27-95 C). The sign is not
+    # asserted: on 2 texts x 1 chip one read-noise draw decides it (the torch path
+    # measured 0.9759 at 27 C and 0.9789 at 95 C)
     curve = rep["accuracy"]["vs_temperature"]
     assert curve["temp_c"] == pytest.approx([27.0, 95.0])
-    assert curve["cosine_mean"][1] <= curve["cosine_mean"][0]
+    assert abs(curve["cosine_mean"][1] - curve["cosine_mean"][0]) < 1e-2
     drawn = {p.stem: f for f, p in figs}["accuracy_vs_temperature"]
     assert list(line_data(drawn.axes[0])[0][1]) == pytest.approx(curve["cosine_mean"], rel=1e-12)
     assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient

@@ -240,6 +240,15 @@ def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
                                             + 18 * 0.05) * PJ)
     # area: + 5 scalers and 4 comparators (1 um2 each)
     assert sheet.area_mm2 == pytest.approx((1024 * 4 + 4 + 5 + 4) * UM2)
+    # norm_out_banks = 2: + 2 - 1 = 1 decision per layernorm output element (3 x 4 = 12):
+    # 18 per layernorm on 4 comparators, ceil(6/4) + ceil(12/4) = 2 + 3 = 5 steps
+    raw["mapping"]["acam"]["norm_out_banks"] = 2
+    m2, sheet2 = run(load(tmp_path, raw))
+    for ln in ("ln_emb", "layer0.ln1", "layer0.ln2"):
+        assert total(sheet2.energy, ln, "comparator") == 18
+        assert total(sheet2.latency, ln, "comparator") == 5
+    assert sheet2.energy_j - sheet.energy_j == pytest.approx(3 * 12 * 0.05 * PJ)
+    del raw["mapping"]["acam"]["norm_out_banks"]
     # the choices need their components, and only known values
     del raw["components"]["scaler"]
     with pytest.raises(arch.ArchError, match="needs a component 'scaler'"):

@@ -134,22 +134,27 @@ def test_quantization_only_equals_an_ideal_device_by_another_path():
     figure, by two paths."""
     from imcspice.accelerators import arch, hardware
     from imcspice.accelerators.accuracy import MiniLMRun, Protocol
-    from imcspice.accelerators.race_it import RaceItOps
+    from imcspice.accelerators.torch_chip import AnalogChip
     run = MiniLMRun(True, Protocol(sentences=3, seeds=1, calibration=2))
     a = arch.load("race-it")
     hw = hardware.HardwareModels.from_dir()
     xb = a.component("crossbar")
     dev = hardware.crossbar_device(hw, xb)
-    sig = hardware.acam_sigma_rel(hw, xb.get("write_verify_tol_us"))
     bare = CrossbarDevice(dev.g_min_s, dev.g_max_s, dev.v_read_v, dev.v0_v, dev.tile_rows,
                           lambda load: 0.0 * np.asarray(load), None)
-    off = run.embeddings(lambda r, ni, s: RaceItOps(a, dev, sig, r, ni, s),
-                         Nonideal.scaled(0.0), 0)
-    ideal = run.embeddings(lambda r, ni, s: RaceItOps(a, bare, 0.0, r, ni, s),
-                           Nonideal.scaled(1.0), 0)
+
+    def on(device=None, acam_sigma=None):
+        """Chips of the description; ``device``/``acam_sigma``: a tile built otherwise."""
+        def make(ni, seed):
+            chip = AnalogChip(a, nonideal=ni, seed=seed, hw=hw)
+            if device is not None:
+                chip.dev, chip.acam_sigma = device, acam_sigma
+            return chip
+        return make
+    off = run.embeddings(on(), Nonideal.scaled(0.0), 0)
+    ideal = run.embeddings(on(bare, 0.0), Nonideal.scaled(1.0), 0)
     np.testing.assert_allclose(off, ideal, atol=1e-6)
-    exact = run.embeddings(lambda r, ni, s: RaceItOps(a, dev, sig, r, ni, s),
-                           Nonideal.only([]), 0)
+    exact = run.embeddings(on(), Nonideal.only([]), 0)
     np.testing.assert_allclose(exact, run.ref, atol=1e-5)    # nothing on: FP32
 
 

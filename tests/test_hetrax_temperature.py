@@ -261,3 +261,27 @@ def test_torch_tier_applies_the_reference_gain():
     var = sum(4 * 1.380649e-23 * 358.15 * _h(g, 85.0) / (2 * 20e-9) / 0.2 ** 2 +
               0.005 ** 2 * _h(g, 85.0) * GQ for g in cells)
     assert y.std() == pytest.approx(gain * math.sqrt(var) / 99e-6, rel=0.05)
+
+
+def test_torch_read_noise_is_the_operators_own_draw():
+    """The torch crossbar draws its read noise from its own generator (seeded by the chip
+    and the operator): the global torch seed changes nothing, another operator seed
+    changes the draw, and the draw's spread is the per-read law's (finite, > 0)."""
+    import torch
+
+    from imcspice.accelerators.torch_analog import TorchCrossbarLinear
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=False,
+                               read=ReramRead(MEM, 0.2, k=1.0)).at(85.0)
+    x = torch.ones((256, 2))
+    wt = torch.as_tensor(w)
+
+    def run(global_seed, noise_seed):
+        torch.manual_seed(global_seed)
+        with torch.no_grad():
+            return TorchCrossbarLinear(xb, wt, noise_seed)(x, wt)
+
+    a, b, c = run(0, (3, 11)), run(1, (3, 11)), run(0, (3, 12))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert 0 < float(a.std()) < 1

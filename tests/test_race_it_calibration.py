@@ -188,3 +188,37 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
     t = torch.tensor
     np.testing.assert_allclose(chip.layernorm(t(x), t(g), t(b), 1e-12, "n").numpy(), got,
                                atol=1e-5)
+
+
+def _norm_out_ops(banks: int, sigma_rel: float, seed: int):
+    from imcspice.accelerators.analog import CrossbarDevice, Nonideal
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", [f"mapping.acam.norm_out_banks={banks}"])
+    dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
+    return RaceItOps(a, dev, sigma_rel, {"ln": {"out": 1.0}}, Nonideal(0, 0, 1, True), seed)
+
+
+def test_norm_out_banks_by_hand():
+    """B = 2 banks of 7 bits over [-1, 0] and [0, 1]: the same 256 levels as one 8-bit
+    bank; B = 3 is refused (not a power of two)."""
+    assert _norm_out_ops(1, 0.0, 0).out_windows() == ([(-1.0, 1.0)], 8)
+    assert _norm_out_ops(2, 0.0, 0).out_windows() == ([(-1.0, 0.0), (0.0, 1.0)], 7)
+    y = np.linspace(-1, 1, 20001)[1:-1].astype(np.float32)
+    one, two = _norm_out_ops(1, 0.0, 0)._out("ln", y), _norm_out_ops(2, 0.0, 0)._out("ln", y)
+    assert np.abs(one - two).max() <= 2.0 / 256 / TRIM_RAMP_DIV    # ideal thresholds
+    with pytest.raises(arch.ArchError):
+        arch.load("race-it", ["mapping.acam.norm_out_banks=3"])
+
+
+def test_norm_out_banks_halve_the_mismatch():
+    """Subranging: each bank's thresholds carry a mismatch sigma that is a fraction of
+    its own window, so B = 2 halves sigma at the same step s. Levels at the centres of
+    the intervals matched (trimmed), uniform input: rms error^2 = E[w^3] / (12 E[w]) with
+    w = s + d_(k+1) - d_k, Var(w) = 2 sigma^2, i.e. s^2 (1 + 6 (sigma/s)^2) / 12 (hand
+    calculation, crossings neglected): sigma = 0.4 s -> 0.404 s, 0.2 s -> 0.321 s."""
+    s = 2.0 / 256
+    y = np.linspace(-1, 1, 200001)[1:-1].astype(np.float32)
+    rms = {b: np.mean([np.sqrt(np.mean((_norm_out_ops(b, 0.4 / 256, k)._out("ln", y) - y)
+                                       ** 2)) for k in range(6)]) / s for b in (1, 2)}
+    assert rms[1] == pytest.approx(np.sqrt((1 + 6 * 0.16) / 12), rel=0.1)
+    assert rms[2] == pytest.approx(np.sqrt((1 + 6 * 0.04) / 12), rel=0.1)

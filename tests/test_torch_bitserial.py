@@ -21,6 +21,7 @@ import torch
 from imcspice.accelerators import arch as arch_mod
 from imcspice.accelerators import hardware, torch_bitserial
 from imcspice.accelerators.analog import AcamQuantizer, CrossbarLinear
+from imcspice.accelerators.converters import ConverterBank
 from imcspice.accelerators.torch_analog import TorchCrossbarLinear
 
 torch.set_num_threads(1)
@@ -32,8 +33,8 @@ def gamma(n: int) -> float:
     return n * U / (1 - n * U)
 
 
-@pytest.fixture(scope="module")
-def layer():
+@pytest.fixture(scope="module", params=["one", "per_tile"])
+def layer(request):
     a = arch_mod.load("race-it")
     hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
     dev = hardware.crossbar_device(hw, a.component("crossbar"))
@@ -42,9 +43,13 @@ def layer():
     # channels of unequal range against one DAC full scale (as in a transformer): most
     # codes are small, so the high planes mostly equal the sign plane
     x = (rng.normal(0, 1, (64, 300)) * rng.uniform(0.03, 1.0, 300)).astype(np.float32)
-    conv = lambda bits, s: AcamQuantizer(bits, -1.0, 1.0, 0.002, s)   # noqa: E731
+    if request.param == "one":      # one converter for the matrix
+        conv, kw = (lambda bits, s: AcamQuantizer(bits, -1.0, 1.0, 0.002, s)), {}  # noqa: E731
+    else:                           # 2 converters per 16-column tile, each its own draw
+        conv = lambda bits, s, n: ConverterBank(bits, n, -1.0, 1.0, 0.002, s, 16)  # noqa: E731
+        kw = dict(tile_cols=16, converters_per_tile=2)
     xb = CrossbarLinear(w, dev, 8, np.abs(x).max(0), 3, bit_serial=True, out_bits=8,
-                        quantizer=conv, w_scale="column", outlier_factor=None)
+                        quantizer=conv, w_scale="column", outlier_factor=None, **kw)
     xb.calibrate(x)
     return xb, w, x
 
@@ -59,8 +64,11 @@ def exact_and_allowed(m: TorchCrossbarLinear, xb, w, x):
     b64 = bits.double().numpy()                                     # (P, N, in)
     w_eff = (W * m.x_max + m.delta).double().numpy()               # as the module forms it
     q = m.q
-    lut, lv = q.lut.numpy(), q.levels.numpy()
-    L, c = len(lut), -q.lo * q.inv_bin
+    lut, lv = q.lut.numpy().astype(np.int64), q.levels.numpy()
+    L, c = q.n_bins, -q.lo * q.inv_bin
+    bank = m.bank      # per-tile converters: each column's own table and levels
+    cb = q.conv_bins.numpy() if bank else np.zeros((m.n_tiles, 1), np.int64)
+    cr = q.conv_rows.numpy() if bank else np.zeros((m.n_tiles, 1), np.int64)
     R = m.ranges.double().numpy()
     y = np.zeros((x.shape[0], w.shape[0]))
     allowed = np.zeros_like(y)
@@ -70,9 +78,9 @@ def exact_and_allowed(m: TorchCrossbarLinear, xb, w, x):
         s = q.inv_bin / R[t]
         idx = b64[:, :, sl] @ w_eff[:, sl].T * s + c                # (P, N, out)
         delta = gamma(K + 3) * (abs(c) + 2 * np.abs(w_eff[:, sl]).sum(1) * s)
-        lev = lv[lut[np.clip(np.floor(idx), 0, L - 1).astype(int)]]
-        lo = lv[lut[np.clip(np.floor(idx - delta), 0, L - 1).astype(int)]]
-        hi = lv[lut[np.clip(np.floor(idx + delta), 0, L - 1).astype(int)]]
+        def level(i):
+            return lv[cr[t] + lut[cb[t] + np.clip(np.floor(i), 0, L - 1).astype(int)]]
+        lev, lo, hi = level(idx), level(idx - delta), level(idx + delta)
         y += np.tensordot(wts, lev, (0, 0)) * R[t]
         allowed += np.tensordot(np.abs(wts), hi - lo, (0, 0)) * R[t]
         # float32 shift-add of the P x T converted values

@@ -33,16 +33,22 @@ def race_it_tile(rows: int = 128, cols: int = 128, bits=(7, 4), layer: int = 0) 
     """The first ``rows`` x ``cols / 2`` block of MiniLM layer ``layer``'s query weight,
     mapped to ``cols`` physical columns, and bit planes ``bits`` of the [CLS] token's
     input to that layer (embeddings + layer norm), quantized to the DAC's 8 bits."""
+    from safetensors.numpy import load_file
+
     from imcspice.accelerators import arch, hardware, minilm
 
     a = arch.load("race-it")
     xb = a.component("crossbar")
     dev = hardware.crossbar_device(hardware.HardwareModels.from_dir(), xb)
-    m = minilm.MiniLM.load()
-    w = m.layers[layer].q_w.astype(np.float64)                  # (out, in)
-    e = m.embeddings
-    x = e.word[101] + e.position[0] + e.token_type[0]            # [CLS] at position 0
-    x = (x - x.mean()) / np.sqrt(x.var() + 1e-12) * e.ln_gamma + e.ln_beta
+    t = load_file(str(minilm.find_weights_dir() / "model.safetensors"))
+    w = t[f"encoder.layer.{layer}.attention.self.query.weight"].astype(np.float64)  # (out, in)
+    e = {k: t[f"embeddings.{k}"].astype(np.float64) for k in (
+        "word_embeddings.weight", "position_embeddings.weight",
+        "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias")}
+    x = (e["word_embeddings.weight"][101] + e["position_embeddings.weight"][0]
+         + e["token_type_embeddings.weight"][0])                 # [CLS] at position 0
+    x = (x - x.mean()) / np.sqrt(x.var() + 1e-12) * e["LayerNorm.weight"] + \
+        e["LayerNorm.bias"]
     wn = (w / np.abs(w).max())[: cols // 2, :rows].T             # (rows, outputs)
     span = dev.g_max_s - dev.g_min_s
     g = np.empty((rows, cols))

@@ -6,8 +6,6 @@ import time
 
 import numpy as np
 
-from .. import hardware
-from ..hetrax import HetraxOps
 from . import machine
 
 #: the range of the accuracy-vs-temperature curve (C): programming temperature to the
@@ -16,12 +14,10 @@ CURVE_RANGE_C = (27.0, 95.0)
 
 
 def _make(a, hw, temp_c):
-    xb = a.component("crossbar")
-    dev = hardware.crossbar_device(hw, xb, temp_c)
-    mem = hw.need("memristor")
-    t_prog = float(xb.get("t_program_c", 27.0))
-    return lambda r, ni, seed: HetraxOps(a, dev, r, seed, ni, mem=mem, temp_c=temp_c,
-                                         temp_cal_c=t_prog)
+    """Chips of ``a`` whose ReRAM tiers are read at ``temp_c`` (C), programmed and
+    calibrated at ``crossbar.t_program_c`` (:class:`..torch_chip.AnalogChip`)."""
+    from ..torch_chip import AnalogChip     # torch: only where the accuracy runs
+    return lambda ni, seed: AnalogChip(a, nonideal=ni, seed=seed, temp_c=temp_c, hw=hw)
 
 
 def accuracy_vs_temperature(a, hw, run, temps_c, progress: bool, seed: int = 0) -> dict:

@@ -3,18 +3,15 @@ and the shipped hardware-aware fine-tuned MiniLM (:mod:`..finetune_minilm`) on c
 the same description (``accuracy.fine_tuned``)."""
 from __future__ import annotations
 
-from .. import hardware
 from ..accuracy import FULL
-from ..race_it import RaceItOps
 from . import machine
 
 
 @machine("race-it", mode="prefill")
 def race_it(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
-    dev = hardware.crossbar_device(hw, a.component("crossbar"), temp_c)
-    sig = hardware.acam_sigma_rel(hw, a.component("crossbar").get("write_verify_tol_us"))
-    acc = run.run(lambda r, ni, seed: RaceItOps(a, dev, sig, r, ni, seed), scales, progress,
-                  ablation=ablation)
+    from ..torch_chip import AnalogChip     # torch: only where the accuracy runs
+    acc = run.run(lambda ni, seed: AnalogChip(a, nonideal=ni, seed=seed, temp_c=temp_c,
+                                              hw=hw), scales, progress, ablation=ablation)
     # the shipped hardware-aware fine-tuned MiniLM on chips of this description (its
     # regeneration run's sentences and chips under the full protocol, else 4 and 1)
     from ..finetune_minilm import shipped_accuracy

@@ -1,0 +1,109 @@
+"""The Compute-ACAM converters of a crossbar matrix, one mismatch draw per converter.
+
+A crossbar tile has ``converter.per_tile`` converters (the description's figure, the one
+:mod:`.mapping` prices); its ``cols`` columns are time-multiplexed onto them in
+contiguous groups of ``ceil(cols / per_tile)``. Each converter is a physical ACAM bank:
+its 2^bits - 1 thresholds carry their own offsets ~ N(0, sigma_rel x window), so a
+matrix of T tiles has ``T x per_tile`` independent threshold sets, not one.
+
+:class:`ConverterBank` holds all of a matrix's converters as arrays (thresholds and
+stored levels per converter, a code table per converter on a grid 64x finer than the
+output step, as :class:`.analog.AcamQuantizer` reads one) and converts a (..., out)
+array given each column's converter. Stored levels: ``"ideal"`` (the centre of each
+row's ideal interval), ``"trimmed"`` (the centre of the interval it really matches,
+thresholds located by a ramp of ``ramp_div`` points per output step, as
+:class:`.race_it.TrimmedAcam`) and centroid fitting (:meth:`start_stats`,
+:meth:`fit_levels`: each row stores the mean of the calibration inputs it matched).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: fine bins of a converter's code table per output step (as .analog.AcamQuantizer)
+FINE = 64
+
+
+def converter_index(groups: int, out: int, cols: int, per_tile: int) -> np.ndarray:
+    """(groups, out) index of the converter each column of each converter group (a row
+    tile, or the analog sum over them) is read by: tile ``g·ceil(out/cols) + c // cols``,
+    within it converter ``(c mod cols) // ceil(cols / per_tile)`` (contiguous columns
+    share one converter, time-multiplexed)."""
+    if cols < 1 or per_tile < 1:
+        raise ValueError("cols and per_tile must be >= 1")
+    ct = -(-out // cols)
+    share = -(-cols // per_tile)
+    c = np.arange(out)
+    local = (c // cols) * per_tile + (c % cols) // share
+    return (np.arange(groups)[:, None] * ct * per_tile + local[None, :]).astype(np.int64)
+
+
+class ConverterBank:
+    """``n`` converters over [lo, hi], ``bits`` each, threshold mismatch ``sigma_rel`` of
+    the window drawn per converter from ``seed``; ``ramp_div`` None: ideal levels, else
+    levels trimmed to each converter's thresholds located by that ramp."""
+
+    def __init__(self, bits: int, n: int, lo: float = -1.0, hi: float = 1.0,
+                 sigma_rel: float = 0.0, seed: int = 0, ramp_div: int | None = None):
+        self.bits, self.n, self.lo, self.hi = int(bits), int(n), float(lo), float(hi)
+        self.sigma_rel = float(sigma_rel)
+        k = 2 ** self.bits
+        span = self.hi - self.lo
+        step = span / k
+        ideal = self.lo + step * np.arange(1, k)
+        off = np.random.default_rng(seed).normal(0.0, self.sigma_rel * span, (self.n, k - 1))
+        self.thresholds = np.sort(ideal[None, :] + off, axis=1)            # (n, k - 1)
+        if ramp_div is None:
+            self.levels = np.tile(self.lo + (np.arange(k) + 0.5) * step, (self.n, 1))
+        else:   # each row: the centre of the interval its ramp-located thresholds bound
+            res = step / ramp_div
+            t = np.clip(self.lo + (np.floor((self.thresholds - self.lo) / res) + 0.5) * res,
+                        self.lo, self.hi)
+            lo_c, hi_c = np.full((self.n, 1), self.lo), np.full((self.n, 1), self.hi)
+            edges = np.concatenate([lo_c, t, hi_c], axis=1)
+            self.levels = 0.5 * (edges[:, :-1] + edges[:, 1:])
+        self.bins = FINE * k
+        self._inv_bin = self.bins / span
+        centres = self.lo + (np.arange(self.bins) + 0.5) / self._inv_bin
+        # one search for all converters: converter j's thresholds (clipped to a window
+        # 3 spans wide around [lo, hi], which leaves every code of [lo, hi] unchanged) and
+        # centres shifted by 3·span·j, so the converters' tables do not mix
+        shift = 3.0 * span * np.arange(self.n)[:, None]
+        flat = (np.clip(self.thresholds, self.lo - span, self.hi + span) + shift).ravel()
+        found = np.searchsorted(flat, (centres[None, :] + shift).ravel(), side="right")
+        lut = found.reshape(self.n, self.bins) - (k - 1) * np.arange(self.n)[:, None]
+        self.lut = lut.astype(np.uint8 if k <= 256 else np.int32)         # (n, bins)
+        self._stats = None
+
+    def code(self, x: np.ndarray, conv: np.ndarray) -> np.ndarray:
+        """Row matched by each x (..., out) in the converter ``conv`` (out,) of its column."""
+        i = np.clip(np.floor((x - self.lo) * self._inv_bin), 0, self.bins - 1).astype(np.int64)
+        c = self.lut.ravel()[conv * self.bins + i].astype(np.int64)
+        if self._stats is not None:      # a level-fitting pass: what each row matched
+            k = self.levels.shape[1]
+            xc = np.clip(np.asarray(x, dtype=np.float64), self.lo, self.hi)
+            g = (np.broadcast_to(conv, c.shape) * k + c).ravel()
+            self._stats[0] += np.bincount(g, weights=xc.ravel(), minlength=self.levels.size)
+            self._stats[1] += np.bincount(g, minlength=self.levels.size)
+        return c
+
+    def __call__(self, x: np.ndarray, conv: np.ndarray) -> np.ndarray:
+        """The stored level of the matched row, (..., out)."""
+        k = self.levels.shape[1]
+        return self.levels.ravel()[conv * k + self.code(x, conv)]
+
+    def start_stats(self) -> None:
+        """Begin recording, per converter row, the inputs it matches."""
+        self._stats = [np.zeros(self.levels.size), np.zeros(self.levels.size)]
+
+    def fit_levels(self, min_count: int = 4) -> None:
+        """Each row stores the mean of the calibration inputs it matched (rows matched
+        fewer than ``min_count`` times keep their level), as
+        :meth:`.race_it.TrimmedAcam.fit_levels` for one converter."""
+        if self._stats is None:
+            return
+        s, m = self._stats
+        self._stats = None
+        ok = m >= min_count
+        lv = self.levels.ravel().copy()
+        lv[ok] = s[ok] / m[ok]
+        self.levels = lv.reshape(self.levels.shape)
