@@ -31,8 +31,8 @@ def _sync(device: str) -> None:
 def minilm(args) -> dict:
     from imcspice.accelerators import torch_minilm as tm
     from imcspice.accelerators.accuracy import _subset, load_texts
-    from imcspice.accelerators.minilm import MiniLM
-    tok = MiniLM.load()
+    from imcspice.accelerators.minilm import MiniLMTokenizer
+    tok = MiniLMTokenizer.load()
     texts = _subset(load_texts("eval"), args.sentences)
     calib = _subset(load_texts("calib"), args.calib)
     model = tm.load_hf_minilm(args.device)
