@@ -84,8 +84,11 @@ def main() -> None:
     spec = SweepSpec("nfet-iv", {"w_um": list(np.linspace(0.5, 20.0, args.points))})
     with tempfile.TemporaryDirectory() as d:
         t1 = engine_seconds(spec, 1, Path(d) / "w1.raw.h5")
+        print(f"[sweep_throughput] engine, 1 worker: {t1:.1f} s", flush=True)
         t2 = engine_seconds(spec, 2, Path(d) / "w2.raw.h5")
+        print(f"[sweep_throughput] engine, 2 workers: {t2:.1f} s", flush=True)
     tf = floor_seconds(spec)
+    print(f"[sweep_throughput] floor: {tf:.1f} s", flush=True)
     naive = naive_seconds_per_point()
     n = spec.n_points
     per_point_ms = 1e3 * t1 / n
