@@ -22,12 +22,18 @@ from .characterize import defaults as D
 DEMO = {
     "memristor": D.DefaultSweep("memristor-iv", {"g_us": D._geom(1, 150, 6)}, ["tt"], [27]),
     "crossbar-column": D.DefaultSweep(
-        "crossbar-column", {"rows": [16, 32, 64, 128, 256], "r_bl_ohm": [1.0, 10.0],
-                            # loads up to the OTA's design load (0.25), read over the
-                            # settled window at the 40 uA tail: the shipped sweep's choices
-                            # (characterize/defaults.py), so the architectures' pricing
-                            # point (load 0.154) lies inside the fit
-                            "frac_on": [0.0, 0.125, 0.25], "g_on_us": [100.0],
+        "crossbar-column", {
+                            # rows up to the architectures' 128-row tile with a line
+                            # between 64 and 128, loads in 1/16 steps up to the OTA's design
+                            # load (0.25), read over the settled window at the 40 uA tail:
+                            # the shipped sweep's choices (characterize/defaults.py), so the
+                            # pricing point (load 0.154) lies inside the fit. Measured held
+                            # out: e_read_j 2.88, e_tia_j 2.30 % FS (rows to 256 and 3 loads:
+                            # 10.99, 21.78); t_settle_s 23.2 (12.7) is the shipped model's
+                            # settling jump (tests/test_shipped_models.py KNOWN_MISSES)
+                            "rows": [16, 32, 64, 96, 128], "r_bl_ohm": [1.0, 10.0],
+                            "frac_on": [0.0, 0.0625, 0.125, 0.1875, 0.25],
+                            "g_on_us": [100.0],
                             "pattern": ["spread"], "read_window": ["settled"],
                             "ota_ibias_a": [40e-6],
                             # the OTA TIA's output inside its swing
