@@ -23,8 +23,9 @@ OPENBLAS_NUM_THREADS=1, where the torch path gives 0.9699 too, 3e-5 apart): the
 hardware-path calibration's ACAM codes and levels flip on float summation order.
 HeTraX's ReRAM read noise is drawn per read from another generator (each crossbar
 operator's own CPU torch generator, seeded by the chip and the operator's name, so the
-same on a GPU): HeTraX seed 1 over four noise seeds gives 0.9711-0.9744. CPU time per QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy);
-most of it is the numpy hardware-path calibration both share (:mod:`.torch_chip`).
+same on a GPU): HeTraX seed 1 over four noise seeds gives 0.9711-0.9744. CPU time per
+QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy); most of it is the numpy
+hardware-path calibration both share (:mod:`.torch_chip`).
 """
 from __future__ import annotations
 
