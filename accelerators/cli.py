@@ -65,7 +65,12 @@ def _cmd_explore(args) -> int:
 def _cmd_finetune(args) -> int:
     from pathlib import Path
 
+    import torch
+
     from .finetune import FinetuneSettings, run
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device cuda: this torch ({torch.__version__}) sees no CUDA GPU; "
+                         "use --device cpu (the default)")
     if args.arch == "race-it":
         return _finetune_race_it(args)
     if args.arch != "gaincell":

@@ -214,3 +214,14 @@ def test_finetune_refuses_hostile_checkpoints_before_making_out(tmp_path, capsys
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and str(f) in err[0], err
         assert not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine "
+                    "without CUDA (CI's); with a GPU the flag is valid")
+def test_finetune_device_cuda_without_a_gpu_is_a_one_line_error(tmp_path, capsys):
+    from imcspice.cli import main
+    out = tmp_path / "out"
+    assert main(["finetune", "--device", "cuda", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--device cuda" in err[0], err
+    assert not out.exists()
