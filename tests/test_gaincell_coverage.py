@@ -2,7 +2,6 @@
 drain/source junction areas on every SKY130 instance of the gain-cell decks."""
 import re
 
-import numpy as np
 import pytest
 
 from imcspice.characterize import ngspice
