@@ -1,11 +1,14 @@
 """Sweep throughput: the engine against the naive path and the floor, in one run.
 
 * engine  : a 200-point SKY130 nfet-iv sweep (W swept; each point one nested DC
-            analysis of 703 bias points) through :func:`run_sweep`, cache off,
+            analysis of 37 x 73 = 2701 bias points) through :func:`run_sweep`, cache off,
             with 1 and 2 local worker processes (pools started before timing).
 * naive   : a fresh PySpice circuit per point that ``.lib``-includes the whole
-            SKY130 library, loaded into ngspice and simulated; measured on a few
-            points and extrapolated per point.
+            SKY130 library, loaded into ngspice and simulated; measured on
+            ``--naive-points`` points (default 1) and extrapolated per point. With
+            ngspice 46 (bookworm-backports) parsing the whole library takes minutes per
+            point (measured 346 s under load ~9 on 2 cores; ngspice 39 took 5.2 s), so
+            the three points this used to time made the run last over 15 min.
 * floor   : the same trimmed netlist loaded once in this process, then a bare
             ``alterparam`` / ``reset`` / ``dc`` loop: what ngspice itself costs.
 
@@ -58,7 +61,7 @@ def floor_seconds(spec: SweepSpec) -> float:
     return time.perf_counter() - t
 
 
-def naive_seconds_per_point(n: int = 3) -> float:
+def naive_seconds_per_point(n: int = 1) -> float:
     """A fresh PySpice Circuit per point, including the full SKY130 library."""
     from PySpice.Spice.Netlist import Circuit
     lib = sky130_root() / "combined_models" / "sky130.lib.spice"
@@ -80,6 +83,8 @@ def naive_seconds_per_point(n: int = 3) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=200)
+    ap.add_argument("--naive-points", type=int, default=1,
+                    help="points of the naive path to time (each parses the whole PDK)")
     args = ap.parse_args()
     spec = SweepSpec("nfet-iv", {"w_um": list(np.linspace(0.5, 20.0, args.points))})
     with tempfile.TemporaryDirectory() as d:
@@ -89,7 +94,8 @@ def main() -> None:
         print(f"[sweep_throughput] engine, 2 workers: {t2:.1f} s", flush=True)
     tf = floor_seconds(spec)
     print(f"[sweep_throughput] floor: {tf:.1f} s", flush=True)
-    naive = naive_seconds_per_point()
+    naive = naive_seconds_per_point(args.naive_points)
+    print(f"[sweep_throughput] naive: {naive:.1f} s per point", flush=True)
     n = spec.n_points
     per_point_ms = 1e3 * t1 / n
     floor_ms = 1e3 * tf / n
