@@ -45,6 +45,16 @@ The two expansions were chosen per output by cross-validation on the training li
 candidates whose held-out figures were also seen while exploring: the held-out error is
 not fully blind to the choice.
 
+A fixed-read-voltage sweep (the behavioral single-pole TIA, or any TIA where n2 is not
+known) takes ``crossbar-load-quadratic-rows``, t = d0 + d1*Gc + d2*Gc^2 + d3*rows. For a
+single-pole op-amp (unity-gain frequency w_u) with feedback r_f || c_f and a sense node
+loaded by the column conductance G and capacitance C_in, the closed loop's
+characteristic polynomial is s^2*(r_f*c_f + r_f*C_in) + s*(1 + r_f*G + w_u*r_f*c_f) +
+w_u: the slow pole, which sets the 1 % settling, moves with G (d1, d2) and with the bit
+line's capacitance C_in ~ rows cells (d3), which crossbar-load-quadratic lacked
+(small behavioral-TIA sweep of tests/test_crossbar.py, seed 0: held out 1.37 -> 0.62 %
+FS).
+
 Extras: ``v0_v``, ``a_on``, ``ladder`` (as ``crossbar-settling-off``),
 ``i_design_frac``, ``i_floor_a`` (> 0: n2 needs the one-copy current), ``q1_per_a``
 (the energy form).
@@ -52,8 +62,8 @@ Extras: ``v0_v``, ``a_on``, ``ladder`` (as ``crossbar-settling-off``),
 from __future__ import annotations
 
 from .array_api import namespace_of
-from .crossbar import (_a_on, _ACC, _ladder_extra, _law, _ratio_acc_v, off_cell_share,
-                       off_cell_tail)
+from .crossbar import (_a_on, _ACC, _ladder_extra, _ladder_ratio, _law, _ratio_acc_v,
+                       off_cell_share, off_cell_tail)
 from .crossbar_vg import output_stage_current
 from .forms import FORMS, Form
 
@@ -95,6 +105,13 @@ def _tia_energy_n2_form(x, p, extra):
     return (1.0 + float(extra["q1_per_a"][0]) * output_stage_current(x, extra)) * t
 
 
+def _load_quadratic_rows_form(x, p, extra):
+    # p = (a, b, c, d0, d1, d2, d3): the column conductance Gc of the ladder, and rows
+    g, ratio = _ladder_ratio(x, p)
+    gc = x[0] * g * ratio
+    return p[..., 3] + p[..., 4] * gc + p[..., 5] * gc * gc + p[..., 6] * x[0]
+
+
 _N2 = ("n2 = I_max/i_floor_a, I_max = max(rows*(g_off + i_design_frac*(g_on - g_off))*"
        "1e-6*law(V), i_floor_a) (the OTA output stage's copies, circuits/ota.py rule); "
        "L = Gs/n2 (the load per copy), Gs = rows*g_eff*law'(V)*T*(1 + c*(1 - T)) S; ")
@@ -112,6 +129,12 @@ CROSSBAR_N2_FORMS = (
          "q1_per_a: extra, the supply power's slope per ampere of I_max over its "
          "intercept, from the p_tia_w fit)",
          _tia_energy_n2_form),
+    Form("crossbar-load-quadratic-rows", ("a", "b", "c", "d0", "d1", "d2", "d3"), 5,
+         "t = d0 + d1*Gc + d2*Gc^2 + d3*rows, Gc = rows*g*a*T*(1 + c*(1 - T)) S, T = "
+         "tanh(sqrt(b*u))/sqrt(b*u), u = r_bl*g*(rows+1)*(rows+1/2), g = (frac_on*g_on + "
+         "(1 - frac_on)*g_off)*1e-6 S (the TIA's slow pole moves with the column "
+         "conductance and, through the bit line's capacitance, with rows)",
+         _load_quadratic_rows_form),
 )
 for _f in CROSSBAR_N2_FORMS:
     FORMS.add(_f.name, _f)
