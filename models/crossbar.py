@@ -85,7 +85,10 @@ than 1 % FS the output is a table (``meta["outputs_form"]``).
 With the OTA the sense node also drifts from v_cm with the current the output stage
 sinks (~2-3 mV at the design load): the shipped fit's current, IR-drop and TIA-output
 forms carry it (``-vg``, :mod:`imcspice.models.crossbar_vg`), and the supply power is
-a form of the output stage's size (``crossbar-tia-supply``).
+a form of the output stage's size (``crossbar-tia-supply``). The shipped settling time
+and TIA energy take the stage's copy count n2 and the load per copy
+(``crossbar-settling-n2``, ``crossbar-tia-energy-n2``: :mod:`imcspice.models.crossbar_settle`;
+they replace the tables and the settling form named above for that sweep).
 
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for

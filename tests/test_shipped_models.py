@@ -51,12 +51,15 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: - crossbar-column (240 points with the SKY130 OTA TIA, its output stage sized for the
 #:   design load 0.25, frac_on 0..0.25, rows 16..128 at half-octave steps, energies over
 #:   0..t_settle_s; closed-form axes held out near the edge, fitters/crossbar.py
-#:   FORM_AXIS_HOLDOUT): the settling time (closed form crossbar-settling-off, held out
-#:   14.07 %: a ringing-dependent 1 % crossing that jumps where the output stage leaves
-#:   its one-copy floor, ~31 rows at 0.2 V; worst at the held-out 32-row line, 95 C) and
-#:   the TIA's energy over that time (e_tia_j, a table: 2.04 % at frac_on = 0, 96 rows,
-#:   95 C). i_out_a, v_out_v, ir_drop_rel (the OTA's sense-node drift in the form,
-#:   models/crossbar_vg.py), e_read_j and p_tia_w (form crossbar-tia-supply) meet it
+#:   FORM_AXIS_HOLDOUT): the settling time (closed form crossbar-settling-n2, which
+#:   takes the output stage's copy count n2 and the load per copy, models/
+#:   crossbar_settle.py; held out 6.80 %, was 14.07 % with crossbar-settling-off): the
+#:   1 % crossing jumps between ringing lobes (frac_on = 0 at 0.2 V: 10.2 -> 7.5 ns from
+#:   32 to 48 rows at 27 C), which no smooth form follows; worst at the held-out
+#:   frac_on = 1/16 line next to it (16 rows, 95 C, 0.2 V). i_out_a, v_out_v, ir_drop_rel
+#:   (the OTA's sense-node drift in the form, models/crossbar_vg.py), e_read_j, p_tia_w
+#:   (form crossbar-tia-supply) and e_tia_j (form crossbar-tia-energy-n2, supply power x
+#:   settling time: 0.93 %, was 2.04 % as a table) meet it
 #: - gaincell-mac (73 points, the SKY130 OTA integrator since v8): q_col_c, v_int_v and
 #:   e_int_j are tables (the closed integrator-ramp form missed its training points by
 #:   > 1 % FS on the OTA's soft output saturation, ~0.3 V below its supply, instead of
@@ -66,7 +69,7 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
-KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 14.07, ("crossbar-column", "e_tia_j"): 2.04,
+KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 6.8,
                 ("gaincell-mac", "q_col_c"): 1.48, ("gaincell-mac", "v_int_v"): 3.09,
                 ("gaincell-mac", "e_int_j"): 2.52}
 
