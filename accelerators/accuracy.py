@@ -1,5 +1,10 @@
 """Accuracy runs of the real pretrained networks on an accelerator's operators.
 
+:func:`gaincell_run` (the byte-level GPT-2 on gain-cell attention; perplexity) runs the
+transformers model with :mod:`.gaincell_torch` and the calibration stages of
+:mod:`.finetune`; the FP32 reference is the unconverted model (the numpy forward and its
+training-free statistics adaptation were retired, issue 12).
+
 :class:`MiniLMRun` (all-MiniLM-L6-v2 sentence embeddings vs FP32; RACE-IT, HeTraX) runs
 the evaluation protocol (:class:`Protocol`): texts shipped in ``data/corpus/``
 (``minilm_eval.txt``, 256; ``minilm_calib.txt``, 32 others: see ``SOURCE.txt``). The

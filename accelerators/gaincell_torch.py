@@ -20,7 +20,9 @@ relaxation toward ``v_inf``), ``I`` the cell current at the 0.9 V read word line
 q_sat in one 15 ns pulse, REFERENCE.md). Bits, tile, window and token period come from
 ``data/arch/gaincell.toml``, so accuracy and cost describe one machine. The *linear*
 hardware model (stage 1 of the published pipeline) is the same module with ``I``
-replaced by its straight line through the storage centre, ``g·(V - 0.45 V)``.
+replaced by its straight line through the storage centre, ``g·(V - 0.45 V)``;
+:meth:`GainCellPhysics.scaled` multiplies the cells' deviations (current from that
+line, stored voltage from the written level) by k for the report's non-ideality sweep.
 
 Leakage at the cost of a few matrix products: K and V hold one of 2^kv_bits levels, so
 the read current is a table over (age, level); it is split as
