@@ -40,6 +40,8 @@ from importlib.resources import files
 
 import numpy as np
 
+from .arch import ArchError
+
 
 def _log(msg: str, progress: bool):
     if progress:
@@ -349,6 +351,8 @@ def gaincell_run(arch, hw, quick: bool, progress: bool, scales=None,
     from . import finetune as ft
     from .gaincell_torch import GainCellPhysics, convert, set_physics
     t0 = time.perf_counter()
+    if _unsimulated(arch):   # refused before minutes of simulation, not after
+        raise ArchError(_unsimulated(arch)[0])
     phys = GainCellPhysics.from_arch(arch, hw)
     base, meta = clm.load_gpt2()
     base.to(device)
@@ -414,13 +418,7 @@ def gaincell_run(arch, hw, quick: bool, progress: bool, scales=None,
 
 
 def _unsimulated(arch) -> list[str]:
-    """The description's gain-cell options the cost model prices but the simulated
-    (published) attention form does not have."""
-    gc = arch.component("gaincell")
-    out = []
-    if gc.get("normalize", "none") != "none":
-        out.append(f"gaincell.normalize = {gc['normalize']!r} (row-sum column + divider)")
-    if gc.get("partial_sums", "digital") != "digital":
-        out.append(f"gaincell.partial_sums = {gc['partial_sums']!r} (the simulated form "
-                   "reads each 64-key tile out and sums digitally)")
-    return out
+    """The description's gain-cell settings the simulated (published) attention form
+    does not have (:func:`.mapping.gaincell_unsimulated`, which the pricing refuses)."""
+    from .mapping import gaincell_unsimulated
+    return gaincell_unsimulated(arch.component("gaincell"))
