@@ -378,5 +378,7 @@ def test_gaincell_evaluation_without_and_with_training(tiny_models, tmp_path):
     assert acc["fine_tuned_over_fp32"] == pytest.approx(ppl["fine_tuned"] / ppl["fp32"],
                                                         rel=1e-12)
     assert f"**{ppl['fine_tuned']:.3f}**" in (tmp_path / "report.md").read_text()
-    assert {"gaincell", "readout"} <= set(rep["energy_breakdown_j"])
+    # issue 12: accuracy and cost describe one machine (the published form)
+    assert acc["priced_not_simulated"] == []
+    assert {"gaincell", "readout", "tile_adder"} <= set(rep["energy_breakdown_j"])
     _consistent(rep)

@@ -116,3 +116,13 @@ def test_head_dimension_beyond_a_tile_and_narrow_accumulator_are_refused():
     # 16 tiles of 5-bit codes need 5 + 4 = 9 bits
     with pytest.raises(mapping.ProvisionError, match="tile_adder.bits = 8 < 9"):
         _build(_variant(tile_adder__bits=8), 1024)
+
+
+def test_evaluate_refuses_an_unsimulated_form_before_simulating(tmp_path, capsys):
+    """The accuracy run refuses first (seconds), not the pricing after minutes of it."""
+    from imcspice.cli import main
+    assert main(["evaluate", "--arch", "gaincell", "--set", "gaincell.partial_sums=analog",
+                 "--quick", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gaincell.partial_sums = 'analog'" in err[0], err
+    assert not (tmp_path / "o" / "report.json").exists()
