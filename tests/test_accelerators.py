@@ -27,7 +27,7 @@ TINY = {
                      [27]),
     # the gain-cell sweeps are already small: the demo's own entries
     **{k: v for k, v in DEMO.items() if k.startswith("gaincell")},
-    # the word-line driver and the adder/divider logic the descriptions price
+    # the word-line driver and the adder logic the descriptions price
     "dac": S("dac", {"n_cells": [128, 256]}, ["tt"], [27]),
     "logic": S("logic", {"n_bits": [2], "n_vectors": [8]}, ["tt"], [27]),
     # HeTraX's SAR converter and the gain-cell readout's comparator
