@@ -2,7 +2,7 @@
 
 A description (schema ``imcspice.arch/1``) lists the machine's components by role
 (``crossbar``, ``dac``, ``converter``, ``adder``, ``buffer``, ``acam``, ``sm_mac``,
-``sm_sram``, ``gaincell``, ``readout``, ``divider``), their counts and sharing, bit
+``sm_sram``, ``gaincell``, ``readout``, ``tile_adder``), their counts and sharing, bit
 widths, the clock and node, which unit runs each operator (``[mapping]``), the
 floorplan, and for every component its per-action energy, per-action latency and
 area, each with a **source**:
@@ -63,7 +63,7 @@ ENGINE_ROLES = {
     "acam": ("acam",),
     "adder": ("adder",),
     "sm": ("sm_mac", "sm_sram"),
-    "gaincell": ("gaincell", "readout"),
+    "gaincell": ("gaincell", "readout", "tile_adder"),
 }
 OP_KINDS = ("linear", "matmul", "softmax", "gelu", "layernorm", "elementwise")
 

@@ -1,47 +1,25 @@
-"""A small pretrained byte-level causal (decoder-only) language model, numpy inference only.
+"""The byte-level causal LM: a Hugging Face ``transformers`` GPT-2 configuration
+(:func:`gpt2_config`), its weights (:func:`load_gpt2`, :func:`save_gpt2`; shipped as
+``data/causal_lm_gpt2.safetensors``, trained by ``accelerators/train_causal_lm.py``),
+its perplexity (:func:`gpt2_perplexity`), the byte encoding (:func:`encode`,
+:func:`decode`) and the corpus (:func:`load_corpus`: docstrings of the CPython 3.11
+standard library, ``data/corpus/``).
 
 Workload for evaluating gain-cell attention hardware (Leroux et al., "Analog in-memory
-computing attention mechanism for fast and energy-efficient LLMs"): K/V go to gain
-cells, attention may be restricted to a sliding ``window``, and an accelerator's ops
-subclass may replace the softmax by a clipped-linear activation of the scores and
-calibrate per-layer/per-head scale and offset. Every operator goes through an
-:class:`~imcspice.accelerators.ops.FP32Ops`-like ``ops`` object (default: exact FP32).
+computing attention mechanism for fast and energy-efficient LLMs"): the FP32 reference
+is the unconverted GPT-2; :mod:`.gaincell_torch` puts its attention on gain cells.
 
-Model (GPT-2 style, pre-LayerNorm), trained by ``accelerators/train_causal_lm.py`` on
-the docstrings of the CPython 3.11 standard library (``data/corpus/``)::
+Model (GPT-2, pre-LayerNorm, learned absolute positions, tied LM head)::
 
     tokens: bytes 0..255 (UTF-8 of the text; no vocabulary file)
-    h = wte[tok] + wpe[pos]                                   (learned absolute positions)
-    for each layer i:
-        a = ops.layernorm(h, ln1.g, ln1.b, eps, "layer{i}.ln1")
-        q,k,v = ops.linear(a, W, b, "layer{i}.attn.{q,k,v}")  -> split into heads (H,T,dh)
-        s = ops.matmul(q, kᵀ, "layer{i}.attn.scores") / sqrt(dh)
-        s[masked] = MASK_VALUE      (causal, and outside the sliding window if given)
-        p = ops.softmax(s, "layer{i}.attn.softmax")
-        c = ops.matmul(p, v, "layer{i}.attn.context")          -> merge heads (T, d)
-        h = h + ops.linear(c, Wo, bo, "layer{i}.attn.out")
-        f = ops.layernorm(h, ln2.g, ln2.b, eps, "layer{i}.ln2")
-        h = h + ops.linear(ops.gelu(ops.linear(f, W1, b1, "layer{i}.ffn.in"),
-                                    "layer{i}.ffn.gelu"), W2, b2, "layer{i}.ffn.out")
-    logits = ops.linear(ops.layernorm(h, ..., "ln_f"), wte, None, "lm_head")  (tied)
+    4 layers, d_model 128, 4 heads of 32, d_ff 512, exact (erf) GELU, LN eps 1e-5,
+    1024 positions
 
-Shapes seen by ``ops``: ``linear``, ``layernorm`` and ``gelu`` get token rows of shape
-(B*T, features) (batch-major, so row ``b*T + t`` is token t of sequence b); the attention ``matmul``
-and ``softmax`` get per-head arrays (B, H, T, dh)/(B, H, dh, T) -> scores (B, H, T, T),
-so axis 1 is the head (for per-head calibration), axis -2 the query and axis -1 the key
-position. Masked score entries are set to the finite ``MASK_VALUE`` (not -inf, so that a
-replacement activation ``phi(a*s + b)`` never produces NaN); they must map to zero weight.
-
-Why this numpy forward stays (issue 12 retired the MiniLM one): the gain-cell report's
-training-free adaptation (:func:`.accuracy.gaincell_run`: perplexities without / with
-adaptation, linear cells, the non-ideality sweep) runs on it with the numpy gain-cell
-operators of :mod:`.gaincell_attention`, which have no GPT-2 port yet; and the shipped
-GPT-2 checkpoint starts from these weights (``train_causal_lm.py --init numpy``, its
-metadata ``init: numpy``), mapped by :func:`gpt2_from_numpy`.
-
-Sliding window ``w``: query position t attends to key positions s with
-``t - w < s <= t`` (itself and the w-1 previous tokens). With L layers the receptive
-field of the logits at t is therefore ``L*(w-1)`` tokens back.
+:class:`CausalLM` is only the container of the numpy-era checkpoint
+(``data/causal_lm.safetensors``, trained at context 128) that the shipped GPT-2 started
+from (``train_causal_lm.py --init numpy``, :func:`gpt2_from_numpy`). Its numpy forward
+pass, and the numpy gain-cell operators run on it, were retired (issue 12): one
+implementation of the network, the transformers one.
 """
 from __future__ import annotations
 
@@ -54,11 +32,8 @@ import numpy as np
 
 from ..errors import InputError
 
-from .ops import FP32Ops
-
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "data" / "causal_lm.safetensors"
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "corpus"
-MASK_VALUE = -1e9
 
 
 @dataclass(frozen=True)
@@ -106,25 +81,9 @@ def decode(tokens) -> str:
     return bytes(int(t) for t in np.asarray(tokens).ravel()).decode("utf-8", errors="replace")
 
 
-def attention_mask(t: int, window: int | None = None) -> np.ndarray:
-    """Boolean (t, t) array, True where query row i may attend to key column j."""
-    i = np.arange(t)[:, None]
-    j = np.arange(t)[None, :]
-    allowed = j <= i
-    if window is not None:
-        if window < 1:
-            raise ValueError("window must be >= 1")
-        allowed &= j > i - window
-    return allowed
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    z = x - x.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
 class CausalLM:
-    """Byte-level pre-LN GPT; weights as float32 numpy arrays in ``self.params``."""
+    """The numpy-era checkpoint: its config and weights (float32 numpy arrays in
+    ``self.params``), mapped onto GPT-2 by :func:`gpt2_from_numpy`."""
 
     def __init__(self, cfg: CausalLMConfig, params: dict[str, np.ndarray]):
         missing = set(param_names(cfg)) - set(params)
@@ -160,136 +119,6 @@ class CausalLM:
     @property
     def n_params(self) -> int:
         return int(sum(v.size for v in self.params.values()))
-
-    # -------------------------------------------------------------- forward
-    def forward(self, tokens, ops=None, window: int | None = None) -> np.ndarray:
-        """Logits (…, T, 256) for int tokens of shape (T,) or (B, T), T <= context."""
-        ops = FP32Ops() if ops is None else ops
-        cfg, P = self.cfg, self.params
-        tok = np.asarray(tokens, dtype=np.int64)
-        squeeze = tok.ndim == 1
-        if squeeze:
-            tok = tok[None]
-        if tok.ndim != 2:
-            raise ValueError("tokens must have shape (T,) or (B, T)")
-        B, T = tok.shape
-        if T > cfg.context:
-            raise ValueError(f"sequence length {T} > context {cfg.context}")
-        if T == 0:
-            raise ValueError("empty token sequence")
-        if tok.min() < 0 or tok.max() >= cfg.vocab_size:
-            raise ValueError("token ids out of range")
-        H, dh = cfg.n_heads, cfg.d_head
-        scale = np.float32(1.0 / math.sqrt(dh))
-        allowed = attention_mask(T, window)
-
-        def heads(x):  # (B*T, d) -> (B, H, T, dh)
-            return x.reshape(B, T, H, dh).transpose(0, 2, 1, 3)
-
-        # Token-wise parts run on (B*T, d) rows: one GEMM per linear (numpy's stacked
-        # matmul is much slower than a single 2-D BLAS call).
-        h = (P["wte"][tok] + P["wpe"][:T]).reshape(B * T, cfg.d_model)
-        for i in range(cfg.n_layers):
-            p = f"layer{i}."
-            a = ops.layernorm(h, P[p + "ln1.weight"], P[p + "ln1.bias"], cfg.ln_eps, p + "ln1")
-            q = heads(ops.linear(a, P[p + "attn.q.weight"], P[p + "attn.q.bias"], p + "attn.q"))
-            k = heads(ops.linear(a, P[p + "attn.k.weight"], P[p + "attn.k.bias"], p + "attn.k"))
-            v = heads(ops.linear(a, P[p + "attn.v.weight"], P[p + "attn.v.bias"], p + "attn.v"))
-            s = ops.matmul(q, k.swapaxes(-1, -2), p + "attn.scores") * scale
-            s = np.where(allowed, s, np.float32(MASK_VALUE))
-            pr = ops.softmax(s, p + "attn.softmax")
-            c = ops.matmul(pr, v, p + "attn.context")  # (B, H, T, dh)
-            c = c.transpose(0, 2, 1, 3).reshape(B * T, cfg.d_model)
-            h = h + ops.linear(c, P[p + "attn.out.weight"], P[p + "attn.out.bias"], p + "attn.out")
-            f = ops.layernorm(h, P[p + "ln2.weight"], P[p + "ln2.bias"], cfg.ln_eps, p + "ln2")
-            f = ops.linear(f, P[p + "ffn.in.weight"], P[p + "ffn.in.bias"], p + "ffn.in")
-            f = ops.gelu(f, p + "ffn.gelu")
-            h = h + ops.linear(f, P[p + "ffn.out.weight"], P[p + "ffn.out.bias"], p + "ffn.out")
-        h = ops.layernorm(h, P["ln_f.weight"], P["ln_f.bias"], cfg.ln_eps, "ln_f")
-        logits = ops.linear(h, P["wte"], None, "lm_head").reshape(B, T, cfg.vocab_size)
-        return logits[0] if squeeze else logits
-
-    __call__ = forward
-
-    # ----------------------------------------------------------- evaluation
-    def nll(self, text_or_tokens, ops=None, window: int | None = None,
-            max_tokens: int | None = None, stride: int | None = None,
-            batch_size: int = 32) -> tuple[float, int]:
-        """Summed negative log-likelihood (nats) and number of predicted tokens.
-
-        See :meth:`perplexity` for the chunking.
-        """
-        tok = (encode(text_or_tokens) if isinstance(text_or_tokens, str)
-               else np.asarray(text_or_tokens, dtype=np.int64).ravel())
-        if max_tokens is not None:
-            tok = tok[:max_tokens]
-        n = len(tok)
-        if n < 2:
-            raise ValueError("need at least 2 tokens")
-        ctx = self.cfg.context
-        stride = ctx if stride is None else int(stride)
-        if not 1 <= stride <= ctx:
-            raise ValueError("stride must be in [1, context]")
-        # Windows [b, b+L) of inputs predicting tok[b+1 : b+L+1]; score only targets
-        # whose index >= first_new (not scored by an earlier window).
-        jobs = []  # (begin, length, first scored offset in window)
-        scored_to = 1  # next target index to score
-        b = 0
-        while scored_to < n:
-            L = min(ctx, n - 1 - b)
-            jobs.append((b, L, scored_to - 1 - b))
-            scored_to = b + L + 1
-            b += stride
-            if b + 1 > scored_to - 1:  # never leave a gap
-                b = scored_to - 1
-        total, count = 0.0, 0
-        for L in sorted({j[1] for j in jobs}):
-            group = [j for j in jobs if j[1] == L]
-            for g in range(0, len(group), batch_size):
-                chunk = group[g:g + batch_size]
-                x = np.stack([tok[b0:b0 + L] for b0, _, _ in chunk])
-                y = np.stack([tok[b0 + 1:b0 + L + 1] for b0, _, _ in chunk])
-                lp = _log_softmax(np.asarray(self.forward(x, ops=ops, window=window),
-                                             dtype=np.float64))
-                ll = np.take_along_axis(lp, y[..., None], axis=-1)[..., 0]
-                for r, (_, _, off) in enumerate(chunk):
-                    total -= float(ll[r, off:].sum())
-                    count += L - off
-        assert count == n - 1, (count, n)
-        return total, count
-
-    def perplexity(self, text, ops=None, window: int | None = None,
-                   max_tokens: int | None = None, stride: int | None = None,
-                   batch_size: int = 32) -> float:
-        """Per-byte perplexity ``exp(mean NLL)`` of ``text`` (str, or int tokens).
-
-        ``text`` is truncated to its first ``max_tokens`` bytes. Every byte after the
-        first is predicted exactly once. With ``stride=None`` (default) the text is
-        cut into non-overlapping chunks of ``context`` inputs (each chunk restarts
-        with no history, so early positions in a chunk have short context). With
-        ``stride < context`` windows of ``context`` inputs start every ``stride``
-        bytes and only their last ``stride`` targets are scored (each scored byte
-        then has at least ``context - stride`` bytes of history; slower).
-        ``window`` is the sliding attention window passed to :meth:`forward`.
-        """
-        total, count = self.nll(text, ops=ops, window=window, max_tokens=max_tokens,
-                                stride=stride, batch_size=batch_size)
-        return math.exp(total / count)
-
-    def generate(self, prompt: str, n: int = 100, ops=None, window: int | None = None,
-                 temperature: float = 0.0, seed: int = 0) -> str:
-        """Greedy (temperature 0) or sampled byte continuation of ``prompt`` (demo aid)."""
-        rng = np.random.default_rng(seed)
-        tok = list(encode(prompt)) or [10]
-        for _ in range(n):
-            logits = self.forward(np.array(tok[-self.cfg.context:]), ops=ops, window=window)[-1]
-            if temperature <= 0:
-                nxt = int(np.argmax(logits))
-            else:
-                pz = np.exp(_log_softmax(logits.astype(np.float64) / temperature))
-                nxt = int(rng.choice(len(pz), p=pz / pz.sum()))
-            tok.append(nxt)
-        return decode(tok[len(encode(prompt)):] if prompt else tok[1:])
 
 
 def load_corpus(split: str = "heldout") -> str:
@@ -418,8 +247,7 @@ def corpus_tokens(split: str):
 def gpt2_nll(model, tokens, context: int = GPT2_CONTEXT, batch: int = 4,
              max_tokens: int | None = None) -> tuple[float, int]:
     """Summed NLL (nats) and count over non-overlapping ``context``-byte chunks of
-    ``tokens`` (each chunk starts without history, as :meth:`CausalLM.perplexity` with
-    ``stride=None``). Only whole chunks are scored."""
+    ``tokens`` (each chunk starts without history). Only whole chunks are scored."""
     import torch
     import torch.nn.functional as F
     tok = tokens[:max_tokens] if max_tokens else tokens

@@ -16,12 +16,24 @@ def _cmd_evaluate(args) -> int:
         raise UsageError(f"--out {out} exists and is not a directory")
     if (out / "report.json").exists() and not args.force:
         raise UsageError(f"{out / 'report.json'} exists: choose another --out or pass --force")
+    _check_device(args.device)
     rep = evaluate(args.arch, out, workload=args.workload, sets=args.set,
                    models_dir=args.models, quick=args.quick, seq_len=args.seq_len,
-                   batch=args.batch, progress=not args.quiet, ablation=not args.no_ablation)
+                   batch=args.batch, progress=not args.quiet, ablation=not args.no_ablation,
+                   device=args.device)
     keys = ("arch", "workload", "latency_s", "energy_j", "area_mm2", "provenance_share")
     print(json.dumps({k: rep[k] for k in keys} | {"report": str(out / "report.md")}))
     return 0
+
+
+def _check_device(device: str) -> None:
+    """--device cuda on a machine whose torch sees no CUDA GPU: a one-line usage error
+    (exit 2) before anything is written."""
+    if device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device cuda: this torch ({torch.__version__}) sees no CUDA "
+                             "GPU; use --device cpu (the default)")
 
 
 def _cmd_arch_show(args) -> int:
@@ -65,12 +77,8 @@ def _cmd_explore(args) -> int:
 def _cmd_finetune(args) -> int:
     from pathlib import Path
 
-    import torch
-
     from .finetune import FinetuneSettings, run
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device cuda: this torch ({torch.__version__}) sees no CUDA GPU; "
-                         "use --device cpu (the default)")
+    _check_device(args.device)
     if args.arch == "race-it":
         return _finetune_race_it(args)
     if args.arch != "gaincell":
@@ -213,10 +221,13 @@ def register(sub) -> None:
     p.add_argument("--batch", type=positive_arg, default=None,
                    help="sequences per inference (default: the description's)")
     p.add_argument("--quick", action="store_true",
-                   help="24 sentences / 2k bytes and non-ideality scales 0 and 1 only")
+                   help="the small protocol: MiniLM 4 sentences, 2 chips; gain cell 4 x "
+                        "1024 held-out bytes; non-ideality scales 0 and 1 only")
     p.add_argument("--no-ablation", action="store_true",
                    help="skip the accuracy ablation (each non-ideality alone, all but one: "
                         "about ten more network runs); seeds and scale sweep still run")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="where the accuracy run's torch models run (default cpu)")
     p.add_argument("--out", required=True, help="output directory (report.json + plots)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
@@ -259,7 +270,7 @@ def register(sub) -> None:
                "  tile_cols = crossbar.cols.\n"
                "accuracy metric: cosine_mean of MiniLM embeddings vs FP32 (race-it, hetrax; "
                "higher is better),\n"
-               "  perplexity_adapted (gaincell; lower is better).\n"
+               "  perplexity.calibrated (gaincell, no training; lower is better).\n"
                "Each point is a full evaluation (CPU heavy): use --quick for a first look.\n"
                "example:\n"
                "  imcspice explore --arch race-it --set crossbar.rows=64,128,256 "

@@ -36,13 +36,14 @@ SCALES = {"logic": (True, True, True), "sram": (True, True, True),
 def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, models_dir=None,
              quick: bool = False, seq_len: int | None = None, batch: int | None = None,
              progress: bool = True, accuracy: bool = True, scales=None,
-             ablation: bool = True) -> dict:
+             ablation: bool = True, device: str = "cpu") -> dict:
     """Evaluate description ``arch`` (shipped name or .toml) with ``sets`` overrides
     (``["dac.bits=6"]``); writes report.json, report.md and plots into ``out_dir``.
     ``scales``: non-ideality multipliers of the accuracy sweep (default 0, 1 when
     ``quick``, else 0, 0.5, 1, 2, 4; 1 must be among them). ``ablation=False`` skips the
     accuracy ablation (each non-ideality alone / all but one: about ten more runs of
-    the network); the seeds and the scale sweep still run."""
+    the network); the seeds and the scale sweep still run. ``device``: where the
+    accuracy run's torch models run ("cpu", "cuda")."""
     if scales is not None and 1.0 not in [float(k) for k in scales]:
         raise ValueError("scales must include 1 (the characterized machine)")
     t0 = time.perf_counter()
@@ -60,10 +61,10 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
          progress)
     if mode == "decode":
         rep = _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
-                      scales)
+                      scales, device)
     else:
         rep = _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
-                       scales, ablation)
+                       scales, ablation, device)
     rep.update({"arch": a.name, "arch_file": a.path, "title": a.title, "workload": wl,
                 "overrides": list(sets or []), "batch": batch, "quick": quick,
                 "technology": f"SKY130 {a.corner} {a.temp_c:g} C, {a.node_nm} nm",
@@ -97,13 +98,13 @@ def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digi
 
 
 def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales,
-             ablation=True):
+             ablation=True, device="cpu"):
     from .accuracy import MiniLMRun
     # map once before the (slow) accuracy run: a description that cannot hold the
     # network is refused at once
     xb_ops = [op.qualified_name for op in mapping.build(a, shape, seq_len or 128, batch).ops
               if a.engine_for(op.name, op.kind) == "crossbar"]
-    run = MiniLMRun(quick) if simulate else None
+    run = MiniLMRun(quick, device=device) if simulate else None
     if seq_len is None:
         seq_len = run.seq_len if run is not None else 128
     # input channels kept digital, by the description's crossbar outlier factor
@@ -180,13 +181,16 @@ def _thermal(a, sheet, out, progress):
     return th, t_reram
 
 
-def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales):
+def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales,
+            device="cpu"):
     rep = {"mode": "decode"}
     if simulate:
-        rep["accuracy"], window = machine_of(a).accuracy(a, hw, quick, progress, scales)
+        rep["accuracy"], window = machine_of(a).accuracy(a, hw, quick, progress, scales,
+                                                         device=device)
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
-                                   "Gain-cell attention: perplexity (adapted)", key="perplexity")
+                                   "Gain-cell attention: perplexity (calibrated, no training)",
+                                   key="perplexity")
     else:
         window = min(int(a.component("gaincell")["window"]), shape.max_positions or 10 ** 9)
     ctx = seq_len or window

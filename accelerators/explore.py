@@ -33,7 +33,7 @@ from ..errors import InputError
 #: bare grid names accepted for the issue's spelling (``--set tile_rows=64,128``)
 ALIASES = {"tile_rows": "crossbar.rows", "tile_cols": "crossbar.cols"}
 #: accuracy metrics a report may carry: name -> higher is better
-METRICS = {"cosine_mean": True, "perplexity_adapted": False}
+METRICS = {"cosine_mean": True, "perplexity.calibrated": False}
 MAX_POINTS = 10_000
 BASE_COLUMNS = ("index", "status", "energy_j", "latency_s", "area_mm2", "accuracy_metric",
                 "accuracy", "spice_energy_share", "report")
@@ -166,8 +166,10 @@ def pareto_front(points, minimize: tuple[bool, bool]) -> list[int]:
 def _accuracy(acc) -> tuple[str | None, float | None]:
     if not isinstance(acc, dict) or acc.get("simulated") is False:
         return None, None
-    for name in METRICS:
-        v = acc.get(name)
+    for name in METRICS:        # a dotted name is a nested key (perplexity.calibrated)
+        v = acc
+        for part in name.split("."):
+            v = v.get(part) if isinstance(v, dict) else None
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return name, float(v)
     return None, None
@@ -338,7 +340,7 @@ def plot_pareto(rows: list[dict], grid: dict, out: Path) -> list[Path]:
     if metric is not None:
         pts = [r for r in ok if r.get("accuracy_metric") == metric]
         ylabel = {"cosine_mean": "accuracy: mean cosine vs FP32 (higher is better)",
-                  "perplexity_adapted": "accuracy: perplexity, adapted (lower is better)"
+                  "perplexity.calibrated": "accuracy: perplexity, calibrated (lower is better)"
                   }.get(metric, metric)
         paths.append(_scatter(pts, "energy_j", "accuracy", (True, not METRICS[metric]),
                               "energy per inference [J]", ylabel, grid,

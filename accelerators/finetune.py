@@ -276,6 +276,44 @@ def perplexity(model, tokens, s: FinetuneSettings) -> float:
                            max_tokens=s.eval_tokens)
 
 
+def calibrate_stage(model, x, targets: list[dict], s: FinetuneSettings, score,
+                    uncalibrated: float, score_matched: bool = True) -> dict:
+    """Stage 2 on ``model`` (characterized cells, the linear model's pairs, whose score
+    is ``uncalibrated``): :func:`calibrate` toward ``targets`` for ``s.calib_iterations``
+    (scored by ``score()``: ``statistics_matched``), then the iterate with the lowest
+    calibration-batch cross entropy is kept (iterate 0 = the uncalibrated pairs; matching
+    statistics can raise the loss), then the output pairs by least squares against FP32
+    attention (:func:`regress_output`), kept if they lower that loss (``calibrated``).
+    Every choice is made on the calibration batch ``x`` (training text).
+    ``score_matched=False``: the full iteration is scored only if it is kept (else
+    ``statistics_matched`` is None; one held-out pass less)."""
+    import torch
+    pairs = [p for n, p in model.named_parameters() if ".gaincell." in n]
+    start = [p.detach().clone() for p in pairs]
+    calib_losses: list = []
+    hist = calibrate(model, x, targets, s.calib_iterations, s.damping, calib_losses)
+    best = int(np.argmin(calib_losses))
+    matched = score() if score_matched or best == s.calib_iterations else None
+    if best < s.calib_iterations:
+        with torch.no_grad():
+            for p, b in zip(pairs, start):
+                p.copy_(b)
+        calibrate(model, x, targets, best, s.damping)   # deterministic replay
+    kept = [p.detach().clone() for p in pairs]
+    regress_output(model, x)
+    regressed_loss = record_and_loss(model, x)[1]
+    regressed = regressed_loss < calib_losses[best]
+    if not regressed:
+        with torch.no_grad():
+            for p, b in zip(pairs, kept):
+                p.copy_(b)
+    calibrated = (score() if regressed else uncalibrated if best == 0 else matched
+                  if best == s.calib_iterations else score())
+    return {"statistics_matched": matched, "calibrated": calibrated, "std_mismatch": hist,
+            "loss_per_iterate": calib_losses, "kept_iterate": best,
+            "output_regression_loss": regressed_loss, "output_regression_kept": bool(regressed)}
+
+
 def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = None,
         settings: FinetuneSettings = FinetuneSettings(), progress: bool = True,
         physics=None) -> dict:
@@ -338,33 +376,11 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     set_physics(model, phys)
     ppl["uncalibrated"] = perplexity(model, held, s)
     _log(f"characterized cells, uncalibrated: {ppl['uncalibrated']:.3f}", progress)
-    # the statistics-matched pairs are scored as such; stage 2 then keeps the iterate
-    # with the lowest cross entropy on the calibration batch (training text; iterate 0
-    # = the uncalibrated pairs), since matching statistics can raise the loss
-    pairs = [p for n, p in model.named_parameters() if ".gaincell." in n]
-    start = [p.detach().clone() for p in pairs]
-    calib_losses: list = []
-    hist = calibrate(model, x, targets, s.calib_iterations, s.damping, calib_losses)
-    ppl["statistics_matched"] = perplexity(model, held, s)
-    best = int(np.argmin(calib_losses))
-    if best < s.calib_iterations:
-        with torch.no_grad():
-            for p, b in zip(pairs, start):
-                p.copy_(b)
-        calibrate(model, x, targets, best, s.damping)   # deterministic replay
-    # then the output pairs by least squares against FP32 attention (regress_output),
-    # kept if they lower the calibration-batch loss
-    kept = [p.detach().clone() for p in pairs]
-    regress_output(model, x)
-    regressed_loss = record_and_loss(model, x)[1]
-    regressed = regressed_loss < calib_losses[best]
-    if not regressed:
-        with torch.no_grad():
-            for p, b in zip(pairs, kept):
-                p.copy_(b)
-    ppl["calibrated"] = (perplexity(model, held, s) if regressed else ppl["uncalibrated"]
-                         if best == 0 else ppl["statistics_matched"]
-                         if best == s.calib_iterations else perplexity(model, held, s))
+    st = calibrate_stage(model, x, targets, s, lambda: perplexity(model, held, s),
+                         ppl["uncalibrated"])
+    ppl["statistics_matched"], ppl["calibrated"] = st["statistics_matched"], st["calibrated"]
+    hist, calib_losses, best = st["std_mismatch"], st["loss_per_iterate"], st["kept_iterate"]
+    regressed_loss, regressed = st["output_regression_loss"], st["output_regression_kept"]
     _log(f"stage 2: statistics matched {ppl['statistics_matched']:.3f}; calibration-batch "
          f"loss per iterate {calib_losses}, kept iterate {best}; output regression "
          f"{regressed_loss:.4f} ({'kept' if regressed else 'rejected'}): "
@@ -424,21 +440,26 @@ def load_finetuned(path: str | Path | None = None, arch="gaincell", physics=None
 
 
 def shipped_accuracy(arch="gaincell", quick: bool = True, progress: bool = False,
-                     hw=None) -> dict:
-    """``accuracy.perplexity`` of the gain-cell report from the shipped fine-tuned model
-    (no training): ``fp32`` and ``fine_tuned`` are evaluated now on the held-out text
-    (``quick``: 4 chunks of 1024 bytes, else the regeneration run's size); the
+                     hw=None, device: str = "cpu", fp32: float | None = None,
+                     chunks: int | None = None) -> dict:
+    """``accuracy.finetuned`` of the gain-cell report from the shipped fine-tuned model
+    (no training): ``fp32`` (unless given: the caller scored the unconverted model on
+    the same bytes) and ``fine_tuned`` are evaluated now on the held-out text (``chunks``
+    of 1024 bytes; default, ``quick``: 4, else the regeneration run's size) on ``device``; the
     intermediate stages (``linear``, ``uncalibrated``, ``calibrated``) are the figures
     the regeneration run measured, with its held-out size."""
     from . import causal_lm as clm
     from .gaincell_torch import GainCellPhysics
     model, summ = load_finetuned(physics=GainCellPhysics.from_arch(arch, hw))
-    s = FinetuneSettings(eval_tokens=4 * 1024 + 1 if quick else
-                         summ["settings"]["eval_tokens"])
-    held = clm.corpus_tokens("heldout")
-    base, _ = clm.load_gpt2()
+    model.to(device)
+    s = FinetuneSettings(eval_tokens=chunks * 1024 + 1 if chunks else 4 * 1024 + 1
+                         if quick else summ["settings"]["eval_tokens"], device=device)
+    held = clm.corpus_tokens("heldout").to(device)
     t0 = time.perf_counter()
-    now = {"fp32": perplexity(base, held, s), "fine_tuned": perplexity(model, held, s)}
+    if fp32 is None:
+        base, _ = clm.load_gpt2()
+        fp32 = perplexity(base.to(device), held, s)
+    now = {"fp32": fp32, "fine_tuned": perplexity(model, held, s)}
     _log(f"shipped gain-cell model: {now}", progress)
     rec = summ["perplexity"]
     ppl = {"fp32": now["fp32"], "linear": rec["linear"], "uncalibrated": rec["uncalibrated"],

@@ -20,7 +20,9 @@ relaxation toward ``v_inf``), ``I`` the cell current at the 0.9 V read word line
 q_sat in one 15 ns pulse, REFERENCE.md). Bits, tile, window and token period come from
 ``data/arch/gaincell.toml``, so accuracy and cost describe one machine. The *linear*
 hardware model (stage 1 of the published pipeline) is the same module with ``I``
-replaced by its straight line through the storage centre, ``g·(V - 0.45 V)``.
+replaced by its straight line through the storage centre, ``g·(V - 0.45 V)``;
+:meth:`GainCellPhysics.scaled` multiplies the cells' deviations (current from that
+line, stored voltage from the written level) by k for the report's non-ideality sweep.
 
 Leakage at the cost of a few matrix products: K and V hold one of 2^kv_bits levels, so
 the read current is a table over (age, level); it is split as
@@ -68,6 +70,7 @@ class GainCellPhysics:
     kv_bits: int = 3
     out_bits: int = 5
     linear: bool = False       # True: the linear hardware model (straight-line cells)
+    nonideality_scale: float = 1.0  # k: cell-current and stored-voltage deviations x k
     stored_v: tuple | None = None  # [age][level] stored voltage (retention model), or
                                    # None: v_inf + (level - v_inf)·exp(-age·t_token/τ)
     source: str = ""
@@ -100,6 +103,16 @@ class GainCellPhysics:
     def as_linear(self) -> "GainCellPhysics":
         return replace(self, linear=True)
 
+    def scaled(self, k: float) -> "GainCellPhysics":
+        """The machine with its cell non-idealities multiplied by ``k`` >= 0 (the
+        report's sweep): the cell current's deviation from its straight line and the
+        stored voltage's deviation from the written level (write kick-back and
+        leakage over the window) both x k. 0: linear cells that hold their level;
+        1: the characterized machine. Bits, tiles and readout are unchanged."""
+        if not k >= 0.0:
+            raise ValueError(f"non-ideality scale must be >= 0, not {k}")
+        return replace(self, nonideality_scale=float(k))
+
     @property
     def i_unit_a(self) -> float:
         """Current that fills q_sat in one maximum pulse."""
@@ -108,10 +121,10 @@ class GainCellPhysics:
     def current_table(self) -> np.ndarray:
         """I(V)/i_unit on the grid: characterized, or its straight line (linear model)."""
         v, i = np.asarray(self.vs_grid_v), np.asarray(self.i_cell_a)
-        if self.linear:
-            g = (np.interp(V_MAX_V, v, i) - np.interp(0.0, v, i)) / V_MAX_V
-            i = g * (v - V_MID_V)
-        return i / self.i_unit_a
+        g = (np.interp(V_MAX_V, v, i) - np.interp(0.0, v, i)) / V_MAX_V
+        line = g * (v - V_MID_V)
+        k = 0.0 if self.linear else self.nonideality_scale
+        return (i if k == 1.0 else line + k * (i - line)) / self.i_unit_a
 
     def levels_v(self) -> np.ndarray:
         """Written voltages of the 2^kv_bits levels (zero-anchored grid on 0..0.9 V)."""
@@ -123,10 +136,13 @@ class GainCellPhysics:
 
     def stored_table(self) -> np.ndarray:
         """(window, levels) stored voltage of a cell written ``age`` tokens ago."""
+        lv = self.levels_v()[None, :]
         if self.stored_v is not None:
-            return np.asarray(self.stored_v, dtype=np.float64)
-        d = self.decay(np.arange(self.window))[:, None]
-        return self.v_inf_v + (self.levels_v()[None, :] - self.v_inf_v) * d
+            st = np.asarray(self.stored_v, dtype=np.float64)
+        else:
+            st = self.v_inf_v + (lv - self.v_inf_v) * self.decay(np.arange(self.window))[:, None]
+        k = self.nonideality_scale
+        return st if k == 1.0 else lv + k * (st - lv)
 
     def read_table(self) -> np.ndarray:
         """(window, levels) cell read current / i_unit of each level at each age."""

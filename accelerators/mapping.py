@@ -47,11 +47,16 @@ Conventions (the tests re-derive them by hand):
   ``write_energy`` figure is charged its ``energy`` figure for what the operator reads
   (activations in, SRAM weights) and ``write_energy`` for its activations out; one
   without is charged every access at its ``energy``.
-* gaincell (decode attention): K and V rows written (``H·dh`` cells each), every
-  K and V cell read once (scores: two pulse phases for the signed query), one readout
-  per score column and per context column (the scores' second phase adds the score
-  column integrators' ``integrator_energy`` for one more read window); optional
-  row-sum column + divider.
+* gaincell (decode attention, the published form the accuracy run simulates): K and
+  V rows written (``H·dh`` cells each), every K and V cell read once in one (unsigned)
+  query pulse phase per product; one readout per score column (``H·w``) and per
+  context column of each of the ``nt = ceil(w/tile)`` V row tiles (``H·dh·nt``, all
+  tiles in parallel, ``context_tiles = "parallel"``); the tile codes of each context
+  column summed by a tree of ``nt - 1`` adders (``tile_adder``: ``H·dh·(nt-1)`` adds
+  of ``bits`` full-adder bits each, ``ceil(log2 nt)`` levels on the critical path).
+  Arrays, readouts and adders are provisioned per layer and sequence of the batch
+  (``count = "mapped"``; all run in parallel).
+  Other ``normalize`` / ``partial_sums`` / ``context_tiles`` values are refused.
 """
 from __future__ import annotations
 
@@ -328,49 +333,75 @@ def _sm(m: Mapping, op: Operator) -> None:
 
 
 # --- gain cells -------------------------------------------------------------------------
+#: the gain-cell settings the accuracy run (:mod:`.gaincell_torch`, the published form)
+#: simulates; the mapping prices nothing else
+GAINCELL_FORM = (("normalize", "none"), ("partial_sums", "digital"),
+                 ("context_tiles", "parallel"))
+
+
+def gaincell_unsimulated(gc) -> list[str]:
+    """One line per setting of the ``gaincell`` component that the accuracy run does not
+    simulate (empty: accuracy and cost describe one machine)."""
+    return [f"gaincell.{key} = {gc.get(key)!r}: only {want!r} is simulated by the "
+            "accuracy run (gaincell_torch.py) and priced"
+            for key, want in GAINCELL_FORM if gc.get(key) != want]
+
+
+def gaincell_tiles(gc, w: int, dh: int) -> int:
+    """Row tiles of one head's V array (``ceil(w / tile)``) for a window of ``w`` keys
+    and head dimension ``dh``; refuses, in one line, what the accuracy run cannot
+    simulate."""
+    bad = gaincell_unsimulated(gc)
+    if bad:
+        raise ArchError(bad[0])
+    tile = _int(gc, "tile")
+    if dh > tile:
+        raise ArchError(f"gaincell: head dimension {dh} > tile rows {tile}: a score would "
+                        "span two tiles (not simulated)")
+    return _ceil(w, tile)
+
+
 def _gaincell(m: Mapping, op: Operator) -> None:
     gc = m.arch.component("gaincell")
     if op.name == "attn.softmax":
         return  # the charge-to-pulse readout of the scores is the activation
     if m.mode != "decode":
         raise ArchError("gain-cell attention is priced per generation step: mode decode")
-    if gc.get("partial_sums") != "analog":
-        raise ArchError("gaincell.partial_sums: only 'analog' (one integrator per head "
-                        "column) is modelled in both accuracy and cost")
-    norm = gc.get("normalize", "none")
-    if norm not in ("none", "row-sum-column"):
-        raise ArchError("gaincell.normalize must be 'none' or 'row-sum-column'")
     b, H = op.batch, op.heads
     if op.name == "attn.scores":
         w, dh = op.n, op.k
     else:
         w, dh = op.k, op.n
+    nt = gaincell_tiles(gc, w, dh)
     m.charge(op, "gaincell", b * H * dh)                       # write the new K / V row
-    cells = b * H * w * dh + (b * H * w if norm != "none" and op.name == "attn.context" else 0)
-    m.charge(op, "gaincell", cells, "read_energy")
-    if op.name == "attn.scores" and "integrator_energy" in gc.figures:
-        # the signed query's second pulse phase keeps every score column's integrator on
-        # for one more read window (the readout's conversion energy covers one)
-        m.charge(op, "gaincell", b * H * w, "integrator_energy")
+    m.charge(op, "gaincell", b * H * w * dh, "read_energy")    # every cell read once
+    m.step(op, "gaincell", 1, "read_latency")                  # one (unsigned) query phase
     if op.name == "attn.scores":
         m.step(op, "gaincell", 1)                              # K and V rows written together
-        m.step(op, "gaincell", 2, "read_latency")              # signed query: two phases
-        conversions = b * H * w
+        conversions = b * H * w                                # one per score column
     else:
-        m.step(op, "gaincell", 1, "read_latency")
-        conversions = b * H * (dh + (1 if norm != "none" else 0))
-        if norm != "none":
-            div = m.arch.component("divider")
-            n = _int(div, "count")
-            m.provisioned["divider"] = n
-            m.charge(op, "divider", b * H * dh)
-            m.step(op, "divider", _ceil(b * H * dh, n))
-            m.need("divider", min(b * H * dh, n))
+        conversions = b * H * dh * nt                          # per row tile, per column
+        _tile_sums(m, op, b * H * dh, nt)
     # every conversion: the integrator ramp and one comparator decision
     m.charge(op, "readout", conversions)
     if "decision_energy" in m.arch.component("readout").figures:
         m.charge(op, "readout", conversions, "decision_energy")
-    m.step(op, "readout", 1)
+    m.step(op, "readout", 1)                                   # all columns in parallel
+
+
+def _tile_sums(m: Mapping, op: Operator, columns: int, nt: int) -> None:
+    """The digital sum of ``nt`` tile codes per context column: an adder tree of
+    ``nt - 1`` adds, ``ceil(log2 nt)`` levels, each add ``bits`` full-adder bits."""
+    if nt < 2:
+        return
+    add = m.arch.component("tile_adder")
+    bits = _int(add, "bits")
+    need = _int(m.arch.component("readout"), "out_bits") + math.ceil(math.log2(nt))
+    if bits < need:
+        raise ProvisionError(f"tile_adder.bits = {bits} < {need}: the sum of {nt} "
+                             "tile codes overflows the accumulator")
+    m.charge(op, "tile_adder", columns * (nt - 1) * bits)
+    m.step(op, "tile_adder", math.ceil(math.log2(nt)))
 
 
 def _gaincell_arrays(m: Mapping) -> None:
@@ -380,14 +411,17 @@ def _gaincell_arrays(m: Mapping) -> None:
         return
     gc = m.arch.component("gaincell")
     tile = _int(gc, "tile")
-    norm = gc.get("normalize", "none") != "none"
-    tiles = readouts = 0
+    tiles = readouts = adders = 0
     for op in ops:  # per layer: a K array (dh rows x w columns) and a V array (w x dh)
         w, dh, H = op.n, op.k, op.heads
-        tiles += H * (_ceil(dh, tile) * _ceil(w, tile) + _ceil(w, tile) * _ceil(dh + norm, tile))
-        readouts += H * (w + dh + norm)
+        nt = gaincell_tiles(gc, w, dh)
+        tiles += op.batch * H * (nt + nt * _ceil(dh, tile))   # every sequence's K/V
+        readouts += op.batch * H * (w + nt * dh)    # score columns + tile context columns
+        adders += op.batch * H * dh * (nt - 1)      # one tree per context column
     m.cells["gaincell"] = tile * tile
-    for comp, n in (("gaincell", tiles), ("readout", readouts)):
+    for comp, n in (("gaincell", tiles), ("readout", readouts), ("tile_adder", adders)):
+        if not n:
+            continue
         m.demanded[comp] = n
         want = m.arch.component(comp).get("count", "mapped")
         m.provisioned[comp] = n if want == "mapped" else _int(m.arch.component(comp), "count")

@@ -201,10 +201,11 @@ WORKLOADS: dict[str, TransformerShape] = {
     "gpt2-xl": TransformerShape(
         "gpt2-xl", "decoder", layers=48, d_model=1600, heads=25, d_ff=6400, vocab=50257,
         max_positions=1024),
-    # the shipped byte-level causal LM (accelerators/data/causal_lm.safetensors, causal_lm.py)
+    # the shipped byte-level causal LM, a GPT-2 configuration of 1024 positions
+    # (accelerators/data/causal_lm_gpt2.safetensors, causal_lm.gpt2_config)
     "byte-lm": TransformerShape(
         "byte-lm", "decoder", layers=4, d_model=128, heads=4, d_ff=512, vocab=256,
-        max_positions=128),
+        max_positions=1024),
     "llama-7b": TransformerShape(
         "llama-7b", "decoder", layers=32, d_model=4096, heads=32, d_ff=11008, vocab=32000,
         activation="swiglu", norm="rmsnorm", bias=False, tied_embeddings=False),

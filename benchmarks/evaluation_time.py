@@ -9,7 +9,7 @@ implementation -- for RACE-IT and HeTraX the transformers all-MiniLM-L6-v2 (unco
 embedding of the QUICK protocol's evaluation texts
 (:class:`imcspice.accelerators.accuracy.MiniLMRun`);
 for gain-cell the FP32 perplexity pass of the shipped byte-level GPT-2 over the quick
-held-out size (4 x 1024 bytes, :func:`imcspice.accelerators.finetune.shipped_accuracy`).
+held-out size (2 x 1024 bytes, :func:`imcspice.accelerators.accuracy.gaincell_run`).
 Reported per accelerator: seconds, and ``over_fp32_forward`` (how many FP32 forwards of
 the same texts one evaluation costs). Last line JSON.
 Run: ``nice .venv/bin/python benchmarks/evaluation_time.py [--arch race-it]
@@ -18,7 +18,11 @@ loaded 2-core machine).
 
 Measured 2026-11-30 (``--arch race-it --arch gaincell --no-ablation``, 1 thread, load
 ~20 on 2 cores): race-it 337.8 s = 22.3x its FP32 forward (numpy MiniLM, 4 texts,
-15.2 s under that load); gaincell 554.8 s = 128.8x its FP32 forward (4.3 s).
+15.2 s under that load); gaincell 554.8 s = 128.8x its FP32 forward (4.3 s). (The
+gain-cell figure predates the port of its report to the torch GPT-2: numpy model,
+2048 bytes at context 128, plus the shipped model on 4 x 1024 bytes. After the port,
+``imcspice evaluate --arch gaincell --quick`` took 380 s wall / 162 s CPU against 217 s /
+130 s before, same loaded 2-core machine, 2026-11-30.)
 """
 from __future__ import annotations
 
@@ -49,10 +53,10 @@ def fp32_forward_s(arch: str) -> tuple[float, str]:
     from imcspice.accelerators import finetune as ft
     base, _ = clm.load_gpt2()
     held = clm.corpus_tokens("heldout")
-    s = ft.FinetuneSettings(eval_tokens=4 * 1024 + 1)
+    s = ft.FinetuneSettings(eval_tokens=2 * 1024 + 1)
     t0 = time.perf_counter()
     ft.perplexity(base, held, s)
-    return time.perf_counter() - t0, "byte GPT-2 FP32 perplexity, 4 x 1024 bytes"
+    return time.perf_counter() - t0, "byte GPT-2 FP32 perplexity, 2 x 1024 bytes"
 
 
 def main(argv=None) -> None:

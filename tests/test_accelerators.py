@@ -27,7 +27,7 @@ TINY = {
                      [27]),
     # the gain-cell sweeps are already small: the demo's own entries
     **{k: v for k, v in DEMO.items() if k.startswith("gaincell")},
-    # the word-line driver and the adder/divider logic the descriptions price
+    # the word-line driver and the adder logic the descriptions price
     "dac": S("dac", {"n_cells": [128, 256]}, ["tt"], [27]),
     "logic": S("logic", {"n_bits": [2], "n_vectors": [8]}, ["tt"], [27]),
     # HeTraX's SAR converter and the gain-cell readout's comparator
@@ -334,7 +334,22 @@ def test_missing_models_give_a_clear_error(tmp_path, capsys):
     assert "model" in capsys.readouterr().err
 
 
-def test_gaincell_evaluation_with_and_without_adaptation(tiny_models, tmp_path):
+@pytest.mark.parametrize("arch", ["gaincell", "race-it"])
+def test_evaluate_device_cuda_without_cuda_is_a_one_line_error(arch, tmp_path, capsys,
+                                                               monkeypatch):
+    """`evaluate --device cuda` where torch sees no CUDA GPU (forced here, so the check
+    runs on any machine): exit 2, one line naming the fix, nothing written."""
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "o"
+    assert main(["evaluate", "--arch", arch, "--quick", "--quiet", "--device", "cuda",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--device cuda" in err[0] and "--device cpu" in err[0], err
+    assert not out.exists()
+
+
+def test_gaincell_evaluation_without_and_with_training(tiny_models, tmp_path):
     d, _ = tiny_models
     # the description's default workload: no further flags needed
     rc = main(["evaluate", "--arch", "gaincell", "--models", str(d), "--quick", "--quiet",
@@ -342,17 +357,28 @@ def test_gaincell_evaluation_with_and_without_adaptation(tiny_models, tmp_path):
     assert rc == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     acc = rep["accuracy"]
-    assert acc["perplexity_fp32"] < 6.0                    # the pretrained byte-level LM
-    assert acc["perplexity_adapted"] < acc["perplexity_no_adaptation"]
-    assert acc["adaptation_residual"][-1] < acc["adaptation_residual"][0]
-    assert acc["tau_s"] > 0 and 0.0 <= acc["v_inf_v"] <= 0.9
-    assert rep["workload"] == "byte-lm" and rep["seq_len"] == acc["window"]
-    # the published pipeline's stages (issue 12): the shipped fine-tuned model, evaluated
-    # with this run's cell models against the unconverted GPT-2 on the same held-out bytes
     ppl = acc["perplexity"]
-    assert {"fp32", "uncalibrated", "calibrated", "fine_tuned"} <= set(ppl)
-    assert acc["finetuned"]["fine_tuned_over_fp32"] == pytest.approx(
-        ppl["fine_tuned"] / ppl["fp32"], rel=1e-12)
-    assert f"fine-tuned **{ppl['fine_tuned']:.3f}**" in (tmp_path / "report.md").read_text()
-    assert {"gaincell", "readout"} <= set(rep["energy_breakdown_j"])
+    # issue 12: fp32 (the unconverted GPT-2), uncalibrated, calibrated, fine_tuned
+    assert {"fp32", "linear", "uncalibrated", "calibrated", "fine_tuned"} <= set(ppl)
+    assert ppl["fp32"] < 4.5                               # the pretrained byte-level GPT-2
+    # stage 2 keeps the iterate with the lowest calibration-batch loss, iterate 0 being
+    # the uncalibrated pairs: it can only lower that loss (held-out: not guaranteed)
+    losses = acc["calibration"]["loss_per_iterate"]
+    assert losses[acc["calibration"]["kept_iterate"]] == min(losses)
+    # every hardware figure is worse than FP32 (a softmax-trained model, no softmax)
+    assert min(v for k, v in ppl.items() if k != "fp32") > ppl["fp32"]
+    sweep = acc["vs_nonideality_scale"]
+    assert set(sweep) == {"0", "1"} and sweep["1"]["perplexity"] == ppl["calibrated"]
+    assert acc["tau_s"] > 0 and 0.0 <= acc["v_inf_v"] <= 0.9
+    assert rep["workload"] == "byte-lm" and rep["seq_len"] == acc["window"] == 1024
+    assert acc["heldout_tokens"] == 2 * 1024 and acc["device"] == "cpu"
+    # the shipped fine-tuned model, evaluated with this run's cell models against the
+    # unconverted GPT-2 on the same held-out bytes
+    assert acc["finetuned"]["perplexity"]["fp32"] == ppl["fp32"]
+    assert acc["fine_tuned_over_fp32"] == pytest.approx(ppl["fine_tuned"] / ppl["fp32"],
+                                                        rel=1e-12)
+    assert f"**{ppl['fine_tuned']:.3f}**" in (tmp_path / "report.md").read_text()
+    # issue 12: accuracy and cost describe one machine (the published form)
+    assert acc["priced_not_simulated"] == []
+    assert {"gaincell", "readout", "tile_adder"} <= set(rep["energy_breakdown_j"])
     _consistent(rep)

@@ -152,6 +152,28 @@ def test_characterized_machine_over_a_1024_token_window():
     assert abs(tab[-1, 0] - tab[0, 0]) > 5e-3
 
 
+def test_nonideality_scale_by_hand():
+    """The report's sweep (scaled(k)): a cell whose current bends (0, 0.2, 1.0 i_unit at
+    0, 0.45, 0.9 V: straight line -1..+1 through 0 at 0.45 V, the bend 0.2 at mid-range)
+    and a stored voltage that leaks 0.1 V toward v_inf = 0 per token (exponential form,
+    tau = t_token / ln(0.9/0.8)): x0 is the straight line with no leakage; x2 doubles
+    both deviations; x1 is the characterized machine itself."""
+    tau = 1.0 / math.log(0.9 / 0.8)           # top level 0.9 V -> 0.8 V after one token
+    p = _phys(vs_grid_v=(0.0, 0.45, 0.9), i_cell_a=(-0.0 * I_UNIT, 0.2 * I_UNIT, I_UNIT),
+              tau_s=tau, v_inf_v=0.0)
+    line = np.array([-0.5, 0.0, 0.5])   # g·(v - 0.45 V), g = (1 - 0) i_unit / 0.9 V
+    np.testing.assert_allclose(p.scaled(0.0).current_table(), line, atol=1e-12)
+    np.testing.assert_allclose(p.scaled(2.0).current_table(), [0.5, 0.4, 1.5], atol=1e-12)
+    assert np.array_equal(p.scaled(1.0).current_table(), p.current_table())
+    # stored voltage of the top level (0.9 V, kv_bits 1) at ages 0 and 1
+    np.testing.assert_allclose(p.stored_table()[:2, 1], [0.9, 0.8], atol=1e-12)
+    np.testing.assert_allclose(p.scaled(0.0).stored_table()[:2, 1], [0.9, 0.9], atol=1e-12)
+    np.testing.assert_allclose(p.scaled(2.0).stored_table()[:2, 1], [0.9, 0.7], atol=1e-12)
+    # without leakage the read current does not depend on age: a rank-0 split
+    assert GainCellAttention(p.scaled(0.0), heads=1).rank == 0
+    assert GainCellAttention(p, heads=1).rank > 0
+
+
 def test_convert_puts_the_attention_on_the_models_device():
     """convert() after model.to(device) (what `finetune --device cuda` does) must make
     the pairs and tables on that device: on a CPU-only machine the "meta" device stands

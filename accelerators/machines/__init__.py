@@ -8,9 +8,9 @@ runs the accuracy evaluation of the description's workload::
     def race_it(arch, hw, run, temp_c, progress, scales, ablation=True) -> dict: ...
 
 ``prefill`` machines simulate MiniLM (``run`` is an :class:`..accuracy.MiniLMRun`) and
-return its accuracy dict; ``decode`` machines simulate the byte-level causal LM and are
-called ``(arch, hw, quick, progress, scales)``, returning ``(accuracy dict, the context
-window simulated)``. Every module of this package is imported before the first lookup,
+return its accuracy dict (``run`` holds the device); ``decode`` machines simulate the
+byte-level causal LM and are called ``(arch, hw, quick, progress, scales, device=...)``
+(device "cpu" or "cuda"), returning ``(accuracy dict, the context window simulated)``. Every module of this package is imported before the first lookup,
 so a new accelerator is its module here plus its ``data/arch/<name>.toml``.
 """
 from __future__ import annotations

@@ -1,20 +1,13 @@
-"""Gain-cell attention's accuracy run: perplexity of the byte-level causal LM with its
-attention on gain cells (:mod:`..gaincell_attention`, :func:`..accuracy.gaincell_run`),
-and of the shipped model fine-tuned by the published three-stage pipeline
-(:mod:`..finetune`, :mod:`..gaincell_torch`)."""
+"""Gain-cell attention's accuracy run: perplexity of the byte-level GPT-2 with its
+attention on gain cells (:mod:`..gaincell_torch`, :func:`..accuracy.gaincell_run`):
+training-free (linear cells, uncalibrated, calibrated, the non-ideality sweep) and the
+shipped model fine-tuned by the published three-stage pipeline (:mod:`..finetune`)."""
 from __future__ import annotations
 
-from .. import hardware
-from ..accuracy import gaincell_run
-from ..finetune import shipped_accuracy
-from ..gaincell_attention import GainCellConfig
 from . import machine
 
 
 @machine("gaincell", mode="decode")
-def gaincell(a, hw, quick, progress, scales) -> tuple[dict, int]:
-    parts = hardware.gaincell_parts(hw, GainCellConfig.from_arch(a))
-    acc, window = gaincell_run(a, parts, quick, progress, scales)
-    acc["finetuned"] = shipped_accuracy(a, quick, progress, hw)
-    acc["perplexity"] = acc["finetuned"]["perplexity"]
-    return acc, window
+def gaincell(a, hw, quick, progress, scales, device: str = "cpu") -> tuple[dict, int]:
+    from ..accuracy import gaincell_run     # torch: only where the accuracy runs
+    return gaincell_run(a, hw, quick, progress, scales, device=device)
