@@ -195,7 +195,8 @@ def integrator(name: str, inp_ref: str, inn: str, out: str, vdd: str, rst: str,
     so Newton rejects every step: "timestep too small" near t = 0 on the 19-copy
     readout deck once the reset switch got its junction areas (measured; the reported
     node, an output device's internal source, was a bystander: the run passed or failed
-    with node order, copy count or the switch's orientation). Through R_g the
+    with node order, copy count or the switch's orientation; R_g on the reference side
+    alone makes it run, on the inverting side alone it still stops). Through R_g the
     displacement current charges the gate node first (time constant R_g C_gate ~ 50 ps
     >> h), so the source's branch current is the smooth resistor current. The pole
     1 / (2 pi R_g C_gate) ~ 3 GHz is far above the OTA's ~100 MHz GBW."""
