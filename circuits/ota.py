@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .logic import DIFF_EXT_UM
+from .logic import DIFF_EXT_UM, mos
 from .netlist import ParameterError, Value, node, value
 
 NFET, PFET = "sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8"
@@ -160,14 +160,51 @@ def device_vector(inst: str, dev: str, what: str) -> str:
     return f"@m.x{node(inst)}.x{dev}.m{model}[{node(what)}]"
 
 
+#: SKY130 poly sheet resistance, ohm/sq (typical corner: ``rp1 = 48.2`` in the PDK's
+#: models/r+c/res_typical__cap_typical.spice; the ``sky130_fd_pr__res_generic_po`` card)
+POLY_RSH_OHM_SQ = 48.2
+
+
+def gate_resistance_ohm(w_um: Value, l_um: Value) -> str:
+    """Distributed poly gate resistance of a single-finger gate contacted at one end,
+    R_sheet x W / (3 L) (the 1/3: the channel draws its gate current all along the
+    finger; Razavi, "Design of Analog CMOS Integrated Circuits", 2nd ed., sec. 7.5 (thermal
+    noise of the gate resistance)), as a netlist value. The SKY130 cards set rgatemod = 0,
+    so the devices themselves carry none."""
+    w, l = value(w_um), value(l_um)
+    if w.startswith("{") or l.startswith("{"):
+        return "{" + f"{POLY_RSH_OHM_SQ!r}*({w.strip('{}')})/(3*({l.strip('{}')}))" + "}"
+    return repr(POLY_RSH_OHM_SQ * float(w) / (3.0 * float(l)))
+
+
 def integrator(name: str, inp_ref: str, inn: str, out: str, vdd: str, rst: str,
                cint: Value, p: OtaParams = OtaParams(), w_rst_um: float = 1.0) -> list[str]:
     """Column integrator: OTA with ``cint`` from ``out`` to ``inn`` (non-inverting input at
     the reference ``inp_ref``), reset by a SKY130 nfet switch across ``cint`` (gate
     ``rst``: 1.8 V closes it; W = ``w_rst_um``, L = 0.15 um). A charge Q drawn out of
-    ``inn`` gives V(out) = V(inp_ref) + Q/cint within the output swing."""
+    ``inn`` gives V(out) = V(inp_ref) + Q/cint within the output swing. The switch carries
+    its junction areas (circuits/logic.py ``mos``).
+
+    Each input gate of the OTA is reached through its poly gate resistance
+    (:func:`gate_resistance_ohm`, 643 Ohm for the default 20/0.5 um pair), which the
+    SKY130 cards leave out (rgatemod = 0). It is physically there, and it matters
+    numerically: without it the reference source drives the 20 um input gate directly,
+    and that source's branch current is a pure displacement current whose round-off,
+    ~eps x Q_gate / h (~1e-16 A at the first 0.1 ps steps: Q_gate ~ 80 fF x 1 V), sits
+    at the gain-cell decks' absolute tolerance (1e-16 A) and grows as the step shrinks,
+    so Newton rejects every step: "timestep too small" near t = 0 on the 19-copy
+    readout deck once the reset switch got its junction areas (measured; the reported
+    node, an output device's internal source, was a bystander: the run passed or failed
+    with node order, copy count or the switch's orientation; R_g on the reference side
+    alone makes it run, on the inverting side alone it still stops). Through R_g the
+    displacement current charges the gate node first (time constant R_g C_gate ~ 50 ps
+    >> h), so the source's branch current is the smooth resistor current. The pole
+    1 / (2 pi R_g C_gate) ~ 3 GHz is far above the OTA's ~100 MHz GBW."""
     n = node(name)
-    return [instance(f"{n}_ota", inp_ref, inn, out, vdd, "0", p),
+    rg = gate_resistance_ohm(p.w1_um, p.l1_um)
+    gp, gn = f"{n}_gp", f"{n}_gn"
+    return [f"R{n}_gp {node(inp_ref)} {gp} {rg}",
+            f"R{n}_gn {node(inn)} {gn} {rg}",
+            instance(f"{n}_ota", gp, gn, out, vdd, "0", p),
             f"C{n}_int {node(out)} {node(inn)} {value(cint)}",
-            f"X{n}_rst {node(out)} {node(rst)} {node(inn)} 0 {NFET} w={value(w_rst_um)} "
-            "l=0.15"]
+            mos(f"{n}_rst", "n", out, rst, inn, "0", w_rst_um, 0.15)]

@@ -53,19 +53,9 @@ def test_write_energy_rises_with_temperature_by_the_threshold_shift():
 _SKY130 = re.compile(r"^X\S*\s.*\bsky130_fd_pr__[np]fet_01v8\b.*$", re.I | re.M)
 
 
-#: the OTA integrator's reset switch (circuits/ota.py integrator, shared with
-#: gaincell-readout) has no junction areas: with them (circuits/logic.mos) the readout
-#: deck's transient stopped at its start (timestep 6e-23 s on copy 17's M6 source,
-#: measured), not yet resolved
-_OTA_SWITCH = pytest.mark.xfail(strict=True, reason="OTA integrator reset switch without "
-                                "junction areas (see _OTA_SWITCH)")
-
-
-@pytest.mark.parametrize("recipe", ["gaincell-write",
-                                    pytest.param("gaincell-mac", marks=_OTA_SWITCH),
-                                    pytest.param("gaincell-array", marks=_OTA_SWITCH),
-                                    "gaincell-retention",
-                                    pytest.param("gaincell-superposition", marks=_OTA_SWITCH)])
+@pytest.mark.parametrize("recipe", ["gaincell-write", "gaincell-mac", "gaincell-array",
+                                    "gaincell-retention", "gaincell-superposition",
+                                    "gaincell-readout"])
 def test_every_sky130_instance_of_the_gain_cell_decks_has_junction_areas(recipe):
     r = get_recipe(recipe)
     p = r.resolve({})
@@ -80,3 +70,32 @@ def test_every_sky130_instance_of_the_gain_cell_decks_has_junction_areas(recipe)
             assert k in ln, ln
     # the read path's junction area follows its width (SKY130 diffusion: w x 0.29 um)
     assert "ad={wrn*0.29}" in net and "pd={2*(wap+0.29)}" in net
+
+
+def test_ota_integrator_inputs_carry_their_poly_gate_resistance():
+    """Each OTA input gate (20 um x 0.5 um, one finger contacted at one end) is reached
+    through R_sheet W / (3 L) = 48.2 ohm/sq (SKY130 rp1, typical) x 20 / 1.5 = 643 ohm."""
+    from imcspice.circuits import ota
+    lines = ota.integrator("i", "vref", "inn", "out", "vdd", "rst", 500e-15)
+    r = {ln.split()[0]: ln.split()[1:] for ln in lines if ln.startswith("R")}
+    assert r["Ri_gp"][0] == "vref" and r["Ri_gn"][0] == "inn"
+    for k in ("Ri_gp", "Ri_gn"):
+        assert float(r[k][2]) == pytest.approx(48.2 * 20.0 / (3 * 0.5), rel=1e-12)
+
+
+def test_readout_deck_with_every_junction_area_runs_to_its_end():
+    """The shipped 19-copy gaincell-readout deck (reset switch with junction areas) runs
+    at its standard numerics: before the input gates' resistance it stopped at t = 0.2 ps
+    with 'timestep too small' (measured). Zero input charge leaves the integrator at vref
+    (0.45 V) within the reset switch's injection (<= 1.2 fC / 500 fF = 2.4 mV, see
+    tests/test_gaincell.py RESET_INJECTION_C), and the output pulse grows with the charge."""
+    r = get_recipe("gaincell-readout")
+    p = r.resolve({})
+    ng = ngspice.get()
+    ng.load(r.netlist(Sky130(), p, "tt", 27.0))
+    out = r.check_outputs(r.simulate(ng, p), r.inner_axes(p))
+    q = list(r.Q)
+    v0 = out["v_int_v"][q.index(min(q, key=abs))]
+    assert abs(v0 - 0.45) < 2.4e-3, v0
+    w = out["t_out_s"]
+    assert w[0] == 0.0 and all(b >= a for a, b in zip(w, w[1:]))

@@ -90,7 +90,9 @@ class GainCellMac(Recipe):
     # v7: Gear / reltol 1e-5 numerics; v6: e_read_j (read drivers + vrp rail metered);
     # v5: t_pulse_s on the 4-bit Q grid (1 ns), vwl_v 50 mV, vs_v 25 mV
     # v8: SKY130 OTA integrator by default (integrator, ota_ibias_a), e_int_j
-    version = 8
+    # v9: the OTA integrator's reset switch with junction areas, its input gates
+    # behind their poly resistance
+    version = 9
     summary = ("gain cell signed read current I(Vs, Vwl) and column charge vs query pulse "
                "width (SKY130, push-pull read)")
     params = (P_ROWS,
@@ -242,7 +244,9 @@ class GainCellSuperposition(Recipe):
     """
 
     name = "gaincell-superposition"
-    version = 2   # v2: SKY130 OTA integrator by default (integrator, ota_ibias_a)
+    # v3: the OTA integrator's reset switch with junction areas, its input gates
+    # behind their poly resistance
+    version = 3   # v2: SKY130 OTA integrator by default (integrator, ota_ibias_a)
     summary = "gain-cell column: charge of a random pattern vs the sum of single-cell charges"
     params = (P_ROWS,
               Param("pattern_seed", 0, "", "seed of the random pattern (integer)", min=0,

@@ -54,7 +54,9 @@ class GainCellArray(Recipe):
     """
 
     name = "gaincell-array"
-    version = 2   # v2: SKY130 OTA integrator by default (integrator, ota_ibias_a)
+    # v3: the OTA integrator's reset switch with junction areas, its input gates
+    # behind their poly resistance
+    version = 3   # v2: SKY130 OTA integrator by default (integrator, ota_ibias_a)
     summary = "gain-cell array: per-column charge, pulse width and error along an RC word line"
     params = (
         Param("cols", 8, "", "columns the read word line crosses (integer)", min=1,

@@ -51,7 +51,9 @@ class GainCellReadout(Recipe):
     """
 
     name = "gaincell-readout"
-    version = 2   # v2: SKY130 OTA integrator by default, e_int_j, numerics
+    # v3: the OTA integrator's reset switch with junction areas, its input gates
+    # behind their poly resistance
+    version = 3   # v2: SKY130 OTA integrator by default, e_int_j, numerics
     summary = "gain-cell column integrator + charge-to-pulse transfer and saturation"
     params = (P_CINT, P_A0, P_GBW, P_VREF, P_INTEGRATOR, P_OTA_IBIAS,
               P_NUMERICS,
