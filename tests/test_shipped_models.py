@@ -70,8 +70,8 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
 KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 6.8,
-                ("gaincell-mac", "q_col_c"): 1.48, ("gaincell-mac", "v_int_v"): 3.09,
-                ("gaincell-mac", "e_int_j"): 2.52}
+                ("gaincell-mac", "q_col_c"): 1.52, ("gaincell-mac", "v_int_v"): 3.10,
+                ("gaincell-mac", "e_int_j"): 2.54}
 
 
 @pytest.mark.parametrize("name", sorted(FULL))
