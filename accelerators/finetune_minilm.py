@@ -39,27 +39,30 @@ the file is present, ``imcspice evaluate --arch race-it`` reports
 Measured (2026-11-30, 1 torch thread, numpy's BLAS at its default threads, on 2 cores
 shared with ~8 other processes; chips 1000-1004, the 16 texts
 ``_subset(minilm_eval, 16)``, calibration on 4 ``minilm_calib`` texts with each model's
-own weights; ``before`` computed by the same :func:`cosines` in a separate process, as
-``--before`` does, and added to the file's metadata): pretrained 0.9761 ± 0.0032 (0.9708, 0.9789, 0.9786, 0.9765, 0.9758);
-fine-tuned 0.9782 ± 0.0028 (0.9732, 0.9799, 0.9793, 0.9793, 0.9795); per chip
-+0.0024, +0.0009, +0.0007, +0.0028, +0.0037. Training loss (1 - cosine, means of 8 steps)
-0.0177 first step, 0.0217 steps 1-8 -> 0.0165 steps 73-80 (chip 101's first
+own weights; ``before``
+computed by the same :func:`cosines` in a separate process, as ``--before`` does, and
+added to the file's metadata): pretrained 0.9761 ± 0.0032 (0.9708, 0.9789, 0.9786,
+0.9765, 0.9758); fine-tuned 0.9782 ± 0.0028 (0.9732, 0.9799, 0.9793, 0.9793, 0.9795);
+per chip +0.0024, +0.0009, +0.0007, +0.0028, +0.0037. Training loss (1 - cosine, means
+of 8 steps) 0.0177 first step, 0.0217 steps 1-8 -> 0.0165 steps 73-80 (chip 101's first
 8 steps: 0.0212). 9.0 s per step (25 tokens/s), 207 s for the 2 training chips'
-conversion and calibration: 15.5 min of training, 33 min with the evaluation.
-**The target (>= 0.99) is not reached.** What limits it: only 30.7 k digital tensors
-train (the crossbar weights stay the pretrained ones: a programmed chip serves the
-fine-tuned model), 80 steps on 2 chips (the CPU budget: the loss still falls), and
-the LayerNorm output code (an exact one gives 0.9788 vs 0.9711 on seed 4, QUICK texts:
-the largest single loss), whose per-chip threshold mismatch gains and offsets shared by
-all chips can likely only partly absorb (not isolated). Speed (this
-module's training path): the attention's product lookups no longer build an autograd
-graph per scalar product (:meth:`.torch_chip.AnalogChip._product_sum`: 6x at 8 x 128
-tokens), so a step costs about an inference forward plus the exact products' backward;
-a chip's conversion is dominated by the numpy hardware-path calibration (three passes
-of the calibration texts: FP32 ranges, hardware ranges, centroid levels). The mechanism
-is tested (tests/test_finetune_minilm.py: a perturbed model is pulled back to its FP32
-embeddings through the chip's straight-through quantizers; the shipped file reproduces
-its first chip's figure).
+conversion and calibration: 15.5 min of training, 33 min with the evaluation. **The
+target (>= 0.99) is not reached.** What limits it: only 30.7 k digital tensors train
+(the crossbar weights stay the pretrained ones: a programmed chip serves the fine-tuned
+model), 80 steps on 2 chips (the CPU budget; the 8-step mean losses of steps 57-80:
+0.0157, 0.0157, 0.0165), and the LayerNorm output code (an exact one gives 0.9788 vs
+0.9711 on seed 4, QUICK texts: the largest single loss), whose per-chip threshold
+mismatch gains and offsets shared by all chips can likely only partly absorb (not
+isolated). Speed (this module's training path): the attention's product lookups no
+longer build an autograd graph per scalar product
+(:meth:`.torch_chip.AnalogChip._product_sum`), so a step costs about an inference
+forward plus the exact products' backward (one process, one chip, loaded machine: 8
+texts x 18 tokens 5.6 -> 4.2 s per step, 8 x 64 tokens 37.2 -> 17.0 s; one layer's
+scores at 8 x 128 tokens 36 -> 5.9 s); a chip's conversion is dominated by the numpy
+hardware-path calibration (three passes of the calibration texts: FP32 ranges, hardware
+ranges, centroid levels). The mechanism is tested (tests/test_finetune_minilm.py: a
+perturbed model is pulled back to its FP32 embeddings through the chip's
+straight-through quantizers; the shipped file reproduces its first chip's figure).
 """
 from __future__ import annotations
 
