@@ -73,11 +73,22 @@ class ConverterBank:
         lut = found.reshape(self.n, self.bins) - (k - 1) * np.arange(self.n)[:, None]
         self.lut = lut.astype(np.uint8 if k <= 256 else np.int32)         # (n, bins)
         self._stats = None
+        self._bin_levels = None          # levels[conv, lut[conv, bin]], built on first use
+
+    def _flat_bins(self, x: np.ndarray, conv: np.ndarray) -> np.ndarray:
+        """Index into the converters' concatenated fine-bin tables of each x (..., out):
+        floor((x - lo) * bins / span) clipped to [0, bins - 1] (the clip first makes the
+        floor a truncation: the same integers, two passes fewer), plus the column's
+        converter offset ``conv * bins``."""
+        i = (x - self.lo) * self._inv_bin
+        i = np.clip(i, 0, self.bins - 1, out=i if i.dtype.kind == "f" else None)
+        i = i.astype(np.int32)
+        i += (conv * self.bins).astype(np.int32)
+        return i
 
     def code(self, x: np.ndarray, conv: np.ndarray) -> np.ndarray:
         """Row matched by each x (..., out) in the converter ``conv`` (out,) of its column."""
-        i = np.clip(np.floor((x - self.lo) * self._inv_bin), 0, self.bins - 1).astype(np.int64)
-        c = self.lut.ravel()[conv * self.bins + i].astype(np.int64)
+        c = self.lut.ravel().take(self._flat_bins(x, conv)).astype(np.int64)
         if self._stats is not None:      # a level-fitting pass: what each row matched
             k = self.levels.shape[1]
             xc = np.clip(np.asarray(x, dtype=np.float64), self.lo, self.hi)
@@ -88,8 +99,13 @@ class ConverterBank:
 
     def __call__(self, x: np.ndarray, conv: np.ndarray) -> np.ndarray:
         """The stored level of the matched row, (..., out)."""
-        k = self.levels.shape[1]
-        return self.levels.ravel()[conv * k + self.code(x, conv)]
+        if self._stats is not None:      # a level-fitting pass records the rows matched
+            k = self.levels.shape[1]
+            return self.levels.ravel()[conv * k + self.code(x, conv)]
+        if self._bin_levels is None:     # the stored level of each fine bin: one gather
+            self._bin_levels = np.take_along_axis(
+                self.levels, self.lut.astype(np.int64), axis=1).ravel()
+        return self._bin_levels.take(self._flat_bins(x, conv))
 
     def start_stats(self) -> None:
         """Begin recording, per converter row, the inputs it matches."""
@@ -107,3 +123,4 @@ class ConverterBank:
         lv = self.levels.ravel().copy()
         lv[ok] = s[ok] / m[ok]
         self.levels = lv.reshape(self.levels.shape)
+        self._bin_levels = None

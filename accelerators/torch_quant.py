@@ -170,11 +170,13 @@ class BankLookup(nn.Module):
     def levels_at(self, idx: torch.Tensor, t: int, dtype) -> torch.Tensor:
         """Stored level for fine-bin indices ``idx`` (..., out) (already clipped to
         [0, n_bins - 1]) of group ``t``'s columns."""
-        code = _gather(self.lut, idx + self.conv_bins[t]).to(torch.int32)
         lv = self._tables.get(dtype)
-        if lv is None:
-            lv = self._tables[dtype] = self.levels.to(dtype)
-        return _gather(lv, code + self.conv_rows[t])
+        if lv is None:   # the stored level of each (converter, fine bin): one gather, not two
+            n = self.lut.numel() // self.n_bins
+            lv = self._tables[dtype] = torch.gather(
+                self.levels.to(dtype).view(n, -1), 1,
+                self.lut.view(n, self.n_bins).long()).view(-1)
+        return _gather(lv, idx + self.conv_bins[t])
 
     def forward(self, x: torch.Tensor, t: int) -> torch.Tensor:
         i = ((x.detach() - self.lo) * self.inv_bin).clamp_(0, self.n_bins - 1).to(torch.int32)

@@ -142,3 +142,39 @@ def test_hetrax_ideal_equals_unconverted_and_routes_by_mapping():
     with torch.no_grad():
         out = conv2(**x)[0]
     assert 0 < (out - ref).abs().max().item() < ref.abs().max().item()
+
+
+def test_product_lookups_train_on_the_inference_values():
+    """RACE-IT's attention products (sum_k lookup(a_ik b_kj), one Compute-ACAM lookup
+    per scalar product) give the same values with gradients on as in inference (one
+    no-graph pass; autograd no longer keeps a (heads, m, k, n) product tensor), the
+    values of the per-product reference form (quantize p / pm, times pm, sum) up to
+    float32 rounding of the bin index, and the exact product's gradient (STE)."""
+    conv = acc.convert(_tiny("bert"), "race-it", calibration=[_inputs(2)])
+    chip = conv._imcspice_chip
+    name = "layer0.attn.scores"
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(2, 4, 12, 8, generator=g) * 0.3
+    b = torch.randn(2, 4, 8, 12, generator=g) * 0.3
+    # each head's product range just above its largest product: the lower clip point
+    # -1 is exactly a fine-bin edge, which the two forms round to either side of it
+    pm = [1.01 * float((a[:, h, :, :, None] * b[:, h, None]).abs().max()) for h in range(4)]
+    with torch.no_grad():
+        ref = chip._product_sum(a, b, pm, name)
+    a1, b1 = a.clone().requires_grad_(), b.clone().requires_grad_()
+    y = chip._product_sum(a1, b1, pm, name)
+    assert torch.equal(y.detach(), ref)
+    w = torch.randn(y.shape, generator=g)
+    (y * w).sum().backward()
+    a2, b2 = a.clone().requires_grad_(), b.clone().requires_grad_()
+    ((a2 @ b2) * w).sum().backward()
+    torch.testing.assert_close(a1.grad, a2.grad)
+    torch.testing.assert_close(b1.grad, b2.grad)
+    # the reference form: each product's level over its head's range, summed over k
+    half = 2 ** (chip.factory.bits - 1)
+    q = chip._levels(name + ".prod", -half / (half - 1), 1.0, a.device)
+    pmt = torch.tensor(pm)[None, :, None, None, None]
+    p = a[..., :, :, None] * b[..., None, :, :]
+    old = (q(torch.clamp(p / pmt, -1.0, 1.0)) * pmt).sum(-2)
+    # 8 products per output, each level exact: float32 summation order only
+    torch.testing.assert_close(ref, old, rtol=0, atol=8 * 8 * torch.finfo().eps * max(pm))

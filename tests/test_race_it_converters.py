@@ -130,3 +130,37 @@ def test_outlier_factor_is_the_descriptions():
         got[f] = (ops._xbars["lin"].digital.tolist(), ops._xbars["lin"].x_max)
     assert got[6.0] == ([False] * 8, 5.0)
     assert got[3.0] == ([False] * 6 + [True, True], 1.0)
+
+
+def _two_gather_levels(b: ConverterBank, x, conv):
+    """The bank's conversion as written before the one-gather form: fine bin by floor and
+    clip, the row from the converter's code table, its level (a second implementation)."""
+    i = np.clip(np.floor((x - b.lo) * b._inv_bin), 0, b.bins - 1).astype(np.int64)
+    c = b.lut.ravel()[conv * b.bins + i].astype(np.int64)
+    return b.levels.ravel()[conv * b.levels.shape[1] + c]
+
+
+def test_one_gather_conversion_is_the_two_gather_one():
+    """The fused (converter, fine bin) -> level table and the truncating index give the
+    same levels bit for bit, also at the bin edges, outside the window and after centroid
+    fitting, and the torch bank reads the same table."""
+    from imcspice.accelerators.torch_quant import BankLookup
+    b = ConverterBank(6, 5, -1.0, 1.0, 0.01, 3, ramp_div=16)
+    rng = np.random.default_rng(2)
+    conv = rng.integers(0, 5, 40)
+    edges = (b.lo + np.arange(b.bins + 1) / b._inv_bin).astype(np.float32)
+    for x in (rng.uniform(-1.3, 1.3, (300, 40)).astype(np.float32),
+              rng.choice(edges, (200, 40)),                     # exactly on fine-bin edges
+              rng.uniform(-1.3, 1.3, (50, 40))):                # float64 input
+        np.testing.assert_array_equal(b(x, conv), _two_gather_levels(b, x, conv))
+    b.start_stats()
+    x = rng.normal(0.0, 0.3, (400, 40)).astype(np.float32)
+    np.testing.assert_array_equal(b(x, conv), _two_gather_levels(b, x, conv))
+    b.fit_levels()
+    np.testing.assert_array_equal(b(x, conv), _two_gather_levels(b, x, conv))
+    tb = BankLookup(b, conv[None, :])
+    idx = rng.integers(0, b.bins, (30, 40))
+    ref = b.levels.ravel()[conv * b.levels.shape[1] +
+                           b.lut.ravel()[conv * b.bins + idx].astype(np.int64)]
+    got = tb.levels_at(torch.as_tensor(idx, dtype=torch.int32), 0, torch.float64)
+    np.testing.assert_array_equal(got.numpy(), ref)
