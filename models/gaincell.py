@@ -9,7 +9,14 @@
         several percent of full scale at the grid's edges. It does not depend on the
         column voltage vs_col_v of the charge measurement, so that axis is averaged out.
     q_col_c(t_pulse_s, ...) column charge vs query pulse width, v_int_v(t_pulse_s, ...)
-        integrator output: closed form ``integrator-ramp-feedthrough`` (older files:
+        integrator output, with the SKY130 OTA integrator (recipe v8 on): closed form
+        ``integrator-soft-rails`` (models/gaincell_ramp.py, hand derivation there): the
+        ramp below through the OTA's soft rails, its loop gain falling linearly with the
+        output's headroom as M7 (top) or M6 (bottom) enters triode, a hyperbolic knee
+        ~Vdsat wide; q_col_c adds the charge the cells still deliver into the input node
+        after the output stops, saturating exponentially. With the behavioral op-amp
+        (hard clamp) the fitter keeps whichever of the two forms fits the training
+        points better. Closed form ``integrator-ramp-feedthrough`` (older files:
         ``integrator-ramp-lag``, without the feedthrough term; ``integrator-ramp-shaped``,
         ``integrator-ramp``: a 100 ps edge step) per setting (forms.py) -- z = y0 +
         feedthrough * min(t / t_ft, 1) + step * (1 - exp(-t / t_edge)) + gain * t

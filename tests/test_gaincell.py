@@ -130,47 +130,48 @@ def test_column_charge_saturates_with_the_integrator(mac):
 
 
 
-@pytest.mark.xfail(strict=True, reason="q_col_c held out at 2.70 % FS as a table (measured "
-                   "with the OTA switch's junction areas and input gate resistance; 2.62 % "
-                   "without them, same sweep): one curve "
-                   "reaches the rail in this small sweep and its knee is the held-out line; "
-                   "the target is 1 % (was asserted as < 1.5, the measurement plus a margin)")
-def test_integrator_charge_meets_the_one_percent_target(mac, out):
+@pytest.fixture(scope="module")
+def mac_model(mac, out):
+    """The fixture's sweep fitted (once: ~10-40 s on 2 busy cores)."""
     from imcspice.characterize.fit import fit
-    m = fit(out / "mac.raw.h5")
+    return fit(out / "mac.raw.h5")
+
+
+def test_integrator_charge_meets_the_one_percent_target(mac_model):
+    m = mac_model
     assert m.heldout_error["outputs"]["q_col_c"]["max_pct_fs"] <= 1.0
 
 
-_OTA_TABLE = pytest.mark.xfail(strict=True, reason="with the SKY130 OTA integrator (the "
-                               "default since gaincell-mac v8) the closed form misses this "
-                               "sweep's training points by > 1 % FS (the OTA's soft output "
-                               "saturation) and the fitter falls back to a table (measured)")
-
-
-@_OTA_TABLE
-def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
-    """q_col_c as the integrator-ramp-feedthrough form (reset level, the read path's
-    feedthrough, settling step, linear ramp, shared rails and knees)."""
-    from imcspice.characterize.fit import fit
-    m = fit(out / "mac.raw.h5")
+def test_column_charge_fits_the_feedthrough_ramp_form(mac_model):
+    """q_col_c as the integrator-soft-rails form (models/gaincell_ramp.py: reset level, the
+    read path's feedthrough, settling step, ramp, the OTA's soft rails)."""
+    m = mac_model
     fq = m.functions["q_col_c"]
-    assert fq.form == "integrator-ramp-feedthrough"
+    assert fq.form == "integrator-soft-rails"
     # the fitted offset of the ramp per cell (feedthrough, whole after the edge, plus the
     # settling step: the internal nodes' exchange and the integrator's lag) within the
     # hand bound (FEEDTHROUGH_BOUNDS_C; the lag's share: <= 0.2 ns x the cell current,
     # 1 / (2 pi GBW) at 1 GHz, and the current of a 0.6-0.9 V cell is <= 14 fC/ns per
-    # cell: 64 rows reach the 900 fC rail in ~1 ns at 0.9 V)
+    # cell: 64 rows reach the 900 fC rail in ~1 ns at 0.9 V). The lag is a small-signal
+    # bound: it holds while the OTA follows the ramp linearly, i.e. while the ramp's slope
+    # (gain / cint) is below the OTA's slew rate I5 / Cc = 20 uA / 250 fF = 80 V/us
+    # (circuits/ota.py); a column that asks for more (64 rows at 0.9 V: ~0.1 V/ns) is
+    # slewing and its first nanosecond is not bounded by it
     par = np.asarray(fq.values)
     offset = par[..., fq.param_names.index("feedthrough")] + \
         par[..., fq.param_names.index("step")]
+    slope_v_per_s = np.abs(par[..., fq.param_names.index("gain")]) / 500e-15
+    linear = slope_v_per_s < 20e-6 / 250e-15
     k = fq.grid_inputs.index("rows")
     rows = np.asarray(fq.grid_axes[k]).reshape([1] * (1 + k) + [-1] +
                                                [1] * (offset.ndim - 2 - k))
-    per_cell = offset / rows
+    assert linear.sum() >= 3, slope_v_per_s.ravel()        # 4 rows and 64 rows at 0.6 V
+    per_cell = np.broadcast_to(offset / rows, offset.shape)[linear]
     lo, hi = FEEDTHROUGH_BOUNDS_C
     # (plus the OTA reset switch's injection, shared by the column's cells)
     assert np.all((per_cell >= lo - 0.2e-9 * 14e-6) &
-                  (per_cell <= hi + RESET_INJECTION_C / rows)), per_cell.ravel()
+                  (per_cell <= hi + RESET_INJECTION_C /
+                   np.broadcast_to(rows, offset.shape)[linear])), per_cell.ravel()
     t = np.linspace(1e-9, 15e-9, 57)             # beyond the 100 ps word-line edge
     for vs in (0.6, 0.75, 0.9):
         q = m.column_charge(t, rows=64, vs_col_v=vs)
@@ -179,11 +180,9 @@ def test_column_charge_fits_the_feedthrough_ramp_form(mac, out):
     assert 1.45 < m.integrator_output(np.array([15e-9]), rows=64, vs_col_v=0.9)[0] < 1.8
 
 
-@_OTA_TABLE
-def test_integrator_output_held_out_within_one_percent(mac, out):
-    from imcspice.characterize.fit import fit
-    m = fit(out / "mac.raw.h5")
-    assert m.functions["v_int_v"].form == "integrator-ramp-feedthrough"
+def test_integrator_output_held_out_within_one_percent(mac_model):
+    m = mac_model
+    assert m.functions["v_int_v"].form == "integrator-soft-rails"
     for vs in (0.6, 0.75, 0.9):
         # no pulse: the reset level, vref plus the reset switch's injection
         assert m.integrator_output(np.array([0.0]), rows=64, vs_col_v=vs)[0] == \

@@ -12,6 +12,7 @@ from ..fitting.grid import (FitError, base_meta, collapse_axis, grid_data, numer
                            valid_range)
 from ..fitting.holdout import heldout_error, split_grid, summarize
 from ..fitting.ramp import RESET_LEVEL, fit_ramp
+from ..fitting.ramp_soft import fit_soft_ramp
 from ..fitting.table import fit_table_quantity
 
 #: quantities that check the measurement rather than describe the circuit (not modeled)
@@ -89,16 +90,9 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
                             "interpolated linearly in 1/T (Arrhenius), the curve linearly in "
                             "v0 and 1/T at fixed scaled time")
         if q in RESET_LEVEL and "t_pulse_s" in gd.names and len(gd.axis("t_pulse_s")) >= 4:
-            fn, err = fit_ramp(gd, seed)
-            if fn is not None:
-                notes[q] = ("integrator-ramp-feedthrough in t_pulse_s: reset level (no "
-                            "pulse), the read path's feedthrough charge (whole once the "
-                            "word-line edge has passed), a step settling with a shared time "
-                            "constant (the internal nodes' settling and the integrator's "
-                            "start-up lag), linear ramp of the "
-                            "column current, rails "
-                            "shared by all settings (bent into each rail from a shared knee, "
-                            "exp or tanh: the column keeps discharging after the clamp)")
+            fn, err, notes[q] = _fit_integrator(gd, seed)
+            if fn is None:
+                del notes[q]
         if q in _PER_READ and "t_pulse_s" in gd.names and (gd.axis("t_pulse_s") > 0).any():
             gd, notes[q] = _read_issued(gd)
         clip_axis = {"t_out_s": "q_in_c"}.get(q)
@@ -143,6 +137,41 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
     return _CLASSES[kind](fns, valid_range=rng, heldout_error=summarize(errs, seed, notes=ho_notes),
                                 form=form,
                           meta=meta)
+
+
+def _fit_integrator(gd, seed):
+    """q_col_c / v_int_v against the pulse width: the closed form with the OTA's soft
+    rails (integrator-soft-rails) and the older one with hard or bent rails
+    (integrator-ramp-feedthrough, the behavioral op-amp's clamp), each where it meets
+    the training tolerance; of the two, the one with the smaller worst TRAINING error
+    (the held-out points play no part in the choice). Returns (fn, err, note) or
+    (None, None, None): a table then."""
+    cands = []
+    fn, err = fit_soft_ramp(gd, seed)
+    if fn is not None:
+        cands.append((err["training_max_pct_fs"], fn, err, (
+            "integrator-soft-rails in t_pulse_s: reset level (no pulse), the read path's "
+            "feedthrough charge, a step settling with a shared time constant (the "
+            "integrator's start-up), the column current's ramp with a curvature (the "
+            "slewing OTA's sagging virtual ground), through the OTA's soft rails (loop "
+            "gain falling linearly with the output's headroom: a hyperbolic knee per "
+            "side, rails and knee widths shared by all settings)" +
+            (", plus the charge the cells still deliver into the input node past the "
+             "output's share, saturating exponentially (shared per side)"
+             if gd.name == "q_col_c" else ""))))
+    fn, err = fit_ramp(gd, seed)
+    if fn is not None:
+        cands.append((err["training_max_pct_fs"], fn, err, (
+            "integrator-ramp-feedthrough in t_pulse_s: reset level (no pulse), the read "
+            "path's feedthrough charge (whole once the word-line edge has passed), a step "
+            "settling with a shared time constant (the internal nodes' settling and the "
+            "integrator's start-up lag), linear ramp of the column current, rails shared "
+            "by all settings (bent into each rail from a shared knee, exp or tanh: the "
+            "column keeps discharging after the clamp)")))
+    if not cands:
+        return None, None, None
+    _, fn, err, note = min(cands, key=lambda c: c[0])
+    return fn, err, note
 
 
 #: energies of one read: a step at t_pulse_s = 0 (no pulse, no read, no energy; any pulse
