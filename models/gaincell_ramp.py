@@ -24,7 +24,8 @@ to within (y - y0) / (beta A(y)), so the output falls behind z by that much,
 Near a rail R the gain collapses with the headroom left to the output transistor; to
 first order beta A(y) = (R - y) / c, linear in the headroom and zero at R (c, in output
 units, sets the knee's width: at z = R the output is ~sqrt(c (R - y0)) short of R,
-~0.15 V for the fitted c ~ 0.02 V, R - y0 ~ 1.3 V: M7's Vdsat). Then
+the shipped fit, R = 1.716 V, c = 8.1 mV, is 0.10 V short there, of the order of M7's
+Vdsat; the bottom rail 0.031 V with c = 2.5 mV, M6's). Then
 
     (z - y)(R - y) = c (y - y0),
 
@@ -52,10 +53,20 @@ X per side (excess_lo / excess_hi); 0 for the integrator's own output v_int_v (i
 output holds nothing beyond y). With X -> inf, q = z: a charge measured through an
 ideal virtual ground.
 
+The ramp itself carries one term more than ``integrator-ramp-feedthrough``: a
+curvature (z += curvature t^2). A column whose ramp asks for more than the OTA's slew
+rate (I5 / Cc = 80 V/us; 64 rows at 0.9 V: ~0.1 V/ns) gets a current that falls through
+the read (the shipped 0.9 V column: 54 -> 45 fC/ns from 3 to 9 ns, before any rail),
+which a straight ramp misses by ~0.8 % FS; a quadratic is its first-order term.
+The fitted rails of q_col_c are not C_int times those of v_int_v (the fit puts q's knee
+lower, 0.40 pC, and its excess X_hi ~ 1 pC larger): for the charge they describe the
+measured bend; they are not a separately measured rail.
+
 Parameters, in output units (V for v_int_v, C for q_col_c): gain, step, y0,
-feedthrough (per setting; z as in ``integrator-ramp-feedthrough``), rail_lo, c_lo,
-rail_hi, c_hi, excess_lo, excess_hi (shared by the settings of a corner). Extras:
-t_edge (the step's settling time, s), t_ft (the word-line edge, s).
+feedthrough, curvature (per setting; z as in ``integrator-ramp-feedthrough`` plus the
+curvature), rail_lo, c_lo, rail_hi, c_hi, excess_lo, excess_hi (shared by the settings
+of a corner). Extras: t_edge (the step's settling time, s), t_ft (the word-line edge,
+s).
 """
 from __future__ import annotations
 
