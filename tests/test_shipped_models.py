@@ -61,10 +61,13 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #:   (form crossbar-tia-supply) and e_tia_j (form crossbar-tia-energy-n2, supply power x
 #:   settling time: 0.93 %, was 2.04 % as a table) meet it
 #: - gaincell-mac (73 points, the SKY130 OTA integrator since v8): e_int_j (the OTA's
-#:   supply energy over the read window) is a table, 2.54 % FS; q_col_c and v_int_v meet
-#:   the target with the closed form integrator-soft-rails (models/gaincell_ramp.py, the
-#:   OTA's soft output saturation: held out 0.54 and 0.86 % FS, were 1.52 and 3.10 % as
-#:   tables). With the behavioral op-amp (v7): q_col_c 0.96 %, v_int_v 0.40 %
+#:   supply energy over the read window) is a table, 2.54 % FS, worst on the held-out
+#:   t_pulse_s = 1 ns line (at 0.0625 V; every held-out miss > 1 % is on that line: the
+#:   table interpolates the OTA's first-nanosecond response between 0 and 2 ns);
+#:   q_col_c and v_int_v meet the target with the closed form integrator-soft-rails
+#:   (models/gaincell_ramp.py, the OTA's soft output saturation: held out 0.54 and
+#:   0.86 % FS, were 1.52 and 3.10 % as tables). With the behavioral op-amp (v7):
+#:   q_col_c 0.96 %, v_int_v 0.40 %
 #: acam-search meets the target since recipe version 3 (control-gate driver energy from
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
@@ -99,8 +102,9 @@ def test_shipped_model_meets_heldout_target(name, summary):
                      "(measured; see KNOWN_MISSES)")
 
 
-#: Refitting gaincell-mac from its shipped sweep takes ~5-20 min on 2 cores (a dense
-#: 5-D table with spline refinement; measured 1152 s while 4 other jobs ran), far past the
+#: Refitting gaincell-mac from its shipped sweep takes ~3-20 min on 2 cores (a dense
+#: 5-D table with spline refinement; measured 1152 s while 4 other jobs ran, 154 s with
+#: the integrator-soft-rails fit at a load of ~5), far past the
 #: CI budget; every other shipped model refits in under 10 s.
 SLOW_REFIT = {"gaincell-mac"}
 
