@@ -27,9 +27,8 @@ jump and the held-out error records it. A two-pole form that does (t = t0 + tau(
 tau the exact 1 % crossing of a second-order step, its lobes included; zeta and 1/wn
 linear in 1, L, n2, r_bl*L; fitted per temperature and read voltage from 30 random
 starts) was tried on the sweep to frac_on 0.375 (336 points, the fitter's seed-0 line
-split): 6.93 % FS
-held out (rms 1.64), against 7.75 (2.14) for crossbar-settling-n2: not the 1 % target,
-so not adopted (prototype outside the repository, not shipped).
+split): 6.93 % FS held out (rms 1.64), against 7.75 (2.14) for crossbar-settling-n2:
+not the 1 % target, so not adopted (prototype outside the repository, not shipped).
 
 Settling (``crossbar-settling-n2``), t = d0 + d1*L + d2*sqrt(L) + d3*L^2 + d4*n2 +
 d5*n2^2 + d6*r_bl*L + d7*sqrt(Gs), Gs the small-signal column conductance of the
