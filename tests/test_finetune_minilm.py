@@ -89,8 +89,10 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
 #: chip 1000, the run's 16 texts, under the suite's OPENBLAS_NUM_THREADS=1 and 1 torch
 #: thread (measured 2026-11-30 with the shipped file): the hardware-path calibration's
 #: codes depend on float summation order, so the run itself (numpy's BLAS at 2 threads)
-#: recorded 0.9732 and 0.9708
-FINE_TUNED_1000, PRETRAINED_1000 = 0.97313, 0.97139
+#: recorded 0.9732 and 0.9708. Remeasured with the crossbar-column model swept to
+#: frac_on 0.625 (its IR drop above 0.25 fitted, no longer extrapolated): 0.97435 and
+#: 0.97178 (0.97313, 0.97139 with the model to 0.25)
+FINE_TUNED_1000, PRETRAINED_1000 = 0.97435, 0.97178
 TOL = 5e-4
 
 

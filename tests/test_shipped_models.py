@@ -48,18 +48,20 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: (model, output) -> held-out max % FS measured on the shipped file, for the outputs
 #: that miss the 1 % target today. Each is a strict expected failure: the test fails if
 #: the figure changes (a rebuild must update it here) or once the target is met.
-#: - crossbar-column (240 points with the SKY130 OTA TIA, its output stage sized for the
-#:   design load 0.25, frac_on 0..0.25, rows 16..128 at half-octave steps, energies over
-#:   0..t_settle_s; closed-form axes held out near the edge, fitters/crossbar.py
-#:   FORM_AXIS_HOLDOUT): the settling time (closed form crossbar-settling-n2, which
-#:   takes the output stage's copy count n2 and the load per copy, models/
-#:   crossbar_settle.py; held out 6.80 %, was 14.07 % with crossbar-settling-off): the
-#:   1 % crossing jumps between ringing lobes (frac_on = 0 at 0.2 V: 10.2 -> 7.5 ns from
-#:   32 to 48 rows at 27 C), which no smooth form follows; worst at the held-out
-#:   frac_on = 1/16 line next to it (16 rows, 95 C, 0.2 V). i_out_a, v_out_v, ir_drop_rel
-#:   (the OTA's sense-node drift in the form, models/crossbar_vg.py), e_read_j, p_tia_w
-#:   (form crossbar-tia-supply) and e_tia_j (form crossbar-tia-energy-n2, supply power x
-#:   settling time: 0.93 %, was 2.04 % as a table) meet it
+#: - crossbar-column (432 points with the SKY130 OTA TIA, its output stage sized for the
+#:   design load 0.25, frac_on 0..0.625 (the mapped loads reach 0.27 on RACE-IT, 0.51 on
+#:   HeTraX at 95 C), rows 16..128 at half-octave steps, energies over 0..t_settle_s;
+#:   closed-form axes held out near the edge, fitters/crossbar.py FORM_AXIS_HOLDOUT):
+#:   the settling time (a lookup table since the sweep reaches 2.5x the design load: the
+#:   copy-count form crossbar-settling-n2, models/crossbar_settle.py, misses its training
+#:   points by 18 % FS there; 6.80 % held out with frac_on 0..0.25): 8.93 % at 32 rows,
+#:   frac_on 0.625, 95 C, 0.2 V, 7.85 % at frac_on 0, 96 rows (the 1 % crossing jumps
+#:   between ringing lobes: 11.6 -> 9.2 ns from 48 to 64 rows there); v_out_v (1.02 %, form
+#:   crossbar-column-current-vg, 32 rows, frac_on 0.625, 95 C, 0.2 V: 2.5x the output
+#:   stage's design current) and e_read_j (1.35 %, table, 96 rows, frac_on 0.625, 95 C,
+#:   0.55 V) miss it at the new top load (both met up to 0.25: 0.14, 0.42 %); i_out_a,
+#:   ir_drop_rel (the OTA's sense-node drift in the form, models/crossbar_vg.py), p_tia_w
+#:   (form crossbar-tia-supply) and e_tia_j (0.96 %, table) meet it
 #: - gaincell-mac (73 points, the SKY130 OTA integrator since v8): e_int_j (the OTA's
 #:   supply energy over the read window) is a table, 2.54 % FS, worst on the held-out
 #:   t_pulse_s = 1 ns line (at 0.0625 V; every held-out miss > 1 % is on that line: the
@@ -72,7 +74,8 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
-KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 6.8,
+KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 8.93,
+                ("crossbar-column", "v_out_v"): 1.02, ("crossbar-column", "e_read_j"): 1.35,
                 ("gaincell-mac", "e_int_j"): 2.54}
 
 
