@@ -92,6 +92,7 @@ def test_range_calibration_revives_every_layer_of_a_model(monkeypatch):
                           n_positions=128)
     model = GPT2LMHeadModel(cfg)
     with torch.no_grad():
+        model.transformer.h[0].attn.c_attn.weight.mul_(10.0)   # content: std ~1 per dim
         b = model.transformer.h[0].attn.c_attn.bias
         sign = torch.tensor([1.0, -1.0]).repeat(16)
         b[:32] += 3.0 * sign            # query bias
@@ -115,5 +116,6 @@ def test_range_calibration_revives_every_layer_of_a_model(monkeypatch):
     new = convert(copy.deepcopy(model), phys.as_linear())
     chosen = ft.initial_pairs(new, x, ranges=True)
     assert len(chosen) == 2
-    assert all(gq > 0.0 for gq in grads(new))
+    got = grads(new)
+    assert all(gq > 0.0 for gq in got), (got, chosen)
     assert all((g.ao.abs() > 0).all() for g in gaincell_layers(new))
