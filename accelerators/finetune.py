@@ -373,6 +373,10 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     t0 = time.perf_counter()
     chosen = initial_pairs(model, x, s.range_calibration)
     times["range_calibration_s"] = time.perf_counter() - t0
+    if chosen:
+        from .gaincell_ranges import describe
+        _log(f"stage 0 (c_qk, share of positive scores, c_v) per head: {describe(chosen)}",
+             progress)
     regress_output(model, x)
     t0 = time.perf_counter()
     ppl["linear_initial"] = perplexity(model, held, s)
