@@ -60,7 +60,8 @@ its tile outputs are under one readout step, and zeroing its attention output *l
 perplexity (4 held-out chunks: 12.45 -> 12.35; FP32 3.73; the untrained base with attention
 zeroed 22.4). So ~13 is the network without attention. 60 stage-1 CPU steps (batch 2 x
 1024, lr 3e-4, pair lr 1e-3, 63 tokens/s on a shared CPU): old stage 0 12.83 (attention
-zeroed 12.87), range-calibrated 12.67 (12.87). The GPU regeneration with the range
+zeroed 12.87), range-calibrated 12.67 (12.87); 120 steps: 12.78 (12.78), 12.59 (12.83).
+The GPU regeneration with the range
 calibration (the command above, unchanged) is pending.
 The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
 """
