@@ -95,7 +95,8 @@ def _cmd_finetune(args) -> int:
                          eval_tokens=args.eval_chunks * args.context + 1, seed=args.seed,
                          device=args.device, fp32_control=not args.no_control,
                          lr=args.lr or 5e-4, pair_lr=args.pair_lr, warmup=args.warmup,
-                         distill=args.distill, val_every=args.val_every)
+                         distill=args.distill, val_every=args.val_every,
+                         range_calibration=not args.no_range_calibration)
     import torch
     torch.set_num_threads(args.threads)
     res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
@@ -166,6 +167,9 @@ def register(sub) -> None:
     p.add_argument("--val-every", type=count_arg, default=0,
                    help="every N steps score the calibration batch (training text); each "
                         "stage ends on its best iterate (0: off)")
+    p.add_argument("--no-range-calibration", action="store_true",
+                   help="gaincell stage 0 without the readout range calibration "
+                        "(gaincell_ranges.py; the pre-fix initialization)")
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

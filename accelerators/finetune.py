@@ -5,13 +5,15 @@ published three-stage pipeline (Leroux et al. 2025; REFERENCE.md "published pipe
    (:func:`.gaincell_torch.convert`) to the *linear* hardware model. Its per-head
    scale/offset pairs start from FP32 statistics on a calibration batch of training
    text: Q onto the pulse range (mean at 0.5, ±3σ to the ends), K and V onto the storage
-   range (mean at 0.45 V, ±3σ to the ends); the output pair first so that each head's
-   output mean/std equal the FP32 softmax attention's, then by least squares against
-   the FP32 attention on the same q, k, v (:func:`regress_output`). Why: many heads'
-   raw outputs are a few 5-bit readout steps (or one level) wide, and matching the
-   FP32 spread multiplied that quantization noise by up to ~500 (weight gradient norm
-   350, a 0.01-norm step along -gradient *raised* the loss); least squares gives
-   noise-dominated heads a small scale (gradient norm 5, the step lowers the loss).
+   range (mean at 0.45 V, ±3σ to the ends); then (``range_calibration``, default) the
+   readout range calibration (:mod:`.gaincell_ranges`): per head the K offset that
+   lifts a chosen share of the scores above the readout's zero and the Q/K/V scales,
+   chosen on the calibration batch. Without it 95-100 % of the scores are negative,
+   no pulse and no gradient reach layers 1-2 (their W_q, W_k, W_v and pair gradients
+   are exactly 0, ``ao`` = 0), and every run ended near perplexity 13 whatever the
+   steps. The output pair is then fitted by least squares against the FP32 attention
+   on the same q, k, v (:func:`regress_output`): matching the FP32 spread instead
+   multiplied sub-step quantization noise by up to ~500.
 1. Quantization-aware fine-tuning of all weights and pairs on the linear model
    (straight-through quantizers, characterized retention).
 2. Calibration: the cells become the characterized SKY130 Si cells; a damped fixed-point
@@ -52,15 +54,16 @@ and the old base) it has the lowest calibration-batch loss, the training-text cr
 the runs were ranked by. Measured, 16 held-out chunks of 1024 bytes: fp32 3.95,
 linear_initial 24.34, linear 13.18, uncalibrated 13.81, statistics_matched 30.88,
 calibrated 13.30 (iterate 0 + output regression), **fine_tuned 13.11 (3.32x FP32; target
-1.10x not reached)**. What limits it is the attention form the hardware computes (no
-softmax, 4-bit queries, 3-bit stored K/V, 5-bit per-tile readout, digital sum), not the
-cells: the *linear* hardware model after 1200 quantization-aware steps is at 13.18, and
-on the old, undertrained base (fp32 10.27-11.14) every run also ended near 13.2-13.4,
-which read as 1.2-1.3x only because the reference was weak. More steps help slowly (800 ->
-3000 stage-3 steps at 1e-5: 13.56 -> 13.24). On the CPU, Adam steps of 2.5e-4 raised the
-loss even on the batch they came from (the loss is sharp in the weights). In the CPU-era model
-5 of 16 heads had |ao| < 1e-3: scores that stay under one readout step give a constant
-output. The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
+1.10x not reached)**. That model predates the range calibration and does not use its
+attention: its layer 2 is dead (all |ao| < 4e-4, W_q/k/v gradients ~1e-6), 95-99.9 % of
+its tile outputs are under one readout step, and zeroing its attention output *lowers* its
+perplexity (4 held-out chunks: 12.45 -> 12.35; FP32 3.73; the untrained base with attention
+zeroed 22.4). So ~13 is the network without attention. 60 stage-1 CPU steps (batch 2 x
+1024, lr 3e-4, pair lr 1e-3, 63 tokens/s on a shared CPU): old stage 0 12.83 (attention
+zeroed 12.87), range-calibrated 12.67 (12.87); 120 steps: 12.78 (12.78), 12.59 (12.83).
+The GPU regeneration with the range
+calibration (the command above, unchanged) is pending.
+The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
 """
 from __future__ import annotations
 
@@ -94,6 +97,7 @@ class FinetuneSettings:
     fp32_control: bool = True     # also train the FP32 model as much (fair reference)
     distill: float = 0.0          # weight of KL(FP32 teacher || model) in stages 1 and 3
     val_every: int = 0            # >0: keep the best iterate on the calibration batch
+    range_calibration: bool = True  # stage 0 also sets the readout ranges (gaincell_ranges)
 
 
 def _log(msg: str, progress: bool) -> None:
@@ -136,8 +140,11 @@ def record_and_loss(model, x) -> tuple[list[dict], float]:
     return out, loss
 
 
-def initial_pairs(model, x) -> None:
-    """Stage 0: pairs of every layer and head from FP32 statistics (see module doc)."""
+def initial_pairs(model, x, ranges: bool = False) -> list | None:
+    """Stage 0: pairs of every layer and head from FP32 statistics (see module doc);
+    ``ranges``: then the readout range calibration (:mod:`.gaincell_ranges`: without
+    it most scores sit below the readout's zero and whole layers start dead), whose
+    per-head choices are returned."""
     import torch
 
     from .gaincell_torch import V_MID_V, gaincell_layers
@@ -147,6 +154,9 @@ def initial_pairs(model, x) -> None:
     ref = record(model, x)
     for g in layers:
         g.reference = False
+    if ranges:
+        from .gaincell_ranges import calibrate_ranges, ranges_from_reference
+        return calibrate_ranges(model, x, ranges_from_reference(ref))
     with torch.no_grad():
         for g, r in zip(layers, ref):
             for a, b, name, centre, half in ((g.aq, g.bq, "q_in", 0.5, 0.5),
@@ -361,7 +371,13 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
         for p in teacher.parameters():
             p.requires_grad_(False)
     convert(model, phys.as_linear())
-    initial_pairs(model, x)
+    t0 = time.perf_counter()
+    chosen = initial_pairs(model, x, s.range_calibration)
+    times["range_calibration_s"] = time.perf_counter() - t0
+    if chosen:
+        from .gaincell_ranges import describe
+        _log(f"stage 0 (c_qk, share of positive scores, c_v) per head: {describe(chosen)}",
+             progress)
     regress_output(model, x)
     t0 = time.perf_counter()
     ppl["linear_initial"] = perplexity(model, held, s)
@@ -397,7 +413,7 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     ref = ppl.get("fp32_same_training", ppl["fp32"])
     res = {"perplexity": ppl, "ratio_fine_tuned_to_fp32": ppl["fine_tuned"] / ppl["fp32"],
            "ratio_fine_tuned_to_fp32_same_training": ppl["fine_tuned"] / ref,
-           "target_ratio": 1.10, "calibration_std_mismatch": hist,
+           "target_ratio": 1.10, "range_calibration": chosen, "calibration_std_mismatch": hist,
            "calibration_loss_per_iterate": calib_losses, "calibration_kept_iterate": best,
            "calibration_output_regression": {"loss": regressed_loss, "kept": bool(regressed)},
            "settings": asdict(s), "seconds": times, "tokens_per_s": tps,
