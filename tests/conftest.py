@@ -33,5 +33,7 @@ def pool():
     """Two ngspice worker processes shared by the tests that just need simulations run
     (fault-injection tests start pools of their own)."""
     from imcspice.characterize.engine import LocalPool
-    with LocalPool(2, timeout_s=120) as p:
+    # a hang guard, not a speed check: a 64-row gain-cell MAC point (OTA integrator)
+    # took over 120 s on a loaded 2-core machine
+    with LocalPool(2, timeout_s=600) as p:
         yield p
