@@ -31,6 +31,25 @@ PARAM_NAMES = ["gain", "step", "y0", "knee_lo", "lo", "knee_hi", "hi", "shape_lo
                "shape_hi", "feedthrough"]
 
 
+def ramp_curves(gd, seed, axis: str):
+    """The training curves of a ramp fit over ``axis`` (the pulse width): the hold-out
+    masks, the parameter axes and their values, the training points ``sub`` (shape
+    ``pshape`` + the axis), the axis values and each curve's reset level ``y0`` (same
+    unit as the output). None for an output with no reset level (RESET_LEVEL)."""
+    src = RESET_LEVEL.get(gd.name)
+    if src is None or (isinstance(src, str) and src not in gd.names):
+        return None
+    masks = split_grid(gd, {axis: "form"}, seed)
+    param_axes, axes, sub, pshape, xs = training_grid(gd, masks, [axis])
+    if isinstance(src, str):
+        k = param_axes.index(src)
+        y0 = np.broadcast_to(axes[src].reshape([1] * (k + 1) + [-1] +
+                                                [1] * (len(param_axes) - k - 1)), pshape)
+    else:
+        y0 = np.full(pshape, float(src))
+    return masks, param_axes, axes, sub, pshape, xs[0], np.array(y0, dtype=np.float64)
+
+
 def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     """Form ``integrator-ramp-feedthrough`` over the pulse width per setting (q_col_c,
     v_int_v).
@@ -52,21 +71,13 @@ def fit_ramp(gd, seed, axis: str = "t_pulse_s"):
     asinh(gain / s). Returns (Function, held-out error) or (None, None) when the
     training error exceeds the tolerance."""
     from scipy.optimize import least_squares  # start-up time
-    src = RESET_LEVEL.get(gd.name)
-    if src is None or (isinstance(src, str) and src not in gd.names):
+    curves = ramp_curves(gd, seed, axis)
+    if curves is None:
         return None, None
-    masks = split_grid(gd, {axis: "form"}, seed)
-    param_axes, axes, sub, pshape, xs = training_grid(gd, masks, [axis])
+    masks, param_axes, axes, sub, pshape, t, y0 = curves
     fs = gd.full_scale
-    t = xs[0]
     f = get_form(FORM).func
     lo, hi = _reached_rails(sub, fs)
-    if isinstance(src, str):
-        k = param_axes.index(src)
-        y0 = np.broadcast_to(axes[src].reshape([1] * (k + 1) + [-1] +
-                                                [1] * (len(param_axes) - k - 1)), pshape)
-    else:
-        y0 = np.full(pshape, float(src))
     ex = {"t_edge": np.array([_step_time(t, sub, y0, lo, hi, fs, T_READ_EDGE_S)]),
           "t_ft": np.array([T_READ_EDGE_S])}
     gscale = fs / max(float(np.max(t)), 1e-30)

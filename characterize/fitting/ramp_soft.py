@@ -9,9 +9,9 @@ from ...circuits.gaincell import T_READ_EDGE_S
 from ...models.base import Function
 from ...models.forms import get_form
 from ...models.gaincell_ramp import PARAM_NAMES
-from .form import DEFAULT_TOL_PCT, training_grid
-from .holdout import heldout_error, split_grid
-from .ramp import RESET_LEVEL
+from .form import DEFAULT_TOL_PCT
+from .holdout import heldout_error
+from .ramp import ramp_curves
 
 FORM = "integrator-soft-rails"
 #: outputs that carry the excess charge past the output's share (module docstring of
@@ -62,21 +62,12 @@ def fit_soft_ramp(gd, seed, axis: str = "t_pulse_s"):
     the tolerance."""
     from scipy.optimize import least_squares  # start-up time
     from scipy.sparse import lil_matrix
-    src = RESET_LEVEL.get(gd.name)
-    if src is None or (isinstance(src, str) and src not in gd.names):
+    curves = ramp_curves(gd, seed, axis)
+    if curves is None:
         return None, None
-    masks = split_grid(gd, {axis: "form"}, seed)
-    param_axes, axes, sub, pshape, xs = training_grid(gd, masks, [axis])
+    masks, param_axes, axes, sub, pshape, t, y0 = curves
     fs = gd.full_scale
-    t = xs[0]
     f = get_form(FORM).func
-    if isinstance(src, str):
-        k = param_axes.index(src)
-        y0 = np.broadcast_to(axes[src].reshape([1] * (k + 1) + [-1] +
-                                                [1] * (len(param_axes) - k - 1)), pshape)
-    else:
-        y0 = np.full(pshape, float(src))
-    y0 = np.array(y0, dtype=np.float64)
     excess = gd.name in _EXCESS
     n_corner = pshape[0]
     curves = [idx for idx in np.ndindex(*pshape)]
