@@ -154,17 +154,16 @@ def initial_pairs(model, x, ranges: bool = False) -> list | None:
     ref = record(model, x)
     for g in layers:
         g.reference = False
+    from .gaincell_ranges import calibrate_ranges, ranges_from_reference
+    base = ranges_from_reference(ref)          # the ±3σ scales and the FP32 means
     if ranges:
-        from .gaincell_ranges import calibrate_ranges, ranges_from_reference
-        return calibrate_ranges(model, x, ranges_from_reference(ref))
+        return calibrate_ranges(model, x, base)
     with torch.no_grad():
-        for g, r in zip(layers, ref):
-            for a, b, name, centre, half in ((g.aq, g.bq, "q_in", 0.5, 0.5),
-                                             (g.ak, g.bk, "k_in", V_MID_V, V_MID_V),
-                                             (g.av, g.bv, "v_in", V_MID_V, V_MID_V)):
-                mu, sd = r[name]
-                a.copy_(half / (3.0 * sd.clamp_min(1e-6)))
-                b.copy_(centre - a * mu)
+        for g, p in zip(layers, base):
+            for n, centre in (("q", 0.5), ("k", V_MID_V), ("v", V_MID_V)):
+                a = getattr(g, "a" + n)
+                a.copy_(p["a" + n])
+                getattr(g, "b" + n).copy_(centre - a * p["mu_" + n])
     for _ in range(2):   # output pairs: upstream layers change what a layer sees
         hw = record(model, x)
         with torch.no_grad():

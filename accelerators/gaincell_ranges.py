@@ -143,8 +143,10 @@ def calibrate_ranges(model, x, base: list[dict]) -> list[dict]:
 
 
 def ranges_from_reference(ref: list[dict]) -> list[dict]:
-    """The ±3σ pairs of :func:`.finetune.initial_pairs` and the FP32 input means, from
-    the FP32 record of each layer (``q_in``, ``k_in``, ``v_in``: per-head mean, std)."""
+    """Stage 0's ±3σ scales (Q onto the 0-1 pulse range, K/V onto the 0-0.9 V storage
+    range; :func:`.finetune.initial_pairs` sets its pairs from them) and the FP32 input
+    means, from the FP32 record of each layer (``q_in``, ``k_in``, ``v_in``: per-head
+    mean, std)."""
     from .gaincell_torch import V_MID_V
     out = []
     for r in ref:
