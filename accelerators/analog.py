@@ -187,15 +187,8 @@ class CrossbarLinear:
         self.digital = outlier_channels(x_max, outlier_factor)
         self.w_digital = w[:, self.digital].T.astype(np.float32)
         self.x_max = float(x_max[~self.digital].max())
-        ws = w[:, ~self.digital] * self.x_max
-        # weights beyond the clip percentile saturate at g_max (per matrix or per column)
-        a = np.abs(ws)
-        if w_scale == "column":
-            wm = np.percentile(a, w_clip_pct, axis=1) if a.shape[1] else np.ones(len(a))
-            self.w_max = np.where(wm > 0, wm, 1.0)
-        else:
-            self.w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
-        wn = np.clip(ws / self.w_max[:, None], -1.0, 1.0).T  # (in, out): rows are word lines
+        wn, self.w_max = normalized_weights(w[:, ~self.digital] * self.x_max, w_scale,
+                                            w_clip_pct)      # (in, out): rows are word lines
         span = dev.g_max_s - dev.g_min_s
         gp0 = dev.g_min_s + span * np.clip(wn, 0, None)      # mapped (target) conductances
         gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)
@@ -211,7 +204,7 @@ class CrossbarLinear:
 
         def load(g):  # (tile, out) mean conductance load of each tile's bit lines
             return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
-        self.loads = np.stack([load(gp0), load(gn0)])             # (2, tile, out), mapped
+        self.loads = bitline_loads(wn, dev.tile_rows)             # (2, tile, out), mapped
         real = np.clip(np.stack([load(gp), load(gn)]), 0.0, 1.0)  # as programmed
         # one model evaluation for all bit lines (mapped and programmed loads together)
         d = np.asarray(dev.ir_drop_rel(np.stack([self.loads, real])), dtype=np.float64)
@@ -304,6 +297,35 @@ class CrossbarLinear:
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y
+
+
+def normalized_weights(ws: np.ndarray, w_scale: str, w_clip_pct: float = 100.0):
+    """The compiler's weight mapping: ``ws`` (out, in) -> (``wn`` (in, out) in [-1, 1],
+    each word line a row, G+ = g_min + span·max(wn, 0), G- = g_min + span·max(-wn, 0);
+    ``w_max`` (out,) the scale restored digitally). ``w_scale="column"``: each output
+    column by its own ``w_clip_pct`` percentile of |w|; ``"matrix"``: one scale. Weights
+    beyond the percentile saturate at g_max. Shared by :class:`CrossbarLinear` (accuracy)
+    and :mod:`.xbar_loads` (the loads the cost prices)."""
+    if w_scale not in ("matrix", "column"):
+        raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
+    a = np.abs(ws)
+    if w_scale == "column":
+        wm = np.percentile(a, w_clip_pct, axis=1) if a.shape[1] else np.ones(len(a))
+        w_max = np.where(wm > 0, wm, 1.0)
+    else:
+        w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
+    return np.clip(ws / w_max[:, None], -1.0, 1.0).T, w_max
+
+
+def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:
+    """(2, tiles, out): the mapped load of every bit line (G+ then G-) of every
+    ``tile_rows`` row tile of ``wn`` (in, out; :func:`normalized_weights`): the mean
+    of its cells' mapped conductance above g_min as a fraction of the span, i.e. the
+    mean of max(±wn, 0) over the tile's rows (a last, partial tile over the rows it
+    holds). The crossbar-column model's ``frac_on`` is this load."""
+    tiles = [slice(t, t + tile_rows) for t in range(0, wn.shape[0], tile_rows)]
+    return np.stack([np.stack([np.clip(s * wn[sl], 0.0, None).mean(axis=0) for sl in tiles])
+                     for s in (1.0, -1.0)])
 
 
 def outlier_channels(x_max: np.ndarray, factor: float | None) -> np.ndarray:

@@ -17,6 +17,13 @@ quantity = "e_decode_j", at = { rows = "bitline_rows" } }`` (an SRAM access = it
 A point outside the model's valid box is clipped to it and the clip is written into the
 figure's source, never hidden.
 
+``at = { frac_on = "mapped" }`` prices a crossbar column read at the loads of the
+evaluated machine's columns (:mod:`.xbar_loads`: every bit line of the mapped
+network's weights), not at one typed-in load (:func:`_at_mapped_loads`): the
+component's latency is the read window, the slowest mapped column's settling time,
+and each energy is the mean over the bit lines of its own figure stretched to that
+window.
+
 ``literature`` figures with a ``ref`` come from :mod:`.periphery` (citation, node,
 scaling kind), projected to the description's node and supply by Stillmaker & Baas
 (the projection is named in the source). ``assumption`` figures are taken as written.
@@ -50,17 +57,42 @@ class Figure:
                 "detail": self.detail, "scaling": self.scaling}
 
 
-def resolve(arch: Architecture, hw) -> dict[str, dict[str, Figure]]:
-    """component -> {"energy" | "latency" | "area": Figure}."""
+#: an ``at`` value standing for the loads of the mapped weights (:mod:`.xbar_loads`)
+MAPPED = "mapped"
+
+
+def needs_loads(arch: Architecture) -> bool:
+    """Whether a spice figure of ``arch`` is priced at the mapped loads."""
+    return any(s.source == "spice" and _mapped_keys(s.fields)
+               for c in arch.components.values() for s in c.figures.values())
+
+
+def _mapped_keys(f: dict) -> list[str]:
+    at = f.get("at", {})
+    return [k for k, v in at.items() if v == MAPPED] if isinstance(at, dict) else []
+
+
+def resolve(arch: Architecture, hw, loads=None) -> dict[str, dict[str, Figure]]:
+    """component -> {"energy" | "latency" | "area": Figure}. ``loads``: the
+    :class:`.xbar_loads.MappedLoads` the ``at = { frac_on = "mapped" }`` figures are
+    priced at (None: those of the description's default network's weights, every
+    input row on the crossbar)."""
+    if loads is None and needs_loads(arch):
+        from .xbar_loads import mapped_loads
+        loads = mapped_loads(arch)
     out = {}
     for c in arch.components.values():
-        out[c.name] = {what: _resolve(arch, c, spec, hw) for what, spec in c.figures.items()}
+        out[c.name] = {what: _resolve(arch, c, spec, hw, loads)
+                       for what, spec in c.figures.items()}
     return out
 
 
-def _resolve(arch, comp, spec: FigureSpec, hw) -> Figure:
+def _resolve(arch, comp, spec: FigureSpec, hw, loads=None) -> Figure:
     where = f"{arch.name}: {comp.name}.{spec.what}"
     f = spec.fields
+    if spec.source == "spice" and _mapped_keys(f):
+        value, detail = _at_mapped_loads(arch, comp, spec, hw, loads, where)
+        return Figure(value, spec.per, "spice", detail, spec.scaling)
     if spec.source == "spice":
         value, detail = _spice(arch, comp, f, hw, where)
         return Figure(value, spec.per, "spice", detail, spec.scaling)
@@ -189,6 +221,86 @@ def _spice(arch, comp, f, hw, where):
     if notes:
         detail += "; " + "; ".join(notes)
     return sum(n * x for _, n, x in terms), detail
+
+
+def _at_mapped_loads(arch, comp, spec: FigureSpec, hw, loads, where: str):
+    """A crossbar column-read figure at the mapped bit-line loads ``loads.loads``.
+
+    The read of a tile lasts until its slowest column has settled (the model's
+    energies cover 0..t_settle of their own column, ``read_window = "settled"``), and
+    the read timing is one chip-wide constant (assumption: the periphery does not
+    adapt it per tile), so the window is the largest settling time over every mapped
+    bit line. The component's ``latency`` (same model, ``frac_on = "mapped"``) is that
+    window. An energy (per column read) is the mean over the bit lines of the model's
+    energy at each one's own load, stretched from its own settling time to the window
+    by its average power over its own read: E = mean_i e(L_i) · t_window / t(L_i).
+    Assumption: after settling a column draws what it drew on average while settling.
+    Checked on RACE-IT's MiniLM loads (27 C, 128 rows, 0.2 V) against extending each
+    column by its DC draw instead: the OTA's e_tia_j / t_settle_s is its DC supply power
+    p_tia_w within 0.01 %; the cell drivers' mean comes out 1.2 % below extending them
+    by (v_cm + v_read)·i_out_a. Loads outside the model's fitted ``frac_on`` range are
+    clipped to it, and the clip is noted."""
+    f = spec.fields
+    if _mapped_keys(f) != ["frac_on"] or f.get("plus") or f.get("times", 1) != 1:
+        raise ArchError(f"{where}: only at.frac_on can be \"mapped\" (the bit-line load), "
+                        "without 'times' or 'plus'")
+    lat = comp.figures.get("latency")
+    if lat is None or lat.source != "spice" or lat.fields.get("model") != f["model"] \
+            or _mapped_keys(lat.fields) != ["frac_on"]:
+        raise ArchError(f"{where}: a figure at the mapped loads needs the component's "
+                        "latency from the same model at the mapped loads (the read window)")
+    if spec.what != "latency" and not spec.what.endswith("energy"):
+        raise ArchError(f"{where}: only energies and the latency can be priced at the "
+                        "mapped loads")
+    model = _model(hw, f["model"], f.get("choices", {}), where)
+    lo, hi = (float(x) for x in model.valid_range["frac_on"])
+    raw = np.asarray(loads.loads, dtype=np.float64)
+    L = np.clip(raw, lo, hi)
+    notes = [] if np.array_equal(L, raw) else [
+        f"{int((L != raw).sum())} of {raw.size} loads ({raw.min():.3g}..{raw.max():.3g}) "
+        f"clipped to the fitted frac_on [{lo:g}, {hi:g}]"]
+
+    def at_loads(fields):       # the quantity at every load (its other inputs as usual)
+        q = fields["quantity"]
+        pt, n = operating_point(arch, comp, {**fields, "at": {
+            k: v for k, v in fields.get("at", {}).items() if k != "frac_on"}}, model, q)
+        notes.extend(x for x in n if x not in notes and not x.startswith("frac_on"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = np.asarray(model.evaluate(q, corner=arch.corner, **{**pt, "frac_on": L}),
+                           dtype=np.float64).ravel()
+        v = np.broadcast_to(v, L.shape) if v.size == 1 else v
+        if not np.all(np.isfinite(v)) or np.any(v <= 0):
+            raise ArchError(f"{where}: {f['model']}:{q} is not finite and positive at "
+                            "every mapped load")
+        return v, pt
+    t_own, _ = at_loads(lat.fields)
+    i_win = int(np.argmax(t_own))
+    t_win = float(t_own[i_win])
+    tq = lat.fields["quantity"]
+    s = loads.summary()
+    head = (f"at the mapped bit-line loads ({s['bit_lines']} bit lines, median "
+            f"{s['median']:.3f}, max {s['max']:.3f} of the span; {loads.source})")
+    if spec.what == "latency":
+        value, pt = t_win, at_loads(f)[1]
+        how = (f"the read lasts until the slowest column has settled: max of {tq} over "
+               f"them = {t_win * 1e9:.3g} ns (load {L[i_win]:.3f})")
+    else:
+        e, pt = at_loads(f)
+        value = float(np.mean(e * (t_win / t_own)))
+        how = (f"mean over them of {f['quantity']} at each one's own load, stretched from "
+               f"its own {tq} to the read window {t_win * 1e9:.3g} ns by its own average "
+               f"power (assumption: after settling it draws that power); at its own "
+               f"settling time alone {float(np.mean(e)):.4g} J")
+    path = Path(hw.files[id(model)]).name
+    swept = {k: v for k, v in _swept(model, pt).items() if k != "frac_on"}
+    detail = (f"{path}: {f['quantity']} at {swept} ({arch.corner}), {heldout_text(model)}; "
+              f"{head}: {how}")
+    if f.get("note"):
+        detail += f" [{f['note']}]"
+    if notes:
+        detail += "; " + "; ".join(notes)
+    return value, detail
 
 
 def _model(hw, name: str, choices: dict, where: str):

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import arch as arch_mod
 from .accuracy import _log
-from . import components, cost, hardware, mapping, plots, scaling
+from . import components, cost, hardware, mapping, plots, scaling, xbar_loads
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
@@ -51,7 +51,10 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
     wl = workload or a.workload["default"]
     shape = get_workload(wl)
     hw = hardware.HardwareModels.from_dir(models_dir, corner=a.corner, temp_c=a.temp_c)
-    figures = components.resolve(a, hw)
+    # crossbar reads priced at the loads of this workload's mapped weights (xbar_loads);
+    # an accuracy run re-prices them with its outlier rows removed (_prefill)
+    loads = xbar_loads.mapped_loads(a, wl) if components.needs_loads(a) else None
+    figures = components.resolve(a, hw, loads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)   # after every input check: a refusal creates nothing
     simulate = accuracy and SIMULATED.get(wl) == a.workload["default"]
@@ -64,7 +67,7 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
                       scales, device)
     else:
         rep = _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress,
-                       scales, ablation, device)
+                       scales, ablation, device, loads)
     rep.update({"arch": a.name, "arch_file": a.path, "title": a.title, "workload": wl,
                 "overrides": list(sets or []), "batch": batch, "quick": quick,
                 "technology": f"SKY130 {a.corner} {a.temp_c:g} C, {a.node_nm} nm",
@@ -98,7 +101,7 @@ def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digi
 
 
 def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progress, scales,
-             ablation=True, device="cpu"):
+             ablation=True, device="cpu", loads=None):
     from .accuracy import MiniLMRun
     # map once before the (slow) accuracy run: a description that cannot hold the
     # network is refused at once
@@ -111,8 +114,13 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
     factor = float(a.component("crossbar").get("outlier_factor", 6.0)) \
         if "crossbar" in a.components else 6.0
     digital = run.digital_rows(xb_ops, a, hw, factor) if run is not None else {}
+    if loads is not None and run is not None:   # the simulated machine's own bit lines
+        loads = xbar_loads.mapped_loads(a, shape.name, run.fp32_ranges(a, hw))
+        figures = components.resolve(a, hw, loads)
     m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
     rep = {"seq_len": seq_len, "mode": "prefill"}
+    if loads is not None:
+        rep["crossbar_priced_loads"] = loads.summary()
     temp_c = a.temp_c
     if a.floorplan:
         rep["thermal"], temp_c = _thermal(a, sheet, out, progress)

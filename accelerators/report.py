@@ -89,6 +89,12 @@ def render(rep: dict, level: int = 1) -> list[str]:
     L += _entries(rep["latency_entries"], "s", rep["latency_s"])
     L += ["", "Area (provisioned instances):", ""]
     L += _entries(rep["area_entries"], "mm²", rep["area_mm2"])
+    pl = rep.get("crossbar_priced_loads")
+    if pl:
+        L += ["", f"Crossbar column reads priced at the mapped bit-line loads ({pl['bit_lines']} "
+                  f"bit lines, median {pl['median']:.3f}, max {pl['max']:.3f} of the "
+                  f"conductance span; {pl['source']}): read window = the slowest column's "
+                  "settling time, energies the mean over the bit lines."]
     mp = rep["mapping"]
     if mp["serialized"]:
         n = len(mp["serialized"])

@@ -63,8 +63,9 @@ def test_settling_is_bounded_by_the_ota_bandwidth(model, rows, frac):
 @pytest.mark.parametrize("temp", [27.0, 95.0])
 def test_settling_at_the_accelerators_read_point(model, temp):
     # race-it / hetrax read their crossbars at rows 128, r_bl 2.5 ohm, 0.2 V and price
-    # the read at frac_on 0.154 (accelerators/data/arch/*.toml), between the swept 1/8
-    # and 3/16; the 96-row line is held out of the fit (seed 0; 128 rows is the grid's
+    # the read at the mapped bit-line loads (accelerators/data/arch/*.toml, frac_on =
+    # "mapped": MiniLM median ~0.10-0.11, window at the heaviest, 0.23-0.27), around the
+    # swept 1/8 and 3/16; the 96-row line is held out of the fit (seed 0; 128 rows is the grid's
     # edge, trained), so this compares with ngspice points the fit did not see, next to
     # the read point
     spice = _raw("t_settle_s", rows=96, r_bl_ohm=2.5, frac_on=0.1875, v_read_v=0.2,
