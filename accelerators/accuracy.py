@@ -239,14 +239,16 @@ class MiniLMRun:
         too, so nothing else random can make a run irreproducible."""
         import torch
 
-        from .analog import Nonideal
         from .torch_minilm import embed
         chip = make_chip(ni, seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             out = embed(self._on_chip(chip), self.eval_batches).cpu().numpy()
-        if seed == 0 and ni == Nonideal.scaled(1.0):
-            self.chip_ops = chip.factory   # the characterized chip (its crossbar loads)
+        # the characterized chip (its crossbar loads and trims): every crossbar
+        # non-ideality as characterized; ACAM mismatch does not touch the crossbars, and a
+        # machine without ACAMs (HeTraX) runs it switched off (compare)
+        if seed == 0 and ni.quantization and ni.ir_drop == ni.programming_noise == 1.0:
+            self.chip_ops = chip.factory
         return out
 
     def compare(self, make_chip, ni, seed: int, progress: bool, what: str,

@@ -113,7 +113,8 @@ FULL = {
     # column's conductance load, from 0 (every cell at g_off) up: the transformers' real
     # column loads are a median 0.020 of the span, at most 0.154 (issue 12), so the grid
     # is dense there (0, 1/16, 1/8, 3/16, 1/4: up to the OTA's design load, below; 1/16
-    # then 1/8 steps above it, see below; the architectures price the read at 0.154);
+    # then 1/8 steps above it, see below; the architectures price the read at every
+    # mapped bit line's own load: accelerators/xbar_loads.py);
     # read voltage
     # 0.1, 0.2 (the tiles')
     # and 0.55 V (REFERENCE.md 0.2-0.55 V); temperatures 27 and 95 C, the span of the

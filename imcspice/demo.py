@@ -29,7 +29,8 @@ DEMO = {
                             # loads reach 0.27 on RACE-IT, 0.51 on HeTraX at 95 C), read
                             # over the settled window at the 40 uA tail:
                             # the shipped sweep's choices (characterize/defaults.py), so the
-                            # pricing point (load 0.154) lies inside the fit. Measured held
+                            # priced loads (the mapped bit lines', to 0.27) lie inside
+                            # the fit. Measured held
                             # out: e_read_j 2.88, e_tia_j 2.30 % FS (rows to 256 and 3 loads:
                             # 10.99, 21.78); t_settle_s 23.2 (12.7) is the shipped model's
                             # settling jump (tests/test_shipped_models.py KNOWN_MISSES);
