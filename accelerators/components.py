@@ -72,29 +72,35 @@ def _mapped_keys(f: dict) -> list[str]:
     return [k for k, v in at.items() if v == MAPPED] if isinstance(at, dict) else []
 
 
-def resolve(arch: Architecture, hw, loads=None) -> dict[str, dict[str, Figure]]:
+def resolve(arch: Architecture, hw, loads=None,
+            temps_c: dict[str, float] | None = None) -> dict[str, dict[str, Figure]]:
     """component -> {"energy" | "latency" | "area": Figure}. ``loads``: the
     :class:`.xbar_loads.MappedLoads` the ``at = { frac_on = "mapped" }`` figures are
     priced at (None: those of the description's default network's weights, every
-    input row on the crossbar)."""
+    input row on the crossbar). ``temps_c``: component -> the temperature (C) its
+    spice figures are priced at, e.g. its tier's temperature from the stack's thermal
+    solution (:mod:`.thermal_coupled`); a component not named is priced at the
+    description's ``temp_c``. A model characterized at fewer temperatures clips the
+    point to its valid box and says so in the figure's detail."""
     if loads is None and needs_loads(arch):
         from .xbar_loads import mapped_loads
         loads = mapped_loads(arch)
     out = {}
     for c in arch.components.values():
-        out[c.name] = {what: _resolve(arch, c, spec, hw, loads)
+        t = (temps_c or {}).get(c.name)
+        out[c.name] = {what: _resolve(arch, c, spec, hw, loads, t)
                        for what, spec in c.figures.items()}
     return out
 
 
-def _resolve(arch, comp, spec: FigureSpec, hw, loads=None) -> Figure:
+def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None = None) -> Figure:
     where = f"{arch.name}: {comp.name}.{spec.what}"
     f = spec.fields
     if spec.source == "spice" and _mapped_keys(f):
-        value, detail = _at_mapped_loads(arch, comp, spec, hw, loads, where)
+        value, detail = _at_mapped_loads(arch, comp, spec, hw, loads, where, temp_c)
         return Figure(value, spec.per, "spice", detail, spec.scaling)
     if spec.source == "spice":
-        value, detail = _spice(arch, comp, f, hw, where)
+        value, detail = _spice(arch, comp, f, hw, where, temp_c)
         return Figure(value, spec.per, "spice", detail, spec.scaling)
     if spec.source == "literature" and "ref" in f:
         refs = f["ref"] if isinstance(f["ref"], list) else [f["ref"]]
@@ -135,9 +141,11 @@ def _si(f: dict, arch: Architecture, where: str) -> float:
     return float(f["value"]) * k
 
 
-def operating_point(arch: Architecture, comp, fields: dict, model, quantity: str):
+def operating_point(arch: Architecture, comp, fields: dict, model, quantity: str,
+                    temp_c: float | None = None):
     """(point, notes): the model inputs of ``quantity`` at this component's operating
-    point, and what had to be clipped to the model's valid box."""
+    point, and what had to be clipped to the model's valid box. ``temp_c``: the
+    component's temperature (C; None: the description's ``temp_c``)."""
     fn = model.functions.get(quantity)
     if fn is None:
         raise ArchError(f"{comp.name}: model {model.kind!r} has no output {quantity!r} "
@@ -155,7 +163,7 @@ def operating_point(arch: Architecture, comp, fields: dict, model, quantity: str
         elif name in comp.params and isinstance(comp.params[name], (int, float)):
             v = comp.params[name]
         elif name == "temp_c":
-            v = arch.temp_c
+            v = arch.temp_c if temp_c is None else temp_c
         else:
             lo, hi = model.valid_range[name]
             point[name] = 0.5 * (lo + hi)
@@ -181,9 +189,9 @@ def _positive_value(model, quantity: str, corner, point: dict, where: str) -> fl
         raise ArchError(f"{where}:{quantity} is {v!r} at {point}")
     return v
 
-def _spice(arch, comp, f, hw, where):
+def _spice(arch, comp, f, hw, where, temp_c=None):
     model = _model(hw, f["model"], f.get("choices", {}), where)
-    point, notes = operating_point(arch, comp, f, model, f["quantity"])
+    point, notes = operating_point(arch, comp, f, model, f["quantity"], temp_c)
     v = _positive_value(model, f["quantity"], arch.corner, point, f"{where}: {f['model']}")
     times = _times(f.get("times", 1), f["quantity"], comp, where)
     terms = [(f["quantity"], times, v)]
@@ -199,13 +207,14 @@ def _spice(arch, comp, f, hw, where):
                             "model's output at its own operating point)")
         if "model" in t and t["model"] != f["model"]:
             m2 = _model(hw, t["model"], {}, where)
-            p2, n2 = operating_point(arch, comp, {"at": t.get("at", {})}, m2, t["quantity"])
+            p2, n2 = operating_point(arch, comp, {"at": t.get("at", {})}, m2, t["quantity"],
+                                     temp_c)
             v2 = _positive_value(m2, t["quantity"], arch.corner, p2, f"{where}: {t['model']}")
             name2 = Path(hw.files[id(m2)]).name
             others.setdefault(name2, (m2, {}))[1].update(p2)
             q = f"{name2}:{t['quantity']}"
         else:
-            p2, n2 = operating_point(arch, comp, f, model, t["quantity"])
+            p2, n2 = operating_point(arch, comp, f, model, t["quantity"], temp_c)
             v2 = _positive_value(model, t["quantity"], arch.corner, p2, f"{where}: {f['model']}")
             point.update({k: x for k, x in p2.items() if k not in point})
             q = t["quantity"]
@@ -223,7 +232,8 @@ def _spice(arch, comp, f, hw, where):
     return sum(n * x for _, n, x in terms), detail
 
 
-def _at_mapped_loads(arch, comp, spec: FigureSpec, hw, loads, where: str):
+def _at_mapped_loads(arch, comp, spec: FigureSpec, hw, loads, where: str,
+                     temp_c: float | None = None):
     """A crossbar column-read figure at the mapped bit-line loads ``loads.loads``.
 
     The read of a tile lasts until its slowest column has settled (the model's
@@ -263,7 +273,8 @@ def _at_mapped_loads(arch, comp, spec: FigureSpec, hw, loads, where: str):
     def at_loads(fields):       # the quantity at every load (its other inputs as usual)
         q = fields["quantity"]
         pt, n = operating_point(arch, comp, {**fields, "at": {
-            k: v for k, v in fields.get("at", {}).items() if k != "frac_on"}}, model, q)
+            k: v for k, v in fields.get("at", {}).items() if k != "frac_on"}}, model, q,
+            temp_c)
         notes.extend(x for x in n if x not in notes and not x.startswith("frac_on"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

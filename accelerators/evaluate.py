@@ -19,7 +19,7 @@ import numpy as np
 
 from . import arch as arch_mod
 from .accuracy import _log
-from . import components, cost, hardware, mapping, plots, scaling, xbar_loads
+from . import components, cost, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
@@ -117,13 +117,20 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
     if loads is not None and run is not None:   # the simulated machine's own bit lines
         loads = xbar_loads.mapped_loads(a, shape.name, run.fp32_ranges(a, hw))
         figures = components.resolve(a, hw, loads)
-    m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
     rep = {"seq_len": seq_len, "mode": "prefill"}
     if loads is not None:
         rep["crossbar_priced_loads"] = loads.summary()
     temp_c = a.temp_c
-    if a.floorplan:
-        rep["thermal"], temp_c = _thermal(a, sheet, out, progress)
+    if a.floorplan:   # the stack's temperature and its tiers' price solved together
+        def price_at(temps):
+            f = components.resolve(a, hw, loads, temps)
+            return (f,) + _price(a, f, shape, seq_len, batch, digital=digital)
+        coupled = thermal_coupled.solve(a, hw, price_at)
+        figures, m, sheet = coupled.figures, coupled.mapping, coupled.sheet
+        rep["thermal"], temp_c = _thermal(a, sheet, out, progress, coupled)
+        rep["thermal"].update(thermal_coupled.report(a, hw, coupled))
+    else:
+        m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
     if run is not None:
         rep["accuracy"] = _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation)
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
@@ -166,15 +173,19 @@ def _loads(ops) -> dict:
             "gain_trim_max": float(trims.max())}
 
 
-def _thermal(a, sheet, out, progress):
+def _thermal(a, sheet, out, progress, coupled=None):
+    """The stack's thermal report; ``coupled``: its solution from
+    :func:`.thermal_coupled.solve` (None: solved once from ``sheet``)."""
     from .hetrax import stack_thermal, tier_powers
     from .thermal import plot_temperature_map
     powers = tier_powers(a, sheet)
-    res, feas = stack_thermal(a, powers)
+    res, feas = (coupled.result, coupled.feasibility) if coupled else stack_thermal(a, powers)
     t_reram = float(max((pk for pk, t in zip(res.peak_c, res.stack.tiers)
                          if t.kind == "reram"), default=a.temp_c))
+    it = (f" after {coupled.iteration.iterations} pricing/thermal iterations "
+          f"(converged={coupled.iteration.converged})" if coupled else "")
     _log(f"stack: tier powers {', '.join(f'{g} {p:.3g} W' for g, p in powers.items())} -> "
-         f"ReRAM peak {t_reram:.1f} C, feasible={bool(feas)}", progress)
+         f"ReRAM peak {t_reram:.1f} C, feasible={bool(feas)}{it}", progress)
     plot_temperature_map(res, out / "temperature_map.png")
     tiers = sum(t["count"] for t in a.floorplan["tiers"].values())
     areas = cost.tier_areas(a, sheet)

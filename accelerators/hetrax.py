@@ -10,7 +10,8 @@ is evaluated at the temperature it predicts, from temperature-swept models: the
 crossbar-column model's IR drop at that temperature and the memristor model's
 state-dependent conductance drift and read noise (:mod:`.thermal_reram`). The chip is
 programmed and calibrated at 27 C (the programming temperature; HeTraX does not
-recalibrate hot) and read at the tier temperature; with ``crossbar.temp_reference =
+recalibrate hot) and read at the tier temperature (the ReRAM tiers' cost is priced at the
+same temperature: :mod:`.thermal_coupled`); with ``crossbar.temp_reference =
 "tile"`` each tile's output gain tracks a reference column pair read at that temperature.
 """
 from __future__ import annotations

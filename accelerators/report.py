@@ -111,6 +111,22 @@ def render(rep: dict, level: int = 1) -> list[str]:
                                    for g, u in th["tier_group_area_mm2"].items()) + ". "
               f"ReRAM tiers peak {th['reram_peak_c']:.1f} °C (accuracy evaluated there); "
               f"feasible: {th['feasible']} (limits {th['limits_c']})."]
+        if "iterations" in th:   # cost priced at the same temperatures (thermal_coupled)
+            its = th["iterations"]
+            L += ["", "Cost and temperature solved together: "
+                  + " -> ".join(", ".join(f"{g} {t:.2f}" for g, t in i["priced_c"].items())
+                                or "described" for i in its)
+                  + f" °C priced ({len(its)} thermal solves, converged: {th['converged']}, "
+                  f"residual {th['residual_c']:.3f} °C < {th['tol_c']:g}); components priced "
+                  "at their tier's peak: " + ", ".join(
+                      f"{c} {t:.1f} °C" for c, t in th["component_temp_c"].items())
+                  + (f"; models characterized at fewer temperatures (clipped): "
+                     + ", ".join(th["component_model_temp_range_c"])
+                     if th["component_model_temp_range_c"] else "")
+                  + (f"; at the described {a_t:g} °C (no temperature-swept model): "
+                     + ", ".join(th["at_described_temp_c"])
+                     if (a_t := next(iter(th["at_described_temp_c"].values()), None))
+                     is not None else "") + "."]
     L += ["", f"{h}# GPU baselines (same operators)", "",
           "| GPU | roofline | + launch | latency used | energy | speed-up | energy gain | "
           "speed-up w/o launch | 7 nm speed-up / energy gain |",

@@ -261,6 +261,15 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)
     assert len(acc["seeds"]) == protocol.seeds
     assert rep["accuracy"]["temp_c"] == pytest.approx(th["reram_peak_c"])
+    # ... and the ReRAM tiers are priced at the same temperature (thermal_coupled): the
+    # crossbar's figures at the converged pricing temperature, within the tolerance of
+    # the peak the accuracy is read at
+    assert th["converged"] and th["iterations"][0]["priced_c"] == {"reram": 27.0}
+    t_cost = th["component_temp_c"]["crossbar"]
+    assert abs(t_cost - th["reram_peak_c"]) < th["tol_c"]
+    xb = [e for e in rep["energy_entries"] if e["component"] == "crossbar"]
+    assert xb and all(f"'temp_c': {round(t_cost, 6)!r}" in e["detail"] for e in xb)
+    assert "Cost and temperature solved together" in (tmp_path / "report.md").read_text()
     for k in ("median", "max", "min"):      # priced at the simulated chip's bit lines
         assert rep["crossbar_priced_loads"][k] == pytest.approx(acc["crossbar_loads"][k],
                                                                 rel=1e-5), k
