@@ -85,8 +85,7 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         sgn = 1.0 - 2.0 * sign[nz[:, 1], nz[:, 2]].to(dt)
         corr = F.embedding_bag(nz[:, 2], w_sT.T.contiguous(), offsets, mode="sum",
                                per_sample_weights=sgn)
-        # (S, T, out, N): each column's corrections together, as the partial sums lie
-        corr = corr.view(len(sparse), N, T, -1).permute(0, 2, 3, 1).contiguous()
+        corr = corr.view(len(sparse), N, T, -1)
     n_bins = q.n_bins
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
     table = q.level_table(dt)            # stored level per (converter,) fine bin
@@ -124,7 +123,7 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                 torch.addmm(offset, w_sT[c0:c1, sl], xb[sl],
                             out=buf[:, :nd].view(nc, nd * m))
                 for j in range(len(sparse)):      # sign plane + its sparse correction
-                    torch.add(buf[:, nd - 1], corr[j, t, c0:c1, n0:n0 + m],
+                    torch.add(buf[:, nd - 1], corr[j, n0:n0 + m, t, c0:c1].T,
                               out=buf[:, nd + j])
                 if fused is not None:       # one fused pass: index, clip, lookup, shift-add
                     yt = fused(buf, table, wts, r, n_bins)
