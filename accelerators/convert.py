@@ -202,11 +202,29 @@ def convert(model: nn.Module, arch, *, nonideal: Nonideal | None = None, seed: i
     _register_attention()
     model.set_attn_implementation(ATTN_IMPLEMENTATION)
     model._imcspice_chip = chip
+    model.register_forward_pre_hook(_tokens_in, with_kwargs=True)
+    model.register_forward_hook(_tokens_out, with_kwargs=True)
     if device is not None:
         model.to(device)
     if calibration is not None:
         calibrate(model, calibration)
     return model
+
+
+def _tokens_in(model, args, kwargs):
+    """Tell the chip which positions of this call are tokens (``attention_mask`` given by
+    keyword, (batch, tokens)), so that its crossbars skip the padding."""
+    mask = kwargs.get("attention_mask")
+    chip = getattr(model, "_imcspice_chip", None)
+    if chip is not None:
+        chip.tokens = mask.to(torch.bool) if (torch.is_tensor(mask) and mask.dim() == 2) \
+            else None
+
+
+def _tokens_out(model, args, kwargs, output):
+    chip = getattr(model, "_imcspice_chip", None)
+    if chip is not None:
+        chip.tokens = None
 
 
 def calibrate(model: nn.Module, batches: Iterable[dict]) -> None:

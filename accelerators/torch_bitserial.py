@@ -13,7 +13,16 @@ computed with less arithmetic; only the float32 summation order differs:
   DAC full scale (MiniLM: planes 4-6 differ from the sign plane in 0.1-10 % of the
   inputs), so such a plane's column sums are the sign plane's plus a sparse correction
   ``(B_b - B_sign) @ W`` (one ``embedding_bag`` over the differing rows), instead of a
-  dense product. A plane whose difference is denser than ``SPARSE_MAX`` stays dense.
+  dense product. A plane whose difference is denser than ``SPARSE_MAX`` stays dense;
+* the partial sums lie (column, plane, row): the gathers of the columns that share a
+  converter read its 64 KiB fine-bin table while it is cached (in a (plane, row,
+  column) layout each row swept a tile's 24-96 converter tables: a last-level-cache
+  miss per gather on MiniLM's wide matrices).
+
+Where the time goes (MiniLM, 64 sentences, 1 thread, torch profiler, 2026-12-01): the
+dense plane products (``addmm``, K = 128 multiply-adds per converted value) ~30 %, the
+level gathers ~18 %, the sparse planes' corrections and their adds ~20 %, the
+remaining passes (clip, float -> int, converter offset, shift-add) ~15 %.
 
 With :func:`use_compile` each tile's conversion (index, clip, lookup, shift-add) is one
 ``torch.compile``d pass instead of five eager ones (off by default: the compile takes
@@ -39,9 +48,11 @@ import torch.nn.functional as F
 #: inputs that differ from the sign plane stays below this (an ``embedding_bag`` row
 #: costs about 4 multiply-adds of a dense product per element: measured 2026-11-30)
 SPARSE_MAX = 0.15
-#: partial sums converted per block of rows, in floats (4 MiB: within a core's share of
-#: the last-level cache)
+#: partial sums converted per block of rows and columns, in floats (4 MiB: within a
+#: core's share of the last-level cache)
 BLOCK_FLOATS = 1 << 20
+#: rows per block (the columns per block follow from BLOCK_FLOATS)
+ROW_BLOCK = 512
 
 
 def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tensor,
@@ -58,8 +69,8 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     dt, dev = w_eff.dtype, w_eff.device
     T = ranges.shape[0]
     tile_of = torch.arange(n_in, device=dev) // rows
-    # (in, out): each row's weights times its tile's inv_bin / range per column
-    w_s = (w_eff.T * (q.inv_bin / ranges.to(dt))[tile_of]).contiguous()
+    # (out, in): each weight times its row's tile's inv_bin / range for its column
+    w_sT = (w_eff * (q.inv_bin / ranges.to(dt)).T[:, tile_of]).contiguous()
     offset = torch.full((1,), -q.lo * q.inv_bin, dtype=dt, device=dev)
     sign = bits[P - 1]
     sparse = []                 # (plane, its inputs that differ from the sign plane)
@@ -74,57 +85,77 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     nd = len(dense)
     xd = bits[dense].to(dt)                                  # (nd, N, in)
     corr = None
-    if sparse:   # (B_b - B_sign) @ w_s per (plane, row, tile): the differing rows' sum
+    if sparse:   # (B_b - B_sign) @ w_sT.T per (plane, row, tile): the differing rows' sum
         nz = torch.stack([d for _, d in sparse]).nonzero()   # row-major: bags in order
         bag = (nz[:, 0] * N + nz[:, 1]) * T + nz[:, 2] // rows
         counts = torch.bincount(bag, minlength=len(sparse) * N * T)
         offsets = torch.cumsum(counts, 0) - counts
         # B_b - B_sign = 1 - 2 B_sign where they differ
         sgn = 1.0 - 2.0 * sign[nz[:, 1], nz[:, 2]].to(dt)
-        corr = F.embedding_bag(nz[:, 2], w_s, offsets, mode="sum", per_sample_weights=sgn)
+        corr = F.embedding_bag(nz[:, 2], w_sT.T.contiguous(), offsets, mode="sum",
+                               per_sample_weights=sgn)
         corr = corr.view(len(sparse), N, T, -1)
     n_bins = q.n_bins
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
-    table = None if bank else q._table("level", None, dt)
-    out = w_s.shape[1]
+    table = q.level_table(dt)            # stored level per (converter,) fine bin
+    out = w_sT.shape[0]
     fused = None if bank else compiled(_convert)
-    # blocks of rows whose partial sums (P x rows x out) stay in cache through the
-    # conversion's passes (clip, index, gather, shift-add are memory-bound)
-    nb = max(16, BLOCK_FLOATS // (P * out))
-    flat = torch.empty(P * min(nb, N) * out, dtype=dt, device=dev)
-    y = torch.empty(N, out, dtype=dt, device=dev)
+    # Layout (column, plane, row): a column's P x rows indices lie together, so the
+    # gathers of the columns that share a converter (contiguous columns, time-
+    # multiplexed) read that converter's 64 KiB table while it is in cache. In the
+    # (plane, row, column) layout every row swept all of a tile's converters (96 x
+    # 64 KiB for a 1536-column matrix): a last-level-cache miss per gather. Blocks of
+    # up to ROW_BLOCK rows x a chunk of columns whose partial sums (P x cols x rows)
+    # stay in cache through the passes (clip, index, gather, shift-add: memory-bound);
+    # many rows per block, so that each converter's table, once fetched, serves many
+    # gathers (measured on MiniLM's 1536-column matrix: 85 rows per block, 3.4 ns a
+    # gather; 512 rows, ~1 ns).
+    nb = min(N, ROW_BLOCK)
+    cw = max(16, BLOCK_FLOATS // (P * nb))
+    buf_f = torch.empty(P * min(cw, out) * nb, dtype=dt, device=dev)
+    buf_i = torch.empty_like(buf_f, dtype=torch.int32)
+    buf_l = torch.empty_like(buf_f)
+    yT = torch.empty(out, N, dtype=dt, device=dev)
     for n0 in range(0, N, nb):
         m = min(N, n0 + nb) - n0
-        xb = xd[:, n0:n0 + m].reshape(nd * m, n_in)
-        buf = flat[:P * m * out].view(P, m, out)
-        yb = y[n0:n0 + m]
-        for t in range(T):
-            sl = slice(t * rows, (t + 1) * rows)
-            r = ranges[t].to(dt)
-            torch.addmm(offset, xb[:, sl], w_s[sl], out=buf[:nd].view(nd * m, out))
-            c = None if corr is None else corr[:, n0:n0 + m, t]
-            if fused is not None:       # one fused pass: index, clip, lookup, shift-add
-                yt = fused(buf[:nd], c, table, wts, r, n_bins)
-            else:
-                for j in range(len(sparse)):
-                    torch.add(buf[nd - 1], c[j], out=buf[nd + j])
-                idx = buf.clamp_(0, n_bins - 1).to(torch.int32)   # fine bin (converter's clip)
-                lev = q.levels_at(idx, t, dt).view(P, m * out)
-                yt = (wts @ lev).view(m, out).mul_(r)              # shift-add of the planes
-            if t == 0:
-                yb.copy_(yt)
-            else:
-                yb.add_(yt)
-    return y
+        # (in, nd x m): the inputs of each row, plane-major, as the product's operand
+        xb = xd[:, n0:n0 + m].permute(2, 0, 1).reshape(n_in, nd * m)
+        for c0 in range(0, out, cw):
+            c1 = min(out, c0 + cw)
+            nc = c1 - c0
+            buf = buf_f[:P * nc * m].view(nc, P, m)
+            yb = yT[c0:c1, n0:n0 + m]
+            for t in range(T):
+                sl = slice(t * rows, (t + 1) * rows)
+                r = ranges[t, c0:c1].to(dt)
+                # fine-bin index of the dense planes: (cols, K) @ (K, nd x m)
+                torch.addmm(offset, w_sT[c0:c1, sl], xb[sl],
+                            out=buf[:, :nd].view(nc, nd * m))
+                for j in range(len(sparse)):      # sign plane + its sparse correction
+                    torch.add(buf[:, nd - 1], corr[j, n0:n0 + m, t, c0:c1].T,
+                              out=buf[:, nd + j])
+                if fused is not None:       # one fused pass: index, clip, lookup, shift-add
+                    yt = fused(buf, table, wts, r, n_bins)
+                else:
+                    idx = buf_i[:P * nc * m].view(nc, P, m)
+                    idx.copy_(buf.clamp_(0, n_bins - 1))   # fine bin (converter's clip)
+                    if bank:                   # each column's converter in the tile's group
+                        idx.add_(q.conv_bins[t, c0:c1].view(nc, 1, 1))
+                    lev = buf_l[:P * nc * m].view(nc, P, m)
+                    torch.index_select(table, 0, idx.view(-1), out=lev.view(-1))
+                    yt = torch.matmul(wts, lev).mul_(r[:, None])   # shift-add of the planes
+                if t == 0:
+                    yb.copy_(yt)
+                else:
+                    yb.add_(yt)
+    return yT.T.contiguous()
 
 
-def _convert(dense, corr, table, wts, r, n_bins: int):
-    """Converted, shift-added planes of one tile, (N, out): ``dense`` (nd, N, out) fine-bin
-    indices (sign plane last), ``corr`` (S, N, out) the sparse planes' corrections to the
-    sign plane's (or None), ``wts`` the plane weights in that order."""
-    idx = dense if corr is None else torch.cat([dense, dense[-1:] + corr])
+def _convert(idx, table, wts, r, n_bins: int):
+    """Converted, shift-added planes of one tile, (out, N): ``idx`` (out, P, N) fine-bin
+    indices in the order of the plane weights ``wts``; one converter's ``table``."""
     lev = table[idx.clamp(0, n_bins - 1).to(torch.int64)]
-    return (lev * wts[:, None, None]).sum(0) * r
+    return (lev * wts[None, :, None]).sum(1) * r[:, None]
 
 
 _COMPILE: dict = {"on": os.environ.get("IMCSPICE_TORCH_COMPILE", "0") == "1"}

@@ -70,6 +70,9 @@ class AnalogChip:
         self._lookups: dict = {}
         self._xbars: dict[str, TorchCrossbarLinear] = {}
         self._recips: dict = {}       # 1/sum of a deferred softmax, until its P·V
+        # (batch, tokens) bool: the real tokens of the model call in progress (its
+        # attention mask, set by convert's hooks); None: every position is a token
+        self.tokens: torch.Tensor | None = None
 
     # --- routing ------------------------------------------------------------------------
     def engine(self, name: str, kind: str) -> str | None:
@@ -160,7 +163,16 @@ class AnalogChip:
                 self._xbars[name] = xb
             elif xb.delta.device != x.device:      # the model moved (model.to(device))
                 xb = self._xbars[name] = xb.to(x.device)
-            y = xb(x, weight)
+            tok = self.tokens
+            if tok is not None and xb.fast and not torch.is_grad_enabled() and \
+                    tuple(tok.shape) == tuple(x.shape[:-1]) and not bool(tok.all()):
+                # the crossbars read the real tokens only (a padding position is no input
+                # the hardware sees; its row stays 0 and is masked downstream). Row by
+                # row the same read: only the plane/block grouping of the rows differs
+                y = x.new_zeros(*x.shape[:-1], weight.shape[0])
+                y[tok] = xb(x[tok], weight)
+            else:
+                y = xb(x, weight)
         else:
             y = self._digital(x, weight.T)
         return y if bias is None else y + bias

@@ -113,6 +113,10 @@ class AcamLookup(nn.Module):
         unused (one converter for every column), as :meth:`BankLookup.levels_at`."""
         return _gather(self._table("level", None, dtype), idx)
 
+    def level_table(self, dtype) -> torch.Tensor:
+        """The stored level of each fine bin (n_bins,), as :meth:`levels_at` reads it."""
+        return self._table("level", None, dtype)
+
     def bins(self, x: torch.Tensor) -> torch.Tensor:
         """Fine-bin index of x (int32): floor((x - lo) * bins / (hi - lo)), clipped to
         the table (the clip first makes floor a truncation)."""
@@ -167,16 +171,21 @@ class BankLookup(nn.Module):
         self.register_buffer("conv_rows", (conv * k).to(torch.int32), persistent=False)
         self._tables: dict = {}
 
-    def levels_at(self, idx: torch.Tensor, t: int, dtype) -> torch.Tensor:
-        """Stored level for fine-bin indices ``idx`` (..., out) (already clipped to
-        [0, n_bins - 1]) of group ``t``'s columns."""
+    def level_table(self, dtype) -> torch.Tensor:
+        """The stored level of each (converter, fine bin), flat: converter ``k``'s fine
+        bin ``i`` at ``k * n_bins + i`` (``conv_bins`` holds each column's ``k * n_bins``)."""
         lv = self._tables.get(dtype)
         if lv is None:   # the stored level of each (converter, fine bin): one gather, not two
             n = self.lut.numel() // self.n_bins
             lv = self._tables[dtype] = torch.gather(
                 self.levels.to(dtype).view(n, -1), 1,
                 self.lut.view(n, self.n_bins).long()).view(-1)
-        return _gather(lv, idx + self.conv_bins[t])
+        return lv
+
+    def levels_at(self, idx: torch.Tensor, t: int, dtype) -> torch.Tensor:
+        """Stored level for fine-bin indices ``idx`` (..., out) (already clipped to
+        [0, n_bins - 1]) of group ``t``'s columns."""
+        return _gather(self.level_table(dtype), idx + self.conv_bins[t])
 
     def forward(self, x: torch.Tensor, t: int) -> torch.Tensor:
         i = ((x.detach() - self.lo) * self.inv_bin).clamp_(0, self.n_bins - 1).to(torch.int32)

@@ -31,6 +31,23 @@ for 64 sentences: clip, index, gather, shift-add) cost about the same. The 3x bu
 plane's column sums are converted separately (what the hardware does and what the
 accuracy depends on): the 5 dense float32 products alone are 5x the FP32 model's linear-
 layer work.
+
+Measured 2026-12-01 (1 thread, load 3-6 on 2 cores): old and new forms in one process on
+the same batches, alternated, CPU time (``time.process_time``; wall times under this
+load moved 20-40 % between identical runs), best of 2: FP32 0.318 s; analog 7.34 s
+(23.1x) before; 6.06 s (19.0x) with the partial sums in (column, plane, row) layout
+(each converter's fine-bin table cached while its columns are read; bitwise the same
+outputs); 4.83 s (15.2x) with the crossbars reading the real tokens only (798 of the
+1024 padded positions; real-token outputs bitwise the same in
+tests/test_torch_padding.py; embeddings here within 1.7e-3, cosine to FP32 0.984833 ->
+0.98483 from the sparse-plane choice counted over fewer rows); a second run under
+load 4-5: 29.2x -> 22.5x -> 18.4x (1.59x faster in all). This script then: 8.31x
+wall (FP32 0.715 s, RACE-IT 5.94 s, repeat 2). What is left (torch profiler, one analog
+pass): the dense plane products ~30 %, the level gathers ~18 %, the sparse planes'
+corrections ~20 % (no faster dense: SPARSE_MAX 0 measured within noise), the other
+conversion passes ~15 %, the attention's product lookups ~4 %. The FP32 forward is
+itself bound by the same products (~25 GMAC/s, 1 thread), so 6 dense planes put the
+floor near 6x before any conversion.
 """
 from __future__ import annotations
 

@@ -94,8 +94,10 @@ def exact_and_allowed(m: TorchCrossbarLinear, xb, w, x):
 def test_codes_are_exact_arithmetic_up_to_float32(layer, sparse_max, block, monkeypatch):
     xb, w, x = layer
     monkeypatch.setattr(torch_bitserial, "SPARSE_MAX", sparse_max)
-    if block:       # blocks of 16 rows (the minimum): 4 blocks of the 64 inputs
+    if block:       # blocks of 16 rows x 16 columns (the minimum): 4 x 2 blocks of the
+        # 64 inputs x 24 outputs (the second column chunk a partial one)
         monkeypatch.setattr(torch_bitserial, "BLOCK_FLOATS", block)
+        monkeypatch.setattr(torch_bitserial, "ROW_BLOCK", 16)
     m = TorchCrossbarLinear(xb, torch.tensor(w))
     assert m.fast
     y_exact, allowed = exact_and_allowed(m, xb, w, x)
