@@ -181,9 +181,51 @@ def quantize(x: torch.Tensor, lo: float, hi: float, bits: int) -> torch.Tensor:
     """Clamp to [lo, hi] and round to the zero-anchored grid k·step, step = (hi - lo) /
     (2^bits - 1) (the published quantizer: 0 is a level, so undriven rows add nothing),
     keeping k inside the range; straight-through inside it."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _Quantize.apply(x, lo, hi, bits)
     step = (hi - lo) / (2 ** bits - 1)
     k = ste_round(x.clamp(lo, hi) / step)
     return k.clamp(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)) * step
+
+
+class _Quantize(torch.autograd.Function):
+    """:func:`quantize` where gradients are recorded: the same operations, values and
+    gradient (clamp masks, x·step/step), but one saved bool mask instead of the graph of
+    five operations (the training step spends most of its time on such elementwise
+    passes over the score and tile-output blocks)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi, bits):
+        step = (hi - lo) / (2 ** bits - 1)
+        u = x.clamp(lo, hi) / step
+        k = u + (torch.round(u) - u)      # ste_round's value when it records a gradient
+        k_lo, k_hi = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        ctx.save_for_backward((x >= lo) & (x <= hi) & (k >= k_lo) & (k <= k_hi))
+        ctx.step = step
+        return k.clamp(k_lo, k_hi) * step
+
+    @staticmethod
+    def backward(ctx, g):
+        (inside,) = ctx.saved_tensors
+        return g * ctx.step / ctx.step * inside, None, None, None
+
+
+class _Readout(torch.autograd.Function):
+    """Tabulated readout ``where(s <= x0, 0, clamp(interp(s), 0, 1))`` with its
+    autograd gradient (the table's slope where the clamp passes and s > x0), saving
+    that one tensor instead of the graph."""
+
+    @staticmethod
+    def forward(ctx, s, x0, dx, y):
+        val, sk = interp(s, x0, dx, y, slope_out=True)
+        a = val.clamp(0.0, 1.0)
+        ctx.save_for_backward(sk * ((s > x0) & (val >= 0.0) & (val <= 1.0)))
+        return torch.where(s <= x0, torch.zeros_like(a), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (slope,) = ctx.saved_tensors
+        return g * slope, None, None, None
 
 
 def interp(x: torch.Tensor, x0: float, dx: float, y: torch.Tensor,
@@ -289,6 +331,8 @@ class GainCellAttention(nn.Module):
         evaluated in that form (2 operations on the score matrix instead of ~10)."""
         if self._gain is not None:
             return (s * self._gain).clamp(0.0, 1.0)
+        if torch.is_grad_enabled() and s.requires_grad:
+            return _Readout.apply(s, self._a0, self._da, self.act_y)
         a = interp(s, self._a0, self._da, self.act_y).clamp(0.0, 1.0)
         return torch.where(s <= self._a0, torch.zeros_like(a), a)
 

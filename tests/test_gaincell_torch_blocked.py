@@ -11,15 +11,15 @@ from torch import nn
 
 from imcspice.accelerators import gaincell_torch as gt
 from imcspice.accelerators.gaincell_torch import (V_MAX_V, V_MID_V, GainCellAttention,
-                                                   GainCellPhysics, quantize, window_mask)
+                                                   GainCellPhysics, window_mask)
 
 torch.set_num_threads(1)
 EPS = torch.finfo(torch.float32).eps
 
 
 def dense_forward(g: GainCellAttention, q, k, v):
-    """The pre-blocking forward (commit 6295860): every (query, key) pair of the full
-    T x Tk score matrix, then every tile's output."""
+    """The pre-blocking forward (commit 6295860, its quantizer and readout as autograd
+    chains): every (query, key) pair of the full T x Tk score matrix, then every tile."""
     p, h = g.phys, g._h
     B, H, T, D = q.shape
     Tk = k.shape[-2]
@@ -32,13 +32,13 @@ def dense_forward(g: GainCellAttention, q, k, v):
             out = out + ((x @ gr.transpose(-1, -2)) * f[r] if keys_last else (x * f[r]) @ gr)
         return out
 
-    qp = quantize(h(g.aq) * q + h(g.bq), 0.0, 1.0, p.q_bits)
-    kw = quantize(h(g.ak) * k + h(g.bk), 0.0, V_MAX_V, p.kv_bits)
-    vw = quantize(h(g.av) * v + h(g.bv), 0.0, V_MAX_V, p.kv_bits)
+    qp = _chain_quantize(h(g.aq) * q + h(g.bq), 0.0, 1.0, p.q_bits)
+    kw = _chain_quantize(h(g.ak) * k + h(g.bk), 0.0, V_MAX_V, p.kv_bits)
+    vw = _chain_quantize(h(g.av) * v + h(g.bv), 0.0, V_MAX_V, p.kv_bits)
     allowed = window_mask(Tk, p.window, q.device)[Tk - T:]
     f = g._f(T, Tk, q.device)
     s = leaky(qp, kw, f, keys_last=True)
-    a = quantize(g.readout(s), 0.0, 1.0, p.out_bits) * allowed
+    a = _chain_quantize(_chain_readout(g, s), 0.0, 1.0, p.out_bits) * allowed
     nt = -(-Tk // p.tile)
     pad = nt * p.tile - Tk
     if pad:
@@ -49,7 +49,7 @@ def dense_forward(g: GainCellAttention, q, k, v):
     f_t = f.view(-1, T, nt, p.tile).transpose(1, 2)
     v_t = vw.view(B, H, nt, p.tile, D)
     o = leaky(a_t, v_t, f_t, keys_last=False)
-    o = quantize(o, -1.0, 1.0, p.out_bits).sum(2)
+    o = _chain_quantize(o, -1.0, 1.0, p.out_bits).sum(2)
     return h(g.ao) * o + h(g.bo)
 
 
@@ -104,3 +104,39 @@ def test_blocked_forward_equals_dense_with_history_and_sliding_window(monkeypatc
     g = _layer(phys, seed=3)
     # 100 new queries reading 260 keys (160 of history), window 150 < Tk
     _compare(g, T=100, Tk=260, seed=4)
+
+
+def _chain_quantize(x, lo, hi, bits):
+    """quantize() as the chain of autograd operations it was before the fused function."""
+    import math
+
+    from imcspice.accelerators.torch_quant import ste_round
+    step = (hi - lo) / (2 ** bits - 1)
+    k = ste_round(x.clamp(lo, hi) / step)
+    return k.clamp(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)) * step
+
+
+def _chain_readout(g, s):
+    a = gt.interp(s, g._a0, g._da, g.act_y).clamp(0.0, 1.0)
+    return torch.where(s <= g._a0, torch.zeros_like(a), a)
+
+
+def test_fused_quantizer_and_readout_equal_their_autograd_chains_bit_for_bit():
+    g = GainCellAttention(GainCellPhysics.from_arch("gaincell"), 2)
+    assert g._gain is None                     # the tabulated readout is what runs
+
+    gen = torch.Generator().manual_seed(5)
+    # scores across the readout's zero, its linear part and its saturation; tile
+    # outputs across and beyond the +-1 clamp (the +-15 level clamp is active)
+    s = (0.7 * torch.randn(2, 2, 64, 200, generator=gen)).requires_grad_()
+    o = (0.8 * torch.randn(2, 2, 4, 64, 16, generator=gen)).requires_grad_()
+    for fused, chain in ((lambda x: gt.quantize(g.readout(x), 0.0, 1.0, 5),
+                          lambda x: _chain_quantize(_chain_readout(g, x), 0.0, 1.0, 5)),
+                         (lambda x: gt.quantize(x, -1.0, 1.0, 5),
+                          lambda x: _chain_quantize(x, -1.0, 1.0, 5))):
+        for x in (s, o):
+            w = torch.randn(x.shape, generator=gen)
+            got, want = fused(x), chain(x)
+            assert torch.equal(got, want)
+            assert torch.equal(*(torch.autograd.grad((y * w).sum(), x)[0] for y in (got, want)))
+            assert 0 < float((got == 0).float().mean()) < 1
