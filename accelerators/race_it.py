@@ -189,6 +189,7 @@ class RaceItOps(FP32Ops):
         self.trim_ramp_div = am.trim_ramp_div
         self.rsqrt_banks, self.rsqrt_bank_ratio = am.rsqrt_banks, am.rsqrt_bank_ratio
         self.norm_out_banks = am.norm_out_banks
+        self.norm_out_range, self.norm_out_margin = am.norm_out_range, am.norm_out_margin
         self._xbars: dict[str, CrossbarLinear] = {}
         self._acams: dict[tuple, AcamQuantizer] = {}
         self.calibrating = False
@@ -237,18 +238,33 @@ class RaceItOps(FP32Ops):
         """A lookup's output code over the operator's calibrated per-channel range."""
         if not self.ni.quantization:
             return y.astype(np.float32)
-        m = self.r[name].get("out_ch", self.r[name]["out"])
-        v = y / m
+        c, m = self.norm_out_window(self.r[name])
+        v = (y - c) / m
         wins, bits = self.out_windows()
         if len(wins) == 1:
-            return (self._acam(name + ".out", -1.0, 1.0)(v) * m).astype(np.float32)
+            return (self._acam(name + ".out", -1.0, 1.0)(v) * m + c).astype(np.float32)
         k = np.searchsorted(np.array([w[0] for w in wins[1:]]), v, side="right")
         out = np.empty_like(v)
         for i, (lo, hi) in enumerate(wins):     # each bank its own rows and mismatch
             sel = k == i
             if sel.any():
                 out[sel] = self._acam(f"{name}.out{i}", lo, hi, bits)(v[sel])
-        return (out * m).astype(np.float32)
+        return (out * m + c).astype(np.float32)
+
+    def norm_out_window(self, r: dict) -> tuple:
+        """(centre, half-width) per channel of a layernorm output code's window, from the
+        ranges ``r`` recorded on the hardware path and the description's
+        ``norm_out_range`` / ``norm_out_margin``: the code is (y - centre) / half-width
+        over [-1, 1]. Each channel's output ACAM is programmed for its own window (its
+        thresholds and stored levels are written per bank, anywhere in the input range;
+        :class:`.arch.AcamMapping`), so an offset window costs nothing."""
+        if self.norm_out_range == "offset" and "out_lo_ch" in r:
+            lo, hi = np.asarray(r["out_lo_ch"]), np.asarray(r["out_hi_ch"])
+            c, m = 0.5 * (hi + lo), 0.5 * (hi - lo)
+        else:
+            c, m = 0.0, np.asarray(r.get("out_ch", r["out"]))
+        m = np.maximum(m * self.norm_out_margin, 1e-9)
+        return (np.asarray(c, dtype=np.float32), m.astype(np.float32))
 
     def out_windows(self) -> tuple[list[tuple[float, float]], int]:
         """The banks of a layernorm's output code over [-1, 1] (x the channel's range):
