@@ -155,6 +155,7 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
     (centre ~0.7: 1/sqrt off by ~20 %). The output converter then adds at most half of
     the widest interval one of its rows matches (its drawn mismatch: bound by hand)."""
     f = _chip().factory
+    f.norm_out_range, f.norm_out_margin = "symmetric", 1.0     # output window +-4
     banks = f.rsqrt_windows(0.15, 256.0)
     assert len(banks) == 6 and banks[0][0] == 0.15 and abs(banks[-1][1] - 256.0) < 1e-9
     assert all(b[1] / b[0] <= 4.0 + 1e-9 for b in banks)
@@ -185,6 +186,7 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
     assert np.abs(got - rs).max() <= 4.0 * (w.max() + res) / 2 + 1e-6
     chip = _chip()
     chip.factory.r["n"] = f.r["n"]
+    chip.factory.norm_out_range, chip.factory.norm_out_margin = "symmetric", 1.0
     t = torch.tensor
     np.testing.assert_allclose(chip.layernorm(t(x), t(g), t(b), 1e-12, "n").numpy(), got,
                                atol=1e-5)
@@ -193,7 +195,10 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
 def _norm_out_ops(banks: int, sigma_rel: float, seed: int):
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", [f"mapping.acam.norm_out_banks={banks}"])
+    # the window +-max|y| (the banks split the channel's calibrated range)
+    a = arch.load("race-it", [f"mapping.acam.norm_out_banks={banks}",
+                              "mapping.acam.norm_out_range=symmetric",
+                              "mapping.acam.norm_out_margin=1.0"])
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
     return RaceItOps(a, dev, sigma_rel, {"ln": {"out": 1.0}}, Nonideal(0, 0, 1, True), seed)
 
