@@ -418,7 +418,11 @@ class RangeRecorder:
         return y
 
     def _rec_ch(self, name: str, y: np.ndarray) -> None:
-        """Per-channel output maxima (each column's ACAM bank gets its own range)."""
+        """Per-channel output maxima (each column's ACAM bank gets its own range), and the
+        signed extremes per channel (an offset window)."""
         r = self.ranges[name]
-        ch = np.abs(y).reshape(-1, y.shape[-1]).max(axis=0)
+        y2 = np.asarray(y).reshape(-1, y.shape[-1])
+        ch = np.abs(y2).max(axis=0)
         r["out_ch"] = np.maximum(r.get("out_ch", 0.0), np.maximum(ch, 1e-9))
+        r["out_lo_ch"] = np.minimum(r.get("out_lo_ch", np.inf), y2.min(axis=0))
+        r["out_hi_ch"] = np.maximum(r.get("out_hi_ch", -np.inf), y2.max(axis=0))

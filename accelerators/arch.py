@@ -94,7 +94,14 @@ class AcamMapping:
       decisions per row (an upper bound: every provisioned edge);
     * ``norm_out_banks``: a layernorm's output code from B (power of 2) banks of ``bits
       - log2(B)`` bits over 1/B of the channel's range each (subranging: mismatch 1/B of
-      one bank's), chosen by ``B - 1`` comparator decisions per element."""
+      one bank's), chosen by ``B - 1`` comparator decisions per element;
+    * ``norm_out_range``: where a layernorm output code's window sits per channel:
+      ``"symmetric"`` (+-max |y_c|) or ``"offset"`` ([min y_c, max y_c], centred on the
+      channel's own offset, so the levels a channel never reaches are not spent: the
+      ACAM thresholds and the stored levels of each channel's bank are programmed
+      anywhere, at no cost);
+    * ``norm_out_margin``: the window's half-width is this x the calibrated half-width
+      (the calibration texts' extremes; evaluation tokens beyond them clip)."""
 
     softmax: str = "probabilities"
     levels: str = "ideal"
@@ -102,9 +109,12 @@ class AcamMapping:
     rsqrt_banks: int = 1
     rsqrt_bank_ratio: float = 4.0
     norm_out_banks: int = 1
+    norm_out_range: str = "symmetric"
+    norm_out_margin: float = 1.0
 
     SOFTMAX = ("probabilities", "deferred")
     LEVELS = ("ideal", "trimmed", "centroid")
+    NORM_OUT_RANGE = ("symmetric", "offset")
 
     @property
     def deferred_softmax(self) -> bool:
@@ -115,7 +125,7 @@ class AcamMapping:
         if not isinstance(d, dict):
             raise ArchError(f"{where}: must be a table")
         keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio",
-                "norm_out_banks")
+                "norm_out_banks", "norm_out_range", "norm_out_margin")
         bad = set(d) - set(keys)
         if bad:
             raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
@@ -126,6 +136,12 @@ class AcamMapping:
         if m.levels not in cls.LEVELS:
             raise ArchError(f"{where}.levels must be one of {', '.join(cls.LEVELS)}, "
                             f"got {m.levels!r}")
+        if m.norm_out_range not in cls.NORM_OUT_RANGE:
+            raise ArchError(f"{where}.norm_out_range must be one of "
+                            f"{', '.join(cls.NORM_OUT_RANGE)}, got {m.norm_out_range!r}")
+        g = m.norm_out_margin
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not 1.0 <= g <= 16.0:
+            raise ArchError(f"{where}.norm_out_margin must be a number in [1, 16], got {g!r}")
         r = m.rsqrt_bank_ratio
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
             raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")

@@ -53,7 +53,10 @@ model), 80 steps on 2 chips (the CPU budget; the 8-step mean losses of steps 57-
 0.0157, 0.0157, 0.0165), and the LayerNorm output code (an exact one gives 0.9788 vs
 0.9711 on seed 4, QUICK texts: the largest single loss), whose per-chip threshold
 mismatch gains and offsets shared by all chips can likely only partly absorb (not
-isolated). Speed (this module's training path): the attention's product lookups no
+isolated; since then the layernorm output windows are offset per channel with x2
+headroom, race-it.toml, which this delta was not trained against: on chip 1000 it still
+helps, though less: 0.9771 vs pretrained 0.9761 (1 thread), was 0.9744 vs 0.9718; to be
+regenerated with the command above). Speed (this module's training path): the attention's product lookups no
 longer build an autograd graph per scalar product
 (:meth:`.torch_chip.AnalogChip._product_sum`), so a step costs about an inference
 forward plus the exact products' backward (one process, one chip, loaded machine: 8

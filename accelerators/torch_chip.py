@@ -388,17 +388,18 @@ class AnalogChip:
         y = (x - mu) * rs * gamma
         if beta is not None:
             y = y + beta
-        m = r.get("out_ch", r["out"])
-        m = torch.as_tensor(np.asarray(m, dtype=np.float32), device=x.device).to(x.dtype)
+        # each channel's window (RaceItOps.norm_out_window): code of (y - c) / m
+        c, m = (torch.as_tensor(a, device=x.device).to(x.dtype)
+                for a in self.factory.norm_out_window(r))
         wins, bits = self.factory.out_windows()
         if len(wins) == 1:
-            return self._lookup(name + ".out", -1.0, 1.0, x.device)(y / m) * m
-        # subranging banks (RaceItOps._out): the bank whose window holds y / m
-        v, out = y / m, None
+            return self._lookup(name + ".out", -1.0, 1.0, x.device)((y - c) / m) * m + c
+        # subranging banks (RaceItOps._out): the bank whose window holds (y - c) / m
+        v, out = (y - c) / m, None
         for i, (lo, hi) in enumerate(wins):
             yi = self._lookup(f"{name}.out{i}", lo, hi, x.device, bits)(v)
             out = yi if out is None else torch.where(v >= lo, yi, out)
-        return out * m
+        return out * m + c
 
 
 __all__ = ["AnalogChip", "PHASES"]

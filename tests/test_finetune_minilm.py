@@ -91,8 +91,14 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
 #: codes depend on float summation order, so the run itself (numpy's BLAS at 2 threads)
 #: recorded 0.9732 and 0.9708. Remeasured with the crossbar-column model swept to
 #: frac_on 0.625 (its IR drop above 0.25 fitted, no longer extrapolated): 0.97435 and
-#: 0.97178 (0.97313, 0.97139 with the model to 0.25)
+#: 0.97178 (0.97313, 0.97139 with the model to 0.25). The file was trained against the
+#: layernorm output windows +-max|y| per channel; the description now ships them offset
+#: per channel with x2 headroom (race-it.toml norm_out_range / norm_out_margin), under
+#: which chip 1000 gives 0.97713 fine-tuned, 0.97608 pretrained (1 thread, measured
+#: 2026-12-01): the reproduction checks the file under the windows it was trained with
+#: until it is regenerated (finetune_minilm.py docstring)
 FINE_TUNED_1000, PRETRAINED_1000 = 0.97435, 0.97178
+TRAINED_WITH = ["mapping.acam.norm_out_range=symmetric", "mapping.acam.norm_out_margin=1.0"]
 TOL = 5e-4
 
 
@@ -107,7 +113,9 @@ def test_shipped_weights_reproduce_their_first_chip():
     assert st["eval_seeds"][0] == 1000 and st["threads"] == 1
     ev, calib = fm.eval_sets(MiniLMTokenizer.load(), st["eval_sentences"], st["calib_texts"])
     ref = embed(load_hf_minilm(), ev)
-    got = fm.cosines(model, st["arch"], [1000], ev, ref, calib, fm.load_hw(st["arch"]))[0]
+    from imcspice.accelerators import arch
+    a = arch.load(st["arch"], TRAINED_WITH)
+    got = fm.cosines(model, a, [1000], ev, ref, calib, fm.load_hw(st["arch"]))[0]
     assert got == pytest.approx(FINE_TUNED_1000, abs=TOL)
     assert FINE_TUNED_1000 - PRETRAINED_1000 > 2 * TOL
     assert got == pytest.approx(summ["after"]["seeds"][0], abs=2e-3)   # the run's BLAS

@@ -155,6 +155,7 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
     (centre ~0.7: 1/sqrt off by ~20 %). The output converter then adds at most half of
     the widest interval one of its rows matches (its drawn mismatch: bound by hand)."""
     f = _chip().factory
+    f.norm_out_range, f.norm_out_margin = "symmetric", 1.0     # output window +-4
     banks = f.rsqrt_windows(0.15, 256.0)
     assert len(banks) == 6 and banks[0][0] == 0.15 and abs(banks[-1][1] - 256.0) < 1e-9
     assert all(b[1] / b[0] <= 4.0 + 1e-9 for b in banks)
@@ -185,6 +186,7 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
     assert np.abs(got - rs).max() <= 4.0 * (w.max() + res) / 2 + 1e-6
     chip = _chip()
     chip.factory.r["n"] = f.r["n"]
+    chip.factory.norm_out_range, chip.factory.norm_out_margin = "symmetric", 1.0
     t = torch.tensor
     np.testing.assert_allclose(chip.layernorm(t(x), t(g), t(b), 1e-12, "n").numpy(), got,
                                atol=1e-5)
@@ -193,7 +195,10 @@ def test_rsqrt_banks_cover_a_wide_variance_range():
 def _norm_out_ops(banks: int, sigma_rel: float, seed: int):
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", [f"mapping.acam.norm_out_banks={banks}"])
+    # the window +-max|y| (the banks split the channel's calibrated range)
+    a = arch.load("race-it", [f"mapping.acam.norm_out_banks={banks}",
+                              "mapping.acam.norm_out_range=symmetric",
+                              "mapping.acam.norm_out_margin=1.0"])
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
     return RaceItOps(a, dev, sigma_rel, {"ln": {"out": 1.0}}, Nonideal(0, 0, 1, True), seed)
 
@@ -222,3 +227,62 @@ def test_norm_out_banks_halve_the_mismatch():
                                        ** 2)) for k in range(6)]) / s for b in (1, 2)}
     assert rms[1] == pytest.approx(np.sqrt((1 + 6 * 0.16) / 12), rel=0.1)
     assert rms[2] == pytest.approx(np.sqrt((1 + 6 * 0.04) / 12), rel=0.1)
+
+
+def _window_ops(rng_kind: str, margin: float):
+    from imcspice.accelerators.analog import CrossbarDevice, Nonideal
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", [f"mapping.acam.norm_out_range={rng_kind}",
+                              f"mapping.acam.norm_out_margin={margin}"])
+    dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
+    r = {"ln": {"out": 3.0, "out_ch": np.array([3.0, 0.5]),
+                "out_lo_ch": np.array([1.0, -0.5]), "out_hi_ch": np.array([3.0, 0.25])}}
+    return RaceItOps(a, dev, 0.0, r, Nonideal(0, 0, 0, True), 0)
+
+
+def test_norm_out_window_by_hand():
+    """Channel 0 calibrated over [1, 3], channel 1 over [-0.5, 0.25]: symmetric windows
+    +-max|y| (3, 0.5), offset windows centred on the range (2, -0.125) with half-widths
+    (1, 0.375); the margin multiplies the half-width."""
+    c, m = _window_ops("symmetric", 1.0).norm_out_window(_window_ops("symmetric", 1.0).r["ln"])
+    np.testing.assert_allclose(c, 0.0)
+    np.testing.assert_allclose(m, [3.0, 0.5])
+    ops = _window_ops("offset", 2.0)
+    c, m = ops.norm_out_window(ops.r["ln"])
+    np.testing.assert_allclose(c, [2.0, -0.125])
+    np.testing.assert_allclose(m, [2.0, 0.75])
+    with pytest.raises(arch.ArchError):
+        arch.load("race-it", ["mapping.acam.norm_out_range=minmax"])
+    with pytest.raises(arch.ArchError):
+        arch.load("race-it", ["mapping.acam.norm_out_margin=0.5"])
+
+
+def test_norm_out_margin_trades_a_step_for_headroom():
+    """No mismatch, 8-bit code: a value inside the calibrated range is coded within half
+    a step of its window (2 m / 256 / 2, plus half a ramp step of the trimmed levels); a
+    value 1.5x as far from the window's centre as the calibrated extreme (symmetric: 4.5
+    and -0.75; offset: 2 + 1.5 x 1 = 3.5 and -0.125 - 1.5 x 0.375 = -0.6875) clips to
+    the window's edge at margin 1 and passes within half a step at margin 2. The offset
+    window (half-width 1 for [1, 3]) has a step 3x finer than the symmetric one (3)."""
+    inside = np.array([1.7, 0.1], np.float32)
+    beyond = {"symmetric": ([4.5, -0.75], [3.0, -0.5]), "offset": ([3.5, -0.6875], [3.0, -0.5])}
+    for kind, margin, m in (("symmetric", 1.0, [3.0, 0.5]), ("symmetric", 2.0, [6.0, 1.0]),
+                            ("offset", 1.0, [1.0, 0.375]), ("offset", 2.0, [2.0, 0.75])):
+        ops = _window_ops(kind, margin)
+        y = np.array([inside, beyond[kind][0]], np.float32)
+        got = ops._out("ln", y)
+        half = np.array(m) / 256 * (1 + 1 / TRIM_RAMP_DIV)
+        assert np.all(np.abs(got[0] - y[0]) <= half + 1e-6), (kind, margin, got[0])
+        if margin == 1.0:
+            np.testing.assert_allclose(got[1], beyond[kind][1], atol=half.max() + 1e-6)
+        else:
+            assert np.all(np.abs(got[1] - y[1]) <= half + 1e-6), (kind, margin, got[1])
+    # torch mirror: the same codes
+    chip = AnalogChip("race-it", seed=0)
+    chip.factory = _window_ops("offset", 2.0)
+    chip.ranges, chip.phase = chip.factory.r, "run"
+    x = torch.tensor(np.random.default_rng(0).normal(0, 1, (5, 2)), dtype=torch.float32)
+    g, b = torch.tensor([1.0, 0.3]), torch.tensor([2.0, -0.1])
+    chip.factory.r["ln"].update(var_min=0.1, var_max=10.0)
+    want = chip.factory.layernorm(x.numpy(), g.numpy(), b.numpy(), 1e-12, "ln")
+    np.testing.assert_allclose(chip.layernorm(x, g, b, 1e-12, "ln").numpy(), want, atol=1e-5)
