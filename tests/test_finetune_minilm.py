@@ -94,10 +94,14 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
 #: 0.97178 (0.97313, 0.97139 with the model to 0.25). The file was trained against the
 #: layernorm output windows +-max|y| per channel; the description now ships them offset
 #: per channel with x2 headroom (race-it.toml norm_out_range / norm_out_margin), under
-#: which chip 1000 gives 0.97713 fine-tuned, 0.97608 pretrained (1 thread, measured
+#: which chip 1000 gave 0.97713 fine-tuned, 0.97608 pretrained (1 thread, measured
 #: 2026-12-01): the reproduction checks the file under the windows it was trained with
-#: until it is regenerated (finetune_minilm.py docstring)
-FINE_TUNED_1000, PRETRAINED_1000 = 0.97435, 0.97178
+#: until it is regenerated (finetune_minilm.py docstring). Since the crossbars read the
+#: real tokens only (torch_chip: padding rows skipped), the rows fall into other
+#: bit-plane blocks, the float summation order changes and codes at converter edges
+#: flip: remeasured 2026-12-01 (1 thread) 0.97356 and 0.97154 under the trained
+#: windows, 0.97808 and 0.97650 under the shipped ones
+FINE_TUNED_1000, PRETRAINED_1000 = 0.97356, 0.97154
 TRAINED_WITH = ["mapping.acam.norm_out_range=symmetric", "mapping.acam.norm_out_margin=1.0"]
 TOL = 5e-4
 
