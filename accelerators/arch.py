@@ -28,7 +28,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ImcspiceError
+from ..errors import ArchError
+from .acam_mapping import AcamMapping
 
 SCHEMA = "imcspice.arch/1"
 ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
@@ -66,92 +67,6 @@ ENGINE_ROLES = {
     "gaincell": ("gaincell", "readout", "tile_adder"),
 }
 OP_KINDS = ("linear", "matmul", "softmax", "gelu", "layernorm", "elementwise")
-
-
-class ArchError(ImcspiceError, ValueError):
-    """A description is unusable; the message names the file, component and field."""
-
-
-@dataclass(frozen=True)
-class AcamMapping:
-    """How operators are laid onto Compute-ACAM lookups (``[mapping.acam]``). The
-    defaults are the plain mapping; the accuracy model (:mod:`.race_it`) and the cost
-    (:mod:`.mapping`) read the same values.
-
-    * ``softmax``: ``"probabilities"`` (exp, 1/sum, a probability output lookup per
-      score) or ``"deferred"`` (P·V takes the exp codes; 1/sum scales each P·V output
-      once, one digital multiply per output on the ``scaler`` component);
-    * ``levels``: the value each ACAM row stores: ``"ideal"`` (the centre of its ideal
-      input interval), ``"trimmed"`` (the centre of the interval it really matches,
-      thresholds located once per chip by a calibration ramp of ``trim_ramp_div``
-      points per output step) or ``"centroid"`` (the mean of the calibration inputs it
-      matched, read on the hardware path; rows matched too rarely keep the trimmed
-      centre);
-    * ``rsqrt_banks``: ACAM banks provisioned for a layernorm's 1/sqrt lookup; the
-      compiler spreads as many as its calibrated variance range needs at
-      ``rsqrt_bank_ratio`` (hi/lo) each, at most ``rsqrt_banks``, geometrically; a row's
-      bank is chosen by comparators at the inner edges, priced as ``rsqrt_banks - 1``
-      decisions per row (an upper bound: every provisioned edge);
-    * ``norm_out_banks``: a layernorm's output code from B (power of 2) banks of ``bits
-      - log2(B)`` bits over 1/B of the channel's range each (subranging: mismatch 1/B of
-      one bank's), chosen by ``B - 1`` comparator decisions per element;
-    * ``norm_out_range``: where a layernorm output code's window sits per channel:
-      ``"symmetric"`` (+-max |y_c|) or ``"offset"`` ([min y_c, max y_c], centred on the
-      channel's own offset, so the levels a channel never reaches are not spent: the
-      ACAM thresholds and the stored levels of each channel's bank are programmed
-      anywhere, at no cost);
-    * ``norm_out_margin``: the window's half-width is this x the calibrated half-width
-      (the calibration texts' extremes; evaluation tokens beyond them clip)."""
-
-    softmax: str = "probabilities"
-    levels: str = "ideal"
-    trim_ramp_div: int = 16
-    rsqrt_banks: int = 1
-    rsqrt_bank_ratio: float = 4.0
-    norm_out_banks: int = 1
-    norm_out_range: str = "symmetric"
-    norm_out_margin: float = 1.0
-
-    SOFTMAX = ("probabilities", "deferred")
-    LEVELS = ("ideal", "trimmed", "centroid")
-    NORM_OUT_RANGE = ("symmetric", "offset")
-
-    @property
-    def deferred_softmax(self) -> bool:
-        return self.softmax == "deferred"
-
-    @classmethod
-    def parse(cls, d, where: str) -> "AcamMapping":
-        if not isinstance(d, dict):
-            raise ArchError(f"{where}: must be a table")
-        keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio",
-                "norm_out_banks", "norm_out_range", "norm_out_margin")
-        bad = set(d) - set(keys)
-        if bad:
-            raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
-        m = cls(**d)
-        if m.softmax not in cls.SOFTMAX:
-            raise ArchError(f"{where}.softmax must be one of {', '.join(cls.SOFTMAX)}, "
-                            f"got {m.softmax!r}")
-        if m.levels not in cls.LEVELS:
-            raise ArchError(f"{where}.levels must be one of {', '.join(cls.LEVELS)}, "
-                            f"got {m.levels!r}")
-        if m.norm_out_range not in cls.NORM_OUT_RANGE:
-            raise ArchError(f"{where}.norm_out_range must be one of "
-                            f"{', '.join(cls.NORM_OUT_RANGE)}, got {m.norm_out_range!r}")
-        g = m.norm_out_margin
-        if isinstance(g, bool) or not isinstance(g, (int, float)) or not 1.0 <= g <= 16.0:
-            raise ArchError(f"{where}.norm_out_margin must be a number in [1, 16], got {g!r}")
-        r = m.rsqrt_bank_ratio
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
-            raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")
-        for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64), ("norm_out_banks", 16)):
-            v = getattr(m, k)
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-                raise ArchError(f"{where}.{k} must be an integer in [1, {hi}], got {v!r}")
-        if (b := m.norm_out_banks) & (b - 1):
-            raise ArchError(f"{where}.norm_out_banks must be a power of two, got {b!r}")
-        return m
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ Conventions (the tests re-derive them by hand):
   pool; each lookup searches ``searches_per_lookup`` rows; ``count //
   searches_per_lookup`` lookups per step. A search's energy includes its match-line
   sensing (the acam-search deck senses each row with the SKY130 StrongARM comparator).
-  ``[mapping.acam]`` (:class:`.arch.AcamMapping`): ``softmax = "deferred"`` drops the
+  ``[mapping.acam]`` (:class:`.acam_mapping.AcamMapping`): ``softmax = "deferred"`` drops the
   output lookup (softmax ``e + rows``) and scales each P·V output (``attn.context``,
   ``batch·heads·m·n``) once by its row's 1/sum: one multiply each on the ``scaler``
   pool (``ceil(outputs / count)`` steps); ``rsqrt_banks = B > 1`` adds ``B - 1``

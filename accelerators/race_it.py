@@ -15,7 +15,7 @@ Non-idealities: memristor read law and programming variability, IR drop per tile
 ACAM threshold mismatch (characterized models, :mod:`.hardware`).
 
 Mapping and calibration choices, read from the description's ``[mapping.acam]``
-(:class:`.arch.AcamMapping`; :mod:`.mapping` prices the same ones). None softens a
+(:class:`.acam_mapping.AcamMapping`; :mod:`.mapping` prices the same ones). None softens a
 non-ideality: the thresholds keep their characterized mismatch, ~1.2 steps of an 8-bit
 window after write-verify:
 
@@ -88,7 +88,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, quantize_symmetric, seed_for
-from .arch import AcamMapping
+from .acam_mapping import AcamMapping
 from .converters import ConverterBank
 from .hardware import scale_crossbar
 from .mapping import input_planes
@@ -196,7 +196,7 @@ class RaceItOps(FP32Ops):
         self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
                                   programming_noise=self.ni.programming_noise)
         self.sigma_rel = acam_sigma_rel * self.ni.acam_mismatch
-        # the description's Compute-ACAM mapping (arch.AcamMapping; the cost prices it)
+        # the description's Compute-ACAM mapping (acam_mapping.AcamMapping; the cost prices it)
         am = arch.acam_mapping()
         self.deferred_softmax = am.deferred_softmax
         self.level_trim = am.levels != "ideal"
@@ -272,7 +272,7 @@ class RaceItOps(FP32Ops):
         ``norm_out_range`` / ``norm_out_margin``: the code is (y - centre) / half-width
         over [-1, 1]. Each channel's output ACAM is programmed for its own window (its
         thresholds and stored levels are written per bank, anywhere in the input range;
-        :class:`.arch.AcamMapping`), so an offset window costs nothing."""
+        :class:`.acam_mapping.AcamMapping`), so an offset window costs nothing."""
         if self.norm_out_range == "offset" and "out_lo_ch" in r:
             lo, hi = np.asarray(r["out_lo_ch"]), np.asarray(r["out_hi_ch"])
             c, m = 0.5 * (hi + lo), 0.5 * (hi - lo)

@@ -120,7 +120,7 @@ def render(rep: dict, level: int = 1) -> list[str]:
                   f"residual {th['residual_c']:.3f} °C < {th['tol_c']:g}); components priced "
                   "at their tier's peak: " + ", ".join(
                       f"{c} {t:.1f} °C" for c, t in th["component_temp_c"].items())
-                  + (f"; models characterized at fewer temperatures (clipped): "
+                  + ("; models characterized at fewer temperatures (clipped): "
                      + ", ".join(th["component_model_temp_range_c"])
                      if th["component_model_temp_range_c"] else "")
                   + (f"; at the described {a_t:g} °C (no temperature-swept model): "

@@ -31,3 +31,8 @@ class UnknownNameError(ImcspiceError, KeyError):
 class InputError(ImcspiceError, ValueError):
     """A value the user gave (a corner, a temperature, a list, a file's content) is invalid,
     where no more specific project error applies."""
+
+
+class ArchError(ImcspiceError, ValueError):
+    """An architecture description is unusable; the message names the file, component and
+    field."""
