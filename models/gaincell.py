@@ -42,8 +42,11 @@
         edge charge is a step there, not a slope); i_vrp_a(vwl_v, vs_v)
         the PMOS rail's DC current, asinh table like i_cell_a.
     e_int_j(t_pulse_s, ...) the column integrator OTA's supply energy over the 20 ns read
-        window, per column read (table; class A, nearly constant; absent from files
-        swept with the behavioral integrator).
+        window, per column read (class A: its bias energy, moved by 1-5 % by the read):
+        closed form ``integrator-supply-energy`` (models/gaincell_energy.py, the
+        derivation there) on the output trajectory of v_int_v's fit, a table where that
+        misses the training points by > 1 % FS; absent from files swept with the
+        behavioral integrator.
 
 ``gaincell-readout``: t_out_s (see below), e_int_j(q_in_c) the integrator OTA's supply
 energy per conversion (table), v_int_v, gain_s_per_c, q_sat_c, t_out_max_s.

@@ -13,6 +13,7 @@ from ..fitting.grid import (FitError, base_meta, collapse_axis, grid_data, numer
 from ..fitting.holdout import heldout_error, split_grid, summarize
 from ..fitting.ramp import RESET_LEVEL, fit_ramp
 from ..fitting.ramp_soft import fit_soft_ramp
+from ..fitting.supply_energy import fit_supply_energy
 from ..fitting.table import fit_table_quantity
 
 #: quantities that check the measurement rather than describe the circuit (not modeled)
@@ -51,7 +52,8 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
     kind = _kind_of(raw)
     settings = numeric_settings(raw)
     fns, errs, gds, skipped, notes, diag = {}, {}, [], [], {}, {}
-    for q in raw.data:
+    # the integrator's supply energy is fitted on its output's trajectory: after v_int_v
+    for q in sorted(raw.data, key=lambda q: q in _ON_TRAJECTORY):
         try:
             gd = grid_data(raw, q, settings=settings, mc_reduce="mean" if "mc" in raw.outer
                            else None)
@@ -93,6 +95,10 @@ def fit_gaincell(raw, *, raw_path, seed: int = 0):
             fn, err, notes[q] = _fit_integrator(gd, seed)
             if fn is None:
                 del notes[q]
+        if q in _ON_TRAJECTORY and "t_pulse_s" in gd.names and len(gd.axis("t_pulse_s")) >= 4:
+            fn, err = fit_supply_energy(gd, fns.get(_ON_TRAJECTORY[q]), seed)
+            if fn is not None:
+                notes[q] = _SUPPLY_NOTE
         if q in _PER_READ and "t_pulse_s" in gd.names and (gd.axis("t_pulse_s") > 0).any():
             gd, notes[q] = _read_issued(gd)
         clip_axis = {"t_out_s": "q_in_c"}.get(q)
@@ -172,6 +178,19 @@ def _fit_integrator(gd, seed):
         return None, None, None
     _, fn, err, note = min(cands, key=lambda c: c[0])
     return fn, err, note
+
+
+#: quantity -> the integrator output whose trajectory it is fitted on (form
+#: integrator-supply-energy, models/gaincell_energy.py)
+_ON_TRAJECTORY = {"e_int_j": "v_int_v"}
+_SUPPLY_NOTE = (
+    "integrator-supply-energy in t_pulse_s on the output trajectory of v_int_v's fit: the "
+    "class-A OTA's bias energy over the window, plus the charge the output's excursion "
+    "moves on the supply (M7's channel-length modulation over the time the output spends "
+    "away from its reset level, the output node's junction charge per side, the bias "
+    "node's lag behind M7's gate-drain coupling, M7's triode drop near the top rail, the "
+    "input node moved by the excess beyond a rail), coefficients per setting pulled "
+    "toward the corner's shared ones")
 
 
 #: energies of one read: a step at t_pulse_s = 0 (no pulse, no read, no energy; any pulse
