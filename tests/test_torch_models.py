@@ -70,14 +70,16 @@ def test_float32_tensor_stays_float32():
 
 
 # (file, output, inputs to differentiate): a closed-form crossbar ladder, the memristor
-# sinh law, an ACAM window table over a log axis, the gain-cell integrator ramp, the
-# retention time-scaled curve and the readout's saturating line
+# sinh law, an ACAM window table over a log axis, the gain-cell integrator ramp and its
+# OTA's supply energy (quadrature over the ramp), the retention time-scaled curve and the
+# readout's saturating line
 GRAD_CASES = [
     ("crossbar-column.model.h5", "ir_drop_rel", ("frac_on", "v_read_v", "rows")),
     ("crossbar-column.model.h5", "i_out_a", ("frac_on", "g_on_us")),
     ("memristor.model.h5", "i_a", ("v_v", "g_us")),
     ("acam-window.model.h5", "v_lo_v", ("g_low_us",)),
     ("gaincell-mac.model.h5", "q_col_c", ("t_pulse_s", "vs_col_v")),
+    ("gaincell-mac.model.h5", "e_int_j", ("t_pulse_s", "vs_col_v")),
     ("gaincell-retention-si.model.h5", "v_sn_v", ("t_s",)),
     ("gaincell-readout.model.h5", "t_out_s", ("q_in_c",)),
 ]
