@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -133,3 +135,23 @@ def test_shipped_weights_reproduce_their_recorded_cosine():
     acc = fm.shipped_accuracy(arch.load("race-it", TRAINED_WITH), quick=False, pretrained=False)
     rec = acc["recorded_by_regeneration_run"]["after"]["seeds"]
     assert acc["seeds"] == pytest.approx(rec, abs=2e-3)        # the run's BLAS threads
+
+
+def test_run_keeps_the_trained_tensors_when_the_evaluation_is_cut(tiny_bert, tmp_path,
+                                                                  monkeypatch):
+    """The evaluation after training (5 chips) is the longest part of a run: the trained
+    tensors are written before it, so a run stopped there keeps them (no ``after``)."""
+    from safetensors import safe_open
+
+    def cut(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(fm, "cosines", cut)
+    s = fm.MiniLMFinetuneSettings(steps=1, batch=2, seed_every=1, train_texts=2,
+                                  max_tokens=16, calib_texts=2, eval_sentences=2,
+                                  eval_seeds=(1000,))
+    with pytest.raises(KeyboardInterrupt):
+        fm.run(tmp_path, s, progress=False, hw=fm.load_hw(s.arch), base=copy.deepcopy(tiny_bert))
+    with safe_open(str(tmp_path / "model.safetensors"), framework="pt") as f:
+        summ, keys = json.loads(f.metadata()[fm.META_KEY]), set(f.keys())
+    assert keys == {n for n, _ in tiny_bert.named_parameters() if fm.is_trainable(n, s)}
+    assert "after" not in summ and len(summ["training"]["losses"]) == 1
