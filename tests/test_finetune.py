@@ -225,3 +225,31 @@ def test_finetune_device_cuda_without_a_gpu_is_a_one_line_error(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--device cuda" in err[0], err
     assert not out.exists()
+
+
+def test_resume_continues_stage_3_and_measures_the_attention(tiny, tmp_path):
+    """--resume: the checkpoint's weights + pairs train further on the characterized
+    cells; the record keeps the checkpoint's intermediate figures and the step count,
+    the validation starts at the checkpoint (step 0 = its calibration-batch loss), and
+    the result reloads to its fine-tuned perplexity."""
+    from imcspice.accelerators.finetune_resume import attention_zeroed, resume
+    path, phys = tiny
+    s = ft.FinetuneSettings(steps_linear=1, steps_nonlinear=2, batch=1, context=128,
+                            eval_tokens=2 * 128 + 1, warmup=1, calib_iterations=1,
+                            fp32_control=False)
+    first = ft.run(tmp_path / "a", model_path=path, settings=s, progress=False, physics=phys)
+    res = resume(tmp_path / "b", tmp_path / "a" / "model.safetensors",
+                 settings=replace(s, steps_nonlinear=3, seed=1, val_every=1),
+                 progress=False, physics=phys)
+    ppl = res["perplexity"]
+    assert ppl["resumed_from"] == pytest.approx(first["perplexity"]["fine_tuned"], rel=1e-5)
+    assert ppl["fp32"] == pytest.approx(first["perplexity"]["fp32"], rel=1e-9)
+    assert ppl["calibrated"] == first["perplexity"]["calibrated"]
+    assert res["resumed_from"]["stage3_steps_before"] == 2 and len(res["loss_stage3"]) == 3
+    assert [k for k, _ in res["validation_stage3"]] == [0, 1, 2, 3]
+    model, summ = ft.load_finetuned(tmp_path / "b" / "model.safetensors", physics=phys)
+    held = clm.corpus_tokens("heldout")
+    assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5)
+    assert attention_zeroed(model, held, s) == pytest.approx(ppl["attention_zeroed"], rel=1e-5)
+    # the helper restores the pairs it zeroed
+    assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5)
