@@ -62,8 +62,13 @@ def resume(out_dir, checkpoint, arch="gaincell", settings=None, progress: bool =
     out = Path(out_dir)
     torch.manual_seed(s.seed)
     t_start = time.perf_counter()
+    if "gaincell_finetune" not in clm.load_gpt2(checkpoint)[1]:   # before the cell models
+        raise InputError(f"--resume {checkpoint}: not a gain-cell fine-tuned checkpoint")
     phys = physics or GainCellPhysics.from_arch(arch)
-    model, prev = ft.load_finetuned(checkpoint, arch, physics=phys)
+    try:
+        model, prev = ft.load_finetuned(checkpoint, arch, physics=phys)
+    except ValueError as e:   # a GPT-2 file without the gain-cell record or pairs
+        raise InputError(f"--resume {e}") from None
     if prev["settings"]["context"] != s.context:
         raise InputError(f"--context {s.context}: {checkpoint} was trained with "
                          f"{prev['settings']['context']}")

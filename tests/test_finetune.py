@@ -253,3 +253,42 @@ def test_resume_continues_stage_3_and_measures_the_attention(tiny, tmp_path):
     assert attention_zeroed(model, held, s) == pytest.approx(ppl["attention_zeroed"], rel=1e-5)
     # the helper restores the pairs it zeroed
     assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5)
+
+
+def test_resume_refuses_a_missing_checkpoint_and_a_model(tmp_path, capsys):
+    """--resume FILE: a missing file, --model beside it (the checkpoint names its
+    base), or a GPT-2 file that is not a gain-cell fine-tuned checkpoint is a one-line
+    error; --out is not made."""
+    from imcspice.cli import main
+    for extra in (["--resume", str(tmp_path / "none.safetensors")],
+                  ["--resume", str(ft.SHIPPED), "--model", str(clm.GPT2_CHECKPOINT)],
+                  ["--resume", str(clm.GPT2_CHECKPOINT)]):   # not fine-tuned
+        out = tmp_path / "out"
+        assert main(["finetune", *extra, "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--resume" in err[0], err
+        assert not out.exists()
+
+
+def test_evaluation_calibrates_stage_0_as_the_fine_tuning_did(monkeypatch):
+    """accuracy.gaincell_run's linear / uncalibrated / calibrated figures start from the
+    stage 0 the shipped weights were trained from (the readout range calibration,
+    recorded in their summary): accuracy and the fine-tuned model describe one
+    pipeline. Stopped at stage 0 (no perplexity of the converted model is needed)."""
+    from imcspice.accelerators import accuracy
+    from imcspice.accelerators import arch as arch_mod
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def spy(model, x, ranges=False):
+        seen["ranges"] = ranges
+        raise Stop
+
+    monkeypatch.setattr(ft, "initial_pairs", spy)
+    with pytest.raises(Stop):
+        accuracy.gaincell_run(arch_mod.load("gaincell"), None, quick=True, progress=False)
+    _, summ = ft.load_finetuned()
+    assert summ["settings"]["range_calibration"] is True
+    assert seen["ranges"] is summ["settings"]["range_calibration"]
