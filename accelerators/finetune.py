@@ -64,6 +64,7 @@ readout step, and zeroing its attention output changes its perplexity by < 1 % (
 chunks 13.11 -> 13.17; 4 chunks 12.45 -> 12.35, *lower*; FP32 3.73 there; the
 untrained base with attention zeroed 22.4): ~13 was the network without attention.
 The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
+``--resume FILE`` continues stage 3 of a fine-tuned checkpoint (:mod:`.finetune_resume`).
 """
 from __future__ import annotations
 
