@@ -59,11 +59,11 @@ perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU in th
 of 1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74,
 statistics_matched 12.89, calibrated 12.89 (iterate 3, output regression rejected),
 after 300 stage-3 steps 12.46 (calibration-batch loss 2.6085), after 150 more 12.37
-(2.5941, step 125 kept), after 60 more at a third of the rate **fine_tuned 12.31 (3.12x FP32; target 1.10x not
-reached)**, best calibration-batch loss 2.5936 (step 60). Its attention is used: zeroing
-every attention output (ao = bo = 0) raises the perplexity to 13.62. On the quick
-evaluation's 2 chunks it scores 11.83 (attention zeroed 12.89; the first run 12.07,
-run e 12.70).
+(2.5941, step 125 kept), after 60 more at a third of the rate **fine_tuned 12.31
+(3.12x FP32; target 1.10x not reached)**, best calibration-batch loss 2.5936 (step 60).
+Its attention is used: zeroing every attention output (ao = bo = 0) raises the
+perplexity to 13.62. On the quick evaluation's 2 chunks it scores 11.83 (attention
+zeroed 12.89; the first run 12.07, run e 12.70).
 It replaces run e of docs/gpu.md (H200, 1200 + 1200 steps, before the range
 calibration): fine_tuned 13.11 (3.32x), whose attention was dead (zeroed: 13.17; ~13 was
 the network without attention; details in docs/gpu.md).
