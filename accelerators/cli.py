@@ -99,7 +99,16 @@ def _cmd_finetune(args) -> int:
                          range_calibration=not args.no_range_calibration)
     import torch
     torch.set_num_threads(args.threads)
-    res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
+    if args.resume:
+        from .finetune_resume import resume
+        if model is not None:
+            raise UsageError("--resume continues a fine-tuned checkpoint: no --model")
+        ckpt = Path(args.resume)
+        if not ckpt.is_file():
+            raise UsageError(f"--resume {ckpt}: no such file")
+        res = resume(out, ckpt, arch=args.arch, settings=s, progress=not args.quiet)
+    else:
+        res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
     print(json.dumps({"perplexity": res["perplexity"],
                       "fine_tuned_over_fp32": res["ratio_fine_tuned_to_fp32"],
                       "fine_tuned_over_fp32_same_training":
@@ -170,6 +179,10 @@ def register(sub) -> None:
     p.add_argument("--no-range-calibration", action="store_true",
                    help="gaincell stage 0 without the readout range calibration "
                         "(gaincell_ranges.py; the pre-fix initialization)")
+    p.add_argument("--resume", metavar="FILE",
+                   help="gaincell: continue stage 3 of this fine-tuned checkpoint for "
+                        "--steps-nonlinear steps (stages 0-2 not re-run; use another "
+                        "--seed; finetune_resume.py)")
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

@@ -41,29 +41,34 @@ finetune --arch gaincell --out DIR`` runs it. The shipped
 ``data/causal_lm_gaincell.safetensors`` (weights + pairs; the run's perplexities,
 settings, times and tokens/s in its metadata under ``gaincell_finetune``), from the base
 ``data/causal_lm_gpt2.safetensors`` (trained on an H200 on 9.8 M tokens, held-out
-perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU (48 min,
-540 / 398 tokens/s in stages 1 / 3) by::
+perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU in three runs
+(48 min, 540 / 398 tokens/s in stages 1 / 3; 38 min, 134 tokens/s; 12 min, 174) by::
 
     imcspice finetune --arch gaincell --device cpu --threads 1 --batch 2 --warmup 20 \
         --distill 1.0 --lr 3e-4 --pair-lr 1e-3 --steps-linear 300 --steps-nonlinear 300 \
         --val-every 50 --eval-chunks 16 --no-control --seed 0 --out /tmp/ft
-    cp /tmp/ft/model.safetensors accelerators/data/causal_lm_gaincell.safetensors
+    imcspice finetune --arch gaincell --resume /tmp/ft/model.safetensors --device cpu \
+        --threads 1 --batch 2 --warmup 10 --distill 1.0 --lr 3e-4 --pair-lr 1e-3 \
+        --steps-nonlinear 150 --val-every 25 --eval-chunks 16 --seed 1 --out /tmp/ft2
+    imcspice finetune --arch gaincell --resume /tmp/ft2/model.safetensors --device cpu \
+        --threads 1 --batch 2 --warmup 5 --distill 1.0 --lr 1e-4 --pair-lr 3e-4 \
+        --steps-nonlinear 60 --val-every 20 --eval-chunks 16 --seed 2 --out /tmp/ft3
+    cp /tmp/ft3/model.safetensors accelerators/data/causal_lm_gaincell.safetensors
 
-with the readout range calibration of stage 0 (default). Measured, 16 held-out chunks of
-1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74,
+(the first two runs' files: commits 56f20c0, 0f8d0ef). Measured, 16 held-out chunks
+of 1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74,
 statistics_matched 12.89, calibrated 12.89 (iterate 3, output regression rejected),
-**fine_tuned 12.46 (3.16x FP32; target 1.10x not reached)**; best calibration-batch loss
-2.6085. Its attention is used: zeroing every attention output (ao = bo = 0) raises the
-perplexity to 13.51 (4 chunks: 11.77 -> 12.55). On the quick evaluation's 2 chunks
-it scores 12.07 (run e: 12.70).
-It replaces run e of docs/gpu.md (H200, 1200 + 1200 steps of 4 x 1024 bytes, lr 5e-5,
-pair lr 1e-5, before the range calibration): linear 13.18, uncalibrated 13.81,
-calibrated 13.30, fine_tuned 13.11 (3.32x; best calibration-batch loss 2.6580), whose
-attention was dead: its layer 2 all |ao| < 4e-4, 95-99.9 % of its tile outputs under one
-readout step, and zeroing its attention output changes its perplexity by < 1 % (16
-chunks 13.11 -> 13.17; 4 chunks 12.45 -> 12.35, *lower*; FP32 3.73 there; the
-untrained base with attention zeroed 22.4): ~13 was the network without attention.
+after 300 stage-3 steps 12.46 (calibration-batch loss 2.6085), after 150 more 12.37
+(2.5941, step 125 kept), after 60 more at a third of the rate **fine_tuned 12.31
+(3.12x FP32; target 1.10x not reached)**, best calibration-batch loss 2.5936 (step 60).
+Its attention is used: zeroing every attention output (ao = bo = 0) raises the
+perplexity to 13.62. On the quick evaluation's 2 chunks it scores 11.83 (attention
+zeroed 12.89; the first run 12.07, run e 12.70).
+It replaces run e of docs/gpu.md (H200, 1200 + 1200 steps, before the range
+calibration): fine_tuned 13.11 (3.32x), whose attention was dead (zeroed: 13.17; ~13 was
+the network without attention; details in docs/gpu.md).
 The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
+``--resume FILE`` continues stage 3 of a fine-tuned checkpoint (:mod:`.finetune_resume`).
 """
 from __future__ import annotations
 
