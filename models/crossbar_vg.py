@@ -5,7 +5,8 @@ The SKY130 two-stage OTA holds the bit line's sense node at v_cm only to within 
 that grows with the current its class-A output stage sinks: M6 carries I7 + I, so its
 gate (the first stage's output) moves and the input pair follows by that over the first
 stage's gain. ngspice (shipped sweep, v_err = v_out + I*r_f at the sense node) measures it
-proportional to the column current over the current the output stage is sized for,
+nearly proportional to the column current over the current the output stage is sized
+for,
 
     v_err = E * q * (1 + h*(q - 1)),   q = I / max(I_design, I_floor),
 
@@ -13,9 +14,9 @@ E ~ 1.9 mV at 27 C and ~3.2 mV at 95 C (the same at 0.2 and 0.55 V read; at 16 r
 0.2 V, where the stage sits at its one-copy floor I_floor, half as much): the drift at the
 design current (q = 1). h bends it with the load: the shipped sweep reaches q ~ 2.5
 (frac_on 0.625 against the design load 0.25), where the drift per unit q falls at 27 C
-(32 rows, 0.2 V: 2.0 mV/q at q 0.24, 1.74 at q 2.03; M6's gate rises ~ sqrt of its current)
-and rises at 95 C (2.6 -> 3.1 mV/q: the first stage's gain falls as its output x climbs
-with M6's gate); linear in q (h = 0) the form missed v_out_v there by 1.02 % FS held out
+(32 rows, 0.2 V: 2.0 mV/q at q 0.24, 1.74 at q 2.03: M6's gate rises ~ as the square root
+of its current) and rises at 95 C (2.6 -> 3.1 mV/q at q 0.33 -> 2.49; a first-stage gain
+that falls as x climbs would do it, not separated here); linear in q (h = 0) the form missed v_out_v there by 1.02 % FS held out
 (32 rows, 95 C, 0.2 V), with h 0.46 % (fitted per corner, temperature and read voltage like
 E, on the training lines only; seed 0). I_design =
 rows*g_design*law(V) and g_design = g_off + i_design_frac*(g_on - g_off) (recipe
@@ -26,10 +27,10 @@ reduced to first order by law'(V)/law(V)*v_err:
 
     I = I_lad / (1 + s*v_err(q_lad)),   s = law'(V)/law(V),   q_lad = I_lad / I_max,
 
-(I_max = max(I_design, I_floor); the linearised drift solved for I, exact for h = 0), and
-the TIA output carries the drift itself, v_out = -r_f*A0/(1+A0)*I + v_err(I/I_max) (with r_f = 25 ohm and
-|v_out| <= 42 mV, a 1.9 mV drift is 4.5 % of full scale: why the plain current form missed
-v_out_v by 2.5 % FS in training). E (volts) and h (dimensionless) are two more fitted
+(I_max = max(I_design, I_floor); the linearised drift solved for I, exact for h = 0),
+and the TIA output carries the drift itself, v_out = -r_f*A0/(1+A0)*I + v_err(I/I_max)
+(with r_f = 25 ohm and |v_out| <= 42 mV, a 1.9 mV drift is 4.5 % of full scale: why the
+plain current form missed v_out_v by 2.5 % FS in training). E (volts) and h (dimensionless) are two more fitted
 parameters ``e``, ``h`` per corner, temperature and read voltage; E ~0 for the behavioral
 TIA (no output stage).
 

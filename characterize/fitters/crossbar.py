@@ -126,9 +126,9 @@ LIGHT_SETTLING = "crossbar-settling-off"
 #: the IR-drop fit's, like LIGHT_SETTLING's; e_tia_j only where it is integrated over
 #: 0..t_settle_s (read_window = settled: E = P*t_settle). Shipped sweep, seed 0, held out:
 #: t_settle_s 14.07 (crossbar-settling-off) -> 6.80 % FS, e_tia_j 2.04 (table) -> 0.93;
-#: the misses left are the 1 % crossing's jumps between ringing lobes, which no smooth
-#: form follows (models/crossbar_settle.py); training max 7.1 and 2.9 % FS (the forms
-#: are kept because they hold out better than the tables: 19.2 and 2.04 %). With
+#: the misses left are the 1 % crossing's jumps where the step's one overshoot passes the
+#: band, which no smooth form follows (models/crossbar_settle.py); training max 7.1 and
+#: 2.9 % FS (the forms are kept because they hold out better than the tables: 19.2 and 2.04 %). With
 #: frac_on swept to 0.625 (2.5x the output stage's design load; 432 points) they miss
 #: their training points by 18.0 and 4.3 % FS and hold out worse than the tables, which
 #: the fit keeps: t_settle_s 8.93, e_tia_j 0.96 % FS held out
