@@ -16,9 +16,9 @@ design current (q = 1). h bends it with the load: the shipped sweep reaches q ~ 
 (frac_on 0.625 against the design load 0.25), where the drift per unit q falls at 27 C
 (32 rows, 0.2 V: 2.0 mV/q at q 0.24, 1.74 at q 2.03: M6's gate rises ~ as the square root
 of its current) and rises at 95 C (2.6 -> 3.1 mV/q at q 0.33 -> 2.49; a first-stage gain
-that falls as x climbs would do it, not separated here); linear in q (h = 0) the form missed v_out_v there by 1.02 % FS held out
-(32 rows, 95 C, 0.2 V), with h 0.46 % (fitted per corner, temperature and read voltage like
-E, on the training lines only; seed 0). I_design =
+that falls as x climbs would do it, not separated here); linear in q (h = 0) the form
+missed v_out_v there by 1.02 % FS held out (32 rows, 95 C, 0.2 V), with h 0.46 % (fitted
+per corner, temperature and read voltage like E, on the training lines only; seed 0). I_design =
 rows*g_design*law(V) and g_design = g_off + i_design_frac*(g_on - g_off) (recipe
 ``full_scale_expr``), and I_floor = FS_PER_I7*k2*ibias (circuits/ota.py
 ``output_stage_scale``: the stage is never smaller than one copy). The cells then read
@@ -31,8 +31,9 @@ reduced to first order by law'(V)/law(V)*v_err:
 and the TIA output carries the drift itself, v_out = -r_f*A0/(1+A0)*I + v_err(I/I_max)
 (with r_f = 25 ohm and |v_out| <= 42 mV, a 1.9 mV drift is 4.5 % of full scale: why the
 plain current form missed v_out_v by 2.5 % FS in training). E (volts) and h (dimensionless) are two more fitted
-parameters ``e``, ``h`` per corner, temperature and read voltage; E ~0 for the behavioral
-TIA (no output stage).
+parameters ``e``, ``h`` per corner, temperature and read voltage (forms ``-vgh``; the
+``-vg`` forms, h = 0, load the model files fitted before); E ~0 for the behavioral TIA
+(no output stage).
 
 The OTA's supply power (``crossbar-tia-supply``) follows the same size: P = d0 + d1*I_max
 (the stage's quiescent current I7 = I_max comes from the supply; the column current flows
@@ -52,14 +53,16 @@ from .forms import FORMS, Form
 
 def drift_v(q, p):
     """The sense node's drift v_err = e*q*(1 + h*(q - 1)), V, at the load q = I/I_max
-    (p = (..., e, h): e the drift at the design current, V; h its bend with the load)."""
-    return p[..., 5] * q * (1.0 + p[..., 6] * (q - 1.0))
+    (p = (..., e, h): e the drift at the design current, V; h its bend with the load;
+    h = 0 for the 6-parameter ``-vg`` forms, which model files fitted before h carry)."""
+    v = p[..., 5] * q
+    return v * (1.0 + p[..., 6] * (q - 1.0)) if p.shape[-1] > 6 else v
 
 
 def _drift_ratio(x, p, extra):
     """(g [S], ratio, v_err): the access-aware ladder ratio i_out/(rows*g*law(V)) lowered
     by the sense node's drift, and that drift (V) at q = I/I_max, the current over the
-    output stage's size; p = (a, b, c, k, m, e, h), e = E in volts."""
+    output stage's size; p = (a, b, c, k, m, e[, h]), e = E in volts."""
     v = x[5]
     g, r = _ratio_acc_v(x, p, extra)
     law = _law(v, extra)
@@ -103,9 +106,9 @@ _VG = ("I = I_lad/(1 + s*v_err(q_lad)), v_err(q) = e*q*(1 + h*(q - 1)), s = law'
        "(g_eff/g)*T*(1 + c*(1 - T)), ")
 #: inputs (rows, r_bl_ohm, frac_on, g_on_us, g_off_us, v_read_v)
 CROSSBAR_VG_FORMS = (
-    Form("crossbar-ir-drop-vg", ("a", "b", "c", "k", "m", "e", "h"), 6,
+    Form("crossbar-ir-drop-vgh", ("a", "b", "c", "k", "m", "e", "h"), 6,
          "drop = 1 - I/(rows*g*law(V)), " + _VG + _ACC, _ir_drop_vg_form),
-    Form("crossbar-column-current-vg", ("a", "b", "c", "k", "m", "e", "h"), 6,
+    Form("crossbar-column-current-vgh", ("a", "b", "c", "k", "m", "e", "h"), 6,
          "y = scale*I + sense*v_err(q), " + _VG + _ACC + "; scale (extra): 1 for the current, "
          "-r_f*A0/(1+A0) for the TIA output; sense (extra): 1 for the TIA output (the "
          "drift appears on it), 0 for the current", _current_vg_form),
@@ -113,6 +116,13 @@ CROSSBAR_VG_FORMS = (
          "P = d0 + d1*I_max, I_max = max(rows*(g_off + i_design_frac*(g_on - g_off))*1e-6*"
          "law(V), i_floor_a) (the OTA's supply power: its class-A output stage sized for "
          "I_max, never below one copy, plus the tail and bias branches)", _supply_form),
+    # the drift linear in q (h = 0): model files fitted before the bend load with these
+    Form("crossbar-ir-drop-vg", ("a", "b", "c", "k", "m", "e"), 6,
+         "drop = 1 - I/(rows*g*law(V)), " + _VG.replace("*(1 + h*(q - 1))", "") + _ACC,
+         _ir_drop_vg_form),
+    Form("crossbar-column-current-vg", ("a", "b", "c", "k", "m", "e"), 6,
+         "y = scale*I + sense*v_err(q), " + _VG.replace("*(1 + h*(q - 1))", "") + _ACC
+         + "; scale, sense: as crossbar-column-current-vgh", _current_vg_form),
 )
 for _f in CROSSBAR_VG_FORMS:
     FORMS.add(_f.name, _f)

@@ -75,11 +75,12 @@ FORM_OF = {
 OTA_FORM_OF = {
     # the supply power follows the output stage's size (models/crossbar_vg.py)
     "p_tia_w": ("crossbar-tia-supply", ["v_read_v"]),
-    "ir_drop_rel": ("crossbar-ir-drop-vg", ["v_read_v"]),
-    "i_out_a": ("crossbar-column-current-vg", ["v_read_v"]),
-    "v_out_v": ("crossbar-column-current-vg", ["v_read_v"]),
+    "ir_drop_rel": ("crossbar-ir-drop-vgh", ["v_read_v"]),
+    "i_out_a": ("crossbar-column-current-vgh", ["v_read_v"]),
+    "v_out_v": ("crossbar-column-current-vgh", ["v_read_v"]),
 }
-VG_FORMS = ("crossbar-ir-drop-vg", "crossbar-column-current-vg", "crossbar-tia-supply")
+VG_FORMS = ("crossbar-ir-drop-vg", "crossbar-column-current-vg", "crossbar-ir-drop-vgh",
+            "crossbar-column-current-vgh", "crossbar-tia-supply")
 N2_FORMS = ("crossbar-settling-n2", "crossbar-tia-energy-n2")
 
 #: How the closed forms' axes are held out: like table axes, a near-edge line + random
@@ -186,7 +187,8 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
         extra["i_design_frac"] = np.array([float(fixed.get("i_design_frac", 0.25))])
         extra["i_floor_a"] = np.array([_output_stage_floor_a(fixed)])
     if form in ("crossbar-column-current", "crossbar-column-current-v",
-                "crossbar-column-current-acc", "crossbar-column-current-vg"):
+                "crossbar-column-current-acc", "crossbar-column-current-vg",
+                "crossbar-column-current-vgh"):
         scale = 1.0
         if q == "v_out_v":
             a0 = float(fixed.get("a0_v_per_v", 1e5))
@@ -380,7 +382,8 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # signed output: scale is its size
         fn, err = fit_quantity(gd, q, fixed, seed, ratio0, doc=raw.docs.get(q, ""))
         if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v",
-                                              "crossbar-ir-drop-acc", "crossbar-ir-drop-vg"):
+                                              "crossbar-ir-drop-acc", "crossbar-ir-drop-vg",
+                                              "crossbar-ir-drop-vgh"):
             pv = np.median(fn.values.reshape(-1, len(fn.param_names)), axis=0)
             ratio0 = {n: float(v) for n, v in zip(fn.param_names, pv)}
             # the quadratic access-aware forms take the ON cell's wire-free fraction a
