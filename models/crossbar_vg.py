@@ -30,10 +30,10 @@ reduced to first order by law'(V)/law(V)*v_err:
 (I_max = max(I_design, I_floor); the linearised drift solved for I, exact for h = 0),
 and the TIA output carries the drift itself, v_out = -r_f*A0/(1+A0)*I + v_err(I/I_max)
 (with r_f = 25 ohm and |v_out| <= 42 mV, a 1.9 mV drift is 4.5 % of full scale: why the
-plain current form missed v_out_v by 2.5 % FS in training). E (volts) and h (dimensionless) are two more fitted
-parameters ``e``, ``h`` per corner, temperature and read voltage (forms ``-vgh``; the
-``-vg`` forms, h = 0, load the model files fitted before); E ~0 for the behavioral TIA
-(no output stage).
+plain current form missed v_out_v by 2.5 % FS in training). E (volts) and h
+(dimensionless) are two more fitted parameters ``e``, ``h`` per corner, temperature and
+read voltage (forms ``-vgh``; the ``-vg`` forms, h = 0, load the model files fitted
+before); E ~0 for the behavioral TIA (no output stage).
 
 The OTA's supply power (``crossbar-tia-supply``) follows the same size: P = d0 + d1*I_max
 (the stage's quiescent current I7 = I_max comes from the supply; the column current flows
