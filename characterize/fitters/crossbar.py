@@ -45,7 +45,8 @@ TABLE_ONLY_SETTLED = ("e_read_j",)
 #: (p_tia_w, e_tia_j) is proportional to rows above its one-copy floor (circuits/ota.py
 #: rule), and the column current (v_out_v = -i r_f) nearly so, so a held-out 64-row line
 #: between 32 and 128 is close to exact; log(rows) read p_tia_w there 25 % high (held
-#: out 12-13 % FS, seed 0)
+#: out 12-13 % FS, seed 0). For e_read_j and e_tia_j the inner hold-out may still choose
+#: log(rows) (ROWS_SCALE_BY_INNER: over 0..t_settle_s they follow the settling time)
 LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 
 #: tables whose rows scale (linear or log(rows)) is chosen like their value transform and
