@@ -140,10 +140,11 @@ LIGHT_SETTLING = "crossbar-settling-off"
 #: t_settle_s 14.07 (crossbar-settling-off) -> 6.80 % FS, e_tia_j 2.04 (table) -> 0.93;
 #: the misses left are the 1 % crossing's jumps where the step's one overshoot passes the
 #: band, which no smooth form follows (models/crossbar_settle.py); training max 7.1 and
-#: 2.9 % FS (the forms are kept because they hold out better than the tables: 19.2 and 2.04 %). With
-#: frac_on swept to 0.625 (2.5x the output stage's design load; 432 points) they miss
-#: their training points by 18.0 and 4.3 % FS and hold out worse than the tables, which
-#: the fit keeps: t_settle_s 8.93, e_tia_j 0.96 % FS held out
+#: 2.9 % FS (the forms are kept because they hold out better than the tables: 19.2 and
+#: 2.04 %). With frac_on swept to 0.625 (2.5x the output stage's design load; 432 points)
+#: they miss their training points by 18.0 and 4.3 % FS and hold out worse than the
+#: tables, which the fit keeps: t_settle_s 6.08, e_tia_j 0.80 % FS held out (log(rows),
+#: ROWS_SCALE_BY_INNER; 8.93, 0.96 linear in rows)
 N2_FORM_OF = {"t_settle_s": "crossbar-settling-n2", "e_tia_j": "crossbar-tia-energy-n2"}
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
