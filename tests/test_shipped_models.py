@@ -64,10 +64,13 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #:   step is a few uV while the word lines' step kicks the output 35-80x the final value;
 #:   the kick's recovery overshoots 0.7-1.2 % of the final value, ngspice, so the crossing
 #:   jumps as that overshoot passes the band: 10.2 -> 7.5 ns from 32 to 48 rows there).
-#:   e_read_j (0.63 %, log rows) and v_out_v (0.46 %: the OTA drift form bends with the
-#:   load, models/crossbar_vg.py h) meet it since they were refit from the shipped sweep
-#:   (1.35, 1.02 % before); i_out_a, ir_drop_rel (the OTA's sense-node drift in the form),
-#:   p_tia_w (form crossbar-tia-supply) and e_tia_j (0.80 %, table) meet it
+#:   e_read_j (1.35 %, table, 96 rows, frac_on 0.625, 95 C, 0.55 V) misses it at the top
+#:   load (met up to 0.25: 0.42 %; log(rows) with log values held out 0.63 % but read the
+#:   held-out frac_on 1/16 line at 128 rows 17.5 % low: not adopted, fitters/crossbar.py
+#:   ROWS_SCALE_BY_INNER). v_out_v meets it since the OTA drift form bends with the load
+#:   (models/crossbar_vg.py h; refit from the shipped sweep: 1.02 -> 0.46 %); i_out_a,
+#:   ir_drop_rel (the OTA's sense-node drift in the form), p_tia_w (form
+#:   crossbar-tia-supply) and e_tia_j (0.96 %, table) meet it
 #: - gaincell-mac (73 points, the SKY130 OTA integrator since v8): e_int_j (the OTA's
 #:   supply energy over the read window) is a table, 2.54 % FS, worst on the held-out
 #:   t_pulse_s = 1 ns line (at 0.0625 V; every held-out miss > 1 % is on that line: the
@@ -80,7 +83,7 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
-KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 6.08,
+KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 6.08, ("crossbar-column", "e_read_j"): 1.35,
                 ("gaincell-mac", "e_int_j"): 2.54}
 
 
