@@ -333,6 +333,27 @@ def test_ota_drift_forms_by_hand():
     np.testing.assert_allclose(get_form("crossbar-ir-drop-vg").func(x, p0, ex),
                                get_form("crossbar-ir-drop-acc").func(x, p0[:5], ex),
                                rtol=1e-12)
+    # the -vgh forms bend the drift with the load: v_err = e*q*(1 + h*(q - 1)). At the
+    # design current (q_lad = 1) it is e whatever h; at twice it (frac_on 0.5: 64 *
+    # 50.5 uS * 0.2 V = 646.4 uA, I_max 329.6 uA) with h = 0.5 the drift is 2 mV * q_lad *
+    # (1 + 0.5 (q_lad - 1)), the cells read 0.2 V less it (first order in I_lad), and the
+    # output carries it at the lowered current's q; h = 0 is the -vg form
+    ph = np.append(p, 0.5)
+    np.testing.assert_allclose(get_form("crossbar-ir-drop-vgh").func(x, ph, ex),
+                               1 - 1 / 1.01, rtol=1e-6)
+    curh = get_form("crossbar-column-current-vgh").func
+    x2 = [x[0], x[1], np.array([0.5])] + x[3:]
+    i2 = 64 * 50.5e-6 * 0.2
+    q2 = i2 / i_lad
+    v_err = 0.002 * q2 * (1 + 0.5 * (q2 - 1))
+    i_h = curh(x2, ph, dict(ex, scale=np.array([1.0]), sense=np.array([0.0])))
+    np.testing.assert_allclose(i_h, i2 / (1 + v_err / 0.2), rtol=1e-6)
+    q_out = i_h[0] / i_lad
+    np.testing.assert_allclose(
+        curh(x2, ph, dict(ex, scale=np.array([-25.0]), sense=np.array([1.0]))),
+        -25.0 * i_h + 0.002 * q_out * (1 + 0.5 * (q_out - 1)), rtol=1e-6)
+    ex1 = dict(ex, scale=np.array([-25.0]), sense=np.array([1.0]))
+    np.testing.assert_allclose(curh(x2, np.append(p, 0.0), ex1), cur(x2, p, ex1), rtol=1e-12)
     # the supply follows the output stage's size: 16 rows design 82.4 uA < the one-copy
     # floor 160 uA; 128 rows 659.2 uA
     sup = get_form("crossbar-tia-supply").func

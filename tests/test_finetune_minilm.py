@@ -102,8 +102,11 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
 #: real tokens only (torch_chip: padding rows skipped), the rows fall into other
 #: bit-plane blocks, the float summation order changes and codes at converter edges
 #: flip: remeasured 2026-12-01 (1 thread) 0.97356 and 0.97154 under the trained
-#: windows, 0.97808 and 0.97650 under the shipped ones
-FINE_TUNED_1000, PRETRAINED_1000 = 0.97356, 0.97154
+#: windows, 0.97808 and 0.97650 under the shipped ones. The crossbar-column model refit
+#: from its shipped sweep (the OTA drift bent with the load: ir_drop_rel held out 0.35 ->
+#: 0.24 % FS, the gain trims move ~1e-5) flips other codes: remeasured 2026-12-01 (1
+#: thread) 0.97470 and 0.97112 under the trained windows
+FINE_TUNED_1000, PRETRAINED_1000 = 0.97470, 0.97112
 TRAINED_WITH = ["mapping.acam.norm_out_range=symmetric", "mapping.acam.norm_out_margin=1.0"]
 TOL = 5e-4
 

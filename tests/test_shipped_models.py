@@ -54,14 +54,23 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #:   closed-form axes held out near the edge, fitters/crossbar.py FORM_AXIS_HOLDOUT):
 #:   the settling time (a lookup table since the sweep reaches 2.5x the design load: the
 #:   copy-count form crossbar-settling-n2, models/crossbar_settle.py, misses its training
-#:   points by 18 % FS there; 6.80 % held out with frac_on 0..0.25): 8.93 % at 32 rows,
-#:   frac_on 0.625, 95 C, 0.2 V, 7.85 % at frac_on 0, 96 rows (the 1 % crossing jumps
-#:   between ringing lobes: 11.6 -> 9.2 ns from 48 to 64 rows there); v_out_v (1.02 %, form
-#:   crossbar-column-current-vg, 32 rows, frac_on 0.625, 95 C, 0.2 V: 2.5x the output
-#:   stage's design current) and e_read_j (1.35 %, table, 96 rows, frac_on 0.625, 95 C,
-#:   0.55 V) miss it at the new top load (both met up to 0.25: 0.14, 0.42 %); i_out_a,
-#:   ir_drop_rel (the OTA's sense-node drift in the form, models/crossbar_vg.py), p_tia_w
-#:   (form crossbar-tia-supply) and e_tia_j (0.96 %, table) meet it
+#:   points by 18 % FS there; 6.80 % held out with frac_on 0..0.25; rows interpolated in
+#:   log(rows), chosen by the inner hold-out, fitters/crossbar.py ROWS_SCALE_BY_INNER:
+#:   8.93 % linear): 6.08 % at 32 rows, frac_on 0.625, 95 C, 0.2 V (40.1 ns; the table
+#:   reads 36.9 from the 16- and 48-row lines, 26.3 and 39.8 ns: at 0.2 V the 16-row
+#:   column's output stage sits at its one-copy floor, half its load per copy, so
+#:   t_settle_s kinks at ~31 rows where n2 leaves the floor; at 0.55 V, no floor, the rows
+#:   lines are smooth), 4.77 % at frac_on 0, 32 rows, 27 C (the 1 % band of a 0.1-0.9 mV
+#:   step is a few uV while the word lines' step kicks the output 35-80x the final value;
+#:   the kick's recovery overshoots 0.7-1.2 % of the final value, ngspice, so the crossing
+#:   jumps as that overshoot passes the band: 10.2 -> 7.5 ns from 32 to 48 rows there).
+#:   e_read_j (1.35 %, table, 96 rows, frac_on 0.625, 95 C, 0.55 V) misses it at the top
+#:   load (met up to 0.25: 0.42 %; log(rows) with log values held out 0.63 % but read the
+#:   held-out frac_on 1/16 line at 128 rows 17.5 % low: not adopted, fitters/crossbar.py
+#:   ROWS_SCALE_BY_INNER). v_out_v meets it since the OTA drift form bends with the load
+#:   (models/crossbar_vg.py h; refit from the shipped sweep: 1.02 -> 0.46 %); i_out_a,
+#:   ir_drop_rel (the OTA's sense-node drift in the form), p_tia_w (form
+#:   crossbar-tia-supply) and e_tia_j (0.96 %, table) meet it
 #: gaincell-mac (73 points, the SKY130 OTA integrator since v8) meets the target: q_col_c
 #: and v_int_v with the closed form integrator-soft-rails (models/gaincell_ramp.py, the
 #: OTA's soft output saturation: held out 0.54 and 0.86 % FS, were 1.52 and 3.10 % as
@@ -74,8 +83,7 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
-KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 8.93,
-                ("crossbar-column", "v_out_v"): 1.02, ("crossbar-column", "e_read_j"): 1.35}
+KNOWN_MISSES = {("crossbar-column", "t_settle_s"): 6.08, ("crossbar-column", "e_read_j"): 1.35}
 
 
 @pytest.mark.parametrize("name", sorted(FULL))
