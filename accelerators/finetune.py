@@ -64,9 +64,7 @@ after 300 stage-3 steps 12.46 (calibration-batch loss 2.6085), after 150 more 12
 Its attention is used: zeroing every attention output (ao = bo = 0) raises the
 perplexity to 13.62. On the quick evaluation's 2 chunks it scores 11.83 (attention
 zeroed 12.89; the first run 12.07, run e 12.70).
-It replaces run e of docs/gpu.md (H200, 1200 + 1200 steps, before the range
-calibration): fine_tuned 13.11 (3.32x), whose attention was dead (zeroed: 13.17; ~13 was
-the network without attention; details in docs/gpu.md).
+It replaces run e of docs/gpu.md (H200, before the range calibration: 13.11, attention dead).
 The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
 ``--resume FILE`` continues stage 3 of a fine-tuned checkpoint (:mod:`.finetune_resume`).
 """
@@ -425,18 +423,27 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
            "loss_stage1": r1["losses"], "loss_stage3": r3["losses"],
            "validation_stage1": r1.get("val_losses"), "validation_stage3": r3.get("val_losses"),
            "heldout_tokens": (min(s.eval_tokens, len(held)) - 1) // s.context * s.context,
-           "physics": {"tau_s": phys.tau_s, "v_inf_v": phys.v_inf_v, "q_sat_c": phys.q_sat_c,
-                       "t_token_s": phys.t_token_s, "window": phys.window,
-                       "tile": phys.tile, "q_bits": phys.q_bits, "kv_bits": phys.kv_bits,
-                       "out_bits": phys.out_bits, "source": phys.source,
-                       "retention_at_window_edge": 1.0 - eps_max},
+           "physics": {**physics_record(phys), "retention_at_window_edge": 1.0 - eps_max},
            "base_model": str(model_path or clm.GPT2_CHECKPOINT),
            "base_model_meta": {k: v for k, v in meta.items() if k != "extra_tensors"}}
+    write_run(out, res, model)
+    return res
+
+
+def physics_record(phys) -> dict:
+    """The cell physics a run trained on, as its record stores it."""
+    return {k: getattr(phys, k) for k in ("tau_s", "v_inf_v", "q_sat_c", "t_token_s",
+                                          "window", "tile", "q_bits", "kv_bits",
+                                          "out_bits", "source")}
+
+
+def write_run(out: Path, res: dict, model) -> None:
+    """OUT/finetune.json (the record) and OUT/model.safetensors (weights; record sans losses)."""
+    from . import causal_lm as clm
     (out / "finetune.json").write_text(json.dumps(res, indent=1))
     summary = {k: v for k, v in res.items() if not k.startswith("loss_")}
     clm.save_gpt2(model.cpu(), out / "model.safetensors",
                   {"gaincell_finetune": json.dumps(summary)})
-    return res
 
 
 def load_finetuned(path: str | Path | None = None, arch="gaincell", physics=None):

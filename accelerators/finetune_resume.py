@@ -16,7 +16,6 @@ visible: a live attention makes it higher than ``fine_tuned``.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -107,17 +106,11 @@ def resume(out_dir, checkpoint, arch="gaincell", settings=None, progress: bool =
            "loss_stage1": [], "loss_stage3": r3["losses"],
            "validation_stage1": None, "validation_stage3": r3.get("val_losses"),
            "heldout_tokens": (min(s.eval_tokens, len(held)) - 1) // s.context * s.context,
-           "physics": {"tau_s": phys.tau_s, "v_inf_v": phys.v_inf_v, "q_sat_c": phys.q_sat_c,
-                       "t_token_s": phys.t_token_s, "window": phys.window,
-                       "tile": phys.tile, "q_bits": phys.q_bits, "kv_bits": phys.kv_bits,
-                       "out_bits": phys.out_bits, "source": phys.source},
+           "physics": ft.physics_record(phys),
            "resumed_from": {"checkpoint": str(checkpoint), "stage3_steps_before": before,
                             "record": {k: v for k, v in prev.items()
                                        if k not in ("base_model_meta",)}},
            "base_model": prev.get("base_model"),
            "base_model_meta": {k: v for k, v in meta.items() if k != "extra_tensors"}}
-    (out / "finetune.json").write_text(json.dumps(res, indent=1))
-    summary = {k: v for k, v in res.items() if not k.startswith("loss_")}
-    clm.save_gpt2(model.cpu(), out / "model.safetensors",
-                  {"gaincell_finetune": json.dumps(summary)})
+    ft.write_run(out, res, model)
     return res
