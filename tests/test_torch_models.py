@@ -94,16 +94,21 @@ def test_gradcheck_fitted_model_evaluation(fname, out, wrt):
     fixed = {k: torch.tensor(v) for k, v in pts.items() if k not in wrt}
     free = [k for k in wrt if k in pts]
     assert free, f"{fname}:{out} does not vary {wrt}"
-    args = tuple(torch.tensor(pts[k], requires_grad=True) for k in free)
+    # every input and the output in units of its own scale (conductances in uS, times in
+    # s, voltages in V; charges ~1e-13 C, energies ~1e-12 J): one eps and one atol then
+    # mean the same for each (an absolute atol of 1e-7 would pass any gradient of a
+    # picojoule output, and one eps cannot suit nanoseconds and volts together)
+    x_scale = [float(np.abs(pts[k]).max()) or 1.0 for k in free]
+    args = tuple(torch.tensor(pts[k] / s, requires_grad=True) for k, s in zip(free, x_scale))
 
     def f(*xs):
-        return m.evaluate(out, corner=fn.corners[0], **fixed, **dict(zip(free, xs)))
+        return m.evaluate(out, corner=fn.corners[0], **fixed,
+                          **{k: x * s for k, x, s in zip(free, xs, x_scale)})
     y = f(*args)
     assert y.requires_grad
-    # eps relative to the inputs' scale: conductances in uS, times in s, voltages in V
-    scale = min(float(a.abs().min()) for a in args)
-    assert torch.autograd.gradcheck(f, args, eps=1e-6 * max(scale, 1e-12), atol=1e-7,
-                                    rtol=1e-3)
+    y_scale = float(y.detach().abs().max()) or 1.0
+    assert torch.autograd.gradcheck(lambda *xs: f(*xs) / y_scale, args, eps=1e-6,
+                                    atol=1e-7, rtol=1e-3)
 
 
 def test_grid_gradient_is_the_cell_slope():
