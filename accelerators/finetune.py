@@ -55,16 +55,11 @@ perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU in th
         --steps-nonlinear 60 --val-every 20 --eval-chunks 16 --seed 2 --out /tmp/ft3
     cp /tmp/ft3/model.safetensors accelerators/data/causal_lm_gaincell.safetensors
 
-(the first two runs' files: commits 56f20c0, 0f8d0ef). Measured, 16 held-out chunks
-of 1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74,
-statistics_matched 12.89, calibrated 12.89 (iterate 3, output regression rejected),
-after 300 stage-3 steps 12.46 (calibration-batch loss 2.6085), after 150 more 12.37
-(2.5941, step 125 kept), after 60 more at a third of the rate **fine_tuned 12.31
-(3.12x FP32; target 1.10x not reached)**, best calibration-batch loss 2.5936 (step 60).
-Its attention is used: zeroing every attention output (ao = bo = 0) raises the
-perplexity to 13.62. On the quick evaluation's 2 chunks it scores 11.83 (attention
-zeroed 12.89; the first run 12.07, run e 12.70).
-It replaces run e of docs/gpu.md (H200, before the range calibration: 13.11, attention dead).
+(the first two runs' files: commits 56f20c0, 0f8d0ef). Measured, 16 held-out chunks of
+1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74, calibrated
+12.89 (iterate 3; = statistics_matched), stage 3: 12.46 -> 12.37 -> **fine_tuned 12.31
+(3.12x FP32; target 1.10x not reached)**, attention zeroed (ao = bo = 0) 13.62: it is
+used. Quick (2 chunks): 11.83. It replaces docs/gpu.md's run e (H200; attention dead).
 The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
 ``--resume FILE`` continues stage 3 of a fine-tuned checkpoint (:mod:`.finetune_resume`).
 """
