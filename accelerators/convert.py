@@ -227,23 +227,26 @@ def _tokens_out(model, args, kwargs, output):
         chip.tokens = None
 
 
-def calibrate(model: nn.Module, batches: Iterable[dict]) -> None:
+def calibrate(model: nn.Module, batches: Iterable[dict], *, reference: bool = False) -> None:
     """Calibrate a converted model on ``batches`` (dicts of its inputs: input_ids,
     attention_mask, ...): FP32 ranges, then the hardware path's converter and lookup
     ranges (the numpy protocol's two passes), and the row levels where the description
     fits them to the calibration inputs (a third pass). Calibration texts should not be the
-    evaluation texts."""
+    evaluation texts. The hardware-path passes run on the torch operators;
+    ``reference=True`` runs them on the numpy hardware ops instead (the numpy protocol's
+    calibration; tests compare the two: they differ by float summation order only)."""
     chip: AnalogChip = model._imcspice_chip
     batches = list(batches)
     with torch.no_grad():
         chip.begin_record()
         for b in batches:
             model(**b)
-        chip.begin_hw_calibrate()
+        chip.begin_hw_calibrate(reference=reference)
         for b in batches:
             model(**b)
         chip.finish()
-        chip.fit_levels(lambda: [model(**b) for b in batches])   # centroid row levels
+        chip.fit_levels(lambda: [model(**b) for b in batches],   # centroid row levels
+                        reference=reference)
 
 
 __all__ = ["convert", "calibrate", "op_name", "AnalogLinear", "AnalogActivation",

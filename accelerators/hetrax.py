@@ -82,6 +82,16 @@ class HetraxOps(FP32Ops):
         if not self._on_crossbar(name):
             y = self._sm(x, w.T)
             return y if b is None else y + b
+        xb = self.crossbar(w, name)
+        if self.calibrating:
+            xb.calibrate(x)
+        y = xb(x)
+        return y if b is None else y + b
+
+    def crossbar(self, w, name: str) -> CrossbarLinear:
+        """The programmed crossbar of linear ``name`` (weights ``w`` (out, in)), made on
+        first use and read at the calibration or the tier temperature; :meth:`linear`
+        reads it, the torch path builds its operator from it."""
         xb = self._xbars.get(name)
         if xb is None:
             q = self.ni.quantization
@@ -99,10 +109,7 @@ class HetraxOps(FP32Ops):
             else:
                 xb = CrossbarLinear(*args, **kw)
             self._xbars[name] = xb
-        if self.calibrating:
-            xb.calibrate(x)
-        y = xb(x)
-        return y if b is None else y + b
+        return xb
 
     def _sm(self, a, b):
         """An SM-tier product: FP16 operands (quantization on) or exact."""

@@ -290,7 +290,10 @@ class RaceItOps(FP32Ops):
         return [(float(e[i]), float(e[i + 1])) for i in range(b)], \
             self.bits - int(np.log2(b))
 
-    def linear(self, x, w, b, name):
+    def crossbar(self, w, name: str) -> CrossbarLinear:
+        """The programmed crossbar of linear ``name`` (weights ``w`` (out, in)), made on
+        first use (DAC ranges ``in_ch`` from the FP32 record pass, programming noise per
+        chip seed); :meth:`linear` reads it, the torch path builds its operator from it."""
         xb = self._xbars.get(name)
         if xb is None:
             q = self.ni.quantization
@@ -303,6 +306,10 @@ class RaceItOps(FP32Ops):
                                 w_scale=self.w_scale, tile_cols=self.tile_cols,
                                 converters_per_tile=self.conv_per_tile)
             self._xbars[name] = xb
+        return xb
+
+    def linear(self, x, w, b, name):
+        xb = self.crossbar(w, name)
         if self.calibrating:
             xb.calibrate(x)
         y = xb(x)
@@ -375,16 +382,22 @@ class RaceItOps(FP32Ops):
         bq = self._operand(b, r, "in2")
         heads = b.shape[-3] if b.ndim >= 3 else 1
         if self.calibrating:
-            flat = np.abs(np.moveaxis(bq, -3, 0).reshape(heads, -1)) if b.ndim >= 3 \
-                else np.abs(bq).reshape(1, -1)
-            v = np.maximum(np.percentile(flat, 99.9, axis=1), 1e-12)
-            self._vrange[name] = np.maximum(self._vrange.get(name, 0.0), v)
+            self.record_vrange(name, bq)
         vh = self._vrange.get(name)
         if vh is None:
             vh = np.full(heads, float(r["in2"]))
         pms = [float(vh[i[-1]]) if len(i) else float(vh[0])
                for i in np.ndindex(*eq.shape[:-2])]
         return (self._product_sum(eq, bq, pms, name) * rc).astype(np.float32)
+
+    def record_vrange(self, name: str, bq: np.ndarray) -> None:
+        """Calibration pass: grow each head's |V| range of a deferred P·V lookup (the
+        99.9th percentile of its V codes ``bq``, heads on axis -3)."""
+        heads = bq.shape[-3] if bq.ndim >= 3 else 1
+        flat = np.abs(np.moveaxis(bq, -3, 0).reshape(heads, -1)) if bq.ndim >= 3 \
+            else np.abs(bq).reshape(1, -1)
+        v = np.maximum(np.percentile(flat, 99.9, axis=1), 1e-12)
+        self._vrange[name] = np.maximum(self._vrange.get(name, 0.0), v)
 
     def softmax(self, x, name, axis=-1):
         if not self.ni.quantization:

@@ -125,7 +125,7 @@ class TorchCrossbarLinear(nn.Module):
         if self.ranges is None:
             raise RuntimeError("TorchCrossbarLinear: its converter has no calibrated range")
         r = self.ranges[t].to(p.dtype)
-        if isinstance(self.q, (AcamLookup, BankLookup)) and \
+        if isinstance(self.q, (AcamLookup, BankLookup)) and self.q.stats is None and \
                 not (torch.is_grad_enabled() and p.requires_grad):
             # inference: the fine-bin index (p/r - lo) * inv_bin in one fused pass (the
             # table's clip is the converter's), one gather, the plane sum as one product
@@ -134,7 +134,7 @@ class TorchCrossbarLinear(nn.Module):
             idx = idx.clamp_(0, q.n_bins - 1).to(torch.int32)
             codes = q.levels_at(idx, t, p.dtype)
             return torch.tensordot(weights, codes, dims=([0], [0])) * r
-        v = torch.clamp(p / r, -1.0, 1.0)
+        v = torch.clamp(p / r, -1.0, 1.0)     # (a level pass records v: the q's record)
         c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
@@ -144,9 +144,11 @@ class TorchCrossbarLinear(nn.Module):
             self._gen = torch.Generator().manual_seed(self._noise_seed)
         return torch.randn(like.shape, generator=self._gen, dtype=like.dtype).to(like.device)
 
-    def _hardware(self, weights, drive, w_eff):
+    def _groups(self, drive, w_eff) -> list[torch.Tensor]:
+        """Each converter group's column outputs (P, N, out): each row tile's (with the
+        read noise of a hot ReRAM tier), or their analog sum."""
         P, N, _ = drive.shape
-        r, y = self.rows, 0.0
+        r = self.rows
         d2 = drive.reshape(P * N, -1)       # row-tile slices are strided views: no copies
         parts = [d2[:, t * r:(t + 1) * r] @ w_eff[:, t * r:(t + 1) * r].T
                  for t in range(self.n_tiles)]
@@ -157,9 +159,30 @@ class TorchCrossbarLinear(nn.Module):
                                         var[t * r:(t + 1) * r]) * self._randn(p)
                          for t, p in enumerate(parts)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
-        for t, p in enumerate(groups):
-            y = y + self._convert_sum(p.reshape(P, N, -1), t, weights)
+        return [p.reshape(P, N, -1) for p in groups]
+
+    def _hardware(self, weights, drive, w_eff):
+        y = 0.0
+        for t, p in enumerate(self._groups(drive, w_eff)):
+            y = y + self._convert_sum(p, t, weights)
         return y
+
+    @torch.no_grad()
+    def calibrate(self, x: torch.Tensor, weight: torch.Tensor, pct: float = 99.99):
+        """The hardware-path calibration of the converter ranges, as
+        :meth:`.analog.CrossbarLinear.calibrate`: each (group, column)'s ``pct``
+        percentile of |column output| over all planes and rows of ``x`` (..., in); ranges
+        only grow. Returns them as numpy (tiles or 1, out), float32."""
+        x2 = x.reshape(-1, x.shape[-1]).float()
+        xa = x2.index_select(1, self.analog_idx) / self.x_max
+        w_eff = weight.index_select(1, self.analog_idx).float() * self.x_max + \
+            self.delta.float()
+        _, drive = self._planes(xa)
+        m = torch.stack([percentile_cols(p.abs().reshape(-1, p.shape[-1]), pct)
+                         for p in self._groups(drive, w_eff)])
+        m = m.clamp_min(1e-12).float()
+        self.ranges = m if self.ranges is None else torch.maximum(self.ranges, m)
+        return self.ranges.cpu().numpy()
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """x (..., in) float, weight (out, in) the layer's (trainable) weight."""
@@ -171,7 +194,7 @@ class TorchCrossbarLinear(nn.Module):
         planes = self.in_bits is not None and self.bit_serial
         if planes:      # binary planes carry no gradient: the ideal-DAC product does
             with torch.no_grad():
-                if self.fast and self.ranges is not None:
+                if self.fast and self.ranges is not None and self.q.stats is None:
                     weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
                     y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q)
                 else:
@@ -215,6 +238,19 @@ class _Calibrating:
         if self.given.y is not None:
             return self.given._take
         return getattr(self.factory, name)
+
+
+def percentile_cols(a: torch.Tensor, pct: float) -> torch.Tensor:
+    """``np.percentile(a, pct, axis=0)`` (its default linear interpolation between the
+    two ranks around ``pct/100 * (n - 1)``) of ``a`` (n, cols), float64, from the top
+    ranks only (a 99.99th percentile needs the 1 + n/10^4 largest values of a column)."""
+    n = a.shape[0]
+    pos = pct / 100.0 * (n - 1)
+    lo = int(np.floor(pos))
+    top = torch.topk(a, n - lo, dim=0, largest=True, sorted=True).values.double()
+    s_lo = top[n - lo - 1]
+    s_hi = top[n - lo - 2] if n - lo >= 2 else s_lo
+    return s_lo + (pos - lo) * (s_hi - s_lo)
 
 
 def to_np(x: torch.Tensor) -> np.ndarray:

@@ -67,6 +67,8 @@ class AnalogChip:
         self.factory = None
         self._rec: RangeRecorder | None = None
         self._given = _Given()
+        self._reference = False       # hardware-path passes on the numpy factory ops
+        self._fitting = False         # a torch level pass (row statistics recorded)
         self._lookups: dict = {}
         self._xbars: dict[str, TorchCrossbarLinear] = {}
         self._recips: dict = {}       # 1/sum of a deferred softmax, until its P·V
@@ -97,12 +99,19 @@ class AnalogChip:
         self._xbars.clear()
         self._lookups.clear()
 
-    def begin_hw_calibrate(self) -> None:
+    def begin_hw_calibrate(self, reference: bool = False) -> None:
+        """The hardware-path calibration pass: the torch operators (``reference``: the
+        numpy factory's, the numpy protocol bit for bit) on the FP32 ranges; the
+        recorder sees their results."""
         if self.phase != "record":
             raise RuntimeError("record the FP32 ranges before calibrating the hardware path")
         self.factory = self._make_factory(self._rec.ranges)
         self.factory.calibrating = True
-        self._rec = RangeRecorder(_Calibrating(self.factory, self._given))
+        self._reference = bool(reference)
+        self._rec = RangeRecorder(_Calibrating(self.factory, self._given) if reference
+                                  else self._given)
+        self._xbars.clear()
+        self._lookups.clear()
         self.phase = "hw_calibrate"
 
     def finish(self) -> None:
@@ -112,26 +121,40 @@ class AnalogChip:
         self.factory.recalibrate(self._rec.ranges)   # lookup ranges from the hardware path
         self.ranges = self.factory.r
         self._lookups.clear()
+        self._xbars.clear()        # rebuilt from the calibrated (and, HeTraX, hot) crossbars
+        self._recips.clear()
         self._rec, self.phase = None, "run"
 
-    def fit_levels(self, run) -> None:
+    def fit_levels(self, run, reference: bool = False) -> None:
         """``mapping.acam.levels = "centroid"``: ``run()`` pushes the calibration batches
-        through the model once more, every operator on the numpy hardware ops as in the
-        hardware-path calibration (ranges now fixed); each lookup and converter row then
-        stores the mean of the inputs it matched (:meth:`.race_it.RaceItOps.fit_levels`,
-        the numpy protocol's pass). The torch operators are rebuilt from those levels."""
+        through the model once more on the calibrated operators (ranges now fixed); each
+        lookup and converter row then stores the mean of the inputs it matched
+        (:meth:`.race_it.RaceItOps.fit_levels`, the numpy protocol's pass: the torch
+        lookups count them and hand them to their numpy rows; ``reference``: the numpy
+        hardware ops run the pass). The torch operators are rebuilt from those levels."""
         if self.phase != "run":
             raise RuntimeError("fit the levels after the hardware-path calibration")
         if not getattr(self.factory, "centroid_levels", False):
             return
-        self._rec, self.phase = RangeRecorder(_Calibrating(self.factory, self._given)), \
-            "hw_calibrate"
+        self._lookups.clear()
+        self._xbars.clear()
+        if reference:
+            self._reference, self.phase = True, "hw_calibrate"
+            self._rec = RangeRecorder(_Calibrating(self.factory, self._given))
+        else:
+            self._fitting = True
         try:
-            self.factory.fit_levels(run)
+            self.factory.fit_levels(lambda: (run(), self._flush_stats()))
         finally:
-            self._rec, self.phase = None, "run"
+            self._rec, self.phase, self._fitting = None, "run", False
             self._lookups.clear()
             self._xbars.clear()
+
+    def _flush_stats(self) -> None:
+        """The torch level pass's row statistics into the numpy rows they describe."""
+        for q in list(self._lookups.values()) + [xb.q for xb in self._xbars.values()]:
+            if getattr(q, "stats", None) is not None:
+                q.flush_stats()
 
     def _need_run(self):
         if self.phase == "new":
@@ -151,31 +174,48 @@ class AnalogChip:
         self._need_run()
         if self.phase == "record":
             y = self._recorded("linear", x @ weight.T, to_np(x), to_np(weight), None, name)
-        elif self.phase == "hw_calibrate":
+        elif self._numpy_pass():
             y = from_np(self._rec.linear(to_np(x), to_np(weight), None, name), x)
-        elif self.engine(name, "linear") == "crossbar":
-            xb = self._xbars.get(name)
-            if xb is None:
-                if name not in self.factory._xbars:
-                    raise RuntimeError(f"{name}: not programmed during calibration")
-                xb = TorchCrossbarLinear(self.factory._xbars[name], weight,
-                                         (self.seed, zlib.crc32(name.encode()))).to(x.device)
-                self._xbars[name] = xb
-            elif xb.delta.device != x.device:      # the model moved (model.to(device))
-                xb = self._xbars[name] = xb.to(x.device)
-            tok = self.tokens
-            if tok is not None and xb.fast and not torch.is_grad_enabled() and \
-                    tuple(tok.shape) == tuple(x.shape[:-1]) and not bool(tok.all()):
-                # the crossbars read the real tokens only (a padding position is no input
-                # the hardware sees; its row stays 0 and is masked downstream). Row by
-                # row the same read: only the plane/block grouping of the rows differs
-                y = x.new_zeros(*x.shape[:-1], weight.shape[0])
-                y[tok] = xb(x[tok], weight)
-            else:
-                y = xb(x, weight)
         else:
-            y = self._digital(x, weight.T)
+            y = self._crossbar(x, weight, name) if self.engine(name, "linear") == "crossbar" \
+                else self._digital(x, weight.T)
+            if self.phase == "hw_calibrate":
+                self._recorded("linear", y, to_np(x), None, None, name)
         return y if bias is None else y + bias
+
+    def _numpy_pass(self) -> bool:
+        return self.phase == "hw_calibrate" and self._reference
+
+    def _crossbar(self, x: torch.Tensor, weight: torch.Tensor, name: str) -> torch.Tensor:
+        calib = self.phase == "hw_calibrate"
+        xb = self._xbars.get(name)
+        if xb is None:
+            if calib:       # programmed now, from the FP32 DAC ranges (read at t_program)
+                src = self.factory.crossbar(to_np(weight), name)
+            elif name in self.factory._xbars:
+                src = self.factory._xbars[name]
+            else:
+                raise RuntimeError(f"{name}: not programmed during calibration")
+            # the calibration read draws its own read noise (not the evaluation's)
+            seed = (self.seed, zlib.crc32(name.encode())) + ((1,) if calib else ())
+            xb = self._xbars[name] = TorchCrossbarLinear(src, weight, seed).to(x.device)
+            if self._fitting and hasattr(xb.q, "start_stats"):
+                xb.q.start_stats()
+        elif xb.delta.device != x.device:      # the model moved (model.to(device))
+            xb = self._xbars[name] = xb.to(x.device)
+        if calib:   # converter ranges from this read of every row, as the numpy pass
+            self.factory._xbars[name].ranges = xb.calibrate(x, weight)
+            return xb(x, weight)
+        tok = self.tokens
+        if tok is not None and xb.fast and not self._fitting and not torch.is_grad_enabled() \
+                and tuple(tok.shape) == tuple(x.shape[:-1]) and not bool(tok.all()):
+            # the crossbars read the real tokens only (a padding position is no input
+            # the hardware sees; its row stays 0 and is masked downstream). Row by
+            # row the same read: only the plane/block grouping of the rows differs
+            y = x.new_zeros(*x.shape[:-1], weight.shape[0])
+            y[tok] = xb(x[tok], weight)
+            return y
+        return xb(x, weight)
 
     def _digital(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """A digital product: FP16 operands on HeTraX's SM tiers (quantization on), exact
@@ -188,21 +228,25 @@ class AnalogChip:
         self._need_run()
         if self.phase == "record":
             return self._recorded("matmul", a @ b, to_np(a), to_np(b), name)
-        if self.phase == "hw_calibrate":
+        if self._numpy_pass():
             return from_np(self._rec.matmul(to_np(a), to_np(b), name), a)
-        if self.kind == "hetrax" or not self.ni.quantization:
-            return self._digital(a, b)
-        return self._acam_matmul(a, b, name)
+        y = self._digital(a, b) if (self.kind == "hetrax" or not self.ni.quantization) \
+            else self._acam_matmul(a, b, name)
+        if self.phase == "hw_calibrate":
+            self._recorded("matmul", y, to_np(a), to_np(b), name)
+        return y
 
     def softmax(self, x: torch.Tensor, name: str) -> torch.Tensor:
         self._need_run()
         if self.phase == "record":
             return self._recorded("softmax", torch.softmax(x, -1), to_np(x), name)
-        if self.phase == "hw_calibrate":
+        if self._numpy_pass():
             return from_np(self._rec.softmax(to_np(x), name), x)
-        if self.kind == "hetrax" or not self.ni.quantization:
-            return torch.softmax(x, -1)
-        return self._acam_softmax(x, name)
+        y = torch.softmax(x, -1) if (self.kind == "hetrax" or not self.ni.quantization) \
+            else self._acam_softmax(x, name)
+        if self.phase == "hw_calibrate":
+            self._recorded("softmax", y, to_np(x), name)
+        return y
 
     def activation(self, x: torch.Tensor, name: str, func) -> torch.Tensor:
         """GELU / SiLU / ... (``func``: the model's own torch function): a Compute-ACAM
@@ -221,11 +265,14 @@ class AnalogChip:
         if self.phase == "record":
             y = F.layer_norm(x, x.shape[-1:], gamma, beta, eps)
             return self._recorded("layernorm", y, to_np(x), to_np(gamma), to_np(beta), eps, name)
-        if self.phase == "hw_calibrate":
+        if self._numpy_pass():
             return from_np(self._rec.layernorm(to_np(x), to_np(gamma), to_np(beta), eps, name), x)
-        if self.kind == "hetrax" or not self.ni.quantization:
-            return F.layer_norm(x, x.shape[-1:], gamma, beta, eps)
-        return self._acam_norm(x, gamma, beta, eps, name, rms=False)
+        y = F.layer_norm(x, x.shape[-1:], gamma, beta, eps) \
+            if (self.kind == "hetrax" or not self.ni.quantization) else \
+            self._acam_norm(x, gamma, beta, eps, name, rms=False)
+        if self.phase == "hw_calibrate":
+            self._recorded("layernorm", y, to_np(x), None, None, eps, name)
+        return y
 
     def rmsnorm(self, x, gamma, eps: float, name: str) -> torch.Tensor:
         """RMSNorm (LLaMA): the mean square is an analog current sum, 1/sqrt a lookup over
@@ -255,6 +302,8 @@ class AnalogChip:
         if q is None:   # the factory's quantizer: the same seed, thresholds and mismatch
             q = AcamLookup(self.factory._acam(name, lo, hi, bits)).to(device)
             self._lookups[key] = q
+            if self._fitting:
+                q.start_stats()
         return q
 
     def _levels(self, name: str, lo: float, hi: float, device) -> AcamLookup:
@@ -264,6 +313,8 @@ class AnalogChip:
         if q is None:
             q = AcamLookup(self.factory._acam_levels(name, lo, hi)).to(device)
             self._lookups[key] = q
+            if self._fitting:
+                q.start_stats()
         return q
 
     def _r(self, name: str) -> dict:
@@ -307,10 +358,12 @@ class AnalogChip:
         with torch.no_grad():
             A0, B0 = A.detach(), B.detach()
             table = q._table("level", None, aq.dtype)
-            lo_bin = (-1.0 - q.lo) * q.inv_bin                 # the clip of p/pm to [-1, 1]
-            hi_bin = (1.0 - q.lo) * q.inv_bin
+            # the clip of p/pm to [-1, 1]: the fine bins the numpy lookup reads -1 and 1 in
+            # (float32; -1 can fall exactly on a bin edge: 3/254 x 8128 = 96 at 8 bits)
+            f = np.float32
+            lo_bin, hi_bin = (float(np.floor((f(v) - f(q.lo)) * f(q.inv_bin))) for v in (-1, 1))
             scale = q.inv_bin / pm_all
-            fused = compiled(_lookup_sum)
+            fused = compiled(_lookup_sum) if q.stats is None else None
             if fused is not None:       # one pass, no (c, m, k, n) products in memory
                 y = fused(A0, B0, scale, q.lo * q.inv_bin, lo_bin, hi_bin, table) * \
                     pm_all[..., 0]
@@ -319,6 +372,8 @@ class AnalogChip:
                 outs = []
                 for i in range(0, n, step):
                     p = A0[i:i + step, :, :, None] * B0[i:i + step, None, :, :]  # (c, m, k, n')
+                    if q.stats is not None:     # level pass: the products each row matches
+                        q.record((p / pm_all[i:i + step]).clamp_(-1.0, 1.0))
                     idx = p.mul_(scale[i:i + step]).sub_(q.lo * q.inv_bin)
                     idx = idx.clamp_(lo_bin, hi_bin).to(torch.int32)
                     outs.append(_gather_sum(table, idx) * pm_all[i:i + step, ..., 0])
@@ -335,6 +390,8 @@ class AnalogChip:
         e = quantize_pulse(a / rc, bits)
         bq = _operand(b, self._r(name), "in2", bits)
         heads = b.shape[-3] if b.dim() >= 3 else 1
+        if self.phase == "hw_calibrate":        # each head's |V| range, on this pass
+            self.factory.record_vrange(name, to_np(bq))
         vh = self.factory._vrange.get(name)
         pm_h = [float(vh[h]) if vh is not None else float(self._r(name)["in2"])
                 for h in range(heads)]
@@ -366,7 +423,8 @@ class AnalogChip:
 
     def _acam_act(self, x, name, func):
         m = float(self._r(name)["in"])
-        if getattr(self.factory, "_fitting", False):    # level pass: what each row matches
+        if self._numpy_pass() and getattr(self.factory, "_fitting", False):
+            # the numpy level pass: what each row matches
             self.factory._acam(name, -m, m).code(np.clip(to_np(x), -m, m))
         return self._lookup(name, -m, m, x.device).lookup(torch.clamp(x, -m, m), func,
                                                          key="act")
@@ -383,7 +441,8 @@ class AnalogChip:
         for i, (blo, bhi) in enumerate(banks):
             y = self._lookup(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi,
                              x.device).lookup(var, lambda v: torch.rsqrt(v + eps),
-                                              key=f"rsqrt{eps!r}")
+                                              key=f"rsqrt{eps!r}",
+                                              sel=_bank_sel(var, banks, i))
             rs = y if rs is None else torch.where(var >= blo, y, rs)
         y = (x - mu) * rs * gamma
         if beta is not None:
@@ -397,12 +456,25 @@ class AnalogChip:
         # subranging banks (RaceItOps._out): the bank whose window holds (y - c) / m
         v, out = (y - c) / m, None
         for i, (lo, hi) in enumerate(wins):
-            yi = self._lookup(f"{name}.out{i}", lo, hi, x.device, bits)(v)
+            q = self._lookup(f"{name}.out{i}", lo, hi, x.device, bits)
+            q.record(v, _bank_sel(v, wins, i))        # (a level pass) the bank's own inputs
+            stats, q.stats = q.stats, None
+            yi = q(v)
+            q.stats = stats
             out = yi if out is None else torch.where(v >= lo, yi, out)
         return out * m + c
 
 
 __all__ = ["AnalogChip", "PHASES"]
+
+
+def _bank_sel(v: torch.Tensor, banks, i: int):
+    """Where bank ``i`` of contiguous windows ``banks`` answers for ``v`` (the bank whose
+    window holds it, the first / last beyond the ends; None: one bank)."""
+    if len(banks) == 1:
+        return None
+    sel = v >= banks[i][0] if i else torch.ones_like(v, dtype=torch.bool)
+    return sel & (v < banks[i + 1][0]) if i + 1 < len(banks) else sel
 
 
 def _lookup_sum(A, B, scale, off: float, lo_bin: float, hi_bin: float, table):

@@ -103,6 +103,25 @@ class AcamLookup(nn.Module):
         # the output level of each fine bin: one gather per lookup instead of two
         self.register_buffer("bin_levels", self.levels[self.lut], persistent=False)
         self._tables: dict = {}
+        self.source, self.stats = q, None      # the numpy rows; level-pass statistics
+
+    def start_stats(self) -> None:
+        """Record, per row, the sum and count of the inputs it matches (a centroid level
+        pass, :meth:`.race_it.TrimmedAcam.code`'s statistics); :meth:`flush_stats` hands
+        them to the numpy quantizer."""
+        self.stats = _zero_stats(self.levels.numel(), self.lut.device)
+
+    def record(self, x: torch.Tensor, sel: torch.Tensor | None = None) -> None:
+        """Level pass: add the inputs ``x`` (those where ``sel``, if given) to the sums of
+        the rows they match (clipped to the window, in float64, as the numpy rows)."""
+        if self.stats is not None:
+            x = x.detach() if sel is None else x.detach()[sel.expand_as(x)]
+            _add_stats(self.stats, self.code(x).reshape(-1),
+                       x.reshape(-1).double().clamp(self.lo, self.hi))
+
+    def flush_stats(self) -> None:
+        _flush(self.stats, self.source)
+        self.stats = None
 
     @property
     def n_bins(self) -> int:
@@ -136,13 +155,16 @@ class AcamLookup(nn.Module):
         return t
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.record(x)
         lv = _gather(self._table("level", None, x.dtype), self.bins(x))
         return ste(_clip_ste(x, self.lo, self.hi) if x.requires_grad else x, lv)
 
     def lookup(self, x: torch.Tensor, func: Callable[[torch.Tensor], torch.Tensor],
-               key: str | None = None) -> torch.Tensor:
+               key: str | None = None, sel: torch.Tensor | None = None) -> torch.Tensor:
         """``func`` at the quantized input level; ``key`` names ``func`` so its table over
-        the rows is built once."""
+        the rows is built once; ``sel``: the inputs this bank really receives (a level
+        pass records only those)."""
+        self.record(x, sel)
         y = _gather(self._table(key, func, x.dtype), self.bins(x))
         if not (torch.is_grad_enabled() and x.requires_grad):
             return y
@@ -170,6 +192,24 @@ class BankLookup(nn.Module):
         self.register_buffer("conv_bins", (conv * self.n_bins).to(torch.int32), persistent=False)
         self.register_buffer("conv_rows", (conv * k).to(torch.int32), persistent=False)
         self._tables: dict = {}
+        self.source, self.stats = bank, None   # the numpy bank; level-pass statistics
+
+    def start_stats(self) -> None:
+        """As :meth:`AcamLookup.start_stats`, per (converter, row)."""
+        self.stats = _zero_stats(self.levels.numel(), self.lut.device)
+
+    def record(self, v: torch.Tensor, t: int) -> None:
+        """Level pass: the converted values ``v`` (..., out) of group ``t``, in [lo, hi]."""
+        if self.stats is not None:
+            v = v.detach()
+            i = ((v - self.lo) * self.inv_bin).clamp_(0, self.n_bins - 1).to(torch.int32)
+            code = _gather(self.lut, i + self.conv_bins[t]).long()
+            _add_stats(self.stats, (code + self.conv_rows[t]).reshape(-1),
+                       v.reshape(-1).double().clamp(self.lo, self.hi))
+
+    def flush_stats(self) -> None:
+        _flush(self.stats, self.source)
+        self.stats = None
 
     def level_table(self, dtype) -> torch.Tensor:
         """The stored level of each (converter, fine bin), flat: converter ``k``'s fine
@@ -188,6 +228,28 @@ class BankLookup(nn.Module):
         return _gather(self.level_table(dtype), idx + self.conv_bins[t])
 
     def forward(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        self.record(x, t)
         i = ((x.detach() - self.lo) * self.inv_bin).clamp_(0, self.n_bins - 1).to(torch.int32)
         lv = self.levels_at(i, t, x.dtype)
         return ste(_clip_ste(x, self.lo, self.hi) if x.requires_grad else x, lv)
+
+
+def _zero_stats(n: int, device) -> list[torch.Tensor]:
+    return [torch.zeros(n, dtype=torch.float64, device=device),
+            torch.zeros(n, dtype=torch.int64, device=device)]
+
+
+def _add_stats(stats: list[torch.Tensor], rows: torch.Tensor, x: torch.Tensor) -> None:
+    """Per row: the sum (float64) and the count of the inputs ``x`` that matched ``rows``."""
+    n = stats[0].numel()
+    stats[0] += torch.bincount(rows, weights=x, minlength=n)
+    stats[1] += torch.bincount(rows, minlength=n)
+
+
+def _flush(stats, q) -> None:
+    """Add a torch level pass's statistics to the numpy quantizer ``q``'s (its
+    ``start_stats`` was called: :meth:`.race_it.RaceItOps.fit_levels`)."""
+    if stats is None or getattr(q, "_stats", None) is None:
+        return
+    q._stats[0] += stats[0].cpu().numpy()
+    q._stats[1] += stats[1].cpu().numpy().astype(float)
