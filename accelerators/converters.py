@@ -64,13 +64,15 @@ class ConverterBank:
         self.bins = FINE * k
         self._inv_bin = self.bins / span
         centres = self.lo + (np.arange(self.bins) + 0.5) / self._inv_bin
-        # one search for all converters: converter j's thresholds (clipped to a window
-        # 3 spans wide around [lo, hi], which leaves every code of [lo, hi] unchanged) and
-        # centres shifted by 3·span·j, so the converters' tables do not mix
-        shift = 3.0 * span * np.arange(self.n)[:, None]
-        flat = (np.clip(self.thresholds, self.lo - span, self.hi + span) + shift).ravel()
-        found = np.searchsorted(flat, (centres[None, :] + shift).ravel(), side="right")
-        lut = found.reshape(self.n, self.bins) - (k - 1) * np.arange(self.n)[:, None]
+        # a fine bin's code: the number of its converter's thresholds at or below its
+        # centre. Threshold t counts from the first centre >= t on, so each converter's
+        # table is the running count of its thresholds' first bins (one search of the
+        # n x (2^bits - 1) thresholds in the centres, not of the n x bins centres in the
+        # thresholds: 1.6 s -> 0.1 s for MiniLM's 36 matrices)
+        first = np.searchsorted(centres, self.thresholds, side="left")      # (n, k - 1)
+        first += (self.bins + 1) * np.arange(self.n)[:, None]
+        count = np.bincount(first.ravel(), minlength=self.n * (self.bins + 1))
+        lut = np.cumsum(count.reshape(self.n, self.bins + 1), axis=1)[:, :self.bins]
         self.lut = lut.astype(np.uint8 if k <= 256 else np.int32)         # (n, bins)
         self._stats = None
         self._bin_levels = None          # levels[conv, lut[conv, bin]], built on first use

@@ -135,7 +135,10 @@ class TorchCrossbarLinear(nn.Module):
             codes = q.levels_at(idx, t, p.dtype)
             return torch.tensordot(weights, codes, dims=([0], [0])) * r
         v = torch.clamp(p / r, -1.0, 1.0)     # (a level pass records v: the q's record)
-        c = (self.q(v, t) if self.bank else self.q(v)) * r
+        if self.bank and self.q.stats is not None and not torch.is_grad_enabled():
+            c = self.q.read_counting(v, t) * r
+        else:
+            c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
     def _randn(self, like: torch.Tensor) -> torch.Tensor:
@@ -247,7 +250,9 @@ def percentile_cols(a: torch.Tensor, pct: float) -> torch.Tensor:
     n = a.shape[0]
     pos = pct / 100.0 * (n - 1)
     lo = int(np.floor(pos))
-    top = torch.topk(a, n - lo, dim=0, largest=True, sorted=True).values.double()
+    # along contiguous rows: twice as fast as along dim 0 (measured, 2464 x 1536)
+    top = torch.topk(a.T.contiguous(), n - lo, dim=1, largest=True, sorted=True).values
+    top = top.double().T
     s_lo = top[n - lo - 1]
     s_hi = top[n - lo - 2] if n - lo >= 2 else s_lo
     return s_lo + (pos - lo) * (s_hi - s_lo)

@@ -363,7 +363,9 @@ class AnalogChip:
             f = np.float32
             lo_bin, hi_bin = (float(np.floor((f(v) - f(q.lo)) * f(q.inv_bin))) for v in (-1, 1))
             scale = q.inv_bin / pm_all
-            fused = compiled(_lookup_sum) if q.stats is None else None
+            if q.stats is not None:     # level pass: the products each row matches
+                _product_stats(q, A0, B0, pm_all[:, 0])
+            fused = compiled(_lookup_sum)
             if fused is not None:       # one pass, no (c, m, k, n) products in memory
                 y = fused(A0, B0, scale, q.lo * q.inv_bin, lo_bin, hi_bin, table) * \
                     pm_all[..., 0]
@@ -372,8 +374,6 @@ class AnalogChip:
                 outs = []
                 for i in range(0, n, step):
                     p = A0[i:i + step, :, :, None] * B0[i:i + step, None, :, :]  # (c, m, k, n')
-                    if q.stats is not None:     # level pass: the products each row matches
-                        q.record((p / pm_all[i:i + step]).clamp_(-1.0, 1.0))
                     idx = p.mul_(scale[i:i + step]).sub_(q.lo * q.inv_bin)
                     idx = idx.clamp_(lo_bin, hi_bin).to(torch.int32)
                     outs.append(_gather_sum(table, idx) * pm_all[i:i + step, ..., 0])
@@ -466,6 +466,29 @@ class AnalogChip:
 
 
 __all__ = ["AnalogChip", "PHASES"]
+
+
+def _product_stats(q: AcamLookup, A: torch.Tensor, B: torch.Tensor, pm: torch.Tensor):
+    """Level pass of a product lookup: each product A_ik B_kj / pm (clipped to [-1, 1]; A
+    (c, m, k), B (c, k, n), pm (c, 1, 1)) counted to the row it matches, without forming
+    the products. The operands are codes (a few hundred values): the products are counted
+    per pair of operand values (a, b), sum_k #{i: A_ik = a} #{j: B_kj = b}, a product of
+    the two operands' histograms (exact integers in float32 below 2^24)."""
+    c, m, k = A.shape
+    n = B.shape[-1]
+    ua, ia = torch.unique(A, return_inverse=True)
+    ub, ib = torch.unique(B, return_inverse=True)
+    if c * len(ua) * len(ub) >= c * m * k * n or m * n * k >= 1 << 24:
+        q.record((A[:, :, :, None] * B[:, None, :, :] / pm[..., None]).clamp_(-1.0, 1.0))
+        return
+    lane = torch.arange(c * k, device=A.device).view(c, 1, k)
+    ha = torch.bincount((lane * len(ua) + ia).reshape(-1), minlength=c * k * len(ua))
+    lane = lane.view(c, k, 1)
+    hb = torch.bincount((lane * len(ub) + ib).reshape(-1), minlength=c * k * len(ub))
+    cnt = torch.bmm(ha.view(c, k, -1).transpose(1, 2).float(), hb.view(c, k, -1).float())
+    v = ((ua[:, None] * ub[None, :])[None] / pm).clamp_(-1.0, 1.0)   # as A_ik * B_kj / pm
+    keep = cnt > 0
+    q.record(v[keep], weights=cnt[keep].double())
 
 
 def _bank_sel(v: torch.Tensor, banks, i: int):

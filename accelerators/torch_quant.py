@@ -111,13 +111,15 @@ class AcamLookup(nn.Module):
         them to the numpy quantizer."""
         self.stats = _zero_stats(self.levels.numel(), self.lut.device)
 
-    def record(self, x: torch.Tensor, sel: torch.Tensor | None = None) -> None:
-        """Level pass: add the inputs ``x`` (those where ``sel``, if given) to the sums of
-        the rows they match (clipped to the window, in float64, as the numpy rows)."""
+    def record(self, x: torch.Tensor, sel: torch.Tensor | None = None,
+               weights: torch.Tensor | None = None) -> None:
+        """Level pass: add the inputs ``x`` (those where ``sel``, if given; each
+        ``weights`` times) to the sums of the rows they match (clipped to the window, in
+        float64, as the numpy rows)."""
         if self.stats is not None:
             x = x.detach() if sel is None else x.detach()[sel.expand_as(x)]
             _add_stats(self.stats, self.code(x).reshape(-1),
-                       x.reshape(-1).double().clamp(self.lo, self.hi))
+                       x.reshape(-1).double().clamp_(self.lo, self.hi), weights)
 
     def flush_stats(self) -> None:
         _flush(self.stats, self.source)
@@ -205,11 +207,30 @@ class BankLookup(nn.Module):
             i = ((v - self.lo) * self.inv_bin).clamp_(0, self.n_bins - 1).to(torch.int32)
             code = _gather(self.lut, i + self.conv_bins[t]).long()
             _add_stats(self.stats, (code + self.conv_rows[t]).reshape(-1),
-                       v.reshape(-1).double().clamp(self.lo, self.hi))
+                       v.reshape(-1).double().clamp_(self.lo, self.hi))
 
     def flush_stats(self) -> None:
         _flush(self.stats, self.source)
         self.stats = None
+
+    def read_counting(self, v: torch.Tensor, t: int) -> torch.Tensor:
+        """Level pass: :meth:`forward`'s value (no gradient) of ``v`` (..., out) in [lo, hi]
+        (clipped), its rows counted as :meth:`record` counts them, in one pass over the
+        fine-bin indices (each (converter, fine bin)'s row from one table)."""
+        rows = self._tables.get("rows")
+        if rows is None:
+            n = self.lut.numel() // self.n_bins
+            k = self.levels.numel() // n
+            rows = self._tables["rows"] = (self.lut.view(n, -1).int() + k * torch.arange(
+                n, device=self.lut.device, dtype=torch.int32)[:, None]).view(-1)
+        # (column, plane x row) layout: a column's gathers read its converter's tables
+        # while they are cached (in (row, column) order each row sweeps every converter's)
+        vt = v.reshape(-1, v.shape[-1]).T.contiguous()
+        i = vt.add(-self.lo).mul_(self.inv_bin).clamp_(0, self.n_bins - 1)
+        i = i.to(torch.int32).add_(self.conv_bins[t][:, None])
+        _add_stats(self.stats, _gather(rows, i).reshape(-1),
+                   vt.reshape(-1).double().clamp_(self.lo, self.hi))
+        return _gather(self.level_table(v.dtype), i).T.reshape(v.shape)
 
     def level_table(self, dtype) -> torch.Tensor:
         """The stored level of each (converter, fine bin), flat: converter ``k``'s fine
@@ -236,14 +257,17 @@ class BankLookup(nn.Module):
 
 def _zero_stats(n: int, device) -> list[torch.Tensor]:
     return [torch.zeros(n, dtype=torch.float64, device=device),
-            torch.zeros(n, dtype=torch.int64, device=device)]
+            torch.zeros(n, dtype=torch.float64, device=device)]
 
 
-def _add_stats(stats: list[torch.Tensor], rows: torch.Tensor, x: torch.Tensor) -> None:
-    """Per row: the sum (float64) and the count of the inputs ``x`` that matched ``rows``."""
+def _add_stats(stats: list[torch.Tensor], rows: torch.Tensor, x: torch.Tensor,
+               weights: torch.Tensor | None = None) -> None:
+    """Per row: the sum (float64) and the count of the inputs ``x`` that matched ``rows``
+    (each ``weights`` times: float64 integers)."""
     n = stats[0].numel()
-    stats[0] += torch.bincount(rows, weights=x, minlength=n)
-    stats[1] += torch.bincount(rows, minlength=n)
+    stats[0] += torch.bincount(rows, weights=x if weights is None else x * weights,
+                               minlength=n)
+    stats[1] += torch.bincount(rows, weights=weights, minlength=n).double()
 
 
 def _flush(stats, q) -> None:
@@ -252,4 +276,4 @@ def _flush(stats, q) -> None:
     if stats is None or getattr(q, "_stats", None) is None:
         return
     q._stats[0] += stats[0].cpu().numpy()
-    q._stats[1] += stats[1].cpu().numpy().astype(float)
+    q._stats[1] += stats[1].cpu().numpy()
