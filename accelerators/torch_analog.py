@@ -1,14 +1,17 @@
 """Analog operators as torch modules: the crossbar linear and the chip that owns them.
 
 One machine, two paths: the chip (programming noise, IR drop and its per-bit-line TIA
-trim, converter ranges, ACAM thresholds with mismatch) is *built and calibrated* by the
-numpy path's own code (:class:`.analog.CrossbarLinear`, :class:`.race_it.RaceItOps`,
-:class:`.hetrax.HetraxOps`, :class:`.analog.RangeRecorder`, :func:`.hardware.crossbar_device`,
-all from the architecture description and the model files), and then *run* in torch:
-:class:`TorchCrossbarLinear` is made from a programmed :class:`.analog.CrossbarLinear`,
-the lookups of :mod:`.torch_acam` from the same :class:`.analog.AcamQuantizer` objects.
-So the accuracy of the torch path describes the machine the cost model prices, and the
-numpy and torch figures agree up to float summation order (tests/test_convert.py).
+trim, ACAM thresholds with mismatch) is *built* by the numpy path's own code
+(:class:`.analog.CrossbarLinear`, :class:`.race_it.RaceItOps`, :class:`.hetrax.HetraxOps`,
+:func:`.hardware.crossbar_device`, all from the architecture description and the model
+files), and then *calibrated and run* in torch (ranges recorded by
+:class:`.analog.RangeRecorder`; :meth:`TorchCrossbarLinear.calibrate` sets the converter
+ranges as :meth:`.analog.CrossbarLinear.calibrate` does): :class:`TorchCrossbarLinear`
+is made from a programmed :class:`.analog.CrossbarLinear`, the lookups of
+:mod:`.torch_quant` from the same :class:`.analog.AcamQuantizer` objects. So the
+accuracy of the torch path describes the machine the cost model prices, and the numpy
+and torch figures agree up to float summation order (tests/test_convert.py,
+tests/test_torch_calibration.py).
 
 Differentiable: quantizers pass gradients straight through (:mod:`.torch_quant`); a
 crossbar's effective weights are the layer's weights (a parameter) plus the programmed

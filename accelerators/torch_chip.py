@@ -15,12 +15,20 @@ then :meth:`AnalogChip.fit_levels` where the description stores centroid levels)
 1. ``record``: exact FP32 in torch; input/output ranges recorded by the numpy path's
    :class:`.analog.RangeRecorder` (calibration texts, not the evaluation texts);
 2. ``hw_calibrate``: the hardware path built from those ranges (crossbars programmed
-   per chip seed) runs the calibration batch again, setting the converter ranges and
-   recording the lookup ranges on the hardware's own outputs (numpy ops, bit for bit
-   the numpy path's calibration);
+   per chip seed by the numpy factory) runs the calibration batch again on the torch
+   operators, setting the converter ranges (:meth:`.torch_analog.TorchCrossbarLinear.
+   calibrate`, written back to the programmed crossbars) and recording the lookup
+   ranges on the hardware's own outputs (the same recorder); ``reference=True`` runs
+   this pass on the numpy factory ops instead (the numpy protocol's calibration);
 3. ``run``: every operator in torch (:class:`.torch_analog.TorchCrossbarLinear`, the
    Compute-ACAM lookups of :mod:`.torch_quant` with the same programmed thresholds),
-   differentiable with straight-through estimators.
+   differentiable with straight-through estimators. The centroid level pass
+   (:meth:`AnalogChip.fit_levels`) is a run-phase pass whose lookups count, per row,
+   the inputs they match, into the numpy rows the levels are fitted in.
+
+The torch and numpy passes compute the same quantities from the same inputs in other
+float orders: outputs differ only where a code flips at an edge (tests/
+test_torch_calibration.py compares them in lockstep; times in :mod:`.accuracy`).
 """
 from __future__ import annotations
 
@@ -36,7 +44,8 @@ from . import hardware
 from .analog import Nonideal, RangeRecorder
 from .torch_analog import TorchCrossbarLinear, _Calibrating, _Given, from_np, to_np
 from .torch_bitserial import compiled
-from .torch_quant import AcamLookup, quantize_pulse, quantize_symmetric
+from .torch_quant import (AcamLookup, bank_sel, product_stats, quantize_pulse,
+                          quantize_symmetric)
 
 PHASES = ("new", "record", "hw_calibrate", "run")
 
@@ -364,7 +373,7 @@ class AnalogChip:
             lo_bin, hi_bin = (float(np.floor((f(v) - f(q.lo)) * f(q.inv_bin))) for v in (-1, 1))
             scale = q.inv_bin / pm_all
             if q.stats is not None:     # level pass: the products each row matches
-                _product_stats(q, A0, B0, pm_all[:, 0])
+                product_stats(q, A0, B0, pm_all[:, 0])
             fused = compiled(_lookup_sum)
             if fused is not None:       # one pass, no (c, m, k, n) products in memory
                 y = fused(A0, B0, scale, q.lo * q.inv_bin, lo_bin, hi_bin, table) * \
@@ -442,7 +451,7 @@ class AnalogChip:
             y = self._lookup(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi,
                              x.device).lookup(var, lambda v: torch.rsqrt(v + eps),
                                               key=f"rsqrt{eps!r}",
-                                              sel=_bank_sel(var, banks, i))
+                                              sel=bank_sel(var, banks, i))
             rs = y if rs is None else torch.where(var >= blo, y, rs)
         y = (x - mu) * rs * gamma
         if beta is not None:
@@ -457,7 +466,7 @@ class AnalogChip:
         v, out = (y - c) / m, None
         for i, (lo, hi) in enumerate(wins):
             q = self._lookup(f"{name}.out{i}", lo, hi, x.device, bits)
-            q.record(v, _bank_sel(v, wins, i))        # (a level pass) the bank's own inputs
+            q.record(v, bank_sel(v, wins, i))        # (a level pass) the bank's own inputs
             stats, q.stats = q.stats, None
             yi = q(v)
             q.stats = stats
@@ -466,38 +475,6 @@ class AnalogChip:
 
 
 __all__ = ["AnalogChip", "PHASES"]
-
-
-def _product_stats(q: AcamLookup, A: torch.Tensor, B: torch.Tensor, pm: torch.Tensor):
-    """Level pass of a product lookup: each product A_ik B_kj / pm (clipped to [-1, 1]; A
-    (c, m, k), B (c, k, n), pm (c, 1, 1)) counted to the row it matches, without forming
-    the products. The operands are codes (a few hundred values): the products are counted
-    per pair of operand values (a, b), sum_k #{i: A_ik = a} #{j: B_kj = b}, a product of
-    the two operands' histograms (exact integers in float32 below 2^24)."""
-    c, m, k = A.shape
-    n = B.shape[-1]
-    ua, ia = torch.unique(A, return_inverse=True)
-    ub, ib = torch.unique(B, return_inverse=True)
-    if c * len(ua) * len(ub) >= c * m * k * n or m * n * k >= 1 << 24:
-        q.record((A[:, :, :, None] * B[:, None, :, :] / pm[..., None]).clamp_(-1.0, 1.0))
-        return
-    lane = torch.arange(c * k, device=A.device).view(c, 1, k)
-    ha = torch.bincount((lane * len(ua) + ia).reshape(-1), minlength=c * k * len(ua))
-    lane = lane.view(c, k, 1)
-    hb = torch.bincount((lane * len(ub) + ib).reshape(-1), minlength=c * k * len(ub))
-    cnt = torch.bmm(ha.view(c, k, -1).transpose(1, 2).float(), hb.view(c, k, -1).float())
-    v = ((ua[:, None] * ub[None, :])[None] / pm).clamp_(-1.0, 1.0)   # as A_ik * B_kj / pm
-    keep = cnt > 0
-    q.record(v[keep], weights=cnt[keep].double())
-
-
-def _bank_sel(v: torch.Tensor, banks, i: int):
-    """Where bank ``i`` of contiguous windows ``banks`` answers for ``v`` (the bank whose
-    window holds it, the first / last beyond the ends; None: one bank)."""
-    if len(banks) == 1:
-        return None
-    sel = v >= banks[i][0] if i else torch.ones_like(v, dtype=torch.bool)
-    return sel & (v < banks[i + 1][0]) if i + 1 < len(banks) else sel
 
 
 def _lookup_sum(A, B, scale, off: float, lo_bin: float, hi_bin: float, table):

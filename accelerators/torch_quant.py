@@ -277,3 +277,35 @@ def _flush(stats, q) -> None:
         return
     q._stats[0] += stats[0].cpu().numpy()
     q._stats[1] += stats[1].cpu().numpy()
+
+
+def product_stats(q: AcamLookup, A: torch.Tensor, B: torch.Tensor, pm: torch.Tensor):
+    """Level pass of a product lookup: each product A_ik B_kj / pm (clipped to [-1, 1]; A
+    (c, m, k), B (c, k, n), pm (c, 1, 1)) counted to the row it matches, without forming
+    the products. The operands are codes (a few hundred values): the products are counted
+    per pair of operand values (a, b), sum_k #{i: A_ik = a} #{j: B_kj = b}, a product of
+    the two operands' histograms (exact integers in float32 below 2^24)."""
+    c, m, k = A.shape
+    n = B.shape[-1]
+    ua, ia = torch.unique(A, return_inverse=True)
+    ub, ib = torch.unique(B, return_inverse=True)
+    if c * len(ua) * len(ub) >= c * m * k * n or m * n * k >= 1 << 24:
+        q.record((A[:, :, :, None] * B[:, None, :, :] / pm[..., None]).clamp_(-1.0, 1.0))
+        return
+    lane = torch.arange(c * k, device=A.device).view(c, 1, k)
+    ha = torch.bincount((lane * len(ua) + ia).reshape(-1), minlength=c * k * len(ua))
+    lane = lane.view(c, k, 1)
+    hb = torch.bincount((lane * len(ub) + ib).reshape(-1), minlength=c * k * len(ub))
+    cnt = torch.bmm(ha.view(c, k, -1).transpose(1, 2).float(), hb.view(c, k, -1).float())
+    v = ((ua[:, None] * ub[None, :])[None] / pm).clamp_(-1.0, 1.0)   # as A_ik * B_kj / pm
+    keep = cnt > 0
+    q.record(v[keep], weights=cnt[keep].double())
+
+
+def bank_sel(v: torch.Tensor, banks, i: int):
+    """Where bank ``i`` of contiguous windows ``banks`` answers for ``v`` (the bank whose
+    window holds it, the first / last beyond the ends; None: one bank)."""
+    if len(banks) == 1:
+        return None
+    sel = v >= banks[i][0] if i else torch.ones_like(v, dtype=torch.bool)
+    return sel & (v < banks[i + 1][0]) if i + 1 < len(banks) else sel

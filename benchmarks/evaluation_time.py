@@ -13,7 +13,7 @@ held-out size (2 x 1024 bytes, :func:`imcspice.accelerators.accuracy.gaincell_ru
 Reported per accelerator: seconds, and ``over_fp32_forward`` (how many FP32 forwards of
 the same texts one evaluation costs). Last line JSON.
 Run: ``nice .venv/bin/python benchmarks/evaluation_time.py [--arch race-it]
-[--no-ablation] [--threads 1]`` (the three quick evaluations take tens of minutes on a
+[--no-ablation] [--threads 1] [--calibration]`` (the three quick evaluations take tens of minutes on a
 loaded 2-core machine).
 
 Measured 2026-11-30 (``--arch race-it --arch gaincell --no-ablation``, 1 thread, load
@@ -59,15 +59,60 @@ def fp32_forward_s(arch: str) -> tuple[float, str]:
     return time.perf_counter() - t0, "byte GPT-2 FP32 perplexity, 2 x 1024 bytes"
 
 
+def calibration_s(arch: str, seed: int = 0) -> dict:
+    """Seconds of one chip's calibration (:func:`imcspice.accelerators.convert.calibrate`
+    on the QUICK protocol's calibration texts, MiniLM) with the hardware-path passes on
+    the torch operators, against the numpy passes (``reference=True``) in the same run,
+    and the QUICK cosine each leaves."""
+    import copy
+
+    import torch
+
+    from imcspice.accelerators import arch as arch_mod
+    from imcspice.accelerators.accuracy import MiniLMRun
+    from imcspice.accelerators.analog import Nonideal
+    from imcspice.accelerators.convert import calibrate, convert
+    from imcspice.accelerators.retrieval import compare_embeddings
+    from imcspice.accelerators.torch_chip import AnalogChip
+    from imcspice.accelerators.torch_minilm import embed
+    run = MiniLMRun(quick=True)
+    a = arch_mod.load(arch)
+    out = {}
+    for ref in (True, False):
+        chip = AnalogChip(a, nonideal=Nonideal.scaled(1.0), seed=seed)
+        m = convert(copy.deepcopy(run.model), a, chip=chip)
+        t0 = time.perf_counter()
+        calibrate(m, run.calib_batches, reference=ref)
+        t = time.perf_counter() - t0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            cos = compare_embeddings(run.ref, embed(m, run.eval_batches).cpu().numpy())
+        out["numpy" if ref else "torch"] = {"calibrate_s": round(t, 2),
+                                             "cosine": round(cos["cosine_mean"], 5)}
+    out["speedup"] = round(out["numpy"]["calibrate_s"] / out["torch"]["calibrate_s"], 2)
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", action="append", help="repeatable (default: every shipped)")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--calibration", action="store_true",
+                    help="only one chip's calibration, torch passes vs numpy passes")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import torch
     torch.set_num_threads(args.threads)
+    if args.calibration:
+        cal = {}
+        for a in args.arch or ["race-it", "hetrax"]:
+            cal[a] = calibration_s(a)
+            print(f"{a:8s}: calibrate {cal[a]['numpy']['calibrate_s']:.1f} s (numpy passes) "
+                  f"-> {cal[a]['torch']['calibrate_s']:.1f} s (torch), x{cal[a]['speedup']}",
+                  flush=True)
+        print(json.dumps({"threads": args.threads, "calibration": cal}))
+        return
     from imcspice.accelerators import arch as arch_mod
     from imcspice.cli import main as cli
     res = {}

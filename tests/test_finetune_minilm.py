@@ -105,10 +105,16 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
 #: windows, 0.97808 and 0.97650 under the shipped ones. The crossbar-column model refit
 #: from its shipped sweep (the OTA drift bent with the load: ir_drop_rel held out 0.35 ->
 #: 0.24 % FS, the gain trims move ~1e-5) flips other codes: remeasured 2026-12-01 (1
-#: thread) 0.97470 and 0.97112 under the trained windows
-FINE_TUNED_1000, PRETRAINED_1000 = 0.97470, 0.97112
+#: thread) 0.97470 and 0.97112 under the trained windows. The hardware-path calibration
+#: now runs on the torch operators (convert.calibrate; the numpy passes, reference=True,
+#: still give 0.97470 and 0.97112): other float orders, other codes flipped at edges,
+#: remeasured 2026-12-01 (1 thread) 0.97272 (-0.00198) and 0.97199 (+0.00087). The
+#: torch passes at 1 thread no longer depend on numpy's BLAS threads (the reason for the
+#: 5e-4 tolerance): TOL 3e-4 keeps the fine-tuning's effect on this chip (7.3e-4) above
+#: 2 x TOL
+FINE_TUNED_1000, PRETRAINED_1000 = 0.97272, 0.97199
 TRAINED_WITH = ["mapping.acam.norm_out_range=symmetric", "mapping.acam.norm_out_margin=1.0"]
-TOL = 5e-4
+TOL = 3e-4
 
 
 def test_shipped_weights_reproduce_their_first_chip():
