@@ -31,6 +31,18 @@ operator's own CPU torch generator, seeded by the chip and the operator's name, 
 same on a GPU): HeTraX seed 1 over four noise seeds gives 0.9711-0.9744. CPU time per
 QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy); most of it is the numpy
 hardware-path calibration both share (:mod:`.torch_chip`).
+
+The calibration's hardware-path passes now run on the torch operators (the numpy
+passes: ``calibrate(..., reference=True)``). Measured in one run (QUICK, 4 calibration
+texts, 1 thread, shared 2-core machine, 2026-12-01; record / hardware path / centroid
+levels, s): RACE-IT chip 0 numpy 0.6 / 10.4 / 5.6 -> torch 0.6 / 4.8 / 5.0, chip 1
+0.6 / 9.8 / 5.5 -> 0.6 / 4.6 / 5.1; HeTraX chip 0 0.6 / 17.1 -> 0.6 / 7.3 (before the
+converter tables were counted instead of searched, RACE-IT chip 0's numpy passes took
+12.6 / 6.2). QUICK cosines, numpy -> torch passes: RACE-IT chips 0 / 1 0.98095 ->
+0.98055, 0.98208 -> 0.98336; HeTraX chip 0 0.96956 -> 0.97078 (its calibration read
+noise is drawn from another generator). Float-order code flips move a chip's cosine by
+~1e-3 (as numpy's BLAS threads did); the operators agree in lockstep
+(tests/test_torch_calibration.py).
 """
 from __future__ import annotations
 

@@ -214,8 +214,8 @@ class BankLookup(nn.Module):
         self.stats = None
 
     def read_counting(self, v: torch.Tensor, t: int) -> torch.Tensor:
-        """Level pass: :meth:`forward`'s value (no gradient) of ``v`` (..., out) in [lo, hi]
-        (clipped), its rows counted as :meth:`record` counts them, in one pass over the
+        """Level pass: :meth:`forward`'s value (no gradient) of ``v`` (..., out), already
+        clipped to [lo, hi], its rows counted as :meth:`record` counts them, in one pass over the
         fine-bin indices (each (converter, fine bin)'s row from one table)."""
         rows = self._tables.get("rows")
         if rows is None:
@@ -228,8 +228,7 @@ class BankLookup(nn.Module):
         vt = v.reshape(-1, v.shape[-1]).T.contiguous()
         i = vt.add(-self.lo).mul_(self.inv_bin).clamp_(0, self.n_bins - 1)
         i = i.to(torch.int32).add_(self.conv_bins[t][:, None])
-        _add_stats(self.stats, _gather(rows, i).reshape(-1),
-                   vt.reshape(-1).double().clamp_(self.lo, self.hi))
+        _add_stats(self.stats, _gather(rows, i).reshape(-1), vt.reshape(-1).double())
         return _gather(self.level_table(v.dtype), i).T.reshape(v.shape)
 
     def level_table(self, dtype) -> torch.Tensor:
