@@ -12,6 +12,10 @@ for gain-cell the FP32 perplexity pass of the shipped byte-level GPT-2 over the 
 held-out size (2 x 1024 bytes, :func:`imcspice.accelerators.accuracy.gaincell_run`).
 Reported per accelerator: seconds, and ``over_fp32_forward`` (how many FP32 forwards of
 the same texts one evaluation costs). Last line JSON.
+``--calibration``: one chip's calibration (MiniLM, QUICK calibration texts) with the
+hardware-path passes on the torch operators against the numpy passes in the same run;
+measured 2026-12-01 (1 thread, shared 2-core machine): race-it 21.5 s -> 13.8 s (x1.55),
+hetrax 19.1 s -> 8.9 s (x2.13); QUICK cosines 0.98095 -> 0.98055, 0.96956 -> 0.97078.
 Run: ``nice .venv/bin/python benchmarks/evaluation_time.py [--arch race-it]
 [--no-ablation] [--threads 1] [--calibration]`` (the three quick evaluations take tens of minutes on a
 loaded 2-core machine).

@@ -11,7 +11,7 @@ that operator's own:
 * a quantity before any quantizer (the FP32-recorded inputs, the first crossbars'
   column sums) agrees to float32 rounding: a sum of K terms carries at most
   gamma_K = K u / (1 - K u) of its terms' magnitudes (u = 2^-24; Higham, Accuracy and
-  Stability of Numerical Algorithms, 2nd ed., eq. 3.4), K <= 64 rows here;
+  Stability of Numerical Algorithms, 2nd ed., eq. 3.4), K the rows of a tile;
 * a quantizer's code can differ only for an input within that rounding of a code edge
   (one edge per output step): the fraction of outputs that differ is bounded by the
   rounding over the step, summed over the conversions behind one output;
@@ -152,7 +152,11 @@ def test_converter_ranges_agree_to_float32_rounding(pair):
 
 def test_operator_outputs_differ_only_by_code_flips(pair):
     """Each operator, fed identical inputs: its outputs equal to float32 rounding except
-    where a code flipped (an input within rounding of a code edge), a small minority."""
+    where a code flipped (an input within rounding of a code edge). A conversion's input
+    carries a rounding of typically sqrt(K) u of its scale (random-walk summation error;
+    the tiny model's sums have K <= 64 terms) against a step of 2^-8 of it: a flip in
+    ~sqrt(64) x 6e-8 x 256 ~ 1.2e-4 of the conversions; an output element is one
+    conversion (lookups) or one per bit plane (8) of its one tile: at most ~1e-3."""
     _, R, T, outs = pair
     n_all = n_diff = 0
     for name, calls in outs.items():
@@ -220,3 +224,32 @@ def test_calibrate_defaults_to_the_torch_passes():
             ys.append(conv(**x)[0])
     err = (ys[1] - ref).norm().item()
     assert (ys[0] - ys[1]).norm().item() < 0.5 * err
+
+
+def test_product_counts_by_operand_pairs_equal_counting_each_product():
+    """:func:`.torch_quant.product_stats` counts the products by pairs of operand codes
+    (a histogram product) instead of forming them: the same row counts (integers) and
+    sums (float64, another order) as recording every product A_ik B_kj / pm, clipped.
+    Operands: 8-bit sign + magnitude codes, ranges that clip some products."""
+    from imcspice.accelerators.race_it import TrimmedAcam
+    from imcspice.accelerators.torch_quant import AcamLookup, product_stats
+    g = torch.Generator().manual_seed(5)
+    n = 127
+    A = torch.round(torch.randn(3, 64, 48, generator=g).clamp(-3, 3) / 3 * n) / n * 2.5
+    B = torch.round(torch.randn(3, 48, 40, generator=g).clamp(-3, 3) / 3 * n) / n * 1.5
+    pm = torch.tensor([0.8, 1.1, 2.0]).view(3, 1, 1)
+    counted = []
+    for pairs in (True, False):
+        q = AcamLookup(TrimmedAcam(8, -128 / 127 - 1 / 254, 1 + 1 / 254, 0.004, 7, keep=0.0))
+        q.start_stats()
+        if pairs:
+            product_stats(q, A, B, pm)
+        else:
+            q.record((A[:, :, :, None] * B[:, None, :, :] / pm[..., None]).clamp(-1, 1))
+        counted.append([t.numpy() for t in q.stats])
+    (s_p, n_p), (s_e, n_e) = counted
+    assert n_e.sum() == A.shape[0] * A.shape[1] * A.shape[2] * B.shape[2]
+    p = A[:, :, :, None] * B[:, None, :, :] / pm[..., None]
+    assert p.max() > 1 and p.min() < -1                 # products clipped at both ends
+    np.testing.assert_array_equal(n_p, n_e)
+    np.testing.assert_allclose(s_p, s_e, rtol=1e-12, atol=1e-9)
