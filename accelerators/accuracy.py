@@ -42,7 +42,9 @@ converter tables were counted instead of searched, RACE-IT chip 0's numpy passes
 0.98055, 0.98208 -> 0.98336; HeTraX chip 0 0.96956 -> 0.97078 (its calibration read
 noise is drawn from another generator). Float-order code flips move a chip's cosine by
 ~1e-3 (as numpy's BLAS threads did); the operators agree in lockstep
-(tests/test_torch_calibration.py).
+(tests/test_torch_calibration.py). ``imcspice evaluate --arch race-it --quick`` (with
+the ablation, 1 thread, same session): 286 s -> 187 s, of which calibration (15 chips)
+255 s -> 161 s; cosine mean 0.98191 -> 0.98196, quantization only 0.99186 -> 0.99178.
 """
 from __future__ import annotations
 
