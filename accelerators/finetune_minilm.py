@@ -180,21 +180,26 @@ def _inputs(tok, texts, max_tokens=None):
     return {"input_ids": torch.as_tensor(ids), "attention_mask": torch.as_tensor(mask)}
 
 
-def on_chip(model, arch, seed: int, calib: list[dict], hw=None):
+def on_chip(model, arch, seed: int, calib: list[dict], hw=None, reference: bool = False):
     """A copy of ``model`` converted onto chip ``seed`` of ``arch``, calibrated on the
-    batches ``calib`` (FP32 ranges, then the hardware path)."""
-    from .convert import convert
-    return convert(copy.deepcopy(model), arch, seed=seed, calibration=calib, hw=hw)
+    batches ``calib`` (FP32 ranges, then the hardware path; ``reference``: its numpy
+    passes, :func:`.convert.calibrate`)."""
+    from .convert import calibrate, convert
+    m = convert(copy.deepcopy(model), arch, seed=seed, hw=hw)
+    calibrate(m, calib, reference=reference)
+    return m
 
 
 def cosines(model, arch, seeds, texts_in: list[dict], ref, calib: list[dict],
-            hw=None, progress: bool = False, what: str = "") -> list[float]:
-    """Mean cosine to ``ref`` (n, D) of the embeddings of ``texts_in`` on each chip."""
+            hw=None, progress: bool = False, what: str = "",
+            reference: bool = False) -> list[float]:
+    """Mean cosine to ``ref`` (n, D) of the embeddings of ``texts_in`` on each chip
+    (``reference``: :func:`on_chip`)."""
     from .torch_minilm import embed
     out = []
     for sd in seeds:
         t0 = time.perf_counter()
-        e = embed(on_chip(model, arch, sd, calib, hw), texts_in)
+        e = embed(on_chip(model, arch, sd, calib, hw, reference), texts_in)
         out.append(float((e * ref).sum(1).mean()))
         _log(f"{what} chip {sd}: cosine {out[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
              progress)
@@ -369,11 +374,12 @@ def load_finetuned(path=None):
 
 
 def shipped_accuracy(arch="race-it", quick: bool = True, progress: bool = False,
-                     hw=None, pretrained: bool = True) -> dict | None:
+                     hw=None, pretrained: bool = True, reference: bool = False) -> dict | None:
     """``accuracy.fine_tuned`` of a RACE-IT report: the shipped fine-tuned tensors on
     chips of ``arch`` never used in training, evaluated now (``quick``: 4 sentences, 1
     chip; else the regeneration run's sentences and chips), with the pretrained model
-    on the same chips and sentences for comparison (``pretrained``). None when no
+    on the same chips and sentences for comparison (``pretrained``; ``reference``: the
+    calibration's numpy passes, as the regeneration run calibrated). None when no
     weights are shipped."""
     if not SHIPPED.is_file():
         return None
@@ -388,8 +394,10 @@ def shipped_accuracy(arch="race-it", quick: bool = True, progress: bool = False,
     ev, calib = eval_sets(tok, n, st["calib_texts"])
     base = load_hf_minilm()
     ref = embed(base, ev)
-    after = _stats(cosines(model, arch, seeds, ev, ref, calib, hw, progress, "fine-tuned"))
-    before = _stats(cosines(base, arch, seeds, ev, ref, calib, hw, progress, "pretrained")) \
+    after = _stats(cosines(model, arch, seeds, ev, ref, calib, hw, progress, "fine-tuned",
+                           reference))
+    before = _stats(cosines(base, arch, seeds, ev, ref, calib, hw, progress, "pretrained",
+                            reference)) \
         if pretrained else None
     return after | {"sentences": n, "chips": list(seeds), "pretrained_same_chips": before,
                     "target_cosine_mean_min": 0.99, "weights": SHIPPED.name,

@@ -105,16 +105,14 @@ def test_shipped_weights_are_a_small_norm_and_bias_delta():
 #: windows, 0.97808 and 0.97650 under the shipped ones. The crossbar-column model refit
 #: from its shipped sweep (the OTA drift bent with the load: ir_drop_rel held out 0.35 ->
 #: 0.24 % FS, the gain trims move ~1e-5) flips other codes: remeasured 2026-12-01 (1
-#: thread) 0.97470 and 0.97112 under the trained windows. The hardware-path calibration
-#: now runs on the torch operators (convert.calibrate; the numpy passes, reference=True,
-#: still give 0.97470 and 0.97112): other float orders, other codes flipped at edges,
-#: remeasured 2026-12-01 (1 thread) 0.97272 (-0.00198) and 0.97199 (+0.00087). The
-#: torch passes at 1 thread no longer depend on numpy's BLAS threads (the reason for the
-#: 5e-4 tolerance): TOL 3e-4 keeps the fine-tuning's effect on this chip (7.3e-4) above
-#: 2 x TOL
-FINE_TUNED_1000, PRETRAINED_1000 = 0.97272, 0.97199
+#: thread) 0.97470 and 0.97112 under the trained windows. The shipped file's figures were
+#: recorded with the calibration's numpy passes, so this test calibrates with them
+#: (``reference=True``). The default torch passes (other float orders, codes flipped at
+#: edges) give 0.97272 and 0.97199 here (1 thread): on one chip the fine-tuning's effect
+#: is within the calibration's rounding-order spread, reported in the note
+FINE_TUNED_1000, PRETRAINED_1000 = 0.97470, 0.97112
 TRAINED_WITH = ["mapping.acam.norm_out_range=symmetric", "mapping.acam.norm_out_margin=1.0"]
-TOL = 3e-4
+TOL = 5e-4
 
 
 def test_shipped_weights_reproduce_their_first_chip():
@@ -130,7 +128,8 @@ def test_shipped_weights_reproduce_their_first_chip():
     ref = embed(load_hf_minilm(), ev)
     from imcspice.accelerators import arch
     a = arch.load(st["arch"], TRAINED_WITH)
-    got = fm.cosines(model, a, [1000], ev, ref, calib, fm.load_hw(st["arch"]))[0]
+    got = fm.cosines(model, a, [1000], ev, ref, calib, fm.load_hw(st["arch"]),
+                     reference=True)[0]
     assert got == pytest.approx(FINE_TUNED_1000, abs=TOL)
     assert FINE_TUNED_1000 - PRETRAINED_1000 > 2 * TOL
     assert got == pytest.approx(summ["after"]["seeds"][0], abs=2e-3)   # the run's BLAS
@@ -141,7 +140,8 @@ def test_shipped_weights_reproduce_their_recorded_cosine():
     """All the regeneration run's evaluation chips and texts, evaluated again, under the
     layernorm output windows the file was trained with (TRAINED_WITH)."""
     from imcspice.accelerators import arch
-    acc = fm.shipped_accuracy(arch.load("race-it", TRAINED_WITH), quick=False, pretrained=False)
+    acc = fm.shipped_accuracy(arch.load("race-it", TRAINED_WITH), quick=False, pretrained=False,
+                              reference=True)
     rec = acc["recorded_by_regeneration_run"]["after"]["seeds"]
     assert acc["seeds"] == pytest.approx(rec, abs=2e-3)        # the run's BLAS threads
 
