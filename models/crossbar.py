@@ -445,6 +445,26 @@ class CrossbarColumnModel(BehavioralModel):
     def column_current(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("i_out_a", corner=corner, strict=strict, **settings)
 
+    def evaluate(self, output: str | None = None, *, corner: str | None = None,
+                 strict: bool = False, **inputs) -> np.ndarray:
+        """BehavioralModel.evaluate, with a function whose form takes the model's own
+        outputs (``crossbar-read-energy-settled``: i_out_a, t_settle_s,
+        models/crossbar_energy.py) fed by those outputs at the same settings."""
+        name = self._output(output)
+        fn = self.functions[name]
+        if not fn.composed:
+            return super().evaluate(name, corner=corner, strict=strict, **inputs)
+        corner, vals = self._resolve(fn, corner, inputs)
+        self.check_range({k: v for k, v in vals.items() if k in inputs}, strict, corner)
+        b = namespace_of(*vals.values()).broadcast_arrays(*vals.values())
+        vals = dict(zip(vals.keys(), b))
+        for n in fn.composed:
+            sub = {k: v for k, v in vals.items() if k in self.functions[n].inputs}
+            vals[n] = self.evaluate(n, corner=corner, strict=strict, **sub)
+        return fn(corner, vals)
+
+    __call__ = evaluate
+
     def read_energy(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("e_read_j", corner=corner, strict=strict, **settings)
 

@@ -88,7 +88,8 @@ def copies_and_load(x, extra):
     lad = _ladder_extra(extra)
     g, ratio = _ratio_acc_v(x, xp.asfloat(lad), extra, _a_on(extra))
     gs = xp.maximum(x[0] * g * ratio * _law(x[5], extra, slope=True), 0.0)
-    n2 = output_stage_current(x, extra) / float(extra["i_floor_a"][0])
+    # one copy's current: the floor's unless the floor is not one copy (ota_n2_min)
+    n2 = output_stage_current(x, extra) / float(extra.get("i_copy_a", extra["i_floor_a"])[0])
     return n2, gs, gs / n2
 
 

@@ -23,6 +23,7 @@ from ..fitting.form import DEFAULT_TOL_PCT, form_function
 from ..fitting.grid import (FitError, GridData, base_meta, fixed_params, grid_data,
                            numeric_settings, valid_range)
 from ..fitting.holdout import heldout_error, split_grid, summarize
+from ..fitting.read_energy import try_settled_energy
 from ..fitting.table import fit_table_quantity
 
 QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s", "p_tia_w",
@@ -38,7 +39,9 @@ TABLE_ONLY = ("p_tia_w", "e_tia_j")
 #: also tables where the energies cover 0..t_settle_s (read_window = "settled"): the
 #: ladder energy form assumes a fixed window, and the read energy is then the column's
 #: power times the OTA's settling time (the form held out 20.9 % FS at the 128-row edge,
-#: a table 4.5 %, shipped sweep, seed 0)
+#: a table 4.5 %, shipped sweep, seed 0); the table is then replaced by the settled-read
+#: form on the model's own current and settling time where that holds out better
+#: (fitting/read_energy.py; shipped sweep: 0.60 against the table's 1.35 % FS)
 TABLE_ONLY_SETTLED = ("e_read_j",)
 
 #: tables interpolated linearly in rows, not log(rows): the output stage's current
@@ -200,6 +203,8 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
     if form in VG_FORMS or form in N2_FORMS:
         extra["i_design_frac"] = np.array([float(fixed.get("i_design_frac", 0.25))])
         extra["i_floor_a"] = np.array([_output_stage_floor_a(fixed)])
+        if float(fixed.get("ota_n2_min", 1.0)) != 1.0:     # the copy count's unit
+            extra["i_copy_a"] = np.array([_output_stage_floor_a(fixed, copies=1.0)])
     if form in ("crossbar-column-current", "crossbar-column-current-v",
                 "crossbar-column-current-acc", "crossbar-column-current-vg",
                 "crossbar-column-current-vgh"):
@@ -213,15 +218,17 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
     return extra
 
 
-def _output_stage_floor_a(fixed: dict) -> float:
-    """The current of one copy of the OTA's output stage, A (circuits/ota.py
-    output_stage_scale: n2 >= 1), which it is sized for where the column's design
-    current is smaller (16 rows at 0.2 V); the sweep's tail bias (``_ota_ibias_a``: its
-    one value; 0 where it is swept, and the floor is then left out)."""
+def _output_stage_floor_a(fixed: dict, copies: float | None = None) -> float:
+    """The current of the OTA's smallest output stage, A (circuits/ota.py
+    output_stage_scale: n2 >= ota_n2_min copies, 1 by default), which it is sized for
+    where the column's design current is smaller (16 rows at 0.2 V); the sweep's tail
+    bias (``_ota_ibias_a``: its one value; 0 where it is swept, and the floor is then
+    left out). ``copies``: that many copies instead of the floor."""
     ib = fixed.get("_ota_ibias_a", fixed.get("ota_ibias_a", ota.OtaParams.ibias_a))
     if ib is None:
         return 0.0
-    return ota.FS_PER_I7 * float(ota.OtaParams.k2) * float(ib)
+    n = float(fixed.get("ota_n2_min", 1.0)) if copies is None else copies
+    return n * ota.FS_PER_I7 * float(ota.OtaParams.k2) * float(ib)
 
 
 def _p0(form: str, extra: dict, ratio0: dict):
@@ -430,6 +437,11 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
         gds.append(gd)
     if not fns:
         raise FitError("crossbar-column: no quantity with successful points")
+    if "e_read_j" in fns and fixed.get("read_window") == "settled" and \
+            fixed.get("tia", "ota") == "ota":
+        extra = {k: v for k, v in _extra("p_tia_w", fixed, "crossbar-tia-supply").items()
+                 if k in ("v0_v", "i_design_frac", "i_floor_a")}
+        try_settled_energy(raw, settings, fixed, seed, fns, errs, extra)
     fns = {q: fns[q] for q in QUANTITIES if q in fns}
     errs = {q: errs[q] for q in QUANTITIES if q in errs}
     rng, units = valid_range(gds)
