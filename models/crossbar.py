@@ -88,7 +88,10 @@ forms carry it (``-vg``, :mod:`imcspice.models.crossbar_vg`), and the supply pow
 a form of the output stage's size (``crossbar-tia-supply``). The shipped settling time
 and TIA energy take the stage's copy count n2 and the load per copy
 (``crossbar-settling-n2``, ``crossbar-tia-energy-n2``: :mod:`imcspice.models.crossbar_settle`;
-they replace the tables and the settling form named above for that sweep).
+they replace the tables and the settling form named above for that sweep). The read
+energy over the settled read is a form of the model's own current and settling time
+(``crossbar-read-energy-settled``, :mod:`imcspice.models.crossbar_energy`; evaluated by
+:meth:`CrossbarColumnModel.evaluate`, which feeds it those outputs).
 
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for

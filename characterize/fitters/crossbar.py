@@ -446,7 +446,8 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     errs = {q: errs[q] for q in QUANTITIES if q in errs}
     rng, units = valid_range(gds)
     swept = [n for n in raw.outer if n not in ("corner", "temp_c") and len(raw.axis(n)) > 1]
-    closed = [q for q, f in fns.items() if f.form != "table"]
+    composed = [q for q, f in fns.items() if f.composed]
+    closed = [q for q, f in fns.items() if f.form != "table" and q not in composed]
     tables = [q for q, f in fns.items() if f.form == "table"]
     form = "crossbar-column: "
     if closed:
@@ -465,6 +466,10 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                                             "swept settings (" + (", ".join(swept) or "none")
                                             + "), tensor-cubic refined, multilinear "
                                             "interpolation")
+    if composed:
+        form += "; " + ", ".join(composed) + (" over the settled read on the model's own "
+                                              "current and settling time: " +
+                                              get_form(fns[composed[0]].form).text)
     form += (f"; ideal current by the recipe's device law ({fixed.get('device', '?')}: "
              + ("G*V" if fixed.get("device") == "linear" else
                 "the imc_memristor filament + gap law at the point's temperature") + ")")
