@@ -124,3 +124,25 @@ def test_shipped_read_energy_at_light_loads_against_ngspice(model, frac, temp, v
         e = float(model.read_energy(rows=128.0, r_bl_ohm=r_bl, frac_on=frac,
                                     v_read_v=v_read, temp_c=temp))
         assert math.isfinite(spice) and e == pytest.approx(spice, rel=TOL_LIGHT)
+
+
+def test_fit_keeps_the_table_where_the_form_holds_out_worse(model):
+    """The fitter's choice (characterize/fitting/read_energy.py try_settled_energy): the
+    form replaces the table only where it holds out better; against a table that held
+    out at 0 % FS the table stays and the form's figure (the shipped 0.60 %) is noted."""
+    from imcspice.characterize.fitting.grid import fixed_params, numeric_settings
+    from imcspice.characterize.fitting.read_energy import try_settled_energy
+    raw = read(RAW)
+    fixed = fixed_params(raw)
+    ex = {k: v for k, v in model.functions["e_read_j"].extra.items() if k != "v_cm_v"}
+    table = object()
+    fns = {"e_read_j": table, "i_out_a": model.functions["i_out_a"],
+           "t_settle_s": model.functions["t_settle_s"]}
+    errs = {"e_read_j": {"max_pct_fs": 0.0}}
+    try_settled_energy(raw, numeric_settings(raw), fixed, 0, fns, errs, ex)
+    assert fns["e_read_j"] is table
+    assert errs["e_read_j"]["settled_form_max_pct_fs"] == pytest.approx(
+        model.heldout_error["outputs"]["e_read_j"]["max_pct_fs"], rel=1e-9)
+    errs = {"e_read_j": {"max_pct_fs": 5.0}}
+    try_settled_energy(raw, numeric_settings(raw), fixed, 0, fns, errs, ex)
+    assert fns["e_read_j"].form == FORM and errs["e_read_j"]["table_max_pct_fs"] == 5.0
