@@ -85,10 +85,12 @@ than 1 % FS the output is a table (``meta["outputs_form"]``).
 With the OTA the sense node also drifts from v_cm with the current the output stage
 sinks (~2-3 mV at the design load): the shipped fit's current, IR-drop and TIA-output
 forms carry it (``-vg``, :mod:`imcspice.models.crossbar_vg`), and the supply power is
-a form of the output stage's size (``crossbar-tia-supply``). The shipped settling time
-and TIA energy take the stage's copy count n2 and the load per copy
+a form of the output stage's size (``crossbar-tia-supply``). The settling time and TIA
+energy may take the stage's copy count n2 and the load per copy
 (``crossbar-settling-n2``, ``crossbar-tia-energy-n2``: :mod:`imcspice.models.crossbar_settle`;
-they replace the tables and the settling form named above for that sweep). The read
+on the shipped sweep, to 2.5x the design load, they miss and e_tia_j is a table); the
+shipped settling time is ``crossbar-settling-kink`` (:mod:`imcspice.models.crossbar_kink`:
+per column line in ln(n2), joined to the one-copy floor's piece where n2 leaves it). The read
 energy over the settled read is a form of the model's own current and settling time
 (``crossbar-read-energy-settled``, :mod:`imcspice.models.crossbar_energy`; evaluated by
 :meth:`CrossbarColumnModel.evaluate`, which feeds it those outputs).

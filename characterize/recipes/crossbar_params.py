@@ -72,8 +72,10 @@ def ota_compensation_params():
     <= 0.47 / 0.39 %, but the 128-row read at frac_on 1/16 slows 11.0 -> 11.8 (2.5 kOhm),
     13.1 (275 fF), 14.3 ns (300 fF). The 432-point sweep at Rz 2.5 kOhm (230 s, 1.04 s per
     point) held t_settle_s out at 0.43 % FS on the frac_on-0 lines (4.77 at 2 kOhm) but
-    6.42 % at the one-copy floor's kink (32 rows, frac_on 0.625, 95 C, 0.2 V: 6.08 at
-    2 kOhm), so the shipped sweep keeps 2 kOhm (characterize/defaults.py). A lower floor
+    6.42 % at the one-copy floor's kink as a table in rows (32 rows, frac_on 0.625, 95 C,
+    0.2 V: 6.08 at 2 kOhm); with the settling form that knows the kink
+    (models/crossbar_kink.py) 3.12 % FS against 4.01 at 2 kOhm, so the shipped sweep runs
+    at 2.5 kOhm (characterize/defaults.py). A lower floor
     removes the kink but not the load: at 0.25 or 0.5 copy the 16-row, 0.2 V stage is 0.53
     copy, sized for the design load, and at frac_on 0.625 (2.5x it) cannot sink the column
     (95 C: v_out +2.59 mV instead of -1.83)."""
