@@ -54,16 +54,16 @@ TABLE_ONLY_SETTLED = ("e_read_j",)
 LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 
 #: tables whose rows scale (linear or log(rows)) is chosen like their value transform and
-#: spline, by the inner hold-out on the training lines only (fitting/table.py): the
-#: settling time follows the OTA's output stage, neither linear nor a power law in rows
-#: (its one-copy floor below ~31 rows at 0.2 V, its copies above). Rz 2 kOhm sweep, seed
-#: 0: inner hold-out linear -> log rows 7.74 -> 5.09 % FS, held out 8.93 -> 6.08; the
-#: table then gives way to crossbar-settling-kink where that holds out better inside
-#: (fitting/settle_kink.py; shipped Rz 2.5 kOhm sweep: 3.12 against 6.42). Not the energies over 0..t_settle_s: log(rows) won
-#: their inner hold-out only with log values (e_read_j 1.91 -> 1.09, e_tia_j 2.44 -> 1.49
-#: % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
-#: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the
-#: held-out frac_on 1/16 line at 128 rows, was +0.2 %): percent of full scale hides it
+#: spline, by the inner hold-out on the training lines only (fitting/table.py): the settling
+#: time follows the OTA's output stage, neither linear nor a power law in rows (its one-copy
+#: floor below ~31 rows at 0.2 V, its copies above). Rz 2 kOhm sweep, seed 0: inner hold-out
+#: linear -> log rows 7.74 -> 5.09 % FS, held out 8.93 -> 6.08; the table then gives way to
+#: crossbar-settling-kink where that holds out better inside (fitting/settle_kink.py;
+#: shipped Rz 2.5 kOhm sweep: 3.12 against 6.42). Not the energies over 0..t_settle_s:
+#: log(rows) won their inner hold-out only with log values (e_read_j 1.91 -> 1.09, e_tia_j
+#: 2.44 -> 1.49 % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
+#: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the held-
+#: out frac_on 1/16 line at 128 rows, was +0.2 %): percent of full scale hides it
 ROWS_SCALE_BY_INNER = ("t_settle_s",)
 
 #: a closed form is kept when its worst TRAINING error is within this (% of full scale)
