@@ -27,6 +27,7 @@ from ..fitting.holdout import heldout_error, split_grid, summarize
 from ..fitting.read_energy import try_settled_energy
 from ..fitting.settle_kink import kink_extra, try_kink_settling
 from ..fitting.table import fit_table_quantity
+from ..fitting.whole_cells import left_out_note, whole_cells_only
 
 QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s", "p_tia_w",
               "e_tia_j")
@@ -43,27 +44,26 @@ TABLE_ONLY = ("p_tia_w", "e_tia_j")
 #: power times the OTA's settling time (the form held out 20.9 % FS at the 128-row edge,
 #: a table 4.5 %, shipped sweep, seed 0); the table is then replaced by the settled-read
 #: form on the model's own current and settling time where that holds out better
-#: (fitting/read_energy.py; shipped sweep: 0.62 against the table's 1.34 % FS)
+#: (fitting/read_energy.py; shipped sweep: 0.51 against the table's 0.95 % FS)
 TABLE_ONLY_SETTLED = ("e_read_j",)
 
-#: tables interpolated linearly in rows, not log(rows): the output stage's current
-#: (p_tia_w, e_tia_j) is proportional to rows above its one-copy floor (circuits/ota.py
-#: rule), and the column current (v_out_v = -i r_f) nearly so, so a held-out 64-row line
-#: between 32 and 128 is close to exact; log(rows) read p_tia_w there 25 % high (held
-#: out 12-13 % FS, seed 0)
+#: tables interpolated linearly in rows, not log(rows): the output stage's current (p_tia_w,
+#: e_tia_j) is proportional to rows above its one-copy floor (circuits/ota.py rule), and the column
+#: current (v_out_v = -i r_f) nearly so, so a held-out 64-row line between 32 and 128 is close to
+#: exact; log(rows) read p_tia_w there 25 % high (held out 12-13 % FS, seed 0)
 LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 
-#: tables whose rows scale (linear or log(rows)) is chosen like their value transform and
-#: spline, by the inner hold-out on the training lines only (fitting/table.py): the settling
-#: time follows the OTA's output stage, neither linear nor a power law in rows (its one-copy
-#: floor below ~31 rows at 0.2 V, its copies above). Rz 2 kOhm sweep, seed 0: inner hold-out
-#: linear -> log rows 7.74 -> 5.09 % FS, held out 8.93 -> 6.08; the table then gives way to
-#: crossbar-settling-kink where that holds out better inside (fitting/settle_kink.py;
-#: shipped Rz 2.5 kOhm sweep: 3.12 against 6.42). Not the energies over 0..t_settle_s:
-#: log(rows) won their inner hold-out only with log values (e_read_j 1.91 -> 1.09, e_tia_j
-#: 2.44 -> 1.49 % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
-#: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the held-
-#: out frac_on 1/16 line at 128 rows, was +0.2 %): percent of full scale hides it
+#: tables whose rows scale (linear or log(rows)) is chosen like their value transform and spline, by
+#: the inner hold-out on the training lines only (fitting/table.py): the settling time follows the
+#: OTA's output stage, neither linear nor a power law in rows (its one-copy floor below ~31 rows at
+#: 0.2 V, its copies above). Rz 2 kOhm sweep, seed 0: inner hold-out linear -> log rows 7.74 -> 5.09
+#: % FS, held out 8.93 -> 6.08; the table then gives way to crossbar-settling-kink where that holds
+#: out better inside (fitting/settle_kink.py; Rz 2.5 kOhm, 432 points: 3.12 against 6.42; the
+#: shipped 720: inner 1.25 against 3.37, held out 1.04 against 0.97). Not the energies over
+#: 0..t_settle_s: log(rows) won their inner hold-out only with log values (e_read_j 1.91 -> 1.09,
+#: e_tia_j 2.44 -> 1.49 % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
+#: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the held-out
+#: frac_on 1/16 line at 128 rows, was +0.2 %): percent of full scale hides it
 ROWS_SCALE_BY_INNER = ("t_settle_s",)
 
 #: a closed form is kept when its worst TRAINING error is within this (% of full scale)
@@ -140,18 +140,17 @@ QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-load-quadratic-rows",
 #: 11.9 % FS at rows = 128 vs 8.2 % pinned, shipped sweep, seed 0)
 LIGHT_SETTLING = "crossbar-settling-off"
 
-#: with the OTA TIA at one tail bias (its one-copy current known): the forms that take the
-#: output stage's copy count n2 (models/crossbar_settle.py). The settling form's ladder is
-#: the IR-drop fit's, like LIGHT_SETTLING's; e_tia_j only where it is integrated over
-#: 0..t_settle_s (read_window = settled: E = P*t_settle). Shipped sweep, seed 0, held out:
-#: t_settle_s 14.07 (crossbar-settling-off) -> 6.80 % FS, e_tia_j 2.04 (table) -> 0.93;
-#: the misses left are the 1 % crossing's jumps where the step's one overshoot passes the
-#: band, which no smooth form follows (models/crossbar_settle.py); training max 7.1 and
-#: 2.9 % FS (the forms are kept because they hold out better than the tables: 19.2 and
-#: 2.04 %). With frac_on swept to 0.625 (2.5x the output stage's design load; 432 points)
-#: they miss their training points by 18.0 and 4.3 % FS and hold out worse than the
-#: tables, which the fit keeps (Rz 2 kOhm: t_settle_s 6.08, log(rows), ROWS_SCALE_BY_INNER;
-#: e_tia_j 0.96 % FS; shipped Rz 2.5 kOhm: e_tia_j 0.65, t_settle_s fitting/settle_kink.py)
+#: with the OTA TIA at one tail bias (its one-copy current known): the forms that take the output
+#: stage's copy count n2 (models/crossbar_settle.py). The settling form's ladder is the IR-drop
+#: fit's, like LIGHT_SETTLING's; e_tia_j only where it is integrated over 0..t_settle_s (read_window
+#: = settled: E = P*t_settle). Shipped sweep, seed 0, held out: t_settle_s 14.07
+#: (crossbar-settling-off) -> 6.80 % FS, e_tia_j 2.04 (table) -> 0.93; the misses left are the 1 %
+#: crossing's jumps where the step's one overshoot passes the band, which no smooth form follows
+#: (models/crossbar_settle.py); training max 7.1 and 2.9 % FS (the forms are kept because they hold
+#: out better than the tables: 19.2 and 2.04 %). With frac_on swept to 0.625 (2.5x the output
+#: stage's design load; 432 points) they miss their training points by 18.0 and 4.3 % FS and hold
+#: out worse than the tables, which the fit keeps (Rz 2 kOhm: t_settle_s 6.08, e_tia_j 0.96 % FS; Rz
+#: 2.5 kOhm: e_tia_j 0.65, 720 points 0.14)
 N2_FORM_OF = {"t_settle_s": "crossbar-settling-n2", "e_tia_j": "crossbar-tia-energy-n2"}
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
@@ -405,6 +404,7 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                        f"{raw.attrs.get('recipe')!r}")
     settings = numeric_settings(raw)
     fixed = fixed_params(raw)
+    raw, n_part = whole_cells_only(raw, fixed)   # points not at their labeled load
     if "ota_ibias_a" in raw.outer:      # swept (the shipped sweep: one value, 40 uA)
         ib = raw.axis("ota_ibias_a")
         fixed = dict(fixed, _ota_ibias_a=float(ib[0]) if len(ib) == 1 else None)
@@ -493,7 +493,7 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     notes = ("crossbar-column: the closed forms' axes are held out like table axes "
              "(near-edge + random interior lines; the grid's edges stay in training: "
              "FORM_AXIS_HOLDOUT in characterize/fitters/crossbar.py), so the held-out "
-             "error measures interpolation inside the valid range")
+             "error measures interpolation inside the valid range" + left_out_note(n_part))
     return CrossbarColumnModel(fns, valid_range=rng,
                                heldout_error=summarize(errs, seed, notes=notes),
                                form=form, meta=meta)
