@@ -146,7 +146,8 @@ FULL = {
     # to 0.625 (1.2 x 0.51): the OTA holds the virtual ground there (128 rows, 0.55 V,
     # 95 C: 2.5x the design current, every point ok), and the accelerators read the
     # model inside its fitted range. 432 points at 8.4 s of CPU each (~30 min cold on
-    # 2 workers; the 336 to 0.375 ran in 1724 s at load ~10). read_window "settled": the
+    # 2 workers; the 336 to 0.375 ran in 1724 s at load ~10); the 720 of the rows below
+    # (every 16, plus 24 and 40) at 0.57 s each: 209 s cold. read_window "settled": the
     # energies cover 0..t_settle_s, the read time the architectures price (a 20 ns
     # pulse ends before the OTA has settled).
     "crossbar-column": DefaultSweep(
@@ -200,7 +201,8 @@ FULL = {
                                             # with the floor-kink settling form
                                             # (fitting/settle_kink.py) t_settle_s holds out
                                             # 3.12 % FS against 4.01 at 2 kOhm (tables: 6.42,
-                                            # 6.08; 432-point sweeps, ngspice, seed 0):
+                                            # 6.08; 432-point sweeps, ngspice, seed 0;
+                                            # 1.04 on the 720-point sweep):
                                             # characterize/recipes/crossbar_params.py
                                             "ota_rz_ohm": [2500.0],
                                             # ON cells evenly spread: a uniform load, so the

@@ -22,7 +22,8 @@ lines), with q = I_design/i_floor_a:
   i_design_frac 0.25, g_on 100 uS; below 16 rows at 0.55 V, outside the sweep).
 
 The step at the kink is what the lookup table in rows could not follow (shipped sweep,
-ngspice: 95 C, 0.2 V, frac_on 0.625: 27.2 ns at 16 rows, 40.9 at 32, 40.3 at 48). The
+ngspice: 95 C, 0.2 V, frac_on 0.625, r_bl 1 ohm: 27.2 ns at 16 rows, 34.9 at 24, 40.9 at
+32, 40.1 at 40, 40.3 at 48; the sweep has rows 24 and 40 to bracket it). The
 fit (characterize/fitting/settle_kink.py) takes c0 at the kink from the floor's own line
 at the same load per copy (the training rows below the kink, across frac_on: t is a
 function of L on the floor), so the kink is placed by the circuit rule, not by the data.
