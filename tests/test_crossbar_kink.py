@@ -171,3 +171,18 @@ def test_points_that_are_not_whole_cells_are_left_out():
         raw.axes, rows=("", np.array([16.0, 32.0, 48.0])))), {})[1] == 0
     notes = load(DATA / "crossbar-column.model.h5").heldout_error["holdout"]["notes"]
     assert "; 48 points left out of fit and hold-out: frac x rows not whole cells" in notes
+
+
+def test_validate_against_the_shipped_raw_leaves_out_the_same_points():
+    """``validate --against`` on the shipped sweep compares every output (e_read_j through
+    the model's own current and settling time) on the 720 - 48 = 672 whole-cell points;
+    the held-out points are among them, so no output's error there is below its held-out
+    maximum."""
+    from imcspice.characterize.fit import errors_against
+    m = load(DATA / "crossbar-column.model.h5")
+    res = errors_against(m, DATA / "raw" / "crossbar-column.raw.h5")
+    assert res["n_not_whole_cells"] == 48 and "not_compared" not in res
+    assert set(res["outputs"]) == set(m.functions)
+    for q, e in res["outputs"].items():
+        assert e["n_points"] == 672, q
+        assert e["max_pct_fs"] >= m.heldout_error["outputs"][q]["max_pct_fs"] - 1e-9, q
