@@ -98,17 +98,21 @@ def _short(field: str) -> str:
     return field if field == "n2" else field.rsplit("_", 1)[0]
 
 
-def output_stage_scale(i_fs_a: float, p: OtaParams = OtaParams()) -> float:
-    """n2 of an output stage that sinks up to ``i_fs_a`` (A, >= 0): max(1, i_fs /
-    (FS_PER_I7 k2 ibias)) (module docstring); ``p``'s k2 and ibias must be numbers."""
+def output_stage_scale(i_fs_a: float, p: OtaParams = OtaParams(),
+                       n2_min: float = 1.0) -> float:
+    """n2 of an output stage that sinks up to ``i_fs_a`` (A, >= 0): max(n2_min, i_fs /
+    (FS_PER_I7 k2 ibias)) (module docstring); ``p``'s k2 and ibias must be numbers.
+    ``n2_min``: the floor, in copies of the design's stage (1: never smaller than it)."""
     i7 = FS_PER_I7 * float(p.k2) * float(p.ibias_a)
-    return max(1.0, float(i_fs_a) / i7)
+    return max(float(n2_min), float(i_fs_a) / i7)
 
 
-def output_stage_scale_expr(i_fs: str, ibias: str, k2: float = 4.0) -> str:
+def output_stage_scale_expr(i_fs: str, ibias: str, k2: float = 4.0,
+                            n2_min: str = "1") -> str:
     """:func:`output_stage_scale` as a netlist expression (brace form) of the expressions
-    ``i_fs`` and ``ibias`` (A), for a deck whose load moves with altered parameters."""
-    return f"{{max(1,({i_fs})/({FS_PER_I7!r}*{float(k2)!r}*({ibias})))}}"
+    ``i_fs`` and ``ibias`` (A) and the floor ``n2_min`` (copies), for a deck whose load
+    moves with altered parameters."""
+    return f"{{max({n2_min},({i_fs})/({FS_PER_I7!r}*{float(k2)!r}*({ibias})))}}"
 
 
 def _mos(name: str, d: str, g: str, s: str, b: str, model: str, w: str, l: str,

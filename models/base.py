@@ -135,7 +135,15 @@ class Function:
 
     @property
     def inputs(self) -> list[str]:
-        return list(self.grid_inputs) + [i for i in self.form_inputs if i not in self.grid_inputs]
+        """The caller's inputs: the grid's, then the form's less those the model feeds
+        from its own outputs (:attr:`composed`)."""
+        return list(self.grid_inputs) + [i for i in self.form_inputs
+                                         if i not in self.grid_inputs and i not in self.composed]
+
+    @property
+    def composed(self) -> tuple[str, ...]:
+        """Form inputs that are other outputs of the same model (evaluated by it first)."""
+        return () if self.form == "table" else get_form(self.form).composed
 
     @property
     def form_text(self) -> str:

@@ -85,10 +85,15 @@ than 1 % FS the output is a table (``meta["outputs_form"]``).
 With the OTA the sense node also drifts from v_cm with the current the output stage
 sinks (~2-3 mV at the design load): the shipped fit's current, IR-drop and TIA-output
 forms carry it (``-vg``, :mod:`imcspice.models.crossbar_vg`), and the supply power is
-a form of the output stage's size (``crossbar-tia-supply``). The shipped settling time
-and TIA energy take the stage's copy count n2 and the load per copy
+a form of the output stage's size (``crossbar-tia-supply``). The settling time and TIA
+energy may take the stage's copy count n2 and the load per copy
 (``crossbar-settling-n2``, ``crossbar-tia-energy-n2``: :mod:`imcspice.models.crossbar_settle`;
-they replace the tables and the settling form named above for that sweep).
+on the shipped sweep, to 2.5x the design load, they miss and e_tia_j is a table); the
+shipped settling time is ``crossbar-settling-kink`` (:mod:`imcspice.models.crossbar_kink`:
+per column line in ln(n2), joined to the one-copy floor's piece where n2 leaves it). The read
+energy over the settled read is a form of the model's own current and settling time
+(``crossbar-read-energy-settled``, :mod:`imcspice.models.crossbar_energy`; evaluated by
+:meth:`CrossbarColumnModel.evaluate`, which feeds it those outputs).
 
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
@@ -444,6 +449,26 @@ class CrossbarColumnModel(BehavioralModel):
 
     def column_current(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("i_out_a", corner=corner, strict=strict, **settings)
+
+    def evaluate(self, output: str | None = None, *, corner: str | None = None,
+                 strict: bool = False, **inputs) -> np.ndarray:
+        """BehavioralModel.evaluate, with a function whose form takes the model's own
+        outputs (``crossbar-read-energy-settled``: i_out_a, t_settle_s,
+        models/crossbar_energy.py) fed by those outputs at the same settings."""
+        name = self._output(output)
+        fn = self.functions[name]
+        if not fn.composed:
+            return super().evaluate(name, corner=corner, strict=strict, **inputs)
+        corner, vals = self._resolve(fn, corner, inputs)
+        self.check_range({k: v for k, v in vals.items() if k in inputs}, strict, corner)
+        b = namespace_of(*vals.values()).broadcast_arrays(*vals.values())
+        vals = dict(zip(vals.keys(), b))
+        for n in fn.composed:
+            sub = {k: v for k, v in vals.items() if k in self.functions[n].inputs}
+            vals[n] = self.evaluate(n, corner=corner, strict=strict, **sub)
+        return fn(corner, vals)
+
+    __call__ = evaluate
 
     def read_energy(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("e_read_j", corner=corner, strict=strict, **settings)

@@ -28,7 +28,8 @@ band of 1 % of the step from the initial output (0.3-0.9 % of the final value). 
 crossing jumps from the rising edge to the overshoot's decay as that overshoot passes
 the band (48 vs 32 rows at 95 C: 0.76 vs 1.16 %). Compensation moves it (ngspice, 32
 rows, 95 C: Rz 2 -> 2.5 kOhm 1.16 -> 0.35 %, 3 kOhm 0.10 % but 96 rows 27 C 0.68 ->
-2.6 %; Cc 250 -> 500 fF none, settling 12.4 -> 24.7 ns), not yet shipped. The forms are smooth
+2.6 %; Cc 250 -> 500 fF none, settling 12.4 -> 24.7 ns); the shipped sweep runs at Rz 2.5
+kOhm (characterize/defaults.py). The forms are smooth
 polynomial-type expansions in (L, n2) with terms named below; they cannot follow such a
 jump and the held-out error records it. A two-pole form that does (t = t0 + tau(zeta)/wn,
 tau the exact 1 % crossing of a second-order step, its lobes included; zeta and 1/wn
@@ -88,7 +89,8 @@ def copies_and_load(x, extra):
     lad = _ladder_extra(extra)
     g, ratio = _ratio_acc_v(x, xp.asfloat(lad), extra, _a_on(extra))
     gs = xp.maximum(x[0] * g * ratio * _law(x[5], extra, slope=True), 0.0)
-    n2 = output_stage_current(x, extra) / float(extra["i_floor_a"][0])
+    # one copy's current: the floor's unless the floor is not one copy (ota_n2_min)
+    n2 = output_stage_current(x, extra) / float(extra.get("i_copy_a", extra["i_floor_a"])[0])
     return n2, gs, gs / n2
 
 

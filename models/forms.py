@@ -28,6 +28,8 @@ class Form:
     n_inputs: int
     text: str                          # the equation, for humans and ``describe``
     func: Callable
+    #: form inputs that are the model's own outputs (fed by the model, not the caller)
+    composed: tuple[str, ...] = ()
 
 
 def _memristor_sinh(x, p, extra):

@@ -17,13 +17,17 @@ import numpy as np
 from ...circuits import ota
 from ...models.base import Function
 from ...models.crossbar import CrossbarColumnModel
+from ...models.crossbar_kink import FORM as KINK_FORM
 from ...models.forms import get_form
 from ..fit import fitter
 from ..fitting.form import DEFAULT_TOL_PCT, form_function
 from ..fitting.grid import (FitError, GridData, base_meta, fixed_params, grid_data,
                            numeric_settings, valid_range)
 from ..fitting.holdout import heldout_error, split_grid, summarize
+from ..fitting.read_energy import try_settled_energy
+from ..fitting.settle_kink import kink_extra, try_kink_settling
 from ..fitting.table import fit_table_quantity
+from ..fitting.whole_cells import left_out_note, whole_cells_only
 
 QUANTITIES = ("i_out_a", "v_out_v", "ir_drop_rel", "e_read_j", "t_settle_s", "p_tia_w",
               "e_tia_j")
@@ -38,27 +42,28 @@ TABLE_ONLY = ("p_tia_w", "e_tia_j")
 #: also tables where the energies cover 0..t_settle_s (read_window = "settled"): the
 #: ladder energy form assumes a fixed window, and the read energy is then the column's
 #: power times the OTA's settling time (the form held out 20.9 % FS at the 128-row edge,
-#: a table 4.5 %, shipped sweep, seed 0)
+#: a table 4.5 %, shipped sweep, seed 0); the table is then replaced by the settled-read
+#: form on the model's own current and settling time where that holds out better
+#: (fitting/read_energy.py; shipped sweep: 0.51 against the table's 0.95 % FS)
 TABLE_ONLY_SETTLED = ("e_read_j",)
 
-#: tables interpolated linearly in rows, not log(rows): the output stage's current
-#: (p_tia_w, e_tia_j) is proportional to rows above its one-copy floor (circuits/ota.py
-#: rule), and the column current (v_out_v = -i r_f) nearly so, so a held-out 64-row line
-#: between 32 and 128 is close to exact; log(rows) read p_tia_w there 25 % high (held
-#: out 12-13 % FS, seed 0)
+#: tables interpolated linearly in rows, not log(rows): the output stage's current (p_tia_w,
+#: e_tia_j) is proportional to rows above its one-copy floor (circuits/ota.py rule), and the column
+#: current (v_out_v = -i r_f) nearly so, so a held-out 64-row line between 32 and 128 is close to
+#: exact; log(rows) read p_tia_w there 25 % high (held out 12-13 % FS, seed 0)
 LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 
-#: tables whose rows scale (linear or log(rows)) is chosen like their value transform and
-#: spline, by the inner hold-out on the training lines only (fitting/table.py): the
-#: settling time follows the OTA's output stage, which is neither linear nor a power law
-#: in rows (its one-copy floor below ~31 rows at 0.2 V, its copies above). Shipped sweep,
-#: seed 0: inner hold-out linear -> log rows 7.74 -> 5.09 % FS, held out 8.93 -> 6.08
-#: (at the accelerators' 2.5 ohm, 0.2 V, frac_on >= 1/8 on the held-out 96-row line: -4 ..
-#: -9 % -> -0.3 .. -0.9 % of ngspice). Not the energies over 0..t_settle_s: log(rows) won
-#: their inner hold-out only with log values (e_read_j 1.91 -> 1.09, e_tia_j 2.44 -> 1.49
-#: % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
-#: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the
-#: held-out frac_on 1/16 line at 128 rows, was +0.2 %): percent of full scale hides it
+#: tables whose rows scale (linear or log(rows)) is chosen like their value transform and spline, by
+#: the inner hold-out on the training lines only (fitting/table.py): the settling time follows the
+#: OTA's output stage, neither linear nor a power law in rows (its one-copy floor below ~31 rows at
+#: 0.2 V, its copies above). Rz 2 kOhm sweep, seed 0: inner hold-out linear -> log rows 7.74 -> 5.09
+#: % FS, held out 8.93 -> 6.08; the table then gives way to crossbar-settling-kink where that holds
+#: out better inside (fitting/settle_kink.py; Rz 2.5 kOhm, 432 points: 3.12 against 6.42; the
+#: shipped 720: inner 1.25 against 3.37, held out 1.04 against 0.97). Not the energies over
+#: 0..t_settle_s: log(rows) won their inner hold-out only with log values (e_read_j 1.91 -> 1.09,
+#: e_tia_j 2.44 -> 1.49 % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
+#: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the held-out
+#: frac_on 1/16 line at 128 rows, was +0.2 %): percent of full scale hides it
 ROWS_SCALE_BY_INNER = ("t_settle_s",)
 
 #: a closed form is kept when its worst TRAINING error is within this (% of full scale)
@@ -135,18 +140,17 @@ QUADRATIC_FORMS = ("crossbar-load-quadratic", "crossbar-load-quadratic-rows",
 #: 11.9 % FS at rows = 128 vs 8.2 % pinned, shipped sweep, seed 0)
 LIGHT_SETTLING = "crossbar-settling-off"
 
-#: with the OTA TIA at one tail bias (its one-copy current known): the forms that take the
-#: output stage's copy count n2 (models/crossbar_settle.py). The settling form's ladder is
-#: the IR-drop fit's, like LIGHT_SETTLING's; e_tia_j only where it is integrated over
-#: 0..t_settle_s (read_window = settled: E = P*t_settle). Shipped sweep, seed 0, held out:
-#: t_settle_s 14.07 (crossbar-settling-off) -> 6.80 % FS, e_tia_j 2.04 (table) -> 0.93;
-#: the misses left are the 1 % crossing's jumps where the step's one overshoot passes the
-#: band, which no smooth form follows (models/crossbar_settle.py); training max 7.1 and
-#: 2.9 % FS (the forms are kept because they hold out better than the tables: 19.2 and
-#: 2.04 %). With frac_on swept to 0.625 (2.5x the output stage's design load; 432 points)
-#: they miss their training points by 18.0 and 4.3 % FS and hold out worse than the
-#: tables, which the fit keeps: t_settle_s 6.08 (log(rows), ROWS_SCALE_BY_INNER; 8.93
-#: linear in rows), e_tia_j 0.96 % FS held out
+#: with the OTA TIA at one tail bias (its one-copy current known): the forms that take the output
+#: stage's copy count n2 (models/crossbar_settle.py). The settling form's ladder is the IR-drop
+#: fit's, like LIGHT_SETTLING's; e_tia_j only where it is integrated over 0..t_settle_s (read_window
+#: = settled: E = P*t_settle). Shipped sweep, seed 0, held out: t_settle_s 14.07
+#: (crossbar-settling-off) -> 6.80 % FS, e_tia_j 2.04 (table) -> 0.93; the misses left are the 1 %
+#: crossing's jumps where the step's one overshoot passes the band, which no smooth form follows
+#: (models/crossbar_settle.py); training max 7.1 and 2.9 % FS (the forms are kept because they hold
+#: out better than the tables: 19.2 and 2.04 %). With frac_on swept to 0.625 (2.5x the output
+#: stage's design load; 432 points) they miss their training points by 18.0 and 4.3 % FS and hold
+#: out worse than the tables, which the fit keeps (Rz 2 kOhm: t_settle_s 6.08, e_tia_j 0.96 % FS; Rz
+#: 2.5 kOhm: e_tia_j 0.65, 720 points 0.14)
 N2_FORM_OF = {"t_settle_s": "crossbar-settling-n2", "e_tia_j": "crossbar-tia-energy-n2"}
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
@@ -200,6 +204,8 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
     if form in VG_FORMS or form in N2_FORMS:
         extra["i_design_frac"] = np.array([float(fixed.get("i_design_frac", 0.25))])
         extra["i_floor_a"] = np.array([_output_stage_floor_a(fixed)])
+        if float(fixed.get("ota_n2_min", 1.0)) != 1.0:     # the copy count's unit
+            extra["i_copy_a"] = np.array([_output_stage_floor_a(fixed, copies=1.0)])
     if form in ("crossbar-column-current", "crossbar-column-current-v",
                 "crossbar-column-current-acc", "crossbar-column-current-vg",
                 "crossbar-column-current-vgh"):
@@ -213,15 +219,17 @@ def _extra(q: str, fixed: dict, form: str) -> dict:
     return extra
 
 
-def _output_stage_floor_a(fixed: dict) -> float:
-    """The current of one copy of the OTA's output stage, A (circuits/ota.py
-    output_stage_scale: n2 >= 1), which it is sized for where the column's design
-    current is smaller (16 rows at 0.2 V); the sweep's tail bias (``_ota_ibias_a``: its
-    one value; 0 where it is swept, and the floor is then left out)."""
+def _output_stage_floor_a(fixed: dict, copies: float | None = None) -> float:
+    """The current of the OTA's smallest output stage, A (circuits/ota.py
+    output_stage_scale: n2 >= ota_n2_min copies, 1 by default), which it is sized for
+    where the column's design current is smaller (16 rows at 0.2 V); the sweep's tail
+    bias (``_ota_ibias_a``: its one value; 0 where it is swept, and the floor is then
+    left out). ``copies``: that many copies instead of the floor."""
     ib = fixed.get("_ota_ibias_a", fixed.get("ota_ibias_a", ota.OtaParams.ibias_a))
     if ib is None:
         return 0.0
-    return ota.FS_PER_I7 * float(ota.OtaParams.k2) * float(ib)
+    n = float(fixed.get("ota_n2_min", 1.0)) if copies is None else copies
+    return n * ota.FS_PER_I7 * float(ota.OtaParams.k2) * float(ib)
 
 
 def _p0(form: str, extra: dict, ratio0: dict):
@@ -396,6 +404,7 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                        f"{raw.attrs.get('recipe')!r}")
     settings = numeric_settings(raw)
     fixed = fixed_params(raw)
+    raw, n_part = whole_cells_only(raw, fixed)   # points not at their labeled load
     if "ota_ibias_a" in raw.outer:      # swept (the shipped sweep: one value, 40 uA)
         ib = raw.axis("ota_ibias_a")
         fixed = dict(fixed, _ota_ibias_a=float(ib[0]) if len(ib) == 1 else None)
@@ -413,6 +422,11 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
         if q == "v_out_v":
             gd.fs = float(np.nanmax(np.abs(gd.values)))  # signed output: scale is its size
         fn, err = fit_quantity(gd, q, fixed, seed, ratio0, doc=raw.docs.get(q, ""))
+        if q == "t_settle_s" and fixed.get("tia", "ota") == "ota" and \
+                _output_stage_floor_a(fixed) > 0 and "v_read_v" in gd.names:
+            # the output stage's floor kink in rows (fitting/settle_kink.py)
+            fn, err = try_kink_settling(gd, fn, err, kink_extra(
+                _extra(q, fixed, N2_FORM_OF[q]), fixed), seed, doc=raw.docs.get(q, ""))
         if q == "ir_drop_rel" and fn.form in ("crossbar-ir-drop", "crossbar-ir-drop-v",
                                               "crossbar-ir-drop-acc", "crossbar-ir-drop-vg",
                                               "crossbar-ir-drop-vgh"):
@@ -430,11 +444,19 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
         gds.append(gd)
     if not fns:
         raise FitError("crossbar-column: no quantity with successful points")
+    if "e_read_j" in fns and fixed.get("read_window") == "settled" and \
+            fixed.get("tia", "ota") == "ota":
+        extra = {k: v for k, v in _extra("p_tia_w", fixed, "crossbar-tia-supply").items()
+                 if k in ("v0_v", "i_design_frac", "i_floor_a")}
+        try_settled_energy(raw, settings, fixed, seed, fns, errs, extra)
     fns = {q: fns[q] for q in QUANTITIES if q in fns}
     errs = {q: errs[q] for q in QUANTITIES if q in errs}
     rng, units = valid_range(gds)
     swept = [n for n in raw.outer if n not in ("corner", "temp_c") and len(raw.axis(n)) > 1]
-    closed = [q for q, f in fns.items() if f.form != "table"]
+    composed = [q for q, f in fns.items() if f.composed]
+    kink = [q for q, f in fns.items() if f.form == KINK_FORM.name]
+    closed = [q for q, f in fns.items() if f.form not in ("table", KINK_FORM.name)
+              and q not in composed]
     tables = [q for q, f in fns.items() if f.form == "table"]
     form = "crossbar-column: "
     if closed:
@@ -453,6 +475,12 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
                                             "swept settings (" + (", ".join(swept) or "none")
                                             + "), tensor-cubic refined, multilinear "
                                             "interpolation")
+    if kink:
+        form += "; " + ", ".join(kink) + " in the OTA output stage's copies: " + KINK_FORM.text
+    if composed:
+        form += "; " + ", ".join(composed) + (" over the settled read on the model's own "
+                                              "current and settling time: " +
+                                              get_form(fns[composed[0]].form).text)
     form += (f"; ideal current by the recipe's device law ({fixed.get('device', '?')}: "
              + ("G*V" if fixed.get("device") == "linear" else
                 "the imc_memristor filament + gap law at the point's temperature") + ")")
@@ -465,7 +493,7 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     notes = ("crossbar-column: the closed forms' axes are held out like table axes "
              "(near-edge + random interior lines; the grid's edges stay in training: "
              "FORM_AXIS_HOLDOUT in characterize/fitters/crossbar.py), so the held-out "
-             "error measures interpolation inside the valid range")
+             "error measures interpolation inside the valid range" + left_out_note(n_part))
     return CrossbarColumnModel(fns, valid_range=rng,
                                heldout_error=summarize(errs, seed, notes=notes),
                                form=form, meta=meta)

@@ -7,8 +7,9 @@ import numpy as np
 
 from ...models.base import BehavioralModel
 from .. import rawfile
-from .grid import FitError, grid_data
+from .grid import FitError, fixed_params, grid_data
 from .holdout import error_stats, mesh_points
+from .whole_cells import whole_cells_only
 
 
 def errors_against(model: BehavioralModel, raw_path: str | Path) -> dict:
@@ -16,8 +17,13 @@ def errors_against(model: BehavioralModel, raw_path: str | Path) -> dict:
 
     Each model output named like a quantity of the raw file, whose inputs are all axes
     (or fixed settings) of that quantity, is compared on all points. Points outside the
-    model's valid box are counted separately and left out of the error."""
+    model's valid box are counted separately and left out of the error. A crossbar
+    column's points whose ON fraction is not whole cells are left out as the fit leaves
+    them (fitting/whole_cells.py: they measure another load than their label)."""
     raw = rawfile.read(raw_path)
+    n_part = 0
+    if raw.attrs.get("recipe") == "crossbar-column":
+        raw, n_part = whole_cells_only(raw, fixed_params(raw))
     out = {}
     skipped = []
     for name, fn in model.functions.items():
@@ -48,7 +54,8 @@ def errors_against(model: BehavioralModel, raw_path: str | Path) -> dict:
                 n_out += int(np.isfinite(gd.values[ci][sel]).sum())
                 continue
             inputs = {n: coords[n][inside] for n in fn.inputs}
-            preds.append(fn(c, inputs))
+            # through the model: a composed output reads the model's own outputs
+            preds.append(model.evaluate(name, corner=c, **inputs))
             targets.append(gd.values[ci][sel][inside])
             n_out += int(np.isfinite(gd.values[ci][sel][~inside]).sum())
         pred = np.concatenate(preds) if preds else np.zeros(0)
@@ -66,4 +73,6 @@ def errors_against(model: BehavioralModel, raw_path: str | Path) -> dict:
            "max_pct_fs": max(vals) if vals else float("nan")}
     if skipped:
         res["not_compared"] = skipped
+    if n_part:
+        res["n_not_whole_cells"] = n_part
     return res

@@ -36,7 +36,7 @@ from ..npy_param import IntParam, NpyParam, file_digest, load_npy
 from ..params import Param, ParameterError, format_number
 from .crossbar_params import device_param as _device_param
 from .crossbar_params import device_params as _device_params
-from .crossbar_params import tia_params as _tia_params
+from .crossbar_params import ota_compensation_params as _ota_comp_params, tia_params as _tia_params
 from .crossbar_params import wire_params as _wire_params
 from ..recipe import Axis, Output, Recipe, register_recipe
 from ..waveform import settling_time, window_energy
@@ -143,10 +143,10 @@ class CrossbarColumn(Recipe):
     #: equations and junction areas; ~10x faster at 256 rows: 19 s -> see defaults.py)
     hoist_model_card = True
     summary = "1T1R/linear crossbar column: bit-line current, IR drop, read energy, settling"
-    version = 5   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option,
+    version = 6   # 2: pattern=spread; 3: junction areas, hoisted card, tia=ota option,
     #               ideal current by the memristor law at the simulated temperature;
     #               4: tia=ota default, output stage sized per column, e_tia_j;
-    #               5: output stage sized for i_design_frac, read_window
+    #               5: output stage sized for i_design_frac, read_window; 6: ota_cc_ff etc.
     params = (
         # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
         IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
@@ -233,6 +233,7 @@ class CrossbarColumn(Recipe):
               "(I_design = rows·(g_off + f·(g_on - g_off))·law(v_read)); columns beyond "
               "it may lose the virtual ground (a recorded error) [tia=ota only; default: "
               "1.6 x the measured max mapped load 0.154, issue 12]", min=1e-3, max=1.0),
+        *_ota_comp_params(),
     )
     outputs = (
         Output("i_out_a", "A", (), "bit-line current into the TIA virtual ground (DC)"),
@@ -279,7 +280,8 @@ class CrossbarColumn(Recipe):
             # the output stage sized for this column's design load (circuits/ota.py rule),
             # as an expression: g_on and v_read are altered in place between points
             lines.append(f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
-                self.full_scale_expr(p), "ota_ibias_a", float(ota.OtaParams.k2)))
+                self.full_scale_expr(p), "ota_ibias_a", float(ota.OtaParams.k2),
+                "ota_n2_min"))
             n2 = cb.ParamRef(N2_PARAM)
         return lines + cb.column_netlist(
             int(p["rows"]), on, active, _ref("g_on_us", 1e-6), _ref("g_off_us", 1e-6),
@@ -289,7 +291,8 @@ class CrossbarColumn(Recipe):
             tia=cb.TiaParams(_ref("r_f_ohm"), _ref("c_f_ff"), _ref("a0_v_per_v"),
                              _ref("gbw_hz"), kind=p["tia"],
                              v_cm_v=_ref("v_cm_v") if use_ota else 0.0, vdd_v=tech.vdd_v,
-                             ota=ota.OtaParams(ibias_a=_ref("ota_ibias_a"), n2=n2)),
+                             ota=ota.OtaParams(ibias_a=_ref("ota_ibias_a"), n2=n2, cc_f=_ref(
+                                 "ota_cc_ff", 1e-15), rz_ohm=_ref("ota_rz_ohm"))),
             # hoisted model card: the width is a number here (w_access_um is structural)
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
