@@ -8,8 +8,9 @@ copies (circuits/ota.py ``output_stage_scale``), I_design = rows*(g_off + i_desi
 ``full_scale_expr``: v0*sinh(V/v0), the gap law's shape at 27 C, at every temperature),
 i_floor_a = n2_min*FS_PER_I7*k2*ibias the floor's current. Both are known functions of
 the model's inputs, so the settling time is written in them, per column line (corner,
-temperature, r_bl, frac_on, read voltage; parameters interpolated linearly between
-lines), with q = I_design/i_floor_a:
+temperature, r_bl, frac_on, read voltage; parameters interpolated between lines, along
+frac_on by a cubic spline: characterize/fitting/settle_kink.py), with q =
+I_design/i_floor_a:
 
     t = c0 + c1*y + c2*u + c3*u^2 + c4*u^3,   u = ln(max(q, 1)),  y = max(1 - q, 0)
 
