@@ -137,10 +137,15 @@ class TorchCrossbarLinear(nn.Module):
             idx = idx.clamp_(0, q.n_bins - 1).to(torch.int32)
             codes = q.levels_at(idx, t, p.dtype)
             return torch.tensordot(weights, codes, dims=([0], [0])) * r
-        v = torch.clamp(p / r, -1.0, 1.0)     # (a level pass records v: the q's record)
         if self.bank and self.q.stats is not None and not torch.is_grad_enabled():
-            c = self.q.read_counting(v, t) * r
+            # level pass: p / r written straight in (column, plane x row) order, the
+            # order read_counting sums in (one pass fewer than dividing, then transposing)
+            p2 = p.reshape(-1, p.shape[-1])
+            vt = torch.empty(p2.shape[1], p2.shape[0], dtype=p.dtype, device=p.device)
+            torch.div(p2.T, r[:, None], out=vt).clamp_(-1.0, 1.0)
+            c = self.q.read_counting_t(vt, t).T.reshape(p.shape) * r
         else:
+            v = torch.clamp(p / r, -1.0, 1.0)     # (a level pass records v: the q's record)
             c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
