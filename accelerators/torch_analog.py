@@ -139,10 +139,13 @@ class TorchCrossbarLinear(nn.Module):
             return torch.tensordot(weights, codes, dims=([0], [0])) * r
         if self.bank and self.q.stats is not None and not torch.is_grad_enabled():
             # level pass: p / r written straight in (column, plane x row) order, the
-            # order read_counting sums in (one pass fewer than dividing, then transposing)
+            # order read_counting sums in (one pass fewer than dividing, then
+            # transposing), 128 rows at a time (a block's reads and writes stay in cache)
             p2 = p.reshape(-1, p.shape[-1])
             vt = torch.empty(p2.shape[1], p2.shape[0], dtype=p.dtype, device=p.device)
-            torch.div(p2.T, r[:, None], out=vt).clamp_(-1.0, 1.0)
+            for i in range(0, p2.shape[0], 128):
+                torch.div(p2[i:i + 128].T, r[:, None], out=vt[:, i:i + 128])
+            vt.clamp_(-1.0, 1.0)
             c = self.q.read_counting_t(vt, t).T.reshape(p.shape) * r
         else:
             v = torch.clamp(p / r, -1.0, 1.0)     # (a level pass records v: the q's record)
