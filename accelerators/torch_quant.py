@@ -229,8 +229,8 @@ class BankLookup(nn.Module):
         -- and in blocks of columns that stay in cache (a block's float64 copy is made
         for its sums only). A row's sum adds its inputs in the same order as one
         ``bincount`` over the whole read (``index_add_`` on a 1-D tensor adds element by
-        element, in order, into a fresh zero sum), so the sums are the same bit for bit:
-        QUICK MiniLM RACE-IT, 1 thread, pass 3 7.8 s -> see benchmarks/evaluation_time.py."""
+        element, in order, into a fresh zero sum), so the sums are the same bit for bit
+        (pass-3 time: benchmarks/evaluation_time.py)."""
         rows = self._row_table()
         out, m = vt.shape
         cb = max(1, min(out, self._BLOCK // max(m, 1)))     # columns per block

@@ -16,6 +16,11 @@ the same texts one evaluation costs). Last line JSON.
 hardware-path passes on the torch operators against the numpy passes in the same run;
 measured 2026-12-01 (1 thread, shared 2-core machine): race-it 21.5 s -> 13.8 s (x1.55),
 hetrax 19.1 s -> 8.9 s (x2.13); QUICK cosines 0.98095 -> 0.98055, 0.96956 -> 0.97078.
+Pass 3 (centroid row levels) alone, RACE-IT chip 0, before/after the blocked converter
+statistics (:meth:`imcspice.accelerators.torch_quant.BankLookup.read_counting_t`), both
+forms in one process, alternating, 1 thread, shared 2-core machine, 2026-12-01: 5.43 s
+-> 4.26 s (min of 3; means 5.81 -> 4.41 s); chip 1 5.78 -> 4.86 s (one run each); fitted
+levels bit for bit the same (every lookup's and converter's level array, chips 0 and 1).
 Run: ``nice .venv/bin/python benchmarks/evaluation_time.py [--arch race-it]
 [--no-ablation] [--threads 1] [--calibration]`` (the three quick evaluations take tens of minutes on a
 loaded 2-core machine).
