@@ -253,8 +253,8 @@ class BankLookup(nn.Module):
         self.stats[1] += torch.bincount(r, minlength=s.numel()).double()
         return y
 
-    #: elements per block of :meth:`read_counting` (its float32, int32 and float64
-    #: copies, ~2 MiB together, stay in cache)
+    #: elements per block of :meth:`read_counting_t` (its float32, int32 and float64
+    #: copies, ~2.5 MiB together, stay in cache)
     _BLOCK = 1 << 17
 
     def _row_table(self) -> torch.Tensor:
