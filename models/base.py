@@ -332,13 +332,17 @@ class BehavioralModel:
         device and floating dtype, differentiable in the inputs): one implementation,
         :mod:`.array_api`. Inputs whose valid range is a single value (a setting that
         was not swept) may be omitted. ``corner`` may be omitted when the model has one
-        corner.
+        corner. A function whose form reads other outputs of this model
+        (:attr:`Function.composed`) gets them evaluated first at the same inputs.
         """
         fn = self.functions[self._output(output)]
         corner, vals = self._resolve(fn, corner, inputs)
         self.check_range({k: v for k, v in vals.items() if k in inputs}, strict, corner)
         b = namespace_of(*vals.values()).broadcast_arrays(*vals.values())
         vals = dict(zip(vals.keys(), b))
+        for n in fn.composed:   # a form reading this model's own outputs at these settings
+            vals[n] = self.evaluate(n, corner=corner, strict=strict, **{
+                k: v for k, v in vals.items() if k in self.functions[n].inputs})
         return fn(corner, vals)
 
     __call__ = evaluate

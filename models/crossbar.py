@@ -92,8 +92,8 @@ on the shipped sweep, to 2.5x the design load, they miss and e_tia_j is a table)
 shipped settling time is ``crossbar-settling-kink`` (:mod:`imcspice.models.crossbar_kink`:
 per column line in ln(n2), joined to the one-copy floor's piece where n2 leaves it). The read
 energy over the settled read is a form of the model's own current and settling time
-(``crossbar-read-energy-settled``, :mod:`imcspice.models.crossbar_energy`; evaluated by
-:meth:`CrossbarColumnModel.evaluate`, which feeds it those outputs).
+(``crossbar-read-energy-settled``, :mod:`imcspice.models.crossbar_energy`; the model's
+evaluate feeds it those outputs, :attr:`.base.Function.composed`).
 
 The device law the recipe uses for the ideal current is carried in ``meta`` (``device``,
 ``v0_v``), so :meth:`CrossbarColumnModel.ideal_current` computes sum_r I_cell(G_r, V_r) for
@@ -449,26 +449,6 @@ class CrossbarColumnModel(BehavioralModel):
 
     def column_current(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("i_out_a", corner=corner, strict=strict, **settings)
-
-    def evaluate(self, output: str | None = None, *, corner: str | None = None,
-                 strict: bool = False, **inputs) -> np.ndarray:
-        """BehavioralModel.evaluate, with a function whose form takes the model's own
-        outputs (``crossbar-read-energy-settled``: i_out_a, t_settle_s,
-        models/crossbar_energy.py) fed by those outputs at the same settings."""
-        name = self._output(output)
-        fn = self.functions[name]
-        if not fn.composed:
-            return super().evaluate(name, corner=corner, strict=strict, **inputs)
-        corner, vals = self._resolve(fn, corner, inputs)
-        self.check_range({k: v for k, v in vals.items() if k in inputs}, strict, corner)
-        b = namespace_of(*vals.values()).broadcast_arrays(*vals.values())
-        vals = dict(zip(vals.keys(), b))
-        for n in fn.composed:
-            sub = {k: v for k, v in vals.items() if k in self.functions[n].inputs}
-            vals[n] = self.evaluate(n, corner=corner, strict=strict, **sub)
-        return fn(corner, vals)
-
-    __call__ = evaluate
 
     def read_energy(self, *, corner=None, strict=False, **settings) -> np.ndarray:
         return self.evaluate("e_read_j", corner=corner, strict=strict, **settings)
