@@ -177,13 +177,20 @@ FULL = {
                                             "rows": [16, 24, 32, 40, 48, 64, 80, 96, 112,
                                                      128],
                                             "r_bl_ohm": [1.0, 2.5],
-                                            # whole cells at 16 rows: 1/16 steps to 0.375,
-                                            # then 1/8 to 0.625 (the mapped loads reach
-                                            # 0.274 on RACE-IT, 0.32 on HeTraX, 0.51 at its
-                                            # 95 C point); 1/16 steps to 0.625 (528 points)
-                                            # held out the same maxima, measured
+                                            # uniform 1/16 steps from 0 to 0.625 (whole
+                                            # cells at 16 rows; 0.4375 and 0.5625 are not
+                                            # at 24 and 40 rows and are left out there,
+                                            # fitting/whole_cells.py): the accelerators
+                                            # read up to 0.51 (RACE-IT 0.274, HeTraX 0.32,
+                                            # 0.51 at its 95 C point) and the model
+                                            # interpolates its per-line parameters across
+                                            # frac_on, so the grid is uniform where it is
+                                            # read (with 1/8 steps above 0.375 the held-out
+                                            # 0.5 line was bridged over a 0.25 gap, every
+                                            # other line over 1/8)
                                             "frac_on": [0.0, 0.0625, 0.125, 0.1875, 0.25,
-                                                        0.3125, 0.375, 0.5, 0.625],
+                                                        0.3125, 0.375, 0.4375, 0.5,
+                                                        0.5625, 0.625],
                                             "g_on_us": [100.0],
                                             "v_read_v": [0.2, 0.55],
                                             "read_window": ["settled"],
