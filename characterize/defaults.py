@@ -146,8 +146,10 @@ FULL = {
     # to 0.625 (1.2 x 0.51): the OTA holds the virtual ground there (128 rows, 0.55 V,
     # 95 C: 2.5x the design current, every point ok), and the accelerators read the
     # model inside its fitted range. 432 points at 8.4 s of CPU each (~30 min cold on
-    # 2 workers; the 336 to 0.375 ran in 1724 s at load ~10); the 720 of the rows below
-    # (every 16, plus 24 and 40) at 0.57 s each: 209 s cold. read_window "settled": the
+    # 2 workers; the 336 to 0.375 ran in 1724 s at load ~10); the 880 of the axes below
+    # (rows every 16 plus 24 and 40, frac_on in 1/16 steps) at 2.25 s each: 1015 s cold on
+    # 2 workers at load ~6-8 (the 720 with 1/8 steps above 3/8 at 0.57 s each: 209 s
+    # cold, at a lower load). read_window "settled": the
     # energies cover 0..t_settle_s, the read time the architectures price (a 20 ns
     # pulse ends before the OTA has settled).
     "crossbar-column": DefaultSweep(
@@ -168,7 +170,9 @@ FULL = {
                                             # form read it from the 16-row floor line
                                             # extrapolated 1.9x in load per copy: 3.12 % FS
                                             # held out (seed 0, 32 and 96 rows held out);
-                                            # now 1.04 (40, 64, 112 held out). At 24 and 40
+                                            # 1.04 (40, 64, 112 held out) with frac_on in
+                                            # 1/8 steps above 3/8; 0.52 on the uniform
+                                            # 1/16 grid below. At 24 and 40
                                             # rows the odd sixteenths are not whole cells
                                             # (1/16: 1.5, 2.5 cells) and are left out of
                                             # the fit (fitting/whole_cells.py; fitted at
@@ -209,7 +213,8 @@ FULL = {
                                             # (fitting/settle_kink.py) t_settle_s holds out
                                             # 3.12 % FS against 4.01 at 2 kOhm (tables: 6.42,
                                             # 6.08; 432-point sweeps, ngspice, seed 0;
-                                            # 1.04 on the 720-point sweep):
+                                            # 1.04 on the 720-point sweep, 0.52 on the
+                                            # 880-point one):
                                             # characterize/recipes/crossbar_params.py
                                             "ota_rz_ohm": [2500.0],
                                             # ON cells evenly spread: a uniform load, so the

@@ -34,8 +34,8 @@ DEMO = {
                             # out: e_read_j 2.88, e_tia_j 2.30 % FS (rows to 256 and 3 loads:
                             # 10.99, 21.78); t_settle_s 23.2 (12.7): the OTA output stage's
                             # one-copy floor kink between 16 and 32 rows, which the shipped
-                            # sweep samples with 24 and 40 rows (1.04 % FS held out,
-                            # tests/test_shipped_models.py KNOWN_MISSES); these figures
+                            # sweep samples with 24 and 40 rows (0.52 % FS held out,
+                            # tests/test_shipped_models.py); these figures
                             # predate the copy-count forms (models/crossbar_settle.py,
                             # crossbar_kink.py), not remeasured since
                             "rows": [16, 32, 64, 96, 128], "r_bl_ohm": [1.0, 10.0],

@@ -29,9 +29,10 @@ The model evaluates it on its own i_out_a and t_settle_s functions
 (``CrossbarColumnModel.evaluate``: the form's inputs ``i_out_a``, ``t_settle_s`` are
 the model's outputs, :data:`COMPOSED`), so the energy prices the same read the latency
 model describes. Rz 2 kOhm sweep (v5 deck, 432 points), seed 0: held out 0.63 % FS against
-the lookup table's 1.35 % (Rz 2.5 kOhm, 432 points: 0.62 against 1.34; the shipped
-720-point sweep: 0.51 against 0.95), and the frac_on 1/16 line at 128 rows (the
-architectures' light loads) within -1.2..+1.2 % of ngspice (a constant delivered
+the lookup table's 1.35 % (Rz 2.5 kOhm, 432 points: 0.62 against 1.34; 720 points:
+0.51 against 0.95; the shipped 880, frac_on in 1/16 steps: 0.56 against 1.32), and the
+frac_on 1/16 line at 128 rows (the architectures' light loads) within -1.0..+1.3 % of
+ngspice (720 points: -1.2..+1.2; a constant delivered
 fraction, d = 0: -2.8 % at 95 C).
 """
 from __future__ import annotations

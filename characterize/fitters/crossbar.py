@@ -59,7 +59,8 @@ LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 #: 0.2 V, its copies above). Rz 2 kOhm sweep, seed 0: inner hold-out linear -> log rows 7.74 -> 5.09
 #: % FS, held out 8.93 -> 6.08; the table then gives way to crossbar-settling-kink where that holds
 #: out better inside (fitting/settle_kink.py; Rz 2.5 kOhm, 432 points: 3.12 against 6.42; the
-#: shipped 720: inner 1.25 against 3.37, held out 1.04 against 0.97). Not the energies over
+#: 720-point sweep: inner 1.25 against 3.37, held out 1.04 against 0.97; the shipped 880, frac_on in
+#: 1/16 steps: inner 1.67 against 3.37, held out 0.52 against 1.88). Not the energies over
 #: 0..t_settle_s: log(rows) won their inner hold-out only with log values (e_read_j 1.91 -> 1.09,
 #: e_tia_j 2.44 -> 1.49 % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
 #: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the held-out
@@ -150,7 +151,7 @@ LIGHT_SETTLING = "crossbar-settling-off"
 #: out better than the tables: 19.2 and 2.04 %). With frac_on swept to 0.625 (2.5x the output
 #: stage's design load; 432 points) they miss their training points by 18.0 and 4.3 % FS and hold
 #: out worse than the tables, which the fit keeps (Rz 2 kOhm: t_settle_s 6.08, e_tia_j 0.96 % FS; Rz
-#: 2.5 kOhm: e_tia_j 0.65, 720 points 0.14)
+#: 2.5 kOhm: e_tia_j 0.65, 720 points 0.14, 880 points 0.43)
 N2_FORM_OF = {"t_settle_s": "crossbar-settling-n2", "e_tia_j": "crossbar-tia-energy-n2"}
 
 # Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),

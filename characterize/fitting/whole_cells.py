@@ -4,7 +4,7 @@ The crossbar-column recipe sets exactly floor(frac·rows + 1/2) cells ON (and in
 active: characterize/recipes/crossbar.py ``spread_pattern``, circuits/crossbar.py
 ``column_pattern``), so where frac·rows is not a whole number the point measures another
 load than its label: at 40 rows, frac_on 1/16 is 3 cells (0.075), 3/16 is 8 (0.2), 5/16
-is 13 (0.325). Fitted at their labels, such points read as model error (the shipped
+is 13 (0.325). Fitted at their labels, such points read as model error (the 720-point
 sweep, seed 0, held out with them: i_out_a 0.89, ir_drop_rel 1.61, t_settle_s 3.50,
 e_tia_j 1.15 % FS; without: 0.29, 0.35, 1.04, 0.14). :func:`whole_cells_only` leaves them
 out of the fit and the hold-out (NaN, like a failed point: tables fill them by

@@ -76,7 +76,7 @@ def ota_compensation_params():
     0.2 V: 6.08 at 2 kOhm); with the settling form that knows the kink
     (models/crossbar_kink.py) 3.12 % FS against 4.01 at 2 kOhm, so the shipped sweep runs
     at 2.5 kOhm (characterize/defaults.py; with rows 24 and 40 around the kink, 720
-    points: 1.04 % FS). A lower floor
+    points: 1.04 % FS; with frac_on in uniform 1/16 steps, 880 points: 0.52). A lower floor
     removes the kink but not the load: at 0.25 or 0.5 copy the 16-row, 0.2 V stage is 0.53
     copy, sized for the design load, and at frac_on 0.625 (2.5x it) cannot sink the column
     (95 C: v_out +2.59 mV instead of -1.83)."""
