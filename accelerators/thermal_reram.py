@@ -21,8 +21,9 @@ g_min, m_t the tile's mean mapped |weight| (known to the compiler). At calibrati
 (t_cal) its read current is recorded as nominal; at run time it is read again (same
 drift law, its own read noise, averaged over ``ref_reads`` reads) and the tile's output
 gain becomes I_nominal / I_read (two independent reads: a run-time read at t_cal itself
-carries the read noise of both, so only the calibration pass reads gain 1 exactly): the converter reference (equivalently the per-column
-digital scale) tracks it, so the tile's weights and read noise scale together (with
+carries the read noise of both, so only the calibration pass reads gain 1 exactly): the
+converter reference (equivalently the per-column digital scale) tracks it, so the tile's
+weights and read noise scale together (with
 ``partial_sums = "analog"`` the tiles are summed before conversion: the per-tile gain is
 then a trim of each tile's TIA, not the converter's reference). Only the
 drift common to the tile's cells is removed: the state-dependent (differential) part,

@@ -17,8 +17,25 @@ tile is taken out; what is left is (a) the state-dependent (differential) drift,
 whose secant drift differs from the reference level's (low G rises ~1.3 %/K, high G
 ~0.2 %/K), and (b) the read noise, whose Johnson part grows as sqrt(T G_read) and whose
 RTN part as sqrt(G_read), G_read rising with T. Both grow monotonically with T, so the
-expected curve is flat to slowly falling. Measured (QUICK, 2 seeds, 4 texts, shipped
-models, 2026-12-01) in docs/devices.md and the commit that added this docstring.
+expected curve is flat to slowly falling. The IR drop's own T dependence is not in the
+curve: the chip is built at the read temperature, so its TIA trims are computed with the
+hot IR-drop law (:func:`..hardware.crossbar_device`; a trim set at 27 C would not be).
+
+Measured (shipped models, 2026-12-01; ``imcspice evaluate --arch hetrax --quick``, 4
+texts, 27 / 61 / 95 C; chips 0, 1 from that run, chips 2, 3 from the same function):
+cosine 0.9724 +- 0.0025, 0.9699 +- 0.0030, 0.9642 +- 0.0024 (mean +- std, 4 chips);
+paired difference to 27 C: 61 C -0.0025 +- 0.0047 (per chip -0.0086, +0.0028, -0.0011,
+-0.0032; not resolved: 2 std/sqrt(4) = 0.0047), 95 C -0.0082 +- 0.0023 (-0.0094, -0.0071,
+-0.0055, -0.0107; resolved, 7 standard errors; chips 0-1 and 2-3 each resolve it alone).
+As expected: a small monotonic fall (0.8 % of the cosine at 95 C), no gain collapse (the
+reference removes the common drift; without it 0.34 at 95 C, docs/devices.md). The
+floor of a paired difference is one chip's code-flip noise: a 0.1 % change of the tile
+gains (the reference read's draw) moved chip 0's cosine at 46 C by 6e-4 and an ablation
+point by 2.7e-3, so differences below ~3e-3 need more chips or texts. A 95 C point
+reproduces bitwise when evaluated alone (the curve's common random numbers).
+Cost (same run, 1 thread, shared machine): 39 CPU s per chip; the curve 236 CPU s of
+the run's 422 (6 chips; 4 points would be 8 chips, ~2.7x the run without a curve; the
+one-seed curve was 4 chips).
 """
 from __future__ import annotations
 
