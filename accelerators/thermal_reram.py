@@ -201,7 +201,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
         draws per chip, each the same at every temperature (only the noise amplitude
         depends on T), so the curves of one chip against temperature share them (common
         random numbers: their differences carry the physics, not a new draw)."""
-        rng = np.random.default_rng([self.seed, 0x4EF, 1 if read == "cal" else 2])
+        rng = np.random.default_rng([self.seed, 0x4EF, {"cal": 1, "run": 2}[read]])
         dev, span = self.dev, self.dev.g_max_s - self.dev.g_min_s
         out = np.empty(self.n_tiles)
         for t, (gp, gn, mapped) in enumerate(self._ref):
