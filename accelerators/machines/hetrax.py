@@ -19,7 +19,9 @@ whose secant drift differs from the reference level's (low G rises ~1.3 %/K, hig
 RTN part as sqrt(G_read), G_read rising with T. Both grow monotonically with T, so the
 expected curve is flat to slowly falling. The IR drop's own T dependence is not in the
 curve: the chip is built at the read temperature, so its TIA trims are computed with the
-hot IR-drop law (:func:`..hardware.crossbar_device`; a trim set at 27 C would not be).
+hot IR-drop law (:func:`..hardware.crossbar_device`; a trim set at 27 C would not be:
+a what-if with trims at 27 C and the drop at 95 C read 0.9589 / 0.9593 on chips 0 / 1,
+paired difference -0.0122 instead of -0.0082; docs/devices.md).
 
 Measured (shipped models, 2026-12-01; ``imcspice evaluate --arch hetrax --quick``, 4
 texts, 27 / 61 / 95 C; chips 0, 1 from that run, chips 2, 3 from the same function):
