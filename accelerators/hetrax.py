@@ -72,7 +72,7 @@ class HetraxOps(FP32Ops):
         self._calibrating = bool(on)
         for xb in self._xbars.values():
             if isinstance(xb, ThermalCrossbarLinear):
-                xb.at(self.temp_cal_c if on else self.temp_c)
+                xb.at(self.temp_cal_c if on else self.temp_c, calibrating=bool(on))
 
     def _on_crossbar(self, name: str) -> bool:
         op = name.split(".", 1)[1] if name.startswith("layer") else name
@@ -105,7 +105,8 @@ class HetraxOps(FP32Ops):
                                            reference=self.temp_reference,
                                            t_cal_c=self.temp_cal_c, ref_reads=self.ref_reads,
                                            **kw)
-                xb.at(self.temp_cal_c if self.calibrating else self.temp_c)
+                xb.at(self.temp_cal_c if self.calibrating else self.temp_c,
+                      calibrating=self.calibrating)
             else:
                 xb = CrossbarLinear(*args, **kw)
             self._xbars[name] = xb

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -66,19 +67,41 @@ def accuracy_vs_temperature(curve: dict, out: Path, title: str,
                             marker_c: float | None = None) -> Path:
     """MiniLM accuracy vs. the ReRAM tier temperature (``curve``: the
     ``vs_temperature`` entry of a HeTraX accuracy report); ``marker_c``: the stack's
-    predicted tier temperature, drawn as a dotted line."""
-    fig = Figure(figsize=(5.6, 3.6))
-    ax = fig.add_subplot()
+    predicted tier temperature, drawn as a dotted line on each panel.
+
+    Top: the cosine mean over chip seeds with error bars of its std over seeds
+    (``cosine_std``; none in a one-seed curve), the worst text's cosine and the
+    nearest-neighbour agreement. Bottom (where the curve has ``diff_mean``): the paired
+    difference to the programming temperature's point, mean over seeds with error bars
+    of 2 standard errors (``diff_sem``): a point whose bar misses 0 is a resolved change."""
+    paired = "diff_mean" in curve
+    fig = Figure(figsize=(5.6, 5.4 if paired else 3.6))
+    ax = fig.add_subplot(2 if paired else 1, 1, 1)
     xs = curve["temp_c"]
-    for k, label in (("cosine_mean", "cosine similarity (mean)"),
-                     ("cosine_min", "cosine similarity (min)"),
+    std = curve.get("cosine_std")
+    n = len(curve.get("chip_seeds", [])) or 1
+    ax.errorbar(xs, curve["cosine_mean"], yerr=std, fmt="o-", capsize=3,
+                label=f"cosine similarity (mean \u00b1 std, {n} chip"
+                      f"{'s' if n > 1 else ''})")
+    for k, label in (("cosine_min", "cosine similarity (min)"),
                      ("nn_agreement", "nearest-neighbour agreement")):
         ax.plot(xs, curve[k], "o-", label=label)
     ax.set_ylabel("vs. FP32")
     ax.legend(fontsize=8)
+    axes = [ax]
+    if paired:
+        bx = fig.add_subplot(2, 1, 2, sharex=ax)
+        bx.errorbar(xs, curve["diff_mean"], yerr=2 * np.asarray(curve["diff_sem"]),
+                    fmt="o-", capsize=3, color="tab:red",
+                    label="paired difference, mean \u00b1 2 s/\u221an")
+        bx.axhline(0.0, color="grey", lw=0.8)
+        bx.set_ylabel(f"cosine \u2212 cosine at {curve.get('ref_temp_c', 27.0):g} \u00b0C")
+        bx.legend(fontsize=8)
+        axes.append(bx)
     if marker_c is not None:
-        ax.axvline(marker_c, color="grey", ls=":", lw=1)
-    ax.set_xlabel(f"ReRAM tier temperature (\u00b0C); programmed and calibrated at "
-                  f"{curve.get('t_program_c', 27.0):g} \u00b0C")
+        for x in axes:
+            x.axvline(marker_c, color="grey", ls=":", lw=1)
+    axes[-1].set_xlabel(f"ReRAM tier temperature (\u00b0C); programmed and calibrated at "
+                        f"{curve.get('t_program_c', 27.0):g} \u00b0C")
     ax.set_title(title, fontsize=10)
     return _save(fig, out)

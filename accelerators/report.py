@@ -201,6 +201,8 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
         else:
             L += ["", f"Target: {t['what']}: {acc['cosine_mean']:.4f} at "
                       f"{acc.get('temp_c', float('nan')):.1f} °C."]
+    if "vs_temperature" in acc:
+        L += _temperature_curve(acc["vs_temperature"], h)
     ft = acc.get("fine_tuned")
     if ft:
         pre = ft.get("pretrained_same_chips")
@@ -231,6 +233,28 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
                       f"median {ld['median']:.3f}, max {ld['max']:.3f}; each bit line's TIA "
                       f"gain trimmed at its own load ({ld['gain_trim_min']:.3f}-"
                       f"{ld['gain_trim_max']:.3f})."]
+    return L
+
+
+def _temperature_curve(c: dict, h: str) -> list[str]:
+    """The accuracy-vs-tier-temperature table (machines/hetrax.py): mean ± std over
+    chip seeds and the paired difference to the programming temperature's point."""
+    n = len(c.get("chip_seeds", [])) or 1
+    L = ["", f"{h}# Accuracy vs. ReRAM tier temperature ({n} chip seeds, the same chips at "
+             f"every temperature; programmed and calibrated at {c['t_program_c']:g} °C, "
+             f"temperature reference: {c['temp_reference']})", "",
+         f"| tier (°C) | cosine mean ± std | per seed | paired diff. to "
+         f"{c.get('ref_temp_c', c['t_program_c']):g} °C (mean ± std) | resolved "
+         "(\\|mean\\| > 2 std/√n) |", "|---|---|---|---|---|"]
+    for i, t in enumerate(c["temp_c"]):
+        per = ", ".join(f"{v:.4f}" for v in c["cosine_per_seed"][i]) \
+            if "cosine_per_seed" in c else "-"
+        diff = (f"{c['diff_mean'][i]:+.5f} ± {c['diff_std'][i]:.5f}"
+                if "diff_mean" in c else "-")
+        res = ("yes" if c["resolved"][i] else "no") if "resolved" in c else "-"
+        std = c["cosine_std"][i] if "cosine_std" in c else 0.0
+        L.append(f"| {t:.1f} | {c['cosine_mean'][i]:.4f} ± {std:.4f} | {per} | {diff} | "
+                 f"{res} |")
     return L
 
 

@@ -20,8 +20,10 @@ differential reference column pair on the same die, at the same temperature, pro
 g_min, m_t the tile's mean mapped |weight| (known to the compiler). At calibration
 (t_cal) its read current is recorded as nominal; at run time it is read again (same
 drift law, its own read noise, averaged over ``ref_reads`` reads) and the tile's output
-gain becomes I_nominal / I_read: the converter reference (equivalently the per-column
-digital scale) tracks it, so the tile's weights and read noise scale together (with
+gain becomes I_nominal / I_read (two independent reads: a run-time read at t_cal itself
+carries the read noise of both, so only the calibration pass reads gain 1 exactly): the
+converter reference (equivalently the per-column digital scale) tracks it, so the tile's
+weights and read noise scale together (with
 ``partial_sums = "analog"`` the tiles are summed before conversion: the per-tile gain is
 then a trim of each tile's TIA, not the converter's reference). Only the
 drift common to the tile's cells is removed: the state-dependent (differential) part,
@@ -116,19 +118,22 @@ class ThermalCrossbarLinear(CrossbarLinear):
         self.t_cal_c, self.ref_reads = float(t_cal_c), int(ref_reads)
         self.ref_gain = np.ones(self.n_tiles)
         self._ref = self._program_reference(seen, sig) if reference == "tile" else None
-        self.temp_c = None
+        self.temp_c, self.calibrating = None, False
         w_parent = self.w_eff
         self.at(T_REF_C, _ideal_read=True)
         if not np.allclose(self.w_eff, w_parent, rtol=1e-5, atol=1e-6 * float(
                 np.abs(w_parent).max() or 1.0)):
             raise RuntimeError("ThermalCrossbarLinear: recovered conductances do not "
                                "reproduce CrossbarLinear's programming (analog.py changed?)")
-        self.at(T_REF_C)
+        self.at(self.t_cal_c, calibrating=True)
 
-    def at(self, temp_c: float, *, _ideal_read: bool = False) -> "ThermalCrossbarLinear":
-        """Read the programmed cells at ``temp_c`` (C) from now on."""
-        temp_c = float(temp_c)
-        if temp_c == self.temp_c and not _ideal_read:
+    def at(self, temp_c: float, *, calibrating: bool = False,
+           _ideal_read: bool = False) -> "ThermalCrossbarLinear":
+        """Read the programmed cells at ``temp_c`` (C) from now on; ``calibrating``: the
+        calibration pass, in which the reference's read is the nominal being recorded
+        (tile gain 1); otherwise the run-time reference read sets the gain."""
+        temp_c, calibrating = float(temp_c), bool(calibrating)
+        if (temp_c, calibrating) == (self.temp_c, self.calibrating) and not _ideal_read:
             return self
         dev, span = self.dev, self.dev.g_max_s - self.dev.g_min_s
         r = dev.tile_rows
@@ -152,10 +157,11 @@ class ThermalCrossbarLinear(CrossbarLinear):
         if not _ideal_read and self.read.k > 0:
             var = sum((self.read.read_sigma_s(g, temp_c) * scale) ** 2 for g in hot)
         self.ref_gain = np.ones(self.n_tiles)
-        if self._ref is not None and not _ideal_read:
+        if self._ref is not None and not _ideal_read and not calibrating:
             # the converter reference of each tile tracks its reference column: the tile's
             # signal and read noise are scaled together
-            self.ref_gain = self._ref_current(self.t_cal_c) / self._ref_current(temp_c)
+            self.ref_gain = self._ref_current(self.t_cal_c, "cal") / \
+                self._ref_current(temp_c, "run")
             for t, sl in enumerate(tiles):
                 w_eff[:, sl] *= self.ref_gain[t]
                 if var is not None:
@@ -165,6 +171,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
         self._var_tiles = None if var is None else [
             np.ascontiguousarray(var[sl], dtype=np.float32) for sl in tiles]
         self.temp_c = None if _ideal_read else temp_c
+        self.calibrating = calibrating
         return self
 
     def _program_reference(self, targets, sig) -> list:
@@ -186,13 +193,15 @@ class ThermalCrossbarLinear(CrossbarLinear):
             out.append((pair[0], pair[1], np.array([m, 0.0])))
         return out
 
-    def _ref_current(self, temp_c: float) -> np.ndarray:
+    def _ref_current(self, temp_c: float, read: str) -> np.ndarray:
         """Each tile's reference read at ``temp_c`` (C), all its rows driven at v_read:
         (I+ - I-) / v_read (S), with the bit lines' IR drop and TIA trim and one draw of
-        the read noise (averaged over ``ref_reads``; the draw is fixed per chip and
-        temperature, so the calibration read is reproduced exactly at t_cal)."""
-        rng = np.random.default_rng([self.seed, 0x4EF, 1,
-                                     int(round((temp_c + 273.15) * 1e3))])   # per mK
+        the read noise (averaged over ``ref_reads``). ``read``: "cal" (the calibration
+        read, the nominal) or "run" (the run-time read): two independent standard-normal
+        draws per chip, each the same at every temperature (only the noise amplitude
+        depends on T), so the curves of one chip against temperature share them (common
+        random numbers: their differences carry the physics, not a new draw)."""
+        rng = np.random.default_rng([self.seed, 0x4EF, {"cal": 1, "run": 2}[read]])
         dev, span = self.dev, self.dev.g_max_s - self.dev.g_min_s
         out = np.empty(self.n_tiles)
         for t, (gp, gn, mapped) in enumerate(self._ref):

@@ -239,13 +239,32 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     # tier temperature, cancels the conductance drift to first order (temp_reference
     # "tile"), so what is left is mostly the read noise's sqrt(T·G) growth; the change is
     # bounded at 1e-2 (the QUICK demo measured 0.970-0.974 over 27-95 C). The sign is not
-    # asserted: on 2 texts x 1 chip one read-noise draw decides it (the torch path
-    # measured 0.9759 at 27 C and 0.9789 at 95 C)
+    # asserted: on 2 texts x 2 chips the read-noise draws decide it (the torch path
+    # measured 0.9759 at 27 C and 0.9789 at 95 C on one chip)
     curve = rep["accuracy"]["vs_temperature"]
     assert curve["temp_c"] == pytest.approx([27.0, 95.0])
     assert abs(curve["cosine_mean"][1] - curve["cosine_mean"][0]) < 1e-2
+    # on the main figure's chips (the protocol's seeds), the same chips at both ends:
+    # per temperature the mean and std (ddof 1) over them, and per chip the paired
+    # difference c(95 C) - c(27 C), resolved where |its mean| > 2 std / sqrt(n)
+    n = protocol.seeds
+    assert curve["chip_seeds"] == list(range(n))
+    per = np.array(curve["cosine_per_seed"])
+    assert per.shape == (2, n)
+    assert curve["cosine_mean"] == pytest.approx(per.mean(axis=1), abs=1e-12)
+    assert curve["cosine_std"] == pytest.approx(per.std(axis=1, ddof=1), abs=1e-12)
+    d = per[1] - per[0]
+    assert curve["ref_temp_c"] == 27.0 and curve["diff_mean"][0] == 0.0
+    assert curve["diff_per_seed"][1] == pytest.approx(d, abs=1e-12)
+    assert curve["diff_mean"][1] == pytest.approx(d.mean(), abs=1e-12)
+    assert curve["diff_std"][1] == pytest.approx(d.std(ddof=1), abs=1e-12)
+    assert curve["resolved"][1] == bool(abs(d.mean()) > 2 * d.std(ddof=1) / np.sqrt(n))
     drawn = {p.stem: f for f, p in figs}["accuracy_vs_temperature"]
-    assert list(line_data(drawn.axes[0])[0][1]) == pytest.approx(curve["cosine_mean"], rel=1e-12)
+    assert list(drawn.axes[0].containers[0].lines[0].get_ydata()) == pytest.approx(
+        curve["cosine_mean"], rel=1e-12)
+    assert list(drawn.axes[1].containers[0].lines[0].get_ydata()) == pytest.approx(
+        curve["diff_mean"], abs=1e-12)
+    assert "Accuracy vs. ReRAM tier temperature" in (tmp_path / "report.md").read_text()
     assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient
     assert set(th["tier_peak_c"]) == {"sm0", "sm1", "reram0", "reram1"}
     # the floorplan holds the mapped area; the thermal die is the floorplan's

@@ -98,20 +98,90 @@ def test_hetrax_calibrates_at_programming_temperature_and_reads_hot():
     assert not isinstance(off._xbars["layer0.ffn.in"], ThermalCrossbarLinear)
 
 
+def test_paired_summary_by_hand():
+    """Three temperatures, two chips (the same at every T): means, stds (ddof 1) and the
+    paired differences to the 27 C point computed by hand. At 61 C both chips lose a
+    little (-0.005, -0.002): mean -0.0035, std 0.003/sqrt(2) = 0.0021213, standard error
+    0.0015, resolved (0.0035 > 0.003); at 95 C they disagree (-0.02, 0.0): mean -0.01,
+    std 0.0141421, standard error 0.01, not resolved, although the unpaired means differ
+    by as much as at 61 C times 3."""
+    from imcspice.accelerators.machines.hetrax import paired_summary
+    per_seed = [[0.97, 0.96], [0.965, 0.958], [0.95, 0.96]]
+    s = paired_summary([27.0, 61.0, 95.0], per_seed, 27.0)
+    assert s["ref_temp_c"] == 27.0
+    assert s["cosine_mean"] == pytest.approx([0.965, 0.9615, 0.955], abs=1e-12)
+    assert s["cosine_std"] == pytest.approx([0.0070711, 0.0049497, 0.0070711], abs=1e-7)
+    np.testing.assert_allclose(s["diff_per_seed"], [[0, 0], [-0.005, -0.002], [-0.02, 0]],
+                               atol=1e-12)
+    assert s["diff_mean"] == pytest.approx([0.0, -0.0035, -0.01], abs=1e-12)
+    assert s["diff_std"] == pytest.approx([0.0, 0.0021213, 0.0141421], abs=1e-7)
+    assert s["diff_sem"] == pytest.approx([0.0, 0.0015, 0.01], abs=1e-9)
+    assert s["resolved"] == [False, True, False]
+    # the reference point is the curve point nearest the programming temperature
+    assert paired_summary([27.0, 61.0, 95.0], per_seed, 30.0)["diff_mean"][0] == 0.0
+    assert paired_summary([27.0, 61.0, 95.0], per_seed, 70.0)["diff_mean"] == \
+        pytest.approx([0.0035, 0.0, -0.0065], abs=1e-12)
+    # one chip: no spread known, nothing resolved
+    one = paired_summary([27.0, 95.0], [[0.97], [0.90]], 27.0)
+    assert one["cosine_std"] == [0.0, 0.0] and one["resolved"] == [False, False]
+    assert one["diff_mean"] == pytest.approx([0.0, -0.07], abs=1e-12)
+    with pytest.raises(ValueError, match="temperatures, seeds"):
+        paired_summary([27.0, 95.0], [0.97, 0.90], 27.0)
+
+
+def test_curve_points_quick_keeps_seeds_and_fewer_points():
+    """The full protocol gets every point; a smaller one (--quick) at most the quick
+    count; the shipped description: 4 and 3."""
+    from imcspice.accelerators.accuracy import FULL, QUICK, Protocol
+    from imcspice.accelerators.machines.hetrax import curve_points
+    xb = {"accuracy_temp_points": 4, "accuracy_temp_points_quick": 3}
+    assert curve_points(xb, FULL) == 4
+    assert curve_points(xb, QUICK) == 3
+    assert curve_points(xb, Protocol(sentences=2, seeds=2, calibration=2)) == 3
+    assert curve_points({**xb, "accuracy_temp_points": 2}, QUICK) == 2
+    assert curve_points({"accuracy_temp_points": 4}, QUICK) == 4
+    assert curve_points({}, FULL) == 0
+    shipped = archmod.load("hetrax").component("crossbar")
+    assert (curve_points(shipped, FULL), curve_points(shipped, QUICK)) == (4, 3)
+
+
+def test_curve_temperatures_span_the_range():
+    from imcspice.accelerators.machines.hetrax import curve_temperatures
+    assert curve_temperatures(1) == [27.0]
+    assert curve_temperatures(3) == pytest.approx([27.0, 61.0, 95.0], abs=1e-12)
+    assert curve_temperatures(4) == pytest.approx([27.0, 49.6667, 72.3333, 95.0], abs=1e-4)
+
+
 def test_accuracy_vs_temperature_plot_draws_the_curve(tmp_path):
+    """Top: the mean with error bars of the std over chips (bar ends mean +- std), the
+    min and the nearest-neighbour agreement; bottom: the paired difference with bars of
+    2 standard errors; the stack's temperature marked on both."""
     from imcspice.accelerators.plots import accuracy_vs_temperature
     from plotcheck import check_png, line_data, saved_figures
     curve = {"temp_c": [27.0, 61.0, 95.0], "cosine_mean": [0.99, 0.97, 0.9],
+             "cosine_std": [0.01, 0.02, 0.03], "chip_seeds": [0, 1],
              "cosine_min": [0.98, 0.95, 0.8], "nn_agreement": [1.0, 1.0, 0.75],
-             "t_program_c": 27.0}
+             "diff_mean": [0.0, -0.02, -0.09], "diff_sem": [0.0, 0.005, 0.01],
+             "ref_temp_c": 27.0, "t_program_c": 27.0}
     with saved_figures() as figs:
         accuracy_vs_temperature(curve, tmp_path / "t.png", "HeTraX", marker_c=46.8)
     (fig, path), = figs
-    lines = line_data(fig.axes[0])
+    top, bottom = fig.axes
+    lines = line_data(top)
     for k in ("cosine_mean", "cosine_min", "nn_agreement"):
         assert any(np.array_equal(x, curve["temp_c"]) and np.array_equal(y, curve[k])
                    for x, y in lines), k
-    assert any(np.all(x == 46.8) for x, _ in lines)          # the stack's temperature
+
+    def bars(ax):          # (x, low, high) of each error bar
+        (segs,) = [c.lines[2][0].get_segments() for c in ax.containers]
+        return np.array([(s[0][0], s[0][1], s[1][1]) for s in segs])
+    np.testing.assert_allclose(bars(top), [(27.0, 0.98, 1.0), (61.0, 0.95, 0.99),
+                                           (95.0, 0.87, 0.93)], atol=1e-12)
+    assert any(np.array_equal(y, curve["diff_mean"]) for _, y in line_data(bottom))
+    np.testing.assert_allclose(bars(bottom), [(27.0, 0.0, 0.0), (61.0, -0.03, -0.01),
+                                              (95.0, -0.11, -0.07)], atol=1e-12)
+    for ax in (top, bottom):
+        assert any(np.all(x == 46.8) for x, _ in line_data(ax))   # the stack's temperature
     check_png(fig, path)
 
 
@@ -192,13 +262,15 @@ def test_reference_leaves_the_differential_drift(t_c):
 
 
 def test_reference_is_exact_at_calibration_and_noisy_when_hot():
-    """At t_cal the run-time read is the calibration read (gain 1 exactly); hot, one read
-    of a 2-row reference carries read noise: the gains of 200 chips scatter around the
-    hand value by the relative noise of the two reads (nominal and hot)."""
+    """In the calibration pass the reference's read is the nominal (gain 1 exactly); at
+    run time, hot, one read of a 2-row reference carries read noise: the gains of 200
+    chips scatter around the hand value by the relative noise of the two independent
+    reads (nominal and hot). A run-time read at t_cal itself is a second read too: its
+    gains scatter around 1 by sqrt(2) x the relative noise of one cold read."""
     w = np.array([[1.0, 0.25]], dtype=np.float32)
     cold = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), 0, bit_serial=True,
-                                 read=ReramRead(MEM, 0.2, k=1.0), reference="tile").at(27.0)
-    assert cold.ref_gain[0] == 1.0
+                                 read=ReramRead(MEM, 0.2, k=1.0), reference="tile")
+    assert cold.at(27.0, calibrating=True).ref_gain[0] == 1.0
     t_c, span, gmin = 85.0, 99e-6, 1e-6
     g_ref = gmin + 0.625 * span
     gain = (_h(g_ref, 27.0) - _h(gmin, 27.0)) / (_h(g_ref, t_c) - _h(gmin, t_c))
@@ -217,6 +289,37 @@ def test_reference_is_exact_at_calibration_and_noisy_when_hot():
     rel = math.sqrt(v_hot / i_hot ** 2 + v_cold / i_cold ** 2)
     assert gains.mean() == pytest.approx(gain, rel=4 * rel / math.sqrt(200) + 1e-4)
     assert gains.std() / gain == pytest.approx(rel, rel=0.2)     # 4 sigma of 200 draws
+    rel_c = math.sqrt(2 * v_cold) / i_cold
+    again = np.array([ThermalCrossbarLinear(
+        w, _dev(), None, np.ones(2), s, bit_serial=True, read=ReramRead(MEM, 0.2, k=1.0),
+        reference="tile").at(27.0).ref_gain[0] for s in range(200)])
+    assert again.mean() == pytest.approx(1.0, abs=4 * rel_c / math.sqrt(200))
+    assert again.std() == pytest.approx(rel_c, rel=0.2)
+
+
+def test_reference_draw_is_shared_across_temperatures():
+    """Common random numbers: a chip's run-time reference read has one standard-normal
+    draw z, the same at every temperature (only its amplitude follows T), and the
+    calibration read has another. z is recovered at each T by hand: (read - mean) / sigma
+    with the 2-row reference's mean 2 (h(G+ref) - h(g_min)) and the per-cell variances of
+    test_read_noise_per_read_by_hand (no programming error, no IR drop in _dev())."""
+    w = np.array([[1.0, 0.25]], dtype=np.float32)
+    span, gmin = 99e-6, 1e-6
+    g_ref = gmin + 0.625 * span
+
+    def z(xb, t_c, which):
+        tk = t_c + 273.15
+        var = sum(2 * (4 * 1.380649e-23 * tk * _h(g, t_c) / (2 * 20e-9) / 0.2 ** 2 +
+                       0.005 ** 2 * _h(g, t_c) * GQ) for g in (g_ref, gmin))
+        mean = 2 * (_h(g_ref, t_c) - _h(gmin, t_c))
+        return (xb._ref_current(t_c, which)[0] - mean) / math.sqrt(var)
+    for seed in (0, 3):
+        xb = ThermalCrossbarLinear(w, _dev(), None, np.ones(2), seed, bit_serial=True,
+                                   read=ReramRead(MEM, 0.2, k=1.0), reference="tile")
+        zs = [z(xb, t, "run") for t in (27.0, 46.8, 95.0)]
+        assert zs == pytest.approx([zs[0]] * 3, abs=2e-3)   # the model's fit vs the law
+        assert abs(zs[0]) > 1e-2                              # a real draw
+        assert abs(z(xb, 27.0, "cal") - zs[0]) > 1e-2         # two independent reads
 
 
 def test_hetrax_reads_the_reference_knob():

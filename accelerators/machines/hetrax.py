@@ -1,5 +1,44 @@
 """HeTraX's accuracy run: MiniLM with its FFN on ReRAM tiers at the stack temperature
-(:mod:`..hetrax`), and optionally the accuracy against the ReRAM tier temperature."""
+(:mod:`..hetrax`), and optionally the accuracy against the ReRAM tier temperature.
+
+The curve (:func:`accuracy_vs_temperature`) is evaluated on the run's own chip seeds
+(those of the main accuracy figure) with common random numbers: every chip is the same
+at every temperature (programming error, converter mismatch, and the standard-normal
+draws of the read noise and of the reference read are functions of the chip seed and the
+operator, never of the temperature; only their amplitudes follow T). The chip-to-chip
+spread is then common to a seed's points, and the paired difference to the programming
+temperature, c(T, s) - c(T_program, s), carries the temperature effect without it: a
+trend is called resolved where |mean| > 2 std / sqrt(n) over the n seeds (with n = 2 that
+is a loose screen: the two-sided 95 % t quantile at 1 degree of freedom is 12.7, not 2).
+
+Physics expectation (``crossbar.temp_reference = "tile"``): each tile's gain tracks its
+reference column pair read at the tier temperature, so the conductance drift common to a
+tile is taken out; what is left is (a) the state-dependent (differential) drift, cells
+whose secant drift differs from the reference level's (low G rises ~1.3 %/K, high G
+~0.2 %/K), and (b) the read noise, whose Johnson part grows as sqrt(T G_read) and whose
+RTN part as sqrt(G_read), G_read rising with T. Both grow monotonically with T, so the
+expected curve is flat to slowly falling. The IR drop's own T dependence is not in the
+curve: the chip is built at the read temperature, so its TIA trims are computed with the
+hot IR-drop law (:func:`..hardware.crossbar_device`; a trim set at 27 C would not be:
+a what-if with trims at 27 C and the drop at 95 C read 0.9589 / 0.9593 on chips 0 / 1,
+paired difference -0.0122 instead of -0.0082; docs/devices.md).
+
+Measured (shipped models, 2026-12-01; ``imcspice evaluate --arch hetrax --quick``, 4
+texts, 27 / 61 / 95 C; chips 0, 1 from that run, chips 2, 3 from the same function):
+cosine 0.9724 +- 0.0025, 0.9699 +- 0.0030, 0.9642 +- 0.0024 (mean +- std, 4 chips);
+paired difference to 27 C: 61 C -0.0025 +- 0.0047 (per chip -0.0086, +0.0028, -0.0011,
+-0.0032; not resolved: 2 std/sqrt(4) = 0.0047), 95 C -0.0082 +- 0.0023 (-0.0094, -0.0071,
+-0.0055, -0.0107; resolved, 7 standard errors; chips 0-1 and 2-3 each resolve it alone).
+As expected: a small monotonic fall (0.8 % of the cosine at 95 C), no gain collapse (the
+reference removes the common drift; without it 0.34 at 95 C, docs/devices.md). The
+floor of a paired difference is one chip's code-flip noise: a 0.1 % change of the tile
+gains (the reference read's draw) moved chip 0's cosine at 46 C by 6e-4 and an ablation
+point by 2.7e-3, so differences below ~3e-3 need more chips or texts. A 95 C point
+reproduces bitwise when evaluated alone (the curve's common random numbers).
+Cost (same run, 1 thread, shared machine): 39 CPU s per chip; the curve 236 CPU s of
+the run's 422 (6 chips; 4 points would be 8 chips, ~2.7x the run without a curve; the
+one-seed curve was 4 chips).
+"""
 from __future__ import annotations
 
 import time
@@ -20,45 +59,109 @@ def _make(a, hw, temp_c):
     return lambda ni, seed: AnalogChip(a, nonideal=ni, seed=seed, temp_c=temp_c, hw=hw)
 
 
-def accuracy_vs_temperature(a, hw, run, temps_c, progress: bool, seed: int = 0) -> dict:
+def curve_temperatures(n: int) -> list[float]:
+    """``n`` temperatures (C) evenly over :data:`CURVE_RANGE_C` (n = 1: its start)."""
+    return [float(t) for t in np.linspace(*CURVE_RANGE_C, n)] if n > 1 \
+        else [CURVE_RANGE_C[0]]
+
+
+def curve_points(xb, protocol) -> int:
+    """Points of the curve: ``accuracy_temp_points`` of the crossbar component ``xb``,
+    at most ``accuracy_temp_points_quick`` under a protocol smaller than the full one
+    (the curve costs one chip run per point per seed; --quick keeps the seeds)."""
+    from ..accuracy import FULL
+    n = int(xb.get("accuracy_temp_points", 0))
+    q = xb.get("accuracy_temp_points_quick")
+    return min(n, int(q)) if q is not None and protocol != FULL else n
+
+
+def paired_summary(temps_c, per_seed, ref_temp_c: float) -> dict:
+    """Statistics of a curve over chip seeds. ``per_seed[i][s]``: the cosine at
+    ``temps_c[i]`` on seed ``s`` (the same chips at every temperature); ``ref_temp_c``:
+    the temperature the paired differences are taken to (the curve point nearest it).
+    Returns per temperature: the mean and std (ddof 1; 0 with one seed) over seeds, the
+    paired differences to the reference point per seed, their mean, std and standard
+    error std / sqrt(n), and ``resolved``: |mean difference| > 2 standard errors (always
+    False with fewer than 2 seeds, where no spread is known)."""
+    c = np.asarray(per_seed, dtype=np.float64)            # (temperature, seed)
+    if c.ndim != 2 or c.shape[0] != len(temps_c) or c.shape[1] < 1:
+        raise ValueError(f"per_seed must be (temperatures, seeds), got shape {c.shape}")
+    n = c.shape[1]
+    i_ref = int(np.argmin(np.abs(np.asarray(temps_c, dtype=np.float64) - ref_temp_c)))
+    d = c - c[i_ref]
+
+    def std(x):
+        return x.std(axis=1, ddof=1) if n > 1 else np.zeros(x.shape[0])
+    d_mean, d_std = d.mean(axis=1), std(d)
+    sem = d_std / np.sqrt(n)
+    return {"cosine_mean": c.mean(axis=1).tolist(), "cosine_std": std(c).tolist(),
+            "ref_temp_c": float(temps_c[i_ref]),
+            "diff_per_seed": d.tolist(), "diff_mean": d_mean.tolist(),
+            "diff_std": d_std.tolist(), "diff_sem": sem.tolist(),
+            "resolved": [bool(n > 1 and abs(m) > 2 * e) for m, e in zip(d_mean, sem)]}
+
+
+def accuracy_vs_temperature(a, hw, run, temps_c, progress: bool, seeds=(0,)) -> dict:
     """MiniLM cosine to FP32 with the ReRAM tiers read at each temperature of
-    ``temps_c`` (C), every non-ideality as characterized, one chip (``seed``), programmed
-    and calibrated at ``crossbar.t_program_c`` (27 C). Returns the curve as lists."""
+    ``temps_c`` (C), every non-ideality as characterized, on each chip of ``seeds``,
+    programmed and calibrated at ``crossbar.t_program_c`` (27 C). The chips are the same
+    at every temperature (module docstring). Returns the curve as lists per temperature
+    (``cosine_mean``, ``cosine_std``: over seeds; ``cosine_min``: over texts and seeds;
+    ``nn_agreement``: mean over seeds; ``cosine_per_seed``: one list per temperature)
+    and the paired differences to the programming temperature (:func:`paired_summary`)."""
     from ..analog import Nonideal
     from ..retrieval import compare_embeddings
     kept = getattr(run, "chip_ops", None)
+    seeds = [int(s) for s in seeds]
+    xb = a.component("crossbar")
+    t_prog = float(xb.get("t_program_c", 27.0))
+    t0, c0 = time.perf_counter(), time.process_time()
     rows = []
     for t in temps_c:
-        t0 = time.perf_counter()
-        m = compare_embeddings(run.ref, run.embeddings(_make(a, hw, float(t)),
-                                                       Nonideal.scaled(1.0), seed))
-        rows.append((float(t), m))
-        if progress:
-            print(f"[evaluate] MiniLM at ReRAM {t:.1f} C: cosine {m['cosine_mean']:.4f} "
-                  f"in {time.perf_counter() - t0:.0f} s", flush=True)
+        ms = []
+        for s in seeds:
+            t1 = time.perf_counter()
+            m = compare_embeddings(run.ref, run.embeddings(_make(a, hw, float(t)),
+                                                           Nonideal.scaled(1.0), s))
+            ms.append(m)
+            if progress:
+                print(f"[evaluate] MiniLM at ReRAM {t:.1f} C (seed {s}): cosine "
+                      f"{m['cosine_mean']:.4f} in {time.perf_counter() - t1:.0f} s",
+                      flush=True)
+        rows.append((float(t), ms))
     run.chip_ops = kept
-    xb = a.component("crossbar")
-    return {"temp_c": [t for t, _ in rows],
-            "cosine_mean": [m["cosine_mean"] for _, m in rows],
-            "cosine_min": [m["cosine_min"] for _, m in rows],
-            "nn_agreement": [m["nn_agreement"] for _, m in rows],
-            "seed": seed, "t_program_c": float(xb.get("t_program_c", 27.0)),
-            "temp_reference": str(xb.get("temp_reference", "none")),
-            "calibration": "programmed (write-verify) and calibrated (TIA trims, ADC "
-                           "ranges) at t_program_c; read at the tier temperature (no hot "
-                           "recalibration); temp_reference 'tile': each tile's gain tracks "
-                           "its reference column pair read at the tier temperature",
-            "device": "memristor model: state-dependent conductance drift at v_read and "
-                      "read noise (Johnson + RTN); crossbar-column IR drop at the "
-                      "temperature (clipped to its characterized range)"}
+    temps = [t for t, _ in rows]
+    per_seed = [[m["cosine_mean"] for m in ms] for _, ms in rows]
+    out = {"temp_c": temps, "chip_seeds": seeds, "cosine_per_seed": per_seed,
+           "cosine_min": [min(m["cosine_min"] for m in ms) for _, ms in rows],
+           "nn_agreement": [float(np.mean([m["nn_agreement"] for m in ms]))
+                            for _, ms in rows]}
+    out.update(paired_summary(temps, per_seed, t_prog))
+    out.update({
+        "t_program_c": t_prog, "temp_reference": str(xb.get("temp_reference", "none")),
+        "eval_time_s": time.perf_counter() - t0, "eval_cpu_s": time.process_time() - c0,
+        "statistics": "mean and std (ddof 1) over chip seeds; diff_*: paired difference "
+                      "c(T, seed) - c(ref_temp_c, seed), the same chips at every T "
+                      "(common random numbers); resolved: |diff_mean| > 2 diff_sem, "
+                      "diff_sem = diff_std / sqrt(seeds)",
+        "calibration": "programmed (write-verify) and calibrated (TIA trims, ADC "
+                       "ranges) at t_program_c; read at the tier temperature (no hot "
+                       "recalibration); temp_reference 'tile': each tile's gain tracks "
+                       "its reference column pair read at the tier temperature",
+        "device": "memristor model: state-dependent conductance drift at v_read and "
+                  "read noise (Johnson + RTN); crossbar-column IR drop at the read "
+                  "temperature, the TIA gain trims computed from the same law (the chip "
+                  "is built at the read temperature: the IR drop's own T dependence is "
+                  "trimmed out)"})
+    return out
 
 
 @machine("hetrax", mode="prefill")
 def hetrax(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
     acc = run.run(_make(a, hw, temp_c), scales, progress,
                   names=("ir_drop", "programming_noise"), ablation=ablation)
-    n = int(a.component("crossbar").get("accuracy_temp_points", 0))
-    if n > 0:
-        temps = np.linspace(*CURVE_RANGE_C, n) if n > 1 else [CURVE_RANGE_C[0]]
-        acc["vs_temperature"] = accuracy_vs_temperature(a, hw, run, temps, progress)
+    n = curve_points(a.component("crossbar"), run.protocol)
+    if n > 0:   # on the chips of the main figure (the run's protocol seeds)
+        acc["vs_temperature"] = accuracy_vs_temperature(
+            a, hw, run, curve_temperatures(n), progress, range(run.protocol.seeds))
     return acc
