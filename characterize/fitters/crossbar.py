@@ -58,9 +58,9 @@ LINEAR_ROWS = ("p_tia_w", "e_tia_j", "e_read_j", "v_out_v", "i_out_a")
 #: OTA's output stage, neither linear nor a power law in rows (its one-copy floor below ~31 rows at
 #: 0.2 V, its copies above). Rz 2 kOhm sweep, seed 0: inner hold-out linear -> log rows 7.74 -> 5.09
 #: % FS, held out 8.93 -> 6.08; the table then gives way to crossbar-settling-kink where that holds
-#: out better inside (fitting/settle_kink.py; Rz 2.5 kOhm, 432 points: 3.12 against 6.42; the
-#: 720-point sweep: inner 1.25 against 3.37, held out 1.04 against 0.97; the shipped 880, frac_on in
-#: 1/16 steps: inner 1.67 against 3.37, held out 0.52 against 1.88). Not the energies over
+#: out better inside (fitting/settle_kink.py; inner / held out, form against table: Rz 2.5 kOhm,
+#: 432 points 3.12 / - against 6.42 / -; 720 points 1.25 / 1.04 against 3.37 / 0.97; the shipped
+#: 880, frac_on in uniform 1/16 steps, 1.67 / 0.52 against 3.37 / 1.88). Not the energies over
 #: 0..t_settle_s: log(rows) won their inner hold-out only with log values (e_read_j 1.91 -> 1.09,
 #: e_tia_j 2.44 -> 1.49 % FS; held out 1.35 -> 0.63, 0.96 -> 0.80), which read the light loads the
 #: architectures map between the frac_on lines low (e_read_j -17.5 % of ngspice on the held-out
@@ -151,12 +151,11 @@ LIGHT_SETTLING = "crossbar-settling-off"
 #: out better than the tables: 19.2 and 2.04 %). With frac_on swept to 0.625 (2.5x the output
 #: stage's design load; 432 points) they miss their training points by 18.0 and 4.3 % FS and hold
 #: out worse than the tables, which the fit keeps (Rz 2 kOhm: t_settle_s 6.08, e_tia_j 0.96 % FS; Rz
-#: 2.5 kOhm: e_tia_j 0.65, 720 points 0.14, 880 points 0.43)
+#: 2.5 kOhm: e_tia_j 0.65; 720 / 880 points 0.14 / 0.43)
 N2_FORM_OF = {"t_settle_s": "crossbar-settling-n2", "e_tia_j": "crossbar-tia-energy-n2"}
 
-# Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell),
-# b ~ 0.9 (effective / nominal cell conductance), c ~ 0 (non-linearity); the bounds only
-# keep the optimizer in the physical region.
+# Ladder-ratio parameters (a, b, c): a ~ 0.9 (access transistor in series with the cell), b ~ 0.9
+# (effective / nominal cell conductance), c ~ 0 (non-linearity); bounds keep it physical.
 RATIO_P0 = [0.92, 0.9, 0.0]
 RATIO_LO = [0.05, 0.01, -3.0]
 RATIO_HI = [2.0, 20.0, 3.0]
