@@ -45,6 +45,20 @@ noise is drawn from another generator). Float-order code flips move a chip's cos
 (tests/test_torch_calibration.py). ``imcspice evaluate --arch race-it --quick`` (with
 the ablation, 1 thread, same session): 286 s -> 187 s, of which calibration (15 chips)
 255 s -> 161 s; cosine mean 0.98191 -> 0.98196, quantization only 0.99186 -> 0.99178.
+
+What QUICK resolves on HeTraX (2026-12-01, 1 thread): the crossbar-column refit of 61ee06a
+moved HeTraX 0.97272 -> 0.96953 (chips 0.97285/0.97258 -> 0.97033/0.96872), noise, not
+the model. The chips read ir_drop_rel at 128 rows, 2.5 ohm, 0.2 V, 45.97 C, loads
+~0..0.15: old and new differ there by <= 0.042 points of drop (both within 0.062 of
+ngspice at 0, 1/16, 1/8, 27 and 95 C). IR drop alone gives 1.0000 with either (the
+trim cancels it); with quantization 0.99750 vs 0.99730. Yet scaling the new drop by
+0.998 or 1.002 moves chip 1 by +0.0031 / +0.0010 (chip 0 +0.0003 / +0.0013): a
+1e-4 gain change re-rolls the chip's noise (cause not traced). On main, the stack
+temperature moved 2.3 mK, which re-drew the reference read's noise (seeded per mK):
+chip 0 old / new at old T 0.97285/0.97266, at new T 0.97264/0.97033. With that draw
+fixed per chip (wt/hxtemp2 8a357ee), chips 0-3 paired new - old: -0.0020, +0.0004,
++0.0016, +0.0001, mean +0.00001, std 0.0015. Paired changes below ~0.003 (two chips,
+four texts) are not resolved.
 """
 from __future__ import annotations
 
