@@ -58,10 +58,10 @@ perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU in th
 (the first two runs' files: commits 56f20c0, 0f8d0ef). Measured, 16 held-out chunks of
 1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74, calibrated
 12.89 (iterate 3; = statistics_matched), stage 3: 12.46 -> 12.37 -> **fine_tuned 12.31
-(3.12x FP32; target 1.10x not reached)**, attention zeroed (ao = bo = 0) 13.62: it is
-used. Quick (2 chunks): 11.83. It replaces docs/gpu.md's run e (H200; attention dead).
-The defaults, 30 + 30 steps with the FP32 control, are sized for a CPU smoke run.
-``--resume FILE`` continues stage 3 of a fine-tuned checkpoint (:mod:`.finetune_resume`).
+(3.12x FP32; 1.10x not reached)**, attention zeroed (ao = bo = 0) 13.62; quick (2 chunks)
+11.83. Defaults: 30 + 30 steps + FP32 control (a CPU smoke run); ``--resume FILE`` continues
+stage 3 (:mod:`.finetune_resume`). Not the quantizers: stage 1 without any reaches 12.10 vs
+12.15 in 240 steps, no attention 12.48 (4 chunks, FP32 3.73; :mod:`.finetune_ablation`).
 """
 from __future__ import annotations
 

@@ -79,6 +79,12 @@ class GainCellPhysics:
     stored_v: tuple | None = None  # [age][level] stored voltage (retention model), or
                                    # None: v_inf + (level - v_inf)·exp(-age·t_token/τ)
     source: str = ""
+    quantizers: bool = True    # diagnostic (:meth:`unquantized`), never priced
+    tile_clip: bool = True     # diagnostic: the ±1 clamp of each tile output
+
+    def __post_init__(self):
+        if self.quantizers and not self.tile_clip:
+            raise ValueError("tile_clip=False needs quantizers=False (a quantizer clamps)")
 
     @classmethod
     def from_arch(cls, arch=None, hw=None, **kw) -> "GainCellPhysics":
@@ -107,6 +113,12 @@ class GainCellPhysics:
 
     def as_linear(self) -> "GainCellPhysics":
         return replace(self, linear=True)
+
+    def unquantized(self, tile_clip: bool = True) -> "GainCellPhysics":
+        """Diagnostic, not the machine (cost reads GainCellConfig, not this): Q, K/V,
+        scores and tile outputs unrounded, clamps kept; ``tile_clip`` False also drops
+        each tile output's ±1 clamp (docs/gpu.md, "Can the attention form learn")."""
+        return replace(self, quantizers=False, tile_clip=tile_clip)
 
     def scaled(self, k: float) -> "GainCellPhysics":
         """The machine with its cell non-idealities multiplied by ``k`` >= 0 (the
@@ -372,9 +384,10 @@ class GainCellAttention(nn.Module):
         if D > p.tile:
             raise ValueError(f"head dimension {D} > tile rows {p.tile}: a score would span "
                              "two tiles (not modelled)")
-        qp = quantize(h(self.aq) * q + h(self.bq), 0.0, 1.0, p.q_bits)
-        kw = quantize(h(self.ak) * k + h(self.bk), 0.0, V_MAX_V, p.kv_bits)
-        vw = quantize(h(self.av) * v + h(self.bv), 0.0, V_MAX_V, p.kv_bits)
+        qz = quantize if p.quantizers else (lambda x, lo, hi, _bits: x.clamp(lo, hi))
+        qp = qz(h(self.aq) * q + h(self.bq), 0.0, 1.0, p.q_bits)
+        kw = qz(h(self.ak) * k + h(self.bk), 0.0, V_MAX_V, p.kv_bits)
+        vw = qz(h(self.av) * v + h(self.bv), 0.0, V_MAX_V, p.kv_bits)
         allowed = self._mask(T, Tk, q.device)
         f = self._f(T, Tk, q.device)
         nt = -(-Tk // p.tile)
@@ -396,7 +409,7 @@ class GainCellAttention(nn.Module):
             s = qb @ ik[0][:, :, :hi].transpose(-1, -2)
             for r in range(self.rank):
                 s = s + (qb @ ik[r + 1][:, :, :hi].transpose(-1, -2)) * fb[r]
-            a = quantize(self.readout(s), 0.0, 1.0, p.out_bits) * allowed[r0:r1, :hi]
+            a = qz(self.readout(s), 0.0, 1.0, p.out_bits) * allowed[r0:r1, :hi]
             if ntb * p.tile > hi:
                 a = nn.functional.pad(a, (0, ntb * p.tile - hi))
                 fb = nn.functional.pad(fb, (0, ntb * p.tile - hi))
@@ -405,7 +418,8 @@ class GainCellAttention(nn.Module):
             o = a_t @ iv[0][:, :, :ntb]
             for r in range(self.rank):
                 o = o + (a_t * f_t[r]) @ iv[r + 1][:, :, :ntb]
-            blocks.append(quantize(o, -1.0, 1.0, p.out_bits).sum(2))  # per-tile readout, sum
+            o = qz(o, -1.0, 1.0, p.out_bits) if p.tile_clip else o
+            blocks.append(o.sum(2))                             # per-tile readout, sum
         o = torch.cat(blocks, 2) if len(blocks) > 1 else blocks[0]
         out = h(self.ao) * o + h(self.bo)
         if self.record is not None and "regress" in self.record:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from imcspice.accelerators.gaincell_torch import (GainCellAttention, GainCellPhysics,
@@ -188,3 +189,24 @@ def test_convert_puts_the_attention_on_the_models_device():
     tensors = list(g.parameters()) + list(g.buffers())
     assert len(tensors) >= 8 + 4
     assert {t.device.type for t in tensors} == {"meta"}
+
+
+def test_unquantized_diagnostic_form_by_hand():
+    # physics.unquantized(): the example above without rounding. q' = 0.7 (1-bit would
+    # give 1), k' = [0.9, 0, 0.9, 0.9] V: scores 0.7·(±0.6) = ±0.42, readout 0.42 or 0
+    # (2-bit would give 1/3), each such key adds 0.42·0.6 = 0.252 to its tile; tile
+    # outputs unrounded: i=0, 1: 0.252; i=2: 0.504; i=3: 0.252 + 0.504 = 0.756.
+    q, k, v = [0.7] * 4, [0.45, -0.45, 0.45, 0.45], [0.45] * 4
+    np.testing.assert_allclose(_run(_phys().unquantized(), q, k, v),
+                               [0.252, 0.252, 0.504, 0.756], atol=1e-6)
+    # q' = 1: each key adds 0.36; one 4-row tile: i=3 reads 3·0.36 = 1.08, clamped to 1
+    # by the tile readout, 1.08 with the tile clip off too.
+    q = [1.0] * 4
+    np.testing.assert_allclose(_run(_phys(tile=4).unquantized(), q, k, v),
+                               [0.36, 0.36, 0.72, 1.0], atol=1e-6)
+    np.testing.assert_allclose(_run(_phys(tile=4).unquantized(tile_clip=False), q, k, v),
+                               [0.36, 0.36, 0.72, 1.08], atol=1e-6)
+    # the hardware default is untouched; a quantizer without its clamp is not a form
+    assert _phys().quantizers and _phys().tile_clip
+    with pytest.raises(ValueError, match="tile_clip"):
+        _phys(tile_clip=False)
