@@ -125,9 +125,12 @@ class CrossbarDevice:
 
     ``ir_drop_rel(load)``: relative current loss of a column whose mean conductance is
     ``g_min + load·(g_max - g_min)`` (load in [0, 1], the characterized ON fraction), at
-    the tile's rows and wire resistance. The periphery trims each bit line's gain at
-    the load the compiler mapped onto it (:class:`CrossbarLinear`), so what remains is
-    the drop's change with the load the programming actually left.
+    the tile's rows and wire resistance, at the temperature the tile is read at. The
+    periphery trims each bit line's gain at the load the compiler mapped onto it
+    (:class:`CrossbarLinear`), so what remains is the drop's change with the load the
+    programming actually left. ``ir_drop_cal_rel(load)``: the same law at the
+    programming temperature, where the trims are set and the calibration reads happen
+    (HeTraX's ``t_program_c``); None: trimmed at the read temperature (the same law).
     """
 
     g_min_s: float
@@ -137,6 +140,13 @@ class CrossbarDevice:
     tile_rows: int
     ir_drop_rel: object         # callable load -> relative loss
     g_sigma_s: object = None    # callable g -> programming sigma (S), or None
+    ir_drop_cal_rel: object = None  # callable load -> loss at programming T, or None
+
+    def drop_law(self, at_program: bool):
+        """The IR-drop law at the programming temperature (``at_program``: trims and
+        calibration reads) or at the read temperature."""
+        return self.ir_drop_cal_rel if at_program and self.ir_drop_cal_rel is not None \
+            else self.ir_drop_rel
 
 
 class CrossbarLinear:
@@ -149,7 +159,9 @@ class CrossbarLinear:
     construction (a fixed chip). Each bit line of each ``tile_rows`` tile loses
     ``ir_drop_rel(load)`` of its current at its programmed load; its TIA gain is trimmed
     by ``1 / (1 - ir_drop_rel(load_mapped))`` at the load of the mapped (target)
-    conductances, which the compiler knows (``gain_trim``, per tile and bit line).
+    conductances, which the compiler knows (``gain_trim``, per tile and bit line), from
+    the law at the programming temperature (``dev.ir_drop_cal_rel`` where set: a tile
+    read hotter keeps the trims of the cold drop).
 
     Inputs, as the description's DAC drives them (the same counts the cost prices):
 
@@ -206,9 +218,14 @@ class CrossbarLinear:
             return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
         self.loads = bitline_loads(wn, dev.tile_rows)             # (2, tile, out), mapped
         real = np.clip(np.stack([load(gp), load(gn)]), 0.0, 1.0)  # as programmed
-        # one model evaluation for all bit lines (mapped and programmed loads together)
-        d = np.asarray(dev.ir_drop_rel(np.stack([self.loads, real])), dtype=np.float64)
-        d = np.broadcast_to(d, (2,) + self.loads.shape)
+        if dev.ir_drop_cal_rel is None:
+            # one model evaluation for all bit lines (mapped and programmed loads together)
+            d = np.asarray(dev.ir_drop_rel(np.stack([self.loads, real])), dtype=np.float64)
+            d = np.broadcast_to(d, (2,) + self.loads.shape)
+        else:   # trimmed at the programming temperature, read at the tile's
+            d = np.stack([np.broadcast_to(np.asarray(f(x), dtype=np.float64), x.shape)
+                          for f, x in ((dev.ir_drop_cal_rel, self.loads),
+                                       (dev.ir_drop_rel, real))])
         self.gain_trim = 1.0 / (1.0 - d[0])
         for t, sl in enumerate(tiles):
             for k, g in enumerate((gp, gn)):

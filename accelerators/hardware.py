@@ -105,7 +105,12 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
     r_bl_ohm, v_read_v, write_verify_tol_us): conductance range of the crossbar-column
     sweep, the memristor's read law and programming variability, and the IR drop at
     the tile's rows, wire resistance, read voltage and temperature, as a function of
-    each bit line's own conductance load (the model's ``frac_on``).
+    each bit line's own conductance load (the model's ``frac_on``). Where ``xb`` names a
+    programming temperature ``t_program_c`` (C; HeTraX) other than ``temp_c``, and the
+    model was swept over temperature, the same law at that temperature is the device's
+    ``ir_drop_cal_rel``: the TIA trims and the calibration reads see the drop of the
+    cold chip, the run-time reads the hot one (without ``t_program_c``, RACE-IT, the
+    tile is trimmed at the temperature it is read).
 
     Nothing is clipped: a setting or a load outside the model's valid range is
     evaluated by the model, which warns (``OutOfRangeWarning``) that it extrapolates
@@ -115,17 +120,35 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
     xbm = hw.need("crossbar-column")
     mem = hw.need("memristor")
     t = hw.temp_c if temp_c is None else temp_c
+    v_read = float(xb["v_read_v"])
+    if "frac_on" not in xbm.functions["ir_drop_rel"].inputs:
+        raise HardwareModelError("the crossbar-column model has no frac_on input: the IR "
+                                 "drop cannot follow each bit line's load (sweep frac_on)")
+    t_prog = xb.get("t_program_c")
+    law = _ir_drop_law(hw, xbm, xb, v_read, float(t))
+    cal = None if t_prog is None or float(t_prog) == float(t) or \
+        "temp_c" not in xbm.valid_range else _ir_drop_law(hw, xbm, xb, v_read, float(t_prog))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v0 = _scalar(mem.fitted(corner=hw.corner)["v0"])
+    tol = xb.get("write_verify_tol_us")
+    return CrossbarDevice(g_min_s=_pinned(xbm, "g_off_us") * 1e-6,
+                          g_max_s=_pinned(xbm, "g_on_us") * 1e-6, v_read_v=v_read,
+                          v0_v=v0, tile_rows=int(xb["rows"]), ir_drop_rel=law,
+                          g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
+                                              tol if tol else None), ir_drop_cal_rel=cal)
+
+
+def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
+    """The crossbar-column model's ``ir_drop_rel`` of the tile ``xb`` at ``t`` (C), as a
+    function of the bit-line load (warns where the load leaves the fitted range)."""
     settings = {"rows": float(xb["rows"])}
     if "r_bl_ohm" in xbm.valid_range:
         settings["r_bl_ohm"] = float(xb["r_bl_ohm"])
     if "temp_c" in xbm.valid_range:
         settings["temp_c"] = float(t)
-    v_read = float(xb["v_read_v"])
     if "v_read_v" in xbm.functions["ir_drop_rel"].inputs:
         settings["v_read_v"] = v_read
-    if "frac_on" not in xbm.functions["ir_drop_rel"].inputs:
-        raise HardwareModelError("the crossbar-column model has no frac_on input: the IR "
-                                 "drop cannot follow each bit line's load (sweep frac_on)")
     # the settings fixed for the tile: checked (warned) once here, not per evaluation
     xbm.check_range({k: np.asarray(v) for k, v in settings.items()})
 
@@ -143,16 +166,7 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
             r = np.asarray(xbm.ir_drop(corner=hw.corner, frac_on=f, **settings),
                            dtype=np.float64)
         return np.broadcast_to(r, np.shape(load)) if np.ndim(load) else float(r.ravel()[0])
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        v0 = _scalar(mem.fitted(corner=hw.corner)["v0"])
-    tol = xb.get("write_verify_tol_us")
-    return CrossbarDevice(g_min_s=_pinned(xbm, "g_off_us") * 1e-6,
-                          g_max_s=_pinned(xbm, "g_on_us") * 1e-6, v_read_v=v_read,
-                          v0_v=v0, tile_rows=int(xb["rows"]), ir_drop_rel=ir_drop,
-                          g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
-                                              tol if tol else None))
+    return ir_drop
 
 
 def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
@@ -163,8 +177,10 @@ def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
     from dataclasses import replace
     ki = k if ir_drop is None else ir_drop
     kp = k if programming_noise is None else programming_noise
-    sig, ir = dev.g_sigma_s, dev.ir_drop_rel
+    sig, ir, cal = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel
     return replace(dev, ir_drop_rel=lambda load: ki * np.asarray(ir(load)),
+                   ir_drop_cal_rel=None if cal is None else
+                   (lambda load: ki * np.asarray(cal(load))),
                    g_sigma_s=(lambda g: kp * sig(g)) if (sig is not None and kp) else None)
 
 

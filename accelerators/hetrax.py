@@ -11,8 +11,10 @@ crossbar-column model's IR drop at that temperature and the memristor model's
 state-dependent conductance drift and read noise (:mod:`.thermal_reram`). The chip is
 programmed and calibrated at 27 C (the programming temperature; HeTraX does not
 recalibrate hot) and read at the tier temperature (the ReRAM tiers' cost is priced at the
-same temperature: :mod:`.thermal_coupled`); with ``crossbar.temp_reference =
-"tile"`` each tile's output gain tracks a reference column pair read at that temperature.
+same temperature: :mod:`.thermal_coupled`): the TIA gain trims and the calibration reads
+see the IR drop at 27 C, the inference reads the drop at the tier temperature
+(:func:`.hardware.crossbar_device`); with ``crossbar.temp_reference = "tile"`` each
+tile's output gain tracks a reference column pair read at that temperature.
 """
 from __future__ import annotations
 
@@ -100,7 +102,10 @@ class HetraxOps(FP32Ops):
                       w_scale=self.w_scale)
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
                     seed_for(name, self.seed), self.w_clip_pct)
-            if self.read is not None and self.read.k > 0:
+            # the thermal read also where only the IR drop moves with T (trims set at
+            # programming, read hot): the tile reference then tracks the drop alone
+            hot_drop = self.dev.ir_drop_cal_rel is not None and self.ni.ir_drop > 0
+            if self.read is not None and (self.read.k > 0 or hot_drop):
                 xb = ThermalCrossbarLinear(*args, read=self.read,
                                            reference=self.temp_reference,
                                            t_cal_c=self.temp_cal_c, ref_reads=self.ref_reads,

@@ -84,8 +84,11 @@ class ReramRead:
 class ThermalCrossbarLinear(CrossbarLinear):
     """:class:`.analog.CrossbarLinear` read through :class:`ReramRead` at a temperature
     set with :meth:`at` (initially ``T_REF_C``, the programming temperature). The TIA
-    gain trims stay those of the mapped loads at programming; the IR drop follows the
-    load the hot cells present; the converter ranges are whatever :meth:`calibrate` saw.
+    gain trims stay those of the mapped loads at programming (``dev.drop_law(True)``);
+    the IR drop follows the load the hot cells present, with the law at the programming
+    temperature in the calibration pass and at the device's read temperature otherwise
+    (``dev`` is built for one read temperature: :func:`.hardware.crossbar_device`); the
+    converter ranges are whatever :meth:`calibrate` saw.
     Read noise is drawn per read (per plane, row and column) from its own generator."""
 
     def __init__(self, w, dev, in_bits, x_max, seed, *args, read: ReramRead,
@@ -146,7 +149,9 @@ class ThermalCrossbarLinear(CrossbarLinear):
         def load(g):
             return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
         real = np.clip(np.stack([load(g) for g in hot]), 0.0, 1.0)
-        d = np.broadcast_to(np.asarray(dev.ir_drop_rel(real), dtype=np.float64), real.shape)
+        # the parent's own read (_ideal_read) is at the device's read temperature
+        law = dev.drop_law(calibrating and not _ideal_read)
+        d = np.broadcast_to(np.asarray(law(real), dtype=np.float64), real.shape)
         for k, g in enumerate(hot):
             for t, sl in enumerate(tiles):
                 g[sl] *= (1.0 - d[k, t]) * self.gain_trim[k, t]
@@ -196,7 +201,11 @@ class ThermalCrossbarLinear(CrossbarLinear):
     def _ref_current(self, temp_c: float, read: str) -> np.ndarray:
         """Each tile's reference read at ``temp_c`` (C), all its rows driven at v_read:
         (I+ - I-) / v_read (S), with the bit lines' IR drop and TIA trim and one draw of
-        the read noise (averaged over ``ref_reads``). ``read``: "cal" (the calibration
+        the read noise (averaged over ``ref_reads``). The trims come from the drop law at
+        the programming temperature, the drop of the read from the law of the read
+        ("cal": programming, "run": the device's read temperature), so the reference
+        tracks the IR drop's temperature change at its own loads (m_t and 0) as well.
+        ``read``: "cal" (the calibration
         read, the nominal) or "run" (the run-time read): two independent standard-normal
         draws per chip, each the same at every temperature (only the noise amplitude
         depends on T), so the curves of one chip against temperature share them (common
@@ -207,8 +216,13 @@ class ThermalCrossbarLinear(CrossbarLinear):
         for t, (gp, gn, mapped) in enumerate(self._ref):
             hot = [self.read.g_read_s(g, temp_c) for g in (gp, gn)]
             real = np.clip([(h.mean() - dev.g_min_s) / span for h in hot], 0.0, 1.0)
-            d = np.broadcast_to(np.asarray(dev.ir_drop_rel(np.stack([mapped, real])),
-                                           dtype=np.float64), (2, 2))
+            if dev.ir_drop_cal_rel is None:    # trimmed and read at one temperature
+                d = np.broadcast_to(np.asarray(dev.ir_drop_rel(np.stack([mapped, real])),
+                                               dtype=np.float64), (2, 2))
+            else:
+                d = np.stack([np.broadcast_to(np.asarray(f(x), dtype=np.float64), (2,))
+                              for f, x in ((dev.ir_drop_cal_rel, mapped),
+                                           (dev.drop_law(read == "cal"), real))])
             f = (1.0 - d[1]) / (1.0 - d[0])
             i = f[0] * hot[0].sum() - f[1] * hot[1].sum()
             var = sum(fk ** 2 * float((self.read.read_sigma_s(h, temp_c) ** 2).sum())

@@ -299,19 +299,20 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     # ideal hardware (every non-ideality and the quantization off) computes FP32's
     # arithmetic: the embeddings are FP32's up to float rounding
     assert acc["all_off"] > 0.99999
-    # IR drop alone: each bit line's gain trim is set at its own mapped load, so without
-    # programming noise the drop cancels exactly; with quantization it changes nothing
-    assert acc["ablation"]["ir_drop"] > 0.99999
-    assert acc["ablation_with_quantization"]["ir_drop"] == pytest.approx(
-        acc["quantization_only"], abs=1e-4)
+    # IR drop alone: the ablation runs at the stack temperature, with the trims of the
+    # 27 C drop (no exact cancellation hot; where it cancels, at t_program_c:
+    # test_hetrax_ablation_cancels_where_the_physics_says; the hot residual by hand:
+    # tests/test_hetrax_ir_trim.py)
     assert set(rep["accuracy"]["ablation"]) == {"quantization", "ir_drop", "programming_noise"}
 
 
 def test_hetrax_ablation_cancels_where_the_physics_says(tiny_models):
-    """HeTraX's exact ablation cases on a 2-text, 1-seed protocol, with the ReRAM tiers
-    read hot (85 C, programmed at 27 C): ideal hardware computes FP32's embeddings; the
-    IR drop alone cancels (each bit line trimmed at its own mapped load) and changes
-    nothing on top of quantization."""
+    """HeTraX's exact ablation cases on a 2-text, 1-seed protocol: ideal hardware
+    computes FP32's embeddings, also with the ReRAM tiers read hot (85 C, programmed at
+    27 C); read at the programming temperature, the IR drop alone cancels (each bit line
+    trimmed at its own mapped load with the same drop law) and changes nothing on top of
+    quantization. Read hot, the trims of the 27 C drop leave the drop's change with T
+    (what the tile reference does not track): tests/test_hetrax_ir_trim.py, by hand."""
     from imcspice.accelerators import arch, hardware
     from imcspice.accelerators.accuracy import MiniLMRun
     from imcspice.accelerators.analog import Nonideal
@@ -320,13 +321,14 @@ def test_hetrax_ablation_cancels_where_the_physics_says(tiny_models):
     a = arch.load("hetrax")
     hw = hardware.HardwareModels.from_dir(d, corner=a.corner, temp_c=a.temp_c)
     run = MiniLMRun(True, Protocol(sentences=2, seeds=1, calibration=2))
-    make = _make(a, hw, 85.0)
+    t_program = float(a.component("crossbar")["t_program_c"])
+    hot, cold = _make(a, hw, 85.0), _make(a, hw, t_program)
     names = ("ir_drop", "programming_noise")
 
-    def cosine(*on):
+    def cosine(*on, make=cold):
         return run.compare(make, Nonideal.only(on), 0, False, "+".join(on), names)[
             "cosine_mean"]
-    assert cosine() > 0.99999
+    assert cosine(make=hot) > 0.99999
     assert cosine("ir_drop") > 0.99999
     q = cosine("quantization")
     assert 0.0 < q < 1.0

@@ -15,21 +15,29 @@ Physics expectation (``crossbar.temp_reference = "tile"``): each tile's gain tra
 reference column pair read at the tier temperature, so the conductance drift common to a
 tile is taken out; what is left is (a) the state-dependent (differential) drift, cells
 whose secant drift differs from the reference level's (low G rises ~1.3 %/K, high G
-~0.2 %/K), and (b) the read noise, whose Johnson part grows as sqrt(T G_read) and whose
-RTN part as sqrt(G_read), G_read rising with T. Both grow monotonically with T, so the
-expected curve is flat to slowly falling. The IR drop's own T dependence is not in the
-curve: the chip is built at the read temperature, so its TIA trims are computed with the
-hot IR-drop law (:func:`..hardware.crossbar_device`; a trim set at 27 C would not be:
-a what-if with trims at 27 C and the drop at 95 C read 0.9589 / 0.9593 on chips 0 / 1,
-paired difference -0.0122 instead of -0.0082; docs/devices.md).
+~0.2 %/K); (b) the read noise, whose Johnson part grows as sqrt(T G_read) and whose
+RTN part as sqrt(G_read), G_read rising with T; (c) the IR drop's own T dependence:
+the TIA trims are set at 27 C from the crossbar-column model's drop there, the reads see
+the drop at the tier temperature (:func:`..hardware.crossbar_device`), a bit-line gain
+(1 - d_T(L)) / (1 - d_27(L)) at load L (0.95 at L = 0.02, 0.90 at L = 0.1 at 95 C), of
+which the reference removes the tile's common part (its pair at loads m_t and 0), not
+the spread over the bit lines' loads. All three grow monotonically with T, so the
+expected curve is flat to slowly falling.
 
-Measured (shipped models, 2026-12-01; ``imcspice evaluate --arch hetrax --quick``, 4
-texts, 27 / 61 / 95 C; chips 0, 1 from that run, chips 2, 3 from the same function):
-cosine 0.9724 +- 0.0025, 0.9699 +- 0.0030, 0.9642 +- 0.0024 (mean +- std, 4 chips);
-paired difference to 27 C: 61 C -0.0025 +- 0.0047 (per chip -0.0086, +0.0028, -0.0011,
--0.0032; not resolved: 2 std/sqrt(4) = 0.0047), 95 C -0.0082 +- 0.0023 (-0.0094, -0.0071,
--0.0055, -0.0107; resolved, 7 standard errors; chips 0-1 and 2-3 each resolve it alone).
-As expected: a small monotonic fall (0.8 % of the cosine at 95 C), no gain collapse (the
+Measured (shipped models at 666dccb, trims at 27 C;
+``imcspice evaluate --arch hetrax --quick``, 4 texts, 27 / 61 / 95 C; chips 0, 1 from
+that run, chips 2, 3 from the same function): cosine 0.9713 +- 0.0011, 0.9697 +- 0.0013,
+0.9589 +- 0.0014 (mean +- std, 4 chips); paired difference to 27 C: 61 C -0.0015 +-
+0.0019 (per chip -0.0003, -0.0040, +0.0001, -0.0019; not resolved), 95 C -0.0123 +-
+0.0020 (-0.0104, -0.0151, -0.0125, -0.0113; resolved, 12 standard errors). The same
+chips trimmed at the read temperature (before 2026-12-01, same models): 0.9713, 0.9708,
+0.9633; 95 C -0.0080 +- 0.0032: the IR drop's own T dependence costs 0.0044 +- 0.0025
+(per chip -0.0037, -0.0030, -0.0080, -0.0028) at 95 C, 0.0011 at 61 C; 27 C is bitwise
+the same. (An earlier measurement, on the models before the crossbar-column
+regeneration, trimmed hot: 0.9724, 0.9699, 0.9642; 95 C -0.0082 +- 0.0023.) The main figure at the stack's 46 C: 0.9712 +- 0.0009 (chips 0, 1:
+0.9718, 0.9706) against 0.9716 +- 0.0017 (0.9704, 0.9728) trimmed hot: within one
+chip's code-flip noise (below).
+As expected: a small monotonic fall (1.3 % of the cosine at 95 C), no gain collapse (the
 reference removes the common drift; without it 0.34 at 95 C, docs/devices.md). The
 floor of a paired difference is one chip's code-flip noise: a 0.1 % change of the tile
 gains (the reference read's draw) moved chip 0's cosine at 46 C by 6e-4 and an ablation
@@ -150,9 +158,8 @@ def accuracy_vs_temperature(a, hw, run, temps_c, progress: bool, seeds=(0,)) -> 
                        "its reference column pair read at the tier temperature",
         "device": "memristor model: state-dependent conductance drift at v_read and "
                   "read noise (Johnson + RTN); crossbar-column IR drop at the read "
-                  "temperature, the TIA gain trims computed from the same law (the chip "
-                  "is built at the read temperature: the IR drop's own T dependence is "
-                  "trimmed out)"})
+                  "temperature, the TIA gain trims (and the calibration reads) from "
+                  "its law at t_program_c"})
     return out
 
 
