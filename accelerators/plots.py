@@ -73,7 +73,8 @@ def accuracy_vs_temperature(curve: dict, out: Path, title: str,
     (``cosine_std``; none in a one-seed curve), the worst text's cosine and the
     nearest-neighbour agreement. Bottom (where the curve has ``diff_mean``): the paired
     difference to the programming temperature's point, mean over seeds with error bars
-    of 2 standard errors (``diff_sem``): a point whose bar misses 0 is a resolved change."""
+    of its two-sided 95 % Student-t interval (``diff_ci95``; 2 standard errors in a
+    curve without it): a point whose bar misses 0 is a resolved change."""
     paired = "diff_mean" in curve
     fig = Figure(figsize=(5.6, 5.4 if paired else 3.6))
     ax = fig.add_subplot(2 if paired else 1, 1, 1)
@@ -91,9 +92,12 @@ def accuracy_vs_temperature(curve: dict, out: Path, title: str,
     axes = [ax]
     if paired:
         bx = fig.add_subplot(2, 1, 2, sharex=ax)
-        bx.errorbar(xs, curve["diff_mean"], yerr=2 * np.asarray(curve["diff_sem"]),
+        ci = curve.get("diff_ci95")
+        bx.errorbar(xs, curve["diff_mean"],
+                    yerr=ci if ci is not None else 2 * np.asarray(curve["diff_sem"]),
                     fmt="o-", capsize=3, color="tab:red",
-                    label="paired difference, mean \u00b1 2 s/\u221an")
+                    label="paired difference, mean \u00b1 " +
+                          ("95 % t interval" if ci is not None else "2 s/\u221an"))
         bx.axhline(0.0, color="grey", lw=0.8)
         bx.set_ylabel(f"cosine \u2212 cosine at {curve.get('ref_temp_c', 27.0):g} \u00b0C")
         bx.legend(fontsize=8)

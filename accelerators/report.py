@@ -245,7 +245,7 @@ def _temperature_curve(c: dict, h: str) -> list[str]:
              f"temperature reference: {c['temp_reference']})", "",
          f"| tier (°C) | cosine mean ± std | per seed | paired diff. to "
          f"{c.get('ref_temp_c', c['t_program_c']):g} °C (mean ± std) | resolved "
-         "(\\|mean\\| > 2 std/√n) |", "|---|---|---|---|---|"]
+         "(95 % t interval excludes 0) |", "|---|---|---|---|---|"]
     for i, t in enumerate(c["temp_c"]):
         per = ", ".join(f"{v:.4f}" for v in c["cosine_per_seed"][i]) \
             if "cosine_per_seed" in c else "-"

@@ -246,7 +246,8 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     assert abs(curve["cosine_mean"][1] - curve["cosine_mean"][0]) < 1e-2
     # on the main figure's chips (the protocol's seeds), the same chips at both ends:
     # per temperature the mean and std (ddof 1) over them, and per chip the paired
-    # difference c(95 C) - c(27 C), resolved where |its mean| > 2 std / sqrt(n)
+    # difference c(95 C) - c(27 C), resolved where its two-sided 95 % Student-t interval
+    # excludes 0 (t quantiles from the published table)
     n = protocol.seeds
     assert curve["chip_seeds"] == list(range(n))
     per = np.array(curve["cosine_per_seed"])
@@ -258,7 +259,9 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     assert curve["diff_per_seed"][1] == pytest.approx(d, abs=1e-12)
     assert curve["diff_mean"][1] == pytest.approx(d.mean(), abs=1e-12)
     assert curve["diff_std"][1] == pytest.approx(d.std(ddof=1), abs=1e-12)
-    assert curve["resolved"][1] == bool(abs(d.mean()) > 2 * d.std(ddof=1) / np.sqrt(n))
+    t95 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}[n]
+    assert curve["diff_ci95"][1] == pytest.approx(t95 * d.std(ddof=1) / np.sqrt(n), rel=1e-4)
+    assert curve["resolved"][1] == bool(abs(d.mean()) > curve["diff_ci95"][1])
     drawn = {p.stem: f for f, p in figs}["accuracy_vs_temperature"]
     assert list(drawn.axes[0].containers[0].lines[0].get_ydata()) == pytest.approx(
         curve["cosine_mean"], rel=1e-12)

@@ -102,9 +102,11 @@ def test_paired_summary_by_hand():
     """Three temperatures, two chips (the same at every T): means, stds (ddof 1) and the
     paired differences to the 27 C point computed by hand. At 61 C both chips lose a
     little (-0.005, -0.002): mean -0.0035, std 0.003/sqrt(2) = 0.0021213, standard error
-    0.0015, resolved (0.0035 > 0.003); at 95 C they disagree (-0.02, 0.0): mean -0.01,
-    std 0.0141421, standard error 0.01, not resolved, although the unpaired means differ
-    by as much as at 61 C times 3."""
+    0.0015; at 95 C they disagree (-0.02, 0.0): mean -0.01, std 0.0141421, standard error
+    0.01. Two chips' 95 % interval is 12.706 standard errors (Student t, 1 degree of
+    freedom, from the published table): neither is resolved. Three chips losing -0.010,
+    -0.012, -0.011: mean -0.011, std 0.001, standard error 0.00057735, interval 4.303 of
+    them (2 degrees of freedom) = 0.0024843: resolved."""
     from imcspice.accelerators.machines.hetrax import paired_summary
     per_seed = [[0.97, 0.96], [0.965, 0.958], [0.95, 0.96]]
     s = paired_summary([27.0, 61.0, 95.0], per_seed, 27.0)
@@ -116,7 +118,12 @@ def test_paired_summary_by_hand():
     assert s["diff_mean"] == pytest.approx([0.0, -0.0035, -0.01], abs=1e-12)
     assert s["diff_std"] == pytest.approx([0.0, 0.0021213, 0.0141421], abs=1e-7)
     assert s["diff_sem"] == pytest.approx([0.0, 0.0015, 0.01], abs=1e-9)
-    assert s["resolved"] == [False, True, False]
+    assert s["diff_ci95"] == pytest.approx([0.0, 0.0015 * 12.706, 0.01 * 12.706], rel=1e-4)
+    assert s["resolved"] == [False, False, False]
+    three = paired_summary([27.0, 95.0], [[0.97, 0.96, 0.965], [0.96, 0.948, 0.954]], 27.0)
+    assert three["diff_mean"] == pytest.approx([0.0, -0.011], abs=1e-12)
+    assert three["diff_ci95"] == pytest.approx([0.0, 0.0024843], rel=1e-4)
+    assert three["resolved"] == [False, True]
     # the reference point is the curve point nearest the programming temperature
     assert paired_summary([27.0, 61.0, 95.0], per_seed, 30.0)["diff_mean"][0] == 0.0
     assert paired_summary([27.0, 61.0, 95.0], per_seed, 70.0)["diff_mean"] == \
@@ -155,7 +162,8 @@ def test_curve_temperatures_span_the_range():
 def test_accuracy_vs_temperature_plot_draws_the_curve(tmp_path):
     """Top: the mean with error bars of the std over chips (bar ends mean +- std), the
     min and the nearest-neighbour agreement; bottom: the paired difference with bars of
-    2 standard errors; the stack's temperature marked on both."""
+    its 95 % t interval (2 standard errors in a curve without one); the stack's
+    temperature marked on both."""
     from imcspice.accelerators.plots import accuracy_vs_temperature
     from plotcheck import check_png, line_data, saved_figures
     curve = {"temp_c": [27.0, 61.0, 95.0], "cosine_mean": [0.99, 0.97, 0.9],
@@ -183,6 +191,13 @@ def test_accuracy_vs_temperature_plot_draws_the_curve(tmp_path):
     for ax in (top, bottom):
         assert any(np.all(x == 46.8) for x, _ in line_data(ax))   # the stack's temperature
     check_png(fig, path)
+    # with its 95 % t interval the bottom panel's bars are that interval
+    with saved_figures() as figs:
+        accuracy_vs_temperature(dict(curve, diff_ci95=[0.0, 0.0635, 0.127]),
+                                tmp_path / "t2.png", "HeTraX", marker_c=46.8)
+    (fig, _), = figs
+    np.testing.assert_allclose(bars(fig.axes[1]), [(27.0, 0.0, 0.0), (61.0, -0.0835, 0.0435),
+                                                   (95.0, -0.217, 0.037)], atol=1e-12)
 
 
 def test_torch_tier_reads_hot_with_the_same_noise():
