@@ -41,24 +41,6 @@ def form(phys, variant: str):
     return phys.as_linear().scaled(0.0).unquantized(tile_clip=variant == "float")
 
 
-def zeroed_perplexity(model, held, s) -> float:
-    """Held-out perplexity with every attention output zeroed (ao = bo = 0)."""
-    import torch
-
-    from .finetune import perplexity
-    from .gaincell_torch import gaincell_layers
-    saved = [(g.ao.detach().clone(), g.bo.detach().clone()) for g in gaincell_layers(model)]
-    with torch.no_grad():
-        for g in gaincell_layers(model):
-            g.ao.zero_()
-            g.bo.zero_()
-        out = perplexity(model, held, s)
-        for g, (a, b) in zip(gaincell_layers(model), saved):
-            g.ao.copy_(a)
-            g.bo.copy_(b)
-    return out
-
-
 def stage0(model, phys, s, cache: Path | None):
     """Convert to the linear hardware model and set the range-calibrated stage 0 (or
     load it from ``cache``, written on the first call)."""
@@ -68,7 +50,7 @@ def stage0(model, phys, s, cache: Path | None):
     from .gaincell_torch import convert
     convert(model, phys.as_linear())
     if cache is not None and cache.exists():
-        model.load_state_dict(torch.load(cache))
+        model.load_state_dict(torch.load(cache, weights_only=True))  # tensors only
         return
     x = calibration_batch(s)
     initial_pairs(model, x, ranges=True)
@@ -86,6 +68,7 @@ def run(variant: str, steps: int, rounds: int, s, stage0_cache: Path | None,
 
     from . import causal_lm as clm
     from .finetune import perplexity, train_stage
+    from .finetune_resume import attention_zeroed
     from .gaincell_torch import GainCellPhysics, gaincell_layers, set_physics
     torch.manual_seed(s.seed)
     model, _ = clm.load_gpt2()
@@ -103,13 +86,13 @@ def run(variant: str, steps: int, rounds: int, s, stage0_cache: Path | None,
         for g in gaincell_layers(model):
             g.forward = lambda q, k, v: torch.zeros_like(q)
     rows = [{"steps": 0, "perplexity": perplexity(model, held, s),
-             "attention_zeroed": zeroed_perplexity(model, held, s)}]
+             "attention_zeroed": attention_zeroed(model, held, s)}]
     for r in range(rounds):
         t0 = time.perf_counter()
         out = train_stage(model, steps, replace(s, seed=s.seed + r), f"{variant} round {r}",
                           progress, teacher)
         rows.append({"steps": steps * (r + 1), "perplexity": perplexity(model, held, s),
-                     "attention_zeroed": zeroed_perplexity(model, held, s),
+                     "attention_zeroed": attention_zeroed(model, held, s),
                      "seconds": time.perf_counter() - t0, "losses": out["losses"]})
         if progress:
             print(f"[ablation] {variant} after {rows[-1]['steps']} steps: "

@@ -11,6 +11,7 @@ import torch
 from imcspice.accelerators import causal_lm as clm
 from imcspice.accelerators import finetune as ft
 from imcspice.accelerators import finetune_ablation as fa
+from imcspice.accelerators.finetune_resume import attention_zeroed
 from imcspice.accelerators.gaincell_torch import GainCellPhysics, convert, gaincell_layers
 
 torch.set_num_threads(1)
@@ -56,7 +57,7 @@ def test_zeroed_perplexity_is_the_model_without_attention_and_restores_it(tiny, 
     s = ft.FinetuneSettings(context=128, eval_tokens=2 * 128 + 1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     alive = ft.perplexity(model, tok, s)
-    zeroed = fa.zeroed_perplexity(model, tok, s)
+    zeroed = attention_zeroed(model, tok, s)
     # another route to the same network: every attention module returns zeros
     for g in gaincell_layers(model):
         monkeypatch.setattr(g, "forward", lambda q, k, v: torch.zeros_like(q))
