@@ -10,8 +10,9 @@
   files (``--set conductances=G.npy --set inputs=V.npy``); DC operating point:
   every bit-line current and every word-/bit-line node voltage.
 
-Topology and node names: :mod:`imcspice.circuits.crossbar`. The sense amplifier is
-the behavioral ``imc_tia`` of netlists/crossbar.spice (a single-pole op-amp with
+Parameters: :mod:`.crossbar_params`; the column's read transient (energies, settling):
+:mod:`.crossbar_transient`. Topology and node names: :mod:`imcspice.circuits.crossbar`.
+The sense amplifier is the behavioral ``imc_tia`` of netlists/crossbar.spice (a single-pole op-amp with
 resistive/capacitive feedback and no output limit, not a transistor-level design;
 |v_out_v| > 1.8 V means r_f_ohm is too large for the signal); the memory cell is
 ``imc_cell_lin`` (ideal resistor) or ``imc_cell_1t1r`` (imc_memristor + SKY130
@@ -25,21 +26,19 @@ the access transistor's drop as well as the wires'.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 
 from ...circuits import crossbar as cb
 from ...circuits import ota
-from ..npy_param import IntParam, NpyParam, file_digest, load_npy
-from ..params import Param, ParameterError, format_number
-from .crossbar_params import device_param as _device_param
-from .crossbar_params import device_params as _device_params
-from .crossbar_params import ota_compensation_params as _ota_comp_params, tia_params as _tia_params
+from ..npy_param import NpyParam, file_digest, load_npy
+from ..params import ParameterError
+from .crossbar_params import column_params, device_param as _device_param
+from .crossbar_params import structural_device_params, tia_params as _tia_params
 from .crossbar_params import wire_params as _wire_params
 from ..recipe import Axis, Output, Recipe, register_recipe
-from ..waveform import settling_time, window_energy
+from .crossbar_transient import check_virtual_ground, read_transient, tran_command
 
 # Array size limits for file-driven arrays. Per dimension: 256, the top of the 64–256
 # rows range of REFERENCE.md (crossbar column). Cost per point, measured here with
@@ -64,17 +63,8 @@ V_MAX_V = 1.8
 # Input step rise time for the transient, s (assumption: an ideal driver edge, much
 # faster than the TIA so that the settling time measures the column + amplifier).
 T_RISE_S = 10e-12
-# Transient time step: t_read_s / 200 (ngspice adds points where needed; the 1 %
-# crossing is interpolated; checked against t_read_s / 2000: < 0.1 % change).
-TRAN_POINTS = 200
-# Settling band (1 % of the output step) and how far the transient is extended (in read
-# pulses, x4 at a time) when the output has not settled within one pulse.
-SETTLE_TOL = 0.01
-SETTLE_MAX_PULSES = 64
 # the derived .param holding the OTA output-stage multiplier n2 (tia=ota)
 N2_PARAM = "tia_n2"
-# OTA TIA bit line within this of v_cm, V (offset + finite gain: ~1 mV measured)
-VG_TOL_V = 0.02
 # Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
 L_ACCESS_UM = 0.15
 
@@ -84,8 +74,6 @@ def _ref(name, scale=1.0):
 
 
 # --- crossbar-column ----------------------------------------------------------------------
-PATTERNS = ("random", "spread")
-READ_WINDOWS = ("pulse", "settled")
 
 
 def spread_pattern(rows: int, frac: float) -> np.ndarray:
@@ -147,94 +135,7 @@ class CrossbarColumn(Recipe):
     #               ideal current by the memristor law at the simulated temperature;
     #               4: tia=ota default, output stage sized per column, e_tia_j;
     #               5: output stage sized for i_design_frac, read_window; 6: ota_cc_ff etc.
-    params = (
-        # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
-        IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
-                 min=1, max=1024, structural=True),
-        _device_param(),
-        # Ron ~6–100 kOhm (NeuroSim defaults, REFERENCE.md): 20 uS = 50 kOhm.
-        Param("g_on_us", 20.0, "uS", "ON-cell conductance [default: REFERENCE.md Ron "
-              "6-100 kOhm]", min=1e-3, max=1e4),
-        # Roff ~0.9–1.7 MOhm (NeuroSim defaults, REFERENCE.md): 1 uS = 1 MOhm.
-        Param("g_off_us", 1.0, "uS", "OFF-cell conductance [default: REFERENCE.md Roff "
-              "0.9-1.7 MOhm]", min=1e-6, max=1e4),
-        # Assumption: half the cells ON, every input active (a dense read).
-        Param("frac_on", 0.5, "", "fraction of cells ON [default: assumption]",
-              min=0.0, max=1.0, structural=True),
-        Param("frac_active", 1.0, "", "fraction of inputs at v_read_v, others at 0 V "
-              "[default: assumption]", min=0.0, max=1.0, structural=True),
-        IntParam("pattern_seed", 0, "", "seed of the deterministic ON/active pattern",
-                 min=0, max=2**31 - 1, structural=True),
-        # "spread" places the ON cells (and active inputs) evenly along the column, so the
-        # conductance load is uniform and the IR drop a smooth function of rows and
-        # frac_on (a behavioral-model sweep); "random" (seeded) draws one placement, whose
-        # far-end clustering moves the drop by up to ~+-3 % (absolute) from rows to rows.
-        Param("pattern", "random", "", "placement of the ON cells / active inputs: random "
-              "(by pattern_seed) or spread (evenly interleaved) [default: random]",
-              choices=PATTERNS, kind="choice", structural=True),
-        # Read at 0.2–0.55 V (REFERENCE.md, crossbar column): 0.2 V.
-        Param("v_read_v", 0.2, "V", "read voltage on active word lines [default: "
-              "REFERENCE.md 0.2-0.55 V]", min=0.01, max=1.0),
-        *_wire_params(),
-        # Assumption: ~1 fF per cell and line (wire ~0.2 fF/um over a ~1–2 um cell pitch
-        # plus the access transistor's junction); set 0 to drop the capacitors.
-        Param("c_wl_cell_ff", 1.0, "fF", "word-line capacitance per cell [default: "
-              "assumption]", min=0.0, max=1e4),
-        Param("c_bl_cell_ff", 1.0, "fF", "bit-line capacitance per cell [default: "
-              "assumption]", min=0.0, max=1e4),
-        # the access width is structural: the hoisted model card is one bin of one geometry
-        *(dataclasses.replace(q, structural=True) if q.name == "w_access_um" else q
-          for q in _device_params()),
-        *_tia_params(),
-        # issue 11: the SKY130 OTA by default; the behavioral op-amp a labelled option
-        Param("tia", "ota", "", "bit-line sense amplifier: the SKY130 two-stage Miller OTA "
-              "('ota', circuits/ota.py; default) or the behavioral single-pole op-amp "
-              "('behavioral': labelled option, no supply, no output limit)", choices=cb.TIA_KINDS, kind="choice",
-              structural=True),
-        # Assumption: 0.45 V, in the PMOS pair's input range (~0-0.9 V), 0.3 V above the
-        # output's low limit (~0.15 V), and low: the bit line is the access transistors'
-        # source (128 rows, 1/16 ON, 0.2 V, r_bl 2.5 ohm: drop 15.0 % at 0 V (behavioral),
-        # 16.7 % at 0.3 V, 21.9 % at 0.6 V, measured: gate overdrive and body effect)
-        Param("v_cm_v", 0.45, "V", "TIA reference (virtual ground of the bit lines; inputs "
-              "are referred to it) [tia=ota only; default: assumption]", min=0.0, max=0.9),
-        # the 20 uA design point: at 100 uA the 1 % settling of 128 rows, half ON, r_f 25
-        # ohm fell from 40 to 13 ns (0.2 V), but M6's Vdsat rose from ~0.19 to ~0.43 V
-        # (same widths): an output below v_cm = 0.45 V put it in triode (offsets 2-5 mV)
-        Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "OTA tail bias current; the "
-              "output stage follows the column (circuits/ota.py output_stage_scale) "
-              "[tia=ota only; default: circuits/ota.py design point]", min=1e-6, max=100e-6),
-        # Assumption: a small feedback capacitor, as real TIAs use for phase margin and
-        # noise bandwidth (r_f·c_f = 40 ps). The single-pole model is stable without it;
-        # 20 fF slows the 1 % settling by ~3–4 % (measured at 64 and 256 rows).
-        Param("c_f_ff", 20.0, "fF", "TIA feedback capacitance [default: assumption]",
-              min=0.0, max=1e6),
-        # Assumption: 500 MHz unity-gain frequency for a 130 nm op-amp (behavioral).
-        Param("gbw_hz", 5e8, "Hz", "TIA op-amp unity-gain frequency [default: assumption]",
-              min=1e6, max=1e12),
-        # Assumption: 20 ns read pulse, long enough for the default TIA to settle a
-        # 256-row column (~9 ns at 1 ohm/segment, measured).
-        Param("t_read_s", 20e-9, "s", "read pulse width: the energy window [default: "
-              "assumption]", min=1e-10, max=1e-5),
-        # The OTA settles a 128-row column (load <= 0.25) in 24-46 ns at a 20 uA tail,
-        # 14-25 ns at 40 uA (measured), past a 20 ns pulse: 'settled' ends the read
-        # when the output has settled to 1 % (the converter samples it then), so the energies cover the same time the architectures price as the
-        # read latency (t_settle_s) and the accuracy model (settled output) describes.
-        Param("read_window", "pulse", "", "energy window of e_read_j / e_tia_j: 'pulse' "
-              "(t_read_s) or 'settled' (0 to t_settle_s: the read lasts until the output "
-              "has settled) [default: pulse]", choices=READ_WINDOWS, kind="choice",
-              structural=True),
-        # issue 12: the accelerators' mapped column loads are a median 0.020 and at most
-        # 0.154 of the conductance span (MiniLM's weights mapped as RACE-IT maps them;
-        # characterize/defaults.py, tests/test_crossbar_calibration.py). The always-on
-        # class-A output stage is sized for that design load with a 1.6x margin (0.25),
-        # not for every cell ON (4x its power at 0.25). Assumption, from that measurement.
-        Param("i_design_frac", 0.25, "", "design load of the OTA output stage, as a "
-              "fraction of the conductance span g_off..g_on with every input at v_read "
-              "(I_design = rows·(g_off + f·(g_on - g_off))·law(v_read)); columns beyond "
-              "it may lose the virtual ground (a recorded error) [tia=ota only; default: "
-              "1.6 x the measured max mapped load 0.154, issue 12]", min=1e-3, max=1.0),
-        *_ota_comp_params(),
-    )
+    params = column_params()
     outputs = (
         Output("i_out_a", "A", (), "bit-line current into the TIA virtual ground (DC)"),
         Output("v_out_v", "V", (), "TIA output (DC) relative to its reference v_cm, = "
@@ -314,9 +215,7 @@ class CrossbarColumn(Recipe):
         return f"{rows}*{g}*1e-6*{law}"
 
     def commands(self, p, t_stop_s: float | None = None):
-        t_stop = p["t_read_s"] if t_stop_s is None else t_stop_s
-        dt = format_number(t_stop / TRAN_POINTS)
-        return ["op", f"tran {dt} {format_number(t_stop)} 0 {dt}"]
+        return ["op", tran_command(p["t_read_s"] if t_stop_s is None else t_stop_s)]
 
     def simulate(self, ng, p):
         op_cmd, tran_cmd = self.commands(p)
@@ -326,7 +225,7 @@ class CrossbarColumn(Recipe):
         v_node = float(vec[cb.out_node(0)][0])
         v_out = v_node - cm
         if p["tia"] == "ota":
-            _check_virtual_ground(float(vec["s0"][0]) - cm, v_node, i_out, p)
+            check_virtual_ground(float(vec["s0"][0]) - cm, v_node, i_out, p)
         # delivered by the supply: -V·I (the branch current flows into its + node)
         p_tia = (-float(vec["vdd_tia"][0] * vec[cb.TIA_SUPPLY + "#branch"][0])
                  if p["tia"] == "ota" else math.nan)
@@ -339,62 +238,17 @@ class CrossbarColumn(Recipe):
         t_c = float(vec[cb.TEMP_NODE][0])
         i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"], t_c)[0])
 
-        t_read = p["t_read_s"]
-        tr = ng.run([tran_cmd])
-        e_read = _source_energy(tr, np.flatnonzero(active), t_read)
-        e_tia = (_supply_energy(tr, cb.TIA_SUPPLY, t_read) if p["tia"] == "ota"
-                 else math.nan)
-        t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
-        t_stop = t_read
-        # Not settled within the read pulse: extend the transient (the energy stays the
-        # energy of one pulse of t_read_s) so the settling time is still measured.
-        while math.isnan(t_settle) and v_out != 0.0 and t_stop < SETTLE_MAX_PULSES * t_read:
-            t_stop *= 4
-            tr = ng.run([self.commands(p, t_stop)[1]])
-            t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
-        if p["read_window"] == "settled":
-            # the read ends at the settled output; tr (the last, longest transient)
-            # covers it. NaN when the output never settled.
-            if math.isnan(t_settle):
-                e_read = e_tia = math.nan
-            else:
-                e_read = _source_energy(tr, np.flatnonzero(active), t_settle)
-                e_tia = (_supply_energy(tr, cb.TIA_SUPPLY, t_settle) if p["tia"] == "ota"
-                         else math.nan)
+        tr = read_transient(ng, tran_cmd, p, np.flatnonzero(active), v_out, cm)
         return {
             "i_out_a": i_out, "v_out_v": v_out, "v_tia_out_v": v_node, "p_tia_w": p_tia,
             "i_ideal_a": i_ideal,
             "ir_drop_rel": (i_ideal - i_out) / i_ideal if i_ideal != 0 else math.nan,
-            "e_read_j": e_read, "e_tia_j": e_tia,
-            "t_settle_s": t_settle,
+            "e_read_j": tr["e_read_j"], "e_tia_j": tr["e_tia_j"],
+            "t_settle_s": tr["t_settle_s"],
             "v_bl_far_v": float(vec[cb.bl_node(0, 0)][0]) - cm,
             "v_wl_min_v": float(min(v_wl)) if v_wl else math.nan,
         }
 
-
-def _check_virtual_ground(err_v: float, v_node: float, i_a: float, p) -> None:
-    """Refuse a point whose OTA TIA lost its virtual ground (r_f too large: the output
-    clips, and the currents would describe the clipping, not the column)."""
-    if abs(err_v) > VG_TOL_V:
-        raise ValueError(f"TIA virtual ground lost: bit line {err_v * 1e3:.1f} mV from v_cm, "
-                         f"output at {v_node:.3f} V with {i_a * 1e6:.4g} uA; r_f_ohm "
-                         f"{p['r_f_ohm']:g} is too large for this column (r_f <= (v_cm - "
-                         "0.15 V) / I)")
-
-
-def _source_energy(tr, rows, t_end: float) -> float:
-    """∫_0^t_end Σ_r V_r·I_r dt delivered by input sources ``rows`` (trapezoid)."""
-    t = tr["time"]
-    power = np.zeros_like(t)
-    for r in rows:
-        # the branch current flows into the source's + node: delivered power is -V·I
-        power -= tr[f"in{r}"] * tr[cb.input_source(r) + "#branch"]
-    return window_energy(t, power, t_end)
-
-
-def _supply_energy(tr, source: str, t_end: float) -> float:
-    """∫_0^t_end V·I dt delivered by the supply ``source`` (node of the same name)."""
-    return window_energy(tr["time"], -tr[source] * tr[source + "#branch"], t_end)
 
 
 # --- crossbar-array -----------------------------------------------------------------------
@@ -427,10 +281,8 @@ class CrossbarArray(Recipe):
                  "volts", ndim=1, max_len=MAX_DIM, lo=-V_MAX_V, hi=V_MAX_V),
         _device_param(),
         *_wire_params(),
-        # the access width is structural here: the hoisted model card is one bin of one
-        # geometry (circuits/technology.py Sky130.hoisted_device)
-        *(dataclasses.replace(q, structural=True) if q.name == "w_access_um" else q
-          for q in _device_params()),
+        # the access width is structural here (the hoisted model card)
+        *structural_device_params(),
         *_tia_params(),
     )
     outputs = (

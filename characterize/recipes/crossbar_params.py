@@ -1,9 +1,18 @@
-"""Parameters shared by the crossbar recipes (crossbar-column, crossbar-array): the cell
-device, the wire resistances, the memristor law and access transistor, and the TIA."""
+"""Parameters of the crossbar recipes: those shared by crossbar-column and crossbar-array
+(the cell device, the wire resistances, the memristor law and access transistor, the
+TIA), and crossbar-column's whole list (:func:`column_params`: its pattern, read, OTA
+and read-window parameters)."""
 from __future__ import annotations
 
+import dataclasses
+
 from ...circuits import crossbar as cb
+from ...circuits import ota
+from ..npy_param import IntParam
 from ..params import Param
+
+PATTERNS = ("random", "spread")
+READ_WINDOWS = ("pulse", "settled")
 
 
 def device_param():
@@ -34,6 +43,14 @@ def device_params():
         Param("w_access_um", 1.0, "um", "access nfet width, L = 0.15 um (1t1r only) "
               "[default: assumption, ~0.9 kOhm on]", min=0.42, max=100.0),
     )
+
+
+def structural_device_params():
+    """:func:`device_params` with the access width structural: the recipes hoist the
+    access transistor's model card to the top level of the deck, one bin of one geometry
+    (circuits/technology.py Sky130.hoisted_device), so the width is a number in the deck."""
+    return tuple(dataclasses.replace(q, structural=True) if q.name == "w_access_um" else q
+                 for q in device_params())
 
 
 def tia_params():
@@ -91,4 +108,95 @@ def ota_compensation_params():
         Param("ota_n2_min", 1.0, "", "floor of the output stage's copy count n2 "
               "(circuits/ota.py output_stage_scale) [tia=ota only; default: 1, the design's "
               "stage]", min=0.05, max=100.0),
+    )
+
+
+def column_params():
+    """crossbar-column's parameters, in the order its listing and sweeps show them."""
+    return (
+        # Arrays of 64–256 rows (REFERENCE.md, crossbar column); 64: the small end.
+        IntParam("rows", 64, "", "cells in the column [default: REFERENCE.md 64-256]",
+                 min=1, max=1024, structural=True),
+        device_param(),
+        # Ron ~6–100 kOhm (NeuroSim defaults, REFERENCE.md): 20 uS = 50 kOhm.
+        Param("g_on_us", 20.0, "uS", "ON-cell conductance [default: REFERENCE.md Ron "
+              "6-100 kOhm]", min=1e-3, max=1e4),
+        # Roff ~0.9–1.7 MOhm (NeuroSim defaults, REFERENCE.md): 1 uS = 1 MOhm.
+        Param("g_off_us", 1.0, "uS", "OFF-cell conductance [default: REFERENCE.md Roff "
+              "0.9-1.7 MOhm]", min=1e-6, max=1e4),
+        # Assumption: half the cells ON, every input active (a dense read).
+        Param("frac_on", 0.5, "", "fraction of cells ON [default: assumption]",
+              min=0.0, max=1.0, structural=True),
+        Param("frac_active", 1.0, "", "fraction of inputs at v_read_v, others at 0 V "
+              "[default: assumption]", min=0.0, max=1.0, structural=True),
+        IntParam("pattern_seed", 0, "", "seed of the deterministic ON/active pattern",
+                 min=0, max=2**31 - 1, structural=True),
+        # "spread" places the ON cells (and active inputs) evenly along the column, so the
+        # conductance load is uniform and the IR drop a smooth function of rows and
+        # frac_on (a behavioral-model sweep); "random" (seeded) draws one placement, whose
+        # far-end clustering moves the drop by up to ~+-3 % (absolute) from rows to rows.
+        Param("pattern", "random", "", "placement of the ON cells / active inputs: random "
+              "(by pattern_seed) or spread (evenly interleaved) [default: random]",
+              choices=PATTERNS, kind="choice", structural=True),
+        # Read at 0.2–0.55 V (REFERENCE.md, crossbar column): 0.2 V.
+        Param("v_read_v", 0.2, "V", "read voltage on active word lines [default: "
+              "REFERENCE.md 0.2-0.55 V]", min=0.01, max=1.0),
+        *wire_params(),
+        # Assumption: ~1 fF per cell and line (wire ~0.2 fF/um over a ~1–2 um cell pitch
+        # plus the access transistor's junction); set 0 to drop the capacitors.
+        Param("c_wl_cell_ff", 1.0, "fF", "word-line capacitance per cell [default: "
+              "assumption]", min=0.0, max=1e4),
+        Param("c_bl_cell_ff", 1.0, "fF", "bit-line capacitance per cell [default: "
+              "assumption]", min=0.0, max=1e4),
+        # the access width is structural: the hoisted model card is one bin of one geometry
+        *structural_device_params(),
+        *tia_params(),
+        # issue 11: the SKY130 OTA by default; the behavioral op-amp a labelled option
+        Param("tia", "ota", "", "bit-line sense amplifier: the SKY130 two-stage Miller OTA "
+              "('ota', circuits/ota.py; default) or the behavioral single-pole op-amp "
+              "('behavioral': labelled option, no supply, no output limit)", choices=cb.TIA_KINDS, kind="choice",
+              structural=True),
+        # Assumption: 0.45 V, in the PMOS pair's input range (~0-0.9 V), 0.3 V above the
+        # output's low limit (~0.15 V), and low: the bit line is the access transistors'
+        # source (128 rows, 1/16 ON, 0.2 V, r_bl 2.5 ohm: drop 15.0 % at 0 V (behavioral),
+        # 16.7 % at 0.3 V, 21.9 % at 0.6 V, measured: gate overdrive and body effect)
+        Param("v_cm_v", 0.45, "V", "TIA reference (virtual ground of the bit lines; inputs "
+              "are referred to it) [tia=ota only; default: assumption]", min=0.0, max=0.9),
+        # the 20 uA design point: at 100 uA the 1 % settling of 128 rows, half ON, r_f 25
+        # ohm fell from 40 to 13 ns (0.2 V), but M6's Vdsat rose from ~0.19 to ~0.43 V
+        # (same widths): an output below v_cm = 0.45 V put it in triode (offsets 2-5 mV)
+        Param("ota_ibias_a", ota.OtaParams.ibias_a, "A", "OTA tail bias current; the "
+              "output stage follows the column (circuits/ota.py output_stage_scale) "
+              "[tia=ota only; default: circuits/ota.py design point]", min=1e-6, max=100e-6),
+        # Assumption: a small feedback capacitor, as real TIAs use for phase margin and
+        # noise bandwidth (r_f·c_f = 40 ps). The single-pole model is stable without it;
+        # 20 fF slows the 1 % settling by ~3–4 % (measured at 64 and 256 rows).
+        Param("c_f_ff", 20.0, "fF", "TIA feedback capacitance [default: assumption]",
+              min=0.0, max=1e6),
+        # Assumption: 500 MHz unity-gain frequency for a 130 nm op-amp (behavioral).
+        Param("gbw_hz", 5e8, "Hz", "TIA op-amp unity-gain frequency [default: assumption]",
+              min=1e6, max=1e12),
+        # Assumption: 20 ns read pulse, long enough for the default TIA to settle a
+        # 256-row column (~9 ns at 1 ohm/segment, measured).
+        Param("t_read_s", 20e-9, "s", "read pulse width: the energy window [default: "
+              "assumption]", min=1e-10, max=1e-5),
+        # The OTA settles a 128-row column (load <= 0.25) in 24-46 ns at a 20 uA tail,
+        # 14-25 ns at 40 uA (measured), past a 20 ns pulse: 'settled' ends the read
+        # when the output has settled to 1 % (the converter samples it then), so the energies cover the same time the architectures price as the
+        # read latency (t_settle_s) and the accuracy model (settled output) describes.
+        Param("read_window", "pulse", "", "energy window of e_read_j / e_tia_j: 'pulse' "
+              "(t_read_s) or 'settled' (0 to t_settle_s: the read lasts until the output "
+              "has settled) [default: pulse]", choices=READ_WINDOWS, kind="choice",
+              structural=True),
+        # issue 12: the accelerators' mapped column loads are a median 0.020 and at most
+        # 0.154 of the conductance span (MiniLM's weights mapped as RACE-IT maps them;
+        # characterize/defaults.py, tests/test_crossbar_calibration.py). The always-on
+        # class-A output stage is sized for that design load with a 1.6x margin (0.25),
+        # not for every cell ON (4x its power at 0.25). Assumption, from that measurement.
+        Param("i_design_frac", 0.25, "", "design load of the OTA output stage, as a "
+              "fraction of the conductance span g_off..g_on with every input at v_read "
+              "(I_design = rows·(g_off + f·(g_on - g_off))·law(v_read)); columns beyond "
+              "it may lose the virtual ground (a recorded error) [tia=ota only; default: "
+              "1.6 x the measured max mapped load 0.154, issue 12]", min=1e-3, max=1.0),
+        *ota_compensation_params(),
     )
