@@ -12,7 +12,7 @@ output step, as :class:`.analog.AcamQuantizer` reads one) and converts a (..., o
 array given each column's converter. Stored levels: ``"ideal"`` (the centre of each
 row's ideal interval), ``"trimmed"`` (the centre of the interval it really matches,
 thresholds located by a ramp of ``ramp_div`` points per output step, as
-:class:`.race_it.TrimmedAcam`) and centroid fitting (:meth:`start_stats`,
+:class:`.trimmed_acam.TrimmedAcam`) and centroid fitting (:meth:`start_stats`,
 :meth:`fit_levels`: each row stores the mean of the calibration inputs it matched).
 """
 from __future__ import annotations
@@ -116,7 +116,7 @@ class ConverterBank:
     def fit_levels(self, min_count: int = 4) -> None:
         """Each row stores the mean of the calibration inputs it matched (rows matched
         fewer than ``min_count`` times keep their level), as
-        :meth:`.race_it.TrimmedAcam.fit_levels` for one converter."""
+        :meth:`.trimmed_acam.TrimmedAcam.fit_levels` for one converter."""
         if self._stats is None:
             return
         s, m = self._stats

@@ -7,7 +7,8 @@ Mapping (the description's ``[mapping]``; after the RACE-IT abstract, ../shared/
   by Compute-ACAM converters and summed by digital adders (:class:`.analog.CrossbarLinear`);
 * softmax (exp, 1/sum), GELU, layernorm (1/sqrt) -> Compute-ACAM function lookups;
 * data-dependent products (Q·Kᵀ, P·V) -> one Compute-ACAM product lookup per scalar
-  product (``out_bits`` code over the calibrated product range), summed digitally.
+  product (``out_bits`` code over the calibrated product range), summed digitally
+  (:mod:`.race_it_attention`, with the softmax).
 
 Every bit width, DAC mode and quantization point is read from the description, so
 :class:`RaceItOps` computes what :mod:`.mapping` counts and :mod:`.cost` prices.
@@ -19,8 +20,8 @@ Mapping and calibration choices, read from the description's ``[mapping.acam]``
 non-ideality: the thresholds keep their characterized mismatch, ~1.2 steps of an 8-bit
 window after write-verify:
 
-* ``levels``: :class:`TrimmedAcam`: each ACAM row stores the centre of the input interval
-  it really matches (thresholds located once per chip by a calibration ramp,
+* ``levels``: :class:`.trimmed_acam.TrimmedAcam`: each ACAM row stores the centre of the
+  input interval it really matches (thresholds located once per chip by a calibration ramp,
   ``"trimmed"``), or the mean of the calibration inputs it matched on the hardware path
   (``"centroid"``, :meth:`RaceItOps.fit_levels`: a row's inputs are not centred in a
   mismatched interval, so centres leave each chip a bias that sums over keys and bit
@@ -83,16 +84,15 @@ the banks 0.960; quantization alone 0.982 (0.930 before); quantization + ACAM mi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .analog import AcamQuantizer, CrossbarLinear, Nonideal, quantize_symmetric, seed_for
-from .acam_mapping import AcamMapping
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, seed_for
 from .converters import ConverterBank
 from .hardware import scale_crossbar
 from .mapping import input_planes
 from .ops import FP32Ops
+from .race_it_attention import AcamAttention
+from .trimmed_acam import TrimmedAcam
 
 
 def bank_of(v: np.ndarray, banks: list[tuple[float, float]]) -> np.ndarray:
@@ -101,71 +101,7 @@ def bank_of(v: np.ndarray, banks: list[tuple[float, float]]) -> np.ndarray:
     return np.searchsorted(inner, v, side="right")
 
 
-@dataclass
-class TrimmedAcam(AcamQuantizer):
-    """A Compute-ACAM bank whose stored output levels are trimmed to its own thresholds.
-
-    The thresholds keep their mismatch (:class:`.analog.AcamQuantizer`: ideal place +
-    N(0, sigma_rel x window), drawn per chip); what calibration changes is the value
-    each row *stores* (an ACAM row stores any output value, written digitally). A ramp
-    over the input window (``ramp_div`` points per step: the description's
-    ``[mapping.acam] trim_ramp_div``) locates the thresholds
-    once per chip; each row then stores the centre of the input interval it really
-    matches instead of the centre of its ideal interval, so a threshold that moved by a
-    step no longer shifts every input of that row by a step. ``keep``: an input value
-    whose row stores it exactly (0 for probabilities and products: small terms of a long
-    sum then add nothing). Rows whose interval vanished (thresholds crossed) keep the
-    centre of the empty interval; they are never matched."""
-
-    keep: float | None = None
-    ramp_div: int = AcamMapping.trim_ramp_div
-
-    def __post_init__(self):
-        super().__post_init__()
-        step = (self.hi - self.lo) / 2 ** self.bits
-        res = step / self.ramp_div
-        # a ramp point reads the row code; a threshold is located to the ramp's step
-        t = np.clip(self.lo + (np.floor((self.thresholds - self.lo) / res) + 0.5) * res,
-                    self.lo, self.hi)
-        edges = np.concatenate([[self.lo], t, [self.hi]])
-        levels = 0.5 * (edges[:-1] + edges[1:])
-        if self.keep is not None and self.lo <= self.keep <= self.hi:
-            levels[int(np.searchsorted(self.thresholds, self.keep, side="right"))] = self.keep
-        self.levels = levels
-        self._stats = None
-
-    def code(self, x: np.ndarray) -> np.ndarray:
-        c = super().code(x)
-        if self._stats is not None:         # a level-fitting pass: what each row matched
-            n = len(self.levels)
-            xc = np.clip(np.asarray(x, dtype=np.float64), self.lo, self.hi).ravel()
-            self._stats[0] += np.bincount(c.ravel(), weights=xc, minlength=n)
-            self._stats[1] += np.bincount(c.ravel(), minlength=n)
-        return c
-
-    def start_stats(self) -> None:
-        """Begin recording, per row, the inputs it matches (a calibration pass)."""
-        n = len(self.levels)
-        self._stats = [np.zeros(n), np.zeros(n)]
-
-    def fit_levels(self, min_count: int = 4) -> None:
-        """Each row stores the mean of the calibration inputs it matched (the MMSE value
-        of its code for the real input distribution; Lloyd's centroid condition); rows
-        matched fewer than ``min_count`` times keep their trimmed centre, the ``keep``
-        row keeps its value."""
-        if self._stats is None:
-            return
-        s, n = self._stats
-        self._stats = None
-        ok = n >= min_count
-        lv = self.levels.copy()
-        lv[ok] = s[ok] / n[ok]
-        if self.keep is not None and self.lo <= self.keep <= self.hi:
-            lv[int(np.searchsorted(self.thresholds, self.keep, side="right"))] = self.keep
-        self.levels = lv
-
-
-class RaceItOps(FP32Ops):
+class RaceItOps(AcamAttention, FP32Ops):
     """Operators as RACE-IT's analog hardware computes them.
 
     ``arch``: the description; ``xbar``: the characterized crossbar device;
@@ -315,120 +251,6 @@ class RaceItOps(FP32Ops):
         y = xb(x)
         return y if b is None else y + b
 
-    def _operand(self, x: np.ndarray, r: dict, key: str) -> np.ndarray:
-        """A product lookup's operand as the code it arrives in (``in_bits``), with a level
-        at exactly 0: a non-negative operand (probabilities, the softmax lookup's output
-        code) unsigned over [0, its calibrated maximum]; a signed one (Q, K, V) sign +
-        magnitude over its calibrated range. (A mid-rise code has no 0: every masked or
-        zero probability would weigh V by half a step.)"""
-        if r.get(key + "_min", -1.0) >= 0.0:
-            n = 2 ** self.in_bits - 1
-            hi = max(r.get(key + "_max", r[key]), 1e-12)
-            return (np.round(np.clip(x / hi, 0.0, 1.0) * n) / n * hi).astype(np.float32)
-        return quantize_symmetric(x, self.in_bits, r[key]).astype(np.float32)
-
-    def matmul(self, a, b, name):
-        # operands arrive as codes; each scalar product is one Compute-ACAM lookup over the
-        # calibrated product range of its head, and the products of an output are added
-        # digitally
-        if not self.ni.quantization:
-            return super().matmul(a, b, name)
-        rc = self._pending_recip(a, name)
-        if rc is not None:
-            return self._deferred_context(a, b, rc, name)
-        r = self.r[name]
-        aq, bq = self._operand(a, r, "in"), self._operand(b, r, "in2")
-        ph = r.get("prod_head")
-        pms = [float(ph[i[-1]]) if (ph is not None and len(i) >= 1 and np.ndim(ph) == 1
-                                    and len(ph) > i[-1]) else r["prod"]
-               for i in np.ndindex(*aq.shape[:-2])]
-        return self._product_sum(aq, bq, pms, name)
-
-    def _product_sum(self, aq, bq, pms, name):
-        """sum_k lookup(aq_ik * bq_kj) over leading (batch, head) blocks, the lookup's
-        range ``pms[block]``."""
-        half = 2 ** (self.bits - 1)        # levels j / (half - 1), j = -half .. half - 1
-        q = self._acam_levels(name + ".prod", -half / (half - 1), 1.0)
-        out = np.empty(aq.shape[:-1] + (bq.shape[-1],), np.float32)
-        for n, i in enumerate(np.ndindex(*aq.shape[:-2])):  # bounded memory
-            pm = pms[n]
-            p = aq[i][:, :, None] * bq[i][None, :, :]
-            out[i] = (q(np.clip(p / pm, -1.0, 1.0)) * pm).sum(axis=1)
-        return out
-
-    # --- deferred softmax normalization (P·V on the exp codes, 1/sum applied once) -----
-    # ``deferred_softmax`` (mapping.acam.softmax = "deferred"): the softmax hands P·V its
-    # exp codes and 1/sum scales each output sum (the 1/sum lookup, one digital multiply
-    # per output on the scaler, instead of a quantized probability per score)
-
-    def _pending_recip(self, a, name: str):
-        """The 1/sum a deferred softmax of the same attention block left for this product
-        (``a`` its probabilities, shape (..., T, T)), or None."""
-        pend = getattr(self, "_recips", None)
-        if not pend:
-            return None
-        rc = pend.pop(name.rsplit(".", 1)[0], None)
-        return rc if (rc is not None and rc.shape == a.shape[:-1] + (1,)) else None
-
-    def _deferred_context(self, a, b, rc, name):
-        """sum_j lookup(e_ij · v_jk) x 1/sum_i: ``e = a / (1/sum)`` is the exp code the
-        softmax produced (<= 1), coded unsigned over [0, 1]; V sign + magnitude; each
-        head's product lookup spans that head's calibrated |V| (|e·V| <= |V|: no product
-        clips), recorded on the hardware path."""
-        r = self.r[name]
-        e = (a / rc).astype(np.float32)
-        n = 2 ** self.in_bits - 1
-        eq = (np.round(np.clip(e, 0.0, 1.0) * n) / n).astype(np.float32)
-        bq = self._operand(b, r, "in2")
-        heads = b.shape[-3] if b.ndim >= 3 else 1
-        if self.calibrating:
-            self.record_vrange(name, bq)
-        vh = self._vrange.get(name)
-        if vh is None:
-            vh = np.full(heads, float(r["in2"]))
-        pms = [float(vh[i[-1]]) if len(i) else float(vh[0])
-               for i in np.ndindex(*eq.shape[:-2])]
-        return (self._product_sum(eq, bq, pms, name) * rc).astype(np.float32)
-
-    def record_vrange(self, name: str, bq: np.ndarray) -> None:
-        """Calibration pass: grow each head's |V| range of a deferred P·V lookup (the
-        99.9th percentile of its V codes ``bq``, heads on axis -3)."""
-        heads = bq.shape[-3] if bq.ndim >= 3 else 1
-        flat = np.abs(np.moveaxis(bq, -3, 0).reshape(heads, -1)) if bq.ndim >= 3 \
-            else np.abs(bq).reshape(1, -1)
-        v = np.maximum(np.percentile(flat, 99.9, axis=1), 1e-12)
-        self._vrange[name] = np.maximum(self._vrange.get(name, 0.0), v)
-
-    def softmax(self, x, name, axis=-1):
-        if not self.ni.quantization:
-            return super().softmax(x, name, axis)
-        z = x - x.max(axis=axis, keepdims=True)
-        lo = -self.r[name]["in"]
-        if self.deferred_softmax:
-            # the exp codes are P·V's operands (in_bits, unsigned over [0, 1]): below
-            # exp(z) = half a code step they are 0 anyway, so the lookup's window spans
-            # only the inputs that give a non-zero code (its step 6.2/256 instead of the
-            # calibrated score range's /256)
-            n_code = 2 ** self.in_bits - 1
-            lo = max(lo, float(np.log(0.5 / n_code)))
-        e = self._acam(name + ".exp", lo, 0.0).lookup(np.maximum(z, lo), np.exp)
-        e = np.where(z < lo, 0.0, e)            # below the programmed range: code 0
-        if self.deferred_softmax:               # the exp lookup's output code
-            e = np.round(np.clip(e, 0.0, 1.0) * n_code) / n_code
-        s = e.sum(axis=axis, keepdims=True)     # current summation on a shared line
-        # 1/sum over the calibrated range of the sums (recorded on the hardware path),
-        # within [1, n]; sums outside it clip to the end rows
-        n = float(x.shape[axis])
-        r = self.r[name]
-        lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
-        hi = max(min(n, r.get("sum_max", n)), lo + 1e-6)
-        recip = self._acam(name + ".recip", lo, hi).lookup(s, lambda v: 1.0 / v)
-        p = e * recip
-        if self.deferred_softmax:
-            self._recips[name.rsplit(".", 1)[0]] = recip
-            return p.astype(np.float32)
-        return self._acam_levels(name + ".out", 0.0, 1.0)(p).astype(np.float32)
-
     def gelu(self, x, name):
         if not self.ni.quantization:
             return super().gelu(x, name)
@@ -476,7 +298,7 @@ class RaceItOps(FP32Ops):
     def fit_levels(self, run) -> None:
         """Centroid levels: ``run()`` pushes the calibration batch through these ops once
         more; every lookup and converter row then stores the mean of the inputs it
-        matched (:meth:`TrimmedAcam.fit_levels`)."""
+        matched (:meth:`.trimmed_acam.TrimmedAcam.fit_levels`)."""
         if not self.centroid_levels:
             return
         self._fitting = True

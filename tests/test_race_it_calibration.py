@@ -10,7 +10,7 @@ import torch
 
 from imcspice.accelerators.analog import AcamQuantizer
 from imcspice.accelerators import arch
-from imcspice.accelerators.race_it import TrimmedAcam
+from imcspice.accelerators.trimmed_acam import TrimmedAcam
 from imcspice.accelerators.torch_chip import AnalogChip
 
 torch.set_num_threads(1)

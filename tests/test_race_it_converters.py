@@ -8,7 +8,7 @@ import torch
 
 from imcspice.accelerators.analog import CrossbarDevice, CrossbarLinear
 from imcspice.accelerators.converters import ConverterBank, converter_index
-from imcspice.accelerators.race_it import TrimmedAcam
+from imcspice.accelerators.trimmed_acam import TrimmedAcam
 from imcspice.accelerators.torch_analog import TorchCrossbarLinear
 
 torch.set_num_threads(1)
@@ -28,7 +28,7 @@ def test_converter_index_by_hand():
 
 
 def test_one_converter_bank_is_the_trimmed_lookup():
-    """n = 1: the same draw, levels and codes as race_it.TrimmedAcam (one converter)."""
+    """n = 1: the same draw, levels and codes as trimmed_acam.TrimmedAcam (one converter)."""
     b = ConverterBank(8, 1, -1.0, 1.0, 1 / 256, 5, ramp_div=16)
     t = TrimmedAcam(8, -1.0, 1.0, 1 / 256, 5, ramp_div=16)
     np.testing.assert_array_equal(b.thresholds[0], t.thresholds)

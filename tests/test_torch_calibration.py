@@ -231,7 +231,7 @@ def test_product_counts_by_operand_pairs_equal_counting_each_product():
     (a histogram product) instead of forming them: the same row counts (integers) and
     sums (float64, another order) as recording every product A_ik B_kj / pm, clipped.
     Operands: 8-bit sign + magnitude codes, ranges that clip some products."""
-    from imcspice.accelerators.race_it import TrimmedAcam
+    from imcspice.accelerators.trimmed_acam import TrimmedAcam
     from imcspice.accelerators.torch_quant import AcamLookup, product_stats
     g = torch.Generator().manual_seed(5)
     n = 127
