@@ -148,6 +148,16 @@ class CrossbarDevice:
         return self.ir_drop_cal_rel if at_program and self.ir_drop_cal_rel is not None \
             else self.ir_drop_rel
 
+    def trim_and_read_drops(self, mapped, real, read_at_program: bool = False) -> np.ndarray:
+        """(2, *shape) relative IR drops of bit lines: [0] at their ``mapped`` loads by
+        the law their TIA gains are trimmed with (the programming temperature's), [1] at
+        the loads ``real`` they present when read, by the law at the read temperature (at
+        the programming temperature with ``read_at_program``: a calibration read). One
+        law for both where the tile is trimmed where it is read (RACE-IT)."""
+        return np.stack([np.broadcast_to(np.asarray(self.drop_law(p)(x), dtype=np.float64),
+                                         np.shape(x))
+                         for p, x in ((True, mapped), (read_at_program, real))])
+
 
 class CrossbarLinear:
     """``y = x @ W.T`` computed the way a differential 1T1R crossbar tile array does it.
@@ -218,14 +228,8 @@ class CrossbarLinear:
             return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
         self.loads = bitline_loads(wn, dev.tile_rows)             # (2, tile, out), mapped
         real = np.clip(np.stack([load(gp), load(gn)]), 0.0, 1.0)  # as programmed
-        if dev.ir_drop_cal_rel is None:
-            # one model evaluation for all bit lines (mapped and programmed loads together)
-            d = np.asarray(dev.ir_drop_rel(np.stack([self.loads, real])), dtype=np.float64)
-            d = np.broadcast_to(d, (2,) + self.loads.shape)
-        else:   # trimmed at the programming temperature, read at the tile's
-            d = np.stack([np.broadcast_to(np.asarray(f(x), dtype=np.float64), x.shape)
-                          for f, x in ((dev.ir_drop_cal_rel, self.loads),
-                                       (dev.ir_drop_rel, real))])
+        # trimmed at the programming temperature, read at the tile's
+        d = dev.trim_and_read_drops(self.loads, real)
         self.gain_trim = 1.0 / (1.0 - d[0])
         for t, sl in enumerate(tiles):
             for k, g in enumerate((gp, gn)):

@@ -216,13 +216,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
         for t, (gp, gn, mapped) in enumerate(self._ref):
             hot = [self.read.g_read_s(g, temp_c) for g in (gp, gn)]
             real = np.clip([(h.mean() - dev.g_min_s) / span for h in hot], 0.0, 1.0)
-            if dev.ir_drop_cal_rel is None:    # trimmed and read at one temperature
-                d = np.broadcast_to(np.asarray(dev.ir_drop_rel(np.stack([mapped, real])),
-                                               dtype=np.float64), (2, 2))
-            else:
-                d = np.stack([np.broadcast_to(np.asarray(f(x), dtype=np.float64), (2,))
-                              for f, x in ((dev.ir_drop_cal_rel, mapped),
-                                           (dev.drop_law(read == "cal"), real))])
+            d = dev.trim_and_read_drops(mapped, real, read == "cal")
             f = (1.0 - d[1]) / (1.0 - d[0])
             i = f[0] * hot[0].sum() - f[1] * hot[1].sum()
             var = sum(fk ** 2 * float((self.read.read_sigma_s(h, temp_c) ** 2).sum())
