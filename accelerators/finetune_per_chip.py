@@ -25,10 +25,11 @@ from dataclasses import asdict, replace
 
 
 def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
-        **settings) -> dict:
+        base=None, **settings) -> dict:
     """Train on chip ``chip`` for ``steps`` steps, evaluate on it before (``before``) and
     after (the 16 evaluation texts, cosine to FP32); returns the figures and the training
-    record."""
+    record. ``base``: the BertModel (default: the pretrained MiniLM; tests pass a tiny
+    one); ``settings``: other :class:`.finetune_minilm.MiniLMFinetuneSettings` fields."""
     import torch
 
     from . import finetune_minilm as fm
@@ -39,7 +40,7 @@ def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     hw = fm.load_hw(s.arch)
-    base = load_hf_minilm()
+    base = load_hf_minilm() if base is None else base.eval()
     ev, calib = fm.eval_sets(MiniLMTokenizer.load(), s.eval_sentences, s.calib_texts)
     ref = embed(base, ev)
     pre = fm.cosines(base, s.arch, [chip], ev, ref, calib, hw, progress, "pretrained") \

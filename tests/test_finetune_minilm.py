@@ -224,3 +224,14 @@ def test_training_with_window_scales_moves_them_and_keeps_todays_default(tiny_be
     assert len(r["window"]) == 2 * 6          # 2 layers x (q, k, v, o, ffn in, ffn out)
     assert all(v != 0.0 for v in r["window"].values())
     assert fm.MiniLMFinetuneSettings().window_scales == "none"
+
+
+def test_chip_in_the_loop_trains_on_the_chip_it_is_evaluated_on(tiny_bert):
+    """finetune_per_chip: the training chip is the evaluated one (its own draw), only the
+    training texts train, and the figures are labelled as that deployment."""
+    from imcspice.accelerators import finetune_per_chip as pc
+    r = pc.run(1003, steps=2, progress=False, base=copy.deepcopy(tiny_bert), batch=2,
+               train_texts=2, max_tokens=16, calib_texts=2, eval_sentences=2)
+    assert r["training"]["chips"] == [1003] and list(r["settings"]["eval_seeds"]) == [1003]
+    assert "chip-in-the-loop" in r["deployment"]
+    assert -1.0 <= r["pretrained"] <= 1.0 and -1.0 <= r["fine_tuned_on_chip"] <= 1.0
