@@ -109,7 +109,10 @@ chip pretrained -> trained on it: 0.9761 -> 0.9825, 0.9848 -> 0.9859, 0.9838 -> 
 last) 0.0171 -> 0.0142, 0.0135 -> 0.0118, 0.0139 -> 0.0118, 0.0145 -> 0.0120, 0.0154
 -> 0.0123; 9.8, 8.3, 6.7, 5.0, 6.6 s per step (load 3-9 on 2 cores), ~4 min per chip
 at 5 s per step plus a conversion and an evaluation. So the digital tensors absorb
-part of a chip's own loss (most on the worst chip: +0.0064), not enough for 0.99.
+part of a chip's own loss (most on the worst chip: +0.0064), not enough for 0.99; twice
+the steps on chip 1000 give 0.9829 (loss 0.0177 -> 0.0130, flat over steps 49-80; 5.4 s
+per step): saturated, not short of steps; at lr 2e-3 (40 steps) 0.9800 (loss 0.0185 ->
+0.0162, above the 5e-4 run's 0.0142: the rate overshoots).
 Per chip: ``python -m imcspice.accelerators.finetune_per_chip --chip 1000 --steps 40
 --out F.json`` (figures in F.json; not in report.json).
 
@@ -163,7 +166,9 @@ class MiniLMFinetuneSettings:
     trainable: tuple[str, ...] = field(default=("LayerNorm", "bias"))
     # "matrix": each crossbar matrix's converter window also trains, as a learned
     # log-scale on its calibrated ranges (.window_scales, LSQ-style; a calibration value
-    # programmed per chip), at Adam rate window_lr; "none": the windows stay calibrated
+    # programmed per chip), at Adam rate window_lr; "none": the windows stay calibrated.
+    # A "matrix" run's file also holds window_scale.* tensors, which load_finetuned
+    # refuses (none ships: measured no gain, docstring)
     window_scales: str = "none"
     window_lr: float = 1e-2
 
@@ -293,6 +298,8 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
     for n, p in params.items():
         p.requires_grad_(n in names)
     opt = torch.optim.Adam([params[n] for n in names], lr=s.lr)
+    if s.window_scales not in ("none", "matrix"):
+        raise InputError(f"window_scales {s.window_scales!r}: 'none' or 'matrix'")
     window: dict = {}        # converter window log-scales (window_scales = "matrix")
     losses, chips, t_chip, t_step, model = [], [], 0.0, 0.0, None
     for k in range(s.steps):
