@@ -1,0 +1,74 @@
+"""Chip-in-the-loop fine-tuning of MiniLM on RACE-IT: per-chip calibration by training.
+
+A different deployment claim from the shipped delta (:mod:`.finetune_minilm`, one set of
+tensors for every chip, trained on other chips than it is evaluated on): here each
+deployed chip pays a short training run *on its own hardware* (its programming and
+threshold-mismatch draw, chip ``seed``), on the training texts only
+(:func:`.finetune_minilm.training_texts`), and is evaluated on the held-out evaluation
+texts on that same chip, converted and calibrated again with the trained tensors as
+:func:`.finetune_minilm.cosines` does. The same trainable tensors (LayerNorm gains and
+offsets, biases: applied digitally, the programmed crossbar weights stay the pretrained
+ones) and the same settings as :class:`.finetune_minilm.MiniLMFinetuneSettings`
+otherwise; only the training chip is the evaluated one (``seed_every = steps``).
+
+Figures (measured, 1 torch thread): :mod:`.finetune_minilm`'s docstring. Run::
+
+    OPENBLAS_NUM_THREADS=1 nice python -m imcspice.accelerators.finetune_per_chip \\
+        --chip 1000 --steps 40 --out /tmp/perchip1000.json
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from dataclasses import asdict, replace
+
+
+def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
+        base=None, **settings) -> dict:
+    """Train on chip ``chip`` for ``steps`` steps, evaluate on it before (``before``) and
+    after (the 16 evaluation texts, cosine to FP32); returns the figures and the training
+    record. ``base``: the BertModel (default: the pretrained MiniLM; tests pass a tiny
+    one); ``settings``: other :class:`.finetune_minilm.MiniLMFinetuneSettings` fields."""
+    import torch
+
+    from . import finetune_minilm as fm
+    from .minilm import MiniLMTokenizer
+    from .torch_minilm import embed, load_hf_minilm
+    s = replace(fm.MiniLMFinetuneSettings(**settings), steps=steps, seed_every=steps,
+                train_seed_base=chip, eval_seeds=(chip,))
+    torch.set_num_threads(s.threads)
+    torch.manual_seed(s.seed)
+    hw = fm.load_hw(s.arch)
+    base = load_hf_minilm() if base is None else base.eval()
+    ev, calib = fm.eval_sets(MiniLMTokenizer.load(), s.eval_sentences, s.calib_texts)
+    ref = embed(base, ev)
+    pre = fm.cosines(base, s.arch, [chip], ev, ref, calib, hw, progress, "pretrained") \
+        if before else [None]
+    tuned = copy.deepcopy(base)
+    tr = fm.train(tuned, s, progress, hw)
+    after = fm.cosines(tuned, s.arch, [chip], ev, ref, calib, hw, progress,
+                       "chip-in-the-loop")
+    return {"deployment": "chip-in-the-loop (trained on the evaluated chip)",
+            "chip": chip, "pretrained": pre[0], "fine_tuned_on_chip": after[0],
+            "settings": asdict(s),
+            "training": {k: v for k, v in tr.items() if k not in ("trained", "window")}}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--chip", type=int, required=True)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--out", required=True, help="JSON file for the figures")
+    p.add_argument("--no-before", action="store_true",
+                   help="skip the pretrained model's evaluation on the chip")
+    a = p.parse_args(argv)
+    res = run(a.chip, a.steps, before=not a.no_before)
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    print(json.dumps({k: res[k] for k in ("chip", "pretrained", "fine_tuned_on_chip")}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
