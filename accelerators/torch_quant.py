@@ -107,7 +107,7 @@ class AcamLookup(nn.Module):
 
     def start_stats(self) -> None:
         """Record, per row, the sum and count of the inputs it matches (a centroid level
-        pass, :meth:`.race_it.TrimmedAcam.code`'s statistics); :meth:`flush_stats` hands
+        pass, :meth:`.trimmed_acam.TrimmedAcam.code`'s statistics); :meth:`flush_stats` hands
         them to the numpy quantizer."""
         self.stats = _zero_stats(self.levels.numel(), self.lut.device)
 
