@@ -125,6 +125,8 @@ def transfer(model, teacher, steps: int, s, progress: bool = True, log_every: in
 
     from . import causal_lm as clm
     from .train_causal_lm import batches, cosine_lr
+    if steps <= 0:
+        return {"losses": [], "seconds": 0.0, "tokens_per_s": None}
     params = attention_parameters(model)
     pairs = [p for n, p in params if ".gaincell." in n]
     weights = [p for n, p in params if ".gaincell." not in n]
