@@ -96,7 +96,8 @@ def _cmd_finetune(args) -> int:
                          device=args.device, fp32_control=not args.no_control,
                          lr=args.lr or 5e-4, pair_lr=args.pair_lr, warmup=args.warmup,
                          distill=args.distill, val_every=args.val_every,
-                         range_calibration=not args.no_range_calibration)
+                         range_calibration=not args.no_range_calibration,
+                         transfer_steps=args.transfer_steps)
     import torch
     torch.set_num_threads(args.threads)
     if args.resume:
@@ -179,6 +180,9 @@ def register(sub) -> None:
     p.add_argument("--no-range-calibration", action="store_true",
                    help="gaincell stage 0 without the readout range calibration "
                         "(gaincell_ranges.py; the pre-fix initialization)")
+    p.add_argument("--transfer-steps", type=count_arg, default=0,
+                   help="gaincell: stage 1a, N steps of per-layer attention transfer to the "
+                        "FP32 attention outputs before stage 1 (finetune_transfer.py; 0: off)")
     p.add_argument("--resume", metavar="FILE",
                    help="gaincell: continue stage 3 of this fine-tuned checkpoint for "
                         "--steps-nonlinear steps (stages 0-2 not re-run; use another "

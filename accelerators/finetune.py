@@ -8,40 +8,34 @@ published three-stage pipeline (Leroux et al. 2025; REFERENCE.md "published pipe
    range (mean at 0.45 V, ±3σ to the ends); then (``range_calibration``, default) the
    readout range calibration (:mod:`.gaincell_ranges`): per head the K offset that
    lifts a chosen share of the scores above the readout's zero and the Q/K/V scales,
-   chosen on the calibration batch. Without it 95-100 % of the scores are negative,
-   no pulse and no gradient reach layers 1-2 (their W_q, W_k, W_v and pair gradients
-   are exactly 0, ``ao`` = 0), and every run ended near perplexity 13 whatever the
-   steps. The output pair is then fitted by least squares against the FP32 attention
-   on the same q, k, v (:func:`regress_output`): matching the FP32 spread instead
-   multiplied sub-step quantization noise by up to ~500.
-1. Quantization-aware fine-tuning of all weights and pairs on the linear model
-   (straight-through quantizers, characterized retention).
+   chosen on the calibration batch (without it 95-100 % of the scores are negative and
+   layers 1-2 get exactly no gradient). The output pair is then fitted by least squares
+   against the FP32 attention on the same q, k, v (:func:`regress_output`): matching
+   the FP32 spread instead multiplied sub-step quantization noise by up to ~500.
+1a. Optional (``transfer_steps``, default 0): attention transfer (:mod:`.finetune_transfer`).
+1. Quantization-aware training of all weights and pairs on the linear model (STE, retention).
 2. Calibration: the cells become the characterized SKY130 Si cells; a damped fixed-point
-   iteration on the calibration batch sets each layer's and head's pairs on Q, K, V and
-   the output so that the statistics of the pulse widths, of the stored cells' read
-   currents and of the attention output match the *linear* model's (stage 1). On
-   these cells that raises the loss, so the iterate (the uncalibrated pairs included)
-   with the lowest calibration-batch cross entropy is kept, then the output pairs are
-   re-fitted by least squares if that lowers it further.
+   iteration on the calibration batch sets each layer's and head's Q, K, V and output
+   pairs so that the statistics of the pulse widths, stored cells' read currents and
+   attention output match the *linear* model's (stage 1). On these cells that raises the
+   loss, so the iterate (uncalibrated pairs included) with the lowest calibration-batch
+   cross entropy is kept, then output pairs re-fitted by least squares if that lowers it.
 3. Fine-tuning of the nonlinear model.
 
 Training (stages 1 and 3) may add ``distill`` x KL(FP32 model || hardware model) to the
 cross entropy, and with ``val_every`` ends each stage on the step with the lowest
-calibration-batch loss (training text). Every choice above is made on training text;
-the held-out text is only scored.
+calibration-batch loss. Every choice is made on training text; held-out text is only scored.
 
 Perplexity (per byte) on ``data/corpus/heldout.txt``, non-overlapping 1024-byte chunks:
-``fp32`` (the unconverted model, softmax), ``fp32_same_training`` (the FP32 model
-trained as many steps as stages 1 + 3: the fair reference when the base model is not
-converged), ``linear_initial`` (linear hardware, pairs from stage 0, no training),
-``linear`` (after stage 1), ``uncalibrated`` (characterized cells with the linear
-model's pairs), ``statistics_matched`` (after the full fixed-point iteration),
-``calibrated`` (what stage 2 keeps), ``fine_tuned`` (after stage 3). ``imcspice
-finetune --arch gaincell --out DIR`` runs it. The shipped
-``data/causal_lm_gaincell.safetensors`` (weights + pairs; the run's perplexities,
-settings, times and tokens/s in its metadata under ``gaincell_finetune``), from the base
-``data/causal_lm_gpt2.safetensors`` (trained on an H200 on 9.8 M tokens, held-out
-perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU in three runs
+``fp32`` (unconverted, softmax), ``fp32_same_training`` (FP32 trained as many steps as
+stages 1 + 3: the fair reference for an unconverged base), ``linear_initial`` (stage 0),
+``linear_transferred`` (stage 1a), ``linear`` (stage 1), ``uncalibrated`` (characterized
+cells, the linear model's pairs), ``statistics_matched`` (the full fixed-point iteration),
+``calibrated`` (what stage 2 keeps), ``fine_tuned`` (stage 3); ``imcspice finetune --arch
+gaincell --out DIR``. The shipped ``data/causal_lm_gaincell.safetensors`` (weights + pairs;
+perplexities, settings, times, tokens/s in its metadata ``gaincell_finetune``), from the
+base ``data/causal_lm_gpt2.safetensors`` (H200, 9.8 M tokens, held-out perplexity 4.20,
+docs/gpu.md), was made on 1 thread of a shared 2-core CPU in three runs
 (48 min, 540 / 398 tokens/s in stages 1 / 3; 38 min, 134 tokens/s; 12 min, 174) by::
 
     imcspice finetune --arch gaincell --device cpu --threads 1 --batch 2 --warmup 20 \
@@ -59,9 +53,11 @@ perplexity 4.20, docs/gpu.md), was made on 1 thread of a shared 2-core CPU in th
 1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74, calibrated
 12.89 (iterate 3; = statistics_matched), stage 3: 12.46 -> 12.37 -> **fine_tuned 12.31
 (3.12x FP32; 1.10x not reached)**, attention zeroed (ao = bo = 0) 13.62; quick (2 chunks)
-11.83. Defaults: 30 + 30 steps + FP32 control (a CPU smoke run); ``--resume FILE`` continues
-stage 3 (:mod:`.finetune_resume`). Not the quantizers: stage 1 without any reaches 12.10 vs
-12.15 in 240 steps, no attention 12.48 (4 chunks, FP32 3.73; :mod:`.finetune_ablation`).
+11.83. Defaults: 30 + 30 steps + FP32 control; ``--resume FILE`` continues stage 3
+(:mod:`.finetune_resume`). Not the quantizers: stage 1 without any reaches 12.10 vs 12.15 in
+240 steps, no attention 12.48 (4 chunks, FP32 3.73; :mod:`.finetune_ablation`). Attention
+transfer (stage 1a, 150 steps) fits each layer's FP32 attention output to 5-23 % relative
+MSE (float form: the same), yet stage 1 after it gains <= 0.012 nats (240: 12.09 vs 12.15).
 """
 from __future__ import annotations
 
@@ -96,6 +92,7 @@ class FinetuneSettings:
     distill: float = 0.0          # weight of KL(FP32 teacher || model) in stages 1 and 3
     val_every: int = 0            # >0: keep the best iterate on the calibration batch
     range_calibration: bool = True  # stage 0 also sets the readout ranges (gaincell_ranges)
+    transfer_steps: int = 0       # >0: stage 1a, attention transfer (finetune_transfer)
 
 
 def _log(msg: str, progress: bool) -> None:
@@ -288,12 +285,10 @@ def calibrate_stage(model, x, targets: list[dict], s: FinetuneSettings, score,
     """Stage 2 on ``model`` (characterized cells, the linear model's pairs, whose score
     is ``uncalibrated``): :func:`calibrate` toward ``targets`` for ``s.calib_iterations``
     (scored by ``score()``: ``statistics_matched``), then the iterate with the lowest
-    calibration-batch cross entropy is kept (iterate 0 = the uncalibrated pairs; matching
-    statistics can raise the loss), then the output pairs by least squares against FP32
-    attention (:func:`regress_output`), kept if they lower that loss (``calibrated``).
-    Every choice is made on the calibration batch ``x`` (training text).
-    ``score_matched=False``: the full iteration is scored only if it is kept (else
-    ``statistics_matched`` is None; one held-out pass less)."""
+    calibration-batch (``x``, training text) cross entropy is kept (iterate 0 = the
+    uncalibrated pairs), then the output pairs by least squares against FP32 attention
+    (:func:`regress_output`) if they lower that loss (``calibrated``). ``score_matched=
+    False``: the full iteration is scored only if it is kept (else None)."""
     import torch
     pairs = [p for n, p in model.named_parameters() if ".gaincell." in n]
     start = [p.detach().clone() for p in pairs]
@@ -362,7 +357,7 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
         del ctl
 
     teacher = None
-    if s.distill > 0:
+    if s.distill > 0 or s.transfer_steps:   # (train_loop distils only if distill > 0)
         import copy
         teacher = copy.deepcopy(model).eval()   # the FP32 model, frozen
         for p in teacher.parameters():
@@ -380,7 +375,11 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     ppl["linear_initial"] = perplexity(model, held, s)
     times["eval_gaincell_s"] = time.perf_counter() - t0
     _log(f"linear cells, initial pairs: {ppl['linear_initial']:.3f}", progress)
-
+    from .finetune_transfer import transfer   # stage 1a; 0 steps: nothing happens
+    rt = transfer(model, teacher, s.transfer_steps, s, progress)
+    if s.transfer_steps:
+        ppl["linear_transferred"] = perplexity(model, held, s)
+        _log(f"stage 1a (attention transfer): {ppl['linear_transferred']:.3f}", progress)
     r1 = train_stage(model, s.steps_linear, s, "stage 1 linear", progress, teacher, x)
     ppl["linear"] = perplexity(model, held, s)
     _log(f"stage 1 (linear, fine-tuned): {ppl['linear']:.3f}", progress)
@@ -403,7 +402,7 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     ppl["fine_tuned"] = perplexity(model, held, s)
     _log(f"stage 3 (fine-tuned): {ppl['fine_tuned']:.3f} "
          f"({ppl['fine_tuned'] / ppl['fp32']:.3f}x FP32)", progress)
-    for k, r in (("stage1", r1), ("stage3", r3)):
+    for k, r in (("stage1", r1), ("stage3", r3), ("transfer", rt))[:3 if s.transfer_steps else 2]:
         times[f"{k}_s"] = r["seconds"]
         tps[k] = r["tokens_per_s"]
     eps_max = float(-np.expm1(-(s.context - 1) * phys.t_token_s / phys.tau_s))
@@ -417,6 +416,7 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
            "total_seconds": time.perf_counter() - t_start,
            "loss_stage1": r1["losses"], "loss_stage3": r3["losses"],
            "validation_stage1": r1.get("val_losses"), "validation_stage3": r3.get("val_losses"),
+           **({"loss_transfer": rt["losses"]} if s.transfer_steps else {}),
            "heldout_tokens": (min(s.eval_tokens, len(held)) - 1) // s.context * s.context,
            "physics": {**physics_record(phys), "retention_at_window_edge": 1.0 - eps_max},
            "base_model": str(model_path or clm.GPT2_CHECKPOINT),
