@@ -19,14 +19,15 @@ def pytest_configure(config):
         os.environ["IMCSPICE_CACHE"] = tempfile.mkdtemp(prefix="imcspice-test-cache-")
 
 
-#: The test files that take longest on one worker, longest first (quiet 2-core machine,
-#: one worker each: test_race_it_evaluation ~210 s + the ~100 s model build it usually
-#: starts, test_gaincell ~150 s, test_tight_tolerance ~140 s, test_accelerators ~140 s
-#: with the build, test_hetrax_evaluation ~110 s). `./dev test` runs xdist's loadfile with
-#: --no-loadscope-reorder, so the workers take files in collection order: these first, the
-#: short files last, so that no long file starts last while the other worker runs out of
-#: work (by default xdist orders files by test count, which put the 3-test evaluation
-#: files last). A stale list costs time, never a result.
+#: The test files that take longest on one worker, started first (the suite's --durations
+#: on 2 workers, 1 Dec 2026, shared machine at load 4-6, so ~3x a quiet run: race-it
+#: evaluation 1091 s of which the model build it starts 379 s, gaincell 551 s, hetrax
+#: evaluation 374 s, tight tolerance 333 s, accelerators 203 s; the next, test_acam, 263 s).
+#: `./dev test` runs xdist's loadfile with --no-loadscope-reorder, so the workers take files
+#: in collection order: these first, the short files last, so that no long file starts last
+#: while the other worker runs out of work (xdist's default orders files by test count,
+#: which put the 3-test evaluation files last: 2528 s instead of 2162 s, simulated from
+#: those durations). A stale list costs time, never a result.
 LONG_FILES = ("test_race_it_evaluation.py", "test_gaincell.py", "test_tight_tolerance.py",
               "test_accelerators.py", "test_hetrax_evaluation.py")
 
