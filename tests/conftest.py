@@ -19,7 +19,22 @@ def pytest_configure(config):
         os.environ["IMCSPICE_CACHE"] = tempfile.mkdtemp(prefix="imcspice-test-cache-")
 
 
+#: The test files that take longest on one worker, started first (the suite's --durations
+#: on 2 workers, 1 Dec 2026, shared machine at load 4-6, so ~3x a quiet run: race-it
+#: evaluation 1091 s of which the model build it starts 379 s, gaincell 551 s, hetrax
+#: evaluation 374 s, tight tolerance 333 s, accelerators 203 s; the next, test_acam, 263 s).
+#: `./dev test` runs xdist's loadfile with --no-loadscope-reorder, so the workers take files
+#: in collection order: these first, the short files last, so that no long file starts last
+#: while the other worker runs out of work (xdist's default orders files by test count,
+#: which put the 3-test evaluation files last: 2528 s instead of 2162 s, simulated from
+#: those durations). A stale list costs time, never a result.
+LONG_FILES = ("test_race_it_evaluation.py", "test_gaincell.py", "test_tight_tolerance.py",
+              "test_accelerators.py", "test_hetrax_evaluation.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: rest as is
     if os.environ.get("IMCSPICE_SLOW") == "1":
         return
     skip = pytest.mark.skip(reason="slow full-size run: set IMCSPICE_SLOW=1")
@@ -37,3 +52,24 @@ def pool():
     # took over 120 s on a loaded 2-core machine
     with LocalPool(2, timeout_s=600) as p:
         yield p
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """``(directory, summary)`` of the accelerator tests' models fitted from real tiny
+    ngspice sweeps (tests/tiny_sweeps.py): built once per session, in the session's
+    temporary root, which xdist's workers share (each worker's basetemp is a
+    ``popen-gwN`` folder inside it)."""
+    from tiny_sweeps import build_once
+    base = tmp_path_factory.getbasetemp()
+    return build_once(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+
+
+@pytest.fixture
+def protocol(request, monkeypatch):
+    """The parametrized protocol stands in for --quick's (None: --quick's own)
+    (tests/evaluation_checks.py's PROTOCOLS)."""
+    from imcspice.accelerators import accuracy
+    if request.param is not None:
+        monkeypatch.setattr(accuracy, "QUICK", request.param)
+    return accuracy.QUICK
