@@ -102,14 +102,9 @@ def run(variant: str, steps: int, rounds: int, s, stage0_cache: Path | None,
     return res
 
 
-def main(argv=None) -> None:
-    import torch
-
-    from .finetune import FinetuneSettings
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--variant", choices=VARIANTS, required=True)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--rounds", type=int, default=1)
+def diagnostic_args(ap: argparse.ArgumentParser) -> None:
+    """The training and evaluation options every stage-1 diagnostic shares (this module's
+    and :mod:`.finetune_transfer`'s)."""
     ap.add_argument("--chunks", type=int, default=4, help="held-out 1024-byte chunks")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--pair-lr", type=float, default=1e-3)
@@ -118,14 +113,34 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stage0", type=Path, default=None, help="stage-0 state cache (.pt)")
     ap.add_argument("--out", type=Path, required=True)
-    a = ap.parse_args(argv)
+
+
+def diagnostic_settings(a: argparse.Namespace):
+    """The :class:`.finetune.FinetuneSettings` of :func:`diagnostic_args`' options (batch 2,
+    1 thread, no FP32 control run)."""
+    import torch
+
+    from .finetune import FinetuneSettings
     torch.set_num_threads(1)
-    s = FinetuneSettings(batch=2, lr=a.lr, pair_lr=a.pair_lr, warmup=a.warmup,
-                         distill=a.distill, seed=a.seed, eval_tokens=a.chunks * 1024 + 1,
-                         fp32_control=False)
-    res = run(a.variant, a.steps, a.rounds, s, a.stage0)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(res, indent=1))
+    return FinetuneSettings(batch=2, lr=a.lr, pair_lr=a.pair_lr, warmup=a.warmup,
+                            distill=a.distill, seed=a.seed,
+                            eval_tokens=a.chunks * 1024 + 1, fp32_control=False)
+
+
+def write_result(res: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--variant", choices=VARIANTS, required=True)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--rounds", type=int, default=1)
+    diagnostic_args(ap)
+    a = ap.parse_args(argv)
+    s = diagnostic_settings(a)
+    write_result(run(a.variant, a.steps, a.rounds, s, a.stage0), a.out)
 
 
 if __name__ == "__main__":

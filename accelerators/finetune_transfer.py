@@ -31,7 +31,6 @@ zeroed; then optional end-to-end stage-1 steps as the ablation's protocol)::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -226,33 +225,18 @@ def run(variant: str, steps: int, e2e_steps: int, s, stage0_cache: Path | None,
 
 
 def main(argv=None) -> None:
-    import torch
-
-    from .finetune import FinetuneSettings
-    from .finetune_ablation import VARIANTS
+    from .finetune_ablation import VARIANTS, diagnostic_args, diagnostic_settings, write_result
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variant", choices=[v for v in VARIANTS if v != "none"],
                     default="hardware")
     ap.add_argument("--steps", type=int, default=300, help="transfer steps")
     ap.add_argument("--e2e-steps", type=int, default=0, help="end-to-end stage-1 steps after")
-    ap.add_argument("--chunks", type=int, default=4, help="held-out 1024-byte chunks")
-    ap.add_argument("--lr", type=float, default=3e-4)
-    ap.add_argument("--pair-lr", type=float, default=1e-3)
-    ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--distill", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--stage0", type=Path, default=None, help="stage-0 state cache (.pt)")
     ap.add_argument("--transfer-cache", type=Path, default=None,
                     help="transferred state (.pt): loaded if present, else written")
-    ap.add_argument("--out", type=Path, required=True)
+    diagnostic_args(ap)
     a = ap.parse_args(argv)
-    torch.set_num_threads(1)
-    s = FinetuneSettings(batch=2, lr=a.lr, pair_lr=a.pair_lr, warmup=a.warmup,
-                         distill=a.distill, seed=a.seed, eval_tokens=a.chunks * 1024 + 1,
-                         fp32_control=False)
-    res = run(a.variant, a.steps, a.e2e_steps, s, a.stage0, a.transfer_cache)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(res, indent=1))
+    s = diagnostic_settings(a)
+    write_result(run(a.variant, a.steps, a.e2e_steps, s, a.stage0, a.transfer_cache), a.out)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,16 @@
 variant simulates, the attention-zeroed score, and that the unquantized form trains."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
-from imcspice.accelerators import causal_lm as clm
 from imcspice.accelerators import finetune as ft
 from imcspice.accelerators import finetune_ablation as fa
 from imcspice.accelerators.finetune_resume import attention_zeroed
-from imcspice.accelerators.gaincell_torch import GainCellPhysics, convert, gaincell_layers
+from imcspice.accelerators.gaincell_torch import convert, gaincell_layers
+
+from tiny_lm import tiny_gpt2_and_machine
 
 torch.set_num_threads(1)
 
@@ -20,11 +19,7 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def tiny():
     """A random 2-layer byte GPT-2 (128 positions) and the machine cut to 128 tokens."""
-    from transformers import GPT2LMHeadModel
-    torch.manual_seed(0)
-    cfg = clm.gpt2_config(clm.CausalLMConfig(n_layers=2, d_model=32, n_heads=2, d_ff=64),
-                          n_positions=128)
-    return GPT2LMHeadModel(cfg), replace(GainCellPhysics.from_arch(), window=128)
+    return tiny_gpt2_and_machine()
 
 
 def test_variants_are_the_documented_machines(tiny):

@@ -11,7 +11,9 @@ import torch
 from imcspice.accelerators import causal_lm as clm
 from imcspice.accelerators import finetune as ft
 from imcspice.accelerators import finetune_transfer as fx
-from imcspice.accelerators.gaincell_torch import GainCellPhysics, attention_modules, convert
+from imcspice.accelerators.gaincell_torch import attention_modules, convert
+
+from tiny_lm import tiny_gpt2_and_machine
 
 torch.set_num_threads(1)
 
@@ -19,11 +21,8 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def tiny():
     """A random 2-layer byte GPT-2 (128 positions) and the machine cut to 128 tokens."""
-    from transformers import GPT2LMHeadModel
-    torch.manual_seed(0)
-    cfg = clm.gpt2_config(clm.CausalLMConfig(n_layers=2, d_model=32, n_heads=2, d_ff=64),
-                          n_positions=128)
-    return GPT2LMHeadModel(cfg).eval(), replace(GainCellPhysics.from_arch(), window=128)
+    model, phys = tiny_gpt2_and_machine()
+    return model.eval(), phys
 
 
 def test_the_target_is_the_fp32_attention_output_and_its_error_is_relative(tiny):
