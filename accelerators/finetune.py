@@ -250,10 +250,10 @@ def calibrate(model, x, targets: list[dict], iterations: int, damping: float,
     return history
 
 
-def _optimizer(model, s: FinetuneSettings):
+def optimizer(named: list, s: FinetuneSettings):
+    """AdamW over ``named`` [(name, parameter)]: weight decay on matrices, pairs at pair_lr."""
     import torch
-    pairs = [p for n, p in model.named_parameters() if ".gaincell." in n]
-    weights = [p for n, p in model.named_parameters() if ".gaincell." not in n]
+    pairs, weights = ([p for n, p in named if (".gaincell." in n) == k] for k in (True, False))
     decay = [p for p in weights if p.dim() >= 2]
     rest = [p for p in weights if p.dim() < 2]
     return torch.optim.AdamW(
@@ -270,8 +270,8 @@ def train_stage(model, steps: int, s: FinetuneSettings, label: str, progress: bo
         return {"losses": [], "seconds": 0.0, "tokens_per_s": None}
     return train_loop(model, steps, s.batch, s.context, s.lr, s.warmup, s.seed,
                       s.device, log_every=10 if progress else 0, label=label,
-                      opt=_optimizer(model, s), teacher=teacher, distill=s.distill,
-                      val_x=val_x, val_every=s.val_every)
+                      opt=optimizer(list(model.named_parameters()), s), teacher=teacher,
+                      distill=s.distill, val_x=val_x, val_every=s.val_every)
 
 
 def perplexity(model, tokens, s: FinetuneSettings) -> float:

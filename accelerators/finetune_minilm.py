@@ -90,9 +90,10 @@ Tried 2026-12-01 (1 torch thread, OPENBLAS_NUM_THREADS=1, the 16 texts, on the c
 the crossbar-column model's regeneration, under which the pretrained model gives
 0.9761, 0.9848, 0.9838, 0.9812, 0.9816 on chips 1000-1004, 0.9815 ± 0.0034, and the
 shipped file 0.9786, 0.9841, 0.9827, 0.9822, 0.9829, 0.9821 ± 0.0021):
-(a) learned converter windows, shared by all chips (``window_scales = "matrix"``,
-:mod:`.window_scales`: a log-scale per crossbar matrix on its calibrated ranges, LSQ
-gradient, Adam 1e-2) with the norm and bias tensors, 40 steps on chips 100 and 101
+(a) learned converter windows, shared by all chips (LSQ-style, Esser et al. 2020: a
+log-scale per crossbar matrix on its calibrated ranges, Adam 1e-2; commit 9ee6ea3's
+``window_scales.py``, removed after this measurement: no gain, and it re-implemented the
+crossbar read to carry the scale's gradient) with the norm and bias tensors, 40 steps on chips 100 and 101
 (``steps=40, seed_every=20``): chip 1000 0.9778, chip 1001 0.9835 (scales alone, the
 other tensors pretrained: 0.9758, 0.9846); the 36 scales end at 0.87-1.09 (mean
 |log| 0.042); loss (means of 8 steps) 0.0180, 0.0150, 0.0193, 0.0165, 0.0143; 14.7 s per
@@ -164,13 +165,6 @@ class MiniLMFinetuneSettings:
     arch: str = "race-it"
     evaluate_before: bool = False  # evaluate's accuracy.fine_tuned compares on the same chips
     trainable: tuple[str, ...] = field(default=("LayerNorm", "bias"))
-    # "matrix": each crossbar matrix's converter window also trains, as a learned
-    # log-scale on its calibrated ranges (.window_scales, LSQ-style; a calibration value
-    # programmed per chip), at Adam rate window_lr; "none": the windows stay calibrated.
-    # A "matrix" run's file also holds window_scale.* tensors, which load_finetuned
-    # refuses (none ships: measured no gain, docstring)
-    window_scales: str = "none"
-    window_lr: float = 1e-2
 
 
 def _log(msg: str, progress: bool) -> None:
@@ -216,32 +210,26 @@ def _inputs(tok, texts, max_tokens=None):
     return {"input_ids": torch.as_tensor(ids), "attention_mask": torch.as_tensor(mask)}
 
 
-def on_chip(model, arch, seed: int, calib: list[dict], hw=None, reference: bool = False,
-            window: dict | None = None):
+def on_chip(model, arch, seed: int, calib: list[dict], hw=None, reference: bool = False):
     """A copy of ``model`` converted onto chip ``seed`` of ``arch``, calibrated on the
     batches ``calib`` (FP32 ranges, then the hardware path; ``reference``: its numpy
-    passes, :func:`.convert.calibrate`; ``window``: converter window log-scales per
-    crossbar matrix, :func:`.window_scales.calibrate`)."""
-    from . import window_scales
+    passes, :func:`.convert.calibrate`)."""
     from .convert import calibrate, convert
     m = convert(copy.deepcopy(model), arch, seed=seed, hw=hw)
-    if window:
-        window_scales.calibrate(m, calib, window)
-    else:
-        calibrate(m, calib, reference=reference)
+    calibrate(m, calib, reference=reference)
     return m
 
 
 def cosines(model, arch, seeds, texts_in: list[dict], ref, calib: list[dict],
             hw=None, progress: bool = False, what: str = "",
-            reference: bool = False, window: dict | None = None) -> list[float]:
+            reference: bool = False) -> list[float]:
     """Mean cosine to ``ref`` (n, D) of the embeddings of ``texts_in`` on each chip
-    (``reference``, ``window``: :func:`on_chip`)."""
+    (``reference``: :func:`on_chip`)."""
     from .torch_minilm import embed
     out = []
     for sd in seeds:
         t0 = time.perf_counter()
-        e = embed(on_chip(model, arch, sd, calib, hw, reference, window), texts_in)
+        e = embed(on_chip(model, arch, sd, calib, hw, reference), texts_in)
         out.append(float((e * ref).sum(1).mean()))
         _log(f"{what} chip {sd}: cosine {out[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
              progress)
@@ -298,25 +286,20 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
     for n, p in params.items():
         p.requires_grad_(n in names)
     opt = torch.optim.Adam([params[n] for n in names], lr=s.lr)
-    if s.window_scales not in ("none", "matrix"):
-        raise InputError(f"window_scales {s.window_scales!r}: 'none' or 'matrix'")
-    window: dict = {}        # converter window log-scales (window_scales = "matrix")
     losses, chips, t_chip, t_step, model = [], [], 0.0, 0.0, None
     for k in range(s.steps):
         if k % s.seed_every == 0:                 # noise injection: a fresh chip
             t0 = time.perf_counter()
             chip = s.train_seed_base + k // s.seed_every
             with torch.no_grad():
-                model = on_chip(base, s.arch, chip, calib, hw, window=window)
+                model = on_chip(base, s.arch, chip, calib, hw)
             model.eval()     # no dropout: the chip's noise is the only noise injected
-            if s.window_scales == "matrix":
-                window = _window(model, calib[0], window, opt, s)
             mp = dict(model.named_parameters())
             chips.append(chip)
             t_chip += time.perf_counter() - t0
         t0 = time.perf_counter()
         for g in opt.param_groups:
-            g["lr"] = g.get("base_lr", s.lr) * min(1.0, (k + 1) / max(1, s.warmup))
+            g["lr"] = s.lr * min(1.0, (k + 1) / max(1, s.warmup))
         b = steps_in[k]
         e = pool(model(**b).last_hidden_state, b["attention_mask"])
         loss = 1.0 - (e * targets[k]).sum(1).mean()
@@ -338,25 +321,9 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
     n_tok = sum(int(b["attention_mask"].sum()) for b in steps_in)
     return {"losses": losses, "chips": chips, "trained": names,
             "trained_parameters": int(sum(params[n].numel() for n in names)),
-            "window": {n: float(v.detach()) for n, v in window.items()},
             "seconds_steps": t_step, "seconds_chips": t_chip,
             "s_per_step": t_step / max(1, s.steps),
             "tokens_per_s": n_tok / t_step if t_step else None}
-
-
-def _window(model, batch, window: dict, opt, s: MiniLMFinetuneSettings) -> dict:
-    """The converter window log-scales, made (0: the calibrated windows) on the first
-    chip and added to the optimizer, and read by this chip's crossbars."""
-    import torch
-
-    from . import window_scales
-    if not window:
-        window = {n: torch.zeros((), requires_grad=True)
-                  for n in window_scales.matrix_names(model, batch)}
-        opt.add_param_group({"params": list(window.values()), "lr": s.window_lr,
-                             "base_lr": s.window_lr})
-    window_scales.install(model, batch, window)
-    return window
 
 
 def load_hw(arch):
@@ -376,7 +343,6 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     import torch
     from safetensors.torch import save_file
 
-    from . import window_scales
     from .minilm import MiniLMTokenizer
     from .torch_minilm import embed, load_hf_minilm
     s = settings
@@ -400,8 +366,6 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     res["training"] = train(tuned, s, progress, hw)
     sd = dict(tuned.named_parameters())
     delta = {n: sd[n].detach().contiguous() for n in res["training"]["trained"]}
-    window = {n: torch.tensor(v) for n, v in res["training"]["window"].items()}
-    delta |= {window_scales.PREFIX + n: v for n, v in window.items()}
 
     def write():
         (out / "finetune.json").write_text(json.dumps(res, indent=1))
@@ -411,7 +375,7 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
                   metadata={META_KEY: json.dumps(summary)})
     write()      # the trained tensors before the (long) evaluation: nothing lost if cut
     res["after"] = _stats(cosines(tuned, s.arch, s.eval_seeds, ev, ref, calib, hw,
-                                  progress, "after", window=window))
+                                  progress, "after"))
     res["total_seconds"] = time.perf_counter() - t_start
     _log(f"before {res.get('before', {}).get('cosine_mean', float('nan')):.4f}, after "
          f"{res['after']['cosine_mean']:.4f} ± {res['after']['cosine_std']:.4f}", progress)

@@ -52,7 +52,7 @@ def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
     return {"deployment": "chip-in-the-loop (trained on the evaluated chip)",
             "chip": chip, "pretrained": pre[0], "fine_tuned_on_chip": after[0],
             "settings": asdict(s),
-            "training": {k: v for k, v in tr.items() if k not in ("trained", "window")}}
+            "training": {k: v for k, v in tr.items() if k != "trained"}}
 
 
 def main(argv=None) -> int:

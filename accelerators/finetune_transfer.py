@@ -123,17 +123,12 @@ def transfer(model, teacher, steps: int, s, progress: bool = True, log_every: in
     import torch
 
     from . import causal_lm as clm
+    from .finetune import optimizer
     from .train_causal_lm import batches, cosine_lr
     if steps <= 0:
         return {"losses": [], "seconds": 0.0, "tokens_per_s": None}
     params = attention_parameters(model)
-    pairs = [p for n, p in params if ".gaincell." in n]
-    weights = [p for n, p in params if ".gaincell." not in n]
-    opt = torch.optim.AdamW(
-        [{"params": [p for p in weights if p.dim() >= 2], "weight_decay": 0.1, "base_lr": s.lr},
-         {"params": [p for p in weights if p.dim() < 2], "weight_decay": 0.0, "base_lr": s.lr},
-         {"params": pairs, "weight_decay": 0.0, "base_lr": s.pair_lr}],
-        lr=s.lr, betas=(0.9, 0.95))
+    opt = optimizer(params, s)
     data = clm.encode(clm.load_corpus("train")) if data is None else data
     it = batches(data, s.context, s.batch, np.random.default_rng(s.seed))
     was = model.training

@@ -169,63 +169,6 @@ def test_run_keeps_the_trained_tensors_when_the_evaluation_is_cut(tiny_bert, tmp
     assert "after" not in summ and len(summ["training"]["losses"]) == 1
 
 
-def _calibrated_tiny(tiny_bert, window=None):
-    """The tiny BERT on RACE-IT chip 7, calibrated on 2 protocol texts."""
-    from imcspice.accelerators.minilm import MiniLMTokenizer
-    _, calib = fm.eval_sets(MiniLMTokenizer.load(), 2, 2)
-    m = fm.on_chip(tiny_bert, "race-it", 7, calib, fm.load_hw("race-it"), window=window)
-    return m, calib
-
-
-def test_window_scale_read_is_the_chips_read_and_descends_the_quantization_error(tiny_bert):
-    """.window_scales.read at scale 1 reads what the chip reads (same converters; only
-    float order differs: codes may flip at an edge). Its gradient to the log-scale points
-    where the quantization error of the read itself falls: with the window 20x too narrow
-    the read clips (the error falls as the window widens), 20x too wide it resolves
-    nothing (the error falls as it narrows). The expectation is the error measured by
-    reading at theta +- 0.3, not the gradient formula."""
-    from imcspice.accelerators import window_scales as ws
-    m, calib = _calibrated_tiny(tiny_bert)
-    names = ws.matrix_names(m, calib[0])
-    assert names and all(n.startswith("layer") for n in names)
-    xb = m._imcspice_chip._xbars[names[0]]
-    g = torch.Generator().manual_seed(3)
-    x = torch.randn(64, xb.delta.shape[1] + xb.digital_idx.numel(), generator=g)
-    w = torch.randn(xb.delta.shape[0], x.shape[1], generator=g) * 0.1
-    w_eff = w.index_select(1, xb.analog_idx) * xb.x_max + xb.delta
-    exact = (torch.clamp(x.index_select(1, xb.analog_idx) / xb.x_max, -1, 1) @ w_eff.T)
-    r0 = xb.ranges.clone()
-
-    def err(theta):
-        with torch.no_grad():
-            y = ws.read(xb, x, w, torch.tensor(theta), r0)
-            y = y - x.index_select(1, xb.digital_idx) @ w.index_select(1, xb.digital_idx).T
-        return float(((y - exact) ** 2).sum())
-
-    with torch.no_grad():
-        same = ws.read(xb, x, w, torch.tensor(0.0), r0)
-        assert torch.allclose(same, xb(x, w), atol=2e-2 * float(same.abs().max()))
-    for theta in (np.log(0.05), np.log(20.0)):
-        t = torch.tensor(float(theta), requires_grad=True)
-        y = ws.read(xb, x, w, t, r0)
-        y = y - x.index_select(1, xb.digital_idx) @ w.index_select(1, xb.digital_idx).T
-        ((y - exact) ** 2).sum().backward()
-        measured = err(float(theta) + 0.3) - err(float(theta) - 0.3)
-        assert measured != 0 and np.sign(float(t.grad)) == np.sign(measured)
-
-
-def test_training_with_window_scales_moves_them_and_keeps_todays_default(tiny_bert):
-    """window_scales = "matrix": one log-scale per crossbar matrix trains with the norm and
-    bias tensors (the default "none" trains none, as before)."""
-    s = fm.MiniLMFinetuneSettings(steps=2, batch=2, seed_every=2, train_texts=2,
-                                  max_tokens=16, calib_texts=2, warmup=1,
-                                  window_scales="matrix", window_lr=0.05)
-    r = fm.train(copy.deepcopy(tiny_bert), s, progress=False, hw=fm.load_hw(s.arch))
-    assert len(r["window"]) == 2 * 6          # 2 layers x (q, k, v, o, ffn in, ffn out)
-    assert all(v != 0.0 for v in r["window"].values())
-    assert fm.MiniLMFinetuneSettings().window_scales == "none"
-
-
 def test_chip_in_the_loop_trains_on_the_chip_it_is_evaluated_on(tiny_bert):
     """finetune_per_chip: the training chip is the evaluated one (its own draw), only the
     training texts train, and the figures are labelled as that deployment."""
@@ -234,4 +177,5 @@ def test_chip_in_the_loop_trains_on_the_chip_it_is_evaluated_on(tiny_bert):
                train_texts=2, max_tokens=16, calib_texts=2, eval_sentences=2)
     assert r["training"]["chips"] == [1003] and list(r["settings"]["eval_seeds"]) == [1003]
     assert "chip-in-the-loop" in r["deployment"]
-    assert -1.0 <= r["pretrained"] <= 1.0 and -1.0 <= r["fine_tuned_on_chip"] <= 1.0
+    assert len(r["training"]["losses"]) == 2        # the 2 steps ran
+    assert all(np.isfinite(r[k]) for k in ("pretrained", "fine_tuned_on_chip"))
