@@ -105,6 +105,7 @@ def run(variant: str, steps: int, rounds: int, s, stage0_cache: Path | None,
 def diagnostic_args(ap: argparse.ArgumentParser) -> None:
     """The training and evaluation options every stage-1 diagnostic shares (this module's
     and :mod:`.finetune_transfer`'s)."""
+    from ..cli import new_file_arg
     ap.add_argument("--chunks", type=int, default=4, help="held-out 1024-byte chunks")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--pair-lr", type=float, default=1e-3)
@@ -112,7 +113,7 @@ def diagnostic_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--distill", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stage0", type=Path, default=None, help="stage-0 state cache (.pt)")
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=new_file_arg, required=True, help="result JSON (a new file)")
 
 
 def diagnostic_settings(a: argparse.Namespace):

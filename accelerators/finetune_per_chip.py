@@ -56,10 +56,12 @@ def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
 
 
 def main(argv=None) -> int:
+    from ..cli import new_file_arg
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--chip", type=int, required=True)
     p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--out", required=True, help="JSON file for the figures")
+    p.add_argument("--out", type=new_file_arg, required=True,
+                   help="JSON file for the figures (a new file)")
     p.add_argument("--no-before", action="store_true",
                    help="skip the pretrained model's evaluation on the chip")
     a = p.parse_args(argv)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .errors import ImcspiceError, UsageError
 
@@ -170,6 +171,15 @@ def count_arg(text: str, lo: int = 0) -> int:
     if v < lo:
         raise argparse.ArgumentTypeError(f"{text!r}: must be >= {lo}")
     return v
+
+
+def new_file_arg(text: str) -> Path:
+    """argparse type: a file path that does not exist yet (a result never overwrites one)."""
+    path = Path(text)
+    if path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} exists; give a new path (nothing is "
+                                         "overwritten)")
+    return path
 
 
 def positive_arg(text: str) -> int:

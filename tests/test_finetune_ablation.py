@@ -71,3 +71,16 @@ def test_the_unquantized_form_trains(tiny):
     # random init starts near ln(256) = 5.55 nats; byte statistics alone are learnable
     assert r["losses"][0] > 5.0 and np.mean(r["losses"][-3:]) < r["losses"][0] - 0.3
     assert all(g.ao.grad is not None for g in gaincell_layers(model))
+
+
+def test_the_diagnostics_never_overwrite_a_result(tmp_path, capsys):
+    """--out must be a new file: an existing one is refused before any work, unchanged."""
+    from imcspice.accelerators import finetune_per_chip, finetune_transfer
+    old = tmp_path / "result.json"
+    old.write_text("earlier run")
+    for main, extra in ((fa.main, ["--variant", "float"]), (finetune_transfer.main, []),
+                        (finetune_per_chip.main, ["--chip", "1000"])):
+        with pytest.raises(SystemExit) as e:
+            main([*extra, "--out", str(old)])
+        assert e.value.code == 2 and "exists" in capsys.readouterr().err
+    assert old.read_text() == "earlier run"
