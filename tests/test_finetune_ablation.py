@@ -84,3 +84,58 @@ def test_the_diagnostics_never_overwrite_a_result(tmp_path, capsys):
             main([*extra, "--out", str(old)])
         assert e.value.code == 2 and "exists" in capsys.readouterr().err
     assert old.read_text() == "earlier run"
+
+
+def test_stage0_cache_holds_only_the_pairs_and_restores_stage0(tiny, tmp_path):
+    """Stage 0 sets the gain-cell pairs alone; its cache (pairs only, so it travels to a
+    GPU machine) rebuilds the same stage-0 model from the base weights."""
+    import copy
+    base, phys = tiny
+    s = ft.FinetuneSettings(context=128)
+    cache = tmp_path / "stage0.pt"
+    first = copy.deepcopy(base)
+    fa.stage0(first, phys, s, cache)
+    state = first.state_dict()
+    kept = torch.load(cache, weights_only=True)
+    assert kept and all(".gaincell." in k for k in kept)
+    assert set(kept) == {k for k in state if ".gaincell." in k}
+    # nothing outside the pairs moved, and the pairs left their identity start
+    assert all(torch.equal(v, state[k]) for k, v in base.state_dict().items())
+    assert any(not torch.equal(g.aq, torch.ones_like(g.aq)) for g in gaincell_layers(first))
+    again = copy.deepcopy(base)
+    fa.stage0(again, phys, s, cache)
+    assert all(torch.equal(v, state[k]) for k, v in again.state_dict().items())
+
+
+def test_curve_points_are_the_model_after_that_many_steps(tiny):
+    """--eval-every: point(k) sees the model after exactly k optimizer steps, in eval
+    mode, and scoring it does not change the training."""
+    import copy
+
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+    model, phys = copy.deepcopy(tiny[0]), tiny[1]
+    convert(model, fa.form(phys, "hardware"))
+    plain = copy.deepcopy(model)
+    s = ft.FinetuneSettings(batch=2, context=128, lr=3e-3, pair_lr=1e-2, warmup=1,
+                            eval_tokens=2 * 128 + 1)
+    tok = torch.randint(0, 256, (2 * 128 + 1,), generator=torch.Generator().manual_seed(3))
+    after: list = []   # the state after every step, taken by a hook of our own
+    handle = register_optimizer_step_post_hook(
+        lambda o, a, k: after.append({n: t.detach().clone() for n, t in model.state_dict().items()}))
+    points: list = []
+    try:
+        fa.train_with_curve(model, 5, s, "test", False, None, 2,
+                            lambda k: points.append((k, model.training, ft.perplexity(model, tok, s))))
+    finally:
+        handle.remove()
+    assert [(k, training) for k, training, _ in points] == [(2, False), (4, False)]
+    for k, _, ppl in points:
+        probe = copy.deepcopy(model)
+        probe.load_state_dict(after[k - 1])
+        assert ppl == ft.perplexity(probe, tok, s)
+    assert points[0][2] != points[1][2]
+    ft.train_stage(plain, 5, s, "test", False)   # the same training, never scored
+    assert all(torch.equal(v, model.state_dict()[n]) for n, v in plain.state_dict().items())
+    n = len(after)   # the hook is gone: a later optimizer step scores nothing
+    ft.train_stage(model, 1, s, "test", False)
+    assert len(points) == 2 and len(after) == n
