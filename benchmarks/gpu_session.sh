@@ -1,19 +1,38 @@
 #!/usr/bin/env bash
-# The GPU measurements of one device session (an H200 lent through the workplace's device
-# tool): the torch accuracy path on CUDA (RACE-IT and gain cell, the same code as on the
-# CPU), the overhead of the converted model on the GPU, the byte-level GPT-2 trained on
-# ~10 M tokens, and gain-cell fine-tuning with as many steps as the GPU affords.
-# Needs: the repository, .gpu/minilm (benchmarks/minilm_pack.py pack .gpu/minilm), a
-# python3 with torch (CUDA), transformers, safetensors, tokenizers, h5py, scipy.
-# Results in $OUT (default ./gpu-out): results.tar (logs, finetune.json files) and the
-# trained weights. Each job has its own time limit (T_JOB s), so one slow or failing
-# job leaves the others' results; the fine-tuning after the base model ends by T_END s. SMOKE=1 DEV=cpu: a tiny run of every job (checks the
-# script, not the figures).
+# The GPU measurements of one device call (an H200 lent through the workplace's device
+# tool), sized to end by T_END s (default 520: one call of < 9 min). docs/gpu.md ("How
+# to run") says what to prepare, what comes back and why these jobs.
+#  1. alone first (latency and energy need an otherwise idle GPU): the GPU baseline of
+#     our workloads (gpu_measure.py: latency + NVML energy; 71 s on 2026-11-30);
+#  2. then together: the torch accuracy path on CUDA (device_accuracy.py: the shipped
+#     gain-cell model on 4 held-out chunks, RACE-IT on the QUICK protocol, seeds 0-1) and
+#     stage 1 of gain-cell fine-tuning alone (accelerators/finetune_ablation.py) from the
+#     range-calibrated stage 0 at lr 3e-4, pair lr 1e-3, batch 2 x 1024: the hardware,
+#     float and no-attention forms for STEPS_A steps, the float form (2x cheaper proxy)
+#     and no attention for STEPS_B, each scored (held-out perplexity and attention
+#     zeroed) every EVAL steps into its JSON as it goes, so a run cut at T_END still
+#     leaves its curve.
+# Needs: the repository, .gpu/minilm (benchmarks/minilm_pack.py pack .gpu/minilm) and
+# .gpu/stage0.pt (the stage-0 cache, 10 kB; built here first if missing), a python3 with
+# torch (CUDA), transformers, safetensors, tokenizers, h5py, scipy, nvidia-ml-py.
+# Results: $OUT (default ./gpu-out)/results.tar (JSONs, logs, summary.txt, the hardware
+# run's trained state); the summary is also printed last.
+# SMOKE=1 DEV=cpu: tiny runs of every job, one after another (checks the script, not
+# the figures).
 set -u
-OUT=${OUT:-$PWD/gpu-out}; DEV=${DEV:-cuda}; T=${T_JOB:-420}; T_END=${T_END:-520}; SMOKE=${SMOKE:-0}
-ROOT=$PWD; SITE=/tmp/imcspice-site; L=$OUT/logs
+OUT=${OUT:-$PWD/gpu-out}; DEV=${DEV:-cuda}; SMOKE=${SMOKE:-0}; SERIAL=${SERIAL:-$SMOKE}
+T_END=${T_END:-520}; T_MEASURE=${T_MEASURE:-120}
+ROOT=$PWD; SITE=/tmp/imcspice-site; R=$OUT/results; L=$OUT/results/logs
+STAGE0=${STAGE0:-$ROOT/.gpu/stage0.pt}
+if [ "$SMOKE" = 1 ]; then
+  STEPS_A=${STEPS_A:-4}; STEPS_B=${STEPS_B:-6}; EVAL=${EVAL:-2}; CHUNKS=1
+  RACE=(--sentences 2 --calib 2 --seeds 1)
+else
+  STEPS_A=${STEPS_A:-2000}; STEPS_B=${STEPS_B:-6000}; EVAL=${EVAL:-250}; CHUNKS=4
+  RACE=(--sentences 4 --calib 4 --seeds 2)   # the QUICK protocol of docs/gpu.md's table
+fi
 mkdir -p "$L"
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=2
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1
 export IMCSPICE_CACHE=/tmp/imcspice-cache
 # the import package imcspice is assembled from the top-level folders (pyproject.toml)
 rm -rf "$SITE"; mkdir -p "$SITE/imcspice"
@@ -24,43 +43,75 @@ $PY benchmarks/minilm_pack.py unpack .gpu/minilm "$SITE" > "$L/setup.log" 2>&1
 export PYTHONPATH=$SITE
 cd /tmp   # so that the checkout's own imcspice/ folder does not shadow the assembled package
 { nvidia-smi; $PY -c "import torch, transformers; print(torch.__version__, transformers.__version__, torch.cuda.is_available())"; } >> "$L/setup.log" 2>&1
-job() { local name=$1; shift; ( timeout "$T" "$@" > "$L/$name.log" 2>&1; echo "exit $?" >> "$L/$name.log" ) & }
-if [ "$SMOKE" = 1 ]; then
-  A=(--sentences 2 --calib 2 --seeds 1); OV=(--repeat 1); G=(--chunks 1)
-  S1=(--steps-linear 1 --steps-nonlinear 1 --eval-chunks 1 --no-control); B=(--steps 2 --batch 1); S3=(--steps-nonlinear 2)
-else
-  A=(--sentences 256 --calib 32 --seeds 5); OV=(--repeat 2); G=(--chunks 4)
-  S1=(--steps-linear 100 --steps-nonlinear 800 --eval-chunks 16 --val-every 50); B=(--steps 600 --batch 16)
-  S3=(--steps-linear 200 --steps-nonlinear 3000 --val-every 200)   # ft_c: 4x the steps
+# job NAME LIMIT_S CMD...: CMD with its output in logs/NAME.log, killed after LIMIT_S or
+# at T_END, whichever is first; in the background unless SERIAL=1
+job() {
+  local name=$1 limit=$2; shift 2
+  local left=$((T_END - SECONDS)); [ "$limit" -lt "$left" ] && left=$limit
+  if [ "$left" -lt 5 ]; then echo "skipped: T_END reached" > "$L/$name.log"; return; fi
+  if [ "$SERIAL" = 1 ]; then
+    timeout "$left" "$@" > "$L/$name.log" 2>&1; echo "exit $?" >> "$L/$name.log"
+  else
+    ( timeout "$left" "$@" > "$L/$name.log" 2>&1; echo "exit $?" >> "$L/$name.log" ) &
+  fi
+}
+echo "[gpu_session $SECONDS s] GPU baseline (alone)"
+( export OUT=$R GPU_MEASURE_BUDGET_S=$((T_MEASURE - 20)); job gpu_measure "$T_MEASURE" \
+    $PY "$ROOT/benchmarks/gpu_measure.py"; wait )
+FA=($PY -m imcspice.accelerators.finetune_ablation --device "$DEV" --chunks "$CHUNKS"
+    --eval-every "$EVAL" --lr 3e-4 --pair-lr 1e-3 --warmup 20 --distill 1.0 --seed 0)
+if [ ! -f "$STAGE0" ]; then   # not carried: built here (the same code as on the CPU)
+  echo "[gpu_session $SECONDS s] stage 0 (no cache carried)"
+  STAGE0=/tmp/imcspice-stage0.pt
+  ( job stage0 "$T_END" "${FA[@]}" --variant hardware --steps 0 --stage0 "$STAGE0" \
+      --out "$R/stage0.json"; wait )
 fi
-FT=($PY -m imcspice.cli finetune --arch gaincell --device "$DEV" --threads 2 --batch 4 --warmup 20
-    --distill 1.0 --lr 1e-5 --pair-lr 1e-5 "${S1[@]}")
-
-# 0. the converted model's overhead over FP32, timed alone (other jobs would share the GPU)
-( T=${T_OVERHEAD:-120}; job overhead $PY "$ROOT/benchmarks/transformer_overhead.py" --device "$DEV" "${OV[@]}" --threads 2; wait )
-# 1. the accuracy path on the device (same code as the CPU): RACE-IT on the protocol's
-#    small set (compare with the CPU) and on the full one; the shipped gain-cell model
-job acc_raceit_quick $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" --arch race-it --threads 2
-job acc_raceit_full $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" --arch race-it "${A[@]}" --threads 2
-job acc_gaincell $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" --arch gaincell "${G[@]}" --threads 2
-# 2. gain-cell fine-tuning on the shipped base with 10x the CPU run's steps
-job ft_a "${FT[@]}" --out "$OUT/ft_a"
-# 3. the base model on ~10 M tokens (600 x 16 x 1024), then fine-tuning from it: as ft_a
-#    (ft_b), with 4x the steps (ft_c), at 3x the rate (ft_d). The run kept is the one with
-#    the lowest calibration-batch loss (training text), never chosen on held-out text.
-( timeout "$T" $PY "$ROOT/accelerators/train_causal_lm.py" --device "$DEV" --threads 2 "${B[@]}" \
-      --warmup 30 --out "$OUT/causal_lm_gpt2.safetensors" > "$L/base.log" 2>&1
-  echo "exit $?" >> "$L/base.log"
-  T=$((T_END - SECONDS))
-  job ft_b "${FT[@]}" --model "$OUT/causal_lm_gpt2.safetensors" --out "$OUT/ft_b"
-  job ft_c "${FT[@]}" "${S3[@]}" --model "$OUT/causal_lm_gpt2.safetensors" --out "$OUT/ft_c"
-  job ft_d "${FT[@]}" --lr 3e-5 --model "$OUT/causal_lm_gpt2.safetensors" --out "$OUT/ft_d"
-  wait ) &
-wait
-for r in a b c d; do
-  mv "$OUT/ft_$r/model.safetensors" "$OUT/gaincell_$r.safetensors" 2>/dev/null
-  mv "$OUT/ft_$r/finetune.json" "$L/finetune_$r.json" 2>/dev/null; rm -rf "$OUT/ft_$r"
+echo "[gpu_session $SECONDS s] accuracy path and stage-1 runs (together)"
+job acc_gaincell "$T_END" $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" \
+    --arch gaincell --chunks "$CHUNKS"
+job acc_raceit_quick "$T_END" $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" \
+    --arch race-it "${RACE[@]}"
+job hardware_$STEPS_A "$T_END" "${FA[@]}" --variant hardware --steps "$STEPS_A" \
+    --stage0 "$STAGE0" --out "$R/hardware_$STEPS_A.json" --save-state "$R/hardware_$STEPS_A.pt"
+for v in float none; do
+  job ${v}_$STEPS_A "$T_END" "${FA[@]}" --variant $v --steps "$STEPS_A" --stage0 "$STAGE0" \
+      --out "$R/${v}_$STEPS_A.json"
 done
-tail -n 4 "$L"/*.log
-tar -C "$OUT" -cf "$OUT/results.tar" logs && rm -rf "$L"
+for v in float none; do
+  job ${v}_$STEPS_B "$T_END" "${FA[@]}" --variant $v --steps "$STEPS_B" --stage0 "$STAGE0" \
+      --out "$R/${v}_$STEPS_B.json"
+done
+wait
+echo "[gpu_session $SECONDS s] done"
+# the curves side by side: gain = ln(ppl without attention) - ln(ppl), nats, same steps
+$PY - "$R" "$STEPS_A" "$STEPS_B" > "$R/summary.txt" 2>&1 <<'EOF'
+import json, math, sys
+from pathlib import Path
+r = Path(sys.argv[1])
+for n in sys.argv[2:]:
+    runs = {v: json.loads(f.read_text()) for v in ("hardware", "float", "none")
+            if (f := r / f"{v}_{n}.json").exists()}
+    if not runs:
+        continue
+    print(f"{n}-step runs (" + ", ".join(f"{v}: {'complete' if d['complete'] else 'CUT'}"
+                                         for v, d in runs.items()) + ")")
+    by = {v: {row["steps"]: row for row in d["rows"]} for v, d in runs.items()}
+    forms = [v for v in ("hardware", "float") if v in by]
+    print("steps " + " ".join(f"{v:>8} {'zeroed':>7} {'gain':>6}" for v in forms)
+          + f" {'none':>7} {'wall_s':>7}")
+    for k in sorted(set().union(*by.values())):
+        line, none = f"{k:5d} ", by.get("none", {}).get(k)
+        for v in forms:
+            row = by[v].get(k)
+            gain = (math.log(none["perplexity"] / row["perplexity"]) if row and none else None)
+            line += (f"{row['perplexity']:8.3f} {row['attention_zeroed']:7.3f} " if row
+                     else f"{'-':>8} {'-':>7} ")
+            line += f"{gain:6.3f} " if gain is not None else f"{'-':>6} "
+        line += f"{none['perplexity']:7.3f} " if none else f"{'-':>7} "
+        walls = [by[v][k]["wall_s"] for v in by if k in by[v]]
+        print(line + f"{max(walls):7.0f}")
+EOF
+tail -n 3 "$L"/*.log
+cat "$R/summary.txt"
+tar -C "$OUT" -cf "$OUT/results.tar" results && rm -rf "$R"
 ls -la "$OUT"
