@@ -32,32 +32,11 @@ stages 1 + 3: the fair reference for an unconverged base), ``linear_initial`` (s
 ``linear_transferred`` (stage 1a), ``linear`` (stage 1), ``uncalibrated`` (characterized
 cells, the linear model's pairs), ``statistics_matched`` (the full fixed-point iteration),
 ``calibrated`` (what stage 2 keeps), ``fine_tuned`` (stage 3); ``imcspice finetune --arch
-gaincell --out DIR``. The shipped ``data/causal_lm_gaincell.safetensors`` (weights + pairs;
-perplexities, settings, times, tokens/s in its metadata ``gaincell_finetune``), from the
-base ``data/causal_lm_gpt2.safetensors`` (H200, 9.8 M tokens, held-out perplexity 4.20,
-docs/gpu.md), was made on 1 thread of a shared 2-core CPU in three runs
-(48 min, 540 / 398 tokens/s in stages 1 / 3; 38 min, 134 tokens/s; 12 min, 174) by::
-
-    imcspice finetune --arch gaincell --device cpu --threads 1 --batch 2 --warmup 20 \
-        --distill 1.0 --lr 3e-4 --pair-lr 1e-3 --steps-linear 300 --steps-nonlinear 300 \
-        --val-every 50 --eval-chunks 16 --no-control --seed 0 --out /tmp/ft
-    imcspice finetune --arch gaincell --resume /tmp/ft/model.safetensors --device cpu \
-        --threads 1 --batch 2 --warmup 10 --distill 1.0 --lr 3e-4 --pair-lr 1e-3 \
-        --steps-nonlinear 150 --val-every 25 --eval-chunks 16 --seed 1 --out /tmp/ft2
-    imcspice finetune --arch gaincell --resume /tmp/ft2/model.safetensors --device cpu \
-        --threads 1 --batch 2 --warmup 5 --distill 1.0 --lr 1e-4 --pair-lr 3e-4 \
-        --steps-nonlinear 60 --val-every 20 --eval-chunks 16 --seed 2 --out /tmp/ft3
-    cp /tmp/ft3/model.safetensors accelerators/data/causal_lm_gaincell.safetensors
-
-(the first two runs' files: commits 56f20c0, 0f8d0ef). Measured, 16 held-out chunks of
-1024 bytes: fp32 3.95, linear_initial 26.49, linear 12.81, uncalibrated 16.74, calibrated
-12.89 (iterate 3; = statistics_matched), stage 3: 12.46 -> 12.37 -> **fine_tuned 12.31
-(3.12x FP32; 1.10x not reached)**, attention zeroed (ao = bo = 0) 13.62; quick (2 chunks)
-11.83. Defaults: 30 + 30 steps + FP32 control; ``--resume FILE`` continues stage 3
-(:mod:`.finetune_resume`). Not the quantizers: stage 1 without any reaches 12.10 vs 12.15 in
-240 steps, no attention 12.48 (4 chunks, FP32 3.73; :mod:`.finetune_ablation`). Attention
-transfer (stage 1a, 150 steps) fits each layer's FP32 attention output to 5-23 % relative
-MSE (float form: the same), yet stage 1 after it gains <= 0.012 nats (240: 12.09 vs 12.15).
+gaincell --out DIR``. Defaults: 30 + 30 steps + FP32 control; ``--resume FILE`` continues
+stage 3 (:mod:`.finetune_resume`). The shipped ``data/causal_lm_gaincell.safetensors``
+(weights + pairs; its metadata ``gaincell_finetune`` records perplexities, settings,
+times, tokens/s): regeneration commands, measured figures and findings in
+docs/gaincell_finetune.md.
 """
 from __future__ import annotations
 
