@@ -58,75 +58,6 @@ isolated; since then the layernorm output windows are offset per channel with x2
 headroom, race-it.toml, which this delta was not trained against: on chip 1000 it still
 helps, though less: 0.9771 vs pretrained 0.9761 (1 thread), was 0.9744 vs 0.9718).
 
-Regeneration under the shipped windows, tried 2026-12-01 and **not shipped** (worse than
-the pretrained model on every held-out chip): 40 steps at 1e-3 (``--steps 40
---seed-every 20 --lr 1e-3``, chips 100 and 101; half the default steps, the CPU the
-shared machine left), 1 torch thread, OPENBLAS_NUM_THREADS=1, chips 1000-1004 and the
-16 texts as above, each chip evaluated in its own process: pretrained 0.9815 ± 0.0031
-(0.9765, 0.9843, 0.9839, 0.9816, 0.9813), fine-tuned 0.9794 ± 0.0024 (0.9757, 0.9820,
-0.9796, 0.9788, 0.9807); training loss (means of 8 steps) 0.0167, 0.0163, 0.0184,
-0.0171, 0.0149: no descent. 9.7 s per step (23 tokens/s), 291 s for the 2 training
-chips. The shipped file (trained under the old windows) evaluated the same way under
-the shipped ones still helps on 4 of the 5 chips: 0.9823 ± 0.0025 (0.9781, 0.9849,
-0.9826, 0.9826, 0.9832; per chip +0.0016, +0.0006, -0.0013, +0.0011, +0.0019), so it
-stays shipped (its recorded figures, tests/test_finetune_minilm.py, are under the
-windows it was trained with). What no delta reaches: the loss left under the shipped
-windows is chip-specific. Quantization broken down (QUICK texts, chip 0, 1
-thread; one quantizer class made ideal at a time): quantization only 0.9921: crossbar
-converters exact 0.9938, layernorm output code at 14 bits 0.9924, DAC 0.9920, exp 0.9920,
-1/sum 0.9919, product lookups 0.9915 (beyond the converters, every class moves it by
-0.0006 or less either way: within what 4 texts resolve); ranges at the calibration
-maxima instead of percentiles: lookups, operands, products, softmax and converters
-0.9927, converters alone 0.9914, converter ranges x1.5 0.9906. All on 0.9817:
-converters exact and without mismatch 0.9874, converters without mismatch (8 bits
-kept) 0.9861, layernorm output code at 14 bits without mismatch 0.9825,
-lookup / operand / product / softmax ranges at their maxima 0.9815. So the converters'
-threshold mismatch (~1.2 steps of the 8-bit window, drawn per converter and chip) is the
-largest loss, 0.0044 of the 0.0057 the converters cost; no range setting removes it
-(wider windows widen the mismatch with them), and a delta shared by all chips cannot
-follow a chip's own draw.
-
-Tried 2026-12-01 (1 torch thread, OPENBLAS_NUM_THREADS=1, the 16 texts, on the code after
-the crossbar-column model's regeneration, under which the pretrained model gives
-0.9761, 0.9848, 0.9838, 0.9812, 0.9816 on chips 1000-1004, 0.9815 ± 0.0034, and the
-shipped file 0.9786, 0.9841, 0.9827, 0.9822, 0.9829, 0.9821 ± 0.0021):
-(a) learned converter windows, shared by all chips (LSQ-style, Esser et al. 2020: a
-log-scale per crossbar matrix on its calibrated ranges, Adam 1e-2; commit 9ee6ea3's
-``window_scales.py``, removed after this measurement: no gain, and it re-implemented the
-crossbar read to carry the scale's gradient) with the norm and bias tensors, 40 steps on chips 100 and 101
-(``steps=40, seed_every=20``): chip 1000 0.9778, chip 1001 0.9835 (scales alone, the
-other tensors pretrained: 0.9758, 0.9846); the 36 scales end at 0.87-1.09 (mean
-|log| 0.042); loss (means of 8 steps) 0.0180, 0.0150, 0.0193, 0.0165, 0.0143; 14.7 s per
-step (load ~8 on 2 cores). One fixed factor on every converter range, chip 1000,
-pretrained, no training: x0.8 0.9690, x0.9 0.9755, x1 0.9761 (x1.5 lost in the
-ablation above): the calibrated windows sit near a shared factor's optimum. No gain
-beyond the chips' ± : not extended, not shipped.
-(b) chip-in-the-loop (:mod:`.finetune_per_chip`; a different deployment claim: each
-chip pays a short training run on its own programming and mismatch draw, training texts
-only, evaluated on the held-out texts on that chip), 40 steps, defaults otherwise, per
-chip pretrained -> trained on it: 0.9761 -> 0.9825, 0.9848 -> 0.9859, 0.9838 -> 0.9856,
-0.9812 -> 0.9863, 0.9816 -> 0.9851: **0.9851 ± 0.0015 chip-in-the-loop** (paired gain
-+0.0036 ± 0.0022, every chip; shared delta 0.9821). Loss (means of 8 steps, first ->
-last) 0.0171 -> 0.0142, 0.0135 -> 0.0118, 0.0139 -> 0.0118, 0.0145 -> 0.0120, 0.0154
--> 0.0123; 9.8, 8.3, 6.7, 5.0, 6.6 s per step (load 3-9 on 2 cores), ~4 min per chip
-at 5 s per step plus a conversion and an evaluation. So the digital tensors absorb
-part of a chip's own loss (most on the worst chip: +0.0064), not enough for 0.99; twice
-the steps on chip 1000 give 0.9829 (loss 0.0177 -> 0.0130, flat over steps 49-80; 5.4 s
-per step): saturated, not short of steps; at lr 2e-3 (40 steps) 0.9800 (loss 0.0185 ->
-0.0162, above the 5e-4 run's 0.0142: the rate overshoots).
-Per chip: ``python -m imcspice.accelerators.finetune_per_chip --chip 1000 --steps 40
---out F.json`` (figures in F.json; not in report.json).
-
-Speed (this module's training path): the attention's product lookups no longer build
-an autograd graph per scalar product (:meth:`.torch_chip.AnalogChip._product_sum`), so
-a step costs about an inference forward plus the exact products' backward (one
-process, one chip, loaded machine: 8
-texts x 18 tokens 5.6 -> 4.2 s per step, 8 x 64 tokens 37.2 -> 17.0 s; one layer's
-scores at 8 x 128 tokens 36 -> 5.9 s); a chip's conversion is dominated by the numpy
-hardware-path calibration (three passes of the calibration texts: FP32 ranges, hardware
-ranges, centroid levels). The mechanism is tested (tests/test_finetune_minilm.py: a
-perturbed model is pulled back to its FP32 embeddings through the chip's
-straight-through quantizers; the shipped file reproduces its first chip's figure).
 """
 from __future__ import annotations
 
@@ -143,6 +74,7 @@ from ..errors import InputError
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "minilm_race_it_finetuned.safetensors"
 META_KEY = "minilm_finetune"
+LORA_A, LORA_B = ".lora_a", ".lora_b"      # low-rank factors of a matrix's change
 
 
 @dataclass(frozen=True)
@@ -164,7 +96,14 @@ class MiniLMFinetuneSettings:
                                   # this many batches (less padding); 1: random batches
     arch: str = "race-it"
     evaluate_before: bool = False  # evaluate's accuracy.fine_tuned compares on the same chips
-    trainable: tuple[str, ...] = field(default=("LayerNorm", "bias"))
+    trainable: tuple[str, ...] = field(default=("LayerNorm", "bias"))   # name parts;
+                                  # + "encoder.layer": the crossbar matrices too (WEIGHTS)
+    weight_lr: float | None = None  # Adam rate of trained matrices (2-D); None: lr
+    lora_rank: int | None = None  # trained matrices as W0 + B·A of this rank (LoRA, Hu et
+                                  # al. 2021; B starts at 0), stored as float16 factors
+
+
+WEIGHTS = ("LayerNorm", "bias", "encoder.layer")   # hardware-aware training of all weights
 
 
 def _log(msg: str, progress: bool) -> None:
@@ -197,7 +136,9 @@ def training_texts(n: int) -> list[str]:
 
 
 def is_trainable(name: str, s: MiniLMFinetuneSettings) -> bool:
-    """LayerNorm tensors and biases of the encoder (embedding tables stay fixed)."""
+    """Tensors whose name holds one of ``s.trainable`` (default: LayerNorm tensors and
+    biases; :data:`WEIGHTS`: the encoder's crossbar matrices too); the embedding tables
+    stay fixed."""
     if "word_embeddings" in name or "position_embeddings" in name or \
             "token_type_embeddings" in name:
         return False
@@ -285,7 +226,18 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
     params = dict(base.named_parameters())
     for n, p in params.items():
         p.requires_grad_(n in names)
-    opt = torch.optim.Adam([params[n] for n in names], lr=s.lr)
+    mats = [n for n in names if params[n].ndim == 2]     # crossbar matrices: own rate
+    gen = torch.Generator().manual_seed(s.seed)
+    lora = {n: (params[n].detach().clone(),                       # W0, A (r, in), B (out, r)
+                (torch.randn(s.lora_rank, params[n].shape[1], generator=gen)
+                 / params[n].shape[1] ** 0.5).requires_grad_(),
+                torch.zeros(params[n].shape[0], s.lora_rank, requires_grad=True))
+            for n in (mats if s.lora_rank else [])}
+    groups_lr = [([params[n] for n in names if n not in mats], s.lr),
+                 ([t for n in mats for t in lora[n][1:]] if lora else
+                  [params[n] for n in mats], s.lr if s.weight_lr is None else s.weight_lr)]
+    opt = torch.optim.Adam([{"params": g, "lr": r, "peak_lr": r}
+                            for g, r in groups_lr if g])
     losses, chips, t_chip, t_step, model = [], [], 0.0, 0.0, None
     for k in range(s.steps):
         if k % s.seed_every == 0:                 # noise injection: a fresh chip
@@ -299,7 +251,7 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
             t_chip += time.perf_counter() - t0
         t0 = time.perf_counter()
         for g in opt.param_groups:
-            g["lr"] = s.lr * min(1.0, (k + 1) / max(1, s.warmup))
+            g["lr"] = g["peak_lr"] * min(1.0, (k + 1) / max(1, s.warmup))
         b = steps_in[k]
         e = pool(model(**b).last_hidden_state, b["attention_mask"])
         loss = 1.0 - (e * targets[k]).sum(1).mean()
@@ -307,8 +259,14 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
         for n in names:                          # the chip copy's gradient -> the master
             params[n].grad = mp[n].grad
             mp[n].grad = None
+        for n, (_, a, b) in lora.items():        # dL/dB = G A^T, dL/dA = B^T G
+            g, params[n].grad = params[n].grad, None
+            a.grad, b.grad = b.detach().T @ g, g @ a.detach().T
         opt.step()
         opt.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for n, (w0, a, b) in lora.items():
+                params[n].copy_(w0 + b @ a)
         with torch.no_grad():
             for n in names:
                 mp[n].copy_(params[n])
@@ -320,6 +278,7 @@ def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,
         p.requires_grad_(False)
     n_tok = sum(int(b["attention_mask"].sum()) for b in steps_in)
     return {"losses": losses, "chips": chips, "trained": names,
+            "lora_factors": {n: (a.detach(), b.detach()) for n, (_, a, b) in lora.items()},
             "trained_parameters": int(sum(params[n].numel() for n in names)),
             "seconds_steps": t_step, "seconds_chips": t_chip,
             "s_per_step": t_step / max(1, s.steps),
@@ -364,8 +323,14 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
                                        progress, "before"))
     tuned = copy.deepcopy(base)
     res["training"] = train(tuned, s, progress, hw)
+    factors = res["training"].pop("lora_factors")
     sd = dict(tuned.named_parameters())
-    delta = {n: sd[n].detach().contiguous() for n in res["training"]["trained"]}
+    delta = {n: sd[n].detach().contiguous() for n in res["training"]["trained"]
+             if n not in factors}
+    for n, (a, b) in factors.items():
+        delta[n + LORA_A], delta[n + LORA_B] = a.half().contiguous(), b.half().contiguous()
+    tuned = copy.deepcopy(base)                  # the stored form is the evaluated one
+    apply_delta(tuned, delta)
 
     def write():
         (out / "finetune.json").write_text(json.dumps(res, indent=1))
@@ -395,12 +360,31 @@ def load_finetuned(path=None):
             raise ValueError(f"{p}: not a MiniLM fine-tuned file (no {META_KEY} metadata)")
         delta = {k: f.get_tensor(k) for k in f.keys()}
     model = load_hf_minilm()
-    own = dict(model.named_parameters())
-    bad = [k for k in delta if k not in own or own[k].shape != delta[k].shape]
-    if bad:
-        raise ValueError(f"{p}: tensors not in MiniLM or of another shape: {bad[:4]}")
-    model.load_state_dict(delta, strict=False)
+    try:
+        apply_delta(model, delta)
+    except ValueError as e:
+        raise ValueError(f"{p}: {e}") from None
     return model, json.loads(meta[META_KEY])
+
+
+def apply_delta(model, delta: dict) -> None:
+    """Load the stored tensors into ``model``: full tensors replace the model's, a pair
+    ``NAME.lora_a`` (r, in), ``NAME.lora_b`` (out, r) adds B·A (FP32) to the pretrained
+    matrix ``NAME`` (the model's own before this call)."""
+    import torch
+    own = dict(model.named_parameters())
+    full = {k: v for k, v in delta.items() if not k.endswith((LORA_A, LORA_B))}
+    pairs = {k[:-len(LORA_A)]: (v, delta.get(k[:-len(LORA_A)] + LORA_B))
+             for k, v in delta.items() if k.endswith(LORA_A)}
+    bad = [k for k in full if k not in own or own[k].shape != full[k].shape] + \
+        [k for k, (a, b) in pairs.items() if k not in own or b is None
+         or (b.shape[0], a.shape[1]) != own[k].shape or a.shape[0] != b.shape[1]]
+    if bad or len(pairs) != sum(k.endswith(LORA_B) for k in delta):
+        raise ValueError(f"tensors not in MiniLM, of another shape or unpaired: {bad[:4]}")
+    model.load_state_dict(full, strict=False)
+    with torch.no_grad():
+        for k, (a, b) in pairs.items():
+            own[k].add_(b.float() @ a.float())
 
 
 def shipped_accuracy(arch="race-it", quick: bool = True, progress: bool = False,

@@ -42,6 +42,55 @@ def test_only_norm_and_bias_tensors_train(tiny_bert):
     assert not any("embeddings.word" in n or n.endswith("dense.weight") for n in names)
 
 
+def test_weights_setting_trains_the_encoder_matrices_at_their_own_rate(tiny_bert):
+    """fm.WEIGHTS adds the encoder's linear weights (never the embedding tables); with
+    weight_lr = 0 they stay as they are while the norm and bias tensors move: the
+    matrices have their own Adam rate."""
+    s = fm.MiniLMFinetuneSettings(trainable=fm.WEIGHTS, weight_lr=0.0, steps=2, batch=2,
+                                  seed_every=2, train_texts=4, max_tokens=16,
+                                  calib_texts=2, lr=1e-2, warmup=1)
+    names = [n for n, _ in tiny_bert.named_parameters() if fm.is_trainable(n, s)]
+    assert any(n.endswith("attention.self.query.weight") for n in names)
+    assert any(n.endswith("intermediate.dense.weight") for n in names)
+    assert not any("embeddings.word" in n or "position_embeddings" in n for n in names)
+    student = copy.deepcopy(tiny_bert)
+    r = fm.train(student, s, progress=False, hw=fm.load_hw(s.arch), teacher=tiny_bert)
+    old = dict(tiny_bert.named_parameters())
+    for n, p in student.named_parameters():
+        if n in r["trained"] and p.ndim == 2:
+            assert torch.equal(p, old[n]), n
+    assert any(not torch.equal(p, old[n]) for n, p in student.named_parameters()
+               if n.endswith(".bias"))
+
+
+def test_lora_matrices_train_as_a_low_rank_change_that_the_file_stores(tiny_bert):
+    """With lora_rank the matrices move by B·A of that rank only (B starts at 0, so the
+    first step moves B alone), and the file's float16 factors applied to the pretrained
+    matrices give the model run() evaluated (apply_delta is load_finetuned's)."""
+    s = fm.MiniLMFinetuneSettings(trainable=fm.WEIGHTS, lora_rank=2, weight_lr=1e-2,
+                                  lr=0.0, steps=3, batch=2, seed_every=3, train_texts=4,
+                                  max_tokens=16, calib_texts=2, warmup=1)
+    student = copy.deepcopy(tiny_bert)
+    r = fm.train(student, s, progress=False, hw=fm.load_hw(s.arch), teacher=tiny_bert)
+    old, new = dict(tiny_bert.named_parameters()), dict(student.named_parameters())
+    mats = [n for n in r["trained"] if new[n].ndim == 2]
+    assert set(r["lora_factors"]) == set(mats) and mats
+    for n in mats:
+        d = (new[n] - old[n]).detach()
+        sv = torch.linalg.svdvals(d.double())
+        assert sv[0] > 0 and sv[2:].max() < 1e-6 * sv[0], n       # rank 2, not 0
+    delta = {}
+    for n, (a, b) in r["lora_factors"].items():
+        delta[n + fm.LORA_A], delta[n + fm.LORA_B] = a.half(), b.half()
+    again = copy.deepcopy(tiny_bert)
+    fm.apply_delta(again, delta)
+    for n in mats:      # float16 factors: the product within float16's relative 1e-3
+        assert torch.allclose(dict(again.named_parameters())[n], new[n],
+                              atol=2e-3 * (new[n] - old[n]).abs().max().item())
+    with pytest.raises(ValueError, match="unpaired"):
+        fm.apply_delta(again, {mats[0] + fm.LORA_A: delta[mats[0] + fm.LORA_A]})
+
+
 def test_on_chip_training_recovers_a_perturbed_model(tiny_bert):
     """Teacher: the FP32 tiny BERT. Student: the same network with its LayerNorm offsets
     pushed off by N(0, 0.5), on a RACE-IT chip. Training the norm and bias tensors through
