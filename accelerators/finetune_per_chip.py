@@ -7,11 +7,12 @@ threshold-mismatch draw, chip ``seed``), on the training texts only
 (:func:`.finetune_minilm.training_texts`), and is evaluated on the held-out evaluation
 texts on that same chip, converted and calibrated again with the trained tensors as
 :func:`.finetune_minilm.cosines` does. The same trainable tensors (LayerNorm gains and
-offsets, biases: applied digitally, the programmed crossbar weights stay the pretrained
-ones) and the same settings as :class:`.finetune_minilm.MiniLMFinetuneSettings`
-otherwise; only the training chip is the evaluated one (``seed_every = steps``).
+offsets, biases: applied digitally, the programmed crossbar weights stay those of the
+starting model: the pretrained one, or ``--start`` a shared fine-tuned file) and the
+same settings as :class:`.finetune_minilm.MiniLMFinetuneSettings` otherwise; only the
+training chip is the evaluated one (``seed_every = steps``).
 
-Figures (measured, 1 torch thread): :mod:`.finetune_minilm`'s docstring. Run::
+Figures (measured, 1 torch thread): docs/race_it_finetune.md. Run::
 
     OPENBLAS_NUM_THREADS=1 nice python -m imcspice.accelerators.finetune_per_chip \\
         --chip 1000 --steps 40 --out /tmp/perchip1000.json
