@@ -124,7 +124,7 @@ def _finetune_race_it(args) -> int:
     from dataclasses import fields
     from pathlib import Path
 
-    from .finetune_minilm import MiniLMFinetuneSettings, run
+    from .finetune_minilm import WEIGHTS, MiniLMFinetuneSettings, run
     if args.model:
         raise UsageError("finetune --arch race-it fine-tunes the shipped MiniLM: no --model")
     out = Path(args.out)
@@ -133,14 +133,15 @@ def _finetune_race_it(args) -> int:
     d = {f.name: f.default for f in fields(MiniLMFinetuneSettings)}
     s = MiniLMFinetuneSettings(
         steps=args.steps if args.steps is not None else d["steps"],
-        batch=args.batch or d["batch"], lr=args.lr or d["lr"],
+        batch=args.batch or d["batch"], lr=d["lr"] if args.lr is None else args.lr,
         seed_every=args.seed_every or d["seed_every"],
         max_tokens=args.max_tokens or d["max_tokens"],
         calib_texts=args.calib_texts or d["calib_texts"],
         eval_sentences=args.eval_sentences or d["eval_sentences"],
         eval_seeds=tuple(1000 + i for i in range(args.eval_seeds)) if args.eval_seeds
         else d["eval_seeds"], seed=args.seed, threads=args.threads,
-        evaluate_before=args.before)
+        evaluate_before=args.before, weight_lr=args.weight_lr, lora_rank=args.lora_rank,
+        trainable=WEIGHTS if args.train_weights or args.lora_rank else d["trainable"])
     res = run(out, s, progress=not args.quiet)
     print(json.dumps({"before": res.get("before"), "after": res["after"],
                       "weights": str(out / "model.safetensors"),
@@ -199,6 +200,14 @@ def register(sub) -> None:
     g.add_argument("--eval-sentences", type=positive_arg, default=None)
     g.add_argument("--eval-seeds", type=positive_arg, default=None,
                    help="chips 1000, 1001, ... never used in training")
+    g.add_argument("--train-weights", action="store_true",
+                   help="train the encoder's crossbar matrices too (hardware-aware training "
+                        "of all weights; the chips are programmed with the trained ones)")
+    g.add_argument("--weight-lr", type=float, default=None,
+                   help="Adam rate of the matrices (default: --lr)")
+    g.add_argument("--lora-rank", type=positive_arg, default=None,
+                   help="train the matrices as a low-rank change of this rank, stored as "
+                        "its float16 factors (implies --train-weights)")
     g.add_argument("--before", action="store_true",
                    help="also evaluate the pretrained model on the evaluation chips "
                         "(evaluate's accuracy.fine_tuned does it on the same chips)")

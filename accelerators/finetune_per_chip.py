@@ -7,11 +7,12 @@ threshold-mismatch draw, chip ``seed``), on the training texts only
 (:func:`.finetune_minilm.training_texts`), and is evaluated on the held-out evaluation
 texts on that same chip, converted and calibrated again with the trained tensors as
 :func:`.finetune_minilm.cosines` does. The same trainable tensors (LayerNorm gains and
-offsets, biases: applied digitally, the programmed crossbar weights stay the pretrained
-ones) and the same settings as :class:`.finetune_minilm.MiniLMFinetuneSettings`
-otherwise; only the training chip is the evaluated one (``seed_every = steps``).
+offsets, biases: applied digitally, the programmed crossbar weights stay those of the
+starting model: the pretrained one, or ``--start`` a shared fine-tuned file) and the
+same settings as :class:`.finetune_minilm.MiniLMFinetuneSettings` otherwise; only the
+training chip is the evaluated one (``seed_every = steps``).
 
-Figures (measured, 1 torch thread): :mod:`.finetune_minilm`'s docstring. Run::
+Figures (measured, 1 torch thread): docs/race_it_finetune.md. Run::
 
     OPENBLAS_NUM_THREADS=1 nice python -m imcspice.accelerators.finetune_per_chip \\
         --chip 1000 --steps 40 --out /tmp/perchip1000.json
@@ -25,11 +26,14 @@ from dataclasses import asdict, replace
 
 
 def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
-        base=None, **settings) -> dict:
+        base=None, start=None, **settings) -> dict:
     """Train on chip ``chip`` for ``steps`` steps, evaluate on it before (``before``) and
     after (the 16 evaluation texts, cosine to FP32); returns the figures and the training
     record. ``base``: the BertModel (default: the pretrained MiniLM; tests pass a tiny
-    one); ``settings``: other :class:`.finetune_minilm.MiniLMFinetuneSettings` fields."""
+    one; it stays the FP32 teacher); ``start``: a fine-tuned file (e.g. a shared model,
+    :func:`.finetune_minilm.load_finetuned`) to start from instead of ``base``, evaluated
+    on the chip too; ``settings``: other :class:`.finetune_minilm.MiniLMFinetuneSettings`
+    fields."""
     import torch
 
     from . import finetune_minilm as fm
@@ -45,12 +49,15 @@ def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
     ref = embed(base, ev)
     pre = fm.cosines(base, s.arch, [chip], ev, ref, calib, hw, progress, "pretrained") \
         if before else [None]
-    tuned = copy.deepcopy(base)
-    tr = fm.train(tuned, s, progress, hw)
+    tuned = copy.deepcopy(base) if start is None else fm.load_finetuned(start)[0]
+    first = None if start is None else \
+        fm.cosines(tuned, s.arch, [chip], ev, ref, calib, hw, progress, "start")[0]
+    tr = fm.train(tuned, s, progress, hw, teacher=base)
     after = fm.cosines(tuned, s.arch, [chip], ev, ref, calib, hw, progress,
                        "chip-in-the-loop")
     return {"deployment": "chip-in-the-loop (trained on the evaluated chip)",
-            "chip": chip, "pretrained": pre[0], "fine_tuned_on_chip": after[0],
+            "chip": chip, "pretrained": pre[0], "start": start, "start_on_chip": first,
+            "fine_tuned_on_chip": after[0],
             "settings": asdict(s),
             "training": {k: v for k, v in tr.items() if k != "trained"}}
 
@@ -64,11 +71,13 @@ def main(argv=None) -> int:
                    help="JSON file for the figures (a new file)")
     p.add_argument("--no-before", action="store_true",
                    help="skip the pretrained model's evaluation on the chip")
+    p.add_argument("--start", help="a fine-tuned file to start from (default: pretrained)")
     a = p.parse_args(argv)
-    res = run(a.chip, a.steps, before=not a.no_before)
+    res = run(a.chip, a.steps, before=not a.no_before, start=a.start)
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
-    print(json.dumps({k: res[k] for k in ("chip", "pretrained", "fine_tuned_on_chip")}))
+    print(json.dumps({k: res[k] for k in ("chip", "pretrained", "start_on_chip",
+                                          "fine_tuned_on_chip")}))
     return 0
 
 
