@@ -132,8 +132,13 @@ def test_shipped_model_refits_from_its_shipped_raw_file(name):
     """The file's self-reported held-out error is not trusted: refit the shipped raw sweep
     (no SPICE) with the fitter and kind `build-defaults` uses, then compare the held-out
     error per output and the fitted values. The split is seeded (seed 0), so the same
-    points are held out; only floating-point summation order may differ (measured: at most
-    3e-8 relative, crossbar-column)."""
+    points are held out; only floating-point arithmetic may differ. Fitted values are
+    compared to 1e-5 relative or 1e-5 of the function's full scale (max |value|), the
+    unit the models' errors are stated in: on one machine (AMD EPYC with AVX-512, numpy
+    2.4.6, scipy 1.17.1; measured 2026-12-01) the crossbar-column refit moved i_out_a by
+    up to 2.7e-6 of its full scale (2.4e-4 relative at a value near 0) where earlier
+    machines agreed to 3e-8, with every held-out error still equal to 1e-5 relative. The
+    shipped commit 16c227c refits the same there: the arithmetic, not the code."""
     import numpy as np
 
     from imcspice.characterize.fit import fit
@@ -148,7 +153,7 @@ def test_shipped_model_refits_from_its_shipped_raw_file(name):
             assert r[key] == pytest.approx(e[key], rel=1e-5, abs=1e-15, nan_ok=True), (name, out, key)
     for fn_name, fn in shipped.functions.items():
         np.testing.assert_allclose(refit.functions[fn_name].values, fn.values, rtol=1e-5,
-                                   atol=1e-12 * np.nanmax(np.abs(fn.values)),
+                                   atol=1e-5 * np.nanmax(np.abs(fn.values)),
                                    err_msg=f"{name}:{fn_name}")
 
 
