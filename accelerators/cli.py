@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli import count_arg, positive_arg
+from ..cli import count_arg, positive_arg, rate_arg
 from ..errors import UsageError
 
 
@@ -167,9 +167,9 @@ def register(sub) -> None:
     p.add_argument("--context", type=positive_arg, default=1024)
     p.add_argument("--eval-chunks", type=positive_arg, default=8,
                    help="held-out chunks of --context bytes scored per perplexity")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--lr", type=rate_arg, default=None,
                    help="peak rate of the weights (gaincell default 5e-4)")
-    p.add_argument("--pair-lr", type=float, default=5e-3,
+    p.add_argument("--pair-lr", type=rate_arg, default=5e-3,
                    help="peak rate of the per-head scale/offset pairs")
     p.add_argument("--warmup", type=count_arg, default=5,
                    help="warm-up steps of each training stage")
@@ -203,7 +203,7 @@ def register(sub) -> None:
     g.add_argument("--train-weights", action="store_true",
                    help="train the encoder's crossbar matrices too (hardware-aware training "
                         "of all weights; the chips are programmed with the trained ones)")
-    g.add_argument("--weight-lr", type=float, default=None,
+    g.add_argument("--weight-lr", type=rate_arg, default=None,
                    help="Adam rate of the matrices (default: --lr)")
     g.add_argument("--lora-rank", type=positive_arg, default=None,
                    help="train the matrices as a low-rank change of this rank, stored as "

@@ -73,6 +73,12 @@ def main(argv=None) -> int:
                    help="skip the pretrained model's evaluation on the chip")
     p.add_argument("--start", help="a fine-tuned file to start from (default: pretrained)")
     a = p.parse_args(argv)
+    if a.start is not None:     # a bad file is a one-line error before any work
+        from .finetune_minilm import load_finetuned
+        try:
+            load_finetuned(a.start)
+        except Exception as e:      # missing, unreadable, not safetensors, not MiniLM's
+            p.error(f"--start {a.start}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
     res = run(a.chip, a.steps, before=not a.no_before, start=a.start)
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)

@@ -162,6 +162,19 @@ def seconds_arg(text: str) -> float:
     return v
 
 
+def rate_arg(text: str) -> float:
+    """argparse type: a finite learning rate >= 0 (0 freezes that group; nan, inf and
+    negatives are refused before any work)."""
+    import math
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite rate >= 0")
+    return v
+
+
 def count_arg(text: str, lo: int = 0) -> int:
     """argparse type: an integer >= ``lo``."""
     try:

@@ -120,6 +120,43 @@ def test_finetune_cli_refuses_a_model_for_race_it(tmp_path, capsys):
     assert rc == 2 and "no --model" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("opt,value", [("--weight-lr", "-1e-5"), ("--lr", "nan"),
+                                       ("--pair-lr", "inf"), ("--weight-lr", "fast")])
+def test_finetune_cli_refuses_a_rate_that_is_not_finite_and_nonnegative(tmp_path, capsys,
+                                                                         opt, value):
+    """A negative, nan, inf or non-numeric rate is a one-line usage error before any work
+    (nothing is written); 0 stays allowed (it freezes a group: --lr 0)."""
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as e:
+        main(["finetune", "--arch", "race-it", f"{opt}={value}", "--out", str(out)])
+    last = capsys.readouterr().err.strip().splitlines()[-1]   # argparse: usage, then it
+    assert e.value.code == 2 and f"argument {opt}: {value!r}" in last
+    assert not out.exists()
+    from imcspice.cli import rate_arg
+    assert rate_arg("0") == 0.0 and rate_arg("1e-5") == 1e-5
+
+
+def test_per_chip_start_file_that_is_not_a_finetuned_minilm_is_one_line(tmp_path, capsys):
+    """--start names a user's file: missing, not safetensors, or safetensors without the
+    fine-tuning record each stop with a one-line error before any chip is made."""
+    from safetensors.torch import save_file
+
+    from imcspice.accelerators.finetune_per_chip import main as per_chip
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\xff" * 64)
+    other = tmp_path / "other.safetensors"
+    save_file({"x": torch.zeros(2)}, str(other))
+    for start, why in ((tmp_path / "missing.safetensors", "No such file"),
+                       (junk, "--start"), (other, "no minilm_finetune metadata")):
+        out = tmp_path / f"{start.stem}.json"
+        with pytest.raises(SystemExit) as e:
+            per_chip(["--chip", "1000", "--steps", "1", "--start", str(start),
+                      "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 2 and why in err[-1] and "Traceback" not in "".join(err)
+        assert not out.exists()
+
+
 def test_shipped_weights_are_a_small_low_rank_change_of_the_matrices():
     """The shipped file: the encoder matrices' change as float16 factors of rank
     ``svd_rank`` (finetune_minilm.low_rank), the 1-D tensors in full; it changes the
