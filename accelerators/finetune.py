@@ -243,14 +243,15 @@ def optimizer(named: list, s: FinetuneSettings):
 
 
 def train_stage(model, steps: int, s: FinetuneSettings, label: str, progress: bool,
-                teacher=None, val_x=None) -> dict:
+                teacher=None, val_x=None, after_step=None) -> dict:
     from .train_causal_lm import train_loop
     if steps <= 0:
         return {"losses": [], "seconds": 0.0, "tokens_per_s": None}
     return train_loop(model, steps, s.batch, s.context, s.lr, s.warmup, s.seed,
                       s.device, log_every=10 if progress else 0, label=label,
                       opt=optimizer(list(model.named_parameters()), s), teacher=teacher,
-                      distill=s.distill, val_x=val_x, val_every=s.val_every)
+                      distill=s.distill, val_x=val_x, val_every=s.val_every,
+                      after_step=after_step)
 
 
 def perplexity(model, tokens, s: FinetuneSettings) -> float:

@@ -77,29 +77,19 @@ def train_with_curve(model, steps: int, s, label: str, progress: bool, teacher,
                      every: int, point) -> dict:
     """:func:`.finetune.train_stage`, calling ``point(k)`` (model in eval mode, restored
     after) after the k-th optimizer step for every k < ``steps`` divisible by ``every``
-    (0: never); the caller scores step ``steps``. The hook is global to torch's
-    optimizers, so nothing else may step one meanwhile (the diagnostics train one model)."""
-    from torch.optim.optimizer import register_optimizer_step_post_hook
-
+    (0: never); the caller scores step ``steps``."""
     from .finetune import train_stage
-    done = 0
 
-    def hook(opt, args, kwargs) -> None:
-        nonlocal done
-        done += 1
-        if every > 0 and done % every == 0 and done < steps:
+    def after(k: int) -> None:
+        if every > 0 and k % every == 0 and k < steps:
             was = model.training
             model.eval()
             try:
-                point(done)
+                point(k)
             finally:
                 model.train(was)
 
-    handle = register_optimizer_step_post_hook(hook)
-    try:
-        return train_stage(model, steps, s, label, progress, teacher)
-    finally:
-        handle.remove()
+    return train_stage(model, steps, s, label, progress, teacher, after_step=after)
 
 
 def run(variant: str, steps: int, rounds: int, s, stage0_cache: Path | None,

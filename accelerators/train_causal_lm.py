@@ -86,7 +86,7 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
                seed: int, device: str = "cpu", log_every: int = 10, label: str = "train",
                data: np.ndarray | None = None, opt: torch.optim.Optimizer | None = None,
                teacher=None, distill: float = 0.0, val_x: torch.Tensor | None = None,
-               val_every: int = 0) -> dict:
+               val_every: int = 0, after_step=None) -> dict:
     """Train ``model`` (any module returning ``.logits`` from ``input_ids``) on the
     training corpus; returns {losses, seconds, tokens_per_s}. ``opt``: an optimizer
     whose groups carry ``base_lr`` (default: AdamW over all parameters at ``lr``).
@@ -97,7 +97,8 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
     ``val_every`` > 0: the cross entropy on ``val_x`` is measured before training and
     every ``val_every`` steps, and the model ends on the lowest one (``val_losses``,
     ``val_best_step`` in the result): with one noisy sequence per step a late update
-    can undo the gain, and the held-out text is never looked at."""
+    can undo the gain, and the held-out text is never looked at. ``after_step(k)`` is
+    called after the k-th optimizer step (k = 1 .. steps; e.g. a learning curve)."""
     data = clm.encode(clm.load_corpus("train")) if data is None else data
     rng = np.random.default_rng(seed)
     opt = opt or make_optimizer(model, lr)
@@ -143,6 +144,8 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if after_step is not None:
+            after_step(step + 1)
         losses.append(loss.item())
         if log_every and ((step + 1) % log_every == 0 or step == 0):
             dt = time.perf_counter() - t0
