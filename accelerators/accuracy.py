@@ -367,7 +367,7 @@ def gaincell_run(arch, hw, quick: bool, progress: bool, scales=None,
       matched to the linear model's, the best iterate on the calibration batch, the
       output regression if it helps); ``statistics_matched``: the full iteration;
     * ``vs_nonideality_scale``: the calibrated pairs on cells whose non-idealities are
-      multiplied by k (:meth:`.gaincell_torch.GainCellPhysics.scaled`; k = 1 is
+      multiplied by k (:meth:`.gaincell_physics.GainCellPhysics.scaled`; k = 1 is
       ``calibrated``);
     * ``fine_tuned``: the shipped fine-tuned model (all three stages:
       :func:`.finetune.shipped_accuracy`), on the same bytes and cells.
@@ -398,7 +398,8 @@ def gaincell_run(arch, hw, quick: bool, progress: bool, scales=None,
 
     from . import causal_lm as clm
     from . import finetune as ft
-    from .gaincell_torch import GainCellPhysics, convert, set_physics
+    from .gaincell_physics import GainCellPhysics
+    from .gaincell_torch import convert, set_physics
     t0 = time.perf_counter()
     if _unsimulated(arch):   # refused before minutes of simulation, not after
         raise ArchError(_unsimulated(arch)[0])

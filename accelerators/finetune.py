@@ -121,7 +121,8 @@ def initial_pairs(model, x, ranges: bool = False) -> list | None:
     per-head choices are returned."""
     import torch
 
-    from .gaincell_torch import V_MID_V, gaincell_layers
+    from .gaincell_physics import V_MID_V
+    from .gaincell_torch import gaincell_layers
     layers = gaincell_layers(model)
     for g in layers:
         g.reference = True
@@ -199,7 +200,8 @@ def calibrate(model, x, targets: list[dict], iterations: int, damping: float,
     the loss, see :func:`run`)."""
     import torch
 
-    from .gaincell_torch import V_MAX_V, gaincell_layers
+    from .gaincell_physics import V_MAX_V
+    from .gaincell_torch import gaincell_layers
     layers = gaincell_layers(model)
     history = []
     losses = [] if losses is None else losses
@@ -304,7 +306,8 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
     import torch
 
     from . import causal_lm as clm
-    from .gaincell_torch import GainCellPhysics, convert, set_physics
+    from .gaincell_physics import GainCellPhysics
+    from .gaincell_torch import convert, set_physics
     s = settings
     out = Path(out_dir)
     torch.manual_seed(s.seed)
@@ -426,7 +429,8 @@ def load_finetuned(path: str | Path | None = None, arch="gaincell", physics=None
     import torch
 
     from . import causal_lm as clm
-    from .gaincell_torch import GainCellPhysics, convert
+    from .gaincell_physics import GainCellPhysics
+    from .gaincell_torch import convert
     model, meta = clm.load_gpt2(path or SHIPPED)
     extra = meta.pop("extra_tensors")
     if "gaincell_finetune" not in meta:
@@ -451,7 +455,7 @@ def shipped_accuracy(arch="gaincell", quick: bool = True, progress: bool = False
     intermediate stages (``linear``, ``uncalibrated``, ``calibrated``) are the figures
     the regeneration run measured, with its held-out size."""
     from . import causal_lm as clm
-    from .gaincell_torch import GainCellPhysics
+    from .gaincell_physics import GainCellPhysics
     model, summ = load_finetuned(physics=GainCellPhysics.from_arch(arch, hw))
     model.to(device)
     s = FinetuneSettings(eval_tokens=chunks * 1024 + 1 if chunks else 4 * 1024 + 1

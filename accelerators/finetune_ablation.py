@@ -6,7 +6,7 @@ attention form, then scored on the held-out text with the attention alive and ze
 
 - ``hardware``: the published machine (4-bit Q, 3-bit K/V, 5-bit scores and per-tile
   readout, linear cells with the characterized retention): stage 1 as shipped;
-- ``float``: every quantizer off (:meth:`.gaincell_torch.GainCellPhysics.unquantized`),
+- ``float``: every quantizer off (:meth:`.gaincell_physics.GainCellPhysics.unquantized`),
   clamps, readout clip, window and tile sum kept; linear cells holding their level;
 - ``float_noclip``: as ``float``, each tile output's ±1 clamp also off;
 - ``none``: every attention output is 0 (the floor: what training reaches around no
@@ -105,7 +105,8 @@ def run(variant: str, steps: int, rounds: int, s, stage0_cache: Path | None,
     from . import causal_lm as clm
     from .finetune import perplexity
     from .finetune_resume import attention_zeroed
-    from .gaincell_torch import GainCellPhysics, gaincell_layers, set_physics
+    from .gaincell_physics import GainCellPhysics
+    from .gaincell_torch import gaincell_layers, set_physics
     torch.manual_seed(s.seed)
     model, _ = clm.load_gpt2()
     model.to(s.device)

@@ -56,7 +56,7 @@ def resume(out_dir, checkpoint, arch="gaincell", settings=None, progress: bool =
 
     from . import causal_lm as clm
     from . import finetune as ft
-    from .gaincell_torch import GainCellPhysics
+    from .gaincell_physics import GainCellPhysics
     s = settings or ft.FinetuneSettings()
     out = Path(out_dir)
     torch.manual_seed(s.seed)

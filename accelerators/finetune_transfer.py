@@ -172,7 +172,8 @@ def run(variant: str, steps: int, e2e_steps: int, s, stage0_cache: Path | None,
     from .finetune import perplexity, train_stage
     from .finetune_ablation import form, stage0
     from .finetune_resume import attention_zeroed
-    from .gaincell_torch import GainCellPhysics, set_physics
+    from .gaincell_physics import GainCellPhysics
+    from .gaincell_torch import set_physics
     torch.manual_seed(s.seed)
     model, _ = clm.load_gpt2()
     held = clm.corpus_tokens("heldout")

@@ -64,7 +64,8 @@ def _scores(g, q, k):
     offset is a calibration estimate; leakage over 1024 tokens is < 0.1 %)."""
     import torch
 
-    from .gaincell_torch import V_MAX_V, quantize, window_mask
+    from .gaincell_physics import V_MAX_V
+    from .gaincell_torch import quantize, window_mask
     p, h = g.phys, g._h
     qp = quantize(h(g.aq) * q + h(g.bq), 0.0, 1.0, p.q_bits)
     kw = quantize(h(g.ak) * k + h(g.bk), 0.0, V_MAX_V, p.kv_bits)
@@ -77,7 +78,7 @@ def _set_threshold(g, q, k, frac: float, iterations: int = 3) -> None:
     """Shift each head's bk so that ``frac`` of its window pairs score above zero."""
     import torch
 
-    from .gaincell_torch import V_MAX_V
+    from .gaincell_physics import V_MAX_V
     slope = float(g.read_current(torch.tensor([V_MAX_V]))
                   - g.read_current(torch.tensor([0.0]))) / V_MAX_V
     for _ in range(iterations):
@@ -105,7 +106,8 @@ def calibrate_ranges(model, x, base: list[dict]) -> list[dict]:
     per layer the chosen (c_qk, p, c_v) per head and the squared correlations."""
     import torch
 
-    from .gaincell_torch import V_MID_V, attention_modules
+    from .gaincell_physics import V_MID_V
+    from .gaincell_torch import attention_modules
     chosen = []
     for att in attention_modules(model):
         g = att.gaincell
@@ -147,7 +149,7 @@ def ranges_from_reference(ref: list[dict]) -> list[dict]:
     range; :func:`.finetune.initial_pairs` sets its pairs from them) and the FP32 input
     means, from the FP32 record of each layer (``q_in``, ``k_in``, ``v_in``: per-head
     mean, std)."""
-    from .gaincell_torch import V_MID_V
+    from .gaincell_physics import V_MID_V
     out = []
     for r in ref:
         d = {}

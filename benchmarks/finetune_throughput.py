@@ -46,7 +46,8 @@ def main(argv=None) -> None:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     from imcspice.accelerators import causal_lm as clm
     from imcspice.accelerators import finetune as ft
-    from imcspice.accelerators.gaincell_torch import GainCellPhysics, convert
+    from imcspice.accelerators.gaincell_physics import GainCellPhysics
+    from imcspice.accelerators.gaincell_torch import convert
 
     s = ft.FinetuneSettings(batch=args.batch, context=args.context, warmup=1,
                             device=device, fp32_control=False)

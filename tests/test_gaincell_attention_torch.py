@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from imcspice.accelerators.gaincell_torch import (GainCellAttention, GainCellPhysics,
-                                                   quantize, retention_table)
+from imcspice.accelerators.gaincell_physics import GainCellPhysics, retention_table
+from imcspice.accelerators.gaincell_torch import GainCellAttention, quantize
 
 torch.set_num_threads(1)
 

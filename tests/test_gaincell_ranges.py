@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from imcspice.accelerators import gaincell_ranges as gr
-from imcspice.accelerators.gaincell_torch import V_MID_V, GainCellAttention, GainCellPhysics
+from imcspice.accelerators.gaincell_physics import V_MID_V, GainCellPhysics
+from imcspice.accelerators.gaincell_torch import GainCellAttention
 
 torch.set_num_threads(1)
 

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from imcspice.accelerators import gaincell_torch as gt
-from imcspice.accelerators.gaincell_torch import (V_MAX_V, V_MID_V, GainCellAttention,
-                                                   GainCellPhysics, window_mask)
+from imcspice.accelerators.gaincell_physics import V_MAX_V, V_MID_V, GainCellPhysics
+from imcspice.accelerators.gaincell_torch import GainCellAttention, window_mask
 
 torch.set_num_threads(1)
 EPS = torch.finfo(torch.float32).eps

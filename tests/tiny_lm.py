@@ -5,7 +5,7 @@ from dataclasses import replace
 import torch
 
 from imcspice.accelerators import causal_lm as clm
-from imcspice.accelerators.gaincell_torch import GainCellPhysics
+from imcspice.accelerators.gaincell_physics import GainCellPhysics
 
 
 def tiny_gpt2_and_machine():
