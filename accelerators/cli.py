@@ -97,7 +97,7 @@ def _cmd_finetune(args) -> int:
                          lr=args.lr or 5e-4, pair_lr=args.pair_lr, warmup=args.warmup,
                          distill=args.distill, val_every=args.val_every,
                          range_calibration=not args.no_range_calibration,
-                         transfer_steps=args.transfer_steps)
+                         transfer_steps=args.transfer_steps, max_minutes=args.max_minutes)
     import torch
     torch.set_num_threads(args.threads)
     if args.resume:
@@ -188,6 +188,10 @@ def register(sub) -> None:
                    help="gaincell: continue stage 3 of this fine-tuned checkpoint for "
                         "--steps-nonlinear steps (stages 0-2 not re-run; use another "
                         "--seed; finetune_resume.py)")
+    p.add_argument("--max-minutes", type=rate_arg, default=0.0,
+                   help="gaincell: wall-clock budget of each training stage; its cosine "
+                        "schedule anneals by time and --steps-* become upper bounds (a run "
+                        "sized to a machine's time; 0: off)")
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

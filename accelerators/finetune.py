@@ -72,6 +72,8 @@ class FinetuneSettings:
     val_every: int = 0            # >0: keep the best iterate on the calibration batch
     range_calibration: bool = True  # stage 0 also sets the readout ranges (gaincell_ranges)
     transfer_steps: int = 0       # >0: stage 1a, attention transfer (finetune_transfer)
+    max_minutes: float = 0.0      # >0: each training stage's wall-clock budget (its cosine
+                                  # anneals by time; steps_* become upper bounds)
 
 
 def _log(msg: str, progress: bool) -> None:
@@ -253,7 +255,7 @@ def train_stage(model, steps: int, s: FinetuneSettings, label: str, progress: bo
                       s.device, log_every=10 if progress else 0, label=label,
                       opt=optimizer(list(model.named_parameters()), s), teacher=teacher,
                       distill=s.distill, val_x=val_x, val_every=s.val_every,
-                      after_step=after_step)
+                      after_step=after_step, max_seconds=60.0 * s.max_minutes)
 
 
 def perplexity(model, tokens, s: FinetuneSettings) -> float:
@@ -396,6 +398,7 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
            "calibration_loss_per_iterate": calib_losses, "calibration_kept_iterate": best,
            "calibration_output_regression": {"loss": regressed_loss, "kept": bool(regressed)},
            "settings": asdict(s), "seconds": times, "tokens_per_s": tps,
+           "steps_done": {"stage1": len(r1["losses"]), "stage3": len(r3["losses"])},
            "total_seconds": time.perf_counter() - t_start,
            "loss_stage1": r1["losses"], "loss_stage3": r3["losses"],
            "validation_stage1": r1.get("val_losses"), "validation_stage3": r3.get("val_losses"),

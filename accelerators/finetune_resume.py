@@ -96,12 +96,14 @@ def resume(out_dir, checkpoint, arch="gaincell", settings=None, progress: bool =
     ppl["attention_zeroed"] = attention_zeroed(model, held, s)
     ft._log(f"stage 3 continued: {ppl['fine_tuned']:.3f} ({ppl['fine_tuned'] / ppl['fp32']:.3f}x "
          f"FP32); attention zeroed {ppl['attention_zeroed']:.3f}", progress)
-    before = prev["settings"]["steps_nonlinear"] + (
-        prev["resumed_from"]["stage3_steps_before"] if "resumed_from" in prev else 0)
+    done = prev.get("steps_done", {}).get("stage3", prev["settings"]["steps_nonlinear"])
+    before = done + (prev["resumed_from"]["stage3_steps_before"] if "resumed_from" in prev
+                     else 0)
     res = {"perplexity": ppl, "ratio_fine_tuned_to_fp32": ppl["fine_tuned"] / ppl["fp32"],
            "ratio_fine_tuned_to_fp32_same_training": None, "target_ratio": 1.10,
            "settings": asdict(s), "seconds": {"stage3_s": r3["seconds"]},
            "tokens_per_s": {"stage3": r3["tokens_per_s"]},
+           "steps_done": {"stage3": len(r3["losses"])},
            "total_seconds": time.perf_counter() - t_start,
            "loss_stage1": [], "loss_stage3": r3["losses"],
            "validation_stage1": None, "validation_stage3": r3.get("val_losses"),

@@ -67,10 +67,13 @@ def batches(data: np.ndarray, context: int, batch: int, rng: np.random.Generator
         yield xy[:, :-1], xy[:, 1:]
 
 
-def cosine_lr(step: int, steps: int, peak: float, warmup: int) -> float:
+def cosine_lr(step: int, steps: int, peak: float, warmup: int, time_frac: float = 0.0) -> float:
+    """Linear warm-up over ``warmup`` steps, then a cosine from ``peak`` to 0.1 x peak at
+    the later of the step fraction and ``time_frac`` (a wall-clock budget's spent
+    fraction, 0 without one)."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    t = (step - warmup) / max(1, steps - warmup)
+    t = min(1.0, max((step - warmup) / max(1, steps - warmup), time_frac))
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -86,7 +89,7 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
                seed: int, device: str = "cpu", log_every: int = 10, label: str = "train",
                data: np.ndarray | None = None, opt: torch.optim.Optimizer | None = None,
                teacher=None, distill: float = 0.0, val_x: torch.Tensor | None = None,
-               val_every: int = 0, after_step=None) -> dict:
+               val_every: int = 0, after_step=None, max_seconds: float | None = None) -> dict:
     """Train ``model`` (any module returning ``.logits`` from ``input_ids``) on the
     training corpus; returns {losses, seconds, tokens_per_s}. ``opt``: an optimizer
     whose groups carry ``base_lr`` (default: AdamW over all parameters at ``lr``).
@@ -98,7 +101,11 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
     every ``val_every`` steps, and the model ends on the lowest one (``val_losses``,
     ``val_best_step`` in the result): with one noisy sequence per step a late update
     can undo the gain, and the held-out text is never looked at. ``after_step(k)`` is
-    called after the k-th optimizer step (k = 1 .. steps; e.g. a learning curve)."""
+    called after the k-th optimizer step (k = 1 .. steps; e.g. a learning curve).
+    ``max_seconds`` > 0: a wall-clock budget for the loop: the schedule's cosine follows
+    the later of the step and the time fraction, and the loop ends after the step that
+    spends the budget, so a run sized by time still anneals (``steps`` is then an upper
+    bound; ``len(losses)`` the steps done)."""
     data = clm.encode(clm.load_corpus("train")) if data is None else data
     rng = np.random.default_rng(seed)
     opt = opt or make_optimizer(model, lr)
@@ -126,9 +133,13 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
 
     if val_x is not None and val_every > 0:
         validate(0)
+    budget = max_seconds if max_seconds and max_seconds > 0 else None
     for step in range(steps):
+        spent = (time.perf_counter() - t0) / budget if budget else 0.0
+        if spent >= 1.0:
+            break
         for g in opt.param_groups:
-            g["lr"] = cosine_lr(step, steps, g["base_lr"], warmup)
+            g["lr"] = cosine_lr(step, steps, g["base_lr"], warmup, spent)
         x, y = next(it)
         logits = model(input_ids=x.to(device)).logits
         logits = logits.reshape(-1, logits.shape[-1])
@@ -153,9 +164,12 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
                   f"{dt:6.1f} s  {(step + 1) * batch * context / dt:7.0f} tok/s", flush=True)
         if val and ((step + 1) % val_every == 0 or step + 1 == steps):
             validate(step + 1)
+    if val and val[-1][0] != len(losses):    # ended by the budget between validations
+        validate(len(losses))
     model.eval()
     dt = time.perf_counter() - t0
-    out = {"losses": losses, "seconds": dt, "tokens_per_s": steps * batch * context / dt}
+    out = {"losses": losses, "seconds": dt,
+           "tokens_per_s": len(losses) * batch * context / dt if dt > 0 else None}
     if val:
         model.load_state_dict(best[1])
         out.update(val_losses=val, val_best_step=best[2])

@@ -163,15 +163,15 @@ def seconds_arg(text: str) -> float:
 
 
 def rate_arg(text: str) -> float:
-    """argparse type: a finite learning rate >= 0 (0 freezes that group; nan, inf and
-    negatives are refused before any work)."""
+    """argparse type: a finite number >= 0 (a learning rate: 0 freezes that group; a
+    budget: 0 is none); nan, inf and negatives are refused before any work."""
     import math
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a finite rate >= 0")
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number >= 0")
     return v
 
 

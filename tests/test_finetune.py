@@ -84,6 +84,32 @@ def test_training_ends_on_the_best_validation_iterate(tiny):
     assert _ce(model, val) == pytest.approx(best, rel=1e-6)
 
 
+def test_time_budget_anneals_by_time_and_ends_the_stage(tiny, monkeypatch):
+    """max_seconds: the cosine follows the spent share of the budget (here far ahead of
+    the step share), the loop stops once the budget is spent, and a budget that ends
+    between validations still ends on a validated iterate. A fake clock that advances
+    1 s per reading: t0 = 0, step k starts at k + 1 s, so a 4 s budget runs 3 steps at
+    spent shares 1/4, 1/2, 3/4: rates peak x (0.1 + 0.45 (1 + cos(pi t))) = 0.8682,
+    0.55, 0.2318 x peak (no warm-up)."""
+    from types import SimpleNamespace
+
+    from imcspice.accelerators import train_causal_lm as tcl
+    clock = iter(range(10_000))
+    monkeypatch.setattr(tcl, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    model, _ = clm.load_gpt2(tiny[0])
+    opt = tcl.make_optimizer(model, 1e-3)
+    rates = []
+    val = ft.calibration_batch(ft.FinetuneSettings(context=128, calib_sequences=2))
+    r = tcl.train_loop(model, 100, 1, 128, 1e-3, 0, 0, log_every=0, opt=opt,
+                       val_x=val, val_every=2, max_seconds=4.0,
+                       after_step=lambda k: rates.append(opt.param_groups[0]["lr"]))
+    assert len(r["losses"]) == 3
+    np.testing.assert_allclose(rates, [0.868198e-3, 0.55e-3, 0.231802e-3], rtol=1e-5)
+    assert [k for k, _ in r["val_losses"]] == [0, 2, 3]
+    best = min(v for _, v in r["val_losses"])
+    assert _ce(model, val) == pytest.approx(best, rel=1e-6)
+
+
 def test_distillation_pulls_the_model_toward_the_teacher(tiny):
     """KL(teacher || student) on unseen training text falls when it is the loss term
     (weight 20 against the cross entropy) and a random student copies a teacher that
@@ -261,6 +287,8 @@ def test_resume_continues_stage_3_and_measures_the_attention(tiny, tmp_path):
     assert ppl["fp32"] == pytest.approx(first["perplexity"]["fp32"], rel=1e-9)
     assert ppl["calibrated"] == first["perplexity"]["calibrated"]
     assert res["resumed_from"]["stage3_steps_before"] == 2 and len(res["loss_stage3"]) == 3
+    assert res["steps_done"] == {"stage3": 3} and first["steps_done"] == {"stage1": 1,
+                                                                          "stage3": 2}
     assert [k for k, _ in res["validation_stage3"]] == [0, 1, 2, 3]
     model, summ = ft.load_finetuned(tmp_path / "b" / "model.safetensors", physics=phys)
     held = clm.corpus_tokens("heldout")
