@@ -11,7 +11,12 @@
 #     float and no-attention forms for STEPS_A steps, the float form (2x cheaper proxy)
 #     and no attention for STEPS_B, each scored (held-out perplexity and attention
 #     zeroed) every EVAL steps into its JSON as it goes, so a run cut at T_END still
-#     leaves its curve.
+#     leaves its curve (STEPS_B > 0: also float and no attention for STEPS_B);
+#  3. beside them, stage 3 continued from the shipped gain-cell weights (the route that
+#     moved the shipped figure on the CPU: docs/gaincell_finetune.md), sized by the
+#     clock (imcspice finetune --max-minutes: its cosine anneals by time and it ends
+#     S3_TAIL s before T_END, leaving time for its 16-chunk evaluation): weights to ship
+#     after a CPU re-evaluation.
 # Needs: the repository, .gpu/minilm (benchmarks/minilm_pack.py pack .gpu/minilm) and
 # .gpu/stage0.pt (the stage-0 cache, 10 kB; built here first if missing), a python3 with
 # torch (CUDA), transformers, safetensors, tokenizers, h5py, scipy, nvidia-ml-py.
@@ -21,15 +26,17 @@
 # the figures).
 set -u
 OUT=${OUT:-$PWD/gpu-out}; DEV=${DEV:-cuda}; SMOKE=${SMOKE:-0}; SERIAL=${SERIAL:-$SMOKE}
-T_END=${T_END:-520}; T_MEASURE=${T_MEASURE:-120}
+T_END=${T_END:-520}; T_MEASURE=${T_MEASURE:-120}; S3_TAIL=${S3_TAIL:-60}
+S3_SEED=${S3_SEED:-7}   # a seed no run of the shipped weights used (their record names them)
 ROOT=$PWD; SITE=/tmp/imcspice-site; R=$OUT/results; L=$OUT/results/logs
 STAGE0=${STAGE0:-$ROOT/.gpu/stage0.pt}
 if [ "$SMOKE" = 1 ]; then
   STEPS_A=${STEPS_A:-4}; STEPS_B=${STEPS_B:-6}; EVAL=${EVAL:-2}; CHUNKS=1
-  RACE=(--sentences 2 --calib 2 --seeds 1)
+  RACE=(--sentences 2 --calib 2 --seeds 1); S3_STEPS=4; S3_CHUNKS=1
 else
-  STEPS_A=${STEPS_A:-2000}; STEPS_B=${STEPS_B:-6000}; EVAL=${EVAL:-250}; CHUNKS=4
+  STEPS_A=${STEPS_A:-2000}; STEPS_B=${STEPS_B:-0}; EVAL=${EVAL:-250}; CHUNKS=4
   RACE=(--sentences 4 --calib 4 --seeds 2)   # the QUICK protocol of docs/gpu.md's table
+  S3_STEPS=1000000; S3_CHUNKS=16             # stage 3: steps bounded by the clock alone
 fi
 mkdir -p "$L"
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1
@@ -66,7 +73,13 @@ if [ ! -f "$STAGE0" ]; then   # not carried: built here (the same code as on the
   ( job stage0 "$T_END" "${FA[@]}" --variant hardware --steps 0 --stage0 "$STAGE0" \
       --out "$R/stage0.json"; wait )
 fi
-echo "[gpu_session $SECONDS s] accuracy path and stage-1 runs (together)"
+echo "[gpu_session $SECONDS s] accuracy path, stage-1 runs and stage 3 continued (together)"
+S3_MIN=$(awk -v l=$((T_END - SECONDS - S3_TAIL)) 'BEGIN { m = l / 60; if (m < 0.1) m = 0.1; printf "%.2f", m }')
+job stage3 "$T_END" $PY -m imcspice.cli finetune --arch gaincell --device "$DEV" \
+    --resume "$ROOT/accelerators/data/causal_lm_gaincell.safetensors" --threads 1 \
+    --batch 2 --warmup 20 --distill 1.0 --lr 3e-4 --pair-lr 1e-3 --val-every 50 \
+    --steps-nonlinear "$S3_STEPS" --max-minutes "$S3_MIN" --eval-chunks "$S3_CHUNKS" \
+    --seed "$S3_SEED" --out "$R/stage3"
 job acc_gaincell "$T_END" $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" \
     --arch gaincell --chunks "$CHUNKS"
 job acc_raceit_quick "$T_END" $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" \
@@ -78,6 +91,7 @@ for v in float none; do
       --out "$R/${v}_$STEPS_A.json"
 done
 for v in float none; do
+  [ "$STEPS_B" -gt 0 ] || break
   job ${v}_$STEPS_B "$T_END" "${FA[@]}" --variant $v --steps "$STEPS_B" --stage0 "$STAGE0" \
       --out "$R/${v}_$STEPS_B.json"
 done
@@ -110,6 +124,18 @@ for n in sys.argv[2:]:
         line += f"{none['perplexity']:7.3f} " if none else f"{'-':>7} "
         walls = [by[v][k]["wall_s"] for v in by if k in by[v]]
         print(line + f"{max(walls):7.0f}")
+s3 = r / "stage3" / "finetune.json"
+if s3.exists():
+    d = json.loads(s3.read_text())
+    p, val = d["perplexity"], d.get("validation_stage3") or []
+    best = min(val, key=lambda kv: kv[1]) if val else None
+    print(f"stage 3 continued: {d['steps_done']['stage3']} steps in "
+          f"{d['seconds']['stage3_s']:.0f} s ({d['tokens_per_s']['stage3']:.0f} tokens/s); "
+          f"held-out {p['resumed_from']:.3f} -> {p['fine_tuned']:.3f} "
+          f"({p['fine_tuned'] / p['fp32']:.3f}x FP32 {p['fp32']:.3f}), attention zeroed "
+          f"{p['attention_zeroed']:.3f}; best calibration-batch loss {best}")
+else:
+    print("stage 3 continued: no record (see logs/stage3.log)")
 EOF
 tail -n 3 "$L"/*.log
 cat "$R/summary.txt"
