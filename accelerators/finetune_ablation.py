@@ -194,12 +194,12 @@ def write_result(res: dict, out: Path) -> None:
 
 
 def main(argv=None) -> None:
-    from ..cli import new_file_arg
+    from ..cli import count_arg, new_file_arg, positive_arg
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variant", choices=VARIANTS, required=True)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--eval-every", type=int, default=0,
+    ap.add_argument("--steps", type=count_arg, default=60)
+    ap.add_argument("--rounds", type=positive_arg, default=1)
+    ap.add_argument("--eval-every", type=count_arg, default=0,
                     help="also score every N steps inside a round (0: after each round)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--save-state", type=new_file_arg, default=None,

@@ -33,12 +33,21 @@ def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
     one; it stays the FP32 teacher); ``start``: a fine-tuned file (e.g. a shared model,
     :func:`.finetune_minilm.load_finetuned`) to start from instead of ``base``, evaluated
     on the chip too; ``settings``: other :class:`.finetune_minilm.MiniLMFinetuneSettings`
-    fields."""
+    fields. A ``start`` file that is missing, not safetensors or not a MiniLM fine-tuned
+    file raises :class:`~imcspice.errors.InputError` before any other work."""
     import torch
 
+    from ..errors import InputError
     from . import finetune_minilm as fm
     from .minilm import MiniLMTokenizer
     from .torch_minilm import embed, load_hf_minilm
+    tuned = None
+    if start is not None:   # the user's file: read first, so a bad one costs nothing
+        try:
+            tuned = fm.load_finetuned(start)[0]
+        except Exception as e:      # missing, unreadable, not safetensors, not MiniLM's
+            raise InputError(f"--start {start}: "
+                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     s = replace(fm.MiniLMFinetuneSettings(**settings), steps=steps, seed_every=steps,
                 train_seed_base=chip, eval_seeds=(chip,))
     torch.set_num_threads(s.threads)
@@ -49,7 +58,7 @@ def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
     ref = embed(base, ev)
     pre = fm.cosines(base, s.arch, [chip], ev, ref, calib, hw, progress, "pretrained") \
         if before else [None]
-    tuned = copy.deepcopy(base) if start is None else fm.load_finetuned(start)[0]
+    tuned = copy.deepcopy(base) if tuned is None else tuned
     first = None if start is None else \
         fm.cosines(tuned, s.arch, [chip], ev, ref, calib, hw, progress, "start")[0]
     tr = fm.train(tuned, s, progress, hw, teacher=base)
@@ -73,13 +82,11 @@ def main(argv=None) -> int:
                    help="skip the pretrained model's evaluation on the chip")
     p.add_argument("--start", help="a fine-tuned file to start from (default: pretrained)")
     a = p.parse_args(argv)
-    if a.start is not None:     # a bad file is a one-line error before any work
-        from .finetune_minilm import load_finetuned
-        try:
-            load_finetuned(a.start)
-        except Exception as e:      # missing, unreadable, not safetensors, not MiniLM's
-            p.error(f"--start {a.start}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
-    res = run(a.chip, a.steps, before=not a.no_before, start=a.start)
+    from ..errors import InputError
+    try:
+        res = run(a.chip, a.steps, before=not a.no_before, start=a.start)
+    except InputError as e:     # a bad --start file: one line, before any work
+        p.error(str(e))
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps({k: res[k] for k in ("chip", "pretrained", "start_on_chip",

@@ -139,3 +139,15 @@ def test_curve_points_are_the_model_after_that_many_steps(tiny):
     n = len(after)   # the hook is gone: a later optimizer step scores nothing
     ft.train_stage(model, 1, s, "test", False)
     assert len(points) == 2 and len(after) == n
+
+
+@pytest.mark.parametrize("opt,value", [("--steps", "-1"), ("--rounds", "0"),
+                                       ("--eval-every", "-5"), ("--steps", "ten")])
+def test_cli_refuses_counts_that_are_not_counts(tmp_path, capsys, opt, value):
+    """A negative step count, zero rounds or a non-integer is a one-line usage error
+    before any work (nothing written)."""
+    out = tmp_path / "r.json"
+    with pytest.raises(SystemExit) as e:
+        fa.main(["--variant", "float", opt, value, "--out", str(out)])
+    assert e.value.code == 2 and f"argument {opt}" in capsys.readouterr().err
+    assert not out.exists()
