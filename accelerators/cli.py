@@ -173,7 +173,7 @@ def register(sub) -> None:
                    help="peak rate of the per-head scale/offset pairs")
     p.add_argument("--warmup", type=count_arg, default=5,
                    help="warm-up steps of each training stage")
-    p.add_argument("--distill", type=float, default=0.0,
+    p.add_argument("--distill", type=rate_arg, default=0.0,
                    help="weight of KL(FP32 teacher || model) added to the loss")
     p.add_argument("--val-every", type=count_arg, default=0,
                    help="every N steps score the calibration batch (training text); each "

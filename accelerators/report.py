@@ -206,8 +206,9 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
     ft = acc.get("fine_tuned")
     if ft:
         pre = ft.get("pretrained_same_chips")
+        trained = ft.get("trained", "LayerNorm and bias tensors")
         L += ["", f"Hardware-aware fine-tuned (`imcspice finetune --arch race-it`, "
-                  f"{ft.get('trained', 'LayerNorm and bias tensors')} {ft['weights']}; {ft['sentences']} texts, chips "
+                  f"{trained} {ft['weights']}; {ft['sentences']} texts, chips "
                   f"{', '.join(str(c) for c in ft['chips'])} never trained on): cosine to "
                   f"FP32 **{ft['cosine_mean']:.4f} ± {ft['cosine_std']:.4f}**"
                   + (f" against {pre['cosine_mean']:.4f} ± {pre['cosine_std']:.4f} "

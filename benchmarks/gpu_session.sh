@@ -8,10 +8,10 @@
 #     gain-cell model on 4 held-out chunks, RACE-IT on the QUICK protocol, seeds 0-1) and
 #     stage 1 of gain-cell fine-tuning alone (accelerators/finetune_ablation.py) from the
 #     range-calibrated stage 0 at lr 3e-4, pair lr 1e-3, batch 2 x 1024: the hardware,
-#     float and no-attention forms for STEPS_A steps, the float form (2x cheaper proxy)
-#     and no attention for STEPS_B, each scored (held-out perplexity and attention
-#     zeroed) every EVAL steps into its JSON as it goes, so a run cut at T_END still
-#     leaves its curve (STEPS_B > 0: also float and no attention for STEPS_B);
+#     float and no-attention forms for STEPS_A steps (STEPS_B > 0: also the float form,
+#     a 2x cheaper proxy, and no attention for STEPS_B), each scored (held-out
+#     perplexity and attention zeroed) every EVAL steps into its JSON as it goes, so a
+#     run cut at T_END still leaves its curve;
 #  3. beside them, stage 3 continued from the shipped gain-cell weights (the route that
 #     moved the shipped figure on the CPU: docs/gaincell_finetune.md), sized by the
 #     clock (imcspice finetune --max-minutes: its cosine anneals by time and it ends

@@ -122,7 +122,7 @@ def test_finetune_cli_refuses_a_model_for_race_it(tmp_path, capsys):
 
 @pytest.mark.parametrize("opt,value", [("--weight-lr", "-1e-5"), ("--lr", "nan"),
                                        ("--pair-lr", "inf"), ("--weight-lr", "fast"),
-                                       ("--max-minutes", "-1")])
+                                       ("--max-minutes", "-1"), ("--distill", "nan")])
 def test_finetune_cli_refuses_a_rate_that_is_not_finite_and_nonnegative(tmp_path, capsys,
                                                                          opt, value):
     """A negative, nan, inf or non-numeric rate is a one-line usage error before any work
