@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli import count_arg, positive_arg, rate_arg
+from ..cli import count_arg, decay_arg, positive_arg, rate_arg
 from ..errors import UsageError
 
 
@@ -87,6 +87,9 @@ def _cmd_finetune(args) -> int:
     model = Path(args.model) if args.model else None
     if model is not None and not model.is_file():
         raise UsageError(f"--model {model}: no such file")
+    if args.average_decay and not args.val_every:
+        raise UsageError("--average-decay needs --val-every N: the average is kept only "
+                         "when it scores lower on the calibration batch")
     out = Path(args.out)
     if (out / "finetune.json").exists() and not args.force:
         raise UsageError(f"{out / 'finetune.json'} exists: choose another --out or --force")
@@ -97,7 +100,8 @@ def _cmd_finetune(args) -> int:
                          lr=args.lr or 5e-4, pair_lr=args.pair_lr, warmup=args.warmup,
                          distill=args.distill, val_every=args.val_every,
                          range_calibration=not args.no_range_calibration,
-                         transfer_steps=args.transfer_steps, max_minutes=args.max_minutes)
+                         transfer_steps=args.transfer_steps, max_minutes=args.max_minutes,
+                         average_decay=args.average_decay)
     import torch
     torch.set_num_threads(args.threads)
     if args.resume:
@@ -192,6 +196,10 @@ def register(sub) -> None:
                    help="gaincell: wall-clock budget of each training stage; its cosine "
                         "schedule anneals by time and --steps-* become upper bounds (a run "
                         "sized to a machine's time; 0: off)")
+    p.add_argument("--average-decay", type=decay_arg, default=0.0, metavar="D",
+                   help="gaincell, with --val-every: also score an exponential moving "
+                        "average of the weights (a = D a + (1 - D) w per step, D in [0, 1); "
+                        "e.g. 0.999) and end on it when it scores lower (0: off)")
     p.add_argument("--seed", type=count_arg, default=0)
     p.add_argument("--threads", type=positive_arg, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

@@ -74,6 +74,7 @@ class FinetuneSettings:
     transfer_steps: int = 0       # >0: stage 1a, attention transfer (finetune_transfer)
     max_minutes: float = 0.0      # >0: each training stage's wall-clock budget (its cosine
                                   # anneals by time; steps_* become upper bounds)
+    average_decay: float = 0.0    # (0, 1) with val_every: also validate a weight EMA; 0: off
 
 
 def _log(msg: str, progress: bool) -> None:
@@ -255,7 +256,16 @@ def train_stage(model, steps: int, s: FinetuneSettings, label: str, progress: bo
                       s.device, log_every=10 if progress else 0, label=label,
                       opt=optimizer(list(model.named_parameters()), s), teacher=teacher,
                       distill=s.distill, val_x=val_x, val_every=s.val_every,
-                      after_step=after_step, max_seconds=60.0 * s.max_minutes)
+                      after_step=after_step, max_seconds=60.0 * s.max_minutes,
+                      average_decay=s.average_decay)
+
+
+def validation_average(k: str, r: dict) -> dict:
+    """Stage ``k``'s averaged-weight validations and kept weights, if it had them
+    (``train_loop(average_decay=...)``)."""
+    return {} if "val_losses_average" not in r else {
+        f"validation_{k}_average": r["val_losses_average"],
+        f"kept_{k}": {"step": r["val_best_step"], "weights": r["val_best_weights"]}}
 
 
 def perplexity(model, tokens, s: FinetuneSettings) -> float:
@@ -402,6 +412,7 @@ def run(out_dir: str | Path, arch="gaincell", model_path: str | Path | None = No
            "total_seconds": time.perf_counter() - t_start,
            "loss_stage1": r1["losses"], "loss_stage3": r3["losses"],
            "validation_stage1": r1.get("val_losses"), "validation_stage3": r3.get("val_losses"),
+           **validation_average("stage1", r1), **validation_average("stage3", r3),
            **({"loss_transfer": rt["losses"]} if s.transfer_steps else {}),
            "heldout_tokens": (min(s.eval_tokens, len(held)) - 1) // s.context * s.context,
            "physics": {**physics_record(phys), "retention_at_window_edge": 1.0 - eps_max},

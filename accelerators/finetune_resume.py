@@ -107,6 +107,7 @@ def resume(out_dir, checkpoint, arch="gaincell", settings=None, progress: bool =
            "total_seconds": time.perf_counter() - t_start,
            "loss_stage1": [], "loss_stage3": r3["losses"],
            "validation_stage1": None, "validation_stage3": r3.get("val_losses"),
+           **ft.validation_average("stage3", r3),
            "heldout_tokens": (min(s.eval_tokens, len(held)) - 1) // s.context * s.context,
            "physics": ft.physics_record(phys),
            "resumed_from": {"checkpoint": str(checkpoint), "stage3_steps_before": before,

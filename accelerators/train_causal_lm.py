@@ -89,7 +89,8 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
                seed: int, device: str = "cpu", log_every: int = 10, label: str = "train",
                data: np.ndarray | None = None, opt: torch.optim.Optimizer | None = None,
                teacher=None, distill: float = 0.0, val_x: torch.Tensor | None = None,
-               val_every: int = 0, after_step=None, max_seconds: float | None = None) -> dict:
+               val_every: int = 0, after_step=None, max_seconds: float | None = None,
+               average_decay: float = 0.0) -> dict:
     """Train ``model`` (any module returning ``.logits`` from ``input_ids``) on the
     training corpus; returns {losses, seconds, tokens_per_s}. ``opt``: an optimizer
     whose groups carry ``base_lr`` (default: AdamW over all parameters at ``lr``).
@@ -105,7 +106,13 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
     ``max_seconds`` > 0: a wall-clock budget for the loop: the schedule's cosine follows
     the later of the step and the time fraction, and the loop ends after the step that
     spends the budget, so a run sized by time still anneals (``steps`` is then an upper
-    bound; ``len(losses)`` the steps done)."""
+    bound; ``len(losses)`` the steps done). ``average_decay`` d in (0, 1) with validation:
+    an exponential moving average of the trained parameters (Polyak averaging, a ~1/(1-d)
+    step horizon; a = d a + (1 - d) w after each step, starting from the initial
+    weights) is scored at each validation too (``val_losses_average``), and the model
+    ends on whichever of iterates and averages scored lowest (``val_best_weights``:
+    "iterate" or "average"): one noisy sequence per step moves the calibration loss of
+    consecutive iterates by ~0.03 nats late in a run, which an average smooths."""
     data = clm.encode(clm.load_corpus("train")) if data is None else data
     rng = np.random.default_rng(seed)
     opt = opt or make_optimizer(model, lr)
@@ -115,9 +122,16 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
     it = batches(data, context, batch, rng)
     losses, t0 = [], time.perf_counter()
     val: list = []
-    best = (float("inf"), None, 0)
+    val_avg: list = []
+    best = (float("inf"), None, 0, "iterate")
+    validating = val_x is not None and val_every > 0
+    if average_decay and not (0.0 < average_decay < 1.0):
+        raise ValueError(f"average_decay {average_decay}: give a decay in (0, 1)")
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    avg = ({n: p.detach().clone() for n, p in params.items()}
+           if average_decay and validating else None)
 
-    def validate(step: int):
+    def score(step: int, kind: str) -> float:
         nonlocal best
         model.eval()
         with torch.no_grad():
@@ -125,13 +139,27 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
             v = float(F.cross_entropy(lg.reshape(-1, lg.shape[-1]),
                                       val_x[:, 1:].to(device).reshape(-1)))
         model.train()
-        val.append((step, v))
         if v < best[0]:
-            best = (v, {k: t.detach().clone() for k, t in model.state_dict().items()}, step)
-        if log_every:
-            print(f"[{label}] after {step} steps: validation loss {v:.4f}", flush=True)
+            best = (v, {k: t.detach().clone() for k, t in model.state_dict().items()}, step,
+                    kind)
+        return v
 
-    if val_x is not None and val_every > 0:
+    def validate(step: int):
+        val.append((step, score(step, "iterate")))
+        msg = f"validation loss {val[-1][1]:.4f}"
+        if avg is not None and step > 0:        # (at step 0 the average is the iterate)
+            live = {n: p.detach().clone() for n, p in params.items()}
+            with torch.no_grad():
+                for n, a in avg.items():
+                    params[n].copy_(a)
+                val_avg.append((step, score(step, "average")))
+                for n, w in live.items():
+                    params[n].copy_(w)
+            msg += f", average {val_avg[-1][1]:.4f}"
+        if log_every:
+            print(f"[{label}] after {step} steps: {msg}", flush=True)
+
+    if validating:
         validate(0)
     budget = max_seconds if max_seconds and max_seconds > 0 else None
     for step in range(steps):
@@ -155,6 +183,10 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if avg is not None:
+            with torch.no_grad():
+                for n, a in avg.items():
+                    a.lerp_(params[n].detach(), 1.0 - average_decay)
         if after_step is not None:
             after_step(step + 1)
         losses.append(loss.item())
@@ -172,7 +204,9 @@ def train_loop(model, steps: int, batch: int, context: int, lr: float, warmup: i
            "tokens_per_s": len(losses) * batch * context / dt if dt > 0 else None}
     if val:
         model.load_state_dict(best[1])
-        out.update(val_losses=val, val_best_step=best[2])
+        out.update(val_losses=val, val_best_step=best[2], val_best_weights=best[3])
+        if avg is not None:
+            out.update(val_losses_average=val_avg, average_decay=average_decay)
     return out
 
 

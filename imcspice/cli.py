@@ -175,6 +175,14 @@ def rate_arg(text: str) -> float:
     return v
 
 
+def decay_arg(text: str) -> float:
+    """argparse type: a decay factor in [0, 1) (0: off)."""
+    v = rate_arg(text)
+    if v >= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a decay in [0, 1)")
+    return v
+
+
 def count_arg(text: str, lo: int = 0) -> int:
     """argparse type: an integer >= ``lo``."""
     try:

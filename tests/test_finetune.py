@@ -110,6 +110,36 @@ def test_time_budget_anneals_by_time_and_ends_the_stage(tiny, monkeypatch):
     assert _ce(model, val) == pytest.approx(best, rel=1e-6)
 
 
+def test_weight_average_is_scored_and_kept_when_lower(tiny):
+    """average_decay d: the average after k steps is d^k w0 + sum_j (1 - d) d^(k-j) w_j,
+    recomputed here in float64 from the iterates themselves; each averaged validation
+    scores exactly those weights, and the model ends on the lowest of all validations."""
+    from imcspice.accelerators.train_causal_lm import train_loop
+    model, _ = clm.load_gpt2(tiny[0])
+    ref, _ = clm.load_gpt2(tiny[0])
+    names = [n for n, _ in model.named_parameters()]
+    snap = lambda: {n: p.detach().double().clone() for n, p in model.named_parameters()}
+    iterates = [snap()]
+    val = ft.calibration_batch(ft.FinetuneSettings(context=128, calib_sequences=2))
+    d = 0.6
+    r = train_loop(model, 4, 1, 128, 3e-2, 1, 0, log_every=0, val_x=val, val_every=2,
+                   average_decay=d, after_step=lambda k: iterates.append(snap()))
+    assert [k for k, _ in r["val_losses_average"]] == [2, 4]
+    for k, v in r["val_losses_average"]:
+        w = {n: d ** k * iterates[0][n] + sum((1 - d) * d ** (k - j) * iterates[j][n]
+                                             for j in range(1, k + 1)) for n in names}
+        ref.load_state_dict({n: t.float() for n, t in w.items()}, strict=False)
+        assert _ce(ref, val) == pytest.approx(v, rel=1e-5)
+    scores = r["val_losses"] + r["val_losses_average"]
+    best = min(v for _, v in scores)
+    assert _ce(model, val) == pytest.approx(best, rel=1e-6)
+    kind = "average" if best in [v for _, v in r["val_losses_average"]] else "iterate"
+    assert r["val_best_weights"] == kind
+    with pytest.raises(ValueError, match="decay"):
+        train_loop(model, 1, 1, 128, 1e-3, 0, 0, log_every=0, val_x=val, val_every=1,
+                   average_decay=1.0)
+
+
 def test_distillation_pulls_the_model_toward_the_teacher(tiny):
     """KL(teacher || student) on unseen training text falls when it is the loss term
     (weight 20 against the cross entropy) and a random student copies a teacher that

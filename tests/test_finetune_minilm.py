@@ -122,7 +122,9 @@ def test_finetune_cli_refuses_a_model_for_race_it(tmp_path, capsys):
 
 @pytest.mark.parametrize("opt,value", [("--weight-lr", "-1e-5"), ("--lr", "nan"),
                                        ("--pair-lr", "inf"), ("--weight-lr", "fast"),
-                                       ("--max-minutes", "-1"), ("--distill", "nan")])
+                                       ("--max-minutes", "-1"), ("--distill", "nan"),
+                                       ("--average-decay", "1"),
+                                       ("--average-decay", "-0.1")])
 def test_finetune_cli_refuses_a_rate_that_is_not_finite_and_nonnegative(tmp_path, capsys,
                                                                          opt, value):
     """A negative, nan, inf or non-numeric rate is a one-line usage error before any work
@@ -135,6 +137,17 @@ def test_finetune_cli_refuses_a_rate_that_is_not_finite_and_nonnegative(tmp_path
     assert not out.exists()
     from imcspice.cli import rate_arg
     assert rate_arg("0") == 0.0 and rate_arg("1e-5") == 1e-5
+
+
+def test_finetune_cli_refuses_an_average_without_validation(tmp_path, capsys):
+    """The weight average is kept only by validation: without --val-every the flag
+    would do nothing, so it is a one-line usage error and nothing is written."""
+    out = tmp_path / "run"
+    rc = main(["finetune", "--arch", "gaincell", "--average-decay", "0.999",
+               "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--val-every" in err[0]
+    assert not out.exists()
 
 
 def test_per_chip_start_file_that_is_not_a_finetuned_minilm_is_one_line(tmp_path, capsys):
