@@ -210,6 +210,10 @@ def _decode(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progres
                                    out / "accuracy_vs_nonideality.png",
                                    "Gain-cell attention: perplexity (calibrated, no training)",
                                    key="perplexity")
+        plots.finetune_history(rep["accuracy"]["finetuned"]["history"],
+                               out / "gaincell_finetune_history.png",
+                               "Gain-cell attention: how the shipped fine-tuned weights "
+                               "were trained")
     else:
         window = min(int(a.component("gaincell")["window"]), shape.max_positions or 10 ** 9)
     ctx = seq_len or window

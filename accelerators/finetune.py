@@ -469,6 +469,7 @@ def shipped_accuracy(arch="gaincell", quick: bool = True, progress: bool = False
     intermediate stages (``linear``, ``uncalibrated``, ``calibrated``) are the figures
     the regeneration run measured, with its held-out size."""
     from . import causal_lm as clm
+    from .finetune_resume import history
     from .gaincell_physics import GainCellPhysics
     model, summ = load_finetuned(physics=GainCellPhysics.from_arch(arch, hw))
     model.to(device)
@@ -490,7 +491,7 @@ def shipped_accuracy(arch="gaincell", quick: bool = True, progress: bool = False
     return {"perplexity": ppl, "heldout_tokens": (s.eval_tokens - 1) // s.context * s.context,
             "fine_tuned_over_fp32": now["fine_tuned"] / now["fp32"], "target_ratio": 1.10,
             "recorded_by_regeneration_run": rec,
-            "recorded_heldout_tokens": summ["heldout_tokens"],
+            "recorded_heldout_tokens": summ["heldout_tokens"], "history": history(summ),
             "weights": str(SHIPPED.name), "physics": summ["physics"],
             "eval_time_s": time.perf_counter() - t0,
             "note": "fp32 and fine_tuned evaluated now; linear, uncalibrated and calibrated "

@@ -45,6 +45,29 @@ def attention_zeroed(model, held, s) -> float:
                 g.bo.copy_(b)
 
 
+def history(record: dict) -> list[dict]:
+    """The runs that made a fine-tuned checkpoint, oldest first, from its record (each
+    resumed run nests its checkpoint's record under ``resumed_from.record``): per run
+    its seed, the stage-3 steps before it and done in it, its stage-3 validations as
+    [cumulative stage-3 step, calibration-batch loss (nats, training text)] (of its
+    iterates, and of its weight average where it had one) and its
+    held-out perplexities ``fp32`` and ``fine_tuned`` (``heldout_tokens`` bytes)."""
+    runs, r = [], record
+    while r is not None:
+        before = r.get("resumed_from", {}).get("stage3_steps_before", 0)
+        steps = r.get("steps_done", {}).get("stage3", r["settings"]["steps_nonlinear"])
+        runs.append({"seed": r["settings"]["seed"], "stage3_steps_before": before,
+                     "stage3_steps": steps, "resumed": "resumed_from" in r,
+                     **{name: [[before + k, v] for k, v in r.get(key) or []] for name, key
+                        in (("validation", "validation_stage3"),
+                            ("validation_average", "validation_stage3_average"))},
+                     "fp32": r["perplexity"]["fp32"],
+                     "fine_tuned": r["perplexity"]["fine_tuned"],
+                     "heldout_tokens": r.get("heldout_tokens")})
+        r = r.get("resumed_from", {}).get("record")
+    return runs[::-1]
+
+
 def resume(out_dir, checkpoint, arch="gaincell", settings=None, progress: bool = True,
            physics=None) -> dict:
     """Stage 3 continued from ``checkpoint`` (a :func:`.finetune.run` output); writes

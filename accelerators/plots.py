@@ -109,3 +109,34 @@ def accuracy_vs_temperature(curve: dict, out: Path, title: str,
                         f"{curve.get('t_program_c', 27.0):g} \u00b0C")
     ax.set_title(title, fontsize=10)
     return _save(fig, out)
+
+
+def finetune_history(runs: list[dict], out: Path, title: str, target_ratio: float = 1.10) -> Path:
+    """How a shipped gain-cell checkpoint was trained (``runs``:
+    :func:`.finetune_resume.history`, oldest first). Top: each run's stage-3
+    calibration-batch loss (training text) against the cumulative stage-3 step; a new
+    run restarts the optimizer and its schedule. Bottom: held-out perplexity at the end
+    of each run, beside FP32 and ``target_ratio`` x FP32."""
+    fig = Figure(figsize=(6.4, 5.2))
+    ax, bx = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
+    for i, r in enumerate(runs):
+        for key, style in (("validation", "-"), ("validation_average", ":")):
+            if r.get(key):
+                x, y = np.asarray(r[key]).T
+                ax.plot(x, y, style, lw=1, color=f"C{i % 10}",
+                        label=f"run {i + 1} (seed {r['seed']})" if key == "validation"
+                        else None)
+        ax.axvline(r["stage3_steps_before"], color="grey", lw=0.5)
+    ax.set_ylabel("calibration-batch loss (nats)")
+    ax.legend(fontsize=7, ncol=2)
+    ends = [r["stage3_steps_before"] + r["stage3_steps"] for r in runs]
+    bx.plot(ends, [r["fine_tuned"] for r in runs], "o-", label="fine-tuned (held-out)")
+    fp32 = runs[-1]["fp32"]
+    bx.axhline(fp32, color="k", lw=1, label=f"FP32 {fp32:.2f}")
+    bx.axhline(target_ratio * fp32, color="k", ls="--", lw=1,
+               label=f"target {target_ratio:g}x FP32 {target_ratio * fp32:.2f}")
+    bx.set_ylabel("perplexity")
+    bx.set_xlabel("stage-3 steps (fine-tuning on the characterized SKY130 Si cells)")
+    bx.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, out)

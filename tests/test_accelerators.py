@@ -119,6 +119,11 @@ def test_gaincell_evaluation_without_and_with_training(tiny_models, tmp_path):
     assert acc["fine_tuned_over_fp32"] == pytest.approx(ppl["fine_tuned"] / ppl["fp32"],
                                                         rel=1e-12)
     assert f"**{ppl['fine_tuned']:.3f}**" in (tmp_path / "report.md").read_text()
+    # how the shipped weights were trained: the runs' record, plotted and linked
+    runs = acc["finetuned"]["history"]
+    assert runs[-1]["fine_tuned"] == acc["finetuned"]["recorded_by_regeneration_run"][
+        "fine_tuned"] and not runs[0]["resumed"]
+    assert "(gaincell_finetune_history.png)" in (tmp_path / "report.md").read_text()
     # issue 12: accuracy and cost describe one machine (the published form)
     assert acc["priced_not_simulated"] == []
     assert {"gaincell", "readout", "tile_adder"} <= set(rep["energy_breakdown_j"])

@@ -366,3 +366,52 @@ def test_evaluation_calibrates_stage_0_as_the_fine_tuning_did(monkeypatch):
     _, summ = ft.load_finetuned()
     assert summ["settings"]["range_calibration"] is True
     assert seen["ranges"] is summ["settings"]["range_calibration"]
+
+
+def test_history_unrolls_the_resumed_runs_oldest_first(tmp_path):
+    """A hand-made chain: a full run of 300 stage-3 steps, resumed for 100 more (seed 1).
+    The resumed run's validations are shifted by the 300 steps before it, and the plot
+    draws exactly those points and each run's held-out perplexity at its last step."""
+    from plotcheck import check_png, line_data, saved_figures
+
+    from imcspice.accelerators import plots
+    from imcspice.accelerators.finetune_resume import history
+    first = {"settings": {"seed": 0, "steps_nonlinear": 300}, "heldout_tokens": 2048,
+             "validation_stage3": [[0, 2.6], [300, 2.5]],
+             "perplexity": {"fp32": 4.0, "fine_tuned": 12.0}}
+    second = {"settings": {"seed": 1, "steps_nonlinear": 10 ** 6}, "heldout_tokens": 2048,
+              "steps_done": {"stage3": 100}, "validation_stage3": [[0, 2.5], [100, 2.4]],
+              "validation_stage3_average": [[100, 2.3]],
+              "perplexity": {"fp32": 4.0, "fine_tuned": 10.0},
+              "resumed_from": {"stage3_steps_before": 300, "record": first}}
+    runs = history(second)
+    assert [(r["seed"], r["stage3_steps_before"], r["stage3_steps"], r["resumed"])
+            for r in runs] == [(0, 0, 300, False), (1, 300, 100, True)]
+    assert runs[1]["validation"] == [[300, 2.5], [400, 2.4]]
+    assert runs[1]["validation_average"] == [[400, 2.3]] and runs[0]["validation_average"] == []
+    with saved_figures() as figs:
+        plots.finetune_history(runs, tmp_path / "h.png", "test")
+    (fig, path), = figs
+    top, bottom = line_data(fig.axes[0]), line_data(fig.axes[1])
+    drawn = [(list(x), list(y)) for x, y in top if len(x) > 1 or x[0] == 400]
+    assert ([0, 300], [2.6, 2.5]) in drawn and ([300, 400], [2.5, 2.4]) in drawn
+    assert ([400], [2.3]) in drawn
+    ends = [(list(x), list(y)) for x, y in bottom]
+    assert ([300, 400], [12.0, 10.0]) in ends and ([0, 1], [4.0, 4.0]) in ends
+    assert ([0, 1], [pytest.approx(4.4)] * 2) in ends
+    check_png(fig, path)
+
+
+def test_shipped_history_is_one_unbroken_chain_of_runs():
+    """Each run of the shipped weights starts where the one before it ended (stage-3
+    steps), and the newest run's held-out figure is the record's own."""
+    from safetensors import safe_open
+
+    from imcspice.accelerators.finetune_resume import history
+    with safe_open(str(ft.SHIPPED), "pt") as f:
+        rec = json.loads(f.metadata()["gaincell_finetune"])
+    runs = history(rec)
+    assert not runs[0]["resumed"] and all(r["resumed"] for r in runs[1:])
+    for a, b in zip(runs, runs[1:]):
+        assert b["stage3_steps_before"] == a["stage3_steps_before"] + a["stage3_steps"]
+    assert runs[-1]["fine_tuned"] == rec["perplexity"]["fine_tuned"]
