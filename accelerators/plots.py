@@ -126,7 +126,7 @@ def finetune_history(runs: list[dict], out: Path, title: str, target_ratio: floa
                 ax.plot(x, y, style, lw=1, color=f"C{i % 10}",
                         label=f"run {i + 1} (seed {r['seed']})" if key == "validation"
                         else None)
-        ax.axvline(r["stage3_steps_before"], color="grey", lw=0.5)
+        ax.axvline(r["stage3_steps_before"], color="k", ls=":", lw=0.6)   # a restart
     ax.set_ylabel("calibration-batch loss (nats)")
     ax.legend(fontsize=7, ncol=2)
     ends = [r["stage3_steps_before"] + r["stage3_steps"] for r in runs]
