@@ -324,8 +324,10 @@ def _model(hw, name: str, choices: dict, where: str):
 
 
 def _swept(model, point: dict) -> dict:
-    """The operating point's swept inputs (those the model's valid box spans)."""
-    return {k: round(p, 6) for k, p in point.items()
+    """The operating point's swept inputs (those the model's valid box spans), to 6
+    significant digits: inputs are in SI units, so a pulse of 7.5e-9 s must not round
+    to 0."""
+    return {k: float(f"{p:.6g}") for k, p in point.items()
             if model.valid_range[k][0] < model.valid_range[k][1]}
 
 

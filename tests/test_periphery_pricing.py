@@ -111,3 +111,13 @@ def test_gaincell_integrators_priced_once_per_conversion(hw):
                    and s.figure == "read_latency") == shape.layers
     assert {c.figure for c in m.charges if c.component == "gaincell"} == \
         {"energy", "read_energy"}
+
+
+def test_operating_point_in_detail_keeps_small_si_values(hw):
+    """The detail names the point each figure was read at, in SI units: gaincell.toml
+    reads e_read_j at the mean 4-bit query pulse, 7.5 ns, and the readout's e_int_j at
+    200 fC. Rounded to 6 decimals both printed as 0.0, a zero-length pulse and an empty
+    integrator that a reviewer would take for a pricing error."""
+    figs = components.resolve(arch.load("gaincell"), hw)
+    assert "'t_pulse_s': 7.5e-09" in figs["gaincell"]["read_energy"].detail
+    assert "'q_in_c': 2e-13" in figs["readout"]["energy"].detail
