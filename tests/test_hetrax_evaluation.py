@@ -82,7 +82,7 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     t_cost = th["component_temp_c"]["crossbar"]
     assert abs(t_cost - th["reram_peak_c"]) < th["tol_c"]
     xb = [e for e in rep["energy_entries"] if e["component"] == "crossbar"]
-    assert xb and all(f"'temp_c': {round(t_cost, 6)!r}" in e["detail"] for e in xb)
+    assert xb and all(f"'temp_c': {float(f'{t_cost:.6g}')!r}" in e["detail"] for e in xb)
     assert "Cost and temperature solved together" in (tmp_path / "report.md").read_text()
     for k in ("median", "max", "min"):      # priced at the simulated chip's bit lines
         assert rep["crossbar_priced_loads"][k] == pytest.approx(acc["crossbar_loads"][k],

@@ -137,7 +137,7 @@ def test_hetrax_cost_at_its_own_temperature(hw):
     peak = max(p for p, tier in zip(res.peak_c, res.stack.tiers) if tier.kind == "reram")
     assert abs(peak - t) < tc.TOL_C
     assert t > a.temp_c + 10          # the ReRAM tiers run hot: ~46 C over a 45 C ambient
-    assert f"'temp_c': {round(t, 6)!r}" in c.figures["crossbar"]["energy"].detail
+    assert f"'temp_c': {float(f'{t:.6g}')!r}" in c.figures["crossbar"]["energy"].detail
     assert sheet.energy_j == pytest.approx(c.sheet.energy_j, rel=1e-12)
     rep = tc.report(a, hw, c)
     assert rep["at_described_temp_c"] == {"sm": a.temp_c}
