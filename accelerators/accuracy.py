@@ -375,7 +375,7 @@ def gaincell_run(arch, hw, quick: bool, progress: bool, scales=None,
     Quick run (``imcspice evaluate --arch gaincell --quick --no-ablation``, 1 thread,
     measured 2026-12-01): fp32 3.852, linear 23.40, uncalibrated 29.25, calibrated
     25.32 (iterate 2, output regression kept), linear cells with those pairs 30.40,
-    fine_tuned 11.83 (the weights of commit c3a5fc7; those shipped since score 4.27 with
+    fine_tuned 11.83 (the weights of commit c3a5fc7; those shipped since score 4.20 with
     ``finetune.shipped_accuracy(chunks=2)``, docs/gaincell_finetune.md). With the old
     ±3σ stage 0 (and those weights) it was 22.50 / 25.58 / 22.18 / 22.26: untrained,
     the range-calibrated pairs score worse (clip-linear attention over a readout that

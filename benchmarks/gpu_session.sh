@@ -77,8 +77,8 @@ echo "[gpu_session $SECONDS s] accuracy path, stage-1 runs and stage 3 continued
 S3_MIN=$(awk -v l=$((T_END - SECONDS - S3_TAIL)) 'BEGIN { m = l / 60; if (m < 0.1) m = 0.1; printf "%.2f", m }')
 job stage3 "$T_END" $PY -m imcspice.cli finetune --arch gaincell --device "$DEV" \
     --resume "$ROOT/accelerators/data/causal_lm_gaincell.safetensors" --threads 1 \
-    --batch 2 --warmup 20 --distill 1.0 --lr 3e-4 --pair-lr 1e-3 --val-every 50 \
-    --average-decay 0.999 \
+    --batch 2 --warmup 200 --distill 1.0 --lr 1e-4 --pair-lr 3e-4 --val-every 50 \
+    --average-decay 0.998 \
     --steps-nonlinear "$S3_STEPS" --max-minutes "$S3_MIN" --eval-chunks "$S3_CHUNKS" \
     --seed "$S3_SEED" --out "$R/stage3"
 job acc_gaincell "$T_END" $PY "$ROOT/benchmarks/device_accuracy.py" --device "$DEV" \

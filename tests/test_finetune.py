@@ -253,13 +253,11 @@ def test_shipped_finetuned_model_uses_its_attention():
     assert summ["perplexity"]["attention_zeroed"] > summ["perplexity"]["fine_tuned"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 target not reached: 300 + 300 + 150 + 60 + "
-                   "1600 + 1600 + 1400 + 8311 + 6362 + 1347 CPU steps of 2 x 1024 bytes (range-"
-                   "calibrated stage 0, stage 3 resumed eight times) reach 4.38 = 1.110x FP32 "
-                   "(3.95; 1.10x is 4.34), attention zeroed 20.15; the linear hardware model "
-                   "12.81 "
-                   "(docs/gaincell_finetune.md)")
 def test_gaincell_target_fine_tuned_within_110_percent_of_fp32():
+    """Issue 12's target on the shipped weights, as their regeneration run scored them
+    (16 held-out chunks of 1024 bytes; the slow reproduction test above re-scores
+    them): 4.30 = 1.089x FP32 3.95 after 27,805 CPU stage-3 steps (stage 3 resumed nine
+    times; docs/gaincell_finetune.md)."""
     _, summ = ft.load_finetuned()
     p = summ["perplexity"]
     assert p["fine_tuned"] <= 1.10 * p["fp32"]
