@@ -61,13 +61,14 @@ def render(rep: dict, level: int = 1) -> list[str]:
                  f"{ppl['linear']:.3f}, uncalibrated {ppl['uncalibrated']:.3f}, calibrated "
                  f"{ppl['calibrated']:.3f}; fine-tuned (shipped, `imcspice finetune`, "
                  f"weights {ft['weights']}) **{ppl['fine_tuned']:.3f}** "
-                 f"({acc['fine_tuned_over_fp32']:.2f}x FP32; target <= "
+                 f"({acc['fine_tuned_over_fp32']:.3f}x FP32; target <= "
                  f"{ft['target_ratio']:.2f}x).")
         rec = ft["recorded_by_regeneration_run"]
         L += ["", f"The fine-tuning run itself recorded ({ft['recorded_heldout_tokens']} "
               f"bytes): linear cells after stage 1 {rec['linear']:.3f}, uncalibrated "
               f"{rec['uncalibrated']:.3f}, calibrated {rec['calibrated']:.3f}, fine-tuned "
-              f"{rec['fine_tuned']:.3f}."]
+              f"{rec['fine_tuned']:.3f} ({rec['fine_tuned'] / rec['fp32']:.3f}x its FP32 "
+              f"{rec['fp32']:.3f})."]
         if acc.get("priced_not_simulated"):
             L += ["", "Priced but not simulated (the simulated form is the published one): "
                   + "; ".join(acc["priced_not_simulated"]) + "."]
