@@ -467,6 +467,8 @@ def shipped_accuracy(arch="race-it", quick: bool = True, progress: bool = False,
                     "target_cosine_mean_min": 0.99, "weights": SHIPPED.name,
                     "trained": f"crossbar matrices, rank-{summ['svd_rank']} change"
                     if "svd_rank" in summ else "LayerNorm and bias tensors",
+                    "regeneration_chips": st["eval_seeds"],
+                    "regeneration_sentences": st["eval_sentences"],
                     "recorded_by_regeneration_run": {k: summ[k] for k in ("before", "after")
                                                      if k in summ},
                     "eval_time_s": time.perf_counter() - t0}

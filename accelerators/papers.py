@@ -127,9 +127,12 @@ def lookup(report: dict, key: str):
 
 
 def fmt(v: float | None, unit: str = "") -> str:
-    """``v`` with 3 significant digits (SI prefix for s/J/W, ``×`` for ratios); None -> n/a."""
+    """``v`` with 3 significant digits (SI prefix for s/J/W, ``×`` for ratios; areas in
+    mm², below 0.01 mm² in µm²: a prefix on mm² would read as milli-mm²); None -> n/a."""
     if v is None:
         return "n/a"
+    if unit == "mm²" and 0 < abs(v) < 0.01:
+        return f"{_sig3(v * 1e6)} µm²"
     if unit in ("s", "J", "W") and 1e-15 * 0.9995 <= abs(v) < 1e6:
         for scale, prefix in _SI:
             if abs(v) >= scale * 0.9995:

@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .papers import comparison_section, load_papers
-
-
-def fmt(x, unit: str) -> str:
-    if x is None:
-        return "n/a"
-    for f, p in ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")):
-        if abs(x) < f * 1000:
-            return f"{x / f:.3g} {p}{unit}"
-    return f"{x:.3g} {unit}"
+from .papers import comparison_section, fmt, load_papers
 
 
 def _pct(v: float) -> str:
@@ -75,9 +66,9 @@ def render(rep: dict, level: int = 1) -> list[str]:
     pr = rep["projection"]
     L += ["", "| | latency | energy | area |", "|---|---|---|---|",
           f"| SKY130, this description | {fmt(rep['latency_s'], 's')} | "
-          f"{fmt(rep['energy_j'], 'J')} | {rep['area_mm2']:.4g} mm² |",
+          f"{fmt(rep['energy_j'], 'J')} | {fmt(rep['area_mm2'], 'mm²')} |",
           f"| {pr['node_nm']} nm (projection) | {fmt(pr['latency_s'], 's')} | "
-          f"{fmt(pr['energy_j'], 'J')} | {pr['area_mm2']:.4g} mm² |", "",
+          f"{fmt(pr['energy_j'], 'J')} | {fmt(pr['area_mm2'], 'mm²')} |", "",
           f"{h}# Where the numbers come from", "",
           "| | spice (characterized) | literature | assumption |", "|---|---|---|---|"]
     for k in ("energy", "latency", "area"):
@@ -181,6 +172,14 @@ def render(rep: dict, level: int = 1) -> list[str]:
     return L
 
 
+def _over_chips(s: dict) -> str:
+    """Mean ± std of a cosine over chips; one chip's figure is named as such (its std
+    is no spread)."""
+    if len(s.get("seeds", [])) > 1:
+        return f"{s['cosine_mean']:.4f} ± {s['cosine_std']:.4f}"
+    return f"{s['cosine_mean']:.4f} (1 chip)"
+
+
 def _minilm_accuracy(acc: dict, h: str) -> list[str]:
     """The accuracy paragraph and ablation table of a MiniLM run."""
     p = acc.get("protocol", {})
@@ -211,10 +210,17 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
         L += ["", f"Hardware-aware fine-tuned (`imcspice finetune --arch race-it`, "
                   f"{trained} {ft['weights']}; {ft['sentences']} texts, chips "
                   f"{', '.join(str(c) for c in ft['chips'])} never trained on): cosine to "
-                  f"FP32 **{ft['cosine_mean']:.4f} ± {ft['cosine_std']:.4f}**"
-                  + (f" against {pre['cosine_mean']:.4f} ± {pre['cosine_std']:.4f} "
-                     "pretrained on the same chips and texts" if pre else "")
+                  f"FP32 **{_over_chips(ft)}**"
+                  + (f" against {_over_chips(pre)} pretrained on the same chips and texts"
+                     if pre else "")
                   + f" (target >= {ft['target_cosine_mean_min']:.2f})."]
+        rec = ft.get("recorded_by_regeneration_run", {})
+        if "after" in rec:
+            L[-1] += (f" The regeneration run recorded {_over_chips(rec['after'])} over "
+                      f"chips {', '.join(str(c) for c in ft['regeneration_chips'])} "
+                      f"({ft['regeneration_sentences']} texts)"
+                      + (f" against {_over_chips(rec['before'])} pretrained"
+                         if "before" in rec else "") + ".")
     if "ablation" in acc:
         keys = list(acc["ablation"])
         wq = acc.get("ablation_with_quantization", {})

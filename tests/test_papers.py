@@ -176,3 +176,9 @@ def test_number_format():
     assert P.fmt(0.2504) == "0.250"
     assert P.fmt(None, "s") == "n/a"
     assert P.fmt(2.5e7, "x") == "2.50e+07×"
+    # areas: mm², and below 0.01 mm² µm² (1 µm² = 1e-6 mm²), never a prefix on mm²
+    assert P.fmt(27.89, "mm²") == "27.9 mm²"
+    assert P.fmt(0.924, "mm²") == "0.924 mm²"
+    assert P.fmt(0.016, "mm²") == "0.0160 mm²"
+    assert P.fmt(5.1e-7, "mm²") == "0.510 µm²"
+    assert P.fmt(2.0e-3, "mm²") == "2000 µm²"

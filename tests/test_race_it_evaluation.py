@@ -40,7 +40,15 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     assert len(ft["seeds"]) == len(ft["chips"]) == 1
     assert 0.0 < ft["pretrained_same_chips"]["cosine_mean"] <= 1.0
     assert 0.0 < ft["cosine_mean"] <= 1.0
-    assert "fine-tuned" in (tmp_path / "report.md").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert "fine-tuned" in md
+    # one chip's figure is named as such (no "± 0.0000"), and the regeneration run's own
+    # 5-chip figure stands beside it
+    line = next(x for x in md.splitlines() if x.startswith("Hardware-aware fine-tuned"))
+    assert f"**{ft['cosine_mean']:.4f} (1 chip)**" in line and "± 0.0000" not in line
+    rec = ft["recorded_by_regeneration_run"]["after"]
+    assert len(rec["seeds"]) == len(ft["regeneration_chips"]) == 5
+    assert f"{rec['cosine_mean']:.4f} ± {rec['cosine_std']:.4f} over chips 1000" in line
     assert acc["target"]["cosine_mean_min"] == 0.97
     # accuracy and cost describe one machine (issue 11): the column reads are priced at
     # the loads of the simulated chip's own bit lines (outlier rows removed alike)
@@ -54,8 +62,16 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     # analog array physics stays at SKY130 in the projection
     assert "crossbar" in rep["projection"]["kept_at_sky130"]["latency"]
     _check_report_plots(figs, rep)
-    md = (tmp_path / "report.md").read_text()
-    assert "Where the numbers come from" in md and "Comparison with the paper" in md
+    assert "Where the numbers come from" in md
+    # each area amount reads back as its entry's mm² (µm² below 0.01 mm²: a prefix on
+    # mm² such as "924 mmm²" would read as milli-mm²)
+    rows = {tuple(c.strip() for c in x.split("|")[1:3]): x.split("|")[4].split()
+            for x in md.splitlines() if x.startswith("| ") and x.count("|") == 8}
+    for e in rep["area_entries"]:
+        num, unit = rows[(e["component"], e["figure"])]
+        assert unit in ("mm²", "µm²"), (e["component"], unit)
+        assert float(num) * (1e-6 if unit == "µm²" else 1.0) == pytest.approx(
+            e["amount"], rel=5e-3), e["component"] and "Comparison with the paper" in md
     # doubling the sequence doubles every per-token count: energy ~2x (shape-only pricing)
     a = arch.load("race-it")
     figs = components.resolve(a, hardware.HardwareModels.from_dir(d))
