@@ -55,6 +55,8 @@ class HetraxOps(FP32Ops):
         xb = arch.component("crossbar")
         self.partial_sums, self.w_clip_pct = xb["partial_sums"], float(xb.get("w_clip_pct", 100))
         self.w_scale = str(xb.get("w_scale", "matrix"))
+        # the factor the pricing reads too (evaluate.py, xbar_loads.py): one machine
+        self.outlier_factor = float(xb.get("outlier_factor", 6.0))
         # temperature-tracking reference columns (thermal_reram.ThermalCrossbarLinear)
         self.temp_reference = str(xb.get("temp_reference", "none"))
         if self.temp_reference not in REFERENCE_MODES:
@@ -101,7 +103,7 @@ class HetraxOps(FP32Ops):
                       partial_sums=self.partial_sums, quantizer=uniform_quantizer,
                       w_scale=self.w_scale)
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
-                    seed_for(name, self.seed), self.w_clip_pct)
+                    seed_for(name, self.seed), self.w_clip_pct, self.outlier_factor)
             # the thermal read also where only the IR drop moves with T (trims set at
             # programming, read hot): the tile reference then tracks the drop alone
             hot_drop = self.dev.ir_drop_cal_rel is not None and self.ni.ir_drop > 0

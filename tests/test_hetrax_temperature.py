@@ -403,3 +403,21 @@ def test_torch_read_noise_is_the_operators_own_draw():
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     assert 0 < float(a.std()) < 1
+
+
+@pytest.mark.parametrize("factor", [2.0, 3.0, 6.0])
+def test_hetrax_keeps_digital_the_outlier_channels_its_description_names(factor):
+    """The crossbars read the input channels the description's ``crossbar.outlier_factor``
+    leaves analog, the same factor the pricing reads (evaluate.py, xbar_loads.py): one
+    machine. Ranges 1 (x29), 2.5, 4, 7: median 1, so factor 2 keeps 2.5, 4 and 7 digital,
+    3 keeps 4 and 7, 6 keeps 7 (by hand)."""
+    a = archmod.load("hetrax", [f"crossbar.outlier_factor={factor}"])
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((8, 32)).astype(np.float32) * 0.1
+    in_ch = np.ones(32)
+    in_ch[[3, 9, 20]] = [2.5, 4.0, 7.0]
+    ops = HetraxOps(a, _dev(), {"layer0.ffn.in": {"in_ch": in_ch}}, 0, Nonideal.only([]))
+    ops.calibrating = True
+    ops.linear(rng.standard_normal((4, 32)).astype(np.float32), w, None, "layer0.ffn.in")
+    expect = {2.0: [3, 9, 20], 3.0: [9, 20], 6.0: [20]}[factor]
+    assert list(np.flatnonzero(ops._xbars["layer0.ffn.in"].digital)) == expect

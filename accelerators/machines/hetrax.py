@@ -25,6 +25,13 @@ which the reference removes the tile's common part (its pair at loads m_t and 0)
 the spread over the bit lines' loads. All three grow monotonically with T, so the
 expected curve is flat to slowly falling.
 
+Measured with the DAC full scale of ``crossbar.outlier_factor = 3`` (shipped since
+2026-12-02; 4 texts, chips 0-3, docs/devices.md): 0.9890 +- 0.0006, 0.9848 +- 0.0006,
+0.9729 +- 0.0015 at 27 / 61 / 95 C; paired difference to 27 C -0.0042 +- 0.0004 and
+-0.0160 +- 0.0016, both resolved (~20 standard errors). The history below is at the
+factor-6 full scale the accuracy path used before, where the read noise of the
+sign-extension planes, referred to a twice larger full scale, hid most of the trend.
+
 Measured (shipped models at 666dccb, trims at 27 C;
 ``imcspice evaluate --arch hetrax --quick``, 4 texts, 27 / 61 / 95 C; chips 0, 1 from
 that run, chips 2, 3 from the same function): cosine 0.9713 +- 0.0011, 0.9697 +- 0.0013,
