@@ -87,11 +87,13 @@ from __future__ import annotations
 import numpy as np
 
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, seed_for
+from .arch import ArchError
 from .converters import ConverterBank
 from .hardware import scale_crossbar
 from .mapping import input_planes
 from .ops import FP32Ops
 from .race_it_attention import AcamAttention
+from .thermal_reram import ReramRead, ThermalCrossbarLinear
 from .trimmed_acam import TrimmedAcam
 
 
@@ -112,7 +114,7 @@ class RaceItOps(AcamAttention, FP32Ops):
     chip (programming noise and ACAM mismatch are drawn per seed)."""
 
     def __init__(self, arch, xbar, acam_sigma_rel: float, ranges: dict, k=1.0,
-                 seed: int = 0):
+                 seed: int = 0, *, mem=None):
         self.arch, self.r, self.seed = arch, ranges, seed
         self.ni = k if isinstance(k, Nonideal) else Nonideal.scaled(float(k))
         xb = arch.component("crossbar")
@@ -132,6 +134,18 @@ class RaceItOps(AcamAttention, FP32Ops):
         self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
                                   programming_noise=self.ni.programming_noise)
         self.sigma_rel = acam_sigma_rel * self.ni.acam_mismatch
+        # crossbar.read_model: cells read through the memristor model (its state-dependent
+        # read law and per-read noise, scaled with programming_noise as HeTraX's tiers)
+        self.read = None
+        if not isinstance(xb.get("read_model", False), bool):
+            raise ArchError(f"crossbar.read_model must be true or false, not "
+                            f"{xb['read_model']!r}")
+        if xb.get("read_model", False):
+            if mem is None:
+                raise ArchError("crossbar.read_model = true needs the fitted memristor "
+                                "model (memristor.model.h5)")
+            self.read = ReramRead(mem, float(self.dev.v_read_v),
+                                  float(self.ni.programming_noise))
         # the description's Compute-ACAM mapping (acam_mapping.AcamMapping; the cost prices it)
         am = arch.acam_mapping()
         self.deferred_softmax = am.deferred_softmax
@@ -233,14 +247,15 @@ class RaceItOps(AcamAttention, FP32Ops):
         xb = self._xbars.get(name)
         if xb is None:
             q = self.ni.quantization
-            xb = CrossbarLinear(w, self.dev, self.in_bits if q else None,
-                                self.r[name]["in_ch"], seed_for(name, self.seed),
-                                self.w_clip_pct, self.outlier_factor,
-                                bit_serial=self.bit_serial,
-                                out_bits=self.conv_bits if q else None,
-                                partial_sums=self.partial_sums, quantizer=self._converter,
-                                w_scale=self.w_scale, tile_cols=self.tile_cols,
-                                converters_per_tile=self.conv_per_tile)
+            args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
+                    seed_for(name, self.seed), self.w_clip_pct, self.outlier_factor)
+            kw = dict(bit_serial=self.bit_serial, out_bits=self.conv_bits if q else None,
+                      partial_sums=self.partial_sums, quantizer=self._converter,
+                      w_scale=self.w_scale, tile_cols=self.tile_cols,
+                      converters_per_tile=self.conv_per_tile)
+            # read at the description's temperature, where it is also programmed
+            xb = CrossbarLinear(*args, **kw) if self.read is None else \
+                ThermalCrossbarLinear(*args, read=self.read, t_cal_c=self.arch.temp_c, **kw)
             self._xbars[name] = xb
         return xb
 

@@ -92,7 +92,9 @@ class AnalogChip:
     def _make_factory(self, ranges: dict):
         if self.kind == "race-it":
             from .race_it import RaceItOps
-            return RaceItOps(self.arch, self.dev, self.acam_sigma, ranges, self.ni, self.seed)
+            read = bool(self.arch.component("crossbar").get("read_model", False))
+            return RaceItOps(self.arch, self.dev, self.acam_sigma, ranges, self.ni, self.seed,
+                             mem=self.hw.need("memristor") if read else None)
         from .hetrax import HetraxOps
         # the ReRAM tier reads its cells hot, programmed at t_program_c (as the numpy
         # machine does: accelerators/machines/hetrax.py)
