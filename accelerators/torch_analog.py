@@ -87,7 +87,7 @@ class TorchCrossbarLinear(nn.Module):
         # bit-serial reads into per-tile Compute-ACAMs run in the inference form of
         # .torch_bitserial (same codes up to float32 summation order); False: the
         # reference form below (tests compare the two)
-        self.fast = (self.bit_serial and self.in_bits is not None and self.read_var is None
+        self.fast = (self.bit_serial and self.in_bits is not None
                      and isinstance(self.q, (AcamLookup, BankLookup))
                      and self.partial_sums != "analog")
 
@@ -152,11 +152,16 @@ class TorchCrossbarLinear(nn.Module):
             c = (self.q(v, t) if self.bank else self.q(v)) * r
         return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
 
-    def _randn(self, like: torch.Tensor) -> torch.Tensor:
-        """Standard normal draws shaped like ``like``, from the operator's generator."""
+    def _generator(self) -> torch.Generator:
+        """The operator's own CPU generator of read-noise draws (seeded once)."""
         if self._gen is None:
             self._gen = torch.Generator().manual_seed(self._noise_seed)
-        return torch.randn(like.shape, generator=self._gen, dtype=like.dtype).to(like.device)
+        return self._gen
+
+    def _randn(self, like: torch.Tensor) -> torch.Tensor:
+        """Standard normal draws shaped like ``like``, from the operator's generator."""
+        return torch.randn(like.shape, generator=self._generator(),
+                           dtype=like.dtype).to(like.device)
 
     def _groups(self, drive, w_eff) -> list[torch.Tensor]:
         """Each converter group's column outputs (P, N, out): each row tile's (with the
@@ -210,7 +215,10 @@ class TorchCrossbarLinear(nn.Module):
             with torch.no_grad():
                 if self.fast and self.ranges is not None and self.q.stats is None:
                     weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
-                    y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q)
+                    noise = None if self.read_var is None else (self.read_var,
+                                                                 self._generator())
+                    y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q,
+                                       noise)
                 else:
                     weights, drive = self._planes(xa)
                     y = self._hardware(weights, drive, w_eff)

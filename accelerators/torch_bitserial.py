@@ -56,15 +56,18 @@ ROW_BLOCK = 512
 
 
 def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tensor,
-                   ranges: torch.Tensor, rows: int, q) -> torch.Tensor:
+                   ranges: torch.Tensor, rows: int, q, noise=None) -> torch.Tensor:
     """Converted, shift-added output (N, out) of a bit-serial read.
 
     ``weights`` (P,) plane weights (MSB last, negative); ``bits`` (P, N, in) binary
     drives as integers (0 / 1); ``w_eff`` (out, in) effective weights (float); ``ranges``
     (tiles, out) converter ranges; ``rows`` rows per tile; ``q`` the converters
     (range [-1, 1]): one :class:`.torch_quant.AcamLookup` for all columns, or a
-    :class:`.torch_quant.BankLookup` (each tile's own). No gradient (the
-    caller adds the straight-through term)."""
+    :class:`.torch_quant.BankLookup` (each tile's own); ``noise``: None, or (``var``
+    (in, out) per-read variance of each cell in weight units squared, a CPU
+    ``torch.Generator``): each plane's read of each tile adds N(0, sum_i b_i var_i) to
+    its column sums before conversion, as the reference form does (other draws, the same
+    distribution). No gradient (the caller adds the straight-through term)."""
     P, N, n_in = bits.shape
     dt, dev = w_eff.dtype, w_eff.device
     T = ranges.shape[0]
@@ -95,6 +98,14 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         corr = F.embedding_bag(nz[:, 2], w_sT.T.contiguous(), offsets, mode="sum",
                                per_sample_weights=sgn)
         corr = corr.view(len(sparse), N, T, -1)
+    if noise is not None:   # each cell's read variance in fine bins squared, (out, in);
+        # binary drives: a plane's variance is sum_i b_i var_i, the sparse planes' the
+        # sign plane's plus the differing rows' (B_b - B_sign) var_i, as for the sums
+        var, gen = noise
+        v_sT = (var.T.to(dt) * ((q.inv_bin / ranges.to(dt)).T[:, tile_of]) ** 2).contiguous()
+        vcorr = None if not sparse else F.embedding_bag(
+            nz[:, 2], v_sT.T.contiguous(), offsets, mode="sum",
+            per_sample_weights=sgn).view(len(sparse), N, T, -1)
     n_bins = q.n_bins
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
     table = q.level_table(dt)            # stored level per (converter,) fine bin
@@ -115,6 +126,7 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     buf_f = torch.empty(P * min(cw, out) * nb, dtype=dt, device=dev)
     buf_i = torch.empty_like(buf_f, dtype=torch.int32)
     buf_l = torch.empty_like(buf_f)
+    buf_v = torch.empty_like(buf_f) if noise is not None else None
     yT = torch.empty(out, N, dtype=dt, device=dev)
     for n0 in range(0, N, nb):
         m = min(N, n0 + nb) - n0
@@ -134,6 +146,14 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                 for j in range(len(sparse)):      # sign plane + its sparse correction
                     torch.add(buf[:, nd - 1], corr[j, n0:n0 + m, t, c0:c1].T,
                               out=buf[:, nd + j])
+                if noise is not None:               # this tile's read noise, per plane
+                    vb = buf_v[:P * nc * m].view(nc, P, m)
+                    torch.mm(v_sT[c0:c1, sl], xb[sl], out=vb[:, :nd].view(nc, nd * m))
+                    for j in range(len(sparse)):
+                        torch.add(vb[:, nd - 1], vcorr[j, n0:n0 + m, t, c0:c1].T,
+                                  out=vb[:, nd + j])
+                    z = torch.randn(buf.shape, generator=gen, dtype=dt).to(dev)
+                    buf.addcmul_(vb.clamp_(min=0.0).sqrt_(), z)
                 if fused is not None:       # one fused pass: index, clip, lookup, shift-add
                     yt = fused(buf, table, wts, r, n_bins)
                 else:

@@ -137,3 +137,40 @@ def test_high_planes_take_the_sparse_form(layer):
     _, bits = m._bit_planes(torch.clamp(torch.tensor(x) / m.x_max, -1.0, 1.0))
     frac = (bits[-2] != bits[-1]).float().mean().item()
     assert 0.0 < frac < torch_bitserial.SPARSE_MAX
+
+
+def test_read_noise_has_its_distribution_in_both_forms(layer):
+    """Per-read noise (crossbar.read_model): each plane's read of each tile adds
+    N(0, sum_i b_i var_i) to a column before conversion, in the inference form as in the
+    reference one (other draws). One token read 20000 times (a std to 0.5 %), each cell's
+    variance set so a plane's noise is ~10 % of its column's smallest converter range (13
+    or more code steps: the code steps add ~1 % to the std; the token's plane sums lie
+    within half the range, so the noise is not clipped); by hand, the output's std of
+    column c is sqrt(sum_t sum_b w_b^2 var_c n_bt), n_bt the rows plane b drives in
+    tile t."""
+    xb, w, x = layer
+    W = torch.tensor(w)
+    m = TorchCrossbarLinear(xb, W, (5,))
+    X = torch.tensor(x[:1]).repeat(20000, 1)
+    wts, bits = m._bit_planes(torch.clamp(X[:1] / m.x_max, -1.0, 1.0))
+    b = bits[:, 0].double()                                       # (P, in)
+    n_bt = torch.stack([b[:, t * m.rows:(t + 1) * m.rows].sum(1) for t in range(m.n_tiles)],
+                       1)                                         # (P, T)
+    var_c = (0.1 * m.ranges.double().min(0).values) ** 2 / float(n_bt.max())
+    m.read_var = var_c[None, :].expand(w.shape[1], -1).float().contiguous()
+    expect = torch.sqrt(var_c * float((wts.double()[:, None] ** 2 * n_bt).sum()))
+    got = {}
+    with torch.no_grad():
+        for fast in (True, False):
+            m.fast = fast
+            got[fast] = m(X, W).double()
+    for y in got.values():
+        np.testing.assert_allclose(y.std(0).numpy(), expect.numpy(), rtol=0.04)
+    np.testing.assert_allclose(got[True].std(0).numpy(), got[False].std(0).numpy(),
+                               rtol=0.03)
+    se = expect * np.sqrt(2.0 / X.shape[0])
+    assert torch.all((got[True].mean(0) - got[False].mean(0)).abs() < 4 * se)
+    # the inference form did read noise: without it the reads agree to float32 rounding
+    m.read_var, m.fast = None, True
+    with torch.no_grad():
+        assert float(m(X[:200], W).double().std(0).max()) < 0.01 * float(expect.min())
