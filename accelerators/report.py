@@ -221,9 +221,11 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
                   + f" (target >= {ft['target_cosine_mean_min']:.2f})."]
         rec = ft.get("recorded_by_regeneration_run", {})
         if "after" in rec:
+            ov = ft.get("regeneration_overrides") or []
             L[-1] += (f" The regeneration run recorded {_over_chips(rec['after'])} over "
                       f"chips {', '.join(str(c) for c in ft['regeneration_chips'])} "
-                      f"({ft['regeneration_sentences']} texts)"
+                      f"({ft['regeneration_sentences']} texts"
+                      + (f"; on the description with {', '.join(ov)}" if ov else "") + ")"
                       + (f" against {_over_chips(rec['before'])} pretrained"
                          if "before" in rec else "") + ".")
     if "ablation" in acc:
