@@ -48,6 +48,13 @@ corrections ~20 % (no faster dense: SPARSE_MAX 0 measured within noise), the oth
 conversion passes ~15 %, the attention's product lookups ~4 %. The FP32 forward is
 itself bound by the same products (~25 GMAC/s, 1 thread), so 6 dense planes put the
 floor near 6x before any conversion.
+
+Measured 2026-12-02 (1 thread, repeat 2, idle 2-core machine): 13.74x (FP32 0.290 s,
+RACE-IT 3.99 s; profile: dense plane products 1.11 s, level gathers 0.85 s of 3.61 s)
+with the cells read as linear conductances; after race-it.toml's ``crossbar.read_model
+= true`` (per-read noise: each plane's variance is one more product of the same size,
+plus a normal draw per converted value) 22.98x (FP32 0.274 s, RACE-IT 6.30 s, cosine to
+FP32 0.9694). ``--compile`` on the first: 11.15x.
 """
 from __future__ import annotations
 

@@ -155,3 +155,16 @@ def _check_report_plots(saved: list, rep: dict) -> None:
         assert acc["cosine_mean"] in [y[0] for _, y in line_data(ax)]  # the all-on line
     for f, path in saved:
         check_png(f, path)
+
+
+def test_report_states_the_no_read_noise_assumption():
+    """A description that reads its cells without the memristor read model
+    (``--set crossbar.read_model=false``) gets the assumption stated beside its target;
+    the shipped one (read model on) does not."""
+    from imcspice.accelerators.report import _minilm_accuracy
+    acc = {"workload": "w", "sentences": 4, "tokens_mean": 10.0, "cosine_mean": 0.98,
+           "cosine_min": 0.97, "nn_agreement": 1.0, "seeds": [0.98, 0.98],
+           "target": {"what": "t", "reached": True, "protocol_complete": False}}
+    for read_model, stated in ((False, True), (True, False)):
+        text = "\n".join(_minilm_accuracy({**acc, "crossbar_read_model": read_model}, "#"))
+        assert ("`crossbar.read_model = false`, an assumption" in text) == stated
