@@ -13,7 +13,11 @@ Mapping (the description's ``[mapping]``; after the RACE-IT abstract, ../shared/
 Every bit width, DAC mode and quantization point is read from the description, so
 :class:`RaceItOps` computes what :mod:`.mapping` counts and :mod:`.cost` prices.
 Non-idealities: memristor read law and programming variability, IR drop per tile,
-ACAM threshold mismatch (characterized models, :mod:`.hardware`).
+ACAM threshold mismatch (characterized models, :mod:`.hardware`); with
+``crossbar.read_model`` (on since 2026-12-02) the cells are read through the fitted
+memristor model as HeTraX's tiers are: its state-dependent read law at v_read and a
+per-read noise draw for every bit plane (:class:`.thermal_reram.ThermalCrossbarLinear`).
+The measurements below predate it (cells read as linear conductances).
 
 Mapping and calibration choices, read from the description's ``[mapping.acam]``
 (:class:`.acam_mapping.AcamMapping`; :mod:`.mapping` prices the same ones). None softens a
