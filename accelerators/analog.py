@@ -177,7 +177,9 @@ class CrossbarLinear:
 
     * ``bit_serial``: the input is an ``in_bits`` two's-complement code; each bit plane
       is one binary read (0 or ``v_read``), so the memristor's sinh law is a constant
-      gain on every plane (calibrated out); the MSB plane counts negative.
+      gain on every plane (calibrated out); the MSB plane counts negative. With
+      ``sign_magnitude`` the code is sign and ``in_bits - 1`` magnitude bits, each plane
+      a ternary read (-v_read, 0 or +v_read: the odd sinh law keeps one gain).
     * multi-level: one read at ``u·v_read`` through the device law g·v0·sinh(v/v0).
     * ``in_bits=None``: ideal drive (no DAC quantization or clipping; quantization off).
 
@@ -196,10 +198,12 @@ class CrossbarLinear:
                  seed: int, w_clip_pct: float = 100.0, outlier_factor: float | None = 6.0,
                  *, bit_serial: bool = False, out_bits: int | None = None,
                  partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix",
-                 tile_cols: int | None = None, converters_per_tile: int | None = None):
+                 tile_cols: int | None = None, converters_per_tile: int | None = None,
+                 sign_magnitude: bool = False):
         if w_scale not in ("matrix", "column"):
             raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
         self.dev, self.in_bits = dev, in_bits
+        self.sign_magnitude = bool(sign_magnitude)
         self.bit_serial, self.out_bits, self.partial_sums = bit_serial, out_bits, partial_sums
         # x_max per input channel (calibration maxima). Channels whose range exceeds
         # ``outlier_factor`` x the median are computed digitally (mixed-precision
@@ -271,6 +275,12 @@ class CrossbarLinear:
             d = self.dev.v0_v * np.sinh(v / self.dev.v0_v) / self.dev.v_read_v
             return np.ones(1), d[None].astype(np.float32)
         full = 2 ** (self.in_bits - 1) - 1
+        if self.sign_magnitude:      # +-1 on the rows whose magnitude has bit b set
+            code = np.clip(np.round(xa * full), -full, full).astype(np.int64)
+            mag = np.abs(code)
+            bits = np.stack([np.sign(code) * ((mag >> b) & 1)
+                             for b in range(self.in_bits - 1)]).astype(np.float32)
+            return 2.0 ** np.arange(self.in_bits - 1) / full, bits
         code = np.clip(np.round(xa * full), -full - 1, full).astype(np.int64)
         code = np.where(code < 0, code + 2 ** self.in_bits, code)   # two's complement
         bits = np.stack([(code >> b) & 1 for b in range(self.in_bits)]).astype(np.float32)

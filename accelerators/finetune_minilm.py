@@ -58,9 +58,10 @@ previous shipped norm/bias delta (0.9783, 0.9846, 0.9836, 0.9823, 0.9827, 0.9823
 0.0015, again every chip above the previous delta. Loss (means of 8 steps) 0.0177, 0.0200, 0.0168,
 0.0153, ... 0.0163, 0.0144, 0.0162, 0.0155: no trend resolves (the means follow their
 texts). 1.31 s per step, 299 s for the 40 training chips, 575 s with the evaluation.
-These figures are on the description before ``crossbar.read_model`` was on (cells
-without read noise; the file's ``machine_overrides``); with the read model the same
-chips give pretrained 0.9668 +- 0.0027, shipped 0.9712 +- 0.0022 (docs/devices.md).
+These figures are on the description before ``crossbar.read_model`` and the
+sign-magnitude drive (linear cells, two's-complement inputs: the file's
+``machine_overrides``); on the shipped description the same chips give pretrained
+0.9829 +- 0.0039, shipped 0.9851 +- 0.0025 (docs/devices.md).
 **The target (>= 0.99) is not reached**: the loss left is chip-specific (the
 converters' threshold mismatch, drawn per converter and chip); chip-in-the-loop
 training of the norm and bias tensors (:mod:`.finetune_per_chip`, from the pretrained

@@ -23,7 +23,7 @@ import numpy as np
 from . import thermal
 from .arch import ArchError
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
-from .mapping import input_planes
+from .mapping import input_encoding, input_planes
 from .ops import FP32Ops
 from .thermal_reram import REFERENCE_MODES, T_REF_C, ReramRead, ThermalCrossbarLinear
 
@@ -49,6 +49,8 @@ class HetraxOps(FP32Ops):
         self.read = None if mem is None else ReramRead(mem, float(self.dev.v_read_v),
                                                        float(self.ni.programming_noise))
         input_planes(arch)
+        # the input code's encoding, as the pricing counts its planes (mapping.py)
+        self.sign_magnitude = input_encoding(arch) == "sign-magnitude"
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         self.in_bits = int(arch.component("dac")["bits"])
         self.adc_bits = int(arch.component("converter")["bits"])
@@ -100,6 +102,7 @@ class HetraxOps(FP32Ops):
         if xb is None:
             q = self.ni.quantization
             kw = dict(bit_serial=self.bit_serial, out_bits=self.adc_bits if q else None,
+                      sign_magnitude=self.sign_magnitude,
                       partial_sums=self.partial_sums, quantizer=uniform_quantizer,
                       w_scale=self.w_scale)
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],

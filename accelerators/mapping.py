@@ -184,8 +184,23 @@ def _crossbar_tiles(m: Mapping) -> None:
         m.cells["converter"] = _int(conv, "searches_per_conversion") * _int(conv, "cells_per_row")
 
 
+#: bit-serial input codes: two's complement (binary drives, the MSB plane counts
+#: negative) or sign-magnitude (a ternary +-v_read drive per magnitude bit: one plane
+#: fewer, and a small input drives only its set bits)
+ENCODINGS = ("twos-complement", "sign-magnitude")
+
+
+def input_encoding(arch: Architecture) -> str:
+    """``dac.encoding`` of a bit-serial DAC (default two's complement)."""
+    enc = arch.component("dac").get("encoding", ENCODINGS[0])
+    if enc not in ENCODINGS:
+        raise ArchError(f"dac.encoding must be one of {ENCODINGS}, got {enc!r}")
+    return enc
+
+
 def input_planes(arch: Architecture) -> int:
-    """Crossbar input planes per token: ``dac.bits`` if bit-serial, else 1."""
+    """Crossbar input planes per token: ``dac.bits`` if bit-serial (``dac.bits - 1``
+    magnitude planes in sign-magnitude), else 1."""
     dac = arch.component("dac")
     mode = dac.get("mode")
     if mode not in ("bit-serial", "multi-level"):
@@ -195,7 +210,9 @@ def input_planes(arch: Architecture) -> int:
         raise ArchError(f"dac.mode={mode!r} needs an energy figure per {want!r}; this "
                         f"description prices a {dac.figures['energy'].per!r}: write a "
                         "variant file with that figure")
-    return _int(dac, "bits") if mode == "bit-serial" else 1
+    if mode != "bit-serial":
+        return 1
+    return _int(dac, "bits") - (input_encoding(arch) == "sign-magnitude")
 
 
 def _crossbar(m: Mapping, op: Operator) -> None:

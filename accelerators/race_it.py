@@ -94,7 +94,7 @@ from .analog import AcamQuantizer, CrossbarLinear, Nonideal, seed_for
 from .arch import ArchError
 from .converters import ConverterBank
 from .hardware import scale_crossbar
-from .mapping import input_planes
+from .mapping import input_encoding, input_planes
 from .ops import FP32Ops
 from .race_it_attention import AcamAttention
 from .thermal_reram import ReramRead, ThermalCrossbarLinear
@@ -124,6 +124,8 @@ class RaceItOps(AcamAttention, FP32Ops):
         xb = arch.component("crossbar")
         self.in_bits = int(arch.component("dac")["bits"])
         input_planes(arch)  # validates the DAC mode against its priced figure
+        # the input code's encoding, as the pricing counts its planes (mapping.py)
+        self.sign_magnitude = input_encoding(arch) == "sign-magnitude"
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         conv = arch.component("converter")
         self.conv_bits = int(conv["bits"])
@@ -254,6 +256,7 @@ class RaceItOps(AcamAttention, FP32Ops):
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
                     seed_for(name, self.seed), self.w_clip_pct, self.outlier_factor)
             kw = dict(bit_serial=self.bit_serial, out_bits=self.conv_bits if q else None,
+                      sign_magnitude=self.sign_magnitude,
                       partial_sums=self.partial_sums, quantizer=self._converter,
                       w_scale=self.w_scale, tile_cols=self.tile_cols,
                       converters_per_tile=self.conv_per_tile)

@@ -39,7 +39,8 @@ class TorchCrossbarLinear(nn.Module):
     hardware path) and the layer's weight ``weight`` (out, in): the effective analog
     weights are ``weight[:, analog] * x_max + delta`` with ``delta`` the programmed
     chip's fixed deviation. Inputs drive the rows as the DAC does (bit-serial two's
-    complement planes, multi-level through the memristor's sinh law, or ideal), each row
+    complement or sign-magnitude planes, multi-level through the memristor's sinh law,
+    or ideal), each row
     tile's (or the analog sum's) column outputs are converted per plane by the chip's
     converter (Compute-ACAM with threshold mismatch, or an ideal ADC), and the codes are
     shift-added digitally. Quantized drives and conversions pass gradients straight
@@ -67,6 +68,7 @@ class TorchCrossbarLinear(nn.Module):
                              torch.as_tensor(np.asarray(ranges), dtype=torch.float32),
                              persistent=False)
         self.in_bits, self.bit_serial = xb.in_bits, xb.bit_serial
+        self.sign_magnitude = bool(getattr(xb, "sign_magnitude", False))
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
         self.n_tiles = int(xb.n_tiles)
         self.v_read, self.v0 = float(xb.dev.v_read_v), float(xb.dev.v0_v)
@@ -108,9 +110,16 @@ class TorchCrossbarLinear(nn.Module):
         return weights, bits.to(xa.dtype)
 
     def _bit_planes(self, xc: torch.Tensor):
-        """(plane weights (P,), binary planes (P, N, in_analog) as integers) of the
-        two's-complement DAC codes of xc in [-1, 1]."""
+        """(plane weights (P,), planes (P, N, in_analog) as integers) of the DAC codes of
+        xc in [-1, 1]: two's complement (binary), or sign-magnitude (``in_bits - 1``
+        planes of -1 / 0 / +1)."""
         full = 2 ** (self.in_bits - 1) - 1
+        if self.sign_magnitude:
+            code = torch.clamp(torch.round(xc * full), -full, full).to(torch.int32)
+            shifts = torch.arange(self.in_bits - 1, device=xc.device, dtype=torch.int32)
+            bits = ((code.abs()[None] >> shifts[:, None, None]) & 1) * torch.sign(code)[None]
+            weights = 2.0 ** torch.arange(self.in_bits - 1, device=xc.device).to(xc.dtype)
+            return weights / full, bits.to(torch.int8)
         code = torch.clamp(torch.round(xc * full), -full - 1, full).to(torch.int32)
         code = code & (2 ** self.in_bits - 1)                          # two's complement
         small = torch.uint8 if self.in_bits <= 8 else torch.int32      # 1/4 of the traffic
@@ -218,7 +227,7 @@ class TorchCrossbarLinear(nn.Module):
                     noise = None if self.read_var is None else (self.read_var,
                                                                  self._generator())
                     y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q,
-                                       noise)
+                                       noise, signed=self.sign_magnitude)
                 else:
                     weights, drive = self._planes(xa)
                     y = self._hardware(weights, drive, w_eff)

@@ -56,7 +56,8 @@ ROW_BLOCK = 512
 
 
 def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tensor,
-                   ranges: torch.Tensor, rows: int, q, noise=None) -> torch.Tensor:
+                   ranges: torch.Tensor, rows: int, q, noise=None,
+                   signed: bool = False) -> torch.Tensor:
     """Converted, shift-added output (N, out) of a bit-serial read.
 
     ``weights`` (P,) plane weights (MSB last, negative); ``bits`` (P, N, in) binary
@@ -67,7 +68,9 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     (in, out) per-read variance of each cell in weight units squared, a CPU
     ``torch.Generator``): each plane's read of each tile adds N(0, sum_i b_i var_i) to
     its column sums before conversion, as the reference form does (other draws, the same
-    distribution). No gradient (the caller adds the straight-through term)."""
+    distribution). ``signed``: sign-magnitude planes (``bits`` -1 / 0 / +1, no sign
+    plane; a sparse plane is its nonzero rows' sum, its variance sum_i |b_i| var_i). No
+    gradient (the caller adds the straight-through term)."""
     P, N, n_in = bits.shape
     dt, dev = w_eff.dtype, w_eff.device
     T = ranges.shape[0]
@@ -75,37 +78,43 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     # (out, in): each weight times its row's tile's inv_bin / range for its column
     w_sT = (w_eff * (q.inv_bin / ranges.to(dt)).T[:, tile_of]).contiguous()
     offset = torch.full((1,), -q.lo * q.inv_bin, dtype=dt, device=dev)
-    sign = bits[P - 1]
-    sparse = []                 # (plane, its inputs that differ from the sign plane)
-    for b in range(P - 2, -1, -1):                 # high planes first: sparsest
-        diff = bits[b] != sign
+    # a sparse plane is its base plane (two's complement: the sign plane; sign-magnitude:
+    # zero) plus the rows where it differs from it
+    sign = None if signed else bits[P - 1]
+    sparse = []                 # (plane, its inputs that differ from its base)
+    for b in range(P - 1 if signed else P - 2, -1, -1):   # high planes first: sparsest
+        diff = bits[b] != 0 if signed else bits[b] != sign
         if int(torch.count_nonzero(diff)) > SPARSE_MAX * diff.numel():
             break
         sparse.append((b, diff))
-    dense = [b for b in range(P - len(sparse) - 1)] + [P - 1]
+    dense = list(range(P - len(sparse))) if signed else \
+        [b for b in range(P - len(sparse) - 1)] + [P - 1]
     order = dense + [b for b, _ in sparse]
     wts = weights.to(dt)[order]
     nd = len(dense)
     xd = bits[dense].to(dt)                                  # (nd, N, in)
     corr = None
-    if sparse:   # (B_b - B_sign) @ w_sT.T per (plane, row, tile): the differing rows' sum
+    if sparse:   # (B_b - base) @ w_sT.T per (plane, row, tile): the differing rows' sum
         nz = torch.stack([d for _, d in sparse]).nonzero()   # row-major: bags in order
         bag = (nz[:, 0] * N + nz[:, 1]) * T + nz[:, 2] // rows
         counts = torch.bincount(bag, minlength=len(sparse) * N * T)
         offsets = torch.cumsum(counts, 0) - counts
-        # B_b - B_sign = 1 - 2 B_sign where they differ
-        sgn = 1.0 - 2.0 * sign[nz[:, 1], nz[:, 2]].to(dt)
+        if signed:                  # the drive itself, -1 or +1
+            planes = torch.tensor([b for b, _ in sparse], device=bits.device)
+            sgn = bits[planes[nz[:, 0]], nz[:, 1], nz[:, 2]].to(dt)
+        else:                       # B_b - B_sign = 1 - 2 B_sign where they differ
+            sgn = 1.0 - 2.0 * sign[nz[:, 1], nz[:, 2]].to(dt)
         corr = F.embedding_bag(nz[:, 2], w_sT.T.contiguous(), offsets, mode="sum",
                                per_sample_weights=sgn)
         corr = corr.view(len(sparse), N, T, -1)
     if noise is not None:   # each cell's read variance in fine bins squared, (out, in);
-        # binary drives: a plane's variance is sum_i b_i var_i, the sparse planes' the
-        # sign plane's plus the differing rows' (B_b - B_sign) var_i, as for the sums
+        # a plane's variance is sum_i b_i^2 var_i: binary drives' sparse planes the sign
+        # plane's plus the differing rows' (B_b - B_sign) var_i, signed ones |b_i| var_i
         var, gen = noise
         v_sT = (var.T.to(dt) * ((q.inv_bin / ranges.to(dt)).T[:, tile_of]) ** 2).contiguous()
         vcorr = None if not sparse else F.embedding_bag(
             nz[:, 2], v_sT.T.contiguous(), offsets, mode="sum",
-            per_sample_weights=sgn).view(len(sparse), N, T, -1)
+            per_sample_weights=sgn.abs() if signed else sgn).view(len(sparse), N, T, -1)
     n_bins = q.n_bins
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
     table = q.level_table(dt)            # stored level per (converter,) fine bin
@@ -132,6 +141,7 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         m = min(N, n0 + nb) - n0
         # (in, nd x m): the inputs of each row, plane-major, as the product's operand
         xb = xd[:, n0:n0 + m].permute(2, 0, 1).reshape(n_in, nd * m)
+        xv = xb.abs() if (signed and noise is not None) else xb     # b_i^2
         for c0 in range(0, out, cw):
             c1 = min(out, c0 + cw)
             nc = c1 - c0
@@ -143,15 +153,18 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                 # fine-bin index of the dense planes: (cols, K) @ (K, nd x m)
                 torch.addmm(offset, w_sT[c0:c1, sl], xb[sl],
                             out=buf[:, :nd].view(nc, nd * m))
-                for j in range(len(sparse)):      # sign plane + its sparse correction
-                    torch.add(buf[:, nd - 1], corr[j, n0:n0 + m, t, c0:c1].T,
-                              out=buf[:, nd + j])
+                for j in range(len(sparse)):      # base plane + its sparse correction
+                    torch.add(offset if signed else buf[:, nd - 1],
+                              corr[j, n0:n0 + m, t, c0:c1].T, out=buf[:, nd + j])
                 if noise is not None:               # this tile's read noise, per plane
                     vb = buf_v[:P * nc * m].view(nc, P, m)
-                    torch.mm(v_sT[c0:c1, sl], xb[sl], out=vb[:, :nd].view(nc, nd * m))
+                    torch.mm(v_sT[c0:c1, sl], xv[sl], out=vb[:, :nd].view(nc, nd * m))
                     for j in range(len(sparse)):
-                        torch.add(vb[:, nd - 1], vcorr[j, n0:n0 + m, t, c0:c1].T,
-                                  out=vb[:, nd + j])
+                        if signed:
+                            vb[:, nd + j] = vcorr[j, n0:n0 + m, t, c0:c1].T
+                        else:
+                            torch.add(vb[:, nd - 1], vcorr[j, n0:n0 + m, t, c0:c1].T,
+                                      out=vb[:, nd + j])
                     z = torch.randn(buf.shape, generator=gen, dtype=dt).to(dev)
                     buf.addcmul_(vb.clamp_(min=0.0).sqrt_(), z)
                 if fused is not None:       # one fused pass: index, clip, lookup, shift-add

@@ -422,3 +422,23 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
         assert static == 0.0
     if name == "gaincell":  # scope: the attention of one decode step, nothing else priced
         assert {c.op.split(".", 1)[1] for c in m.charges} <= {"attn.scores", "attn.context"}
+
+
+def test_sign_magnitude_reads_one_plane_fewer(tmp_path):
+    """dac.encoding = "sign-magnitude": the 2-bit DAC drives bits - 1 = 1 magnitude plane
+    (+-v_read), so every count is the P = 1 case by hand (the multi-level row of CASES),
+    the DAC still priced per bit drive; an unknown encoding is refused."""
+    raw = xbar_raw()
+    raw["components"]["dac"]["encoding"] = "sign-magnitude"
+    m, sheet = run(load(tmp_path, raw, ["crossbar.partial_sums=digital"]))
+    reads, drives, convs, adds, xb_steps, conv_steps, add_steps = \
+        CASES[("multi-level", "digital")]
+    op = "layer0.attn.q"
+    for comp, n in {"crossbar": reads, "dac": drives, "converter": convs,
+                    "adder": adds}.items():
+        assert total(sheet.energy, op, comp) == pytest.approx(n), comp
+    assert (total(sheet.latency, op, "crossbar"), total(sheet.latency, op, "converter"),
+            total(sheet.latency, op, "adder")) == (xb_steps, conv_steps, add_steps)
+    raw["components"]["dac"]["encoding"] = "offset-binary"
+    with pytest.raises(arch.ArchError, match="dac.encoding"):
+        run(load(tmp_path, raw, []))

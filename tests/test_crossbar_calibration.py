@@ -136,7 +136,8 @@ def test_quantization_only_equals_an_ideal_device_by_another_path():
     from imcspice.accelerators.accuracy import MiniLMRun, Protocol
     from imcspice.accelerators.torch_chip import AnalogChip
     run = MiniLMRun(True, Protocol(sentences=3, seeds=1, calibration=2))
-    a = arch.load("race-it")
+    # linear cells (no read noise): the two paths draw no per-read noise to differ by
+    a = arch.load("race-it", ["crossbar.read_model=false"])
     hw = hardware.HardwareModels.from_dir()
     xb = a.component("crossbar")
     dev = hardware.crossbar_device(hw, xb)
@@ -164,7 +165,7 @@ def test_race_it_lookups_put_levels_on_zero_by_hand():
     at k/7, k = 0..7; each input goes to its nearest level (thresholds at midpoints)."""
     from imcspice.accelerators import arch
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8"])
+    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8", "crossbar.read_model=false"])
     dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
     ops = RaceItOps(a, dev, 0.0, {"m": {"in": 1.0, "in2": 1.0, "prod": 0.5},
                                   "s": {"in": 8.0}})
@@ -199,7 +200,7 @@ def test_race_it_product_operands_are_codes_with_zero_by_hand():
     [-1, 1] would give it 1/256); each head's products use that head's range."""
     from imcspice.accelerators import arch
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8"])
+    a = arch.load("race-it", ["acam.bits=3", "dac.bits=8", "crossbar.read_model=false"])
     dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
     r = {"in": 0.9, "in_max": 1.0, "in_min": 0.0, "in2": 1.0, "in2_min": -1.0, "prod": 1.0}
     ops = RaceItOps(a, dev, 0.0, {"c": r, "h": {**r, "prod_head": np.array([0.5, 4.0])}})
@@ -235,7 +236,7 @@ def test_race_it_reciprocal_lookup_spans_the_calibrated_sums_by_hand():
     [1, 16] it is 1.9375 -> p x 7 = 3.39, 2.33 -> 3/7, 2/7."""
     from imcspice.accelerators import arch
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", ["acam.bits=3"])
+    a = arch.load("race-it", ["acam.bits=3", "crossbar.read_model=false"])
     dev = CrossbarDevice(G_MIN, G_MAX, 0.2, 1e6, 128, lambda l: 0 * np.asarray(l))
     TRIM_RAMP_DIV = a.acam_mapping().trim_ramp_div
     x = np.array([[0.0, -0.5] + [-1e4] * 14], dtype=np.float32)

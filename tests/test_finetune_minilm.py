@@ -217,8 +217,9 @@ def test_shipped_weights_reproduce_their_first_chip():
     assert st["eval_seeds"][0] == 1000 and st["threads"] == 1
     ev, calib = fm.eval_sets(MiniLMTokenizer.load(), st["eval_sentences"], st["calib_texts"])
     ref = embed(load_hf_minilm(), ev)
-    # on the machine the record was made on (cells without the read model)
-    assert summ["machine_overrides"] == ["crossbar.read_model=false"]
+    # on the machine the record was made on (linear cells, two's-complement drives)
+    assert summ["machine_overrides"] == ["crossbar.read_model=false",
+                                        "dac.encoding=twos-complement"]
     got = fm.cosines(model, fm.record_arch(summ), [1000], ev, ref, calib,
                      fm.load_hw(st["arch"]))[0]
     assert got == pytest.approx(FINE_TUNED_1000, abs=TOL)

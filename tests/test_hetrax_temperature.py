@@ -424,18 +424,17 @@ def test_hetrax_keeps_digital_the_outlier_channels_its_description_names(factor)
 
 
 def test_race_it_reads_its_cells_through_the_same_model_when_described():
-    """crossbar.read_model = true: RACE-IT's crossbars are read like HeTraX's tiers, at the
+    """crossbar.read_model = true (shipped): RACE-IT's crossbars are read like HeTraX's tiers, at the
     description's 27 C: each read draws sigma_i^2 = 4 kB T G / (2 t_read) / V^2 + (0.005)^2
     G g_q per cell at its read conductance (the hand formula above, 4000 reads of a drive
-    of 1 on both rows). false (the shipped default, a stated assumption): linear cells,
+    of 1 on both rows). false (the machine before 2026-12-02): linear cells,
     no read noise, every read the same. A non-boolean, or no memristor model, is refused."""
     from imcspice.accelerators.race_it import RaceItOps
     from imcspice.errors import ArchError
     w = np.array([[1.0, 0.25]], dtype=np.float32)
     ranges = {"lin": {"in_ch": np.ones(2)}}
     ni = Nonideal(0.0, 1.0, 0.0, False)
-    ops = RaceItOps(archmod.load("race-it", ["crossbar.read_model=true"]), _dev(), 0.0,
-                    ranges, ni, mem=MEM)
+    ops = RaceItOps(archmod.load("race-it"), _dev(), 0.0, ranges, ni, mem=MEM)
     xb = ops.crossbar(w, "lin")
     assert isinstance(xb, ThermalCrossbarLinear)
     y = xb(np.ones((4000, 2), dtype=np.float32)).ravel()
@@ -444,12 +443,12 @@ def test_race_it_reads_its_cells_through_the_same_model_when_described():
         gh = g * _ratio(g, 27.0)
         var += 4 * 1.380649e-23 * 300.15 * gh / (2 * 20e-9) / 0.2 ** 2 + 0.005 ** 2 * gh * GQ
     assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
-    plain = RaceItOps(archmod.load("race-it"), _dev(), 0.0, ranges, ni).crossbar(w, "lin")
+    plain = RaceItOps(archmod.load("race-it", ["crossbar.read_model=false"]), _dev(), 0.0,
+                      ranges, ni).crossbar(w, "lin")
     assert not isinstance(plain, ThermalCrossbarLinear)
     assert np.ptp(plain(np.ones((50, 2), dtype=np.float32))) == 0.0
     with pytest.raises(ArchError, match="true or false"):
         RaceItOps(archmod.load("race-it", ["crossbar.read_model=yes"]), _dev(), 0.0,
                   ranges, ni, mem=MEM)
     with pytest.raises(ArchError, match="memristor model"):
-        RaceItOps(archmod.load("race-it", ["crossbar.read_model=true"]), _dev(), 0.0,
-                  ranges, ni)
+        RaceItOps(archmod.load("race-it"), _dev(), 0.0, ranges, ni)

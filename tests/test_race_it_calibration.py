@@ -196,7 +196,7 @@ def _norm_out_ops(banks: int, sigma_rel: float, seed: int):
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
     # the window +-max|y| (the banks split the channel's calibrated range)
-    a = arch.load("race-it", [f"mapping.acam.norm_out_banks={banks}",
+    a = arch.load("race-it", ["crossbar.read_model=false", f"mapping.acam.norm_out_banks={banks}",
                               "mapping.acam.norm_out_range=symmetric",
                               "mapping.acam.norm_out_margin=1.0"])
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
@@ -232,7 +232,7 @@ def test_norm_out_banks_halve_the_mismatch():
 def _window_ops(rng_kind: str, margin: float):
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", [f"mapping.acam.norm_out_range={rng_kind}",
+    a = arch.load("race-it", ["crossbar.read_model=false", f"mapping.acam.norm_out_range={rng_kind}",
                               f"mapping.acam.norm_out_margin={margin}"])
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
     r = {"ln": {"out": 3.0, "out_ch": np.array([3.0, 0.5]),

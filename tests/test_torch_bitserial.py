@@ -33,7 +33,7 @@ def gamma(n: int) -> float:
     return n * U / (1 - n * U)
 
 
-@pytest.fixture(scope="module", params=["one", "per_tile"])
+@pytest.fixture(scope="module", params=["one", "per_tile", "per_tile_sign_magnitude"])
 def layer(request):
     a = arch_mod.load("race-it")
     hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
@@ -49,7 +49,8 @@ def layer(request):
         conv = lambda bits, s, n: ConverterBank(bits, n, -1.0, 1.0, 0.002, s, 16)  # noqa: E731
         kw = dict(tile_cols=16, converters_per_tile=2)
     xb = CrossbarLinear(w, dev, 8, np.abs(x).max(0), 3, bit_serial=True, out_bits=8,
-                        quantizer=conv, w_scale="column", outlier_factor=None, **kw)
+                        quantizer=conv, w_scale="column", outlier_factor=None,
+                        sign_magnitude=request.param.endswith("sign_magnitude"), **kw)
     xb.calibrate(x)
     return xb, w, x
 
@@ -130,13 +131,36 @@ def test_compiled_conversion_is_exact_arithmetic_up_to_float32(layer):
 
 
 def test_high_planes_take_the_sparse_form(layer):
-    # the layer above exercises the sign-extension path at the default threshold: the
-    # second-highest plane differs from the sign plane in few inputs
+    # the layer above exercises the sparse path at the default threshold: the
+    # second-highest plane differs from the sign plane (two's complement), the highest
+    # magnitude plane from zero (sign-magnitude), in few inputs
     xb, w, x = layer
     m = TorchCrossbarLinear(xb, torch.tensor(w))
     _, bits = m._bit_planes(torch.clamp(torch.tensor(x) / m.x_max, -1.0, 1.0))
-    frac = (bits[-2] != bits[-1]).float().mean().item()
-    assert 0.0 < frac < torch_bitserial.SPARSE_MAX
+    frac = ((bits[-1] != 0) if m.sign_magnitude else (bits[-2] != bits[-1])).float().mean()
+    assert 0.0 < frac.item() < torch_bitserial.SPARSE_MAX
+
+
+def test_sign_magnitude_planes_by_hand():
+    """8-bit sign-magnitude: 7 magnitude planes of weight 2^b / 127, each row driven -1,
+    0 or +1. x = -3/127: planes 0 and 1 at -1; x = 100/127 (0b1100100): planes 2, 5, 6 at
+    +1; x = 0: no plane driven; x = -1: all seven at -1."""
+    from imcspice.accelerators.torch_analog import TorchCrossbarLinear as T
+    m = T.__new__(T)
+    m.in_bits, m.sign_magnitude = 8, True
+    wts, bits = T._bit_planes(m, torch.tensor([[-3 / 127, 100 / 127, 0.0, -1.0]]))
+    assert wts.tolist() == pytest.approx([2.0 ** b / 127 for b in range(7)])
+    assert bits[:, 0].T.tolist() == [[-1, -1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 1, 1],
+                                     [0] * 7, [-1] * 7]
+    # the numpy form draws the same planes
+    from imcspice.accelerators.analog import CrossbarDevice
+    xb = CrossbarLinear(np.eye(4, dtype=np.float32), CrossbarDevice(
+        g_min_s=1e-6, g_max_s=1e-4, v_read_v=0.2, v0_v=0.5, tile_rows=4,
+        ir_drop_rel=lambda load: 0.0 * np.asarray(load)), 8, np.ones(4), 0,
+        bit_serial=True, outlier_factor=None, sign_magnitude=True)
+    w_np, b_np = xb._planes(np.array([[-3 / 127, 100 / 127, 0.0, -1.0]], np.float32))
+    np.testing.assert_allclose(w_np, wts.double().numpy())
+    np.testing.assert_array_equal(b_np, bits.numpy())
 
 
 def test_read_noise_has_its_distribution_in_both_forms(layer):
@@ -144,21 +168,26 @@ def test_read_noise_has_its_distribution_in_both_forms(layer):
     N(0, sum_i b_i var_i) to a column before conversion, in the inference form as in the
     reference one (other draws). One token read 20000 times (a std to 0.5 %), each cell's
     variance set so a plane's noise is ~10 % of its column's smallest converter range (13
-    or more code steps: the code steps add ~1 % to the std; the token's plane sums lie
-    within half the range, so the noise is not clipped); by hand, the output's std of
-    column c is sqrt(sum_t sum_b w_b^2 var_c n_bt), n_bt the rows plane b drives in
-    tile t."""
+    or more code steps on the fullest plane; the token's plane sums lie within half the
+    range, so the noise is not clipped); by hand, the output's variance of column c is
+    sum_t sum_b w_b^2 (var_c n_bt + (2 R_tc / 256)^2 / 12), n_bt the rows plane b drives
+    in tile t (the last term: the code step's rounding, on the planes driving any row)."""
     xb, w, x = layer
     W = torch.tensor(w)
     m = TorchCrossbarLinear(xb, W, (5,))
     X = torch.tensor(x[:1]).repeat(20000, 1)
     wts, bits = m._bit_planes(torch.clamp(X[:1] / m.x_max, -1.0, 1.0))
-    b = bits[:, 0].double()                                       # (P, in)
+    b = bits[:, 0].double().abs()                                 # (P, in): b_i^2
     n_bt = torch.stack([b[:, t * m.rows:(t + 1) * m.rows].sum(1) for t in range(m.n_tiles)],
                        1)                                         # (P, T)
     var_c = (0.1 * m.ranges.double().min(0).values) ** 2 / float(n_bt.max())
     m.read_var = var_c[None, :].expand(w.shape[1], -1).float().contiguous()
-    expect = torch.sqrt(var_c * float((wts.double()[:, None] ** 2 * n_bt).sum()))
+    # plus each conversion's own rounding, uniform over a code step 2 R / 256 (Widrow's
+    # model: the noise spans many steps), on the planes that drive any row of the tile
+    step2 = (2.0 * m.ranges.double() / 256) ** 2 / 12                 # (T, out)
+    on = (n_bt > 0).double()
+    expect = torch.sqrt(var_c * float((wts.double()[:, None] ** 2 * n_bt).sum())
+                        + ((wts.double()[:, None] ** 2 * on).sum(0)[:, None] * step2).sum(0))
     got = {}
     with torch.no_grad():
         for fast in (True, False):

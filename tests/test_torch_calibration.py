@@ -30,6 +30,7 @@ import torch
 from transformers import BertConfig, BertModel
 
 import imcspice.accelerators as acc
+from imcspice.accelerators import arch as arch_mod
 from imcspice.accelerators.analog import Nonideal
 
 torch.set_num_threads(1)
@@ -116,13 +117,17 @@ def _batches():
 
 
 #: HeTraX without programming noise: its ReRAM read noise (scaled with it) is drawn from
-#: numpy's generator on the numpy path and torch's on the torch path
+#: numpy's generator on the numpy path and torch's on the torch path; RACE-IT with its
+#: cells read as linear conductances for the same reason (crossbar.read_model = false)
 CASES = {"race-it": None, "hetrax": Nonideal(1.0, 0.0, 1.0, True)}
+ARCHS = {"race-it": arch_mod.load("race-it", ["crossbar.read_model=false"]),
+         "hetrax": "hetrax"}
 
 
 @functools.cache
 def _pair(kind: str):
-    return (kind,) + lockstep(_tiny_bert(), kind, _batches(), seed=3, nonideal=CASES[kind])
+    return (kind,) + lockstep(_tiny_bert(), ARCHS[kind], _batches(), seed=3,
+                              nonideal=CASES[kind])
 
 
 @pytest.fixture(params=sorted(CASES))
@@ -217,7 +222,7 @@ def test_calibrate_defaults_to_the_torch_passes():
         ref = m(**x)[0]
     ys = []
     for reference in (False, True):
-        conv = acc.convert(copy.deepcopy(m), "race-it", seed=3)
+        conv = acc.convert(copy.deepcopy(m), ARCHS["race-it"], seed=3)
         calibrate(conv, _batches(), reference=reference)
         assert conv._imcspice_chip._reference is reference
         with torch.no_grad():
