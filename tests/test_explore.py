@@ -181,8 +181,9 @@ def test_cli_explore_bad_key_is_one_line(tmp_path, capsys):
 
 # --- the direction the grid must show, on the real description and cost model -------------
 def test_dac_bits_direction_real_cost():
-    """Bit-serial DAC: one binary drive, and one crossbar column read, per input bit, so
-    going from 8 to 6 bits scales both energies by 6/8 (everything else held)."""
+    """Bit-serial DAC: one drive, and one crossbar column read, per input plane; RACE-IT
+    drives sign-magnitude (bits - 1 magnitude planes), so going from 8 to 6 bits scales
+    both energies by 5/7 (everything else held)."""
     from imcspice.accelerators import arch, components, cost, hardware, mapping
     from imcspice.accelerators.workloads import get_workload
     hw = hardware.HardwareModels.from_dir(None)
@@ -192,8 +193,8 @@ def test_dac_bits_direction_real_cost():
         m = mapping.build(a, get_workload("minilm"), 128)
         sheet = cost.price(m, components.resolve(a, hw))
         e[bits] = sheet.by(sheet.energy, "component")
-    assert e[6]["dac"] == pytest.approx(0.75 * e[8]["dac"], rel=1e-9)
-    assert e[6]["crossbar"] == pytest.approx(0.75 * e[8]["crossbar"], rel=1e-9)
+    assert e[6]["dac"] == pytest.approx(5 / 7 * e[8]["dac"], rel=1e-9)
+    assert e[6]["crossbar"] == pytest.approx(5 / 7 * e[8]["crossbar"], rel=1e-9)
 
 
 # --- the real thing: two --quick evaluations ----------------------------------------------
@@ -215,8 +216,9 @@ def test_explore_race_it_quick_dac_bits(tmp_path, capsys):
         assert 0 < float(r["latency_s"]) < math.inf and float(r["area_mm2"]) > 0
         assert r["accuracy_metric"] == "cosine_mean" and 0 < float(r["accuracy"]) <= 1
     lo, hi = sorted(rows, key=lambda r: int(r["dac.bits"]))
-    # bit-serial: DAC drives and crossbar column reads per token are proportional to bits
-    assert float(lo["energy_dac_j"]) == pytest.approx(0.75 * float(hi["energy_dac_j"]),
+    # bit-serial: DAC drives and crossbar column reads per token are proportional to the
+    # planes (sign-magnitude: bits - 1)
+    assert float(lo["energy_dac_j"]) == pytest.approx(5 / 7 * float(hi["energy_dac_j"]),
                                                       rel=1e-6)
     assert float(lo["energy_crossbar_j"]) < float(hi["energy_crossbar_j"])
     assert float(lo["energy_j"]) < float(hi["energy_j"])
@@ -236,7 +238,7 @@ def test_explore_race_it_priced_only(tmp_path):
         # buffer, adder and outlier MAC from SKY130 ngspice models): a share of 1
         assert r["accuracy_metric"] is None
         assert r["spice_energy_share"] == pytest.approx(1.0, abs=1e-12)
-    assert lo["energy_breakdown_j"]["dac"] == pytest.approx(
-        0.75 * hi["energy_breakdown_j"]["dac"], rel=1e-9)
+    assert lo["energy_breakdown_j"]["dac"] == pytest.approx(     # 5 / 7 magnitude planes
+        5 / 7 * hi["energy_breakdown_j"]["dac"], rel=1e-9)
     assert lo["energy_breakdown_j"]["crossbar"] < hi["energy_breakdown_j"]["crossbar"]
     assert (tmp_path / "pareto_energy_accuracy.png").is_file()  # says: not simulated
