@@ -260,8 +260,9 @@ class RaceItOps(AcamAttention, FP32Ops):
                       partial_sums=self.partial_sums, quantizer=self._converter,
                       w_scale=self.w_scale, tile_cols=self.tile_cols,
                       converters_per_tile=self.conv_per_tile)
-            # read at the description's temperature, where it is also programmed
-            xb = CrossbarLinear(*args, **kw) if self.read is None else \
+            # read at the description's temperature, where it is also programmed; a read
+            # model scaled to 0 (programming noise off) is the plain crossbar, bit for bit
+            xb = CrossbarLinear(*args, **kw) if self.read is None or self.read.k == 0 else \
                 ThermalCrossbarLinear(*args, read=self.read, t_cal_c=self.arch.temp_c, **kw)
             self._xbars[name] = xb
         return xb
