@@ -198,14 +198,14 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
                       + ("" if t["protocol_complete"] else
                          f" (this run: {len(acc.get('seeds', []))} seeds, a smaller protocol"
                          " than the target's)") + "."]
+        else:
+            L += ["", f"Target: {t['what']}: {acc['cosine_mean']:.4f} at "
+                      f"{acc.get('temp_c', float('nan')):.1f} °C."]
         if acc.get("crossbar_read_model") is False:
             L[-1] += (" The crossbar cells are read as linear conductances without read "
                       "noise (`crossbar.read_model = false`, an assumption): with the "
                       "memristor read model HeTraX's tiers use (`--set "
                       "crossbar.read_model=true`) the figure is lower (docs/devices.md).")
-        else:
-            L += ["", f"Target: {t['what']}: {acc['cosine_mean']:.4f} at "
-                      f"{acc.get('temp_c', float('nan')):.1f} °C."]
     if "vs_temperature" in acc:
         L += _temperature_curve(acc["vs_temperature"], h)
     ft = acc.get("fine_tuned")

@@ -169,3 +169,5 @@ def test_report_states_the_no_read_noise_assumption():
     for read_model, stated in ((False, True), (True, False)):
         text = "\n".join(_minilm_accuracy({**acc, "crossbar_read_model": read_model}, "#"))
         assert ("`crossbar.read_model = false`, an assumption" in text) == stated
+        # one target line, whichever the read model
+        assert text.count("Target") == 1, text
