@@ -249,6 +249,8 @@ def apply_overrides(raw: dict, overrides) -> dict:
         if isinstance(old, (int, float)) and not isinstance(old, bool) \
                 and not isinstance(val, (int, float)):
             raise ArchError(f"--set {key}={val!r}: expected a number")
+        if isinstance(old, bool) and not isinstance(val, bool):
+            raise ArchError(f"--set {key}={val!r}: expected true or false")
         node[last] = val
     return raw
 

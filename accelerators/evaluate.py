@@ -55,6 +55,8 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
     # an accuracy run re-prices them with its outlier rows removed (_prefill)
     loads = xbar_loads.mapped_loads(a, wl) if components.needs_loads(a) else None
     figures = components.resolve(a, hw, loads)
+    if "dac" in a.components:    # the DAC's mode and encoding, before anything is written
+        mapping.input_planes(a)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)   # after every input check: a refusal creates nothing
     simulate = accuracy and SIMULATED.get(wl) == a.workload["default"]

@@ -94,6 +94,11 @@ def test_input_errors_are_one_line_with_exit_code_2(monkeypatch, capsys, exc):
     (["evaluate", "--arch", "race-it", "--workload", "nope"], "unknown workload 'nope'"),
     (["explore", "--arch", "race-it", "--set", "dac.bits=4", "--set", "dac.bits=6"],
      "given twice"),
+    (["evaluate", "--arch", "race-it", "--set", "dac.encoding=offset"],
+     "dac.encoding must be one of"),
+    (["evaluate", "--arch", "race-it", "--set", "dac.mode=analog"], "dac.mode must be"),
+    (["evaluate", "--arch", "race-it", "--set", "crossbar.read_model=yes"],
+     "expected true or false"),
 ])
 def test_real_input_errors_are_reported_not_raised(tmp_path, capsys, argv, words):
     """These raise sites were plain KeyError/ValueError, which the old catch-all hid."""

@@ -447,8 +447,11 @@ def test_race_it_reads_its_cells_through_the_same_model_when_described():
                       ranges, ni).crossbar(w, "lin")
     assert not isinstance(plain, ThermalCrossbarLinear)
     assert np.ptp(plain(np.ones((50, 2), dtype=np.float32))) == 0.0
-    with pytest.raises(ArchError, match="true or false"):
-        RaceItOps(archmod.load("race-it", ["crossbar.read_model=yes"]), _dev(), 0.0,
-                  ranges, ni, mem=MEM)
+    with pytest.raises(ArchError, match="expected true or false"):   # refused at load
+        archmod.load("race-it", ["crossbar.read_model=yes"])
+    bad = archmod.load("race-it")
+    bad.component("crossbar").params["read_model"] = "yes"           # e.g. a variant file
+    with pytest.raises(ArchError, match="must be true or false"):
+        RaceItOps(bad, _dev(), 0.0, ranges, ni, mem=MEM)
     with pytest.raises(ArchError, match="memristor model"):
         RaceItOps(archmod.load("race-it"), _dev(), 0.0, ranges, ni)
