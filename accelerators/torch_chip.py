@@ -92,9 +92,9 @@ class AnalogChip:
     def _make_factory(self, ranges: dict):
         if self.kind == "race-it":
             from .race_it import RaceItOps
-            read = bool(self.arch.component("crossbar").get("read_model", False))
+            # RaceItOps decides from crossbar.read_model whether it reads the model
             return RaceItOps(self.arch, self.dev, self.acam_sigma, ranges, self.ni, self.seed,
-                             mem=self.hw.need("memristor") if read else None)
+                             mem=self.hw.get("memristor"))
         from .hetrax import HetraxOps
         # the ReRAM tier reads its cells hot, programmed at t_program_c (as the numpy
         # machine does: accelerators/machines/hetrax.py)
