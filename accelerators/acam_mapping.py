@@ -38,7 +38,12 @@ class AcamMapping:
       ACAM thresholds and the stored levels of each channel's bank are programmed
       anywhere, at no cost);
     * ``norm_out_margin``: the window's half-width is this x the calibrated half-width
-      (the calibration texts' extremes; evaluation tokens beyond them clip)."""
+      (the calibration texts' extremes; evaluation tokens beyond them clip);
+    * ``product_banks``: the product lookups of one output's sum (Q·Kᵀ, P·V) run on
+      this many ACAM banks at once, term ``k`` on bank ``k mod product_banks``, each
+      bank its own threshold mismatch draw (1: every product of a matmul on one bank,
+      so its mismatch error adds coherently over the sum). Lookups, searches and steps
+      are priced alike (the banks are among the ``acam.count`` rows provisioned)."""
 
     softmax: str = "probabilities"
     levels: str = "ideal"
@@ -48,6 +53,7 @@ class AcamMapping:
     norm_out_banks: int = 1
     norm_out_range: str = "symmetric"
     norm_out_margin: float = 1.0
+    product_banks: int = 1
 
     SOFTMAX = ("probabilities", "deferred")
     LEVELS = ("ideal", "trimmed", "centroid")
@@ -62,7 +68,7 @@ class AcamMapping:
         if not isinstance(d, dict):
             raise ArchError(f"{where}: must be a table")
         keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio",
-                "norm_out_banks", "norm_out_range", "norm_out_margin")
+                "norm_out_banks", "norm_out_range", "norm_out_margin", "product_banks")
         bad = set(d) - set(keys)
         if bad:
             raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
@@ -82,7 +88,8 @@ class AcamMapping:
         r = m.rsqrt_bank_ratio
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
             raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")
-        for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64), ("norm_out_banks", 16)):
+        for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64), ("norm_out_banks", 16),
+                      ("product_banks", 1024)):
             v = getattr(m, k)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
                 raise ArchError(f"{where}.{k} must be an integer in [1, {hi}], got {v!r}")

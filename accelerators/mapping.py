@@ -285,9 +285,11 @@ def _acam(m: Mapping, op: Operator) -> None:
     am = m.arch.acam_mapping()
     lookups, adds = acam_lookups(op, _d_model(m), _context(m, op), am.deferred_softmax)
     per_step = rows // per
-    if per_step < 1:
-        raise ProvisionError(f"acam.count={rows} rows cannot hold one lookup of "
-                             f"{per} rows")
+    banks = am.product_banks if op.kind == "matmul" else 1
+    if per_step < banks:
+        raise ProvisionError(f"acam.count={rows} rows cannot hold " + (
+            f"one lookup of {per} rows" if banks == 1 else
+            f"mapping.acam.product_banks = {banks} lookups of {per} rows at once"))
     steps = _ceil(lookups, per_step)
     m.charge(op, "acam", lookups * per)
     m.step(op, "acam", steps)

@@ -34,7 +34,10 @@ window after write-verify:
 * ``softmax = "deferred"``: P·V takes the exp codes and 1/sum scales each output sum
   once (no probability is coded over [0, 1]);
 * ``rsqrt_banks``: the layernorm's 1/sqrt lookup spans its calibrated variance range in
-  geometric banks.
+  geometric banks;
+* ``product_banks``: the product lookups of one output's sum run on that many ACAM banks
+  at once (term k on bank k mod B), each its own mismatch draw, so a bank's error does
+  not repeat in every term (:meth:`.race_it_attention.AcamAttention._product_sum`).
 
 Crossbar mapping (the description's ``[components.crossbar]`` / ``converter``): each
 tile's ``converter.per_tile`` converters draw their own threshold mismatch
@@ -160,6 +163,7 @@ class RaceItOps(AcamAttention, FP32Ops):
         self.trim_ramp_div = am.trim_ramp_div
         self.rsqrt_banks, self.rsqrt_bank_ratio = am.rsqrt_banks, am.rsqrt_bank_ratio
         self.norm_out_banks = am.norm_out_banks
+        self.product_banks = am.product_banks     # ACAM banks of one output's products
         self.norm_out_range, self.norm_out_margin = am.norm_out_range, am.norm_out_margin
         self._xbars: dict[str, CrossbarLinear] = {}
         self._acams: dict[tuple, AcamQuantizer] = {}

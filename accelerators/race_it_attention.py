@@ -46,16 +46,24 @@ class AcamAttention:
                for i in np.ndindex(*aq.shape[:-2])]
         return self._product_sum(aq, bq, pms, name)
 
+    def product_lookup_names(self, name: str, k: int) -> list[str]:
+        """The ACAM banks (their names: each its own mismatch draw) of a product sum
+        over ``k`` terms: term ``j`` on bank ``j mod product_banks``."""
+        return [name + ".prod" + (str(b) if b else "")
+                for b in range(min(int(getattr(self, "product_banks", 1)), k))]
+
     def _product_sum(self, aq, bq, pms, name):
         """sum_k lookup(aq_ik * bq_kj) over leading (batch, head) blocks, the lookup's
-        range ``pms[block]``."""
+        range ``pms[block]``, term k on bank ``k mod product_banks``."""
         half = 2 ** (self.bits - 1)        # levels j / (half - 1), j = -half .. half - 1
-        q = self._acam_levels(name + ".prod", -half / (half - 1), 1.0)
+        qs = [self._acam_levels(b, -half / (half - 1), 1.0)
+              for b in self.product_lookup_names(name, aq.shape[-1])]
         out = np.empty(aq.shape[:-1] + (bq.shape[-1],), np.float32)
         for n, i in enumerate(np.ndindex(*aq.shape[:-2])):  # bounded memory
             pm = pms[n]
             p = aq[i][:, :, None] * bq[i][None, :, :]
-            out[i] = (q(np.clip(p / pm, -1.0, 1.0)) * pm).sum(axis=1)
+            v = np.clip(p / pm, -1.0, 1.0)
+            out[i] = sum((q(v[:, b::len(qs)]) * pm).sum(axis=1) for b, q in enumerate(qs))
         return out
 
     # --- deferred softmax normalization (P·V on the exp codes, 1/sum applied once) -----

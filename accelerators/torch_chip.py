@@ -349,8 +349,11 @@ class AnalogChip:
         """:func:`.torch_acam_products.product_sum` with this chip's product lookup of
         ``name`` (the factory's thresholds and mismatch)."""
         half = 2 ** (self.factory.bits - 1)
-        q = self._levels(name + ".prod", -half / (half - 1), 1.0, aq.device)
-        return product_sum(q, aq, bq, pm_h)
+        banks = self.factory.product_lookup_names(name, aq.shape[-1])
+        B = len(banks)       # term k on bank k mod B (mapping.acam.product_banks)
+        return sum(product_sum(self._levels(b, -half / (half - 1), 1.0, aq.device),
+                               aq[..., i::B], bq[..., i::B, :], pm_h)
+                   for i, b in enumerate(banks))
 
     def _deferred_context(self, a, b, rc, name):
         """P·V on the softmax's exp codes, 1/sum applied to each output sum

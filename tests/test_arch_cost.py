@@ -265,6 +265,15 @@ def test_acam_too_small_for_one_lookup(tmp_path):
         run(a)
 
 
+def test_acam_too_small_for_its_product_banks(tmp_path):
+    raw = acam_raw(count=64, per_lookup=8)          # 8 lookups at once
+    raw["mapping"]["acam"] = {"product_banks": 9}
+    with pytest.raises(mapping.ProvisionError, match="product_banks = 9 lookups"):
+        run(load(tmp_path, raw))
+    raw["mapping"]["acam"] = {"product_banks": 8}
+    run(load(tmp_path, raw))
+
+
 # --- 3. SM tiers and static power -----------------------------------------------------------
 def test_sm_macs_steps_sram_and_static(tmp_path):
     raw = describe({"linear": "sm"}, {

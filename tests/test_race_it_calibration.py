@@ -286,3 +286,45 @@ def test_norm_out_margin_trades_a_step_for_headroom():
     chip.factory.r["ln"].update(var_min=0.1, var_max=10.0)
     want = chip.factory.layernorm(x.numpy(), g.numpy(), b.numpy(), 1e-12, "ln")
     np.testing.assert_allclose(chip.layernorm(x, g, b, 1e-12, "ln").numpy(), want, atol=1e-5)
+
+
+def _product_ops(banks: int, sigma_rel: float, seed: int):
+    from imcspice.accelerators.analog import CrossbarDevice, Nonideal
+    from imcspice.accelerators.race_it import RaceItOps
+    a = arch.load("race-it", ["crossbar.read_model=false",
+                              f"mapping.acam.product_banks={banks}"])
+    dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
+    return RaceItOps(a, dev, sigma_rel, {}, Nonideal(0, 0, 1, True), seed)
+
+
+def test_product_banks_add_their_mismatch_errors_independently():
+    """One output's K = 64 product lookups, all of the same value p: on one bank (one
+    threshold set) the error of the sum is K e(p), coherent; on K banks (each its own
+    mismatch draw) it is a sum of K independent errors, sqrt(K) = 8 times smaller in rms
+    over many p (a sum of independent terms). Ideal thresholds: the banks agree."""
+    K, n = 64, 2000
+    p = np.random.default_rng(1).uniform(-0.9, 0.9, n).astype(np.float32)
+    aq = np.ones((1, 1, K), np.float32)
+    bq = np.broadcast_to(p, (1, K, n)).copy()
+    exact = K * p
+    rms = {}
+    for banks in (1, K):
+        err = [_product_ops(banks, 1.24 / 256, s)._product_sum(aq, bq, [1.0], "a")[0, 0]
+               - exact for s in range(3)]
+        rms[banks] = float(np.sqrt(np.mean(np.square(err))))
+    assert rms[1] / rms[K] == pytest.approx(np.sqrt(K), rel=0.35), rms
+    ideal = [_product_ops(b, 0.0, 0)._product_sum(aq, bq, [1.0], "a") for b in (1, K)]
+    np.testing.assert_allclose(ideal[0], ideal[1], rtol=0, atol=1e-5 * K)
+    # the torch chip sums the same banks
+    chip = AnalogChip(arch.load("race-it", ["crossbar.read_model=false",
+                                            "mapping.acam.product_banks=4"]), seed=2)
+    chip.factory = chip._make_factory({})
+    chip.ranges, chip.phase = chip.factory.r, "run"
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 10)).astype(np.float32)
+    y = np.random.default_rng(3).uniform(-1, 1, (2, 10, 5)).astype(np.float32)
+    want = chip.factory._product_sum(x, y, [2.0, 2.0], "b")
+    got = chip._product_sum(torch.tensor(x), torch.tensor(y), [2.0, 2.0], "b").numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert len(chip.factory.product_lookup_names("b", 10)) == 4
+    with pytest.raises(arch.ArchError):
+        arch.load("race-it", ["mapping.acam.product_banks=0"])
