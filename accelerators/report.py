@@ -8,6 +8,7 @@ with the paper. The word "characterized" is used for spice-sourced figures only.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .papers import comparison_section, fmt, load_papers
@@ -172,23 +173,36 @@ def render(rep: dict, level: int = 1) -> list[str]:
     return L
 
 
+def _decimals(std: float) -> int:
+    """Decimals that show a spread: 4, or as many as a smaller nonzero std needs for
+    its first digit (a std of 2e-5 printed at 4 decimals reads as no spread)."""
+    return 4 if not 0.0 < std < 5e-5 else math.ceil(-math.log10(std))
+
+
+def _pm(mean: float, std: float) -> str:
+    d = _decimals(std)
+    return f"{mean:.{d}f} ± {std:.{d}f}"
+
+
 def _over_chips(s: dict) -> str:
     """Mean ± std of a cosine over chips; one chip's figure is named as such (its std
     is no spread)."""
     if len(s.get("seeds", [])) > 1:
-        return f"{s['cosine_mean']:.4f} ± {s['cosine_std']:.4f}"
+        return _pm(s["cosine_mean"], s["cosine_std"])
     return f"{s['cosine_mean']:.4f} (1 chip)"
 
 
 def _minilm_accuracy(acc: dict, h: str) -> list[str]:
     """The accuracy paragraph and ablation table of a MiniLM run."""
     p = acc.get("protocol", {})
-    seeds = ", ".join(f"{c:.4f}" for c in acc.get("seeds", []))
+    d = _decimals(acc.get("cosine_std", 0.0))
+    seeds = ", ".join(f"{c:.{d}f}" for c in acc.get("seeds", []))
     L = [f"Accuracy ({acc['workload']}; protocol: {acc['sentences']} texts, mean "
          f"{acc['tokens_mean']:.1f} tokens (max {acc.get('tokens_max', 'n/a')}), "
          f"{p.get('seeds', 1)} chip seeds, {p.get('calibration_sentences', '?')} calibration "
-         f"texts; the network priced below): cosine to FP32 **{acc['cosine_mean']:.4f} ± "
-         f"{acc.get('cosine_std', 0.0):.4f}** (mean ± std over seeds: {seeds}), min "
+         f"texts; the network priced below): cosine to FP32 "
+         f"**{_pm(acc['cosine_mean'], acc.get('cosine_std', 0.0))}** (mean ± std over "
+         f"seeds: {seeds}), min "
          f"{acc['cosine_min']:.4f}; nearest-neighbour agreement {acc['nn_agreement']:.3f}."]
     t = acc.get("target")
     if t:
@@ -262,14 +276,14 @@ def _temperature_curve(c: dict, h: str) -> list[str]:
          f"{c.get('ref_temp_c', c['t_program_c']):g} °C (mean ± std) | resolved "
          "(95 % t interval excludes 0) |", "|---|---|---|---|---|"]
     for i, t in enumerate(c["temp_c"]):
-        per = ", ".join(f"{v:.4f}" for v in c["cosine_per_seed"][i]) \
+        std = c["cosine_std"][i] if "cosine_std" in c else 0.0
+        d = _decimals(std)
+        per = ", ".join(f"{v:.{d}f}" for v in c["cosine_per_seed"][i]) \
             if "cosine_per_seed" in c else "-"
         diff = (f"{c['diff_mean'][i]:+.5f} ± {c['diff_std'][i]:.5f}"
                 if "diff_mean" in c else "-")
         res = ("yes" if c["resolved"][i] else "no") if "resolved" in c else "-"
-        std = c["cosine_std"][i] if "cosine_std" in c else 0.0
-        L.append(f"| {t:.1f} | {c['cosine_mean'][i]:.4f} ± {std:.4f} | {per} | {diff} | "
-                 f"{res} |")
+        L.append(f"| {t:.1f} | {_pm(c['cosine_mean'][i], std)} | {per} | {diff} | {res} |")
     return L
 
 

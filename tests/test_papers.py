@@ -182,3 +182,15 @@ def test_number_format():
     assert P.fmt(0.016, "mm²") == "0.0160 mm²"
     assert P.fmt(5.1e-7, "mm²") == "0.510 µm²"
     assert P.fmt(2.0e-3, "mm²") == "2000 µm²"
+
+
+def test_a_small_spread_over_chips_is_printed_not_rounded_to_zero():
+    """Mean ± std at 4 decimals, or at the first digit of a std below 5e-5 (the demo's
+    HeTraX chips 0.98865 and 0.98862: 4 decimals printed '0.9886 ± 0.0000')."""
+    from imcspice.accelerators import report as R
+    assert R._pm(0.9862, 0.0010) == "0.9862 ± 0.0010"
+    assert R._pm(0.98863, 2.03e-5) == "0.98863 ± 0.00002"
+    assert R._pm(0.9, 3e-7) == "0.9000000 ± 0.0000003"
+    assert R._pm(0.9886, 0.0) == "0.9886 ± 0.0000"          # no spread at all: 4 decimals
+    assert R._over_chips({"cosine_mean": 0.98863, "cosine_std": 2.03e-5,
+                          "seeds": [0.98865, 0.98862]}) == "0.98863 ± 0.00002"
