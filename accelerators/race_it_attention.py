@@ -14,8 +14,8 @@ class AcamAttention:
     """The attention operators of :class:`.race_it.RaceItOps` (matmul, softmax), placed
     before :class:`.ops.FP32Ops` in its bases (the exact operators without quantization).
     The host supplies the lookups (``_acam``, ``_acam_levels``), the ranges ``r``, the
-    non-idealities ``ni``, ``bits``, ``in_bits``, ``deferred_softmax``, ``calibrating``
-    and the ``_recips`` / ``_vrange`` stores."""
+    non-idealities ``ni``, ``bits``, ``in_bits``, ``deferred_softmax``,
+    ``product_banks``, ``calibrating`` and the ``_recips`` / ``_vrange`` stores."""
 
     def _operand(self, x: np.ndarray, r: dict, key: str) -> np.ndarray:
         """A product lookup's operand as the code it arrives in (``in_bits``), with a level
@@ -50,7 +50,7 @@ class AcamAttention:
         """The ACAM banks (their names: each its own mismatch draw) of a product sum
         over ``k`` terms: term ``j`` on bank ``j mod product_banks``."""
         return [name + ".prod" + (str(b) if b else "")
-                for b in range(min(int(getattr(self, "product_banks", 1)), k))]
+                for b in range(min(self.product_banks, k))]
 
     def _product_sum(self, aq, bq, pms, name):
         """sum_k lookup(aq_ik * bq_kj) over leading (batch, head) blocks, the lookup's
