@@ -13,7 +13,9 @@ that model unconverted. Per chip seed (programming noise and ACAM mismatch drawn
 seed) and per set of non-idealities (:class:`.analog.Nonideal`), a copy is converted
 onto a chip of the description (:func:`.convert.convert`), calibrated as an IMC
 compiler does (FP32 ranges on the calibration texts, then the converter and lookup
-ranges on the hardware path, the same texts), and its embeddings compared with FP32.
+ranges on the hardware path, the same texts; read in batches of
+:data:`.torch_minilm.CALIB_BATCH_TEXTS`, each range the mean of the batches' own,
+:class:`.analog.RangeRecorder`), and its embeddings compared with FP32.
 Reported: the cosine mean ± std over seeds, one value per seed, and an ablation (each
 non-ideality alone, all but one, each on top of quantization; on seed 0). Its
 ``seq_len`` is the mean token count of the texts it simulates: the cost model prices
@@ -86,8 +88,10 @@ class Protocol:
     calibration: int
 
     def as_dict(self) -> dict:
+        from .torch_minilm import CALIB_BATCH_TEXTS
         return {"sentences": self.sentences, "seeds": self.seeds,
-                "calibration_sentences": self.calibration}
+                "calibration_sentences": self.calibration,
+                "calibration_batch_sentences": CALIB_BATCH_TEXTS}
 
 
 #: the issue-12 protocol (slow on 2 cores) and the small one of CI and the demo
@@ -211,7 +215,7 @@ class MiniLMRun:
         self.sents = [sents[i] for i in order]
         self.calib = _subset(load_texts("calib"), self.protocol.calibration)
         self.eval_batches = tm.batches(self.tokenizer, self.sents, device=device)
-        self.calib_batches = tm.batches(self.tokenizer, self.calib, device=device)
+        self.calib_batches = tm.calibration_batches(self.tokenizer, self.calib, device)
         self.ref = tm.embed(self.model, self.eval_batches).cpu().numpy()
         self.tokens_mean = float(n_tok.mean())
         self.tokens_max = int(n_tok.max())

@@ -198,10 +198,10 @@ def _stats(c: list[float]) -> dict:
 def eval_sets(tok, n_sentences: int, n_calib: int):
     """(evaluation batches, calibration batches) of the accuracy protocol's texts."""
     from .accuracy import _subset, load_texts
-    from .torch_minilm import batches
+    from .torch_minilm import batches, calibration_batches
     ev = _subset(load_texts("eval"), n_sentences)
     cal = _subset(load_texts("calib"), n_calib)
-    return batches(tok, ev, batch_size=16), batches(tok, cal, batch_size=n_calib)
+    return batches(tok, ev, batch_size=16), calibration_batches(tok, cal)
 
 
 def train(base, s: MiniLMFinetuneSettings, progress: bool = True, hw=None,

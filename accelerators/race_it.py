@@ -170,6 +170,7 @@ class RaceItOps(AcamAttention, FP32Ops):
         self.calibrating = False
         self._recips: dict = {}       # 1/sum of a deferred softmax, until its P·V
         self._vrange: dict = {}       # per-head |V| ranges of the deferred P·V lookups
+        self._vrange_batches: dict = {}   # calibration batches folded into each
 
     def recalibrate(self, ranges: dict) -> None:
         """Lookup and product ranges recorded on this hardware's own path (the DAC ranges

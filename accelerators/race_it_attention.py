@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .analog import quantize_symmetric
+from .analog import quantize_symmetric, running_mean
 
 
 class AcamAttention:
@@ -15,7 +15,8 @@ class AcamAttention:
     before :class:`.ops.FP32Ops` in its bases (the exact operators without quantization).
     The host supplies the lookups (``_acam``, ``_acam_levels``), the ranges ``r``, the
     non-idealities ``ni``, ``bits``, ``in_bits``, ``deferred_softmax``,
-    ``product_banks``, ``calibrating`` and the ``_recips`` / ``_vrange`` stores."""
+    ``product_banks``, ``calibrating`` and the ``_recips`` / ``_vrange`` /
+    ``_vrange_batches`` stores."""
 
     def _operand(self, x: np.ndarray, r: dict, key: str) -> np.ndarray:
         """A product lookup's operand as the code it arrives in (``in_bits``), with a level
@@ -101,13 +102,15 @@ class AcamAttention:
         return (self._product_sum(eq, bq, pms, name) * rc).astype(np.float32)
 
     def record_vrange(self, name: str, bq: np.ndarray) -> None:
-        """Calibration pass: grow each head's |V| range of a deferred P·V lookup (the
-        99.9th percentile of its V codes ``bq``, heads on axis -3)."""
+        """Calibration pass: each head's |V| range of a deferred P·V lookup (the 99.9th
+        percentile of its V codes ``bq``, heads on axis -3), the mean over batches
+        (:class:`.analog.RangeRecorder`)."""
         heads = bq.shape[-3] if bq.ndim >= 3 else 1
         flat = np.abs(np.moveaxis(bq, -3, 0).reshape(heads, -1)) if bq.ndim >= 3 \
             else np.abs(bq).reshape(1, -1)
         v = np.maximum(np.percentile(flat, 99.9, axis=1), 1e-12)
-        self._vrange[name] = np.maximum(self._vrange.get(name, 0.0), v)
+        n = self._vrange_batches[name] = self._vrange_batches.get(name, 0) + 1
+        self._vrange[name] = running_mean(self._vrange.get(name), v, n)
 
     def softmax(self, x, name, axis=-1):
         if not self.ni.quantization:

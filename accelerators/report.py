@@ -173,6 +173,13 @@ def render(rep: dict, level: int = 1) -> list[str]:
     return L
 
 
+def _calib_batches(p: dict) -> str:
+    """The calibration batching of protocol ``p`` for the accuracy sentence ('' for a
+    report written before the protocol recorded it)."""
+    n = p.get("calibration_batch_sentences")
+    return f" in batches of {n}, ranges averaged over them" if n else ""
+
+
 def _decimals(std: float) -> int:
     """Decimals that show a spread: 4, or as many as a smaller nonzero std needs for
     its first digit (a std of 2e-5 printed at 4 decimals reads as no spread)."""
@@ -200,7 +207,7 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
     L = [f"Accuracy ({acc['workload']}; protocol: {acc['sentences']} texts, mean "
          f"{acc['tokens_mean']:.1f} tokens (max {acc.get('tokens_max', 'n/a')}), "
          f"{p.get('seeds', 1)} chip seeds, {p.get('calibration_sentences', '?')} calibration "
-         f"texts; the network priced below): cosine to FP32 "
+         f"texts{_calib_batches(p)}; the network priced below): cosine to FP32 "
          f"**{_pm(acc['cosine_mean'], acc.get('cosine_std', 0.0))}** (mean ± std over "
          f"seeds: {seeds}), min "
          f"{acc['cosine_min']:.4f}; nearest-neighbour agreement {acc['nn_agreement']:.3f}."]

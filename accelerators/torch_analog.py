@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder, running_mean
 from .torch_bitserial import bitserial_acam
 from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
 
@@ -67,6 +67,7 @@ class TorchCrossbarLinear(nn.Module):
         self.register_buffer("ranges", None if ranges is None else
                              torch.as_tensor(np.asarray(ranges), dtype=torch.float32),
                              persistent=False)
+        self.n_calibrated = xb.n_calibrated if ranges is not None else 0
         self.in_bits, self.bit_serial = xb.in_bits, xb.bit_serial
         self.sign_magnitude = bool(getattr(xb, "sign_magnitude", False))
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
@@ -199,8 +200,9 @@ class TorchCrossbarLinear(nn.Module):
     def calibrate(self, x: torch.Tensor, weight: torch.Tensor, pct: float = 99.99):
         """The hardware-path calibration of the converter ranges, as
         :meth:`.analog.CrossbarLinear.calibrate`: each (group, column)'s ``pct``
-        percentile of |column output| over all planes and rows of ``x`` (..., in); ranges
-        only grow. Returns them as numpy (tiles or 1, out), float32."""
+        percentile of |column output| over all planes and rows of ``x`` (..., in); over
+        several batches, the mean of theirs. Returns them as numpy (tiles or 1, out),
+        float32."""
         x2 = x.reshape(-1, x.shape[-1]).float()
         xa = x2.index_select(1, self.analog_idx) / self.x_max
         w_eff = weight.index_select(1, self.analog_idx).float() * self.x_max + \
@@ -208,8 +210,8 @@ class TorchCrossbarLinear(nn.Module):
         _, drive = self._planes(xa)
         m = torch.stack([percentile_cols(p.abs().reshape(-1, p.shape[-1]), pct)
                          for p in self._groups(drive, w_eff)])
-        m = m.clamp_min(1e-12).float()
-        self.ranges = m if self.ranges is None else torch.maximum(self.ranges, m)
+        self.n_calibrated += 1
+        self.ranges = running_mean(self.ranges, m.clamp_min(1e-12).float(), self.n_calibrated)
         return self.ranges.cpu().numpy()
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -214,7 +214,8 @@ class AnalogChip:
         elif xb.delta.device != x.device:      # the model moved (model.to(device))
             xb = self._xbars[name] = xb.to(x.device)
         if calib:   # converter ranges from this read of every row, as the numpy pass
-            self.factory._xbars[name].ranges = xb.calibrate(x, weight)
+            fx = self.factory._xbars[name]
+            fx.ranges, fx.n_calibrated = xb.calibrate(x, weight), xb.n_calibrated
             return xb(x, weight)
         tok = self.tokens
         if tok is not None and xb.fast and not self._fitting and not torch.is_grad_enabled() \
@@ -294,9 +295,7 @@ class AnalogChip:
                           not self.ni.quantization) else \
                 self._acam_norm(x, gamma, None, eps, name, rms=True)
             ms = to_np(x.pow(2).mean(-1))
-            r = self._rec.ranges.setdefault(name, {})
-            r["var_min"] = min(r.get("var_min", np.inf), float(ms.min()))
-            r["var_max"] = max(r.get("var_max", 0.0), float(ms.max()))
+            self._rec.fold(name, var_min=float(ms.min()), var_max=float(ms.max()))
             self._rec._rec(name, "in", to_np(x))
             self._rec._rec(name, "out", to_np(y))
             self._rec._rec_ch(name, to_np(y))

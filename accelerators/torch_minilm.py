@@ -50,6 +50,20 @@ def batches(tokenizer, texts: Sequence[str], batch_size: int = 32, device=None) 
     return out
 
 
+#: texts per calibration batch. Each calibration range is one batch's statistic averaged
+#: over the batches (:class:`.analog.RangeRecorder`), so this fixes what a range
+#: estimates: the layernorm output windows' margin (``norm_out_margin = 2``, race-it.toml)
+#: was measured against 4 texts' per-channel extremes, the QUICK protocol's whole
+#: calibration set. More texts then sharpen the estimate instead of widening the ranges.
+CALIB_BATCH_TEXTS = 4
+
+
+def calibration_batches(tokenizer, texts: Sequence[str], device=None) -> list[dict]:
+    """:func:`batches` of :data:`CALIB_BATCH_TEXTS` texts: the calibration texts as
+    every calibration in the project reads them."""
+    return batches(tokenizer, texts, CALIB_BATCH_TEXTS, device)
+
+
 def pool(last_hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Masked mean over tokens, L2-normalised: (B, T, D), (B, T) -> (B, D)."""
     m = mask.to(last_hidden.dtype)[..., None]
@@ -70,5 +84,5 @@ def converted_embeddings(model, arch, texts, calib_texts, tokenizer, *, seed: in
     converted, calibrated on ``calib_texts`` (FP32 ranges, then the hardware path)."""
     from .convert import convert
     m = convert(copy.deepcopy(model), arch, seed=seed, nonideal=nonideal, device=device,
-                temp_c=temp_c, calibration=batches(tokenizer, calib_texts, device=device))
+                temp_c=temp_c, calibration=calibration_batches(tokenizer, calib_texts, device))
     return embed(m, batches(tokenizer, texts, device=device)).cpu().numpy()

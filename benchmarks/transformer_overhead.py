@@ -109,7 +109,7 @@ def main() -> None:
     use_compile(args.compile)
     t0 = time.perf_counter()
     analog = convert(copy.deepcopy(model), args.arch, device=args.device,
-                     calibration=tm.batches(tok, sents[::4], args.batch, args.device))
+                     calibration=tm.calibration_batches(tok, sents[::4], args.device))
     t_prog = time.perf_counter() - t0
     inputs = tm.batches(tok, sents, args.batch, args.device)
 

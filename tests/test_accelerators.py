@@ -131,3 +131,21 @@ def test_gaincell_evaluation_without_and_with_training(tiny_models, tmp_path):
     assert acc["priced_not_simulated"] == []
     assert {"gaincell", "readout", "tile_adder"} <= set(rep["energy_breakdown_j"])
     consistent(rep)
+
+
+def test_calibration_ranges_estimate_one_batch_and_do_not_widen_with_more():
+    # 64 batches of 10^4 standard normal values: the 99.9th percentile of |x| is
+    # Phi^-1(0.9995) = 3.2905 (normal table); a batch's sample percentile scatters by
+    # ~0.09 about it (sqrt(p (1-p) / n) / (2 phi(3.29))), the mean of 64 by ~0.011. A
+    # maximum over the batches would read ~3.29 + 2.4 x 0.09 ~ 3.5.
+    rng = np.random.default_rng(5)
+    rec = RangeRecorder(FP32Ops())
+    for _ in range(64):
+        rec.gelu(rng.standard_normal(10_000), "g")
+    assert rec.ranges["g"]["in"] == pytest.approx(3.2905, abs=0.05)
+    # an operand's sign is the minimum over every batch: one negative batch makes it signed
+    a, b = np.full((1, 2, 2), 0.5), np.ones((1, 2, 2))
+    rec.matmul(a, b, "m")
+    rec.matmul(-a, b, "m")
+    rec.matmul(a, b, "m")
+    assert rec.ranges["m"]["in_min"] == -0.5 and rec.ranges["m"]["in2_min"] == 1.0

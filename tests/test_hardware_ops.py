@@ -71,3 +71,16 @@ def test_multilevel_drive_applies_the_device_law():
     u = quantize_uniform(X[0], 3, -1.0, 1.0)      # levels (-7/8 .. 7/8) step 1/4
     drive = 0.5 * np.sinh(u * 0.5 / 0.5) / 0.5
     assert xb(X)[0] == pytest.approx(drive @ W.T, rel=1e-5)
+
+
+def test_converter_ranges_average_their_calibration_batches():
+    # ideal drive (in_bits None: x read exactly), analog partial sums, pct 100: a batch's
+    # range is the largest |column sum| of each column, |X W^T| = (13/6, 5/3) (first
+    # test); a second batch 3 X reads (13/2, 5). The ranges are their mean, 2 x the first
+    # batch's, where a maximum over the batches would keep the second's 3 x.
+    xb = CrossbarLinear(W, ideal(2), None, 1.0, seed=0, outlier_factor=None,
+                        out_bits=8, partial_sums="analog", quantizer=uniform_quantizer)
+    xb.calibrate(X, pct=100.0)
+    xb.calibrate(3 * X, pct=100.0)
+    assert xb.n_calibrated == 2
+    assert xb.ranges[0] == pytest.approx([13 / 3, 10 / 3], rel=1e-5)
