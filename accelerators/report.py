@@ -174,10 +174,10 @@ def render(rep: dict, level: int = 1) -> list[str]:
 
 
 def _calib_batches(p: dict) -> str:
-    """The calibration batching of protocol ``p`` for the accuracy sentence ('' for a
-    report written before the protocol recorded it)."""
-    n = p.get("calibration_batch_sentences")
-    return f" in batches of {n}, ranges averaged over them" if n else ""
+    """The calibration batching of protocol ``p`` for the accuracy sentence ('' for one
+    batch, or a report written before the protocol recorded it)."""
+    n, total = p.get("calibration_batch_sentences"), p.get("calibration_sentences", 0)
+    return f" in batches of {n}, ranges averaged over them" if n and total > n else ""
 
 
 def _decimals(std: float) -> int:

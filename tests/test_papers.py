@@ -194,3 +194,13 @@ def test_a_small_spread_over_chips_is_printed_not_rounded_to_zero():
     assert R._pm(0.9886, 0.0) == "0.9886 ± 0.0000"          # no spread at all: 4 decimals
     assert R._over_chips({"cosine_mean": 0.98863, "cosine_std": 2.03e-5,
                           "seeds": [0.98865, 0.98862]}) == "0.98863 ± 0.00002"
+
+
+def test_the_accuracy_sentence_names_the_calibration_batches():
+    """FULL's 32 calibration texts are read in 8 batches of 4 whose ranges are averaged
+    (analog.RangeRecorder): the report says so; one batch (QUICK's 4) needs no words."""
+    from imcspice.accelerators import report as R
+    from imcspice.accelerators.accuracy import FULL, QUICK
+    assert R._calib_batches(FULL.as_dict()) == " in batches of 4, ranges averaged over them"
+    assert R._calib_batches(QUICK.as_dict()) == ""
+    assert R._calib_batches({"calibration_sentences": 32}) == ""   # an older report
