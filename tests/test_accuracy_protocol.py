@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from imcspice.accelerators.accuracy import FULL, QUICK, TARGETS, load_texts, target_check
+from imcspice.accelerators.accuracy import (FULL, QUICK, TARGETS, _subset, load_texts,
+                                            target_check)
 
 
 def test_shipped_texts_are_the_protocol_size_and_disjoint():
@@ -25,6 +26,22 @@ def test_target_check():
     assert target_check("race-it", {"cosine_mean": 0.97, "seeds": [0.97] * 2}) == {
         **TARGETS["race-it"], "reached": True, "protocol_complete": False}
     assert target_check("gaincell", acc) is None
+
+
+def test_calibration_batches_hold_at_least_128_tokens():
+    # "w" * k words tokenize to k + 2 tokens ([CLS], [SEP]): 62 + 72 = 134 >= 128 closes
+    # the first batch, 32 + 102 the second, and the last text's 12 join that one
+    from imcspice.accelerators.minilm import MiniLMTokenizer
+    from imcspice.accelerators.torch_minilm import CALIB_BATCH_TOKENS, calibration_batches
+    tok = MiniLMTokenizer.load()
+    texts = [" ".join(["word"] * k) for k in (60, 70, 30, 100, 10)]
+    assert CALIB_BATCH_TOKENS == 128
+    b = calibration_batches(tok, texts)
+    assert [x["attention_mask"].sum(1).tolist() for x in b] == [[62, 72], [32, 102, 12]]
+    # QUICK's 4 calibration texts (136 tokens) stay one batch, FULL's 32 are several
+    quick, full = (calibration_batches(tok, _subset(load_texts("calib"), n)) for n in (4, 32))
+    assert len(quick) == 1 and 4 <= len(full) <= 8
+    assert sum(len(x["input_ids"]) for x in full) == 32
 
 
 @pytest.mark.slow
