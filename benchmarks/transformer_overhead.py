@@ -62,7 +62,8 @@ instead of one): 23.51x (FP32 0.250 s, RACE-IT 5.88 s, cosine to FP32 0.9881): t
 analog pass takes the same time. The calibration is read as every calibration is
 (:func:`.torch_minilm.calibration_batches`, batches of >= 128 tokens, ranges averaged
 over them): its 16 short sentences are one batch, as before; 25.78x (FP32 0.249 s,
-RACE-IT 6.41 s, cosine 0.9881; with batches of 4 texts, tried first: 24.39x, cosine 0.9858).
+RACE-IT 6.41 s, cosine 0.9881; with batches of 4 texts, tried first: 24.39x, cosine
+0.9858).
 """
 from __future__ import annotations
 
