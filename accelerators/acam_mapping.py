@@ -43,7 +43,13 @@ class AcamMapping:
       this many ACAM banks at once, term ``k`` on bank ``k mod product_banks``, each
       bank its own threshold mismatch draw (1: every product of a matmul on one bank,
       so its mismatch error adds coherently over the sum). Lookups, searches and steps
-      are priced alike (the banks are among the ``acam.count`` rows provisioned)."""
+      are priced alike (the banks are among the ``acam.count`` rows provisioned);
+    * ``lookup_copies``: every element-wise lookup (GELU, the softmax's exp and 1/sum, a
+      layernorm's 1/sqrt and output code) is read on this many ACAM banks at once, each
+      its own threshold mismatch draw, and their output codes averaged digitally (one
+      add per extra copy): independent thresholds dither each other, so the average
+      errs less than one bank (the same idea as a redundant converter). Priced: each
+      copy a lookup, each extra copy an add. 1: one bank."""
 
     softmax: str = "probabilities"
     levels: str = "ideal"
@@ -54,6 +60,7 @@ class AcamMapping:
     norm_out_range: str = "symmetric"
     norm_out_margin: float = 1.0
     product_banks: int = 1
+    lookup_copies: int = 1
 
     SOFTMAX = ("probabilities", "deferred")
     LEVELS = ("ideal", "trimmed", "centroid")
@@ -68,7 +75,8 @@ class AcamMapping:
         if not isinstance(d, dict):
             raise ArchError(f"{where}: must be a table")
         keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio",
-                "norm_out_banks", "norm_out_range", "norm_out_margin", "product_banks")
+                "norm_out_banks", "norm_out_range", "norm_out_margin", "product_banks",
+                "lookup_copies")
         bad = set(d) - set(keys)
         if bad:
             raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
@@ -89,10 +97,38 @@ class AcamMapping:
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
             raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")
         for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64), ("norm_out_banks", 16),
-                      ("product_banks", 1024)):
+                      ("product_banks", 1024), ("lookup_copies", 16)):
             v = getattr(m, k)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
                 raise ArchError(f"{where}.{k} must be an integer in [1, {hi}], got {v!r}")
         if (b := m.norm_out_banks) & (b - 1):
             raise ArchError(f"{where}.norm_out_banks must be a power of two, got {b!r}")
         return m
+
+
+def copy_name(name: str, copy: int) -> str:
+    """The lookup name of copy ``copy`` of an element-wise lookup ``name`` (copy 0 keeps
+    the operator's own name: its thresholds and mismatch draw are the one-copy lookup's)."""
+    return name if copy == 0 else f"{name}.c{copy}"
+
+
+def acam_lookups(op, d_model: int, context: int = 1,
+                 deferred: bool = False, copies: int = 1) -> tuple[int, int]:
+    """(lookups, adds) of an operator ``op`` (a :class:`.workloads.Operator`) on the
+    Compute-ACAM engine (:mod:`.mapping` prices them); ``context`` is the
+    key length of a softmax (its rows are ``elements / context``); ``deferred``: the
+    softmax has no probability output lookup (P·V takes its exp codes); ``copies``:
+    each element-wise lookup (exp, 1/sum, GELU, 1/sqrt, layernorm output) is read on
+    that many banks and averaged, one add per extra copy (mapping.acam.lookup_copies)."""
+    if op.kind == "matmul":
+        outs = op.batch * op.heads * op.m * op.n
+        return outs * op.k, outs * (op.k - 1)
+    if op.kind == "elementwise":
+        return op.elements, 0
+    rows = {"softmax": op.elements // context, "layernorm": op.elements // d_model,
+            "gelu": 0}.get(op.kind)
+    if rows is None:
+        raise ArchError(f"no Compute-ACAM mapping for operator kind {op.kind!r}")
+    each = op.elements + rows        # exp + 1/sum, GELU, output code + 1/sqrt
+    probs = op.elements if op.kind == "softmax" and not deferred else 0
+    return copies * each + probs, (copies - 1) * each

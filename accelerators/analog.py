@@ -199,11 +199,12 @@ class CrossbarLinear:
                  *, bit_serial: bool = False, out_bits: int | None = None,
                  partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix",
                  tile_cols: int | None = None, converters_per_tile: int | None = None,
-                 sign_magnitude: bool = False):
+                 sign_magnitude: bool = False, range_pct: float = 99.99):
         if w_scale not in ("matrix", "column"):
             raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
         self.dev, self.in_bits = dev, in_bits
         self.sign_magnitude = bool(sign_magnitude)
+        self.range_pct = float(range_pct)     # the converters' calibration percentile
         self.bit_serial, self.out_bits, self.partial_sums = bit_serial, out_bits, partial_sums
         # x_max per input channel (calibration maxima). Channels whose range exceeds
         # ``outlier_factor`` x the median are computed digitally (mixed-precision
@@ -304,10 +305,12 @@ class CrossbarLinear:
             for t in range(self.n_tiles):
                 yield t, tile(t)
 
-    def calibrate(self, x: np.ndarray, pct: float = 99.99) -> None:
+    def calibrate(self, x: np.ndarray, pct: float | None = None) -> None:
         """Set each converter's range from the hardware path's own outputs on a
-        calibration batch (per tile and column, over all planes); over several batches,
-        the mean of theirs (:class:`RangeRecorder`)."""
+        calibration batch: per tile and column, the ``pct`` percentile (default the
+        crossbar's ``range_pct``) of |output| over all planes and rows; over several
+        batches, the mean of theirs (:class:`RangeRecorder`)."""
+        pct = self.range_pct if pct is None else pct
         _, d = self._planes(x)
         m = np.stack([np.percentile(np.abs(p).reshape(-1, p.shape[-1]), pct, axis=0)
                       for _, p in self._partials(d)])

@@ -63,6 +63,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .acam_mapping import acam_lookups
 from .arch import Architecture, ArchError
 from .workloads import Operator, TransformerShape, operator_graph
 
@@ -251,23 +252,6 @@ def _crossbar(m: Mapping, op: Operator) -> None:
 
 
 # --- ACAM lookups and digital adds ------------------------------------------------------
-def acam_lookups(op: Operator, d_model: int, context: int = 1,
-                 deferred: bool = False) -> tuple[int, int]:
-    """(lookups, adds) of an operator on the Compute-ACAM engine; ``context`` is the
-    key length of a softmax (its rows are ``elements / context``); ``deferred``: the
-    softmax has no probability output lookup (P·V takes its exp codes)."""
-    if op.kind == "matmul":
-        outs = op.batch * op.heads * op.m * op.n
-        return outs * op.k, outs * (op.k - 1)
-    if op.kind == "softmax":
-        return (1 if deferred else 2) * op.elements + op.elements // context, 0
-    if op.kind in ("gelu", "elementwise"):
-        return op.elements, 0
-    if op.kind == "layernorm":
-        return op.elements + op.elements // d_model, 0
-    raise ArchError(f"no Compute-ACAM mapping for operator kind {op.kind!r}")
-
-
 def _context(m: Mapping, op: Operator) -> int:
     """Key length of a layer's attention (the scores product's n)."""
     for o in m.ops:
@@ -283,7 +267,8 @@ def _acam(m: Mapping, op: Operator) -> None:
     m.provisioned["acam"] = rows
     m.cells["acam"] = _int(acam, "cells_per_row")
     am = m.arch.acam_mapping()
-    lookups, adds = acam_lookups(op, _d_model(m), _context(m, op), am.deferred_softmax)
+    lookups, adds = acam_lookups(op, _d_model(m), _context(m, op), am.deferred_softmax,
+                                 am.lookup_copies)
     per_step = rows // per
     banks = am.product_banks if op.kind == "matmul" else 1
     if per_step < banks:

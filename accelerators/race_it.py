@@ -37,11 +37,15 @@ window after write-verify:
   geometric banks;
 * ``product_banks``: the product lookups of one output's sum run on that many ACAM banks
   at once (term k on bank k mod B), each its own mismatch draw, so a bank's error does
-  not repeat in every term (:meth:`.race_it_attention.AcamAttention._product_sum`).
+  not repeat in every term (:meth:`.race_it_attention.AcamAttention._product_sum`);
+* ``lookup_copies``: every element-wise lookup is read on that many banks, each its own
+  mismatch draw, and the codes averaged (:meth:`RaceItOps._averaged`): independent
+  thresholds dither each other.
 
 Crossbar mapping (the description's ``[components.crossbar]`` / ``converter``): each
 tile's ``converter.per_tile`` converters draw their own threshold mismatch
-(:mod:`.converters`); input channels beyond ``outlier_factor`` x the median calibrated
+(:mod:`.converters`), each column's range the ``converter.range_pct`` percentile of its
+calibration outputs; input channels beyond ``outlier_factor`` x the median calibrated
 range run on the outlier MACs (priced from the rows the run keeps digital).
 
 Measured (dev harness: :class:`.accuracy.MiniLMRun`, QUICK texts -- 4 evaluation, 4
@@ -93,6 +97,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .acam_mapping import copy_name
 from .analog import AcamQuantizer, CrossbarLinear, Nonideal, seed_for
 from .arch import ArchError
 from .converters import ConverterBank
@@ -133,6 +138,13 @@ class RaceItOps(AcamAttention, FP32Ops):
         conv = arch.component("converter")
         self.conv_bits = int(conv["bits"])
         self.conv_per_tile = int(conv["per_tile"])   # each its own mismatch draw
+        # the converters' range: this percentile of each column's calibration outputs
+        self.conv_range_pct = conv.get("range_pct", 99.99)
+        if isinstance(self.conv_range_pct, bool) or \
+                not isinstance(self.conv_range_pct, (int, float)) or \
+                not 90.0 <= self.conv_range_pct <= 100.0:
+            raise ArchError(f"converter.range_pct must be a percentile in [90, 100], got "
+                            f"{self.conv_range_pct!r}")
         self.tile_cols = int(xb["cols"])
         self.bits = int(arch.component("acam")["bits"])
         self.partial_sums = xb["partial_sums"]
@@ -164,6 +176,7 @@ class RaceItOps(AcamAttention, FP32Ops):
         self.rsqrt_banks, self.rsqrt_bank_ratio = am.rsqrt_banks, am.rsqrt_bank_ratio
         self.norm_out_banks = am.norm_out_banks
         self.product_banks = am.product_banks     # ACAM banks of one output's products
+        self.lookup_copies = am.lookup_copies     # banks an element-wise lookup averages
         self.norm_out_range, self.norm_out_margin = am.norm_out_range, am.norm_out_margin
         self._xbars: dict[str, CrossbarLinear] = {}
         self._acams: dict[tuple, AcamQuantizer] = {}
@@ -193,6 +206,13 @@ class RaceItOps(AcamAttention, FP32Ops):
             self._acams[key] = q
         return q
 
+    def _averaged(self, name: str, lo: float, hi: float, read, bits: int | None = None):
+        """An element-wise lookup ``name`` over [lo, hi] read on its ``lookup_copies``
+        banks (each its own mismatch draw; copy 0 the one-bank lookup), ``read(q)`` of
+        each, their output codes averaged (mapping.acam.lookup_copies)."""
+        qs = [self._acam(copy_name(name, j), lo, hi, bits) for j in range(self.lookup_copies)]
+        return read(qs[0]) if len(qs) == 1 else sum(read(q) for q in qs) / len(qs)
+
     def _acam_levels(self, name: str, lo: float, hi: float) -> AcamQuantizer:
         """A lookup whose 2^bits programmed output levels run from ``lo`` to ``hi``
         inclusive (step (hi - lo) / (2^bits - 1)): an ACAM row stores any output value,
@@ -218,13 +238,14 @@ class RaceItOps(AcamAttention, FP32Ops):
         v = (y - c) / m
         wins, bits = self.out_windows()
         if len(wins) == 1:
-            return (self._acam(name + ".out", -1.0, 1.0)(v) * m + c).astype(np.float32)
+            code = self._averaged(name + ".out", -1.0, 1.0, lambda q: q(v))
+            return (code * m + c).astype(np.float32)
         k = np.searchsorted(np.array([w[0] for w in wins[1:]]), v, side="right")
         out = np.empty_like(v)
         for i, (lo, hi) in enumerate(wins):     # each bank its own rows and mismatch
             sel = k == i
             if sel.any():
-                out[sel] = self._acam(f"{name}.out{i}", lo, hi, bits)(v[sel])
+                out[sel] = self._averaged(f"{name}.out{i}", lo, hi, lambda q: q(v[sel]), bits)
         return (out * m + c).astype(np.float32)
 
     def norm_out_window(self, r: dict) -> tuple:
@@ -264,7 +285,8 @@ class RaceItOps(AcamAttention, FP32Ops):
                       sign_magnitude=self.sign_magnitude,
                       partial_sums=self.partial_sums, quantizer=self._converter,
                       w_scale=self.w_scale, tile_cols=self.tile_cols,
-                      converters_per_tile=self.conv_per_tile)
+                      converters_per_tile=self.conv_per_tile,
+                      range_pct=float(self.conv_range_pct))
             # read at the description's temperature, where it is also programmed; a read
             # model scaled to 0 (programming noise off) is the plain crossbar, bit for bit
             xb = CrossbarLinear(*args, **kw) if self.read is None or self.read.k == 0 else \
@@ -284,7 +306,8 @@ class RaceItOps(AcamAttention, FP32Ops):
             return super().gelu(x, name)
         m = self.r[name]["in"]
         gelu = super().gelu
-        y = self._acam(name, -m, m).lookup(np.clip(x, -m, m), lambda v: gelu(v, name))
+        xc = np.clip(x, -m, m)
+        y = self._averaged(name, -m, m, lambda q: q.lookup(xc, lambda v: gelu(v, name)))
         return y.astype(np.float32)
 
     def layernorm(self, x, gamma, beta, eps, name):
@@ -302,8 +325,9 @@ class RaceItOps(AcamAttention, FP32Ops):
         for i, (blo, bhi) in enumerate(banks):
             m = k == i
             if m.any():
-                rs[m] = self._acam(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi
-                                   ).lookup(var[m], lambda v: 1.0 / np.sqrt(v + eps))
+                vm = var[m]
+                rs[m] = self._averaged(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi,
+                                       lambda q: q.lookup(vm, lambda v: 1.0 / np.sqrt(v + eps)))
         return self._out(name, (x - mu) * rs * gamma + beta)
 
     def rsqrt_windows(self, lo: float, hi: float) -> list[tuple[float, float]]:

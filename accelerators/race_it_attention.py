@@ -13,8 +13,8 @@ from .analog import quantize_symmetric, running_mean
 class AcamAttention:
     """The attention operators of :class:`.race_it.RaceItOps` (matmul, softmax), placed
     before :class:`.ops.FP32Ops` in its bases (the exact operators without quantization).
-    The host supplies the lookups (``_acam``, ``_acam_levels``), the ranges ``r``, the
-    non-idealities ``ni``, ``bits``, ``in_bits``, ``deferred_softmax``,
+    The host supplies the lookups (``_acam``, ``_acam_levels``, ``_averaged``), the
+    ranges ``r``, the non-idealities ``ni``, ``bits``, ``in_bits``, ``deferred_softmax``,
     ``product_banks``, ``calibrating`` and the ``_recips`` / ``_vrange`` /
     ``_vrange_batches`` stores."""
 
@@ -124,7 +124,8 @@ class AcamAttention:
             # calibrated score range's /256)
             n_code = 2 ** self.in_bits - 1
             lo = max(lo, float(np.log(0.5 / n_code)))
-        e = self._acam(name + ".exp", lo, 0.0).lookup(np.maximum(z, lo), np.exp)
+        zc = np.maximum(z, lo)
+        e = self._averaged(name + ".exp", lo, 0.0, lambda q: q.lookup(zc, np.exp))
         e = np.where(z < lo, 0.0, e)            # below the programmed range: code 0
         if self.deferred_softmax:               # the exp lookup's output code
             e = np.round(np.clip(e, 0.0, 1.0) * n_code) / n_code
@@ -135,7 +136,7 @@ class AcamAttention:
         r = self.r[name]
         lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
         hi = max(min(n, r.get("sum_max", n)), lo + 1e-6)
-        recip = self._acam(name + ".recip", lo, hi).lookup(s, lambda v: 1.0 / v)
+        recip = self._averaged(name + ".recip", lo, hi, lambda q: q.lookup(s, lambda v: 1.0 / v))
         p = e * recip
         if self.deferred_softmax:
             self._recips[name.rsplit(".", 1)[0]] = recip

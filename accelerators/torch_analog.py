@@ -69,6 +69,7 @@ class TorchCrossbarLinear(nn.Module):
                              persistent=False)
         self.n_calibrated = xb.n_calibrated if ranges is not None else 0
         self.in_bits, self.bit_serial = xb.in_bits, xb.bit_serial
+        self.range_pct = float(xb.range_pct)
         self.sign_magnitude = bool(getattr(xb, "sign_magnitude", False))
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
         self.n_tiles = int(xb.n_tiles)
@@ -197,12 +198,14 @@ class TorchCrossbarLinear(nn.Module):
         return y
 
     @torch.no_grad()
-    def calibrate(self, x: torch.Tensor, weight: torch.Tensor, pct: float = 99.99):
+    def calibrate(self, x: torch.Tensor, weight: torch.Tensor, pct: float | None = None):
         """The hardware-path calibration of the converter ranges, as
         :meth:`.analog.CrossbarLinear.calibrate`: each (group, column)'s ``pct``
-        percentile of |column output| over all planes and rows of ``x`` (..., in); over
+        percentile (default ``range_pct``, the numpy crossbar's) of |column output| over
+        all planes and rows of ``x`` (..., in); over
         several batches, the mean of theirs. Returns them as numpy (tiles or 1, out),
         float32."""
+        pct = self.range_pct if pct is None else pct
         x2 = x.reshape(-1, x.shape[-1]).float()
         xa = x2.index_select(1, self.analog_idx) / self.x_max
         w_eff = weight.index_select(1, self.analog_idx).float() * self.x_max + \

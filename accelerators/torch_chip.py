@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 from . import arch as arch_mod
 from . import hardware
+from .acam_mapping import copy_name
 from .analog import Nonideal, RangeRecorder
 from .torch_analog import TorchCrossbarLinear, _Calibrating, _Given, from_np, to_np
 from .torch_acam_products import operand, product_sum
@@ -315,6 +316,14 @@ class AnalogChip:
                 q.start_stats()
         return q
 
+    def _averaged(self, name: str, lo: float, hi: float, device, read, bits=None):
+        """``read(q)`` of each of an element-wise lookup's ``lookup_copies`` banks,
+        averaged, as :meth:`.race_it.RaceItOps._averaged` (the factory's thresholds and
+        mismatch of each copy)."""
+        qs = [self._lookup(copy_name(name, j), lo, hi, device, bits)
+              for j in range(self.factory.lookup_copies)]
+        return read(qs[0]) if len(qs) == 1 else sum(read(q) for q in qs) / len(qs)
+
     def _levels(self, name: str, lo: float, hi: float, device) -> AcamLookup:
         """The factory's level lookup (:meth:`.race_it.RaceItOps._acam_levels`)."""
         key = ("levels", name, lo, hi, str(device))
@@ -374,8 +383,9 @@ class AnalogChip:
         deferred, bits = self.factory.deferred_softmax, self.factory.in_bits
         if deferred:    # window: the inputs with a non-zero exp code (RaceItOps.softmax)
             lo = max(lo, float(np.log(0.5 / (2 ** bits - 1))))
-        ex = self._lookup(name + ".exp", lo, 0.0, x.device)
-        e = ex.lookup(torch.clamp(z, min=lo), torch.exp, key="exp")
+        zc = torch.clamp(z, min=lo)
+        e = self._averaged(name + ".exp", lo, 0.0, x.device,
+                           lambda q: q.lookup(zc, torch.exp, key="exp"))
         e = torch.where(z < lo, torch.zeros_like(e), e)       # below the range: code 0
         if deferred:                                          # the exp lookup's output code
             e = quantize_pulse(e, bits)
@@ -384,8 +394,8 @@ class AnalogChip:
         n, r = float(x.shape[-1]), self._r(name)
         s_lo = min(max(1.0, r.get("sum_min", 1.0)), n - 1e-6)
         s_hi = max(min(n, r.get("sum_max", n)), s_lo + 1e-6)
-        rc = self._lookup(name + ".recip", s_lo, s_hi, x.device)
-        recip = rc.lookup(s, torch.reciprocal, key="recip")
+        recip = self._averaged(name + ".recip", s_lo, s_hi, x.device,
+                               lambda q: q.lookup(s, torch.reciprocal, key="recip"))
         p = e * recip
         if self.factory.deferred_softmax:     # P·V takes the exp codes, 1/sum after the sum
             self._recips[name.rsplit(".", 1)[0]] = recip
@@ -396,9 +406,10 @@ class AnalogChip:
         m = float(self._r(name)["in"])
         if self._numpy_pass() and getattr(self.factory, "_fitting", False):
             # the numpy level pass: what each row matches
-            self.factory._acam(name, -m, m).code(np.clip(to_np(x), -m, m))
-        return self._lookup(name, -m, m, x.device).lookup(torch.clamp(x, -m, m), func,
-                                                         key="act")
+            xn = np.clip(to_np(x), -m, m)
+            self.factory._averaged(name, -m, m, lambda q: q.code(xn))
+        xc = torch.clamp(x, -m, m)
+        return self._averaged(name, -m, m, x.device, lambda q: q.lookup(xc, func, key="act"))
 
     def _acam_norm(self, x, gamma, beta, eps, name, rms: bool):
         r = self._r(name)
@@ -410,10 +421,10 @@ class AnalogChip:
         banks = self.factory.rsqrt_windows(lo, hi)
         rs = None
         for i, (blo, bhi) in enumerate(banks):
-            y = self._lookup(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi,
-                             x.device).lookup(var, lambda v: torch.rsqrt(v + eps),
-                                              key=f"rsqrt{eps!r}",
-                                              sel=bank_sel(var, banks, i))
+            sel = bank_sel(var, banks, i)
+            y = self._averaged(f"{name}.rsqrt{i}" if i else name + ".rsqrt", blo, bhi,
+                               x.device, lambda q: q.lookup(var, lambda v: torch.rsqrt(v + eps),
+                                                            key=f"rsqrt{eps!r}", sel=sel))
             rs = y if rs is None else torch.where(var >= blo, y, rs)
         y = (x - mu) * rs * gamma
         if beta is not None:
@@ -423,15 +434,18 @@ class AnalogChip:
                 for a in self.factory.norm_out_window(r))
         wins, bits = self.factory.out_windows()
         if len(wins) == 1:
-            return self._lookup(name + ".out", -1.0, 1.0, x.device)((y - c) / m) * m + c
+            v = (y - c) / m
+            return self._averaged(name + ".out", -1.0, 1.0, x.device, lambda q: q(v)) * m + c
         # subranging banks (RaceItOps._out): the bank whose window holds (y - c) / m
         v, out = (y - c) / m, None
         for i, (lo, hi) in enumerate(wins):
-            q = self._lookup(f"{name}.out{i}", lo, hi, x.device, bits)
-            q.record(v, bank_sel(v, wins, i))        # (a level pass) the bank's own inputs
-            stats, q.stats = q.stats, None
-            yi = q(v)
-            q.stats = stats
+            def read(q, sel=bank_sel(v, wins, i)):
+                q.record(v, sel)                     # (a level pass) the bank's own inputs
+                stats, q.stats = q.stats, None
+                yq = q(v)
+                q.stats = stats
+                return yq
+            yi = self._averaged(f"{name}.out{i}", lo, hi, x.device, read, bits)
             out = yi if out is None else torch.where(v >= lo, yi, out)
         return out * m + c
 

@@ -259,6 +259,29 @@ def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
         load(tmp_path, raw)
 
 
+def test_lookup_copies_priced_as_lookups_and_adds(tmp_path):
+    """[mapping.acam] lookup_copies = 3 (probabilities softmax): every element-wise
+    lookup is read on 3 banks and averaged. By hand: softmax exp + 1/sum = 9 + 3 = 12,
+    x 3 = 36, plus the 9 probability output lookups (not copied) = 45, and 2 x 12 = 24
+    adds; GELU 3 x 12 = 36 lookups, 24 adds; each layernorm 3 x 15 = 45 lookups, 30
+    adds. The products (scores, context) are unchanged."""
+    raw = acam_raw(1024)
+    raw["mapping"]["acam"] = {"lookup_copies": 3}
+    m, sheet = run(load(tmp_path, raw))
+    want = {**LOOKUPS, "layer0.attn.softmax": 45, "layer0.ffn.act": 36,
+            "ln_emb": 45, "layer0.ln1": 45, "layer0.ln2": 45}
+    adds = {**ADDS, "layer0.attn.softmax": 24, "layer0.ffn.act": 24,
+            "ln_emb": 30, "layer0.ln1": 30, "layer0.ln2": 30}
+    for op, n in want.items():
+        assert total(sheet.energy, op, "acam") == 2 * n, op          # 2 row searches each
+    for op, n in adds.items():
+        assert total(sheet.energy, op, "adder") == n, op
+    for bad in (0, 17, 1.5, True):
+        raw["mapping"]["acam"] = {"lookup_copies": bad}
+        with pytest.raises(arch.ArchError, match="lookup_copies must be an integer"):
+            load(tmp_path, raw)
+
+
 def test_acam_too_small_for_one_lookup(tmp_path):
     a = load(tmp_path, acam_raw(count=1, per_lookup=2))   # 1 // 2 = 0 lookups per step
     with pytest.raises(mapping.ProvisionError, match="cannot hold one lookup"):

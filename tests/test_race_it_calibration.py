@@ -198,7 +198,8 @@ def _norm_out_ops(banks: int, sigma_rel: float, seed: int):
     # the window +-max|y| (the banks split the channel's calibrated range)
     a = arch.load("race-it", ["crossbar.read_model=false", f"mapping.acam.norm_out_banks={banks}",
                               "mapping.acam.norm_out_range=symmetric",
-                              "mapping.acam.norm_out_margin=1.0"])
+                              "mapping.acam.norm_out_margin=1.0",
+                              "mapping.acam.lookup_copies=1"])     # one bank's mismatch
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
     return RaceItOps(a, dev, sigma_rel, {"ln": {"out": 1.0}}, Nonideal(0, 0, 1, True), seed)
 
@@ -291,7 +292,7 @@ def test_norm_out_margin_trades_a_step_for_headroom():
 def _product_ops(banks: int, sigma_rel: float, seed: int):
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
-    a = arch.load("race-it", ["crossbar.read_model=false",
+    a = arch.load("race-it", ["crossbar.read_model=false", "mapping.acam.lookup_copies=1",
                               f"mapping.acam.product_banks={banks}"])
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
     return RaceItOps(a, dev, sigma_rel, {}, Nonideal(0, 0, 1, True), seed)
@@ -328,3 +329,35 @@ def test_product_banks_add_their_mismatch_errors_independently():
     assert len(chip.factory.product_lookup_names("b", 10)) == 4
     with pytest.raises(arch.ArchError):
         arch.load("race-it", ["mapping.acam.product_banks=0"])
+
+
+def test_lookup_copies_average_their_mismatch_independently():
+    """An element-wise lookup read on R = 4 copies (mapping.acam.lookup_copies), each its
+    own threshold mismatch draw, averaged: around the mean over many draws (64 copies),
+    the average of 4 independent draws errs sqrt(4) = 2 times less in rms than one draw
+    (a mean of independent terms). One copy is the one-bank lookup, bit for bit; the
+    torch chip averages the same copies."""
+    x = np.linspace(-0.95, 0.95, 4001).astype(np.float32)
+    sigma = 1.24 / 256                    # ~ the characterized ACAM sigma / window
+
+    def ops(copies, seed=0):
+        o = _product_ops(1, sigma, seed)
+        o.lookup_copies = copies
+        return o
+    many = ops(64)._averaged("g", -1.0, 1.0, lambda q: q(x))     # the ensemble mean
+    dev = {r: [ops(r, s)._averaged("g", -1.0, 1.0, lambda q: q(x)) - many
+               for s in range(1, 4)] for r in (1, 4)}
+    rms = {r: float(np.sqrt(np.mean(np.square(d)))) for r, d in dev.items()}
+    assert rms[1] / rms[4] == pytest.approx(2.0, rel=0.2), rms
+    one = ops(1, 5)
+    np.testing.assert_array_equal(one._averaged("g", -1.0, 1.0, lambda q: q(x)),
+                                  one._acam("g", -1.0, 1.0)(x))
+    # the torch chip reads the factory's copies and averages them alike
+    chip = AnalogChip(arch.load("race-it", ["crossbar.read_model=false",
+                                            "mapping.acam.lookup_copies=3"]), seed=2)
+    chip.factory = chip._make_factory({})
+    want = chip.factory._averaged("t", -1.0, 1.0, lambda q: q.lookup(x, np.tanh))
+    got = chip._averaged("t", -1.0, 1.0, "cpu",
+                         lambda q: q.lookup(torch.tensor(x), torch.tanh, key="tanh"))
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-6)
+    assert len({id(q) for q in chip.factory._acams.values()}) == 3
