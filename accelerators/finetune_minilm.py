@@ -47,22 +47,24 @@ figures with the pretrained model's on the same chips). When the file is present
 model on the same chips and texts.
 
 Measured (2026-12-02, on the shipped description: read model on, sign-magnitude drive,
-32 product banks; 1 torch thread, OPENBLAS_NUM_THREADS=1; chips 1000-1004, the 16 texts
+32 product banks, 2 copies of every element-wise lookup, layernorm margin 1.5, converter
+percentile 99.5; 1 torch thread, OPENBLAS_NUM_THREADS=1; chips 1000-1004, the 16 texts
 ``_subset(minilm_eval, 16)``, calibration on 4 ``minilm_calib`` texts with each model's
-own weights): pretrained 0.9863 ± 0.0008 (0.9874, 0.9866, 0.9864, 0.9856, 0.9856);
-shipped (rank 16) **0.9887 ± 0.0006** (0.9894, 0.9886, 0.9892, 0.9884, 0.9879), every
-chip above the pretrained model (+0.0024 paired on average); the full matrices before
-truncation 0.9882 ± 0.0009. Loss (means of 8 steps) 0.0131, 0.0127, 0.0115, ... 0.0102,
-0.0102, 0.0107, 0.0104. 2.67 s per step (84 tokens/s), 582 s for the 40 training chips,
-1137 s with the evaluation after training.
+own weights): pretrained 0.9874 ± 0.0007 (0.9883, 0.9872, 0.9875, 0.9864, 0.9873);
+shipped (rank 16) **0.9896 ± 0.0006** (0.9903, 0.9896, 0.9902, 0.9888, 0.9891), every
+chip above the pretrained model (+0.0022 paired on average); the full matrices before
+truncation 0.9896 ± 0.0003. Loss (means of 8 steps) 0.0111, 0.0113, 0.0101, ... 0.0080,
+0.0084, 0.0089. 4.5 s per step (50 tokens/s, with another 1-thread job and the test
+suite beside it), 31 min with the evaluation after training.
 On the FULL protocol (256 evaluation texts, 32 calibration texts in 7 batches of >= 128
-tokens, ranges averaged over them): **0.9882 ± 0.0004** (0.9889, 0.9880, 0.9884, 0.9880,
-0.9879), pretrained 0.9862 ± 0.0004 (before the ranges were averaged, a maximum over 32
-texts: chips 1000 / 1001 0.9866 / 0.9859). **The target (>= 0.99) is not reached**
-(0.0018 short on the FULL protocol, 0.0013 on 16 texts). What limits it: quantization
-(alone, on chip 1000: 0.9931), the Compute-ACAM threshold mismatch (after write-verify)
-and the programming and read noise (docs/race_it_finetune.md: the breakdown, and the
-converter options measured and not kept).
+tokens, ranges averaged over them): **0.9903 ± 0.0003** (0.9906, 0.99001, 0.9906,
+0.98999, 0.9902), pretrained 0.9881 ± 0.0002 (0.9884, 0.9881, 0.9882, 0.9879, 0.9881):
+the target (>= 0.99, mean over 5 chips) is reached; chip 1003 is just below it. Before
+the knobs were chosen on a validation set (docs/race_it_finetune.md): 0.9882 ± 0.0004,
+and 0.9862 ± 0.0004 pretrained. What limits it: quantization (alone, on chip 1000, the
+previous file: 0.9937), the Compute-ACAM threshold mismatch (after write-verify) and the
+programming and read noise (docs/race_it_finetune.md: the breakdown, and the options
+measured and not kept).
 
 History (docs/race_it_finetune.md: every figure and command): the norm/bias delta
 shipped before (``--steps 80 --lr 5e-4``, chips 100 and 101, default trainable) gave
