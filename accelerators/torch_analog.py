@@ -202,9 +202,8 @@ class TorchCrossbarLinear(nn.Module):
         """The hardware-path calibration of the converter ranges, as
         :meth:`.analog.CrossbarLinear.calibrate`: each (group, column)'s ``pct``
         percentile (default ``range_pct``, the numpy crossbar's) of |column output| over
-        all planes and rows of ``x`` (..., in); over
-        several batches, the mean of theirs. Returns them as numpy (tiles or 1, out),
-        float32."""
+        all planes and rows of ``x`` (..., in); over several batches, the mean of theirs.
+        Returns them as numpy (tiles or 1, out), float32."""
         pct = self.range_pct if pct is None else pct
         x2 = x.reshape(-1, x.shape[-1]).float()
         xa = x2.index_select(1, self.analog_idx) / self.x_max

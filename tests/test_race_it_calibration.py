@@ -361,3 +361,34 @@ def test_lookup_copies_average_their_mismatch_independently():
                          lambda q: q.lookup(torch.tensor(x), torch.tanh, key="tanh"))
     np.testing.assert_allclose(got.numpy(), want, atol=1e-6)
     assert len({id(q) for q in chip.factory._acams.values()}) == 3
+
+
+def test_converter_range_pct_is_read_from_the_description():
+    """converter.range_pct sets the percentile of each column's calibration outputs that
+    becomes its converter range, in the numpy crossbar and its torch twin alike; below
+    the maximum (100) a range is smaller; outside [90, 100] the description is refused."""
+    from imcspice.accelerators.analog import CrossbarDevice, Nonideal
+    from imcspice.accelerators.race_it import RaceItOps
+    from imcspice.accelerators.torch_analog import TorchCrossbarLinear
+    dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)
+    rng = np.random.default_rng(0)
+    w, x = rng.normal(size=(8, 16)), rng.normal(size=(64, 16)).astype(np.float32)
+
+    def ranges(pct):
+        a = arch.load("race-it", ["crossbar.read_model=false", f"converter.range_pct={pct}"])
+        ops = RaceItOps(a, dev, 0.0, {"l": {"in_ch": np.full(16, 3.0)}},
+                        Nonideal(0, 0, 0, True), 0)
+        xb = ops.crossbar(w, "l")
+        tx = TorchCrossbarLinear(xb, torch.tensor(w, dtype=torch.float32))
+        assert xb.range_pct == tx.range_pct == pct
+        xb.calibrate(x)
+        np.testing.assert_allclose(tx.calibrate(torch.tensor(x),
+                                                torch.tensor(w, dtype=torch.float32)),
+                                   xb.ranges, rtol=1e-5)
+        return xb.ranges
+    assert np.all(ranges(90.0) < ranges(100.0))
+    for bad in ("100.5", "80", '"high"'):
+        with pytest.raises(arch.ArchError, match="range_pct"):
+            RaceItOps(arch.load("race-it", ["crossbar.read_model=false",
+                                            f"converter.range_pct={bad}"]),
+                      dev, 0.0, {}, Nonideal(0, 0, 0, True), 0)
