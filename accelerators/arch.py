@@ -36,6 +36,7 @@ ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
 MAX_FILE_BYTES = 256 * 1024          # a description is a page of text, not data
 MAX_BITS = 16                        # converter / DAC resolutions beyond this are not IMC
 RESOLUTIONS = ("bits", "in_bits", "out_bits", "q_bits", "kv_bits")  # bounded by MAX_BITS
+# a parameter named *_pct is a percentile (w_clip_pct, converter range_pct): in (0, 100]
 SOURCES = ("spice", "literature", "assumption")
 SCALINGS = ("logic", "sram", "adc", "wire", "offchip", "analog")
 UNITS = {  # unit -> (dimension, factor to SI: J, s, mm2)
@@ -357,6 +358,9 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
                     isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_BITS):
                 raise ArchError(f"{where}: {k} must be an integer in [1, {MAX_BITS}], "
                                 f"got {v!r}")
+            if k.endswith("_pct") and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                       or not 0 < v <= 100):
+                raise ArchError(f"{where}: {k} must be a percentile in (0, 100], got {v!r}")
         comps[cname] = ComponentSpec(cname, str(c.get("description", "")), params, figs)
     mapping = _need(raw, "mapping", path, dict)
     for eng in list(mapping.get("by_kind", {}).values()) + list(mapping.get("by_name", {})

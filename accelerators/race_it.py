@@ -139,12 +139,8 @@ class RaceItOps(AcamAttention, FP32Ops):
         self.conv_bits = int(conv["bits"])
         self.conv_per_tile = int(conv["per_tile"])   # each its own mismatch draw
         # the converters' range: this percentile of each column's calibration outputs
-        self.conv_range_pct = conv.get("range_pct", 99.99)
-        if isinstance(self.conv_range_pct, bool) or \
-                not isinstance(self.conv_range_pct, (int, float)) or \
-                not 90.0 <= self.conv_range_pct <= 100.0:
-            raise ArchError(f"converter.range_pct must be a percentile in [90, 100], got "
-                            f"{self.conv_range_pct!r}")
+        # (a percentile in (0, 100]: checked with the description, arch.from_dict)
+        self.conv_range_pct = float(conv.get("range_pct", 99.99))
         self.tile_cols = int(xb["cols"])
         self.bits = int(arch.component("acam")["bits"])
         self.partial_sums = xb["partial_sums"]
@@ -286,7 +282,7 @@ class RaceItOps(AcamAttention, FP32Ops):
                       partial_sums=self.partial_sums, quantizer=self._converter,
                       w_scale=self.w_scale, tile_cols=self.tile_cols,
                       converters_per_tile=self.conv_per_tile,
-                      range_pct=float(self.conv_range_pct))
+                      range_pct=self.conv_range_pct)
             # read at the description's temperature, where it is also programmed; a read
             # model scaled to 0 (programming noise off) is the plain crossbar, bit for bit
             xb = CrossbarLinear(*args, **kw) if self.read is None or self.read.k == 0 else \

@@ -366,7 +366,8 @@ def test_lookup_copies_average_their_mismatch_independently():
 def test_converter_range_pct_is_read_from_the_description():
     """converter.range_pct sets the percentile of each column's calibration outputs that
     becomes its converter range, in the numpy crossbar and its torch twin alike; below
-    the maximum (100) a range is smaller; outside [90, 100] the description is refused."""
+    the maximum (100) a range is smaller; outside (0, 100] the description is refused
+    when it is loaded."""
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
     from imcspice.accelerators.torch_analog import TorchCrossbarLinear
@@ -387,8 +388,8 @@ def test_converter_range_pct_is_read_from_the_description():
                                    xb.ranges, rtol=1e-5)
         return xb.ranges
     assert np.all(ranges(90.0) < ranges(100.0))
-    for bad in ("100.5", "80", '"high"'):
+    for bad in ("100.5", "0", '"high"', "true"):
         with pytest.raises(arch.ArchError, match="range_pct"):
-            RaceItOps(arch.load("race-it", ["crossbar.read_model=false",
-                                            f"converter.range_pct={bad}"]),
-                      dev, 0.0, {}, Nonideal(0, 0, 0, True), 0)
+            arch.load("race-it", [f"converter.range_pct={bad}"])
+    with pytest.raises(arch.ArchError, match="w_clip_pct must be a percentile"):
+        arch.load("race-it", ["crossbar.w_clip_pct=150"])
