@@ -241,7 +241,8 @@ class RaceItOps(AcamAttention, FP32Ops):
         for i, (lo, hi) in enumerate(wins):     # each bank its own rows and mismatch
             sel = k == i
             if sel.any():
-                out[sel] = self._averaged(f"{name}.out{i}", lo, hi, lambda q: q(v[sel]), bits)
+                vs = v[sel]
+                out[sel] = self._averaged(f"{name}.out{i}", lo, hi, lambda q: q(vs), bits)
         return (out * m + c).astype(np.float32)
 
     def norm_out_window(self, r: dict) -> tuple:
