@@ -70,13 +70,14 @@ RACE-IT 6.41 s, cosine 0.9881; with batches of 4 texts, tried first: 24.39x, cos
 The floor (the ``floor`` entry, measured in the same run; 2026-12-02, 1 thread, idle):
 23.99x (FP32 0.245 s, RACE-IT 5.87 s). The pass draws 4.63e8 normals (one per converted
 value: every plane's read of every tile has its own read noise, about 0.3 of a code step
-in rms: 78 % of the values lie within 4 sigma of a code edge, so none can skip its draw); torch's CPU generator takes 2.70 ns a
-draw, so the draws alone are 5.11x the FP32 forward. The plane products and their
-variance products are 6.99x the FP32 linear layers' multiply-adds (on the real tokens
-only, against FP32's padded batches; ``--profile`` times them at 1.81 s, 7.0x its run's FP32
-forward). Draws and products are over 12x the FP32 forward before any conversion is
-counted: with torch's CPU kernels the 3x budget is out of reach for the machine this
-description defines, however its conversions are coded.
+in rms: 78 % of the values lie within 4 sigma of a code edge, so none can skip its
+draw); torch's CPU generator takes 2.70 ns a draw, so the draws alone are 5.11x the FP32
+forward. The plane products and their variance products are 6.99x the FP32 linear
+layers' multiply-adds (on the real tokens only, against FP32's padded batches;
+``--profile`` times them at 1.81 s, 7.0x its run's FP32 forward). Draws and products are
+over 12x the FP32 forward before any conversion is counted: with torch's CPU kernels the
+3x budget is out of reach for the machine this description defines, however its
+conversions are coded.
 """
 from __future__ import annotations
 
