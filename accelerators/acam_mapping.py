@@ -49,7 +49,12 @@ class AcamMapping:
       its own threshold mismatch draw, and their output codes averaged digitally (one
       add per extra copy): independent thresholds dither each other, so the average
       errs less than one bank (the same idea as a redundant converter). Priced: each
-      copy a lookup, each extra copy an add. 1: one bank."""
+      copy a lookup, each extra copy an add. 1: one bank;
+    * ``product_copies``: the same for the products of Q·Kᵀ and P·V: every term of a
+      product sum is read on this many banks (copy ``j`` of bank ``b`` its own mismatch
+      draw), and the sum takes all copies' codes, its scale divided by the copies (folded
+      into the product range the sum is scaled by). Priced: each copy a lookup, each
+      extra copy's code one more add of the sum. 1: one read per term."""
 
     softmax: str = "probabilities"
     levels: str = "ideal"
@@ -61,6 +66,7 @@ class AcamMapping:
     norm_out_margin: float = 1.0
     product_banks: int = 1
     lookup_copies: int = 1
+    product_copies: int = 1
 
     SOFTMAX = ("probabilities", "deferred")
     LEVELS = ("ideal", "trimmed", "centroid")
@@ -76,7 +82,7 @@ class AcamMapping:
             raise ArchError(f"{where}: must be a table")
         keys = ("softmax", "levels", "trim_ramp_div", "rsqrt_banks", "rsqrt_bank_ratio",
                 "norm_out_banks", "norm_out_range", "norm_out_margin", "product_banks",
-                "lookup_copies")
+                "lookup_copies", "product_copies")
         bad = set(d) - set(keys)
         if bad:
             raise ArchError(f"{where}: unknown keys {sorted(bad)} ({', '.join(keys)})")
@@ -97,7 +103,8 @@ class AcamMapping:
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 1.0 < r < 1e6:
             raise ArchError(f"{where}.rsqrt_bank_ratio must be a number > 1, got {r!r}")
         for k, hi in (("trim_ramp_div", 1024), ("rsqrt_banks", 64), ("norm_out_banks", 16),
-                      ("product_banks", 1024), ("lookup_copies", 16)):
+                      ("product_banks", 1024), ("lookup_copies", 16),
+                      ("product_copies", 16)):
             v = getattr(m, k)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
                 raise ArchError(f"{where}.{k} must be an integer in [1, {hi}], got {v!r}")
@@ -112,17 +119,20 @@ def copy_name(name: str, copy: int) -> str:
     return name if copy == 0 else f"{name}.c{copy}"
 
 
-def acam_lookups(op, d_model: int, context: int = 1,
-                 deferred: bool = False, copies: int = 1) -> tuple[int, int]:
+def acam_lookups(op, d_model: int, context: int = 1, deferred: bool = False,
+                 copies: int = 1, product_copies: int = 1) -> tuple[int, int]:
     """(lookups, adds) of an operator ``op`` (a :class:`.workloads.Operator`) on the
     Compute-ACAM engine (:mod:`.mapping` prices them); ``context`` is the
     key length of a softmax (its rows are ``elements / context``); ``deferred``: the
     softmax has no probability output lookup (P·V takes its exp codes); ``copies``:
     each element-wise lookup (exp, 1/sum, GELU, 1/sqrt, layernorm output) is read on
-    that many banks and averaged, one add per extra copy (mapping.acam.lookup_copies)."""
+    that many banks and averaged, one add per extra copy (mapping.acam.lookup_copies);
+    ``product_copies``: each product of a matmul read on that many banks, the sum
+    adding every copy's code (mapping.acam.product_copies)."""
     if op.kind == "matmul":
         outs = op.batch * op.heads * op.m * op.n
-        return outs * op.k, outs * (op.k - 1)
+        terms = op.k * product_copies
+        return outs * terms, outs * (terms - 1)
     if op.kind == "elementwise":
         return op.elements, 0
     rows = {"softmax": op.elements // context, "layernorm": op.elements // d_model,

@@ -268,7 +268,7 @@ def _acam(m: Mapping, op: Operator) -> None:
     m.cells["acam"] = _int(acam, "cells_per_row")
     am = m.arch.acam_mapping()
     lookups, adds = acam_lookups(op, _d_model(m), _context(m, op), am.deferred_softmax,
-                                 am.lookup_copies)
+                                 am.lookup_copies, am.product_copies)
     per_step = rows // per
     banks = am.product_banks if op.kind == "matmul" else 1
     if per_step < banks:

@@ -41,6 +41,8 @@ window after write-verify:
 * ``lookup_copies``: every element-wise lookup is read on that many banks, each its own
   mismatch draw, and the codes averaged (:meth:`RaceItOps._averaged`): independent
   thresholds dither each other.
+* ``product_copies``: every term of a product sum (Q·Kᵀ, P·V) is read on that many
+  banks and the sum divided by them, likewise.
 
 Crossbar mapping (the description's ``[components.crossbar]`` / ``converter``): each
 tile's ``converter.per_tile`` converters draw their own threshold mismatch
@@ -173,6 +175,7 @@ class RaceItOps(AcamAttention, FP32Ops):
         self.norm_out_banks = am.norm_out_banks
         self.product_banks = am.product_banks     # ACAM banks of one output's products
         self.lookup_copies = am.lookup_copies     # banks an element-wise lookup averages
+        self.product_copies = am.product_copies   # banks each product term averages
         self.norm_out_range, self.norm_out_margin = am.norm_out_range, am.norm_out_margin
         self._xbars: dict[str, CrossbarLinear] = {}
         self._acams: dict[tuple, AcamQuantizer] = {}

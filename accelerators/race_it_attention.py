@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .acam_mapping import copy_name
 from .analog import quantize_symmetric, running_mean
 
 
@@ -47,24 +48,30 @@ class AcamAttention:
                for i in np.ndindex(*aq.shape[:-2])]
         return self._product_sum(aq, bq, pms, name)
 
-    def product_lookup_names(self, name: str, k: int) -> list[str]:
-        """The ACAM banks (their names: each its own mismatch draw) of a product sum
-        over ``k`` terms: term ``j`` on bank ``j mod product_banks``."""
-        return [name + ".prod" + (str(b) if b else "")
+    def product_lookup_names(self, name: str, k: int, copy: int = 0) -> list[str]:
+        """The ACAM banks (their names: each its own mismatch draw) of copy ``copy`` of a
+        product sum over ``k`` terms: term ``j`` on bank ``j mod product_banks``."""
+        return [copy_name(name + ".prod" + (str(b) if b else ""), copy)
                 for b in range(min(self.product_banks, k))]
 
     def _product_sum(self, aq, bq, pms, name):
         """sum_k lookup(aq_ik * bq_kj) over leading (batch, head) blocks, the lookup's
-        range ``pms[block]``, term k on bank ``k mod product_banks``."""
+        range ``pms[block]``, term k on bank ``k mod product_banks``; with
+        ``product_copies`` C, every term read on C banks and the sum / C."""
         half = 2 ** (self.bits - 1)        # levels j / (half - 1), j = -half .. half - 1
-        qs = [self._acam_levels(b, -half / (half - 1), 1.0)
-              for b in self.product_lookup_names(name, aq.shape[-1])]
+        C = self.product_copies
+        qs = [[self._acam_levels(b, -half / (half - 1), 1.0)
+               for b in self.product_lookup_names(name, aq.shape[-1], j)] for j in range(C)]
+        B = len(qs[0])
         out = np.empty(aq.shape[:-1] + (bq.shape[-1],), np.float32)
         for n, i in enumerate(np.ndindex(*aq.shape[:-2])):  # bounded memory
             pm = pms[n]
             p = aq[i][:, :, None] * bq[i][None, :, :]
             v = np.clip(p / pm, -1.0, 1.0)
-            out[i] = sum((q(v[:, b::len(qs)]) * pm).sum(axis=1) for b, q in enumerate(qs))
+            out[i] = sum((q(v[:, b::B]) * pm).sum(axis=1) for cq in qs
+                         for b, q in enumerate(cq))
+            if C > 1:
+                out[i] /= C
         return out
 
     # --- deferred softmax normalization (P·V on the exp codes, 1/sum applied once) -----

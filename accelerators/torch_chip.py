@@ -354,14 +354,20 @@ class AnalogChip:
         return self._product_sum(aq, bq, pm_h, name)
 
     def _product_sum(self, aq, bq, pm_h, name):
-        """:func:`.torch_acam_products.product_sum` with this chip's product lookup of
-        ``name`` (the factory's thresholds and mismatch)."""
+        """:func:`.torch_acam_products.product_sum` with this chip's product lookups of
+        ``name`` (the factory's thresholds and mismatch; every term on each of the
+        ``product_copies`` copies of its bank, the sum / copies)."""
         half = 2 ** (self.factory.bits - 1)
-        banks = self.factory.product_lookup_names(name, aq.shape[-1])
-        B = len(banks)       # term k on bank k mod B (mapping.acam.product_banks)
-        return sum(product_sum(self._levels(b, -half / (half - 1), 1.0, aq.device),
-                               aq[..., i::B], bq[..., i::B, :], pm_h)
-                   for i, b in enumerate(banks))
+        C = self.factory.product_copies
+        y = None
+        for j in range(C):
+            banks = self.factory.product_lookup_names(name, aq.shape[-1], j)
+            B = len(banks)   # term k on bank k mod B (mapping.acam.product_banks)
+            s = sum(product_sum(self._levels(b, -half / (half - 1), 1.0, aq.device),
+                                aq[..., i::B], bq[..., i::B, :], pm_h)
+                    for i, b in enumerate(banks))
+            y = s if y is None else y + s
+        return y / C if C > 1 else y
 
     def _deferred_context(self, a, b, rc, name):
         """P·V on the softmax's exp codes, 1/sum applied to each output sum

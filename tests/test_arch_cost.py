@@ -282,6 +282,26 @@ def test_lookup_copies_priced_as_lookups_and_adds(tmp_path):
             load(tmp_path, raw)
 
 
+def test_product_copies_priced_as_lookups_and_adds(tmp_path):
+    """[mapping.acam] product_copies = 3: every term of a product sum is read on 3 banks
+    and the sum adds every copy's code. By hand: scores 9 outputs x 4 terms = 36
+    lookups x 3 = 108, adds 9 x (12 - 1) = 99; context 12 outputs x 3 terms x 3 = 108
+    lookups, 12 x (9 - 1) = 96 adds. The element-wise lookups are unchanged."""
+    raw = acam_raw(1024)
+    raw["mapping"]["acam"] = {"product_copies": 3}
+    m, sheet = run(load(tmp_path, raw))
+    want = {**LOOKUPS, "layer0.attn.scores": 108, "layer0.attn.context": 108}
+    adds = {**ADDS, "layer0.attn.scores": 99, "layer0.attn.context": 96}
+    for op, n in want.items():
+        assert total(sheet.energy, op, "acam") == 2 * n, op          # 2 row searches each
+    for op, n in adds.items():
+        assert total(sheet.energy, op, "adder") == n, op
+    for bad in (0, 17, 2.0, False):
+        raw["mapping"]["acam"] = {"product_copies": bad}
+        with pytest.raises(arch.ArchError, match="product_copies must be an integer"):
+            load(tmp_path, raw)
+
+
 def test_acam_too_small_for_one_lookup(tmp_path):
     a = load(tmp_path, acam_raw(count=1, per_lookup=2))   # 1 // 2 = 0 lookups per step
     with pytest.raises(mapping.ProvisionError, match="cannot hold one lookup"):

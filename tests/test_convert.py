@@ -171,15 +171,20 @@ def test_product_lookups_train_on_the_inference_values():
     torch.testing.assert_close(a1.grad, a2.grad)
     torch.testing.assert_close(b1.grad, b2.grad)
     # the reference form: each product's level over its head's range, term k on bank
-    # k mod B (mapping.acam.product_banks), summed over k
+    # k mod B (mapping.acam.product_banks), summed over k, on each of the C copies of
+    # the banks (mapping.acam.product_copies), the sum / C
     half = 2 ** (chip.factory.bits - 1)
-    banks = chip.factory.product_lookup_names(name, a.shape[-1])
-    assert len(banks) == min(8, chip.factory.product_banks)
+    C = chip.factory.product_copies
     pmt = torch.tensor(pm)[None, :, None, None, None]
     p = torch.clamp(a[..., :, :, None] * b[..., None, :, :] / pmt, -1.0, 1.0)
     old = 0.0
-    for i, bank in enumerate(banks):
-        q = chip._levels(bank, -half / (half - 1), 1.0, a.device)
-        old = old + (q(p[..., i::len(banks), :]) * pmt).sum(-2)
-    # 8 products per output, each level exact: float32 summation order only
-    torch.testing.assert_close(ref, old, rtol=0, atol=8 * 8 * torch.finfo().eps * max(pm))
+    for j in range(C):
+        banks = chip.factory.product_lookup_names(name, a.shape[-1], j)
+        assert len(banks) == min(8, chip.factory.product_banks)
+        for i, bank in enumerate(banks):
+            q = chip._levels(bank, -half / (half - 1), 1.0, a.device)
+            old = old + (q(p[..., i::len(banks), :]) * pmt).sum(-2)
+    old = old / C
+    # 8 C products per output, each level exact: float32 summation order only
+    torch.testing.assert_close(ref, old, rtol=0,
+                               atol=8 * C * 8 * torch.finfo().eps * max(pm))

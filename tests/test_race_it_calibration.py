@@ -293,7 +293,8 @@ def _product_ops(banks: int, sigma_rel: float, seed: int):
     from imcspice.accelerators.analog import CrossbarDevice, Nonideal
     from imcspice.accelerators.race_it import RaceItOps
     a = arch.load("race-it", ["crossbar.read_model=false", "mapping.acam.lookup_copies=1",
-                              f"mapping.acam.product_banks={banks}"])
+                              f"mapping.acam.product_banks={banks}",
+                              "mapping.acam.product_copies=1"])
     dev = CrossbarDevice(1e-6, 1e-4, 0.2, 1e9, 128, lambda load: 0.0 * load)   # unused
     return RaceItOps(a, dev, sigma_rel, {}, Nonideal(0, 0, 1, True), seed)
 
@@ -361,6 +362,42 @@ def test_lookup_copies_average_their_mismatch_independently():
                          lambda q: q.lookup(torch.tensor(x), torch.tanh, key="tanh"))
     np.testing.assert_allclose(got.numpy(), want, atol=1e-6)
     assert len({id(q) for q in chip.factory._acams.values()}) == 3
+
+
+def test_product_copies_average_their_mismatch_independently():
+    """Every term of a product sum read on R = 4 banks (mapping.acam.product_copies),
+    each its own threshold mismatch draw, the sum / R: K = 16 terms of one value p on
+    one bank per copy, so one copy's error is K e(p), coherent. Around the mean over
+    many draws (64 copies), R independent draws err sqrt(4) = 2 times less in rms than
+    one. Copy 0 is the one-copy bank, by name; the torch chip sums the same copies."""
+    K, n = 16, 2000
+    p = np.random.default_rng(1).uniform(-0.9, 0.9, n).astype(np.float32)
+    aq = np.ones((1, 1, K), np.float32)
+    bq = np.broadcast_to(p, (1, K, n)).copy()
+
+    def psum(copies, seed):
+        o = _product_ops(1, 1.24 / 256, seed)
+        o.product_copies = copies
+        return o._product_sum(aq, bq, [1.0], "a")[0, 0]
+    many = psum(64, 0)
+    rms = {r: float(np.sqrt(np.mean(np.square([psum(r, s) - many for s in range(1, 4)]))))
+           for r in (1, 4)}
+    assert rms[1] / rms[4] == pytest.approx(2.0, rel=0.2), rms
+    o = _product_ops(4, 0.0, 0)
+    assert o.product_lookup_names("a", 16, 0) == o.product_lookup_names("a", 16)
+    assert o.product_lookup_names("a", 16, 2) == ["a.prod.c2", "a.prod1.c2", "a.prod2.c2",
+                                                 "a.prod3.c2"]
+    chip = AnalogChip(arch.load("race-it", ["crossbar.read_model=false",
+                                            "mapping.acam.product_banks=2",
+                                            "mapping.acam.product_copies=3"]), seed=2)
+    chip.factory = chip._make_factory({})
+    chip.ranges, chip.phase = chip.factory.r, "run"
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 10)).astype(np.float32)
+    y = np.random.default_rng(3).uniform(-1, 1, (2, 10, 5)).astype(np.float32)
+    want = chip.factory._product_sum(x, y, [2.0, 2.0], "b")
+    got = chip._product_sum(torch.tensor(x), torch.tensor(y), [2.0, 2.0], "b").numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert len({id(q) for q in chip.factory._acams.values()}) == 6
 
 
 def test_converter_range_pct_is_read_from_the_description():
