@@ -259,46 +259,33 @@ def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
         load(tmp_path, raw)
 
 
-def test_lookup_copies_priced_as_lookups_and_adds(tmp_path):
-    """[mapping.acam] lookup_copies = 3 (probabilities softmax): every element-wise
-    lookup is read on 3 banks and averaged. By hand: softmax exp + 1/sum = 9 + 3 = 12,
-    x 3 = 36, plus the 9 probability output lookups (not copied) = 45, and 2 x 12 = 24
-    adds; GELU 3 x 12 = 36 lookups, 24 adds; each layernorm 3 x 15 = 45 lookups, 30
-    adds. The products (scores, context) are unchanged."""
+@pytest.mark.parametrize("key, lookups, adds", [
+    # every element-wise lookup on 3 banks, averaged. By hand: softmax exp + 1/sum = 9 +
+    # 3 = 12, x 3 = 36, plus the 9 probability output lookups (not copied) = 45, and 2 x
+    # 12 = 24 adds; GELU 3 x 12 = 36 lookups, 24 adds; each layernorm 3 x 15 = 45
+    # lookups, 30 adds. The products (scores, context) are unchanged.
+    ("lookup_copies", {"layer0.attn.softmax": 45, "layer0.ffn.act": 36, "ln_emb": 45,
+                       "layer0.ln1": 45, "layer0.ln2": 45},
+     {"layer0.attn.softmax": 24, "layer0.ffn.act": 24, "ln_emb": 30, "layer0.ln1": 30,
+      "layer0.ln2": 30}),
+    # every term of a product sum on 3 banks, the sum adding every copy's code. By hand:
+    # scores 9 outputs x 4 terms x 3 = 108 lookups, 9 x (12 - 1) = 99 adds; context 12
+    # outputs x 3 terms x 3 = 108 lookups, 12 x (9 - 1) = 96 adds. The element-wise
+    # lookups are unchanged.
+    ("product_copies", {"layer0.attn.scores": 108, "layer0.attn.context": 108},
+     {"layer0.attn.scores": 99, "layer0.attn.context": 96})])
+def test_copies_priced_as_lookups_and_adds(tmp_path, key, lookups, adds):
+    """[mapping.acam] lookup_copies / product_copies = 3, against hand counts."""
     raw = acam_raw(1024)
-    raw["mapping"]["acam"] = {"lookup_copies": 3}
+    raw["mapping"]["acam"] = {key: 3}
     m, sheet = run(load(tmp_path, raw))
-    want = {**LOOKUPS, "layer0.attn.softmax": 45, "layer0.ffn.act": 36,
-            "ln_emb": 45, "layer0.ln1": 45, "layer0.ln2": 45}
-    adds = {**ADDS, "layer0.attn.softmax": 24, "layer0.ffn.act": 24,
-            "ln_emb": 30, "layer0.ln1": 30, "layer0.ln2": 30}
-    for op, n in want.items():
+    for op, n in {**LOOKUPS, **lookups}.items():
         assert total(sheet.energy, op, "acam") == 2 * n, op          # 2 row searches each
-    for op, n in adds.items():
+    for op, n in {**ADDS, **adds}.items():
         assert total(sheet.energy, op, "adder") == n, op
-    for bad in (0, 17, 1.5, True):
-        raw["mapping"]["acam"] = {"lookup_copies": bad}
-        with pytest.raises(arch.ArchError, match="lookup_copies must be an integer"):
-            load(tmp_path, raw)
-
-
-def test_product_copies_priced_as_lookups_and_adds(tmp_path):
-    """[mapping.acam] product_copies = 3: every term of a product sum is read on 3 banks
-    and the sum adds every copy's code. By hand: scores 9 outputs x 4 terms = 36
-    lookups x 3 = 108, adds 9 x (12 - 1) = 99; context 12 outputs x 3 terms x 3 = 108
-    lookups, 12 x (9 - 1) = 96 adds. The element-wise lookups are unchanged."""
-    raw = acam_raw(1024)
-    raw["mapping"]["acam"] = {"product_copies": 3}
-    m, sheet = run(load(tmp_path, raw))
-    want = {**LOOKUPS, "layer0.attn.scores": 108, "layer0.attn.context": 108}
-    adds = {**ADDS, "layer0.attn.scores": 99, "layer0.attn.context": 96}
-    for op, n in want.items():
-        assert total(sheet.energy, op, "acam") == 2 * n, op          # 2 row searches each
-    for op, n in adds.items():
-        assert total(sheet.energy, op, "adder") == n, op
-    for bad in (0, 17, 2.0, False):
-        raw["mapping"]["acam"] = {"product_copies": bad}
-        with pytest.raises(arch.ArchError, match="product_copies must be an integer"):
+    for bad in (0, 17, 1.5, 2.0, True, False):
+        raw["mapping"]["acam"] = {key: bad}
+        with pytest.raises(arch.ArchError, match=f"{key} must be an integer"):
             load(tmp_path, raw)
 
 

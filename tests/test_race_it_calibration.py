@@ -299,6 +299,21 @@ def _product_ops(banks: int, sigma_rel: float, seed: int):
     return RaceItOps(a, dev, sigma_rel, {}, Nonideal(0, 0, 1, True), seed)
 
 
+def _torch_products_match_numpy(overrides: list[str]):
+    """A torch chip of race-it with ``overrides``: its product sums equal its numpy
+    factory's (the same banks and copies); returns the chip."""
+    chip = AnalogChip(arch.load("race-it", ["crossbar.read_model=false", *overrides]),
+                      seed=2)
+    chip.factory = chip._make_factory({})
+    chip.ranges, chip.phase = chip.factory.r, "run"
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 10)).astype(np.float32)
+    y = np.random.default_rng(3).uniform(-1, 1, (2, 10, 5)).astype(np.float32)
+    want = chip.factory._product_sum(x, y, [2.0, 2.0], "b")
+    got = chip._product_sum(torch.tensor(x), torch.tensor(y), [2.0, 2.0], "b").numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    return chip
+
+
 def test_product_banks_add_their_mismatch_errors_independently():
     """One output's K = 64 product lookups, all of the same value p: on one bank (one
     threshold set) the error of the sum is K e(p), coherent; on K banks (each its own
@@ -318,15 +333,7 @@ def test_product_banks_add_their_mismatch_errors_independently():
     ideal = [_product_ops(b, 0.0, 0)._product_sum(aq, bq, [1.0], "a") for b in (1, K)]
     np.testing.assert_allclose(ideal[0], ideal[1], rtol=0, atol=1e-5 * K)
     # the torch chip sums the same banks
-    chip = AnalogChip(arch.load("race-it", ["crossbar.read_model=false",
-                                            "mapping.acam.product_banks=4"]), seed=2)
-    chip.factory = chip._make_factory({})
-    chip.ranges, chip.phase = chip.factory.r, "run"
-    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 10)).astype(np.float32)
-    y = np.random.default_rng(3).uniform(-1, 1, (2, 10, 5)).astype(np.float32)
-    want = chip.factory._product_sum(x, y, [2.0, 2.0], "b")
-    got = chip._product_sum(torch.tensor(x), torch.tensor(y), [2.0, 2.0], "b").numpy()
-    np.testing.assert_allclose(got, want, atol=1e-5)
+    chip = _torch_products_match_numpy(["mapping.acam.product_banks=4"])
     assert len(chip.factory.product_lookup_names("b", 10)) == 4
     with pytest.raises(arch.ArchError):
         arch.load("race-it", ["mapping.acam.product_banks=0"])
@@ -387,16 +394,8 @@ def test_product_copies_average_their_mismatch_independently():
     assert o.product_lookup_names("a", 16, 0) == o.product_lookup_names("a", 16)
     assert o.product_lookup_names("a", 16, 2) == ["a.prod.c2", "a.prod1.c2", "a.prod2.c2",
                                                  "a.prod3.c2"]
-    chip = AnalogChip(arch.load("race-it", ["crossbar.read_model=false",
-                                            "mapping.acam.product_banks=2",
-                                            "mapping.acam.product_copies=3"]), seed=2)
-    chip.factory = chip._make_factory({})
-    chip.ranges, chip.phase = chip.factory.r, "run"
-    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 10)).astype(np.float32)
-    y = np.random.default_rng(3).uniform(-1, 1, (2, 10, 5)).astype(np.float32)
-    want = chip.factory._product_sum(x, y, [2.0, 2.0], "b")
-    got = chip._product_sum(torch.tensor(x), torch.tensor(y), [2.0, 2.0], "b").numpy()
-    np.testing.assert_allclose(got, want, atol=1e-5)
+    chip = _torch_products_match_numpy(["mapping.acam.product_banks=2",
+                                        "mapping.acam.product_copies=3"])
     assert len({id(q) for q in chip.factory._acams.values()}) == 6
 
 
