@@ -138,10 +138,10 @@ def floor(run_fp32, run_analog, t_fp: float) -> dict:
     pass's normal draws (one per converted value: each plane's read of each tile has its
     own read noise) at torch's CPU generator rate measured now, and its plane and
     variance products' multiply-adds over the FP32 model's linear layers'."""
-    draws = counted(run_analog, "randn")["randn"]
+    an = counted(run_analog, "randn", "mm", "addmm")
+    draws = an["randn"]
     buf, gen = torch.empty(1 << 22), torch.Generator().manual_seed(0)
     ns = best_of(lambda: buf.normal_(generator=gen), 3) / buf.numel() * 1e9
-    an = counted(run_analog, "mm", "addmm")
     fp = counted(run_fp32, "linear")["linear"]
     return {"normal_draws": draws, "draw_ns": round(ns, 3),
             "draws_over_fp32": round(draws * ns * 1e-9 / t_fp, 2),
