@@ -161,6 +161,12 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true",
                     help="print the top operators of one analog pass")
     args = ap.parse_args()
+    from imcspice.accelerators import arch as arch_mod
+    from imcspice.errors import ArchError
+    try:                    # a bad description is a one-line error, before any work
+        arch_mod.load(args.arch)
+    except ArchError as e:
+        ap.error(str(e))
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
     from imcspice.accelerators import torch_minilm as tm
