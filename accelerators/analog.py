@@ -131,6 +131,7 @@ class CrossbarDevice:
     programming actually left. ``ir_drop_cal_rel(load)``: the same law at the
     programming temperature, where the trims are set and the calibration reads happen
     (HeTraX's ``t_program_c``); None: trimmed at the read temperature (the same law).
+    ``ir_profile``: how a bit line's loss is shared by its cells (:meth:`read_factors`).
     """
 
     g_min_s: float
@@ -141,6 +142,17 @@ class CrossbarDevice:
     ir_drop_rel: object         # callable load -> relative loss
     g_sigma_s: object = None    # callable g -> programming sigma (S), or None
     ir_drop_cal_rel: object = None  # callable load -> loss at programming T, or None
+    ir_profile: str = "column"  # how a bit line's loss is shared by its cells (.ir_profile)
+    r_bl_ohm: float = 0.0       # the bit line's wire per row (the "ladder" profile's)
+
+    def read_factors(self, g_s: np.ndarray, loss_col) -> np.ndarray:
+        """Factor on the conductances ``g_s`` (rows, out) of one tile's bit lines read
+        with relative losses ``loss_col`` (out,): the same for every cell (``"column"``)
+        or shared by position along the wire (``"ladder"``, :mod:`.ir_profile`)."""
+        if self.ir_profile == "ladder" and self.r_bl_ohm > 0:
+            from .ir_profile import row_factors
+            return row_factors(g_s, loss_col, self.r_bl_ohm)
+        return (1.0 - np.asarray(loss_col, dtype=np.float64))[None, :]
 
     def drop_law(self, at_program: bool):
         """The IR-drop law at the programming temperature (``at_program``: trims and
@@ -238,7 +250,7 @@ class CrossbarLinear:
         self.gain_trim = 1.0 / (1.0 - d[0])
         for t, sl in enumerate(tiles):
             for k, g in enumerate((gp, gn)):
-                g[sl] *= (1.0 - d[1, k, t]) * self.gain_trim[k, t]
+                g[sl] *= dev.read_factors(g[sl], d[1, k, t]) * self.gain_trim[k, t]
         # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read)
         self.w_eff = np.ascontiguousarray(((gp - gn) / span * self.w_max[None, :]).T,
                                           dtype=np.float32)

@@ -30,12 +30,15 @@ from pathlib import Path
 
 from ..errors import ArchError
 from .acam_mapping import AcamMapping
+from .ir_profile import PROFILES
 
 SCHEMA = "imcspice.arch/1"
 ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
 MAX_FILE_BYTES = 256 * 1024          # a description is a page of text, not data
 MAX_BITS = 16                        # converter / DAC resolutions beyond this are not IMC
 RESOLUTIONS = ("bits", "in_bits", "out_bits", "q_bits", "kv_bits")  # bounded by MAX_BITS
+#: component parameters that name one of a few choices
+CHOICES = {"ir_profile": PROFILES}
 # a parameter named *_pct is a percentile (w_clip_pct, converter range_pct): in (0, 100]
 SOURCES = ("spice", "literature", "assumption")
 SCALINGS = ("logic", "sram", "adc", "wire", "offchip", "analog")
@@ -361,6 +364,9 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
             if k.endswith("_pct") and (isinstance(v, bool) or not isinstance(v, (int, float))
                                        or not 0 < v <= 100):
                 raise ArchError(f"{where}: {k} must be a percentile in (0, 100], got {v!r}")
+            if k in CHOICES and v not in CHOICES[k]:
+                raise ArchError(f"{where}: {k} must be one of {', '.join(CHOICES[k])}, "
+                                f"not {v!r}")
         comps[cname] = ComponentSpec(cname, str(c.get("description", "")), params, figs)
     mapping = _need(raw, "mapping", path, dict)
     for eng in list(mapping.get("by_kind", {}).values()) + list(mapping.get("by_name", {})

@@ -156,7 +156,12 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation=True):
     scales = scales or ((0.0, 1.0) if quick else (0.0, 0.5, 1.0, 2.0, 4.0))
     acc = machine_of(a).accuracy(a, hw, run, temp_c, progress, scales, ablation=ablation)
     acc["temp_c"] = temp_c
-    acc["crossbar_loads"] = _loads(run.chip_ops)
+    loads = acc["crossbar_loads"] = _loads(run.chip_ops)
+    if loads:   # what this run's IR drop assumes (report.py, docs/devices.md)
+        driven = hw.need("crossbar-column").valid_range.get("frac_active")
+        if driven is not None:
+            loads["ir_law_rows_driven"] = [float(v) for v in driven]
+        loads["ir_profile"] = str(a.component("crossbar").get("ir_profile", "column"))
     from .accuracy import target_check
     acc["target"] = target_check(a, acc)
     return acc

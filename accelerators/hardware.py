@@ -136,7 +136,9 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
                           g_max_s=_pinned(xbm, "g_on_us") * 1e-6, v_read_v=v_read,
                           v0_v=v0, tile_rows=int(xb["rows"]), ir_drop_rel=law,
                           g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
-                                              tol if tol else None), ir_drop_cal_rel=cal)
+                                              tol if tol else None), ir_drop_cal_rel=cal,
+                          ir_profile=str(xb.get("ir_profile", "column")),
+                          r_bl_ohm=float(xb.get("r_bl_ohm", 0.0)))
 
 
 def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
@@ -172,13 +174,14 @@ def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
 def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
                    programming_noise: float | None = None):
     """The same tile with its characterized non-idealities multiplied: the IR drop by
-    ``ir_drop`` and the programming sigma by ``programming_noise`` (each defaults to
-    ``k``; 0 removes it)."""
+    ``ir_drop`` (the wire resistance that shapes it along the bit line with it) and the
+    programming sigma by ``programming_noise`` (each defaults to ``k``; 0 removes it)."""
     from dataclasses import replace
     ki = k if ir_drop is None else ir_drop
     kp = k if programming_noise is None else programming_noise
     sig, ir, cal = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel
-    return replace(dev, ir_drop_rel=lambda load: ki * np.asarray(ir(load)),
+    return replace(dev, r_bl_ohm=ki * dev.r_bl_ohm,
+                   ir_drop_rel=lambda load: ki * np.asarray(ir(load)),
                    ir_drop_cal_rel=None if cal is None else
                    (lambda load: ki * np.asarray(cal(load))),
                    g_sigma_s=(lambda g: kp * sig(g)) if (sig is not None and kp) else None)

@@ -269,7 +269,31 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
                       f"median {ld['median']:.3f}, max {ld['max']:.3f}; each bit line's TIA "
                       f"gain trimmed at its own load ({ld['gain_trim_min']:.3f}-"
                       f"{ld['gain_trim_max']:.3f})."]
+            L[-1] += _ir_profile_sentence(ld)
     return L
+
+
+def _ir_profile_sentence(ld: dict) -> str:
+    """What the IR drop of the accuracy run assumes: the rows its law was characterized
+    with, and how a bit line's loss is shared by its cells (``crossbar.ir_profile``)."""
+    out = ""
+    lo, hi = ld.get("ir_law_rows_driven", (None, None))
+    if lo is not None and lo == hi:
+        out += (f" The IR-drop law was characterized with {lo:.0%} of a column's rows "
+                "driven (crossbar-column `frac_active`); a bit-plane read drives fewer, "
+                "and ngspice finds the loss nearly independent of how many, not of the "
+                "driven cells' states, which the law does not carry (docs/devices.md).")
+    profile = ld.get("ir_profile")
+    if profile == "column":
+        out += (" Every cell of a bit line takes its column's loss (`crossbar.ir_profile "
+                "= \"column\"`), which the trims restore: an assumption that programming "
+                "compensated each cell's position along the wire (`\"ladder\"` shares the "
+                "loss by position; docs/devices.md measures what it costs).")
+    elif profile == "ladder":
+        out += (" Each cell's share of the loss follows its position along the bit line "
+                "(`crossbar.ir_profile = \"ladder\"`, the column's nodal equations); the "
+                "trims restore each column's mean only.")
+    return out
 
 
 def _temperature_curve(c: dict, h: str) -> list[str]:

@@ -154,7 +154,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
         d = np.broadcast_to(np.asarray(law(real), dtype=np.float64), real.shape)
         for k, g in enumerate(hot):
             for t, sl in enumerate(tiles):
-                g[sl] *= (1.0 - d[k, t]) * self.gain_trim[k, t]
+                g[sl] *= dev.read_factors(g[sl], d[k, t]) * self.gain_trim[k, t]
         gp, gn = hot
         scale = self.w_max[None, :] / span
         w_eff = ((gp - gn) * scale).T

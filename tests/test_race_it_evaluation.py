@@ -61,6 +61,10 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     priced, read = rep["crossbar_priced_loads"], acc["crossbar_loads"]
     for k in ("median", "max", "min"):
         assert priced[k] == pytest.approx(read[k], rel=1e-5), k
+    # the tiny sweep leaves frac_active at the recipe's default, every row driven; the
+    # description's IR profile is named with the loads
+    assert read["ir_law_rows_driven"] == [1.0, 1.0]
+    assert read["ir_profile"] == arch.load("race-it").component("crossbar")["ir_profile"]
     consistent(rep)
     assert rep["provenance_share"]["energy"]["spice"] > 0
     assert {"h100", "a100", "rtx4090", "jetson-orin"} <= set(rep["gpu"])
@@ -120,6 +124,30 @@ def test_race_it_ablation(tiny_models, tmp_path):
     assert all_but == pytest.approx([acc["ablation_all_but"][k] for k in acc["ablation"]],
                                     rel=1e-12)
     check_png(fig, path)
+
+
+@pytest.mark.parametrize("driven, profile", [([1.0, 1.0], "column"), ([0.25, 1.0], "ladder"),
+                                             (None, None)])
+def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
+    """The loads sentence says for which rows driven the IR-drop law holds (a pinned
+    frac_active) and how the description shares a bit line's loss by its cells."""
+    from imcspice.accelerators.report import _minilm_accuracy
+    loads = {"median": 0.1, "max": 0.27, "min": 0.0, "gain_trim_min": 1.09,
+             "gain_trim_max": 1.53}
+    if driven is not None:
+        loads.update(ir_law_rows_driven=driven, ir_profile=profile)
+    keys = ("quantization", "ir_drop")
+    acc = {"workload": "w", "sentences": 2, "tokens_mean": 9.0, "cosine_mean": 0.98,
+           "cosine_std": 0.001, "seeds": [0.979, 0.981], "cosine_min": 0.97,
+           "nn_agreement": 1.0, "ablation": dict.fromkeys(keys, 0.99),
+           "ablation_all_but": dict.fromkeys(keys, 0.98), "all_off": 1.0,
+           "quantization_only": 0.99, "crossbar_loads": loads}
+    line = next(x for x in _minilm_accuracy(acc, "#") if x.startswith("Crossbar bit-line"))
+    assert ("characterized with 100% of a column's rows driven" in line) == \
+        (driven == [1.0, 1.0])
+    assert ("an assumption that programming compensated each cell's position" in line) == \
+        (profile == "column")
+    assert ("follows its position along the bit line" in line) == (profile == "ladder")
 
 
 def _check_report_plots(saved: list, rep: dict) -> None:

@@ -1,0 +1,83 @@
+"""crossbar.ir_profile: a bit line's IR drop shared by its cells' positions, against a hand
+solution, ngspice (superposition with undriven rows held at the reference) and the
+characterized column law it must keep."""
+import numpy as np
+import pytest
+
+from imcspice.accelerators.analog import CrossbarDevice
+from imcspice.accelerators.hardware import scale_crossbar
+from imcspice.accelerators.ir_profile import bitline_transfer, row_factors
+from imcspice.characterize.runner import run_sweep
+from imcspice.characterize.sweep import SweepSpec
+from imcspice.circuits import crossbar as cb
+
+
+def test_two_and_one_row_columns_by_hand():
+    # 2 rows, far row 0: nodes (G0 + gs) v0 - gs v1 = 0 and -gs v0 + (G1 + 2 gs) v1 = gs
+    # (adjoint, the sense node driven): t = (gs^2, gs (G0 + gs)) / det
+    g0, g1, r = 50e-6, 80e-6, 100.0
+    gs = 1 / r
+    det = (g0 + gs) * (g1 + 2 * gs) - gs ** 2
+    t = bitline_transfer(np.array([[g0], [g1]]), r)[:, 0]
+    np.testing.assert_allclose(t, [gs * gs / det, gs * (g0 + gs) / det], rtol=1e-12)
+    # one cell behind one segment: the divider gs / (G + gs)
+    np.testing.assert_allclose(bitline_transfer(np.array([[g0]]), r), [[gs / (g0 + gs)]],
+                               rtol=1e-12)
+    # far rows lose more, columns are independent
+    g = np.full((128, 3), 100e-6)
+    t = bitline_transfer(g, 2.5)
+    assert np.all(np.diff(t[:, 0]) > 0)
+    np.testing.assert_array_equal(t[:, 0], t[:, 2])
+    with pytest.raises(ValueError):
+        bitline_transfer(g, 0.0)
+
+
+def test_ladder_matches_ngspice_for_any_rows_driven(tmp_path, pool):
+    """ngspice's linear column (behavioral TIA, word-line wire negligible) against the
+    nodal form: every row driven, and a quarter driven with the rest held at the
+    reference, whose loss is the driven cells' t-weighted share (superposition)."""
+    rows, frac_on, g_on, g_off, r_bl = 64, 0.25, 100e-6, 1e-6, 2.5
+    raw = run_sweep(SweepSpec("crossbar-column", {
+        "tia": ["behavioral"], "device": ["linear"], "rows": [rows], "r_wl_ohm": [1e-6],
+        "r_bl_ohm": [r_bl], "a0_v_per_v": [1e12], "g_on_us": [g_on * 1e6],
+        "g_off_us": [g_off * 1e6], "frac_on": [frac_on], "frac_active": [0.25, 1.0]}),
+        tmp_path / "x.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": raw.status.size}, raw.message.ravel()
+    spice = raw.data["ir_drop_rel"].ravel()
+    for k, frac_active in enumerate((0.25, 1.0)):
+        on, act = cb.column_pattern(rows, frac_on, frac_active, 0)
+        g = np.where(on, g_on, g_off)
+        t = bitline_transfer(g[:, None], r_bl)[:, 0]
+        want = 1.0 - (t * g * act).sum() / (g * act).sum()
+        assert want > 0.05        # a real drop, not a vanishing one
+        np.testing.assert_allclose(spice[k], want, rtol=2e-3, err_msg=str(frac_active))
+
+
+def test_row_factors_keep_the_column_law_and_the_column_profile_is_flat():
+    rng = np.random.default_rng(0)
+    g = rng.uniform(1e-6, 100e-6, (128, 5))
+    loss = np.array([0.05, 0.1, 0.2, 0.3, 0.0])
+    f = row_factors(g, loss, 2.5)
+    # every row driven, the column passes exactly what the characterized law says
+    np.testing.assert_allclose((f * g).sum(0), (1 - loss) * g.sum(0), rtol=1e-12)
+    assert np.all(f[0] < f[-1])                    # far rows lose most
+    dev = CrossbarDevice(g_min_s=1e-6, g_max_s=100e-6, v_read_v=0.2, v0_v=0.5,
+                         tile_rows=128, ir_drop_rel=lambda x: 0.1 * np.asarray(x),
+                         ir_profile="ladder", r_bl_ohm=2.5)
+    np.testing.assert_allclose(dev.read_factors(g, loss), f, rtol=1e-12)
+    flat = CrossbarDevice(**{**dev.__dict__, "ir_profile": "column"})
+    np.testing.assert_allclose(flat.read_factors(g, loss), (1 - loss)[None, :])
+    # the IR drop switched off (the ablation) takes its wire with it: no profile left
+    off = scale_crossbar(dev, ir_drop=0.0)
+    np.testing.assert_allclose(off.read_factors(g, np.zeros(5)), np.ones((1, 5)))
+    assert scale_crossbar(dev, ir_drop=2.0).r_bl_ohm == 5.0
+
+
+def test_unknown_profile_is_a_description_error(tmp_path, capsys):
+    from imcspice.cli import main
+    rc = main(["evaluate", "--arch", "race-it", "--set", "crossbar.ir_profile=wire",
+               "--quick", "--no-ablation", "--quiet", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "ir_profile must be one of column, ladder, not 'wire'" in err[0]
+    assert not (tmp_path / "o").exists()
