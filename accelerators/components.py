@@ -84,7 +84,7 @@ def resolve(arch: Architecture, hw, loads=None,
     point to its valid box and says so in the figure's detail."""
     if loads is None and needs_loads(arch):
         from .xbar_loads import mapped_loads
-        loads = mapped_loads(arch)
+        loads = mapped_loads(arch, hw=hw)
     out = {}
     for c in arch.components.values():
         t = (temps_c or {}).get(c.name)

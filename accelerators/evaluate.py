@@ -53,7 +53,7 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
     hw = hardware.HardwareModels.from_dir(models_dir, corner=a.corner, temp_c=a.temp_c)
     # crossbar reads priced at the loads of this workload's mapped weights (xbar_loads);
     # an accuracy run re-prices them with its outlier rows removed (_prefill)
-    loads = xbar_loads.mapped_loads(a, wl) if components.needs_loads(a) else None
+    loads = xbar_loads.mapped_loads(a, wl, hw=hw) if components.needs_loads(a) else None
     figures = components.resolve(a, hw, loads)
     if "dac" in a.components:    # the DAC's mode and encoding, before anything is written
         mapping.input_planes(a)
@@ -117,7 +117,7 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
         if "crossbar" in a.components else 6.0
     digital = run.digital_rows(xb_ops, a, hw, factor) if run is not None else {}
     if loads is not None and run is not None:   # the simulated machine's own bit lines
-        loads = xbar_loads.mapped_loads(a, shape.name, run.fp32_ranges(a, hw))
+        loads = xbar_loads.mapped_loads(a, shape.name, run.fp32_ranges(a, hw), hw=hw)
         figures = components.resolve(a, hw, loads)
     rep = {"seq_len": seq_len, "mode": "prefill"}
     if loads is not None:

@@ -286,13 +286,20 @@ def _ir_profile_sentence(ld: dict) -> str:
     profile = ld.get("ir_profile")
     if profile == "column":
         out += (" Every cell of a bit line takes its column's loss (`crossbar.ir_profile "
-                "= \"column\"`), which the trims restore: an assumption that programming "
-                "compensated each cell's position along the wire (`\"ladder\"` shares the "
-                "loss by position; docs/devices.md measures what it costs).")
+                "= \"column\"`), which the trims restore: an assumption that the mapping "
+                "compensated each cell's position along the wire, at no cost (docs/devices.md "
+                "measures it against `\"compensated\"`, which models that mapping, and "
+                "`\"ladder\"`, which has none).")
     elif profile == "ladder":
         out += (" Each cell's share of the loss follows its position along the bit line "
                 "(`crossbar.ir_profile = \"ladder\"`, the column's nodal equations); the "
                 "trims restore each column's mean only.")
+    elif profile == "compensated":
+        out += (" Each cell's share of the loss follows its position along the bit line, "
+                "and the mapping set each cell's target against it (`crossbar.ir_profile "
+                "= \"compensated\"`, the Dot-Product Engine's conversion, Hu et al. DAC "
+                "2016); cells clipped at the conductance range keep a residual, and the "
+                "cost prices the compensated conductances' loads (docs/devices.md).")
     return out
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analog import bitline_loads, normalized_weights, outlier_channels
+from .analog import (bitline_loads, mapped_conductances, normalized_weights,
+                     outlier_channels)
 from .arch import ArchError
 
 
@@ -65,12 +66,14 @@ def _minilm_weights() -> dict[str, np.ndarray]:
 
 
 def mapped_loads(arch, workload: str | None = None,
-                 in_ranges: dict | None = None) -> MappedLoads:
+                 in_ranges: dict | None = None, hw=None) -> MappedLoads:
     """The bit-line loads of ``workload`` (default: the description's) mapped onto
     ``arch``'s crossbars. ``in_ranges``: calibration ranges per operator (``{name:
     {"in_ch": per-input-channel maxima}}``, :meth:`.accuracy.MiniLMRun.fp32_ranges`):
     the outlier rows they mark run digitally and carry no load, as in the accuracy
-    path; None: every row on the crossbar."""
+    path; None: every row on the crossbar. ``hw`` (:class:`.hardware.HardwareModels`):
+    needed where ``crossbar.ir_profile = "compensated"``, whose programmed conductances,
+    and so their loads, depend on the device (:func:`.analog.mapped_conductances`)."""
     from .workloads import get_workload, operator_graph
     wl = workload or arch.workload["default"]
     net = wl if network_weights(wl) is not None else arch.workload["default"]
@@ -81,6 +84,13 @@ def mapped_loads(arch, workload: str | None = None,
                         f"default network {net!r} ships them; give a number instead")
     xb = arch.component("crossbar")
     rows = int(xb["rows"])
+    dev = None
+    if xb.get("ir_profile", "column") == "compensated":
+        if hw is None:
+            raise ArchError(f"{arch.name}: crossbar.ir_profile = \"compensated\" programs "
+                            "device-dependent conductances: their loads need the models")
+        from .hardware import crossbar_device
+        dev = crossbar_device(hw, xb)
     w_scale = str(xb.get("w_scale", "matrix"))
     w_clip = float(xb.get("w_clip_pct", 100.0))
     factor = float(xb.get("outlier_factor", 6.0))     # as CrossbarLinear's default
@@ -100,13 +110,16 @@ def mapped_loads(arch, workload: str | None = None,
             w = w[:, ~digital] * float(x_max[~digital].max())   # as CrossbarLinear
             n_digital += int(digital.sum())
         wn, _ = normalized_weights(w, w_scale, w_clip)
-        out.append(bitline_loads(wn, rows).ravel())
+        out.append((bitline_loads(wn, rows) if dev is None else
+                    mapped_conductances(wn, dev)[2]).ravel())
     rows_txt = (f"{n_digital} outlier input rows digital (calibration ranges, factor "
                 f"{factor:g})" if in_ranges is not None else
                 "every input row on the crossbar (no calibration ranges: outlier rows "
                 "not removed)")
     src = (f"mapped pretrained weights of {net}: {len(ops)} crossbar operators, {rows}-row "
-           f"tiles, w_scale {w_scale}, clip {w_clip:g} %, {rows_txt}")
+           f"tiles, w_scale {w_scale}, clip {w_clip:g} %, {rows_txt}"
+           + ("; conductances compensated for their positions along the bit lines"
+              if dev is not None else ""))
     if net != wl:
         src += f"; {wl} ships no weights, so {net}'s loads stand in for it (assumption)"
     return MappedLoads(np.concatenate(out), src)

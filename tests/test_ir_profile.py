@@ -4,9 +4,10 @@ characterized column law it must keep."""
 import numpy as np
 import pytest
 
-from imcspice.accelerators.analog import CrossbarDevice
+from imcspice.accelerators.analog import CrossbarDevice, CrossbarLinear
 from imcspice.accelerators.hardware import scale_crossbar
-from imcspice.accelerators.ir_profile import bitline_transfer, row_factors
+from imcspice.accelerators.ir_profile import (bitline_transfer, compensated_targets,
+                                               row_factors)
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
 from imcspice.circuits import crossbar as cb
@@ -79,5 +80,44 @@ def test_unknown_profile_is_a_description_error(tmp_path, capsys):
                "--quick", "--no-ablation", "--quiet", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1
-    assert "ir_profile must be one of column, ladder, not 'wire'" in err[0]
+    assert "ir_profile must be one of column, ladder, compensated, not 'wire'" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_compensated_targets_give_every_cell_its_target_share_unless_clipped():
+    """The conductances the mapping programs are the fixed point g = target / rel(g):
+    read through the ladder and trimmed at their own load they give back the targets,
+    except the cells clipped at g_min or g_max (far cells of the largest weights)."""
+    rng = np.random.default_rng(0)
+    g_min, g_max = 1e-6, 100e-6
+    w = np.clip(np.abs(rng.standard_normal((128, 16))) * 0.15, 0, 1)
+    w[rng.integers(0, 128, 16), np.arange(16)] = 1.0       # each column's max at g_max
+    target = g_min + (g_max - g_min) * w
+
+    def law(g):      # a made-up drop law in the column's load
+        return 0.05 + 0.9 * np.clip((g.mean(0) - g_min) / (g_max - g_min), 0, 1)
+    g = compensated_targets(target, law, 2.5, g_min, g_max)
+    loss = law(g)
+    read = g * row_factors(g, loss, 2.5) / (1 - loss)
+    clipped = (g >= g_max) | (g <= g_min)
+    assert 0 < clipped.mean() < 0.1
+    np.testing.assert_allclose(read[~clipped], target[~clipped], rtol=0, atol=1e-4 * g_max)
+    # without compensation the same columns are off by far more
+    loss0 = law(target)
+    read0 = target * row_factors(target, loss0, 2.5) / (1 - loss0)
+    assert np.abs(read0 - target).max() > 0.05 * g_max
+
+
+@pytest.mark.parametrize("profile, lo, hi", [("column", 0, 1e-6), ("ladder", 4e-3, 1.0),
+                                             ("compensated", 0, 5e-4)])
+def test_a_tile_read_with_each_profile(profile, lo, hi):
+    """A 4-row tile (200 ohm segments, a made-up drop law, no noise): the column profile
+    and the compensated mapping compute x @ W.T (the latter up to the targets at g_min
+    that cannot go lower), the uncompensated ladder does not."""
+    W = np.array([[0.25, 0.5, -0.5, 1.0], [0.0, -0.25, 0.5, 1.0]], dtype=np.float32)
+    X = np.array([[1.0, 0.5, -0.5, 1.0], [0.3, -1.0, 0.2, 0.1]], dtype=np.float32)
+    dev = CrossbarDevice(1e-6, 101e-6, 0.2, 1e6, 4, lambda x: 0.05 + 0.2 * np.asarray(x),
+                         None, ir_profile=profile, r_bl_ohm=200.0)
+    xb = CrossbarLinear(W, dev, None, 1.0, seed=0, outlier_factor=None)
+    err = float(np.abs(xb(X) - X @ W.T).max())
+    assert lo <= err < hi, err

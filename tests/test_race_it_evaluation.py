@@ -127,7 +127,7 @@ def test_race_it_ablation(tiny_models, tmp_path):
 
 
 @pytest.mark.parametrize("driven, profile", [([1.0, 1.0], "column"), ([0.25, 1.0], "ladder"),
-                                             (None, None)])
+                                             ([1.0, 1.0], "compensated"), (None, None)])
 def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
     """The loads sentence says for which rows driven the IR-drop law holds (a pinned
     frac_active) and how the description shares a bit line's loss by its cells."""
@@ -145,9 +145,11 @@ def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
     line = next(x for x in _minilm_accuracy(acc, "#") if x.startswith("Crossbar bit-line"))
     assert ("characterized with 100% of a column's rows driven" in line) == \
         (driven == [1.0, 1.0])
-    assert ("an assumption that programming compensated each cell's position" in line) == \
+    assert ("an assumption that the mapping compensated each cell's position" in line) == \
         (profile == "column")
-    assert ("follows its position along the bit line" in line) == (profile == "ladder")
+    assert ("follows its position along the bit line" in line) == \
+        (profile in ("ladder", "compensated"))
+    assert ("the Dot-Product Engine's conversion" in line) == (profile == "compensated")
 
 
 def _check_report_plots(saved: list, rep: dict) -> None:

@@ -119,7 +119,7 @@ def test_hetrax_cost_at_its_own_temperature(hw):
     T = thermal(power(T)) to the tolerance, recomputed here; the ReRAM tier components
     are priced there, the SM tiers (no temperature-swept model) at 27 C."""
     a = arch.load("hetrax")
-    loads = mapped_loads(a)
+    loads = mapped_loads(a, hw=hw)
     shape = get_workload("minilm")
 
     def price(temps):

@@ -14,6 +14,7 @@ import pytest
 from imcspice.accelerators import arch, components, hardware
 from imcspice.accelerators.analog import (CrossbarDevice, CrossbarLinear, bitline_loads,
                                           normalized_weights)
+from imcspice.errors import ArchError
 from imcspice.accelerators.xbar_loads import MappedLoads, mapped_loads
 
 # 2 output columns, 4 input rows, read in 2-row tiles, each column scaled by its own max
@@ -118,7 +119,11 @@ def test_cost_and_accuracy_read_the_same_loads():
 
 
 def test_shape_only_workload_borrows_the_default_networks_loads():
-    a = arch.load("hetrax")
+    # the uncompensated targets' loads need no device models (the shipped HeTraX
+    # compensates them: its loads need the models, and say so without them)
+    a = arch.load("hetrax", ["crossbar.ir_profile=column"])
+    with pytest.raises(ArchError, match="compensated.*need the models"):
+        mapped_loads(arch.load("hetrax"))
     own, proxy = mapped_loads(a), mapped_loads(a, "bert-base")
     np.testing.assert_array_equal(own.loads, proxy.loads)
     assert "bert-base ships no weights" in proxy.source and "assumption" in proxy.source
