@@ -148,25 +148,12 @@ class CrossbarDevice:
     def read_factors(self, g_s: np.ndarray, loss_col) -> np.ndarray:
         """Factor on the conductances ``g_s`` (rows, out) of one tile's bit lines read
         with relative losses ``loss_col`` (out,): the same for every cell (``"column"``)
-        or shared by position along the wire (``"ladder"``, :mod:`.ir_profile`)."""
+        or shared by position along the wire (``"ladder"``, ``"compensated"``:
+        :mod:`.ir_profile`)."""
         if self.ir_profile in ("ladder", "compensated") and self.r_bl_ohm > 0:
             from .ir_profile import row_factors
             return row_factors(g_s, loss_col, self.r_bl_ohm)
         return (1.0 - np.asarray(loss_col, dtype=np.float64))[None, :]
-
-    def compensated(self, g_target: np.ndarray) -> np.ndarray:
-        """The conductances (rows, out) to program one tile's bit lines with so that each
-        cell's share of the TIA current matches its target's share
-        (:func:`.ir_profile.compensated_targets`, by the trims' drop law); the targets
-        unchanged without a wire (the IR drop switched off)."""
-        if self.r_bl_ohm <= 0:
-            return g_target
-        from .ir_profile import compensated_targets
-        span, law = self.g_max_s - self.g_min_s, self.drop_law(True)
-        return compensated_targets(
-            g_target, lambda g: np.asarray(law(np.clip((g.mean(axis=0) - self.g_min_s) / span,
-                                                       0.0, 1.0)), dtype=np.float64),
-            self.r_bl_ohm, self.g_min_s, self.g_max_s)
 
     def drop_law(self, at_program: bool):
         """The IR-drop law at the programming temperature (``at_program``: trims and
@@ -249,6 +236,7 @@ class CrossbarLinear:
         def load(g):  # (tile, out) mean conductance load of each tile's bit lines
             return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
         # mapped (target) conductances and their loads, (2, tile, out)
+        from .ir_profile import mapped_conductances
         gp0, gn0, self.loads = mapped_conductances(wn, dev)
         gp, gn = gp0.copy(), gn0.copy()
         if dev.g_sigma_s is not None:
@@ -377,24 +365,6 @@ def normalized_weights(ws: np.ndarray, w_scale: str, w_clip_pct: float = 100.0):
     else:
         w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
     return np.clip(ws / w_max[:, None], -1.0, 1.0).T, w_max
-
-
-def mapped_conductances(wn: np.ndarray, dev: CrossbarDevice):
-    """(G+ (in, out), G- (in, out), their loads (2, tiles, out)): the conductances (S) the
-    mapping programs for normalized weights ``wn`` (in, out; :func:`normalized_weights`),
-    g_min + span * max(+-wn, 0), each set against its cell's position along the bit line
-    where ``dev.ir_profile`` is "compensated" (:meth:`CrossbarDevice.compensated`). The
-    cost prices the same loads (:mod:`.xbar_loads`)."""
-    span = dev.g_max_s - dev.g_min_s
-    gp0 = dev.g_min_s + span * np.clip(wn, 0, None)
-    gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)
-    if dev.ir_profile != "compensated":
-        return gp0, gn0, bitline_loads(wn, dev.tile_rows)
-    tiles = [slice(t, t + dev.tile_rows) for t in range(0, wn.shape[0], dev.tile_rows)]
-    gp0, gn0 = (np.concatenate([dev.compensated(g0[sl]) for sl in tiles]) for g0 in (gp0, gn0))
-    loads = np.stack([np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
-                      for g in (gp0, gn0)])
-    return gp0, gn0, np.clip(loads, 0.0, 1.0)
 
 
 def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:

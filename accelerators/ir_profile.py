@@ -92,3 +92,30 @@ def compensated_targets(g_target: np.ndarray, loss_of, r_seg_ohm: float, g_min_s
         rel = row_factors(g, loss, r_seg_ohm) / (1.0 - loss)[None, :]
         g = np.clip(g_t / rel, g_min_s, g_max_s)
     return g
+
+
+def mapped_conductances(wn: np.ndarray, dev):
+    """(G+ (in, out), G- (in, out), their loads (2, tiles, out)): the conductances (S) the
+    mapping programs for normalized weights ``wn`` (in, out;
+    :func:`.analog.normalized_weights`) on the tile ``dev`` (:class:`.analog.
+    CrossbarDevice`), g_min + span * max(+-wn, 0), each set against its cell's position
+    along the bit line where ``dev.ir_profile`` is "compensated" (by the trims' drop law;
+    targets unchanged without a wire, the IR drop switched off). The cost prices the same
+    loads (:mod:`.xbar_loads`)."""
+    from .analog import bitline_loads
+    span = dev.g_max_s - dev.g_min_s
+    gp0 = dev.g_min_s + span * np.clip(wn, 0, None)
+    gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)
+    if dev.ir_profile != "compensated" or dev.r_bl_ohm <= 0:
+        return gp0, gn0, bitline_loads(wn, dev.tile_rows)
+    law = dev.drop_law(True)
+
+    def load(g):                # (cols,) each bit line's load, as programmed
+        return np.clip((g.mean(axis=0) - dev.g_min_s) / span, 0.0, 1.0)
+
+    def compensate(g0):
+        return compensated_targets(g0, lambda g: np.asarray(law(load(g)), dtype=np.float64),
+                                   dev.r_bl_ohm, dev.g_min_s, dev.g_max_s)
+    tiles = [slice(t, t + dev.tile_rows) for t in range(0, wn.shape[0], dev.tile_rows)]
+    gp0, gn0 = (np.concatenate([compensate(g0[sl]) for sl in tiles]) for g0 in (gp0, gn0))
+    return gp0, gn0, np.stack([np.stack([load(g[sl]) for sl in tiles]) for g in (gp0, gn0)])

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analog import (bitline_loads, mapped_conductances, normalized_weights,
-                     outlier_channels)
+from .analog import bitline_loads, normalized_weights, outlier_channels
 from .arch import ArchError
+from .ir_profile import mapped_conductances
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def mapped_loads(arch, workload: str | None = None,
     the outlier rows they mark run digitally and carry no load, as in the accuracy
     path; None: every row on the crossbar. ``hw`` (:class:`.hardware.HardwareModels`):
     needed where ``crossbar.ir_profile = "compensated"``, whose programmed conductances,
-    and so their loads, depend on the device (:func:`.analog.mapped_conductances`)."""
+    and so their loads, depend on the device (:func:`.ir_profile.mapped_conductances`)."""
     from .workloads import get_workload, operator_graph
     wl = workload or arch.workload["default"]
     net = wl if network_weights(wl) is not None else arch.workload["default"]
