@@ -280,8 +280,8 @@ def _ir_profile_sentence(ld: dict) -> str:
     lo, hi = ld.get("ir_law_rows_driven", (None, None))
     if lo is not None and lo == hi:
         out += (f" The IR-drop law was characterized with {lo:.0%} of a column's rows "
-                "driven (crossbar-column `frac_active`); a bit-plane read drives fewer, "
-                "and ngspice finds the loss nearly independent of how many, not of the "
+                "driven (crossbar-column `frac_active`). A bit-plane read drives fewer: "
+                "ngspice finds the loss nearly independent of how many, but not of the "
                 "driven cells' states, which the law does not carry (docs/devices.md).")
     profile = ld.get("ir_profile")
     if profile == "column":
