@@ -14,8 +14,8 @@ import pytest
 from imcspice.accelerators import arch, components, hardware
 from imcspice.accelerators.analog import (CrossbarDevice, CrossbarLinear, bitline_loads,
                                           normalized_weights)
-from imcspice.errors import ArchError
 from imcspice.accelerators.xbar_loads import MappedLoads, mapped_loads
+from imcspice.errors import ArchError
 
 # 2 output columns, 4 input rows, read in 2-row tiles, each column scaled by its own max
 # |w| (w_scale = "column"): column 0 = (1, -1, 0.5, 0) / 1, column 1 = (0.2, 0.2, -0.4,
