@@ -232,9 +232,6 @@ class CrossbarLinear:
         span = dev.g_max_s - dev.g_min_s
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
         tiles = [slice(t * dev.tile_rows, (t + 1) * dev.tile_rows) for t in range(self.n_tiles)]
-
-        def load(g):  # (tile, out) mean conductance load of each tile's bit lines
-            return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
         # mapped (target) conductances and their loads, (2, tile, out)
         from .ir_profile import mapped_conductances
         gp0, gn0, self.loads = mapped_conductances(wn, dev)
@@ -245,7 +242,7 @@ class CrossbarLinear:
             gn = np.clip(gn + rng.standard_normal(gn.shape) * dev.g_sigma_s(gn), 0.0, None)
         # per tile and bit line: the drop at the programmed load, the TIA gain trimmed at
         # the mapped load (loads: (tile, out) each for G+ and G-)
-        real = np.clip(np.stack([load(gp), load(gn)]), 0.0, 1.0)  # as programmed
+        real = np.stack([tile_loads(gp, dev), tile_loads(gn, dev)])  # as programmed
         # trimmed at the programming temperature, read at the tile's
         d = dev.trim_and_read_drops(self.loads, real)
         self.gain_trim = 1.0 / (1.0 - d[0])
@@ -365,6 +362,16 @@ def normalized_weights(ws: np.ndarray, w_scale: str, w_clip_pct: float = 100.0):
     else:
         w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
     return np.clip(ws / w_max[:, None], -1.0, 1.0).T, w_max
+
+
+def tile_loads(g_s: np.ndarray, dev: CrossbarDevice) -> np.ndarray:
+    """(tiles, out): each ``dev.tile_rows`` row tile's bit lines' load as programmed or
+    read, the mean of their conductances ``g_s`` (in, out; S) above g_min as a fraction
+    of the span, clipped to [0, 1] (the crossbar-column model's ``frac_on``)."""
+    span = dev.g_max_s - dev.g_min_s
+    r = dev.tile_rows
+    return np.clip(np.stack([(g_s[t:t + r].mean(axis=0) - dev.g_min_s) / span
+                             for t in range(0, g_s.shape[0], r)]), 0.0, 1.0)
 
 
 def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:

@@ -102,7 +102,7 @@ def mapped_conductances(wn: np.ndarray, dev):
     along the bit line where ``dev.ir_profile`` is "compensated" (by the trims' drop law;
     targets unchanged without a wire, the IR drop switched off). The cost prices the same
     loads (:mod:`.xbar_loads`)."""
-    from .analog import bitline_loads
+    from .analog import bitline_loads, tile_loads
     span = dev.g_max_s - dev.g_min_s
     gp0 = dev.g_min_s + span * np.clip(wn, 0, None)
     gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)
@@ -110,12 +110,10 @@ def mapped_conductances(wn: np.ndarray, dev):
         return gp0, gn0, bitline_loads(wn, dev.tile_rows)
     law = dev.drop_law(True)
 
-    def load(g):                # (cols,) each bit line's load, as programmed
-        return np.clip((g.mean(axis=0) - dev.g_min_s) / span, 0.0, 1.0)
-
-    def compensate(g0):
-        return compensated_targets(g0, lambda g: np.asarray(law(load(g)), dtype=np.float64),
-                                   dev.r_bl_ohm, dev.g_min_s, dev.g_max_s)
+    def compensate(g0):         # one tile's rows
+        return compensated_targets(
+            g0, lambda g: np.asarray(law(tile_loads(g, dev)[0]), dtype=np.float64),
+            dev.r_bl_ohm, dev.g_min_s, dev.g_max_s)
     tiles = [slice(t, t + dev.tile_rows) for t in range(0, wn.shape[0], dev.tile_rows)]
     gp0, gn0 = (np.concatenate([compensate(g0[sl]) for sl in tiles]) for g0 in (gp0, gn0))
-    return gp0, gn0, np.stack([np.stack([load(g[sl]) for sl in tiles]) for g in (gp0, gn0)])
+    return gp0, gn0, np.stack([tile_loads(gp0, dev), tile_loads(gn0, dev)])

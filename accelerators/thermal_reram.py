@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..models.memristor import T_REF_C, read_sigma_s
-from .analog import CrossbarLinear
+from .analog import CrossbarLinear, tile_loads
 
 #: temperature-reference modes: "none" (gain fixed at calibration) or "tile" (one
 #: differential reference column pair per row tile, :class:`ThermalCrossbarLinear`)
@@ -145,10 +145,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
             hot = [g.copy() for g in self._g]
         else:
             hot = [self.read.g_read_s(g, temp_c) for g in self._g]
-
-        def load(g):
-            return np.stack([(g[sl].mean(axis=0) - dev.g_min_s) / span for sl in tiles])
-        real = np.clip(np.stack([load(g) for g in hot]), 0.0, 1.0)
+        real = np.stack([tile_loads(g, dev) for g in hot])
         # the parent's own read (_ideal_read) is at the device's read temperature
         law = dev.drop_law(calibrating and not _ideal_read)
         d = np.broadcast_to(np.asarray(law(real), dtype=np.float64), real.shape)
