@@ -144,15 +144,24 @@ class CrossbarDevice:
     ir_drop_cal_rel: object = None  # callable load -> loss at programming T, or None
     ir_profile: str = "column"  # how a bit line's loss is shared by its cells (.ir_profile)
     r_bl_ohm: float = 0.0       # the bit line's wire per row (the "ladder" profile's)
+    r_access_ohm: float = 0.0   # each cell's access transistor in series, at the read T
+    r_access_cal_ohm: float | None = None   # the same at the programming T (None: same)
 
-    def read_factors(self, g_s: np.ndarray, loss_col) -> np.ndarray:
+    def access_ohm(self, at_program: bool) -> float:
+        """The access transistor (ohm) at the programming or the read temperature."""
+        return self.r_access_cal_ohm if at_program and self.r_access_cal_ohm is not None \
+            else self.r_access_ohm
+
+    def read_factors(self, g_s: np.ndarray, loss_col, at_program: bool = False) -> np.ndarray:
         """Factor on the conductances ``g_s`` (rows, out) of one tile's bit lines read
         with relative losses ``loss_col`` (out,): the same for every cell (``"column"``)
-        or shared by position along the wire (``"ladder"``, ``"compensated"``:
-        :mod:`.ir_profile`)."""
-        if self.ir_profile in ("ladder", "compensated") and self.r_bl_ohm > 0:
+        or shared by each cell's access transistor and position along the wire
+        (``"ladder"``, ``"compensated"``: :mod:`.ir_profile`), with the transistor at
+        the programming temperature (``at_program``) or the read temperature."""
+        r_acc = self.access_ohm(at_program)
+        if self.ir_profile in ("ladder", "compensated") and (self.r_bl_ohm > 0 or r_acc > 0):
             from .ir_profile import row_factors
-            return row_factors(g_s, loss_col, self.r_bl_ohm)
+            return row_factors(g_s, loss_col, self.r_bl_ohm, r_acc)
         return (1.0 - np.asarray(loss_col, dtype=np.float64))[None, :]
 
     def drop_law(self, at_program: bool):
@@ -234,7 +243,7 @@ class CrossbarLinear:
         tiles = [slice(t * dev.tile_rows, (t + 1) * dev.tile_rows) for t in range(self.n_tiles)]
         # mapped (target) conductances and their loads, (2, tile, out)
         from .ir_profile import mapped_conductances
-        gp0, gn0, self.loads = mapped_conductances(wn, dev)
+        gp0, gn0, self.loads, tia_gain = mapped_conductances(wn, dev)
         gp, gn = gp0.copy(), gn0.copy()
         if dev.g_sigma_s is not None:
             rng = np.random.default_rng(seed)
@@ -245,7 +254,7 @@ class CrossbarLinear:
         real = np.stack([tile_loads(gp, dev), tile_loads(gn, dev)])  # as programmed
         # trimmed at the programming temperature, read at the tile's
         d = dev.trim_and_read_drops(self.loads, real)
-        self.gain_trim = 1.0 / (1.0 - d[0])
+        self.gain_trim = tia_gain[None] / (1.0 - d[0])
         for t, sl in enumerate(tiles):
             for k, g in enumerate((gp, gn)):
                 g[sl] *= dev.read_factors(g[sl], d[1, k, t]) * self.gain_trim[k, t]

@@ -126,8 +126,8 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
                                  "drop cannot follow each bit line's load (sweep frac_on)")
     t_prog = xb.get("t_program_c")
     law = _ir_drop_law(hw, xbm, xb, v_read, float(t))
-    cal = None if t_prog is None or float(t_prog) == float(t) or \
-        "temp_c" not in xbm.valid_range else _ir_drop_law(hw, xbm, xb, v_read, float(t_prog))
+    cold = not (t_prog is None or float(t_prog) == float(t) or "temp_c" not in xbm.valid_range)
+    cal = _ir_drop_law(hw, xbm, xb, v_read, float(t_prog)) if cold else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         v0 = _scalar(mem.fitted(corner=hw.corner)["v0"])
@@ -138,12 +138,15 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
                           g_sigma_s=_verified(lambda g: mem.sigma_us(np.asarray(g) * 1e6) * 1e-6,
                                               tol if tol else None), ir_drop_cal_rel=cal,
                           ir_profile=str(xb.get("ir_profile", "column")),
-                          r_bl_ohm=float(xb.get("r_bl_ohm", 0.0)))
+                          r_bl_ohm=float(xb.get("r_bl_ohm", 0.0)),
+                          r_access_ohm=_access_ohm(hw, xbm, xb, v_read, float(t)),
+                          r_access_cal_ohm=_access_ohm(hw, xbm, xb, v_read, float(t_prog))
+                          if cold else None)
 
 
-def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
-    """The crossbar-column model's ``ir_drop_rel`` of the tile ``xb`` at ``t`` (C), as a
-    function of the bit-line load (warns where the load leaves the fitted range)."""
+def _tile_settings(xbm, xb, v_read: float, t: float) -> dict[str, float]:
+    """The crossbar-column model's settings of the tile ``xb`` read at ``v_read`` (V) and
+    ``t`` (C), where the model takes them."""
     settings = {"rows": float(xb["rows"])}
     if "r_bl_ohm" in xbm.valid_range:
         settings["r_bl_ohm"] = float(xb["r_bl_ohm"])
@@ -151,6 +154,30 @@ def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
         settings["temp_c"] = float(t)
     if "v_read_v" in xbm.functions["ir_drop_rel"].inputs:
         settings["v_read_v"] = v_read
+    return settings
+
+
+def _access_ohm(hw: HardwareModels, xbm, xb, v_read: float, t: float) -> float:
+    """Each cell's access transistor in series (ohm) at ``t`` (C), from the access-aware
+    IR-drop forms (parameters ``a`` and ``m``: ngspice's 1T1R columns fitted by
+    characterize/fitters/crossbar.py): a g_on cell passes the fraction ``a`` of its current
+    without a wire, so ``r = (1/a - 1) / g_on``. 0 for a form without it."""
+    f = xbm.functions["ir_drop_rel"]
+    if not {"a", "m"} <= set(f.param_names):
+        return 0.0
+    settings = _tile_settings(xbm, xb, v_read, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")    # the tile's settings are checked by its law
+        p = f.params_at(hw.corner, {n: np.asarray(settings.get(n, _pinned(xbm, n)))
+                                    for n in f.grid_inputs})
+    a = _scalar(np.asarray(p)[..., f.param_names.index("a")])
+    return max(1.0 / a - 1.0, 0.0) / (_pinned(xbm, "g_on_us") * 1e-6)
+
+
+def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
+    """The crossbar-column model's ``ir_drop_rel`` of the tile ``xb`` at ``t`` (C), as a
+    function of the bit-line load (warns where the load leaves the fitted range)."""
+    settings = _tile_settings(xbm, xb, v_read, t)
     # the settings fixed for the tile: checked (warned) once here, not per evaluation
     xbm.check_range({k: np.asarray(v) for k, v in settings.items()})
 
@@ -174,13 +201,16 @@ def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
 def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
                    programming_noise: float | None = None):
     """The same tile with its characterized non-idealities multiplied: the IR drop by
-    ``ir_drop`` (the wire resistance that shapes it along the bit line with it) and the
-    programming sigma by ``programming_noise`` (each defaults to ``k``; 0 removes it)."""
+    ``ir_drop`` (the wire and access-transistor resistances that share it among the cells
+    with it) and the programming sigma by ``programming_noise`` (each defaults to ``k``;
+    0 removes it)."""
     from dataclasses import replace
     ki = k if ir_drop is None else ir_drop
     kp = k if programming_noise is None else programming_noise
     sig, ir, cal = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel
-    return replace(dev, r_bl_ohm=ki * dev.r_bl_ohm,
+    return replace(dev, r_bl_ohm=ki * dev.r_bl_ohm, r_access_ohm=ki * dev.r_access_ohm,
+                   r_access_cal_ohm=None if dev.r_access_cal_ohm is None else
+                   ki * dev.r_access_cal_ohm,
                    ir_drop_rel=lambda load: ki * np.asarray(ir(load)),
                    ir_drop_cal_rel=None if cal is None else
                    (lambda load: ki * np.asarray(cal(load))),

@@ -13,14 +13,19 @@ column's conductance load, measured with every row driven. Three ways to apply i
   docs/devices.md: the loss barely moves with the rows driven). ``t_r`` comes from the
   column's nodal equations, one tridiagonal solve per bit line (:func:`bitline_transfer`):
   far rows lose most, rows next to the sense node least. The rest of the loss (access
-  transistor, device law) is taken as equal for every cell, so that the all-rows
-  column current still matches the characterized law (:func:`row_factors`).
+  transistor, device law) is shared by the cells' access transistors (a cell of
+  conductance g behind ``r_access_ohm`` passes ``1/(1 + g·r_access_ohm)``: ON cells
+  lose most, as ngspice's OFF-cell reads showed) and, for what remains, equally, so that
+  the all-rows column current still matches the characterized law (:func:`row_factors`).
 * ``"compensated"``: read as ``"ladder"``, but the mapping set each cell's target
-  against its position first (:func:`compensated_targets`), as the Dot-Product Engine's
-  conversion algorithm maps matrices onto a real crossbar (Hu et al., DAC 2016,
-  doi:10.1145/2897937.2898010). A far cell needs more conductance than its target; the
-  largest targets of far rows saturate at g_max (and zero weights of near rows at
-  g_min), which is what is left of the drop.
+  against its transistor and position first (:func:`compensated_targets`), as the
+  Dot-Product Engine's conversion algorithm maps matrices onto a real crossbar (Hu et
+  al., DAC 2016, doi:10.1145/2897937.2898010), and as a write-verify that reads each cell
+  through its own transistor and bit line would. A far or large cell needs more
+  conductance than its target: where that passes g_max, the tile's bit-line pair is
+  mapped onto a smaller span and its TIA gain raised to match
+  (:func:`mapped_conductances`); what is left is the signal that span gives up against
+  the noise, and zero weights of near rows held at g_min.
 
 Only the bit line's wire enters ``t_r``; the word lines' segments (the cells' column
 position) do not.
@@ -65,55 +70,89 @@ def bitline_transfer(g_s: np.ndarray, r_seg_ohm: float) -> np.ndarray:
     return t
 
 
-def row_factors(g_s: np.ndarray, loss_col, r_seg_ohm: float) -> np.ndarray:
-    """(rows, cols) factor on each cell's conductance: its position's share of the wire
-    (:func:`bitline_transfer`) times the rest of the loss, the same for every cell of the
-    bit line, so that with every row driven the column passes ``1 - loss_col`` (cols,) of
-    its ideal current, as the characterized law says."""
+def row_factors(g_s: np.ndarray, loss_col, r_seg_ohm: float,
+                r_access_ohm: float = 0.0) -> np.ndarray:
+    """(rows, cols) factor on each cell's conductance: its access transistor's share
+    (``1 / (1 + g·r_access_ohm)``: a cell in series with ``r_access_ohm`` ohm passes that
+    fraction of its own current, so ON cells lose most), times its position's share of the
+    wire (:func:`bitline_transfer` of those series conductances; none where ``r_seg_ohm``
+    is 0), times the rest of the loss (OTA sense node, the drop's voltage non-linearity),
+    the same for every cell of the bit line, so that with every row driven the column
+    passes ``1 - loss_col`` (cols,) of its ideal current, as the characterized law says."""
     g = np.asarray(g_s, dtype=np.float64)
-    t = bitline_transfer(g, r_seg_ohm)
-    wire = 1.0 - (t * g).sum(axis=0) / np.maximum(g.sum(axis=0), 1e-300)
-    rest = (1.0 - np.asarray(loss_col, dtype=np.float64)) / (1.0 - wire)
-    return t * rest[None, :]
+    acc = 1.0 / (1.0 + g * float(r_access_ohm))
+    shape = acc * (bitline_transfer(g * acc, r_seg_ohm) if r_seg_ohm > 0 else 1.0)
+    kept = (shape * g).sum(axis=0) / np.maximum(g.sum(axis=0), 1e-300)
+    rest = (1.0 - np.asarray(loss_col, dtype=np.float64)) / kept
+    return shape * rest[None, :]
 
 
 def compensated_targets(g_target: np.ndarray, loss_of, r_seg_ohm: float, g_min_s: float,
-                        g_max_s: float, iterations: int = 4) -> np.ndarray:
+                        g_max_s: float, r_access_ohm: float = 0.0,
+                        iterations: int = 6) -> np.ndarray:
     """(rows, cols) conductances to program so that every cell's share of its bit line's
     current, read with :func:`row_factors`, is its target's share: ``g_target / rel`` with
     ``rel`` = the cell's factor over its column's mean loss, clipped to [g_min_s,
-    g_max_s] (S). ``rel`` depends on the programmed column itself: a fixed point, within
-    ~1e-5 of the span after 4 iterations on 128-row tiles of 100 uS cells and 2.5 ohm.
+    g_max_s] (S; ``np.inf``: what each cell would need). ``rel`` depends on the
+    programmed column itself: a fixed point, within ~1e-5 of the span after 6 iterations
+    on 128-row tiles of 100 uS cells, 2.5 ohm and 1.4 kohm access transistors.
     ``loss_of(g)`` (cols,): the characterized loss of columns programmed with ``g``."""
     g_t = np.asarray(g_target, dtype=np.float64)
     g = g_t.copy()
     for _ in range(iterations):
         loss = np.asarray(loss_of(g), dtype=np.float64)
-        rel = row_factors(g, loss, r_seg_ohm) / (1.0 - loss)[None, :]
+        rel = row_factors(g, loss, r_seg_ohm, r_access_ohm) / (1.0 - loss)[None, :]
         g = np.clip(g_t / rel, g_min_s, g_max_s)
     return g
 
 
 def mapped_conductances(wn: np.ndarray, dev):
-    """(G+ (in, out), G- (in, out), their loads (2, tiles, out)): the conductances (S) the
-    mapping programs for normalized weights ``wn`` (in, out;
+    """(G+ (in, out), G- (in, out), their loads (2, tiles, out), TIA gain (tiles, out)):
+    the conductances (S) the mapping programs for normalized weights ``wn`` (in, out;
     :func:`.analog.normalized_weights`) on the tile ``dev`` (:class:`.analog.
-    CrossbarDevice`), g_min + span * max(+-wn, 0), each set against its cell's position
-    along the bit line where ``dev.ir_profile`` is "compensated" (by the trims' drop law;
-    targets unchanged without a wire, the IR drop switched off). The cost prices the same
+    CrossbarDevice`), g_min + span * max(+-wn, 0), with the TIA gain that restores them.
+
+    Where ``dev.ir_profile`` is "compensated", each cell is set against its access
+    transistor and its position along the bit line (the trims' drop law and transistor:
+    the programming temperature's). A tile's bit-line pair whose compensation would need
+    more than g_max on a cell (a large weight far from the sense node, or any large
+    weight behind its transistor) is mapped onto the span that fits, ``s`` < 1 of it, and
+    its TIA gain raised by ``1/s`` (the per-bit-line gain the trims already set); its
+    floor is raised as far as its cells that pass more than the pair's mean (OFF cells
+    near the sense node) need, a common offset that G+ - G- cancels. No weight is
+    clipped (but for the small shift of the column law with the new loads); the pair's
+    signal falls to ``s`` against the programming and read noise. Elsewhere the targets
+    are unchanged and the gain 1. The cost prices the same
     loads (:mod:`.xbar_loads`)."""
     from .analog import bitline_loads, tile_loads
     span = dev.g_max_s - dev.g_min_s
     gp0 = dev.g_min_s + span * np.clip(wn, 0, None)
     gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)
-    if dev.ir_profile != "compensated" or dev.r_bl_ohm <= 0:
-        return gp0, gn0, bitline_loads(wn, dev.tile_rows)
+    n_tiles = -(-wn.shape[0] // dev.tile_rows)
+    gain = np.ones((n_tiles, wn.shape[1]))
+    r_acc = dev.access_ohm(True)
+    if dev.ir_profile != "compensated" or (dev.r_bl_ohm <= 0 and r_acc <= 0):
+        return gp0, gn0, bitline_loads(wn, dev.tile_rows), gain
     law = dev.drop_law(True)
 
-    def compensate(g0):         # one tile's rows
+    def compensate(g0, g_min_s, g_max_s):         # one tile's rows
         return compensated_targets(
             g0, lambda g: np.asarray(law(tile_loads(g, dev)[0]), dtype=np.float64),
-            dev.r_bl_ohm, dev.g_min_s, dev.g_max_s)
-    tiles = [slice(t, t + dev.tile_rows) for t in range(0, wn.shape[0], dev.tile_rows)]
-    gp0, gn0 = (np.concatenate([compensate(g0[sl]) for sl in tiles]) for g0 in (gp0, gn0))
-    return gp0, gn0, np.stack([tile_loads(gp0, dev), tile_loads(gn0, dev)])
+            dev.r_bl_ohm, g_min_s, g_max_s, r_acc)
+    g_lo, g_hi = dev.g_min_s, dev.g_max_s
+    for t in range(n_tiles):
+        sl = slice(t * dev.tile_rows, (t + 1) * dev.tile_rows)
+        tgt = np.concatenate([gp0[sl], gn0[sl]])             # the pair's cells, (2 rows, out)
+        rel = tgt / np.concatenate([compensate(gp0[sl], 0.0, np.inf),
+                                    compensate(gn0[sl], 0.0, np.inf)])
+        # targets k·g_lo + s·(g - g_lo): the floor raised until no cell needs less than
+        # g_lo (cells that pass more than the pair's mean), the span cut until none needs
+        # more than g_hi; the offset cancels in G+ - G-, the TIA gain 1/s restores the span
+        k = np.maximum(1.0, np.where(tgt <= g_lo, rel, 0.0).max(axis=0))
+        up = tgt > g_lo
+        s = np.minimum(1.0, np.where(up, (g_hi * rel - k * g_lo) / np.where(up, tgt - g_lo, 1.0),
+                                     np.inf).min(axis=0))
+        gain[t] = 1.0 / s
+        for g0 in (gp0, gn0):     # the new targets' loads shift rel a little: clip the rest
+            g0[sl] = compensate(k * g_lo + s * (g0[sl] - g_lo), g_lo, g_hi)
+    return gp0, gn0, np.stack([tile_loads(gp0, dev), tile_loads(gn0, dev)]), gain

@@ -147,11 +147,12 @@ class ThermalCrossbarLinear(CrossbarLinear):
             hot = [self.read.g_read_s(g, temp_c) for g in self._g]
         real = np.stack([tile_loads(g, dev) for g in hot])
         # the parent's own read (_ideal_read) is at the device's read temperature
-        law = dev.drop_law(calibrating and not _ideal_read)
-        d = np.broadcast_to(np.asarray(law(real), dtype=np.float64), real.shape)
+        cold = calibrating and not _ideal_read
+        d = np.broadcast_to(np.asarray(dev.drop_law(cold)(real), dtype=np.float64),
+                            real.shape)
         for k, g in enumerate(hot):
             for t, sl in enumerate(tiles):
-                g[sl] *= dev.read_factors(g[sl], d[k, t]) * self.gain_trim[k, t]
+                g[sl] *= dev.read_factors(g[sl], d[k, t], cold) * self.gain_trim[k, t]
         gp, gn = hot
         scale = self.w_max[None, :] / span
         w_eff = ((gp - gn) * scale).T

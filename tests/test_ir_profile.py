@@ -108,16 +108,64 @@ def test_compensated_targets_give_every_cell_its_target_share_unless_clipped():
     assert np.abs(read0 - target).max() > 0.05 * g_max
 
 
+@pytest.mark.parametrize("r_access", [0.0, 1400.0])
 @pytest.mark.parametrize("profile, lo, hi", [("column", 0, 1e-6), ("ladder", 4e-3, 1.0),
                                              ("compensated", 0, 5e-4)])
-def test_a_tile_read_with_each_profile(profile, lo, hi):
-    """A 4-row tile (200 ohm segments, a made-up drop law, no noise): the column profile
-    and the compensated mapping compute x @ W.T (the latter up to the targets at g_min
-    that cannot go lower), the uncompensated ladder does not."""
-    W = np.array([[0.25, 0.5, -0.5, 1.0], [0.0, -0.25, 0.5, 1.0]], dtype=np.float32)
+def test_a_tile_read_with_each_profile(profile, lo, hi, r_access):
+    """A 4-row tile (200 ohm segments, a made-up drop law, no noise; with and without
+    access transistors): the column profile and the compensated mapping compute x @ W.T
+    (the latter up to the targets at g_min that cannot go lower), the uncompensated
+    ladder does not. Both columns hold a full-scale weight in the far row, so the
+    compensation needs more than g_max there: the pair is mapped onto a smaller span
+    (TIA gain > 1)."""
+    W = np.array([[1.0, 0.5, -0.5, 0.25], [1.0, -0.25, 0.5, 0.1]], dtype=np.float32)
     X = np.array([[1.0, 0.5, -0.5, 1.0], [0.3, -1.0, 0.2, 0.1]], dtype=np.float32)
     dev = CrossbarDevice(1e-6, 101e-6, 0.2, 1e6, 4, lambda x: 0.05 + 0.2 * np.asarray(x),
-                         None, ir_profile=profile, r_bl_ohm=200.0)
+                         None, ir_profile=profile, r_bl_ohm=200.0, r_access_ohm=r_access)
     xb = CrossbarLinear(W, dev, None, 1.0, seed=0, outlier_factor=None)
     err = float(np.abs(xb(X) - X @ W.T).max())
     assert lo <= err < hi, err
+    trims = xb.gain_trim * (1 - dev.trim_and_read_drops(xb.loads, xb.loads)[0])
+    if profile == "compensated":
+        assert np.all(trims > 1 + 1e-3)            # headroom taken, nothing clipped
+        assert xb.w_eff.max() <= 1.0 + 1e-6
+    else:
+        np.testing.assert_allclose(trims, 1.0)
+
+
+def test_access_transistor_share_by_hand():
+    """No wire, two cells behind 1.4 kohm: each passes 1 / (1 + g R) of its own current;
+    what the law loses beyond that is shared equally, and the column keeps the law."""
+    g = np.array([[100e-6], [1e-6]])
+    r, loss = 1400.0, np.array([0.12])
+    f = row_factors(g, loss, 0.0, r)[:, 0]
+    acc = 1 / (1 + g[:, 0] * r)                   # 0.8772, 0.9986
+    assert f[0] / f[1] == pytest.approx(acc[0] / acc[1], rel=1e-12)
+    assert (f * g[:, 0]).sum() == pytest.approx((1 - 0.12) * g.sum(), rel=1e-12)
+
+
+def test_access_share_matches_ngspice_1t1r_cells(tmp_path, pool):
+    """The access transistor the shipped crossbar-column model implies (from its 128-row
+    columns' wire-free fraction) against ngspice's SKY130 1T1R cells read with no wire,
+    through the shipped sweep's OTA (bit line at v_cm = 0.45 V, so the nfet's source
+    sits there): a column of OFF cells loses next to nothing, one half ON loses what
+    1/(1 + g R) per cell says, within 15 % (the OTA's own drift and the OFF cells'
+    state-dependent read are not in R; ngspice: 0.1345 against 0.1225)."""
+    import warnings
+
+    from imcspice.accelerators import arch, hardware
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hw = hardware.HardwareModels.from_dir(None, corner="tt", temp_c=27.0)
+        dev = hardware.crossbar_device(hw, arch.load("race-it").component("crossbar"))
+    assert 500 < dev.r_access_ohm < 5000         # a SKY130 1 um nfet, ~kohm
+    raw = run_sweep(SweepSpec("crossbar-column", {
+        "device": ["1t1r"], "rows": [16], "r_wl_ohm": [1e-6], "r_bl_ohm": [1e-6],
+        "v_read_v": [0.2], "g_on_us": [100.0], "g_off_us": [1.0], "frac_on": [0.0, 0.5]}),
+        tmp_path / "x.raw.h5", pool=pool, progress=False)
+    assert raw.status_counts() == {"ok": raw.status.size}, raw.message.ravel()
+    off, half = raw.data["ir_drop_rel"].ravel()
+    g = np.array([100e-6, 1e-6])
+    acc = 1 / (1 + g * dev.r_access_ohm)
+    assert half == pytest.approx(1 - (g * acc).sum() / g.sum(), rel=0.15)
+    assert abs(off) < 0.01
