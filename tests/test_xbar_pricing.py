@@ -91,10 +91,11 @@ def test_mapped_needs_the_latency_at_the_mapped_loads(hw):
         components.resolve(arch.from_dict(raw), hw, MappedLoads(HAND.ravel(), "hand"))
 
 
-def test_cost_and_accuracy_read_the_same_loads():
+def test_cost_and_accuracy_read_the_same_loads(hw):
     """One implementation: the loads the cost prices are those CrossbarLinear (the
     accuracy path) maps, outlier rows removed alike (calibration ranges with a few
-    channels 10x the median), for every crossbar operator of RACE-IT on MiniLM."""
+    channels 10x the median), for every crossbar operator of RACE-IT on MiniLM, each cell
+    set against its transistor and bit line as the shipped "compensated" mapping does."""
     from imcspice.accelerators.workloads import get_workload, operator_graph
     from imcspice.accelerators.xbar_loads import network_weights
     a = arch.load("race-it")
@@ -109,8 +110,9 @@ def test_cost_and_accuracy_read_the_same_loads():
         r = rng.uniform(1.0, 2.0, weights[n].shape[1])
         r[rng.choice(r.size, 3, replace=False)] *= 10.0       # 3 outliers
         ranges[n] = {"in_ch": r}
-    got = mapped_loads(a, "minilm", ranges)
-    dev = CrossbarDevice(1e-6, 1e-4, 0.2, 0.5, int(xb["rows"]), lambda load: 0.0 * load)
+    assert xb["ir_profile"] == "compensated"
+    got = mapped_loads(a, "minilm", ranges, hw)
+    dev = hardware.crossbar_device(hw, xb)
     want = [CrossbarLinear(weights[n], dev, None, ranges[n]["in_ch"], 0,
                            float(xb["w_clip_pct"]), float(xb["outlier_factor"]),
                            w_scale=xb["w_scale"]).loads.ravel() for n in ops]
