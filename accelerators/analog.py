@@ -241,9 +241,10 @@ class CrossbarLinear:
         span = dev.g_max_s - dev.g_min_s
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
         tiles = [slice(t * dev.tile_rows, (t + 1) * dev.tile_rows) for t in range(self.n_tiles)]
-        # mapped (target) conductances and their loads, (2, tile, out)
+        # mapped (target) conductances, their loads (2, tile, out) and the TIA gain that
+        # restores a span the compensated mapping cut (tile, out)
         from .ir_profile import mapped_conductances
-        gp0, gn0, self.loads, tia_gain = mapped_conductances(wn, dev)
+        gp0, gn0, self.loads, self.span_gain = mapped_conductances(wn, dev)
         gp, gn = gp0.copy(), gn0.copy()
         if dev.g_sigma_s is not None:
             rng = np.random.default_rng(seed)
@@ -254,7 +255,7 @@ class CrossbarLinear:
         real = np.stack([tile_loads(gp, dev), tile_loads(gn, dev)])  # as programmed
         # trimmed at the programming temperature, read at the tile's
         d = dev.trim_and_read_drops(self.loads, real)
-        self.gain_trim = tia_gain[None] / (1.0 - d[0])
+        self.gain_trim = self.span_gain[None] / (1.0 - d[0])
         for t, sl in enumerate(tiles):
             for k, g in enumerate((gp, gn)):
                 g[sl] *= dev.read_factors(g[sl], d[1, k, t]) * self.gain_trim[k, t]

@@ -169,15 +169,18 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation=True):
 
 def _loads(ops) -> dict:
     """The mapped bit-line loads (fraction of the conductance span) of the last run's
-    crossbars, and the TIA gain trims that calibrate them."""
+    crossbars, the TIA gain trims that calibrate their IR drops, and the spans the compensated
+    mapping cut (``span_cut``: fraction of tile bit-line pairs, ``span_min``: the least)."""
     xbs = getattr(ops, "_xbars", {}).values()
     if not xbs:
         return {}
     loads = np.concatenate([x.loads.ravel() for x in xbs])
-    trims = np.concatenate([x.gain_trim.ravel() for x in xbs])
+    trims = np.concatenate([(x.gain_trim / x.span_gain[None]).ravel() for x in xbs])
+    span = 1.0 / np.concatenate([x.span_gain.ravel() for x in xbs])
     return {"median": float(np.median(loads)), "max": float(loads.max()),
             "min": float(loads.min()), "gain_trim_min": float(trims.min()),
-            "gain_trim_max": float(trims.max())}
+            "gain_trim_max": float(trims.max()),
+            "span_cut": float((span < 1.0 - 1e-9).mean()), "span_min": float(span.min())}
 
 
 def _thermal(a, sheet, out, progress, coupled=None):

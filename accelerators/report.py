@@ -291,15 +291,20 @@ def _ir_profile_sentence(ld: dict) -> str:
                 "measures it against `\"compensated\"`, which models that mapping, and "
                 "`\"ladder\"`, which has none).")
     elif profile == "ladder":
-        out += (" Each cell's share of the loss follows its position along the bit line "
-                "(`crossbar.ir_profile = \"ladder\"`, the column's nodal equations); the "
-                "trims restore each column's mean only.")
+        out += (" Each cell's share of the loss follows its access transistor and its "
+                "position along the bit line (`crossbar.ir_profile = \"ladder\"`, the "
+                "column's nodal equations); the trims restore each column's mean only.")
     elif profile == "compensated":
-        out += (" Each cell's share of the loss follows its position along the bit line, "
-                "and the mapping set each cell's target against it (`crossbar.ir_profile "
-                "= \"compensated\"`, the Dot-Product Engine's conversion, Hu et al. DAC "
-                "2016); cells clipped at the conductance range keep a residual, and the "
-                "cost prices the compensated conductances' loads (docs/devices.md).")
+        out += (" Each cell's share of the loss follows its access transistor and its "
+                "position along the bit line, and the mapping set each cell's target "
+                "against both (`crossbar.ir_profile = \"compensated\"`, the Dot-Product "
+                "Engine's conversion, Hu et al. DAC 2016)")
+        if ld.get("span_cut"):
+            out += (f"; {ld['span_cut']:.1%} of the tiles' bit-line pairs needed more "
+                    f"than g_max and were mapped onto a smaller span (down to "
+                    f"{ld['span_min']:.2f} of it), their TIA gain raised to match, which "
+                    "gives up signal against the noise")
+        out += (". The cost prices the compensated conductances' loads (docs/devices.md).")
     return out
 
 

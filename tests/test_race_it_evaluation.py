@@ -110,11 +110,17 @@ def test_race_it_ablation(tiny_models, tmp_path):
     assert acc["ablation"]["quantization"] == acc["quantization_only"]
     # ACAM mismatch moves quantizer thresholds: alone (no quantization) it is exact
     assert acc["ablation"]["acam_mismatch"] > 0.99999
-    # IR drop with every bit line trimmed at its own mapped load: without programming
-    # noise the programmed load is the mapped one and the drop cancels exactly
+    # IR drop with every cell set against its transistor and bit line, and every bit line
+    # trimmed at its own mapped load: without programming noise the programmed load is the
+    # mapped one and the drop cancels but for cells held at the conductance range
     assert acc["ablation"]["ir_drop"] > 0.99999
+    # with quantization, not bit for bit: the ACAM-quantized network turns float32-level
+    # weight differences (1e-7 relative) into other codes downstream, which move later
+    # layers' converter ranges by up to 12 % and the 2-text cosine by 0.0011 (measured
+    # 2026-12-03, shipped models, "column", whose w_eff differs by rounding only); an
+    # uncompensated wire costs ~0.008 (docs/devices.md)
     assert acc["ablation_with_quantization"]["ir_drop"] == pytest.approx(
-        acc["quantization_only"], abs=1e-4)
+        acc["quantization_only"], abs=3e-3)
     assert 0.0 < acc["quantization_only"] < 1.0
     with saved_figures() as saved:
         plot_ablation(acc, tmp_path / "a.png", "t")
@@ -135,7 +141,8 @@ def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
     loads = {"median": 0.1, "max": 0.27, "min": 0.0, "gain_trim_min": 1.09,
              "gain_trim_max": 1.53}
     if driven is not None:
-        loads.update(ir_law_rows_driven=driven, ir_profile=profile)
+        loads.update(ir_law_rows_driven=driven, ir_profile=profile, span_cut=0.25,
+                     span_min=0.6)
     keys = ("quantization", "ir_drop")
     acc = {"workload": "w", "sentences": 2, "tokens_mean": 9.0, "cosine_mean": 0.98,
            "cosine_std": 0.001, "seeds": [0.979, 0.981], "cosine_min": 0.97,
@@ -147,9 +154,11 @@ def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
         (driven == [1.0, 1.0])
     assert ("an assumption that the mapping compensated each cell's position" in line) == \
         (profile == "column")
-    assert ("follows its position along the bit line" in line) == \
+    assert ("follows its access transistor and its position along the bit line" in line) == \
         (profile in ("ladder", "compensated"))
     assert ("the Dot-Product Engine's conversion" in line) == (profile == "compensated")
+    assert ("25.0% of the tiles' bit-line pairs needed more than g_max and were mapped "
+            "onto a smaller span (down to 0.60 of it)" in line) == (profile == "compensated")
 
 
 def _check_report_plots(saved: list, rep: dict) -> None:

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from imcspice.accelerators import arch, components, hardware
-from imcspice.accelerators.analog import (CrossbarDevice, CrossbarLinear, bitline_loads,
-                                          normalized_weights)
+from imcspice.accelerators.analog import CrossbarLinear, bitline_loads, normalized_weights
 from imcspice.accelerators.xbar_loads import MappedLoads, mapped_loads
 from imcspice.errors import ArchError
 
