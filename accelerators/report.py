@@ -282,7 +282,9 @@ def _ir_profile_sentence(ld: dict) -> str:
         out += (f" The IR-drop law was characterized with {lo:.0%} of a column's rows "
                 "driven (crossbar-column `frac_active`). A bit-plane read drives fewer: "
                 "ngspice finds the loss nearly independent of how many, but not of the "
-                "driven cells' states, which the law does not carry (docs/devices.md).")
+                "driven cells' states, which the law carries "
+                + ("only through each cell's access transistor" if ld.get("ir_profile") in
+                   ("ladder", "compensated") else "not at all") + " (docs/devices.md).")
     profile = ld.get("ir_profile")
     if profile == "column":
         out += (" Every cell of a bit line takes its column's loss (`crossbar.ir_profile "

@@ -157,6 +157,9 @@ def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
     assert ("follows its access transistor and its position along the bit line" in line) == \
         (profile in ("ladder", "compensated"))
     assert ("the Dot-Product Engine's conversion" in line) == (profile == "compensated")
+    if driven == [1.0, 1.0]:
+        assert ("which the law carries only through each cell's access transistor" in
+                line) == (profile == "compensated")
     assert ("25.0% of the tiles' bit-line pairs needed more than g_max and were mapped "
             "onto a smaller span (down to 0.60 of it)" in line) == (profile == "compensated")
 
