@@ -138,7 +138,10 @@ def test_shipped_model_refits_from_its_shipped_raw_file(name):
     2.4.6, scipy 1.17.1; measured 2026-12-01) the crossbar-column refit moved i_out_a by
     up to 2.7e-6 of its full scale (2.4e-4 relative at a value near 0) where earlier
     machines agreed to 3e-8, with every held-out error still equal to 1e-5 relative. The
-    shipped commit 16c227c refits the same there: the arithmetic, not the code."""
+    shipped commit 16c227c refits the same there: the arithmetic, not the code. Held-out
+    errors are compared to 1e-5 relative or 1e-9 % of full scale: an output the form
+    reproduces exactly errs by rounding only (acam-mismatch's sigma_v_hi_v: 8.2e-14 % as
+    shipped, 1.3e-13 % refit on the 2026-12-03 machine)."""
     import numpy as np
 
     from imcspice.characterize.fit import fit
@@ -150,7 +153,9 @@ def test_shipped_model_refits_from_its_shipped_raw_file(name):
         r = refit.heldout_error["outputs"][out]
         assert r["n_heldout"] == e["n_heldout"], (name, out)
         for key in ("max_abs", "max_pct_fs", "rms_pct_fs"):
-            assert r[key] == pytest.approx(e[key], rel=1e-5, abs=1e-15, nan_ok=True), (name, out, key)
+            zero = 1e-9 if key.endswith("pct_fs") else 1e-11 * e["full_scale"]  # rounding
+            assert r[key] == pytest.approx(e[key], rel=1e-5, abs=zero, nan_ok=True), \
+                (name, out, key)
     for fn_name, fn in shipped.functions.items():
         np.testing.assert_allclose(refit.functions[fn_name].values, fn.values, rtol=1e-5,
                                    atol=1e-5 * np.nanmax(np.abs(fn.values)),
