@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .ir_profile import tile_loads
+
 
 def seed_for(name: str, seed: int = 0) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
@@ -372,27 +374,6 @@ def normalized_weights(ws: np.ndarray, w_scale: str, w_clip_pct: float = 100.0):
     else:
         w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
     return np.clip(ws / w_max[:, None], -1.0, 1.0).T, w_max
-
-
-def tile_loads(g_s: np.ndarray, dev: CrossbarDevice) -> np.ndarray:
-    """(tiles, out): each ``dev.tile_rows`` row tile's bit lines' load as programmed or
-    read, the mean of their conductances ``g_s`` (in, out; S) above g_min as a fraction
-    of the span, clipped to [0, 1] (the crossbar-column model's ``frac_on``)."""
-    span = dev.g_max_s - dev.g_min_s
-    r = dev.tile_rows
-    return np.clip(np.stack([(g_s[t:t + r].mean(axis=0) - dev.g_min_s) / span
-                             for t in range(0, g_s.shape[0], r)]), 0.0, 1.0)
-
-
-def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:
-    """(2, tiles, out): the mapped load of every bit line (G+ then G-) of every
-    ``tile_rows`` row tile of ``wn`` (in, out; :func:`normalized_weights`): the mean
-    of its cells' mapped conductance above g_min as a fraction of the span, i.e. the
-    mean of max(±wn, 0) over the tile's rows (a last, partial tile over the rows it
-    holds). The crossbar-column model's ``frac_on`` is this load."""
-    tiles = [slice(t, t + tile_rows) for t in range(0, wn.shape[0], tile_rows)]
-    return np.stack([np.stack([np.clip(s * wn[sl], 0.0, None).mean(axis=0) for sl in tiles])
-                     for s in (1.0, -1.0)])
 
 
 def outlier_channels(x_max: np.ndarray, factor: float | None) -> np.ndarray:

@@ -37,6 +37,27 @@ import numpy as np
 PROFILES = ("column", "ladder", "compensated")
 
 
+def tile_loads(g_s: np.ndarray, dev) -> np.ndarray:
+    """(tiles, out): each ``dev.tile_rows`` row tile's bit lines' load as programmed or
+    read, the mean of their conductances ``g_s`` (in, out; S) above g_min as a fraction
+    of the span, clipped to [0, 1] (the crossbar-column model's ``frac_on``)."""
+    span = dev.g_max_s - dev.g_min_s
+    r = dev.tile_rows
+    return np.clip(np.stack([(g_s[t:t + r].mean(axis=0) - dev.g_min_s) / span
+                             for t in range(0, g_s.shape[0], r)]), 0.0, 1.0)
+
+
+def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:
+    """(2, tiles, out): the mapped load of every bit line (G+ then G-) of every
+    ``tile_rows`` row tile of ``wn`` (in, out; :func:`normalized_weights`): the mean
+    of its cells' mapped conductance above g_min as a fraction of the span, i.e. the
+    mean of max(±wn, 0) over the tile's rows (a last, partial tile over the rows it
+    holds). The crossbar-column model's ``frac_on`` is this load."""
+    tiles = [slice(t, t + tile_rows) for t in range(0, wn.shape[0], tile_rows)]
+    return np.stack([np.stack([np.clip(s * wn[sl], 0.0, None).mean(axis=0) for sl in tiles])
+                     for s in (1.0, -1.0)])
+
+
 def bitline_transfer(g_s: np.ndarray, r_seg_ohm: float) -> np.ndarray:
     """(rows, cols) fraction of each cell's ideal current that reaches the sense node.
 
@@ -124,7 +145,6 @@ def mapped_conductances(wn: np.ndarray, dev):
     signal falls to ``s`` against the programming and read noise. Elsewhere the targets
     are unchanged and the gain 1. The cost prices the same
     loads (:mod:`.xbar_loads`)."""
-    from .analog import bitline_loads, tile_loads
     span = dev.g_max_s - dev.g_min_s
     gp0 = dev.g_min_s + span * np.clip(wn, 0, None)
     gn0 = dev.g_min_s + span * np.clip(-wn, 0, None)

@@ -40,7 +40,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..models.memristor import T_REF_C, read_sigma_s
-from .analog import CrossbarLinear, tile_loads
+from .analog import CrossbarLinear
+from .ir_profile import tile_loads
 
 #: temperature-reference modes: "none" (gain fixed at calibration) or "tile" (one
 #: differential reference column pair per row tile, :class:`ThermalCrossbarLinear`)

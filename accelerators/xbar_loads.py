@@ -6,8 +6,8 @@ function of the pretrained weights and the mapping (the description's ``w_scale`
 ``w_clip_pct``, tile ``rows``, differential G+/G- pairs, and the input rows kept
 digital as outliers): no chip seed enters it, and the conductance range cancels. The
 accuracy path (:class:`.analog.CrossbarLinear`) and this module compute it with the
-same two functions (:func:`.analog.normalized_weights`, :func:`.analog.bitline_loads`),
-so the cost (:mod:`.components`, ``at = { frac_on = "mapped" }``) is priced at the
+same two functions (:func:`.analog.normalized_weights`,
+:func:`.ir_profile.bitline_loads`), so the cost (:mod:`.components`, ``at = { frac_on = "mapped" }``) is priced at the
 loads the evaluated machine's columns really have.
 
 Outlier rows (``crossbar.outlier_factor``) are known only from calibration ranges
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analog import bitline_loads, normalized_weights, outlier_channels
+from .analog import normalized_weights, outlier_channels
 from .arch import ArchError
-from .ir_profile import mapped_conductances
+from .ir_profile import bitline_loads, mapped_conductances
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from imcspice.accelerators import arch, components, hardware
-from imcspice.accelerators.analog import CrossbarLinear, bitline_loads, normalized_weights
+from imcspice.accelerators.analog import CrossbarLinear, normalized_weights
+from imcspice.accelerators.ir_profile import bitline_loads
 from imcspice.accelerators.xbar_loads import MappedLoads, mapped_loads
 from imcspice.errors import ArchError
 
