@@ -7,8 +7,8 @@ function of the pretrained weights and the mapping (the description's ``w_scale`
 digital as outliers): no chip seed enters it, and the conductance range cancels. The
 accuracy path (:class:`.analog.CrossbarLinear`) and this module compute it with the
 same two functions (:func:`.analog.normalized_weights`,
-:func:`.ir_profile.bitline_loads`), so the cost (:mod:`.components`, ``at = { frac_on = "mapped" }``) is priced at the
-loads the evaluated machine's columns really have.
+:func:`.ir_profile.bitline_loads`), so the cost (:mod:`.components`, ``at = { frac_on =
+"mapped" }``) is priced at the loads the evaluated machine's columns really have.
 
 Outlier rows (``crossbar.outlier_factor``) are known only from calibration ranges
 (an accuracy run records them): with ``in_ranges`` they are removed exactly as the
