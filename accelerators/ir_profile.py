@@ -49,7 +49,7 @@ def tile_loads(g_s: np.ndarray, dev) -> np.ndarray:
 
 def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:
     """(2, tiles, out): the mapped load of every bit line (G+ then G-) of every
-    ``tile_rows`` row tile of ``wn`` (in, out; :func:`normalized_weights`): the mean
+    ``tile_rows`` row tile of ``wn`` (in, out; :func:`.analog.normalized_weights`): the mean
     of its cells' mapped conductance above g_min as a fraction of the span, i.e. the
     mean of max(±wn, 0) over the tile's rows (a last, partial tile over the rows it
     holds). The crossbar-column model's ``frac_on`` is this load."""
