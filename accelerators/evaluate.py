@@ -170,7 +170,8 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation=True):
 def _loads(ops) -> dict:
     """The mapped bit-line loads (fraction of the conductance span) of the last run's
     crossbars, the TIA gain trims that calibrate their IR drops, and the spans the compensated
-    mapping cut (``span_cut``: fraction of tile bit-line pairs, ``span_min``: the least)."""
+    mapping cut (``span_cut``: fraction of tile bit-line pairs, ``span_min``: the least),
+    and each cell's access transistor at the read temperature (``r_access_ohm``)."""
     xbs = getattr(ops, "_xbars", {}).values()
     if not xbs:
         return {}
@@ -180,7 +181,8 @@ def _loads(ops) -> dict:
     return {"median": float(np.median(loads)), "max": float(loads.max()),
             "min": float(loads.min()), "gain_trim_min": float(trims.min()),
             "gain_trim_max": float(trims.max()),
-            "span_cut": float((span < 1.0 - 1e-9).mean()), "span_min": float(span.min())}
+            "span_cut": float((span < 1.0 - 1e-9).mean()), "span_min": float(span.min()),
+            "r_access_ohm": float(next(iter(xbs)).dev.r_access_ohm)}
 
 
 def _thermal(a, sheet, out, progress, coupled=None):

@@ -278,14 +278,17 @@ def _ir_profile_sentence(ld: dict) -> str:
     with, and how a bit line's loss is shared by its cells (``crossbar.ir_profile``)."""
     out = ""
     lo, hi = ld.get("ir_law_rows_driven", (None, None))
+    profile = ld.get("ir_profile")
+    r_acc = ld.get("r_access_ohm", 0.0) if profile in ("ladder", "compensated") else 0.0
+    cell = (f"its access transistor ({r_acc:.0f} ohm, from the crossbar-column model's "
+            "fitted wire-free fraction) and its position" if r_acc > 0 else "its position")
     if lo is not None and lo == hi:
         out += (f" The IR-drop law was characterized with {lo:.0%} of a column's rows "
                 "driven (crossbar-column `frac_active`). A bit-plane read drives fewer: "
                 "ngspice finds the loss nearly independent of how many, but not of the "
                 "driven cells' states, which the law carries "
-                + ("only through each cell's access transistor" if ld.get("ir_profile") in
-                   ("ladder", "compensated") else "not at all") + " (docs/devices.md).")
-    profile = ld.get("ir_profile")
+                + ("only through each cell's access transistor" if r_acc > 0 else
+                   "not at all") + " (docs/devices.md).")
     if profile == "column":
         out += (" Every cell of a bit line takes its column's loss (`crossbar.ir_profile "
                 "= \"column\"`), which the trims restore: an assumption that the mapping "
@@ -293,14 +296,13 @@ def _ir_profile_sentence(ld: dict) -> str:
                 "measures it against `\"compensated\"`, which models that mapping, and "
                 "`\"ladder\"`, which has none).")
     elif profile == "ladder":
-        out += (" Each cell's share of the loss follows its access transistor and its "
-                "position along the bit line (`crossbar.ir_profile = \"ladder\"`, the "
-                "column's nodal equations); the trims restore each column's mean only.")
+        out += (f" Each cell's share of the loss follows {cell} along the bit line "
+                "(`crossbar.ir_profile = \"ladder\"`, the column's nodal equations); the "
+                "trims restore each column's mean only.")
     elif profile == "compensated":
-        out += (" Each cell's share of the loss follows its access transistor and its "
-                "position along the bit line, and the mapping set each cell's target "
-                "against both (`crossbar.ir_profile = \"compensated\"`, the Dot-Product "
-                "Engine's conversion, Hu et al. DAC 2016)")
+        out += (f" Each cell's share of the loss follows {cell} along the bit line, and "
+                "the mapping set each cell's target against it (`crossbar.ir_profile = "
+                "\"compensated\"`, the Dot-Product Engine's conversion, Hu et al. DAC 2016)")
         if ld.get("span_cut"):
             out += (f"; {ld['span_cut']:.1%} of the tiles' bit-line pairs needed more "
                     f"than g_max and were mapped onto a smaller span (down to "

@@ -65,6 +65,12 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     # description's IR profile is named with the loads
     assert read["ir_law_rows_driven"] == [1.0, 1.0]
     assert read["ir_profile"] == arch.load("race-it").component("crossbar")["ir_profile"]
+    # the transistor the report names is the one the chip's crossbars were read through
+    # (its value against ngspice: test_ir_profile.py)
+    a_ = arch.load("race-it")
+    hw_ = hardware.HardwareModels.from_dir(d, corner=a_.corner, temp_c=a_.temp_c)
+    assert read["r_access_ohm"] == pytest.approx(
+        hardware.crossbar_device(hw_, a_.component("crossbar")).r_access_ohm, rel=1e-9)
     consistent(rep)
     assert rep["provenance_share"]["energy"]["spice"] > 0
     assert {"h100", "a100", "rtx4090", "jetson-orin"} <= set(rep["gpu"])
@@ -142,7 +148,7 @@ def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
              "gain_trim_max": 1.53}
     if driven is not None:
         loads.update(ir_law_rows_driven=driven, ir_profile=profile, span_cut=0.25,
-                     span_min=0.6)
+                     span_min=0.6, r_access_ohm=1400.0)
     keys = ("quantization", "ir_drop")
     acc = {"workload": "w", "sentences": 2, "tokens_mean": 9.0, "cosine_mean": 0.98,
            "cosine_std": 0.001, "seeds": [0.979, 0.981], "cosine_min": 0.97,
@@ -154,12 +160,18 @@ def test_loads_sentence_names_what_the_ir_drop_assumes(driven, profile):
         (driven == [1.0, 1.0])
     assert ("an assumption that the mapping compensated each cell's position" in line) == \
         (profile == "column")
-    assert ("follows its access transistor and its position along the bit line" in line) == \
+    assert ("follows its access transistor (1400 ohm, from the crossbar-column model's "
+            "fitted wire-free fraction) and its position along the bit line" in line) == \
         (profile in ("ladder", "compensated"))
     assert ("the Dot-Product Engine's conversion" in line) == (profile == "compensated")
     if driven == [1.0, 1.0]:
         assert ("which the law carries only through each cell's access transistor" in
                 line) == (profile == "compensated")
+    if profile == "compensated":    # a model without the transistor's fit: the wire only
+        loads["r_access_ohm"] = 0.0
+        line = next(x for x in _minilm_accuracy(acc, "#") if x.startswith("Crossbar bit"))
+        assert "follows its position along the bit line" in line
+        assert "which the law carries not at all" in line
     assert ("25.0% of the tiles' bit-line pairs needed more than g_max and were mapped "
             "onto a smaller span (down to 0.60 of it)" in line) == (profile == "compensated")
 
