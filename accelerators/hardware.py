@@ -171,7 +171,10 @@ def _access_ohm(hw: HardwareModels, xbm, xb, v_read: float, t: float) -> float:
         p = f.params_at(hw.corner, {n: np.asarray(settings.get(n, _pinned(xbm, n)))
                                     for n in f.grid_inputs})
     a = _scalar(np.asarray(p)[..., f.param_names.index("a")])
-    return max(1.0 / a - 1.0, 0.0) / (_pinned(xbm, "g_on_us") * 1e-6)
+    if not 0.0 < a <= 1.0:      # a fraction of the current: anything else is a bad file
+        raise HardwareModelError(f"crossbar-column model: ir_drop_rel's wire-free fraction "
+                                 f"a = {a!r} at this tile is not in (0, 1]; refit the model")
+    return (1.0 / a - 1.0) / (_pinned(xbm, "g_on_us") * 1e-6)
 
 
 def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):

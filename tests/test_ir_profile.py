@@ -169,3 +169,28 @@ def test_access_share_matches_ngspice_1t1r_cells(tmp_path, pool):
     acc = 1 / (1 + g * dev.r_access_ohm)
     assert half == pytest.approx(1 - (g * acc).sum() / g.sum(), rel=0.15)
     assert abs(off) < 0.01
+
+
+@pytest.mark.parametrize("a_bad", [0.0, -0.2, 1.5, float("nan")])
+def test_a_wire_free_fraction_outside_0_1_is_refused(a_bad, monkeypatch):
+    """A crossbar-column model whose fitted wire-free fraction is not a fraction (a user's
+    refit gone wrong) stops the machine's build with one line naming it, rather than a
+    division by zero or a negative transistor."""
+    import warnings
+
+    from imcspice.accelerators import arch, hardware
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hw = hardware.HardwareModels.from_dir(None, corner="tt", temp_c=27.0)
+    f = hw.need("crossbar-column").functions["ir_drop_rel"]
+    real = f.params_at
+    ia = f.param_names.index("a")
+
+    def tampered(corner, at):
+        p = np.array(real(corner, at), dtype=np.float64)
+        p[..., ia] = a_bad
+        return p
+    monkeypatch.setattr(f, "params_at", tampered)
+    with pytest.raises(hardware.HardwareModelError, match="wire-free fraction a = .* not in"):
+        hardware._access_ohm(hw, hw.need("crossbar-column"),
+                             arch.load("race-it").component("crossbar"), 0.2, 27.0)
