@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ir_profile import tile_loads
+from .weight_scale import W_SCALES, normalized_weights, row_scale
 
 
 def seed_for(name: str, seed: int = 0) -> int:
@@ -186,9 +187,9 @@ class CrossbarDevice:
 class CrossbarLinear:
     """``y = x @ W.T`` computed the way a differential 1T1R crossbar tile array does it.
 
-    W (out, in) is scaled to [-1, 1] (``w_scale="matrix"``: by the matrix's max |w|;
-    ``"column"``: each output column by its own max |w|, the scale restored digitally
-    with the converter's range, so every column spans the full conductance range) and
+    W (out, in) is scaled to [-1, 1] per matrix, output column or row tile's column
+    (``w_scale``: :func:`normalized_weights`; the scale restored with each tile column's
+    converter range) and
     mapped to G+ / G- in [g_min, g_max]; programming variability is drawn once, at
     construction (a fixed chip). Each bit line of each ``tile_rows`` tile loses
     ``ir_drop_rel(load)`` of its current at its programmed load; its TIA gain is trimmed
@@ -224,8 +225,8 @@ class CrossbarLinear:
                  partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix",
                  tile_cols: int | None = None, converters_per_tile: int | None = None,
                  sign_magnitude: bool = False, range_pct: float = 99.99):
-        if w_scale not in ("matrix", "column"):
-            raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
+        if w_scale not in W_SCALES:
+            raise ValueError(f"w_scale must be one of {W_SCALES}, not {w_scale!r}")
         self.dev, self.in_bits = dev, in_bits
         self.sign_magnitude = bool(sign_magnitude)
         self.range_pct = float(range_pct)     # the converters' calibration percentile
@@ -239,7 +240,7 @@ class CrossbarLinear:
         self.w_digital = w[:, self.digital].T.astype(np.float32)
         self.x_max = float(x_max[~self.digital].max())
         wn, self.w_max = normalized_weights(w[:, ~self.digital] * self.x_max, w_scale,
-                                            w_clip_pct)      # (in, out): rows are word lines
+                                            w_clip_pct, dev.tile_rows)  # rows: word lines
         span = dev.g_max_s - dev.g_min_s
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
         tiles = [slice(t * dev.tile_rows, (t + 1) * dev.tile_rows) for t in range(self.n_tiles)]
@@ -262,8 +263,8 @@ class CrossbarLinear:
             for k, g in enumerate((gp, gn)):
                 g[sl] *= dev.read_factors(g[sl], d[1, k, t]) * self.gain_trim[k, t]
         # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read)
-        self.w_eff = np.ascontiguousarray(((gp - gn) / span * self.w_max[None, :]).T,
-                                          dtype=np.float32)
+        scale = row_scale(self.w_max, dev.tile_rows, wn.shape[0]) / span
+        self.w_eff = np.ascontiguousarray(((gp - gn) * scale).T, dtype=np.float32)
         r = dev.tile_rows  # (in_t, out) per row tile, contiguous for the products
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, t * r:(t + 1) * r].T)
                          for t in range(self.n_tiles)]
@@ -356,24 +357,6 @@ class CrossbarLinear:
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y
-
-
-def normalized_weights(ws: np.ndarray, w_scale: str, w_clip_pct: float = 100.0):
-    """The compiler's weight mapping: ``ws`` (out, in) -> (``wn`` (in, out) in [-1, 1],
-    each word line a row, G+ = g_min + span·max(wn, 0), G- = g_min + span·max(-wn, 0);
-    ``w_max`` (out,) the scale restored digitally). ``w_scale="column"``: each output
-    column by its own ``w_clip_pct`` percentile of |w|; ``"matrix"``: one scale. Weights
-    beyond the percentile saturate at g_max. Shared by :class:`CrossbarLinear` (accuracy)
-    and :mod:`.xbar_loads` (the loads the cost prices)."""
-    if w_scale not in ("matrix", "column"):
-        raise ValueError(f"w_scale must be 'matrix' or 'column', not {w_scale!r}")
-    a = np.abs(ws)
-    if w_scale == "column":
-        wm = np.percentile(a, w_clip_pct, axis=1) if a.shape[1] else np.ones(len(a))
-        w_max = np.where(wm > 0, wm, 1.0)
-    else:
-        w_max = np.full(len(a), float(np.percentile(a, w_clip_pct)) or 1.0)
-    return np.clip(ws / w_max[:, None], -1.0, 1.0).T, w_max
 
 
 def outlier_channels(x_max: np.ndarray, factor: float | None) -> np.ndarray:

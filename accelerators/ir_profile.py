@@ -49,10 +49,11 @@ def tile_loads(g_s: np.ndarray, dev) -> np.ndarray:
 
 def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:
     """(2, tiles, out): the mapped load of every bit line (G+ then G-) of every
-    ``tile_rows`` row tile of ``wn`` (in, out; :func:`.analog.normalized_weights`): the mean
-    of its cells' mapped conductance above g_min as a fraction of the span, i.e. the
-    mean of max(±wn, 0) over the tile's rows (a last, partial tile over the rows it
-    holds). The crossbar-column model's ``frac_on`` is this load."""
+    ``tile_rows`` row tile of ``wn`` (in, out; :func:`.weight_scale.
+    normalized_weights`): the mean of its cells' mapped conductance above g_min as a
+    fraction of the span, i.e. the mean of max(±wn, 0) over the tile's rows (a last,
+    partial tile over the rows it holds). The crossbar-column model's ``frac_on`` is
+    this load."""
     tiles = [slice(t, t + tile_rows) for t in range(0, wn.shape[0], tile_rows)]
     return np.stack([np.stack([np.clip(s * wn[sl], 0.0, None).mean(axis=0) for sl in tiles])
                      for s in (1.0, -1.0)])
@@ -130,7 +131,7 @@ def compensated_targets(g_target: np.ndarray, loss_of, r_seg_ohm: float, g_min_s
 def mapped_conductances(wn: np.ndarray, dev):
     """(G+ (in, out), G- (in, out), their loads (2, tiles, out), TIA gain (tiles, out)):
     the conductances (S) the mapping programs for normalized weights ``wn`` (in, out;
-    :func:`.analog.normalized_weights`) on the tile ``dev`` (:class:`.analog.
+    :func:`.weight_scale.normalized_weights`) on the tile ``dev`` (:class:`.analog.
     CrossbarDevice`), g_min + span * max(+-wn, 0), with the TIA gain that restores them.
 
     Where ``dev.ir_profile`` is "compensated", each cell is set against its access

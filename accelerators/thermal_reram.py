@@ -42,6 +42,7 @@ import numpy as np
 from ..models.memristor import T_REF_C, read_sigma_s
 from .analog import CrossbarLinear
 from .ir_profile import tile_loads
+from .weight_scale import row_scale
 
 #: temperature-reference modes: "none" (gain fixed at calibration) or "tile" (one
 #: differential reference column pair per row tile, :class:`ThermalCrossbarLinear`)
@@ -155,7 +156,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
             for t, sl in enumerate(tiles):
                 g[sl] *= dev.read_factors(g[sl], d[k, t], cold) * self.gain_trim[k, t]
         gp, gn = hot
-        scale = self.w_max[None, :] / span
+        scale = row_scale(self.w_max, r, gp.shape[0]) / span
         w_eff = ((gp - gn) * scale).T
         var = None
         if not _ideal_read and self.read.k > 0:

@@ -6,7 +6,7 @@ function of the pretrained weights and the mapping (the description's ``w_scale`
 ``w_clip_pct``, tile ``rows``, differential G+/G- pairs, and the input rows kept
 digital as outliers): no chip seed enters it, and the conductance range cancels. The
 accuracy path (:class:`.analog.CrossbarLinear`) and this module compute it with the
-same two functions (:func:`.analog.normalized_weights`,
+same two functions (:func:`.weight_scale.normalized_weights`,
 :func:`.ir_profile.bitline_loads`), so the cost (:mod:`.components`, ``at = { frac_on =
 "mapped" }``) is priced at the loads the evaluated machine's columns really have.
 
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analog import normalized_weights, outlier_channels
+from .analog import outlier_channels
+from .weight_scale import normalized_weights
 from .arch import ArchError
 from .ir_profile import bitline_loads, mapped_conductances
 
@@ -109,7 +110,7 @@ def mapped_loads(arch, workload: str | None = None,
             digital = outlier_channels(x_max, factor)
             w = w[:, ~digital] * float(x_max[~digital].max())   # as CrossbarLinear
             n_digital += int(digital.sum())
-        wn, _ = normalized_weights(w, w_scale, w_clip)
+        wn, _ = normalized_weights(w, w_scale, w_clip, rows)
         out.append((bitline_loads(wn, rows) if dev is None else
                     mapped_conductances(wn, dev)[2]).ravel())
     rows_txt = (f"{n_digital} outlier input rows digital (calibration ranges, factor "

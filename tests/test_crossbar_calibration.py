@@ -65,7 +65,7 @@ def test_trim_at_mapped_load_leaves_the_drop_of_the_programmed_load():
 def test_column_scaling_maps_each_column_to_the_full_range():
     xb = CrossbarLinear(W, device(4), None, 1.0, seed=0, outlier_factor=None,
                         w_scale="column")
-    np.testing.assert_allclose(xb.w_max, [1.0, 0.5])
+    np.testing.assert_allclose(xb.w_max, [[1.0, 0.5]])      # (tiles, out): one tile
     # column 1 (max 0.5) now spans the range: G+ holds (0.5, 0, 0, 1) -> load 1.5/4
     np.testing.assert_allclose(xb.loads[0, 0, 1], 1.5 / 4)
     np.testing.assert_allclose(xb(X), X @ W.T, rtol=1e-6)
@@ -86,6 +86,32 @@ def test_column_scaling_shrinks_the_noise_of_small_columns():
     # per-column the small columns' weights span the range: noise relative to them ~20x
     # smaller (the column's max |w| over the matrix's)
     assert err["column"] < err["matrix"] / 5
+
+
+def test_tile_scaling_maps_each_tile_column_to_the_full_range():
+    # 2-row tiles: column 0 = (1, .5 | -1, 0): tile maxima 1, 1; column 1 = (.25, -.25 |
+    # 0, .5): 0.25, 0.5 -> normalized (1, -1 | 0, 1); G+ loads (tile 0) (1 + .5)/2 and
+    # (1 + 0)/2, (tile 1) 0 and 1/2
+    xb = CrossbarLinear(W, device(2), None, 1.0, seed=0, outlier_factor=None,
+                        w_scale="tile")
+    np.testing.assert_allclose(xb.w_max, [[1.0, 0.25], [1.0, 0.5]])
+    np.testing.assert_allclose(xb.loads[0], [[0.75, 0.5], [0.0, 0.5]])
+    np.testing.assert_allclose(xb.loads[1], [[0.0, 0.5], [0.5, 0.0]])
+    np.testing.assert_allclose(xb(X), X @ W.T, rtol=1e-6)
+
+
+def test_tile_scaling_shrinks_the_noise_of_a_small_tile():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((32, 128)).astype(np.float32)
+    w[:, :64] *= 0.05                           # the first 64-row tile 20x smaller
+    x = rng.standard_normal((32, 128)).astype(np.float32)
+    x[:, 64:] = 0.0                             # drive the small tile only
+    dev = device(64, sigma=lambda g: 0 * g + 0.58e-6, ir=lambda l: 0 * np.asarray(l))
+    err = {s: np.abs(CrossbarLinear(w, dev, None, 4.0, seed=1, outlier_factor=None,
+                                    w_scale=s)(x) - x @ w.T).mean()
+           for s in ("column", "tile")}
+    # the same conductance noise on a tile scaled by its own max |w|: ~20x less in weight
+    assert err["tile"] < err["column"] / 5
 
 
 def test_scale_crossbar_switches_each_nonideality():

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from imcspice.accelerators import arch, components, hardware
-from imcspice.accelerators.analog import CrossbarLinear, normalized_weights
+from imcspice.accelerators.analog import CrossbarLinear
 from imcspice.accelerators.ir_profile import bitline_loads
+from imcspice.accelerators.weight_scale import normalized_weights
 from imcspice.accelerators.xbar_loads import MappedLoads, mapped_loads
 from imcspice.errors import ArchError
 
@@ -30,8 +31,19 @@ HAND = np.array([[[0.5, 0.5], [0.25, 0.0]], [[0.5, 0.0], [0.0, 0.5]]])   # (G+/G
 
 def test_bitline_loads_by_hand():
     wn, w_max = normalized_weights(W, "column")
-    np.testing.assert_allclose(w_max, [1.0, 0.4])
+    np.testing.assert_allclose(w_max, [[1.0, 0.4]])
     np.testing.assert_allclose(bitline_loads(wn, 2), HAND, atol=1e-15)
+
+
+def test_bitline_loads_by_hand_with_tile_scales():
+    # each 2-row tile's column by its own max |w|: column 0 tiles (1, -1) / 1, (0.5, 0) /
+    # 0.5 = (1, 0); column 1 (0.2, 0.2) / 0.2 = (1, 1), (-0.4, 0) / 0.4 = (-1, 0)
+    wn, w_max = normalized_weights(W, "tile", tile_rows=2)
+    np.testing.assert_allclose(w_max, [[1.0, 0.2], [0.5, 0.4]])
+    hand = np.array([[[0.5, 1.0], [0.5, 0.0]], [[0.5, 0.0], [0.0, 0.5]]])
+    np.testing.assert_allclose(bitline_loads(wn, 2), hand, atol=1e-15)
+    with pytest.raises(ValueError, match="tile"):
+        normalized_weights(W, "tile")
 
 
 @pytest.fixture(scope="module")
