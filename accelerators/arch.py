@@ -31,6 +31,7 @@ from pathlib import Path
 from ..errors import ArchError
 from .acam_mapping import AcamMapping
 from .ir_profile import PROFILES
+from .weight_scale import W_SCALES
 
 SCHEMA = "imcspice.arch/1"
 ARCH_DIR = Path(__file__).resolve().parent / "data" / "arch"
@@ -38,7 +39,7 @@ MAX_FILE_BYTES = 256 * 1024          # a description is a page of text, not data
 MAX_BITS = 16                        # converter / DAC resolutions beyond this are not IMC
 RESOLUTIONS = ("bits", "in_bits", "out_bits", "q_bits", "kv_bits")  # bounded by MAX_BITS
 #: component parameters that name one of a few choices
-CHOICES = {"ir_profile": PROFILES}
+CHOICES = {"ir_profile": PROFILES, "w_scale": W_SCALES}
 # a parameter named *_pct is a percentile (w_clip_pct, converter range_pct): in (0, 100]
 SOURCES = ("spice", "literature", "assumption")
 SCALINGS = ("logic", "sram", "adc", "wire", "offchip", "analog")

@@ -74,7 +74,7 @@ def test_row_factors_keep_the_column_law_and_the_column_profile_is_flat():
     assert scale_crossbar(dev, ir_drop=2.0).r_bl_ohm == 5.0
 
 
-def test_unknown_profile_is_a_description_error(tmp_path, capsys):
+def test_unknown_profile_or_weight_scale_is_a_description_error(tmp_path, capsys):
     from imcspice.cli import main
     rc = main(["evaluate", "--arch", "race-it", "--set", "crossbar.ir_profile=wire",
                "--quick", "--no-ablation", "--quiet", "--out", str(tmp_path / "o")])
@@ -82,6 +82,11 @@ def test_unknown_profile_is_a_description_error(tmp_path, capsys):
     assert rc == 2 and len(err) == 1
     assert "ir_profile must be one of column, ladder, compensated, not 'wire'" in err[0]
     assert not (tmp_path / "o").exists()
+    rc = main(["evaluate", "--arch", "race-it", "--set", "crossbar.w_scale=row",
+               "--quick", "--no-ablation", "--quiet", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "w_scale must be one of matrix, column, tile, not 'row'" in err[0]
 
 
 def test_compensated_targets_give_every_cell_its_target_share_unless_clipped():
