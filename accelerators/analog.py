@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ir_profile import tile_loads
-from .weight_scale import W_SCALES, normalized_weights, row_scale
+from .weight_scale import normalized_weights, row_scale
 
 
 def seed_for(name: str, seed: int = 0) -> int:
@@ -189,11 +189,10 @@ class CrossbarLinear:
 
     W (out, in) is scaled to [-1, 1] per matrix, output column or row tile's column
     (``w_scale``: :func:`normalized_weights`; the scale restored with each tile column's
-    converter range) and
-    mapped to G+ / G- in [g_min, g_max]; programming variability is drawn once, at
-    construction (a fixed chip). Each bit line of each ``tile_rows`` tile loses
-    ``ir_drop_rel(load)`` of its current at its programmed load; its TIA gain is trimmed
-    by ``1 / (1 - ir_drop_rel(load_mapped))`` at the load of the mapped (target)
+    converter range) and mapped to G+ / G- in [g_min, g_max]; programming variability
+    is drawn once, at construction (a fixed chip). Each bit line of each ``tile_rows``
+    tile loses ``ir_drop_rel(load)`` of its current at its programmed load; its TIA gain
+    is trimmed by ``1 / (1 - ir_drop_rel(load_mapped))`` at the load of the mapped (target)
     conductances, which the compiler knows (``gain_trim``, per tile and bit line), from
     the law at the programming temperature (``dev.ir_drop_cal_rel`` where set: a tile
     read hotter keeps the trims of the cold drop).
@@ -225,8 +224,6 @@ class CrossbarLinear:
                  partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix",
                  tile_cols: int | None = None, converters_per_tile: int | None = None,
                  sign_magnitude: bool = False, range_pct: float = 99.99):
-        if w_scale not in W_SCALES:
-            raise ValueError(f"w_scale must be one of {W_SCALES}, not {w_scale!r}")
         self.dev, self.in_bits = dev, in_bits
         self.sign_magnitude = bool(sign_magnitude)
         self.range_pct = float(range_pct)     # the converters' calibration percentile
