@@ -19,9 +19,7 @@ def normalized_weights(ws: np.ndarray, w_scale: str, w_clip_pct: float = 100.0,
     its own percentile; ``"tile"``: each row tile's column by the percentile over its
     rows, so every tile bit-line pair spans the conductance range and its signal stands
     above the programming and read noise, which do not scale with the weights
-    (``tile_rows`` required). Weights beyond the percentile saturate at g_max. Shared by
-    :class:`CrossbarLinear` (accuracy) and :mod:`.xbar_loads` (the loads the cost
-    prices)."""
+    (``tile_rows`` required). Weights beyond the percentile saturate at g_max."""
     if w_scale not in W_SCALES:
         raise ValueError(f"w_scale must be one of {W_SCALES}, not {w_scale!r}")
     if w_scale == "tile" and not tile_rows:

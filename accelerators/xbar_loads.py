@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analog import outlier_channels
-from .weight_scale import normalized_weights
 from .arch import ArchError
 from .ir_profile import bitline_loads, mapped_conductances
+from .weight_scale import normalized_weights
 
 
 @dataclass(frozen=True)
