@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from .. import jsonio
 from ..cli import count_arg, decay_arg, positive_arg, rate_arg
 from ..errors import UsageError
 
@@ -22,7 +22,7 @@ def _cmd_evaluate(args) -> int:
                    batch=args.batch, progress=not args.quiet, ablation=not args.no_ablation,
                    device=args.device)
     keys = ("arch", "workload", "latency_s", "energy_j", "area_mm2", "provenance_share")
-    print(json.dumps({k: rep[k] for k in keys} | {"report": str(out / "report.md")}))
+    print(jsonio.dumps({k: rep[k] for k in keys} | {"report": str(out / "report.md")}))
     return 0
 
 
@@ -65,12 +65,12 @@ def _cmd_explore(args) -> int:
                    workload=args.workload, accuracy=not args.no_accuracy,
                    ablation=not args.no_ablation)
     ok = sum(r["status"] == "ok" for r in rows)
-    print(json.dumps({"arch": args.arch, "points": len(rows), "ok": ok,
-                      "failed": len(rows) - ok, "csv": str(out / "explore.csv"),
-                      "json": str(out / "explore.json"),
-                      "plots": [str(out / "pareto_energy_accuracy.png"),
-                                str(out / "pareto_latency_area.png")],
-                      "points_dir": str(out / "points")}))
+    print(jsonio.dumps({"arch": args.arch, "points": len(rows), "ok": ok,
+                        "failed": len(rows) - ok, "csv": str(out / "explore.csv"),
+                        "json": str(out / "explore.json"),
+                        "plots": [str(out / "pareto_energy_accuracy.png"),
+                                  str(out / "pareto_latency_area.png")],
+                        "points_dir": str(out / "points")}))
     return 0 if ok else 1
 
 
@@ -114,12 +114,12 @@ def _cmd_finetune(args) -> int:
         res = resume(out, ckpt, arch=args.arch, settings=s, progress=not args.quiet)
     else:
         res = run(out, arch=args.arch, model_path=model, settings=s, progress=not args.quiet)
-    print(json.dumps({"perplexity": res["perplexity"],
-                      "fine_tuned_over_fp32": res["ratio_fine_tuned_to_fp32"],
-                      "fine_tuned_over_fp32_same_training":
-                          res["ratio_fine_tuned_to_fp32_same_training"],
-                      "weights": str(out / "model.safetensors"),
-                      "summary": str(out / "finetune.json")}))
+    print(jsonio.dumps({"perplexity": res["perplexity"],
+                        "fine_tuned_over_fp32": res["ratio_fine_tuned_to_fp32"],
+                        "fine_tuned_over_fp32_same_training":
+                            res["ratio_fine_tuned_to_fp32_same_training"],
+                        "weights": str(out / "model.safetensors"),
+                        "summary": str(out / "finetune.json")}))
     return 0
 
 
@@ -147,9 +147,9 @@ def _finetune_race_it(args) -> int:
         evaluate_before=args.before, weight_lr=args.weight_lr, lora_rank=args.lora_rank,
         trainable=WEIGHTS if args.train_weights or args.lora_rank else d["trainable"])
     res = run(out, s, progress=not args.quiet)
-    print(json.dumps({"before": res.get("before"), "after": res["after"],
-                      "weights": str(out / "model.safetensors"),
-                      "summary": str(out / "finetune.json")}))
+    print(jsonio.dumps({"before": res.get("before"), "after": res["after"],
+                        "weights": str(out / "model.safetensors"),
+                        "summary": str(out / "finetune.json")}))
     return 0
 
 

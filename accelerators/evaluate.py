@@ -11,12 +11,12 @@ only digital logic and memories scale.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .. import jsonio
 from . import arch as arch_mod
 from .accuracy import _log
 from . import components, cost, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
@@ -80,7 +80,7 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
                f"{a.workload['default']} on this machine" if accuracy else
                "not requested (cost only)")
         rep["accuracy"] = {"simulated": False, "reason": why}
-    (out / "report.json").write_text(json.dumps(rep, indent=2, default=_json_default))
+    (out / "report.json").write_text(jsonio.dumps(rep, indent=2, default=_json_default))
     from .report import write_markdown
     write_markdown(rep, out / "report.md")
     _log(f"wrote {out / 'report.json'} and report.md in {rep['wall_time_s']:.1f} s", progress)

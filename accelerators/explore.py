@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import math
 from pathlib import Path
 
+from .. import jsonio
 from . import arch as arch_mod
 from .arch import ArchError
 from ..errors import InputError
@@ -306,7 +306,7 @@ def write_results(out: Path, meta: dict, rows: list, final: bool = True) -> dict
            "failed": len(done) - len(ok), "complete": len(done) == len(rows),
            "pareto": pareto, "rows": done}
     tmp = out / "explore.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=2))
+    tmp.write_text(jsonio.dumps(doc, indent=2))
     tmp.replace(out / "explore.json")
     if final:
         plot_pareto(done, grid, out)

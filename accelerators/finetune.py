@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jsonio
 from ..errors import InputError
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "causal_lm_gaincell.safetensors"
@@ -432,7 +433,7 @@ def physics_record(phys) -> dict:
 def write_run(out: Path, res: dict, model) -> None:
     """OUT/finetune.json (the record) and OUT/model.safetensors (weights; record sans losses)."""
     from . import causal_lm as clm
-    (out / "finetune.json").write_text(json.dumps(res, indent=1))
+    (out / "finetune.json").write_text(jsonio.dumps(res, indent=1))
     summary = {k: v for k, v in res.items() if not k.startswith("loss_")}
     clm.save_gpt2(model.cpu(), out / "model.safetensors",
                   {"gaincell_finetune": json.dumps(summary)})

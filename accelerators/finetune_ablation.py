@@ -29,11 +29,12 @@ shipped path: nothing here is priced.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from .. import jsonio
 
 VARIANTS = ("hardware", "float", "float_noclip", "none")
 
@@ -189,7 +190,7 @@ def write_result(res: dict, out: Path) -> None:
     a run killed while writing leaves the previous version)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
+    tmp.write_text(jsonio.dumps(res, indent=1))
     os.replace(tmp, out)
 
 

@@ -86,6 +86,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jsonio
 from ..errors import InputError
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "minilm_race_it_finetuned.safetensors"
@@ -349,7 +350,7 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     apply_delta(tuned, delta)
 
     def write():
-        (out / "finetune.json").write_text(json.dumps(res, indent=1))
+        (out / "finetune.json").write_text(jsonio.dumps(res, indent=1))
         summary = {k: v for k, v in res.items() if k != "training"}
         summary["training"] = {k: v for k, v in res["training"].items() if k != "trained"}
         save_file(delta, str(out / "model.safetensors"),

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 from dataclasses import asdict, replace
+
+from .. import jsonio
 
 
 def run(chip: int, steps: int = 40, progress: bool = True, before: bool = True,
@@ -88,9 +89,9 @@ def main(argv=None) -> int:
     except InputError as e:     # a bad --start file: one line, before any work
         p.error(str(e))
     with open(a.out, "w") as f:
-        json.dump(res, f, indent=1)
-    print(json.dumps({k: res[k] for k in ("chip", "pretrained", "start_on_chip",
-                                          "fine_tuned_on_chip")}))
+        f.write(jsonio.dumps(res, indent=1))
+    print(jsonio.dumps({k: res[k] for k in ("chip", "pretrained", "start_on_chip",
+                                            "fine_tuned_on_chip")}))
     return 0
 
 

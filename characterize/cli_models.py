@@ -10,26 +10,15 @@ Picked up by ``imcspice.cli`` through :func:`register`.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from .. import jsonio
 from ..cli import count_arg
 
 
-def _jsonable(obj):
-    import math
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
 def _dump(obj) -> str:
-    return json.dumps(_jsonable(obj), sort_keys=True)
+    return jsonio.dumps(obj, sort_keys=True)
 
 
 def _cmd_fit(args) -> int:

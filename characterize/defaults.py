@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jsonio
 from .engine import LocalPool
 from .fit import FitError, fit_file
 from .recipes import all_recipes
@@ -395,8 +396,8 @@ def build(table: dict, out_dir, *, workers: int = 0, only=None, progress: bool =
                 rec.update(ok=False, error=f"{type(e).__name__}: {e}")
             rec["seconds"] = round(time.monotonic() - t0, 1)
             summary["models"][name] = rec
-            print(json.dumps({name: {k: v for k, v in rec.items() if k != "heldout"}},
-                             default=str), file=sys.stderr)
+            print(jsonio.dumps({name: {k: v for k, v in rec.items() if k != "heldout"}},
+                               default=str), file=sys.stderr)
     finally:
         if own:
             pool.__exit__(None, None, None)
@@ -416,7 +417,7 @@ def _write_summary(path: Path, summary: dict, table: dict, rebuilt: set[str]) ->
     summary["models"] = {k: summary["models"].get(k, kept.get(k)) for k in table
                          if k in summary["models"] or k in kept}
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    tmp.write_text(jsonio.dumps(summary, indent=1, default=str) + "\n")
     os.replace(tmp, path)
 
 
@@ -435,7 +436,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     res = build_defaults(a.out, workers=a.workers, only=a.only, progress=not a.quiet)
-    print(json.dumps(res, default=str))
+    print(jsonio.dumps(res, default=str))
     return 0 if all(v.get("ok") for v in res["models"].values()) else 1
 
 

@@ -13,6 +13,7 @@ default models (``models/data``) come from the larger sweeps of
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -130,6 +131,19 @@ def _shipped_errors() -> dict[str, float]:
             if isinstance(v, dict) and isinstance(v.get("heldout_max_pct_fs"), (int, float))}
 
 
+def _heldout_cell(rec: dict) -> str:
+    """The demo table's held-out entry of one fit: its max error (% FS), the fit's error
+    message, or why there is none (a sweep too small to spare a line: demo-size sweeps of
+    one or two points)."""
+    if not rec.get("ok", True) or "error" in rec:
+        return str(rec.get("error", "n/a"))
+    err = rec.get("heldout_max_pct_fs")
+    if err is None or not math.isfinite(err):
+        n = rec.get("points")
+        return f"none held out ({n} point{'' if n == 1 else 's'}: no swept line to spare)"
+    return f"{err:.2f}"
+
+
 def write_report(out: Path, summary: dict, reports: dict, t_fit: float, t_all: float) -> Path:
     L = ["# imcspice demo report", "",
          f"SKY130 (tt, 27 °C) characterization by ngspice, fitted into behavioral models, "
@@ -146,10 +160,8 @@ def write_report(out: Path, summary: dict, reports: dict, t_fit: float, t_all: f
          "|---|---|---|---|---|---|"]
     shipped = _shipped_errors()
     for name, rec in summary["models"].items():
-        err = rec.get("heldout_max_pct_fs")
         L.append(f"| {name} | {rec.get('recipe')} | {rec.get('points')} | "
-                 f"{rec.get('spice_s_per_point', float('nan')):.3g} | "
-                 f"{'%.2f' % err if err is not None else rec.get('error', 'n/a')} | "
+                 f"{rec.get('spice_s_per_point', float('nan')):.3g} | {_heldout_cell(rec)} | "
                  f"{'%.2f' % shipped[name] if name in shipped else 'n/a'} |")
     L.append("")
     for name in summary["models"]:

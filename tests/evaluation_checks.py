@@ -1,6 +1,8 @@
 """What every accelerator evaluation test checks of a report, and the accuracy protocols
 those tests run (tests/test_accelerators.py, test_race_it_evaluation.py,
 test_hetrax_evaluation.py)."""
+import json
+
 import pytest
 
 from imcspice.accelerators.accuracy import Protocol
@@ -11,6 +13,16 @@ from imcspice.accelerators.accuracy import Protocol
 #: size, and the --quick size runs with the slow tests
 SMALL = Protocol(sentences=2, seeds=2, calibration=2)
 PROTOCOLS = [SMALL, pytest.param(None, marks=pytest.mark.slow, id="quick")]
+
+
+def _refuse(token):
+    raise ValueError(f"non-JSON token {token}")
+
+
+def strict_loads(text: str):
+    """json.loads that refuses NaN / Infinity / -Infinity, as RFC 8259 readers (jq,
+    JavaScript) do; Python's own json.loads accepts them."""
+    return json.loads(text, parse_constant=_refuse)
 
 
 def consistent(rep):
