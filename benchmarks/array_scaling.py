@@ -28,7 +28,6 @@ Run: ``.venv/bin/python benchmarks/array_scaling.py [--max 256]``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import resource
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imcspice import jsonio
 from imcspice.characterize import ngspice
 from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.recipes.crossbar import CrossbarArray
@@ -144,7 +144,7 @@ def main() -> None:
           f"new path is {res['speedup_vs_old']:.0f}x faster")
     print(f"ngspice 39 at 128 x 128, extrapolated from its 32 x 32 {NGSPICE39_32X32_S:.0f} s: "
           f"{ng39_128:8.0f} s/point -> new path is {res['speedup_vs_ngspice39']:.0f}x faster")
-    print(json.dumps(res))
+    print(jsonio.dumps(res))
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ Run: ``python benchmarks/device_accuracy.py --device cuda --arch race-it --seeds
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 import torch
+
+from imcspice import jsonio
 
 
 def _sync(device: str) -> None:
@@ -94,7 +95,7 @@ def main() -> None:
     res = gaincell(args) if args.arch == "gaincell" else minilm(args)
     res.update(device=args.device, torch=torch.__version__,
                gpu=torch.cuda.get_device_name() if args.device.startswith("cuda") else None)
-    print(json.dumps(res))
+    print(jsonio.dumps(res))
 
 
 if __name__ == "__main__":

@@ -36,11 +36,12 @@ gain-cell figure predates the port of its report to the torch GPT-2: numpy model
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import warnings
 from pathlib import Path
+
+from imcspice import jsonio
 
 
 def fp32_forward_s(arch: str) -> tuple[float, str]:
@@ -120,7 +121,7 @@ def main(argv=None) -> None:
             print(f"{a:8s}: calibrate {cal[a]['numpy']['calibrate_s']:.1f} s (numpy passes) "
                   f"-> {cal[a]['torch']['calibrate_s']:.1f} s (torch), x{cal[a]['speedup']}",
                   flush=True)
-        print(json.dumps({"threads": args.threads, "calibration": cal}))
+        print(jsonio.dumps({"threads": args.threads, "calibration": cal}))
         return
     from imcspice.accelerators import arch as arch_mod
     from imcspice.cli import main as cli
@@ -140,7 +141,7 @@ def main(argv=None) -> None:
                   "fp32_forward": what, "over_fp32_forward": round(t_ev / t_fp, 1)}
         print(f"{a:8s}: evaluate --quick {t_ev:7.1f} s = {t_ev / t_fp:8.1f}x the FP32 "
               f"forward ({what}: {t_fp:.2f} s)", flush=True)
-    print(json.dumps({"threads": args.threads, "ablation": not args.no_ablation,
+    print(jsonio.dumps({"threads": args.threads, "ablation": not args.no_ablation,
                       "evaluations": res}))
 
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import warnings
+
+from imcspice import jsonio
 
 
 def main(argv=None) -> None:
@@ -81,7 +82,7 @@ def main(argv=None) -> None:
           f"({out['fp32_step_s']:.3f} s per step of {args.batch}x{args.context} bytes)")
     print(f"gain-cell (Si)  : {out['gaincell_tokens_per_s']:10.1f} tokens/s = "
           f"{out['gaincell_over_fp32']:.2f}x the FP32 step time")
-    print(json.dumps(out))
+    print(jsonio.dumps(out))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Run: ``.venv/bin/python benchmarks/mc_campaign.py [--points 10000] [--workers 2]
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imcspice import jsonio
 from imcspice.characterize import engine
 from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.runner import run_sweep
@@ -86,7 +86,7 @@ def main() -> None:
           f"({out['throughput_vs_first_500']}x the first-500 rate); worker memory "
           f"{out['worker_rss_mb_first_10pct']} MB -> {out['worker_rss_mb_last_10pct']} MB "
           f"(max {out['worker_rss_mb_max']} MB); Vth sigma {out['vth_sigma_mv']} mV")
-    print(json.dumps(out))
+    print(jsonio.dumps(out))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ speedup >= 10,000x; held-out <= 1 % FS (ACAM thresholds <= 5 mV).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -38,6 +37,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from imcspice import jsonio
 
 N_EVAL = 1_000_000
 
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
         "kinds": results,
         "files": str(out),
     }
-    print(json.dumps(summary, default=float))
+    print(jsonio.dumps(summary, default=float))
     return 0
 
 

@@ -9,10 +9,10 @@ Run: ``.venv/bin/python benchmarks/plan_scaling.py [--max 1000000]``.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import time
 
+from imcspice import jsonio
 from imcspice.characterize.runner import build_tasks
 from imcspice.characterize.sweep import SweepSpec
 
@@ -41,7 +41,7 @@ def main() -> None:
               f"{r * mc:.1f} s in all")
         mc *= 10
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(json.dumps(out))
+    print(jsonio.dumps(out))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ Run: ``.venv/bin/python benchmarks/read_isolation.py [--repeat 5]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from imcspice import jsonio
 from imcspice.accelerators.hardware import DEFAULT_MODELS_DIR
 from imcspice.characterize import rawfile
 from imcspice.characterize.dataset import open_raw
@@ -63,7 +63,7 @@ def main() -> None:
         ms = 1e3 * best_s(open_raw, src, args.repeat)
         xr_rows.append({"file": src.name, "open_raw_ms": ms})
         print(f"open_raw {src.name:36s} {ms:7.1f} ms", flush=True)
-    print(json.dumps({"reads": rows, "fork_ms": fork_ms, "open_raw": xr_rows}))
+    print(jsonio.dumps({"reads": rows, "fork_ms": fork_ms, "open_raw": xr_rows}))
 
 
 if __name__ == "__main__":

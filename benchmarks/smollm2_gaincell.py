@@ -37,10 +37,11 @@ pipeline fine-tunes, which 135 M parameters do not allow on 2 shared CPU cores.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
+
+from imcspice import jsonio
 
 
 def main(argv=None) -> None:
@@ -101,7 +102,7 @@ def main(argv=None) -> None:
            "tokens": int(ids.shape[1]), "calibration_tokens": int(calib.shape[1]),
            "perplexity": res, "calibration_std_mismatch": hist, "load_s": t_load,
            "seconds": times, "physics": phys.source, "window": phys.window}
-    line = json.dumps(out)
+    line = jsonio.dumps(out)
     print(line)
     if args.out:
         args.out.write_text(line + "\n")

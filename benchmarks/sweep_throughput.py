@@ -24,13 +24,13 @@ Measured 2026-11-30 (ngspice 46 with KLU, quiet 2-core machine, 200 points): eng
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from imcspice import jsonio
 from imcspice.characterize import ngspice
 from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.recipes import get_recipe
@@ -121,7 +121,7 @@ def main() -> None:
           "faster than 1 worker")
     print(f"naive path       : {1e3 * naive:8.1f} ms/point -> engine is "
           f"{out['speedup_vs_naive']:.0f}x faster")
-    print(json.dumps(out))
+    print(jsonio.dumps(out))
 
 
 if __name__ == "__main__":

@@ -82,11 +82,12 @@ conversions are coded.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 
 import torch
+
+from imcspice import jsonio
 
 BUDGET = 3.0
 
@@ -221,7 +222,7 @@ def main() -> None:
           f"= {fl['draws_over_fp32']:.2f}x the FP32 forward alone; the plane and variance "
           f"products {fl['product_macs_over_fp32_linear_macs']:.2f}x the FP32 linear "
           f"layers' multiply-adds")
-    print(json.dumps(out))
+    print(jsonio.dumps(out))
 
 
 if __name__ == "__main__":
