@@ -57,8 +57,11 @@ def _geom(a, b, n, integer=False):
 
 def _dv(n):
     # input distance outside the window edge: one matching point (dv < 0) and a
-    # geometric ladder from just outside the edge (where discharge slows sharply) to 0.4 V
-    return [-0.05] + _geom(0.005, 0.4, n)
+    # geometric ladder from just outside the edge (where discharge slows sharply) to 0.4 V;
+    # from 2.5 mV as FULL's: RACE-IT prices its searches at 3.05 mV (one 8-bit LSB of the
+    # window), which a ladder from 5 mV left to a clip at its edge (the demo's report said
+    # "dv_v=0.00305 clipped to the characterized [0.005, 0.4]")
+    return [-0.05] + _geom(0.0025, 0.4, n)
 
 
 _MOS_W = [0.42, 0.48, 0.54, 0.55, 0.65, 0.75, 0.85, 0.92, 0.99, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0]
