@@ -13,7 +13,7 @@ from imcspice.characterize.engine import LocalPool
 from imcspice.characterize.recipes import register
 from imcspice.characterize.runner import build_tasks, run_sweep
 from imcspice.characterize.sweep import SweepSpec
-from imcspice.circuits.technology import get_technology, hoist_model_cards, sky130_root
+from imcspice.circuits.technology import hoist_model_cards, sky130_root
 
 from sim_recipes import SparseCrossbarArray, UnhoistedCrossbarArray
 
