@@ -80,19 +80,11 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
                f"{a.workload['default']} on this machine" if accuracy else
                "not requested (cost only)")
         rep["accuracy"] = {"simulated": False, "reason": why}
-    (out / "report.json").write_text(jsonio.dumps(rep, indent=2, default=_json_default))
+    (out / "report.json").write_text(jsonio.dumps(rep, indent=2))
     from .report import write_markdown
     write_markdown(rep, out / "report.md")
     _log(f"wrote {out / 'report.json'} and report.md in {rep['wall_time_s']:.1f} s", progress)
     return rep
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
 
 
 def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digital=None):
