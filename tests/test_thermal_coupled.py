@@ -91,10 +91,10 @@ def _xbar_model_at(hw, quantity, loads, temp_c):
 
 
 def test_components_priced_at_their_temperature(hw):
-    """Two points (27 and 80 C, inside the model's 27-95 C): the crossbar's latency and
-    energy equal the model at that temperature; a model characterized at 27 C only (the
-    word-line driver's) keeps its 27 C value and says it was clipped; a component not
-    named stays at the description's temperature."""
+    """Two points (27 and 80 C, inside the models' 27-95 C): the crossbar's latency and
+    energy and the word-line driver's energy equal their models at that temperature; past
+    the characterized range (110 C) the driver keeps its 95 C value and says it was
+    clipped; a component not named stays at the description's temperature."""
     a = arch.load("hetrax")
     L = np.array([0.05, 0.1, 0.2, 0.3])
     loads = MappedLoads(L, "hand loads")
@@ -103,21 +103,31 @@ def test_components_priced_at_their_temperature(hw):
     for t_c in (27.0, 80.0):
         f = components.resolve(a, hw, loads, {"crossbar": t_c, "dac": t_c})
         t = _xbar_model_at(hw, "t_settle_s", L, t_c)
-        assert f["crossbar"]["latency"].value == pytest.approx(t.max(), rel=1e-9)
+        assert f["crossbar"]["latency"].value == pytest.approx(t.max(), rel=1e-9, abs=0)
         e = _xbar_model_at(hw, "e_read_j", L, t_c)
-        assert f["crossbar"]["energy"].value == pytest.approx(np.mean(e / t) * t.max(), rel=1e-9)
+        assert f["crossbar"]["energy"].value == pytest.approx(np.mean(e / t) * t.max(),
+                                                              rel=1e-9, abs=0)
         assert f"'temp_c': {t_c:g}" in f["crossbar"]["energy"].detail.replace(".0,", ",")
-        assert f["dac"]["energy"].value == base["dac"]["energy"].value
+        # hetrax.toml: the driver of a 256-cell row at v_wl_v 0.2 V, per bit drive
+        drive = hw.need("dac").evaluate("e_drive_j", corner="tt", n_cells=256.0,
+                                        v_wl_v=0.2, temp_c=t_c)
+        assert f["dac"]["energy"].value == pytest.approx(float(drive), rel=1e-9, abs=0)
+        assert "clipped" not in f["dac"]["energy"].detail
         assert f["sm_sram"]["energy"].value == base["sm_sram"]["energy"].value
-        seen[t_c] = f["crossbar"]["energy"].value
-    assert "temp_c=80 clipped to the characterized [27, 27]" in f["dac"]["energy"].detail
-    assert seen[80.0] != pytest.approx(seen[27.0], rel=1e-3)    # the temperature entered
+        seen[t_c] = f["crossbar"]["energy"].value, f["dac"]["energy"].value
+    assert seen[80.0][0] != pytest.approx(seen[27.0][0], rel=1e-3, abs=0)  # T entered
+    assert seen[80.0][1] != pytest.approx(seen[27.0][1], rel=1e-3, abs=0)
+    hot = components.resolve(a, hw, loads, {"dac": 110.0})["dac"]["energy"]
+    assert "temp_c=110 clipped to the characterized [27, 95]" in hot.detail
+    at95 = components.resolve(a, hw, loads, {"dac": 95.0})["dac"]["energy"]
+    assert hot.value == at95.value
 
 
 def test_hetrax_cost_at_its_own_temperature(hw):
     """The converged HeTraX pricing (MiniLM weights, 16 tokens) satisfies
-    T = thermal(power(T)) to the tolerance, recomputed here; the ReRAM tier components
-    are priced there, the SM tiers (no temperature-swept model) at 27 C."""
+    T = thermal(power(T)) to the tolerance in both tier groups, recomputed here: the
+    ReRAM tiers (crossbar, periphery) and the SM tiers (their SRAM buffers' model is
+    characterized at 27, 60 and 95 C) are each priced at their hottest tier's peak."""
     a = arch.load("hetrax")
     loads = mapped_loads(a, hw=hw)
     shape = get_workload("minilm")
@@ -127,20 +137,26 @@ def test_hetrax_cost_at_its_own_temperature(hw):
         m = mapping.build(a, shape, 16, 1)
         return f, m, cost.price(m, f)
     c = tc.solve(a, hw, price)
-    assert c.repriced == {"sm": False, "reram": True}
+    tiers = a.floorplan["tiers"]
+    assert c.repriced == {"sm": True, "reram": True}
     assert c.iteration.converged and c.iteration.iterations <= 4
-    t = c.temps_c["crossbar"]
-    assert set(c.temps_c) == set(a.floorplan["tiers"]["reram"]["components"])
-    # the residual, from the pricing temperature alone
-    f, m, sheet = price({k: t for k in c.temps_c})
+    assert set(c.temps_c) == set(tiers["reram"]["components"]) | set(tiers["sm"]["components"])
+    t = {g: c.temps_c[tiers[g]["components"][0]] for g in tiers}
+    for g in tiers:
+        assert all(c.temps_c[k] == t[g] for k in tiers[g]["components"])
+    # the residual, from the pricing temperatures alone
+    f, m, sheet = price(dict(c.temps_c))
     res, _ = stack_thermal(a, tier_powers(a, sheet))
-    peak = max(p for p, tier in zip(res.peak_c, res.stack.tiers) if tier.kind == "reram")
-    assert abs(peak - t) < tc.TOL_C
-    assert t > a.temp_c + 10          # the ReRAM tiers run hot: ~46 C over a 45 C ambient
-    assert f"'temp_c': {float(f'{t:.6g}')!r}" in c.figures["crossbar"]["energy"].detail
-    assert sheet.energy_j == pytest.approx(c.sheet.energy_j, rel=1e-12)
+    for g in tiers:
+        peak = max(p for p, tier in zip(res.peak_c, res.stack.tiers) if tier.kind == g)
+        assert abs(peak - t[g]) < tc.TOL_C, g
+    assert t["reram"] > a.temp_c + 10     # the ReRAM tiers run hot: ~46 C over a 45 C ambient
+    assert t["sm"] > a.temp_c
+    for comp in ("crossbar", "dac", "sm_sram"):
+        g = "sm" if comp.startswith("sm") else "reram"
+        assert f"'temp_c': {float(f'{t[g]:.6g}')!r}" in c.figures[comp]["energy"].detail, comp
+    assert sheet.energy_j == pytest.approx(c.sheet.energy_j, rel=1e-12, abs=0)
     rep = tc.report(a, hw, c)
-    assert rep["at_described_temp_c"] == {"sm": a.temp_c}
-    assert "dac" in rep["component_model_temp_range_c"]
-    assert "crossbar" not in rep["component_model_temp_range_c"]
+    assert rep["at_described_temp_c"] == {}
+    assert rep["component_model_temp_range_c"] == {}     # every model measured there
     assert math.isfinite(rep["residual_c"]) and rep["residual_c"] < tc.TOL_C

@@ -58,7 +58,8 @@ class SarAdc(Recipe):
     name = "sar-adc"
     summary = ("8-bit SAR ADC: CDAC + StrongARM comparator energy per conversion from "
                "supply integration (behavioral SAR controller)")
-    version = 2
+    # v3: the probe flip-flops start at Q = 0 (circuits/sar_adc.py logic_probe_lines)
+    version = 3
     params = (_from_specs(sc.field_specs(sc.SarAdc))
               + _from_specs(cc.field_specs(cc.StrongArm))
               + (Param("vdd_v", 1.8, "V", "supply = reference = full-scale input [default: "
