@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import jsonio
+from ..errors import ImcspiceError
 from ..models.store import load
 from . import rawfile
 from .defaults import FULL, spec_of
@@ -89,6 +90,8 @@ def run(out_dir, models_dir="models/data", *, workers: int = 0, progress: bool =
     """Run the check sweeps into ``out_dir`` (the point cache makes a rerun cheap) and
     compare the models of ``models_dir`` with them."""
     out = Path(out_dir)
+    for name in PERIPHERY:    # every model readable before any SPICE runs
+        load(Path(models_dir) / f"{name}.model.h5")
     out.mkdir(parents=True, exist_ok=True)
     res = {"check_temp_c": CHECK_TEMP_C, "models": {}}
     for name, entry in check_sweeps().items():
@@ -109,7 +112,12 @@ def main(argv=None) -> int:
                     "(0: one per core)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
-    res = run(a.out, a.models, workers=a.workers, progress=not a.quiet)
+    try:
+        res = run(a.out, a.models, workers=a.workers, progress=not a.quiet)
+    except (ImcspiceError, FileNotFoundError, PermissionError, NotADirectoryError,
+            FileExistsError) as e:
+        print(f"temperature_check: error: {e}", file=sys.stderr)
+        return 2
     t = f"{CHECK_TEMP_C:g} C"
     print(f"max |error| against SPICE at {t} (tt), % of the SPICE value; % of the model's "
           "full scale (the held-out figures' measure)")

@@ -69,3 +69,11 @@ def test_model_interpolates_temperature_within_the_heldout_target(name, checks):
     worst_27 = max(e["at_27c_max_rel_pct"] for e in res.values())
     worst = max(e["interp_max_rel_pct"] for e in res.values())
     assert worst < worst_27, (name, worst, worst_27)
+
+
+def test_check_refuses_missing_models_before_any_spice(tmp_path, capsys):
+    out = tmp_path / "check"
+    assert tc.main(["--models", str(tmp_path / "none"), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "dac.model.h5: no such file" in err[0]
+    assert not out.exists()
