@@ -72,9 +72,8 @@ _MOS_T = [-40, -5, 27, 60, 95, 125]
 # accuracy_temp_points, 27-95 C, as the crossbar-column and memristor sweeps). At 27 C
 # alone every hot-tier figure was the 27 C value with a "temp_c clipped" note. The tables
 # interpolate log(value) linearly in T between the lines, which need the middle one: with
-# 27 and 95 only, SPICE at 60 C (tt) missed the logic energy's minimum in T (the SAR's
-# flip-flops: 4503, 4401, 4475 fJ at 27, 60, 95 C; 2.0 % off) and the leakage power by 18 %.
-# Three lines leave no held-out line along T (< 4 values): a separate sweep at 45 C, near
+# 27 and 95 only, SPICE at 60 C (tt) read the adders' leakage power 18 % off. Three
+# lines leave no held-out line along T (< 4 values): a separate sweep at 45 C, near
 # HeTraX's operating point, checks the interpolation (characterize/temperature_check.py,
 # docs/devices.md).
 PERIPHERY_TEMPS_C = [27, 60, 95]
@@ -281,7 +280,8 @@ FULL = {
     # half-octave steps (5 values, so a held-out line exists: with 3 none is held out);
     # 6 conversions per point (codes 2..253), ~1.5 s of CPU each; 15 points
     "sar-adc": DefaultSweep("sar-adc", {"c_unit_ff": [1.0, 1.41, 2.0, 2.83, 4.0],
-                                        "n_codes": [6]}, ["tt", "ff", "ss"], PERIPHERY_TEMPS_C),
+                                        "n_codes": [6]}, ["tt", "ff", "ss"],
+                            PERIPHERY_TEMPS_C),
     # two-stage Miller OTA: bias current 5..40 uA around the 20 uA design point in 8 log
     # steps (x1.35; GBW ~ gm1 ~ I in weak inversion, so log steps). With 4 octave steps a
     # held-out bias line was interpolated across a x4 gap: gain, noise floor (which turns

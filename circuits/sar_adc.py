@@ -232,11 +232,12 @@ def logic_probe_lines(tm: SarTiming, *, vdd_v: float) -> list[str]:
     supplies ``vddh`` / ``vddt`` meter them.
 
     Both slaves start at Q = 0 (``.ic``): with the clock low at t = 0 a slave latch is
-    bistable, and the operating point picked its state at random (it moved with
-    temperature), so the holding flop's first edge toggled it or not: its energy per
-    cycle jumped between 23.8 and 25.6 fJ from one temperature to the next (tt, 27-60 C,
-    the SAR logic energy by +-3 %, measured). At Q = 0 the holding flop never toggles
-    and the toggling one (D rises with the first edge) toggles on every edge."""
+    bistable, and the operating point left it at its metastable point (Q = 0.89 V, tt),
+    which the transient resolved either way, so the holding flop's first edge toggled it
+    or not: its energy per cycle jumped between 23.8 and 25.6 fJ from one temperature
+    to the next (tt, 27-60 C; the SAR logic energy by +-3 %, measured). At Q = 0 the
+    holding flop never toggles and the toggling one (D rises with the first edge)
+    toggles on every edge."""
     v, te = num(vdd_v), num(tm.t_edge)
     half = tm.t_clk / 2
     # Q = 0 <=> the slave's storage node s1 (Q = not s1) high
