@@ -234,7 +234,7 @@ def test_replica_edges_match_a_standalone_cell(search, window):
     golden 1.0634 V +/- 10 mV copied from an earlier run.)"""
     i_on = 100e-9 * 1.0 / 0.15
     dl = window.axis("v_dl_v")
-    assert dl[1] - dl[0] == pytest.approx(2.5e-3)
+    assert dl[1] - dl[0] == pytest.approx(2.5e-3, rel=1e-6, abs=0)
     ig_lo, ig_hi = G.index(10.0), G.index(50.0)
     v_hi = _rising_crossing(dl, window.data["i_ml_hi_a"][0, 0, ig_lo, ig_hi], i_on)
     v_lo = _rising_crossing(dl[::-1], window.data["i_ml_lo_a"][0, 0, ig_lo, ig_hi][::-1],

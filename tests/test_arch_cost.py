@@ -132,7 +132,7 @@ def test_crossbar_counts_energy_latency(tmp_path, mode, psum):
     want = {"crossbar": reads, "dac": drives, "converter": convs, "adder": adds,
             "buffer": (12 + 12) * 8 / 8}   # act in m*k + out m*n bytes, 8-bit accesses
     for comp, n in want.items():
-        assert total(sheet.energy, op, comp) == pytest.approx(n), comp
+        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-6, abs=0), comp
     assert total(sheet.latency, op, "crossbar") == xb_steps
     assert total(sheet.latency, op, "converter") == conv_steps
     assert total(sheet.latency, op, "adder") == add_steps
@@ -140,13 +140,13 @@ def test_crossbar_counts_energy_latency(tmp_path, mode, psum):
     e_fig = {"crossbar": 1, "dac": 0.5, "converter": 2, "adder": 0.1, "buffer": 1}
     t_fig = {"crossbar": 10, "converter": 5, "adder": 10}
     for e in sheet.energy:
-        assert e.amount == pytest.approx(e.count * e_fig[e.component] * PJ)
+        assert e.amount == pytest.approx(e.count * e_fig[e.component] * PJ, rel=1e-6, abs=0)
     for e in sheet.latency:
-        assert e.amount == pytest.approx(e.count * t_fig[e.component] * NS)
+        assert e.amount == pytest.approx(e.count * t_fig[e.component] * NS, rel=1e-6, abs=0)
     e_op = reads * 1 + drives * 0.5 + convs * 2 + adds * 0.1 + 24 * 1
     t_op = xb_steps * 10 + conv_steps * 5 + add_steps * 10
-    assert sheet.energy_j == pytest.approx(LINEARS * e_op * PJ, rel=1e-12)
-    assert sheet.latency_s == pytest.approx(LINEARS * t_op * NS, rel=1e-12)
+    assert sheet.energy_j == pytest.approx(LINEARS * e_op * PJ, rel=1e-12, abs=0)
+    assert sheet.latency_s == pytest.approx(LINEARS * t_op * NS, rel=1e-12, abs=0)
 
 
 def test_crossbar_hand_totals_area_and_provenance(tmp_path):
@@ -154,19 +154,19 @@ def test_crossbar_hand_totals_area_and_provenance(tmp_path):
     # latency 6*10 + 6*5 + 9*10 = 180 ns; six linears.
     a = load(tmp_path, xbar_raw())
     m, sheet = run(a)
-    assert sheet.energy_j == pytest.approx(6 * 243.6 * PJ)
-    assert sheet.latency_s == pytest.approx(6 * 180 * NS)
+    assert sheet.energy_j == pytest.approx(6 * 243.6 * PJ, rel=1e-6, abs=0)
+    assert sheet.latency_s == pytest.approx(6 * 180 * NS, rel=1e-6, abs=0)
     # area: 24 tiles x 2*2*2 cells (G+ and G-) x 1 um2 = 192; DACs 24*2 rows = 48;
     # converters 24*2 = 48; adders 24*1 + pool 0 = 24; buffer ceil(24 B / 64 B) = 1
     area = cost.CostSheet.by(sheet.area, "component")
     want = {"crossbar": 192, "dac": 48, "converter": 48, "adder": 24, "buffer": 1}
     for comp, um2 in want.items():
-        assert area[comp] == pytest.approx(um2 * UM2), comp
-    assert sheet.area_mm2 == pytest.approx(313 * UM2)
+        assert area[comp] == pytest.approx(um2 * UM2, rel=1e-6, abs=0), comp
+    assert sheet.area_mm2 == pytest.approx(313 * UM2, rel=1e-6, abs=0)
     # the converter energy is the one literature figure: 6*48*2 = 576 of 1461.6 pJ
     share = sheet.provenance_share()
-    assert share["energy"]["literature"] == pytest.approx(576 / 1461.6)
-    assert share["energy"]["assumption"] == pytest.approx(1 - 576 / 1461.6)
+    assert share["energy"]["literature"] == pytest.approx(576 / 1461.6, rel=1e-6, abs=0)
+    assert share["energy"]["assumption"] == pytest.approx(1 - 576 / 1461.6, rel=1e-6, abs=0)
     assert share["latency"]["assumption"] == 1.0 and share["area"]["assumption"] == 1.0
 
 
@@ -208,9 +208,9 @@ def test_acam_lookups_adds_and_serialization(tmp_path, count):
         assert total(sheet.energy, op, "adder") == n, op
         assert total(sheet.latency, op, "adder") == math.ceil(n / 4), op   # pool of 4
     n_look, n_add = 36 + 21 + 36 + 12 + 3 * 15, 27 + 24 + 3 * 12     # 150 lookups, 87 adds
-    assert sheet.energy_j == pytest.approx((n_look * 2 * 0.3 + n_add * 0.1) * PJ)
+    assert sheet.energy_j == pytest.approx((n_look * 2 * 0.3 + n_add * 0.1) * PJ, rel=1e-6, abs=0)
     # area: count rows x 4 cells x 1 um2 + 4 pool adders
-    assert sheet.area_mm2 == pytest.approx((count * 4 + 4) * UM2)
+    assert sheet.area_mm2 == pytest.approx((count * 4 + 4) * UM2, rel=1e-6, abs=0)
 
 
 def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
@@ -237,9 +237,9 @@ def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
         assert total(sheet.latency, ln, "comparator") == 2
     n_look, n_add = 36 + 12 + 36 + 12 + 3 * 15, 27 + 24 + 3 * 12     # 141 lookups, 87 adds
     assert sheet.energy_j == pytest.approx((n_look * 2 * 0.3 + n_add * 0.1 + 12 * 2.0
-                                            + 18 * 0.05) * PJ)
+                                            + 18 * 0.05) * PJ, rel=1e-6, abs=0)
     # area: + 5 scalers and 4 comparators (1 um2 each)
-    assert sheet.area_mm2 == pytest.approx((1024 * 4 + 4 + 5 + 4) * UM2)
+    assert sheet.area_mm2 == pytest.approx((1024 * 4 + 4 + 5 + 4) * UM2, rel=1e-6, abs=0)
     # norm_out_banks = 2: + 2 - 1 = 1 decision per layernorm output element (3 x 4 = 12):
     # 18 per layernorm on 4 comparators, ceil(6/4) + ceil(12/4) = 2 + 3 = 5 steps
     raw["mapping"]["acam"]["norm_out_banks"] = 2
@@ -247,7 +247,7 @@ def test_deferred_softmax_and_rsqrt_banks_priced(tmp_path):
     for ln in ("ln_emb", "layer0.ln1", "layer0.ln2"):
         assert total(sheet2.energy, ln, "comparator") == 18
         assert total(sheet2.latency, ln, "comparator") == 5
-    assert sheet2.energy_j - sheet.energy_j == pytest.approx(3 * 12 * 0.05 * PJ)
+    assert sheet2.energy_j - sheet.energy_j == pytest.approx(3 * 12 * 0.05 * PJ, rel=1e-6, abs=0)
     del raw["mapping"]["acam"]["norm_out_banks"]
     # the choices need their components, and only known values
     del raw["components"]["scaler"]
@@ -319,13 +319,13 @@ def test_sm_macs_steps_sram_and_static(tmp_path):
         assert total(sheet.energy, op, "sm_mac") == 48
         assert total(sheet.latency, op, "sm_mac") == 5
         assert total(sheet.energy, op, "sm_sram") == 5.5
-    assert sheet.latency_s == pytest.approx(6 * 50 * NS)
+    assert sheet.latency_s == pytest.approx(6 * 50 * NS, rel=1e-6, abs=0)
     # static: 0.01 W/mm2 x (10 x 100 um2 = 1e-3 mm2) x 300 ns = 3 pJ
     static = [e for e in sheet.energy if e.figure == "static"]
     assert len(static) == 1 and static[0].component == "sm_mac"
-    assert static[0].amount == pytest.approx(0.01 * 1e-3 * 300e-9)
-    assert sheet.energy_j == pytest.approx((6 * (48 * 1 + 5.5 * 2) + 3) * PJ)
-    assert sheet.area_mm2 == pytest.approx((1000 + 1) * UM2)   # one 64 B SRAM
+    assert static[0].amount == pytest.approx(0.01 * 1e-3 * 300e-9, rel=1e-6, abs=0)
+    assert sheet.energy_j == pytest.approx((6 * (48 * 1 + 5.5 * 2) + 3) * PJ, rel=1e-6, abs=0)
+    assert sheet.area_mm2 == pytest.approx((1000 + 1) * UM2, rel=1e-6, abs=0)   # one 64 B SRAM
 
 
 # --- 4. provenance shares -------------------------------------------------------------------
@@ -339,11 +339,11 @@ def test_provenance_share_hand_ratios():
         area=[E(2.0, "spice"), E(6.0, "literature")])
     s = sheet.provenance_share()
     assert s["energy"] == pytest.approx({"spice": 1 / 8, "literature": 3 / 8,
-                                         "assumption": 4 / 8})
+                                         "assumption": 4 / 8}, rel=1e-6, abs=0)
     assert s["latency"] == {"spice": 0.0, "literature": 0.0, "assumption": 1.0}
-    assert s["area"] == pytest.approx({"spice": 0.25, "literature": 0.75, "assumption": 0})
+    assert s["area"] == pytest.approx({"spice": 0.25, "literature": 0.75, "assumption": 0}, rel=1e-6, abs=0)
     for part in s.values():
-        assert math.fsum(part.values()) == pytest.approx(1.0)
+        assert math.fsum(part.values()) == pytest.approx(1.0, rel=1e-6, abs=0)
 
 
 # --- 5. refusals ----------------------------------------------------------------------------
@@ -437,13 +437,13 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
     # totals along an independent path: charges x figures (+ static), steps x figures
     static = math.fsum(e.amount for e in sheet.energy if e.figure == "static")
     dynamic = math.fsum(c.actions * figs[c.component][c.figure].value for c in m.charges)
-    assert sheet.energy_j == pytest.approx(dynamic + static, rel=1e-9)
-    assert sheet.energy_j == pytest.approx(math.fsum(e.amount for e in sheet.energy))
+    assert sheet.energy_j == pytest.approx(dynamic + static, rel=1e-9, abs=0)
+    assert sheet.energy_j == pytest.approx(math.fsum(e.amount for e in sheet.energy), rel=1e-6, abs=0)
     assert sheet.latency_s == pytest.approx(
-        math.fsum(s.steps * figs[s.component][s.figure].value for s in m.steps), rel=1e-9)
+        math.fsum(s.steps * figs[s.component][s.figure].value for s in m.steps), rel=1e-9, abs=0)
     assert sheet.energy_j > 0 and sheet.latency_s > 0 and sheet.area_mm2 > 0
     for part, shares in sheet.provenance_share().items():
-        assert math.fsum(shares.values()) == pytest.approx(1.0), part
+        assert math.fsum(shares.values()) == pytest.approx(1.0, rel=1e-6, abs=0), part
     raw = tomllib.loads((arch.ARCH_DIR / f"{name}.toml").read_text())
     if name == "hetrax":   # die 100 mm2, tiers sm x2 and reram x2
         fp = raw["floorplan"]
@@ -456,7 +456,7 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
         assert set(area) <= placed
         # static: sm_mac W/mm2 x its area x total latency
         mac_static = raw["components"]["sm_mac"]["static"]["value"]
-        assert static == pytest.approx(mac_static * area["sm_mac"] * sheet.latency_s)
+        assert static == pytest.approx(mac_static * area["sm_mac"] * sheet.latency_s, rel=1e-6, abs=0)
     else:
         assert static == 0.0
     if name == "gaincell":  # scope: the attention of one decode step, nothing else priced
@@ -475,7 +475,7 @@ def test_sign_magnitude_reads_one_plane_fewer(tmp_path):
     op = "layer0.attn.q"
     for comp, n in {"crossbar": reads, "dac": drives, "converter": convs,
                     "adder": adds}.items():
-        assert total(sheet.energy, op, comp) == pytest.approx(n), comp
+        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-6, abs=0), comp
     assert (total(sheet.latency, op, "crossbar"), total(sheet.latency, op, "converter"),
             total(sheet.latency, op, "adder")) == (xb_steps, conv_steps, add_steps)
     raw["components"]["dac"]["encoding"] = "offset-binary"

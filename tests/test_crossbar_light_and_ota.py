@@ -86,8 +86,8 @@ def test_output_stage_rule_by_hand():
     # n2 = max(1, I_fs / (FS_PER_I7 * k2 * ibias)), FS_PER_I7 = 1: I7 covers the full scale
     assert ota.FS_PER_I7 == 1.0
     assert ota.output_stage_scale(50e-6) == 1.0                 # 20 uA, k2 = 4: 80 uA
-    assert ota.output_stage_scale(4e-3) == pytest.approx(50.0)
-    assert ota.output_stage_scale(4e-3, ota.OtaParams(ibias_a=100e-6)) == pytest.approx(10.0)
+    assert ota.output_stage_scale(4e-3) == pytest.approx(50.0, rel=1e-6, abs=0)
+    assert ota.output_stage_scale(4e-3, ota.OtaParams(ibias_a=100e-6)) == pytest.approx(10.0, rel=1e-6, abs=0)
     # the second stage is n2 parallel copies (each inside the PDK's 100 um width bins)
     text = "\n".join(ota.subckt())
     assert "Xm6 out x vss vss sky130_fd_pr__nfet_01v8 w={w6} l={l6}" in text
@@ -119,12 +119,12 @@ def test_ota_tia_holds_a_heavy_column_with_its_sized_output_stage(tmp_path, pool
     o = _sweep(tmp_path, "heavy-ota", dict(axes, i_design_frac=[1.0]), pool)
     b = _sweep(tmp_path, "heavy-beh", dict(axes, tia=["behavioral"], a0_v_per_v=[1e12]), pool)
     i_o, i_b = o.data["i_out_a"].item(), b.data["i_out_a"].item()
-    assert i_o == pytest.approx(i_b, rel=0.01)
+    assert i_o == pytest.approx(i_b, rel=0.01, abs=0)
     assert o.data["v_out_v"].item() == pytest.approx(-i_o * 25.0, abs=5.5e-3)
     p = o.data["p_tia_w"].item()
-    assert p == pytest.approx(1.8 * (2 * 20e-6 + 64 * 100e-6 * 0.55), rel=0.1)
+    assert p == pytest.approx(1.8 * (2 * 20e-6 + 64 * 100e-6 * 0.55), rel=0.1, abs=0)
     # the supply energy over the 20 ns read: the DC power, plus what the transient adds
-    assert o.data["e_tia_j"].item() == pytest.approx(p * 20e-9, rel=0.05)
+    assert o.data["e_tia_j"].item() == pytest.approx(p * 20e-9, rel=0.05, abs=0)
 
 
 def test_output_stage_sized_for_the_design_load_and_the_settled_read(tmp_path, pool):
@@ -157,17 +157,17 @@ def test_output_stage_sized_for_the_design_load_and_the_settled_read(tmp_path, p
     b = _sweep(tmp_path, "design-beh", dict(axes, tia=["behavioral"], a0_v_per_v=[1e12],
                                             read_window=["pulse"]), pool)
     i_o = o.data["i_out_a"].ravel()
-    assert i_o == pytest.approx(np.full(2, b.data["i_out_a"].item()), rel=0.01)
+    assert i_o == pytest.approx(np.full(2, b.data["i_out_a"].item()), rel=0.01, abs=0)
     p = o.data["p_tia_w"].ravel()
-    assert p == pytest.approx(np.full(2, 1.8 * (2 * 20e-6 + 64 * 25.75e-6 * 0.55)), rel=0.1)
+    assert p == pytest.approx(np.full(2, 1.8 * (2 * 20e-6 + 64 * 25.75e-6 * 0.55)), rel=0.1, abs=0)
     # read_window: 'pulse' integrates over t_read_s = 20 ns, 'settled' over 0..t_settle:
     # the supply energy is the DC power over the window plus what the transient adds
     # (<= 5 %); the linear cells draw V x I from their drivers once the line has charged
     t_s = o.data["t_settle_s"].ravel()
     e_tia, e_read = o.data["e_tia_j"].ravel(), o.data["e_read_j"].ravel()
-    assert e_tia[0] == pytest.approx(p[0] * 20e-9, rel=0.05)
-    assert e_tia[1] == pytest.approx(p[1] * t_s[1], rel=0.05)
-    assert e_read[1] / e_read[0] == pytest.approx(t_s[1] / 20e-9, rel=0.1)
+    assert e_tia[0] == pytest.approx(p[0] * 20e-9, rel=0.05, abs=0)
+    assert e_tia[1] == pytest.approx(p[1] * t_s[1], rel=0.05, abs=0)
+    assert e_read[1] / e_read[0] == pytest.approx(t_s[1] / 20e-9, rel=0.1, abs=0)
 
 
 def test_ota_tia_refuses_an_r_f_too_large_for_the_column(tmp_path, pool):

@@ -36,17 +36,17 @@ def test_settled_read_energy_form_by_hand():
     assert q == pytest.approx(1.5170, abs=1e-4)
     want = 0.65 * 1e-3 * (20e-9 * (0.85 - 0.02 * q) + 1e-9) + 1e-15 * 128 * 0.65 ** 2
     f = get_form(FORM).func
-    assert float(f(x, p, ex)[0]) == pytest.approx(want, rel=1e-12)
+    assert float(f(x, p, ex)[0]) == pytest.approx(want, rel=1e-12, abs=0)
     # below the floor (16 rows: 82.4 uA designed, 160 uA built) q is over the floor's current
     x16 = [np.array([16.0])] + x[1:6] + [np.array([50e-6]), np.array([20e-9])]
     want16 = 0.65 * 50e-6 * (20e-9 * (0.85 - 0.02 * 50e-6 / 160e-6) + 1e-9) \
         + 1e-15 * 16 * 0.65 ** 2
-    assert float(f(x16, p, ex)[0]) == pytest.approx(want16, rel=1e-12)
+    assert float(f(x16, p, ex)[0]) == pytest.approx(want16, rel=1e-12, abs=0)
     # torch: dE/dt_s = V_wl*I*(a + d*q), by hand
     xt = [torch.tensor(v, dtype=torch.float64) for v in x]
     xt[7].requires_grad_(True)
     f(xt, torch.tensor(p), ex).sum().backward()
-    assert float(xt[7].grad[0]) == pytest.approx(0.65 * 1e-3 * (0.85 - 0.02 * q), rel=1e-12)
+    assert float(xt[7].grad[0]) == pytest.approx(0.65 * 1e-3 * (0.85 - 0.02 * q), rel=1e-12, abs=0)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_shipped_read_energy_at_light_loads_against_ngspice(model, frac, temp, v
                      temp_c=temp)
         e = float(model.read_energy(rows=128.0, r_bl_ohm=r_bl, frac_on=frac,
                                     v_read_v=v_read, temp_c=temp))
-        assert math.isfinite(spice) and e == pytest.approx(spice, rel=TOL_LIGHT)
+        assert math.isfinite(spice) and e == pytest.approx(spice, rel=TOL_LIGHT, abs=0)
 
 
 def test_fit_keeps_the_table_where_the_form_holds_out_worse(model):
@@ -146,7 +146,7 @@ def test_fit_keeps_the_table_where_the_form_holds_out_worse(model):
     try_settled_energy(raw, numeric_settings(raw), fixed, 0, fns, errs, ex)
     assert fns["e_read_j"] is table
     assert errs["e_read_j"]["settled_form_max_pct_fs"] == pytest.approx(
-        model.heldout_error["outputs"]["e_read_j"]["max_pct_fs"], rel=1e-9)
+        model.heldout_error["outputs"]["e_read_j"]["max_pct_fs"], rel=1e-9, abs=0)
     errs = {"e_read_j": {"max_pct_fs": 5.0}}
     try_settled_energy(raw, numeric_settings(raw), fixed, 0, fns, errs, ex)
     assert fns["e_read_j"].form == FORM and errs["e_read_j"]["table_max_pct_fs"] == 5.0

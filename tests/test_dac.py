@@ -79,9 +79,9 @@ def test_driver_model_roundtrip_and_range(driver, tmp_path):
     back = load(tmp_path / "dac.model.h5")
     assert back.kind == "dac"
     for n, v in ((128, 0.2), (256, 1.8), (181, 1.0)):
-        assert back.drive_energy(n, v) == pytest.approx(float(m.drive_energy(n, v)), rel=1e-12)
+        assert back.drive_energy(n, v) == pytest.approx(float(m.drive_energy(n, v)), rel=1e-12, abs=0)
     assert float(back.drive_energy(256, 0.2)) == pytest.approx(
-        _pt(driver[0], "e_drive_j", 256, 0.2), rel=1e-6)
+        _pt(driver[0], "e_drive_j", 256, 0.2), rel=1e-6, abs=0)
     with pytest.warns(OutOfRangeWarning):
         back.drive_energy(1024, 0.2)
     with pytest.raises(ValueError):
@@ -91,7 +91,7 @@ def test_driver_model_roundtrip_and_range(driver, tmp_path):
 def test_chain_is_even_and_tapered():
     w = dc.chain_widths(300.0, 0.42, 1.0, 4.0)
     assert len(w) % 2 == 0 and len(w) >= 2
-    assert w[1][0] / w[0][0] == pytest.approx(4.0)
+    assert w[1][0] / w[0][0] == pytest.approx(4.0, rel=1e-6, abs=0)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_ideal_string_is_linear_and_costs_static_plus_charge(rstring):
              for q in ("inl_max_lsb", "dnl_max_lsb", "p_static_w", "e_conv_j", "t_settle_s")}
         # equal resistors: INL = DNL = 0 (the switches carry no DC current)
         assert a["inl_max_lsb"] < 1e-3 and a["dnl_max_lsb"] < 1e-3, a
-        assert a["p_static_w"] == pytest.approx(v_ref ** 2 / (n_res * r_unit), rel=1e-3)
+        assert a["p_static_w"] == pytest.approx(v_ref ** 2 / (n_res * r_unit), rel=1e-3, abs=0)
         # energy from V_ref: the string's static power over the window plus the charge
         # V_ref·C·V_out(full scale) of the row (C: n cells x 1 fF), plus at most that of
         # the 16 tap switches' output-side parasitics. Per transmission gate (2 um nfet +

@@ -61,7 +61,7 @@ def test_past_the_rail_the_input_term_saturates_at_x_and_triode_time_counts():
     t = np.array([15e-9])
     p = _p(gain=2e9, rail_hi=1.7, c_hi=0.008)
     *_, tri, in_hi, in_lo = features(t, p, EX)
-    assert in_hi[0] == pytest.approx(X_IN, rel=1e-6) and in_lo[0] == 0
+    assert in_hi[0] == pytest.approx(X_IN, rel=1e-6, abs=0) and in_lo[0] == 0
     assert 0.3 * (TH - 1e-9) < tri[0] < TH
 
 
@@ -77,7 +77,7 @@ def test_quadrature_matches_a_fine_trapezoid():
     ye = ys[-1]
     hold = np.trapezoid(ys - Y0, s) + (TH - t) * (ye - Y0)
     got = features(np.array([t]), p, EX)[4][0]
-    assert got == pytest.approx(hold, rel=1e-6)
+    assert got == pytest.approx(hold, rel=1e-6, abs=0)
 
 
 def test_shipped_mac_energy_is_the_ota_bias_moved_by_the_output():
@@ -92,5 +92,5 @@ def test_shipped_mac_energy_is_the_ota_bias_moved_by_the_output():
     e = {vs: m.evaluate("e_int_j", t_pulse_s=np.array([0.0, 15e-9]), vs_col_v=vs)
          for vs in (0.0, 0.9)}
     for v in e.values():
-        assert v[0] == pytest.approx(1.8 * 6 * 20e-6 * 20e-9, rel=0.05)
+        assert v[0] == pytest.approx(1.8 * 6 * 20e-6 * 20e-9, rel=0.05, abs=0)
     assert e[0.9][1] < e[0.9][0] and e[0.0][1] > e[0.0][0]

@@ -104,7 +104,7 @@ def test_calibration_reads_cold_and_the_reference_takes_out_its_own_gain():
     span, n, m = dev.g_max_s - dev.g_min_s, 128, (0.5 * 128 + 1.0) / 256
     i_cal = n * span * m
     i_run = n * ((dev.g_min_s + span * m) * _gain(m) - dev.g_min_s * _gain(0.0))
-    assert xb.ref_gain[0] == pytest.approx(i_cal / i_run, rel=1e-6)
+    assert xb.ref_gain[0] == pytest.approx(i_cal / i_run, rel=1e-6, abs=0)
     np.testing.assert_allclose(xb.w_eff, _hand_w_eff(w, loads, dev) * i_cal / i_run,
                                rtol=1e-6)
 
@@ -127,8 +127,8 @@ def test_ablation_with_only_the_ir_drop_keeps_the_reference_when_hot():
 def test_scaling_the_ir_drop_scales_both_laws():
     dev = _device(95.0)
     half = hardware.scale_crossbar(dev, ir_drop=0.5)
-    assert half.ir_drop_cal_rel(0.5) == pytest.approx(0.5 * _d(0.5, 27.0), rel=1e-12)
-    assert half.ir_drop_rel(0.5) == pytest.approx(0.5 * _d(0.5, 95.0), rel=1e-12)
+    assert half.ir_drop_cal_rel(0.5) == pytest.approx(0.5 * _d(0.5, 27.0), rel=1e-12, abs=0)
+    assert half.ir_drop_rel(0.5) == pytest.approx(0.5 * _d(0.5, 95.0), rel=1e-12, abs=0)
     assert hardware.scale_crossbar(_device(27.0), 0.5).ir_drop_cal_rel is None
 
 

@@ -58,7 +58,7 @@ def test_drift_matches_the_read_law_by_hand(t_c):
     expect = [(g * _ratio(g, t_c) - 1e-6 * _ratio(1e-6, t_c)) / span for g in gp]
     np.testing.assert_allclose(xb.w_eff[0], expect, rtol=2e-5)
     if t_c > 27:     # the low state drifts more than the high one: the weight ratio moves
-        assert xb.w_eff[0, 1] / xb.w_eff[0, 0] != pytest.approx(0.25, rel=1e-3)
+        assert xb.w_eff[0, 1] / xb.w_eff[0, 0] != pytest.approx(0.25, rel=1e-3, abs=0)
 
 
 def test_read_noise_per_read_by_hand():
@@ -73,7 +73,7 @@ def test_read_noise_per_read_by_hand():
     for g in cells:
         gh = g * _ratio(g, 85.0)
         var += 4 * 1.380649e-23 * 358.15 * gh / (2 * 20e-9) / 0.2 ** 2 + 0.005 ** 2 * gh * GQ
-    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
+    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05, abs=0)
 
 
 def test_hetrax_calibrates_at_programming_temperature_and_reads_hot():
@@ -118,11 +118,11 @@ def test_paired_summary_by_hand():
     assert s["diff_mean"] == pytest.approx([0.0, -0.0035, -0.01], abs=1e-12)
     assert s["diff_std"] == pytest.approx([0.0, 0.0021213, 0.0141421], abs=1e-7)
     assert s["diff_sem"] == pytest.approx([0.0, 0.0015, 0.01], abs=1e-9)
-    assert s["diff_ci95"] == pytest.approx([0.0, 0.0015 * 12.706, 0.01 * 12.706], rel=1e-4)
+    assert s["diff_ci95"] == pytest.approx([0.0, 0.0015 * 12.706, 0.01 * 12.706], rel=1e-4, abs=0)
     assert s["resolved"] == [False, False, False]
     three = paired_summary([27.0, 95.0], [[0.97, 0.96, 0.965], [0.96, 0.948, 0.954]], 27.0)
     assert three["diff_mean"] == pytest.approx([0.0, -0.011], abs=1e-12)
-    assert three["diff_ci95"] == pytest.approx([0.0, 0.0024843], rel=1e-4)
+    assert three["diff_ci95"] == pytest.approx([0.0, 0.0024843], rel=1e-4, abs=0)
     assert three["resolved"] == [False, True]
     # the reference point is the curve point nearest the programming temperature
     assert paired_summary([27.0, 61.0, 95.0], per_seed, 30.0)["diff_mean"][0] == 0.0
@@ -216,8 +216,8 @@ def test_torch_tier_reads_hot_with_the_same_noise():
     cells = [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]
     var = sum(4 * 1.380649e-23 * 358.15 * g * _ratio(g, 85.0) / (2 * 20e-9) / 0.2 ** 2 +
               0.005 ** 2 * g * _ratio(g, 85.0) * GQ for g in cells)
-    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
-    assert y.mean() == pytest.approx(float(xb.w_eff.sum()), rel=1e-3)
+    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05, abs=0)
+    assert y.mean() == pytest.approx(float(xb.w_eff.sum()), rel=1e-3, abs=0)
 
 
 # --- temperature-tracking reference (ThermalCrossbarLinear(reference="tile")) ----------
@@ -302,14 +302,14 @@ def test_reference_is_exact_at_calibration_and_noisy_when_hot():
     i_hot = 2 * (_h(g_ref, t_c) - _h(gmin, t_c))
     i_cold = 2 * (_h(g_ref, 27.0) - _h(gmin, 27.0))
     rel = math.sqrt(v_hot / i_hot ** 2 + v_cold / i_cold ** 2)
-    assert gains.mean() == pytest.approx(gain, rel=4 * rel / math.sqrt(200) + 1e-4)
-    assert gains.std() / gain == pytest.approx(rel, rel=0.2)     # 4 sigma of 200 draws
+    assert gains.mean() == pytest.approx(gain, rel=4 * rel / math.sqrt(200) + 1e-4, abs=0)
+    assert gains.std() / gain == pytest.approx(rel, rel=0.2, abs=0)     # 4 sigma of 200 draws
     rel_c = math.sqrt(2 * v_cold) / i_cold
     again = np.array([ThermalCrossbarLinear(
         w, _dev(), None, np.ones(2), s, bit_serial=True, read=ReramRead(MEM, 0.2, k=1.0),
         reference="tile").at(27.0).ref_gain[0] for s in range(200)])
     assert again.mean() == pytest.approx(1.0, abs=4 * rel_c / math.sqrt(200))
-    assert again.std() == pytest.approx(rel_c, rel=0.2)
+    assert again.std() == pytest.approx(rel_c, rel=0.2, abs=0)
 
 
 def test_reference_draw_is_shared_across_temperatures():
@@ -374,11 +374,11 @@ def test_torch_tier_applies_the_reference_gain():
     g_ref = gmin + 0.625 * span
     gain = (_h(g_ref, 27.0) - _h(gmin, 27.0)) / (_h(g_ref, 85.0) - _h(gmin, 85.0))
     hot = sum((_h(gmin + v * span, 85.0) - _h(gmin, 85.0)) / span for v in (1.0, 0.25))
-    assert y.mean() == pytest.approx(gain * hot, rel=1e-3)
+    assert y.mean() == pytest.approx(gain * hot, rel=1e-3, abs=0)
     cells = [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]
     var = sum(4 * 1.380649e-23 * 358.15 * _h(g, 85.0) / (2 * 20e-9) / 0.2 ** 2 +
               0.005 ** 2 * _h(g, 85.0) * GQ for g in cells)
-    assert y.std() == pytest.approx(gain * math.sqrt(var) / 99e-6, rel=0.05)
+    assert y.std() == pytest.approx(gain * math.sqrt(var) / 99e-6, rel=0.05, abs=0)
 
 
 def test_torch_read_noise_is_the_operators_own_draw():
@@ -442,7 +442,7 @@ def test_race_it_reads_its_cells_through_the_same_model_when_described():
     for g in [100e-6, 1e-6 + 0.25 * 99e-6, 1e-6, 1e-6]:
         gh = g * _ratio(g, 27.0)
         var += 4 * 1.380649e-23 * 300.15 * gh / (2 * 20e-9) / 0.2 ** 2 + 0.005 ** 2 * gh * GQ
-    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05)
+    assert y.std() == pytest.approx(math.sqrt(var) / 99e-6, rel=0.05, abs=0)
     plain = RaceItOps(archmod.load("race-it", ["crossbar.read_model=false"]), _dev(), 0.0,
                       ranges, ni).crossbar(w, "lin")
     assert not isinstance(plain, ThermalCrossbarLinear)

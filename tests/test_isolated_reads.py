@@ -159,7 +159,7 @@ def test_polynomial_exponents_are_bounded_by_the_terms_the_file_stores(tmp_path,
     # temperature is a form input of the shipped law, not a grid axis: this stand-in
     # polynomial takes only g_us and v_v (and the grid's v0_v)
     i = store.load(ok).evaluate("i_a", corner="tt", g_us=100.0, v_v=0.5, v0_v=0.5)
-    assert float(i) == pytest.approx(1e-6 * (1 + 100 + 0.5), rel=1e-12)   # by hand
+    assert float(i) == pytest.approx(1e-6 * (1 + 100 + 0.5), rel=1e-12, abs=0)   # by hand
     bad = _poly_model(tmp_path / "bad.model.h5", 1e9)
     assert bad.stat().st_size < 20_000
     t = time.monotonic()

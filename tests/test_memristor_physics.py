@@ -53,8 +53,8 @@ def test_temperature_coefficient_sign_and_magnitude():
     (LRS metallic, HRS semiconducting: Walczyk et al. TED 2011, Fang et al. EDL 2010)."""
     def tcr(g):
         return (math.log(mm.conductance_tc(g, 28.0)) - math.log(mm.conductance_tc(g, 26.0))) / 2
-    assert tcr(0.1e-6) == pytest.approx(0.10 / (KB * 300.15 ** 2), rel=2e-3)
-    assert tcr(100e-3) == pytest.approx(-1.0e-3, rel=5e-3)
+    assert tcr(0.1e-6) == pytest.approx(0.10 / (KB * 300.15 ** 2), rel=2e-3, abs=0)
+    assert tcr(100e-3) == pytest.approx(-1.0e-3, rel=5e-3, abs=0)
     assert tcr(1e-6) > tcr(30e-6) > tcr(150e-6) > 0 > tcr(3e-3)
 
 
@@ -64,7 +64,7 @@ def test_state_changes_the_shape():
         return mm.read_current(0.4, g, 0.5, leak=False) / (2 * mm.read_current(0.2, g, 0.5,
                                                                                 leak=False)) - 1
     hrs_gap_only = math.sinh(0.8) / (2 * math.sinh(0.4)) - 1
-    assert nl(1e-6) == pytest.approx(hrs_gap_only, rel=1e-3)
+    assert nl(1e-6) == pytest.approx(hrs_gap_only, rel=1e-3, abs=0)
     assert nl(150e-6) < 0.3 * nl(1e-6)
 
 
@@ -83,8 +83,8 @@ def test_ngspice_runs_the_subcircuit_with_temper_and_dg(tmp_path):
                              timeout=30).stdout
         vals = {ln.split("=")[0].strip(): -float(ln.split("=")[1]) for ln in out.splitlines()
                 if "#branch =" in ln}
-        assert vals["va#branch"] == pytest.approx(_hand(0.2, 30e-6, t), rel=1e-5), out
-        assert vals["vb#branch"] == pytest.approx(_hand(-0.4, 35e-6, t), rel=1e-5), out
+        assert vals["va#branch"] == pytest.approx(_hand(0.2, 30e-6, t), rel=1e-5, abs=0), out
+        assert vals["vb#branch"] == pytest.approx(_hand(-0.4, 35e-6, t), rel=1e-5, abs=0), out
 
 
 def _run(tmp_path, name, lines):
@@ -102,7 +102,7 @@ def test_control_node_variant_is_the_same_law(tmp_path):
         ".param MC_MM_SWITCH=0", netlists.include("memristor.spice"), "Vg gc 0 30",
         "X1 c 0 gc imc_memristor_vc", "Vc c 0 -0.45", ".temp 85",
         ".control", "op", "print vc#branch", ".endc"])
-    assert vals["vc#branch"] == pytest.approx(_hand(-0.45, 30e-6, 85.0), rel=1e-5), out
+    assert vals["vc#branch"] == pytest.approx(_hand(-0.45, 30e-6, 85.0), rel=1e-5, abs=0), out
 
 
 @pytest.mark.parametrize("switch", [0, 1])
@@ -124,7 +124,7 @@ def test_monte_carlo_draws_per_instance(tmp_path, switch):
         return
     sigma = math.sqrt(0.27e-6 * g + 0.005 ** 2 * g * GQ) * 0.9865
     assert abs(gs.mean() - g) < 4 * sigma / math.sqrt(n)
-    assert gs.std(ddof=1) == pytest.approx(sigma, rel=0.15)
+    assert gs.std(ddof=1) == pytest.approx(sigma, rel=0.15, abs=0)
     assert len(np.unique(np.round(gs, 12))) == n           # one draw per instance
 
 
@@ -135,5 +135,5 @@ def test_python_sampler_matches_the_spice_statistics():
     dg = mm.sample_dg_s(g, 3, temp_c=27.0)
     johnson2 = 4 * 1.380649e-23 * 300.15 * 50e-6 / (2 * 20e-9) / 0.2 ** 2
     sigma = math.sqrt((0.27e-6 * 50e-6) * 0.9865 ** 2 + 0.005 ** 2 * 50e-6 * GQ + johnson2)
-    assert dg.std() == pytest.approx(sigma, rel=0.03)
+    assert dg.std() == pytest.approx(sigma, rel=0.03, abs=0)
     assert abs(dg.mean()) < 4 * sigma / math.sqrt(g.size)

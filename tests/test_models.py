@@ -93,7 +93,7 @@ def test_mosfet_fit_heldout_and_evaluation(nfet_model, sweeps):
     e = model.heldout_error["outputs"]["id_a"]
     want_pct, n_held = _scipy_heldout_pct_fs(model, rawfile.read(sweeps["nfet"]), "id_a")
     assert e["n_heldout"] == n_held
-    assert e["max_pct_fs"] == pytest.approx(want_pct, rel=1e-9)
+    assert e["max_pct_fs"] == pytest.approx(want_pct, rel=1e-9, abs=0)
     # the table is the SPICE grid itself: every training point exact, held-out ones close
     res = errors_against(load(path), sweeps["nfet"])
     assert res["outputs"]["id_a"]["n_points"] == 2 * 43 * 37
@@ -124,8 +124,8 @@ def test_pfet_and_memristor(sweeps):
     np.testing.assert_allclose(i, fm * 50e-6 * 0.2 + (1 - fm) * 50e-6 * 0.5 * np.sinh(0.4),
                                rtol=1e-4)
     # programming variability: literature value, Poisson-like sqrt(G), 4.5 uS at 75 uS
-    assert mm.sigma_us(75.0) == pytest.approx(4.5)
-    assert mm.sigma_us(12.0) == pytest.approx(4.5 * np.sqrt(12.0 / 75.0))
+    assert mm.sigma_us(75.0) == pytest.approx(4.5, rel=1e-6, abs=0)
+    assert mm.sigma_us(12.0) == pytest.approx(4.5 * np.sqrt(12.0 / 75.0), rel=1e-6, abs=0)
     s50 = 4.5 * np.sqrt(50.0 / 75.0)
     g = mm.program(np.full(100_000, 50.0), rng=1)
     assert abs(g.std() - s50) < 0.3 and np.all(np.abs(g - 50) <= 3 * s50 + 1e-9)

@@ -34,21 +34,21 @@ def test_gaincell_figures_match_reference_md():
     # RTX 4090 per token per sample 22.4 us, 7.18 mJ; 64x64 arrays, window 1024.
     g = P.load_papers()["gaincell"]
     e = g["configuration"]["energy_breakdown_j"]
-    assert e["qk_arrays"] == pytest.approx(1.12e-9) and e["pv_arrays"] == pytest.approx(0.70e-9)
-    assert e["digital_and_routing"] == pytest.approx(4.0e-9)
-    assert e["dac"] == pytest.approx(0.33e-9)
+    assert e["qk_arrays"] == pytest.approx(1.12e-9, rel=1e-6, abs=0) and e["pv_arrays"] == pytest.approx(0.70e-9, rel=1e-6, abs=0)
+    assert e["digital_and_routing"] == pytest.approx(4.0e-9, rel=1e-6, abs=0)
+    assert e["dac"] == pytest.approx(0.33e-9, rel=1e-6, abs=0)
     per_head = _fig(P.load_papers(), "gaincell", "energy_per_token_per_head_j")["value"]
-    assert per_head == pytest.approx(6.15e-9) == pytest.approx(sum(e.values()))
+    assert per_head == pytest.approx(6.15e-9, rel=1e-6, abs=0) == pytest.approx(sum(e.values()), rel=1e-6, abs=0)
     papers = P.load_papers()
-    assert _fig(papers, "gaincell", "latency_s")["value"] == pytest.approx(65e-9)
-    assert _fig(papers, "gaincell", "gpu_latency_s")["value"] == pytest.approx(22.4e-6)
-    assert _fig(papers, "gaincell", "gpu_energy_j")["value"] == pytest.approx(7.18e-3)
+    assert _fig(papers, "gaincell", "latency_s")["value"] == pytest.approx(65e-9, rel=1e-6, abs=0)
+    assert _fig(papers, "gaincell", "gpu_latency_s")["value"] == pytest.approx(22.4e-6, rel=1e-6, abs=0)
+    assert _fig(papers, "gaincell", "gpu_energy_j")["value"] == pytest.approx(7.18e-3, rel=1e-6, abs=0)
     # the derived ratios are the stated arithmetic on those inputs
-    assert _fig(papers, "gaincell", "energy_j")["value"] == pytest.approx(12 * 6.15e-9, rel=1e-3)
+    assert _fig(papers, "gaincell", "energy_j")["value"] == pytest.approx(12 * 6.15e-9, rel=1e-3, abs=0)
     assert _fig(papers, "gaincell", "speedup_vs_gpu", "authors' repository", "RTX 4090")["value"] \
-        == pytest.approx(22.4e-6 / 65e-9, rel=3e-3)
+        == pytest.approx(22.4e-6 / 65e-9, rel=3e-3, abs=0)
     assert _fig(papers, "gaincell", "energy_ratio_vs_gpu", "authors' repository",
-                "RTX 4090")["value"] == pytest.approx(7.18e-3 / (12 * 6.15e-9), rel=3e-3)
+                "RTX 4090")["value"] == pytest.approx(7.18e-3 / (12 * 6.15e-9), rel=3e-3, abs=0)
     conf = g["configuration"]
     assert "64x64" in conf["arrays"] and "1024" in conf["arrays"]
     assert all(s in conf["bits"] for s in ("Q 4-bit", "K/V 3-bit", "5-bit"))

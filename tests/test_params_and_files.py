@@ -18,7 +18,7 @@ from imcspice.cli import main
     ("100f", 1e-13), (" 7 ", 7.0),
 ])
 def test_numbers_with_spice_suffixes(text, value):
-    assert parse_number("x", text) == pytest.approx(value)
+    assert parse_number("x", text) == pytest.approx(value, rel=1e-6, abs=0)
 
 
 INJECTIONS = [

@@ -52,7 +52,7 @@ def test_check_sweep_is_the_model_sweep_at_the_check_temperature(name):
     assert set(spec["axes"]) == set(want.axes)
     for k, v in want.axes.items():
         assert [float(x) for x in spec["axes"][k]] == pytest.approx([float(x) for x in v],
-                                                                    rel=1e-12)
+                                                                    rel=1e-12, abs=0)
     assert (raw.status == 1).all()
 
 

@@ -51,7 +51,7 @@ def test_ideal_calculator_reproduces_the_published_closed_form():
         e = np.mean([ideal_cdac_energy((c + 0.5) / 2 ** n * VREF, 1.0, n)[0]
                      for c in range(2 ** n)]) / VREF ** 2
         closed = sum(2 ** (n + 1 - 2 * i) * (2 ** i - 1) for i in range(1, n + 1))
-        assert 2 * e == pytest.approx(closed, rel=1e-9)
+        assert 2 * e == pytest.approx(closed, rel=1e-9, abs=0)
     assert sum(2 ** (11 - 2 * i) * (2 ** i - 1) for i in range(1, 11)) == pytest.approx(
         1363.3, abs=0.05)
     # and it converts: code = floor(vin / vref * 2^N)

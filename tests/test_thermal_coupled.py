@@ -39,7 +39,7 @@ def _power(t_c: float) -> float:
 
 
 def test_one_cell_stack_is_the_hand_resistance():
-    assert _one_cell(10.0) == pytest.approx(T_AMB + R_HAND * 10.0, rel=1e-12)
+    assert _one_cell(10.0) == pytest.approx(T_AMB + R_HAND * 10.0, rel=1e-12, abs=0)
 
 
 def test_fixed_point_of_a_one_cell_stack_by_hand():
@@ -56,7 +56,7 @@ def test_fixed_point_of_a_one_cell_stack_by_hand():
     assert t == pytest.approx(t_star + rk ** n * (T_REF - t_star), abs=1e-9)
     assert abs(t - t_star) < tc.TOL_C / (1 - rk)
     residual = T_AMB + R_HAND * _power(t) - t       # by hand, not from the iteration
-    assert abs(residual) < tc.TOL_C and fp.residual_c == pytest.approx(abs(residual), rel=1e-9)
+    assert abs(residual) < tc.TOL_C and fp.residual_c == pytest.approx(abs(residual), rel=1e-9, abs=0)
 
 
 def test_damping_converges_where_plain_iteration_diverges():

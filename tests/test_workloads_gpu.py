@@ -29,7 +29,7 @@ def _flops(ops: list[Operator], kind: str) -> int:
     ("gpt2-xl", 1.5576e9, 0.01),    # 1.5B ("1558M" in the released checkpoint)
 ])
 def test_param_counts(name, expected, rel):
-    assert get_workload(name).params == pytest.approx(expected, rel=rel)
+    assert get_workload(name).params == pytest.approx(expected, rel=rel, abs=0)
 
 
 def test_exact_known_checkpoint_counts():
@@ -65,7 +65,7 @@ def test_bert_linear_flops_closed_form():
     assert lin == 2 * seq * s.layers * s.linear_weights_per_layer
     # ~ 2 * (non-embedding params) * tokens (Kaplan et al. 2020 convention).
     non_emb = s.params - s.params_embedding - s.d_model ** 2 - s.d_model  # minus pooler
-    assert lin == pytest.approx(2 * non_emb * seq, rel=2e-3)  # biases, norms
+    assert lin == pytest.approx(2 * non_emb * seq, rel=2e-3, abs=0)  # biases, norms
     # Attention matmuls: 2 products of 2*seq*seq*d each per layer.
     assert _flops(ops, "matmul") == s.layers * 4 * seq * seq * s.d_model
 
@@ -80,7 +80,7 @@ def test_decoder_prefill_flops(name):
     assert _flops(ops, "matmul") == batch * s.layers * 4 * seq * seq * s.d_model
     # Products dominate; the non-linear operators are a small remainder.
     assert total_flops(ops) == pytest.approx(_flops(ops, "linear") + _flops(ops, "matmul"),
-                                             rel=0.02)
+                                             rel=0.02, abs=0)
 
 
 @pytest.mark.parametrize("name", DECODERS)
@@ -193,7 +193,7 @@ def test_gpu_presets():
     assert GPUS["a100-40gb"].mem_bw_gbps == 1555.0 and GPUS["a100-40gb"].peak_fp16_tflops == 312.0
     assert GPUS["a100"].peak_fp16_tflops == 312.0 and GPUS["a100"].tdp_w == 400.0
     assert GPUS["rtx4090"].peak_fp16_tflops == 165.2
-    assert GPUS["jetson-orin"].peak_fp16_tflops == pytest.approx(170 / 2 / 2)
+    assert GPUS["jetson-orin"].peak_fp16_tflops == pytest.approx(170 / 2 / 2, rel=1e-6, abs=0)
     for g in GPUS.values():
         assert isinstance(g, GPUSpec) and g.source
         assert 0 < g.idle_w < g.tdp_w
@@ -240,14 +240,14 @@ def test_energy_and_bookkeeping(gpu):
         assert r["energy_j"] > 0 and r["latency_s"] > 0
         assert spec.idle_w <= r["avg_power_w"] <= spec.tdp_w
         assert len(r["per_layer_latency_s"]) == s.layers
-        assert sum(r["per_layer_latency_s"]) + r["other_latency_s"] == pytest.approx(r["latency_s"])
+        assert sum(r["per_layer_latency_s"]) + r["other_latency_s"] == pytest.approx(r["latency_s"], rel=1e-6, abs=0)
         assert r["bound_counts"]["compute"] + r["bound_counts"]["memory"] == r["kernels"]
         assert r["latency_s"] == pytest.approx(r["compute_bound_time_s"] + r["memory_bound_time_s"]
-                                               + r["launch_time_s"])
+                                               + r["launch_time_s"], rel=1e-6, abs=0)
         assert r["roofline_latency_s"] == pytest.approx(r["compute_bound_time_s"]
-                                                        + r["memory_bound_time_s"])
+                                                        + r["memory_bound_time_s"], rel=1e-6, abs=0)
         assert r["launch_time_s"] == r["kernels"] * r["launch_overhead_s"]
-        assert r["roofline_energy_j"] == pytest.approx(spec.tdp_w * r["roofline_latency_s"])
+        assert r["roofline_energy_j"] == pytest.approx(spec.tdp_w * r["roofline_latency_s"], rel=1e-6, abs=0)
         assert r["roofline_energy_j"] <= r["energy_j"]
 
 
@@ -264,7 +264,7 @@ def test_launch_overhead_and_fusion_options():
     ops = operator_graph("gpt2", 4096)
     base = gpu_estimate(ops, "h100")
     no_launch = gpu_estimate(ops, "h100", launch_overhead_s=0.0)
-    assert base["latency_s"] - no_launch["latency_s"] == pytest.approx(5e-6 * base["kernels"])
+    assert base["latency_s"] - no_launch["latency_s"] == pytest.approx(5e-6 * base["kernels"], rel=1e-6, abs=0)
     unfused = gpu_estimate(ops, "h100", fuse_attention=False)
     assert unfused["kernels"] == base["kernels"] + 2 * WORKLOADS["gpt2"].layers
     assert unfused["latency_s"] > base["latency_s"]  # materialized score matrices
@@ -276,18 +276,18 @@ def test_roofline_matches_hand_calculation():
     s = WORKLOADS["llama-7b"]
     r = gpu_estimate(operator_graph(s, 1, mode="decode"), "h100", launch_overhead_s=0.0)
     t_weights = 2 * (s.params - s.vocab * s.d_model) / (3350e9 * 0.8)  # embedding: 1 row read
-    assert r["latency_s"] == pytest.approx(t_weights, rel=0.01)
+    assert r["latency_s"] == pytest.approx(t_weights, rel=0.01, abs=0)
     assert math.isclose(r["energy_j"], r["latency_s"] * GPUS["h100"].tdp_w, rel_tol=1e-9)
 
 
 def test_h200_only_faster_when_memory_bound():
     dec = operator_graph("llama-7b", 1024, mode="decode")
     assert gpu_estimate(dec, "h200")["roofline_latency_s"] == pytest.approx(
-        gpu_estimate(dec, "h100")["roofline_latency_s"] * 3350 / 4800, rel=1e-9)
+        gpu_estimate(dec, "h100")["roofline_latency_s"] * 3350 / 4800, rel=1e-9, abs=0)
     pre = operator_graph("llama-7b", 2048)  # compute-bound: same GH100 tensor peak
     h100, h200 = gpu_estimate(pre, "h100"), gpu_estimate(pre, "h200")
     assert h200["compute_bound_time_s"] >= h100["compute_bound_time_s"] * 0.999
-    assert h200["roofline_latency_s"] == pytest.approx(h100["roofline_latency_s"], rel=0.1)
+    assert h200["roofline_latency_s"] == pytest.approx(h100["roofline_latency_s"], rel=0.1, abs=0)
 
 
 # --------------------------------------------------------------------------- launch term
@@ -321,12 +321,12 @@ def test_roofline_and_launch_terms_match_hand_calculation():
     assert math.isclose(r["roofline_energy_j"], tdp * roof, rel_tol=1e-12)
     assert r["bound_counts"] == {"compute": 1, "memory": 1}
     assert r["launch_overhead_s"] == t_launch
-    assert [k["roofline_s"] for k in r["per_kernel"]] == pytest.approx([gemm_t, add_t])
+    assert [k["roofline_s"] for k in r["per_kernel"]] == pytest.approx([gemm_t, add_t], rel=1e-6, abs=0)
     # No launch: latency is the roofline alone, energy is TDP x roofline.
     r0 = gpu_estimate(_tiny_ops(), "h100", compute_efficiency=eta_c, memory_efficiency=eta_m,
                       launch_overhead_s=0.0)
     assert r0["latency_s"] == r0["roofline_latency_s"] == r["roofline_latency_s"]
-    assert r0["energy_j"] == pytest.approx(r["roofline_energy_j"])
+    assert r0["energy_j"] == pytest.approx(r["roofline_energy_j"], rel=1e-6, abs=0)
 
 
 def test_fusion_and_assumptions_are_stated():
@@ -342,8 +342,8 @@ def test_fusion_and_assumptions_are_stated():
     assert unfused["fusion"].startswith("no fusion") and unfused["fusion"] != fused["fusion"]
     # The numbers: BERT-base on an H100 is mostly launch overhead at batch 1.
     r = gpu_estimate(operator_graph("bert-base", 128), "h100")
-    assert r["kernels"] == 146 and r["launch_time_s"] == pytest.approx(730e-6)
-    assert r["roofline_latency_s"] == pytest.approx(99e-6, rel=0.01)
+    assert r["kernels"] == 146 and r["launch_time_s"] == pytest.approx(730e-6, rel=1e-6, abs=0)
+    assert r["roofline_latency_s"] == pytest.approx(99e-6, rel=0.01, abs=0)
 
 
 # --------------------------------------------------------------------------- anchors
@@ -370,8 +370,8 @@ def test_anchor_comparison_errors_are_finite():
         # old check `> -1` held for any positive prediction), and the roofline is a lower
         # bound: no run beats peak bandwidth and peak compute
         m = row["measured_latency_s"]
-        assert row["roofline_error"] == pytest.approx(row["roofline_latency_s"] / m - 1)
-        assert row["latency_error"] == pytest.approx(row["latency_s"] / m - 1)
+        assert row["roofline_error"] == pytest.approx(row["roofline_latency_s"] / m - 1, rel=1e-6, abs=0)
+        assert row["latency_error"] == pytest.approx(row["latency_s"] / m - 1, rel=1e-6, abs=0)
         assert row["roofline_latency_s"] <= m, row["id"]
         assert row["latency_s"] > row["roofline_latency_s"] > 0
         assert row["fusion"] and row["citation"] and row["assumptions"]
@@ -388,12 +388,12 @@ def test_attention_anchor_prices_only_the_two_products():
     b, h, dh, ctx, bpe = 64, 12, 64, 1024, 4
     nbytes = b * h * ((1 + ctx) * dh + ctx + (ctx + ctx * dh) + dh) * bpe
     t = nbytes / (1008e9 * 0.8) / b
-    assert row["roofline_latency_s"] == pytest.approx(t, rel=1e-12)
-    assert row["latency_s"] == pytest.approx(t + 2 * 5e-6 / b, rel=1e-12)
+    assert row["roofline_latency_s"] == pytest.approx(t, rel=1e-12, abs=0)
+    assert row["latency_s"] == pytest.approx(t + 2 * 5e-6 / b, rel=1e-12, abs=0)
     copies = row["with_operand_copies"]  # + a read and write of K and of V
     assert copies["kernels"] == 4
     assert copies["roofline_latency_s"] == pytest.approx(
-        t + 4 * b * h * ctx * dh * bpe / (1008e9 * 0.8) / b, rel=1e-12)
+        t + 4 * b * h * ctx * dh * bpe / (1008e9 * 0.8) / b, rel=1e-12, abs=0)
 
 
 _VALID_ANCHOR = {

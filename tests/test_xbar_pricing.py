@@ -73,11 +73,11 @@ def test_read_priced_at_the_mapped_loads(hw):
     xb = figs["crossbar"]
     t = _model_at(hw, "t_settle_s", L)
     t_max_load = _model_at(hw, "t_settle_s", [0.5])[0]
-    assert t_max_load == pytest.approx(t.max(), rel=1e-12)
-    assert xb["latency"].value == pytest.approx(t_max_load, rel=1e-9)
+    assert t_max_load == pytest.approx(t.max(), rel=1e-12, abs=0)
+    assert xb["latency"].value == pytest.approx(t_max_load, rel=1e-9, abs=0)
     for fig, q in (("energy", "e_read_j"), ("tia_energy", "e_tia_j")):
         e = _model_at(hw, q, L)
-        assert xb[fig].value == pytest.approx(np.mean(e / t) * t_max_load, rel=1e-9)
+        assert xb[fig].value == pytest.approx(np.mean(e / t) * t_max_load, rel=1e-9, abs=0)
         assert xb[fig].source == "spice"
         assert "mapped bit-line loads" in xb[fig].detail and "hand-built W" in xb[fig].detail
     # the light columns cost less than the heaviest one read over the same window
@@ -91,9 +91,9 @@ def test_a_number_still_prices_one_stated_load(hw):
         raw["components"]["crossbar"][f]["at"] = {"frac_on": 0.2}
     figs = components.resolve(arch.from_dict(raw), hw)["crossbar"]
     assert figs["energy"].value == pytest.approx(_model_at(hw, "e_read_j", [0.2])[0],
-                                                 rel=1e-9)
+                                                 rel=1e-9, abs=0)
     assert figs["latency"].value == pytest.approx(_model_at(hw, "t_settle_s", [0.2])[0],
-                                                  rel=1e-9)
+                                                  rel=1e-9, abs=0)
 
 
 def test_mapped_needs_the_latency_at_the_mapped_loads(hw):
