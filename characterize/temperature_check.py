@@ -17,8 +17,8 @@ model's own default sweep again, tt only, at :data:`CHECK_TEMP_C`, and compares:
 
     python -m imcspice.characterize.temperature_check --out models/data/check
 
-writes ``OUT/NAME.raw.h5`` per model (shipped; tests/test_shipped_models.py holds the
-shipped models to them) and prints the table, JSON on the last line.
+writes ``OUT/NAME.raw.h5`` per model (shipped; tests/test_periphery_temperature.py holds
+the shipped models to them) and prints the table, JSON on the last line.
 """
 from __future__ import annotations
 
