@@ -74,3 +74,20 @@ def test_check_refuses_missing_models_before_any_spice(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "dac.model.h5: no such file" in err[0]
     assert not out.exists()
+
+
+def test_validate_against_reads_in_the_models_full_scale(checks):
+    """``validate --against`` states errors in % of the model's full scale, the unit of
+    its held-out figures: the SAR logic energy at 45 C spans 0.4 fJ over the 5 unit
+    capacitors, so its own range would turn a 0.4 fJ error into 340 %."""
+    from imcspice.characterize.fit import errors_against
+    from imcspice.models import load
+    m = load(DATA / "sar-adc.model.h5")
+    res = errors_against(m, DATA / "check" / "sar-adc.raw.h5")
+    for q, e in res["outputs"].items():
+        fs = m.heldout_error["outputs"][q]["full_scale"]
+        assert e["full_scale"] == fs
+        assert e["max_pct_fs"] == pytest.approx(100 * e["max_abs"] / fs, rel=1e-12, abs=0)
+        assert e["max_pct_fs"] == pytest.approx(checks["sar-adc"][q]["interp_max_pct_fs"],
+                                                rel=1e-9, abs=0)
+    assert res["max_pct_fs"] < 0.1
