@@ -29,7 +29,7 @@ def consistent(rep):
     """Totals are the sums of their entries; every set of provenance shares sums to 1."""
     for k, unit in (("energy", "energy_j"), ("latency", "latency_s"), ("area", "area_mm2")):
         total = sum(e["amount"] for e in rep[f"{k}_entries"])
-        assert total == pytest.approx(rep[unit], rel=1e-9)
+        assert total == pytest.approx(rep[unit], rel=1e-9, abs=0)
         assert sum(rep["provenance_share"][k].values()) == pytest.approx(1.0, abs=1e-12)
         assert {e["source"] for e in rep[f"{k}_entries"]} <= {"spice", "literature",
                                                                "assumption"}

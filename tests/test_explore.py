@@ -118,7 +118,7 @@ def test_explore_files_and_failed_point(tmp_path, fake_evaluate):
     assert len(table) == 4
     assert table[0]["crossbar.rows"] == "64" and table[0]["accuracy_metric"] == "cosine_mean"
     assert float(table[0]["spice_energy_share"]) == 0.4
-    assert float(table[1]["energy_dac_j"]) == pytest.approx(8e-4)
+    assert float(table[1]["energy_dac_j"]) == pytest.approx(8e-4, rel=1e-6, abs=0)
     assert table[2]["energy_j"] == ""
     doc = json.loads((tmp_path / "explore.json").read_text())
     assert doc["arch"] == "race-it" and doc["grid"] == {"crossbar.rows": [64, 128],
@@ -193,8 +193,8 @@ def test_dac_bits_direction_real_cost():
         m = mapping.build(a, get_workload("minilm"), 128)
         sheet = cost.price(m, components.resolve(a, hw))
         e[bits] = sheet.by(sheet.energy, "component")
-    assert e[6]["dac"] == pytest.approx(5 / 7 * e[8]["dac"], rel=1e-9)
-    assert e[6]["crossbar"] == pytest.approx(5 / 7 * e[8]["crossbar"], rel=1e-9)
+    assert e[6]["dac"] == pytest.approx(5 / 7 * e[8]["dac"], rel=1e-9, abs=0)
+    assert e[6]["crossbar"] == pytest.approx(5 / 7 * e[8]["crossbar"], rel=1e-9, abs=0)
 
 
 # --- the real thing: two --quick evaluations ----------------------------------------------
@@ -219,7 +219,7 @@ def test_explore_race_it_quick_dac_bits(tmp_path, capsys):
     # bit-serial: DAC drives and crossbar column reads per token are proportional to the
     # planes (sign-magnitude: bits - 1)
     assert float(lo["energy_dac_j"]) == pytest.approx(5 / 7 * float(hi["energy_dac_j"]),
-                                                      rel=1e-6)
+                                                      rel=1e-6, abs=0)
     assert float(lo["energy_crossbar_j"]) < float(hi["energy_crossbar_j"])
     assert float(lo["energy_j"]) < float(hi["energy_j"])
     assert (out / "pareto_energy_accuracy.png").is_file()
@@ -239,6 +239,6 @@ def test_explore_race_it_priced_only(tmp_path):
         assert r["accuracy_metric"] is None
         assert r["spice_energy_share"] == pytest.approx(1.0, abs=1e-12)
     assert lo["energy_breakdown_j"]["dac"] == pytest.approx(     # 5 / 7 magnitude planes
-        5 / 7 * hi["energy_breakdown_j"]["dac"], rel=1e-9)
+        5 / 7 * hi["energy_breakdown_j"]["dac"], rel=1e-9, abs=0)
     assert lo["energy_breakdown_j"]["crossbar"] < hi["energy_breakdown_j"]["crossbar"]
     assert (tmp_path / "pareto_energy_accuracy.png").is_file()  # says: not simulated

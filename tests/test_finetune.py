@@ -60,7 +60,7 @@ def test_three_stages_write_every_perplexity_and_a_loadable_model(tiny, tmp_path
     # the saved weights + scale/offset pairs reproduce the fine-tuned perplexity
     model, summ = ft.load_finetuned(tmp_path / "out" / "model.safetensors", physics=phys)
     again = ft.perplexity(model, clm.corpus_tokens("heldout"), s)
-    assert again == pytest.approx(ppl["fine_tuned"], rel=1e-5)
+    assert again == pytest.approx(ppl["fine_tuned"], rel=1e-5, abs=0)
     assert summ["physics"]["kv_bits"] == 3 and summ["physics"]["window"] == 128
 
 
@@ -81,7 +81,7 @@ def test_training_ends_on_the_best_validation_iterate(tiny):
     steps = [k for k, _ in r["val_losses"]]
     assert steps == [0, 2, 4, 6]
     best = min(v for _, v in r["val_losses"])
-    assert _ce(model, val) == pytest.approx(best, rel=1e-6)
+    assert _ce(model, val) == pytest.approx(best, rel=1e-6, abs=0)
 
 
 def test_time_budget_anneals_by_time_and_ends_the_stage(tiny, monkeypatch):
@@ -107,7 +107,7 @@ def test_time_budget_anneals_by_time_and_ends_the_stage(tiny, monkeypatch):
     np.testing.assert_allclose(rates, [0.868198e-3, 0.55e-3, 0.231802e-3], rtol=1e-5)
     assert [k for k, _ in r["val_losses"]] == [0, 2, 3]
     best = min(v for _, v in r["val_losses"])
-    assert _ce(model, val) == pytest.approx(best, rel=1e-6)
+    assert _ce(model, val) == pytest.approx(best, rel=1e-6, abs=0)
 
 
 def test_weight_average_is_scored_and_kept_when_lower(tiny):
@@ -129,10 +129,10 @@ def test_weight_average_is_scored_and_kept_when_lower(tiny):
         w = {n: d ** k * iterates[0][n] + sum((1 - d) * d ** (k - j) * iterates[j][n]
                                              for j in range(1, k + 1)) for n in names}
         ref.load_state_dict({n: t.float() for n, t in w.items()}, strict=False)
-        assert _ce(ref, val) == pytest.approx(v, rel=1e-5)
+        assert _ce(ref, val) == pytest.approx(v, rel=1e-5, abs=0)
     scores = r["val_losses"] + r["val_losses_average"]
     best = min(v for _, v in scores)
-    assert _ce(model, val) == pytest.approx(best, rel=1e-6)
+    assert _ce(model, val) == pytest.approx(best, rel=1e-6, abs=0)
     kind = "average" if best in [v for _, v in r["val_losses_average"]] else "iterate"
     assert r["val_best_weights"] == kind
     with pytest.raises(ValueError, match="decay"):
@@ -237,7 +237,7 @@ def test_shipped_finetuned_model_reproduces_its_recorded_perplexity():
     model, summ = ft.load_finetuned()
     s = ft.FinetuneSettings(eval_tokens=summ["settings"]["eval_tokens"])
     ppl = ft.perplexity(model, clm.corpus_tokens("heldout"), s)
-    assert ppl == pytest.approx(summ["perplexity"]["fine_tuned"], rel=1e-4)
+    assert ppl == pytest.approx(summ["perplexity"]["fine_tuned"], rel=1e-4, abs=0)
 
 
 def test_shipped_finetuned_model_uses_its_attention():
@@ -313,8 +313,8 @@ def test_resume_continues_stage_3_and_measures_the_attention(tiny, tmp_path):
                  settings=replace(s, steps_nonlinear=3, seed=1, val_every=1),
                  progress=False, physics=phys)
     ppl = res["perplexity"]
-    assert ppl["resumed_from"] == pytest.approx(first["perplexity"]["fine_tuned"], rel=1e-5)
-    assert ppl["fp32"] == pytest.approx(first["perplexity"]["fp32"], rel=1e-9)
+    assert ppl["resumed_from"] == pytest.approx(first["perplexity"]["fine_tuned"], rel=1e-5, abs=0)
+    assert ppl["fp32"] == pytest.approx(first["perplexity"]["fp32"], rel=1e-9, abs=0)
     assert ppl["calibrated"] == first["perplexity"]["calibrated"]
     assert res["resumed_from"]["stage3_steps_before"] == 2 and len(res["loss_stage3"]) == 3
     assert res["steps_done"] == {"stage3": 3} and first["steps_done"] == {"stage1": 1,
@@ -322,10 +322,11 @@ def test_resume_continues_stage_3_and_measures_the_attention(tiny, tmp_path):
     assert [k for k, _ in res["validation_stage3"]] == [0, 1, 2, 3]
     model, summ = ft.load_finetuned(tmp_path / "b" / "model.safetensors", physics=phys)
     held = clm.corpus_tokens("heldout")
-    assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5)
-    assert attention_zeroed(model, held, s) == pytest.approx(ppl["attention_zeroed"], rel=1e-5)
+    assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5, abs=0)
+    assert attention_zeroed(model, held, s) == pytest.approx(ppl["attention_zeroed"], rel=1e-5,
+                                                             abs=0)
     # the helper restores the pairs it zeroed
-    assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5)
+    assert ft.perplexity(model, held, s) == pytest.approx(ppl["fine_tuned"], rel=1e-5, abs=0)
 
 
 def test_resume_refuses_a_missing_checkpoint_and_a_model(tmp_path, capsys):
@@ -397,7 +398,7 @@ def test_history_unrolls_the_resumed_runs_oldest_first(tmp_path):
     assert ([400], [2.3]) in drawn
     ends = [(list(x), list(y)) for x, y in bottom]
     assert ([300, 400], [12.0, 10.0]) in ends and ([0, 1], [4.0, 4.0]) in ends
-    assert ([0, 1], [pytest.approx(4.4)] * 2) in ends
+    assert ([0, 1], [pytest.approx(4.4, rel=1e-6, abs=0)] * 2) in ends
     check_png(fig, path)
 
 

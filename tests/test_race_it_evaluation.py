@@ -60,7 +60,7 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     # the loads of the simulated chip's own bit lines (outlier rows removed alike)
     priced, read = rep["crossbar_priced_loads"], acc["crossbar_loads"]
     for k in ("median", "max", "min"):
-        assert priced[k] == pytest.approx(read[k], rel=1e-5), k
+        assert priced[k] == pytest.approx(read[k], rel=1e-5, abs=0), k
     # the tiny sweep leaves frac_active at the recipe's default, every row driven; the
     # description's IR profile is named with the loads
     assert read["ir_law_rows_driven"] == [1.0, 1.0]
@@ -70,7 +70,7 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     a_ = arch.load("race-it")
     hw_ = hardware.HardwareModels.from_dir(d, corner=a_.corner, temp_c=a_.temp_c)
     assert read["r_access_ohm"] == pytest.approx(
-        hardware.crossbar_device(hw_, a_.component("crossbar")).r_access_ohm, rel=1e-9)
+        hardware.crossbar_device(hw_, a_.component("crossbar")).r_access_ohm, rel=1e-9, abs=0)
     consistent(rep)
     assert rep["provenance_share"]["energy"]["spice"] > 0
     assert {"h100", "a100", "rtx4090", "jetson-orin"} <= set(rep["gpu"])
@@ -87,7 +87,7 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
         num, unit = rows[(e["component"], e["figure"])]
         assert unit in ("mm²", "µm²"), (e["component"], unit)
         assert float(num) * (1e-6 if unit == "µm²" else 1.0) == pytest.approx(
-            e["amount"], rel=5e-3), e["component"] and "Comparison with the paper" in md
+            e["amount"], rel=5e-3, abs=0), e["component"] and "Comparison with the paper" in md
     # doubling the sequence doubles every per-token count: energy ~2x (shape-only pricing)
     a = arch.load("race-it")
     figs = components.resolve(a, hardware.HardwareModels.from_dir(d))
@@ -133,9 +133,9 @@ def test_race_it_ablation(tiny_models, tmp_path):
         plot_ablation(acc, tmp_path / "a.png", "t")
     (fig, path), = saved
     only, all_but = ([b.get_height() for b in c] for c in fig.axes[0].containers[:2])
-    assert only == pytest.approx([acc["ablation"][k] for k in acc["ablation"]], rel=1e-12)
+    assert only == pytest.approx([acc["ablation"][k] for k in acc["ablation"]], rel=1e-12, abs=0)
     assert all_but == pytest.approx([acc["ablation_all_but"][k] for k in acc["ablation"]],
-                                    rel=1e-12)
+                                    rel=1e-12, abs=0)
     check_png(fig, path)
 
 
@@ -186,27 +186,27 @@ def _check_report_plots(saved: list, rep: dict) -> None:
     ax = figs["energy_breakdown"].axes[0]
     e = rep["energy_breakdown_j"]
     drawn = [b.get_width() for b in ax.containers[0]][::-1]     # barh: listed top-down
-    assert drawn == pytest.approx(list(e.values()), rel=1e-12)
-    assert sum(drawn) == pytest.approx(rep["energy_j"], rel=1e-9)   # the parts sum up
+    assert drawn == pytest.approx(list(e.values()), rel=1e-12, abs=0)
+    assert sum(drawn) == pytest.approx(rep["energy_j"], rel=1e-9, abs=0)   # the parts sum up
     ax = figs["latency_per_layer"].axes[0]
     drawn = {t.get_text(): b.get_height() for t, b in zip(ax.get_xticklabels(),
                                                           ax.containers[0])}
     want = {("emb/head" if int(k) < 0 else k): 1e6 * v
             for k, v in rep["latency_per_layer_s"].items()}
-    assert drawn == pytest.approx(want, rel=1e-12)
+    assert drawn == pytest.approx(want, rel=1e-12, abs=0)
     acc = rep["accuracy"]
     sweep = acc["vs_nonideality_scale"]
     lines = line_data(figs["accuracy_vs_nonideality"].axes[0])
     for (x, y), k in zip(lines, ("cosine_mean", "cosine_min", "nn_agreement")):
         assert list(x) == [float(s) for s in sweep]
-        assert list(y) == pytest.approx([sweep[s][k] for s in sweep], rel=1e-12)
+        assert list(y) == pytest.approx([sweep[s][k] for s in sweep], rel=1e-12, abs=0)
     if "ablation" in acc:
         ax = figs["accuracy_ablation"].axes[0]
         keys = list(acc["ablation"])
         only, all_but = ([b.get_height() for b in c] for c in ax.containers[:2])
-        assert only == pytest.approx([acc["ablation"][k] for k in keys], rel=1e-12)
+        assert only == pytest.approx([acc["ablation"][k] for k in keys], rel=1e-12, abs=0)
         assert all_but == pytest.approx([acc["ablation_all_but"][k] for k in keys],
-                                        rel=1e-12)
+                                        rel=1e-12, abs=0)
         assert acc["cosine_mean"] in [y[0] for _, y in line_data(ax)]  # the all-on line
     for f, path in saved:
         check_png(f, path)
