@@ -88,7 +88,10 @@ class RawSweep:
                 if vals.dtype.kind in "SUO":
                     hits = np.nonzero(np.asarray([str(v) for v in vals]) == str(want))[0]
                 else:
-                    hits = np.nonzero(np.isclose(vals.astype(float), float(want)))[0]
+                    # relative only: numpy's default atol (1e-8) matched every value of
+                    # an axis in farads or seconds (50 fF "equals" 200 fF)
+                    hits = np.nonzero(np.isclose(vals.astype(float), float(want),
+                                                 rtol=1e-9, atol=0.0))[0]
                 if not len(hits):
                     raise KeyError(f"{n}={want!r} not on axis {n} ({list(vals)})")
                 index.append(int(hits[0]))

@@ -156,3 +156,23 @@ def test_open_raw_refuses_inconsistent_labels(tmp_path, how, match):
             del f["seconds"]
             f["seconds"] = np.zeros(3, dtype="f4")
     _one_line_error(bad, match)
+
+
+def test_select_tells_apart_axis_values_in_farads_and_amperes():
+    """``RawSweep.select`` finds a value by relative closeness: the OTA sweep's loads are
+    50 fF, 200 fF and 1 pF and its bias currents 5-40 uA, all closer than numpy's default
+    absolute tolerance (1e-8), which returned the first load for every one. Expected
+    values read with plain h5py at the index of the value asked for."""
+    from imcspice.characterize import rawfile
+    path = DEFAULT_MODELS_DIR / "raw" / "ota.raw.h5"
+    raw = rawfile.read(path)
+    with h5py.File(path, "r") as f:
+        loads, biases = f["axes/cl_f"][:], f["axes/ibias_a"][:]
+        gbw = f["data/gbw_hz"][0, 0]                    # (ibias_a, cl_f) at tt, 27 C
+    assert len(set(gbw[3])) == len(loads) == 3          # the loads give distinct GBWs
+    for j, c in enumerate(loads):
+        for i, b in enumerate(biases):
+            got, rest = raw.select("gbw_hz", corner="tt", temp_c=27.0, ibias_a=b, cl_f=c)
+            assert float(got) == gbw[i, j] and rest == []
+    with pytest.raises(KeyError, match="not on axis"):
+        raw.select("gbw_hz", cl_f=1e-13)               # between two loads: none of them

@@ -75,7 +75,7 @@ def fit_settled_read_energy(gd: GridData, dep_gd: dict[str, GridData],
         for cell in itertools.product(*[range(len(a)) for a in axes]):
             m = np.isfinite(y_all)
             for n, a, k in zip(settings, axes, cell):
-                m &= np.isclose(coords[n], a[k])
+                m &= np.isclose(coords[n], a[k], rtol=1e-9, atol=0.0)  # SI values: no atol
             for xv in x_all:
                 m &= np.isfinite(xv)
             if m.sum() < 8:

@@ -49,7 +49,7 @@ def fit_supply_energy(gd, traj: Function | None, seed, axis: str = "t_pulse_s"):
     masks = split_grid(gd, {axis: "form"}, seed)
     param_axes, axes, sub, pshape, xs = training_grid(gd, masks, [axis])
     if list(traj.grid_inputs) != param_axes or list(traj.corners) != list(gd.corners) or \
-            any(len(a) != len(axes[n]) or not np.allclose(a, axes[n])
+            any(len(a) != len(axes[n]) or not np.allclose(a, axes[n], rtol=1e-9, atol=0.0)
                 for n, a in zip(param_axes, traj.grid_axes)):
         return None, None
     t = xs[0]
