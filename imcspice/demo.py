@@ -6,8 +6,9 @@
    transformers with those models, against GPU rooflines;
 4. report: ``OUT/report.md`` with the figures and plots.
 
-Sizes are chosen to finish in under ten minutes on two cores; the shipped
-default models (``models/data``) come from the larger sweeps of
+Sizes are chosen to finish in about a quarter of an hour on two cores (measured
+2026-12-04 in a fresh clone with an empty point cache: 864 s, of which ~200 s sweeps
+and fits); the shipped default models (``models/data``) come from the larger sweeps of
 :data:`imcspice.characterize.defaults.FULL`.
 """
 from __future__ import annotations
