@@ -14,10 +14,12 @@ import pytest
 
 from imcspice.accelerators import arch as A
 from imcspice.accelerators.components import MAPPED, operating_point
+from imcspice.accelerators.hardware import DEFAULT_MODELS_DIR
 from imcspice.accelerators.thermal_coupled import _model_names
 from imcspice.characterize.defaults import FULL
 from imcspice.characterize.recipe import RECIPES
 from imcspice.demo import DEMO
+from imcspice.models.store import load
 
 
 def _demo_entry(model_name: str):
@@ -28,16 +30,22 @@ def _demo_entry(model_name: str):
     return DEMO[model_name]
 
 
-def _box(entry, quantity: str):
-    """A stand-in for the model a DEMO entry fits: its valid box over the recipe's
-    numeric parameters and temperature (the fitter's box: tests/test_models.py)."""
-    rec = RECIPES[entry.recipe]
-    rng = {"temp_c": [min(entry.temps_c), max(entry.temps_c)]}
-    for p in rec.params:
-        if p.kind != "number":
+def _box(entry, model: str, quantity: str):
+    """A stand-in for the model a sweep entry fits: ``quantity``'s inputs as the shipped
+    model file of that name has them, each spanning what the entry sweeps (the recipe's
+    default where not swept; the entry's temperatures). Checked against the shipped
+    models' own boxes below."""
+    inputs = load(DEFAULT_MODELS_DIR / f"{model}.model.h5").functions[quantity].inputs
+    params = {p.name: p for p in RECIPES[entry.recipe].params}
+    rng = {}
+    for n in inputs:
+        if n == "temp_c":
+            vals = entry.temps_c
+        elif n in params:
+            vals = entry.axes.get(n, [params[n].default])
+        else:       # a recipe's inner axis (a pulse width): no description sets one
             continue
-        vals = [float(v) for v in entry.axes.get(p.name, [p.default])]
-        rng[p.name] = [min(vals), max(vals)]
+        rng[n] = [float(min(vals)), float(max(vals))]
     return SimpleNamespace(kind=entry.recipe, valid_range=rng,
                            functions={quantity: SimpleNamespace(inputs=list(rng))})
 
@@ -56,12 +64,28 @@ def _terms(arch):
                     yield c, {"model": t["model"], "quantity": t["quantity"], "at": at}
 
 
+def _priced():
+    return sorted({(t["model"], t["quantity"]) for n in ("race-it", "hetrax", "gaincell")
+                   for _, t in _terms(A.load(n))})
+
+
+@pytest.mark.parametrize("model,quantity", _priced())
+def test_the_stand_in_box_is_the_fitted_models_box(model, quantity):
+    """The stand-in spans what the fitter writes: built from the shipped sweep (FULL), it
+    equals the shipped model file's valid_range on every input it names, and it names
+    every input but the recipe's inner axes."""
+    m = load(DEFAULT_MODELS_DIR / f"{model}.model.h5")
+    box = _box(FULL[model], model, quantity).valid_range
+    assert {k: [float(x) for x in m.valid_range[k]] for k in box} == box
+    assert len(box) >= 1 + len(FULL[model].axes)            # temp_c + the swept axes
+
+
 @pytest.mark.parametrize("name", ["race-it", "hetrax", "gaincell"])
 def test_demo_sweeps_cover_every_priced_point(name):
     arch = A.load(name)
     clipped = []
     for comp, t in _terms(arch):
-        box = _box(_demo_entry(t["model"]), t["quantity"])
+        box = _box(_demo_entry(t["model"]), t["model"], t["quantity"])
         _, notes = operating_point(arch, comp, t, box, t["quantity"])
         clipped += [f"{comp.name}: {t['model']} {n}" for n in notes]
     assert not clipped, clipped
