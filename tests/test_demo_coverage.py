@@ -105,4 +105,8 @@ def test_hetrax_tier_models_span_the_shipped_temperatures():
                 demo, full = DEMO[m].temps_c, FULL[m].temps_c
                 if (min(demo), max(demo)) != (min(full), max(full)):
                     short[m] = (demo, full)
+                # the fitter holds out a line of an axis with >= 4 values: without one
+                # the demo's fit is unchecked between its points
+                if max(len(v) for v in [demo, *DEMO[m].axes.values()]) < 4:
+                    short[m] = "no axis of >= 4 lines to hold one out"
     assert not short, short
