@@ -20,7 +20,9 @@ from pathlib import Path
 
 from .characterize import defaults as D
 
-#: HeTraX's tier periphery in the demo: the shipped models' 27, 60 and 95 C
+#: HeTraX's tier periphery in the demo, priced at each tier's solved temperature (at 27 C
+#: alone the report's hot-tier figures were the 27 C ones with a clipping note;
+#: tests/test_demo_coverage.py): the shipped models' 27, 60 and 95 C
 #: (characterize/defaults.py PERIPHERY_TEMPS_C) and 45 C, near where the tiers run
 #: (46-48 C), so that a temperature line can be held out: logic, sar-adc, sram and
 #: sram-periphery have no other axis of >= 4 lines here, and with 3 temperatures their
@@ -80,12 +82,9 @@ DEMO = {
     "gaincell-write": D.DefaultSweep("gaincell-write", {}, ["tt"], [27]),
     "gaincell-readout": D.DefaultSweep("gaincell-readout", {}, ["tt"], [27]),
     # race-it/hetrax price their word-line drivers and adders (gaincell its tile adder)
-    # from these. HeTraX prices its tiers' periphery (these, the SAR converter and the
-    # SRAM buffers) at each tier's solved temperature, so these span the shipped models'
-    # 27-95 C (at 27 C alone the report's hot-tier figures were the 27 C ones with a
-    # clipping note; tests/test_demo_coverage.py) on _TIER_TEMPS_C
-    # rows at half-octave steps as the shipped sweep (octave steps: held out 10.0 % FS,
-    # t_settle_s; these: 1.52 %; 0.2 s of ngspice a point)
+    # from these; the HeTraX tiers' periphery (these, the SAR converter, the SRAM
+    # buffers) over _TIER_TEMPS_C. The driver's rows at half-octave steps as the shipped
+    # sweep (octave steps: held out 10.0 % FS, t_settle_s; these 1.52 %; 0.2 s a point)
     "dac": D.DefaultSweep("dac", {"n_cells": [64, 90, 128, 181, 256, 362, 512]}, ["tt"],
                           _TIER_TEMPS_C),
     "logic": D.DefaultSweep("logic", {}, ["tt"], _TIER_TEMPS_C),
@@ -167,11 +166,17 @@ def _heldout_cell(rec: dict) -> str:
     return f"{err:.2f}"
 
 
+def _swept_temps(summary: dict) -> str:
+    """Which of the demo's sweeps also ran at other temperatures, and at which (C)."""
+    hot = [f"{k} {'/'.join(f'{t:g}' for t in DEMO[k].temps_c)}" for k in summary["models"]
+           if k in DEMO and len(DEMO[k].temps_c) > 1]
+    return "also over temperature: " + ", ".join(hot) + " °C" if hot else "only"
+
+
 def write_report(out: Path, summary: dict, reports: dict, t_fit: float, t_all: float) -> Path:
     L = ["# imcspice demo report", "",
-         f"SKY130 (tt) characterization by ngspice at 27 °C, and up to 85-95 °C for the "
-         f"models priced at a solved temperature (crossbar column, gain-cell retention, "
-         f"HeTraX's tier periphery), fitted into behavioral models, "
+         f"SKY130 (tt) characterization by ngspice at 27 °C ({_swept_temps(summary)}), "
+         f"fitted into behavioral models, "
          f"composed into three accelerators described in accelerators/data/arch/*.toml. "
          f"Every energy, latency and area entry below names its source (spice model file, "
          f"literature citation or assumption). Sweeps + fits {t_fit:.0f} s, total "

@@ -8,6 +8,7 @@ numeric recipe parameter, at its default where not swept, and the temperatures),
 descriptions' points are resolved by the pricing code itself
 (:func:`imcspice.accelerators.components.operating_point`).
 """
+from functools import lru_cache
 from types import SimpleNamespace
 
 import pytest
@@ -30,12 +31,18 @@ def _demo_entry(model_name: str):
     return DEMO[model_name]
 
 
+@lru_cache(maxsize=None)
+def _shipped(model: str):
+    """The shipped model file of that name, read once per test session."""
+    return load(DEFAULT_MODELS_DIR / f"{model}.model.h5")
+
+
 def _box(entry, model: str, quantity: str):
     """A stand-in for the model a sweep entry fits: ``quantity``'s inputs as the shipped
     model file of that name has them, each spanning what the entry sweeps (the recipe's
     default where not swept; the entry's temperatures). Checked against the shipped
     models' own boxes below."""
-    inputs = load(DEFAULT_MODELS_DIR / f"{model}.model.h5").functions[quantity].inputs
+    inputs = _shipped(model).functions[quantity].inputs
     params = {p.name: p for p in RECIPES[entry.recipe].params}
     rng = {}
     for n in inputs:
@@ -74,9 +81,9 @@ def test_the_stand_in_box_is_the_fitted_models_box(model, quantity):
     """The stand-in spans what the fitter writes: built from the shipped sweep (FULL), it
     equals the shipped model file's valid_range on every input it names, and it names
     every input but the recipe's inner axes."""
-    m = load(DEFAULT_MODELS_DIR / f"{model}.model.h5")
+    fitted = _shipped(model).valid_range
     box = _box(FULL[model], model, quantity).valid_range
-    assert {k: [float(x) for x in m.valid_range[k]] for k in box} == box
+    assert {k: [float(x) for x in fitted[k]] for k in box} == box
     assert len(box) >= 1 + len(FULL[model].axes)            # temp_c + the swept axes
 
 
@@ -110,3 +117,12 @@ def test_hetrax_tier_models_span_the_shipped_temperatures():
                 if max(len(v) for v in [demo, *DEMO[m].axes.values()]) < 4:
                     short[m] = "no axis of >= 4 lines to hold one out"
     assert not short, short
+
+
+def test_demo_report_states_the_temperatures_it_swept():
+    """The demo report's header names each sweep that ran beyond 27 C, with its
+    temperatures (the HeTraX tier periphery: 27, 45, 60 and 95 C, as set in DEMO)."""
+    from imcspice.demo import _swept_temps
+    assert _swept_temps({"models": {"memristor": {}}}) == "only"
+    text = _swept_temps({"models": {"memristor": {}, "logic": {}, "crossbar-column": {}}})
+    assert text == "also over temperature: logic 27/45/60/95, crossbar-column 27/85 °C"
