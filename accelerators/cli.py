@@ -164,11 +164,15 @@ def register(sub) -> None:
     p.add_argument("--model", help="GPT-2 safetensors (default: the shipped "
                                    "data/causal_lm_gpt2.safetensors)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--steps-linear", type=count_arg, default=30)
-    p.add_argument("--steps-nonlinear", type=count_arg, default=30)
+    p.add_argument("--steps-linear", type=count_arg, default=30,
+                   help="gaincell stage 1 (QAT on the linear cells): optimizer steps")
+    p.add_argument("--steps-nonlinear", type=count_arg, default=30,
+                   help="gaincell stage 3 (the SKY130 Si cells): optimizer steps")
     p.add_argument("--batch", type=positive_arg, default=None,
                    help="sequences (gaincell, default 1) or texts (race-it) per step")
-    p.add_argument("--context", type=positive_arg, default=1024)
+    p.add_argument("--context", type=positive_arg, default=1024,
+                   help="gaincell: bytes per training sequence (default 1024, the "
+                        "description's attention window: leakage over it)")
     p.add_argument("--eval-chunks", type=positive_arg, default=8,
                    help="held-out chunks of --context bytes scored per perplexity")
     p.add_argument("--lr", type=rate_arg, default=None,
@@ -200,16 +204,21 @@ def register(sub) -> None:
                    help="gaincell, with --val-every: also score an exponential moving "
                         "average of the weights (a = D a + (1 - D) w per step, D in [0, 1); "
                         "e.g. 0.999) and end on it when it scores lower (0: off)")
-    p.add_argument("--seed", type=count_arg, default=0)
-    p.add_argument("--threads", type=positive_arg, default=1)
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--seed", type=count_arg, default=0,
+                   help="seed of the data order, noise draws and chips")
+    p.add_argument("--threads", type=positive_arg, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="torch device (cuda: the same code on a GPU)")
     g = p.add_argument_group("race-it (MiniLM; defaults: finetune_minilm.MiniLMFinetuneSettings)")
-    g.add_argument("--steps", type=count_arg, default=None)
+    g.add_argument("--steps", type=count_arg, default=None, help="optimizer steps")
     g.add_argument("--seed-every", type=positive_arg, default=None,
                    help="a fresh chip every this many steps")
-    g.add_argument("--max-tokens", type=positive_arg, default=None)
-    g.add_argument("--calib-texts", type=positive_arg, default=None)
-    g.add_argument("--eval-sentences", type=positive_arg, default=None)
+    g.add_argument("--max-tokens", type=positive_arg, default=None,
+                   help="training texts cut to this many tokens")
+    g.add_argument("--calib-texts", type=positive_arg, default=None,
+                   help="texts of minilm_calib.txt per chip calibration")
+    g.add_argument("--eval-sentences", type=positive_arg, default=None,
+                   help="texts of minilm_eval.txt scored after training")
     g.add_argument("--eval-seeds", type=positive_arg, default=None,
                    help="chips 1000, 1001, ... never used in training")
     g.add_argument("--train-weights", action="store_true",
@@ -225,8 +234,9 @@ def register(sub) -> None:
                         "(evaluate's accuracy.fine_tuned does it on the same chips)")
     p.add_argument("--no-control", action="store_true",
                    help="skip training the FP32 model as many steps (the fair reference)")
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a finished run's DIR/finetune.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     p.set_defaults(func=_cmd_finetune)
 
     p = sub.add_parser(
@@ -271,7 +281,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                    help="where the accuracy run's torch models run (default cpu)")
     p.add_argument("--out", required=True, help="output directory (report.json + plots)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("arch", help="architecture descriptions: list or show one")
@@ -280,14 +290,27 @@ def register(sub) -> None:
                                      "and the source of every figure")
     q.add_argument("name", nargs="?", default=None, help="shipped name or .toml file "
                                                          "(none: list the shipped ones)")
-    q.add_argument("--set", action="append", default=[], metavar="COMPONENT.PARAM=VALUE")
+    q.add_argument("--set", action="append", default=[], metavar="COMPONENT.PARAM=VALUE",
+                   help="override one parameter of the description (repeatable)")
     q.set_defaults(func=_cmd_arch_show)
 
-    p = sub.add_parser("demo", help="the whole pipeline on small defaults: sweeps -> fits -> "
-                                    "three evaluations -> report.md")
-    p.add_argument("--out", default="out/demo")
-    p.add_argument("--workers", type=count_arg, default=0)
-    p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser(
+        "demo", help="the whole pipeline on small defaults: sweeps -> fits -> "
+                     "three evaluations -> report.md",
+        description="Run small real ngspice sweeps of every circuit family (SKY130), fit "
+                    "behavioral models\nfrom them (OUT/models, with held-out errors; plots "
+                    "in OUT/figures), evaluate RACE-IT,\nHeTraX and the gain-cell design on "
+                    "their networks and at their papers' configurations\n(six reports, "
+                    "OUT/<arch>/report.md and report.json), and write OUT/report.md.\nAbout "
+                    "a quarter of an hour on 2 cores with an empty point cache. The shipped "
+                    "models\n(models/data) come from the larger `imcspice models "
+                    "build-defaults` sweeps instead.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="out/demo", metavar="DIR",
+                   help="output folder, created if missing (default: out/demo)")
+    p.add_argument("--workers", type=count_arg, default=0,
+                   help="ngspice worker processes (0, the default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser(

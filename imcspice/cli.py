@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("show", help="provenance, axes and status counts of a .h5 file")
-    p.add_argument("file")
+    p.add_argument("file", help="*.raw.h5 sweep or *.model.h5 model file")
     p.set_defaults(func=_cmd_show)
 
     for register in _extensions():

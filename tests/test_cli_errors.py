@@ -106,3 +106,22 @@ def test_real_input_errors_are_reported_not_raised(tmp_path, capsys, argv, words
     assert not (tmp_path / "o").exists()    # refused before anything is created
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """`--help` explains: no argument of any sub-command is listed without a help text
+    (`imcspice demo --help` had listed --out, --workers and --quiet bare)."""
+    import argparse
+
+    from imcspice.cli import build_parser
+    bare = []
+
+    def walk(p, path):
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sp in a.choices.items():
+                    walk(sp, path + [name])
+            elif not isinstance(a, argparse._HelpAction) and not a.help:
+                bare.append(f"{' '.join(path)} {'/'.join(a.option_strings) or a.dest}")
+    walk(build_parser(), ["imcspice"])
+    assert not bare, bare
