@@ -9,7 +9,8 @@ area, each with a **source**:
 
 * ``spice``: ``model`` (a model kind of the model directory, with optional
   ``choices``), ``quantity`` (one output of it) and ``at`` (the operating point;
-  component parameters whose names are model inputs are used too);
+  component parameters whose names are model inputs are used too; ``times``, ``plus``
+  and, on a latency, ``whole_cycles``: :mod:`.components`);
 * ``literature``: ``ref`` (an entry of :mod:`.periphery`, which carries its citation,
   node and scaling kind) or ``value`` + ``unit`` + ``citation`` (+ ``node_nm``);
 * ``assumption``: ``value`` + ``unit`` + ``note`` saying what is assumed and why.
@@ -299,6 +300,10 @@ def _figure(what: str, d, where: str) -> FigureSpec:
         _need(f, "quantity", where, str)
         if not isinstance(f.get("at", {}), dict):
             raise ArchError(f"{where}: 'at' must be a table of operating-point values")
+        if "whole_cycles" in f and (not isinstance(f["whole_cycles"], bool)
+                                    or dimension(what) != "time"):
+            raise ArchError(f"{where}: 'whole_cycles' is true or false, on a latency only "
+                            "(the characterized time rounded up to periods of clock_hz)")
     elif src == "literature":
         if "ref" in f:
             from . import periphery

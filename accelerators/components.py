@@ -24,12 +24,17 @@ component's latency is the read window, the slowest mapped column's settling tim
 and each energy is the mean over the bit lines of its own figure stretched to that
 window.
 
+``whole_cycles = true`` (a latency) makes a registered operation of a characterized
+time: the figure (e.g. ``t_clk_q_s + 32 x t_carry_per_bit_s + t_setup_s``) rounded up to
+whole periods of the description's ``clock_hz``; both are in the detail.
+
 ``literature`` figures with a ``ref`` come from :mod:`.periphery` (citation, node,
 scaling kind), projected to the description's node and supply by Stillmaker & Baas
 (the projection is named in the source). ``assumption`` figures are taken as written.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +106,8 @@ def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None 
         return Figure(value, spec.per, "spice", detail, spec.scaling)
     if spec.source == "spice":
         value, detail = _spice(arch, comp, f, hw, where, temp_c)
+        if f.get("whole_cycles"):
+            value, detail = _whole_cycles(value, arch.clock_hz, detail)
         return Figure(value, spec.per, "spice", detail, spec.scaling)
     if spec.source == "literature" and "ref" in f:
         refs = f["ref"] if isinstance(f["ref"], list) else [f["ref"]]
@@ -132,6 +139,15 @@ def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None 
     text = f["citation"] if spec.source == "literature" else f["note"]
     detail = f"{f['value']:g} {f['unit']}: {text}"
     return Figure(value, spec.per, spec.source, detail, spec.scaling)
+
+
+def _whole_cycles(t_s: float, clock_hz: float, detail: str) -> tuple[float, str]:
+    """A registered operation's latency: the characterized time ``t_s`` (s) rounded up
+    to whole periods of the description's clock (a relative 1e-9 of slack so that a time
+    of exactly N periods stays N)."""
+    n = max(1, math.ceil(t_s * clock_hz * (1 - 1e-9)))
+    return n / clock_hz, (f"{detail}; {t_s * 1e9:.3g} ns -> {n} cycle{'s' * (n > 1)} of "
+                          f"{1e9 / clock_hz:.3g} ns (the description's clock_hz)")
 
 
 def _si(f: dict, arch: Architecture, where: str) -> float:
@@ -332,10 +348,15 @@ def _swept(model, point: dict) -> dict:
 
 
 def _times(times, quantity: str, comp, where: str) -> float:
+    """``times``: a positive number, or the name of one of the component's numeric
+    parameters (``times = "bits"``), as in ``at``."""
+    if isinstance(times, str) and times in comp.params:
+        times = comp.params[times]
     if isinstance(times, bool) or not isinstance(times, (int, float)) or \
             not np.isfinite(times) or times <= 0:
-        raise ArchError(f"{where}: 'times' must be a positive number (how many of the "
-                        f"model's {quantity} one {comp.name} action is), got {times!r}")
+        raise ArchError(f"{where}: 'times' must be a positive number or a numeric "
+                        f"parameter of {comp.name} (how many of the model's {quantity} "
+                        f"one {comp.name} action is), got {times!r}")
     return times
 
 

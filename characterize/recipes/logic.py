@@ -19,14 +19,28 @@ device). Recipe ``logic``:
 * ``n_wrong``: every operation's registered result (the flip-flop outputs before the
   next capture) checked against integer addition of its operands.
 * Then the ripple's worst case: a = 1..1, b = 0..0 and cin 0 -> 1 (the carry
-  propagates through every bit). ``t_carry_s``: cin's 50 % edge to cout's 50 % edge;
+  propagates through every bit), cin's edge launched while the registers' masters are
+  transparent, as they are while an add settles. ``t_carry_s``: cin's 50 % edge to
+  cout's 50 % edge;
   ``t_carry_per_bit_s`` = that / n_bits.
+* The register's timing, on a probe: one more flip-flop of the same cell on its own
+  supply ``vddp`` (so ``e_dff_j`` is untouched), with its own clock buffer and data
+  driver. Its D toggles at 0.5 of every cycle, while the master is transparent (the
+  clock is low from 0.3 to 0.8 of the cycle). Its Q drives a minimum inverter (the
+  deck's operand driver: the next add's input) and ``c_out_ff`` of wire.
+  ``t_clk_q_s``: the clock pin's rising 50 % edge to Q's 50 % edge, the slower of rise
+  and fall. ``t_setup_s``: D's 50 % edge to the master's feedback node (m3) at 50 %,
+  the slower direction. The master holds a value once its loop agrees with D
+  (m1 = D, m3 = m1), so D must reach m3 before the clock closes the input gate; the
+  clock's own local inverters close it a little later, so this is the conservative
+  static estimate. A registered add then fits a clock period T when
+  ``t_clk_q_s + n_bits x t_carry_per_bit_s + t_setup_s <= T``.
 
 Numerics (issue 11, tests/test_tight_tolerance.py): reltol 1e-4 (ngspice's default 1e-3
 left e_dff 0.98 % and e_add 0.32 % off a Gear / reltol 1e-5 / 4x-finer-step reference)
 and a maximum step of ``t_cycle_s``/200 (was /100); measured at 2 bits x 4 vectors, 1.62
 and 1.8 V: e_add 0.12 %, e_dff 0.27 %, t_carry 0.02 % off that reference, ~1.5x the CPU
-time. Energies are each supply's charge over the operations' window times its voltage.
+time; with the timing probe (v4, 1.8 V): t_clk_q 0.34 %, t_setup 0.07 %, t_carry 0.02 %. Energies are each supply's charge over the operations' window times its voltage.
 """
 from __future__ import annotations
 
@@ -45,6 +59,14 @@ _T_EDGE_S = 50e-12
 #: tight reference)
 _OPTIONS = ".options reltol=1e-4"
 _STEPS_PER_CYCLE = 200
+#: the ripple's cin edge, as a fraction into its cycle: after the registers' masters open
+#: (0.3), so cout's load is the transparent master throughout. Launched at the cycle's
+#: start, the master's input gate opened mid-ripple: t_carry_per_bit_s had a kink
+#: against vdd_v where the ripple's end crossed that moment (steps of -18 then -10 ps per
+#: 90 mV at 1.8 V), and a table over vdd_v missed a held-out line by 5.6 % FS (measured)
+_RIPPLE_AT = 0.35
+#: the timing probe's flip-flop (its internal nodes are named after it)
+_PROBE = "rp"
 
 
 def vectors(n_bits: int, n_vectors: int, seed: int) -> np.ndarray:
@@ -63,9 +85,9 @@ def vectors(n_bits: int, n_vectors: int, seed: int) -> np.ndarray:
 class LogicAdder(Recipe):
     name = "logic"
     summary = "ripple-carry adder of 28T mirror full adders: energy per op, carry delay"
-    # 3: reltol 1e-4, max step t_cycle/200; 2: result register (flip-flops) instead of a
-    # capacitive load
-    version = 3
+    # 4: the register's timing probe (t_clk_q_s, t_setup_s); 3: reltol 1e-4, max step
+    # t_cycle/200; 2: result register (flip-flops) instead of a capacitive load
+    version = 4
     params = (
         IntParam("n_bits", 4, "", "full adders in the ripple chain [default: assumption; "
                  "the energy per bit is independent of it]", min=1, max=32, structural=True),
@@ -97,6 +119,10 @@ class LogicAdder(Recipe):
         Output("e_add_bit_j", "J", (), "e_fa_op_j + e_dff_j: one bit of a registered add"),
         Output("n_wrong", "", (), "operations whose registered sum/carry-out differ from "
                                   "integer addition (0: correct)"),
+        Output("t_clk_q_s", "s", (), "flip-flop clock (50 %) to Q (50 %), slower of rise "
+                                     "and fall, Q loaded by an operand driver"),
+        Output("t_setup_s", "s", (), "flip-flop setup: D (50 %) to the master's feedback "
+                                     "node (50 %), slower direction"),
     )
 
     def timeout_s(self, p):
@@ -116,7 +142,7 @@ class LogicAdder(Recipe):
             # the PWL drives the inverted level: the buffer inverter restores it
             pts = [f"0 {{vdd_v*{1 - int(vec[0, j])}}}"]
             for k in range(1, len(vec)):
-                t0 = k * tc
+                t0 = k * tc + (_RIPPLE_AT * tc if k == len(vec) - 1 else 0.0)
                 prev, cur = 1 - int(vec[k - 1, j]), 1 - int(vec[k, j])
                 pts.append(f"{format_number(t0)} {{vdd_v*{prev}}}")
                 pts.append(f"{format_number(t0 + te)} {{vdd_v*{cur}}}")
@@ -135,6 +161,19 @@ class LogicAdder(Recipe):
         for k, o in enumerate(outs):
             L.append(f"Cw{k} {o} 0 {{c_out_ff*1e-15}}")
             L += lg.dff(f"r{k}", o, "clk", f"q{k}", "vddr", "0", 0.42, 1.0)
+        # timing probe on its own supply (module docstring): D toggles at 0.5 tc
+        pts, level = ["0 {vdd_v}"], 1
+        for k in range(1, len(vec) + 1):
+            t0 = (k + 0.5) * tc
+            pts += [f"{format_number(t0)} {{vdd_v*{level}}}",
+                    f"{format_number(t0 + te)} {{vdd_v*{1 - level}}}"]
+            level = 1 - level
+        L += ["Vddp vddp 0 {vdd_v}", "Vsp pd_s 0 PWL(" + " ".join(pts) + ")"]
+        L += lg.inverter("ipd", "pd_s", "pd", "vddp", "0", 0.42, 1.0)
+        L += lg.inverter("ipclk", "clk_s", "pclk", "vddp", "0", 0.42, 1.0)
+        L += lg.dff(_PROBE, "pd", "pclk", "pq", "vddp", "0", 0.42, 1.0)
+        L += ["Cwp pq 0 {c_out_ff*1e-15}"]
+        L += lg.inverter("ipq", "pq", "pqb", "vddp", "0", 0.42, 1.0)
         return L
 
     def simulate(self, ng, p):
@@ -156,7 +195,7 @@ class LogicAdder(Recipe):
         e_core, e_in = supply("vdd"), supply("vddi")
         e_add = e_core + e_in
         e_dff = supply("vddr") / (n + 1)
-        t_cin = (len(vec) - 1) * tc + _T_EDGE_S / 2
+        t_cin = (len(vec) - 1 + _RIPPLE_AT) * tc + _T_EDGE_S / 2
         half = 0.5 * p["vdd_v"]
         cout = [tcx for tcx, d in crossings(t, r["cout"], half) if d > 0 and tcx > t_cin]
         # the cin buffer inverts: cin's own 50 % edge is at the buffer output
@@ -171,6 +210,34 @@ class LogicAdder(Recipe):
             b = sum(int(vec[k, n + j]) << j for j in range(n))
             want = a + b + int(vec[k, 2 * n])
             wrong += int(sum(int(x) << j for j, x in enumerate(bits)) != want)
+        t_clk_q, t_setup = _probe_timing(t, r, half, tc)
         return {"n_wrong": float(wrong), "e_add_j": e_add, "e_fa_op_j": e_add / n,
                 "e_dff_j": e_dff, "e_add_bit_j": e_add / n + e_dff, "e_core_j": e_core,
-                "t_carry_s": t_carry, "t_carry_per_bit_s": t_carry / n, "p_leak_w": p_leak}
+                "t_carry_s": t_carry, "t_carry_per_bit_s": t_carry / n, "p_leak_w": p_leak,
+                "t_clk_q_s": t_clk_q, "t_setup_s": t_setup}
+
+
+def _delays(t, start, stop, half: float, window_s: float, rising_start: bool) -> list[float]:
+    """For every 50 % edge of ``start`` (rising only if ``rising_start``), the delay to
+    the next 50 % edge of ``stop`` within ``window_s`` (s); an edge with none is NaN."""
+    ends = [x for x, _ in crossings(t, stop, half)]
+    out = []
+    for x, d in crossings(t, start, half):
+        if rising_start and d < 0:
+            continue
+        nxt = [e - x for e in ends if 0 < e - x < window_s]
+        out.append(nxt[0] if nxt else float("nan"))
+    return out
+
+
+def _probe_timing(t, r, half: float, tc: float) -> tuple[float, float]:
+    """(t_clk_q_s, t_setup_s) of the probe flip-flop: the worst edge after the first
+    cycle (the start-up state is excluded); NaN unless every edge was followed."""
+    keep = t >= tc
+    tk = t[keep]
+    cq = _delays(tk, np.asarray(r["pclk"])[keep], np.asarray(r["pq"])[keep], half,
+                 0.5 * tc, True)
+    su = _delays(tk, np.asarray(r["pd"])[keep], np.asarray(r[f"{_PROBE}_m3"])[keep], half,
+                 0.25 * tc, False)
+    worst = lambda v: float(max(v)) if v and np.all(np.isfinite(v)) else float("nan")  # noqa: E731
+    return worst(cq), worst(su)
