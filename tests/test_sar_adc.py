@@ -155,3 +155,21 @@ def test_model_round_trip(adc, tmp_path):
         float(raw.data["e_conversion_j"][0, 0, 0, 0]), rel=1e-9, abs=0)
     with pytest.warns(OutOfRangeWarning):
         m2.evaluate("e_conversion_j", c_unit_ff=8.0)
+
+
+def test_conversion_time_is_the_decks_clock_and_hetrax_prices_it(adc):
+    """Sampling + 8 bit cycles of the default 2 ns clock = 18 ns (by hand), reported
+    because every code converted; HeTraX prices its conversions' latency from the
+    shipped model of the same deck and at the same point as their energy."""
+    raw, _ = adc
+    assert np.all(raw.data["max_code_err_after_offset_lsb"] <= 1)
+    assert np.allclose(raw.data["t_conversion_s"], 9 * 2e-9, rtol=1e-12, atol=0)
+    from imcspice.accelerators import arch, components, hardware
+    a = arch.load("hetrax")
+    figs = components.resolve(a, hardware.HardwareModels.from_dir(None))["converter"]
+    lat, e = figs["latency"], figs["energy"]
+    assert lat.source == e.source == "spice"
+    assert lat.value == pytest.approx(18e-9, rel=1e-9, abs=0)
+    assert lat.detail.startswith("sar-adc.model.h5: t_conversion_s at")
+    assert e.detail.startswith("sar-adc.model.h5: e_conversion_j at")
+    assert "'c_unit_ff': 2.0" in lat.detail and "'c_unit_ff': 2.0" in e.detail

@@ -18,6 +18,8 @@ QUANTITIES = {
     "e_cdac_j": "CDAC switching energy from vref per conversion",
     "e_comparator_j": "comparator supply + clock energy per conversion (8 decisions)",
     "e_logic_j": "SAR logic: measured SKY130 flip-flop energies x assumed flop/toggle count",
+    "t_conversion_s": "conversion time: sampling + 8 cycles of the deck's clock, at which "
+                      "every code converted within 1 LSB after offset",
 }
 
 
@@ -43,8 +45,9 @@ def fit_sar_adc(raw, *, raw_path, seed: int = 0) -> SarAdcModel:
     code_err = np.asarray(raw.data["max_code_err_after_offset_lsb"], dtype=np.float64)
     offset = np.asarray(raw.data["code_offset_lsb"], dtype=np.float64)
     rng, units = valid_range(gds)
-    form = ("sar-adc (8-bit, conventional switching, SKY130): energies per conversion as "
-            "lookup tables of log(value) over the swept settings, spline-refined")
+    form = ("sar-adc (8-bit, conventional switching, SKY130): energies per conversion and "
+            "the conversion time as lookup tables of log(value) over the swept settings, "
+            "spline-refined")
     meta = base_meta(
         raw, raw_path, units,
         logic_count={"flops": sc.N_FF, "cycles": sc.N_CYCLES, "toggles": sc.N_TOGGLES,
