@@ -1,7 +1,7 @@
 """Pricing the digital periphery from the SKY130 cell models: the FP16 outlier MAC
 composed from full adders and flip-flops, registered operations' latency from the
-simulated carry ripple and flip-flop timing, held-out errors that do not exist said as such, and RACE-IT's energy
-mostly from SPICE."""
+simulated carry ripple and flip-flop timing, held-out errors that do not exist said as
+such, and RACE-IT's energy mostly from SPICE."""
 from __future__ import annotations
 
 import math

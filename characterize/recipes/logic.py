@@ -40,7 +40,8 @@ Numerics (issue 11, tests/test_tight_tolerance.py): reltol 1e-4 (ngspice's defau
 left e_dff 0.98 % and e_add 0.32 % off a Gear / reltol 1e-5 / 4x-finer-step reference)
 and a maximum step of ``t_cycle_s``/200 (was /100); measured at 2 bits x 4 vectors, 1.62
 and 1.8 V: e_add 0.12 %, e_dff 0.27 %, t_carry 0.02 % off that reference, ~1.5x the CPU
-time; with the timing probe (v4, 1.8 V): t_clk_q 0.34 %, t_setup 0.07 %, t_carry 0.02 %. Energies are each supply's charge over the operations' window times its voltage.
+time; with the timing probe (v4, 1.8 V): t_clk_q 0.34 %, t_setup 0.07 %, t_carry
+0.02 %. Energies are each supply's charge over the operations' window times its voltage.
 """
 from __future__ import annotations
 
