@@ -101,11 +101,9 @@ def resolve(arch: Architecture, hw, loads=None,
 def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None = None) -> Figure:
     where = f"{arch.name}: {comp.name}.{spec.what}"
     f = spec.fields
-    if spec.source == "spice" and _mapped_keys(f):
-        value, detail = _at_mapped_loads(arch, comp, spec, hw, loads, where, temp_c)
-        return Figure(value, spec.per, "spice", detail, spec.scaling)
     if spec.source == "spice":
-        value, detail = _spice(arch, comp, f, hw, where, temp_c)
+        value, detail = (_at_mapped_loads(arch, comp, spec, hw, loads, where, temp_c)
+                         if _mapped_keys(f) else _spice(arch, comp, f, hw, where, temp_c))
         if f.get("whole_cycles"):
             value, detail = _whole_cycles(value, arch.clock_hz, detail)
         return Figure(value, spec.per, "spice", detail, spec.scaling)

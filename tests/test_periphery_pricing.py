@@ -175,3 +175,16 @@ def test_times_names_a_numeric_parameter(hw):
     raw["components"]["tile_adder"]["latency"]["times"] = "description"   # a string param
     with pytest.raises(ArchError, match="numeric parameter of tile_adder"):
         components.resolve(arch.from_dict(raw), hw)
+
+
+def test_whole_cycles_applies_to_a_latency_at_the_mapped_loads(hw):
+    import copy
+    raw = copy.deepcopy(arch.load("race-it").raw)
+    a = arch.from_dict(copy.deepcopy(raw))
+    free = components.resolve(a, hw)["crossbar"]["latency"]   # the slowest column's settling
+    raw["components"]["crossbar"]["latency"]["whole_cycles"] = True
+    b = arch.from_dict(raw)
+    got = components.resolve(b, hw)["crossbar"]["latency"]
+    n = math.ceil(free.value * b.clock_hz)
+    assert got.value == pytest.approx(n / b.clock_hz, rel=1e-12, abs=0)
+    assert f"-> {n} cycle" in got.detail and got.detail.startswith(free.detail)
