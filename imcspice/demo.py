@@ -7,8 +7,8 @@
 4. report: ``OUT/report.md`` with the figures and plots.
 
 Sizes are chosen to finish in about a quarter of an hour on two cores (measured
-2026-12-04 in a fresh clone with an empty point cache: 867 s, of which 235 s sweeps
-and fits); the shipped default models (``models/data``) come from the larger sweeps of
+2026-12-04 at cb9497a in a fresh clone with an empty point cache: 829 s, of which 228 s
+sweeps and fits); the shipped default models (``models/data``) come from the larger sweeps of
 :data:`imcspice.characterize.defaults.FULL`.
 """
 from __future__ import annotations
