@@ -57,7 +57,8 @@ UNITS = {  # unit -> (dimension, factor to SI: J, s, mm2)
 def dimension(figure_name: str) -> str:
     """A figure's dimension from its name: ``energy`` / ``*_energy`` (per action),
     ``latency`` / ``*_latency`` (per action), ``area`` (per cell or instance),
-    ``static`` (power per mm² of the component)."""
+    ``static`` (power per mm² of the component or per provisioned instance, drawn for
+    the whole latency)."""
     for suffix, dim in (("energy", "energy"), ("latency", "time"), ("area", "area"),
                         ("static", "power")):
         if figure_name == suffix or figure_name.endswith("_" + suffix):
@@ -287,6 +288,9 @@ def _figure(what: str, d, where: str) -> FigureSpec:
         raise ArchError(f"{where}: 'source' must be one of {', '.join(SOURCES)} "
                         f"(every figure needs a source), got {src!r}")
     per = _need(d, "per", where, str)
+    if dimension(what) == "power" and per not in ("mm2", "instance"):
+        raise ArchError(f"{where}: a static power is per \"mm2\" (of the component's "
+                        f"area) or per \"instance\" (provisioned), got {per!r}")
     scaling = d.get("scaling", "analog" if src == "spice" else None)
     if scaling is None and not (src == "literature" and "ref" in d):
         raise ArchError(f"{where}: missing 'scaling' (one of {', '.join(SCALINGS)})")
@@ -300,6 +304,7 @@ def _figure(what: str, d, where: str) -> FigureSpec:
         _need(f, "quantity", where, str)
         if not isinstance(f.get("at", {}), dict):
             raise ArchError(f"{where}: 'at' must be a table of operating-point values")
+        _quantity_units(what, f, where)
         if "whole_cycles" in f and (not isinstance(f["whole_cycles"], bool)
                                     or dimension(what) != "time"):
             raise ArchError(f"{where}: 'whole_cycles' is true or false, on a latency only "
@@ -322,6 +327,22 @@ def _figure(what: str, d, where: str) -> FigureSpec:
             raise ArchError(f"{where}: an assumption needs a 'note' saying what is assumed")
         _value_unit(f, what, where)
     return FigureSpec(what, src, per, scaling, f)
+
+
+#: a model output's unit is the end of its name (``e_read_j``, ``t_settle_s``, ``p_leak_w``)
+_SUFFIX = {"energy": "_j", "time": "_s", "power": "_w", "area": "_mm2"}
+
+
+def _quantity_units(what: str, f: dict, where: str) -> None:
+    """A spice figure reads model outputs of its own dimension: an energy J, a latency
+    s, a static power W (every term of ``plus`` too)."""
+    want = _SUFFIX[dimension(what)]
+    terms = [f] + [t for t in f.get("plus", []) if isinstance(t, dict)]
+    for t in terms:
+        q = t.get("quantity")
+        if isinstance(q, str) and not q.endswith(want):
+            raise ArchError(f"{where}: {what!r} is a {dimension(what)} but {q!r} is not "
+                            f"(a model output in {want.lstrip('_')} ends in {want!r})")
 
 
 def _value_unit(f: dict, what: str, where: str) -> None:

@@ -5,7 +5,8 @@ resolved figures (:mod:`.components`): an energy entry is ``actions × energy pe
 action``, a latency entry ``steps × latency per step`` (operators run one after
 another, the steps of an operator too), an area entry ``instances × area per
 instance`` (or per cell). Components with a ``static`` figure (W per mm² of their
-area) add leakage over the whole latency. Every entry keeps its figure's source
+area, or per provisioned instance) add it over the whole latency: their leakage, drawn
+whether or not they compute. Every entry keeps its figure's source
 (``spice`` / ``literature`` / ``assumption``) and ``scaling`` so the report can say
 where each joule comes from and the node projection knows what may scale.
 
@@ -130,11 +131,13 @@ def price(mapping, figures: dict) -> CostSheet:
     t = sheet.latency_s
     area_of = sheet.by(sheet.area, "component")
     for comp, figs in figures.items():
-        if "static" in figs and comp in area_of:
-            f = figs["static"]  # W per mm² of the component's provisioned area
-            sheet.energy.append(Entry(-1, "static", comp, "static", area_of[comp] * t,
-                                      f.value * area_of[comp] * t, f.source, f.detail,
-                                      f.scaling))
+        f = figs.get("static")
+        # W per mm² of the component's provisioned area, or per provisioned instance
+        size = (area_of.get(comp) if f is not None and f.per == "mm2" else
+                mapping.provisioned.get(comp) if f is not None else None)
+        if size:
+            sheet.energy.append(Entry(-1, "static", comp, "static", size * t,
+                                      f.value * size * t, f.source, f.detail, f.scaling))
     return sheet
 
 

@@ -4,7 +4,8 @@
 ``logic``: ``e_add_bit_j`` (one bit of a registered add: ``e_fa_op_j + e_dff_j``),
 ``e_fa_op_j`` (one full-adder operation, averaged over random input transitions),
 ``e_dff_j`` (one flip-flop clocked once, random data), ``e_add_j`` (one ``n_bits`` add),
-``p_leak_w`` and the timing below over the swept settings (``n_bits``, ``vdd_v``, ...):
+``p_leak_fa_w`` and ``p_leak_dff_w`` (the leakage of one full adder and of one flip-flop
+at rest, the clock stopped: what a clock-gated unit draws while idle) and the timing below over the swept settings (``n_bits``, ``vdd_v``, ...):
 lookup tables (characterize/fitters/logic.py), held-out error recorded where an axis has
 enough values (>= 4) to hold one out; a sweep with no such axis (the demo's and the
 tests' single-point sweeps) has no held-out points, its ``max_pct_fs`` is NaN, and the

@@ -73,3 +73,20 @@ def protocol(request, monkeypatch):
     if request.param is not None:
         monkeypatch.setattr(accuracy, "QUICK", request.param)
     return accuracy.QUICK
+
+
+@pytest.fixture(scope="session")
+def shipped_figures():
+    """``get(name)``: a shipped description's figures resolved from the shipped models at
+    its own temperature, once per session (resolving RACE-IT prices its mapped crossbar
+    loads, ~20 s)."""
+    from imcspice.accelerators import arch, components, hardware
+    hw = hardware.HardwareModels.from_dir(None)
+    cache: dict = {}
+
+    def get(name: str) -> dict:
+        if name not in cache:
+            cache[name] = components.resolve(arch.load(name), hw)
+        return cache[name]
+    return get
+

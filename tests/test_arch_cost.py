@@ -454,11 +454,15 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
             assert sum(area.get(c, 0.0) for c in t["components"]) <= fp["die_mm2"] * t["count"]
             placed |= set(t["components"])
         assert set(area) <= placed
-        # static: sm_mac W/mm2 x its area x total latency
-        mac_static = raw["components"]["sm_mac"]["static"]["value"]
-        assert static == pytest.approx(mac_static * area["sm_mac"] * sheet.latency_s, rel=1e-6, abs=0)
-    else:
-        assert static == 0.0
+    # static: every leaking component's W per provisioned instance x its instances x the
+    # total latency (the shipped descriptions price leakage per instance)
+    leaking = [c for c, f in figs.items() if "static" in f]
+    assert leaking and all(figs[c]["static"].per == "instance" for c in leaking)
+    t = math.fsum(s.steps * figs[s.component][s.figure].value for s in m.steps)
+    assert static == pytest.approx(math.fsum(
+        figs[c]["static"].value * m.provisioned.get(c, 0) * t for c in leaking), rel=1e-9,
+        abs=0)
+    assert static > 0
     if name == "gaincell":  # scope: the attention of one decode step, nothing else priced
         assert {c.op.split(".", 1)[1] for c in m.charges} <= {"attn.scores", "attn.context"}
 
