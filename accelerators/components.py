@@ -346,15 +346,18 @@ def _swept(model, point: dict) -> dict:
 
 
 def _times(times, quantity: str, comp, where: str) -> float:
-    """``times``: a positive number, or the name of one of the component's numeric
-    parameters (``times = "bits"``), as in ``at``."""
+    """``times``: a positive number, the name of one of the component's numeric
+    parameters (``times = "bits"``), as in ``at``, or a list of those, multiplied
+    (``times = [8, "capacity_bytes"]``: the bits of a memory)."""
+    if isinstance(times, list) and times:
+        return math.prod(_times(t, quantity, comp, where) for t in times)
     if isinstance(times, str) and times in comp.params:
         times = comp.params[times]
     if isinstance(times, bool) or not isinstance(times, (int, float)) or \
             not np.isfinite(times) or times <= 0:
-        raise ArchError(f"{where}: 'times' must be a positive number or a numeric "
-                        f"parameter of {comp.name} (how many of the model's {quantity} "
-                        f"one {comp.name} action is), got {times!r}")
+        raise ArchError(f"{where}: 'times' must be a positive number, a numeric "
+                        f"parameter of {comp.name} or a list of those (how many of the "
+                        f"model's {quantity} one {comp.name} action is), got {times!r}")
     return times
 
 

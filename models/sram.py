@@ -12,7 +12,10 @@ spline-refined; characterize/fitters/sram.py), held-out error recorded:
 * ``e_write_bit_j(rows, ...)``: one bit written (a bitline pulled to 0 and restored), J;
 * ``e_read_bl_j`` / ``e_write_bl_j``: their precharge (bitline) parts, J;
 * ``t_read_s(rows, ...)``: word line 50 % to the sense-amplifier output, s;
-* ``t_write_s(rows, ...)``: word line 50 % to the cell flipping, s.
+* ``t_write_s(rows, ...)``: word line 50 % to the cell flipping, s;
+* ``p_leak_cell_w(...)``: one cell's standby leakage (holding its bit, word line off,
+  bitlines precharged), W; the same at every ``rows`` (one cell), a memory of ``N`` bits
+  leaks ``N x p_leak_cell_w`` (its periphery's leakage not included).
 
 An access of ``B`` bits of a memory built from these columns costs ``B x e_read_bit_j``
 (or ``e_write_bit_j``) at the macro's rows per bitline: the row decoder and the data

@@ -129,16 +129,47 @@ def test_read_energy_restores_the_developed_swing(column):
         assert _at(column, "e_read_bl_j", n) < _at(column, "e_write_bl_j", n)
 
 
-def test_buffers_are_priced_from_the_sram_model():
+def test_cell_leakage_is_its_devices_current_at_the_held_rails(column):
+    """A cell holding 0 (q = 0, qb = VDD, word line off, both bitlines at VDD): the
+    recipe's p_leak_cell_w against Kirchhoff on ideal rails. The six devices, their
+    terminals tied straight to 0 or VDD as the held state puts them, draw from VDD what
+    the cell and its bitlines do (the q-side pull-up, the qb-side pull-down and the
+    q-side access device have VDD across them; the qb-side access device's junctions
+    and gate edge sit at VDD with its gate at 0); the cell's own nodes sit within
+    millivolts of those rails."""
+    from imcspice.characterize import ngspice
+    from imcspice.circuits.logic import mos
+    from imcspice.circuits.technology import Sky130
+    w = {"pd": 0.84, "ax": 0.42, "pu": 0.42}          # circuits/sram.py Bitcell
+    q, qb, bl, blb, wl = "0", "h", "h", "h", "0"      # the held 0; "h" is VDD
+    net = ["* the held cell's devices on ideal rails"] + Sky130().model_lines("tt") + [
+        ".temp 27", f"Vh h 0 {VDD}",
+        mos("pd1", "n", q, qb, "0", "0", w["pd"]), mos("pu1", "p", q, qb, "h", "h", w["pu"]),
+        mos("pd2", "n", qb, q, "0", "0", w["pd"]), mos("pu2", "p", qb, q, "h", "h", w["pu"]),
+        mos("ax1", "n", bl, wl, q, "0", w["ax"]), mos("ax2", "n", blb, wl, qb, "0", w["ax"]),
+        ".end"]
+    ng = ngspice.get()
+    ng.load("\n".join(net) + "\n")
+    p_rails = -VDD * float(ng.run(["op"])["vh#branch"][0])
+    for n in ROWS:       # one cell: the same at every column height
+        assert _at(column, "p_leak_cell_w", n) == pytest.approx(p_rails, rel=0.03, abs=0)
+    # measured 42.7 pW (tt, 27 C, 1.8 V): SKY130's minimum devices leak tens of pA
+    assert 1e-12 < p_rails < 1e-9
+
+
+def test_buffers_are_priced_from_the_sram_model(shipped_figures):
     # every access: its B columns + the row decoder + B/4 full cycles of one bus bit
-    # (random data: a bit rises on a quarter of the accesses), each from its model file
+    # (random data: a bit rises on a quarter of the accesses), each from its model file;
+    # standby: every bit of the macro leaks one cell's p_leak_cell_w (64 KB = 524288
+    # bits, 32 KB = 262144)
     hw = hardware.HardwareModels.from_dir(None)
     model, per = hw.get("sram"), hw.get("sram-periphery")
     assert model is not None and per is not None
-    for name, comp, bits in (("race-it", "buffer", 256), ("hetrax", "buffer", 256),
-                             ("hetrax", "sm_sram", 64)):
+    for name, comp, bits, cells in (("race-it", "buffer", 256, 524288),
+                                    ("hetrax", "buffer", 256, 524288),
+                                    ("hetrax", "sm_sram", 64, 262144)):
         a = arch.load(name)
-        figs = components.resolve(a, hw)[comp]
+        figs = shipped_figures(name)[comp]
         rows, bus = a.component(comp)["bitline_rows"], a.component(comp)["bus_mm"]
         t = a.temp_c                     # priced at the description's temperature
         e_dec = float(per.evaluate("e_decode_j", rows=rows, bus_mm=bus, temp_c=t))
@@ -153,6 +184,12 @@ def test_buffers_are_priced_from_the_sram_model():
                     + bits / 4 * e_bus)
             assert f.value == pytest.approx(want, rel=1e-9, abs=0)
             assert "replaces" in f.detail      # the literature figure stays visible
+        leak = figs["static"]
+        assert leak.source == "spice" and leak.per == "instance"
+        assert f"{cells} x p_leak_cell_w" in leak.detail
+        assert leak.value == pytest.approx(
+            cells * float(model.evaluate("p_leak_cell_w", rows=rows, temp_c=t)), rel=1e-9,
+            abs=0)
 
 
 def test_reads_and_writes_are_charged_apart():

@@ -19,7 +19,7 @@ from ..fitting.grid import FitError
 from .dac import fit_tables
 
 _QUANTITIES = ("e_read_bit_j", "e_write_bit_j", "e_read_bl_j", "e_write_bl_j",
-               "t_read_s", "t_write_s")
+               "t_read_s", "t_write_s", "p_leak_cell_w")
 
 
 @fitter("sram", recipes=("sram",))
@@ -32,7 +32,8 @@ def fit_sram(raw, *, raw_path, seed: int = 0) -> SramModel:
     fns, err, rng, meta = fit_tables(raw, raw_path, "sram", _QUANTITIES, seed,
                                      worst_dv_at_sense_v=float(np.nanmax(raw.data["dv_at_sense_v"])))
     form = ("sram (SKY130 6T column, precharge, write driver, StrongARM sense amplifier): "
-            "e_read_bit_j, e_write_bit_j, their bitline parts, t_read_s, t_write_s as lookup "
+            "e_read_bit_j, e_write_bit_j, their bitline parts, t_read_s, t_write_s and "
+            "p_leak_cell_w (one cell's standby leakage) as lookup "
             "tables of log(value) over rows (log axis) and the swept settings, "
             "spline-refined; a B-bit access = B x the per-bit energy")
     return SramModel(fns, valid_range=rng, heldout_error=err, form=form, meta=meta)

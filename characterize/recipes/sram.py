@@ -37,7 +37,13 @@ Outputs (energy = -∫ V·I of the supplies over the operation's window):
 * ``t_develop_s``: word line 50 % to BLB - BL = ``dv_sense_v``; ``t_sense_s``: sense
   enable 50 % to the falling SA output at VDD/2; ``t_read_s`` their sum;
 * ``t_write_s``: word line 50 % to the cell's q/qb crossing;
-* ``write_ok`` / ``read_ok``: 1 when the cell flipped / the SA read the stored 0.
+* ``write_ok`` / ``read_ok``: 1 when the cell flipped / the SA read the stored 0;
+* ``p_leak_cell_w``: one cell's standby leakage, on a probe: a second full 6T cell on its
+  own supplies, holding 0 (pinned by ``.nodeset``: left to itself a DC solution of a
+  latch can land on its metastable point, as the logic deck's flip-flops did), word
+  line at 0 and both bitlines held at VDD (precharged), at the DC operating point: its
+  cell supply's power plus its bitlines' (the access devices' leakage into the 0 node).
+  NaN unless the probe held its state. The cell is symmetric, so holding 1 is the same.
 """
 from __future__ import annotations
 
@@ -84,7 +90,9 @@ def _pwl(points) -> str:
 class SramColumn(Recipe):
     name = "sram"
     summary = "6T SRAM column: energy per bit written/read vs rows, self-timed read delay"
-    version = 3   # 3: the read interpolated to the target swing between two pulses
+    # 4: the cell's standby leakage (p_leak_cell_w, a probe cell); 3: the read
+    # interpolated to the target swing between two pulses
+    version = 4
     params = (
         IntParam("rows", 64, "", "cells on the bitline pair [default: assumption]", min=2,
                  max=512, structural=True),
@@ -119,6 +127,8 @@ class SramColumn(Recipe):
         Output("t_write_s", "s", (), "word line 50 % to the cell's q/qb crossing"),
         Output("write_ok", "", (), "1: the write flipped the cell"),
         Output("read_ok", "", (), "1: the sense amplifier read the stored 0"),
+        Output("p_leak_cell_w", "W", (), "one cell's standby leakage (word line off, "
+                                         "bitlines precharged): cell + bitline supplies"),
     )
 
     def timeout_s(self, p):
@@ -178,6 +188,10 @@ class SramColumn(Recipe):
         L.append(f"Cwl wl 0 {f(p['c_wire_cell_ff'] * 1e-15)}")
         L += sc.column_lines(tech, int(p["rows"]), cell, per, p["c_wire_cell_ff"])
         L.append(".ic v(q)={vdd_v} v(qb)=0")
+        # the leakage probe (module docstring): its own cell and bitline supplies
+        L += ["Vddl vddl 0 {vdd_v}", "Vbll lbl 0 {vdd_v}"]
+        L += sc.bitcell_lines(cell, "lk", "lbl", "lbl", "0", "lq", "lqb", "vddl")
+        L.append(".nodeset v(lq)=0 v(lqb)={vdd_v}")
         return L
 
     def _tran(self, ng, tstop):
@@ -203,6 +217,11 @@ class SramColumn(Recipe):
         t = self._times(p)
         nan = float("nan")
         out = {o.name: nan for o in self.outputs}
+        # 0. the leakage probe at the DC operating point
+        op = ng.run(["op"])
+        held = float(op["lq"][0]) < 0.1 * vdd and float(op["lqb"][0]) > 0.9 * vdd
+        out["p_leak_cell_w"] = (-vdd * (float(op["vddl#branch"][0])
+                                        + float(op["vbll#branch"][0])) if held else nan)
         # 1. timing transient: long read word line
         ng.command(f"alterparam t_wlr_s={f(_T_WL_LONG_S)}")
         ng.command("reset")
