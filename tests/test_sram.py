@@ -24,7 +24,7 @@ import sys
 import numpy as np
 import pytest
 
-from imcspice.accelerators import arch, components, hardware, mapping
+from imcspice.accelerators import arch, hardware, mapping
 from imcspice.accelerators.workloads import get_workload
 from imcspice.characterize.runner import run_sweep
 from imcspice.characterize.sweep import SweepSpec
