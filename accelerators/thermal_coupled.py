@@ -28,8 +28,9 @@ its valid box, which the figure's detail states (e.g. ``temp_c=46 clipped to the
 characterized [27, 27]``): the price follows temperature only where spice measured it.
 A group with no temperature-swept model stays at the description's ``temp_c``. On
 HeTraX both groups move: the ReRAM tiers (crossbar, DAC, SAR ADC, adders, buffer SRAM,
-all characterized over 27-95 C) and the SM tiers, whose SRAM buffers are (their MACs
-are literature figures, which do not depend on temperature here).
+all characterized over 27-95 C) and the SM tiers (their SKY130 FP16 MACs and SRAM
+buffers). Leakage is priced at the same temperature (the logic and sram models' leakage
+outputs, several-fold from 27 to 95 C), so it feeds back into the tier power.
 """
 from __future__ import annotations
 

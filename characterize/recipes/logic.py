@@ -102,8 +102,8 @@ def vectors(n_bits: int, n_vectors: int, seed: int) -> np.ndarray:
 class LogicAdder(Recipe):
     name = "logic"
     summary = "ripple-carry adder of 28T mirror full adders: energy per op, carry delay"
-    # 5: leakage from a rest after the operations (p_leak_fa_w, p_leak_dff_w; was
-    # p_leak_w, the adder's at a DC operating point); 4: the register's timing probe
+    # 5: p_leak_fa_w (the adder's DC operating point per full adder; was p_leak_w, all
+    # n_bits) and p_leak_dff_w (a rest after the operations); 4: the register's timing probe
     # (t_clk_q_s, t_setup_s); 3: reltol 1e-4, max step
     # t_cycle/200; 2: result register (flip-flops) instead of a capacitive load
     version = 5
