@@ -30,7 +30,7 @@ A group with no temperature-swept model stays at the description's ``temp_c``. O
 HeTraX both groups move: the ReRAM tiers (crossbar, DAC, SAR ADC, adders, buffer SRAM,
 all characterized over 27-95 C) and the SM tiers (their SKY130 FP16 MACs and SRAM
 buffers). Leakage is priced at the same temperature (the logic and sram models' leakage
-outputs, several-fold from 27 to 95 C), so it feeds back into the tier power.
+outputs, about 30x from 27 to 95 C), so it feeds back into the tier power.
 """
 from __future__ import annotations
 
