@@ -212,7 +212,8 @@ def _spice(arch, comp, f, hw, where, temp_c=None):
     plus = f.get("plus", [])
     if not isinstance(plus, list):
         raise ArchError(f"{where}: 'plus' must be a list of {{ quantity, times }} tables")
-    others = {}   # model file name -> (model, its operating point): terms of other models
+    others = {}   # model file name -> (model, its operating point, its outputs read)
+    own = [f["quantity"]]   # the outputs read from the figure's own model
     for t in plus:
         if not isinstance(t, dict) or set(t) - {"quantity", "times", "model", "at"} or \
                 "quantity" not in t:
@@ -225,20 +226,24 @@ def _spice(arch, comp, f, hw, where, temp_c=None):
                                      temp_c)
             v2 = _positive_value(m2, t["quantity"], arch.corner, p2, f"{where}: {t['model']}")
             name2 = Path(hw.files[id(m2)]).name
-            others.setdefault(name2, (m2, {}))[1].update(p2)
+            entry = others.setdefault(name2, (m2, {}, []))
+            entry[1].update(p2)
+            entry[2].append(t["quantity"])
             q = f"{name2}:{t['quantity']}"
         else:
             p2, n2 = operating_point(arch, comp, f, model, t["quantity"], temp_c)
             v2 = _positive_value(model, t["quantity"], arch.corner, p2, f"{where}: {f['model']}")
             point.update({k: x for k, x in p2.items() if k not in point})
             q = t["quantity"]
+            own.append(q)
         terms.append((q, _times(t.get("times", 1), t["quantity"], comp, where), v2))
         notes += [n for n in n2 if n not in notes]
     path = Path(hw.files[id(model)]).name
     what = " + ".join(f"{n:g} x {q}" if n != 1 else q for q, n, _ in terms)
-    detail = f"{path}: {what} at {_swept(model, point)} ({arch.corner}), {heldout_text(model)}"
-    for name2, (m2, p2) in others.items():
-        detail += f"; {name2} at {_swept(m2, p2)}, {heldout_text(m2)}"
+    detail = (f"{path}: {what} at {_swept(model, point)} ({arch.corner}), "
+              f"{heldout_text(model, tuple(dict.fromkeys(own)))}")
+    for name2, (m2, p2, qs) in others.items():
+        detail += f"; {name2} at {_swept(m2, p2)}, {heldout_text(m2, tuple(dict.fromkeys(qs)))}"
     if f.get("note"):
         detail += f" [{f['note']}]"
     if notes:
@@ -319,8 +324,9 @@ def _at_mapped_loads(arch, comp, spec: FigureSpec, hw, loads, where: str,
                f"settling time alone {float(np.mean(e)):.4g} J")
     path = Path(hw.files[id(model)]).name
     swept = {k: v for k, v in _swept(model, pt).items() if k != "frac_on"}
-    detail = (f"{path}: {f['quantity']} at {swept} ({arch.corner}), {heldout_text(model)}; "
-              f"{head}: {how}")
+    read = tuple(dict.fromkeys((f["quantity"], tq)))   # an energy is stretched by tq
+    detail = (f"{path}: {f['quantity']} at {swept} ({arch.corner}), "
+              f"{heldout_text(model, read)}; {head}: {how}")
     if f.get("note"):
         detail += f" [{f['note']}]"
     if notes:
@@ -361,14 +367,20 @@ def _times(times, quantity: str, comp, where: str) -> float:
     return times
 
 
-def heldout_text(model) -> str:
-    """'held-out error X % FS' of a model, or why it has none: a sweep whose every axis
-    is too short to hold a line out (fewer than 4 values) has no held-out points, and
-    its summary's max_pct_fs is NaN; that is said, never printed as 'nan %'."""
+def heldout_text(model, quantities=()) -> str:
+    """'held-out error X % FS' of the outputs ``quantities`` a figure reads (the worst of
+    them), else of the whole model; or why there is none: a sweep whose every axis is
+    too short to hold a line out (fewer than 4 values) has no held-out points, and its
+    summary's max_pct_fs is NaN; that is said, never printed as 'nan %'."""
+    per = model.heldout_error.get("outputs", {})
+    own = [per[q].get("max_pct_fs") for q in quantities if isinstance(per.get(q), dict)]
+    if quantities and len(own) == len(quantities) and all(
+            e is not None and np.isfinite(e) for e in own):
+        return f"held-out error {max(own):.2f} % FS ({', '.join(quantities)})"
     err = model.heldout_error.get("max_pct_fs")
     if err is None:
         return "no held-out error recorded"
     if not np.isfinite(err):
         return ("no held-out error: no swept axis had enough lines (>= 4) to hold one "
                 "out, so the fit is unchecked between its points")
-    return f"held-out error {err:.2f} % FS"
+    return f"held-out error {err:.2f} % FS (the model's worst output)"

@@ -89,7 +89,15 @@ def test_missing_heldout_error_is_said_not_printed_as_nan():
     text = components.heldout_text(M())
     assert "nan" not in text.lower() and "no held-out error" in text
     M.heldout_error = {"max_pct_fs": 0.5}
-    assert components.heldout_text(M()) == "held-out error 0.50 % FS"
+    assert components.heldout_text(M()) == \
+        "held-out error 0.50 % FS (the model's worst output)"
+    # a figure states the error of the outputs it reads; one without its own (NaN) falls
+    # back to the model's worst, said as such
+    M.heldout_error = {"max_pct_fs": 13.3, "outputs": {
+        "a_j": {"max_pct_fs": 0.2}, "b_j": {"max_pct_fs": 1.1}, "c_s": {"max_pct_fs": math.nan}}}
+    assert components.heldout_text(M(), ("a_j", "b_j")) == "held-out error 1.10 % FS (a_j, b_j)"
+    assert components.heldout_text(M(), ("a_j", "c_s")) == \
+        "held-out error 13.30 % FS (the model's worst output)"
 
 
 def test_race_it_energy_is_mostly_spice_sourced(shipped_figures):
@@ -226,6 +234,7 @@ def test_logic_leaks_for_the_whole_latency(hw, shipped_figures):
             n_fa, n_ff = _LEAKERS[(name, c)]
             assert w[c].source == "spice" and w[c].per == "instance"
             assert w[c].value == pytest.approx(n_fa * fa + n_ff * ff, rel=1e-9, abs=0), c
+            assert "% FS (p_leak_fa_w, p_leak_dff_w)" in w[c].detail   # their own error
     hot = components.resolve(arch.load("hetrax"), hw, temps_c={"sm_mac": 95.0})["sm_mac"]
     want = 270 * _shipped_spice("p_leak_fa_w", 95.0) + 32 * _shipped_spice("p_leak_dff_w", 95.0)
     assert hot["static"].value == pytest.approx(want, rel=1e-9, abs=0)
