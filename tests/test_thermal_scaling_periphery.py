@@ -281,6 +281,21 @@ def test_projection_label_and_kinds():
     assert p.area(1.0, "offchip") == 1.0
 
 
+def test_projection_keeps_leakage_at_sky130():
+    """Stillmaker & Baas fit dynamic energy and delay: a logic add's energy moves by
+    their energy factor, its leakage (static) keeps its SKY130 value."""
+    from imcspice.accelerators.cost import CostSheet, Entry
+    from imcspice.accelerators.evaluate import projection
+    sheet = CostSheet()
+    sheet.energy += [Entry(0, "ffn.in", "adder", "energy", 1, 2e-12, "spice", "", "logic"),
+                     Entry(-1, "static", "adder", "static", 1, 3e-12, "spice", "", "logic")]
+    sheet.latency.append(Entry(0, "ffn.in", "adder", "latency", 1, 1e-9, "spice", "", "logic"))
+    p = scaling.project_from_sky130(7)
+    got = projection(sheet)
+    assert got["energy_j"] == pytest.approx(2e-12 * p.energy_factor + 3e-12, rel=1e-12, abs=0)
+    assert "leakage" in got["rule"]
+
+
 @pytest.mark.parametrize("call, msg", [
     (lambda: scaling.scale_energy(1.0, 22, 7), "no Stillmaker & Baas fit"),
     (lambda: scaling.scale_energy(1.0, 130, 5), "valid nodes"),
