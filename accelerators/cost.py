@@ -132,9 +132,10 @@ def price(mapping, figures: dict) -> CostSheet:
     area_of = sheet.by(sheet.area, "component")
     for comp, figs in figures.items():
         f = figs.get("static")
+        if f is None:
+            continue
         # W per mm² of the component's provisioned area, or per provisioned instance
-        size = (area_of.get(comp) if f is not None and f.per == "mm2" else
-                mapping.provisioned.get(comp) if f is not None else None)
+        size = area_of.get(comp) if f.per == "mm2" else mapping.provisioned.get(comp)
         if size:
             sheet.energy.append(Entry(-1, "static", comp, "static", size * t,
                                       f.value * size * t, f.source, f.detail, f.scaling))
