@@ -13,9 +13,18 @@ read). The child:
 
 * has ``DEADLINE_S`` plus ``DEADLINE_S_PER_MIB`` per MiB of file to finish (a loop in
   HDF5 is a one-line error after it, not a hang);
-* may grow its address space by at most ``memory_bytes`` beyond what it inherited (an
-  allocation beyond is a ``MemoryError`` or a failed ``malloc`` in the child, reported
-  as one line, instead of exhausting the machine);
+* may hold at most ``memory_bytes`` of its own memory. Two guards, both one line:
+  its address space may grow by at most that much beyond what it inherited
+  (``RLIMIT_AS``: an allocation beyond is a ``MemoryError`` or a failed ``malloc`` at
+  once), and the parent stops it when the pages it holds alone (``Private_*`` of
+  ``/proc/PID/smaps_rollup``: its copy-on-write copies and new pages) pass the cap. The
+  second is needed because glibc serves an allocation from free heap the child
+  inherited without growing the address space: a test worker that had freed over 1 GiB
+  of heap let a 1 GiB allocation through the first guard alone. The watch runs every
+  ``POLL_S`` or five times the cost of one look (~9 ms for a 1.7 GB parent), whichever
+  is longer, so a child filling memory at a few GB/s may overshoot by that interval's
+  worth before it is stopped; pages the parent itself rewrites meanwhile count to the
+  child (the parent only waits);
 * exits with ``os._exit``: no atexit handler or buffered output of the parent runs twice.
 
 Cost: a ``fork`` (20-40 ms here) and a second read, slower in the child (copy-on-write
@@ -25,6 +34,7 @@ directly. ``IMCSPICE_ISOLATE=0`` turns the child off (without ``fork`` it is off
 """
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import select
@@ -38,6 +48,8 @@ from ..errors import ImcspiceError
 #: (imcspice reads its largest shipped file, 17 MB, in about 1 s on one core)
 DEADLINE_S = float(os.environ.get("IMCSPICE_READ_TIMEOUT_S", 20))
 DEADLINE_S_PER_MIB = 1.0
+#: the parent looks at the child's own memory at least this often (s)
+POLL_S = 0.01
 #: the verdict the child sends back is at most this long (one error line)
 _MAX_MESSAGE = 4096
 
@@ -120,6 +132,7 @@ def _in_child(read, path, error, memory_bytes) -> tuple[tuple, str]:
         try:
             os.close(rfd)
             _quiet()
+            gc.freeze()          # a collection in the child would copy every inherited object
             _cap_memory(memory_bytes)
             result = read(path)
             code = _Verdict.OK
@@ -128,9 +141,7 @@ def _in_child(read, path, error, memory_bytes) -> tuple[tuple, str]:
         except (error, _OpenError) as e:
             code, msg = _Verdict.ERROR, str(e).encode("utf-8", "replace")
         except MemoryError:
-            code, msg = _Verdict.ERROR, (
-                f"{path}: reading it needs more than {memory_bytes / 2**20:.4g} MiB, more "
-                "than its size on disk justifies").encode()
+            code, msg = _Verdict.ERROR, _too_much(path, memory_bytes).encode()
         except BaseException:
             pass
         finally:
@@ -140,15 +151,17 @@ def _in_child(read, path, error, memory_bytes) -> tuple[tuple, str]:
                 os._exit(0)
     os.close(wfd)
     try:
-        reply, status = _collect(pid, rfd, deadline)
+        reply, status = _collect(pid, rfd, deadline, memory_bytes)
     except BaseException:                # Ctrl-C, SIGTERM: the child goes too
         _kill(pid)
         raise
     finally:
         os.close(rfd)
-    if status is None:
+    if status == _DEADLINE:
         raise error(f"{path}: reading it took longer than {deadline:.0f} s, so it was "
                     "stopped (HDF5 can loop on damaged files; IMCSPICE_READ_TIMEOUT_S)")
+    if status == _MEMORY:
+        raise error(_too_much(path, memory_bytes))
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
@@ -188,17 +201,34 @@ def _cap_memory(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _collect(pid: int, rfd: int, deadline_s: float):
-    """The child's reply and wait status; status None when the deadline passed (the
-    child is then killed)."""
+def _too_much(path, memory_bytes: int) -> str:
+    return (f"{path}: reading it needs more than {memory_bytes / 2**20:.4g} MiB, more "
+            "than its size on disk justifies")
+
+
+#: _collect's status when it stopped the child
+_DEADLINE, _MEMORY = "deadline", "memory"
+
+
+def _collect(pid: int, rfd: int, deadline_s: float, memory_bytes: int):
+    """The child's reply and wait status, or ``_DEADLINE`` / ``_MEMORY`` when the child
+    outlived its deadline or held more than ``memory_bytes`` of its own (it is then
+    killed)."""
     end = time.monotonic() + deadline_s
+    wait_s = POLL_S
     chunks = []
     while True:
         left = end - time.monotonic()
-        ready = select.select([rfd], [], [], max(left, 0))[0] if left > 0 else []
-        if not ready:
+        if left <= 0:
             _kill(pid)
-            return b"", None
+            return b"", _DEADLINE
+        if not select.select([rfd], [], [], min(left, wait_s))[0]:
+            t = time.monotonic()
+            if _own_bytes(pid) > memory_bytes:
+                _kill(pid)
+                return b"", _MEMORY
+            wait_s = max(POLL_S, 5 * (time.monotonic() - t))
+            continue
         chunk = os.read(rfd, 65536)
         if not chunk:
             break
@@ -208,6 +238,18 @@ def _collect(pid: int, rfd: int, deadline_s: float):
             return b"".join(chunks), os.waitpid(pid, 0)[1]
         except InterruptedError:     # pragma: no cover - PEP 475 retries already
             continue
+
+
+def _own_bytes(pid: int) -> int:
+    """Bytes of memory the child holds alone (pages no other process maps: what it wrote
+    since the fork, and new pages); 0 once it has exited or where /proc is absent."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return 0
+    return 1024 * sum(int(line.split()[1]) for line in lines
+                      if line.startswith(("Private_Clean:", "Private_Dirty:")))
 
 
 def _kill(pid: int) -> None:
