@@ -310,7 +310,9 @@ def _figure(what: str, d, where: str) -> FigureSpec:
             raise ArchError(f"{where}: 'whole_cycles' is true or false, on a latency only "
                             "(the characterized time rounded up to periods of clock_hz)")
     elif src == "literature":
-        if "ref" in f:
+        if "cells" in f or "sram_macro" in f:
+            _layout(what, f, where)
+        elif "ref" in f:
             from . import periphery
             refs = f["ref"] if isinstance(f["ref"], list) else [f["ref"]]
             for r in refs:
@@ -327,6 +329,30 @@ def _figure(what: str, d, where: str) -> FigureSpec:
             raise ArchError(f"{where}: an assumption needs a 'note' saying what is assumed")
         _value_unit(f, what, where)
     return FigureSpec(what, src, per, scaling, f)
+
+
+def _layout(what: str, f: dict, where: str) -> None:
+    """An area from published SKY130 layouts (:mod:`.layouts`): ``cells``, a table of
+    standard-cell name -> count (a number, a parameter name or a list of those, as
+    ``times``), or ``sram_macro``, the published macro copies of which hold the
+    component's ``capacity_bytes``."""
+    from . import layouts
+    if dimension(what) != "area" or ("cells" in f) == ("sram_macro" in f):
+        raise ArchError(f"{where}: 'cells' or 'sram_macro' (one of them) prices an area "
+                        "from published layouts, not an energy, latency or static power")
+    if "sram_macro" in f:
+        if f["sram_macro"] not in layouts.macro_names():
+            raise ArchError(f"{where}: unknown SRAM macro {f['sram_macro']!r}; known: "
+                            f"{', '.join(layouts.macro_names())}")
+        return
+    cells = f["cells"]
+    if not isinstance(cells, dict) or not cells:
+        raise ArchError(f"{where}: 'cells' must be a table of cell name -> count, "
+                        "e.g. {{ fa_1 = 32, dfxtp_1 = 32 }}")
+    for name in cells:
+        if name not in layouts.cell_names():
+            raise ArchError(f"{where}: unknown standard cell {name!r}; known: "
+                            f"{', '.join(layouts.cell_names())}")
 
 
 #: a model output's unit is the end of its name (``e_read_j``, ``t_settle_s``, ``p_leak_w``)
@@ -459,7 +485,10 @@ def show(arch: Architecture) -> str:
                 src = (f"spice {f.fields['model']}:{f.fields['quantity']} "
                        f"at {f.fields.get('at', {})}")
             elif f.source == "literature":
-                src = f"literature {f.fields.get('ref') or f.fields.get('citation')}"
+                cells = f.fields.get("cells", {})
+                src = "literature " + (" + ".join(f"{n} x {c}" for c, n in cells.items())
+                                       or str(next(f.fields[k] for k in (
+                                           "sram_macro", "ref", "citation") if k in f.fields)))
             else:
                 src = f"assumption: {f.fields['note']}"
             val = f" {f.fields['value']} {f.fields['unit']}" if "value" in f.fields else ""

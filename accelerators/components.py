@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import periphery
+from . import layouts, periphery
 from .arch import UNITS, Architecture, ArchError, FigureSpec
 
 
@@ -107,6 +107,21 @@ def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None 
         if f.get("whole_cycles"):
             value, detail = _whole_cycles(value, arch.clock_hz, detail)
         return Figure(value, spec.per, "spice", detail, spec.scaling)
+    if spec.source == "literature" and ("cells" in f or "sram_macro" in f):
+        if "cells" in f:
+            value, detail = layouts.cells_area_mm2(
+                {c: _times(n, c, comp, where, f"cells.{c}") for c, n in f["cells"].items()},
+                arch.node_nm)
+        else:
+            if "capacity_bytes" not in comp.params:
+                raise ArchError(f"{where}: an area of 'sram_macro' copies needs the "
+                                f"component's capacity_bytes")
+            value, detail = layouts.sram_area_mm2(
+                f["sram_macro"], _times("capacity_bytes", "bytes", comp, where,
+                                        "capacity_bytes"), arch.node_nm)
+        if f.get("note"):
+            detail += f" [{f['note']}]"
+        return Figure(value, spec.per, "literature", detail, spec.scaling)
     if spec.source == "literature" and "ref" in f:
         refs = f["ref"] if isinstance(f["ref"], list) else [f["ref"]]
         entries = [periphery.get_entry(r) for r in refs]
@@ -351,19 +366,21 @@ def _swept(model, point: dict) -> dict:
             if model.valid_range[k][0] < model.valid_range[k][1]}
 
 
-def _times(times, quantity: str, comp, where: str) -> float:
+def _times(times, quantity: str, comp, where: str, key: str = "times") -> float:
     """``times``: a positive number, the name of one of the component's numeric
     parameters (``times = "bits"``), as in ``at``, or a list of those, multiplied
-    (``times = [8, "capacity_bytes"]``: the bits of a memory)."""
+    (``times = [8, "capacity_bytes"]``: the bits of a memory). ``key``: where it was
+    written (``times``, or ``cells.NAME`` for a count of standard cells)."""
     if isinstance(times, list) and times:
-        return math.prod(_times(t, quantity, comp, where) for t in times)
+        return math.prod(_times(t, quantity, comp, where, key) for t in times)
     if isinstance(times, str) and times in comp.params:
         times = comp.params[times]
     if isinstance(times, bool) or not isinstance(times, (int, float)) or \
             not np.isfinite(times) or times <= 0:
-        raise ArchError(f"{where}: 'times' must be a positive number, a numeric "
-                        f"parameter of {comp.name} or a list of those (how many of the "
-                        f"model's {quantity} one {comp.name} action is), got {times!r}")
+        what = ("" if key != "times" else
+                f" (how many of the model's {quantity} one {comp.name} action is)")
+        raise ArchError(f"{where}: '{key}' must be a positive number, a numeric "
+                        f"parameter of {comp.name} or a list of those{what}, got {times!r}")
     return times
 
 

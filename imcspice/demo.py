@@ -95,8 +95,8 @@ DEMO = {
     "comparator": D.DefaultSweep("comparator", {"v_cm_v": [0.8, 1.0, 1.2]}, ["tt"], [27], mc=4),
     # race-it and hetrax price their buffers from the SKY130 6T SRAM column
     "sram": D.DefaultSweep("sram", {"rows": [128, 256]}, ["tt"], _TIER_TEMPS_C),
-    # ... plus each access's row decoder (their 256-row subarrays) and data bus (~1 mm)
-    "sram-periphery": D.DefaultSweep("sram-periphery", {"rows": [256], "bus_mm": [0.5, 2.0]},
+    # ... plus each access's row decoder (their 256-row subarrays) and data bus (1.6-2.3 mm)
+    "sram-periphery": D.DefaultSweep("sram-periphery", {"rows": [256], "bus_mm": [0.5, 2.5]},
                                      ["tt"], _TIER_TEMPS_C),
 }
 

@@ -445,7 +445,7 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
     for part, shares in sheet.provenance_share().items():
         assert math.fsum(shares.values()) == pytest.approx(1.0, rel=1e-6, abs=0), part
     raw = tomllib.loads((arch.ARCH_DIR / f"{name}.toml").read_text())
-    if name == "hetrax":   # die 100 mm2, tiers sm x2 and reram x2
+    if name == "hetrax":   # tiers sm x2 and reram x2 on the file's die_mm2
         fp = raw["floorplan"]
         assert sheet.area_mm2 <= fp["die_mm2"] * sum(t["count"] for t in fp["tiers"].values())
         area = cost.CostSheet.by(sheet.area, "component")

@@ -2,11 +2,13 @@
 temperature solved together, accuracy against temperature) on behavioral models fitted from
 real (tiny) ngspice sweeps (conftest's tiny_models), and its exact ablation cases."""
 import json
+import tomllib
 
 import numpy as np
 import pytest
 
 from evaluation_checks import PROTOCOLS, SMALL, consistent
+from imcspice.accelerators import arch
 from imcspice.accelerators.accuracy import Protocol
 from imcspice.cli import main
 from plotcheck import check_png, saved_figures
@@ -64,7 +66,8 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient
     assert set(th["tier_peak_c"]) == {"sm0", "sm1", "reram0", "reram1"}
     # the floorplan holds the mapped area; the thermal die is the floorplan's
-    assert th["die_mm2"] == 100.0 and th["tiers"] == 4
+    die = tomllib.loads((arch.ARCH_DIR / "hetrax.toml").read_text())["floorplan"]["die_mm2"]
+    assert th["die_mm2"] == die and th["tiers"] == 4
     assert rep["area_mm2"] <= th["die_mm2"] * th["tiers"]
     # the map draws one image per tier, each peaking at the tier's reported peak
     fig = {p.stem: f for f, p in figs}["temperature_map"]
