@@ -302,7 +302,7 @@ FULL = {
     "sram": DefaultSweep("sram", {"rows": _geom(128, 256, 5, integer=True)}, ["tt"],
                          PERIPHERY_TEMPS_C),
     # SRAM row decoder + data-bus bit at the buffers' 256-row subarrays, bus length in
-    # octaves around the ~1 mm macro sides; tt only, ~18 s of CPU per point (109 row
+    # octaves around the macro sides (1.6-2.3 mm: sqrt of the OpenRAM-macro areas); tt only, ~18 s of CPU per point (109 row
     # NANDs built). Rows stay at 256: the decoder's energy is a staircase in the address
     # width (16..256 rows measured 0.41, 0.49, 0.58, 1.03, 1.49 pJ: a third predecoder
     # group from 128 rows on), which a table over rows cannot interpolate (a 16..256

@@ -212,3 +212,49 @@ def integrator(name: str, inp_ref: str, inn: str, out: str, vdd: str, rst: str,
             instance(f"{n}_ota", gp, gn, out, vdd, "0", p),
             f"C{n}_int {node(out)} {node(inn)} {value(cint)}",
             mos(f"{n}_rst", "n", out, rst, inn, "0", w_rst_um, 0.15)]
+
+
+GATED_SUBCKT = "imc_ota2g"
+
+
+def gated_subckt() -> list[str]:
+    """``.subckt imc_ota2g inp inn out vdd vss vbp en enb``: the OTA of :func:`subckt`
+    power-gated between uses. Its reference current and bias diode M8 are outside (one
+    always-on generator, :func:`bias_generator`, drives the array's bias line ``vbp``);
+    inside, the tail M5 and the output stage M7 take their gate from a local node ``vbl``,
+    passed from ``vbp`` by a transmission gate while ``en`` is high (``enb`` its
+    complement) and pulled to ``vdd`` by a PMOS while ``en`` is low, which turns both
+    stages off. Switches: 4/0.15 um pass devices, 2/0.15 um pull-up (assumption: sized by
+    hand to pass the bias in well under a nanosecond, minimum length)."""
+    out = []
+    for line in subckt():
+        if line.startswith(".subckt"):
+            line = line.replace(f".subckt {SUBCKT} inp inn out vdd vss",
+                                f".subckt {GATED_SUBCKT} inp inn out vdd vss vbp en enb")
+        elif line.startswith(("Ib ", "Xm8 ")):
+            continue                                   # the shared bias generator's
+        elif line.startswith(("Xm5 ", "Xm7 ")):
+            line = line.replace(" vbp ", " vbl ", 1)
+        elif line.startswith(".ends"):
+            out += [_mos("sn", "vbp", "en", "vbl", "vss", NFET, "4", "0.15"),
+                    _mos("sp", "vbp", "enb", "vbl", "vdd", PFET, "4", "0.15"),
+                    _mos("pu", "vdd", "en", "vbl", "vdd", PFET, "2", "0.15"),
+                    f".ends {GATED_SUBCKT}"]
+            continue
+        out.append(line)
+    return out
+
+
+def bias_generator(vbp: str, vdd: str, p: OtaParams = OtaParams()) -> list[str]:
+    """The reference current and bias diode (M8) of :func:`subckt`, outside the OTA: the
+    always-on bias line ``vbp`` that :func:`gated_subckt` instances share."""
+    n, d = node(vbp), node(vdd)
+    return [f"Ibg {n} 0 {value(p.ibias_a)}",
+            _mos("m8bg", n, n, d, d, PFET, value(p.w5_um), value(p.l5_um))]
+
+
+def gated_instance(name: str, inp: str, inn: str, out: str, vdd: str, vbp: str, en: str,
+                   enb: str, vss: str = "0", p: OtaParams = OtaParams()) -> str:
+    """One power-gated OTA instance ``X<name>`` (:func:`gated_subckt`)."""
+    nodes = " ".join(node(n) for n in (inp, inn, out, vdd, vss, vbp, en, enb))
+    return f"X{node(name)} {nodes} {GATED_SUBCKT} {p.args()}"
