@@ -348,7 +348,7 @@ def _layout(what: str, f: dict, where: str) -> None:
     cells = f["cells"]
     if not isinstance(cells, dict) or not cells:
         raise ArchError(f"{where}: 'cells' must be a table of cell name -> count, "
-                        "e.g. {{ fa_1 = 32, dfxtp_1 = 32 }}")
+                        "e.g. { fa_1 = 32, dfxtp_1 = 32 }")
     for name in cells:
         if name not in layouts.cell_names():
             raise ArchError(f"{where}: unknown standard cell {name!r}; known: "
