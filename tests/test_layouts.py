@@ -42,10 +42,10 @@ def test_logic_blocks_are_their_cells_at_openlane_utilization(hw, name, comp, fa
     """The same composition as the block's energy and leakage (spice figures reading
     p_leak_fa_w x fa + p_leak_dff_w x dff), now as cell footprints."""
     a = arch.load(name)
-    static = a.components[comp].figures["static"].fields
-    times = static["times"]
-    assert (a.components[comp].params.get(times, times), static["plus"][0]["times"]) in (
-        (fa, dff), (fa, "bits"))                      # the area composes what leaks
+    c = a.components[comp]
+    static = c.figures["static"].fields                 # the area composes what leaks
+    counts = [c.params.get(t, t) for t in (static["times"], static["plus"][0]["times"])]
+    assert counts == [fa, dff]
     f = area(a, comp, hw)
     assert f.source == "literature" and f.per == "instance"
     assert f.value == pytest.approx((fa * FA_UM2 + dff * DFF_UM2) / UTIL * 1e-6, rel=1e-12)
