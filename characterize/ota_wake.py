@@ -37,6 +37,7 @@ from ..circuits import ota
 from ..circuits.technology import get_technology
 from . import ngspice
 from .params import format_number as f
+from .waveform import charge, value_at
 
 T_ON_S, T_OFF_S, T_END_S = 5e-9, 105e-9, 165e-9
 EDGE_S = 50e-12
@@ -117,18 +118,14 @@ def measure(c: WakeCase, tight: bool = False) -> Wake:
     t = np.asarray(r["time"])
     v = np.asarray(r["out"])
     p_ota = -1.8 * np.asarray(r["vdd#branch"])
-    v_set = float(np.interp(T_OFF_S - 1e-9, t, v))
+    v_set = value_at(t, v, T_OFF_S - 1e-9)
     on = (t >= T_ON_S) & (t <= T_OFF_S)
-    off_lsb = np.where(on & (np.abs(v - v_set) > c.band_v))[0]
-    t_wake = float(t[off_lsb[-1]] - T_ON_S) if len(off_lsb) else 0.0
-
-    def energy(a, b):
-        m = (t >= a) & (t <= b)
-        return float(np.trapezoid(p_ota[m], t[m]))
-    return Wake(t_wake, float(np.interp(T_OFF_S - 1e-9, t, p_ota)),
-                energy(T_ON_S, T_ON_S + t_wake), energy(T_OFF_S, T_END_S),
+    outside = np.nonzero(on & (np.abs(v - v_set) > c.band_v))[0]
+    t_wake = float(t[outside[-1]] - T_ON_S) if len(outside) else 0.0
+    return Wake(t_wake, value_at(t, p_ota, T_OFF_S - 1e-9),
+                charge(t, p_ota, T_ON_S, T_ON_S + t_wake), charge(t, p_ota, T_OFF_S, T_END_S),
                 float(-1.8 * np.asarray(r["vbg#branch"])[-1]),
-                float(np.interp(T_ON_S - 1e-9, t, p_ota)), v_set)
+                value_at(t, p_ota, T_ON_S - 1e-9), v_set)
 
 
 def settled_op_v(c: WakeCase) -> float:
