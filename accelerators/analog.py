@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ir_profile import tile_loads
+from .ir_profile import (as_columns, from_columns, mapped_conductances, tile_blocks,
+                         tile_loads, tile_rows_of)
 from .weight_scale import normalized_weights, row_scale
 
 
@@ -167,6 +168,18 @@ class CrossbarDevice:
             return row_factors(g_s, loss_col, self.r_bl_ohm, r_acc)
         return (1.0 - np.asarray(loss_col, dtype=np.float64))[None, :]
 
+    def tile_read_factors(self, g_s: np.ndarray, loss_tiles: np.ndarray,
+                          at_program: bool = False) -> np.ndarray:
+        """(rows, out) :meth:`read_factors` of every row tile of ``g_s`` (rows, out; S),
+        tile ``t`` read with the losses ``loss_tiles[t]`` (tiles, out)."""
+        f = np.empty(g_s.shape, dtype=np.float64)
+        for first, stop, rows in tile_blocks(g_s.shape[0], self.tile_rows):
+            t0, nt = first // self.tile_rows, (stop - first) // rows
+            cols = as_columns(g_s[first:stop], rows)
+            fc = self.read_factors(cols, np.ravel(loss_tiles[t0:t0 + nt]), at_program)
+            f[first:stop] = from_columns(np.broadcast_to(fc, cols.shape), g_s.shape[1])
+        return f
+
     def drop_law(self, at_program: bool):
         """The IR-drop law at the programming temperature (``at_program``: trims and
         calibration reads) or at the read temperature."""
@@ -240,10 +253,8 @@ class CrossbarLinear:
                                             w_clip_pct, dev.tile_rows)  # rows: word lines
         span = dev.g_max_s - dev.g_min_s
         self.n_tiles = int(np.ceil(wn.shape[0] / dev.tile_rows))
-        tiles = [slice(t * dev.tile_rows, (t + 1) * dev.tile_rows) for t in range(self.n_tiles)]
         # mapped (target) conductances, their loads (2, tile, out) and the TIA gain that
         # restores a span the compensated mapping cut (tile, out)
-        from .ir_profile import mapped_conductances
         gp0, gn0, self.loads, self.span_gain = mapped_conductances(wn, dev)
         gp, gn = gp0.copy(), gn0.copy()
         if dev.g_sigma_s is not None:
@@ -256,9 +267,9 @@ class CrossbarLinear:
         # trimmed at the programming temperature, read at the tile's
         d = dev.trim_and_read_drops(self.loads, real)
         self.gain_trim = self.span_gain[None] / (1.0 - d[0])
-        for t, sl in enumerate(tiles):
-            for k, g in enumerate((gp, gn)):
-                g[sl] *= dev.read_factors(g[sl], d[1, k, t]) * self.gain_trim[k, t]
+        for k, g in enumerate((gp, gn)):
+            g *= dev.tile_read_factors(g, d[1, k]) * tile_rows_of(self.gain_trim[k],
+                                                                  dev.tile_rows, len(g))
         # y = I / (span · v_read) · w_max, with I = sum_i g_i · drive(x_i / x_max · v_read)
         scale = row_scale(self.w_max, dev.tile_rows, wn.shape[0]) / span
         self.w_eff = np.ascontiguousarray(((gp - gn) * scale).T, dtype=np.float32)

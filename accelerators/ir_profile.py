@@ -59,6 +59,31 @@ def bitline_loads(wn: np.ndarray, tile_rows: int) -> np.ndarray:
                      for s in (1.0, -1.0)])
 
 
+def tile_blocks(n_rows: int, tile_rows: int):
+    """``(first, stop, rows)`` of the row tiles of an ``n_rows`` matrix, taken together:
+    the full ``tile_rows`` tiles as one block, a last partial tile as another. Every bit
+    line is its own column problem, so a block's tiles are solved side by side
+    (:func:`as_columns`): the arithmetic per bit line is a per-tile loop's, in far fewer
+    numpy calls."""
+    full = n_rows // tile_rows * tile_rows
+    return [(a, b, min(tile_rows, b - a)) for a, b in ((0, full), (full, n_rows)) if b > a]
+
+
+def as_columns(g: np.ndarray, rows: int) -> np.ndarray:
+    """(tiles·rows, out) -> (rows, tiles·out): each row tile's bit lines side by side."""
+    return g.reshape(-1, rows, g.shape[1]).transpose(1, 0, 2).reshape(rows, -1)
+
+
+def from_columns(c: np.ndarray, out: int) -> np.ndarray:
+    """The inverse of :func:`as_columns`: (rows, tiles·out) -> (tiles·rows, out)."""
+    return c.reshape(c.shape[0], -1, out).transpose(1, 0, 2).reshape(-1, out)
+
+
+def tile_rows_of(per_tile: np.ndarray, tile_rows: int, n_rows: int) -> np.ndarray:
+    """(n_rows, out): a per-tile quantity (tiles, out) repeated on each of its tile's rows."""
+    return np.repeat(per_tile, tile_rows, axis=0)[:n_rows]
+
+
 def bitline_transfer(g_s: np.ndarray, r_seg_ohm: float) -> np.ndarray:
     """(rows, cols) fraction of each cell's ideal current that reaches the sense node.
 
@@ -71,25 +96,20 @@ def bitline_transfer(g_s: np.ndarray, r_seg_ohm: float) -> np.ndarray:
     g = np.asarray(g_s, dtype=np.float64)
     if g.ndim != 2 or not r_seg_ohm > 0:
         raise ValueError("bitline_transfer needs (rows, cols) conductances and r_seg_ohm > 0")
-    n = g.shape[0]
     gs = 1.0 / float(r_seg_ohm)
     diag = g + gs
     diag[1:] += gs                      # every node but the far end has a segment above it
-    cp = np.empty_like(g)
-    dp = np.zeros_like(g)
-    cp[0] = -gs / diag[0]
-    for i in range(1, n):
-        m = diag[i] + gs * cp[i - 1]
-        cp[i] = -gs / m
-        dp[i] = (gs if i == n - 1 else 0.0) + gs * dp[i - 1]
-        dp[i] /= m
-    if n == 1:
-        dp[0] = gs / diag[0]
-    t = np.empty_like(g)
-    t[-1] = dp[-1]
-    for i in range(n - 2, -1, -1):
-        t[i] = dp[i] - cp[i] * t[i + 1]
-    return t
+    # Thomas forward sweep; the right-hand side is zero but at the sense node's row, so
+    # the eliminated right-hand side stays zero above it and the back substitution is a
+    # running product of the sweep's ratios q_i = -c'_i from the sense node up (its
+    # own q is t there, gs / m)
+    q = np.empty_like(g)
+    q[0] = gs / diag[0]
+    for i in range(1, g.shape[0]):
+        np.divide(gs, diag[i] - gs * q[i - 1], out=q[i])
+    for i in range(g.shape[0] - 2, -1, -1):   # row by row: contiguous, unlike cumprod
+        q[i] *= q[i + 1]
+    return q
 
 
 def row_factors(g_s: np.ndarray, loss_col, r_seg_ohm: float,
@@ -156,24 +176,28 @@ def mapped_conductances(wn: np.ndarray, dev):
         return gp0, gn0, bitline_loads(wn, dev.tile_rows), gain
     law = dev.drop_law(True)
 
-    def compensate(g0, g_min_s, g_max_s):         # one tile's rows
+    def compensate(g0, g_min_s, g_max_s):         # bit lines of one tile's rows each
         return compensated_targets(
             g0, lambda g: np.asarray(law(tile_loads(g, dev)[0]), dtype=np.float64),
             dev.r_bl_ohm, g_min_s, g_max_s, r_acc)
     g_lo, g_hi = dev.g_min_s, dev.g_max_s
-    for t in range(n_tiles):
-        sl = slice(t * dev.tile_rows, (t + 1) * dev.tile_rows)
-        tgt = np.concatenate([gp0[sl], gn0[sl]])             # the pair's cells, (2 rows, out)
-        rel = tgt / np.concatenate([compensate(gp0[sl], 0.0, np.inf),
-                                    compensate(gn0[sl], 0.0, np.inf)])
-        # targets k·g_lo + s·(g - g_lo): the floor raised until no cell needs less than
-        # g_lo (cells that pass more than the pair's mean), the span cut until none needs
-        # more than g_hi; the offset cancels in G+ - G-, the TIA gain 1/s restores the span
-        k = np.maximum(1.0, np.where(tgt <= g_lo, rel, 0.0).max(axis=0))
+    r, out = dev.tile_rows, wn.shape[1]
+    for first, stop, rows in tile_blocks(wn.shape[0], r):
+        nt, t0 = (stop - first) // rows, first // r
+        tgt = np.concatenate([as_columns(g0[first:stop], rows) for g0 in (gp0, gn0)], axis=1)
+        rel = (tgt / compensate(tgt, 0.0, np.inf)).reshape(rows, 2, nt, out)
+        tgt = tgt.reshape(rows, 2, nt, out)
+        # targets k·g_lo + s·(g - g_lo) per tile's bit-line pair (G+ and G- rows): the
+        # floor raised until no cell needs less than g_lo (cells that pass more than the
+        # pair's mean), the span cut until none needs more than g_hi; the offset cancels
+        # in G+ - G-, the TIA gain 1/s restores the span
+        k = np.maximum(1.0, np.where(tgt <= g_lo, rel, 0.0).max(axis=(0, 1)))
         up = tgt > g_lo
         s = np.minimum(1.0, np.where(up, (g_hi * rel - k * g_lo) / np.where(up, tgt - g_lo, 1.0),
-                                     np.inf).min(axis=0))
-        gain[t] = 1.0 / s
-        for g0 in (gp0, gn0):     # the new targets' loads shift rel a little: clip the rest
-            g0[sl] = compensate(k * g_lo + s * (g0[sl] - g_lo), g_lo, g_hi)
+                                     np.inf).min(axis=(0, 1)))
+        gain[t0:t0 + nt] = 1.0 / s
+        # the new targets' loads shift rel a little: clip the rest
+        g = compensate((k * g_lo + s * (tgt - g_lo)).reshape(rows, -1), g_lo, g_hi)
+        for j, g0 in enumerate((gp0, gn0)):
+            g0[first:stop] = from_columns(g.reshape(rows, 2, -1)[:, j], out)
     return gp0, gn0, np.stack([tile_loads(gp0, dev), tile_loads(gn0, dev)]), gain

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..models.memristor import T_REF_C, read_sigma_s
 from .analog import CrossbarLinear
-from .ir_profile import tile_loads
+from .ir_profile import tile_loads, tile_rows_of
 from .weight_scale import row_scale
 
 #: temperature-reference modes: "none" (gain fixed at calibration) or "tile" (one
@@ -153,8 +153,8 @@ class ThermalCrossbarLinear(CrossbarLinear):
         d = np.broadcast_to(np.asarray(dev.drop_law(cold)(real), dtype=np.float64),
                             real.shape)
         for k, g in enumerate(hot):
-            for t, sl in enumerate(tiles):
-                g[sl] *= dev.read_factors(g[sl], d[k, t], cold) * self.gain_trim[k, t]
+            g *= dev.tile_read_factors(g, d[k], cold) * tile_rows_of(self.gain_trim[k], r,
+                                                                     len(g))
         gp, gn = hot
         scale = row_scale(self.w_max, r, gp.shape[0]) / span
         w_eff = ((gp - gn) * scale).T

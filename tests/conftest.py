@@ -4,6 +4,11 @@ import sys
 # ngspice workers run beside the test process on 2 cores: one BLAS thread each keeps
 # OpenBLAS from spinning against them (set before numpy is imported)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# ... and an xdist worker (one per core) runs torch on one thread: two threads each on 2
+# cores made a partial run's network tests up to 3x slower than in the whole suite, where
+# some test modules happened to set it on import
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest
