@@ -95,3 +95,19 @@ def shipped_figures():
         return cache[name]
     return get
 
+
+@pytest.fixture
+def minilm_two_layers(monkeypatch):
+    """MiniLMRun (and all else that loads the pretrained MiniLM) on its first two of six
+    layers, the FP32 reference alike: for tests of how chips are built, calibrated and
+    compared, which hold at any depth, at a third of the network's cost. The six-layer
+    figures are the shipped-artifact tests' and `./dev demo`'s."""
+    from imcspice.accelerators import torch_minilm as tm
+    load = tm.load_hf_minilm
+
+    def first_two_layers(device=None):
+        m = load(device)
+        m.encoder.layer = m.encoder.layer[:2]
+        m.config.num_hidden_layers = 2
+        return m
+    monkeypatch.setattr(tm, "load_hf_minilm", first_two_layers)

@@ -153,11 +153,11 @@ def test_nonideal_sets_and_ablation_plan():
     assert plan["all_off"] == Nonideal(0.0, 0.0, 0.0, False)
 
 
-def test_quantization_only_equals_an_ideal_device_by_another_path():
+def test_quantization_only_equals_an_ideal_device_by_another_path(minilm_two_layers):
     """All device non-idealities switched off (Nonideal.scaled(0) on the characterized
     SKY130 tile) computes what a tile built without any (no IR drop law, no programming
     sigma, no ACAM mismatch) computes with every switch on: the quantization-only
-    figure, by two paths."""
+    figure, by two paths (on MiniLM's first two layers: conftest's minilm_two_layers)."""
     from imcspice.accelerators import arch, hardware
     from imcspice.accelerators.accuracy import MiniLMRun, Protocol
     from imcspice.accelerators.torch_chip import AnalogChip

@@ -199,3 +199,26 @@ def test_a_wire_free_fraction_outside_0_1_is_refused(a_bad, monkeypatch):
     with pytest.raises(hardware.HardwareModelError, match="wire-free fraction a = .* not in"):
         hardware._access_ohm(hw, hw.need("crossbar-column"),
                              arch.load("race-it").component("crossbar"), 0.2, 27.0)
+
+
+def test_tiles_solved_side_by_side_equal_tile_by_tile():
+    """mapped_conductances and tile_read_factors solve all row tiles' bit lines as one
+    array's columns: the same numbers, bit for bit, as each tile alone (the other path:
+    the function called on one tile's rows), with a partial last tile (3 + 3 + 2 rows)."""
+    from imcspice.accelerators.ir_profile import mapped_conductances
+    rng = np.random.default_rng(4)
+    wn = np.clip(0.6 * rng.standard_normal((8, 5)), -1.0, 1.0)
+    wn[0] = 1.0                     # a full-scale far row: the span cut in the first tile
+    dev = CrossbarDevice(1e-6, 101e-6, 0.2, 1e6, 3, lambda x: 0.05 + 0.2 * np.asarray(x),
+                         None, ir_profile="compensated", r_bl_ohm=200.0, r_access_ohm=1400.0)
+    whole = mapped_conductances(wn, dev)
+    tiles = [mapped_conductances(wn[t:t + 3], dev) for t in (0, 3, 6)]
+    for k in (0, 1):
+        assert np.array_equal(whole[k], np.concatenate([p[k] for p in tiles]))
+    assert np.array_equal(whole[2], np.concatenate([p[2] for p in tiles], axis=1))
+    assert np.array_equal(whole[3], np.concatenate([p[3] for p in tiles]))
+    assert whole[3][0].min() > 1.0 and np.all(whole[3][1:] >= 1.0)
+    g, loss = whole[0], 0.01 * rng.uniform(1, 9, (3, 5))
+    f = dev.tile_read_factors(g, loss)
+    assert np.array_equal(f, np.concatenate([dev.read_factors(g[t:t + 3], loss[t // 3])
+                                             for t in (0, 3, 6)]))
