@@ -101,8 +101,8 @@ def test_race_it_ablation(tiny_models, tmp_path, minilm_two_layers):
     ideal hardware computes FP32's embeddings; the IR drop alone cancels.
 
     On MiniLM's first two layers (conftest's minilm_two_layers): with six, this was the
-    suite's longest test (239 s of a 1035 s run; 58 s with two). The six-layer ablation
-    runs in `./dev demo`'s race-it report."""
+    suite's longest test (239 s of a 1035 s run; with two, 84 s in the suite and 58 s
+    alone). The six-layer ablation runs in `./dev demo`'s race-it report."""
     from imcspice.accelerators import arch, hardware
     from imcspice.accelerators.accuracy import MiniLMRun, Protocol
     from imcspice.accelerators.report import plot_ablation
