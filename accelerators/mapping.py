@@ -228,8 +228,10 @@ def _crossbar(m: Mapping, op: Operator) -> None:
     conv_per_token = P * op.n * (1 if analog else rt)
     adds_per_token = op.n * ((P - 1) if analog else (P * rt - 1))
     m.charge(op, "crossbar", tokens * 2 * P * rt * op.n)
-    if "tia_energy" in xb.figures:     # each column read's sense amplifier (its supply)
-        m.charge(op, "crossbar", tokens * 2 * P * rt * op.n, "tia_energy")
+    # each column read's sense amplifier (its supply) and, gated between reads, its wake
+    for fig in ("tia_energy", "tia_wake_energy"):
+        if fig in xb.figures:
+            m.charge(op, "crossbar", tokens * 2 * P * rt * op.n, fig)
     m.step(op, "crossbar", tokens * P)
     m.charge(op, "dac", tokens * P * op.k * ct)
     frac = m.digital_rows.get(op.qualified_name, 0.0)

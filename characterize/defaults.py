@@ -293,6 +293,15 @@ FULL = {
     "ota": DefaultSweep("ota", {"ibias_a": [float(f"{5e-6 * 2 ** (k * 3 / 7):.4g}")
                                             for k in range(8)],
                                 "cl_f": [50e-15, 200e-15, 1e-12]}, ["tt"], [27]),
+    # the crossbar TIA's wake-up when gated between reads (recipe tia-wake): the
+    # crossbar-column sweep's TIA (40 uA tail, r_f 25 ohm, Rz 2.5 kOhm, g_on 100 uS) over
+    # its rows (16..128 with 24 and 40 around the output stage's one-copy floor) and read
+    # voltages, at the periphery's temperatures (HeTraX prices its tiers at 27-95 C);
+    # 60 points, ~1.5 s each
+    "tia-wake": DefaultSweep("tia-wake", {"rows": [16, 24, 32, 40, 48, 64, 80, 96, 112, 128],
+                                          "v_read_v": [0.2, 0.3], "g_on_us": [100.0],
+                                          "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0],
+                                          "r_f_ohm": [25.0]}, ["tt"], PERIPHERY_TEMPS_C),
     # 6T SRAM column (the accelerators' buffers use 256-row subarrays): rows per bitline
     # 128..256 in 5 log steps (x1.19). Below ~100 rows (tt) the shortest word-line pulse
     # overshoots the sense swing and the read energy has a kink where self-timing takes
@@ -349,6 +358,7 @@ SMALL = {
                             [27]),
     "ota": DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27]),
     "sram": DefaultSweep("sram", {"rows": [16, 32, 64]}, ["tt"], [27]),
+    "tia-wake": DefaultSweep("tia-wake", {"rows": [32, 64, 128]}, ["tt"], [27]),
     "sram-periphery": DefaultSweep("sram-periphery", {"rows": [16],
                                                       "bus_mm": [0.25, 0.5, 1.0, 2.0]},
                                    ["tt"], [27]),

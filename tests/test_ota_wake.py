@@ -3,7 +3,7 @@ wake-up, measured in ngspice, against a tight-tolerance run and hand figures."""
 import pytest
 
 from imcspice.characterize import ota_wake
-from imcspice.circuits import ota
+from imcspice.circuits import ota, tia_wake
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,9 @@ def test_gated_tia_settles_where_an_ideal_tia_would_and_draws_its_hand_current(r
     assert w.p_on_w == pytest.approx(p_hand_w, rel=0.15)
     # gated off: both stages' gates at vdd, leakage only (< 1e-5 of the on power)
     assert w.p_off_w < 1e-5 * w.p_on_w
-    # it settles inside the 100 ns on window; class A, both stages draw at most their
-    # bias from the supply while it wakes (the column's current leaves through r_f)
-    assert 0 < w.t_wake_s < ota_wake.T_OFF_S - ota_wake.T_ON_S - 5e-9
+    # it wakes inside the 100 ns before its read; class A, both stages draw at most
+    # their bias from the supply while it wakes (no column current yet)
+    assert 0 < w.t_wake_s < tia_wake.T_READ_S - tia_wake.T_ON_S - 5e-9
     assert 0 < w.e_wake_j <= 1.15 * p_hand_w * w.t_wake_s
 
 

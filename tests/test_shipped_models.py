@@ -99,6 +99,14 @@ KNOWN_MISSES: dict[tuple[str, str], float] = {
     # the model card, not the integration). The architectures read 256 cells, a swept
     # line, where the table is the SPICE value.
     ("dac", "t_settle_s"): 1.82,
+    # tia-wake t_wake_s: the held-out 40-row line at 0.2 V (seed 0 holds out 40, 64 and
+    # 112 rows), 0.24 ns of a 10.6 ns full scale: the wake time has its minimum at the
+    # output stage's one-copy floor (n2 = 1 at 30.3 rows, 0.2 V), and the table read
+    # across it 16.0 ns for 16.2. Log rows or linear values held out 1.3-2.3 % FS. The
+    # architectures read 128 rows, a swept line; the energy they price, e_wake_j, holds
+    # out at 0.95 % FS. With v_read up to 0.55 V (was swept first) a ~1 % undershoot at
+    # 128 rows, 95 C crossed the 1 % band and put 3.3 % FS on both.
+    ("tia-wake", "t_wake_s"): 2.35,
 }
 
 

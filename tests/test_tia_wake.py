@@ -1,0 +1,84 @@
+"""The crossbar TIA's wake-up, priced per read (recipe tia-wake, circuits/tia_wake.py,
+models/data/tia-wake.model.h5): the shipped model against a fresh ngspice point it was
+not fitted on, the bench against hand figures, and each column read paying one wake."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from imcspice.accelerators import arch, components, hardware, mapping
+from imcspice.accelerators.workloads import get_workload
+from imcspice.characterize import ngspice
+from imcspice.characterize.recipe import RECIPES
+from imcspice.circuits import ota
+from imcspice.circuits.technology import get_technology
+
+# off every swept line: rows 16..128 (100 is not one), v_read 0.2 / 0.3, 27 / 60 / 95 C
+POINT = {"rows": 100, "v_read_v": 0.25}
+TEMP_C = 45.0
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    """ngspice at POINT with the shipped sweep's TIA (40 uA, r_f 25 ohm, Rz 2.5 kOhm)."""
+    r = RECIPES.get("tia-wake")
+    p = r.resolve(POINT)
+    ng = ngspice.get()
+    ng.load(r.netlist(get_technology(), p, "tt", TEMP_C))
+    return p, {k: float(np.asarray(v).ravel()[0]) for k, v in r.simulate(ng, p).items()}
+
+
+@pytest.fixture(scope="module")
+def hw():
+    return hardware.HardwareModels.from_dir()
+
+
+def _model(hw, q, **at):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(np.asarray(hw.get("tia-wake").evaluate(q, corner="tt", **at)).ravel()[0])
+
+
+def test_wake_model_reads_a_point_it_was_not_fitted_on(fresh, hw):
+    """Held out in the fit: e_wake_j 0.95 % FS (98 pJ), t_wake_s 2.35 % FS (10.6 ns,
+    a known miss at the output stage's one-copy kink, 40 rows): the model must read
+    this interior point within those."""
+    _, s = fresh
+    at = {**POINT, "temp_c": TEMP_C}
+    assert _model(hw, "e_wake_j", **at) == pytest.approx(s["e_wake_j"], abs=1e-12)
+    assert _model(hw, "t_wake_s", **at) == pytest.approx(s["t_wake_s"], abs=0.25e-9)
+
+
+def test_bench_reads_the_design_current_and_draws_its_bias(fresh):
+    p, s = fresh
+    # I_design = rows (g_off + 0.25 (g_on - g_off)) v0 sinh(v_read / v0), by hand:
+    # 100 x 25.75 uS x 0.5 V sinh(0.5) = 1.3418 mA
+    i_design = 100 * (1.0 + 0.25 * 99.0) * 1e-6 * 0.5 * math.sinh(0.25 / 0.5)
+    assert s["i_col_a"] == pytest.approx(i_design, rel=1e-6)
+    # on: tail + output stage, I5 (1 + k2 n2) from 1.8 V; n2 = I_design / (k2 I5)
+    k2 = float(ota.OtaParams.k2)
+    n2 = i_design / (ota.FS_PER_I7 * k2 * 40e-6)
+    assert s["p_on_w"] == pytest.approx(1.8 * 40e-6 * (1 + k2 * n2), rel=0.15)
+    # the TIA holds v_cm - i r_f (its offset, a few mV, within 5 mV)
+    assert s["v_out_v"] == pytest.approx(0.45 - i_design * 25.0, abs=5e-3)
+    # class A while it wakes: at most its bias power for the wake, and not free
+    assert 0.3 * s["p_on_w"] * s["t_wake_s"] < s["e_wake_j"] < 1.15 * s["p_on_w"] * s["t_wake_s"]
+    assert s["p_off_w"] < 1e-5 * s["p_on_w"]
+
+
+@pytest.mark.parametrize("name", ["race-it", "hetrax"])
+def test_each_column_read_pays_one_wake(hw, name):
+    a = arch.load(name)
+    fig = components.resolve(a, hw)["crossbar"]["tia_wake_energy"]
+    xb = a.component("crossbar")
+    want = _model(hw, "e_wake_j", rows=xb.get("rows"), v_read_v=xb.get("v_read_v"),
+                  temp_c=a.temp_c)
+    assert fig.value == pytest.approx(want, rel=1e-12) and fig.source == "spice"
+    assert "tia-wake.model.h5" in fig.detail
+    m = mapping.build(a, get_workload("bert-base"), 16)
+    reads = {c.op: c.actions for c in m.charges if c.figure == "tia_energy"}
+    wakes = {c.op: c.actions for c in m.charges if c.figure == "tia_wake_energy"}
+    assert reads and wakes == reads
