@@ -6,7 +6,8 @@ action``, a latency entry ``steps × latency per step`` (operators run one after
 another, the steps of an operator too), an area entry ``instances × area per
 instance`` (or per cell). Components with a ``static`` figure (W per mm² of their
 area, or per provisioned instance) add it over the whole latency: their leakage, drawn
-whether or not they compute. Every entry keeps its figure's source
+whether or not they compute. A crossbar's ``tia_wake_latency`` adds what its TIAs' wake
+before each read leaves uncovered by the operator's other steps (:func:`_exposed_wakes`). Every entry keeps its figure's source
 (``spice`` / ``literature`` / ``assumption``) and ``scaling`` so the report can say
 where each joule comes from and the node projection knows what may scale.
 
@@ -124,6 +125,7 @@ def price(mapping, figures: dict) -> CostSheet:
     for s in mapping.steps:
         sheet.latency.append(_entry(s.layer, s.op, s.component, s.figure, s.steps,
                                     _figure(figures, s.component, s.figure)))
+    _exposed_wakes(sheet, figures)
     for comp, n in mapping.provisioned.items():
         fig = _figure(figures, comp, "area")
         per_instance = mapping.cells.get(comp, 1) if fig.per == "cell" else 1
@@ -140,6 +142,32 @@ def price(mapping, figures: dict) -> CostSheet:
             sheet.energy.append(Entry(-1, "static", comp, "static", size * t,
                                       f.value * size * t, f.source, f.detail, f.scaling))
     return sheet
+
+
+def _exposed_wakes(sheet: CostSheet, figures: dict) -> None:
+    """A crossbar TIA gated between reads wakes before each read (``tia_wake_latency``,
+    s per read), while its tile idles: during the operator's other steps (its
+    conversions, adds), which the mapping runs one after another and which are spread
+    here evenly over its reads. The part of the wake they do not cover lengthens each
+    read: a ``tia_wake_latency`` entry of max(0, t_wake - their time per read) per read
+    (none where they cover it, as on the shipped machines)."""
+    fig = figures.get("crossbar", {}).get("tia_wake_latency")
+    if fig is None:
+        return
+    reads, other, layer = defaultdict(float), defaultdict(float), {}
+    for e in sheet.latency:
+        if e.component == "crossbar" and e.figure == "latency":
+            reads[e.op] += e.count
+            layer[e.op] = e.layer
+        else:
+            other[e.op] += e.amount
+    for op, n in reads.items():
+        exposed = fig.value - other[op] / n
+        if exposed > 0:
+            sheet.latency.append(Entry(
+                layer[op], op, "crossbar", "tia_wake_latency", n, n * exposed, fig.source,
+                f"{fig.detail}; per read, the part of the wake the operator's other steps "
+                "(conversions, adds) do not cover", fig.scaling))
 
 
 def tier_areas(arch, sheet: CostSheet) -> dict:

@@ -149,6 +149,23 @@ def test_crossbar_counts_energy_latency(tmp_path, mode, psum):
     assert sheet.latency_s == pytest.approx(LINEARS * t_op * NS, rel=1e-12, abs=0)
 
 
+@pytest.mark.parametrize("t_wake_ns,exposed_ns", [(50, 30), (15, 0)])
+def test_tia_wake_lengthens_a_read_only_past_the_idle_steps(tmp_path, t_wake_ns, exposed_ns):
+    """bit-serial, digital sums (CASES): per linear 6 reads of 10 ns, 6 conversions of
+    5 ns and 9 adds of 10 ns, so the tile idles (30 + 90) / 6 = 20 ns per read. A 50 ns
+    wake leaves 30 ns per read uncovered (6 x 30 ns per linear); a 15 ns one none."""
+    raw = xbar_raw()
+    raw["components"]["crossbar"]["tia_wake_latency"] = A(t_wake_ns, "ns", "column_read",
+                                                          "analog")
+    _, sheet = run(load(tmp_path, raw))
+    wake = [e for e in sheet.latency if e.figure == "tia_wake_latency"]
+    assert total(wake, attr="amount") == pytest.approx(LINEARS * 6 * exposed_ns * NS,
+                                                       rel=1e-12, abs=0)
+    assert all(e.count == 6 for e in wake)
+    t_op = 6 * 10 + 6 * 5 + 9 * 10 + 6 * exposed_ns
+    assert sheet.latency_s == pytest.approx(LINEARS * t_op * NS, rel=1e-12, abs=0)
+
+
 def test_crossbar_hand_totals_area_and_provenance(tmp_path):
     # bit-serial digital: per linear 96*1 + 48*0.5 + 48*2 + 36*0.1 + 24*1 = 243.6 pJ;
     # latency 6*10 + 6*5 + 9*10 = 180 ns; six linears.

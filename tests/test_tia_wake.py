@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from imcspice.accelerators import arch, components, hardware, mapping
+from imcspice.accelerators import arch, components, cost, hardware, mapping
 from imcspice.accelerators.workloads import get_workload
 from imcspice.characterize import ngspice
 from imcspice.characterize.recipe import RECIPES
@@ -72,13 +72,28 @@ def test_bench_reads_the_design_current_and_draws_its_bias(fresh):
 @pytest.mark.parametrize("name", ["race-it", "hetrax"])
 def test_each_column_read_pays_one_wake(hw, name):
     a = arch.load(name)
-    fig = components.resolve(a, hw)["crossbar"]["tia_wake_energy"]
+    figs_all = components.resolve(a, hw)
+    figs = figs_all["crossbar"]
+    fig = figs["tia_wake_energy"]
     xb = a.component("crossbar")
     want = _model(hw, "e_wake_j", rows=xb.get("rows"), v_read_v=xb.get("v_read_v"),
                   temp_c=a.temp_c)
     assert fig.value == pytest.approx(want, rel=1e-12) and fig.source == "spice"
     assert "tia-wake.model.h5" in fig.detail
+    t_fig = figs["tia_wake_latency"]
+    assert t_fig.value == pytest.approx(_model(hw, "t_wake_s", rows=xb.get("rows"),
+                                               v_read_v=xb.get("v_read_v"),
+                                               temp_c=a.temp_c), rel=1e-12)
     m = mapping.build(a, get_workload("bert-base"), 16)
     reads = {c.op: c.actions for c in m.charges if c.figure == "tia_energy"}
     wakes = {c.op: c.actions for c in m.charges if c.figure == "tia_wake_energy"}
     assert reads and wakes == reads
+    # the wake hides while the tile idles: every crossbar operator's conversions and
+    # adds take longer per read than t_wake (RACE-IT ~140 ns, HeTraX ~2.3 us vs ~21 ns),
+    # so no read is lengthened
+    sheet = cost.price(m, figs_all)
+    steps = {e.op: e.count for e in sheet.latency if e.component == "crossbar"}
+    for op, n in steps.items():
+        idle = sum(e.amount for e in sheet.latency if e.op == op and e.component != "crossbar")
+        assert idle / n > t_fig.value, op
+    assert not [e for e in sheet.latency if e.figure == "tia_wake_latency"]
