@@ -6,8 +6,9 @@ action``, a latency entry ``steps × latency per step`` (operators run one after
 another, the steps of an operator too), an area entry ``instances × area per
 instance`` (or per cell). Components with a ``static`` figure (W per mm² of their
 area, or per provisioned instance) add it over the whole latency: their leakage, drawn
-whether or not they compute. A crossbar's ``tia_wake_latency`` adds what its TIAs' wake
-before each read leaves uncovered by the operator's other steps (:func:`_exposed_wakes`). Every entry keeps its figure's source
+whether or not they compute. A crossbar's ``tia_wake_latency`` and a readout's
+``wake_latency`` add what a gated amplifier's wake before its read leaves uncovered by
+the idle time before it (:func:`_exposed_wakes`). Every entry keeps its figure's source
 (``spice`` / ``literature`` / ``assumption``) and ``scaling`` so the report can say
 where each joule comes from and the node projection knows what may scale.
 
@@ -145,29 +146,50 @@ def price(mapping, figures: dict) -> CostSheet:
 
 
 def _exposed_wakes(sheet: CostSheet, figures: dict) -> None:
-    """A crossbar TIA gated between reads wakes before each read (``tia_wake_latency``,
-    s per read), while its tile idles: during the operator's other steps (its
-    conversions, adds), which the mapping runs one after another and which are spread
-    here evenly over its reads. The part of the wake they do not cover lengthens each
-    read: a ``tia_wake_latency`` entry of max(0, t_wake - their time per read) per read
-    (none where they cover it, as on the shipped machines)."""
+    """Gated amplifiers wake before they read, while their unit idles; the part of the
+    wake that idle time does not cover lengthens the read (a latency entry; none where
+    it is covered, as on the shipped machines). The schedule is the mapping's: operators
+    one after another, an operator's steps too.
+
+    * crossbar ``tia_wake_latency`` (s per read): a tile idles between its reads through
+      the operator's other steps (conversions, adds), spread evenly over its reads; per
+      read, max(0, t_wake - their time per read);
+    * readout ``wake_latency`` (s per conversion step): an integrator must be awake when
+      its operator's query starts, so it wakes during the previous operator; per
+      operator, max(0, t_wake - the previous operator's latency)."""
     fig = figures.get("crossbar", {}).get("tia_wake_latency")
-    if fig is None:
-        return
-    reads, other, layer = defaultdict(float), defaultdict(float), {}
-    for e in sheet.latency:
-        if e.component == "crossbar" and e.figure == "latency":
-            reads[e.op] += e.count
+    if fig is not None:
+        reads, other, layer = defaultdict(float), defaultdict(float), {}
+        for e in sheet.latency:
+            if e.component == "crossbar" and e.figure == "latency":
+                reads[e.op] += e.count
+                layer[e.op] = e.layer
+            else:
+                other[e.op] += e.amount
+        _expose(sheet, fig, "crossbar", "tia_wake_latency", layer,
+                {op: (n, fig.value - other[op] / n) for op, n in reads.items()},
+                "per read, the part of the wake the operator's other steps (conversions, "
+                "adds) do not cover")
+    fig = figures.get("readout", {}).get("wake_latency")
+    if fig is not None:
+        time, layer = {}, {}
+        for e in sheet.latency:          # operators in the mapping's order
+            time[e.op] = time.get(e.op, 0.0) + e.amount
             layer[e.op] = e.layer
-        else:
-            other[e.op] += e.amount
-    for op, n in reads.items():
-        exposed = fig.value - other[op] / n
-        if exposed > 0:
-            sheet.latency.append(Entry(
-                layer[op], op, "crossbar", "tia_wake_latency", n, n * exposed, fig.source,
-                f"{fig.detail}; per read, the part of the wake the operator's other steps "
-                "(conversions, adds) do not cover", fig.scaling))
+        order = list(time)
+        users = {e.op for e in sheet.latency if e.component == "readout"}
+        _expose(sheet, fig, "readout", "wake_latency", layer,
+                {op: (1.0, fig.value - (time[order[i - 1]] if i else 0.0))
+                 for i, op in enumerate(order) if op in users},
+                "the part of the wake the previous operator does not cover")
+
+
+def _expose(sheet, fig, comp: str, name: str, layer: dict, uncovered: dict, why: str):
+    """Latency entries for the ``uncovered`` op -> (count, s each) that are positive."""
+    for op, (n, t) in uncovered.items():
+        if t > 0:
+            sheet.latency.append(Entry(layer[op], op, comp, name, n, n * t, fig.source,
+                                       f"{fig.detail}; {why}", fig.scaling))
 
 
 def tier_areas(arch, sheet: CostSheet) -> dict:

@@ -390,8 +390,9 @@ def _gaincell(m: Mapping, op: Operator) -> None:
         _tile_sums(m, op, b * H * dh, nt)
     # every conversion: the integrator ramp and one comparator decision
     m.charge(op, "readout", conversions)
-    if "decision_energy" in m.arch.component("readout").figures:
-        m.charge(op, "readout", conversions, "decision_energy")
+    for fig in ("decision_energy", "wake_energy"):   # its comparator; its gated OTA's wake
+        if fig in m.arch.component("readout").figures:
+            m.charge(op, "readout", conversions, fig)
     m.step(op, "readout", 1)                                   # all columns in parallel
 
 

@@ -78,6 +78,13 @@ _MOS_T = [-40, -5, 27, 60, 95, 125]
 # docs/devices.md).
 PERIPHERY_TEMPS_C = [27, 60, 95]
 
+# The wake-up models (tia-wake, integrator-wake): the periphery's lines and 45 C, where
+# HeTraX's tiers run (45-46 C). The wake time is the last crossing of a 1 % band, which
+# moves with the ringing and wiggles in T (integrator at 20 uA: 13.04 / 12.26 / 12.78 ns at
+# 27 / 60 / 95 C): on 27 / 60 / 95 alone the tables read SPICE at 45 C up to 3.1 % (TIA)
+# and 2.6 % (integrator) off in wake energy; a fourth line also lets one be held out.
+WAKE_TEMPS_C = sorted(PERIPHERY_TEMPS_C + [45])
+
 #: name -> the sweep of a shipped default model
 FULL = {
     # Id is linear in W only within a SKY130 size bin (edges 0.55, 1, 3 um at L = 0.15):
@@ -301,7 +308,13 @@ FULL = {
     "tia-wake": DefaultSweep("tia-wake", {"rows": [16, 24, 32, 40, 48, 64, 80, 96, 112, 128],
                                           "v_read_v": [0.2, 0.3], "g_on_us": [100.0],
                                           "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0],
-                                          "r_f_ohm": [25.0]}, ["tt"], PERIPHERY_TEMPS_C),
+                                          "r_f_ohm": [25.0]}, ["tt"], WAKE_TEMPS_C),
+    # the gain-cell column integrator's wake-up when gated between conversions (recipe
+    # integrator-wake): gaincell-readout's OTA (one output-stage copy) over its tail
+    # current in half-octave steps around the 20 uA design point (5 lines, one held out)
+    "integrator-wake": DefaultSweep("integrator-wake",
+                                    {"ota_ibias_a": [10e-6, 14.1e-6, 20e-6, 28.3e-6, 40e-6]},
+                                    ["tt"], WAKE_TEMPS_C),
     # 6T SRAM column (the accelerators' buffers use 256-row subarrays): rows per bitline
     # 128..256 in 5 log steps (x1.19). Below ~100 rows (tt) the shortest word-line pulse
     # overshoots the sense swing and the read energy has a kink where self-timing takes
@@ -359,6 +372,7 @@ SMALL = {
     "ota": DefaultSweep("ota", {"ibias_a": [10e-6, 20e-6]}, ["tt"], [27]),
     "sram": DefaultSweep("sram", {"rows": [16, 32, 64]}, ["tt"], [27]),
     "tia-wake": DefaultSweep("tia-wake", {"rows": [32, 64, 128]}, ["tt"], [27]),
+    "integrator-wake": DefaultSweep("integrator-wake", {"ota_ibias_a": [20e-6]}, ["tt"], [27]),
     "sram-periphery": DefaultSweep("sram-periphery", {"rows": [16],
                                                       "bus_mm": [0.25, 0.5, 1.0, 2.0]},
                                    ["tt"], [27]),

@@ -1,7 +1,7 @@
 """How long a power-gated SKY130 OTA TIA takes to wake, and what the wake costs: a
 table at chosen column currents and bias-line decouplings.
 
-The bench is recipe ``tia-wake``'s (``circuits/tia_wake.py``; the recipe's module
+The bench is recipe ``tia-wake``'s (``circuits/gated_ota.py``; the recipe's module
 docstring says what is measured), which sweeps the crossbar column's own TIA over rows,
 read voltage and temperature into the shipped model that prices each read's wake-up
 (``models/data/tia-wake.model.h5``). Here the column current ``i_col_a`` and the OTA's
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..circuits import ota, tia_wake
+from ..circuits import gated_ota, ota
 from ..circuits.technology import get_technology
 from . import ngspice
 from .params import format_number as f
-from .recipes import tia_wake as recipe
+from .recipes import wake as recipe
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,15 @@ class Wake:
 
 
 def deck(c: WakeCase, tight: bool = False, on: bool = False) -> str:
-    """The netlist (models, the bench of circuits/tia_wake.py); ``on``: enabled and the
+    """The netlist (models, the bench of circuits/gated_ota.py); ``on``: enabled and the
     column current on throughout (DC sources), for an operating point."""
     tech = get_technology()
     p = ota.OtaParams(ibias_a=c.ibias_a, rz_ohm=c.rz_ohm, n2=c.n2)
     L = ["* gated OTA TIA wake-up (imcspice.characterize.ota_wake)"]
     L += tech.model_lines(c.corner, False)
     L += [f".temp {f(c.temp_c)}",
-          *tia_wake.bench(p, c.i_col_a, c.r_f_ohm, c.c_f_f, c.c_bl_f, c.c_dec_f, c.v_cm_v,
-                          on=on),
+          *gated_ota.tia_bench(p, c.i_col_a, c.r_f_ohm, c.c_f_f, c.c_bl_f, c.c_dec_f,
+                               c.v_cm_v, on=on),
           ".options reltol=1e-6 method=gear" if tight else ".options reltol=1e-4", ".end"]
     return "\n".join(L) + "\n"
 
@@ -89,12 +89,11 @@ def measure(c: WakeCase, tight: bool = False) -> Wake:
     ng = ngspice.get()
     ng.load(deck(c, tight))
     step = f(recipe.STEP_TIGHT_S if tight else recipe.STEP_S)
-    r = ng.run([f"tran {step} {f(tia_wake.T_END_S)} 0 {step}"])
+    r = ng.run([f"tran {step} {f(gated_ota.T_END_S)} 0 {step}"])
     w = recipe.wake(np.asarray(r["time"]), np.asarray(r["out"]),
-                    -tia_wake.VDD_V * np.asarray(r["vdd#branch"]),
-                    np.asarray(r["vsense#branch"]), c.r_f_ohm * c.settle_frac)
+                    -gated_ota.VDD_V * np.asarray(r["vdd#branch"]), c.band_v, c.i_col_a)
     return Wake(w["t_wake_s"], w["p_on_w"], w["e_wake_j"], w["e_off_j"],
-                float(-tia_wake.VDD_V * np.asarray(r["vbg#branch"])[-1]), w["p_off_w"],
+                float(-gated_ota.VDD_V * np.asarray(r["vbg#branch"])[-1]), w["p_off_w"],
                 w["v_out_v"])
 
 

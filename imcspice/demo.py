@@ -61,6 +61,12 @@ DEMO = {
                             # the OTA TIA's output inside its swing
                             "r_f_ohm": [25.0]},
         ["tt"], [27, 85]),
+    # race-it and hetrax price each read's TIA wake-up (128 rows, 0.2 V) from this; the
+    # HeTraX tiers at their temperature, so over _TIER_TEMPS_C (a line held out)
+    "tia-wake": D.DefaultSweep("tia-wake", {"rows": [64, 96, 128], "v_read_v": [0.2]},
+                               ["tt"], _TIER_TEMPS_C),
+    # gaincell prices each conversion's integrator wake-up (20 uA) from this
+    "integrator-wake": D.DefaultSweep("integrator-wake", {}, ["tt"], [27]),
     "acam-window": D.DefaultSweep(
         "acam-window", {"g_low_us": D._geom(1, 120, 12), "g_high_us": D._geom(1, 120, 12)},
         ["tt"], [27]),

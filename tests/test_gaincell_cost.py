@@ -61,6 +61,7 @@ def test_window_1024_counts_by_hand(hw):
     assert _actions(m, "gaincell") == L * 256
     assert _actions(m, "gaincell", "read_energy") == L * 262144
     assert _actions(m, "readout") == _actions(m, "readout", "decision_energy") == L * 6144
+    assert _actions(m, "readout", "wake_energy") == L * 6144      # one wake per conversion
     assert _actions(m, "tile_adder") == L * 1920 * 9
     assert "divider" not in {c.component for c in m.charges}
     assert _steps(m, "gaincell") == L
@@ -74,13 +75,19 @@ def test_window_1024_counts_by_hand(hw):
     f = components.resolve(a, hw)
     sheet = cost.price(m, f)
     v = {(c, n): f[c][n].value for c in f for n in f[c]}
+    # + the integrators' wake before the first operator's query (no operator before it
+    # to hide it behind; every later one follows an operator longer than the wake)
+    assert v["readout", "wake_latency"] < min(2 * 15e-9, v["readout", "latency"] + 15e-9)
     latency = L * (v["gaincell", "latency"] + 2 * 15e-9 + 2 * v["readout", "latency"]
-                   + 4 / a.clock_hz)
+                   + 4 / a.clock_hz) + v["readout", "wake_latency"]
     # + the provisioned adders' leakage (W per adder) over the whole latency
     energy = (L * 256 * v["gaincell", "energy"] + L * 262144 * v["gaincell", "read_energy"]
-              + L * 6144 * (v["readout", "energy"] + v["readout", "decision_energy"])
+              + L * 6144 * (v["readout", "energy"] + v["readout", "decision_energy"]
+                            + v["readout", "wake_energy"])
               + L * 1920 * 9 * v["tile_adder", "energy"]
-              + L * H * DH * 15 * v["tile_adder", "static"] * latency)
+              + L * H * DH * 15 * v["tile_adder", "static"] * latency
+              # + the provisioned integrators' leakage while gated off (W per readout)
+              + L * H * (1024 + 16 * 32) * v["readout", "static"] * latency)
     assert sheet.energy_j == pytest.approx(energy, rel=1e-12, abs=0)
     assert sheet.latency_s == pytest.approx(latency, rel=1e-12, abs=0)
     # issue 11: at least 80 % of the gain-cell energy from SPICE-sourced figures

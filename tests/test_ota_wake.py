@@ -3,7 +3,7 @@ wake-up, measured in ngspice, against a tight-tolerance run and hand figures."""
 import pytest
 
 from imcspice.characterize import ota_wake
-from imcspice.circuits import ota, tia_wake
+from imcspice.circuits import gated_ota, ota
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_gated_tia_settles_where_an_ideal_tia_would_and_draws_its_hand_current(r
     assert w.p_off_w < 1e-5 * w.p_on_w
     # it wakes inside the 100 ns before its read; class A, both stages draw at most
     # their bias from the supply while it wakes (no column current yet)
-    assert 0 < w.t_wake_s < tia_wake.T_READ_S - tia_wake.T_ON_S - 5e-9
+    assert 0 < w.t_wake_s < gated_ota.T_READ_S - gated_ota.T_ON_S - 5e-9
     assert 0 < w.e_wake_j <= 1.15 * p_hand_w * w.t_wake_s
 
 

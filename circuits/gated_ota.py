@@ -1,0 +1,90 @@
+"""Wake-up benches of a power-gated OTA (``ota.gated_subckt``): the crossbar column's
+transimpedance amplifier (:func:`tia_bench`) and the gain-cell column's integrator
+(:func:`integrator_bench`), each with its bias line driven by the array's shared,
+always-on generator.
+
+Timing (s): the enable rises at ``T_ON_S`` (``EDGE_S`` edges) with no input: the
+amplifier wakes before its read, so the read that follows is the one its own deck
+measures from a biased OTA (crossbar-column, gaincell-readout) and the two energies add.
+The read starts at ``T_READ_S`` (the column current steps on; the integrator's reset
+opens and it integrates a charge), the enable falls at ``T_OFF_S``, the run ends at
+``T_END_S``. ``on=True`` (TIA) holds it enabled and the current on throughout (DC
+sources), for an operating point.
+
+Nodes: ``out`` (the output), ``s`` (the bit line: the inverting input's side), ``vbp``
+(the bias line); supplies ``Vdd`` (the OTA's, 1.8 V) and ``Vbg`` (the generator's); the
+input current flows through the 0 V source ``Vsense`` (its branch current reads it back).
+Every value is a number or a :class:`.netlist.ParamRef` (a sweep alters it in place).
+"""
+from __future__ import annotations
+
+from . import ota
+from .logic import mos
+from .netlist import Value, value
+
+#: 100 ns for the wake (the slowest measured: 88 ns, with a weak bias line) and 60 ns for
+#: the read (crossbar-column's settling: <= 50 ns over its sweep; an integration: 15 ns)
+T_ON_S, T_READ_S, T_OFF_S, T_END_S = 5e-9, 105e-9, 165e-9, 225e-9
+EDGE_S = 50e-12
+VDD_V = 1.8
+#: the integrator's input charge is drawn over this long (gain cell: the 15 ns query)
+T_INTEGRATE_S = 15e-9
+
+
+def _gated(p: ota.OtaParams, c_dec_f: Value, on: bool) -> list[str]:
+    """The gated subcircuit, supplies, bias generator and enable sources."""
+    hi = value(VDD_V)
+    if on:
+        en, enb = f"Ven en 0 {hi}", "Venb enb 0 0"
+    else:
+        t_on, t_off = value(T_ON_S), value(T_OFF_S)
+        t_on_e, t_off_e = value(T_ON_S + EDGE_S), value(T_OFF_S + EDGE_S)
+        en = f"Ven en 0 PWL(0 0 {t_on} 0 {t_on_e} {hi} {t_off} {hi} {t_off_e} 0)"
+        enb = f"Venb enb 0 PWL(0 {hi} {t_on} {hi} {t_on_e} 0 {t_off} 0 {t_off_e} {hi})"
+    return [*ota.gated_subckt(), f"Vdd vdd 0 {hi}", f"Vbg vbg 0 {hi}",
+            *ota.bias_generator("vbp", "vbg", p), f"Cdec vbp 0 {value(c_dec_f)}", en, enb]
+
+
+def _input(i_a: Value, t_end_s: float | None = None) -> list[str]:
+    """The input current into ``s`` from ``T_READ_S`` (to ``t_end_s``, if given)."""
+    i, r0, r1 = value(i_a), value(T_READ_S), value(T_READ_S + EDGE_S)
+    wave = f"PWL(0 0 {r0} 0 {r1} {i}"
+    if t_end_s is not None:
+        wave += f" {value(t_end_s)} {i} {value(t_end_s + EDGE_S)} 0"
+    return [f"Icol 0 icol {wave})", "Vsense icol s 0"]
+
+
+def tia_bench(p: ota.OtaParams, i_col_a: Value, r_f_ohm: Value, c_f_f: Value,
+              c_bl_f: Value, c_dec_f: Value, v_cm_v: Value, on: bool = False) -> list[str]:
+    """Netlist lines (no models, ``.temp`` or analysis): the OTA ``p`` (its ``n2``, the
+    output stage's copies, set by the caller) in transimpedance feedback ``r_f_ohm``
+    (ohm) and ``c_f_f`` (F), the bit line's ``c_bl_f`` (F) and column current ``i_col_a``
+    (A, into the sense node, sunk by the output stage), reference ``v_cm_v`` (V), bias-line
+    decoupling ``c_dec_f`` (F)."""
+    src = ([f"Icol 0 icol {value(i_col_a)}", "Vsense icol s 0"] if on
+           else _input(i_col_a))
+    return [*_gated(p, c_dec_f, on), f"Vcm vcm 0 {value(v_cm_v)}",
+            ota.gated_instance("tia", "vcm", "s", "out", "vdd", "vbp", "en", "enb", p=p),
+            f"Rf s out {value(r_f_ohm)}", f"Cf s out {value(c_f_f)}",
+            f"Cbl s 0 {value(c_bl_f)}", *src]
+
+
+def integrator_bench(p: ota.OtaParams, cint_f: Value, i_in_a: Value, c_in_f: Value,
+                     c_dec_f: Value, v_ref_v: Value, w_rst_um: float = 1.0) -> list[str]:
+    """Netlist lines: the OTA ``p`` as the gain-cell column integrator of
+    ``ota.integrator`` (``cint_f`` (F) from ``out`` to the inverting input, a SKY130
+    nfet reset switch of ``w_rst_um`` across it, both inputs behind their poly gate
+    resistance, reference ``v_ref_v`` (V), the bit line's ``c_in_f`` (F)). The reset is
+    closed while it wakes (the OTA follows ``v_ref_v``) and opens at the read, when
+    ``i_in_a`` (A) is drawn out of the input for ``T_INTEGRATE_S``: the output rises by
+    i_in x T_INTEGRATE_S / cint."""
+    rg = ota.gate_resistance_ohm(p.w1_um, p.l1_um)
+    hi, r0 = value(VDD_V), value(T_READ_S)
+    rst = f"Vrst rst 0 PWL(0 {hi} {r0} {hi} {value(T_READ_S + EDGE_S)} 0)"
+    return [*_gated(p, c_dec_f, False), f"Vref vref 0 {value(v_ref_v)}",
+            f"Rgp vref gp {rg}", f"Rgn s gn {rg}",
+            ota.gated_instance("int", "gp", "gn", "out", "vdd", "vbp", "en", "enb", p=p),
+            f"Cint out s {value(cint_f)}", mos("rst", "n", "out", "rst", "s", "0", w_rst_um,
+                                               0.15),
+            f"Cin s 0 {value(c_in_f)}", rst,
+            *_input(i_in_a, T_READ_S + T_INTEGRATE_S)]
