@@ -47,6 +47,10 @@ TINY = {
     # and says so)
     "sram-periphery": S("sram-periphery", {"rows": [16], "bus_mm": [0.5, 2.0]}, ["tt"],
                         [27]),
+    # each read's gated-amplifier wake-up: the crossbar TIA at its priced 128 rows, the
+    # gain-cell integrator at its 20 uA (~2 s a point)
+    "tia-wake": S("tia-wake", {}, ["tt"], [27, 85]),    # HeTraX's hot tiers, as above
+    "integrator-wake": S("integrator-wake", {}, ["tt"], [27]),
 }
 
 #: written last, atomically: its presence means the directory beside it is complete
