@@ -8,7 +8,8 @@
 
 Sizes are chosen to finish in about a quarter of an hour on two cores (measured
 2026-12-04 at 3089d53 in a fresh clone with an empty point cache: 866 s, of which 215 s
-sweeps and fits); the shipped default models (``models/data``) come from the larger sweeps of
+sweeps and fits; at 64446f4, with the wake-up sweeps, on a faster 2-core machine: 523 s,
+176 s); the shipped default models (``models/data``) come from the larger sweeps of
 :data:`imcspice.characterize.defaults.FULL`.
 """
 from __future__ import annotations
