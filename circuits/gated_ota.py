@@ -76,8 +76,8 @@ def integrator_bench(p: ota.OtaParams, cint_f: Value, i_in_a: Value, c_in_f: Val
     nfet reset switch of ``w_rst_um`` across it, both inputs behind their poly gate
     resistance, reference ``v_ref_v`` (V), the bit line's ``c_in_f`` (F)). The reset is
     closed while it wakes (the OTA follows ``v_ref_v``) and opens at the read, when
-    ``i_in_a`` (A) is drawn out of the input for ``T_INTEGRATE_S``: the output rises by
-    i_in x T_INTEGRATE_S / cint."""
+    ``i_in_a`` (A) flows into the input for ``T_INTEGRATE_S`` (negative: drawn out, as the
+    cells sink it): the output moves by -i_in x T_INTEGRATE_S / cint."""
     rg = ota.gate_resistance_ohm(p.w1_um, p.l1_um)
     hi, r0 = value(VDD_V), value(T_READ_S)
     rst = f"Vrst rst 0 PWL(0 {hi} {r0} {hi} {value(T_READ_S + EDGE_S)} 0)"

@@ -17,9 +17,9 @@ from imcspice.characterize.recipe import RECIPES
 from imcspice.circuits import ota
 from imcspice.circuits.technology import get_technology
 
-# off every swept line: rows 16..128 (100 is not one), v_read 0.2 / 0.3, 27 / 60 / 95 C
+# off every swept line: rows 16..128 (100 is not one), v_read 0.2 / 0.3, 27/45/60/95 C
 POINT = {"rows": 100, "v_read_v": 0.25}
-TEMP_C = 45.0
+TEMP_C = 52.0
 
 
 def _spice(recipe: str, point: dict, temp_c: float):
@@ -36,12 +36,9 @@ def fresh():
     return _spice("tia-wake", POINT, TEMP_C)
 
 
-#: off the integrator sweep's bias lines (10, 14.1, 20, 28.3, 40 uA), at 27 C, where the
-#: gain-cell description prices it (between its 27 / 60 / 95 C lines the wake time wiggles
-#: with the last ringing crossing of the band: 13.04 / 12.26 / 12.78 ns at 20 uA, and at
-#: 45 C, 17 uA the table reads the energy 2.4 % high; docs/devices.md)
+#: off the integrator sweep's lines (10, 14.1, 20, 28.3, 40 uA; 27/45/60/95 C)
 INT_POINT = {"ota_ibias_a": 17e-6}
-INT_TEMP_C = 27.0
+INT_TEMP_C = 52.0
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +58,11 @@ def _model(hw, q, kind="tia-wake", **at):
 
 
 def test_wake_model_reads_a_point_it_was_not_fitted_on(fresh, hw):
-    """Held out in the fit: e_wake_j 0.95 % FS (98 pJ), t_wake_s 2.35 % FS (10.6 ns,
-    a known miss at the output stage's one-copy kink, 40 rows): the model must read
-    this interior point within those."""
+    """Held out in the fit: t_wake_s 2.34 % FS of 10.7 ns (0.25 ns; a known miss at the
+    output stage's one-copy kink, 40 rows), e_wake_j 0.95 % FS of 36 pJ. The read
+    voltage has two lines (0.2, 0.3 V), too few to hold one out, so between them the
+    table is unchecked by the fit: here it reads the energy 2.0 % (0.49 pJ) low, measured
+    2026-12-04; held to 1 pJ (4 %), the time to the held-out 0.25 ns."""
     _, s = fresh
     at = {**POINT, "temp_c": TEMP_C}
     assert _model(hw, "e_wake_j", **at) == pytest.approx(s["e_wake_j"], abs=1e-12)
@@ -120,13 +119,14 @@ def test_each_column_read_pays_one_wake(hw, name):
 
 
 def test_integrator_wake_model_reads_a_point_it_was_not_fitted_on(fresh_int, hw):
-    """Held out in the fit: e_wake_j 0.46 % FS (0.87 pJ), t_wake_s 0.13 % FS (15 ns)."""
+    """Held out in the fit (the 60 C line among them): e_wake_j 3.80 % FS of 0.87 pJ
+    (0.033 pJ), t_wake_s 2.17 % FS of 15.4 ns (0.33 ns)."""
     _, s = fresh_int
     at = {**INT_POINT, "temp_c": INT_TEMP_C}
     assert _model(hw, "e_wake_j", "integrator-wake", **at) == pytest.approx(s["e_wake_j"],
-                                                                            abs=0.05e-12)
+                                                                            abs=0.033e-12)
     assert _model(hw, "t_wake_s", "integrator-wake", **at) == pytest.approx(s["t_wake_s"],
-                                                                            abs=0.1e-9)
+                                                                            abs=0.33e-9)
 
 
 def test_integrator_bench_integrates_its_charge_and_draws_its_bias(fresh_int):
