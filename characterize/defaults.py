@@ -303,8 +303,8 @@ FULL = {
     # the crossbar TIA's wake-up when gated between reads (recipe tia-wake): the
     # crossbar-column sweep's TIA (40 uA tail, r_f 25 ohm, Rz 2.5 kOhm, g_on 100 uS) over
     # its rows (16..128 with 24 and 40 around the output stage's one-copy floor) and read
-    # voltages, at the periphery's temperatures (HeTraX prices its tiers at 27-95 C);
-    # 60 points, ~1.5 s each
+    # voltages, over WAKE_TEMPS_C (HeTraX prices its tiers at 27-95 C); 80 points, ~2 s
+    # each (87 s on 2 cores, cold cache)
     "tia-wake": DefaultSweep("tia-wake", {"rows": [16, 24, 32, 40, 48, 64, 80, 96, 112, 128],
                                           "v_read_v": [0.2, 0.3], "g_on_us": [100.0],
                                           "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0],

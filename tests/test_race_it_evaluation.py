@@ -30,6 +30,8 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     # texts one chip's noise can land above the noise-free run (measured 2026-12-04 on
     # this protocol: 0.98351 noise-free, chips 0.98462 and 0.98338), not every chip's
     assert sweep["0"]["cosine_mean"] >= min(acc["seeds"])
+    # the sweep's characterized point is the first chip of the protocol, not another draw
+    assert sweep["1"]["cosine_mean"] == pytest.approx(acc["seeds"][0], rel=1e-12, abs=0)
     # the protocol: one value per chip seed, mean and std over them
     assert len(acc["seeds"]) == acc["protocol"]["seeds"] >= 2
     assert acc["cosine_mean"] == pytest.approx(np.mean(acc["seeds"]), abs=1e-12)

@@ -11,11 +11,10 @@ from ..fitting.grid import FitError, base_meta, grid_data, numeric_settings, val
 from ..fitting.holdout import summarize
 from ..fitting.table import fit_table_quantity
 
-#: signed or near zero: linear tables; every other output is positive: log tables
-_LINEAR = ("v_out_v",)
-#: output levels, whose error is a fraction of the level itself: the read's output holds
-#: to ~0.1 mV over a sweep (the integrator's 0.851 V within 0.08 mV), so max - min would
-#: make a microvolt a few % of "full scale"
+#: output levels: linear tables (every other output is positive: log tables), their
+#: error a fraction of the level itself: the read's output holds to ~0.1 mV over a sweep
+#: (the integrator's 0.851 V within 0.08 mV), so max - min would make a microvolt a few %
+#: of "full scale"
 _LEVELS = ("v_out_v",)
 
 
@@ -42,7 +41,7 @@ def _fit(raw, raw_path, seed: int, cls: type[WakeModel]) -> WakeModel:
         if not np.all(np.isfinite(gd.values)):
             raise FitError(f"{recipe}: {q} has {int(np.sum(~np.isfinite(gd.values)))} failed "
                            "points; check the sweep")
-        log = q not in _LINEAR and np.min(gd.values) > 0
+        log = q not in _LEVELS and np.min(gd.values) > 0
         fns[q], errs[q] = fit_table_quantity(gd, seed, transform="log" if log else "linear",
                                              doc=raw.docs.get(q, ""))
         gds.append(gd)
