@@ -91,10 +91,10 @@ def measure(c: WakeCase, tight: bool = False) -> Wake:
     step = f(recipe.STEP_TIGHT_S if tight else recipe.STEP_S)
     r = ng.run([f"tran {step} {f(gated_ota.T_END_S)} 0 {step}"])
     w = recipe.wake(np.asarray(r["time"]), np.asarray(r["out"]),
-                    -gated_ota.VDD_V * np.asarray(r["vdd#branch"]), c.band_v, c.i_col_a)
-    return Wake(w["t_wake_s"], w["p_on_w"], w["e_wake_j"], w["e_off_j"],
-                float(-gated_ota.VDD_V * np.asarray(r["vbg#branch"])[-1]), w["p_off_w"],
-                w["v_out_v"])
+                    -gated_ota.VDD_V * np.asarray(r["vdd#branch"]), c.band_v, c.i_col_a,
+                    -gated_ota.VDD_V * np.asarray(r["vbg#branch"]))
+    return Wake(w["t_wake_s"], w["p_on_w"], w["e_wake_j"], w["e_off_j"], w["p_bias_w"],
+                w["p_off_w"], w["v_out_v"])
 
 
 def settled_op_v(c: WakeCase) -> float:

@@ -87,7 +87,9 @@ def test_window_1024_counts_by_hand(hw):
               + L * 1920 * 9 * v["tile_adder", "energy"]
               + L * H * DH * 15 * v["tile_adder", "static"] * latency
               # + the provisioned integrators' leakage while gated off (W per readout)
-              + L * H * (1024 + 16 * 32) * v["readout", "static"] * latency)
+              + L * H * (1024 + 16 * 32) * v["readout", "static"] * latency
+              # + each array's always-on bias generator (W per 64x64 array)
+              + L * H * 32 * v["gaincell", "static"] * latency)
     assert sheet.energy_j == pytest.approx(energy, rel=1e-12, abs=0)
     assert sheet.latency_s == pytest.approx(latency, rel=1e-12, abs=0)
     # issue 11: at least 80 % of the gain-cell energy from SPICE-sourced figures

@@ -84,6 +84,8 @@ def test_bench_reads_the_design_current_and_draws_its_bias(fresh):
     # class A while it wakes: at most its bias power for the wake, and not free
     assert 0.3 * s["p_on_w"] * s["t_wake_s"] < s["e_wake_j"] < 1.15 * s["p_on_w"] * s["t_wake_s"]
     assert s["p_off_w"] < 1e-5 * s["p_on_w"]
+    # the always-on generator: its 40 uA reference through the bias diode from 1.8 V
+    assert s["p_bias_w"] == pytest.approx(1.8 * 40e-6, rel=0.05)
 
 
 @pytest.mark.parametrize("name", ["race-it", "hetrax"])
@@ -97,9 +99,11 @@ def test_each_column_read_pays_one_wake(hw, name):
     # one gating cycle per read: the wake and the disable
     want = _model(hw, "e_wake_j", **at) + _model(hw, "e_off_j", **at)
     assert fig.value == pytest.approx(want, rel=1e-12) and fig.source == "spice"
-    # gated off, each of the tile's 2 x cols TIAs leaks p_off_w
-    assert figs["static"].value == pytest.approx(2 * xb.get("cols") * _model(hw, "p_off_w", **at),
-                                                 rel=1e-12)
+    # gated off, each of the tile's 2 x cols TIAs leaks p_off_w; the tile's bias
+    # generator draws p_bias_w
+    assert figs["static"].value == pytest.approx(
+        2 * xb.get("cols") * _model(hw, "p_off_w", **at) + _model(hw, "p_bias_w", **at),
+        rel=1e-12)
     assert "tia-wake.model.h5" in fig.detail
     t_fig = figs["tia_wake_latency"]
     assert t_fig.value == pytest.approx(_model(hw, "t_wake_s", **at), rel=1e-12)
@@ -139,17 +143,22 @@ def test_integrator_bench_integrates_its_charge_and_draws_its_bias(fresh_int):
     assert s["p_on_w"] == pytest.approx(1.8 * 17e-6 * (1 + k2), rel=0.15)
     assert 0.3 * s["p_on_w"] * s["t_wake_s"] < s["e_wake_j"] < 1.15 * s["p_on_w"] * s["t_wake_s"]
     assert s["p_off_w"] < 1e-5 * s["p_on_w"]
+    assert s["p_bias_w"] == pytest.approx(1.8 * 17e-6, rel=0.05)
 
 
 def test_each_conversion_pays_one_integrator_wake(hw):
     a = arch.load("gaincell")
-    figs = components.resolve(a, hw)["readout"]
+    resolved = components.resolve(a, hw)
+    figs = resolved["readout"]
     at = {"ota_ibias_a": 20e-6, "temp_c": a.temp_c}     # gaincell-readout's design point
     assert figs["wake_energy"].value == pytest.approx(
         _model(hw, "e_wake_j", "integrator-wake", **at)
         + _model(hw, "e_off_j", "integrator-wake", **at), rel=1e-12)
     assert figs["static"].value == pytest.approx(
         _model(hw, "p_off_w", "integrator-wake", **at), rel=1e-12)
+    # one always-on bias generator per 64x64 array, for its integrators
+    assert resolved["gaincell"]["static"].value == pytest.approx(
+        _model(hw, "p_bias_w", "integrator-wake", **at), rel=1e-12)
     m = mapping.build(a, get_workload("gpt2"), 1024, 1, "decode")
     conv = {c.op: c.actions for c in m.charges if c.component == "readout"
             and c.figure == "energy"}

@@ -13,9 +13,10 @@ from ..fitting.table import fit_table_quantity
 
 #: output levels: linear tables (every other output is positive: log tables), their
 #: error a fraction of the level itself: the read's output holds to ~0.1 mV over a sweep
-#: (the integrator's 0.851 V within 0.08 mV), so max - min would make a microvolt a few %
-#: of "full scale"
-_LEVELS = ("v_out_v",)
+#: (the integrator's 0.851 V within 0.08 mV), and the bias generator's power is its
+#: reference current times VDD (72.000 uW within 2 nW over the TIA sweep), so max - min
+#: would make a microvolt or a nanowatt a few % of "full scale"
+_LEVELS = ("v_out_v", "p_bias_w")
 
 
 @fitter("tia-wake", recipes=("tia-wake",))
@@ -48,7 +49,8 @@ def _fit(raw, raw_path, seed: int, cls: type[WakeModel]) -> WakeModel:
     rng, units = valid_range(gds)
     swept = [n for n in next(iter(fns.values())).inputs if rng[n][0] != rng[n][1]]
     form = (f"{recipe}: lookup table per quantity over ({', '.join(swept) or 'no swept setting'})"
-            ", log(value) but v_out_v; multilinear interpolation per corner")
+            ", log(value) but the levels v_out_v, p_bias_w; multilinear interpolation per "
+            "corner")
     scalars = [q for q, e in errs.items() if not e.get("n_heldout")]
     notes = (f"not held out (no axis of >= 4 values to split): {', '.join(scalars)}"
              if scalars else "")

@@ -28,7 +28,9 @@ energy over that wake: what gating the amplifier between reads adds to each read
 to the read's own energy), ``p_on_w`` (the OTA's supply power at the end of the read),
 ``p_off_w`` (gated off, before the enable), ``e_off_j`` (after the disable, to the end),
 ``v_out_v`` (the read's output, 1 ns before the disable), ``i_in_a`` (the read's input
-current, through a 0 V sense source).
+current, through a 0 V sense source), ``p_bias_w`` (the bias generator's own supply
+``Vbg``, before the enable: what the array's always-on bias line costs, whatever its
+amplifiers do).
 """
 from __future__ import annotations
 
@@ -67,6 +69,7 @@ _OUTPUTS = (
     Output("e_off_j", "J", (), "the OTA supply's energy after the disable"),
     Output("v_out_v", "V", (), "the output at the end of the read"),
     Output("i_in_a", "A", (), "the read's input current"),
+    Output("p_bias_w", "W", (), "the always-on bias generator's supply power"),
 )
 
 
@@ -112,7 +115,7 @@ class _Wake(Recipe):
         i_in = abs(value_at(t, np.asarray(vec["vsense#branch"]), T_IN_READ_S))
         return wake(t, np.asarray(vec["out"]),
                     -gated_ota.VDD_V * np.asarray(vec["vdd#branch"]), self.band_v(p, i_in),
-                    i_in)
+                    i_in, -gated_ota.VDD_V * np.asarray(vec["vbg#branch"]))
 
 
 @register_recipe
@@ -120,7 +123,7 @@ class TiaWake(_Wake):
     """Power-gated crossbar TIA: wake-up time and energy before its read."""
 
     name = "tia-wake"
-    version = 1
+    version = 2
     summary = ("power-gated bit-line TIA (SKY130 OTA of crossbar-column): wake-up time and "
                "energy, on and off supply power")
     params = _tia_params() + _common_params("the read's swing I_design x r_f [default: "
@@ -148,7 +151,7 @@ class IntegratorWake(_Wake):
     """Power-gated gain-cell column integrator: wake-up time and energy before its read."""
 
     name = "integrator-wake"
-    version = 1
+    version = 2
     summary = ("power-gated gain-cell column integrator (SKY130 OTA of gaincell-readout): "
                "wake-up time and energy, on and off supply power")
     params = (P_CINT, P_VREF, P_OTA_IBIAS,
@@ -176,8 +179,9 @@ class IntegratorWake(_Wake):
         return p["settle_frac"] * p["ramp_span_v"]
 
 
-def wake(t, v_out, p_ota, band_v: float, i_in_a: float) -> dict[str, float]:
-    """The outputs from a bench's waveforms (s, V, W; ``band_v`` V, ``i_in_a`` A)."""
+def wake(t, v_out, p_ota, band_v: float, i_in_a: float, p_bias) -> dict[str, float]:
+    """The outputs from a bench's waveforms (s, V, W; ``band_v`` V, ``i_in_a`` A;
+    ``p_bias`` W, the bias generator's supply power)."""
     t_set, t_rest = gated_ota.T_OFF_S - 1e-9, gated_ota.T_READ_S - 1e-9
     waking = (t >= gated_ota.T_ON_S) & (t <= gated_ota.T_READ_S)
     far = np.abs(v_out - value_at(t, v_out, t_rest)) > band_v
@@ -187,4 +191,5 @@ def wake(t, v_out, p_ota, band_v: float, i_in_a: float) -> dict[str, float]:
             "e_wake_j": charge(t, p_ota, gated_ota.T_ON_S, gated_ota.T_ON_S + t_wake),
             "e_off_j": charge(t, p_ota, gated_ota.T_OFF_S, gated_ota.T_END_S),
             "p_off_w": value_at(t, p_ota, gated_ota.T_ON_S - 1e-9),
-            "v_out_v": value_at(t, v_out, t_set), "i_in_a": i_in_a}
+            "v_out_v": value_at(t, v_out, t_set), "i_in_a": i_in_a,
+            "p_bias_w": value_at(t, p_bias, gated_ota.T_ON_S - 1e-9)}
