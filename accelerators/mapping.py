@@ -22,7 +22,8 @@ Conventions (the tests re-derive them by hand):
   each tile's columns shared by
   ``converter.per_tile`` converters: ``P·ceil(min(n, cols)/per_tile)`` conversion
   steps; adds ``n·(P·rt - 1)`` (``n·(P - 1)`` analog) on ``ct·rt·adder.per_tile``
-  adders. Tokens pass one after another.
+  adders. Tokens pass one after another. ``temp_reference = "tile"`` adds a
+  reference column pair per tile, read once per pass (``_reference_reads``).
 * acam (function lookups): softmax ``2e + rows`` lookups (exp, output; 1/sum per
   row), gelu and elementwise ``e``, layernorm ``e + rows`` (output; 1/sqrt per row),
   matmul one lookup per scalar product plus ``k - 1`` adds per output on the adder
@@ -177,7 +178,8 @@ def _crossbar_tiles(m: Mapping) -> None:
         total += t[0] * t[1]
     m.demanded["crossbar"] = total
     m.provisioned["crossbar"] = total if xb.get("count") == "mapped" else _int(xb, "count")
-    m.cells["crossbar"] = 2 * rows * cols                 # G+ and G- arrays
+    # G+ and G- arrays, with HeTraX's reference column pair (_reference_reads)
+    m.cells["crossbar"] = 2 * rows * (cols + _reference_pairs(xb))
     m.provisioned["dac"] = m.provisioned["crossbar"] * rows
     conv = m.arch.component("converter")
     m.provisioned["converter"] = m.provisioned["crossbar"] * _int(conv, "per_tile")
@@ -250,7 +252,32 @@ def _crossbar(m: Mapping, op: Operator) -> None:
         m.charge(op, "adder", tokens * adds_per_token)
         m.step(op, "adder", tokens * _ceil(adds_per_token, adders))
         m.need("adder_tiles", adders)
+    if _reference_pairs(xb):
+        _reference_reads(m, op, rt * ct)
     _activations(m, op, "buffer")
+
+
+def _reference_pairs(xb) -> int:
+    """Reference column pairs per tile: 1 with ``temp_reference = "tile"`` (.thermal_reram)."""
+    mode = xb.get("temp_reference", "none")
+    if mode not in ("none", "tile"):
+        raise ArchError(f"crossbar.temp_reference must be 'none' or 'tile', got {mode!r}")
+    return int(mode == "tile")
+
+
+def _reference_reads(m: Mapping, op: Operator, tiles: int) -> None:
+    """Once per pass (assumption: the tier's temperature moves over the stack's thermal
+    time constants), each tile reads its pair ``temp_reference_reads`` times, all rows
+    driven, one conversion a read, all tiles at once; priced at the columns' figures."""
+    xb, conv = m.arch.component("crossbar"), m.arch.component("converter")
+    n = tiles * _int(xb, "temp_reference_reads")
+    for fig in ("energy", "tia_energy", "tia_wake_energy"):    # its G+ and G- bit lines
+        if fig in xb.figures:
+            m.charge(op, "crossbar", 2 * n, fig)
+    m.charge(op, "dac", n * _int(xb, "rows"))
+    m.charge(op, "converter", n * _int(conv, "searches_per_conversion"))
+    for comp in ("crossbar", "converter"):
+        m.step(op, comp, n // tiles)
 
 
 # --- ACAM lookups and digital adds ------------------------------------------------------

@@ -149,6 +149,31 @@ def test_crossbar_counts_energy_latency(tmp_path, mode, psum):
     assert sheet.latency_s == pytest.approx(LINEARS * t_op * NS, rel=1e-12, abs=0)
 
 
+def test_temperature_reference_pair_is_priced(tmp_path):
+    """crossbar.temp_reference = "tile" (the accuracy path's reference column pair per
+    tile, thermal_reram.py): 2 more cell columns per tile, and once per pass each of the
+    operator's 2 x 2 = 4 tiles reads its pair 3 times (temp_reference_reads), all rows
+    driven: + 2 x 4 x 3 = 24 bit-line reads, 4 x 3 x 2 rows = 24 drives, 4 x 3 = 12
+    conversions, 3 crossbar and 3 conversion steps, by hand from the bit-serial digital
+    case (96 48 48 / 6 6)."""
+    raw = xbar_raw()
+    raw["components"]["crossbar"].update(temp_reference="tile", temp_reference_reads=3)
+    m, sheet = run(load(tmp_path, raw))
+    _, plain = run(load(tmp_path, xbar_raw()))
+    op = "layer0.attn.q"
+    for comp, n in {"crossbar": 96 + 24, "dac": 48 + 24, "converter": 48 + 12}.items():
+        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-12, abs=0), comp
+    assert total(sheet.latency, op, "crossbar") == 6 + 3
+    assert total(sheet.latency, op, "converter") == 6 + 3
+    # 2 x 2 rows x (2 + 1) columns = 12 cells per tile, against 8 without the pair
+    assert m.cells["crossbar"] == 12
+    assert total(sheet.area, comp="crossbar", attr="amount") == pytest.approx(
+        1.5 * total(plain.area, comp="crossbar", attr="amount"), rel=1e-12)
+    raw["components"]["crossbar"]["temp_reference"] = "column"
+    with pytest.raises(arch.ArchError, match="temp_reference"):
+        run(load(tmp_path, raw))
+
+
 @pytest.mark.parametrize("t_wake_ns,exposed_ns", [(50, 30), (15, 0)])
 def test_tia_wake_lengthens_a_read_only_past_the_idle_steps(tmp_path, t_wake_ns, exposed_ns):
     """bit-serial, digital sums (CASES): per linear 6 reads of 10 ns, 6 conversions of
