@@ -51,6 +51,18 @@ floor of a paired difference is one chip's code-flip noise: a 0.1 % change of th
 gains (the reference read's draw) moved chip 0's cosine at 46 C by 6e-4 and an ablation
 point by 2.7e-3, so differences below ~3e-3 need more chips or texts. A 95 C point
 reproduces bitwise when evaluated alone (the curve's common random numbers).
+Where that noise comes from (2026-12-04, shipped models, chip 0, 1 thread): read at
+45.10, 45.11, ..., 45.20 C (0.01 C steps, physically nothing), the QUICK cosine ranges
+0.9852-0.9868, std 4.9e-4 over the 11 points. Between 45.13 and 45.14 C the same noise
+draws are read (each operator's generator is consumed in a fixed shape), the converter
+ranges are identical, and the first FFN product differs in 2 % of its outputs by at most
+0.7 % of its range (ADC codes flipping at their edges); the flips then propagate: from
+layer 1 on nearly every value differs, by up to 5-9 % of its range in layers 3-5. A
+1e-4 gain change thus re-draws the quantization error of the whole network, and the
+cosine re-rolls. It averages over texts: on 64 texts (45.10-45.20 C, 0.02 C steps, 6
+points) the std is 1.07e-4, 4.6x smaller (sqrt(16) = 4), so FULL's 256 texts put one
+chip's floor near 5e-5; the demo's QUICK figures (4 texts) move by ~1e-3 with any
+change upstream, and differences that small are not resolved there.
 Cost (same run, 1 thread, shared machine): 39 CPU s per chip; the curve 236 CPU s of
 the run's 422 (6 chips; 4 points would be 8 chips, ~2.7x the run without a curve; the
 one-seed curve was 4 chips).
