@@ -99,6 +99,18 @@ FULL = Protocol(sentences=256, seeds=5, calibration=32)
 QUICK = Protocol(sentences=4, seeds=2, calibration=4)
 
 
+#: what the crossbar machines' accuracy model leaves out although the circuit they are
+#: priced with has it: stated beside every RACE-IT and HeTraX accuracy figure (measured
+#: 2026-12-04; ``python -m imcspice.characterize.tia_noise``; docs/devices.md, "The
+#: crossbar TIA's own noise")
+CROSSBAR_OMITTED = (
+    "the column TIA's own noise. The priced SKY130 TIA (r_f 25 ohm: a 16.8 mV swing at "
+    "the 128-row design current) carries 0.21 mV rms up to its OTA's 150 MHz GBW (0.57 mV "
+    "to 10 GHz), referred to its input 0.41 (1.12) of one full-weight cell pair's current, "
+    "on every bit-line read (ngspice noise analysis); the model reads the cells' noise "
+    "only. Injected at every plane read of RACE-IT's QUICK run, that noise takes the "
+    "cosine to ~0; a 400 ohm TIA's (0.016 pairs) to 0.962 (docs/devices.md)",)
+
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality
 TARGETS = {

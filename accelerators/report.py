@@ -216,6 +216,8 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
         if "reached" in t:
             L += ["", f"Target ({t['what']}): {'reached' if t['reached'] else 'not reached'} "
                       f"with {acc['cosine_mean']:.4f}"
+                      + (" by a model without what is stated below" if acc.get("omitted")
+                         else "")
                       + ("" if t["protocol_complete"] else
                          f" (this run: {len(acc.get('seeds', []))} seeds, a smaller protocol"
                          " than the target's)") + "."]
@@ -227,6 +229,9 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
                       "noise (`crossbar.read_model = false`, an assumption): with the "
                       "memristor read model HeTraX's tiers use (`--set "
                       "crossbar.read_model=true`) the figure is lower (docs/devices.md).")
+    if acc.get("omitted"):
+        L += ["", "**Not in this accuracy figure**, though the circuit priced below has "
+                  "it: " + "; ".join(acc["omitted"]) + "."]
     if "vs_temperature" in acc:
         L += _temperature_curve(acc["vs_temperature"], h)
     ft = acc.get("fine_tuned")

@@ -46,6 +46,9 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     assert 0.0 < ft["cosine_mean"] <= 1.0
     md = (tmp_path / "report.md").read_text()
     assert "fine-tuned" in md
+    # what the accuracy model leaves out of the priced circuit is stated beside it
+    assert acc["omitted"] and "TIA's own noise" in acc["omitted"][0]
+    assert "**Not in this accuracy figure**" in md and "TIA's own noise" in md
     # one chip's figure is named as such (no "± 0.0000"), and the regeneration run's own
     # 5-chip figure stands beside it
     line = next(x for x in md.splitlines() if x.startswith("Hardware-aware fine-tuned"))

@@ -74,6 +74,7 @@ import time
 import numpy as np
 from scipy.stats import t as student_t
 
+from ..accuracy import CROSSBAR_OMITTED
 from . import machine
 
 #: the range of the accuracy-vs-temperature curve (C): programming temperature to the
@@ -195,4 +196,5 @@ def hetrax(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
     if n > 0:   # on the chips of the main figure (the run's protocol seeds)
         acc["vs_temperature"] = accuracy_vs_temperature(
             a, hw, run, curve_temperatures(n), progress, range(run.protocol.seeds))
+    acc["omitted"] = list(CROSSBAR_OMITTED)
     return acc

@@ -3,7 +3,7 @@ and the shipped hardware-aware fine-tuned MiniLM (:mod:`..finetune_minilm`) on c
 the same description (``accuracy.fine_tuned``)."""
 from __future__ import annotations
 
-from ..accuracy import FULL
+from ..accuracy import CROSSBAR_OMITTED, FULL
 from . import machine
 
 
@@ -15,6 +15,7 @@ def race_it(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
     # whether the cells were read through the memristor read model (read noise): the
     # report states it beside the target
     acc["crossbar_read_model"] = bool(a.component("crossbar").get("read_model", False))
+    acc["omitted"] = list(CROSSBAR_OMITTED)
     # the shipped hardware-aware fine-tuned MiniLM on chips of this description (its
     # regeneration run's sentences and chips under the full protocol, else 4 and 1)
     from ..finetune_minilm import shipped_accuracy
