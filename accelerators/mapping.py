@@ -229,11 +229,7 @@ def _crossbar(m: Mapping, op: Operator) -> None:
     tokens = op.m * op.batch
     conv_per_token = P * op.n * (1 if analog else rt)
     adds_per_token = op.n * ((P - 1) if analog else (P * rt - 1))
-    m.charge(op, "crossbar", tokens * 2 * P * rt * op.n)
-    # each column read's sense amplifier (its supply) and, gated between reads, its wake
-    for fig in ("tia_energy", "tia_wake_energy"):
-        if fig in xb.figures:
-            m.charge(op, "crossbar", tokens * 2 * P * rt * op.n, fig)
+    _bit_line_reads(m, op, tokens * 2 * P * rt * op.n)
     m.step(op, "crossbar", tokens * P)
     m.charge(op, "dac", tokens * P * op.k * ct)
     frac = m.digital_rows.get(op.qualified_name, 0.0)
@@ -257,6 +253,15 @@ def _crossbar(m: Mapping, op: Operator) -> None:
     _activations(m, op, "buffer")
 
 
+def _bit_line_reads(m: Mapping, op: Operator, n: float) -> None:
+    """``n`` bit-line reads: the cells, and where the description prices them each
+    read's sense amplifier (its supply) and, gated between reads, its wake."""
+    m.charge(op, "crossbar", n)
+    for fig in ("tia_energy", "tia_wake_energy"):
+        if fig in m.arch.component("crossbar").figures:
+            m.charge(op, "crossbar", n, fig)
+
+
 def _reference_pairs(xb) -> int:
     """Reference column pairs per tile: 1 with ``temp_reference = "tile"`` (.thermal_reram)."""
     mode = xb.get("temp_reference", "none")
@@ -271,9 +276,7 @@ def _reference_reads(m: Mapping, op: Operator, tiles: int) -> None:
     driven, one conversion a read, all tiles at once; priced at the columns' figures."""
     xb, conv = m.arch.component("crossbar"), m.arch.component("converter")
     n = tiles * _int(xb, "temp_reference_reads")
-    for fig in ("energy", "tia_energy", "tia_wake_energy"):    # its G+ and G- bit lines
-        if fig in xb.figures:
-            m.charge(op, "crossbar", 2 * n, fig)
+    _bit_line_reads(m, op, 2 * n)                    # its G+ and G- bit lines
     m.charge(op, "dac", n * _int(xb, "rows"))
     m.charge(op, "converter", n * _int(conv, "searches_per_conversion"))
     for comp in ("crossbar", "converter"):
