@@ -6,8 +6,8 @@ accesses each operator needs (:class:`.mapping_record.Charge`: actions of a
 component's figure) and how many sequential steps it puts on the critical path
 (``Step``). It sizes what the description leaves ``"mapped"`` (tiles, buffers) from
 the actual tensors and checks what the description fixes (provisioned >= demanded),
-serializing where a shared pool is smaller than an operator's parallel demand and saying so in ``notes``.
-The cost model (:mod:`.cost`) prices exactly these counts, and the accuracy
+serializing where a shared pool is smaller than an operator's parallel demand and
+saying so in ``notes``. The cost model (:mod:`.cost`) prices exactly these counts, and the accuracy
 operators read the same description (bits, DAC mode, partial-sum points), so
 accuracy and cost describe one machine.
 
