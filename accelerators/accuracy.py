@@ -108,8 +108,9 @@ CROSSBAR_OMITTED = (
     "the 128-row design current) carries 0.21 mV rms up to its OTA's 150 MHz GBW (0.57 mV "
     "to 10 GHz), referred to its input 0.41 (1.12) of one full-weight cell pair's current, "
     "on every bit-line read (ngspice noise analysis); the model reads the cells' noise "
-    "only. Injected at every plane read of RACE-IT's QUICK run, that noise takes the "
-    "cosine to ~0; a 400 ohm TIA's (0.016 pairs) to 0.962 (docs/devices.md)",)
+    "only. Injected before every conversion of the QUICK runs, that noise takes the "
+    "cosine of RACE-IT and of HeTraX to ~0; a 400 ohm TIA's (0.016 pairs) to 0.962 and "
+    "0.83 (docs/devices.md)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality
