@@ -21,6 +21,7 @@ import numpy as np
 
 from ..circuits import gated_ota, ota
 from ..circuits.technology import get_technology
+from ..cli import positive_float_arg
 from . import ngspice
 from .params import format_number as f
 from .recipes import wake as recipe
@@ -112,12 +113,14 @@ def main(argv=None) -> int:
                     "what the periphery's 'gated between uses, wake-up free' pricing "
                     "leaves out. One row per column current; the output stage follows "
                     "it as in the crossbar-column deck (circuits/ota.py output_stage_scale).")
-    ap.add_argument("--ibias", type=float, default=40e-6, help="OTA tail current, A")
-    ap.add_argument("--r-f", type=float, default=25.0, help="feedback resistance, ohm")
-    ap.add_argument("--i-col", type=float, nargs="+",
+    ap.add_argument("--ibias", type=positive_float_arg, default=40e-6,
+                    help="OTA tail current, A")
+    ap.add_argument("--r-f", type=positive_float_arg, default=25.0,
+                    help="feedback resistance, ohm")
+    ap.add_argument("--i-col", type=positive_float_arg, nargs="+",
                     default=[168e-6, 336e-6, 672e-6, 1344e-6],
                     help="full-scale column currents, A (default: n2 = 1, 2.1, 4.2, 8.4)")
-    ap.add_argument("--c-dec", type=float, nargs="+", default=[1e-9, 20e-12],
+    ap.add_argument("--c-dec", type=positive_float_arg, nargs="+", default=[1e-9, 20e-12],
                     help="bias-line decoupling, F (1 nF: a stiff line, as a bias buffer "
                          "would make it; 20 pF: the generator's diode alone)")
     ap.add_argument("--temp", type=float, default=27.0, help="temperature, C")

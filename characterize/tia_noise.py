@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cli import positive_float_arg
 from . import ngspice, ota_wake
 
 #: the shipped crossbar-column sweep's cell and read (characterize/defaults.py)
@@ -74,11 +75,11 @@ def main(argv=None) -> int:
         description="Output noise of the crossbar column's SKY130 OTA TIA (ngspice noise "
                     "analysis), against its read swing and one full-weight cell pair's "
                     f"current ({I_CELL_A * 1e6:.1f} uA at 100/1 uS, 0.2 V).")
-    ap.add_argument("--r-f", type=float, nargs="+", default=[25.0],
+    ap.add_argument("--r-f", type=positive_float_arg, nargs="+", default=[25.0],
                     help="feedback resistances, ohm (25: the shipped sweep's)")
-    ap.add_argument("--i-col", type=float, default=672e-6,
+    ap.add_argument("--i-col", type=positive_float_arg, default=672e-6,
                     help="column current, A (672 uA: 128 rows at the design load)")
-    ap.add_argument("--f-band", type=float, nargs="+", default=[150e6, 1e10],
+    ap.add_argument("--f-band", type=positive_float_arg, nargs="+", default=[150e6, 1e10],
                     help="upper integration limits, Hz (150 MHz: the OTA's GBW)")
     ap.add_argument("--temp", type=float, default=27.0, help="temperature, C")
     a = ap.parse_args(argv)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -191,6 +192,17 @@ def count_arg(text: str, lo: int = 0) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if v < lo:
         raise argparse.ArgumentTypeError(f"{text!r}: must be >= {lo}")
+    return v
+
+
+def positive_float_arg(text: str) -> float:
+    """argparse type: a finite number > 0 (a physical size: ohm, A, Hz, F)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number > 0")
     return v
 
 

@@ -50,3 +50,12 @@ def test_shipped_tia_noise_against_one_cell(shipped):
     assert shipped.swing_v == pytest.approx(672e-6 * 25.0, rel=1e-12)
     assert shipped.rms_v(f_hi_hz=150e6) > 0.15e-3
     assert shipped.cells(f_hi_hz=150e6) > 0.3
+
+
+@pytest.mark.parametrize("argv", [["--r-f", "-5"], ["--i-col", "abc"], ["--f-band", "inf"]])
+def test_cli_refuses_non_physical_sizes_in_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        tia_noise.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("python -m imcspice.characterize.tia_noise: error: argument")
