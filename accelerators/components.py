@@ -178,7 +178,9 @@ def operating_point(arch: Architecture, comp, fields: dict, model, quantity: str
     fn = model.functions.get(quantity)
     if fn is None:
         raise ArchError(f"{comp.name}: model {model.kind!r} has no output {quantity!r} "
-                        f"(outputs: {', '.join(model.functions)})")
+                        f"(outputs: {', '.join(model.functions)}); if it was fitted before "
+                        "its recipe measured that, sweep and fit it again (imcspice models "
+                        f"build-defaults --only {model.kind} --out DIR)")
     at = dict(fields.get("at", {}))
     for k, v in list(at.items()):
         if isinstance(v, str):  # a reference to a component parameter

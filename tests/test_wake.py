@@ -164,3 +164,15 @@ def test_each_conversion_pays_one_integrator_wake(hw):
             and c.figure == "energy"}
     wakes = {c.op: c.actions for c in m.charges if c.figure == "wake_energy"}
     assert conv and wakes == conv
+
+
+def test_a_wake_model_fitted_before_p_bias_w_is_refused_with_its_refit():
+    """A models directory fitted before the recipes read the bias generator (stop 49's):
+    one line naming the missing output and the command that refits it."""
+    class Old:
+        kind = "tia-wake"
+        functions = {q: None for q in ("e_wake_j", "e_off_j", "p_off_w", "t_wake_s")}
+    a = arch.load("race-it")
+    with pytest.raises(arch.ArchError, match=r"no output 'p_bias_w'.*build-defaults --only "
+                                             r"tia-wake"):
+        components.operating_point(a, a.component("crossbar"), {}, Old(), "p_bias_w")
