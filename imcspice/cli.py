@@ -153,20 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
 def seconds_arg(text: str) -> float:
     """argparse type: a finite number of seconds > 0 (nan, inf, 0 and negatives are
     refused rather than silently disabling or defaulting the limit)."""
-    import math
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds > 0")
-    return v
+    return positive_float_arg(text, "a finite number of seconds > 0")
 
 
 def rate_arg(text: str) -> float:
     """argparse type: a finite number >= 0 (a learning rate: 0 freezes that group; a
     budget: 0 is none); nan, inf and negatives are refused before any work."""
-    import math
     try:
         v = float(text)
     except ValueError:
@@ -195,14 +187,14 @@ def count_arg(text: str, lo: int = 0) -> int:
     return v
 
 
-def positive_float_arg(text: str) -> float:
-    """argparse type: a finite number > 0 (a physical size: ohm, A, Hz, F)."""
+def positive_float_arg(text: str, what: str = "a finite number > 0") -> float:
+    """argparse type: a finite number > 0 (a physical size: s, ohm, A, Hz, F)."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number > 0")
+        raise argparse.ArgumentTypeError(f"{text!r}: give {what}")
     return v
 
 
