@@ -6,7 +6,7 @@ import numpy as np
 
 from ...models.ota import OtaModel
 from ..fit import fitter
-from ..fitting.grid import FitError, base_meta, grid_data, numeric_settings, valid_range
+from ..fitting.grid import FitError, base_meta, grid_data, numeric_settings, table_box
 from ..fitting.holdout import summarize
 from ..fitting.table import fit_table_quantity
 
@@ -35,14 +35,10 @@ def fit_ota(raw, *, raw_path, seed: int = 0) -> OtaModel:
         gds.append(gd)
     if not fns:
         raise FitError(f"ota: no quantity could be fitted ({'; '.join(skipped)})")
-    rng, units = valid_range(gds)
-    swept = [n for n in next(iter(fns.values())).inputs if rng[n][0] != rng[n][1]]
+    rng, units, swept, notes = table_box(fns, errs, gds)
     form = (f"ota: lookup table per quantity over ({', '.join(swept) or 'no swept setting'}),"
             " log(value) for GBW, slew, power, noise and the operating point, linear for "
             "gain (dB), phase margin and swing; multilinear interpolation per corner")
-    scalars = [q for q, e in errs.items() if not e.get("n_heldout")]
-    notes = (f"not held out (no axis of >= 4 values to split): {', '.join(scalars)}"
-             if scalars else "")
     meta = base_meta(raw, raw_path, units, not_modeled=skipped,
                      defaults={"temp_c": 27.0} if rng["temp_c"][0] <= 27 <= rng["temp_c"][1]
                      else {})

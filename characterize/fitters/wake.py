@@ -7,7 +7,7 @@ import numpy as np
 
 from ...models.wake import IntegratorWakeModel, TiaWakeModel, WakeModel
 from ..fit import fitter
-from ..fitting.grid import FitError, base_meta, grid_data, numeric_settings, valid_range
+from ..fitting.grid import FitError, base_meta, grid_data, numeric_settings, table_box
 from ..fitting.holdout import summarize
 from ..fitting.table import fit_table_quantity
 
@@ -46,14 +46,10 @@ def _fit(raw, raw_path, seed: int, cls: type[WakeModel]) -> WakeModel:
         fns[q], errs[q] = fit_table_quantity(gd, seed, transform="log" if log else "linear",
                                              doc=raw.docs.get(q, ""))
         gds.append(gd)
-    rng, units = valid_range(gds)
-    swept = [n for n in next(iter(fns.values())).inputs if rng[n][0] != rng[n][1]]
+    rng, units, swept, notes = table_box(fns, errs, gds)
     form = (f"{recipe}: lookup table per quantity over ({', '.join(swept) or 'no swept setting'})"
             ", log(value) but the levels v_out_v, p_bias_w; multilinear interpolation per "
             "corner")
-    scalars = [q for q, e in errs.items() if not e.get("n_heldout")]
-    notes = (f"not held out (no axis of >= 4 values to split): {', '.join(scalars)}"
-             if scalars else "")
     meta = base_meta(raw, raw_path, units,
                      defaults={"temp_c": 27.0} if rng["temp_c"][0] <= 27 <= rng["temp_c"][1]
                      else {})

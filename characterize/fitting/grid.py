@@ -181,6 +181,18 @@ def valid_range(gds: list[GridData]) -> tuple[dict, dict]:
     return rng, units
 
 
+def table_box(fns: dict, errs: dict, gds: list[GridData]) -> tuple[dict, dict, list, str]:
+    """For per-quantity lookup tables ``fns`` (their held-out ``errs``, fitted from
+    ``gds``): the input box and units (:func:`valid_range`), the inputs the sweep varied,
+    and the held-out note naming the quantities no axis could hold a line out of."""
+    rng, units = valid_range(gds)
+    swept = [n for n in next(iter(fns.values())).inputs if rng[n][0] != rng[n][1]]
+    scalars = [q for q, e in errs.items() if not e.get("n_heldout")]
+    notes = (f"not held out (no axis of >= 4 values to split): {', '.join(scalars)}"
+             if scalars else "")
+    return rng, units, swept, notes
+
+
 def base_meta(raw: rawfile.RawSweep, raw_path, units: dict, **more) -> dict:
     meta = {"recipe": raw.attrs.get("recipe", ""),
             "recipe_version": int(raw.attrs.get("recipe_version", 0)),
