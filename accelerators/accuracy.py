@@ -15,7 +15,7 @@ onto a chip of the description (:func:`.convert.convert`), calibrated as an IMC
 compiler does (FP32 ranges on the calibration texts, then the converter and lookup
 ranges on the hardware path, the same texts; read in batches of at least
 :data:`.torch_minilm.CALIB_BATCH_TOKENS` tokens, each range the mean of the batches' own,
-:class:`.analog.RangeRecorder`), and its embeddings compared with FP32.
+:class:`.range_recorder.RangeRecorder`), and its embeddings compared with FP32.
 Reported: the cosine mean ± std over seeds, one value per seed, and an ablation (each
 non-ideality alone, all but one, each on top of quantization; on seed 0). Its
 ``seq_len`` is the mean token count of the texts it simulates: the cost model prices
@@ -99,18 +99,15 @@ FULL = Protocol(sentences=256, seeds=5, calibration=32)
 QUICK = Protocol(sentences=4, seeds=2, calibration=4)
 
 
-#: what the crossbar machines' accuracy model leaves out although the circuit they are
-#: priced with has it: stated beside every RACE-IT and HeTraX accuracy figure (measured
-#: 2026-12-04; ``python -m imcspice.characterize.tia_noise``; docs/devices.md, "The
-#: crossbar TIA's own noise")
+#: what the crossbar machines' accuracy model leaves out: stated beside every RACE-IT
+#: and HeTraX accuracy figure. The bit-line TIA's own noise is in it (the tia-noise
+#: model, non-ideality ``tia_noise``, since 2026-12-05); what holds the TIA's settled
+#: output for the tile's time-multiplexed converters is not designed (docs/devices.md)
 CROSSBAR_OMITTED = (
-    "the column TIA's own noise. The priced SKY130 TIA (r_f 25 ohm: a 16.8 mV swing at "
-    "the 128-row design current) carries 0.21 mV rms up to its OTA's 150 MHz GBW (0.57 mV "
-    "to 10 GHz), referred to its input 0.41 (1.12) of one full-weight cell pair's current, "
-    "on every bit-line read (ngspice noise analysis); the model reads the cells' noise "
-    "only. Injected before every conversion of the QUICK runs, that noise takes the "
-    "cosine of RACE-IT and of HeTraX to ~0; a 400 ohm TIA's (0.016 pairs) to 0.962 and "
-    "0.83 (docs/devices.md)",)
+    "the sample-and-hold between each bit line's TIA and the tile's time-multiplexed "
+    "converters: not designed or priced (assumption), so neither its kT/C noise nor its "
+    "droop is in the figure (at the 25 ohm TIA's ~15 mV swing, kT/C alone would need "
+    "~15 pF per sample to stay under the TIA's own noise; docs/devices.md)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality
@@ -122,8 +119,9 @@ TARGETS = {
                        "thermal solution predicts: cells programmed and calibrated at 27 C, "
                        "read there with the memristor model's temperature-dependent "
                        "conductance (Stanford-PKU gap + filament law, models/memristor.py) "
-                       "and read noise (Johnson + RTN) and the crossbar-column model's IR "
-                       "drop at that temperature (no target figure: issue 12 asks for the "
+                       "and read noise (Johnson + RTN), the crossbar-column model's IR "
+                       "drop and the tia-noise model's TIA noise at that temperature (no "
+                       "target figure: issue 12 asks for the "
                        "curve against temperature)"},
 }
 

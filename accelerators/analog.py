@@ -89,27 +89,29 @@ class AcamQuantizer:
 
 
 #: the characterized non-idealities an accuracy run can switch (see :class:`Nonideal`)
-NONIDEALITIES = ("ir_drop", "programming_noise", "acam_mismatch")
+NONIDEALITIES = ("ir_drop", "programming_noise", "acam_mismatch", "tia_noise")
 
 
 @dataclass(frozen=True)
 class Nonideal:
-    """Which non-idealities a hardware model applies. ``ir_drop``, ``programming_noise``
-    and ``acam_mismatch`` scale the characterized figure (1 = as characterized, 0 =
-    off); ``quantization`` switches every DAC, converter and lookup resolution (off:
-    exact values). ACAM mismatch moves quantizer thresholds, so it acts only with
-    quantization on."""
+    """Which non-idealities a hardware model applies. ``ir_drop``, ``programming_noise``,
+    ``acam_mismatch`` and ``tia_noise`` (the bit-line TIA's own noise on every read,
+    recipe tia-noise) scale the characterized figure (1 = as characterized, 0 = off);
+    ``quantization`` switches every DAC, converter and lookup resolution (off: exact
+    values). ACAM mismatch moves quantizer thresholds, so it acts only with quantization
+    on."""
 
     ir_drop: float = 1.0
     programming_noise: float = 1.0
     acam_mismatch: float = 1.0
     quantization: bool = True
+    tia_noise: float = 1.0
 
     @classmethod
     def scaled(cls, k: float) -> "Nonideal":
         """Every characterized non-ideality x ``k``, quantization on (k = 0: quantization
         only)."""
-        return cls(k, k, k, True)
+        return cls(k, k, k, True, k)
 
     @classmethod
     def only(cls, names, quantization: bool = False) -> "Nonideal":
@@ -119,7 +121,7 @@ class Nonideal:
         if bad:
             raise ValueError(f"unknown non-ideality {sorted(bad)}; known: "
                              f"{', '.join(NONIDEALITIES + ('quantization',))}")
-        return cls(*(float(n in names) for n in NONIDEALITIES),
+        return cls(**{n: float(n in names) for n in NONIDEALITIES},
                    quantization=quantization or "quantization" in names)
 
 
@@ -136,6 +138,9 @@ class CrossbarDevice:
     programming temperature, where the trims are set and the calibration reads happen
     (HeTraX's ``t_program_c``); None: trimmed at the read temperature (the same law).
     ``ir_profile``: how a bit line's loss is shared by its cells (:meth:`read_factors`).
+    ``tia_noise_a(load, temp_c=None)``: the noise one read of a bit line at ``load`` adds
+    at its TIA's input (A rms; recipe tia-noise), at ``temp_c`` (None: the tile's read
+    temperature); None: a noiseless amplifier.
     """
 
     g_min_s: float
@@ -150,6 +155,15 @@ class CrossbarDevice:
     r_bl_ohm: float = 0.0       # the bit line's wire per row (the "ladder" profile's)
     r_access_ohm: float = 0.0   # each cell's access transistor in series, at the read T
     r_access_cal_ohm: float | None = None   # the same at the programming T (None: same)
+    tia_noise_a: object = None  # callable (load, temp_c=None) -> A rms per read, or None
+
+    def read_current_a(self, bit_serial: bool) -> float:
+        """A cell's current (A) per siemens at one unit of drive: a binary or ternary
+        plane drives v_read through the sinh law, v0 sinh(v_read / v0); a multi-level
+        drive is normalized to v_read (CrossbarLinear._planes)."""
+        if bit_serial:
+            return self.v0_v * float(np.sinh(self.v_read_v / self.v0_v))
+        return self.v_read_v
 
     def access_ohm(self, at_program: bool) -> float:
         """The access transistor (ohm) at the programming or the read temperature."""
@@ -276,6 +290,9 @@ class CrossbarLinear:
         r = dev.tile_rows  # (in_t, out) per row tile, contiguous for the products
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, t * r:(t + 1) * r].T)
                          for t in range(self.n_tiles)]
+        # the bit-line TIAs' own noise on each converted read (groups, out), or None
+        self._tia_rng = np.random.default_rng([int(seed), 0x71A])
+        self.col_sigma = self.tia_sigma()
         self.ranges: np.ndarray | None = None       # (tiles or 1, out) converter ranges
         self.n_calibrated = 0                       # calibration batches folded into them
         # converters: one per matrix (``quantizer(bits, seed)``), or ``converters_per_tile``
@@ -291,6 +308,32 @@ class CrossbarLinear:
             self.q = quantizer(out_bits, seed + 1, int(self.conv.max()) + 1)
         else:
             self.q = quantizer(out_bits, seed + 1) if (quantizer and out_bits) else None
+
+    def tia_sigma(self, temp_c: float | None = None) -> np.ndarray | None:
+        """(groups, out): rms of the noise the bit-line TIAs add to each converted read,
+        in the column output's units (weight x drive), read at ``temp_c`` (C; None: the
+        device's read temperature); None without a TIA noise model. Each bit line of a
+        pair adds its TIA's input noise (A) at its mapped load, through its gain trim; a
+        current I is the output I / (span x read current) x w_max. With analog partial
+        sums every tile's TIA noise reaches the one conversion."""
+        f = self.dev.tia_noise_a
+        if f is None:
+            return None
+        span = self.dev.g_max_s - self.dev.g_min_s
+        i_a = np.asarray(f(self.loads, temp_c), dtype=np.float64)     # (2, tiles, out)
+        unit = self.w_max / (span * self.dev.read_current_a(self.bit_serial))
+        var = ((self.gain_trim * i_a) ** 2).sum(axis=0) * unit ** 2
+        if self.partial_sums == "analog":
+            var = var.sum(axis=0, keepdims=True)
+        return np.sqrt(var).astype(np.float32)
+
+    def _tia_read(self, g: int, p: np.ndarray) -> np.ndarray:
+        """Column outputs ``p`` (P, rows, out) of converter group ``g`` with the TIAs'
+        noise: one draw per plane read, row and bit line."""
+        if self.col_sigma is None:
+            return p
+        z = self._tia_rng.standard_normal(p.shape).astype(np.float32)
+        return p + self.col_sigma[g] * z
 
     def _planes(self, x: np.ndarray):
         """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,
@@ -331,16 +374,16 @@ class CrossbarLinear:
             d = np.ascontiguousarray(drive[:, :, t * r:(t + 1) * r]).reshape(P * N, -1)
             return (d @ self._w_tiles[t]).reshape(P, N, -1)
         if self.partial_sums == "analog":
-            yield 0, sum(tile(t) for t in range(self.n_tiles))
+            yield 0, self._tia_read(0, sum(tile(t) for t in range(self.n_tiles)))
         else:
             for t in range(self.n_tiles):
-                yield t, tile(t)
+                yield t, self._tia_read(t, tile(t))
 
     def calibrate(self, x: np.ndarray, pct: float | None = None) -> None:
         """Set each converter's range from the hardware path's own outputs on a
         calibration batch: per tile and column, the ``pct`` percentile (default the
         crossbar's ``range_pct``) of |output| over all planes and rows; over several
-        batches, the mean of theirs (:class:`RangeRecorder`)."""
+        batches, the mean of theirs (:class:`.range_recorder.RangeRecorder`)."""
         pct = self.range_pct if pct is None else pct
         _, d = self._planes(x)
         m = np.stack([np.percentile(np.abs(p).reshape(-1, p.shape[-1]), pct, axis=0)
@@ -385,100 +428,3 @@ def running_mean(mean, value, n: int):
     """The mean of ``n`` values (``n`` >= 1) from the mean of the first ``n - 1`` and the
     ``n``-th (scalars or arrays): how every calibration range folds its batches."""
     return value if n == 1 or mean is None else mean + (value - mean) / n
-
-
-class RangeRecorder:
-    """Wraps an ops object and records each operator's input and output ranges on the
-    calibration batches, as an IMC compiler does to set DAC/ACAM ranges. Ranges are
-    robust percentiles (``pct``) of |x|, so one outlier does not waste resolution.
-
-    Each call is one calibration batch, and a range is the mean over batches of that
-    batch's statistic (a percentile, a per-channel maximum, the extremes of a variance):
-    the statistic of one batch of a fixed size (:data:`.torch_minilm.CALIB_BATCH_TOKENS`),
-    estimated better with more batches instead of widening with them as a maximum over
-    all texts does (MiniLM on RACE-IT, chip 1000, 16 evaluation texts: 4 / 8 / 16
-    calibration texts in one batch read 0.9894 / 0.9881 / 0.9873; 16 and 32 texts in
-    batches of 4, folded by the mean, 0.9885 / 0.9886). Only the operands' signs
-    (``in_min``, ``in2_min``, ``out_min``) keep the minimum over all batches: whether an
-    operand is ever negative decides its code, not its resolution."""
-
-    SIGN_KEYS = frozenset({"in_min", "in2_min", "out_min"})
-
-    def __init__(self, ops, pct: float = 99.9):
-        self.ops, self.pct = ops, pct
-        self.ranges: dict[str, dict[str, float]] = {}
-        self._batches: dict[tuple[str, str], int] = {}
-
-    def fold(self, name: str, **values) -> None:
-        """Fold one batch's statistics of operator ``name`` into its ranges."""
-        r = self.ranges.setdefault(name, {})
-        for key, v in values.items():
-            if key in self.SIGN_KEYS:
-                r[key] = min(r.get(key, np.inf), v)
-                continue
-            n = self._batches[name, key] = self._batches.get((name, key), 0) + 1
-            r[key] = running_mean(r.get(key), v, n)
-
-    def _rec(self, name: str, key: str, x: np.ndarray) -> None:
-        a = np.abs(np.asarray(x, dtype=np.float64))
-        a = a[np.isfinite(a)]
-        v = max(float(np.percentile(a, self.pct)), 1e-12) if a.size else 1.0
-        kw = {key: v, key + "_max": float(a.max()) if a.size else 1.0}
-        if key == "out":
-            kw["out_min"] = float(np.min(x))
-        self.fold(name, **kw)
-
-    def linear(self, x, w, b, name):
-        self._rec(name, "in", x)
-        ch = np.abs(x).reshape(-1, x.shape[-1]).max(axis=0)
-        self.fold(name, in_ch=np.maximum(ch, 1e-9))
-        y = self.ops.linear(x, w, None, name)
-        self._rec(name, "out", y)
-        self._rec_ch(name, y)
-        return y if b is None else y + b
-
-    def matmul(self, a, b, name):
-        self._rec(name, "in", a)
-        self._rec(name, "in2", b)
-        # the operands' signs: a non-negative operand (probabilities) is coded unsigned
-        self.fold(name, in_min=float(np.min(a)), in2_min=float(np.min(b)))
-        # scalar products a_ik·b_kj on a sample of rows and columns: the range of a
-        # Compute-ACAM product lookup, over all heads and per head (axis -3 of (B, H, T, d)
-        # operands: each head's products go to a lookup bank programmed for its range)
-        p = np.abs(a[..., :16, :, None] * b[..., None, :, :16])
-        self._rec(name, "prod", p)
-        if p.ndim >= 5:
-            ph = np.moveaxis(p, -4, 0).reshape(p.shape[-4], -1)
-            self.fold(name, prod_head=np.maximum(np.percentile(ph, self.pct, axis=1), 1e-12))
-        y = self.ops.matmul(a, b, name)
-        self._rec(name, "out", y)
-        return y
-
-    def softmax(self, x, name, axis=-1):
-        z = x - x.max(axis=axis, keepdims=True)
-        # the row sums of exp(z) (>= 1): the input range of the 1/sum lookup
-        s = np.exp(np.maximum(z, -80.0)).sum(axis=axis)
-        self.fold(name, sum_min=float(s.min()), sum_max=float(s.max()))
-        z = z[np.isfinite(z) & (z > -1e3)]  # masked positions carry -1e4: not a data range
-        self._rec(name, "in", z)
-        return self.ops.softmax(x, name, axis)
-
-    def gelu(self, x, name):
-        self._rec(name, "in", x)
-        return self.ops.gelu(x, name)
-
-    def layernorm(self, x, gamma, beta, eps, name):
-        self._rec(name, "in", x)
-        var = x.var(axis=-1)
-        self.fold(name, var_min=float(var.min()), var_max=float(var.max()))
-        y = self.ops.layernorm(x, gamma, beta, eps, name)
-        self._rec(name, "out", y)
-        self._rec_ch(name, y)
-        return y
-
-    def _rec_ch(self, name: str, y: np.ndarray) -> None:
-        """Per-channel output maxima (each column's ACAM bank gets its own range), and the
-        signed extremes per channel (an offset window)."""
-        y2 = np.asarray(y).reshape(-1, y.shape[-1])
-        self.fold(name, out_ch=np.maximum(np.abs(y2).max(axis=0), 1e-9),
-                  out_lo_ch=y2.min(axis=0), out_hi_ch=y2.max(axis=0))

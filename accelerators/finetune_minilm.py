@@ -168,26 +168,28 @@ def _inputs(tok, texts, max_tokens=None):
     return {"input_ids": torch.as_tensor(ids), "attention_mask": torch.as_tensor(mask)}
 
 
-def on_chip(model, arch, seed: int, calib: list[dict], hw=None, reference: bool = False):
-    """A copy of ``model`` converted onto chip ``seed`` of ``arch``, calibrated on the
-    batches ``calib`` (FP32 ranges, then the hardware path; ``reference``: its numpy
-    passes, :func:`.convert.calibrate`)."""
+def on_chip(model, arch, seed: int, calib: list[dict], hw=None, reference: bool = False,
+            nonideal=None):
+    """A copy of ``model`` converted onto chip ``seed`` of ``arch`` (``nonideal``: the
+    :class:`.analog.Nonideal` switches, default every one as characterized), calibrated
+    on the batches ``calib`` (FP32 ranges, then the hardware path; ``reference``: its
+    numpy passes, :func:`.convert.calibrate`)."""
     from .convert import calibrate, convert
-    m = convert(copy.deepcopy(model), arch, seed=seed, hw=hw)
+    m = convert(copy.deepcopy(model), arch, seed=seed, hw=hw, nonideal=nonideal)
     calibrate(m, calib, reference=reference)
     return m
 
 
 def cosines(model, arch, seeds, texts_in: list[dict], ref, calib: list[dict],
             hw=None, progress: bool = False, what: str = "",
-            reference: bool = False) -> list[float]:
+            reference: bool = False, nonideal=None) -> list[float]:
     """Mean cosine to ``ref`` (n, D) of the embeddings of ``texts_in`` on each chip
-    (``reference``: :func:`on_chip`)."""
+    (``reference``, ``nonideal``: :func:`on_chip`)."""
     from .torch_minilm import embed
     out = []
     for sd in seeds:
         t0 = time.perf_counter()
-        e = embed(on_chip(model, arch, sd, calib, hw, reference), texts_in)
+        e = embed(on_chip(model, arch, sd, calib, hw, reference, nonideal), texts_in)
         out.append(float((e * ref).sum(1).mean()))
         _log(f"{what} chip {sd}: cosine {out[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
              progress)
@@ -319,6 +321,7 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     import torch
     from safetensors.torch import save_file
 
+    from .analog import Nonideal
     from .minilm import MiniLMTokenizer
     from .torch_minilm import embed, load_hf_minilm
     s = settings
@@ -333,6 +336,7 @@ def run(out_dir, settings: MiniLMFinetuneSettings = MiniLMFinetuneSettings(),
     ev, calib = eval_sets(tok, s.eval_sentences, s.calib_texts)
     ref = embed(base, ev)
     res = {"settings": asdict(s), "arch": s.arch, "eval_sentences": s.eval_sentences,
+           "nonideal": asdict(Nonideal()),
            "eval_texts": "data/corpus/minilm_eval.txt (spread subset)",
            "train_texts": "data/corpus/train.txt paragraphs (training_texts)"}
     if s.evaluate_before:
@@ -409,6 +413,14 @@ def record_arch(summ: dict):
     return arch_mod.load(summ["settings"]["arch"], summ.get("machine_overrides", []))
 
 
+def record_nonideal(summ: dict):
+    """The non-idealities the file's record was made with: those it names
+    (``nonideal``), else those of its time, every one but the bit-line TIAs' own noise
+    (characterized since 2026-12-05: the shipped file's record predates it)."""
+    from .analog import Nonideal
+    return Nonideal(**summ["nonideal"]) if "nonideal" in summ else Nonideal(tia_noise=0.0)
+
+
 def load_finetuned(path=None):
     """(the FP32 BertModel with the fine-tuned tensors applied, the run's summary)."""
     from safetensors import safe_open
@@ -480,6 +492,9 @@ def shipped_accuracy(arch="race-it", quick: bool = True, progress: bool = False,
                     if "svd_rank" in summ else "LayerNorm and bias tensors",
                     "regeneration_chips": st["eval_seeds"],
                     "regeneration_overrides": summ.get("machine_overrides", []),
+                    # what the record's chips left out that this evaluation's have
+                    "regeneration_without": [k for k, v in asdict(record_nonideal(summ))
+                                             .items() if k != "quantization" and not v],
                     "regeneration_sentences": st["eval_sentences"],
                     "recorded_by_regeneration_run": {k: summ[k] for k in ("before", "after")
                                                      if k in summ},

@@ -141,7 +141,37 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
                           r_bl_ohm=float(xb.get("r_bl_ohm", 0.0)),
                           r_access_ohm=_access_ohm(hw, xbm, xb, v_read, float(t)),
                           r_access_cal_ohm=_access_ohm(hw, xbm, xb, v_read, float(t_prog))
-                          if cold else None)
+                          if cold else None,
+                          tia_noise_a=_tia_noise_law(hw, xbm, xb, v_read, float(t)))
+
+
+#: what makes the tia-noise model's amplifier the crossbar-column model's: the same
+#: settings (held fixed in both sweeps), or the accuracy would read another TIA's noise
+#: than the one the cost prices
+_SAME_TIA = ("r_f_ohm", "ota_ibias_a", "ota_rz_ohm", "g_on_us", "g_off_us")
+
+
+def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
+    """The tia-noise model's input-referred noise (A rms) of one read of a bit line of the
+    tile ``xb`` as a function of its load (and temperature, C: default ``t``), checked to
+    be the amplifier the crossbar-column model prices."""
+    tn = hw.need("tia-noise")
+    for name in _SAME_TIA:
+        if name in tn.valid_range and name in xbm.valid_range and \
+                not np.isclose(_pinned(tn, name), _pinned(xbm, name), rtol=1e-6):
+            raise HardwareModelError(
+                f"the tia-noise model's {name} ({_pinned(tn, name):g}) is not the "
+                f"crossbar-column model's ({_pinned(xbm, name):g}): the accuracy would read "
+                "another TIA's noise than the one priced; sweep both at the same TIA")
+    rows = float(xb["rows"])
+
+    def noise(load, temp_c: float | None = None):
+        temp = t if temp_c is None else float(temp_c)
+        f = np.asarray(load, dtype=np.float64)
+        return tn.evaluate("i_noise_a", corner=hw.corner, rows=np.full(f.shape, rows),
+                           frac_on=f, v_read_v=np.full(f.shape, v_read),
+                           temp_c=np.full(f.shape, temp))
+    return noise
 
 
 def _tile_settings(xbm, xb, v_read: float, t: float) -> dict[str, float]:
@@ -202,22 +232,25 @@ def _ir_drop_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
 
 
 def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
-                   programming_noise: float | None = None):
+                   programming_noise: float | None = None, tia_noise: float | None = None):
     """The same tile with its characterized non-idealities multiplied: the IR drop by
     ``ir_drop`` (the wire and access-transistor resistances that share it among the cells
-    with it) and the programming sigma by ``programming_noise`` (each defaults to ``k``;
-    0 removes it)."""
+    with it), the programming sigma by ``programming_noise`` and the TIAs' noise by
+    ``tia_noise`` (each defaults to ``k``; 0 removes it)."""
     from dataclasses import replace
     ki = k if ir_drop is None else ir_drop
     kp = k if programming_noise is None else programming_noise
-    sig, ir, cal = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel
+    kt = k if tia_noise is None else tia_noise
+    sig, ir, cal, tia = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel, dev.tia_noise_a
     return replace(dev, r_bl_ohm=ki * dev.r_bl_ohm, r_access_ohm=ki * dev.r_access_ohm,
                    r_access_cal_ohm=None if dev.r_access_cal_ohm is None else
                    ki * dev.r_access_cal_ohm,
                    ir_drop_rel=lambda load: ki * np.asarray(ir(load)),
                    ir_drop_cal_rel=None if cal is None else
                    (lambda load: ki * np.asarray(cal(load))),
-                   g_sigma_s=(lambda g: kp * sig(g)) if (sig is not None and kp) else None)
+                   g_sigma_s=(lambda g: kp * sig(g)) if (sig is not None and kp) else None,
+                   tia_noise_a=(lambda load, temp_c=None: kt * np.asarray(tia(load, temp_c)))
+                   if (tia is not None and kt) else None)
 
 
 def acam_sigma_rel(hw: HardwareModels, write_verify_tol_us: float | None) -> float:

@@ -43,7 +43,8 @@ class HetraxOps(FP32Ops):
         self.arch, self.r, self.seed = arch, ranges, seed
         self.ni = k if isinstance(k, Nonideal) else Nonideal.scaled(float(k))
         self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
-                                  programming_noise=self.ni.programming_noise)
+                                  programming_noise=self.ni.programming_noise,
+                                  tia_noise=self.ni.tia_noise)
         self.temp_cal_c = float(temp_cal_c)
         self.temp_c = self.temp_cal_c if temp_c is None else float(temp_c)
         self.read = None if mem is None else ReramRead(mem, float(self.dev.v_read_v),

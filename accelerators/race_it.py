@@ -122,7 +122,7 @@ class RaceItOps(AcamAttention, FP32Ops):
 
     ``arch``: the description; ``xbar``: the characterized crossbar device;
     ``acam_sigma_rel``: ACAM threshold sigma / input window; ``ranges``: calibration
-    ranges (:class:`.analog.RangeRecorder`; an FP32 pass, then :meth:`recalibrate` on
+    ranges (:class:`.range_recorder.RangeRecorder`; an FP32 pass, then :meth:`recalibrate` on
     the hardware path); ``k``: a :class:`.analog.Nonideal` or a number scaling every
     characterized non-ideality (0 = ideal devices, quantization only); ``seed``: the
     chip (programming noise and ACAM mismatch are drawn per seed)."""
@@ -151,7 +151,8 @@ class RaceItOps(AcamAttention, FP32Ops):
         # input channels whose calibrated range exceeds this x the median run digitally
         self.outlier_factor = float(xb.get("outlier_factor", 6.0))
         self.dev = scale_crossbar(xbar, ir_drop=self.ni.ir_drop,
-                                  programming_noise=self.ni.programming_noise)
+                                  programming_noise=self.ni.programming_noise,
+                                  tia_noise=self.ni.tia_noise)
         self.sigma_rel = acam_sigma_rel * self.ni.acam_mismatch
         # crossbar.read_model: cells read through the memristor model (its state-dependent
         # read law and per-read noise, scaled with programming_noise as HeTraX's tiers)

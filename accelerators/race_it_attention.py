@@ -111,7 +111,7 @@ class AcamAttention:
     def record_vrange(self, name: str, bq: np.ndarray) -> None:
         """Calibration pass: each head's |V| range of a deferred P·V lookup (the 99.9th
         percentile of its V codes ``bq``, heads on axis -3), the mean over batches
-        (:class:`.analog.RangeRecorder`)."""
+        (:class:`.range_recorder.RangeRecorder`)."""
         heads = bq.shape[-3] if bq.ndim >= 3 else 1
         flat = np.abs(np.moveaxis(bq, -3, 0).reshape(heads, -1)) if bq.ndim >= 3 \
             else np.abs(bq).reshape(1, -1)

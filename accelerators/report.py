@@ -251,7 +251,10 @@ def _minilm_accuracy(acc: dict, h: str) -> list[str]:
             L[-1] += (f" The regeneration run recorded {_over_chips(rec['after'])} over "
                       f"chips {', '.join(str(c) for c in ft['regeneration_chips'])} "
                       f"({ft['regeneration_sentences']} texts"
-                      + (f"; on the description with {', '.join(ov)}" if ov else "") + ")"
+                      + (f"; on the description with {', '.join(ov)}" if ov else "")
+                      + (f"; on chips without {', '.join(ft['regeneration_without'])}, "
+                         "which the figure above has" if ft.get("regeneration_without")
+                         else "") + ")"
                       + (f" against {_over_chips(rec['before'])} pretrained"
                          if "before" in rec else "") + ".")
     if "ablation" in acc:

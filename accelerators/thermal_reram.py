@@ -172,6 +172,10 @@ class ThermalCrossbarLinear(CrossbarLinear):
                 if var is not None:
                     var[sl] *= self.ref_gain[t] ** 2
         self.w_eff = np.ascontiguousarray(w_eff, dtype=np.float32)
+        # the TIAs' noise at this temperature, through the tile's reference gain too
+        sig = None if _ideal_read else self.tia_sigma(temp_c)
+        self.col_sigma = None if sig is None else sig * (
+            self.ref_gain[:, None] if len(sig) == self.n_tiles else 1.0).astype(np.float32)
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, sl].T) for sl in tiles]
         self._var_tiles = None if var is None else [
             np.ascontiguousarray(var[sl], dtype=np.float32) for sl in tiles]
@@ -221,6 +225,10 @@ class ThermalCrossbarLinear(CrossbarLinear):
             i = f[0] * hot[0].sum() - f[1] * hot[1].sum()
             var = sum(fk ** 2 * float((self.read.read_sigma_s(h, temp_c) ** 2).sum())
                       for fk, h in zip(f, hot))
+            if dev.tia_noise_a is not None:   # each bit line's TIA, through its trim
+                i_a = np.asarray(dev.tia_noise_a(mapped, temp_c), dtype=np.float64)
+                var += float((((i_a / (1.0 - d[0])) /
+                               dev.read_current_a(self.bit_serial)) ** 2).sum())
             out[t] = i + np.sqrt(var / self.ref_reads) * rng.standard_normal()
         return out
 

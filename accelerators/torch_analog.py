@@ -5,7 +5,7 @@ trim, ACAM thresholds with mismatch) is *built* by the numpy path's own code
 (:class:`.analog.CrossbarLinear`, :class:`.race_it.RaceItOps`, :class:`.hetrax.HetraxOps`,
 :func:`.hardware.crossbar_device`, all from the architecture description and the model
 files), and then *calibrated and run* in torch (ranges recorded by
-:class:`.analog.RangeRecorder`; :meth:`TorchCrossbarLinear.calibrate` sets the converter
+:class:`.range_recorder.RangeRecorder`; :meth:`TorchCrossbarLinear.calibrate` sets the converter
 ranges as :meth:`.analog.CrossbarLinear.calibrate` does): :class:`TorchCrossbarLinear`
 is made from a programmed :class:`.analog.CrossbarLinear`, the lookups of
 :mod:`.torch_quant` from the same :class:`.analog.AcamQuantizer` objects. So the
@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .analog import AcamQuantizer, CrossbarLinear, Nonideal, RangeRecorder, running_mean
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, running_mean
+from .range_recorder import RangeRecorder
 from .torch_bitserial import bitserial_acam
 from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
 
@@ -79,6 +80,10 @@ class TorchCrossbarLinear(nn.Module):
         var = getattr(xb, "_var_tiles", None)
         self.register_buffer("read_var", None if var is None else torch.as_tensor(
             np.concatenate(var, axis=0), dtype=torch.float32), persistent=False)
+        # the bit-line TIAs' own noise on every read (groups, out), or None
+        sig = getattr(xb, "col_sigma", None)
+        self.register_buffer("col_sigma", None if sig is None else torch.as_tensor(
+            np.asarray(sig), dtype=torch.float32), persistent=False)
         self.bank = getattr(xb, "conv", None) is not None   # converters per tile
         if xb.q is None:
             self.q = None
@@ -176,7 +181,7 @@ class TorchCrossbarLinear(nn.Module):
 
     def _groups(self, drive, w_eff) -> list[torch.Tensor]:
         """Each converter group's column outputs (P, N, out): each row tile's (with the
-        read noise of a hot ReRAM tier), or their analog sum."""
+        read noise of a hot ReRAM tier), or their analog sum, with the TIAs' noise."""
         P, N, _ = drive.shape
         r = self.rows
         d2 = drive.reshape(P * N, -1)       # row-tile slices are strided views: no copies
@@ -189,6 +194,9 @@ class TorchCrossbarLinear(nn.Module):
                                         var[t * r:(t + 1) * r]) * self._randn(p)
                          for t, p in enumerate(parts)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
+        if self.col_sigma is not None:      # a constant draw: the gradient passes
+            sig = self.col_sigma.to(d2.dtype)
+            groups = [p + sig[g] * self._randn(p) for g, p in enumerate(groups)]
         return [p.reshape(P, N, -1) for p in groups]
 
     def _hardware(self, weights, drive, w_eff):
@@ -228,8 +236,8 @@ class TorchCrossbarLinear(nn.Module):
             with torch.no_grad():
                 if self.fast and self.ranges is not None and self.q.stats is None:
                     weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
-                    noise = None if self.read_var is None else (self.read_var,
-                                                                 self._generator())
+                    noise = None if self.read_var is None and self.col_sigma is None \
+                        else (self.read_var, self._generator(), self.col_sigma)
                     y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q,
                                        noise, signed=self.sign_magnitude)
                 else:
@@ -248,7 +256,7 @@ class TorchCrossbarLinear(nn.Module):
 
 
 class _Given:
-    """Inner operators of a :class:`.analog.RangeRecorder` that return a result the torch
+    """Inner operators of a :class:`.range_recorder.RangeRecorder` that return a result the torch
     path has already computed (so the recorder's bookkeeping is the numpy path's own)."""
 
     def __init__(self, fallback=None):

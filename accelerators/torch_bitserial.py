@@ -65,10 +65,11 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     (tiles, out) converter ranges; ``rows`` rows per tile; ``q`` the converters
     (range [-1, 1]): one :class:`.torch_quant.AcamLookup` for all columns, or a
     :class:`.torch_quant.BankLookup` (each tile's own); ``noise``: None, or (``var``
-    (in, out) per-read variance of each cell in weight units squared, a CPU
-    ``torch.Generator``): each plane's read of each tile adds N(0, sum_i b_i var_i) to
-    its column sums before conversion, as the reference form does (other draws, the same
-    distribution). ``signed``: sign-magnitude planes (``bits`` -1 / 0 / +1, no sign
+    (in, out) per-read variance of each cell in weight units squared or None, a CPU
+    ``torch.Generator``, optionally ``col_sigma`` (tiles, out): the rms the bit-line TIAs
+    add to every read, in the column sums' units): each plane's read of each tile adds
+    N(0, sum_i b_i var_i + col_sigma^2) to its column sums before conversion, as the
+    reference form does (other draws, the same distribution). ``signed``: sign-magnitude planes (``bits`` -1 / 0 / +1, no sign
     plane; a sparse plane is its nonzero rows' sum, its variance sum_i |b_i| var_i). No
     gradient (the caller adds the straight-through term)."""
     P, N, n_in = bits.shape
@@ -107,14 +108,20 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         corr = F.embedding_bag(nz[:, 2], w_sT.T.contiguous(), offsets, mode="sum",
                                per_sample_weights=sgn)
         corr = corr.view(len(sparse), N, T, -1)
+    v_sT = vcorr = c_s = None
     if noise is not None:   # each cell's read variance in fine bins squared, (out, in);
         # a plane's variance is sum_i b_i^2 var_i: binary drives' sparse planes the sign
         # plane's plus the differing rows' (B_b - B_sign) var_i, signed ones |b_i| var_i
-        var, gen = noise
-        v_sT = (var.T.to(dt) * ((q.inv_bin / ranges.to(dt)).T[:, tile_of]) ** 2).contiguous()
-        vcorr = None if not sparse else F.embedding_bag(
-            nz[:, 2], v_sT.T.contiguous(), offsets, mode="sum",
-            per_sample_weights=sgn.abs() if signed else sgn).view(len(sparse), N, T, -1)
+        var, gen = noise[0], noise[1]
+        col_sigma = noise[2] if len(noise) > 2 else None
+        if var is not None:
+            v_sT = (var.T.to(dt) * ((q.inv_bin / ranges.to(dt)).T[:, tile_of]) ** 2
+                    ).contiguous()
+            vcorr = None if not sparse else F.embedding_bag(
+                nz[:, 2], v_sT.T.contiguous(), offsets, mode="sum",
+                per_sample_weights=sgn.abs() if signed else sgn).view(len(sparse), N, T, -1)
+        if col_sigma is not None:       # the TIAs' noise in fine bins squared, (tiles, out)
+            c_s = (col_sigma.to(dt) * q.inv_bin / ranges.to(dt)) ** 2
     n_bins = q.n_bins
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
     table = q.level_table(dt)            # stored level per (converter,) fine bin
@@ -158,13 +165,18 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                               corr[j, n0:n0 + m, t, c0:c1].T, out=buf[:, nd + j])
                 if noise is not None:               # this tile's read noise, per plane
                     vb = buf_v[:P * nc * m].view(nc, P, m)
-                    torch.mm(v_sT[c0:c1, sl], xv[sl], out=vb[:, :nd].view(nc, nd * m))
-                    for j in range(len(sparse)):
+                    if v_sT is None:
+                        vb.zero_()
+                    else:
+                        torch.mm(v_sT[c0:c1, sl], xv[sl], out=vb[:, :nd].view(nc, nd * m))
+                    for j in range(len(sparse) if v_sT is not None else 0):
                         if signed:
                             vb[:, nd + j] = vcorr[j, n0:n0 + m, t, c0:c1].T
                         else:
                             torch.add(vb[:, nd - 1], vcorr[j, n0:n0 + m, t, c0:c1].T,
                                       out=vb[:, nd + j])
+                    if c_s is not None:
+                        vb.add_(c_s[t, c0:c1].view(nc, 1, 1))
                     z = torch.randn(buf.shape, generator=gen, dtype=dt).to(dev)
                     buf.addcmul_(vb.clamp_(min=0.0).sqrt_(), z)
                 if fused is not None:       # one fused pass: index, clip, lookup, shift-add

@@ -13,7 +13,7 @@ Phases (:func:`calibrate` in :mod:`.convert` drives them, as the numpy protocol 
 then :meth:`AnalogChip.fit_levels` where the description stores centroid levels):
 
 1. ``record``: exact FP32 in torch; input/output ranges recorded by the numpy path's
-   :class:`.analog.RangeRecorder` (calibration texts, not the evaluation texts);
+   :class:`.range_recorder.RangeRecorder` (calibration texts, not the evaluation texts);
 2. ``hw_calibrate``: the hardware path built from those ranges (crossbars programmed
    per chip seed by the numpy factory) runs the calibration batch again on the torch
    operators, setting the converter ranges (:meth:`.torch_analog.TorchCrossbarLinear.
@@ -42,7 +42,8 @@ import torch.nn.functional as F
 from . import arch as arch_mod
 from . import hardware
 from .acam_mapping import copy_name
-from .analog import Nonideal, RangeRecorder
+from .analog import Nonideal
+from .range_recorder import RangeRecorder
 from .torch_analog import TorchCrossbarLinear, _Calibrating, _Given, from_np, to_np
 from .torch_acam_products import operand, product_sum
 from .torch_quant import AcamLookup, bank_sel, quantize_pulse

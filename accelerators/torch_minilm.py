@@ -51,7 +51,7 @@ def batches(tokenizer, texts: Sequence[str], batch_size: int = 32, device=None) 
 
 
 #: tokens per calibration batch. Each calibration range is one batch's statistic averaged
-#: over the batches (:class:`.analog.RangeRecorder`); many are extremes (per-channel
+#: over the batches (:class:`.range_recorder.RangeRecorder`); many are extremes (per-channel
 #: maxima), which grow with the tokens they are taken over, so the batch's token count
 #: fixes what a range estimates. 128: the QUICK protocol's whole calibration set (4
 #: ``minilm_calib`` texts, 136 tokens), against whose extremes the layernorm output

@@ -309,6 +309,16 @@ FULL = {
                                           "v_read_v": [0.2, 0.3], "g_on_us": [100.0],
                                           "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0],
                                           "r_f_ohm": [25.0]}, ["tt"], WAKE_TEMPS_C),
+    # the crossbar TIA's own noise at its column's load (recipe tia-noise): the
+    # crossbar-column sweep's TIA (40 uA tail, r_f 25 ohm, Rz 2.5 kOhm, g_on 100 uS) over
+    # its rows, ON fractions (the conductance loading the bit line: crossbar-column's
+    # 1/16 grid), read voltages and WAKE_TEMPS_C; one op and noise analysis per point
+    "tia-noise": DefaultSweep("tia-noise", {"rows": [16, 24, 32, 40, 48, 64, 80, 96, 112,
+                                                     128],
+                                            "frac_on": [round(k / 16, 4) for k in range(11)],
+                                            "v_read_v": [0.2, 0.55], "g_on_us": [100.0],
+                                            "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0],
+                                            "r_f_ohm": [25.0]}, ["tt"], WAKE_TEMPS_C),
     # the gain-cell column integrator's wake-up when gated between conversions (recipe
     # integrator-wake): gaincell-readout's OTA (one output-stage copy) over its tail
     # current in half-octave steps around the 20 uA design point (5 lines, one held out)
@@ -373,6 +383,8 @@ SMALL = {
     "sram": DefaultSweep("sram", {"rows": [16, 32, 64]}, ["tt"], [27]),
     "tia-wake": DefaultSweep("tia-wake", {"rows": [32, 64, 128]}, ["tt"], [27]),
     "integrator-wake": DefaultSweep("integrator-wake", {"ota_ibias_a": [20e-6]}, ["tt"], [27]),
+    "tia-noise": DefaultSweep("tia-noise", {"rows": [32, 64, 128], "frac_on": [0.0, 0.25, 0.5]},
+                              ["tt"], [27]),
     "sram-periphery": DefaultSweep("sram-periphery", {"rows": [16],
                                                       "bus_mm": [0.25, 0.5, 1.0, 2.0]},
                                    ["tt"], [27]),

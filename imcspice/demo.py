@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from .characterize import defaults as D
+from .circuits.ota import OtaParams
 
 #: HeTraX's tier periphery in the demo, priced at each tier's solved temperature (at 27 C
 #: alone the report's hot-tier figures were the 27 C ones with a clipping note;
@@ -66,6 +67,15 @@ DEMO = {
     # HeTraX tiers at their temperature, so over _TIER_TEMPS_C (a line held out)
     "tia-wake": D.DefaultSweep("tia-wake", {"rows": [64, 96, 128], "v_read_v": [0.2]},
                                ["tt"], _TIER_TEMPS_C),
+    # race-it and hetrax read each bit line's TIA noise from this: crossbar-column's
+    # amplifier above (40 uA tail, its recipe's Rz: the accuracy path refuses another
+    # TIA's), at 128 rows and the mapped loads, over the tiers' temperatures
+    "tia-noise": D.DefaultSweep("tia-noise", {"rows": [64, 96, 128],
+                                              "frac_on": [0.0, 0.125, 0.25, 0.375, 0.5,
+                                                          0.625],
+                                              "v_read_v": [0.2], "ota_ibias_a": [40e-6],
+                                              "ota_rz_ohm": [float(OtaParams.rz_ohm)]},
+                                ["tt"], _TIER_TEMPS_C),
     # gaincell prices each conversion's integrator wake-up (20 uA) from this
     "integrator-wake": D.DefaultSweep("integrator-wake", {}, ["tt"], [27]),
     "acam-window": D.DefaultSweep(

@@ -8,7 +8,8 @@ import pytest
 
 from evaluation_checks import consistent, strict_loads
 from imcspice.accelerators.analog import (AcamQuantizer, CrossbarDevice, CrossbarLinear,
-                                          RangeRecorder, quantize_uniform)
+                                          quantize_uniform)
+from imcspice.accelerators.range_recorder import RangeRecorder
 from imcspice.accelerators.ops import FP32Ops
 from imcspice.cli import main
 

@@ -72,7 +72,10 @@ def test_characterized_conversion_differs_and_trains(kind):
     x = _inputs(1)
     with torch.no_grad():
         ref = m(**x)[0]
-    conv = acc.convert(copy.deepcopy(m), "race-it", calibration=[_inputs(2)])
+    # the TIAs' noise off: the shipped 25 ohm TIA's swamps the outputs (its effect is
+    # the accuracy reports', tests/test_race_it_evaluation.py); here the conversion
+    conv = acc.convert(copy.deepcopy(m), "race-it", calibration=[_inputs(2)],
+                       nonideal=Nonideal(tia_noise=0.0))
     out = conv(**x)[0]
     err = (out - ref).abs().max().item()
     assert 1e-4 * ref.abs().max().item() < err < ref.abs().max().item()

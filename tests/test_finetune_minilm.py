@@ -220,8 +220,9 @@ def test_shipped_weights_reproduce_their_first_chip():
     ref = embed(load_hf_minilm(), ev)
     # recorded on the shipped description itself
     assert summ.get("machine_overrides", []) == []
+    # on the chips the record was made on (its description and non-idealities)
     got = fm.cosines(model, fm.record_arch(summ), [1000], ev, ref, calib,
-                     fm.load_hw(st["arch"]))[0]
+                     fm.load_hw(st["arch"]), nonideal=fm.record_nonideal(summ))[0]
     assert got == pytest.approx(FINE_TUNED_1000, abs=TOL)
     assert FINE_TUNED_1000 - PRETRAINED_1000 > 2 * TOL
     assert got == pytest.approx(summ["after"]["seeds"][0], abs=TOL)

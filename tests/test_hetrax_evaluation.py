@@ -64,8 +64,8 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
         curve["diff_mean"], abs=1e-12)
     md = (tmp_path / "report.md").read_text()
     assert "Accuracy vs. ReRAM tier temperature" in md
-    # the same TIA as RACE-IT's: its own noise is stated as left out
-    assert "TIA's own noise" in rep["accuracy"]["omitted"][0] and "TIA's own noise" in md
+    # the same converters' feed as RACE-IT's: the undesigned sample-and-hold is stated
+    assert "sample-and-hold" in rep["accuracy"]["omitted"][0] and "sample-and-hold" in md
     assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient
     assert set(th["tier_peak_c"]) == {"sm0", "sm1", "reram0", "reram1"}
     # the floorplan holds the mapped area; the thermal die is the floorplan's

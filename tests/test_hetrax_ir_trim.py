@@ -42,7 +42,7 @@ def _d(load: float, t_c: float) -> float:
 def _device(t_c: float):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return replace(hardware.crossbar_device(HW, XB, t_c), g_sigma_s=None)
+        return replace(hardware.crossbar_device(HW, XB, t_c), g_sigma_s=None, tia_noise_a=None)
 
 
 def _weights():

@@ -198,7 +198,7 @@ def test_a_small_spread_over_chips_is_printed_not_rounded_to_zero():
 
 def test_the_accuracy_sentence_names_the_calibration_batches():
     """FULL's 32 calibration texts are read in several batches whose ranges are averaged
-    (analog.RangeRecorder): the report says so; one batch (QUICK's 4 texts) needs no
+    (range_recorder.RangeRecorder): the report says so; one batch (QUICK's 4 texts) needs no
     words, nor does an older report that did not record its batches."""
     from imcspice.accelerators import report as R
     from imcspice.accelerators.accuracy import FULL, QUICK

@@ -118,6 +118,15 @@ KNOWN_MISSES: dict[tuple[str, str], float] = {
     ("integrator-wake", "e_wake_j"): 3.8,
     ("integrator-wake", "t_wake_s"): 2.17,
     ("integrator-wake", "p_off_w"): 1.56,
+    # tia-noise (seed 0 holds out rows lines among 16..128 and a 1/16 frac_on line): the
+    # TIA's small-signal transimpedance and its noise step where the OTA output stage
+    # leaves its one-copy floor (n2 = 1 at ~30 rows, 0.2 V): z_t 14.9 -> 16.9 ohm from 32
+    # to 40 rows, a 0.55 ohm miss on an 11 ohm span; the noise current follows it. The
+    # machines read the noise at 128 rows, a swept line, where the table is the SPICE
+    # value (interpolated in frac_on only, smooth there: 24.2 .. 11.1 uA, 0 .. 0.625)
+    ("tia-noise", "i_noise_a"): 3.57,
+    ("tia-noise", "z_t_ohm"): 5.0,
+    ("tia-noise", "vn_out_1khz_v_per_rthz"): 1.42,
 }
 
 

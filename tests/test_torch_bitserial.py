@@ -12,6 +12,8 @@ row at most twice), so both forms are within
 ``delta = gamma_(K+3) * (|offset| + 2 sum_i |w_i| s)`` of the exact index. A code may
 differ from the exact one only where a code edge lies within ``delta``; everywhere
 else the output must be the exact one up to the float32 shift-add of P x T terms."""
+from dataclasses import replace
+
 import warnings
 
 import numpy as np
@@ -37,7 +39,9 @@ def gamma(n: int) -> float:
 def layer(request):
     a = arch_mod.load("race-it")
     hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
-    dev = hardware.crossbar_device(hw, a.component("crossbar"))
+    # without the TIAs' noise: the codes are compared with exact arithmetic on the same
+    # inputs (the noise's distribution: test_tia_noise_has_its_distribution_in_both_forms)
+    dev = replace(hardware.crossbar_device(hw, a.component("crossbar")), tia_noise_a=None)
     rng = np.random.default_rng(7)
     w = rng.normal(0, 0.1, (24, 300)).astype(np.float32)       # 3 row tiles: 128, 128, 44
     # channels of unequal range against one DAC full scale (as in a transformer): most
@@ -203,3 +207,27 @@ def test_read_noise_has_its_distribution_in_both_forms(layer):
     m.read_var, m.fast = None, True
     with torch.no_grad():
         assert float(m(X[:200], W).double().std(0).max()) < 0.01 * float(expect.min())
+
+
+def test_tia_noise_has_its_distribution_in_both_forms(layer):
+    """The bit-line TIAs' noise (col_sigma, per tile and column): every plane's read adds
+    N(0, col_sigma^2) before conversion, whatever the plane drives, in the inference form
+    as in the reference one (other draws). Set to 10 % of each converter range; by hand
+    the output's variance of column c is sum_t sum_b w_b^2 (s_tc^2 + (2 R_tc / 256)^2 / 12)
+    (the code step's rounding on every plane: the noise spans ~26 steps)."""
+    xb, w, x = layer
+    W = torch.tensor(w)
+    m = TorchCrossbarLinear(xb, W, (6,))
+    X = torch.tensor(x[:1]).repeat(20000, 1)
+    wts, _ = m._bit_planes(torch.clamp(X[:1] / m.x_max, -1.0, 1.0))
+    s = 0.1 * m.ranges.double()                                       # (T, out)
+    m.col_sigma = s.float()
+    step2 = (2.0 * m.ranges.double() / 256) ** 2 / 12
+    expect = torch.sqrt(float((wts.double() ** 2).sum()) * (s ** 2 + step2).sum(0))
+    got = {}
+    with torch.no_grad():
+        for fast in (True, False):
+            m.fast = fast
+            got[fast] = m(X, W).double()
+    for y in got.values():
+        np.testing.assert_allclose(y.std(0).numpy(), expect.numpy(), rtol=0.04)

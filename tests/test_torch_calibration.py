@@ -119,7 +119,9 @@ def _batches():
 #: HeTraX without programming noise: its ReRAM read noise (scaled with it) is drawn from
 #: numpy's generator on the numpy path and torch's on the torch path; RACE-IT with its
 #: cells read as linear conductances for the same reason (crossbar.read_model = false)
-CASES = {"race-it": None, "hetrax": Nonideal(1.0, 0.0, 1.0, True)}
+#: (the TIAs' noise, drawn by each path's own generator, off in both)
+CASES = {"race-it": Nonideal(tia_noise=0.0),
+         "hetrax": Nonideal(1.0, 0.0, 1.0, True, tia_noise=0.0)}
 ARCHS = {"race-it": arch_mod.load("race-it", ["crossbar.read_model=false"]),
          "hetrax": "hetrax"}
 
@@ -222,7 +224,8 @@ def test_calibrate_defaults_to_the_torch_passes():
         ref = m(**x)[0]
     ys = []
     for reference in (False, True):
-        conv = acc.convert(copy.deepcopy(m), ARCHS["race-it"], seed=3)
+        conv = acc.convert(copy.deepcopy(m), ARCHS["race-it"], seed=3,
+                           nonideal=CASES["race-it"])
         calibrate(conv, _batches(), reference=reference)
         assert conv._imcspice_chip._reference is reference
         with torch.no_grad():

@@ -19,6 +19,7 @@ from transformers import BertConfig, BertModel
 import imcspice.accelerators as acc
 from imcspice.accelerators import arch as arch_mod
 from imcspice.accelerators import torch_analog, torch_bitserial
+from imcspice.accelerators.analog import Nonideal
 
 torch.set_num_threads(1)
 warnings.simplefilter("ignore")
@@ -33,10 +34,11 @@ def model():
     g = torch.Generator().manual_seed(2)
     calib = {"input_ids": torch.randint(0, 120, (4, 16), generator=g),
              "attention_mask": torch.ones(4, 16, dtype=torch.long)}
-    # linear cells: with the read model every read draws noise, and a batch's padding
-    # would shift the draws of the tokens after it
+    # linear cells and the TIAs' noise off: with either every read draws noise, and a
+    # batch's padding would shift the draws of the tokens after it
     a = arch_mod.load("race-it", ["crossbar.read_model=false"])
-    return acc.convert(copy.deepcopy(m), a, calibration=[calib])
+    return acc.convert(copy.deepcopy(m), a, calibration=[calib],
+                       nonideal=Nonideal(tia_noise=0.0))
 
 
 def test_padding_is_not_read_and_changes_no_token(model, monkeypatch):

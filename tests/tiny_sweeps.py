@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from imcspice.characterize import defaults as D
+from imcspice.circuits.ota import OtaParams
 from imcspice.demo import DEMO
 
 S = D.DefaultSweep
@@ -51,6 +52,11 @@ TINY = {
     # gain-cell integrator at its 20 uA (~2 s a point)
     "tia-wake": S("tia-wake", {}, ["tt"], [27, 85]),    # HeTraX's hot tiers, as above
     "integrator-wake": S("integrator-wake", {}, ["tt"], [27]),
+    # the bit-line TIA's noise: the tiny crossbar-column sweep's amplifier (its recipe
+    # defaults: the accuracy path refuses another TIA's noise), at the machines' 128 rows
+    "tia-noise": S("tia-noise", {"rows": [64, 128], "frac_on": [0.0, 0.25, 0.5],
+                                 "ota_ibias_a": [float(OtaParams.ibias_a)],
+                                 "ota_rz_ohm": [float(OtaParams.rz_ohm)]}, ["tt"], [27, 85]),
 }
 
 #: written last, atomically: its presence means the directory beside it is complete

@@ -184,14 +184,16 @@ def accuracy_vs_temperature(a, hw, run, temps_c, progress: bool, seeds=(0,)) -> 
         "device": "memristor model: state-dependent conductance drift at v_read and "
                   "read noise (Johnson + RTN); crossbar-column IR drop at the read "
                   "temperature, the TIA gain trims (and the calibration reads) from "
-                  "its law at t_program_c"})
+                  "its law at t_program_c; the bit-line TIAs' own noise (tia-noise "
+                  "model) at the read temperature on every read, the reference "
+                  "pair's too"})
     return out
 
 
 @machine("hetrax", mode="prefill")
 def hetrax(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
     acc = run.run(_make(a, hw, temp_c), scales, progress,
-                  names=("ir_drop", "programming_noise"), ablation=ablation)
+                  names=("ir_drop", "programming_noise", "tia_noise"), ablation=ablation)
     n = curve_points(a.component("crossbar"), run.protocol)
     if n > 0:   # on the chips of the main figure (the run's protocol seeds)
         acc["vs_temperature"] = accuracy_vs_temperature(

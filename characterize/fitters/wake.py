@@ -21,15 +21,17 @@ _LEVELS = ("v_out_v", "p_bias_w")
 
 @fitter("tia-wake", recipes=("tia-wake",))
 def fit_tia_wake(raw, *, raw_path, seed: int = 0) -> WakeModel:
-    return _fit(raw, raw_path, seed, TiaWakeModel)
+    return fit_tables(raw, raw_path, seed, TiaWakeModel)
 
 
 @fitter("integrator-wake", recipes=("integrator-wake",))
 def fit_integrator_wake(raw, *, raw_path, seed: int = 0) -> WakeModel:
-    return _fit(raw, raw_path, seed, IntegratorWakeModel)
+    return fit_tables(raw, raw_path, seed, IntegratorWakeModel)
 
 
-def _fit(raw, raw_path, seed: int, cls: type[WakeModel]) -> WakeModel:
+def fit_tables(raw, raw_path, seed: int, cls):
+    """A model of kind ``cls.kind`` from a sweep of the recipe of that name: one lookup
+    table per quantity, log(value) for the positive ones, linear for the levels."""
     recipe = raw.attrs.get("recipe", "")
     if recipe != cls.kind:
         raise FitError(f"{cls.kind} fits {cls.kind} sweeps, not {recipe!r}")
@@ -47,9 +49,10 @@ def _fit(raw, raw_path, seed: int, cls: type[WakeModel]) -> WakeModel:
                                              doc=raw.docs.get(q, ""))
         gds.append(gd)
     rng, units, swept, notes = table_box(fns, errs, gds)
+    levels = [q for q in raw.data if q in _LEVELS]
     form = (f"{recipe}: lookup table per quantity over ({', '.join(swept) or 'no swept setting'})"
-            ", log(value) but the levels v_out_v, p_bias_w; multilinear interpolation per "
-            "corner")
+            ", log(value)" + (f" but the levels {', '.join(levels)}" if levels else "") +
+            "; multilinear interpolation per corner")
     meta = base_meta(raw, raw_path, units,
                      defaults={"temp_c": 27.0} if rng["temp_c"][0] <= 27 <= rng["temp_c"][1]
                      else {})

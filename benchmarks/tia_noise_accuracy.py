@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""What the bit-line TIA's own noise costs a crossbar machine's accuracy, and what a
+larger feedback resistance would buy (a what-if: the machine is priced at the shipped
+crossbar-column model's TIA, r_f 25 ohm).
+
+For each ``--r-f``: recipe tia-noise (ngspice) at the tile's 128 rows, 0.2 V read and
+``--load`` (default: the machine's median mapped bit-line load, RACE-IT 0.274), 27 C;
+its input-referred noise current over the shipped 25 ohm TIA's at the same point is the
+scale on the characterized non-ideality (``Nonideal(tia_noise=scale)``: one ratio for
+every bit line, an approximation where the column's conductance floor moves it); then
+the QUICK protocol's MiniLM cosine to FP32 on chip ``--seed`` with every other
+non-ideality as characterized. The baseline of the same run: scale 0 (no TIA noise).
+A larger r_f is not priced here: at 400 ohm the 128-row read settles up to 7 ns later
+and its output leaves the OTA's swing above ~0.3 V (docs/devices.md). Last line JSON.
+Run: ``python benchmarks/tia_noise_accuracy.py --arch race-it --r-f 25 100 200 400``
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from imcspice import jsonio
+
+
+def noise_a(r_f_ohm: float, load: float, out: Path) -> float:
+    """The tia-noise recipe's input-referred noise current (A rms) at ``r_f_ohm``."""
+    from imcspice.characterize.runner import run_sweep
+    from imcspice.characterize.sweep import SweepSpec
+    raw = run_sweep(SweepSpec("tia-noise", {"rows": [128], "frac_on": [load],
+                                            "v_read_v": [0.2], "ota_ibias_a": [40e-6],
+                                            "ota_rz_ohm": [2500.0], "r_f_ohm": [r_f_ohm]},
+                              ["tt"], [27]), out / f"tn{r_f_ohm:g}.raw.h5", progress=False)
+    return float(np.ravel(raw.data["i_noise_a"])[0])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arch", default="race-it", help="race-it or hetrax")
+    ap.add_argument("--r-f", type=float, nargs="+", default=[25.0, 100.0, 200.0, 400.0],
+                    help="TIA feedback resistances, ohm (25: the priced one)")
+    ap.add_argument("--load", type=float, default=0.274,
+                    help="bit-line load the noise ratio is read at (RACE-IT's median)")
+    ap.add_argument("--seed", type=int, default=0, help="chip seed")
+    a = ap.parse_args(argv)
+    from imcspice.accelerators import arch as arch_mod, hardware
+    from imcspice.accelerators.accuracy import MiniLMRun
+    from imcspice.accelerators.analog import Nonideal
+    from imcspice.accelerators.retrieval import compare_embeddings
+    from imcspice.accelerators.torch_chip import AnalogChip
+    warnings.simplefilter("ignore")
+    desc = arch_mod.load(a.arch)
+    hw = hardware.HardwareModels.from_dir(None, corner=desc.corner, temp_c=desc.temp_c)
+    run = MiniLMRun(quick=True)
+
+    def cosine(scale: float) -> float:
+        e = run.embeddings(lambda ni, s: AnalogChip(desc, nonideal=ni, seed=s, hw=hw),
+                           Nonideal(tia_noise=scale), a.seed)
+        return float(compare_embeddings(run.ref, e)["cosine_mean"])
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        base_i = noise_a(25.0, a.load, Path(d))
+        t = time.perf_counter()
+        base = cosine(0.0)
+        print(f"{a.arch}: no TIA noise: cosine {base:.4f} ({time.perf_counter() - t:.0f} s)")
+        for r_f in a.r_f:
+            i_a = noise_a(r_f, a.load, Path(d))
+            c = cosine(i_a / base_i)
+            rows.append({"r_f_ohm": r_f, "i_noise_a": i_a, "scale": i_a / base_i,
+                         "cosine": c, "cosine_over_noiseless": c / base})
+            print(f"r_f {r_f:g} ohm: {i_a * 1e6:.3f} uA rms at the input (x{i_a / base_i:.4f}"
+                  f" of 25 ohm): cosine {c:.4f} ({c / base:.4f} of the noiseless run)")
+    print(jsonio.dumps({"arch": a.arch, "load": a.load, "seed": a.seed,
+                        "noiseless_cosine": base, "rows": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""The crossbar column TIA's own noise (recipe ``tia-noise``), referred to its input.
+
+The bench is recipe ``tia-wake``'s TIA held enabled (``circuits/gated_ota.py``
+``tia_bench``, ``on``: DC sources), with crossbar-column's parameter names and meaning
+and its output stage sized for the column's design current I_design (crossbar-column's
+``full_scale_expr``), which flows throughout. The column's cells load the bit line: a
+resistor of the column's conductance G_col = rows x (g_off + frac_on x (g_on - g_off)) from
+the bit line to the reference, noiseless (``noisy=0``: the cells' own Johnson and RTN
+noise is the memristor's read noise, :mod:`imcspice.models.memristor`, not the
+amplifier's), and the bit line's rows x ``c_bl_cell_ff``. The cells are taken at their
+conductance g (the sinh law's slope at 0 V; a driven cell's is cosh(v_read / v0) g,
++8 % at 0.2 V) without their access transistors (which cut a g_on cell's conductance by
+~12 %): G_col, and so the noise, is read slightly high (conservative).
+
+Why the load matters: the OTA's input noise v_n appears at the output with the noise gain
+1 + r_f G_col, so referred to the input as a current it is v_n (1 / r_f + G_col): a
+larger r_f lowers the first term, the column's conductance sets a floor (measured: at
+r_f 400 ohm and 128 rows the floor more than doubles the current an ideal current-source
+column would give; docs/devices.md).
+
+ngspice ``noise`` (Sparse: ngspice 46 refuses it with KLU) gives the output density,
+integrated from ``F_LO_HZ`` to ``F_HI_HZ`` (trapezoids in f). The upper limit takes all
+of it: the converter samples the TIA's output with no band limit of its own (assumption:
+no filter or integrating sampler between them is designed or priced; the density has
+fallen by 10 GHz). The lower limit: below 1 kHz the drift is slower than the
+calibration of the converter ranges (assumption).
+
+Outputs, all scalars: ``v_noise_v`` (V rms at the output), ``swing_v`` (V: the read's DC
+swing v_cm - v_out at I_design, the OTA's offset included), ``z_t_ohm`` (the small-signal
+transimpedance at 1 kHz: the output density over the density ngspice refers to the
+column current, the analysis' input), ``i_noise_a`` (A rms: ``v_noise_v`` / ``z_t_ohm``,
+what the accuracy model adds to each bit-line read), ``vn_out_1khz_v_per_rthz`` (the
+output density at 1 kHz).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...circuits import gated_ota, ota
+from ...circuits.netlist import ParamRef
+from ..params import Param
+from ..recipe import Output, Recipe, register_recipe
+from .crossbar import CrossbarColumn
+from .wake import ICOL_PARAM, N2_PARAM, _tia_params
+
+#: integration band of the output noise (Hz): module docstring
+F_LO_HZ, F_HI_HZ = 1e3, 1e10
+
+
+@register_recipe
+class TiaNoise(Recipe):
+    """The crossbar column's TIA: output noise, and referred to its input current."""
+
+    name = "tia-noise"
+    version = 1
+    summary = ("bit-line TIA (SKY130 OTA of crossbar-column) at its column's load: output "
+               "noise and input-referred noise current (ngspice noise analysis)")
+    params = _tia_params() + (
+        Param("frac_on", 0.25, "", "fraction of the column's cells ON: its conductance "
+              "rows x (g_off + frac_on x (g_on - g_off)) loads the bit line [default: "
+              "assumption]", min=0.0, max=1.0),
+    )
+    outputs = (
+        Output("v_noise_v", "V", (), "output noise, rms over 1 kHz-10 GHz"),
+        Output("swing_v", "V", (), "the read's DC swing v_cm - v_out at the design current"),
+        Output("z_t_ohm", "ohm", (), "small-signal transimpedance at 1 kHz"),
+        Output("i_noise_a", "A", (), "output noise referred to the input current by the "
+               "small-signal transimpedance"),
+        Output("vn_out_1khz_v_per_rthz", "V/rtHz", (), "output noise density at 1 kHz"),
+    )
+
+    def body(self, tech, p):
+        design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
+        o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
+                          cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"))
+        bench = gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef("r_f_ohm"),
+                                    ParamRef("c_f_ff", 1e-15),
+                                    ParamRef("c_bl_cell_ff", int(p["rows"]) * 1e-15),
+                                    1e-9, ParamRef("v_cm_v"), on=True)
+        # the column current is the noise analysis' input: ngspice refers the output
+        # noise to it, so their ratio at 1 kHz is the small-signal transimpedance
+        bench = [ln.replace("Icol 0 icol ", "Icol 0 icol AC 1 DC ", 1) for ln in bench]
+        g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
+        return [f".param {ICOL_PARAM}={{{design}}}",
+                f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
+                    ICOL_PARAM, "ota_ibias_a", float(ota.OtaParams.k2), "ota_n2_min"),
+                *bench, f"Rcol s vcm {{1/({g_col})}} noisy=0",
+                # ngspice 46 runs noise only with the Sparse solver
+                ".options sparse"]
+
+    def commands(self, p):
+        return ["op", f"noise v(out) icol dec 40 {F_LO_HZ:g} {F_HI_HZ:g}"]
+
+    def simulate(self, ng, p):
+        op_cmd, noise_cmd = self.commands(p)
+        vec = ng.run([op_cmd])
+        swing = float(vec["vcm"][0]) - float(vec["out"][0])
+        ng.run([noise_cmd])
+        s = ng.vectors("noise1")
+        f = np.real(np.asarray(s["frequency"]))
+        d = np.real(np.asarray(s["onoise_spectrum"]))
+        z_t = float(d[0] / np.real(np.asarray(s["inoise_spectrum"]))[0])
+        v_n = float(np.sqrt(np.trapezoid(d ** 2, f)))
+        return {"v_noise_v": v_n, "swing_v": swing, "z_t_ohm": z_t, "i_noise_a": v_n / z_t,
+                "vn_out_1khz_v_per_rthz": float(d[0])}
