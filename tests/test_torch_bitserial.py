@@ -167,6 +167,19 @@ def test_sign_magnitude_planes_by_hand():
     np.testing.assert_array_equal(b_np, bits.numpy())
 
 
+def _both_forms(m, X, W, expect) -> dict:
+    """The outputs of the inference (True) and the reference form (False), each checked
+    to spread as ``expect`` (per column, to 4 %)."""
+    got = {}
+    with torch.no_grad():
+        for fast in (True, False):
+            m.fast = fast
+            got[fast] = m(X, W).double()
+    for y in got.values():
+        np.testing.assert_allclose(y.std(0).numpy(), expect.numpy(), rtol=0.04)
+    return got
+
+
 def test_read_noise_has_its_distribution_in_both_forms(layer):
     """Per-read noise (crossbar.read_model): each plane's read of each tile adds
     N(0, sum_i b_i var_i) to a column before conversion, in the inference form as in the
@@ -192,13 +205,7 @@ def test_read_noise_has_its_distribution_in_both_forms(layer):
     on = (n_bt > 0).double()
     expect = torch.sqrt(var_c * float((wts.double()[:, None] ** 2 * n_bt).sum())
                         + ((wts.double()[:, None] ** 2 * on).sum(0)[:, None] * step2).sum(0))
-    got = {}
-    with torch.no_grad():
-        for fast in (True, False):
-            m.fast = fast
-            got[fast] = m(X, W).double()
-    for y in got.values():
-        np.testing.assert_allclose(y.std(0).numpy(), expect.numpy(), rtol=0.04)
+    got = _both_forms(m, X, W, expect)
     np.testing.assert_allclose(got[True].std(0).numpy(), got[False].std(0).numpy(),
                                rtol=0.03)
     se = expect * np.sqrt(2.0 / X.shape[0])
@@ -224,10 +231,4 @@ def test_tia_noise_has_its_distribution_in_both_forms(layer):
     m.col_sigma = s.float()
     step2 = (2.0 * m.ranges.double() / 256) ** 2 / 12
     expect = torch.sqrt(float((wts.double() ** 2).sum()) * (s ** 2 + step2).sum(0))
-    got = {}
-    with torch.no_grad():
-        for fast in (True, False):
-            m.fast = fast
-            got[fast] = m(X, W).double()
-    for y in got.values():
-        np.testing.assert_allclose(y.std(0).numpy(), expect.numpy(), rtol=0.04)
+    _both_forms(m, X, W, expect)

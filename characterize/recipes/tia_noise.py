@@ -36,12 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...circuits import gated_ota, ota
-from ...circuits.netlist import ParamRef
 from ..params import Param
 from ..recipe import Output, Recipe, register_recipe
-from .crossbar import CrossbarColumn
-from .wake import ICOL_PARAM, N2_PARAM, _tia_params
+from .wake import _tia_params, tia_lines
 
 #: integration band of the output noise (Hz): module docstring
 F_LO_HZ, F_HI_HZ = 1e3, 1e10
@@ -70,21 +67,13 @@ class TiaNoise(Recipe):
     )
 
     def body(self, tech, p):
-        design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
-        o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
-                          cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"))
-        bench = gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef("r_f_ohm"),
-                                    ParamRef("c_f_ff", 1e-15),
-                                    ParamRef("c_bl_cell_ff", int(p["rows"]) * 1e-15),
-                                    1e-9, ParamRef("v_cm_v"), on=True)
         # the column current is the noise analysis' input: ngspice refers the output
-        # noise to it, so their ratio at 1 kHz is the small-signal transimpedance
-        bench = [ln.replace("Icol 0 icol ", "Icol 0 icol AC 1 DC ", 1) for ln in bench]
+        # noise to it, so their ratio at 1 kHz is the small-signal transimpedance (the
+        # bias line's decoupling does not matter at the operating point)
+        bench = [ln.replace("Icol 0 icol ", "Icol 0 icol AC 1 DC ", 1)
+                 for ln in tia_lines(p, 1e-9, on=True)]
         g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
-        return [f".param {ICOL_PARAM}={{{design}}}",
-                f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
-                    ICOL_PARAM, "ota_ibias_a", float(ota.OtaParams.k2), "ota_n2_min"),
-                *bench, f"Rcol s vcm {{1/({g_col})}} noisy=0",
+        return [*bench, f"Rcol s vcm {{1/({g_col})}} noisy=0",
                 # ngspice 46 runs noise only with the Sparse solver
                 ".options sparse"]
 

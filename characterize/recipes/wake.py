@@ -73,6 +73,23 @@ _OUTPUTS = (
 )
 
 
+def tia_lines(p, c_dec_f, on: bool = False) -> list[str]:
+    """Netlist lines of the crossbar column's TIA bench (``gated_ota.tia_bench``; ``on``:
+    enabled, DC sources) with crossbar-column's parameters ``p``: the design current
+    I_design (its ``full_scale_expr``) and the output stage sized for it as that deck
+    sizes it; bias-line decoupling ``c_dec_f`` (F)."""
+    design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
+    o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
+                      cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"))
+    return [f".param {ICOL_PARAM}={{{design}}}",
+            f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
+                ICOL_PARAM, "ota_ibias_a", float(ota.OtaParams.k2), "ota_n2_min"),
+            *gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef("r_f_ohm"),
+                                 ParamRef("c_f_ff", 1e-15),
+                                 ParamRef("c_bl_cell_ff", int(p["rows"]) * 1e-15),
+                                 c_dec_f, ParamRef("v_cm_v"), on=on)]
+
+
 def _tia_params() -> tuple[Param, ...]:
     by_name = {q.name: q for q in column_params()}
     return tuple(by_name[n] if d is None else dataclasses.replace(by_name[n], default=d)
@@ -130,17 +147,7 @@ class TiaWake(_Wake):
                                             "1 %, crossbar-column's t_settle_s band]")
 
     def body(self, tech, p):
-        design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
-        o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
-                          cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"))
-        return [f".param {ICOL_PARAM}={{{design}}}",
-                f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
-                    ICOL_PARAM, "ota_ibias_a", float(ota.OtaParams.k2), "ota_n2_min"),
-                *gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef("r_f_ohm"),
-                                     ParamRef("c_f_ff", 1e-15),
-                                     ParamRef("c_bl_cell_ff", int(p["rows"]) * 1e-15),
-                                     ParamRef("c_dec_f"), ParamRef("v_cm_v")),
-                self.options(p)]
+        return [*tia_lines(p, ParamRef("c_dec_f")), self.options(p)]
 
     def band_v(self, p, i_in_a):
         return p["settle_frac"] * p["r_f_ohm"] * i_in_a
