@@ -46,6 +46,8 @@ def main(argv=None) -> int:
     ap.add_argument("--load", type=float, default=0.274,
                     help="bit-line load the noise ratio is read at (RACE-IT's median)")
     ap.add_argument("--seed", type=int, default=0, help="chip seed")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a description override, e.g. crossbar.w_scale=tile (repeatable)")
     a = ap.parse_args(argv)
     from imcspice.accelerators import arch as arch_mod, hardware
     from imcspice.accelerators.accuracy import MiniLMRun
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
     from imcspice.accelerators.retrieval import compare_embeddings
     from imcspice.accelerators.torch_chip import AnalogChip
     warnings.simplefilter("ignore")
-    desc = arch_mod.load(a.arch)
+    desc = arch_mod.load(a.arch, a.set)
     hw = hardware.HardwareModels.from_dir(None, corner=desc.corner, temp_c=desc.temp_c)
     run = MiniLMRun(quick=True)
 
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
                          "cosine": c, "cosine_over_noiseless": c / base})
             print(f"r_f {r_f:g} ohm: {i_a * 1e6:.3f} uA rms at the input (x{i_a / base_i:.4f}"
                   f" of 25 ohm): cosine {c:.4f} ({c / base:.4f} of the noiseless run)")
-    print(jsonio.dumps({"arch": a.arch, "load": a.load, "seed": a.seed,
+    print(jsonio.dumps({"arch": a.arch, "overrides": a.set, "load": a.load, "seed": a.seed,
                         "noiseless_cosine": base, "rows": rows}))
     return 0
 
