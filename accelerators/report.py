@@ -364,7 +364,10 @@ def plot_ablation(acc: dict, out: Path, title: str) -> Path:
                                           f"({len(acc.get('seeds', []))} seeds)")
     lo = min([acc["all_off"], m - sd] + [v for d in (acc["ablation"], acc["ablation_all_but"],
                                                      wq) for v in d.values()])
-    ax.set_ylim(max(0.0, lo - 0.02), 1.002)
+    # from 0, or below it where a configuration's cosine is negative (noise-dominated)
+    ax.set_ylim(min(0.0, lo - 0.02) if lo < 0.0 else max(0.0, lo - 0.02), 1.002)
+    if lo < 0.0:
+        ax.axhline(0.0, color="k", lw=0.5)
     ax.set_xticks(list(x), keys)
     ax.set_ylabel("cosine to FP32")
     ax.set_title(title, fontsize=10)
