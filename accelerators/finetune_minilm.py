@@ -414,9 +414,8 @@ def record_arch(summ: dict):
 
 
 def record_nonideal(summ: dict):
-    """The non-idealities the file's record was made with: those it names
-    (``nonideal``), else those of its time, every one but the bit-line TIAs' own noise
-    (characterized since 2026-12-05: the shipped file's record predates it)."""
+    """The non-idealities the record was made with: those it names (``nonideal``), else
+    all but the bit-line TIAs' noise (modelled since 2026-12-05, after the shipped file)."""
     from .analog import Nonideal
     return Nonideal(**summ["nonideal"]) if "nonideal" in summ else Nonideal(tia_noise=0.0)
 
