@@ -130,3 +130,14 @@ def test_tia_sigma_by_hand_and_the_reads_carry_it():
     wts = 2.0 ** np.arange(8) / 127
     expect = np.sqrt((xb.col_sigma.astype(np.float64) ** 2).sum(0) * (wts ** 2).sum())
     np.testing.assert_allclose(y.std(0), expect, rtol=0.05)
+
+
+def test_a_tia_that_lost_its_virtual_ground_is_refused(tmp_path):
+    """r_f 400 ohm at a 0.55 V read: the design current (128 x 25.75 uS x 0.5 V sinh(1.1)
+    = 2.2 mA, by hand) would need 0.88 V below v_cm = 0.45 V; the output sits at its rail,
+    there is no transimpedance to refer the noise by, and the point fails (as
+    crossbar-column's do) instead of reporting a noise current."""
+    raw = run_sweep(SweepSpec("tia-noise", {**TIA, "r_f_ohm": [400.0], "v_read_v": [0.55]},
+                              ["tt"], [27]), tmp_path / "t.raw.h5", progress=False)
+    assert raw.status_counts().get("ok", 0) == 0
+    assert np.isnan(np.asarray(raw.data["i_noise_a"])).all()

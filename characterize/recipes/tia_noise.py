@@ -38,6 +38,7 @@ import numpy as np
 
 from ..params import Param
 from ..recipe import Output, Recipe, register_recipe
+from .crossbar_transient import check_virtual_ground
 from .wake import _tia_params, tia_lines
 
 #: integration band of the output noise (Hz): module docstring
@@ -49,7 +50,7 @@ class TiaNoise(Recipe):
     """The crossbar column's TIA: output noise, and referred to its input current."""
 
     name = "tia-noise"
-    version = 1
+    version = 2
     summary = ("bit-line TIA (SKY130 OTA of crossbar-column) at its column's load: output "
                "noise and input-referred noise current (ngspice noise analysis)")
     params = _tia_params() + (
@@ -83,6 +84,11 @@ class TiaNoise(Recipe):
     def simulate(self, ng, p):
         op_cmd, noise_cmd = self.commands(p)
         vec = ng.run([op_cmd])
+        # a TIA that lost its virtual ground (r_f too large for the design current, the
+        # output at its rail) has no transimpedance to refer its noise by: refused, as
+        # crossbar-column refuses it
+        check_virtual_ground(float(vec["s"][0]) - float(vec["vcm"][0]), float(vec["out"][0]),
+                             abs(float(vec["vsense#branch"][0])), p)
         swing = float(vec["vcm"][0]) - float(vec["out"][0])
         ng.run([noise_cmd])
         s = ng.vectors("noise1")
