@@ -106,8 +106,8 @@ QUICK = Protocol(sentences=4, seeds=2, calibration=4)
 CROSSBAR_OMITTED = (
     "the sample-and-hold between each bit line's TIA and the tile's time-multiplexed "
     "converters: not designed or priced (assumption), so neither its kT/C noise nor its "
-    "droop is in the figure (at the 25 ohm TIA's ~15 mV swing, kT/C alone would need "
-    "~15 pF per sample to stay under the TIA's own noise; docs/devices.md)",)
+    "droop is in the figure (at the 25 ohm TIA's ~15 mV swing, holding kT/C to a quarter "
+    "of an 8-bit LSB would need ~15 pF per sample; docs/devices.md)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality

@@ -309,13 +309,15 @@ class CrossbarLinear:
         else:
             self.q = quantizer(out_bits, seed + 1) if (quantizer and out_bits) else None
 
-    def tia_sigma(self, temp_c: float | None = None) -> np.ndarray | None:
+    def tia_sigma(self, temp_c: float | None = None,
+                  tile_gain: np.ndarray | None = None) -> np.ndarray | None:
         """(groups, out): rms of the noise the bit-line TIAs add to each converted read,
         in the column output's units (weight x drive), read at ``temp_c`` (C; None: the
-        device's read temperature); None without a TIA noise model. Each bit line of a
-        pair adds its TIA's input noise (A) at its mapped load, through its gain trim; a
-        current I is the output I / (span x read current) x w_max. With analog partial
-        sums every tile's TIA noise reaches the one conversion."""
+        device's read temperature), each tile's through ``tile_gain`` (tiles,; None: 1);
+        None without a TIA noise model. Each bit line of a pair adds its TIA's input noise
+        (A) at its mapped load, through its gain trim; a current I is the output
+        I / (span x read current) x w_max. With analog partial sums every tile's TIA
+        noise reaches the one conversion."""
         f = self.dev.tia_noise_a
         if f is None:
             return None
@@ -323,6 +325,8 @@ class CrossbarLinear:
         i_a = np.asarray(f(self.loads, temp_c), dtype=np.float64)     # (2, tiles, out)
         unit = self.w_max / (span * self.dev.read_current_a(self.bit_serial))
         var = ((self.gain_trim * i_a) ** 2).sum(axis=0) * unit ** 2
+        if tile_gain is not None:
+            var = var * np.asarray(tile_gain, dtype=np.float64)[:, None] ** 2
         if self.partial_sums == "analog":
             var = var.sum(axis=0, keepdims=True)
         return np.sqrt(var).astype(np.float32)

@@ -173,9 +173,7 @@ class ThermalCrossbarLinear(CrossbarLinear):
                     var[sl] *= self.ref_gain[t] ** 2
         self.w_eff = np.ascontiguousarray(w_eff, dtype=np.float32)
         # the TIAs' noise at this temperature, through the tile's reference gain too
-        sig = None if _ideal_read else self.tia_sigma(temp_c)
-        self.col_sigma = None if sig is None else sig * (
-            self.ref_gain[:, None] if len(sig) == self.n_tiles else 1.0).astype(np.float32)
+        self.col_sigma = None if _ideal_read else self.tia_sigma(temp_c, self.ref_gain)
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, sl].T) for sl in tiles]
         self._var_tiles = None if var is None else [
             np.ascontiguousarray(var[sl], dtype=np.float32) for sl in tiles]

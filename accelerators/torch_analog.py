@@ -5,12 +5,12 @@ trim, ACAM thresholds with mismatch) is *built* by the numpy path's own code
 (:class:`.analog.CrossbarLinear`, :class:`.race_it.RaceItOps`, :class:`.hetrax.HetraxOps`,
 :func:`.hardware.crossbar_device`, all from the architecture description and the model
 files), and then *calibrated and run* in torch (ranges recorded by
-:class:`.range_recorder.RangeRecorder`; :meth:`TorchCrossbarLinear.calibrate` sets the converter
-ranges as :meth:`.analog.CrossbarLinear.calibrate` does): :class:`TorchCrossbarLinear`
-is made from a programmed :class:`.analog.CrossbarLinear`, the lookups of
-:mod:`.torch_quant` from the same :class:`.analog.AcamQuantizer` objects. So the
-accuracy of the torch path describes the machine the cost model prices, and the numpy
-and torch figures agree up to float summation order (tests/test_convert.py,
+:class:`.range_recorder.RangeRecorder`; :meth:`TorchCrossbarLinear.calibrate` sets the
+converter ranges as :meth:`.analog.CrossbarLinear.calibrate` does):
+:class:`TorchCrossbarLinear` is made from a programmed :class:`.analog.CrossbarLinear`,
+the lookups of :mod:`.torch_quant` from the same :class:`.analog.AcamQuantizer` objects.
+So the accuracy of the torch path describes the machine the cost model prices, and the
+numpy and torch figures agree up to float summation order (tests/test_convert.py,
 tests/test_torch_calibration.py).
 
 Differentiable: quantizers pass gradients straight through (:mod:`.torch_quant`); a
@@ -256,8 +256,9 @@ class TorchCrossbarLinear(nn.Module):
 
 
 class _Given:
-    """Inner operators of a :class:`.range_recorder.RangeRecorder` that return a result the torch
-    path has already computed (so the recorder's bookkeeping is the numpy path's own)."""
+    """Inner operators of a :class:`.range_recorder.RangeRecorder` that return a result
+    the torch path has already computed (so the recorder's bookkeeping is the numpy
+    path's own)."""
 
     def __init__(self, fallback=None):
         self.y, self.fallback = None, fallback

@@ -69,9 +69,10 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     ``torch.Generator``, optionally ``col_sigma`` (tiles, out): the rms the bit-line TIAs
     add to every read, in the column sums' units): each plane's read of each tile adds
     N(0, sum_i b_i var_i + col_sigma^2) to its column sums before conversion, as the
-    reference form does (other draws, the same distribution). ``signed``: sign-magnitude planes (``bits`` -1 / 0 / +1, no sign
-    plane; a sparse plane is its nonzero rows' sum, its variance sum_i |b_i| var_i). No
-    gradient (the caller adds the straight-through term)."""
+    reference form does (other draws, the same distribution). ``signed``: sign-magnitude
+    planes (``bits`` -1 / 0 / +1, no sign plane; a sparse plane is its nonzero rows' sum,
+    its variance sum_i |b_i| var_i). No gradient (the caller adds the straight-through
+    term)."""
     P, N, n_in = bits.shape
     dt, dev = w_eff.dtype, w_eff.device
     T = ranges.shape[0]

@@ -80,18 +80,23 @@ def test_the_column_conductance_sets_a_floor_a_larger_r_f_cannot_lower(raw):
     assert float(_pick(raw, "i_noise_a", 25.0, 0.5)) > 0.5 * 99e-6 * 0.5 * math.sinh(0.4)
 
 
-def test_shipped_model_is_the_priced_tia_and_refuses_another():
-    """The shipped tia-noise model is swept at crossbar-column's amplifier; a model of
-    another r_f is refused by the accuracy path (it would read another TIA's noise than
-    the one priced)."""
+def test_shipped_model_is_the_priced_tia_and_refuses_another(tmp_path):
+    """The shipped tia-noise model is swept at crossbar-column's amplifier and reads
+    ngspice between its lines; a model of another r_f is refused by the accuracy path
+    (it would read another TIA's noise than the one priced)."""
     a = arch.load("race-it")
     hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
     xb = a.component("crossbar")
     dev = hardware.crossbar_device(hw, xb)
     tn = hw.need("tia-noise")
     assert tn.valid_range["r_f_ohm"] == hw.need("crossbar-column").valid_range["r_f_ohm"]
-    # at 128 rows, 0.2 V, load 0.27 (RACE-IT's median bit line): 12-16 uA
-    assert 12e-6 < float(np.ravel(dev.tia_noise_a(np.array([0.27])))[0]) < 16e-6
+    # at 128 rows, 0.2 V, load 0.274 (RACE-IT's median bit line, between the sweep's
+    # 1/16 lines): the table against ngspice run at that point
+    spice = run_sweep(SweepSpec("tia-noise", {**TIA, "r_f_ohm": [25.0], "frac_on": [0.274],
+                                              "v_read_v": [0.2]}, ["tt"], [27]),
+                      tmp_path / "p.raw.h5", progress=False)
+    assert float(np.ravel(dev.tia_noise_a(np.array([0.274])))[0]) == pytest.approx(
+        _pick(spice, "i_noise_a", 25.0, 0.274), rel=0.02)
     # the same model swept at another feedback resistance: refused in one line
     other = copy.copy(tn)
     other.valid_range = {**tn.valid_range, "r_f_ohm": (400.0, 400.0)}
@@ -141,3 +146,33 @@ def test_a_tia_that_lost_its_virtual_ground_is_refused(tmp_path):
                               ["tt"], [27]), tmp_path / "t.raw.h5", progress=False)
     assert raw.status_counts().get("ok", 0) == 0
     assert np.isnan(np.asarray(raw.data["i_noise_a"])).all()
+
+
+@pytest.mark.parametrize("partial_sums", ["digital", "analog"])
+def test_a_hot_tier_reads_the_tia_noise_at_its_temperature(partial_sums):
+    """HeTraX: a ThermalCrossbarLinear read at 95 C carries the noise law at 95 C (here
+    i(load, T) = 1 uA x (1 + load) x T / 27 C, a stated law), through each tile's
+    reference gain; with analog partial sums the tiles' noises, each through its gain,
+    add in the one conversion. By hand from the law: each tile's 27 C sigma (the
+    digital chip's, gain 1 in calibration) times 95/27 times its gain."""
+    from imcspice.accelerators.thermal_reram import ReramRead, ThermalCrossbarLinear
+    a = arch.load("hetrax")
+    hw = hardware.HardwareModels.from_dir(corner=a.corner)
+    dev = replace(hardware.crossbar_device(hw, a.component("crossbar"), 95.0),
+                  g_sigma_s=None, tia_noise_a=lambda load, t=None: 1e-6 * (
+                      1.0 + np.asarray(load)) * (95.0 if t is None else t) / 27.0)
+    w = np.random.default_rng(1).normal(0, 0.1, (4, 256)).astype(np.float32)
+
+    def chip(sums):
+        return ThermalCrossbarLinear(w, dev, None, np.ones(256), 0, bit_serial=True,
+                                     partial_sums=sums,
+                                     read=ReramRead(hw.need("memristor"),
+                                                    float(dev.v_read_v), k=0.0),
+                                     reference="tile", t_cal_c=27.0)
+    cold = chip("digital").at(27.0, calibrating=True).col_sigma.astype(np.float64)
+    xb = chip(partial_sums)
+    hot = xb.at(95.0).col_sigma.astype(np.float64)
+    tiles = cold * 95.0 / 27.0 * xb.ref_gain[:, None]              # (2 tiles, out)
+    hand = tiles if partial_sums == "digital" else np.sqrt((tiles ** 2).sum(0))[None]
+    assert abs(xb.ref_gain - 1.0).max() > 1e-3                     # a real gain to apply
+    np.testing.assert_allclose(hot, hand, rtol=1e-5)

@@ -90,7 +90,7 @@ def tia_lines(p, c_dec_f, on: bool = False) -> list[str]:
                                  c_dec_f, ParamRef("v_cm_v"), on=on)]
 
 
-def _tia_params() -> tuple[Param, ...]:
+def tia_bench_params() -> tuple[Param, ...]:
     by_name = {q.name: q for q in column_params()}
     return tuple(by_name[n] if d is None else dataclasses.replace(by_name[n], default=d)
                  for n, d in _SHARED.items())
@@ -143,7 +143,7 @@ class TiaWake(_Wake):
     version = 2
     summary = ("power-gated bit-line TIA (SKY130 OTA of crossbar-column): wake-up time and "
                "energy, on and off supply power")
-    params = _tia_params() + _common_params("the read's swing I_design x r_f [default: "
+    params = tia_bench_params() + _common_params("the read's swing I_design x r_f [default: "
                                             "1 %, crossbar-column's t_settle_s band]")
 
     def body(self, tech, p):
