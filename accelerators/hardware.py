@@ -149,6 +149,9 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
 #: settings (held fixed in both sweeps), or the accuracy would read another TIA's noise
 #: than the one the cost prices
 _SAME_TIA = ("r_f_ohm", "ota_ibias_a", "ota_rz_ohm", "g_on_us", "g_off_us")
+#: the OTA sizes tia-noise takes as parameters (its recipe's SIZES; models/ and
+#: accelerators/ do not import recipes)
+_OTA_SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
 
 
 def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
@@ -163,6 +166,16 @@ def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
                 f"the tia-noise model's {name} ({_pinned(tn, name):g}) is not the "
                 f"crossbar-column model's ({_pinned(xbm, name):g}): the accuracy would read "
                 "another TIA's noise than the one priced; sweep both at the same TIA")
+    # crossbar-column's OTA has the design's sizes and drives no hold (tia-noise's
+    # defaults): a model of a resized OTA or with a hold describes another readout
+    from ..circuits.ota import OtaParams
+    other = {f"ota_{f}": getattr(OtaParams, f) for f in _OTA_SIZES} | {"c_hold_ff": 0.0}
+    for name, want in other.items():
+        if name in tn.valid_range and not np.isclose(_pinned(tn, name), want, rtol=1e-6):
+            raise HardwareModelError(
+                f"the tia-noise model's {name} ({_pinned(tn, name):g}) is not the priced "
+                f"readout's ({want:g}): the accuracy would read another TIA's noise than the "
+                "one priced; sweep tia-noise at its defaults")
     rows = float(xb["rows"])
 
     def noise(load, temp_c: float | None = None):

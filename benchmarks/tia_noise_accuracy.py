@@ -12,6 +12,9 @@ the QUICK protocol's MiniLM cosine to FP32 on chip ``--seed`` with every other
 non-ideality as characterized. The baseline of the same run: scale 0 (no TIA noise).
 A larger r_f is not priced here: at 400 ohm the 128-row read settles up to 7 ns later
 and its output leaves the OTA's swing above ~0.3 V (docs/devices.md). Last line JSON.
+``--readout``: the what-if readout's other settings (the recipe's OTA sizes and
+sample-and-hold, e.g. ``--readout ota_w3_um=8 --readout ota_l3_um=4 --readout
+c_hold_ff=1000``), likewise unpriced.
 Run: ``python benchmarks/tia_noise_accuracy.py --arch race-it --r-f 25 100 200 400``
 """
 from __future__ import annotations
@@ -27,14 +30,18 @@ import numpy as np
 from imcspice import jsonio
 
 
-def noise_a(r_f_ohm: float, load: float, out: Path) -> float:
-    """The tia-noise recipe's input-referred noise current (A rms) at ``r_f_ohm``."""
+def noise_a(r_f_ohm: float, load: float, out: Path, readout: dict | None = None) -> float:
+    """The tia-noise recipe's input-referred noise current (A rms) at ``r_f_ohm``, with the
+    ``readout`` settings (OTA sizes, a hold: the recipe's parameters) if given."""
     from imcspice.characterize.runner import run_sweep
     from imcspice.characterize.sweep import SweepSpec
+    extra = {k: [float(v)] for k, v in (readout or {}).items()}
+    tag = f"tn{r_f_ohm:g}_{len(list(out.iterdir()))}"
     raw = run_sweep(SweepSpec("tia-noise", {"rows": [128], "frac_on": [load],
                                             "v_read_v": [0.2], "ota_ibias_a": [40e-6],
-                                            "ota_rz_ohm": [2500.0], "r_f_ohm": [r_f_ohm]},
-                              ["tt"], [27]), out / f"tn{r_f_ohm:g}.raw.h5", progress=False)
+                                            "ota_rz_ohm": [2500.0], "r_f_ohm": [r_f_ohm],
+                                            **extra},
+                              ["tt"], [27]), out / f"{tag}.raw.h5", progress=False)
     return float(np.ravel(raw.data["i_noise_a"])[0])
 
 
@@ -48,7 +55,17 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="chip seed")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a description override, e.g. crossbar.w_scale=tile (repeatable)")
+    ap.add_argument("--readout", action="append", default=[], metavar="KEY=VALUE",
+                    help="a tia-noise setting of the what-if readout (every --r-f), e.g. "
+                    "ota_w3_um=8 or c_hold_ff=1000 (repeatable; the baseline stays the "
+                    "priced 25 ohm TIA)")
     a = ap.parse_args(argv)
+    readout = {}
+    for kv in a.readout:
+        key, sep, val = kv.partition("=")
+        if not sep:
+            ap.error(f"--readout {kv!r}: write KEY=VALUE")
+        readout[key.strip()] = float(val)
     from imcspice.accelerators import arch as arch_mod, hardware
     from imcspice.accelerators.accuracy import MiniLMRun
     from imcspice.accelerators.analog import Nonideal
@@ -70,13 +87,14 @@ def main(argv=None) -> int:
         base = cosine(0.0)
         print(f"{a.arch}: no TIA noise: cosine {base:.4f} ({time.perf_counter() - t:.0f} s)")
         for r_f in a.r_f:
-            i_a = noise_a(r_f, a.load, Path(d))
+            i_a = noise_a(r_f, a.load, Path(d), readout)
             c = cosine(i_a / base_i)
             rows.append({"r_f_ohm": r_f, "i_noise_a": i_a, "scale": i_a / base_i,
                          "cosine": c, "cosine_over_noiseless": c / base})
             print(f"r_f {r_f:g} ohm: {i_a * 1e6:.3f} uA rms at the input (x{i_a / base_i:.4f}"
                   f" of 25 ohm): cosine {c:.4f} ({c / base:.4f} of the noiseless run)")
-    print(jsonio.dumps({"arch": a.arch, "overrides": a.set, "load": a.load, "seed": a.seed,
+    print(jsonio.dumps({"arch": a.arch, "overrides": a.set, "readout": readout,
+                        "load": a.load, "seed": a.seed,
                         "noiseless_cosine": base, "rows": rows}))
     return 0
 

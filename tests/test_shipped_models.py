@@ -127,6 +127,8 @@ KNOWN_MISSES: dict[tuple[str, str], float] = {
     ("tia-noise", "i_noise_a"): 3.57,
     ("tia-noise", "z_t_ohm"): 5.0,
     ("tia-noise", "vn_out_1khz_v_per_rthz"): 1.42,
+    # its flicker part below 1 MHz, referred by the same z_t (since 2026-12-05)
+    ("tia-noise", "i_noise_lf_a"): 6.28,
 }
 
 

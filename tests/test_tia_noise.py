@@ -104,6 +104,44 @@ def test_shipped_model_is_the_priced_tia_and_refuses_another(tmp_path):
     hw2.models = {**hw.models, "tia-noise": [other]}
     with pytest.raises(hardware.HardwareModelError, match="another TIA"):
         hardware.crossbar_device(hw2, xb)
+    # ... or of a readout the machines do not price: a resized OTA, or a sample-and-hold
+    for name, value in (("ota_w3_um", 8.0), ("c_hold_ff", 1000.0)):
+        other = copy.copy(tn)
+        other.valid_range = {**tn.valid_range, name: (value, value)}
+        hw2 = copy.copy(hw)
+        hw2.models = {**hw.models, "tia-noise": [other]}
+        with pytest.raises(hardware.HardwareModelError, match=f"{name}.*another TIA"):
+            hardware.crossbar_device(hw2, xb)
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory):
+    """r_f 25 ohm, a quarter of the column ON, 27 C: no hold, 250 fF and 1 pF holds."""
+    out = tmp_path_factory.mktemp("th") / "tia-noise.raw.h5"
+    return run_sweep(SweepSpec("tia-noise", {**TIA, "r_f_ohm": [25.0], "frac_on": [0.25],
+                                             "c_hold_ff": [0.0, 250.0, 1000.0]}, ["tt"], [27]),
+                     out, progress=False)
+
+
+def _held(raw, q, c_hold_ff):
+    v, _ = raw.select(q, c_hold_ff=c_hold_ff)
+    return float(np.ravel(v)[0])
+
+
+def test_a_sample_and_hold_is_an_rc_low_pass_transparent_to_flicker(held):
+    """The hold (a closed transmission gate into c_hold) is a first-order low pass of time
+    constant R_on C: 4x the capacitor, 4x the time constant (the switch's R_on is the
+    same: the TIA output sits at the same DC level). Below 1 MHz, two decades under its
+    corner (~120-500 MHz), it passes the TIA's noise unchanged (|H| = 1 within 1e-4), so
+    the flicker part is the unheld TIA's; above it, it takes noise away: the held sample
+    is quieter than the TIA output (measured 2026-12-05: 14.1 -> 10.9 -> 8.3 uA)."""
+    tau = [_held(held, "tau_hold_s", c) for c in (250.0, 1000.0)]
+    assert math.isnan(_held(held, "tau_hold_s", 0.0))
+    assert tau[1] / tau[0] == pytest.approx(4.0, rel=0.03)
+    lf = [_held(held, "i_noise_lf_a", c) for c in (0.0, 250.0, 1000.0)]
+    assert lf[1] == pytest.approx(lf[0], rel=0.01) and lf[2] == pytest.approx(lf[0], rel=0.01)
+    noise = [_held(held, "i_noise_a", c) for c in (0.0, 250.0, 1000.0)]
+    assert noise[0] > noise[1] > noise[2] > lf[0]
 
 
 def test_tia_sigma_by_hand_and_the_reads_carry_it():

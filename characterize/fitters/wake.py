@@ -29,9 +29,11 @@ def fit_integrator_wake(raw, *, raw_path, seed: int = 0) -> WakeModel:
     return fit_tables(raw, raw_path, seed, IntegratorWakeModel)
 
 
-def fit_tables(raw, raw_path, seed: int, cls):
+def fit_tables(raw, raw_path, seed: int, cls, absent_ok: tuple[str, ...] = ()):
     """A model of kind ``cls.kind`` from a sweep of the recipe of that name: one lookup
-    table per quantity, log(value) for the positive ones, linear for the levels."""
+    table per quantity, log(value) for the positive ones, linear for the levels.
+    ``absent_ok``: quantities the recipe reports as NaN where they do not exist (a part
+    the bench does not have), left out of the model when no point has them."""
     recipe = raw.attrs.get("recipe", "")
     if recipe != cls.kind:
         raise FitError(f"{cls.kind} fits {cls.kind} sweeps, not {recipe!r}")
@@ -39,6 +41,8 @@ def fit_tables(raw, raw_path, seed: int, cls):
     fns, errs, gds = {}, {}, []
     for q in raw.data:
         gd = grid_data(raw, q, settings=settings)
+        if q in absent_ok and not np.any(np.isfinite(gd.values)):
+            continue
         if q in _LEVELS:
             gd.fs = float(np.max(np.abs(gd.values)))
         if not np.all(np.isfinite(gd.values)):

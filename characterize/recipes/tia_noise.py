@@ -25,6 +25,16 @@ no filter or integrating sampler between them is designed or priced; the density
 fallen by 10 GHz). The lower limit: below 1 kHz the drift is slower than the
 calibration of the converter ranges (assumption).
 
+Design options, for the readout's redesign (the priced machines have none: their
+defaults are crossbar-column's OTA and no hold; ``hardware`` refuses a model of another):
+the OTA's device sizes (``ota_w1_um`` / ``ota_l1_um`` input pair, ``ota_w3_um`` /
+``ota_l3_um`` mirror load, ``ota_w6_um`` / ``ota_l6_um`` second-stage driver), and a
+sample-and-hold on the TIA output (``c_hold_ff`` > 0: a transmission gate of ``w_hold_um``
+n and p, closed, into c_hold to ground). With a hold the noise is read on it: what the
+switch leaves on the capacitor when it opens is the tracking phase's noise there (the
+TIA's, filtered by the switch and c_hold, plus the switch's own: kT/C); charge injection
+and clock feed-through, a signal-dependent offset, are not in a noise analysis.
+
 Outputs, all scalars: ``v_noise_v`` (V rms at the output), ``swing_v`` (V: the read's DC
 swing v_cm - v_out at I_design, the OTA's offset included), ``z_t_ohm`` (the small-signal
 transimpedance at 1 kHz: the output density over the density ngspice refers to the
@@ -34,15 +44,33 @@ output density at 1 kHz).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..params import Param
+from ...circuits import ota
+from ...circuits.netlist import ParamRef
+from ...circuits.logic import tgate
+from ..params import Param, format_number
 from ..recipe import Output, Recipe, register_recipe
 from .crossbar_transient import check_virtual_ground
 from .wake import tia_bench_params, tia_lines
 
 #: integration band of the output noise (Hz): module docstring
 F_LO_HZ, F_HI_HZ = 1e3, 1e10
+#: below it the noise is flicker's and moves little over a read: ``i_noise_lf_a``
+F_LF_HZ = 1e6
+#: the OTA's device sizes the recipe takes as parameters (circuits/ota.py OtaParams)
+SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
+_SIZE_DOC = {"w1": "input pair width", "l1": "input pair length", "w3": "mirror load width",
+             "l3": "mirror load length", "w6": "second-stage driver width",
+             "l6": "second-stage driver length"}
+
+
+def _size_param(field: str) -> Param:
+    return Param(f"ota_{field}", getattr(ota.OtaParams, field), "um",
+                 f"OTA {_SIZE_DOC[field[:2]]} [default: circuits/ota.py, crossbar-column's OTA]",
+                 min=0.15, max=1000.0)
 
 
 @register_recipe
@@ -50,13 +78,19 @@ class TiaNoise(Recipe):
     """The crossbar column's TIA: output noise, and referred to its input current."""
 
     name = "tia-noise"
-    version = 2
+    version = 3     # 2: refuses a lost virtual ground; 3: OTA sizes, hold, i_noise_lf_a
     summary = ("bit-line TIA (SKY130 OTA of crossbar-column) at its column's load: output "
                "noise and input-referred noise current (ngspice noise analysis)")
     params = tia_bench_params() + (
         Param("frac_on", 0.25, "", "fraction of the column's cells ON: its conductance "
               "rows x (g_off + frac_on x (g_on - g_off)) loads the bit line [default: "
               "assumption]", min=0.0, max=1.0),
+        *(_size_param(f) for f in SIZES),
+        Param("c_hold_ff", 0.0, "fF", "sample-and-hold capacitor on the TIA output (0: none, "
+              "as the priced machines) [default: the machines' assumption]", min=0.0,
+              max=1e5, structural=True),
+        Param("w_hold_um", 1.0, "um", "hold switch width, n and p (L 0.15 um) [default: "
+              "assumption]", min=0.42, max=100.0),
     )
     outputs = (
         Output("v_noise_v", "V", (), "output noise, rms over 1 kHz-10 GHz"),
@@ -65,24 +99,37 @@ class TiaNoise(Recipe):
         Output("i_noise_a", "A", (), "output noise referred to the input current by the "
                "small-signal transimpedance"),
         Output("vn_out_1khz_v_per_rthz", "V/rtHz", (), "output noise density at 1 kHz"),
+        Output("i_noise_lf_a", "A", (), "the part of i_noise_a below 1 MHz (flicker)"),
+        Output("tau_hold_s", "s", (), "the hold's time constant (NaN without a hold)"),
     )
+
+    @staticmethod
+    def node(p) -> str:
+        """Where the noise is read: on the hold's capacitor if there is one."""
+        return "hold" if p["c_hold_ff"] > 0 else "out"
 
     def body(self, tech, p):
         # the column current is the noise analysis' input: ngspice refers the output
         # noise to it, so their ratio at 1 kHz is the small-signal transimpedance (the
         # bias line's decoupling does not matter at the operating point)
         bench = [ln.replace("Icol 0 icol ", "Icol 0 icol AC 1 DC ", 1)
-                 for ln in tia_lines(p, 1e-9, on=True)]
+                 for ln in tia_lines(p, 1e-9, on=True, sizes=SIZES)]
         g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
-        return [*bench, f"Rcol s vcm {{1/({g_col})}} noisy=0",
+        hold = [] if p["c_hold_ff"] <= 0 else [
+            "Vhg hg 0 1.8", "Vhgb hgb 0 0",     # the switch closed: tracking
+            *tgate("hs", "out", "hold", "hg", "hgb", "vdd", "0", ParamRef("w_hold_um"),
+                   ParamRef("w_hold_um")),
+            f"Chold hold 0 {format_number(p['c_hold_ff'] * 1e-15)}"]
+        return [*bench, f"Rcol s vcm {{1/({g_col})}} noisy=0", *hold,
                 # ngspice 46 runs noise only with the Sparse solver
                 ".options sparse"]
 
     def commands(self, p):
-        return ["op", f"noise v(out) icol dec 40 {F_LO_HZ:g} {F_HI_HZ:g}"]
+        return ["op", f"noise v({self.node(p)}) icol dec 40 {F_LO_HZ:g} {F_HI_HZ:g}",
+                f"ac dec 40 {F_LF_HZ:g} {F_HI_HZ:g}"]
 
     def simulate(self, ng, p):
-        op_cmd, noise_cmd = self.commands(p)
+        op_cmd, noise_cmd, ac_cmd = self.commands(p)
         vec = ng.run([op_cmd])
         # a TIA that lost its virtual ground (r_f too large for the design current, the
         # output at its rail) has no transimpedance to refer its noise by: refused, as
@@ -96,5 +143,20 @@ class TiaNoise(Recipe):
         d = np.real(np.asarray(s["onoise_spectrum"]))
         z_t = float(d[0] / np.real(np.asarray(s["inoise_spectrum"]))[0])
         v_n = float(np.sqrt(np.trapezoid(d ** 2, f)))
+        lf = f <= F_LF_HZ
+        v_lf = float(np.sqrt(np.trapezoid(d[lf] ** 2, f[lf])))
         return {"v_noise_v": v_n, "swing_v": swing, "z_t_ohm": z_t, "i_noise_a": v_n / z_t,
-                "vn_out_1khz_v_per_rthz": float(d[0])}
+                "vn_out_1khz_v_per_rthz": float(d[0]), "i_noise_lf_a": v_lf / z_t,
+                "tau_hold_s": self._tau_hold(ng, ac_cmd) if p["c_hold_ff"] > 0 else math.nan}
+
+    @staticmethod
+    def _tau_hold(ng, ac_cmd: str) -> float:
+        """1 / (2 pi f_3dB) of the hold's transfer from the TIA output (log-interpolated)."""
+        a = ng.run([ac_cmd])
+        f = np.real(np.asarray(a["frequency"]))
+        h = np.abs(np.asarray(a["hold"]) / np.asarray(a["out"]))
+        k = int(np.argmax(h < 2 ** -0.5))
+        if k == 0:
+            return math.nan                # never (or always) below -3 dB in the band
+        lf3 = np.interp(2 ** -0.5, h[[k, k - 1]], np.log(f[[k, k - 1]]))
+        return float(1.0 / (2 * np.pi * np.exp(lf3)))

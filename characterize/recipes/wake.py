@@ -73,14 +73,16 @@ _OUTPUTS = (
 )
 
 
-def tia_lines(p, c_dec_f, on: bool = False) -> list[str]:
+def tia_lines(p, c_dec_f, on: bool = False, sizes: tuple[str, ...] = ()) -> list[str]:
     """Netlist lines of the crossbar column's TIA bench (``gated_ota.tia_bench``; ``on``:
     enabled, DC sources) with crossbar-column's parameters ``p``: the design current
     I_design (its ``full_scale_expr``) and the output stage sized for it as that deck
-    sizes it; bias-line decoupling ``c_dec_f`` (F)."""
+    sizes it; bias-line decoupling ``c_dec_f`` (F). ``sizes``: OtaParams fields (``w1_um``,
+    ...) taken from the parameters ``ota_<field>`` instead of the OTA's design."""
     design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
     o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
-                      cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"))
+                      cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"),
+                      **{f: ParamRef(f"ota_{f}") for f in sizes})
     return [f".param {ICOL_PARAM}={{{design}}}",
             f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
                 ICOL_PARAM, "ota_ibias_a", float(ota.OtaParams.k2), "ota_n2_min"),
