@@ -101,13 +101,13 @@ QUICK = Protocol(sentences=4, seeds=2, calibration=4)
 
 #: what the crossbar machines' accuracy model leaves out: stated beside every RACE-IT
 #: and HeTraX accuracy figure. The bit-line TIA's own noise is in it (the tia-noise
-#: model, non-ideality ``tia_noise``, since 2026-12-05); what holds the TIA's settled
-#: output for the tile's time-multiplexed converters is not designed (docs/devices.md)
+#: model, non-ideality ``tia_noise``, since 2026-12-05), read on the sample-and-hold that
+#: holds each output for the converters (its kT/C and band limit included)
 CROSSBAR_OMITTED = (
-    "the sample-and-hold between each bit line's TIA and the tile's time-multiplexed "
-    "converters: not designed or priced (assumption), so neither its kT/C noise nor its "
-    "droop is in the figure (at the 25 ohm TIA's ~15 mV swing, holding kT/C to a quarter "
-    "of an 8-bit LSB would need ~15 pF per sample; docs/devices.md)",)
+    "the sample-and-hold's charge injection and clock feed-through as its switch opens (a "
+    "signal-dependent offset, which a noise analysis does not see) and its droop while "
+    "the tile's time-multiplexed converters take the held outputs in turn (the switch's "
+    "leakage into 500 fF): not simulated (assumption)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality

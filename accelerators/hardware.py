@@ -147,11 +147,19 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
 
 #: what makes the tia-noise model's amplifier the crossbar-column model's: the same
 #: settings (held fixed in both sweeps), or the accuracy would read another TIA's noise
-#: than the one the cost prices
-_SAME_TIA = ("r_f_ohm", "ota_ibias_a", "ota_rz_ohm", "g_on_us", "g_off_us")
-#: the OTA sizes tia-noise takes as parameters (its recipe's SIZES; models/ and
-#: accelerators/ do not import recipes)
-_OTA_SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
+#: than the one the cost prices. The readout's design (OTA sizes, the feedback's swing
+#: target, the sample-and-hold): a model swept before those were parameters has the
+#: defaults (characterize/recipes/crossbar_params.py readout_params)
+_SAME_TIA = ("r_f_ohm", "ota_ibias_a", "ota_rz_ohm", "g_on_us", "g_off_us", "tia_swing_v",
+             "c_hold_ff", "w_hold_um", *(f"ota_{f}" for f in
+                                         ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")))
+
+
+def _readout_defaults() -> dict[str, float]:
+    from ..circuits.ota import OtaParams
+    return {**{f"ota_{f}": float(getattr(OtaParams, f))
+               for f in ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")},
+            "tia_swing_v": 0.0, "c_hold_ff": 0.0, "w_hold_um": 1.0}
 
 
 def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
@@ -159,23 +167,15 @@ def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
     tile ``xb`` as a function of its load (and temperature, C: default ``t``), checked to
     be the amplifier the crossbar-column model prices."""
     tn = hw.need("tia-noise")
+    dflt = _readout_defaults()
     for name in _SAME_TIA:
-        if name in tn.valid_range and name in xbm.valid_range and \
-                not np.isclose(_pinned(tn, name), _pinned(xbm, name), rtol=1e-6):
+        have = [_pinned(m, name) if name in m.valid_range else dflt.get(name)
+                for m in (tn, xbm)]
+        if None not in have and not np.isclose(have[0], have[1], rtol=1e-6):
             raise HardwareModelError(
-                f"the tia-noise model's {name} ({_pinned(tn, name):g}) is not the "
-                f"crossbar-column model's ({_pinned(xbm, name):g}): the accuracy would read "
-                "another TIA's noise than the one priced; sweep both at the same TIA")
-    # crossbar-column's OTA has the design's sizes and drives no hold (tia-noise's
-    # defaults): a model of a resized OTA or with a hold describes another readout
-    from ..circuits.ota import OtaParams
-    other = {f"ota_{f}": getattr(OtaParams, f) for f in _OTA_SIZES} | {"c_hold_ff": 0.0}
-    for name, want in other.items():
-        if name in tn.valid_range and not np.isclose(_pinned(tn, name), want, rtol=1e-6):
-            raise HardwareModelError(
-                f"the tia-noise model's {name} ({_pinned(tn, name):g}) is not the priced "
-                f"readout's ({want:g}): the accuracy would read another TIA's noise than the "
-                "one priced; sweep tia-noise at its defaults")
+                f"the tia-noise model's {name} ({have[0]:g}) is not the crossbar-column "
+                f"model's ({have[1]:g}): the accuracy would read another TIA's noise than the "
+                "one priced; sweep both at the same TIA")
     rows = float(xb["rows"])
 
     def noise(load, temp_c: float | None = None):

@@ -127,7 +127,11 @@ class TiaParams:
     Its PMOS input pair needs v_cm_v in ~0-0.9 V, and its output swings from ~0.15 V
     to ~vdd - 0.2 V: for a column that sinks its current into the TIA the output falls
     by I·r_f from v_cm, so r_f <= (v_cm - 0.15 V) / I_full-scale (recipe
-    crossbar-column, tia=ota)."""
+    crossbar-column, tia=ota).
+
+    ``c_hold_ff`` (fF, a number; 0: none) puts a sample-and-hold on each OTA output: a
+    transmission gate of ``w_hold_um`` n and p (L 0.15 um), held closed (tracking), into
+    that capacitor to ground, at :func:`sample_node`, which the converter reads."""
 
     r_f_ohm: Value = 2e3
     c_f_ff: Value = 20.0
@@ -137,6 +141,8 @@ class TiaParams:
     v_cm_v: Value = 0.0
     vdd_v: Value = 1.8
     ota: ota.OtaParams = ota.OtaParams()
+    c_hold_ff: float = 0.0
+    w_hold_um: Value = 1.0
 
 
 # --- node and source names ---------------------------------------------------------------
@@ -282,7 +288,17 @@ def _tias(cols: int, tia: TiaParams) -> list[str]:
         lines.append(f"Rf{c} s{c} {out_node(c)} {rf}")
         if not _is_zero(tia.c_f_ff):
             lines.append(f"Cf{c} s{c} {out_node(c)} {cf}")
+        if tia.c_hold_ff > 0:
+            lines += logic.tgate(f"hs{c}", out_node(c), sample_node(c, True), "vdd_tia",
+                                 "0", "vdd_tia", "0", tia.w_hold_um, tia.w_hold_um)
+            lines.append(f"Chold{c} {sample_node(c, True)} 0 {_scaled_ff(tia.c_hold_ff)}")
     return lines
+
+
+def sample_node(c: int, hold: bool) -> str:
+    """The node the converter reads for column ``c``: the hold's capacitor (``hold``:
+    an OTA TIA with ``c_hold_ff`` > 0), or the TIA output."""
+    return f"hold{c}" if hold else out_node(c)
 
 
 #: the OTA TIAs' supply source (its branch current is their supply current)

@@ -41,8 +41,8 @@ DEMO = {
         "crossbar-column", {
                             # rows up to the architectures' 128-row tile with a line
                             # between 64 and 128, loads in 1/16 steps up to the OTA's design
-                            # load (0.25), then to 0.625 as the shipped sweep (the mapped
-                            # loads reach 0.27 on RACE-IT, 0.51 on HeTraX at 95 C), read
+                            # load (0.25), then to 0.5625 as the shipped sweep (the
+                            # accuracy path reads loads to 0.52), read
                             # over the settled window at the 40 uA tail:
                             # the shipped sweep's choices (characterize/defaults.py), so the
                             # priced loads (the mapped bit lines', to 0.27) lie inside
@@ -56,25 +56,26 @@ DEMO = {
                             # crossbar_kink.py), not remeasured since
                             "rows": [16, 32, 64, 96, 128], "r_bl_ohm": [1.0, 10.0],
                             "frac_on": [0.0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5,
-                                        0.625],
+                                        0.5625],
                             "g_on_us": [100.0],
                             "pattern": ["spread"], "read_window": ["settled"],
                             "ota_ibias_a": [40e-6],
-                            # the OTA TIA's output inside its swing
-                            "r_f_ohm": [25.0]},
+                            # the shipped readout: feedback trimmed per column, the hold
+                            **D.READOUT},
         ["tt"], [27, 85]),
     # race-it and hetrax price each read's TIA wake-up (128 rows, 0.2 V) from this; the
     # HeTraX tiers at their temperature, so over _TIER_TEMPS_C (a line held out)
-    "tia-wake": D.DefaultSweep("tia-wake", {"rows": [64, 96, 128], "v_read_v": [0.2]},
-                               ["tt"], _TIER_TEMPS_C),
+    "tia-wake": D.DefaultSweep("tia-wake", {"rows": [64, 96, 128], "v_read_v": [0.2],
+                                            **D.READOUT_TIA}, ["tt"], _TIER_TEMPS_C),
     # race-it and hetrax read each bit line's TIA noise from this: crossbar-column's
-    # amplifier above (40 uA tail, its recipe's Rz: the accuracy path refuses another
-    # TIA's), at 128 rows and the mapped loads, over the tiers' temperatures
+    # readout above (40 uA tail, its recipe's Rz, the feedback and hold: the accuracy path
+    # refuses another TIA's), at 128 rows and the mapped loads, over the tiers' temperatures
     "tia-noise": D.DefaultSweep("tia-noise", {"rows": [64, 96, 128],
                                               "frac_on": [0.0, 0.125, 0.25, 0.375, 0.5,
-                                                          0.625],
+                                                          0.5625],
                                               "v_read_v": [0.2], "ota_ibias_a": [40e-6],
-                                              "ota_rz_ohm": [float(OtaParams.rz_ohm)]},
+                                              "ota_rz_ohm": [float(OtaParams.rz_ohm)],
+                                              **D.READOUT},
                                 ["tt"], _TIER_TEMPS_C),
     # gaincell prices each conversion's integrator wake-up (20 uA) from this
     "integrator-wake": D.DefaultSweep("integrator-wake", {}, ["tt"], [27]),

@@ -116,12 +116,14 @@ def test_kink_form_torch_matches_numpy():
     assert torch.isfinite(tp["rows"].grad).all()
 
 
-#: measured on the shipped model (Rz 2.5 kOhm, 880-point sweep) against its ngspice raw
-#: sweep: 128 rows at frac_on 1/16 (held-out line) and 1/8 (trained) -0.27 .. +0.01 %; the
-#: held-out 112-row line -0.11 .. +0.07 % (the 720-point sweep: -0.38 .. -0.01, -0.22 ..
-#: +0.02; the 432-point sweep: 128 rows -0.33 .. 0.00,
-#: its held-out 96-row line +0.30 .. +0.71 %)
-TOL_READ_POINTS = 0.01
+#: measured on the shipped model against its ngspice raw sweep at 128 and 112 rows,
+#: frac_on 1/16 (a held-out line) and 1/8. With the readout trimmed per column (2026-12-05,
+#: 800-point sweep; light columns at the 400 ohm top, a 500 fF hold) the kink form misses
+#: the light columns by up to 2.8 % at 128 rows and 5.1 % at the held-out 112-row line
+#: (95 C, 1 ohm, 1/16); from load 1/8 up, where the machines' slowest columns (their read
+#: window) sit, within 1.2 % at 27 C and 2.1 % at 95 C. Until then (25 ohm, 880 points):
+#: -0.27 .. +0.01 % at 128 rows, -0.11 .. +0.07 % at 112
+TOL_READ_POINTS = 0.055
 
 
 @pytest.mark.parametrize("rows", [128.0, 112.0])
@@ -177,7 +179,7 @@ def test_points_that_are_not_whole_cells_are_left_out():
 
 def test_validate_against_the_shipped_raw_leaves_out_the_same_points():
     """``validate --against`` on the shipped sweep compares every output (e_read_j through
-    the model's own current and settling time) on the 880 - 80 = 800 whole-cell points;
+    the model's own current and settling time) on the 800 - 80 = 720 whole-cell points;
     the held-out points are among them, so no output's error there is below its held-out
     maximum."""
     from imcspice.characterize.fit import errors_against
@@ -186,5 +188,5 @@ def test_validate_against_the_shipped_raw_leaves_out_the_same_points():
     assert res["n_not_whole_cells"] == 80 and "not_compared" not in res
     assert set(res["outputs"]) == set(m.functions)
     for q, e in res["outputs"].items():
-        assert e["n_points"] == 800, q
+        assert e["n_points"] == 720, q
         assert e["max_pct_fs"] >= m.heldout_error["outputs"][q]["max_pct_fs"] - 1e-9, q

@@ -82,7 +82,8 @@ def _xbar_model_at(hw, quantity, loads, temp_c):
     """The shipped crossbar-column model at HeTraX's read point (128 rows, 2.5 ohm,
     0.2 V: hetrax.toml) at ``temp_c``, every setting the sweep pinned at its value."""
     m = hw.need("crossbar-column")
-    pt = {k: float(v[0]) for k, v in m.valid_range.items() if k != "corner" and v[0] == v[1]}
+    pt = {k: float(v[0]) for k, v in m.valid_range.items()
+          if k != "corner" and v[0] == v[1] and k in m.functions[quantity].inputs}
     pt.update(rows=128.0, r_bl_ohm=2.5, v_read_v=0.2, temp_c=temp_c,
               frac_on=np.asarray(loads, float))
     with warnings.catch_warnings():

@@ -56,7 +56,7 @@ def _model_at(hw, quantity, loads):
     0.2 V, 27 C: race-it.toml), every setting the sweep pinned at its value."""
     m = hw.need("crossbar-column")
     pt = {k: float(v[0]) for k, v in m.valid_range.items()
-          if k != "corner" and v[0] == v[1]}
+          if k != "corner" and v[0] == v[1] and k in m.functions[quantity].inputs}
     pt.update(rows=128.0, r_bl_ohm=2.5, v_read_v=0.2, temp_c=27.0,
               frac_on=np.asarray(loads, float))
     with warnings.catch_warnings():

@@ -14,6 +14,8 @@ Which form each quantity gets, and each form's start, bounds and fixed inputs:
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ...models.base import Function
@@ -29,6 +31,7 @@ from ..fitting.read_energy import try_settled_energy
 from ..fitting.settle_kink import kink_extra, try_kink_settling
 from ..fitting.table import fit_table_quantity
 from ..fitting.whole_cells import left_out_note, whole_cells_only
+from ..recipes.crossbar_params import OTA_SIZES
 from .crossbar_forms import (FIXED_V_FORM_OF, FORM_OF, LIGHT_SETTLING, LOAD_INPUTS, N2_FORM_OF,
                              OTA_FORM_OF, form_bounds, form_extra, form_p0, output_stage_floor_a)
 
@@ -213,13 +216,22 @@ def fit_quantity(gd: GridData, q: str, fixed: dict, seed: int,
     return fn, err
 
 
+#: crossbar-column's readout design settings (recipes/crossbar_params.py readout_params)
+READOUT_SETTINGS = (*(f"ota_{f}" for f in OTA_SIZES), "tia_swing_v", "c_hold_ff", "w_hold_um")
+
+
 @fitter("crossbar-column", recipes=("crossbar-column",))
 def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     if raw.attrs.get("recipe") != "crossbar-column":
         raise FitError(f"crossbar-column fits crossbar-column sweeps, not "
                        f"{raw.attrs.get('recipe')!r}")
-    settings = numeric_settings(raw)
     fixed = fixed_params(raw)
+    # the readout's design settings, where the sweep holds them: out of the functions'
+    # axes (HDF5 stores at most 32 dimensions, and the deck has more settings than that),
+    # pinned in the valid range below all the same
+    pinned = {n: float(fixed[n]) for n in READOUT_SETTINGS
+              if isinstance(fixed.get(n), (int, float)) and n not in raw.outer}
+    settings = tuple(n for n in numeric_settings(raw) if n not in pinned)
     raw, n_part = whole_cells_only(raw, fixed)   # points not at their labeled load
     if "ota_ibias_a" in raw.outer:      # swept (the shipped sweep: one value, 40 uA)
         ib = raw.axis("ota_ibias_a")
@@ -268,6 +280,9 @@ def fit_crossbar_column(raw, *, raw_path, seed: int = 0) -> CrossbarColumnModel:
     fns = {q: fns[q] for q in QUANTITIES if q in fns}
     errs = {q: errs[q] for q in QUANTITIES if q in errs}
     rng, units = valid_range(gds)
+    param_units = json.loads(raw.attrs.get("units", "{}"))
+    for n, v in pinned.items():
+        rng[n], units[n] = [v, v], str(param_units.get(n, ""))
     swept = [n for n in raw.outer if n not in ("corner", "temp_c") and len(raw.axis(n)) > 1]
     composed = [q for q, f in fns.items() if f.composed]
     kink = [q for q, f in fns.items() if f.form == KINK_FORM.name]

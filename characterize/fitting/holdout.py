@@ -57,8 +57,10 @@ def mesh_points(gd: GridData, masks: dict[str, np.ndarray], heldout: bool):
         shape[k] = -1
         keep_all = keep_all & masks[n].reshape(shape)
     sel = ~keep_all if heldout else keep_all
-    mesh = np.meshgrid(*[v for _, v in gd.axes], indexing="ij") if gd.axes else []
-    coords = {n: m[sel] for (n, _), m in zip(gd.axes, mesh)}
+    # per-axis indices of the selected points (np.meshgrid broadcasts its arrays
+    # together, and np.broadcast takes at most 32: crossbar-column has more settings)
+    where = np.nonzero(sel)
+    coords = {n: np.asarray(v)[where[k]] for k, (n, v) in enumerate(gd.axes)}
     return coords, sel
 
 

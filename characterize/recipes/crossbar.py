@@ -34,7 +34,8 @@ from ...circuits import crossbar as cb
 from ...circuits import ota
 from ..npy_param import NpyParam, file_digest, load_npy
 from ..params import ParameterError
-from .crossbar_params import column_params, device_param as _device_param
+from .crossbar_params import OTA_SIZES, column_params, r_f_expr
+from .crossbar_params import device_param as _device_param
 from .crossbar_params import structural_device_params, tia_params as _tia_params
 from .crossbar_params import wire_params as _wire_params
 from ..recipe import Axis, Output, Recipe, register_recipe
@@ -65,6 +66,8 @@ V_MAX_V = 1.8
 T_RISE_S = 10e-12
 # the derived .param holding the OTA output-stage multiplier n2 (tia=ota)
 N2_PARAM = "tia_n2"
+#: the TIA's feedback resistance (ohm): r_f_ohm, or set by the swing target (r_f_expr)
+RF_PARAM = "tia_rf"
 # Access transistor gate length, um: SKY130 1.8 V minimum (device rules, L >= 0.15 um).
 L_ACCESS_UM = 0.15
 
@@ -184,16 +187,21 @@ class CrossbarColumn(Recipe):
                 self.full_scale_expr(p), "ota_ibias_a", float(ota.OtaParams.k2),
                 "ota_n2_min"))
             n2 = cb.ParamRef(N2_PARAM)
+            n_on = int(np.count_nonzero(on))
+            lines.append(f".param {RF_PARAM}=" + "{" + r_f_expr(
+                p, f"({n_on}*g_on_us+{int(p['rows']) - n_on}*g_off_us)*1e-6") + "}")
         return lines + cb.column_netlist(
             int(p["rows"]), on, active, _ref("g_on_us", 1e-6), _ref("g_off_us", 1e-6),
             _ref("v_read_v"), p["device"],
             wires=cb.WireParams(_ref("r_wl_ohm"), _ref("r_bl_ohm"), _ref("c_wl_cell_ff"),
                                 _ref("c_bl_cell_ff")),
-            tia=cb.TiaParams(_ref("r_f_ohm"), _ref("c_f_ff"), _ref("a0_v_per_v"),
-                             _ref("gbw_hz"), kind=p["tia"],
+            tia=cb.TiaParams(_ref(RF_PARAM if use_ota else "r_f_ohm"), _ref("c_f_ff"),
+                             _ref("a0_v_per_v"), _ref("gbw_hz"), kind=p["tia"],
                              v_cm_v=_ref("v_cm_v") if use_ota else 0.0, vdd_v=tech.vdd_v,
                              ota=ota.OtaParams(ibias_a=_ref("ota_ibias_a"), n2=n2, cc_f=_ref(
-                                 "ota_cc_ff", 1e-15), rz_ohm=_ref("ota_rz_ohm"))),
+                                 "ota_cc_ff", 1e-15), rz_ohm=_ref("ota_rz_ohm"),
+                                 **{f: _ref(f"ota_{f}") for f in OTA_SIZES}),
+                             c_hold_ff=float(p["c_hold_ff"]), w_hold_um=_ref("w_hold_um")),
             # hoisted model card: the width is a number here (w_access_um is structural)
             access=cb.AccessTransistor(p["w_access_um"], L_ACCESS_UM, tech.vdd_v,
                                        tech.devices["nfet"]),
@@ -238,7 +246,8 @@ class CrossbarColumn(Recipe):
         t_c = float(vec[cb.TEMP_NODE][0])
         i_ideal = float(cb.ideal_currents(g[:, None], v, p["device"], p["v0_v"], t_c)[0])
 
-        tr = read_transient(ng, tran_cmd, p, np.flatnonzero(active), v_out, cm)
+        tr = read_transient(ng, tran_cmd, p, np.flatnonzero(active), v_out, cm,
+                            cb.sample_node(0, p["tia"] == "ota" and p["c_hold_ff"] > 0))
         return {
             "i_out_a": i_out, "v_out_v": v_out, "v_tia_out_v": v_node, "p_tia_w": p_tia,
             "i_ideal_a": i_ideal,

@@ -9,7 +9,7 @@ import dataclasses
 from ...circuits import crossbar as cb
 from ...circuits import ota
 from ..npy_param import IntParam
-from ..params import Param
+from ..params import Param, format_number
 
 PATTERNS = ("random", "spread")
 READ_WINDOWS = ("pulse", "settled")
@@ -111,6 +111,60 @@ def ota_compensation_params():
     )
 
 
+#: the OTA's device sizes a readout design may change (circuits/ota.py OtaParams fields)
+OTA_SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
+_SIZE_DOC = {"w1": "input pair width", "l1": "input pair length", "w3": "mirror load width",
+             "l3": "mirror load length", "w6": "second-stage driver width",
+             "l6": "second-stage driver length"}
+
+
+def readout_params():
+    """The column TIA's readout design (tia = ota): the OTA's device sizes, a feedback
+    set per column by a swing target, and the sample-and-hold the converter reads. The
+    defaults are the design before 2026-12-05 (circuits/ota.py sizes, r_f_ohm for every
+    column, no hold); docs/devices.md has the redesign's measurements."""
+    return tuple(Param(f"ota_{f}", getattr(ota.OtaParams, f), "um",
+                       f"OTA {_SIZE_DOC[f[:2]]} [tia=ota only; default: circuits/ota.py]",
+                       min=0.15, max=1000.0) for f in OTA_SIZES) + (
+        Param("tia_swing_v", 0.0, "V", "feedback trimmed per column to this swing: r_f "
+              "the smooth minimum of r_f_ohm and tia_swing_v / I_col (r_f_value), I_col "
+              "the column's current with every input at v_read by the cell law at 27 C at "
+              "its ON cells, no wires (trimmed once, r_f_ohm its largest setting); 0: "
+              "r_f_ohm for every column [tia=ota only; default: 0]", min=0.0, max=0.6,
+              structural=True),
+        Param("c_hold_ff", 0.0, "fF", "sample-and-hold capacitor on the TIA output, through "
+              "a closed transmission gate; the converter reads it (0: none) [tia=ota only; "
+              "default: none]", min=0.0, max=1e5, structural=True),
+        Param("w_hold_um", 1.0, "um", "hold switch width, n and p (L 0.15 um) [default: "
+              "assumption, ~1 ns with 1 pF]", min=0.42, max=100.0),
+    )
+
+
+#: the swing rule's smooth minimum: r_f = (r_f_ohm^-P + (I / swing)^P)^(-1/P), the
+#: smaller of the two within 6 % (16 % where they cross), with no kink for the tables to
+#: bridge (a hard min held out 15-27 % FS on the crossbar-column sweep, measured)
+SWING_NORM_P = 4
+
+
+def r_f_value(r_max_ohm: float, swing_v: float, i_col_a: float) -> float:
+    """The trimmed feedback (ohm) of a column whose full read draws ``i_col_a`` (A):
+    :data:`SWING_NORM_P`-norm minimum of ``r_max_ohm`` and ``swing_v`` / ``i_col_a``."""
+    p = SWING_NORM_P
+    return float((r_max_ohm ** -p + (i_col_a / swing_v) ** p) ** (-1.0 / p))
+
+
+def r_f_expr(p, g_col_s: str) -> str:
+    """The TIA feedback (ohm) as a netlist expression: ``r_f_ohm``, or with
+    ``tia_swing_v`` > 0 :func:`r_f_value` of ``r_f_ohm`` and the swing over the column's
+    current, ``g_col_s`` (an expression, S) through the cell law at v_read."""
+    if float(p.get("tia_swing_v", 0.0)) <= 0.0:
+        return "r_f_ohm"
+    law = "v0_v*sinh(v_read_v/v0_v)" if p.get("device", "1t1r") == "1t1r" else "v_read_v"
+    n = SWING_NORM_P
+    return (f"pow(pow(r_f_ohm,-{n})+pow(({g_col_s})*{law}/"
+            f"{format_number(float(p['tia_swing_v']))},{n}),{-1.0 / n:g})")
+
+
 def column_params():
     """crossbar-column's parameters, in the order its listing and sweeps show them."""
     return (
@@ -199,4 +253,5 @@ def column_params():
               "it may lose the virtual ground (a recorded error) [tia=ota only; default: "
               "1.6 x the measured max mapped load 0.154, issue 12]", min=1e-3, max=1.0),
         *ota_compensation_params(),
+        *readout_params(),
     )

@@ -29,25 +29,28 @@ def tran_command(t_stop_s: float) -> str:
     return f"tran {dt} {format_number(t_stop_s)} 0 {dt}"
 
 
-def read_transient(ng, tran_cmd: str, p, rows, v_out: float, cm: float) -> dict:
+def read_transient(ng, tran_cmd: str, p, rows, v_out: float, cm: float,
+                   node: str | None = None) -> dict:
     """Run the read pulse's transient ``tran_cmd`` (after the operating point) and return
     ``e_read_j`` (input drivers ``rows``), ``e_tia_j`` (OTA supply; NaN for the behavioral
-    TIA) and ``t_settle_s`` of the TIA output (relative to ``cm``, V) towards its DC value
+    TIA) and ``t_settle_s`` of ``node`` (default the TIA output; the sample-and-hold's
+    capacitor where the converter reads that) relative to ``cm`` (V) towards its DC value
     ``v_out`` (V). The energy window is the pulse ``t_read_s``, or 0..t_settle_s with
     ``read_window = settled``."""
     t_read = p["t_read_s"]
+    node = cb.out_node(0) if node is None else node
     tr = ng.run([tran_cmd])
     e_read = source_energy(tr, rows, t_read)
     e_tia = (supply_energy(tr, cb.TIA_SUPPLY, t_read) if p["tia"] == "ota"
              else math.nan)
-    t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
+    t_settle = settling_time(tr["time"], tr[node] - cm, v_out, SETTLE_TOL)
     t_stop = t_read
     # Not settled within the read pulse: extend the transient (the energy stays the
     # energy of one pulse of t_read_s) so the settling time is still measured.
     while math.isnan(t_settle) and v_out != 0.0 and t_stop < SETTLE_MAX_PULSES * t_read:
         t_stop *= 4
         tr = ng.run([tran_command(t_stop)])
-        t_settle = settling_time(tr["time"], tr[cb.out_node(0)] - cm, v_out, SETTLE_TOL)
+        t_settle = settling_time(tr["time"], tr[node] - cm, v_out, SETTLE_TOL)
     if p["read_window"] == "settled":
         # the read ends at the settled output; tr (the last, longest transient)
         # covers it. NaN when the output never settled.
@@ -65,9 +68,10 @@ def check_virtual_ground(err_v: float, v_node: float, i_a: float, p) -> None:
     clips, and the currents would describe the clipping, not the column)."""
     if abs(err_v) > VG_TOL_V:
         raise ValueError(f"TIA virtual ground lost: bit line {err_v * 1e3:.1f} mV from v_cm, "
-                         f"output at {v_node:.3f} V with {i_a * 1e6:.4g} uA; r_f_ohm "
-                         f"{p['r_f_ohm']:g} is too large for this column (r_f <= (v_cm - "
-                         "0.15 V) / I)")
+                         f"output at {v_node:.3f} V with {i_a * 1e6:.4g} uA; "
+                         + (f"tia_swing_v {p['tia_swing_v']:g}" if p.get("tia_swing_v", 0)
+                            else f"r_f_ohm {p['r_f_ohm']:g}")
+                         + " is too large for this column (r_f <= (v_cm - 0.15 V) / I)")
 
 
 def source_energy(tr, rows, t_end: float) -> float:

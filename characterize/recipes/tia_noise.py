@@ -3,7 +3,10 @@
 The bench is recipe ``tia-wake``'s TIA held enabled (``circuits/gated_ota.py``
 ``tia_bench``, ``on``: DC sources), with crossbar-column's parameter names and meaning
 and its output stage sized for the column's design current I_design (crossbar-column's
-``full_scale_expr``), which flows throughout. The column's cells load the bit line: a
+``full_scale_expr``), its feedback as that deck sets it (``r_f_ohm``, or with
+``tia_swing_v`` > 0 trimmed to the column at ``frac_on``), and the column's read current
+at ``frac_on`` flowing (every input at v_read by the 27 C cell law, no wires; I_design
+until 2026-12-05). The column's cells load the bit line: a
 resistor of the column's conductance G_col = rows x (g_off + frac_on x (g_on - g_off)) from
 the bit line to the reference, noiseless (``noisy=0``: the cells' own Johnson and RTN
 noise is the memristor's read noise, :mod:`imcspice.models.memristor`, not the
@@ -19,18 +22,14 @@ r_f 400 ohm and 128 rows: 0.53 uA rms with every cell OFF, 0.94 uA half ON;
 docs/devices.md).
 
 ngspice ``noise`` (Sparse: ngspice 46 refuses it with KLU) gives the output density,
-integrated from ``F_LO_HZ`` to ``F_HI_HZ`` (trapezoids in f). The upper limit takes all
-of it: the converter samples the TIA's output with no band limit of its own (assumption:
-no filter or integrating sampler between them is designed or priced; the density has
-fallen by 10 GHz). The lower limit: below 1 kHz the drift is slower than the
-calibration of the converter ranges (assumption).
-
-Design options, for the readout's redesign (the priced machines have none: their
-defaults are crossbar-column's OTA and no hold; ``hardware`` refuses a model of another):
-the OTA's device sizes (``ota_w1_um`` / ``ota_l1_um`` input pair, ``ota_w3_um`` /
-``ota_l3_um`` mirror load, ``ota_w6_um`` / ``ota_l6_um`` second-stage driver), and a
-sample-and-hold on the TIA output (``c_hold_ff`` > 0: a transmission gate of ``w_hold_um``
-n and p, closed, into c_hold to ground). With a hold the noise is read on it: what the
+integrated from ``F_LO_HZ`` to ``F_HI_HZ`` (trapezoids in f): at the TIA output the
+whole of it (the density has fallen by 10 GHz); with a sample-and-hold (``c_hold_ff`` >
+0: a transmission gate of ``w_hold_um`` n and p, closed, into c_hold to ground, as
+crossbar-column builds it) on its capacitor, which band-limits it. The lower limit:
+below 1 kHz the drift is slower than the calibration of the converter ranges
+(assumption). The readout's other settings (the OTA's device sizes ``ota_w1_um`` ...,
+its feedback ``tia_swing_v``) are crossbar-column's; ``hardware`` refuses a model whose
+readout is not the priced crossbar-column model's. With a hold the noise is read on it: what the
 switch leaves on the capacitor when it opens is the tracking phase's noise there (the
 TIA's, filtered by the switch and c_hold, plus the switch's own: kT/C); charge injection
 and clock feed-through, a signal-dependent offset, are not in a noise analysis.
@@ -45,14 +44,15 @@ output density at 1 kHz).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
-from ...circuits import ota
 from ...circuits.netlist import ParamRef
 from ...circuits.logic import tgate
 from ..params import Param, format_number
 from ..recipe import Output, Recipe, register_recipe
+from .crossbar_params import readout_params
 from .crossbar_transient import check_virtual_ground
 from .wake import tia_bench_params, tia_lines
 
@@ -60,19 +60,6 @@ from .wake import tia_bench_params, tia_lines
 F_LO_HZ, F_HI_HZ = 1e3, 1e10
 #: below it the noise is flicker's and moves little over a read: ``i_noise_lf_a``
 F_LF_HZ = 1e6
-#: the OTA's device sizes the recipe takes as parameters (circuits/ota.py OtaParams)
-SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
-_SIZE_DOC = {"w1": "input pair width", "l1": "input pair length", "w3": "mirror load width",
-             "l3": "mirror load length", "w6": "second-stage driver width",
-             "l6": "second-stage driver length"}
-
-
-def _size_param(field: str) -> Param:
-    return Param(f"ota_{field}", getattr(ota.OtaParams, field), "um",
-                 f"OTA {_SIZE_DOC[field[:2]]} [default: circuits/ota.py, crossbar-column's OTA]",
-                 min=0.15, max=1000.0)
-
-
 @register_recipe
 class TiaNoise(Recipe):
     """The crossbar column's TIA: output noise, and referred to its input current."""
@@ -85,12 +72,7 @@ class TiaNoise(Recipe):
         Param("frac_on", 0.25, "", "fraction of the column's cells ON: its conductance "
               "rows x (g_off + frac_on x (g_on - g_off)) loads the bit line [default: "
               "assumption]", min=0.0, max=1.0),
-        *(_size_param(f) for f in SIZES),
-        Param("c_hold_ff", 0.0, "fF", "sample-and-hold capacitor on the TIA output (0: none, "
-              "as the priced machines) [default: the machines' assumption]", min=0.0,
-              max=1e5, structural=True),
-        Param("w_hold_um", 1.0, "um", "hold switch width, n and p (L 0.15 um) [default: "
-              "assumption]", min=0.42, max=100.0),
+        *(q for q in readout_params() if q.name in ("c_hold_ff", "w_hold_um")),
     )
     outputs = (
         Output("v_noise_v", "V", (), "output noise, rms over 1 kHz-10 GHz"),
@@ -112,9 +94,12 @@ class TiaNoise(Recipe):
         # the column current is the noise analysis' input: ngspice refers the output
         # noise to it, so their ratio at 1 kHz is the small-signal transimpedance (the
         # bias line's decoupling does not matter at the operating point)
-        bench = [ln.replace("Icol 0 icol ", "Icol 0 icol AC 1 DC ", 1)
-                 for ln in tia_lines(p, 1e-9, on=True, sizes=SIZES)]
         g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
+        # the column's own read current at its load flows (every input at v_read, the
+        # 27 C cell law, no wires: what the feedback's swing rule reads)
+        i_col = f"{{({g_col})*v0_v*sinh(v_read_v/v0_v)}}"
+        bench = [re.sub(r"^Icol 0 icol .*$", f"Icol 0 icol AC 1 DC {i_col}", ln)
+                 for ln in tia_lines(p, 1e-9, on=True, g_col_s=g_col)]
         hold = [] if p["c_hold_ff"] <= 0 else [
             "Vhg hg 0 1.8", "Vhgb hgb 0 0",     # the switch closed: tracking
             *tgate("hs", "out", "hold", "hg", "hgb", "vdd", "0", ParamRef("w_hold_um"),

@@ -7,7 +7,8 @@ kept by one always-on generator, decoupled by ``c_dec_f``). The enable rises wit
 input (the amplifier wakes before its read); 100 ns later the read follows.
 
 ``tia-wake``: the crossbar column's TIA, with crossbar-column's parameter names and
-meaning (tail ``ota_ibias_a``, Miller ``ota_cc_ff`` / ``ota_rz_ohm``, feedback ``r_f_ohm`` /
+meaning (tail ``ota_ibias_a``, Miller ``ota_cc_ff`` / ``ota_rz_ohm``, feedback ``r_f_ohm``
+or ``tia_swing_v`` /
 ``c_f_ff``, reference ``v_cm_v``) and its output stage sized as that deck sizes it, for
 the column's design current I_design = rows x (g_off + i_design_frac x (g_on - g_off)) x
 v0 sinh(v_read / v0) (the 1T1R law of crossbar-column's ``full_scale_expr``). The read:
@@ -44,8 +45,8 @@ from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Output, Recipe, register_recipe
 from ..waveform import charge, value_at
-from .crossbar import CrossbarColumn
-from .crossbar_params import column_params
+from .crossbar import RF_PARAM, CrossbarColumn
+from .crossbar_params import OTA_SIZES, column_params, r_f_expr, r_f_value
 from .gaincell_common import P_CINT, P_OTA_IBIAS, P_VREF
 
 #: crossbar-column parameters the bench shares, with the shipped sweep's TIA as the
@@ -54,7 +55,8 @@ from .gaincell_common import P_CINT, P_OTA_IBIAS, P_VREF
 _SHARED = {"rows": 128, "g_on_us": 100.0, "g_off_us": 1.0, "v_read_v": 0.2, "v0_v": None,
            "c_bl_cell_ff": None, "r_f_ohm": 25.0, "c_f_ff": None, "v_cm_v": None,
            "ota_ibias_a": 40e-6, "ota_cc_ff": None, "ota_rz_ohm": 2500.0,
-           "ota_n2_min": None, "i_design_frac": None}
+           "ota_n2_min": None, "i_design_frac": None, "tia_swing_v": None,
+           **{f"ota_{f}": None for f in OTA_SIZES}}
 N2_PARAM, ICOL_PARAM = "tia_n2", "i_design_a"
 STEP_S, STEP_TIGHT_S = 5e-12, 1e-12
 #: when the read's input current is read back: mid-way through an integration
@@ -73,20 +75,23 @@ _OUTPUTS = (
 )
 
 
-def tia_lines(p, c_dec_f, on: bool = False, sizes: tuple[str, ...] = ()) -> list[str]:
+def tia_lines(p, c_dec_f, on: bool = False, g_col_s: str | None = None) -> list[str]:
     """Netlist lines of the crossbar column's TIA bench (``gated_ota.tia_bench``; ``on``:
     enabled, DC sources) with crossbar-column's parameters ``p``: the design current
-    I_design (its ``full_scale_expr``) and the output stage sized for it as that deck
-    sizes it; bias-line decoupling ``c_dec_f`` (F). ``sizes``: OtaParams fields (``w1_um``,
-    ...) taken from the parameters ``ota_<field>`` instead of the OTA's design."""
+    I_design (its ``full_scale_expr``), the output stage sized for it, the OTA's sizes and
+    the feedback as that deck sets them (``tia_swing_v`` > 0: the swing over the column
+    conductance ``g_col_s``, an expression in S, by default the design load's);
+    bias-line decoupling ``c_dec_f`` (F)."""
     design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
+    g_design = f"{int(p['rows'])}*(g_off_us+i_design_frac*(g_on_us-g_off_us))*1e-6"
     o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
                       cc_f=ParamRef("ota_cc_ff", 1e-15), rz_ohm=ParamRef("ota_rz_ohm"),
-                      **{f: ParamRef(f"ota_{f}") for f in sizes})
+                      **{f: ParamRef(f"ota_{f}") for f in OTA_SIZES})
     return [f".param {ICOL_PARAM}={{{design}}}",
             f".param {N2_PARAM}=" + ota.output_stage_scale_expr(
                 ICOL_PARAM, "ota_ibias_a", float(ota.OtaParams.k2), "ota_n2_min"),
-            *gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef("r_f_ohm"),
+            f".param {RF_PARAM}={{{r_f_expr({**p, 'device': '1t1r'}, g_col_s or g_design)}}}",
+            *gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef(RF_PARAM),
                                  ParamRef("c_f_ff", 1e-15),
                                  ParamRef("c_bl_cell_ff", int(p["rows"]) * 1e-15),
                                  c_dec_f, ParamRef("v_cm_v"), on=on)]
@@ -152,7 +157,14 @@ class TiaWake(_Wake):
         return [*tia_lines(p, ParamRef("c_dec_f")), self.options(p)]
 
     def band_v(self, p, i_in_a):
-        return p["settle_frac"] * p["r_f_ohm"] * i_in_a
+        if p["tia_swing_v"] > 0:      # r_f = the swing over the design current (tia_lines)
+            g_s = p["rows"] * (p["g_off_us"] + p["i_design_frac"] * (p["g_on_us"] -
+                                                                     p["g_off_us"])) * 1e-6
+            r_f = r_f_value(p["r_f_ohm"], p["tia_swing_v"],
+                            g_s * p["v0_v"] * np.sinh(p["v_read_v"] / p["v0_v"]))
+        else:
+            r_f = p["r_f_ohm"]
+        return p["settle_frac"] * r_f * i_in_a
 
 
 @register_recipe
