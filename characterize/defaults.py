@@ -85,26 +85,17 @@ PERIPHERY_TEMPS_C = [27, 60, 95]
 # and 2.6 % (integrator) off in wake energy; a fourth line also lets one be held out.
 WAKE_TEMPS_C = sorted(PERIPHERY_TEMPS_C + [45])
 
-#: name -> the sweep of a shipped default model
-# The crossbar columns' readout (since 2026-12-05; docs/devices.md "The readout
-# redesigned"), pinned in the crossbar-column, tia-wake and tia-noise sweeps alike (the
-# accuracy path refuses a tia-noise model of another TIA than the priced one). The 25 ohm
-# feedback before it swung ~15 mV at the design current and its own noise was ~0.7 of a
-# full-weight cell pair per read (RACE-IT's QUICK cosine -0.011). Now each column's
-# feedback is trimmed once to swing tia_swing_v at its full read by the 27 C cell law
-# (no wires), at most r_f_ohm: 0.22 V keeps the virtual ground at every swept point
-# (16 rows, 1 ohm, 95 C, 0.55 V, load 0.625: the output stage's limit; 0.25 V lost it
-# there, measured), and 400 ohm at the mapped loads' median (0.12: r_f 400, 0.617 uA of
-# noise against 13.8 at 25 ohm). A 1 pF sample-and-hold (a 1 um transmission gate,
-# tau 1.3 ns) on each output holds it for the time-multiplexed converters and takes the
-# TIA's noise above ~120 MHz away: 0.486 uA (250 fF: 0.571; 500 fF: 0.519), kT/C 64 uV
-# against an 8-bit LSB of the ~0.15 V read's 0.6 mV. The same OTA (its sizes: a larger
-# mirror and pair lower the flicker, but 8/4 um mirrors settle the empty columns in
-# 67 ns, measured).
+#: the crossbar columns' readout (2026-12-05; docs/devices.md "The readout redesigned"),
+#: pinned alike in the crossbar-column, tia-wake and tia-noise sweeps (the accuracy path
+#: refuses another's noise): each column's feedback trimmed to a 0.2 V swing, at most
+#: 400 ohm (0.22-0.25 V lost the virtual ground at the sweep's corners), and a 500 fF
+#: sample-and-hold on each output. The 25 ohm feedback before it: ~0.7 of a cell pair of
+#: noise per read
 READOUT = {"r_f_ohm": [400.0], "tia_swing_v": [0.2], "c_hold_ff": [500.0]}
 #: the readout's pins a bench without the hold takes (tia-wake: the TIA alone)
 READOUT_TIA = {k: v for k, v in READOUT.items() if k != "c_hold_ff"}
 
+#: name -> the sweep of a shipped default model
 FULL = {
     # Id is linear in W only within a SKY130 size bin (edges 0.55, 1, 3 um at L = 0.15):
     # a width on each side of every edge (0.54|0.55, 0.99|1.0) so no table cell spans a
@@ -222,23 +213,14 @@ FULL = {
                                             "rows": [16, 24, 32, 40, 48, 64, 80, 96, 112,
                                                      128],
                                             "r_bl_ohm": [1.0, 2.5],
-                                            # uniform 1/16 steps from 0 to 0.625 (whole
-                                            # cells at 16 rows; 0.4375 and 0.5625 are not
-                                            # at 24 and 40 rows and are left out there,
-                                            # fitting/whole_cells.py): the accelerators
-                                            # read up to 0.51 (RACE-IT 0.274, HeTraX 0.32,
-                                            # 0.51 at its 95 C point) and the model
-                                            # interpolates its per-line parameters across
-                                            # frac_on, so the grid is uniform where it is
-                                            # read (with 1/8 steps above 0.375 the held-out
-                                            # 0.5 line was bridged over a 0.25 gap, every
-                                            # other line over 1/8)
-                                            # (to 0.5625 since the readout's redesign: at
-                                            # 0.625, 2.5x the output stage's design load,
-                                            # 16-48 rows at 1 ohm and 95 C lost the virtual
-                                            # ground with the larger swing, measured; the
-                                            # accuracy path reads loads to 0.52, the IR
-                                            # profile's compensated conductances)
+                                            # uniform 1/16 steps from 0 to 0.5625 (odd
+                                            # sixteenths are not whole cells at 24 and 40
+                                            # rows, left out there): the forms interpolate
+                                            # their per-line parameters across frac_on, so
+                                            # the grid is uniform where it is read (the
+                                            # accuracy path reads loads to 0.52); at 0.625
+                                            # the trimmed readout lost its virtual ground
+                                            # (16-48 rows, 1 ohm, 95 C)
                                             "frac_on": [round(k / 16, 4) for k in range(10)],
                                             "g_on_us": [100.0],
                                             "v_read_v": [0.2, 0.55],
@@ -251,16 +233,12 @@ FULL = {
                                             # 21 ns), measured (ota2)
                                             "ota_ibias_a": [40e-6],
                                             # the TIA's nulling resistor Rz 2.5 kOhm (recipe
-                                            # default 2 kOhm, the v5 deck; Cc 250 fF, one-copy
-                                            # floor kept): it removes the frac_on-0 overshoot
-                                            # (held out 4.77 -> 0.43 % FS on those lines), and
-                                            # with the floor-kink settling form
-                                            # (fitting/settle_kink.py) t_settle_s holds out
-                                            # 3.12 % FS against 4.01 at 2 kOhm (tables: 6.42,
-                                            # 6.08; 432-point sweeps, ngspice, seed 0;
-                                            # 1.04 on the 720-point sweep, 0.52 on the
-                                            # 880-point one):
-                                            # characterize/recipes/crossbar_params.py
+                                            # default 2 kOhm; Cc 250 fF): it removes the
+                                            # frac_on-0 overshoot (held out 4.77 -> 0.43 %
+                                            # FS on those lines) and with the floor-kink
+                                            # form t_settle_s held out 3.12 % FS against
+                                            # 4.01 at 2 kOhm (432-point sweeps, the 25 ohm
+                                            # TIA; crossbar_params.py)
                                             "ota_rz_ohm": [2500.0],
                                             # ON cells evenly spread: a uniform load, so the
                                             # drop is smooth in rows (random placement: +-3 %)
@@ -338,11 +316,8 @@ FULL = {
     "tia-noise": DefaultSweep("tia-noise", {"rows": [16, 24, 32, 40, 48, 64, 80, 96, 112,
                                                      128],
                                             "frac_on": [round(k / 16, 4) for k in range(10)],
-                                            # 0.3 V, as tia-wake (0.55 V until the
-                                            # readout's redesign: its 0.5625 line at 95 C
-                                            # lost the virtual ground, 0.4 V at 64-128
-                                            # rows too: without the wires' drop the
-                                            # column's 2.2x the output stage's design load)
+                                            # 0.3 V as tia-wake (0.4-0.55 V lost the
+                                            # virtual ground at load 0.5625, 95 C)
                                             "v_read_v": [0.2, 0.3], "g_on_us": [100.0],
                                             "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0],
                                             **READOUT}, ["tt"], WAKE_TEMPS_C),

@@ -289,10 +289,18 @@ def _tias(cols: int, tia: TiaParams) -> list[str]:
         if not _is_zero(tia.c_f_ff):
             lines.append(f"Cf{c} s{c} {out_node(c)} {cf}")
         if tia.c_hold_ff > 0:
-            lines += logic.tgate(f"hs{c}", out_node(c), sample_node(c, True), "vdd_tia",
-                                 "0", "vdd_tia", "0", tia.w_hold_um, tia.w_hold_um)
-            lines.append(f"Chold{c} {sample_node(c, True)} 0 {_scaled_ff(tia.c_hold_ff)}")
+            lines += sample_hold(str(c), out_node(c), sample_node(c, True), "vdd_tia",
+                                 tia.w_hold_um, tia.c_hold_ff)
     return lines
+
+
+def sample_hold(name: str, out: str, hold: str, vdd: str, w_um: Value,
+                c_hold_ff: float) -> list[str]:
+    """A sample-and-hold in its tracking phase: a transmission gate of ``w_um`` n and p
+    (L 0.15 um), gates at ``vdd`` and ground (closed), from ``out`` into ``c_hold_ff``
+    (fF) to ground at ``hold``."""
+    return logic.tgate(f"hs{name}", out, hold, vdd, "0", vdd, "0", w_um, w_um) + [
+        f"Chold{name} {hold} 0 {_scaled_ff(c_hold_ff)}"]
 
 
 def sample_node(c: int, hold: bool) -> str:

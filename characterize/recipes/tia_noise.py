@@ -18,8 +18,9 @@ conductance g (the sinh law's slope at 0 V; a driven cell's is cosh(v_read / v0)
 Why the load matters: the OTA's input noise v_n appears at the output with the noise gain
 1 + r_f G_col, so referred to the input as a current it is v_n (1 / r_f + G_col): a
 larger r_f lowers the first term, the column's conductance sets a floor (measured at
-r_f 400 ohm and 128 rows: 0.53 uA rms with every cell OFF, 0.94 uA half ON;
-docs/devices.md).
+r_f 400 ohm and 128 rows with the design current flowing: 0.53 uA rms with every cell
+OFF, 0.94 uA half ON; with the column's own current a light column's output stage sits
+at its bias alone, and is noisier: 1.58 uA all OFF; docs/devices.md).
 
 ngspice ``noise`` (Sparse: ngspice 46 refuses it with KLU) gives the output density,
 integrated from ``F_LO_HZ`` to ``F_HI_HZ`` (trapezoids in f): at the TIA output the
@@ -34,12 +35,15 @@ switch leaves on the capacitor when it opens is the tracking phase's noise there
 TIA's, filtered by the switch and c_hold, plus the switch's own: kT/C); charge injection
 and clock feed-through, a signal-dependent offset, are not in a noise analysis.
 
-Outputs, all scalars: ``v_noise_v`` (V rms at the output), ``swing_v`` (V: the read's DC
-swing v_cm - v_out at I_design, the OTA's offset included), ``z_t_ohm`` (the small-signal
-transimpedance at 1 kHz: the output density over the density ngspice refers to the
-column current, the analysis' input), ``i_noise_a`` (A rms: ``v_noise_v`` / ``z_t_ohm``,
-what the accuracy model adds to each bit-line read), ``vn_out_1khz_v_per_rthz`` (the
-output density at 1 kHz).
+Outputs, all scalars: ``v_noise_v`` (V rms at the output, or on the hold), ``swing_v``
+(V: the read's DC swing v_cm - v_out at the column's read current, the OTA's offset
+included), ``z_t_ohm`` (the small-signal transimpedance at 1 kHz: the output density
+over the density ngspice refers to the column current, the analysis' input),
+``i_noise_a`` (A rms: ``v_noise_v`` / ``z_t_ohm``, what the accuracy model adds to each
+bit-line read), ``vn_out_1khz_v_per_rthz`` (the output density at 1 kHz),
+``i_noise_lf_a`` (the part of ``i_noise_a`` below ``F_LF_HZ``: the flicker noise a
+correlated double sample would cancel), ``tau_hold_s`` (the hold's time constant from
+its -3 dB frequency against the TIA output; NaN without a hold).
 """
 from __future__ import annotations
 
@@ -48,9 +52,9 @@ import re
 
 import numpy as np
 
+from ...circuits.crossbar import sample_hold
 from ...circuits.netlist import ParamRef
-from ...circuits.logic import tgate
-from ..params import Param, format_number
+from ..params import Param
 from ..recipe import Output, Recipe, register_recipe
 from .crossbar_params import readout_params
 from .crossbar_transient import check_virtual_ground
@@ -60,6 +64,8 @@ from .wake import tia_bench_params, tia_lines
 F_LO_HZ, F_HI_HZ = 1e3, 1e10
 #: below it the noise is flicker's and moves little over a read: ``i_noise_lf_a``
 F_LF_HZ = 1e6
+
+
 @register_recipe
 class TiaNoise(Recipe):
     """The crossbar column's TIA: output noise, and referred to its input current."""
@@ -76,7 +82,7 @@ class TiaNoise(Recipe):
     )
     outputs = (
         Output("v_noise_v", "V", (), "output noise, rms over 1 kHz-10 GHz"),
-        Output("swing_v", "V", (), "the read's DC swing v_cm - v_out at the design current"),
+        Output("swing_v", "V", (), "the read's DC swing v_cm - v_out at the column's current"),
         Output("z_t_ohm", "ohm", (), "small-signal transimpedance at 1 kHz"),
         Output("i_noise_a", "A", (), "output noise referred to the input current by the "
                "small-signal transimpedance"),
@@ -100,11 +106,8 @@ class TiaNoise(Recipe):
         i_col = f"{{({g_col})*v0_v*sinh(v_read_v/v0_v)}}"
         bench = [re.sub(r"^Icol 0 icol .*$", f"Icol 0 icol AC 1 DC {i_col}", ln)
                  for ln in tia_lines(p, 1e-9, on=True, g_col_s=g_col)]
-        hold = [] if p["c_hold_ff"] <= 0 else [
-            "Vhg hg 0 1.8", "Vhgb hgb 0 0",     # the switch closed: tracking
-            *tgate("hs", "out", "hold", "hg", "hgb", "vdd", "0", ParamRef("w_hold_um"),
-                   ParamRef("w_hold_um")),
-            f"Chold hold 0 {format_number(p['c_hold_ff'] * 1e-15)}"]
+        hold = [] if p["c_hold_ff"] <= 0 else sample_hold(
+            "", "out", "hold", "vdd", ParamRef("w_hold_um"), float(p["c_hold_ff"]))
         return [*bench, f"Rcol s vcm {{1/({g_col})}} noisy=0", *hold,
                 # ngspice 46 runs noise only with the Sparse solver
                 ".options sparse"]
