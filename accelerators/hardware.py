@@ -150,15 +150,14 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
 #: than the one the cost prices. The readout's design (OTA sizes, the feedback's swing
 #: target, the sample-and-hold): a model swept before those were parameters has the
 #: defaults (characterize/recipes/crossbar_params.py readout_params)
+_OTA_SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
 _SAME_TIA = ("r_f_ohm", "ota_ibias_a", "ota_rz_ohm", "g_on_us", "g_off_us", "tia_swing_v",
-             "c_hold_ff", "w_hold_um", *(f"ota_{f}" for f in
-                                         ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")))
+             "c_hold_ff", "w_hold_um", *(f"ota_{f}" for f in _OTA_SIZES))
 
 
 def _readout_defaults() -> dict[str, float]:
     from ..circuits.ota import OtaParams
-    return {**{f"ota_{f}": float(getattr(OtaParams, f))
-               for f in ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")},
+    return {**{f"ota_{f}": float(getattr(OtaParams, f)) for f in _OTA_SIZES},
             "tia_swing_v": 0.0, "c_hold_ff": 0.0, "w_hold_um": 1.0}
 
 

@@ -107,6 +107,12 @@ class CrossbarColumn(Recipe):
     at 0 V, no supply power, no output limit (v_out_v beyond the rails flags an r_f_ohm
     too large for the column).
 
+    The readout's design (crossbar_params.readout_params, tia=ota): the OTA's device
+    sizes; ``tia_swing_v`` > 0 trims the feedback to the column (r_f_value: the swing
+    over its ON cells' current by the cell law, at most ``r_f_ohm``); ``c_hold_ff`` > 0 a
+    sample-and-hold on the output (circuits.crossbar.sample_hold), whose held sample the
+    settling time is measured on.
+
     Pattern: exactly round(frac_on·rows) cells ON (``g_on_us``, the rest ``g_off_us``)
     and round(frac_active·rows) inputs at ``v_read_v`` (the rest held at 0 V), chosen
     by ``pattern_seed`` (circuits.crossbar.column_pattern; deterministic), or with
