@@ -150,14 +150,18 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
 #: than the one the cost prices. The readout's design (OTA sizes, the feedback's swing
 #: target, the sample-and-hold): a model swept before those were parameters has the
 #: defaults (characterize/recipes/crossbar_params.py readout_params)
-_OTA_SIZES = ("w1_um", "l1_um", "w3_um", "l3_um", "w6_um", "l6_um")
 _SAME_TIA = ("r_f_ohm", "ota_ibias_a", "ota_rz_ohm", "g_on_us", "g_off_us", "tia_swing_v",
-             "c_hold_ff", "w_hold_um", *(f"ota_{f}" for f in _OTA_SIZES))
+             "c_hold_ff", "w_hold_um")
 
 
 def _readout_defaults() -> dict[str, float]:
+    """Each readout setting's value in a model swept without it: the OTA's device sizes
+    (every OtaParams size, as ``ota_<field>``), no swing rule, no hold."""
+    from dataclasses import fields
+
     from ..circuits.ota import OtaParams
-    return {**{f"ota_{f}": float(getattr(OtaParams, f)) for f in _OTA_SIZES},
+    return {**{f"ota_{f.name}": float(getattr(OtaParams, f.name)) for f in fields(OtaParams)
+               if f.name.endswith("_um")},
             "tia_swing_v": 0.0, "c_hold_ff": 0.0, "w_hold_um": 1.0}
 
 
@@ -167,7 +171,7 @@ def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
     be the amplifier the crossbar-column model prices."""
     tn = hw.need("tia-noise")
     dflt = _readout_defaults()
-    for name in _SAME_TIA:
+    for name in (*_SAME_TIA, *(n for n in dflt if n.startswith("ota_"))):
         have = [_pinned(m, name) if name in m.valid_range else dflt.get(name)
                 for m in (tn, xbm)]
         if None not in have and not np.isclose(have[0], have[1], rtol=1e-6):

@@ -65,9 +65,17 @@ def main(argv=None) -> int:
     readout = {}
     for kv in a.readout:
         key, sep, val = kv.partition("=")
-        if not sep:
-            ap.error(f"--readout {kv!r}: write KEY=VALUE")
-        readout[key.strip()] = float(val)
+        try:
+            readout[key.strip()] = float(val) if sep else None
+        except ValueError:
+            readout[key.strip()] = None
+        if readout[key.strip()] is None:
+            ap.error(f"--readout {kv!r}: write KEY=NUMBER (a tia-noise parameter)")
+    from imcspice.characterize.recipe import RECIPES
+    known = {q.name for q in RECIPES.get("tia-noise").params}
+    if set(readout) - known:
+        ap.error(f"--readout: {sorted(set(readout) - known)} not tia-noise parameters "
+                 "(imcspice recipes shows them)")
     from imcspice.accelerators import arch as arch_mod, hardware
     from imcspice.accelerators.accuracy import MiniLMRun
     from imcspice.accelerators.analog import Nonideal
