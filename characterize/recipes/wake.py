@@ -157,13 +157,10 @@ class TiaWake(_Wake):
         return [*tia_lines(p, ParamRef("c_dec_f")), self.options(p)]
 
     def band_v(self, p, i_in_a):
-        if p["tia_swing_v"] > 0:      # r_f = the swing over the design current (tia_lines)
-            g_s = p["rows"] * (p["g_off_us"] + p["i_design_frac"] * (p["g_on_us"] -
-                                                                     p["g_off_us"])) * 1e-6
-            r_f = r_f_value(p["r_f_ohm"], p["tia_swing_v"],
-                            g_s * p["v0_v"] * np.sinh(p["v_read_v"] / p["v0_v"]))
-        else:
-            r_f = p["r_f_ohm"]
+        # the feedback as tia_lines sets it: trimmed to the design current, which is the
+        # read's input current (i_in_a, within 1e-6: tests/test_wake.py)
+        r_f = (r_f_value(p["r_f_ohm"], p["tia_swing_v"], i_in_a) if p["tia_swing_v"] > 0
+               else p["r_f_ohm"])
         return p["settle_frac"] * r_f * i_in_a
 
 
