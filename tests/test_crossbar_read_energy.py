@@ -54,33 +54,21 @@ def model():
     return load(MODEL)
 
 
-def test_shipped_read_energy_is_the_form_on_the_models_own_outputs(model):
-    # the shipped fit takes the closed form where it holds out better than the table
-    # (shipped sweep: 0.56 against 1.32 % FS)
-    fn = model.functions["e_read_j"]
-    assert fn.form == FORM
+def test_shipped_read_energy_is_a_table_and_says_why(model):
+    """Since the 45 and 60 C lines were swept (2026-12-05), the hold-out takes the 60 C
+    line out whole, and the settled form, whose parameters are fitted per temperature
+    line, has no training point there: the fitter keeps the table (held out 1.58 % FS)
+    and the file records why. The energy still obeys the read's physics: the drivers
+    hold V_wl = v_cm + V = 0.65 V, so E ~ V_wl I t_s (short of it by the loop's recovery;
+    the step's own charge ~1 fF per row)."""
+    assert model.functions["e_read_j"].form == "table"
     he = model.heldout_error["outputs"]["e_read_j"]
-    assert he["max_pct_fs"] < he["table_max_pct_fs"]
-    assert fn.composed == ("i_out_a", "t_settle_s")
-    assert not set(fn.composed) & set(fn.inputs)     # the caller does not give them
     rows = np.array([32.0, 128.0])
     kw = dict(rows=rows, r_bl_ohm=2.5, frac_on=np.array([0.0625, 0.25]), v_read_v=0.2,
               temp_c=27.0)
     i = model.evaluate("i_out_a", **kw)
     t = model.evaluate("t_settle_s", **kw)
     e = model.read_energy(**kw)
-    # the equation by hand on those: the 1T1R column's output stage is sized for
-    # rows x (1 + 0.25 x 99) uS x 0.5 sinh(0.2 / 0.5) V (above the 160 uA one copy at
-    # 40 uA tail for both row counts: 169 / 677 uA)
-    a, b, c, d = (float(v) for v in fn.params_at("tt", {n: np.float64(
-        {"temp_c": 27.0, "v_read_v": 0.2}.get(n, model.valid_range[n][0]))
-        for n in fn.grid_inputs}))
-    i_max = np.maximum(rows * 25.75e-6 * 0.5 * np.sinh(0.4), 160e-6)
-    assert i_max[0] > 160e-6
-    want = 0.65 * i * (t * (a + d * i / i_max) + b) + c * rows * 0.65 ** 2
-    np.testing.assert_allclose(e, want, rtol=1e-9)
-    # the drivers hold V_wl = v_cm + V = 0.65 V: the read's energy is near V_wl*I*t_s
-    # (short of it by the loop's recovery; the step's own charge ~1 fF per row)
     ratio = e / (0.65 * i * t)
     assert np.all((ratio > 0.75) & (ratio < 1.05)), ratio
 
@@ -128,26 +116,25 @@ def test_shipped_read_energy_at_light_loads_against_ngspice(model, frac, temp, v
                                                             abs=0)
 
 
-def test_fit_keeps_the_table_where_the_form_holds_out_worse(model):
-    """The fitter's choice (characterize/fitting/read_energy.py try_settled_energy): the
-    form replaces the table only where it holds out better; against a table that held
-    out at 0 % FS the table stays and the form's figure (the shipped 0.56 %) is noted; on
-    the sweep as the fitter sees it (its points that are not whole cells left out)."""
+def test_fit_keeps_the_table_where_the_form_cannot_be_fitted(model):
+    """The fitter's choice (characterize/fitting/read_energy.py try_settled_energy) on the
+    shipped sweep as the fitter sees it (its points that are not whole cells left out):
+    the form cannot be fitted with a held-out temperature line, so the table stays,
+    whatever its error, and the reason is recorded (the same as the shipped file's)."""
     from imcspice.characterize.fitting.grid import fixed_params, numeric_settings
     from imcspice.characterize.fitting.read_energy import try_settled_energy
     from imcspice.characterize.fitting.whole_cells import whole_cells_only
     raw = read(RAW)
     fixed = fixed_params(raw)
     raw, _ = whole_cells_only(raw, fixed)
-    ex = {k: v for k, v in model.functions["e_read_j"].extra.items() if k != "v_cm_v"}
+    ex = {"v0_v": np.array([0.5]), "i_design_frac": np.array([0.25]),
+          "i_floor_a": np.array([160e-6])}
     table = object()
     fns = {"e_read_j": table, "i_out_a": model.functions["i_out_a"],
            "t_settle_s": model.functions["t_settle_s"]}
-    errs = {"e_read_j": {"max_pct_fs": 0.0}}
+    errs = {"e_read_j": {"max_pct_fs": 50.0}}
     try_settled_energy(raw, numeric_settings(raw), fixed, 0, fns, errs, ex)
-    assert fns["e_read_j"] is table
-    assert errs["e_read_j"]["settled_form_max_pct_fs"] == pytest.approx(
-        model.heldout_error["outputs"]["e_read_j"]["max_pct_fs"], rel=1e-9, abs=0)
-    errs = {"e_read_j": {"max_pct_fs": 5.0}}
-    try_settled_energy(raw, numeric_settings(raw), fixed, 0, fns, errs, ex)
-    assert fns["e_read_j"].form == FORM and errs["e_read_j"]["table_max_pct_fs"] == 5.0
+    assert fns["e_read_j"] is table and errs["e_read_j"]["max_pct_fs"] == 50.0
+    why = "crossbar-read-energy-settled: 0 training points at {'temp_c': 2,"
+    assert errs["e_read_j"]["settled_form_error"].startswith(why)
+    assert model.heldout_error["outputs"]["e_read_j"]["settled_form_error"].startswith(why)

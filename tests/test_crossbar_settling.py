@@ -141,12 +141,13 @@ def test_tia_energy_is_supply_power_times_settling_time_in_ngspice():
     """The energy form's premise (crossbar-tia-energy-n2): the class-A OTA draws a constant
     supply current, so over 0..t_settle (read_window = settled) its supply energy is its
     DC power times the settling time. Checked on every point of the shipped ngspice sweep
-    (the transient's supply current is not the DC one while the output slews: 0.1 %, up
-    to 0.66 % since the output also charges the 500 fF sample-and-hold, measured)."""
+    (the transient's supply current is not the DC one while the output slews: 0.1 %
+    before the hold; the output also charges the sample-and-hold: up to 0.66 % with
+    500 fF, 0.81 % (1.1 pJ) with the 1 pF hold, measured)."""
     raw = read(RAW)
     assert str(raw.axis("read_window")[0]) == "settled"
     e, p, t = (np.asarray(raw.data[q], dtype=float) for q in ("e_tia_j", "p_tia_w",
                                                                 "t_settle_s"))
     ok = np.isfinite(e)
-    assert ok.sum() == 800          # 10 rows x 2 r_bl x 10 frac_on x 2 V x 2 T, all ok
-    np.testing.assert_allclose(e[ok], p[ok] * t[ok], rtol=7e-3)
+    assert ok.sum() == 3040          # 10 rows x 2 r_bl x 19 frac_on x 2 V x 4 T, all ok
+    np.testing.assert_allclose(e[ok], p[ok] * t[ok], rtol=8.5e-3)

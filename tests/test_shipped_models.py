@@ -118,28 +118,31 @@ KNOWN_MISSES: dict[tuple[str, str], float] = {
     ("integrator-wake", "t_wake_s"): 2.17,
     ("integrator-wake", "p_off_w"): 1.56,
     # The readout redesigned (2026-12-05, characterize/defaults.py READOUT): each column's
-    # feedback is trimmed to its current, r_f = (400^-4 + (I_col / 0.2 V)^4)^-1/4, so where
-    # it leaves its 400 ohm top moves along rows and frac_on (I_col ~ rows x load) between
+    # feedback is trimmed to its current, r_f = (800^-4 + (I_col / 0.2 V)^4)^-1/4, so where
+    # it leaves its 800 ohm top moves along rows and frac_on (I_col ~ rows x load) between
     # the sweep's lines, and the lookup tables bridge that bend (a hard min() held out
-    # 15-27 % FS). crossbar-column (seed 0 holds out rows 40, 64, 112 and a frac_on line):
-    # v_out_v (-I r_f, used by no machine), t_settle_s and e_tia_j (the TIA's energy over
-    # the settled read); tia-noise: every quantity referred by the trimmed z_t. The
-    # machines read 128 rows, 0.2 V, 2.5 ohm: swept lines, where the tables interpolate in
-    # the load and temperature only; tests/test_tia_noise.py checks both models there
-    # against ngspice between the load lines (load 0.15, within 3 %).
-    ("crossbar-column", "v_out_v"): 21.45,
-    ("crossbar-column", "t_settle_s"): 4.55,
-    ("crossbar-column", "e_tia_j"): 4.63,
-    ("crossbar-column", "ir_drop_rel"): 1.9,
-    ("crossbar-column", "e_read_j"): 1.39,
-    ("tia-noise", "i_noise_a"): 11.93,
-    ("tia-noise", "i_noise_lf_a"): 11.12,
-    ("tia-noise", "swing_v"): 16.08,
-    ("tia-noise", "tau_hold_s"): 1.47,
-    ("tia-noise", "v_noise_v"): 7.82,
-    ("tia-noise", "vn_out_1khz_v_per_rthz"): 19.99,
-    ("tia-noise", "z_t_ohm"): 15.33,
-    ("tia-wake", "t_wake_s"): 1.65,
+    # 15-27 % FS). crossbar-column (seed 0 holds out rows 40, 64, 112, the 60 C line and
+    # frac_on lines; the worst at the lightest loads of the held-out rows): v_out_v (-I r_f,
+    # used by no machine), t_settle_s and e_tia_j (tables: the settling forms trained
+    # 13-23 % off), ir_drop_rel, e_read_j (a table: its form cannot be fitted with a
+    # temperature line held out); tia-noise: every quantity referred by the trimmed z_t.
+    # The machines read 128 rows, 0.2 V, 2.5 ohm: swept lines, where the tables
+    # interpolate in the load and temperature only; tests/test_tia_noise.py checks both
+    # models there against ngspice between the lines (tia-noise at load 0.15 within 3 %;
+    # crossbar-column at load 18/128 within 1.5 % at 27 C and 3 % at 52 C).
+    ("crossbar-column", "v_out_v"): 14.15,
+    ("crossbar-column", "t_settle_s"): 8.84,
+    ("crossbar-column", "e_tia_j"): 3.94,
+    ("crossbar-column", "ir_drop_rel"): 1.46,
+    ("crossbar-column", "e_read_j"): 1.58,
+    ("tia-noise", "i_noise_a"): 11.62,
+    ("tia-noise", "i_noise_lf_a"): 10.83,
+    ("tia-noise", "swing_v"): 1.8,
+    ("tia-noise", "tau_hold_s"): 1.04,
+    ("tia-noise", "v_noise_v"): 8.91,
+    ("tia-noise", "vn_out_1khz_v_per_rthz"): 19.24,
+    ("tia-noise", "z_t_ohm"): 13.28,
+    ("tia-wake", "t_wake_s"): 1.9,
 }
 
 

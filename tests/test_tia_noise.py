@@ -113,7 +113,7 @@ def test_shipped_model_is_the_priced_tia_and_refuses_another(tmp_path):
     with pytest.raises(hardware.HardwareModelError, match="another TIA"):
         hardware.crossbar_device(hw2, xb)
     # ... or of a readout the machines do not price: a resized OTA, or a sample-and-hold
-    for name, value in (("ota_w3_um", 8.0), ("c_hold_ff", 1000.0)):
+    for name, value in (("ota_w3_um", 8.0), ("c_hold_ff", 500.0)):
         other = copy.copy(tn)
         other.valid_range = {**tn.valid_range, name: (value, value)}
         hw2 = copy.copy(hw)
@@ -226,23 +226,25 @@ def test_a_hot_tier_reads_the_tia_noise_at_its_temperature(partial_sums):
 
 def test_shipped_crossbar_column_reads_ngspice_at_the_machines_point(tmp_path):
     """The shipped crossbar-column model at the machines' read (128 rows, 2.5 ohm, 0.2 V,
-    the shipped readout) between its load lines (20 of 128 cells ON, between the 0.125
-    and 0.1875 lines, near where the trimmed feedback leaves its 400 ohm top) against
-    ngspice: within 1.5 % at 27 C (a swept line); at 45 C (HeTraX's tiers), between the
-    sweep's 27 and 95 C lines, within 5 % (measured 2026-12-05: +4.4 % on the settling
-    time and the TIA's energy, the temperature interpolation's)."""
+    the shipped readout) between its load lines (18 of 128 cells ON, between the 4/32 and
+    5/32 lines, past where the trimmed feedback leaves its 800 ohm top) against ngspice:
+    within 1.5 % at 27 C (a swept line); at 52 C, between the sweep's 45 and 60 C lines
+    (HeTraX's tiers run at 45-55 C), within 3 % (measured 2026-12-05: -0.19 .. -0.06 % at
+    27 C; at 52 C +0.49 % settling, +2.46 % the TIA's energy, +0.41 % the read's).
+    Before the 45 and 60 C lines were swept, 45 C read +4.4 % (400 ohm) and +7.5 % (800
+    ohm) off on the settling time."""
     spice = run_sweep(SweepSpec("crossbar-column", {
-        "rows": [128], "r_bl_ohm": [2.5], "frac_on": [0.15625], "v_read_v": [0.2],
+        "rows": [128], "r_bl_ohm": [2.5], "frac_on": [0.140625], "v_read_v": [0.2],
         "g_on_us": [100.0], "pattern": ["spread"], "read_window": ["settled"],
-        "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0], **READOUT}, ["tt"], [27, 45]),
+        "ota_ibias_a": [4e-5], "ota_rz_ohm": [2500.0], **READOUT}, ["tt"], [27, 52]),
         tmp_path / "x.raw.h5", progress=False)
     m = hardware.HardwareModels.from_dir().get("crossbar-column")
-    for t, tol in ((27.0, 0.015), (45.0, 0.05)):
+    for t, tol in ((27.0, 0.015), (52.0, 0.03)):
         for q in ("t_settle_s", "e_tia_j", "e_read_j", "i_out_a"):
             v, _ = spice.select(q, temp_c=t)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                got = m.evaluate(q, corner="tt", rows=128.0, r_bl_ohm=2.5, frac_on=0.15625,
+                got = m.evaluate(q, corner="tt", rows=128.0, r_bl_ohm=2.5, frac_on=0.140625,
                                  v_read_v=0.2, temp_c=t)
             assert float(np.ravel(got)[0]) == pytest.approx(float(np.ravel(v)[0]),
                                                             rel=tol), (q, t)

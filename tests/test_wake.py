@@ -82,8 +82,9 @@ def test_bench_reads_the_design_current_and_draws_its_bias(fresh):
     n2 = i_design / (ota.FS_PER_I7 * k2 * 40e-6)
     assert s["p_on_w"] == pytest.approx(1.8 * 40e-6 * (1 + k2 * n2), rel=0.15)
     # the TIA holds v_cm - i r_f (its offset, a few mV, within 5 mV), r_f trimmed to the
-    # design current: (400^-4 + (I / 0.2 V)^4)^-1/4 = 278.7 ohm, by hand
-    r_f = (400.0 ** -4 + (i_design / 0.2) ** 4) ** -0.25
+    # design current: (800^-4 + (I / 0.2 V)^4)^-1/4 = 296.6 ohm, by hand
+    r_f = (800.0 ** -4 + (i_design / 0.2) ** 4) ** -0.25
+    assert r_f == pytest.approx(296.6, abs=0.1)
     assert s["v_out_v"] == pytest.approx(0.45 - i_design * r_f, abs=5e-3)
     # class A while it wakes: at most its bias power for the wake, and not free
     assert 0.3 * s["p_on_w"] * s["t_wake_s"] < s["e_wake_j"] < 1.15 * s["p_on_w"] * s["t_wake_s"]
