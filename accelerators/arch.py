@@ -327,7 +327,13 @@ def _figure(what: str, d, where: str) -> FigureSpec:
         note = _need(f, "note", where, str)
         if not note.strip():
             raise ArchError(f"{where}: an assumption needs a 'note' saying what is assumed")
-        _value_unit(f, what, where)
+        if "readout" in f:
+            if dimension(what) != "area" or f["readout"] not in READOUT_MODELS or "value" in f:
+                raise ArchError(f"{where}: 'readout' (one of {', '.join(READOUT_MODELS)}) "
+                                "prices an area, with no value: the column readout drawn "
+                                "from that model's netlist (accelerators/readout_area.py)")
+        else:
+            _value_unit(f, what, where)
     return FigureSpec(what, src, per, scaling, f)
 
 
@@ -354,6 +360,10 @@ def _layout(what: str, f: dict, where: str) -> None:
             raise ArchError(f"{where}: unknown standard cell {name!r}; known: "
                             f"{', '.join(layouts.cell_names())}")
 
+
+#: the models whose netlists an area ``readout = ...`` draws (accelerators/readout_area.py):
+#: a crossbar bit line's TIA and hold, a gain-cell column's integrator and latch
+READOUT_MODELS = ("crossbar-column", "gaincell-readout")
 
 #: a model output's unit is the end of its name (``e_read_j``, ``t_settle_s``, ``p_leak_w``)
 _SUFFIX = {"energy": "_j", "time": "_s", "power": "_w", "area": "_mm2"}
@@ -449,6 +459,20 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
     return arch
 
 
+#: a floorplan tier group's count set by its components' priced area (cost.fit_tiers)
+FIT = "fit"
+
+
+def tier_count(tier: dict) -> int:
+    """A floorplan tier group's number of dies: its ``count``, or for ``count = "fit"``
+    the number the priced area needs (set by :func:`.cost.fit_tiers`)."""
+    n = tier.get("fitted", tier["count"]) if tier["count"] == FIT else tier["count"]
+    if n == FIT:
+        raise ArchError("a floorplan tier group's count is \"fit\": price the workload "
+                        "first (cost.fit_tiers) to know how many dies its area needs")
+    return int(n)
+
+
 def _check_floorplan(arch: Architecture) -> None:
     fp = arch.floorplan
     if not fp:
@@ -458,9 +482,11 @@ def _check_floorplan(arch: Architecture) -> None:
     for g, t in groups.items():
         if not isinstance(t, dict):
             raise ArchError(f"{where}.tiers.{g}: must be a table")
-        n = _need(t, "count", f"{where}.tiers.{g}", int)
-        if n < 1:
-            raise ArchError(f"{where}.tiers.{g}: count must be >= 1")
+        n = t.get("count")
+        if n != FIT and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ArchError(f"{where}.tiers.{g}: count must be a whole number >= 1 or "
+                            f"\"{FIT}\" (as many dies as its components' area needs), "
+                            f"got {n!r}")
         for c in _need(t, "components", f"{where}.tiers.{g}", list):
             if c not in arch.components:
                 raise ArchError(f"{where}.tiers.{g}: unknown component {c!r}")

@@ -148,6 +148,15 @@ def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None 
                           detail + " (area derived or not re-checked: labelled assumption)",
                           spec.scaling or e0.scaling_kind)
         return Figure(value, spec.per, "literature", detail, spec.scaling or e0.scaling_kind)
+    if "readout" in f:
+        from .readout_area import integrator_area_mm2, tia_area_mm2
+        value, detail = (tia_area_mm2(hw, int(comp.params["rows"]),
+                                      float(comp.params["v_read_v"]), arch.node_nm)
+                         if f["readout"] == "crossbar-column" else
+                         integrator_area_mm2(hw, arch.node_nm))
+        n = _times(f.get("times", 1), "readouts", comp, where)
+        return Figure(value * n, spec.per, "assumption",
+                      f"{n:g} x {detail} [{f['note']}]", spec.scaling)
     value = _si(f, arch, where)
     text = f["citation"] if spec.source == "literature" else f["note"]
     detail = f"{f['value']:g} {f['unit']}: {text}"

@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .arch import SOURCES, ArchError
+from .arch import FIT, SOURCES, ArchError, dimension, tier_count
 
 
 class ConsistencyError(ArchError):
@@ -128,9 +128,13 @@ def price(mapping, figures: dict) -> CostSheet:
                                     _figure(figures, s.component, s.figure)))
     _exposed_wakes(sheet, figures)
     for comp, n in mapping.provisioned.items():
-        fig = _figure(figures, comp, "area")
-        per_instance = mapping.cells.get(comp, 1) if fig.per == "cell" else 1
-        sheet.area.append(_entry(-1, "provisioned", comp, "area", n * per_instance, fig))
+        _figure(figures, comp, "area")
+        # "area" and any other area figure (crossbar: "readout_area", its bit lines' TIAs)
+        for name, fig in figures[comp].items():
+            if dimension(name) != "area":
+                continue
+            per_instance = mapping.cells.get(comp, 1) if fig.per == "cell" else 1
+            sheet.area.append(_entry(-1, "provisioned", comp, name, n * per_instance, fig))
     t = sheet.latency_s
     area_of = sheet.by(sheet.area, "component")
     for comp, figs in figures.items():
@@ -198,12 +202,25 @@ def tier_areas(arch, sheet: CostSheet) -> dict:
     if not fp:
         return {}
     area = sheet.by(sheet.area, "component")
-    return {g: (sum(area.get(c, 0.0) for c in t["components"]), fp["die_mm2"] * t["count"])
+    return {g: (sum(area.get(c, 0.0) for c in t["components"]), fp["die_mm2"] * tier_count(t))
             for g, t in fp["tiers"].items()}
 
 
+def fit_tiers(arch, sheet: CostSheet) -> None:
+    """Set each ``count = "fit"`` tier group's dies (its ``fitted``) to the fewest
+    die_mm2 dies that hold its components' priced area."""
+    fp = arch.floorplan
+    area = sheet.by(sheet.area, "component")
+    for t in (fp or {}).get("tiers", {}).values():
+        if t["count"] == FIT:
+            used = sum(area.get(c, 0.0) for c in t["components"])
+            t["fitted"] = max(1, math.ceil(used / fp["die_mm2"] * (1 - 1e-12)))
+
+
 def check(arch, mapping, sheet: CostSheet) -> None:
-    """Raise ConsistencyError on any violation (never a warning)."""
+    """Raise ConsistencyError on any violation (never a warning); a ``count = "fit"``
+    floorplan group is first given the dies its priced area needs (:func:`fit_tiers`)."""
+    fit_tiers(arch, sheet)
     errs = []
     for name, entries in (("energy", sheet.energy), ("latency", sheet.latency),
                           ("area", sheet.area)):
@@ -225,7 +242,8 @@ def check(arch, mapping, sheet: CostSheet) -> None:
             errs.append(f"floorplan tier group {g!r}: {used:.4g} mm² of components on "
                         f"{cap:.4g} mm² (die_mm2 x tiers)")
     if arch.floorplan:
-        cap = arch.floorplan["die_mm2"] * sum(t["count"] for t in arch.floorplan["tiers"].values())
+        cap = arch.floorplan["die_mm2"] * sum(tier_count(t)
+                                              for t in arch.floorplan["tiers"].values())
         placed = {c for t in arch.floorplan["tiers"].values() for c in t["components"]}
         loose = {e.component for e in sheet.area} - placed
         if loose:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import thermal
-from .arch import ArchError
+from .arch import ArchError, tier_count
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_encoding, input_planes
 from .ops import FP32Ops
@@ -141,10 +141,13 @@ class HetraxOps(FP32Ops):
 
 def tier_powers(arch, sheet) -> dict[str, float]:
     """Average power of ONE tier of each floorplan group (W) while the workload runs
-    back to back: the group's energy entries over the latency, shared by its tiers."""
+    back to back: the group's energy entries over the latency, shared by its tiers (a
+    ``count = "fit"`` group: as many as the sheet's area needs, :func:`.cost.fit_tiers`)."""
+    from .cost import fit_tiers
+    fit_tiers(arch, sheet)
     t = max(sheet.latency_s, 1e-15)
     by = sheet.by(sheet.energy, "component")
-    return {g: sum(by.get(c, 0.0) for c in tier["components"]) / t / tier["count"]
+    return {g: sum(by.get(c, 0.0) for c in tier["components"]) / t / tier_count(tier)
             for g, tier in arch.floorplan["tiers"].items()}
 
 
@@ -154,6 +157,6 @@ def stack_thermal(arch, powers: dict[str, float]):
     groups = arch.floorplan["tiers"]
     order = sorted(groups, key=lambda g: not groups[g].get("near_sink", False))
     tiers = [thermal.TierSpec(f"{g}{i}", g, power_w=powers[g])
-             for g in order for i in range(groups[g]["count"])]
+             for g in order for i in range(tier_count(groups[g]))]
     res = thermal.solve(thermal.StackSpec(tiers=tiers, die_mm2=arch.floorplan["die_mm2"]))
     return res, thermal.feasible(res)

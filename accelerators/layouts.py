@@ -13,12 +13,19 @@
   a published macro, ``ceil(capacity_bytes / macro bytes) x macro area``, placed as
   they are (no utilization). A macro built of small ones repeats their periphery, so
   for a large memory it is an upper bound on what one larger array would take.
+* An analog block (:func:`netlist_area_mm2`) is drawn from the netlist it was simulated
+  as: each transistor takes its gate and the drain and source diffusions the netlist
+  gives it (``m x (W L + ad + as)``), placed at the analog utilization, and each
+  capacitor a MIM capacitor of its value at the PDK's density beside them. Resistors
+  are not drawn (the caller says so).
 
 Sources and sizes are data (``data/sky130_layouts.toml``), cited there.
 """
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -54,6 +61,10 @@ class Layouts:
     cells: dict[str, Footprint]
     macros: dict[str, Footprint]
     macro_citations: dict[str, str]
+    analog_utilization: float
+    analog_utilization_note: str
+    mim_ff_per_um2: float
+    mim_citation: str
 
 
 @cache
@@ -67,7 +78,9 @@ def layouts() -> Layouts:
                            int(v["bytes"])) for k, v in d["sram_macros"].items()}
     return Layouts(int(d["node_nm"]), sc["library"], sc["citation"], float(sc["utilization"]),
                    sc["utilization_citation"], cells, macros,
-                   {k: v["citation"] for k, v in d["sram_macros"].items()})
+                   {k: v["citation"] for k, v in d["sram_macros"].items()},
+                   float(d["analog"]["utilization"]), d["analog"]["utilization_note"],
+                   float(d["analog"]["mim_ff_per_um2"]), d["analog"]["mim_citation"])
 
 
 def cell_names() -> tuple[str, ...]:
@@ -113,3 +126,73 @@ def sram_area_mm2(macro: str, capacity_bytes: float, node_nm: int) -> tuple[floa
         f"{n} x {macro} ({m.what}: {m.width_um:g} x {m.height_um:g} um = "
         f"{m.area_um2 * 1e-6:.4g} mm2) for {capacity_bytes:g} bytes ({lib.macro_citations[macro]})"),
         node_nm, "sram")
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+        ast.Div: operator.truediv}
+_FUNCS = {"max": max, "min": min, "pow": pow, "sinh": math.sinh, "exp": math.exp}
+
+
+def evaluate_expr(text: str, env: dict[str, float]) -> float:
+    """The value of a netlist number or brace expression (``{(w5*k2)*0.29}``) with the
+    parameters ``env``: numbers, names, + - * /, unary minus and max/min/pow/sinh/exp.
+    Anything else raises ValueError (the text is never executed)."""
+    def ev(n):
+        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)):
+            return float(n.value)
+        if isinstance(n, ast.Name) and n.id in env:
+            return float(env[n.id])
+        if isinstance(n, ast.BinOp) and type(n.op) in _OPS:
+            return _OPS[type(n.op)](ev(n.left), ev(n.right))
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            return -ev(n.operand)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and \
+                n.func.id in _FUNCS and not n.keywords:
+            return float(_FUNCS[n.func.id](*(ev(a) for a in n.args)))
+        raise ValueError(f"netlist expression {text!r}: cannot evaluate {ast.dump(n)}")
+    return ev(ast.parse(text.strip().strip("{}"), mode="eval").body)
+
+
+def _fields(line: str) -> tuple[list[str], dict[str, str]]:
+    """A netlist line's positional tokens and its ``key=value`` settings."""
+    pos, kv = [], {}
+    for tok in line.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            kv[k.lower()] = v
+        else:
+            pos.append(tok)
+    return pos, kv
+
+
+def netlist_area_mm2(lines: list[str], env: dict[str, float],
+                     node_nm: int) -> tuple[float, dict[str, float], str]:
+    """(area in mm^2 at ``node_nm``, {"devices_um2", "mim_um2", "mim_ff"}, detail) of the
+    transistors (``X`` instances of a SKY130 FET with ``w``, ``l``, ``ad``, ``as`` and an
+    optional ``m``) and capacitors (``C``) in ``lines``, their expressions evaluated with
+    ``env``; other lines (subcircuit heads, sources, resistors) are not drawn. Off
+    SKY130's node: a Stillmaker & Baas analog projection."""
+    lib = layouts()
+    dev_um2, c_f, parts = 0.0, 0.0, []
+    for line in lines:
+        pos, kv = _fields(line)
+        if not pos:
+            continue
+        if pos[0][0] in "Xx" and len(pos) >= 6 and pos[5].startswith("sky130_fd_pr__"):
+            w, l_ = evaluate_expr(kv["w"], env), evaluate_expr(kv["l"], env)
+            m = evaluate_expr(kv.get("m", "1"), env)
+            a = m * (w * l_ + evaluate_expr(kv["ad"], env) + evaluate_expr(kv["as"], env))
+            dev_um2 += a
+            parts.append(f"{pos[0][1:]} {m:.3g} x {w:g}/{l_:g} um: {a:.4g}")
+        elif pos[0][0] in "Cc" and len(pos) >= 4:
+            c_f += evaluate_expr(pos[3], env)
+    mim_ff = c_f * 1e15
+    mim_um2 = mim_ff / lib.mim_ff_per_um2
+    um2 = dev_um2 / lib.analog_utilization + mim_um2
+    detail = (f"transistors {dev_um2:.4g} um2 (gate + drain/source diffusions of the "
+              f"simulated netlist: {', '.join(parts)}) / {lib.analog_utilization:g} "
+              f"({lib.analog_utilization_note}) + MIM {mim_ff:.4g} fF / "
+              f"{lib.mim_ff_per_um2:g} fF/um2 = {mim_um2:.4g} um2 ({lib.mim_citation}) "
+              f"= {um2:.4g} um2")
+    mm2, detail = _at_node(um2 * 1e-6, detail, node_nm, "analog")
+    return mm2, {"devices_um2": dev_um2, "mim_um2": mim_um2, "mim_ff": mim_ff}, detail

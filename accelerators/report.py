@@ -98,7 +98,10 @@ def render(rep: dict, level: int = 1) -> list[str]:
     if "thermal" in rep:
         th = rep["thermal"]
         L += ["", f"{h}# Floorplan and thermal", "",
-              f"Die {th['die_mm2']:g} mm² per tier, {th['tiers']} tiers: area "
+              f"Die {th['die_mm2']:g} mm² per tier, {th['tiers']} tiers ("
+              + ", ".join(f"{g} {n}" + (" fitted to its area" if g in th.get(
+                  "tier_group_fitted", ()) else "") for g, n in th.get(
+                  "tier_group_dies", {}).items()) + "): area "
               f"{rep['area_mm2']:.4g} mm² <= {th['die_mm2'] * th['tiers']:.4g} mm²; per tier "
               "group " + ", ".join(f"{g} {u:.4g} of {th['tier_group_capacity_mm2'][g]:.4g} mm²"
                                    for g, u in th["tier_group_area_mm2"].items()) + ". "

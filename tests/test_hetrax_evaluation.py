@@ -67,10 +67,15 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
     # the same converters' feed as RACE-IT's: the undesigned sample-and-hold is stated
     assert "sample-and-hold" in rep["accuracy"]["omitted"][0] and "sample-and-hold" in md
     assert th["reram_peak_c"] > 45.0                   # above the 45 C ambient
-    assert set(th["tier_peak_c"]) == {"sm0", "sm1", "reram0", "reram1"}
+    # the ReRAM group's dies fitted to its area (count = "fit"): the fewest that hold it
+    n = th["tier_group_dies"]["reram"]
+    assert th["tier_group_fitted"] == ["reram"] and th["tier_group_dies"]["sm"] == 2
+    assert set(th["tier_peak_c"]) == {"sm0", "sm1"} | {f"reram{i}" for i in range(n)}
     # the floorplan holds the mapped area; the thermal die is the floorplan's
     die = tomllib.loads((arch.ARCH_DIR / "hetrax.toml").read_text())["floorplan"]["die_mm2"]
-    assert th["die_mm2"] == die and th["tiers"] == 4
+    assert th["die_mm2"] == die and th["tiers"] == 2 + n
+    used = th["tier_group_area_mm2"]["reram"]
+    assert die * (n - 1) < used <= die * n
     assert rep["area_mm2"] <= th["die_mm2"] * th["tiers"]
     # the map draws one image per tier, each peaking at the tier's reported peak
     fig = {p.stem: f for f, p in figs}["temperature_map"]
