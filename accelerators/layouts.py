@@ -166,8 +166,8 @@ def _fields(line: str) -> tuple[list[str], dict[str, str]]:
 
 
 def netlist_area_mm2(lines: list[str], env: dict[str, float],
-                     node_nm: int) -> tuple[float, dict[str, float], str]:
-    """(area in mm^2 at ``node_nm``, {"devices_um2", "mim_um2", "mim_ff"}, detail) of the
+                     node_nm: int) -> tuple[float, str]:
+    """(area in mm^2 at ``node_nm``, detail) of the
     transistors (``X`` instances of a SKY130 FET with ``w``, ``l``, ``ad``, ``as`` and an
     optional ``m``) and capacitors (``C``) in ``lines``, their expressions evaluated with
     ``env``; other lines (subcircuit heads, sources, resistors) are not drawn. Off
@@ -194,5 +194,4 @@ def netlist_area_mm2(lines: list[str], env: dict[str, float],
               f"({lib.analog_utilization_note}) + MIM {mim_ff:.4g} fF / "
               f"{lib.mim_ff_per_um2:g} fF/um2 = {mim_um2:.4g} um2 ({lib.mim_citation}) "
               f"= {um2:.4g} um2")
-    mm2, detail = _at_node(um2 * 1e-6, detail, node_nm, "analog")
-    return mm2, {"devices_um2": dev_um2, "mim_um2": mim_um2, "mim_ff": mim_ff}, detail
+    return _at_node(um2 * 1e-6, detail, node_nm, "analog")

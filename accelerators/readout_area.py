@@ -7,7 +7,7 @@ capacitor and gating switches), and its sample-and-hold (``circuits/crossbar.py
 sample_hold``: a transmission gate into a MIM capacitor). Both are laid out by
 :func:`.layouts.netlist_area_mm2` at the sizes the crossbar-column model was swept at:
 its pinned settings (the OTA's sizes, tail current, Cc, the hold), else the recipe's
-defaults it recorded. The output stage's copies ``n2`` are the ones the crossbar-column
+defaults. The output stage's copies ``n2`` are the ones the crossbar-column
 deck gives a column of the tile's rows read at its voltage: the recipe's own expression
 (``output_stage_scale_expr`` of its design current), evaluated, not re-derived.
 
@@ -69,7 +69,7 @@ def tia_area_mm2(hw: HardwareModels, rows: int, v_read_v: float,
                  node_nm: int) -> tuple[float, str]:
     """(mm^2 at ``node_nm``, detail) of one bit line's readout (module docstring)."""
     lines, env, n2 = readout_netlist(hw, rows, v_read_v)
-    mm2, _, detail = layouts.netlist_area_mm2(lines, env, node_nm)
+    mm2, detail = layouts.netlist_area_mm2(lines, env, node_nm)
     return mm2, (f"one bit line's TIA (power-gated two-stage OTA, output stage n2 = "
                  f"{n2:.3g} copies at {rows} rows, {v_read_v:g} V) and sample-and-hold, "
                  f"from the crossbar-column model's netlist: {detail}; not drawn: r_f and "
@@ -94,7 +94,7 @@ def integrator_area_mm2(hw: HardwareModels, node_nm: int) -> tuple[float, str]:
     # the latch alone: its load capacitors are the next stage's gates, not drawn
     latch = comparator.strongarm_lines(comparator.StrongArm(), inp="out", inn="ramp",
                                        clk="clk", outp="p", outm="m", c_load=0.0)
-    mm2, _, detail = layouts.netlist_area_mm2(
+    mm2, detail = layouts.netlist_area_mm2(
         sub + lines + [ln for ln in latch if not ln.startswith("C")], env, node_nm)
     return mm2, (f"one column's integrator (power-gated two-stage OTA at "
                  f"{s['ota_ibias_a'] * 1e6:g} uA, {s['cint_f'] * 1e15:g} fF integrating "

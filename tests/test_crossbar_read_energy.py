@@ -62,7 +62,7 @@ def test_shipped_read_energy_is_a_table_and_says_why(model):
     hold V_wl = v_cm + V = 0.65 V, so E ~ V_wl I t_s (short of it by the loop's recovery;
     the step's own charge ~1 fF per row)."""
     assert model.functions["e_read_j"].form == "table"
-    he = model.heldout_error["outputs"]["e_read_j"]
+    assert round(model.heldout_error["outputs"]["e_read_j"]["max_pct_fs"], 2) == 1.58
     rows = np.array([32.0, 128.0])
     kw = dict(rows=rows, r_bl_ohm=2.5, frac_on=np.array([0.0625, 0.25]), v_read_v=0.2,
               temp_c=27.0)
