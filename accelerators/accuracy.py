@@ -107,7 +107,10 @@ CROSSBAR_OMITTED = (
     "the sample-and-hold's charge injection and clock feed-through as its switch opens (a "
     "signal-dependent offset, which a noise analysis does not see) and its droop while "
     "the tile's time-multiplexed converters take the held outputs in turn (the switch's "
-    "leakage into 500 fF): not simulated (assumption)",)
+    "leakage into the 1 pF hold): not simulated (assumption; by hand, half the channel "
+    "charge of either 1/0.15 um switch, ~0.6 fC at SKY130's ~8.3 fF/um^2 of gate (tox "
+    "4.15 nm) and ~1 V of overdrive, is ~0.6 mV on 1 pF, 0.3 % of the 0.2 V swing, the n "
+    "and p charges of opposite sign)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality

@@ -2,7 +2,7 @@
 """What the bit-line TIA's own noise costs a crossbar machine's accuracy, and what another
 readout would buy (a what-if: the machine is priced at the shipped readout,
 characterize/defaults.py READOUT: feedback trimmed per column to a 0.2 V swing, at most
-400 ohm, and a 500 fF sample-and-hold).
+800 ohm, and a 1 pF sample-and-hold; 400 ohm and 500 fF until 2026-12-05).
 
 For each ``--r-f``: recipe tia-noise (ngspice) at the tile's 128 rows, 0.2 V read and
 ``--load`` (default: RACE-IT's median mapped bit-line load, 0.12), 27 C, with the shipped
@@ -15,7 +15,7 @@ line, an approximation where the column's conductance floor moves it); then the 
 protocol's MiniLM cosine to FP32 on chip ``--seed`` with every other non-ideality as
 characterized. Baselines of the same run: scale 0 (no TIA noise) and 1 (the shipped
 readout). The what-ifs are not priced. Last line JSON.
-Run: ``python benchmarks/tia_noise_accuracy.py --arch race-it --r-f 25 400
+Run: ``python benchmarks/tia_noise_accuracy.py --arch race-it --r-f 25 800
 --readout tia_swing_v=0 --readout c_hold_ff=0``
 """
 from __future__ import annotations
@@ -49,9 +49,9 @@ def noise_a(load: float, out: Path, readout: dict) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--arch", default="race-it", help="race-it or hetrax")
-    ap.add_argument("--r-f", type=float, nargs="+", default=[25.0, 100.0, 200.0, 400.0],
+    ap.add_argument("--r-f", type=float, nargs="+", default=[25.0, 200.0, 400.0, 800.0],
                     help="TIA feedback resistances, ohm (the shipped readout's largest "
-                    "setting: 400)")
+                    "setting: 800)")
     ap.add_argument("--load", type=float, default=0.12,
                     help="bit-line load the noise ratio is read at (RACE-IT's median)")
     ap.add_argument("--seed", type=int, default=0, help="chip seed")
