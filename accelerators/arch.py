@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ArchError
+from .floorplan import check as _check_floorplan
 from .acam_mapping import AcamMapping
 from .ir_profile import PROFILES
 from .weight_scale import W_SCALES
@@ -457,40 +458,6 @@ def from_dict(raw: dict, path: str = "<dict>") -> Architecture:
         notes=list(raw.get("notes", [])), raw=raw)
     _check_floorplan(arch)
     return arch
-
-
-#: a floorplan tier group's count set by its components' priced area (cost.fit_tiers)
-FIT = "fit"
-
-
-def tier_count(tier: dict) -> int:
-    """A floorplan tier group's number of dies: its ``count``, or for ``count = "fit"``
-    the number the priced area needs (set by :func:`.cost.fit_tiers`)."""
-    n = tier.get("fitted", tier["count"]) if tier["count"] == FIT else tier["count"]
-    if n == FIT:
-        raise ArchError("a floorplan tier group's count is \"fit\": price the workload "
-                        "first (cost.fit_tiers) to know how many dies its area needs")
-    return int(n)
-
-
-def _check_floorplan(arch: Architecture) -> None:
-    fp = arch.floorplan
-    if not fp:
-        return
-    where = f"{arch.path}: floorplan"
-    groups = _need(fp, "tiers", where, dict)
-    for g, t in groups.items():
-        if not isinstance(t, dict):
-            raise ArchError(f"{where}.tiers.{g}: must be a table")
-        n = t.get("count")
-        if n != FIT and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ArchError(f"{where}.tiers.{g}: count must be a whole number >= 1 or "
-                            f"\"{FIT}\" (as many dies as its components' area needs), "
-                            f"got {n!r}")
-        for c in _need(t, "components", f"{where}.tiers.{g}", list):
-            if c not in arch.components:
-                raise ArchError(f"{where}.tiers.{g}: unknown component {c!r}")
-    _positive(_need(fp, "die_mm2", where), f"{where}.die_mm2")
 
 
 def show(arch: Architecture) -> str:

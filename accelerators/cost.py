@@ -22,7 +22,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .arch import FIT, SOURCES, ArchError, dimension, tier_count
+from .arch import SOURCES, ArchError, dimension
+from .floorplan import fit_tiers, tier_areas, tier_count
 
 
 class ConsistencyError(ArchError):
@@ -194,27 +195,6 @@ def _expose(sheet, fig, comp: str, name: str, layer: dict, uncovered: dict, why:
         if t > 0:
             sheet.latency.append(Entry(layer[op], op, comp, name, n, n * t, fig.source,
                                        f"{fig.detail}; {why}", fig.scaling))
-
-
-def tier_areas(arch, sheet: CostSheet) -> dict:
-    """Floorplan tier group -> (area of its components, capacity die_mm2 × tiers)."""
-    fp = arch.floorplan
-    if not fp:
-        return {}
-    area = sheet.by(sheet.area, "component")
-    return {g: (sum(area.get(c, 0.0) for c in t["components"]), fp["die_mm2"] * tier_count(t))
-            for g, t in fp["tiers"].items()}
-
-
-def fit_tiers(arch, sheet: CostSheet) -> None:
-    """Set each ``count = "fit"`` tier group's dies (its ``fitted``) to the fewest
-    die_mm2 dies that hold its components' priced area."""
-    fp = arch.floorplan
-    area = sheet.by(sheet.area, "component")
-    for t in (fp or {}).get("tiers", {}).values():
-        if t["count"] == FIT:
-            used = sum(area.get(c, 0.0) for c in t["components"])
-            t["fitted"] = max(1, math.ceil(used / fp["die_mm2"] * (1 - 1e-12)))
 
 
 def check(arch, mapping, sheet: CostSheet) -> None:

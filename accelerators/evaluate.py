@@ -19,7 +19,7 @@ import numpy as np
 from .. import jsonio
 from . import arch as arch_mod
 from .accuracy import _log
-from . import components, cost, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
+from . import components, cost, floorplan, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
@@ -191,12 +191,12 @@ def _thermal(a, sheet, out, progress, coupled=None):
     _log(f"stack: tier powers {', '.join(f'{g} {p:.3g} W' for g, p in powers.items())} -> "
          f"ReRAM peak {t_reram:.1f} C, feasible={bool(feas)}{it}", progress)
     plot_temperature_map(res, out / "temperature_map.png")
-    tiers = sum(arch_mod.tier_count(t) for t in a.floorplan["tiers"].values())
-    areas = cost.tier_areas(a, sheet)
+    tiers = sum(floorplan.tier_count(t) for t in a.floorplan["tiers"].values())
+    areas = floorplan.tier_areas(a, sheet)
     th = {"die_mm2": a.floorplan["die_mm2"], "tiers": tiers,
-          "tier_group_dies": {g: arch_mod.tier_count(t) for g, t in a.floorplan["tiers"].items()},
+          "tier_group_dies": {g: floorplan.tier_count(t) for g, t in a.floorplan["tiers"].items()},
           "tier_group_fitted": [g for g, t in a.floorplan["tiers"].items()
-                                if t["count"] == arch_mod.FIT],
+                                if t["count"] == floorplan.FIT],
           "tier_group_area_mm2": {g: u for g, (u, _) in areas.items()},
           "tier_group_capacity_mm2": {g: c for g, (_, c) in areas.items()},
           "tier_power_w": {t.name: float(p) for t, p in zip(res.stack.tiers, res.power_w)},

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import thermal
-from .arch import ArchError, tier_count
+from .arch import ArchError
+from .floorplan import fit_tiers, tier_count
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_encoding, input_planes
 from .ops import FP32Ops
@@ -142,8 +143,7 @@ class HetraxOps(FP32Ops):
 def tier_powers(arch, sheet) -> dict[str, float]:
     """Average power of ONE tier of each floorplan group (W) while the workload runs
     back to back: the group's energy entries over the latency, shared by its tiers (a
-    ``count = "fit"`` group: as many as the sheet's area needs, :func:`.cost.fit_tiers`)."""
-    from .cost import fit_tiers
+    ``count = "fit"`` group: as many as the sheet's area needs, :func:`.floorplan.fit_tiers`)."""
     fit_tiers(arch, sheet)
     t = max(sheet.latency_s, 1e-15)
     by = sheet.by(sheet.energy, "component")

@@ -17,7 +17,7 @@ import tomllib
 
 import pytest
 
-from imcspice.accelerators import arch, components, cost, hardware, mapping
+from imcspice.accelerators import arch, components, cost, floorplan, hardware, mapping
 from imcspice.accelerators.workloads import TransformerShape, get_workload
 
 PJ, NS, UM2 = 1e-12, 1e-9, 1e-6          # SI factors: J, s, mm2
@@ -515,7 +515,7 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
         placed, dies = set(), 0
         for g, t in fp["tiers"].items():
             used = sum(area.get(c, 0.0) for c in t["components"])
-            n = arch.tier_count(a.floorplan["tiers"][g])
+            n = floorplan.tier_count(a.floorplan["tiers"][g])
             if t["count"] == "fit":   # the fewest dies that hold the group
                 assert fp["die_mm2"] * (n - 1) < used <= fp["die_mm2"] * n, (g, used, n)
             else:

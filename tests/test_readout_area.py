@@ -17,7 +17,7 @@ import math
 
 import pytest
 
-from imcspice.accelerators import arch, components, cost, hardware, layouts, mapping
+from imcspice.accelerators import arch, components, cost, floorplan, hardware, layouts, mapping
 from imcspice.accelerators.workloads import get_workload
 from imcspice.errors import ImcspiceError
 
@@ -94,7 +94,7 @@ def test_fitted_tiers_are_the_fewest_dies_and_unpriced_is_refused(hw):
     raw = arch.load("hetrax").raw
     a = arch.from_dict(raw, "hetrax.toml")
     with pytest.raises(ImcspiceError, match="price the workload first"):
-        arch.tier_count(a.floorplan["tiers"]["reram"])
+        floorplan.tier_count(a.floorplan["tiers"]["reram"])
     bad = {**raw, "floorplan": {**raw["floorplan"], "tiers": {
         **raw["floorplan"]["tiers"], "reram": {**raw["floorplan"]["tiers"]["reram"],
                                                "count": "many"}}}}
