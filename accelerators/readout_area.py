@@ -91,11 +91,10 @@ def integrator_area_mm2(hw: HardwareModels, node_nm: int) -> tuple[float, str]:
     sub, env = _gated_ota(s["ota_ibias_a"])
     lines = [ln for ln in ota.integrator("int", "vref", "in", "out", "vdd", "rst",
                                          s["cint_f"]) if not ln.startswith("Xint ")]
-    # the latch alone: its load capacitors are the next stage's gates, not drawn
+    # the latch alone: its load capacitors are the next stage's gates (0 F here, not drawn)
     latch = comparator.strongarm_lines(comparator.StrongArm(), inp="out", inn="ramp",
                                        clk="clk", outp="p", outm="m", c_load=0.0)
-    mm2, detail = layouts.netlist_area_mm2(
-        sub + lines + [ln for ln in latch if not ln.startswith("C")], env, node_nm)
+    mm2, detail = layouts.netlist_area_mm2(sub + lines + latch, env, node_nm)
     return mm2, (f"one column's integrator (power-gated two-stage OTA at "
                  f"{s['ota_ibias_a'] * 1e6:g} uA, {s['cint_f'] * 1e15:g} fF integrating "
                  f"capacitor, reset switch) and StrongARM latch, from the gaincell-readout "
