@@ -295,11 +295,12 @@ def _tias(cols: int, tia: TiaParams) -> list[str]:
 
 
 def sample_hold(name: str, out: str, hold: str, vdd: str, w_um: Value,
-                c_hold_ff: float) -> list[str]:
-    """A sample-and-hold in its tracking phase: a transmission gate of ``w_um`` n and p
-    (L 0.15 um), gates at ``vdd`` and ground (closed), from ``out`` into ``c_hold_ff``
-    (fF) to ground at ``hold``."""
-    return logic.tgate(f"hs{name}", out, hold, vdd, "0", vdd, "0", w_um, w_um) + [
+                c_hold_ff: float, phi: str | None = None, phi_b: str = "0") -> list[str]:
+    """A sample-and-hold: a transmission gate of ``w_um`` n and p (L 0.15 um) from
+    ``out`` into ``c_hold_ff`` (fF) to ground at ``hold``. Its gates at ``phi`` (n,
+    default ``vdd``) and ``phi_b`` (p, default ground): in its tracking phase unless the
+    caller drives them (recipe ``hold-injection`` opens it)."""
+    return logic.tgate(f"hs{name}", out, hold, phi or vdd, phi_b, vdd, "0", w_um, w_um) + [
         f"Chold{name} {hold} 0 {_scaled_ff(c_hold_ff)}"]
 
 
