@@ -21,18 +21,7 @@ non-ideality alone, all but one, each on top of quantization; on seed 0). Its
 ``seq_len`` is the mean token count of the texts it simulates: the cost model prices
 that same network there.
 
-Measured against the retired numpy MiniLM forward (same chips and calibration; QUICK,
-``evaluate --quick --no-ablation``, shipped models, 2026-11-30): RACE-IT seeds 0/1
-0.9706/0.9674 vs 0.9694/0.9678, non-idealities x0 0.9834 vs 0.9813; HeTraX (ReRAM at
-45.9 C) seeds 0/1 0.9726/0.9698 vs 0.9725/0.9755, x0 0.9970 vs 0.9972. The numpy path
-itself moves by as much with the BLAS thread count (RACE-IT seed 0 0.9694 -> 0.9699 at
-OPENBLAS_NUM_THREADS=1, where the torch path gives 0.9699 too, 3e-5 apart): the
-hardware-path calibration's ACAM codes and levels flip on float summation order.
-HeTraX's ReRAM read noise is drawn per read from another generator (each crossbar
-operator's own CPU torch generator, seeded by the chip and the operator's name, so the
-same on a GPU): HeTraX seed 1 over four noise seeds gives 0.9711-0.9744. CPU time per
-QUICK chip (1 thread): 26.9 s (torch) vs 26.7 s (numpy); most of it is the numpy
-hardware-path calibration both share (:mod:`.torch_chip`).
+The measurements against the retired numpy MiniLM forward: docs/architecture.md.
 
 The calibration's hardware-path passes now run on the torch operators (the numpy
 passes: ``calibrate(..., reference=True)``). Measured in one run (QUICK, 4 calibration
@@ -114,7 +103,12 @@ CROSSBAR_OMITTED = (
     "-0.070 % of the read, which the converter's range calibration takes; what is left, "
     "<= 1.2 uV of nonlinearity and <= 1.5 uV of droop over 1 us (RACE-IT's 8 converters "
     "a tile take its 128 held outputs in 16 x 0.34 ns), is under 1/500 of an 8-bit LSB "
-    "of the 0.2 V swing",)
+    "of the 0.2 V swing",
+    "the bit-line TIAs' noise below 1 MHz (flicker; the tia-noise model's i_noise_lf_a, "
+    "0.36-0.51 of its rms at loads 0.06-0.25) is one draw for the planes of one input's "
+    "read, and a new one for the next input; the inputs stream through a tile ~0.2 us "
+    "apart, so that noise correlates neighbouring tokens too (not modeled), and the "
+    "1-5 MHz part, drawn per plane, correlates a read's planes in part (assumption)")
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality

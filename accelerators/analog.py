@@ -156,6 +156,10 @@ class CrossbarDevice:
     r_access_ohm: float = 0.0   # each cell's access transistor in series, at the read T
     r_access_cal_ohm: float | None = None   # the same at the programming T (None: same)
     tia_noise_a: object = None  # callable (load, temp_c=None) -> A rms per read, or None
+    # the part of it below 1 MHz (flicker: the tia-noise model's i_noise_lf_a), which
+    # moves little over one input's bit-serial read (P planes x ~30 ns): every plane of
+    # the read carries the same draw of it; None: all of the noise drawn anew per plane
+    tia_noise_lf_a: object = None
 
     def read_current_a(self, bit_serial: bool) -> float:
         """A cell's current (A) per siemens at one unit of drive: a binary or ternary
@@ -292,7 +296,7 @@ class CrossbarLinear:
                          for t in range(self.n_tiles)]
         # the bit-line TIAs' own noise on each converted read (groups, out), or None
         self._tia_rng = np.random.default_rng([int(seed), 0x71A])
-        self.col_sigma = self.tia_sigma()
+        self.col_sigma, self.col_sigma_lf = self.tia_sigma(), self.tia_sigma(lf=True)
         self.ranges: np.ndarray | None = None       # (tiles or 1, out) converter ranges
         self.n_calibrated = 0                       # calibration batches folded into them
         # converters: one per matrix (``quantizer(bits, seed)``), or ``converters_per_tile``
@@ -309,16 +313,17 @@ class CrossbarLinear:
         else:
             self.q = quantizer(out_bits, seed + 1) if (quantizer and out_bits) else None
 
-    def tia_sigma(self, temp_c: float | None = None,
-                  tile_gain: np.ndarray | None = None) -> np.ndarray | None:
+    def tia_sigma(self, temp_c: float | None = None, tile_gain: np.ndarray | None = None,
+                  lf: bool = False) -> np.ndarray | None:
         """(groups, out): rms of the noise the bit-line TIAs add to each converted read,
         in the column output's units (weight x drive), read at ``temp_c`` (C; None: the
         device's read temperature), each tile's through ``tile_gain`` (tiles,; None: 1);
         None without a TIA noise model. Each bit line of a pair adds its TIA's input noise
         (A) at its mapped load, through its gain trim; a current I is the output
         I / (span x read current) x w_max. With analog partial sums every tile's TIA
-        noise reaches the one conversion."""
-        f = self.dev.tia_noise_a
+        noise reaches the one conversion. ``lf``: only its part below 1 MHz (None
+        without a model of it)."""
+        f = self.dev.tia_noise_lf_a if lf else self.dev.tia_noise_a
         if f is None:
             return None
         span = self.dev.g_max_s - self.dev.g_min_s
@@ -333,11 +338,16 @@ class CrossbarLinear:
 
     def _tia_read(self, g: int, p: np.ndarray) -> np.ndarray:
         """Column outputs ``p`` (P, rows, out) of converter group ``g`` with the TIAs'
-        noise: one draw per plane read, row and bit line."""
+        noise: above 1 MHz one draw per plane read, row and column; below it one draw per
+        row and column that every plane of the row's read carries."""
         if self.col_sigma is None:
             return p
+        hf, lf = tia_parts(self.col_sigma, self.col_sigma_lf)
         z = self._tia_rng.standard_normal(p.shape).astype(np.float32)
-        return p + self.col_sigma[g] * z
+        p = p + hf[g] * z
+        if lf is not None:
+            p = p + lf[g] * self._tia_rng.standard_normal((1, *p.shape[1:])).astype(np.float32)
+        return p
 
     def _planes(self, x: np.ndarray):
         """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,
@@ -412,6 +422,14 @@ class CrossbarLinear:
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y
+
+
+def tia_parts(sigma, sigma_lf):
+    """(the rms drawn anew per plane read, the rms every plane of a read shares) of the
+    TIAs' noise ``sigma`` whose part below 1 MHz is ``sigma_lf`` (None: all per plane)."""
+    if sigma_lf is None:
+        return sigma, None
+    return (sigma ** 2 - sigma_lf ** 2).clip(min=0) ** 0.5, sigma_lf
 
 
 def outlier_channels(x_max: np.ndarray, factor: float | None) -> np.ndarray:

@@ -142,7 +142,7 @@ def crossbar_device(hw: HardwareModels, xb, temp_c: float | None = None):
                           r_access_ohm=_access_ohm(hw, xbm, xb, v_read, float(t)),
                           r_access_cal_ohm=_access_ohm(hw, xbm, xb, v_read, float(t_prog))
                           if cold else None,
-                          tia_noise_a=_tia_noise_law(hw, xbm, xb, v_read, float(t)))
+                          **_tia_noise_laws(hw, xbm, xb, v_read, float(t)))
 
 
 #: what makes the tia-noise model's amplifier the crossbar-column model's: the same
@@ -165,10 +165,11 @@ def _readout_defaults() -> dict[str, float]:
             "tia_swing_v": 0.0, "c_hold_ff": 0.0, "w_hold_um": 1.0}
 
 
-def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
+def _tia_noise_laws(hw: HardwareModels, xbm, xb, v_read: float, t: float) -> dict:
     """The tia-noise model's input-referred noise (A rms) of one read of a bit line of the
-    tile ``xb`` as a function of its load (and temperature, C: default ``t``), checked to
-    be the amplifier the crossbar-column model prices."""
+    tile ``xb`` as functions of its load (and temperature, C: default ``t``), checked to
+    be the amplifier the crossbar-column model prices: ``tia_noise_a`` (all of it) and
+    ``tia_noise_lf_a`` (its part below 1 MHz; None from a model without it)."""
     tn = hw.need("tia-noise")
     dflt = _readout_defaults()
     for name in (*_SAME_TIA, *(n for n in dflt if n.startswith("ota_"))):
@@ -181,13 +182,16 @@ def _tia_noise_law(hw: HardwareModels, xbm, xb, v_read: float, t: float):
                 "one priced; sweep both at the same TIA")
     rows = float(xb["rows"])
 
-    def noise(load, temp_c: float | None = None):
-        temp = t if temp_c is None else float(temp_c)
-        f = np.asarray(load, dtype=np.float64)
-        return tn.evaluate("i_noise_a", corner=hw.corner, rows=np.full(f.shape, rows),
-                           frac_on=f, v_read_v=np.full(f.shape, v_read),
-                           temp_c=np.full(f.shape, temp))
-    return noise
+    def law(quantity: str):
+        def noise(load, temp_c: float | None = None):
+            temp = t if temp_c is None else float(temp_c)
+            f = np.asarray(load, dtype=np.float64)
+            return tn.evaluate(quantity, corner=hw.corner, rows=np.full(f.shape, rows),
+                               frac_on=f, v_read_v=np.full(f.shape, v_read),
+                               temp_c=np.full(f.shape, temp))
+        return noise
+    return {"tia_noise_a": law("i_noise_a"),
+            "tia_noise_lf_a": law("i_noise_lf_a") if "i_noise_lf_a" in tn.functions else None}
 
 
 def _tile_settings(xbm, xb, v_read: float, t: float) -> dict[str, float]:
@@ -257,7 +261,8 @@ def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
     ki = k if ir_drop is None else ir_drop
     kp = k if programming_noise is None else programming_noise
     kt = k if tia_noise is None else tia_noise
-    sig, ir, cal, tia = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel, dev.tia_noise_a
+    sig, ir, cal = dev.g_sigma_s, dev.ir_drop_rel, dev.ir_drop_cal_rel
+    tia, lf = dev.tia_noise_a, dev.tia_noise_lf_a
     return replace(dev, r_bl_ohm=ki * dev.r_bl_ohm, r_access_ohm=ki * dev.r_access_ohm,
                    r_access_cal_ohm=None if dev.r_access_cal_ohm is None else
                    ki * dev.r_access_cal_ohm,
@@ -266,7 +271,9 @@ def scale_crossbar(dev, k: float = 1.0, *, ir_drop: float | None = None,
                    (lambda load: ki * np.asarray(cal(load))),
                    g_sigma_s=(lambda g: kp * sig(g)) if (sig is not None and kp) else None,
                    tia_noise_a=(lambda load, temp_c=None: kt * np.asarray(tia(load, temp_c)))
-                   if (tia is not None and kt) else None)
+                   if (tia is not None and kt) else None,
+                   tia_noise_lf_a=(lambda load, temp_c=None: kt * np.asarray(lf(load, temp_c)))
+                   if (tia is not None and lf is not None and kt) else None)
 
 
 def acam_sigma_rel(hw: HardwareModels, write_verify_tol_us: float | None) -> float:

@@ -173,7 +173,9 @@ class ThermalCrossbarLinear(CrossbarLinear):
                     var[sl] *= self.ref_gain[t] ** 2
         self.w_eff = np.ascontiguousarray(w_eff, dtype=np.float32)
         # the TIAs' noise at this temperature, through the tile's reference gain too
-        self.col_sigma = None if _ideal_read else self.tia_sigma(temp_c, self.ref_gain)
+        self.col_sigma, self.col_sigma_lf = (None, None) if _ideal_read else (
+            self.tia_sigma(temp_c, self.ref_gain),
+            self.tia_sigma(temp_c, self.ref_gain, lf=True))
         self._w_tiles = [np.ascontiguousarray(self.w_eff[:, sl].T) for sl in tiles]
         self._var_tiles = None if var is None else [
             np.ascontiguousarray(var[sl], dtype=np.float32) for sl in tiles]
@@ -223,11 +225,15 @@ class ThermalCrossbarLinear(CrossbarLinear):
             i = f[0] * hot[0].sum() - f[1] * hot[1].sum()
             var = sum(fk ** 2 * float((self.read.read_sigma_s(h, temp_c) ** 2).sum())
                       for fk, h in zip(f, hot))
+            var_lf = 0.0        # the TIAs' flicker: the same over the averaged reads
             if dev.tia_noise_a is not None:   # each bit line's TIA, through its trim
-                i_a = np.asarray(dev.tia_noise_a(mapped, temp_c), dtype=np.float64)
-                var += float((((i_a / (1.0 - d[0])) /
-                               dev.read_current_a(self.bit_serial)) ** 2).sum())
-            out[t] = i + np.sqrt(var / self.ref_reads) * rng.standard_normal()
+                def tia_var(law):
+                    i_a = np.asarray(law(mapped, temp_c), dtype=np.float64)
+                    return float((((i_a / (1.0 - d[0])) /
+                                   dev.read_current_a(self.bit_serial)) ** 2).sum())
+                var_lf = 0.0 if dev.tia_noise_lf_a is None else tia_var(dev.tia_noise_lf_a)
+                var += tia_var(dev.tia_noise_a) - var_lf
+            out[t] = i + np.sqrt(var / self.ref_reads + var_lf) * rng.standard_normal()
         return out
 
     def _partials(self, drive: np.ndarray):

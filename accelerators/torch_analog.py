@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .analog import AcamQuantizer, CrossbarLinear, Nonideal, running_mean
+from .analog import AcamQuantizer, CrossbarLinear, Nonideal, running_mean, tia_parts
 from .range_recorder import RangeRecorder
 from .torch_bitserial import bitserial_acam
 from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
@@ -84,6 +84,10 @@ class TorchCrossbarLinear(nn.Module):
         sig = getattr(xb, "col_sigma", None)
         self.register_buffer("col_sigma", None if sig is None else torch.as_tensor(
             np.asarray(sig), dtype=torch.float32), persistent=False)
+        # its part below 1 MHz, which every plane of one input's read shares, or None
+        lf = getattr(xb, "col_sigma_lf", None) if sig is not None else None
+        self.register_buffer("col_sigma_lf", None if lf is None else torch.as_tensor(
+            np.asarray(lf), dtype=torch.float32), persistent=False)
         self.bank = getattr(xb, "conv", None) is not None   # converters per tile
         if xb.q is None:
             self.q = None
@@ -194,10 +198,14 @@ class TorchCrossbarLinear(nn.Module):
                                         var[t * r:(t + 1) * r]) * self._randn(p)
                          for t, p in enumerate(parts)]
         groups = [sum(parts)] if self.partial_sums == "analog" else parts
+        groups = [p.reshape(P, N, -1) for p in groups]
         if self.col_sigma is not None:      # a constant draw: the gradient passes
-            sig = self.col_sigma.to(d2.dtype)
-            groups = [p + sig[g] * self._randn(p) for g, p in enumerate(groups)]
-        return [p.reshape(P, N, -1) for p in groups]
+            hf, lf = tia_parts(self.col_sigma.to(d2.dtype), None if self.col_sigma_lf is None
+                               else self.col_sigma_lf.to(d2.dtype))
+            groups = [p + hf[g] * self._randn(p) for g, p in enumerate(groups)]
+            if lf is not None:              # below 1 MHz: one draw for all P planes
+                groups = [p + lf[g] * self._randn(p[:1]) for g, p in enumerate(groups)]
+        return groups
 
     def _hardware(self, weights, drive, w_eff):
         y = 0.0
@@ -237,7 +245,8 @@ class TorchCrossbarLinear(nn.Module):
                 if self.fast and self.ranges is not None and self.q.stats is None:
                     weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
                     noise = None if self.read_var is None and self.col_sigma is None \
-                        else (self.read_var, self._generator(), self.col_sigma)
+                        else (self.read_var, self._generator(), self.col_sigma,
+                              self.col_sigma_lf)
                     y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q,
                                        noise, signed=self.sign_magnitude)
                 else:

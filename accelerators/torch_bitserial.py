@@ -44,6 +44,8 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from .analog import tia_parts
+
 #: a high plane is computed as sign plane + sparse correction while the fraction of its
 #: inputs that differ from the sign plane stays below this (an ``embedding_bag`` row
 #: costs about 4 multiply-adds of a dense product per element: measured 2026-11-30)
@@ -67,9 +69,11 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     :class:`.torch_quant.BankLookup` (each tile's own); ``noise``: None, or (``var``
     (in, out) per-read variance of each cell in weight units squared or None, a CPU
     ``torch.Generator``, optionally ``col_sigma`` (tiles, out): the rms the bit-line TIAs
-    add to every read, in the column sums' units): each plane's read of each tile adds
-    N(0, sum_i b_i var_i + col_sigma^2) to its column sums before conversion, as the
-    reference form does (other draws, the same distribution). ``signed``: sign-magnitude
+    add to every read, in the column sums' units, and ``col_sigma_lf`` (tiles, out) or
+    None: its part below 1 MHz): each plane's read of each tile adds
+    N(0, sum_i b_i var_i + col_sigma^2 - col_sigma_lf^2) to its column sums before
+    conversion, and every plane of a row's read the same N(0, col_sigma_lf^2) draw, as
+    the reference form does (other draws, the same distribution). ``signed``: sign-magnitude
     planes (``bits`` -1 / 0 / +1, no sign plane; a sparse plane is its nonzero rows' sum,
     its variance sum_i |b_i| var_i). No gradient (the caller adds the straight-through
     term)."""
@@ -109,12 +113,13 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         corr = F.embedding_bag(nz[:, 2], w_sT.T.contiguous(), offsets, mode="sum",
                                per_sample_weights=sgn)
         corr = corr.view(len(sparse), N, T, -1)
-    v_sT = vcorr = c_s = None
+    v_sT = vcorr = c_s = c_lf = None
     if noise is not None:   # each cell's read variance in fine bins squared, (out, in);
         # a plane's variance is sum_i b_i^2 var_i: binary drives' sparse planes the sign
         # plane's plus the differing rows' (B_b - B_sign) var_i, signed ones |b_i| var_i
         var, gen = noise[0], noise[1]
         col_sigma = noise[2] if len(noise) > 2 else None
+        col_lf = noise[3] if len(noise) > 3 and col_sigma is not None else None
         if var is not None:
             v_sT = (var.T.to(dt) * ((q.inv_bin / ranges.to(dt)).T[:, tile_of]) ** 2
                     ).contiguous()
@@ -122,7 +127,9 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                 nz[:, 2], v_sT.T.contiguous(), offsets, mode="sum",
                 per_sample_weights=sgn.abs() if signed else sgn).view(len(sparse), N, T, -1)
         if col_sigma is not None:       # the TIAs' noise in fine bins squared, (tiles, out)
-            c_s = (col_sigma.to(dt) * q.inv_bin / ranges.to(dt)) ** 2
+            hf, lf = tia_parts(col_sigma.to(dt), None if col_lf is None else col_lf.to(dt))
+            c_s = (hf * q.inv_bin / ranges.to(dt)) ** 2
+            c_lf = None if lf is None else lf * q.inv_bin / ranges.to(dt)   # fine bins
     n_bins = q.n_bins
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
     table = q.level_table(dt)            # stored level per (converter,) fine bin
@@ -180,6 +187,9 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                         vb.add_(c_s[t, c0:c1].view(nc, 1, 1))
                     z = torch.randn(buf.shape, generator=gen, dtype=dt).to(dev)
                     buf.addcmul_(vb.clamp_(min=0.0).sqrt_(), z)
+                    if c_lf is not None:    # below 1 MHz: one draw for the row's planes
+                        z1 = torch.randn((nc, 1, m), generator=gen, dtype=dt).to(dev)
+                        buf.addcmul_(c_lf[t, c0:c1].view(nc, 1, 1), z1)
                 if fused is not None:       # one fused pass: index, clip, lookup, shift-add
                     yt = fused(buf, table, wts, r, n_bins)
                 else:

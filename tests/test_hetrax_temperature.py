@@ -6,6 +6,7 @@ shipped memristor model is fitted from it): I(V, G, T) = f G V / (1 + a dT) +
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -455,3 +456,23 @@ def test_race_it_reads_its_cells_through_the_same_model_when_described():
         RaceItOps(bad, _dev(), 0.0, ranges, ni, mem=MEM)
     with pytest.raises(ArchError, match="memristor model"):
         RaceItOps(archmod.load("race-it"), _dev(), 0.0, ranges, ni)
+
+
+@pytest.mark.parametrize("flicker", [False, True])
+def test_reference_reads_average_the_tias_noise_but_not_its_flicker(flicker):
+    """The reference pair's two bit-line TIAs add 1 uA rms each to a read. Averaged over
+    10^12 reads the part drawn anew per read vanishes; a part below 1 MHz (here all of
+    it) is one draw for all of them and stays: over 300 chips the reference's spread is,
+    by hand, sqrt(2) x 1 uA / (v0 sinh(v_read / v0)) (in S: no IR drop, trims 1)."""
+    one = lambda load, t=None: 1e-6 * np.ones(np.shape(load))     # noqa: E731
+    dev = replace(_dev(), tia_noise_a=one, tia_noise_lf_a=one if flicker else None)
+    w = np.ones((3, 8), dtype=np.float32)
+    refs = [ThermalCrossbarLinear(w, dev, None, np.ones(8), s, bit_serial=True,
+                                  read=ReramRead(MEM, 0.2, k=1.0), reference="tile",
+                                  ref_reads=10 ** 12)._ref_current(27.0, "cal")[0]
+            for s in range(300)]
+    hand = math.sqrt(2) * 1e-6 / (0.5 * math.sinh(0.2 / 0.5))
+    if flicker:
+        assert np.std(refs) == pytest.approx(hand, rel=0.15)
+    else:
+        assert np.std(refs) < 0.01 * hand

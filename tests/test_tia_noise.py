@@ -152,16 +152,22 @@ def test_a_sample_and_hold_is_an_rc_low_pass_transparent_to_flicker(held):
     assert noise[0] > noise[1] > noise[2] > lf[0]
 
 
-def test_tia_sigma_by_hand_and_the_reads_carry_it():
+@pytest.mark.parametrize("lf_part", [0.0, 0.5])
+def test_tia_sigma_by_hand_and_the_reads_carry_it(lf_part):
     """CrossbarLinear.tia_sigma with a stated noise law i(load) = 1 uA (1 + load): each
-    (tile, column) read carries sqrt(i(load+)^2 + i(load-)^2) w_max / (span v0
-    sinh(v_read / v0)) (no IR drop, one loss per column: trims 1); over 4000 reads of one input the output's
-    std is that sigma times sqrt(sum_b w_b^2) over the 8 planes (no converter)."""
+    (tile, column) read carries sigma = sqrt(i(load+)^2 + i(load-)^2) w_max / (span v0
+    sinh(v_read / v0)) (no IR drop, one loss per column: trims 1). Its part below 1 MHz
+    is ``lf_part`` of it (sigma_lf), the same draw on every plane of one input's read:
+    over 4000 reads of one input the output's std is, by hand,
+    sqrt((sigma^2 - sigma_lf^2) sum_b w_b^2 + sigma_lf^2 (sum_b w_b)^2) over the 8
+    planes' weights w_b (no converter)."""
     a = arch.load("race-it")
     hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
     dev = replace(hardware.crossbar_device(hw, a.component("crossbar")), g_sigma_s=None,
                   ir_drop_rel=lambda load: 0.0 * np.asarray(load), ir_profile="column",
-                  tia_noise_a=lambda load, t=None: 1e-6 * (1.0 + np.asarray(load)))
+                  tia_noise_a=lambda load, t=None: 1e-6 * (1.0 + np.asarray(load)),
+                  tia_noise_lf_a=(lambda load, t=None: lf_part * 1e-6 * (1.0 + np.asarray(load)))
+                  if lf_part else None)
     rng = np.random.default_rng(3)
     w = rng.normal(0, 0.1, (5, 256)).astype(np.float32)
     xb = CrossbarLinear(w, dev, 8, 1.0, 0, bit_serial=True, w_scale="column",
@@ -176,10 +182,15 @@ def test_tia_sigma_by_hand_and_the_reads_carry_it():
         hand = np.sqrt((1e-6 * (1 + lp)) ** 2 + (1e-6 * (1 + ln)) ** 2) * \
             np.abs(w).max(axis=1) / unit
         np.testing.assert_allclose(xb.col_sigma[t], hand, rtol=1e-5)
+        if lf_part:
+            np.testing.assert_allclose(xb.col_sigma_lf[t], lf_part * hand, rtol=1e-5)
+    assert (xb.col_sigma_lf is None) == (not lf_part)
     x = np.repeat(rng.uniform(-1, 1, (1, 256)).astype(np.float32), 4000, axis=0)
     y = xb(x)
-    wts = 2.0 ** np.arange(8) / 127
-    expect = np.sqrt((xb.col_sigma.astype(np.float64) ** 2).sum(0) * (wts ** 2).sum())
+    wts = xb._planes(x[:1])[0].astype(np.float64)
+    assert len(wts) == 8
+    var = (xb.col_sigma.astype(np.float64) ** 2).sum(0)
+    expect = np.sqrt(var * ((1 - lf_part ** 2) * (wts ** 2).sum() + lf_part ** 2 * wts.sum() ** 2))
     np.testing.assert_allclose(y.std(0), expect, rtol=0.05)
 
 

@@ -216,12 +216,15 @@ def test_read_noise_has_its_distribution_in_both_forms(layer):
         assert float(m(X[:200], W).double().std(0).max()) < 0.01 * float(expect.min())
 
 
-def test_tia_noise_has_its_distribution_in_both_forms(layer):
+@pytest.mark.parametrize("lf_part", [0.0, 0.5])
+def test_tia_noise_has_its_distribution_in_both_forms(layer, lf_part):
     """The bit-line TIAs' noise (col_sigma, per tile and column): every plane's read adds
-    N(0, col_sigma^2) before conversion, whatever the plane drives, in the inference form
-    as in the reference one (other draws). Set to 10 % of each converter range; by hand
-    the output's variance of column c is sum_t sum_b w_b^2 (s_tc^2 + (2 R_tc / 256)^2 / 12)
-    (the code step's rounding on every plane: the noise spans ~26 steps)."""
+    N(0, col_sigma^2) before conversion, whatever the plane drives, its part below 1 MHz
+    (col_sigma_lf, ``lf_part`` of it) one draw that every plane of the row's read shares,
+    in the inference form as in the reference one (other draws). Set to 10 % of each
+    converter range; by hand the output's variance of column c is sum_t ((1 - lf_part^2)
+    s_tc^2 sum_b w_b^2 + lf_part^2 s_tc^2 (sum_b w_b)^2 + (2 R_tc / 256)^2 / 12
+    sum_b w_b^2) (the code step's rounding on every plane: the noise spans ~26 steps)."""
     xb, w, x = layer
     W = torch.tensor(w)
     m = TorchCrossbarLinear(xb, W, (6,))
@@ -229,6 +232,9 @@ def test_tia_noise_has_its_distribution_in_both_forms(layer):
     wts, _ = m._bit_planes(torch.clamp(X[:1] / m.x_max, -1.0, 1.0))
     s = 0.1 * m.ranges.double()                                       # (T, out)
     m.col_sigma = s.float()
+    m.col_sigma_lf = (lf_part * s).float() if lf_part else None
     step2 = (2.0 * m.ranges.double() / 256) ** 2 / 12
-    expect = torch.sqrt(float((wts.double() ** 2).sum()) * (s ** 2 + step2).sum(0))
+    w2, w1 = float((wts.double() ** 2).sum()), float(wts.double().sum())
+    expect = torch.sqrt(((1 - lf_part ** 2) * w2 * s ** 2 + lf_part ** 2 * w1 ** 2 * s ** 2
+                         + w2 * step2).sum(0))
     _both_forms(m, X, W, expect)
