@@ -27,8 +27,6 @@ trimmed feedback r_f, as the converter's gain trim reads it).
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from ...circuits.crossbar import sample_hold
@@ -39,7 +37,8 @@ from ..waveform import value_at
 from .crossbar import RF_PARAM
 from .crossbar_params import readout_params
 from .crossbar_transient import check_virtual_ground
-from .wake import tia_bench_params, tia_lines
+from .tia_noise import column_bench
+from .wake import tia_bench_params
 
 #: tracking until here (the bench starts at its operating point, so nothing settles)
 T_OPEN_S = 2e-9
@@ -83,12 +82,8 @@ class HoldInjection(Recipe):
     def body(self, tech, p):
         if float(p["c_hold_ff"]) <= 0:
             raise ValueError("hold-injection needs a hold: set c_hold_ff > 0")
-        g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
-        i_col = f"{{level*({g_col})*v0_v*sinh(v_read_v/v0_v)}}"
-        bench = [re.sub(r"^Icol 0 icol .*$", f"Icol 0 icol DC {i_col}", ln)
-                 for ln in tia_lines(p, 1e-9, on=True, g_col_s=g_col)]
         t0, t1 = format_number(T_OPEN_S), format_number(T_OPEN_S + float(p["t_edge_s"]))
-        return [*bench, f"Rcol s vcm {{1/({g_col})}}",
+        return [*column_bench(p, "DC", "level"),
                 f"Vrf rf_probe 0 {{{RF_PARAM}}}",      # the trimmed feedback, read back
                 f"Vphi phi 0 PWL(0 1.8 {t0} 1.8 {t1} 0)",
                 f"Vphib phib 0 PWL(0 0 {t0} 0 {t1} 1.8)",

@@ -66,6 +66,19 @@ F_LO_HZ, F_HI_HZ = 1e3, 1e10
 F_LF_HZ = 1e6
 
 
+def column_bench(p, source: str, level: str = "") -> list[str]:
+    """The enabled TIA of ``tia_lines`` with the column at ``frac_on`` on its bit line:
+    its cells a noiseless resistor G_col to the reference, and its own read current
+    (every input at v_read, the 27 C cell law, no wires: what the feedback's swing rule
+    reads; times ``level``, a parameter name, if given) from a ``source`` ("AC 1 DC":
+    the noise analysis' input; "DC")."""
+    g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
+    i_col = f"{{{level + '*' if level else ''}({g_col})*v0_v*sinh(v_read_v/v0_v)}}"
+    return [*(re.sub(r"^Icol 0 icol .*$", f"Icol 0 icol {source} {i_col}", ln)
+              for ln in tia_lines(p, 1e-9, on=True, g_col_s=g_col)),
+            f"Rcol s vcm {{1/({g_col})}} noisy=0"]
+
+
 @register_recipe
 class TiaNoise(Recipe):
     """The crossbar column's TIA: output noise, and referred to its input current."""
@@ -100,15 +113,9 @@ class TiaNoise(Recipe):
         # the column current is the noise analysis' input: ngspice refers the output
         # noise to it, so their ratio at 1 kHz is the small-signal transimpedance (the
         # bias line's decoupling does not matter at the operating point)
-        g_col = f"{int(p['rows'])}*(g_off_us+frac_on*(g_on_us-g_off_us))*1e-6"
-        # the column's own read current at its load flows (every input at v_read, the
-        # 27 C cell law, no wires: what the feedback's swing rule reads)
-        i_col = f"{{({g_col})*v0_v*sinh(v_read_v/v0_v)}}"
-        bench = [re.sub(r"^Icol 0 icol .*$", f"Icol 0 icol AC 1 DC {i_col}", ln)
-                 for ln in tia_lines(p, 1e-9, on=True, g_col_s=g_col)]
         hold = [] if p["c_hold_ff"] <= 0 else sample_hold(
             "", "out", "hold", "vdd", ParamRef("w_hold_um"), float(p["c_hold_ff"]))
-        return [*bench, f"Rcol s vcm {{1/({g_col})}} noisy=0", *hold,
+        return [*column_bench(p, "AC 1 DC"), *hold,
                 # ngspice 46 runs noise only with the Sparse solver
                 ".options sparse"]
 
