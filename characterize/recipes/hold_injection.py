@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...circuits.crossbar import sample_hold
+from ...circuits.gated_ota import VDD_V
 from ...circuits.netlist import ParamRef
 from ..params import Param, format_number
 from ..recipe import Output, Recipe, register_recipe
@@ -83,10 +84,11 @@ class HoldInjection(Recipe):
         if float(p["c_hold_ff"]) <= 0:
             raise ValueError("hold-injection needs a hold: set c_hold_ff > 0")
         t0, t1 = format_number(T_OPEN_S), format_number(T_OPEN_S + float(p["t_edge_s"]))
+        hi = format_number(VDD_V)          # the bench's supply: the gates swing rail to rail
         return [*column_bench(p, "DC", "level"),
                 f"Vrf rf_probe 0 {{{RF_PARAM}}}",      # the trimmed feedback, read back
-                f"Vphi phi 0 PWL(0 1.8 {t0} 1.8 {t1} 0)",
-                f"Vphib phib 0 PWL(0 0 {t0} 0 {t1} 1.8)",
+                f"Vphi phi 0 PWL(0 {hi} {t0} {hi} {t1} 0)",
+                f"Vphib phib 0 PWL(0 0 {t0} 0 {t1} {hi})",
                 *sample_hold("", "out", "hold", "vdd", ParamRef("w_hold_um"),
                              float(p["c_hold_ff"]), phi="phi", phi_b="phib"),
                 ".options reltol=1e-6 method=gear" if p["tight"] == "yes"
