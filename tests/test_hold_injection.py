@@ -109,8 +109,16 @@ def test_tight_tolerance_run_agrees(tmp_path):
     assert float(np.ravel(loose)[0]) == pytest.approx(float(np.ravel(tight)[0]), rel=0.02)
 
 
-def test_no_hold_is_refused():
+def test_no_hold_is_refused_in_one_line(tmp_path):
+    """c_hold_ff = 0 (no hold) is refused where every parameter is checked, before any
+    netlist or file: the shipped readout's 1 pF is the default."""
+    from imcspice.characterize.params import ParameterError
     from imcspice.characterize.recipes import get_recipe
     rec = get_recipe("hold-injection")
-    with pytest.raises(ValueError, match="needs a hold"):
-        rec.body(None, rec.resolve({"c_hold_ff": 0.0}))
+    assert rec.resolve({})["c_hold_ff"] == READOUT["c_hold_ff"][0]
+    with pytest.raises(ParameterError, match="c_hold_ff"):
+        rec.resolve({"c_hold_ff": 0.0})
+    with pytest.raises(ParameterError, match="c_hold_ff"):
+        run_sweep(SweepSpec("hold-injection", {"c_hold_ff": [0.0]}, ["tt"], [27]),
+                  tmp_path / "x.raw.h5", progress=False)
+    assert not (tmp_path / "x.raw.h5").exists()

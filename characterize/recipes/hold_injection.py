@@ -27,6 +27,8 @@ trimmed feedback r_f, as the converter's gain trim reads it).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ...circuits.crossbar import sample_hold
@@ -62,7 +64,9 @@ class HoldInjection(Recipe):
         Param("level", 1.0, "", "the read's current as a fraction of the column's full "
               "read (every input at v_read): where the output sits, at the same trim "
               "[default: the full read]", min=0.0, max=1.0),
-        *(q for q in readout_params() if q.name in ("c_hold_ff", "w_hold_um")),
+        # a hold is what this bench measures: none is refused where every input is checked
+        *(dataclasses.replace(q, default=1000.0, min=1.0) if q.name == "c_hold_ff" else q
+          for q in readout_params() if q.name in ("c_hold_ff", "w_hold_um")),
         Param("t_edge_s", 100e-12, "s", "the hold clock's edge [default: assumption, one "
               "SKY130 inverter into the switch's two gates]", min=10e-12, max=5e-9),
         Param("t_hold_s", 1e-6, "s", "how long the sample is held after the edge "
@@ -81,8 +85,6 @@ class HoldInjection(Recipe):
     )
 
     def body(self, tech, p):
-        if float(p["c_hold_ff"]) <= 0:
-            raise ValueError("hold-injection needs a hold: set c_hold_ff > 0")
         t0, t1 = format_number(T_OPEN_S), format_number(T_OPEN_S + float(p["t_edge_s"]))
         hi = format_number(VDD_V)          # the bench's supply: the gates swing rail to rail
         return [*column_bench(p, "DC", "level"),
