@@ -43,6 +43,12 @@ from .crossbar_transient import check_virtual_ground
 from .tia_noise import column_bench
 from .wake import tia_bench_params
 
+#: the bench's own c_hold_ff text: a hold is required here (the readout's text allows none).
+#: The default is the shipped readout's (characterize/defaults.py READOUT, which imports
+#: the recipes, so it is restated here; tests/test_hold_injection.py holds them equal)
+HOLD_DOC = ("sample-and-hold capacitor on the TIA output, through a closed transmission "
+            "gate; the pedestal is read on it [default: the shipped readout's 1 pF]")
+
 #: tracking until here (the bench starts at its operating point, so nothing settles)
 T_OPEN_S = 2e-9
 #: the pedestal is read this long after the edge ends (the injected charge shared
@@ -65,7 +71,8 @@ class HoldInjection(Recipe):
               "read (every input at v_read): where the output sits, at the same trim "
               "[default: the full read]", min=0.0, max=1.0),
         # a hold is what this bench measures: none is refused where every input is checked
-        *(dataclasses.replace(q, default=1000.0, min=1.0) if q.name == "c_hold_ff" else q
+        *(dataclasses.replace(q, default=1000.0, min=1.0, doc=HOLD_DOC)
+          if q.name == "c_hold_ff" else q
           for q in readout_params() if q.name in ("c_hold_ff", "w_hold_um")),
         Param("t_edge_s", 100e-12, "s", "the hold clock's edge [default: assumption, one "
               "SKY130 inverter into the switch's two gates]", min=10e-12, max=5e-9),
