@@ -105,10 +105,19 @@ CROSSBAR_OMITTED = (
     "a tile take its 128 held outputs in 16 x 0.34 ns), is under 1/500 of an 8-bit LSB "
     "of the 0.2 V swing",
     "the bit-line TIAs' noise below 1 MHz (flicker; the tia-noise model's i_noise_lf_a, "
-    "0.36-0.51 of its rms at loads 0.06-0.25) is one draw for the planes of one input's "
-    "read, and a new one for the next input; the inputs stream through a tile ~0.2 us "
-    "apart, so that noise correlates neighbouring tokens too (not modeled), and the "
-    "1-5 MHz part, drawn per plane, correlates a read's planes in part (assumption)")
+    "0.36-0.51 of its rms at loads 0.06-0.25) is a 1/f noise over 1 kHz - 1 MHz whose "
+    "correlation across a read's planes follows from dac.plane_period_s (the planes' "
+    "slots; accelerators/plane_schedule.py; without it one draw for all of them), and "
+    "a new draw for the next input; the "
+    "inputs stream through a tile ~0.2 us apart, so that noise correlates neighbouring "
+    "tokens too (not modeled), and the 1-5 MHz part, drawn per plane, correlates a "
+    "read's planes in part (assumption)")
+
+#: stated where the description skips empty planes (dac.skip_empty)
+SKIP_OMITTED = (
+    "the plane schedule's decision which planes of a tile to read (dac.skip_empty: one "
+    "OR of the tile's row enables per plane) is not priced, and every plane's read and "
+    "conversion is priced as if made (an upper bound on the energy of a skipped read)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality

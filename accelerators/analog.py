@@ -19,6 +19,7 @@ import numpy as np
 
 from .ir_profile import (as_columns, from_columns, mapped_conductances, tile_blocks,
                          tile_loads, tile_rows_of)
+from .plane_schedule import PlaneSchedule, scheduled
 from .weight_scale import normalized_weights, row_scale
 
 
@@ -235,6 +236,8 @@ class CrossbarLinear:
       gain on every plane (calibrated out); the MSB plane counts negative. With
       ``sign_magnitude`` the code is sign and ``in_bits - 1`` magnitude bits, each plane
       a ternary read (-v_read, 0 or +v_read: the odd sinh law keeps one gain).
+      ``schedule`` (:class:`.plane_schedule.PlaneSchedule`, sign-magnitude only) sets
+      each plane's polarity per converter group and input, and skips empty planes.
     * multi-level: one read at ``u·v_read`` through the device law g·v0·sinh(v/v0).
     * ``in_bits=None``: ideal drive (no DAC quantization or clipping; quantization off).
 
@@ -254,9 +257,15 @@ class CrossbarLinear:
                  *, bit_serial: bool = False, out_bits: int | None = None,
                  partial_sums: str = "digital", quantizer=None, w_scale: str = "matrix",
                  tile_cols: int | None = None, converters_per_tile: int | None = None,
-                 sign_magnitude: bool = False, range_pct: float = 99.99):
+                 sign_magnitude: bool = False, range_pct: float = 99.99,
+                 schedule: PlaneSchedule | None = None):
         self.dev, self.in_bits = dev, in_bits
         self.sign_magnitude = bool(sign_magnitude)
+        if schedule is not None and not (bit_serial and sign_magnitude):
+            raise ValueError("a plane schedule needs bit-serial sign-magnitude planes")
+        # which planes are read and with which polarity (.plane_schedule); an ideal
+        # drive (in_bits None) reads one exact plane
+        self.schedule = schedule if in_bits is not None else None
         self.range_pct = float(range_pct)     # the converters' calibration percentile
         self.bit_serial, self.out_bits, self.partial_sums = bit_serial, out_bits, partial_sums
         # x_max per input channel (calibration maxima). Channels whose range exceeds
@@ -345,9 +354,24 @@ class CrossbarLinear:
         hf, lf = tia_parts(self.col_sigma, self.col_sigma_lf)
         z = self._tia_rng.standard_normal(p.shape).astype(np.float32)
         p = p + hf[g] * z
-        if lf is not None:
-            p = p + lf[g] * self._tia_rng.standard_normal((1, *p.shape[1:])).astype(np.float32)
+        if lf is not None:      # K draws per row and column, mixed over the P planes
+            mix = self.lf_mix(p.shape[0])
+            z = self._tia_rng.standard_normal((mix.shape[1], *p.shape[1:])).astype(np.float32)
+            p = p + lf[g] * np.tensordot(mix, z, axes=(1, 0))
         return p
+
+    def lf_mix(self, n_planes: int) -> np.ndarray:
+        """(P, K): how the P planes of a read share the TIAs' flicker
+        (:meth:`.plane_schedule.PlaneSchedule.lf_mix`; no schedule: one shared draw)."""
+        return (self.schedule or PlaneSchedule()).lf_mix(n_planes)
+
+    def _scheduled_planes(self, x: np.ndarray):
+        """(plane weights, drives with the schedule's polarities, multipliers (P, rows,
+        groups) or None): :meth:`_planes` through the plane schedule."""
+        weights, d = self._planes(x)
+        d, m = scheduled(self.schedule, weights, d, self.dev.tile_rows,
+                         1 if self.partial_sums == "analog" else self.n_tiles)
+        return weights, d, m
 
     def _planes(self, x: np.ndarray):
         """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,
@@ -396,18 +420,19 @@ class CrossbarLinear:
     def calibrate(self, x: np.ndarray, pct: float | None = None) -> None:
         """Set each converter's range from the hardware path's own outputs on a
         calibration batch: per tile and column, the ``pct`` percentile (default the
-        crossbar's ``range_pct``) of |output| over all planes and rows; over several
-        batches, the mean of theirs (:class:`.range_recorder.RangeRecorder`)."""
+        crossbar's ``range_pct``) of |output| over the reads made (all planes and rows,
+        less the planes a schedule skips); over several batches, the mean of theirs
+        (:class:`.range_recorder.RangeRecorder`)."""
         pct = self.range_pct if pct is None else pct
-        _, d = self._planes(x)
-        m = np.stack([np.percentile(np.abs(p).reshape(-1, p.shape[-1]), pct, axis=0)
-                      for _, p in self._partials(d)])
+        _, d, s = self._scheduled_planes(x)
+        m = np.stack([np.percentile(np.abs(read_values(p, s, t)), pct, axis=0)
+                      for t, p in self._partials(d)])
         self.n_calibrated += 1
         self.ranges = running_mean(self.ranges, np.maximum(m, 1e-12).astype(np.float32),
                                    self.n_calibrated)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        weights, d = self._planes(x)
+        weights, d, s = self._scheduled_planes(x)
         w = weights.astype(np.float32)
         y = 0.0
         for t, p in self._partials(d):                      # p: (P, rows, out)
@@ -415,13 +440,34 @@ class CrossbarLinear:
                 if self.ranges is None:
                     raise RuntimeError("CrossbarLinear: calibrate() before converting")
                 R = self.ranges[t]
-                v = np.clip(p / R, -1.0, 1.0)
-                p = (self.q(v) if self.conv is None else self.q(v, self.conv[t])) * R
+
+                def codes(v):
+                    v = np.clip(v / R, -1.0, 1.0)
+                    return (self.q(v) if self.conv is None else self.q(v, self.conv[t])) * R
+                if s is None:
+                    p = codes(p)
+                else:                            # the skipped reads' codes stay 0
+                    sel, c = s[:, :, t] != 0, np.zeros_like(p)
+                    if sel.any():
+                        c[sel] = codes(p[sel][None])[0]
+                    p = c
+            if s is not None:                    # each plane's code times its polarity
+                p = p * s[:, :, t, None]
             y = y + np.tensordot(w, p, axes=(0, 0))          # shift-add of the planes
         y = np.asarray(y, dtype=np.float32).reshape(*x.shape[:-1], -1)
         if self.w_digital.size:
             y = y + x[..., self.digital] @ self.w_digital
         return y
+
+
+def read_values(p, m, g: int):
+    """The values of group ``g``'s column outputs ``p`` (P, N, out) that are read and
+    converted, (reads, out): all of them, or with multipliers ``m`` (P, N, groups) the
+    planes not skipped (all, should a batch drive none of the group's rows)."""
+    if m is None:
+        return p.reshape(-1, p.shape[-1])
+    sel = m[:, :, g] != 0
+    return p[sel] if sel.any() else p.reshape(-1, p.shape[-1])
 
 
 def tia_parts(sigma, sigma_lf):

@@ -47,13 +47,13 @@ figures with the pretrained model's on the same chips). When the file is present
 model on the same chips and texts.
 
 Measured (2026-12-05, the shipped description with every non-ideality on, the bit-line
-TIAs' noise included, its flicker shared by a read's planes; 1 thread; chips 1000-1004,
-the 16 texts ``_subset(minilm_eval, 16)``, calibration on 4 ``minilm_calib`` texts):
-pretrained 0.9756 ± 0.0010; the full matrices 0.9788 ± 0.0008; shipped (rank 16)
-**0.9789 ± 0.0009** (0.9800, 0.9793, 0.9792, 0.9786, 0.9776). The FULL protocol's
-figures and what limits them (the TIAs' noise): docs/race_it_finetune.md, last section.
-The file shipped before (trained on chips without the TIAs' noise, 2026-12-03: 0.9904 ±
-0.0003 on FULL on those chips) reads 0.9786 ± 0.0005 on today's.
+TIAs' noise included, read with its plane schedule (:mod:`.plane_schedule`: balanced
+polarity, empty planes skipped); 1 thread; chips 1000-1004, the 16 texts
+``_subset(minilm_eval, 16)``, calibration on 4 ``minilm_calib`` texts): pretrained
+0.9861 ± 0.0008; the full matrices 0.9883 ± 0.0005; shipped (rank 16) **0.9883 ±
+0.0006** (0.9884, 0.9882, 0.9891, 0.9877, 0.9879). The FULL protocol's figures and what
+limits them: docs/race_it_finetune.md, last section. The file shipped before (trained
+with every plane read at +v_read) reads 0.9877 ± 0.0002 on today's chips.
 
 History (docs/race_it_finetune.md: every figure and command): the norm/bias delta
 shipped before (``--steps 80 --lr 5e-4``, chips 100 and 101, default trainable) gave

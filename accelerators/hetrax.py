@@ -25,6 +25,7 @@ from .arch import ArchError
 from .floorplan import fit_tiers, tier_count
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_encoding, input_planes
+from .plane_schedule import plane_schedule
 from .ops import FP32Ops
 from .thermal_reram import REFERENCE_MODES, T_REF_C, ReramRead, ThermalCrossbarLinear
 
@@ -53,6 +54,7 @@ class HetraxOps(FP32Ops):
         input_planes(arch)
         # the input code's encoding, as the pricing counts its planes (mapping.py)
         self.sign_magnitude = input_encoding(arch) == "sign-magnitude"
+        self.schedule = plane_schedule(arch)   # planes read, and their polarity
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         self.in_bits = int(arch.component("dac")["bits"])
         self.adc_bits = int(arch.component("converter")["bits"])
@@ -104,7 +106,7 @@ class HetraxOps(FP32Ops):
         if xb is None:
             q = self.ni.quantization
             kw = dict(bit_serial=self.bit_serial, out_bits=self.adc_bits if q else None,
-                      sign_magnitude=self.sign_magnitude,
+                      sign_magnitude=self.sign_magnitude, schedule=self.schedule,
                       partial_sums=self.partial_sums, quantizer=uniform_quantizer,
                       w_scale=self.w_scale)
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],

@@ -105,6 +105,7 @@ from .arch import ArchError
 from .converters import ConverterBank
 from .hardware import scale_crossbar
 from .mapping import input_encoding, input_planes
+from .plane_schedule import plane_schedule
 from .ops import FP32Ops
 from .race_it_attention import AcamAttention
 from .thermal_reram import ReramRead, ThermalCrossbarLinear
@@ -136,6 +137,7 @@ class RaceItOps(AcamAttention, FP32Ops):
         input_planes(arch)  # validates the DAC mode against its priced figure
         # the input code's encoding, as the pricing counts its planes (mapping.py)
         self.sign_magnitude = input_encoding(arch) == "sign-magnitude"
+        self.schedule = plane_schedule(arch)   # planes read, and their polarity
         self.bit_serial = arch.component("dac")["mode"] == "bit-serial"
         conv = arch.component("converter")
         self.conv_bits = int(conv["bits"])
@@ -283,7 +285,7 @@ class RaceItOps(AcamAttention, FP32Ops):
             args = (w, self.dev, self.in_bits if q else None, self.r[name]["in_ch"],
                     seed_for(name, self.seed), self.w_clip_pct, self.outlier_factor)
             kw = dict(bit_serial=self.bit_serial, out_bits=self.conv_bits if q else None,
-                      sign_magnitude=self.sign_magnitude,
+                      sign_magnitude=self.sign_magnitude, schedule=self.schedule,
                       partial_sums=self.partial_sums, quantizer=self._converter,
                       w_scale=self.w_scale, tile_cols=self.tile_cols,
                       converters_per_tile=self.conv_per_tile,

@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .analog import AcamQuantizer, CrossbarLinear, Nonideal, running_mean, tia_parts
+from .analog import (AcamQuantizer, CrossbarLinear, Nonideal, read_values, running_mean,
+                     tia_parts)
+from .plane_schedule import scheduled
 from .range_recorder import RangeRecorder
 from .torch_bitserial import bitserial_acam
 from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
@@ -72,6 +74,8 @@ class TorchCrossbarLinear(nn.Module):
         self.in_bits, self.bit_serial = xb.in_bits, xb.bit_serial
         self.range_pct = float(xb.range_pct)
         self.sign_magnitude = bool(getattr(xb, "sign_magnitude", False))
+        self.schedule = getattr(xb, "schedule", None)       # .plane_schedule
+        self.lf_mix = xb.lf_mix                             # (P,) -> (P, K) numpy
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
         self.n_tiles = int(xb.n_tiles)
         self.v_read, self.v0 = float(xb.dev.v_read_v), float(xb.dev.v0_v)
@@ -140,11 +144,26 @@ class TorchCrossbarLinear(nn.Module):
         weights[-1] = -weights[-1]                                     # the MSB counts negative
         return weights, bits
 
-    def _convert_sum(self, p: torch.Tensor, t: int, weights: torch.Tensor) -> torch.Tensor:
+    def _convert_sum(self, p: torch.Tensor, t: int, weights: torch.Tensor,
+                     m: torch.Tensor | None = None) -> torch.Tensor:
         """Convert each plane's column outputs p (P, N, out) over the (tile, column) range
-        and shift-add the planes: (N, out)."""
+        and shift-add the planes: (N, out). ``m`` (P, N, groups): the plane schedule's
+        multipliers (a skipped read is not converted, its code 0; each code times its
+        plane's polarity), or None."""
+        if m is not None:
+            mt = m[:, :, t].to(p.dtype)
+            if self.q is not None:
+                sel, c = mt != 0, torch.zeros_like(p)
+                if bool(sel.any()):
+                    c = c.index_put((sel,), self._codes(p[sel][None], t)[0])
+                p = c
+            return torch.tensordot(weights, p * mt[..., None], dims=([0], [0]))
         if self.q is None:
             return torch.tensordot(weights, p, dims=([0], [0]))
+        return torch.tensordot(weights, self._codes(p, t), dims=([0], [0]))
+
+    def _codes(self, p: torch.Tensor, t: int) -> torch.Tensor:
+        """The converted values of the column outputs p (A, B, out) of group ``t``."""
         if self.ranges is None:
             raise RuntimeError("TorchCrossbarLinear: its converter has no calibrated range")
         r = self.ranges[t].to(p.dtype)
@@ -155,8 +174,7 @@ class TorchCrossbarLinear(nn.Module):
             q = self.q
             idx = torch.addcmul(torch.full_like(r, -q.lo * q.inv_bin), p, q.inv_bin / r)
             idx = idx.clamp_(0, q.n_bins - 1).to(torch.int32)
-            codes = q.levels_at(idx, t, p.dtype)
-            return torch.tensordot(weights, codes, dims=([0], [0])) * r
+            return q.levels_at(idx, t, p.dtype) * r
         if self.bank and self.q.stats is not None and not torch.is_grad_enabled():
             # level pass: p / r written straight in (column, plane x row) order, the
             # order read_counting sums in (one pass fewer than dividing, then
@@ -170,7 +188,7 @@ class TorchCrossbarLinear(nn.Module):
         else:
             v = torch.clamp(p / r, -1.0, 1.0)     # (a level pass records v: the q's record)
             c = (self.q(v, t) if self.bank else self.q(v)) * r
-        return torch.tensordot(weights, c, dims=([0], [0]))       # shift-add of planes
+        return c
 
     def _generator(self) -> torch.Generator:
         """The operator's own CPU generator of read-noise draws (seeded once)."""
@@ -203,14 +221,23 @@ class TorchCrossbarLinear(nn.Module):
             hf, lf = tia_parts(self.col_sigma.to(d2.dtype), None if self.col_sigma_lf is None
                                else self.col_sigma_lf.to(d2.dtype))
             groups = [p + hf[g] * self._randn(p) for g, p in enumerate(groups)]
-            if lf is not None:              # below 1 MHz: one draw for all P planes
-                groups = [p + lf[g] * self._randn(p[:1]) for g, p in enumerate(groups)]
+            if lf is not None:              # below 1 MHz: K draws mixed over the P planes
+                mix = torch.as_tensor(self.lf_mix(P), dtype=d2.dtype, device=d2.device)
+                groups = [p + lf[g] * torch.tensordot(mix, self._randn(
+                    p[:1].expand(mix.shape[1], -1, -1)), dims=([1], [0]))
+                    for g, p in enumerate(groups)]
         return groups
 
+    def _scheduled(self, weights, drive):
+        """(drive with the plane schedule's polarities, its multipliers or None)."""
+        return scheduled(self.schedule, weights, drive, self.rows,
+                         1 if self.partial_sums == "analog" else self.n_tiles)
+
     def _hardware(self, weights, drive, w_eff):
+        drive, m = self._scheduled(weights, drive)
         y = 0.0
         for t, p in enumerate(self._groups(drive, w_eff)):
-            y = y + self._convert_sum(p, t, weights)
+            y = y + self._convert_sum(p, t, weights, m)
         return y
 
     @torch.no_grad()
@@ -225,9 +252,10 @@ class TorchCrossbarLinear(nn.Module):
         xa = x2.index_select(1, self.analog_idx) / self.x_max
         w_eff = weight.index_select(1, self.analog_idx).float() * self.x_max + \
             self.delta.float()
-        _, drive = self._planes(xa)
-        m = torch.stack([percentile_cols(p.abs().reshape(-1, p.shape[-1]), pct)
-                         for p in self._groups(drive, w_eff)])
+        weights, drive = self._planes(xa)
+        drive, s = self._scheduled(weights, drive)
+        m = torch.stack([percentile_cols(read_values(p, s, t).abs(), pct)
+                         for t, p in enumerate(self._groups(drive, w_eff))])
         self.n_calibrated += 1
         self.ranges = running_mean(self.ranges, m.clamp_min(1e-12).float(), self.n_calibrated)
         return self.ranges.cpu().numpy()
@@ -244,11 +272,12 @@ class TorchCrossbarLinear(nn.Module):
             with torch.no_grad():
                 if self.fast and self.ranges is not None and self.q.stats is None:
                     weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
+                    bits, m = self._scheduled(weights, bits)
                     noise = None if self.read_var is None and self.col_sigma is None \
                         else (self.read_var, self._generator(), self.col_sigma,
-                              self.col_sigma_lf)
+                              self.col_sigma_lf, self.lf_mix(len(weights)))
                     y = bitserial_acam(weights, bits, w_eff, self.ranges, self.rows, self.q,
-                                       noise, signed=self.sign_magnitude)
+                                       noise, signed=self.sign_magnitude, planes_m=m)
                 else:
                     weights, drive = self._planes(xa)
                     y = self._hardware(weights, drive, w_eff)

@@ -59,7 +59,8 @@ ROW_BLOCK = 512
 
 def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tensor,
                    ranges: torch.Tensor, rows: int, q, noise=None,
-                   signed: bool = False) -> torch.Tensor:
+                   signed: bool = False, planes_m: torch.Tensor | None = None
+                   ) -> torch.Tensor:
     """Converted, shift-added output (N, out) of a bit-serial read.
 
     ``weights`` (P,) plane weights (MSB last, negative); ``bits`` (P, N, in) binary
@@ -70,13 +71,17 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     (in, out) per-read variance of each cell in weight units squared or None, a CPU
     ``torch.Generator``, optionally ``col_sigma`` (tiles, out): the rms the bit-line TIAs
     add to every read, in the column sums' units, and ``col_sigma_lf`` (tiles, out) or
-    None: its part below 1 MHz): each plane's read of each tile adds
+    None: its part below 1 MHz, and optionally ``lf_mix`` (P, K) numpy, default a column of
+    ones): each plane's read of each tile adds
     N(0, sum_i b_i var_i + col_sigma^2 - col_sigma_lf^2) to its column sums before
-    conversion, and every plane of a row's read the same N(0, col_sigma_lf^2) draw, as
-    the reference form does (other draws, the same distribution). ``signed``: sign-magnitude
+    conversion, and plane b of a row's read col_sigma_lf sum_k lf_mix[b, k] z_k (K draws
+    per row and column; one draw shared by every plane by default), as the reference
+    form does (other draws, the same distribution). ``signed``: sign-magnitude
     planes (``bits`` -1 / 0 / +1, no sign plane; a sparse plane is its nonzero rows' sum,
-    its variance sum_i |b_i| var_i). No gradient (the caller adds the straight-through
-    term)."""
+    its variance sum_i |b_i| var_i). ``planes_m`` (P, N, tiles) or None: the plane
+    schedule's multipliers (:mod:`.plane_schedule`; ``bits`` already carry the
+    polarities): each plane's code of a tile times its multiplier, 0 for a skipped read.
+    No gradient (the caller adds the straight-through term)."""
     P, N, n_in = bits.shape
     dt, dev = w_eff.dtype, w_eff.device
     T = ranges.shape[0]
@@ -120,6 +125,8 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
         var, gen = noise[0], noise[1]
         col_sigma = noise[2] if len(noise) > 2 else None
         col_lf = noise[3] if len(noise) > 3 and col_sigma is not None else None
+        mix = torch.ones((P, 1), dtype=dt, device=dev) if len(noise) < 5 else \
+            torch.as_tensor(noise[4], dtype=dt, device=dev)[order]     # plane order
         if var is not None:
             v_sT = (var.T.to(dt) * ((q.inv_bin / ranges.to(dt)).T[:, tile_of]) ** 2
                     ).contiguous()
@@ -134,7 +141,9 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
     bank = not hasattr(q, "_table")      # per-tile converters (.torch_quant.BankLookup)
     table = q.level_table(dt)            # stored level per (converter,) fine bin
     out = w_sT.shape[0]
-    fused = None if bank else compiled(_convert)
+    # (the compiled pass has no plane multipliers: a schedule runs eagerly)
+    fused = None if (bank or planes_m is not None) else compiled(_convert)
+    pm = None if planes_m is None else planes_m.to(dt)[order]
     # Layout (column, plane, row): a column's P x rows indices lie together, so the
     # gathers of the columns that share a converter (contiguous columns, time-
     # multiplexed) read that converter's 64 KiB table while it is in cache. In the
@@ -187,9 +196,10 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                         vb.add_(c_s[t, c0:c1].view(nc, 1, 1))
                     z = torch.randn(buf.shape, generator=gen, dtype=dt).to(dev)
                     buf.addcmul_(vb.clamp_(min=0.0).sqrt_(), z)
-                    if c_lf is not None:    # below 1 MHz: one draw for the row's planes
-                        z1 = torch.randn((nc, 1, m), generator=gen, dtype=dt).to(dev)
-                        buf.addcmul_(c_lf[t, c0:c1].view(nc, 1, 1), z1)
+                    if c_lf is not None:    # below 1 MHz: K draws mixed over the planes
+                        z1 = torch.randn((nc, mix.shape[1], m), generator=gen,
+                                         dtype=dt).to(dev)
+                        buf.addcmul_(c_lf[t, c0:c1].view(nc, 1, 1), torch.matmul(mix, z1))
                 if fused is not None:       # one fused pass: index, clip, lookup, shift-add
                     yt = fused(buf, table, wts, r, n_bins)
                 else:
@@ -199,6 +209,8 @@ def bitserial_acam(weights: torch.Tensor, bits: torch.Tensor, w_eff: torch.Tenso
                         idx.add_(q.conv_bins[t, c0:c1].view(nc, 1, 1))
                     lev = buf_l[:P * nc * m].view(nc, P, m)
                     torch.index_select(table, 0, idx.view(-1), out=lev.view(-1))
+                    if pm is not None:     # polarity undone; a skipped read's code 0
+                        lev.mul_(pm[:, n0:n0 + m, t][None])
                     yt = torch.matmul(wts, lev).mul_(r[:, None])   # shift-add of the planes
                 if t == 0:
                     yb.copy_(yt)

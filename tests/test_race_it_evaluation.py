@@ -49,6 +49,8 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     assert "fine-tuned" in md
     # what the accuracy model leaves out of the priced circuit is stated beside it
     assert acc["omitted"] and "sample-and-hold" in acc["omitted"][0]
+    # the shipped description skips empty planes: the unpriced decision is stated
+    assert any("OR of the tile's row enables" in o for o in acc["omitted"])
     assert "**Not in this accuracy figure**" in md and "sample-and-hold" in md
     # one chip's figure is named as such (no "± 0.0000"), and the regeneration run's own
     # 5-chip figure stands beside it

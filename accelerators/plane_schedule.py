@@ -1,0 +1,152 @@
+"""Which bit planes of a sign-magnitude read are made, and with which polarity.
+
+A bit-serial crossbar read converts each input plane's column sums and shift-adds the
+codes with the planes' weights ``w_b`` (2^b). Every converted plane read also carries
+the bit-line TIA's own noise (``tia-noise``): a white part drawn anew per read, whose
+weight in the result is ``sum_b w_b^2``, and a flicker part (below 1 MHz) that the
+planes of one input's read share, weight ``(sum_b s_b w_b)^2``. Two levers of the
+read's schedule change those weights without changing the tile, its TIAs or its
+converters (``[components.dac]`` of the description):
+
+* ``polarity = "balanced"``: plane ``b`` is driven with polarity ``s_b`` (+-v_read:
+  the sign-magnitude row drivers make both; the converters' ranges are symmetric) and
+  its code multiplied by ``s_b`` in the shift-add, so the signal is unchanged and the
+  shared flicker enters with ``sum_b s_b w_b``: taking the planes from the heaviest
+  down, each gets the polarity that brings the running sum toward 0 (``+`` at a sum
+  <= 0), so ``|sum_b s_b w_b| <= min_b w_b`` (64 - 32 - ... - 1 = 1 instead of 127).
+  This is chopper stabilization (C. C. Enz and G. C. Temes, "Circuit techniques for
+  reducing the effects of op-amp imperfections", Proc. IEEE 84(11), 1996).
+* ``skip_empty = true``: a plane with no driven row in a tile (for that input) is
+  neither read nor converted there; its code is exactly 0 instead of the TIA's noise.
+  The decision needs one OR of the tile's row enables per plane (not priced:
+  :func:`plane_schedule` says so); the pricing still counts every plane's read and
+  conversion, an upper bound (the reads saved are not claimed).
+
+The flicker's sharing is itself a model: plane ``b`` is read at ``t_b = (P-1-b) T``
+(``plane_period_s`` = ``T``, the most significant plane first, every plane in its own
+slot whether read or skipped), and a 1/f noise confined to ``[F_LO_HZ, F_LF_HZ]``
+(where ``tia-noise`` integrates it) has the correlation
+
+    rho(tau) = (Ci(2 pi f_hi tau) - Ci(2 pi f_lo tau)) / ln(f_hi / f_lo)
+
+between reads ``tau`` apart (the cosine transform of a 1/f spectrum; Ci the cosine
+integral). :meth:`PlaneSchedule.lf_mix` is a square root ``L`` of that correlation
+matrix: the flicker of the planes is ``sigma_lf L z`` (``z`` standard normal), so
+balanced polarity cancels only the part the planes actually share. Without a period
+the planes share it fully (``L`` a column of ones: the model of the fixed schedule).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import sici
+
+from ..characterize.recipes.tia_noise import F_LF_HZ, F_LO_HZ
+from .arch import Architecture, ArchError
+
+POLARITIES = ("fixed", "balanced")
+
+
+@dataclass(frozen=True)
+class PlaneSchedule:
+    """``balanced``: balanced plane polarity; ``skip_empty``: empty planes not read;
+    ``plane_period_s``: time between two planes' reads (s, > 0), None: the flicker
+    fully shared by a read's planes."""
+
+    balanced: bool = False
+    skip_empty: bool = False
+    plane_period_s: float | None = None
+
+    def multipliers(self, weights, active: np.ndarray) -> np.ndarray:
+        """(P, N, G) int8 in {-1, 0, +1}: each plane's polarity in each converter group
+        for each input (0: skipped). ``weights`` (P,) plane weights; ``active`` (P, N, G)
+        bool: the plane drives a row of the group."""
+        w = np.abs(np.asarray(weights, dtype=np.float64))
+        m = active.astype(np.int8) if self.skip_empty else \
+            np.ones(active.shape, dtype=np.int8)
+        if self.balanced:
+            run = np.zeros(active.shape[1:])
+            for b in np.argsort(-w, kind="stable"):       # heaviest plane first
+                m[b] *= np.where(run <= 0.0, 1, -1).astype(np.int8)
+                run += m[b] * w[b]
+        return m
+
+    def lf_mix(self, n_planes: int) -> np.ndarray:
+        """(P, K) float32: the flicker of plane ``b`` is ``sigma_lf sum_k L[b, k] z_k``
+        with ``z`` K independent standard normal draws per read (K = 1 with no period:
+        one shared draw)."""
+        if self.plane_period_s is None:
+            return np.ones((n_planes, 1), dtype=np.float32)
+        lag = np.abs(np.subtract.outer(np.arange(n_planes), np.arange(n_planes)))
+        c = flicker_correlation(lag * float(self.plane_period_s))
+        lam, v = np.linalg.eigh(c)
+        keep = lam > 1e-12 * lam.max()
+        return (v[:, keep] * np.sqrt(lam[keep])).astype(np.float32)
+
+
+def flicker_correlation(tau_s, f_lo_hz: float = F_LO_HZ, f_hi_hz: float = F_LF_HZ):
+    """Correlation of a 1/f noise confined to [f_lo_hz, f_hi_hz] between two instants
+    ``tau_s`` apart (s, >= 0): 1 at 0, falling as 2 pi f_hi tau approaches 1."""
+    tau = np.asarray(tau_s, dtype=np.float64)
+    out = np.ones(tau.shape)
+    pos = tau > 0
+    ci = lambda f: sici(2.0 * np.pi * f * tau[pos])[1]         # noqa: E731
+    out[pos] = (ci(f_hi_hz) - ci(f_lo_hz)) / np.log(f_hi_hz / f_lo_hz)
+    return out
+
+
+def scheduled(schedule: PlaneSchedule | None, weights, drive, rows: int, groups: int):
+    """(drive with each plane's polarity, multipliers (P, N, groups) or None) for the
+    planes ``drive`` (P, N, in) (numpy or torch; the multipliers the same kind, on its
+    device) read by ``groups`` converter groups of ``rows`` rows each (1 group: the
+    analog sum of every row). None schedule: the drive unchanged, no multipliers."""
+    if schedule is None:
+        return drive, None
+    P, N, n_in = drive.shape
+    span = rows if groups > 1 else n_in
+    nz = drive != 0
+    active = [nz[:, :, g * span:(g + 1) * span].any(-1) for g in range(groups)]
+    torch_in = not isinstance(drive, np.ndarray)
+    if torch_in:
+        import torch
+        act = torch.stack(active, -1).cpu().numpy()
+        m = torch.as_tensor(schedule.multipliers(weights.cpu().numpy(), act),
+                            device=drive.device)
+        tile_of = torch.arange(n_in, device=drive.device) // span
+    else:
+        m = schedule.multipliers(weights, np.stack(active, -1))
+        tile_of = np.arange(n_in) // span
+    return drive * m[:, :, tile_of].to(drive.dtype) if torch_in else \
+        drive * m[:, :, tile_of].astype(drive.dtype), m
+
+
+def plane_schedule(arch: Architecture) -> PlaneSchedule | None:
+    """The description's read schedule (``dac.polarity``, ``dac.skip_empty``,
+    ``dac.plane_period_s``), or None for every plane at +v_read. Both levers need a
+    bit-serial sign-magnitude drive (ternary pulses; a two's-complement plane is 0 or
+    +v_read), and balanced polarity a plane period (its cancellation depends on it)."""
+    dac = arch.component("dac")
+    pol = dac.get("polarity", "fixed")
+    skip = dac.get("skip_empty", False)
+    period = dac.get("plane_period_s")
+    if pol not in POLARITIES:
+        raise ArchError(f"dac.polarity must be one of {POLARITIES}, got {pol!r}")
+    if not isinstance(skip, bool):
+        raise ArchError(f"dac.skip_empty must be true or false, got {skip!r}")
+    if period is not None and (isinstance(period, bool) or
+                               not isinstance(period, (int, float)) or
+                               not 0.0 < float(period) < 1e-3):
+        raise ArchError(f"dac.plane_period_s must be a time in seconds in (0, 1e-3), "
+                        f"got {period!r}")
+    if pol == "fixed" and not skip:
+        return None
+    if dac.get("mode") != "bit-serial" or dac.get("encoding") != "sign-magnitude":
+        raise ArchError("dac.polarity = 'balanced' and dac.skip_empty need a bit-serial "
+                        "sign-magnitude drive (dac.mode, dac.encoding): a two's-"
+                        "complement plane is 0 or +v_read")
+    if pol == "balanced" and period is None:
+        raise ArchError("dac.polarity = 'balanced' needs dac.plane_period_s (s): how much "
+                        "flicker the planes share depends on the time between them")
+    return PlaneSchedule(pol == "balanced", skip,
+                         None if period is None else float(period))
