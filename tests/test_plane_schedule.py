@@ -5,14 +5,12 @@ of a 1/f band by direct numerical integration of its spectrum, the output spread
 read from the variances of its reads (white: sum of squares of the plane weights that
 are read; flicker: the quadratic form of the signed weights with that correlation)."""
 import copy
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
+from crossbar_layers import race_it_layer
 
 from imcspice.accelerators import arch as arch_mod
-from imcspice.accelerators import hardware
 from imcspice.accelerators.analog import CrossbarLinear
 from imcspice.accelerators.arch import ArchError
 from imcspice.accelerators.converters import ConverterBank
@@ -96,12 +94,7 @@ def test_plane_period_is_at_least_the_priced_plane_step(shipped_figures):
 
 @pytest.fixture(scope="module")
 def layer():
-    a = arch_mod.load("race-it")
-    hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
-    dev = replace(hardware.crossbar_device(hw, a.component("crossbar")), tia_noise_a=None)
-    rng = np.random.default_rng(7)
-    w = rng.normal(0, 0.1, (24, 300)).astype(np.float32)      # 3 row tiles: 128, 128, 44
-    x = (rng.normal(0, 1, (64, 300)) * rng.uniform(0.03, 1.0, 300)).astype(np.float32)
+    dev, w, x = race_it_layer()                 # 3 row tiles: 128, 128, 44
     conv = lambda bits, s, n: ConverterBank(bits, n, -1.0, 1.0, 0.002, s, 16)  # noqa: E731
     out = {}
     for name, sch in (("fixed", None), ("balanced-skip", PlaneSchedule(True, True, 5e-8))):

@@ -12,16 +12,14 @@ row at most twice), so both forms are within
 ``delta = gamma_(K+3) * (|offset| + 2 sum_i |w_i| s)`` of the exact index. A code may
 differ from the exact one only where a code edge lies within ``delta``; everywhere
 else the output must be the exact one up to the float32 shift-add of P x T terms."""
-from dataclasses import replace
-
 import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from imcspice.accelerators import arch as arch_mod
-from imcspice.accelerators import hardware, torch_bitserial
+from crossbar_layers import race_it_layer
+from imcspice.accelerators import torch_bitserial
 from imcspice.accelerators.analog import AcamQuantizer, CrossbarLinear
 from imcspice.accelerators.converters import ConverterBank
 from imcspice.accelerators.torch_analog import TorchCrossbarLinear
@@ -37,16 +35,9 @@ def gamma(n: int) -> float:
 
 @pytest.fixture(scope="module", params=["one", "per_tile", "per_tile_sign_magnitude"])
 def layer(request):
-    a = arch_mod.load("race-it")
-    hw = hardware.HardwareModels.from_dir(None, corner=a.corner, temp_c=a.temp_c)
     # without the TIAs' noise: the codes are compared with exact arithmetic on the same
     # inputs (the noise's distribution: test_tia_noise_has_its_distribution_in_both_forms)
-    dev = replace(hardware.crossbar_device(hw, a.component("crossbar")), tia_noise_a=None)
-    rng = np.random.default_rng(7)
-    w = rng.normal(0, 0.1, (24, 300)).astype(np.float32)       # 3 row tiles: 128, 128, 44
-    # channels of unequal range against one DAC full scale (as in a transformer): most
-    # codes are small, so the high planes mostly equal the sign plane
-    x = (rng.normal(0, 1, (64, 300)) * rng.uniform(0.03, 1.0, 300)).astype(np.float32)
+    dev, w, x = race_it_layer()                  # 3 row tiles: 128, 128, 44
     if request.param == "one":      # one converter for the matrix
         conv, kw = (lambda bits, s: AcamQuantizer(bits, -1.0, 1.0, 0.002, s)), {}  # noqa: E731
     else:                           # 2 converters per 16-column tile, each its own draw
