@@ -347,8 +347,9 @@ class CrossbarLinear:
 
     def _tia_read(self, g: int, p: np.ndarray) -> np.ndarray:
         """Column outputs ``p`` (P, rows, out) of converter group ``g`` with the TIAs'
-        noise: above 1 MHz one draw per plane read, row and column; below it one draw per
-        row and column that every plane of the row's read carries."""
+        noise: above 1 MHz one draw per plane read, row and column; below it the
+        planes' flicker, correlated as :meth:`lf_mix` says (without a plane period one
+        draw per row and column that every plane of the row's read carries)."""
         if self.col_sigma is None:
             return p
         hf, lf = tia_parts(self.col_sigma, self.col_sigma_lf)
