@@ -114,10 +114,9 @@ CROSSBAR_OMITTED = (
     "read's planes in part (assumption)")
 
 #: stated where the description skips empty planes (dac.skip_empty)
-SKIP_OMITTED = (
-    "the plane schedule's decision which planes of a tile to read (dac.skip_empty: one "
-    "OR of the tile's row enables per plane) is not priced, and every plane's read and "
-    "conversion is priced as if made (an upper bound on the energy of a skipped read)",)
+SKIP_OMITTED = ("the plane schedule's decision which planes of a tile to read (dac."
+                "skip_empty: one OR of the tile's row enables per plane) is not priced, and "
+                "every plane's read and conversion is priced as if made (an upper bound)",)
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality
