@@ -66,6 +66,7 @@ import math
 from .acam_mapping import acam_lookups
 from .arch import Architecture, ArchError
 from .mapping_record import Mapping, ProvisionError, _ceil, _int
+from .plane_schedule import plane_schedule
 from .workloads import Operator, TransformerShape, operator_graph
 
 
@@ -145,6 +146,8 @@ def input_planes(arch: Architecture) -> int:
         raise ArchError(f"dac.mode={mode!r} needs an energy figure per {want!r}; this "
                         f"description prices a {dac.figures['energy'].per!r}: write a "
                         "variant file with that figure")
+    input_encoding(arch)        # the encoding, then the read schedule that needs it
+    plane_schedule(arch)
     if mode != "bit-serial":
         return 1
     return _int(dac, "bits") - (input_encoding(arch) == "sign-magnitude")

@@ -143,8 +143,8 @@ def plane_schedule(arch: Architecture) -> PlaneSchedule | None:
         return None
     if dac.get("mode") != "bit-serial" or dac.get("encoding") != "sign-magnitude":
         raise ArchError("dac.polarity = 'balanced' and dac.skip_empty need a bit-serial "
-                        "sign-magnitude drive (dac.mode, dac.encoding): a two's-"
-                        "complement plane is 0 or +v_read")
+                        "sign-magnitude drive (a two's-complement plane is 0 or +v_read): "
+                        "set dac.polarity=fixed and dac.skip_empty=false with it")
     if pol == "balanced" and period is None:
         raise ArchError("dac.polarity = 'balanced' needs dac.plane_period_s (s): how much "
                         "flicker the planes share depends on the time between them")

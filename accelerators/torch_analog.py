@@ -27,7 +27,7 @@ from torch import nn
 
 from .analog import (AcamQuantizer, CrossbarLinear, Nonideal, read_values, running_mean,
                      tia_parts)
-from .plane_schedule import scheduled
+from .plane_schedule import PlaneSchedule, scheduled
 from .range_recorder import RangeRecorder
 from .torch_bitserial import bitserial_acam
 from .torch_quant import AcamLookup, BankLookup, UniformQuantizer, quantize_uniform
@@ -75,7 +75,8 @@ class TorchCrossbarLinear(nn.Module):
         self.range_pct = float(xb.range_pct)
         self.sign_magnitude = bool(getattr(xb, "sign_magnitude", False))
         self.schedule = getattr(xb, "schedule", None)       # .plane_schedule
-        self.lf_mix = xb.lf_mix                             # (P,) -> (P, K) numpy
+        # P -> (P, K) numpy: how a read's planes share the TIAs' flicker
+        self.lf_mix = (self.schedule or PlaneSchedule()).lf_mix
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
         self.n_tiles = int(xb.n_tiles)
         self.v_read, self.v0 = float(xb.dev.v_read_v), float(xb.dev.v0_v)
