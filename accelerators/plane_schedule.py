@@ -123,9 +123,10 @@ def scheduled(schedule: PlaneSchedule | None, weights, drive, rows: int, groups:
 
 def plane_schedule(arch: Architecture) -> PlaneSchedule | None:
     """The description's read schedule (``dac.polarity``, ``dac.skip_empty``,
-    ``dac.plane_period_s``), or None for every plane at +v_read. Both levers need a
-    bit-serial sign-magnitude drive (ternary pulses; a two's-complement plane is 0 or
-    +v_read), and balanced polarity a plane period (its cancellation depends on it)."""
+    ``dac.plane_period_s``), or None for every plane at +v_read (and for a multi-level
+    drive, which reads once). Both levers need a sign-magnitude bit-serial drive
+    (ternary pulses; a two's-complement plane is 0 or +v_read), and balanced polarity a
+    plane period (its cancellation depends on it)."""
     dac = arch.component("dac")
     pol = dac.get("polarity", "fixed")
     skip = dac.get("skip_empty", False)
@@ -139,9 +140,9 @@ def plane_schedule(arch: Architecture) -> PlaneSchedule | None:
                                not 0.0 < float(period) < 1e-3):
         raise ArchError(f"dac.plane_period_s must be a time in seconds in (0, 1e-3), "
                         f"got {period!r}")
-    if pol == "fixed" and not skip:
-        return None
-    if dac.get("mode") != "bit-serial" or dac.get("encoding") != "sign-magnitude":
+    if (pol == "fixed" and not skip) or dac.get("mode") != "bit-serial":
+        return None             # a multi-level drive reads once: no planes to schedule
+    if dac.get("encoding") != "sign-magnitude":
         raise ArchError("dac.polarity = 'balanced' and dac.skip_empty need a bit-serial "
                         "sign-magnitude drive (a two's-complement plane is 0 or +v_read): "
                         "set dac.polarity=fixed and dac.skip_empty=false with it")

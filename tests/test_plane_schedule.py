@@ -67,6 +67,7 @@ def test_description_keys_are_checked():
     assert plane_schedule(arch_mod.load("race-it")) == PlaneSchedule(True, True, 5e-8)
     assert plane_schedule(arch_mod.load("hetrax")) is None
     assert plane_schedule(_variant(polarity="fixed", skip_empty=False)) is None
+    assert plane_schedule(_variant(mode="multi-level")) is None     # one read, no planes
     bad = [dict(encoding="twos-complement"), dict(polarity="chopped"),
            dict(skip_empty="yes"), dict(plane_period_s=-1.0), dict(plane_period_s=True),
            dict(plane_period_s=None, polarity="balanced")]
