@@ -13,7 +13,8 @@ converters (``[components.dac]`` of the description):
   its code multiplied by ``s_b`` in the shift-add, so the signal is unchanged and the
   shared flicker enters with ``sum_b s_b w_b``: taking the planes from the heaviest
   down, each gets the polarity that brings the running sum toward 0 (``+`` at a sum
-  <= 0), so ``|sum_b s_b w_b| <= min_b w_b`` (64 - 32 - ... - 1 = 1 instead of 127).
+  <= 0): with every plane read ``|sum_b s_b w_b| <= min_b w_b`` (64 - 32 - ... - 1 = 1
+  instead of 127); with planes skipped it can stay larger (planes 6 and 0: 64 - 1).
   This is chopper stabilization (C. C. Enz and G. C. Temes, "Circuit techniques for
   reducing the effects of op-amp imperfections", Proc. IEEE 84(11), 1996).
 * ``skip_empty = true``: a plane with no driven row in a tile (for that input) is
