@@ -370,9 +370,8 @@ class CrossbarLinear:
         """(plane weights, drives with the schedule's polarities, multipliers (P, rows,
         groups) or None): :meth:`_planes` through the plane schedule."""
         weights, d = self._planes(x)
-        d, m = scheduled(self.schedule, weights, d, self.dev.tile_rows,
+        return scheduled(self.schedule, weights, d, self.dev.tile_rows,
                          1 if self.partial_sums == "analog" else self.n_tiles)
-        return weights, d, m
 
     def _planes(self, x: np.ndarray):
         """(plane weights (P,), normalized drives (P, rows, in)): one read per plane,

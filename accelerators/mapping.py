@@ -135,8 +135,9 @@ def input_encoding(arch: Architecture) -> str:
 
 
 def input_planes(arch: Architecture) -> int:
-    """Crossbar input planes per token: ``dac.bits`` if bit-serial (``dac.bits - 1``
-    magnitude planes in sign-magnitude), else 1."""
+    """Crossbar plane reads per token: ``dac.bits`` if bit-serial (``dac.bits - 1``
+    magnitude planes in sign-magnitude; with ``dac.plane_reads`` their sum: each repeat
+    is a read, its conversions and an add), else 1."""
     dac = arch.component("dac")
     mode = dac.get("mode")
     if mode not in ("bit-serial", "multi-level"):
@@ -147,10 +148,11 @@ def input_planes(arch: Architecture) -> int:
                         f"description prices a {dac.figures['energy'].per!r}: write a "
                         "variant file with that figure")
     input_encoding(arch)        # the encoding, then the read schedule that needs it
-    plane_schedule(arch)
+    sched = plane_schedule(arch)
     if mode != "bit-serial":
         return 1
-    return _int(dac, "bits") - (input_encoding(arch) == "sign-magnitude")
+    planes = _int(dac, "bits") - (input_encoding(arch) == "sign-magnitude")
+    return planes if sched is None else sched.n_reads(planes)
 
 
 def _crossbar(m: Mapping, op: Operator) -> None:

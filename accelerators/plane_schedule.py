@@ -22,6 +22,13 @@ converters (``[components.dac]`` of the description):
   The decision needs one OR of the tile's row enables per plane (not priced:
   :func:`plane_schedule` says so); the pricing still counts every plane's read and
   conversion, an upper bound (the reads saved are not claimed).
+* ``plane_reads = [r_{P-1}, r_{P-2}, ...]`` (the most significant planes' read counts,
+  heaviest first, each a power of two up to 16; planes not listed are read once, so
+  the list holds for any ``dac.bits``): plane ``b`` is read and converted ``r_b``
+  times in consecutive slots and its codes averaged (the shift-add weights each copy ``w_b / r_b``: a shift). The
+  white part of its noise (and its converter rounding) then weighs ``w_b^2 / r_b``; the
+  signal is unchanged. Each extra read is priced as a read, its conversions and an add
+  (:func:`.mapping.input_planes` counts them).
 
 The flicker's sharing is itself a model: plane ``b`` is read at ``t_b = (P-1-b) T``
 (``plane_period_s`` = ``T``, the most significant plane first, every plane in its own
@@ -53,11 +60,39 @@ POLARITIES = ("fixed", "balanced")
 class PlaneSchedule:
     """``balanced``: balanced plane polarity; ``skip_empty``: empty planes not read;
     ``plane_period_s``: time between two planes' reads (s, > 0), None: the flicker
-    fully shared by a read's planes."""
+    fully shared by a read's planes; ``reads``: how many times the most significant
+    planes are read (heaviest first; the others once), None: once each."""
 
     balanced: bool = False
     skip_empty: bool = False
     plane_period_s: float | None = None
+    reads: tuple[int, ...] | None = None
+
+    def n_reads(self, n_planes: int) -> int:
+        """Reads made of ``n_planes`` planes (each repeat a read)."""
+        return n_planes if self.reads is None else \
+            n_planes - len(self.reads) + sum(self.reads)
+
+    def expand(self, weights, drive):
+        """(weights (P',), drive (P', N, in)): plane ``b`` of ``weights`` (P,) and
+        ``drive`` (P, N, in) (numpy or torch; the most significant plane last) repeated
+        ``r_b`` times in a row, each copy weighted ``w_b / r_b``; unchanged without
+        ``reads``."""
+        if self.reads is None:
+            return weights, drive
+        n = len(weights)
+        if len(self.reads) > n:
+            raise ValueError(f"plane reads {self.reads} for {n} planes")
+        r = np.array([1] * (n - len(self.reads)) + list(self.reads)[::-1])
+        idx = np.repeat(np.arange(n), r)
+        div = np.repeat(r.astype(np.float64), r)
+        if isinstance(drive, np.ndarray):
+            return (np.asarray(weights)[idx] / div).astype(np.asarray(weights).dtype), \
+                drive[idx]
+        import torch
+        i = torch.as_tensor(idx, device=drive.device)
+        return weights[i.to(weights.device)] / torch.as_tensor(
+            div, dtype=weights.dtype, device=weights.device), drive[i]
 
     def multipliers(self, weights, active: np.ndarray) -> np.ndarray:
         """(P, N, G) int8 in {-1, 0, +1}: each plane's polarity in each converter group
@@ -98,12 +133,14 @@ def flicker_correlation(tau_s, f_lo_hz: float = F_LO_HZ, f_hi_hz: float = F_LF_H
 
 
 def scheduled(schedule: PlaneSchedule | None, weights, drive, rows: int, groups: int):
-    """(drive with each plane's polarity, multipliers (P, N, groups) or None) for the
-    planes ``drive`` (P, N, in) (numpy or torch; the multipliers the same kind, on its
-    device) read by ``groups`` converter groups of ``rows`` rows each (1 group: the
-    analog sum of every row). None schedule: the drive unchanged, no multipliers."""
+    """(plane weights, drive with each read's polarity, multipliers (P', N, groups) or
+    None) for the planes ``weights`` (P,), ``drive`` (P, N, in) (numpy or torch; the
+    multipliers the same kind, on its device) read by ``groups`` converter groups of
+    ``rows`` rows each (1 group: the analog sum of every row): one entry per read made
+    (:meth:`PlaneSchedule.expand`). None schedule: unchanged, no multipliers."""
     if schedule is None:
-        return drive, None
+        return weights, drive, None
+    weights, drive = schedule.expand(weights, drive)
     P, N, n_in = drive.shape
     span = rows if groups > 1 else n_in
     nz = drive != 0
@@ -118,20 +155,21 @@ def scheduled(schedule: PlaneSchedule | None, weights, drive, rows: int, groups:
     else:
         m = schedule.multipliers(weights, np.stack(active, -1))
         tile_of = np.arange(n_in) // span
-    return drive * m[:, :, tile_of].to(drive.dtype) if torch_in else \
-        drive * m[:, :, tile_of].astype(drive.dtype), m
+    return weights, (drive * m[:, :, tile_of].to(drive.dtype) if torch_in else
+                     drive * m[:, :, tile_of].astype(drive.dtype)), m
 
 
 def plane_schedule(arch: Architecture) -> PlaneSchedule | None:
     """The description's read schedule (``dac.polarity``, ``dac.skip_empty``,
-    ``dac.plane_period_s``), or None for every plane at +v_read (and for a multi-level
-    drive, which reads once). Both levers need a sign-magnitude bit-serial drive
-    (ternary pulses; a two's-complement plane is 0 or +v_read), and balanced polarity a
-    plane period (its cancellation depends on it)."""
+    ``dac.plane_period_s``, ``dac.plane_reads``), or None for every plane read once at
+    +v_read (and for a multi-level drive, which reads once). The levers need a
+    sign-magnitude bit-serial drive (ternary pulses; a two's-complement plane is 0 or
+    +v_read), and balanced polarity a plane period (its cancellation depends on it)."""
     dac = arch.component("dac")
     pol = dac.get("polarity", "fixed")
     skip = dac.get("skip_empty", False)
     period = dac.get("plane_period_s")
+    reads = dac.get("plane_reads")
     if pol not in POLARITIES:
         raise ArchError(f"dac.polarity must be one of {POLARITIES}, got {pol!r}")
     if not isinstance(skip, bool):
@@ -141,14 +179,32 @@ def plane_schedule(arch: Architecture) -> PlaneSchedule | None:
                                not 0.0 < float(period) < 1e-3):
         raise ArchError(f"dac.plane_period_s must be a time in seconds in (0, 1e-3), "
                         f"got {period!r}")
-    if (pol == "fixed" and not skip) or dac.get("mode") != "bit-serial":
+    if (pol == "fixed" and not skip and reads is None) or dac.get("mode") != "bit-serial":
         return None             # a multi-level drive reads once: no planes to schedule
     if dac.get("encoding") != "sign-magnitude":
-        raise ArchError("dac.polarity = 'balanced' and dac.skip_empty need a bit-serial "
-                        "sign-magnitude drive (a two's-complement plane is 0 or +v_read): "
-                        "set dac.polarity=fixed and dac.skip_empty=false with it")
+        raise ArchError("dac.polarity = 'balanced', dac.skip_empty and dac.plane_reads need "
+                        "a bit-serial sign-magnitude drive (a two's-complement plane is 0 "
+                        "or +v_read): set dac.polarity=fixed and dac.skip_empty=false and "
+                        "leave dac.plane_reads out with it")
     if pol == "balanced" and period is None:
         raise ArchError("dac.polarity = 'balanced' needs dac.plane_period_s (s): how much "
                         "flicker the planes share depends on the time between them")
     return PlaneSchedule(pol == "balanced", skip,
-                         None if period is None else float(period))
+                         None if period is None else float(period),
+                         None if reads is None else _plane_reads(reads, dac))
+
+
+def _plane_reads(reads, dac) -> tuple[int, ...]:
+    """``dac.plane_reads`` checked: 1 to ``dac.bits - 1`` read counts (the most
+    significant planes', heaviest first), each a power of two in [1, 16] (an average of
+    r codes is a shift only for r a power of two)."""
+    bits = dac.get("bits")
+    n = bits - 1 if isinstance(bits, int) and not isinstance(bits, bool) else 0
+    ok = isinstance(reads, (list, tuple)) and 1 <= len(reads) <= n and all(
+        isinstance(r, int) and not isinstance(r, bool) and r in (1, 2, 4, 8, 16)
+        for r in reads)
+    if not ok:
+        raise ArchError(f"dac.plane_reads must list 1 to {n if n else 'dac.bits - 1'} read "
+                        "counts of the most significant planes, heaviest first, each 1, "
+                        f"2, 4, 8 or 16, got {reads!r}")
+    return tuple(reads)

@@ -230,12 +230,13 @@ class TorchCrossbarLinear(nn.Module):
         return groups
 
     def _scheduled(self, weights, drive):
-        """(drive with the plane schedule's polarities, its multipliers or None)."""
+        """(plane weights, drive with the plane schedule's polarities, its multipliers or
+        None), one plane per read made."""
         return scheduled(self.schedule, weights, drive, self.rows,
                          1 if self.partial_sums == "analog" else self.n_tiles)
 
     def _hardware(self, weights, drive, w_eff):
-        drive, m = self._scheduled(weights, drive)
+        weights, drive, m = self._scheduled(weights, drive)
         y = 0.0
         for t, p in enumerate(self._groups(drive, w_eff)):
             y = y + self._convert_sum(p, t, weights, m)
@@ -254,7 +255,7 @@ class TorchCrossbarLinear(nn.Module):
         w_eff = weight.index_select(1, self.analog_idx).float() * self.x_max + \
             self.delta.float()
         weights, drive = self._planes(xa)
-        drive, s = self._scheduled(weights, drive)
+        _, drive, s = self._scheduled(weights, drive)
         m = torch.stack([percentile_cols(read_values(p, s, t).abs(), pct)
                          for t, p in enumerate(self._groups(drive, w_eff))])
         self.n_calibrated += 1
@@ -273,7 +274,7 @@ class TorchCrossbarLinear(nn.Module):
             with torch.no_grad():
                 if self.fast and self.ranges is not None and self.q.stats is None:
                     weights, bits = self._bit_planes(torch.clamp(xa, -1.0, 1.0))
-                    bits, m = self._scheduled(weights, bits)
+                    weights, bits, m = self._scheduled(weights, bits)
                     noise = None if self.read_var is None and self.col_sigma is None \
                         else (self.read_var, self._generator(), self.col_sigma,
                               self.col_sigma_lf, self.lf_mix(len(weights)))

@@ -555,3 +555,26 @@ def test_sign_magnitude_reads_one_plane_fewer(tmp_path):
     raw["components"]["dac"]["encoding"] = "offset-binary"
     with pytest.raises(arch.ArchError, match="dac.encoding"):
         run(load(tmp_path, raw, []))
+
+
+def test_repeated_plane_reads_are_priced_as_reads(tmp_path):
+    """dac.plane_reads = [2]: the one magnitude plane of the sign-magnitude 2-bit DAC is
+    read twice and its codes averaged, so every count is the two-read case by hand (the
+    bit-serial row of CASES: each repeat a drive, its bit-line reads, its conversions and
+    an add). A count that is not a power of two, more counts than planes, or none, are
+    refused."""
+    raw = xbar_raw()
+    raw["components"]["dac"].update(encoding="sign-magnitude", plane_reads=[2])
+    m, sheet = run(load(tmp_path, raw, []))
+    reads, drives, convs, adds, xb_steps, conv_steps, add_steps = \
+        CASES[("bit-serial", "digital")]
+    op = "layer0.attn.q"
+    for comp, n in {"crossbar": reads, "dac": drives, "converter": convs,
+                    "adder": adds}.items():
+        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-6, abs=0), comp
+    assert (total(sheet.latency, op, "crossbar"), total(sheet.latency, op, "converter"),
+            total(sheet.latency, op, "adder")) == (xb_steps, conv_steps, add_steps)
+    for bad in ([3], [1, 1], [True], "2", []):
+        raw["components"]["dac"]["plane_reads"] = bad
+        with pytest.raises(arch.ArchError, match="dac.plane_reads"):
+            run(load(tmp_path, raw, []))

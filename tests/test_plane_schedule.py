@@ -15,7 +15,7 @@ from imcspice.accelerators.analog import CrossbarLinear
 from imcspice.accelerators.arch import ArchError
 from imcspice.accelerators.converters import ConverterBank
 from imcspice.accelerators.plane_schedule import (PlaneSchedule, flicker_correlation,
-                                                  plane_schedule)
+                                                  plane_schedule, scheduled)
 from imcspice.accelerators.torch_analog import TorchCrossbarLinear
 
 torch.set_num_threads(1)
@@ -57,27 +57,54 @@ def test_flicker_correlation_is_the_cosine_transform_of_one_over_f():
     assert PlaneSchedule().lf_mix(7).tolist() == [[1.0]] * 7
 
 
+def test_repeated_reads_by_hand():
+    """Reads [4, 2] (most significant first) of planes of weight 1, 2, 4: plane 2 four
+    times and plane 1 twice, plane 0 once; each copy w_b / r_b, so seven reads of
+    weight 1, the drive rows repeated in that order; the balanced polarities of the seven
+    equal reads alternate from +; the white weight sum of squares falls from 1 + 4 + 16
+    = 21 to 1 + 2 + 4 = 7. More counts than planes are refused."""
+    sch = PlaneSchedule(True, False, 5e-8, (4, 2))
+    d = np.arange(3 * 2 * 1, dtype=np.float32).reshape(3, 2, 1)
+    for kind in (np.asarray, torch.as_tensor):
+        w, e = sch.expand(kind(np.array([1.0, 2.0, 4.0], np.float32)), kind(d))
+        assert np.asarray(w).tolist() == [1.0] * 7
+        assert np.asarray(e)[:, 0, 0].tolist() == [0, 2, 2, 4, 4, 4, 4]
+    ww, _, m = scheduled(sch, np.array([1.0, 2.0, 4.0]), d + 1, 2, 1)
+    assert m[:, 0, 0].tolist() == [1, -1, 1, -1, 1, -1, 1]
+    assert float((ww ** 2).sum()) == 7.0
+    assert PlaneSchedule().expand(np.ones(3), d)[1] is d
+    with pytest.raises(ValueError):
+        PlaneSchedule(reads=(1, 1, 1, 2)).expand(np.ones(3), d)
+
+
 def _variant(**dac):
+    """race-it with these DAC keys (None: the key left out)."""
     raw = copy.deepcopy(arch_mod.load("race-it").raw)
     raw["components"]["dac"].update(dac)
+    for k in [k for k, v in dac.items() if v is None]:
+        del raw["components"]["dac"][k]
     return arch_mod.from_dict(raw)
 
 
 def test_description_keys_are_checked():
-    assert plane_schedule(arch_mod.load("race-it")) == PlaneSchedule(True, True, 5e-8)
+    assert plane_schedule(arch_mod.load("race-it")) == PlaneSchedule(True, True, 5e-8, (4, 2))
     assert plane_schedule(arch_mod.load("hetrax")) is None
-    assert plane_schedule(_variant(polarity="fixed", skip_empty=False)) is None
+    assert plane_schedule(_variant(polarity="fixed", skip_empty=False, plane_reads=None)) \
+        is None
     assert plane_schedule(_variant(mode="multi-level")) is None     # one read, no planes
+    assert plane_schedule(_variant(plane_reads=[8])).reads == (8,)
+    assert plane_schedule(_variant(polarity="fixed", skip_empty=False, plane_reads=[1] * 7)) \
+        == PlaneSchedule(False, False, 5e-8, (1,) * 7)
     bad = [dict(encoding="twos-complement"), dict(polarity="chopped"),
            dict(skip_empty="yes"), dict(plane_period_s=-1.0), dict(plane_period_s=True),
-           dict(plane_period_s=None, polarity="balanced")]
+           dict(plane_period_s=None, polarity="balanced"), dict(plane_reads=[2] * 8),
+           dict(plane_reads=[]), dict(plane_reads=[4, 3]), dict(plane_reads=[32]),
+           dict(plane_reads=4), dict(plane_reads=[True]),
+           dict(polarity="fixed", skip_empty=False, plane_reads=[2],
+                encoding="twos-complement")]
     for d in bad:
-        raw = copy.deepcopy(arch_mod.load("race-it").raw)
-        raw["components"]["dac"].update(d)
-        if d.get("plane_period_s", 0) is None:
-            del raw["components"]["dac"]["plane_period_s"]
-        with pytest.raises(ArchError, match="dac|plane_period_s"):
-            plane_schedule(arch_mod.from_dict(raw))
+        with pytest.raises(ArchError, match="dac|plane_period_s|plane_reads"):
+            plane_schedule(_variant(**d))
 
 
 def test_plane_period_is_at_least_the_priced_plane_step(shipped_figures):
@@ -141,13 +168,15 @@ def test_three_forms_agree_and_skipped_planes_leave_ranges_alone(layer):
 
 
 @pytest.mark.parametrize("form", ["numpy", "reference", "inference"])
-@pytest.mark.parametrize("case", ["shipped", "slow-planes"])
+@pytest.mark.parametrize("case", ["once", "slow-planes", "repeated"])
 def test_read_spread_follows_the_schedule(layer, form, case):
     """One token read 20000 times with the TIAs' noise at 10 % of each range. The token
-    drives tiles 0 and 1 only. ``shipped``: balanced polarity, empty planes skipped (tile
+    drives tiles 0 and 1 only. ``once``: balanced polarity, empty planes skipped (tile
     2 adds nothing), planes 50 ns apart, half the noise's variance below 1 MHz.
     ``slow-planes``: balanced, nothing skipped, planes 1 us apart, all of it below 1 MHz
-    (so the flicker the planes do not share is what remains). By hand, for column c: sum
+    (so the flicker the planes do not share is what remains). ``repeated``: the ``once``
+    schedule with planes 5 and 6 read 2 and 4 times (11 reads: each copy of plane b
+    weighs w_b / r_b, each its own slot). By hand, for column c: sum
     over tiles t of (1 - f) s^2 sum_b m_bt^2 w_b^2 + f s^2 (m_t w)^T C (m_t w)
     + (2 R / 256)^2 / 12 sum_b m_bt^2 w_b^2,
     m_bt the polarity of plane b in tile t (0: skipped), f the part below 1 MHz, C the
@@ -155,7 +184,10 @@ def test_read_spread_follows_the_schedule(layer, form, case):
     C = 1 is the fixed schedule's (several times larger)."""
     xbs, w, x = layer
     xb = xbs["balanced-skip"]
-    sch, f = (xb.schedule, 0.5) if case == "shipped" else (PlaneSchedule(True, False, 1e-6), 1.0)
+    reads = np.array([1, 1, 1, 1, 1, 2, 4]) if case == "repeated" else np.ones(7, int)
+    sch, f = {"once": (xb.schedule, 0.5),
+              "slow-planes": (PlaneSchedule(True, False, 1e-6), 1.0),
+              "repeated": (PlaneSchedule(True, True, 5e-8, (4, 2)), 0.5)}[case]
     tok = x[:1].copy()
     tok[:, 256:] = 0.0
     s = 0.1 * xb.ranges.astype(np.float64)                           # (T, out)
@@ -163,12 +195,14 @@ def test_read_spread_follows_the_schedule(layer, form, case):
     xb.schedule = sch
     xb.col_sigma, xb.col_sigma_lf = s.astype(np.float32), (s * np.sqrt(f)).astype(np.float32)
     try:
-        wts, d = xb._planes(tok)
-        act = np.stack([np.abs(d[:, :, t * 128:(t + 1) * 128]).sum(-1) > 0
-                        for t in range(3)], -1)                      # (P, 1, T)
+        w7, d = xb._planes(tok)
+        wts = np.repeat(w7 / reads, reads)                           # one per read
+        act7 = np.stack([np.abs(d[:, :, t * 128:(t + 1) * 128]).sum(-1) > 0
+                         for t in range(3)], -1)                     # (7, 1, T)
+        act = act7.repeat(reads, 0)                                  # (P, 1, T)
         mult = sch.multipliers(wts, act)[:, 0].astype(float)         # (P, T)
         assert (mult[:, 2] == 0).all() == sch.skip_empty
-        lag = np.abs(np.subtract.outer(np.arange(7), np.arange(7)))
+        lag = np.abs(np.subtract.outer(np.arange(len(wts)), np.arange(len(wts))))
         C = flicker_correlation(lag * sch.plane_period_s)
         step2 = (2.0 * xb.ranges.astype(np.float64) / 256) ** 2 / 12
         sw = mult * wts[:, None]
@@ -176,9 +210,11 @@ def test_read_spread_follows_the_schedule(layer, form, case):
         lf = np.einsum("bt,bc,ct->t", sw, C, sw)
         var = ((1 - f) * s ** 2 * white[:, None] + f * s ** 2 * lf[:, None]
                + step2 * white[:, None]).sum(0)
-        fixed = ((s ** 2 * (1 - f) * (wts ** 2).sum() + f * s ** 2 * wts.sum() ** 2
-                  + step2 * (wts ** 2).sum())).sum(0)
+        fixed = ((s ** 2 * (1 - f) * (w7 ** 2).sum() + f * s ** 2 * w7.sum() ** 2
+                  + step2 * (w7 ** 2).sum())).sum(0)
         assert np.all(fixed > 3 * var)
+        if sch.skip_empty:            # white weight: the driven planes' w_b^2 / r_b
+            np.testing.assert_allclose(white, ((w7 ** 2 / reads)[:, None] * act7[:, 0]).sum(0))
         if case == "slow-planes":     # fully shared, the flicker would nearly cancel
             shared = (f * s ** 2 * (sw.sum(0) ** 2)[:, None] +
                       step2 * white[:, None]).sum(0)
