@@ -537,21 +537,24 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
         assert {c.op.split(".", 1)[1] for c in m.charges} <= {"attn.scores", "attn.context"}
 
 
+def _counts_are(sheet, case, op="layer0.attn.q"):
+    """The first linear's energy counts and steps are those of ``case`` (a CASES row)."""
+    reads, drives, convs, adds, xb_steps, conv_steps, add_steps = case
+    for comp, n in {"crossbar": reads, "dac": drives, "converter": convs,
+                    "adder": adds}.items():
+        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-6, abs=0), comp
+    assert (total(sheet.latency, op, "crossbar"), total(sheet.latency, op, "converter"),
+            total(sheet.latency, op, "adder")) == (xb_steps, conv_steps, add_steps)
+
+
 def test_sign_magnitude_reads_one_plane_fewer(tmp_path):
     """dac.encoding = "sign-magnitude": the 2-bit DAC drives bits - 1 = 1 magnitude plane
     (+-v_read), so every count is the P = 1 case by hand (the multi-level row of CASES),
     the DAC still priced per bit drive; an unknown encoding is refused."""
     raw = xbar_raw()
     raw["components"]["dac"]["encoding"] = "sign-magnitude"
-    m, sheet = run(load(tmp_path, raw, ["crossbar.partial_sums=digital"]))
-    reads, drives, convs, adds, xb_steps, conv_steps, add_steps = \
-        CASES[("multi-level", "digital")]
-    op = "layer0.attn.q"
-    for comp, n in {"crossbar": reads, "dac": drives, "converter": convs,
-                    "adder": adds}.items():
-        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-6, abs=0), comp
-    assert (total(sheet.latency, op, "crossbar"), total(sheet.latency, op, "converter"),
-            total(sheet.latency, op, "adder")) == (xb_steps, conv_steps, add_steps)
+    _, sheet = run(load(tmp_path, raw, ["crossbar.partial_sums=digital"]))
+    _counts_are(sheet, CASES[("multi-level", "digital")])
     raw["components"]["dac"]["encoding"] = "offset-binary"
     with pytest.raises(arch.ArchError, match="dac.encoding"):
         run(load(tmp_path, raw, []))
@@ -565,15 +568,8 @@ def test_repeated_plane_reads_are_priced_as_reads(tmp_path):
     refused."""
     raw = xbar_raw()
     raw["components"]["dac"].update(encoding="sign-magnitude", plane_reads=[2])
-    m, sheet = run(load(tmp_path, raw, []))
-    reads, drives, convs, adds, xb_steps, conv_steps, add_steps = \
-        CASES[("bit-serial", "digital")]
-    op = "layer0.attn.q"
-    for comp, n in {"crossbar": reads, "dac": drives, "converter": convs,
-                    "adder": adds}.items():
-        assert total(sheet.energy, op, comp) == pytest.approx(n, rel=1e-6, abs=0), comp
-    assert (total(sheet.latency, op, "crossbar"), total(sheet.latency, op, "converter"),
-            total(sheet.latency, op, "adder")) == (xb_steps, conv_steps, add_steps)
+    _, sheet = run(load(tmp_path, raw, []))
+    _counts_are(sheet, CASES[("bit-serial", "digital")])
     for bad in ([3], [1, 1], [True], "2", []):
         raw["components"]["dac"]["plane_reads"] = bad
         with pytest.raises(arch.ArchError, match="dac.plane_reads"):
