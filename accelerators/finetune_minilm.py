@@ -48,12 +48,12 @@ model on the same chips and texts.
 
 Measured (2026-12-05, the shipped description with every non-ideality on, the bit-line
 TIAs' noise included, read with its plane schedule (:mod:`.plane_schedule`: balanced
-polarity, empty planes skipped); 1 thread; chips 1000-1004, the 16 texts
-``_subset(minilm_eval, 16)``, calibration on 4 ``minilm_calib`` texts): pretrained
-0.9861 ± 0.0008; the full matrices 0.9883 ± 0.0005; shipped (rank 16) **0.9883 ±
-0.0006** (0.9884, 0.9882, 0.9891, 0.9877, 0.9879). The FULL protocol's figures and what
-limits them: docs/race_it_finetune.md, last section. The file shipped before (trained
-with every plane read at +v_read) reads 0.9877 ± 0.0002 on today's chips.
+polarity, empty planes skipped, planes 6 and 5 read 4 and 2 times); 1 thread; chips
+1000-1004, the 16 texts ``_subset(minilm_eval, 16)``, calibration on 4 ``minilm_calib``
+texts): pretrained 0.9877 ± 0.0008; shipped (rank 16) **0.9899 ± 0.0005** (0.9903,
+0.9898, 0.9904, 0.9897, 0.9892). The FULL protocol's figures: docs/race_it_finetune.md,
+last section. The file shipped before (trained with every plane read once) read 0.9901
+on today's chips 1000-1001 (0.9906, 0.9897).
 
 History (docs/race_it_finetune.md: every figure and command): the norm/bias delta
 shipped before (``--steps 80 --lr 5e-4``, chips 100 and 101, default trainable) gave
