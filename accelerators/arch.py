@@ -253,7 +253,9 @@ def apply_overrides(raw: dict, overrides) -> dict:
                             "parameters can be set; `imcspice arch show` lists them)")
         old = node[last]
         if isinstance(old, dict | list):
-            raise ArchError(f"--set {key}: {last!r} is a table, not a scalar")
+            raise ArchError(f"--set {key}: {last!r} is a "
+                            f"{'list' if isinstance(old, list) else 'table'}, not a scalar: "
+                            "set it in a variant file (`extends = ...`, docs/architecture.md)")
         if isinstance(old, (int, float)) and not isinstance(old, bool) \
                 and not isinstance(val, (int, float)):
             raise ArchError(f"--set {key}={val!r}: expected a number")

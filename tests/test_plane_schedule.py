@@ -105,6 +105,8 @@ def test_description_keys_are_checked():
     for d in bad:
         with pytest.raises(ArchError, match="dac|plane_period_s|plane_reads"):
             plane_schedule(_variant(**d))
+    with pytest.raises(ArchError, match="a list, not a scalar: set it in a variant file"):
+        arch_mod.load("race-it", ["dac.plane_reads=4"])
 
 
 def test_plane_period_is_at_least_the_priced_plane_step(shipped_figures):
