@@ -136,8 +136,8 @@ def input_encoding(arch: Architecture) -> str:
 
 def input_planes(arch: Architecture) -> int:
     """Crossbar plane reads per token: ``dac.bits`` if bit-serial (``dac.bits - 1``
-    magnitude planes in sign-magnitude; with ``dac.plane_reads`` their sum: each repeat
-    is a read, its conversions and an add), else 1."""
+    magnitude planes in sign-magnitude; ``dac.plane_reads`` adds each repeat of a plane:
+    a read, its conversions and an add), else 1."""
     dac = arch.component("dac")
     mode = dac.get("mode")
     if mode not in ("bit-serial", "multi-level"):

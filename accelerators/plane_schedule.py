@@ -25,9 +25,9 @@ converters (``[components.dac]`` of the description):
 * ``plane_reads = [r_{P-1}, r_{P-2}, ...]`` (the most significant planes' read counts,
   heaviest first, each a power of two up to 16; planes not listed are read once, so
   the list holds for any ``dac.bits``): plane ``b`` is read and converted ``r_b``
-  times in consecutive slots and its codes averaged (the shift-add weights each copy ``w_b / r_b``: a shift). The
-  white part of its noise (and its converter rounding) then weighs ``w_b^2 / r_b``; the
-  signal is unchanged. Each extra read is priced as a read, its conversions and an add
+  times in consecutive slots and its codes averaged (the shift-add weights each copy
+  ``w_b / r_b``: a shift). The white part of its noise (and its converter rounding)
+  then weighs ``w_b^2 / r_b``; the signal is unchanged. Each extra read is priced as a read, its conversions and an add
   (:func:`.mapping.input_planes` counts them).
 
 The flicker's sharing is itself a model: plane ``b`` is read at ``t_b = (P-1-b) T``
