@@ -113,11 +113,6 @@ CROSSBAR_OMITTED = (
     "tokens too (not modeled), and the 1-5 MHz part, drawn per plane, correlates a "
     "read's planes in part (assumption)")
 
-#: stated where the description skips empty planes (dac.skip_empty)
-SKIP_OMITTED = ("the plane schedule's decision which planes of a tile to read (dac."
-                "skip_empty: one OR of the tile's row enables per plane) is not priced, and "
-                "every plane's read and conversion is priced as if made (an upper bound)",)
-
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality
 TARGETS = {
@@ -241,7 +236,7 @@ class MiniLMRun:
         self.tokens_max = int(n_tok.max())
         self.ranges: dict | None = None
         self._cache: dict = {}
-        self.chip_ops = None
+        self.chip_ops, self.plane_reads = None, {}
 
     @property
     def seq_len(self) -> int:
@@ -298,12 +293,14 @@ class MiniLMRun:
         chip = make_chip(ni, seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            out = embed(self._on_chip(chip), self.eval_batches).cpu().numpy()
+            model = self._on_chip(chip)
+            chip.reset_read_counts()            # the evaluation's reads, priced (evaluate)
+            out = embed(model, self.eval_batches).cpu().numpy()
         # the characterized chip (its crossbar loads and trims): every crossbar
         # non-ideality as characterized; ACAM mismatch does not touch the crossbars, and a
         # machine without ACAMs (HeTraX) runs it switched off (compare)
         if seed == 0 and ni.quantization and ni.ir_drop == ni.programming_noise == 1.0:
-            self.chip_ops = chip.factory
+            self.chip_ops, self.plane_reads = chip.factory, chip.plane_read_fractions()
         return out
 
     def compare(self, make_chip, ni, seed: int, progress: bool, what: str,

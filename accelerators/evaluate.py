@@ -24,6 +24,7 @@ from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
 from .workloads import get_workload
+from .plane_schedule import plane_schedule
 
 PROJECT_NM = 7
 SIMULATED = {"minilm": "minilm", "byte-lm": "byte-lm"}   # networks with an accuracy run
@@ -87,8 +88,9 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
     return rep
 
 
-def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digital=None):
-    m = mapping.build(a, shape, seq_len, batch, mode, context, digital)
+def _price(a, figures, shape, seq_len, batch, mode="prefill", context=None, digital=None,
+           reads=None):
+    m = mapping.build(a, shape, seq_len, batch, mode, context, digital, reads)
     sheet = cost.price(m, figures)
     cost.check(a, m, sheet)
     return m, sheet
@@ -114,19 +116,25 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
     rep = {"seq_len": seq_len, "mode": "prefill"}
     if loads is not None:
         rep["crossbar_priced_loads"] = loads.summary()
-    temp_c = a.temp_c
-    if a.floorplan:   # the stack's temperature and its tiers' price solved together
-        def price_at(temps):
+    def price(reads=None):
+        """(mapping, sheet, solved temperature): every scheduled plane read priced, or
+        the fraction of them ``reads`` the accuracy run made."""
+        if not a.floorplan:
+            return _price(a, figures, shape, seq_len, batch, digital=digital,
+                          reads=reads) + (a.temp_c,)
+
+        def price_at(temps):  # the stack's temperature and its tiers' price together
             f = components.resolve(a, hw, loads, temps)
-            return (f,) + _price(a, f, shape, seq_len, batch, digital=digital)
+            return (f,) + _price(a, f, shape, seq_len, batch, digital=digital, reads=reads)
         coupled = thermal_coupled.solve(a, hw, price_at)
-        figures, m, sheet = coupled.figures, coupled.mapping, coupled.sheet
-        rep["thermal"], temp_c = _thermal(a, sheet, out, progress, coupled)
+        rep["thermal"], temp_c = _thermal(a, coupled.sheet, out, progress, coupled)
         rep["thermal"].update(thermal_coupled.report(a, hw, coupled))
-    else:
-        m, sheet = _price(a, figures, shape, seq_len, batch, digital=digital)
+        return coupled.mapping, coupled.sheet, temp_c
+    m, sheet, temp_c = price()
     if run is not None:
         rep["accuracy"] = _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation)
+        if run.plane_reads:   # the reads the characterized chip made, priced (mapping)
+            m, sheet, _ = price(run.plane_reads)
         plots.accuracy_vs_strength(rep["accuracy"]["vs_nonideality_scale"],
                                    out / "accuracy_vs_nonideality.png",
                                    f"{a.name}: MiniLM embeddings vs. FP32")
@@ -139,6 +147,8 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
                                           out / "accuracy_vs_temperature.png",
                                           f"{a.name}: MiniLM vs. ReRAM tier temperature",
                                           marker_c=temp_c)
+    if "dac" in a.components and getattr(plane_schedule(a), "skip_empty", False):
+        rep["crossbar_plane_reads"] = _plane_reads(run.plane_reads if run else {}, temp_c)
     rep.update(_perf(a, m, sheet, _gpu_ops(shape, m), out,
                      f"{a.name}, {shape.name}, seq {seq_len}"))
     return rep
@@ -157,6 +167,22 @@ def _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation=True):
     from .accuracy import target_check
     acc["target"] = target_check(a, acc)
     return acc
+
+
+def _plane_reads(fractions: dict, temp_c: float) -> dict:
+    """What the cost's plane reads come from: the accuracy run's characterized chip
+    (seed 0), the reads its plane schedule made of those it scheduled, per crossbar
+    operator (``dac.skip_empty`` skips a plane that drives no row of a tile)."""
+    if not fractions:
+        return {"made_fraction_mean": 1.0, "source": "no accuracy run, no inputs: every "
+                "scheduled plane read priced (an upper bound on what skip_empty reads)"}
+    f = np.array(list(fractions.values()))
+    return {"made_fraction_mean": float(f.mean()), "made_fraction_min": float(f.min()),
+            "made_fraction_max": float(f.max()), "per_operator": dict(fractions),
+            "accuracy_temp_c": temp_c,
+            "source": "the accuracy run's chip 0 on the evaluation texts (pretrained "
+            "network, every non-ideality on): reads made / reads scheduled per crossbar "
+            "operator, over its plane reads, tokens and converter groups"}
 
 
 def _loads(ops) -> dict:

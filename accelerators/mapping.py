@@ -24,6 +24,11 @@ Conventions (the tests re-derive them by hand):
   steps; adds ``n·(P·rt - 1)`` (``n·(P - 1)`` analog) on ``ct·rt·adder.per_tile``
   adders. Tokens pass one after another. ``temp_reference = "tile"`` adds a
   reference column pair per tile, read once per pass (``_reference_reads``).
+  ``dac.skip_empty``: a fraction ``f`` of the scheduled plane reads is made (the
+  accuracy run's own reads, ``read_fraction``; 1, every read, without one): column
+  reads, drives and conversions times ``f``, adds ``n·(f·P·rt - 1)``; the steps stay
+  (every plane keeps its slot, every add its cycle); and each tile decides per plane and token whether to
+  read it, one ``skip_or`` decision (``(bits - 1)·rt·ct`` per token).
 * acam (function lookups): softmax ``2e + rows`` lookups (exp, output; 1/sum per
   row), gelu and elementwise ``e``, layernorm ``e + rows`` (output; 1/sqrt per row),
   matmul one lookup per scalar product plus ``k - 1`` adds per output on the adder
@@ -72,16 +77,20 @@ from .workloads import Operator, TransformerShape, operator_graph
 
 def build(arch: Architecture, shape: TransformerShape, seq_len: int, batch: int = 1,
           mode: str = "prefill", context_len: int | None = None,
-          digital_rows: dict[str, float] | None = None) -> Mapping:
+          digital_rows: dict[str, float] | None = None,
+          read_fraction: dict[str, float] | None = None) -> Mapping:
     """Map one forward pass (``prefill``) or one generation step (``decode``).
     ``digital_rows``: per crossbar operator (``layer0.ffn.in``), the fraction of its
     input rows the accuracy model computes digitally (outlier channels), priced as
-    MACs of the ``outlier_mac`` component, in parallel with the crossbar read."""
+    MACs of the ``outlier_mac`` component, in parallel with the crossbar read.
+    ``read_fraction``: per crossbar operator, the fraction of its scheduled plane reads
+    the accuracy model made (``dac.skip_empty`` skips the rest); absent: every read."""
     bpe = float(arch.workload.get("bytes_per_activation", 1))
     ops = operator_graph(shape, seq_len, batch=batch, mode=mode, context_len=context_len,
                          bytes_per_el=bpe)
     m = Mapping(arch, shape.name, seq_len, batch, mode, ops)
     m.digital_rows = dict(digital_rows or {})
+    m.read_fraction = dict(read_fraction or {})
     for op in ops:
         m.engine_of[op.qualified_name] = arch.engine_for(op.name, op.kind)
     _crossbar_tiles(m)
@@ -164,11 +173,14 @@ def _crossbar(m: Mapping, op: Operator) -> None:
     if xb.get("partial_sums") not in ("digital", "analog"):
         raise ArchError("crossbar.partial_sums must be 'digital' or 'analog'")
     tokens = op.m * op.batch
-    conv_per_token = P * op.n * (1 if analog else rt)
-    adds_per_token = op.n * ((P - 1) if analog else (P * rt - 1))
-    _bit_line_reads(m, op, tokens * 2 * P * rt * op.n)
+    f = _read_fraction(m, op, rt, ct)
+    conv_per_token = f * P * op.n * (1 if analog else rt)
+    # adds made (skipped codes are not added), and the adds' slots (the schedule's)
+    adds_per_token = op.n * max(f * P * (1 if analog else rt) - 1, 0.0)
+    add_slots = op.n * (P * (1 if analog else rt) - 1)
+    _bit_line_reads(m, op, tokens * 2 * f * P * rt * op.n)
     m.step(op, "crossbar", tokens * P)
-    m.charge(op, "dac", tokens * P * op.k * ct)
+    m.charge(op, "dac", tokens * f * P * op.k * ct)
     frac = m.digital_rows.get(op.qualified_name, 0.0)
     if frac:
         if "outlier_mac" not in m.arch.components:
@@ -180,14 +192,35 @@ def _crossbar(m: Mapping, op: Operator) -> None:
     m.step(op, "converter", tokens * P * _ceil(min(op.n, cols), _int(conv, "per_tile")))
     m.need("converter", rt * ct * _int(conv, "per_tile"))
     m.need("dac", rt * ct * _int(xb, "rows"))
-    if adds_per_token:
+    if add_slots:
         adders = rt * ct * _int(add, "per_tile")
         m.charge(op, "adder", tokens * adds_per_token)
-        m.step(op, "adder", tokens * _ceil(adds_per_token, adders))
+        m.step(op, "adder", tokens * _ceil(add_slots, adders))
         m.need("adder_tiles", adders)
     if _reference_pairs(xb):
         _reference_reads(m, op, rt * ct)
     _activations(m, op, "buffer")
+
+
+def _read_fraction(m: Mapping, op: Operator, rt: int, ct: int) -> float:
+    """The fraction of ``op``'s scheduled plane reads made (1 unless ``dac.skip_empty``),
+    and, where empty planes are skipped, the decisions that skip them: per token, each
+    of the ``rt·ct`` tiles ORs its rows' enables once per plane (a plane's repeats
+    follow its one decision), on its ``skip_or`` (one per tile)."""
+    sched = plane_schedule(m.arch)
+    if sched is None or not sched.skip_empty:
+        return 1.0
+    if "skip_or" not in m.arch.components:
+        raise ArchError("dac.skip_empty decides per tile and plane whether to read it: "
+                        "the description needs a 'skip_or' component to price that")
+    planes = _int(m.arch.component("dac"), "bits") - 1        # sign-magnitude (checked)
+    m.charge(op, "skip_or", op.m * op.batch * planes * rt * ct)
+    m.need("skip_or", rt * ct)
+    m.provisioned["skip_or"] = m.provisioned["crossbar"]
+    f = float(m.read_fraction.get(op.qualified_name, 1.0))
+    if not 0.0 <= f <= 1.0:
+        raise ArchError(f"{op.qualified_name}: read fraction {f!r} is not in [0, 1]")
+    return f
 
 
 def _bit_line_reads(m: Mapping, op: Operator, n: float) -> None:

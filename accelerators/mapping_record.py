@@ -50,6 +50,7 @@ class Mapping:
     cells: dict = field(default_factory=dict)         # component -> cells per instance
     notes: list = field(default_factory=list)
     digital_rows: dict = field(default_factory=dict)
+    read_fraction: dict = field(default_factory=dict)  # crossbar op -> plane reads made
 
     def charge(self, op: Operator, comp: str, actions: float, figure: str = "energy"):
         if actions:

@@ -19,9 +19,10 @@ converters (``[components.dac]`` of the description):
   reducing the effects of op-amp imperfections", Proc. IEEE 84(11), 1996).
 * ``skip_empty = true``: a plane with no driven row in a tile (for that input) is
   neither read nor converted there; its code is exactly 0 instead of the TIA's noise.
-  The decision needs one OR of the tile's row enables per plane (not priced:
-  :func:`plane_schedule` says so); the pricing still counts every plane's read and
-  conversion, an upper bound (the reads saved are not claimed).
+  The decision is one OR of the tile's row enables per plane (the description's
+  ``skip_or`` component, priced per tile, plane and token). The cost prices the reads
+  an accuracy run's chip made (:mod:`.mapping`, ``read_fraction``; the torch crossbars
+  count them); a cost-only run, with no inputs, prices every scheduled read.
 * ``plane_reads = [r_{P-1}, r_{P-2}, ...]`` (the most significant planes' read counts,
   heaviest first, each a power of two up to 16; planes not listed are read once, so
   the list holds for any ``dac.bits``): plane ``b`` is read and converted ``r_b``

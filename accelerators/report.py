@@ -88,6 +88,13 @@ def render(rep: dict, level: int = 1) -> list[str]:
                   f"bit lines, median {pl['median']:.3f}, max {pl['max']:.3f} of the "
                   f"conductance span; {pl['source']}): read window = the slowest column's "
                   "settling time, energies the mean over the bit lines."]
+    made = rep.get("crossbar_plane_reads")
+    if made:
+        span = (f" (mean over the crossbar operators, {made['made_fraction_min']:.1%} to "
+                f"{made['made_fraction_max']:.1%})" if "per_operator" in made else "")
+        L += ["", f"Crossbar plane reads priced: {made['made_fraction_mean']:.1%} of the "
+                  f"scheduled ones{span}, empty planes skipped (dac.skip_empty); "
+                  f"{made['source']}. Each tile's decision per plane is priced (skip_or)."]
     mp = rep["mapping"]
     if mp["serialized"]:
         n = len(mp["serialized"])

@@ -75,6 +75,10 @@ class TorchCrossbarLinear(nn.Module):
         self.range_pct = float(xb.range_pct)
         self.sign_magnitude = bool(getattr(xb, "sign_magnitude", False))
         self.schedule = getattr(xb, "schedule", None)       # .plane_schedule
+        # plane reads the schedule made / scheduled (each plane read of each row by each
+        # converter group) over the forward passes since reset_read_counts: what the
+        # cost prices where empty planes are skipped (.mapping, read_fraction)
+        self.reads_made = self.read_slots = 0
         # P -> (P, K) numpy: how a read's planes share the TIAs' flicker
         self.lf_mix = (self.schedule or PlaneSchedule()).lf_mix
         self.partial_sums, self.rows = xb.partial_sums, int(xb.dev.tile_rows)
@@ -229,11 +233,19 @@ class TorchCrossbarLinear(nn.Module):
                     for g, p in enumerate(groups)]
         return groups
 
-    def _scheduled(self, weights, drive):
+    def _scheduled(self, weights, drive, count: bool = True):
         """(plane weights, drive with the plane schedule's polarities, its multipliers or
-        None), one plane per read made."""
-        return scheduled(self.schedule, weights, drive, self.rows,
-                         1 if self.partial_sums == "analog" else self.n_tiles)
+        None), one plane per read scheduled; ``count``: add its reads made (multiplier
+        not 0) and scheduled to :attr:`reads_made` and :attr:`read_slots`."""
+        weights, drive, m = scheduled(self.schedule, weights, drive, self.rows,
+                                      1 if self.partial_sums == "analog" else self.n_tiles)
+        if count and m is not None:
+            self.reads_made += int(torch.count_nonzero(m))
+            self.read_slots += m.numel()
+        return weights, drive, m
+
+    def reset_read_counts(self) -> None:
+        self.reads_made = self.read_slots = 0
 
     def _hardware(self, weights, drive, w_eff):
         weights, drive, m = self._scheduled(weights, drive)
@@ -255,7 +267,7 @@ class TorchCrossbarLinear(nn.Module):
         w_eff = weight.index_select(1, self.analog_idx).float() * self.x_max + \
             self.delta.float()
         weights, drive = self._planes(xa)
-        _, drive, s = self._scheduled(weights, drive)
+        _, drive, s = self._scheduled(weights, drive, count=False)
         m = torch.stack([percentile_cols(read_values(p, s, t).abs(), pct)
                          for t, p in enumerate(self._groups(drive, w_eff))])
         self.n_calibrated += 1

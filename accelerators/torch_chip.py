@@ -137,6 +137,18 @@ class AnalogChip:
         self._recips.clear()
         self._rec, self.phase = None, "run"
 
+    def reset_read_counts(self) -> None:
+        """Start counting the crossbars' plane reads (:meth:`plane_read_fractions`)."""
+        for xb in self._xbars.values():
+            xb.reset_read_counts()
+
+    def plane_read_fractions(self) -> dict[str, float]:
+        """Per crossbar operator, the fraction of its scheduled plane reads made (the
+        rest skipped: ``dac.skip_empty``) since :meth:`reset_read_counts`; operators
+        without a plane schedule, or not run since, are absent."""
+        return {n: xb.reads_made / xb.read_slots for n, xb in self._xbars.items()
+                if xb.read_slots}
+
     def fit_levels(self, run, reference: bool = False) -> None:
         """``mapping.acam.levels = "centroid"``: ``run()`` pushes the calibration batches
         through the model once more on the calibrated operators (ranges now fixed); each

@@ -574,3 +574,33 @@ def test_repeated_plane_reads_are_priced_as_reads(tmp_path):
         raw["components"]["dac"]["plane_reads"] = bad
         with pytest.raises(arch.ArchError, match="dac.plane_reads"):
             run(load(tmp_path, raw, []))
+
+
+def test_skipped_plane_reads_are_not_priced_but_their_decisions_are(tmp_path):
+    """dac.skip_empty with plane_reads = [2] on the sign-magnitude 2-bit DAC (P = 2 reads
+    of its one plane) and read_fraction 0.5 for attn.q (the accuracy run's reads made):
+    per token, reads 2*f*P*rt*n = 8, drives f*P*k*ct = 4, conversions f*P*rt*n = 8,
+    adds n*(f*P*rt - 1) = 4, all x 3 tokens, by hand; the steps keep every slot (the
+    bit-serial row of CASES). Each tile decides once per plane and token: 1 plane x
+    rt*ct = 4 tiles x 3 tokens = 12 skip_or decisions for every linear, made or not, on
+    one skip_or per tile (24)."""
+    raw = xbar_raw()
+    raw["components"]["dac"].update(encoding="sign-magnitude", plane_reads=[2],
+                                    skip_empty=True)
+    raw["components"]["skip_or"] = {"energy": A(0.3, "pJ", "decision"),
+                                    "area": A(2, "um2", "instance")}
+    a = load(tmp_path, raw, [])
+    m = mapping.build(a, TINY, SEQ, read_fraction={"layer0.attn.q": 0.5})
+    sheet = cost.price(m, components.resolve(a, None))
+    cost.check(a, m, sheet)
+    _counts_are(sheet, (48, 24, 24, 12, 6, 6, 9))
+    _counts_are(sheet, CASES[("bit-serial", "digital")], op="layer0.attn.k")   # f = 1
+    for op in ("layer0.attn.q", "layer0.ffn.out"):
+        assert total(sheet.energy, op, "skip_or") == 12
+    assert total(sheet.area, comp="skip_or") == 24
+    assert total(sheet.area, comp="skip_or", attr="amount") == pytest.approx(48 * UM2)
+    with pytest.raises(arch.ArchError, match="not in"):
+        mapping.build(a, TINY, SEQ, read_fraction={"layer0.attn.q": 1.5})
+    del raw["components"]["skip_or"]
+    with pytest.raises(arch.ArchError, match="'skip_or' component"):
+        run(load(tmp_path, raw, []))

@@ -169,6 +169,29 @@ def test_three_forms_agree_and_skipped_planes_leave_ranges_alone(layer):
         assert 0 < driven.mean() < 1             # some reads are skipped
 
 
+def test_torch_forms_count_the_reads_they_make(layer):
+    """The reads a forward pass makes (what the cost prices, mapping read_fraction): a
+    (plane, token, tile) read is made where the plane drives a row of the tile, counted
+    here from the bit planes directly; both torch forms count the same, a calibration
+    read counts nothing, and a reset starts again."""
+    xbs, w, x = layer
+    xb = xbs["balanced-skip"]
+    _, d = xb._planes(x)                                       # (7, 64, 300)
+    driven = np.stack([np.abs(d[:, :, t * 128:(t + 1) * 128]).sum(-1) > 0
+                       for t in range(3)], -1)                 # (7, 64, 3)
+    X, W = torch.tensor(x), torch.tensor(w)
+    m = TorchCrossbarLinear(xb, W)
+    with torch.no_grad():
+        m.calibrate(X, W)
+        assert (m.reads_made, m.read_slots) == (0, 0)
+        for fast in (True, False):
+            m.fast = fast
+            m.reset_read_counts()
+            m(X, W)
+            assert (m.reads_made, m.read_slots) == (int(driven.sum()), 7 * 64 * 3)
+    assert 0 < driven.mean() < 1                 # some reads are skipped
+
+
 @pytest.mark.parametrize("form", ["numpy", "reference", "inference"])
 @pytest.mark.parametrize("case", ["once", "slow-planes", "repeated"])
 def test_read_spread_follows_the_schedule(layer, form, case):

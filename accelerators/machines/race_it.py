@@ -3,8 +3,7 @@ and the shipped hardware-aware fine-tuned MiniLM (:mod:`..finetune_minilm`) on c
 the same description (``accuracy.fine_tuned``)."""
 from __future__ import annotations
 
-from ..accuracy import CROSSBAR_OMITTED, FULL, SKIP_OMITTED
-from ..plane_schedule import plane_schedule
+from ..accuracy import CROSSBAR_OMITTED, FULL
 from . import machine
 
 
@@ -17,9 +16,6 @@ def race_it(a, hw, run, temp_c, progress, scales, ablation=True) -> dict:
     # report states it beside the target
     acc["crossbar_read_model"] = bool(a.component("crossbar").get("read_model", False))
     acc["omitted"] = list(CROSSBAR_OMITTED)
-    sched = plane_schedule(a)
-    if sched is not None and sched.skip_empty:
-        acc["omitted"] += list(SKIP_OMITTED)
     # the shipped hardware-aware fine-tuned MiniLM on chips of this description (its
     # regeneration run's sentences and chips under the full protocol, else 4 and 1)
     from ..finetune_minilm import shipped_accuracy
