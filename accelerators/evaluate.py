@@ -23,8 +23,8 @@ from . import components, cost, floorplan, hardware, mapping, plots, scaling, th
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
-from .workloads import get_workload
 from .plane_schedule import plane_schedule
+from .workloads import get_workload
 
 PROJECT_NM = 7
 SIMULATED = {"minilm": "minilm", "byte-lm": "byte-lm"}   # networks with an accuracy run

@@ -27,8 +27,9 @@ Conventions (the tests re-derive them by hand):
   ``dac.skip_empty``: a fraction ``f`` of the scheduled plane reads is made (the
   accuracy run's own reads, ``read_fraction``; 1, every read, without one): column
   reads, drives and conversions times ``f``, adds ``n·(f·P·rt - 1)``; the steps stay
-  (every plane keeps its slot, every add its cycle); and each tile decides per plane and token whether to
-  read it, one ``skip_or`` decision (``(bits - 1)·rt·ct`` per token).
+  (every plane keeps its slot, every add its cycle); and each tile decides per plane
+  and token whether to read it, one ``skip_or`` decision (``(bits - 1)·rt·ct`` per
+  token).
 * acam (function lookups): softmax ``2e + rows`` lookups (exp, output; 1/sum per
   row), gelu and elementwise ``e``, layernorm ``e + rows`` (output; 1/sqrt per row),
   matmul one lookup per scalar product plus ``k - 1`` adds per output on the adder
