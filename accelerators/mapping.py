@@ -147,7 +147,8 @@ def input_encoding(arch: Architecture) -> str:
 def input_planes(arch: Architecture) -> int:
     """Crossbar plane reads per token: ``dac.bits`` if bit-serial (``dac.bits - 1``
     magnitude planes in sign-magnitude; ``dac.plane_reads`` adds each repeat of a plane:
-    a read, its conversions and an add), else 1."""
+    a read, its conversions and an add), else 1. Refuses ``dac.skip_empty`` without a
+    ``skip_or`` component (its decisions are priced)."""
     dac = arch.component("dac")
     mode = dac.get("mode")
     if mode not in ("bit-serial", "multi-level"):
@@ -159,6 +160,9 @@ def input_planes(arch: Architecture) -> int:
                         "variant file with that figure")
     input_encoding(arch)        # the encoding, then the read schedule that needs it
     sched = plane_schedule(arch)
+    if sched is not None and sched.skip_empty and "skip_or" not in arch.components:
+        raise ArchError("dac.skip_empty decides per tile and plane whether to read it: "
+                        "the description needs a 'skip_or' component to price that")
     if mode != "bit-serial":
         return 1
     planes = _int(dac, "bits") - (input_encoding(arch) == "sign-magnitude")
@@ -211,9 +215,6 @@ def _read_fraction(m: Mapping, op: Operator, rt: int, ct: int) -> float:
     sched = plane_schedule(m.arch)
     if sched is None or not sched.skip_empty:
         return 1.0
-    if "skip_or" not in m.arch.components:
-        raise ArchError("dac.skip_empty decides per tile and plane whether to read it: "
-                        "the description needs a 'skip_or' component to price that")
     planes = _int(m.arch.component("dac"), "bits") - 1        # sign-magnitude (checked)
     m.charge(op, "skip_or", op.m * op.batch * planes * rt * ct)
     m.need("skip_or", rt * ct)

@@ -125,3 +125,20 @@ def test_every_option_of_every_command_says_what_it_does():
                 bare.append(f"{' '.join(path)} {'/'.join(a.option_strings) or a.dest}")
     walk(build_parser(), ["imcspice"])
     assert not bare, bare
+
+
+def test_skipping_planes_without_pricing_the_decision_is_refused(tmp_path, capsys):
+    """A description that skips empty planes (dac.skip_empty) but has no skip_or
+    component to price the decisions is refused in one line, before anything is made."""
+    import re
+
+    from imcspice.accelerators import arch
+    text = open(arch.load("race-it").path).read()
+    cut = re.sub(r"\n\[components\.skip_or\]\n.*?(?=\n\[)", "\n", text, flags=re.S)
+    assert "[components.skip_or]" not in cut and "\nskip_empty = true" in cut
+    (tmp_path / "no-or.toml").write_text(cut)
+    assert cli.main(["evaluate", "--arch", str(tmp_path / "no-or.toml"), "--workload",
+                     "bert-base", "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+    err = capsys.readouterr().err
+    assert "needs a 'skip_or' component" in err and err.count("\n") == 1
