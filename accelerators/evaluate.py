@@ -130,6 +130,8 @@ def _prefill(a, hw, figures, shape, out, quick, seq_len, batch, simulate, progre
         rep["thermal"], temp_c = _thermal(a, coupled.sheet, out, progress, coupled)
         rep["thermal"].update(thermal_coupled.report(a, hw, coupled))
         return coupled.mapping, coupled.sheet, temp_c
+    # priced before the (slow) accuracy run: a description the cost refuses is refused
+    # at once, and a stack's solved temperature is where the accuracy runs
     m, sheet, temp_c = price()
     if run is not None:
         rep["accuracy"] = _accuracy(a, hw, run, temp_c, quick, progress, scales, ablation)

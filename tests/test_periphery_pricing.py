@@ -209,7 +209,8 @@ def test_whole_cycles_applies_to_a_latency_at_the_mapped_loads(hw, shipped_figur
 
 #: (full adders, flip-flops) of each leaking logic block, as its energy composes it
 _LEAKERS = {("race-it", "outlier_mac"): (270, 32), ("race-it", "adder"): (32, 32),
-            ("race-it", "scaler"): (140, 24), ("race-it", "skip_or"): (27.214, 0),  # 127 x 6/28, 3 decimals
+            ("race-it", "scaler"): (140, 24),
+            ("race-it", "skip_or"): (27.214, 0),       # 127 OR2 x 6/28, to 3 decimals
             ("hetrax", "sm_mac"): (270, 32),
             ("hetrax", "outlier_mac"): (270, 32), ("hetrax", "adder"): (32, 32),
             ("gaincell", "tile_adder"): (9, 9)}

@@ -57,7 +57,6 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     # chip: 0.65-0.90 per operator, docs/devices.md)
     assert 0.0 < pr["made_fraction_min"] <= pr["made_fraction_mean"] <= \
         pr["made_fraction_max"] <= 1.0 and pr["made_fraction_min"] < 1.0
-    assert not any("OR of the tile's row enables" in o for o in acc["omitted"])
     assert "**Not in this accuracy figure**" in md and "sample-and-hold" in md
     # one chip's figure is named as such (no "± 0.0000"), and the regeneration run's own
     # 5-chip figure stands beside it
