@@ -13,6 +13,11 @@ is printed as given.
 ``gpu.a100.speedup`` or ``projection.gpu.a100.energy_ratio``; empty when we have no
 counterpart. A key ending in ``edp_ratio`` that the report lacks is computed from the
 same GPU entry as ``speedup * energy_ratio`` (energy-delay product, GPU / ours).
+
+A ``difference`` may name where our figure comes from as ``{energy_sources}``,
+``{latency_sources}`` or ``{area_sources}``: the report's ``provenance_share`` at the
+time it is rendered (e.g. "100 % spice, 0 % literature, 0 % assumption"), so the line
+cannot go stale when a description's figures change source.
 """
 from __future__ import annotations
 
@@ -34,6 +39,9 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 #: unit a report value carries, by the last segment of its key
 _KEY_UNITS = {"latency_s": "s", "energy_j": "J", "speedup": "x", "energy_ratio": "x",
               "edp_ratio": "x", "area_mm2": "mm^2"}
+#: placeholders a ``difference`` may hold: the report's provenance share of that quantity
+_SOURCE_SLOTS = ("energy", "latency", "area")
+_SLOT_RE = re.compile(r"\{([^{}]*)\}")
 _SI = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
 
 
@@ -98,6 +106,11 @@ def _check_figure(p: Path, arch: str, i: int, fig) -> None:
     if not _positive(fig.get("value")):
         raise ValueError(f"{p}: {name}.value must be a finite number > 0, "
                          f"got {fig.get('value')!r}")
+    bad = [m for m in _SLOT_RE.findall(fig["difference"])
+           if m.removesuffix("_sources") not in _SOURCE_SLOTS or not m.endswith("_sources")]
+    if bad:
+        raise ValueError(f"{p}: {name}.difference names unknown placeholder(s) {bad}; "
+                         "known: " + ", ".join(f"{{{k}_sources}}" for k in _SOURCE_SLOTS))
     key = fig.get("report_key")
     if not isinstance(key, str) or (key and not _KEY_RE.match(key)):
         raise ValueError(f"{p}: {name}.report_key must be '' or a dotted path, got {key!r}")
@@ -175,6 +188,20 @@ def _our_config(report: dict, key: str) -> str:
     return "; ".join(bits)
 
 
+def _sources(report: dict, what: str) -> str:
+    """``what``'s provenance share in ``report`` as one phrase, largest source first."""
+    share = (report.get("provenance_share") or {}).get(what)
+    if not isinstance(share, dict) or not share:
+        return f"{what} sources not in this report"
+    parts = sorted(share.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{100 * v:.0f} % {k}" for k, v in parts)
+
+
+def _difference(fig: dict, report: dict) -> str:
+    return _SLOT_RE.sub(lambda m: _sources(report, m.group(1).removesuffix("_sources")),
+                        fig["difference"])
+
+
 def comparison_section(arch: str, report: dict, papers: dict | None = None) -> list[str]:
     """Markdown lines comparing the paper's headline figures for ``arch`` with ``report``.
 
@@ -214,7 +241,7 @@ def comparison_section(arch: str, report: dict, papers: dict | None = None) -> l
         paper = f"{fmt(fig['value'], unit)} ({'; '.join(what)})"
         our_cfg = f"{fmt(ours, unit)} ({_our_config(report, key)})" if ours is not None else "n/a"
         lines.append("| " + " | ".join(_cell(c) for c in (
-            fig["metric"], paper, our_cfg, fmt(ratio), fig["difference"])) + " |")
+            fig["metric"], paper, our_cfg, fmt(ratio), _difference(fig, report))) + " |")
     lines += ["", "Sources: " + "; ".join(dict.fromkeys(f["source"] for f in p["figures"]))
               + ".", ""]
     return lines

@@ -168,6 +168,26 @@ def test_projection_and_edp_keys_and_empty_report():
         P.comparison_section("tpu", {})
 
 
+def test_a_difference_names_the_reports_own_energy_sources(tmp_path):
+    """RACE-IT's energy line said "periphery from the ISAAC/Horowitz tables" after every
+    periphery figure had moved to SPICE: the sources now come from the report."""
+    report = {"workload": "minilm", "seq_len": 18, "technology": "sky130",
+              "provenance_share": {"energy": {"spice": 0.875, "literature": 0.125,
+                                              "assumption": 0.0}},
+              "projection": {"node_nm": 7, "gpu": {"a100": {"energy_ratio": 9.0}}}}
+    lines = P.comparison_section("race-it", report)
+    r = _row(lines, "energy_ratio_vs_gpu", "v1")
+    # by hand: 87.5 % and 12.5 % print as 88 % and 12 % (round half to even), largest first
+    assert "(88 % spice, 12 % literature, 0 % assumption)" in r[4]
+    assert "ISAAC" not in r[4] and "{" not in r[4]
+    # a report without the shares says so instead of inventing them
+    r = _row(P.comparison_section("race-it", {}), "energy_ratio_vs_gpu", "v1")
+    assert "energy sources not in this report" in r[4]
+    with pytest.raises(ValueError, match=r"unknown placeholder\(s\) \['power_sources'\]"):
+        P.load_papers(_broken(tmp_path, "({energy_sources}) projected to 7 nm, analog",
+                              "({power_sources}) projected to 7 nm, analog"))
+
+
 def test_number_format():
     assert P.fmt(6.5e-8, "s") == "65.0 ns"
     assert P.fmt(7.18e-3, "J") == "7.18 mJ"
