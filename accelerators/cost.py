@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from . import clock_tree
 from .arch import SOURCES, ArchError, dimension
 from .floorplan import fit_tiers, tier_areas, tier_count
 
@@ -137,6 +138,8 @@ def price(mapping, figures: dict) -> CostSheet:
             per_instance = mapping.cells.get(comp, 1) if fig.per == "cell" else 1
             sheet.area.append(_entry(-1, "provisioned", comp, name, n * per_instance, fig))
     t = sheet.latency_s
+    if clock_tree.CLOCK in figures:
+        _clock(sheet, mapping, figures[clock_tree.CLOCK], t)
     area_of = sheet.by(sheet.area, "component")
     for comp, figs in figures.items():
         f = figs.get("static")
@@ -148,6 +151,23 @@ def price(mapping, figures: dict) -> CostSheet:
             sheet.energy.append(Entry(-1, "static", comp, "static", size * t,
                                       f.value * size * t, f.source, f.detail, f.scaling))
     return sheet
+
+
+def _clock(sheet: CostSheet, mapping, figs: dict, latency_s: float) -> None:
+    """The clock tree (:mod:`.clock_tree`) over the area priced so far: its repeaters'
+    area, and one cycle of every repeated piece per clock period of the latency."""
+    ct = clock_tree.tree(mapping.arch, mapping, sheet.by(sheet.area, "component"))
+    for name in ("energy", "area"):
+        _figure({clock_tree.CLOCK: figs}, clock_tree.CLOCK, name)
+    a, e = figs["area"], figs["energy"]
+    sheet.area.append(Entry(-1, "provisioned", clock_tree.CLOCK, "area", ct.repeaters,
+                            ct.repeaters * a.value, a.source, f"{a.detail}; {ct.describe()}",
+                            a.scaling))
+    n = ct.wire_mm / ct.segment_mm * clock_tree.cycles(mapping.arch, latency_s)
+    sheet.energy.append(Entry(
+        -1, "clock", clock_tree.CLOCK, "energy", n, n * e.value, e.source,
+        f"{e.detail}; {ct.describe()}; {ct.wire_mm / ct.segment_mm:.4g} pieces of "
+        f"{ct.segment_mm:g} mm x {mapping.arch.clock_hz:.3g} Hz x the latency", e.scaling))
 
 
 def _exposed_wakes(sheet: CostSheet, figures: dict) -> None:

@@ -16,8 +16,9 @@ same GPU entry as ``speedup * energy_ratio`` (energy-delay product, GPU / ours).
 
 A ``difference`` may name where our figure comes from as ``{energy_sources}``,
 ``{latency_sources}`` or ``{area_sources}``: the report's ``provenance_share`` at the
-time it is rendered (e.g. "100 % spice, 0 % literature, 0 % assumption"), so the line
-cannot go stale when a description's figures change source.
+time it is rendered (e.g. "100 % spice, 0 % literature, 0 % assumption"), and a stacked
+machine's dies as ``{stack}`` (the thermal solution's dies per tier group: "2 sm + 3
+reram dies of 110 mm²"), so the line cannot go stale when a description changes.
 """
 from __future__ import annotations
 
@@ -39,8 +40,6 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 #: unit a report value carries, by the last segment of its key
 _KEY_UNITS = {"latency_s": "s", "energy_j": "J", "speedup": "x", "energy_ratio": "x",
               "edp_ratio": "x", "area_mm2": "mm^2"}
-#: placeholders a ``difference`` may hold: the report's provenance share of that quantity
-_SOURCE_SLOTS = ("energy", "latency", "area")
 _SLOT_RE = re.compile(r"\{([^{}]*)\}")
 _SI = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
 
@@ -106,11 +105,10 @@ def _check_figure(p: Path, arch: str, i: int, fig) -> None:
     if not _positive(fig.get("value")):
         raise ValueError(f"{p}: {name}.value must be a finite number > 0, "
                          f"got {fig.get('value')!r}")
-    bad = [m for m in _SLOT_RE.findall(fig["difference"])
-           if m.removesuffix("_sources") not in _SOURCE_SLOTS or not m.endswith("_sources")]
+    bad = [m for m in _SLOT_RE.findall(fig["difference"]) if m not in _SLOTS]
     if bad:
         raise ValueError(f"{p}: {name}.difference names unknown placeholder(s) {bad}; "
-                         "known: " + ", ".join(f"{{{k}_sources}}" for k in _SOURCE_SLOTS))
+                         "known: " + ", ".join(f"{{{k}}}" for k in _SLOTS))
     key = fig.get("report_key")
     if not isinstance(key, str) or (key and not _KEY_RE.match(key)):
         raise ValueError(f"{p}: {name}.report_key must be '' or a dotted path, got {key!r}")
@@ -197,9 +195,25 @@ def _sources(report: dict, what: str) -> str:
     return ", ".join(f"{100 * v:.0f} % {k}" for k, v in parts)
 
 
+def _stack(report: dict) -> str:
+    """A stacked machine's dies per tier group, from the report's thermal solution."""
+    th = report.get("thermal") or {}
+    dies = th.get("tier_group_dies")
+    if not isinstance(dies, dict) or not dies:
+        return "stack not in this report"
+    return (" + ".join(f"{n} {g}" for g, n in dies.items())
+            + f" dies of {fmt(th.get('die_mm2'), 'mm²')}")
+
+
+#: placeholders a ``difference`` may hold, each rendered from the report
+_SLOTS = {"energy_sources": lambda r: _sources(r, "energy"),
+          "latency_sources": lambda r: _sources(r, "latency"),
+          "area_sources": lambda r: _sources(r, "area"),
+          "stack": _stack}
+
+
 def _difference(fig: dict, report: dict) -> str:
-    return _SLOT_RE.sub(lambda m: _sources(report, m.group(1).removesuffix("_sources")),
-                        fig["difference"])
+    return _SLOT_RE.sub(lambda m: _SLOTS[m.group(1)](report), fig["difference"])
 
 
 def comparison_section(arch: str, report: dict, papers: dict | None = None) -> list[str]:

@@ -499,16 +499,25 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
                       seq if mode == "decode" else None)
     sheet = cost.price(m, figs)
     cost.check(a, m, sheet)
-    # totals along an independent path: charges x figures (+ static), steps x figures
+    # totals along an independent path: charges x figures (+ static + the clock tree's
+    # 1.5 D (2^k - 1) mm of wire, every period of the latency), steps x figures
     static = math.fsum(e.amount for e in sheet.energy if e.figure == "static")
     dynamic = math.fsum(c.actions * figs[c.component][c.figure].value for c in m.charges)
-    assert sheet.energy_j == pytest.approx(dynamic + static, rel=1e-9, abs=0)
+    raw = tomllib.loads((arch.ARCH_DIR / f"{name}.toml").read_text())
+    clock = 0.0
+    if "clock_tree" in raw["components"]:
+        ct = raw["components"]["clock_tree"]
+        side_mm = math.sqrt(math.fsum(e.amount for e in sheet.area if e.component != "clock_tree"))
+        k = math.ceil(math.log(sum(m.provisioned[s] for s in ct["sinks"]), 4))
+        clock = (1.5 * side_mm * (2 ** k - 1) / ct["segment_mm"] * sheet.latency_s * a.clock_hz
+                 * figs["clock_tree"]["energy"].value)
+    assert (clock > 0) == (name != "hetrax")
+    assert sheet.energy_j == pytest.approx(dynamic + static + clock, rel=1e-9, abs=0)
     assert sheet.energy_j == pytest.approx(math.fsum(e.amount for e in sheet.energy), rel=1e-6, abs=0)
     assert sheet.latency_s == pytest.approx(_latency_from_steps(m, figs), rel=1e-9, abs=0)
     assert sheet.energy_j > 0 and sheet.latency_s > 0 and sheet.area_mm2 > 0
     for part, shares in sheet.provenance_share().items():
         assert math.fsum(shares.values()) == pytest.approx(1.0, rel=1e-6, abs=0), part
-    raw = tomllib.loads((arch.ARCH_DIR / f"{name}.toml").read_text())
     if name == "hetrax":   # tiers sm x2 and reram "fit" on the file's die_mm2
         fp = raw["floorplan"]
         area = cost.CostSheet.by(sheet.area, "component")

@@ -188,6 +188,17 @@ def test_a_difference_names_the_reports_own_energy_sources(tmp_path):
                               "({power_sources}) projected to 7 nm, analog"))
 
 
+def test_hetrax_line_names_the_stack_the_report_solved():
+    """It said "2 SM + 2 ReRAM tiers" after the ReRAM group became as many dies as its
+    area needs (3 for MiniLM, 17 for bert-base)."""
+    report = {"thermal": {"die_mm2": 110.0, "tier_group_dies": {"sm": 2, "reram": 17}},
+              "provenance_share": {"energy": {"spice": 1.0}}}
+    r = _row(P.comparison_section("hetrax", report), "speedup_vs_prior_accelerator")
+    assert "a stack of 2 sm + 17 reram dies of 110 mm²" in r[4] and "2 ReRAM" not in r[4]
+    r = _row(P.comparison_section("hetrax", {}), "speedup_vs_prior_accelerator")
+    assert "stack not in this report" in r[4]
+
+
 def test_number_format():
     assert P.fmt(6.5e-8, "s") == "65.0 ns"
     assert P.fmt(7.18e-3, "J") == "7.18 mJ"
