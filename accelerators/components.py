@@ -136,8 +136,14 @@ def _resolve(arch, comp, spec: FigureSpec, hw, loads=None, temp_c: float | None 
             raise ArchError(f"{where}: a latency cannot come from a periphery 'ref' "
                             "(the table has energies and areas); give value, unit, citation")
         e0 = entries[0]
-        moved = (f", projected {e0.node_nm} nm -> {arch.node_nm} nm at {arch.vdd_v:g} V "
-                 "(Stillmaker & Baas 2017)" if e0.node_nm != arch.node_nm else "")
+        native = sum(periphery.energy_pj(r) * 1e-12 if spec.what == "energy"
+                     else periphery.area_mm2(r) for r in refs)
+        moved = ("" if e0.node_nm == arch.node_nm else
+                 f", projected {e0.node_nm} nm -> {arch.node_nm} nm at {arch.vdd_v:g} V "
+                 "(Stillmaker & Baas 2017)" if not math.isclose(value, native, rel_tol=1e-12)
+                 # e.g. off-chip DRAM: another process and interface than this node's
+                 else f", as published (scaling {e0.scaling_kind!r}: not moved to "
+                      f"{arch.node_nm} nm)")
         cites = "; ".join(dict.fromkeys(
             (e.area_source if spec.what == "area" and e.area_source else e.source)
             for e in entries))

@@ -255,3 +255,15 @@ def test_static_power_is_checked(hw):
         raw["components"]["sm_mac"]["static"][key] = val
         with pytest.raises(arch.ArchError, match=msg):
             arch.from_dict(raw)
+
+
+def test_off_chip_dram_is_not_said_to_be_projected(shipped_figures):
+    """HeTraX's DRAM access is Horowitz's 1.3-2.6 nJ midpoint as published (another
+    process than the accelerator's: scaling 'offchip', factor 1); its detail said
+    'projected 45 nm -> 130 nm' while the value was not moved."""
+    f = shipped_figures("hetrax")["dram"]["energy"]
+    assert f.value == pytest.approx((1.3e-9 + 2.6e-9) / 2, rel=1e-12, abs=0)
+    assert "projected" not in f.detail and "as published (scaling 'offchip'" in f.detail
+    # a figure that is moved still says so: ISAAC's 1-bit DAC area at 32 nm
+    d = shipped_figures("race-it")["dac"]["area"]
+    assert "projected 32 nm -> 130 nm" in d.detail
