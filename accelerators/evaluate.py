@@ -359,7 +359,8 @@ def projection(sheet, node_nm: int = PROJECT_NM) -> dict:
             "scaled": {"energy": e_moved, "latency": t_moved, "area": a_moved},
             "kept_at_sky130": {"energy": e_kept, "latency": t_kept, "area": a_kept},
             "rule": "only digital logic, SRAM/eDRAM and converter logic scale (Stillmaker & "
-                    "Baas 2017); analog array physics (RC settling, read pulses, ACAM "
+                    "Baas 2017), and wires (the clock tree) as C V^2 with their "
+                    "length following the die; analog array physics (RC settling, read pulses, ACAM "
                     "search, capacitor charges, bias currents) and leakage (static: "
                     "the fits are of dynamic energy and delay) keep their SKY130 "
                     "values"}
