@@ -15,10 +15,15 @@ Each arm is repeated every ``segment_mm`` (a driver per piece). A piece is one b
 of the ``sram-periphery`` deck: a SKY130 driver into ``bus_mm`` of met3 with its two
 neighbours' coupling, the next piece's minimum input inverter at the far end
 (circuits/sram_periphery.py). A clock line between grounded shields couples to them
-exactly as the deck's quiet neighbours. The clock toggles every cycle, so each piece
-costs one ``e_bus_cycle_j`` per period of the description's ``clock_hz``, for the whole
-latency (the tree is not gated while the chip computes; the leaves' blocks gate their
-own flip-flops' clocks, priced per operation).
+exactly as the deck's quiet neighbours. A running piece costs one ``e_bus_cycle_j`` per
+period of the description's ``clock_hz``.
+
+Gating. The blocks already gate their own flip-flops' clocks while idle (priced per
+operation), and the tree is gated the same way, at each H's input: while an operator
+works on some sinks (a linear's crossbar tiles, attention's K or V arrays: the
+mapping's ``busy``), only the H's above them run. Its sinks sit together (aligned), so
+level j runs ceil(busy / 4^(k-j)) of its 4^j H's. An operator on no sink (RACE-IT's
+lookups, whose pools' placement is not modeled) runs the whole tree.
 
 Pricing per mm at the repeater pitch (``energy`` resolved at ``bus_mm = segment_mm``,
 counted as ``wire / segment_mm`` pieces) treats an arm shorter than the pitch as its
@@ -30,10 +35,10 @@ The tree spans the area of the components it clocks (every provisioned component
 itself: D = sqrt of their area), and its leaves are the provisioned instances of the
 components named in ``sinks`` (e.g. the crossbar tiles). Within a leaf's region the
 clock reaches each registered block through the block's own buffers (``e_dff_j``) over
-wires that are not priced. Its ``area`` figure is per repeater. Two upper bounds, stated:
-the tree is complete (4^k leaves where there are fewer sinks: RACE-IT's 648 tiles get
-1024 leaves, and the last level is half the wire; the continuum estimate 1.5 D sqrt(N)
-is 18 % shorter there), and no branch is gated while its tiles idle. A stacked machine
+wires that are not priced, nor are the branches to the pools and buffers an operator
+also uses. Its ``area`` figure is per repeater. The tree is complete (4^k leaves where
+there are fewer sinks: RACE-IT's 648 tiles get 1024 leaves; the continuum estimate
+1.5 D sqrt(N) is 18 % shorter there). A stacked machine
 (a ``[floorplan]``) is refused: each die would need its own tree, and HeTraX's SM tiers
 have no grouping of their MACs into leaves to draw one from.
 """
@@ -74,6 +79,16 @@ class HTree:
         """Total wire, mm: 1.5 D (2^k - 1)."""
         return math.fsum(n * a for n, a in self.arms())
 
+    def pieces(self, busy: int | None = None) -> float:
+        """Repeated pieces (wire / ``segment_mm``) that toggle while ``busy`` leaves
+        work: each H is gated at its input, and the busy leaves sit together, so level j
+        runs ceil(busy / 4^(k-j)) of its 4^j H's. None: the whole tree."""
+        if busy is None:
+            return self.wire_mm / self.segment_mm
+        k = self.levels
+        return math.fsum(3 * min(4 ** j, math.ceil(busy / 4 ** (k - j))) * a
+                         for j, (_, a) in enumerate(self.arms())) / self.segment_mm
+
     @property
     def repeaters(self) -> int:
         """Drivers: ceil(arm / segment_mm) per arm."""
@@ -109,6 +124,16 @@ def tree(arch, mapping, area_by_component: dict) -> HTree:
     return HTree(math.sqrt(clocked), n, float(seg))
 
 
-def cycles(arch, latency_s: float) -> float:
-    """Clock periods in ``latency_s``: the tree toggles in every one."""
-    return latency_s * arch.clock_hz
+def piece_cycles(arch, mapping, ct: HTree, latency_entries) -> tuple[float, float]:
+    """(piece-cycles priced, those of the whole tree ungated) over the latency: each
+    operator's time (its latency entries, s) x ``clock_hz`` x the pieces its busy sinks
+    keep running (:meth:`HTree.pieces`); an operator on no sink (a lookup pool, an SM
+    array: their placement is not modeled) runs the whole tree."""
+    sinks = arch.component(CLOCK).get("sinks")
+    t_op: dict[str, float] = {}
+    for e in latency_entries:
+        t_op[e.op] = t_op.get(e.op, 0.0) + e.amount
+    priced = math.fsum(t * arch.clock_hz * ct.pieces(
+        sum(mapping.busy.get(op, {}).get(s, 0) for s in sinks) or None)
+        for op, t in t_op.items())
+    return priced, math.fsum(t_op.values()) * arch.clock_hz * ct.pieces()

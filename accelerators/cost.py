@@ -139,7 +139,7 @@ def price(mapping, figures: dict) -> CostSheet:
             sheet.area.append(_entry(-1, "provisioned", comp, name, n * per_instance, fig))
     t = sheet.latency_s
     if clock_tree.CLOCK in figures:
-        _clock(sheet, mapping, figures[clock_tree.CLOCK], t)
+        _clock(sheet, mapping, figures[clock_tree.CLOCK])
     area_of = sheet.by(sheet.area, "component")
     for comp, figs in figures.items():
         f = figs.get("static")
@@ -153,9 +153,9 @@ def price(mapping, figures: dict) -> CostSheet:
     return sheet
 
 
-def _clock(sheet: CostSheet, mapping, figs: dict, latency_s: float) -> None:
+def _clock(sheet: CostSheet, mapping, figs: dict) -> None:
     """The clock tree (:mod:`.clock_tree`) over the area priced so far: its repeaters'
-    area, and one cycle of every repeated piece per clock period of the latency."""
+    area, and one cycle of each running piece per clock period of the latency."""
     ct = clock_tree.tree(mapping.arch, mapping, sheet.by(sheet.area, "component"))
     for name in ("energy", "area"):
         _figure({clock_tree.CLOCK: figs}, clock_tree.CLOCK, name)
@@ -163,11 +163,13 @@ def _clock(sheet: CostSheet, mapping, figs: dict, latency_s: float) -> None:
     sheet.area.append(Entry(-1, "provisioned", clock_tree.CLOCK, "area", ct.repeaters,
                             ct.repeaters * a.value, a.source, f"{a.detail}; {ct.describe()}",
                             a.scaling))
-    n = ct.wire_mm / ct.segment_mm * clock_tree.cycles(mapping.arch, latency_s)
+    n, ungated = clock_tree.piece_cycles(mapping.arch, mapping, ct, sheet.latency)
     sheet.energy.append(Entry(
         -1, "clock", clock_tree.CLOCK, "energy", n, n * e.value, e.source,
-        f"{e.detail}; {ct.describe()}; {ct.wire_mm / ct.segment_mm:.4g} pieces of "
-        f"{ct.segment_mm:g} mm x {mapping.arch.clock_hz:.3g} Hz x the latency", e.scaling))
+        f"{e.detail}; {ct.describe()}; {mapping.arch.clock_hz:.3g} Hz over the latency, "
+        f"each operator on its sinks' leaves running only their branches: "
+        f"{100 * n / ungated:.3g} % of the ungated tree's {ungated:.4g} piece-cycles",
+        e.scaling))
 
 
 def _exposed_wakes(sheet: CostSheet, figures: dict) -> None:

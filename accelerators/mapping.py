@@ -118,6 +118,7 @@ def _crossbar_tiles(m: Mapping) -> None:
                             f"{op.qualified_name} ({op.kind}) cannot run on them")
         t = (_ceil(op.k, rows), _ceil(op.n, cols))
         m.tiles[op.qualified_name] = t
+        m.busy[op.qualified_name] = {"crossbar": t[0] * t[1]}
         total += t[0] * t[1]
     m.demanded["crossbar"] = total
     m.provisioned["crossbar"] = total if xb.get("count") == "mapped" else _int(xb, "count")
@@ -381,6 +382,9 @@ def _gaincell(m: Mapping, op: Operator) -> None:
     else:
         w, dh = op.k, op.n
     nt = gaincell_tiles(gc, w, dh)
+    # the K arrays (1 x nt a head) or V arrays (nt x dh/tile) this operator reads
+    m.busy[op.qualified_name] = {"gaincell": b * H * nt * (1 if op.name == "attn.scores"
+                                                           else _ceil(dh, _int(gc, "tile")))}
     m.charge(op, "gaincell", b * H * dh)                       # write the new K / V row
     m.charge(op, "gaincell", b * H * w * dh, "read_energy")    # every cell read once
     m.step(op, "gaincell", 1, "read_latency")                  # one (unsigned) query phase

@@ -51,6 +51,9 @@ class Mapping:
     notes: list = field(default_factory=list)
     digital_rows: dict = field(default_factory=dict)
     read_fraction: dict = field(default_factory=dict)  # crossbar op -> plane reads made
+    # qualified op -> {component: instances it works on} (crossbar tiles, gain-cell
+    # arrays): the leaves whose clock branches run while it does (clock_tree.py)
+    busy: dict = field(default_factory=dict)
 
     def charge(self, op: Operator, comp: str, actions: float, figure: str = "energy"):
         if actions:

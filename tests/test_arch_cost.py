@@ -500,7 +500,7 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
     sheet = cost.price(m, figs)
     cost.check(a, m, sheet)
     # totals along an independent path: charges x figures (+ static + the clock tree's
-    # 1.5 D (2^k - 1) mm of wire, every period of the latency), steps x figures
+    # running pieces, every period of each operator's time), steps x figures
     static = math.fsum(e.amount for e in sheet.energy if e.figure == "static")
     dynamic = math.fsum(c.actions * figs[c.component][c.figure].value for c in m.charges)
     raw = tomllib.loads((arch.ARCH_DIR / f"{name}.toml").read_text())
@@ -509,8 +509,15 @@ def test_shipped_architecture_consistent(hw, name, workload, seq, mode):
         ct = raw["components"]["clock_tree"]
         side_mm = math.sqrt(math.fsum(e.amount for e in sheet.area if e.component != "clock_tree"))
         k = math.ceil(math.log(sum(m.provisioned[s] for s in ct["sinks"]), 4))
-        clock = (1.5 * side_mm * (2 ** k - 1) / ct["segment_mm"] * sheet.latency_s * a.clock_hz
-                 * figs["clock_tree"]["energy"].value)
+        t_op = {}
+        for e in sheet.latency:
+            t_op[e.op] = t_op.get(e.op, 0.0) + e.amount
+        for op, t in t_op.items():
+            n = sum(m.busy.get(op, {}).get(s, 0) for s in ct["sinks"]) or 4 ** k  # none: all
+            # level j: 3 arms of D / 2^(j+1) per running H, ceil(n / 4^(k-j)) of them
+            mm = sum(3 * math.ceil(n / 4 ** (k - j)) * side_mm / 2 ** (j + 1) for j in range(k))
+            clock += (mm / ct["segment_mm"] * t * a.clock_hz
+                      * figs["clock_tree"]["energy"].value)
     assert (clock > 0) == (name != "hetrax")
     assert sheet.energy_j == pytest.approx(dynamic + static + clock, rel=1e-9, abs=0)
     assert sheet.energy_j == pytest.approx(math.fsum(e.amount for e in sheet.energy), rel=1e-6, abs=0)

@@ -54,23 +54,60 @@ def _race_it(raw=None):
     return a, get_workload("minilm")
 
 
-def test_race_it_clock_energy_is_c_v2_f_of_its_wire(hw):
+def _leaves_drawn(levels: int):
+    """The H's of a tree drawn level by level, each as (level, its leaves' indices),
+    leaves numbered quadrant by quadrant (so that a run of busy leaves sits together)."""
+    out = []
+
+    def node(j, first):
+        span = 4 ** (levels - j)
+        out.append((j, range(first, first + span)))
+        if j + 1 < levels:
+            for q in range(4):
+                node(j + 1, first + q * span // 4)
+    node(0, 0)
+    return out
+
+
+@pytest.mark.parametrize("busy", [1, 2, 5, 16, 17, 64, 100, 256])
+def test_running_pieces_are_the_hs_above_the_busy_leaves(busy):
+    """An H runs when one of its leaves is busy; the busy leaves are the first ones."""
+    t = clock_tree.HTree(side_mm=8.0, sinks=256, segment_mm=0.5)     # 4 levels
+    drawn = sum(3 * 8.0 / 2 ** (j + 1) for j, leaves in _leaves_drawn(4) if leaves[0] < busy)
+    assert t.pieces(busy) == pytest.approx(drawn / 0.5, rel=1e-12, abs=0)
+    assert t.pieces(None) == pytest.approx(t.wire_mm / 0.5, rel=1e-12, abs=0)
+    # by hand, D = 4 mm, 16 sinks: one busy leaf runs the root H (3 x 2 mm) and one of
+    # the four level-1 H's (3 x 1 mm); five run two of them
+    t = clock_tree.HTree(4.0, 16, 1.0)
+    assert (t.pieces(1), t.pieces(5), t.pieces(16), t.pieces(None)) == (9, 12, 18, 18)
+
+
+def test_race_it_clock_energy_is_c_v2_f_of_its_running_wire(hw):
     """Each 1 mm piece is 0.231 fF/um of met3 (technology LEF, with its grounded
     neighbours): C V^2 per period. The driver's own charge and crowbar current come on
-    top, so the SPICE figure sits a little above it (the deck measured 0.854 pJ)."""
+    top, so the SPICE figure sits a little above it (the deck measured 0.854 pJ). Every
+    linear's tiles are its busy leaves (row tiles x column tiles)."""
     a, shape = _race_it()
     m = mapping.build(a, shape, 16, 1)
+    assert m.busy == {op: {"crossbar": rt * ct} for op, (rt, ct) in m.tiles.items()}
     sheet = cost.price(m, components.resolve(a, hw))
     (e,) = [x for x in sheet.energy if x.component == "clock_tree"]
     (ar,) = [x for x in sheet.area if x.component == "clock_tree"]
     side = math.sqrt(math.fsum(x.amount for x in sheet.area if x.component != "clock_tree"))
-    wire_mm = 1.5 * side * (2 ** 5 - 1)          # 648 tiles: 4^4 < 648 <= 4^5
-    cv2f = wire_mm * 1e3 * 0.231e-15 * 1.8 ** 2 * a.clock_hz * sheet.latency_s
+    t = clock_tree.HTree(side, 648, 1.0)          # 648 tiles: 4^4 < 648 <= 4^5
+    assert t.wire_mm == pytest.approx(1.5 * side * 31, rel=1e-12, abs=0)
+    mm_s = 0.0                                    # running wire x time, mm s
+    for x in sheet.latency:
+        tiles = m.busy.get(x.op, {}).get("crossbar")
+        mm_s += x.amount * (t.pieces(tiles) if tiles else t.wire_mm)
+    cv2f = mm_s * 1e3 * 0.231e-15 * 1.8 ** 2 * a.clock_hz
     assert 1.0 < e.amount / cv2f < 1.3
+    # gated, the tree costs a small part of running all of it for the whole latency
+    assert e.amount < 0.2 * t.wire_mm * 1e3 * 0.231e-15 * 1.8 ** 2 * a.clock_hz * sheet.latency_s
     assert e.source == "spice" and "sram-periphery.model.h5" in e.detail
-    assert f"{wire_mm:.4g} mm of wire" in e.detail
+    assert f"{t.wire_mm:.4g} mm of wire" in e.detail
     assert ar.source == "assumption" and ar.amount == pytest.approx(
-        clock_tree.HTree(side, 648, 1.0).repeaters * 21.9e-6, rel=1e-12, abs=0)
+        t.repeaters * 21.9e-6, rel=1e-12, abs=0)
 
 
 def _raw(name="race-it"):

@@ -90,10 +90,14 @@ def test_window_1024_counts_by_hand(hw):
               + L * H * (1024 + 16 * 32) * v["readout", "static"] * latency
               # + each array's always-on bias generator (W per 64x64 array)
               + L * H * 32 * v["gaincell", "static"] * latency)
-    # + the clock tree to the 512 arrays: 5 levels (4^4 < 512 <= 4^5), 1.5 D (2^5 - 1) mm
-    # of wire over the side D of the clocked area, in 1 mm pieces, every clock period
+    # + the clock tree to the 512 arrays: 5 levels (4^4 < 512 <= 4^5) over the side D of
+    # the clocked area, in 1 mm pieces, every clock period. Each operator reads one
+    # layer's K (or V) arrays, H x 16 of them (H = 4: 64), placed together: the H's
+    # above them run, ceil(64 / 4^(5-j)) = 1, 1, 1, 4, 16 at levels 0-4, 3 arms of
+    # D / 2^(j+1) each: D (1.5 + 0.75 + 0.375 + 0.75 + 1.5) = 4.875 D of wire
+    assert H == 4 and all(b == {"gaincell": 64} for b in m.busy.values()) and len(m.busy) == 2 * L
     side_mm = math.sqrt(math.fsum(e.amount for e in sheet.area if e.component != "clock_tree"))
-    energy += 1.5 * side_mm * 31 / 1.0 * latency * a.clock_hz * v["clock_tree", "energy"]
+    energy += 4.875 * side_mm / 1.0 * latency * a.clock_hz * v["clock_tree", "energy"]
     assert sheet.energy_j == pytest.approx(energy, rel=1e-12, abs=0)
     assert sheet.latency_s == pytest.approx(latency, rel=1e-12, abs=0)
     # issue 11: at least 80 % of the gain-cell energy from SPICE-sourced figures
