@@ -127,8 +127,8 @@ def tree(arch, mapping, area_by_component: dict) -> HTree:
 def piece_cycles(arch, mapping, ct: HTree, latency_entries) -> tuple[float, float]:
     """(piece-cycles priced, those of the whole tree ungated) over the latency: each
     operator's time (its latency entries, s) x ``clock_hz`` x the pieces its busy sinks
-    keep running (:meth:`HTree.pieces`); an operator on no sink (a lookup pool, an SM
-    array: their placement is not modeled) runs the whole tree."""
+    keep running (:meth:`HTree.pieces`); an operator on no sink (a lookup pool: its
+    placement is not modeled) runs the whole tree."""
     sinks = arch.component(CLOCK).get("sinks")
     t_op: dict[str, float] = {}
     for e in latency_entries:

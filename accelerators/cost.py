@@ -139,7 +139,7 @@ def price(mapping, figures: dict) -> CostSheet:
             sheet.area.append(_entry(-1, "provisioned", comp, name, n * per_instance, fig))
     t = sheet.latency_s
     if clock_tree.CLOCK in figures:
-        _clock(sheet, mapping, figures[clock_tree.CLOCK])
+        _clock(sheet, mapping, figures)
     area_of = sheet.by(sheet.area, "component")
     for comp, figs in figures.items():
         f = figs.get("static")
@@ -153,13 +153,11 @@ def price(mapping, figures: dict) -> CostSheet:
     return sheet
 
 
-def _clock(sheet: CostSheet, mapping, figs: dict) -> None:
+def _clock(sheet: CostSheet, mapping, figures: dict) -> None:
     """The clock tree (:mod:`.clock_tree`) over the area priced so far: its repeaters'
     area, and one cycle of each running piece per clock period of the latency."""
     ct = clock_tree.tree(mapping.arch, mapping, sheet.by(sheet.area, "component"))
-    for name in ("energy", "area"):
-        _figure({clock_tree.CLOCK: figs}, clock_tree.CLOCK, name)
-    a, e = figs["area"], figs["energy"]
+    a, e = (_figure(figures, clock_tree.CLOCK, n) for n in ("area", "energy"))
     sheet.area.append(Entry(-1, "provisioned", clock_tree.CLOCK, "area", ct.repeaters,
                             ct.repeaters * a.value, a.source, f"{a.detail}; {ct.describe()}",
                             a.scaling))
