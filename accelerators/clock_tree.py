@@ -38,9 +38,14 @@ clock reaches each registered block through the block's own buffers (``e_dff_j``
 wires that are not priced, nor are the branches to the pools and buffers an operator
 also uses. Its ``area`` figure is per repeater. The tree is complete (4^k leaves where
 there are fewer sinks: RACE-IT's 648 tiles get 1024 leaves; the continuum estimate
-1.5 D sqrt(N) is 18 % shorter there). A stacked machine
-(a ``[floorplan]``) is refused: each die would need its own tree, and HeTraX's SM tiers
-have no grouping of their MACs into leaves to draw one from.
+1.5 D sqrt(N) is 18 % shorter there).
+
+A stacked machine (a ``[floorplan]``) has a tree on each die of each tier group that
+holds sinks, over the die's footprint, with the group's sinks shared evenly by its dies
+(HeTraX: every SM MAC a leaf on the SM dies, every crossbar tile on the ReRAM dies).
+An operator's busy leaves fill one die after another; a die with none is gated at its
+root. Each group's tree energy is its tiers' power in the thermal solution
+(:func:`.hetrax.tier_powers`); the repeaters' area is not on any tier's budget.
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import ArchError
+from .floorplan import fit_tiers, tier_count
 
 #: the component a description prices its clock distribution as
 CLOCK = "clock_tree"
@@ -101,39 +107,78 @@ class HTree:
                 f"repeaters every <= {self.segment_mm:g} mm")
 
 
-def tree(arch, mapping, area_by_component: dict) -> HTree:
-    """The clock tree of the priced machine (``area_by_component``: mm^2 of each
-    component's priced area)."""
+@dataclass(frozen=True)
+class Domain:
+    """``dies`` copies of one tree, whose leaves are the instances of ``sinks`` on them;
+    ``group``: the floorplan tier group they form ("" on a one-die machine)."""
+
+    group: str
+    tree: HTree
+    dies: int
+    sinks: tuple[str, ...]
+
+    def pieces(self, busy: int | None) -> float:
+        """Running pieces on the domain's dies while ``busy`` of its leaves work: they
+        fill one die after another, an idle die is gated at its root. None: every
+        die's whole tree."""
+        if busy is None:
+            return self.dies * self.tree.pieces()
+        full, rest = divmod(int(busy), self.tree.sinks)
+        if full >= self.dies:
+            return self.dies * self.tree.pieces(self.tree.sinks)
+        return full * self.tree.pieces(self.tree.sinks) + (self.tree.pieces(rest) if rest else 0.0)
+
+
+def domains(arch, mapping, sheet) -> list[Domain]:
+    """The clock trees of the priced machine (``sheet``: its cost sheet, every area but
+    the tree's own priced): one over the clocked area of a one-die machine; on a stack,
+    one per die of each tier group that holds a sink, over the die's footprint."""
     comp = arch.component(CLOCK)
-    if arch.floorplan:
-        raise ArchError(f"{arch.name}: a {CLOCK} is priced over one die; a stacked "
-                        "machine ([floorplan]) would need one per die (not built)")
     sinks = comp.get("sinks")
     if not isinstance(sinks, list) or not sinks or any(s not in arch.components or s == CLOCK
                                                        for s in sinks):
         raise ArchError(f"{arch.name}: {CLOCK}.sinks must list the components whose "
                         f"instances are the tree's leaves (e.g. [\"crossbar\"]), got {sinks!r}")
-    n = sum(int(mapping.provisioned.get(s, 0)) for s in sinks)
-    if n < 1:
-        raise ArchError(f"{arch.name}: {CLOCK}.sinks {sinks} have no provisioned instance")
     seg = comp.get("segment_mm")
     if isinstance(seg, bool) or not isinstance(seg, (int, float)) or not seg > 0:
         raise ArchError(f"{arch.name}: {CLOCK}.segment_mm (the repeater pitch, mm) must be "
                         f"a positive number, got {seg!r}")
-    clocked = math.fsum(a for c, a in area_by_component.items() if c != CLOCK)
-    return HTree(math.sqrt(clocked), n, float(seg))
+
+    def leaves(names) -> int:
+        return sum(int(mapping.provisioned.get(s, 0)) for s in names)
+    if not arch.floorplan:
+        if leaves(sinks) < 1:
+            raise ArchError(f"{arch.name}: {CLOCK}.sinks {sinks} have no provisioned instance")
+        area = sheet.by(sheet.area, "component")
+        clocked = math.fsum(a for c, a in area.items() if c != CLOCK)
+        return [Domain("", HTree(math.sqrt(clocked), leaves(sinks), float(seg)), 1, tuple(sinks))]
+    fit_tiers(arch, sheet)
+    out, placed = [], set()
+    for g, t in arch.floorplan["tiers"].items():
+        mine = tuple(s for s in sinks if s in t["components"])
+        placed.update(mine)
+        if mine and leaves(mine):
+            dies = tier_count(t)
+            out.append(Domain(g, HTree(math.sqrt(arch.floorplan["die_mm2"]),
+                                       math.ceil(leaves(mine) / dies), float(seg)), dies, mine))
+    if set(sinks) - placed or not out:
+        raise ArchError(f"{arch.name}: {CLOCK}.sinks {sorted(set(sinks) - placed) or sinks} "
+                        "sit on no floorplan tier (or have no instance)")
+    return out
 
 
-def piece_cycles(arch, mapping, ct: HTree, latency_entries) -> tuple[float, float]:
-    """(piece-cycles priced, those of the whole tree ungated) over the latency: each
+def piece_cycles(arch, mapping, doms: list[Domain], latency_entries) -> tuple[dict, float]:
+    """({group: piece-cycles priced}, those of every tree ungated) over the latency: each
     operator's time (its latency entries, s) x ``clock_hz`` x the pieces its busy sinks
-    keep running (:meth:`HTree.pieces`); an operator on no sink (a lookup pool: its
-    placement is not modeled) runs the whole tree."""
-    sinks = arch.component(CLOCK).get("sinks")
+    keep running (:meth:`Domain.pieces`); an operator on no sink (a lookup pool: its
+    placement is not modeled) runs every tree whole."""
     t_op: dict[str, float] = {}
     for e in latency_entries:
         t_op[e.op] = t_op.get(e.op, 0.0) + e.amount
-    priced = math.fsum(t * arch.clock_hz * ct.pieces(
-        sum(mapping.busy.get(op, {}).get(s, 0) for s in sinks) or None)
-        for op, t in t_op.items())
-    return priced, math.fsum(t_op.values()) * arch.clock_hz * ct.pieces()
+    priced = {d.group: 0.0 for d in doms}
+    for op, t in t_op.items():
+        busy = {d.group: sum(mapping.busy.get(op, {}).get(s, 0) for s in d.sinks) for d in doms}
+        for d in doms:
+            n = busy[d.group] if any(busy.values()) else None
+            priced[d.group] += t * arch.clock_hz * d.pieces(n)
+    return priced, math.fsum(t_op.values()) * arch.clock_hz * sum(d.pieces(None) for d in doms)

@@ -154,20 +154,25 @@ def price(mapping, figures: dict) -> CostSheet:
 
 
 def _clock(sheet: CostSheet, mapping, figures: dict) -> None:
-    """The clock tree (:mod:`.clock_tree`) over the area priced so far: its repeaters'
-    area, and one cycle of each running piece per clock period of the latency."""
-    ct = clock_tree.tree(mapping.arch, mapping, sheet.by(sheet.area, "component"))
+    """The clock trees (:mod:`.clock_tree`) over the area priced so far: their
+    repeaters' area, and one cycle of each running piece per clock period of the latency;
+    on a stack one entry per tier group (figures ``GROUP_energy`` and ``GROUP_area``,
+    op ``clock:GROUP``: its tiers' power)."""
+    doms = clock_tree.domains(mapping.arch, mapping, sheet)
     a, e = (_figure(figures, clock_tree.CLOCK, n) for n in ("area", "energy"))
-    sheet.area.append(Entry(-1, "provisioned", clock_tree.CLOCK, "area", ct.repeaters,
-                            ct.repeaters * a.value, a.source, f"{a.detail}; {ct.describe()}",
-                            a.scaling))
-    n, ungated = clock_tree.piece_cycles(mapping.arch, mapping, ct, sheet.latency)
-    sheet.energy.append(Entry(
-        -1, "clock", clock_tree.CLOCK, "energy", n, n * e.value, e.source,
-        f"{e.detail}; {ct.describe()}; {mapping.arch.clock_hz:.3g} Hz over the latency, "
-        f"each operator on its sinks' leaves running only their branches: "
-        f"{100 * n / ungated:.3g} % of the ungated tree's {ungated:.4g} piece-cycles",
-        e.scaling))
+    priced, ungated = clock_tree.piece_cycles(mapping.arch, mapping, doms, sheet.latency)
+    share = f"{100 * sum(priced.values()) / ungated:.3g} % of the ungated trees' {ungated:.4g}"
+    for d in doms:
+        op = f"clock:{d.group}" if d.group else "clock"
+        where, g = (f"{d.dies} x ", f"{d.group}_") if d.group else ("", "")
+        n = d.dies * d.tree.repeaters
+        sheet.area.append(Entry(-1, op, clock_tree.CLOCK, g + "area", n, n * a.value, a.source,
+                                f"{a.detail}; {where}{d.tree.describe()}", a.scaling))
+        sheet.energy.append(Entry(
+            -1, op, clock_tree.CLOCK, g + "energy", priced[d.group], priced[d.group] * e.value,
+            e.source, f"{e.detail}; {where}{d.tree.describe()}; {mapping.arch.clock_hz:.3g} "
+            f"Hz over the latency, each operator on its sinks' leaves running only their "
+            f"branches: {share} piece-cycles", e.scaling))
 
 
 def _exposed_wakes(sheet: CostSheet, figures: dict) -> None:
@@ -245,7 +250,7 @@ def check(arch, mapping, sheet: CostSheet) -> None:
         cap = arch.floorplan["die_mm2"] * sum(tier_count(t)
                                               for t in arch.floorplan["tiers"].values())
         placed = {c for t in arch.floorplan["tiers"].values() for c in t["components"]}
-        loose = {e.component for e in sheet.area} - placed
+        loose = {e.component for e in sheet.area} - placed - {clock_tree.CLOCK}
         if loose:
             errs.append(f"floorplan: components {sorted(loose)} have area but no tier")
         if sheet.area_mm2 > cap * (1 + 1e-12):

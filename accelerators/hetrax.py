@@ -22,6 +22,7 @@ import numpy as np
 
 from . import thermal
 from .arch import ArchError
+from .clock_tree import CLOCK
 from .floorplan import fit_tiers, tier_count
 from .analog import CrossbarLinear, Nonideal, seed_for, uniform_quantizer
 from .mapping import input_encoding, input_planes
@@ -145,11 +146,14 @@ class HetraxOps(FP32Ops):
 def tier_powers(arch, sheet) -> dict[str, float]:
     """Average power of ONE tier of each floorplan group (W) while the workload runs
     back to back: the group's energy entries over the latency, shared by its tiers (a
-    ``count = "fit"`` group: as many as the sheet's area needs, :func:`.floorplan.fit_tiers`)."""
+    ``count = "fit"`` group: as many as the sheet's area needs, :func:`.floorplan.fit_tiers`),
+    with the clock trees on its dies (``clock:GROUP``, :mod:`.clock_tree`)."""
     fit_tiers(arch, sheet)
     t = max(sheet.latency_s, 1e-15)
     by = sheet.by(sheet.energy, "component")
-    return {g: sum(by.get(c, 0.0) for c in tier["components"]) / t / tier_count(tier)
+    clock = sheet.by([e for e in sheet.energy if e.component == CLOCK], "op")
+    return {g: (sum(by.get(c, 0.0) for c in tier["components"])
+                + clock.get(f"clock:{g}", 0.0)) / t / tier_count(tier)
             for g, tier in arch.floorplan["tiers"].items()}
 
 

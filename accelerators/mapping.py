@@ -335,6 +335,7 @@ def _sm(m: Mapping, op: Operator) -> None:
     m.charge(op, "sm_mac", macs)
     m.step(op, "sm_mac", _ceil(macs, n))
     m.need("sm_mac", min(macs, n))
+    m.busy[op.qualified_name] = {"sm_mac": math.ceil(min(macs, n))}
     _accesses(m, op, "sm_sram", op.weight_bytes + op.act_in_bytes, op.act_out_bytes)
     m.need("sm_sram_bytes", op.weight_bytes + op.act_in_bytes + op.act_out_bytes)
     if op.weight_bytes and "dram" in m.arch.components:

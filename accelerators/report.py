@@ -82,6 +82,12 @@ def render(rep: dict, level: int = 1) -> list[str]:
     L += _entries(rep["latency_entries"], "s", rep["latency_s"])
     L += ["", "Area (provisioned instances):", ""]
     L += _entries(rep["area_entries"], "mm²", rep["area_mm2"])
+    clock = [e for e in rep["energy_entries"] if e["component"] == "clock_tree"]
+    L += ["", (f"Clock distribution: {_pct(sum(e['amount'] for e in clock) / rep['energy_j'])}"
+               " of the energy (clock_tree above: the H-tree to its leaves, each H gated while "
+               "the leaves below it idle)." if clock else
+               "Clock distribution: not priced (the description has no clock_tree)."
+               + " Each registered block's own clock pins and buffers are in its energy.")]
     pl = rep.get("crossbar_priced_loads")
     if pl:
         L += ["", f"Crossbar column reads priced at the mapped bit-line loads ({pl['bit_lines']} "

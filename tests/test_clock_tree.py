@@ -129,11 +129,55 @@ def test_a_malformed_tree_is_refused_in_one_line(hw, change, match):
         cost.price(m, components.resolve(a, hw))
 
 
-def test_a_stacked_machine_needs_a_tree_per_die(hw):
-    raw = _raw("hetrax")
-    raw["components"]["clock_tree"] = _raw()["components"]["clock_tree"]
-    raw["components"]["clock_tree"]["sinks"] = ["crossbar"]
-    a = arch.from_dict(raw)
+def test_busy_leaves_fill_one_die_after_another():
+    """3 dies of a 4 mm tree to 16 leaves (18 pieces when all 16 run, 9 for one leaf, 12
+    for five): 20 busy leaves run one die whole and 4 leaves of the next (3 x 2 + 3 x 1
+    = 9 pieces); the third die idles, gated at its root."""
+    d = clock_tree.Domain("reram", clock_tree.HTree(4.0, 16, 1.0), 3, ("crossbar",))
+    assert d.pieces(20) == 18 + 9
+    assert d.pieces(0) == 0 and d.pieces(48) == d.pieces(100) == d.pieces(None) == 3 * 18
+
+
+def test_a_stack_has_a_tree_on_every_die_and_it_heats_its_tiers(hw):
+    """HeTraX: the SM dies' trees reach every SM MAC (2 dies, 2000 a die), the ReRAM
+    dies' every crossbar tile, each over the 110 mm^2 die; each group's tree energy is
+    in its tiers' power."""
+    from imcspice.accelerators import floorplan
+    from imcspice.accelerators.hetrax import tier_powers
+    a = arch.load("hetrax")
     m = mapping.build(a, get_workload("minilm"), 16, 1)
-    with pytest.raises(ArchError, match=r"one die; a stacked machine"):
-        cost.price(m, components.resolve(a, hw))
+    sheet = cost.price(m, components.resolve(a, hw))
+    clock = {e.op: e for e in sheet.energy if e.component == "clock_tree"}
+    assert set(clock) == {"clock:sm", "clock:reram"}
+    assert {e.figure for e in clock.values()} == {"sm_energy", "reram_energy"}
+    side = math.sqrt(110.0)
+    reram = a.floorplan["tiers"]["reram"]
+    dies = floorplan.tier_count(reram)
+    per_die = math.ceil(m.provisioned["crossbar"] / dies)
+    assert f"2 x H-tree over {side:.3g} x {side:.3g} mm to 2000 sinks: 6 levels" \
+        in clock["clock:sm"].detail
+    assert f"{dies} x H-tree over {side:.3g} x {side:.3g} mm to {per_die} sinks" \
+        in clock["clock:reram"].detail
+    # the ReRAM dies' energy by hand: every linear's tiles on one die (each fits one)
+    e = components.resolve(a, hw)["clock_tree"]["energy"].value
+    t = clock_tree.HTree(side, per_die, 1.0)
+    t_op = {}
+    for x in sheet.latency:
+        t_op[x.op] = t_op.get(x.op, 0.0) + x.amount
+    want = 0.0
+    for op, dt in t_op.items():
+        tiles = m.busy.get(op, {}).get("crossbar", 0)
+        assert tiles <= per_die
+        if tiles:
+            want += dt * a.clock_hz * t.pieces(tiles) * e
+    assert clock["clock:reram"].amount == pytest.approx(want, rel=1e-12, abs=0)
+    # an SM operator's leaves are the MACs its products use: all 4000, or a residual
+    # add's 16 x 384 / 2 = 3072
+    sm_ops = {op.qualified_name: op for op in m.ops if "sm_mac" in m.busy.get(op.qualified_name, {})}
+    assert sm_ops and all(m.busy[q]["sm_mac"] == math.ceil(min(op.flops / 2, 4000))
+                          for q, op in sm_ops.items())
+    assert {m.busy[q]["sm_mac"] for q in sm_ops} == {4000, 3072}
+    p = tier_powers(a, sheet)
+    sm = sum(x.amount for x in sheet.energy if x.component in ("sm_mac", "sm_sram"))
+    assert p["sm"] == pytest.approx((sm + clock["clock:sm"].amount) / sheet.latency_s / 2,
+                                    rel=1e-12, abs=0)

@@ -64,6 +64,14 @@ def test_hetrax_thermal_coupling(tiny_models, tmp_path, protocol):
         curve["diff_mean"], abs=1e-12)
     md = (tmp_path / "report.md").read_text()
     assert "Accuracy vs. ReRAM tier temperature" in md
+    # a clock tree on every die, priced per tier group and heating its tiers
+    clock = {e["figure"]: e for e in rep["energy_entries"] if e["component"] == "clock_tree"}
+    assert set(clock) == {"sm_energy", "reram_energy"}
+    assert "2 x H-tree" in clock["sm_energy"]["detail"] and \
+        f"{rep['thermal']['tier_group_dies']['reram']} x H-tree" in clock["reram_energy"]["detail"]
+    clock = {k: e["amount"] for k, e in clock.items()}
+    assert min(clock.values()) > 0
+    assert f"Clock distribution: {100 * sum(clock.values()) / rep['energy_j']:.1f} % of" in md
     # the same converters' feed as RACE-IT's: the undesigned sample-and-hold is stated
     assert "sample-and-hold" in rep["accuracy"]["omitted"][0] and "sample-and-hold" in md
     assert not any("OR of the tile" in o for o in rep["accuracy"]["omitted"])

@@ -47,6 +47,9 @@ def test_race_it_evaluation(tiny_models, tmp_path, protocol):
     assert -1.0 <= ft["cosine_mean"] <= 1.0
     md = (tmp_path / "report.md").read_text()
     assert "fine-tuned" in md
+    # the clock's H-tree is a line of the energy table, and its share is said in words
+    clock = sum(e["amount"] for e in rep["energy_entries"] if e["component"] == "clock_tree")
+    assert clock > 0 and f"Clock distribution: {100 * clock / rep['energy_j']:.1f} % of" in md
     # what the accuracy model leaves out of the priced circuit is stated beside it
     assert acc["omitted"] and "sample-and-hold" in acc["omitted"][0]
     # the shipped description skips empty planes: the cost prices the reads the chip
