@@ -129,10 +129,9 @@ class Domain:
         return full * self.tree.pieces(self.tree.sinks) + (self.tree.pieces(rest) if rest else 0.0)
 
 
-def domains(arch, mapping, sheet) -> list[Domain]:
-    """The clock trees of the priced machine (``sheet``: its cost sheet, every area but
-    the tree's own priced): one over the clocked area of a one-die machine; on a stack,
-    one per die of each tier group that holds a sink, over the die's footprint."""
+def check(arch) -> tuple[list[str], float]:
+    """(sinks, segment_mm) of the description's tree, or a one-line ArchError: what an
+    evaluation checks before it writes anything."""
     comp = arch.component(CLOCK)
     sinks = comp.get("sinks")
     if not isinstance(sinks, list) or not sinks or any(s not in arch.components or s == CLOCK
@@ -143,6 +142,19 @@ def domains(arch, mapping, sheet) -> list[Domain]:
     if isinstance(seg, bool) or not isinstance(seg, (int, float)) or not seg > 0:
         raise ArchError(f"{arch.name}: {CLOCK}.segment_mm (the repeater pitch, mm) must be "
                         f"a positive number, got {seg!r}")
+    if arch.floorplan:
+        placed = {c for t in arch.floorplan["tiers"].values() for c in t["components"]}
+        if set(sinks) - placed:
+            raise ArchError(f"{arch.name}: {CLOCK}.sinks {sorted(set(sinks) - placed)} sit "
+                            "on no floorplan tier")
+    return sinks, float(seg)
+
+
+def domains(arch, mapping, sheet) -> list[Domain]:
+    """The clock trees of the priced machine (``sheet``: its cost sheet, every area but
+    the tree's own priced): one over the clocked area of a one-die machine; on a stack,
+    one per die of each tier group that holds a sink, over the die's footprint."""
+    sinks, seg = check(arch)
 
     def leaves(names) -> int:
         return sum(int(mapping.provisioned.get(s, 0)) for s in names)
@@ -151,19 +163,17 @@ def domains(arch, mapping, sheet) -> list[Domain]:
             raise ArchError(f"{arch.name}: {CLOCK}.sinks {sinks} have no provisioned instance")
         area = sheet.by(sheet.area, "component")
         clocked = math.fsum(a for c, a in area.items() if c != CLOCK)
-        return [Domain("", HTree(math.sqrt(clocked), leaves(sinks), float(seg)), 1, tuple(sinks))]
+        return [Domain("", HTree(math.sqrt(clocked), leaves(sinks), seg), 1, tuple(sinks))]
     fit_tiers(arch, sheet)
-    out, placed = [], set()
+    out = []
     for g, t in arch.floorplan["tiers"].items():
         mine = tuple(s for s in sinks if s in t["components"])
-        placed.update(mine)
         if mine and leaves(mine):
             dies = tier_count(t)
             out.append(Domain(g, HTree(math.sqrt(arch.floorplan["die_mm2"]),
-                                       math.ceil(leaves(mine) / dies), float(seg)), dies, mine))
-    if set(sinks) - placed or not out:
-        raise ArchError(f"{arch.name}: {CLOCK}.sinks {sorted(set(sinks) - placed) or sinks} "
-                        "sit on no floorplan tier (or have no instance)")
+                                       math.ceil(leaves(mine) / dies), seg), dies, mine))
+    if not out:
+        raise ArchError(f"{arch.name}: {CLOCK}.sinks {sinks} have no provisioned instance")
     return out
 
 

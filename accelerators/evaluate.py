@@ -19,7 +19,7 @@ import numpy as np
 from .. import jsonio
 from . import arch as arch_mod
 from .accuracy import _log
-from . import components, cost, floorplan, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
+from . import clock_tree, components, cost, floorplan, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
@@ -58,6 +58,8 @@ def evaluate(arch: str, out_dir, *, workload: str | None = None, sets=None, mode
     figures = components.resolve(a, hw, loads)
     if "dac" in a.components:    # the DAC's mode and encoding, before anything is written
         mapping.input_planes(a)
+    if clock_tree.CLOCK in a.components:
+        clock_tree.check(a)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)   # after every input check: a refusal creates nothing
     simulate = accuracy and SIMULATED.get(wl) == a.workload["default"]

@@ -142,3 +142,21 @@ def test_skipping_planes_without_pricing_the_decision_is_refused(tmp_path, capsy
     assert not (tmp_path / "o").exists()
     err = capsys.readouterr().err
     assert "needs a 'skip_or' component" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("arch_name,table,words", [
+    ("race-it", "segment_mm = 0", "segment_mm (the repeater pitch, mm) must be a positive"),
+    ("hetrax", "segment_mm = -1", "must be finite and >= 0"),
+    ("gaincell", 'sinks = ["nowhere"]', "clock_tree.sinks must list"),
+    ("hetrax", 'sinks = ["dram"]', "clock_tree.sinks ['dram'] sit on no floorplan tier"),
+])
+def test_a_malformed_clock_tree_is_refused_before_anything_is_made(tmp_path, capsys,
+                                                                   arch_name, table, words):
+    (tmp_path / "v.toml").write_text(f'schema = "imcspice.arch/1"\nname = "v"\nextends = '
+                                     f'"{arch_name}"\n\n[components.clock_tree]\n{table}\n')
+    assert cli.main(["evaluate", "--arch", str(tmp_path / "v.toml"), "--workload",
+                     "bert-base" if arch_name != "gaincell" else "gpt2",
+                     "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
