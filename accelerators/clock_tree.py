@@ -158,20 +158,20 @@ def domains(arch, mapping, sheet) -> list[Domain]:
 
     def leaves(names) -> int:
         return sum(int(mapping.provisioned.get(s, 0)) for s in names)
+    out = []
     if not arch.floorplan:
-        if leaves(sinks) < 1:
-            raise ArchError(f"{arch.name}: {CLOCK}.sinks {sinks} have no provisioned instance")
         area = sheet.by(sheet.area, "component")
         clocked = math.fsum(a for c, a in area.items() if c != CLOCK)
-        return [Domain("", HTree(math.sqrt(clocked), leaves(sinks), seg), 1, tuple(sinks))]
-    fit_tiers(arch, sheet)
-    out = []
-    for g, t in arch.floorplan["tiers"].items():
-        mine = tuple(s for s in sinks if s in t["components"])
-        if mine and leaves(mine):
-            dies = tier_count(t)
-            out.append(Domain(g, HTree(math.sqrt(arch.floorplan["die_mm2"]),
-                                       math.ceil(leaves(mine) / dies), seg), dies, mine))
+        if leaves(sinks):
+            out.append(Domain("", HTree(math.sqrt(clocked), leaves(sinks), seg), 1, tuple(sinks)))
+    else:
+        fit_tiers(arch, sheet)
+        for g, t in arch.floorplan["tiers"].items():
+            mine = tuple(s for s in sinks if s in t["components"])
+            if mine and leaves(mine):
+                dies = tier_count(t)
+                out.append(Domain(g, HTree(math.sqrt(arch.floorplan["die_mm2"]),
+                                           math.ceil(leaves(mine) / dies), seg), dies, mine))
     if not out:
         raise ArchError(f"{arch.name}: {CLOCK}.sinks {sinks} have no provisioned instance")
     return out
