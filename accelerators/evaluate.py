@@ -19,7 +19,8 @@ import numpy as np
 from .. import jsonio
 from . import arch as arch_mod
 from .accuracy import _log
-from . import clock_tree, components, cost, floorplan, hardware, mapping, plots, scaling, thermal_coupled, xbar_loads
+from . import (clock_tree, components, cost, floorplan, hardware, mapping, plots, scaling,
+               thermal_coupled, xbar_loads)
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of

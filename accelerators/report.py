@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from .clock_tree import CLOCK
 from .papers import comparison_section, fmt, load_papers
 
 
@@ -82,12 +83,12 @@ def render(rep: dict, level: int = 1) -> list[str]:
     L += _entries(rep["latency_entries"], "s", rep["latency_s"])
     L += ["", "Area (provisioned instances):", ""]
     L += _entries(rep["area_entries"], "mm²", rep["area_mm2"])
-    clock = [e for e in rep["energy_entries"] if e["component"] == "clock_tree"]
-    L += ["", (f"Clock distribution: {_pct(sum(e['amount'] for e in clock) / rep['energy_j'])}"
-               " of the energy (clock_tree above: the H-tree to its leaves, each H gated while "
-               "the leaves below it idle)." if clock else
-               "Clock distribution: not priced (the description has no clock_tree)."
-               + " Each registered block's own clock pins and buffers are in its energy.")]
+    clock = [e for e in rep["energy_entries"] if e["component"] == CLOCK]
+    said = (f"{_pct(sum(e['amount'] for e in clock) / rep['energy_j'])} of the energy "
+            f"({CLOCK} above: the H-tree to its leaves, each H gated while the leaves below "
+            f"it idle)" if clock else f"not priced (the description has no {CLOCK})")
+    L += ["", f"Clock distribution: {said}. Each registered block's own clock pins and "
+              "buffers are in its energy."]
     pl = rep.get("crossbar_priced_loads")
     if pl:
         L += ["", f"Crossbar column reads priced at the mapped bit-line loads ({pl['bit_lines']} "

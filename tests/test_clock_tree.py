@@ -181,3 +181,26 @@ def test_a_stack_has_a_tree_on_every_die_and_it_heats_its_tiers(hw):
     sm = sum(x.amount for x in sheet.energy if x.component in ("sm_mac", "sm_sram"))
     assert p["sm"] == pytest.approx((sm + clock["clock:sm"].amount) / sheet.latency_s / 2,
                                     rel=1e-12, abs=0)
+
+
+def test_the_report_says_whether_the_clock_is_priced(tmp_path):
+    """Cost-only gain-cell reports (gpt2, shape-only), with the shipped tree and with the
+    description cut before it: the clock line gives the tree's share, or says it is not
+    priced."""
+    import re
+
+    from imcspice.accelerators.evaluate import evaluate
+    text = (arch.ARCH_DIR / "gaincell.toml").read_text()
+    cut = re.sub(r"\n\[components\.clock_tree\]\n.*\Z", "\n", text, flags=re.S)
+    assert "clock_tree" not in cut.split("[components.tile_adder]")[1]
+    (tmp_path / "no-clock.toml").write_text(cut.replace('name = "gaincell"', 'name = "gc-nc"'))
+    for desc, out in (("gaincell", "with"), (str(tmp_path / "no-clock.toml"), "without")):
+        rep = evaluate(desc, tmp_path / out, workload="gpt2", accuracy=False, progress=False)
+        md = (tmp_path / out / "report.md").read_text()
+        clock = sum(e["amount"] for e in rep["energy_entries"] if e["component"] == "clock_tree")
+        if out == "with":
+            assert clock > 0 and (f"Clock distribution: {100 * clock / rep['energy_j']:.1f} % "
+                                  "of the energy") in md
+        else:
+            assert clock == 0 and "Clock distribution: not priced (the description has no " \
+                "clock_tree)." in md
