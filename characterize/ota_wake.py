@@ -21,7 +21,7 @@ import numpy as np
 
 from ..circuits import gated_ota, ota
 from ..circuits.technology import get_technology
-from ..cli import positive_float_arg
+from ..cli import positive_arg, positive_float_arg
 from . import ngspice
 from .params import format_number as f
 from .recipes import wake as recipe
@@ -36,8 +36,10 @@ class WakeCase:
     reference ``v_cm_v``, bit-line ``c_bl_f`` (128 rows x 1 fF, crossbar-column's
     c_bl_cell_ff) and feedback ``c_f_f`` (F), bias-line
     decoupling ``c_dec_f`` (F, shared by the array; 1 nF: a stiff line, as a bias
-    buffer would make it; assumption), settled within ``settle_frac`` of the swing
-    ``i_col x r_f`` (1 %: the deck's t_settle_s band), ``temp_c`` (C), SKY130 ``corner``."""
+    buffer would make it; assumption) shared by ``n_share`` TIAs woken together (1: this
+    one alone, as the shipped models price it; a tile reads 2 x cols at once), settled
+    within ``settle_frac`` of the swing ``i_col x r_f`` (1 %: the deck's t_settle_s
+    band), ``temp_c`` (C), SKY130 ``corner``."""
 
     ibias_a: float = 40e-6
     i_col_a: float = 672e-6
@@ -47,6 +49,7 @@ class WakeCase:
     c_bl_f: float = 128e-15
     c_f_f: float = 20e-15
     c_dec_f: float = 1e-9
+    n_share: int = 1
     settle_frac: float = 0.01
     temp_c: float = 27.0
     corner: str = "tt"
@@ -69,6 +72,8 @@ class Wake:
     p_bias_w: float
     p_off_w: float
     v_out_v: float
+    dv_bias_v: float
+    dv_bias_max_v: float
 
 
 def deck(c: WakeCase, tight: bool = False, on: bool = False) -> str:
@@ -80,7 +85,7 @@ def deck(c: WakeCase, tight: bool = False, on: bool = False) -> str:
     L += tech.model_lines(c.corner, False)
     L += [f".temp {f(c.temp_c)}",
           *gated_ota.tia_bench(p, c.i_col_a, c.r_f_ohm, c.c_f_f, c.c_bl_f, c.c_dec_f,
-                               c.v_cm_v, on=on),
+                               c.v_cm_v, on=on, n_share=c.n_share),
           ".options reltol=1e-6 method=gear" if tight else ".options reltol=1e-4", ".end"]
     return "\n".join(L) + "\n"
 
@@ -92,10 +97,11 @@ def measure(c: WakeCase, tight: bool = False) -> Wake:
     step = f(recipe.STEP_TIGHT_S if tight else recipe.STEP_S)
     r = ng.run([f"tran {step} {f(gated_ota.T_END_S)} 0 {step}"])
     w = recipe.wake(np.asarray(r["time"]), np.asarray(r["out"]),
-                    -gated_ota.VDD_V * np.asarray(r["vdd#branch"]), c.band_v, c.i_col_a,
-                    -gated_ota.VDD_V * np.asarray(r["vbg#branch"]))
+                    -gated_ota.VDD_V * np.asarray(r["vdd#branch"]) / c.n_share, c.band_v,
+                    c.i_col_a, -gated_ota.VDD_V * np.asarray(r["vbg#branch"]),
+                    np.asarray(r["vbp"]))
     return Wake(w["t_wake_s"], w["p_on_w"], w["e_wake_j"], w["e_off_j"], w["p_bias_w"],
-                w["p_off_w"], w["v_out_v"])
+                w["p_off_w"], w["v_out_v"], w["dv_bias_v"], w["dv_bias_max_v"])
 
 
 def settled_op_v(c: WakeCase) -> float:
@@ -123,17 +129,25 @@ def main(argv=None) -> int:
     ap.add_argument("--c-dec", type=positive_float_arg, nargs="+", default=[1e-9, 20e-12],
                     help="bias-line decoupling, F (1 nF: a stiff line, as a bias buffer "
                          "would make it; 20 pF: the generator's diode alone)")
+    ap.add_argument("--share", type=positive_arg, nargs="+", default=[1],
+                    help="TIAs on the bias line, woken together (1: this one alone, as the "
+                         "shipped models price it; a 128-column tile reads 256 at once)")
     ap.add_argument("--temp", type=float, default=27.0, help="temperature, C")
     a = ap.parse_args(argv)
-    print("| bias line | I_col | n2 | t_wake | P on | E wake | P on x t_wake | E after disable |")
-    print("|---|---|---|---|---|---|---|---|")
-    for cd in a.c_dec:
-        for i in a.i_col:
-            c = WakeCase(ibias_a=a.ibias, i_col_a=i, r_f_ohm=a.r_f, c_dec_f=cd, temp_c=a.temp)
-            w = measure(c)
-            print(f"| {cd * 1e12:g} pF | {i * 1e6:g} uA | {c.n2:.3g} | {w.t_wake_s * 1e9:.1f} ns | "
-                  f"{w.p_on_w * 1e3:.3f} mW | {w.e_wake_j * 1e12:.2f} pJ | "
-                  f"{w.p_on_w * w.t_wake_s * 1e12:.2f} pJ | {w.e_off_j * 1e12:.3f} pJ |")
+    print("| TIAs on the line | bias line | I_col | n2 | t_wake | P on | E wake | "
+          "P on x t_wake | E after disable | line at the read | largest excursion |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in a.share:
+        for cd in a.c_dec:
+            for i in a.i_col:
+                c = WakeCase(ibias_a=a.ibias, i_col_a=i, r_f_ohm=a.r_f, c_dec_f=cd,
+                             n_share=n, temp_c=a.temp)
+                w = measure(c)
+                print(f"| {n} | {cd * 1e12:g} pF | {i * 1e6:g} uA | {c.n2:.3g} | "
+                      f"{w.t_wake_s * 1e9:.1f} ns | {w.p_on_w * 1e3:.3f} mW | "
+                      f"{w.e_wake_j * 1e12:.2f} pJ | {w.p_on_w * w.t_wake_s * 1e12:.2f} pJ | "
+                      f"{w.e_off_j * 1e12:.3f} pJ | {w.dv_bias_v * 1e3:+.1f} mV | "
+                      f"{w.dv_bias_max_v * 1e3:.1f} mV |")
     print(f"(bias generator, shared by the array: {w.p_bias_w * 1e6:.1f} uW)")
     return 0
 

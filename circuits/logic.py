@@ -37,8 +37,9 @@ L_MIN_UM = 0.15
 
 
 def mos(name: str, kind: str, d: str, g: str, s: str, b: str, w_um: Value,
-        l_um: Value = L_MIN_UM) -> str:
-    """One SKY130 1.8 V MOSFET (``kind`` "n" or "p") with its junction areas."""
+        l_um: Value = L_MIN_UM, m: int = 1) -> str:
+    """One SKY130 1.8 V MOSFET (``kind`` "n" or "p") with its junction areas; ``m`` > 1:
+    that many in parallel."""
     if not IDENT.match(name):
         raise ValueError(f"{name!r} is not a valid instance name")
     dev = {"n": NFET, "p": PFET}[kind]
@@ -51,7 +52,7 @@ def mos(name: str, kind: str, d: str, g: str, s: str, b: str, w_um: Value,
         pd = repr(2 * (float(w) + DIFF_EXT_UM))
     nodes = " ".join(node(x) for x in (d, g, s, b))
     return (f"X{name} {nodes} {dev} w={w} l={value(l_um)} ad={ad} as={ad} pd={pd} "
-            f"ps={pd}")
+            f"ps={pd}" + (f" m={m}" if m != 1 else ""))
 
 
 def inverter(name: str, a: str, y: str, vdd: str, vss: str, w_n_um: Value,

@@ -254,7 +254,8 @@ def bias_generator(vbp: str, vdd: str, p: OtaParams = OtaParams()) -> list[str]:
 
 
 def gated_instance(name: str, inp: str, inn: str, out: str, vdd: str, vbp: str, en: str,
-                   enb: str, vss: str = "0", p: OtaParams = OtaParams()) -> str:
-    """One power-gated OTA instance ``X<name>`` (:func:`gated_subckt`)."""
+                   enb: str, vss: str = "0", p: OtaParams = OtaParams(), m: int = 1) -> str:
+    """One power-gated OTA instance ``X<name>`` (:func:`gated_subckt`); ``m`` > 1: that
+    many in parallel (ngspice's instance multiplier, passed to every device inside)."""
     nodes = " ".join(node(n) for n in (inp, inn, out, vdd, vss, vbp, en, enb))
-    return f"X{node(name)} {nodes} {GATED_SUBCKT} {p.args()}"
+    return f"X{node(name)} {nodes} {GATED_SUBCKT} {p.args()}" + (f" m={m}" if m != 1 else "")

@@ -17,6 +17,9 @@ from ..fitting.table import fit_table_quantity
 #: reference current times VDD (72.000 uW within 2 nW over the TIA sweep), so max - min
 #: would make a microvolt or a nanowatt a few % of "full scale"
 _LEVELS = ("v_out_v", "p_bias_w")
+#: the bench's own diagnostics, not a priced quantity: how far the shared bias line is
+#: from rest at the read (recipe wake, ``n_share``; docs/devices.md "The shared bias line")
+_BENCH_ONLY = ("dv_bias_v", "dv_bias_max_v")
 
 
 @fitter("tia-wake", recipes=("tia-wake",))
@@ -40,6 +43,8 @@ def fit_tables(raw, raw_path, seed: int, cls, absent_ok: tuple[str, ...] = ()):
     settings = numeric_settings(raw)
     fns, errs, gds = {}, {}, []
     for q in raw.data:
+        if q in _BENCH_ONLY:
+            continue
         gd = grid_data(raw, q, settings=settings)
         if q in absent_ok and not np.any(np.isfinite(gd.values)):
             continue

@@ -42,6 +42,7 @@ import numpy as np
 from ...circuits import gated_ota, ota
 from ...circuits.gaincell import ReadoutParams
 from ...circuits.netlist import ParamRef
+from ..npy_param import IntParam
 from ..params import Param, format_number
 from ..recipe import Output, Recipe, register_recipe
 from ..waveform import charge, value_at
@@ -72,16 +73,21 @@ _OUTPUTS = (
     Output("v_out_v", "V", (), "the output at the end of the read"),
     Output("i_in_a", "A", (), "the read's input current"),
     Output("p_bias_w", "W", (), "the always-on bias generator's supply power"),
+    Output("dv_bias_v", "V", (), "the bias line at the read's start less its value before "
+           "the enable: what the wake left of its disturbance"),
+    Output("dv_bias_max_v", "V", (), "the bias line's largest excursion from its value "
+           "before the enable, over the wake and the read"),
 )
 
 
-def tia_lines(p, c_dec_f, on: bool = False, g_col_s: str | None = None) -> list[str]:
+def tia_lines(p, c_dec_f, on: bool = False, g_col_s: str | None = None,
+              n_share: int = 1) -> list[str]:
     """Netlist lines of the crossbar column's TIA bench (``gated_ota.tia_bench``; ``on``:
     enabled, DC sources) with crossbar-column's parameters ``p``: the design current
     I_design (its ``full_scale_expr``), the output stage sized for it, the OTA's sizes and
     the feedback as that deck sets them (``tia_swing_v`` > 0: the swing over the column
     conductance ``g_col_s``, an expression in S, by default the design load's);
-    bias-line decoupling ``c_dec_f`` (F)."""
+    bias-line decoupling ``c_dec_f`` (F) shared by ``n_share`` TIAs."""
     design = CrossbarColumn.full_scale_expr({**p, "device": "1t1r"})
     g_design = f"{int(p['rows'])}*(g_off_us+i_design_frac*(g_on_us-g_off_us))*1e-6"
     o = ota.OtaParams(ibias_a=ParamRef("ota_ibias_a"), n2=ParamRef(N2_PARAM),
@@ -94,7 +100,7 @@ def tia_lines(p, c_dec_f, on: bool = False, g_col_s: str | None = None) -> list[
             *gated_ota.tia_bench(o, ParamRef(ICOL_PARAM), ParamRef(RF_PARAM),
                                  ParamRef("c_f_ff", 1e-15),
                                  ParamRef("c_bl_cell_ff", int(p["rows"]) * 1e-15),
-                                 c_dec_f, ParamRef("v_cm_v"), on=on)]
+                                 c_dec_f, ParamRef("v_cm_v"), on=on, n_share=n_share)]
 
 
 def tia_bench_params() -> tuple[Param, ...]:
@@ -110,6 +116,12 @@ def _common_params(band: str) -> tuple[Param, ...]:
         # and the wake takes 71-88 ns (docs/devices.md)
         Param("c_dec_f", 1e-9, "F", "bias-line decoupling, shared by the array [default: "
               "assumption, a stiff line]", min=1e-12, max=1e-6),
+        # 1: the bench's line holds this amplifier alone (what the shipped models price);
+        # a tile's 2 x cols TIAs or an array's integrators woken together draw n_share
+        # times its charge from one line (docs/devices.md "The shared bias line")
+        IntParam("n_share", 1, "", "amplifiers on the bias line, woken together (the "
+                 "observed one and n_share - 1 identical others)", min=1, max=4096,
+                 structural=True),
         Param("settle_frac", 0.01, "", f"settled within this fraction of {band}",
               min=1e-4, max=0.2),
         Param("tight", "no", "", "numerics: 'no' (reltol 1e-4, 5 ps steps) or 'yes' "
@@ -137,9 +149,11 @@ class _Wake(Recipe):
     def measure(self, vec, p):
         t = np.asarray(vec["time"])
         i_in = abs(value_at(t, np.asarray(vec["vsense#branch"]), T_IN_READ_S))
+        # Vdd feeds every amplifier on the line: the observed one's share
         return wake(t, np.asarray(vec["out"]),
-                    -gated_ota.VDD_V * np.asarray(vec["vdd#branch"]), self.band_v(p, i_in),
-                    i_in, -gated_ota.VDD_V * np.asarray(vec["vbg#branch"]))
+                    -gated_ota.VDD_V * np.asarray(vec["vdd#branch"]) / p["n_share"],
+                    self.band_v(p, i_in), i_in,
+                    -gated_ota.VDD_V * np.asarray(vec["vbg#branch"]), np.asarray(vec["vbp"]))
 
 
 @register_recipe
@@ -147,14 +161,15 @@ class TiaWake(_Wake):
     """Power-gated crossbar TIA: wake-up time and energy before its read."""
 
     name = "tia-wake"
-    version = 2
+    version = 3
     summary = ("power-gated bit-line TIA (SKY130 OTA of crossbar-column): wake-up time and "
                "energy, on and off supply power")
     params = tia_bench_params() + _common_params("the read's swing I_design x r_f [default: "
                                             "1 %, crossbar-column's t_settle_s band]")
 
     def body(self, tech, p):
-        return [*tia_lines(p, ParamRef("c_dec_f")), self.options(p)]
+        return [*tia_lines(p, ParamRef("c_dec_f"), n_share=int(p["n_share"])),
+                self.options(p)]
 
     def band_v(self, p, i_in_a):
         # the feedback as tia_lines sets it: trimmed to the design current, which is the
@@ -169,7 +184,7 @@ class IntegratorWake(_Wake):
     """Power-gated gain-cell column integrator: wake-up time and energy before its read."""
 
     name = "integrator-wake"
-    version = 2
+    version = 3
     summary = ("power-gated gain-cell column integrator (SKY130 OTA of gaincell-readout): "
                "wake-up time and energy, on and off supply power")
     params = (P_CINT, P_VREF, P_OTA_IBIAS,
@@ -190,17 +205,19 @@ class IntegratorWake(_Wake):
         # drawn out of the input, as the cells sink it (gaincell-readout)
         i_in = ParamRef("q_in_c", -1.0 / gated_ota.T_INTEGRATE_S)
         return [*gated_ota.integrator_bench(o, ParamRef("cint_f"), i_in, ParamRef("cin_f"),
-                                            ParamRef("c_dec_f"), ParamRef("vref_v")),
+                                            ParamRef("c_dec_f"), ParamRef("vref_v"),
+                                            n_share=int(p["n_share"])),
                 self.options(p)]
 
     def band_v(self, p, i_in_a):
         return p["settle_frac"] * p["ramp_span_v"]
 
 
-def wake(t, v_out, p_ota, band_v: float, i_in_a: float, p_bias) -> dict[str, float]:
+def wake(t, v_out, p_ota, band_v: float, i_in_a: float, p_bias, v_bias) -> dict[str, float]:
     """The outputs from a bench's waveforms (s, V, W; ``band_v`` V, ``i_in_a`` A;
-    ``p_bias`` W, the bias generator's supply power)."""
+    ``p_bias`` W, the bias generator's supply power; ``v_bias`` V, the bias line)."""
     t_set, t_rest = gated_ota.T_OFF_S - 1e-9, gated_ota.T_READ_S - 1e-9
+    rest = value_at(t, v_bias, gated_ota.T_ON_S - 1e-9)
     waking = (t >= gated_ota.T_ON_S) & (t <= gated_ota.T_READ_S)
     far = np.abs(v_out - value_at(t, v_out, t_rest)) > band_v
     outside = np.nonzero(waking & far)[0]
@@ -210,4 +227,7 @@ def wake(t, v_out, p_ota, band_v: float, i_in_a: float, p_bias) -> dict[str, flo
             "e_off_j": charge(t, p_ota, gated_ota.T_OFF_S, gated_ota.T_END_S),
             "p_off_w": value_at(t, p_ota, gated_ota.T_ON_S - 1e-9),
             "v_out_v": value_at(t, v_out, t_set), "i_in_a": i_in_a,
-            "p_bias_w": value_at(t, p_bias, gated_ota.T_ON_S - 1e-9)}
+            "p_bias_w": value_at(t, p_bias, gated_ota.T_ON_S - 1e-9),
+            "dv_bias_v": value_at(t, v_bias, gated_ota.T_READ_S) - rest,
+            "dv_bias_max_v": float(np.max(np.abs(v_bias[(t >= gated_ota.T_ON_S)
+                                                        & (t <= gated_ota.T_OFF_S)] - rest)))}
