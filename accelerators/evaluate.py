@@ -20,7 +20,7 @@ from .. import jsonio
 from . import arch as arch_mod
 from .accuracy import _log
 from . import (clock_tree, components, cost, floorplan, hardware, mapping, plots, scaling,
-               thermal_coupled, xbar_loads)
+               thermal_coupled, tia_gating, xbar_loads)
 from . import gpu as gpu_mod
 from .gpu_anchors import anchor_comparison
 from .machines import machine_of
@@ -281,6 +281,7 @@ def _perf(a, m, sheet, gpu_ops, out: Path, title: str) -> dict:
                     "serialized": m.notes, "not_priced": m.unmapped,
                     "digital_rows": m.digital_rows}
     s["gpu"] = gpu_comparison(gpu_ops, sheet.latency_s, sheet.energy_j)
+    s["tia_gating"] = tia_gating.bracket(m, sheet)
     from .gpu_measured import for_workload
     meas = for_workload(m.workload, m.seq_len, m.mode, m.batch)
     h200 = s["gpu"].get("h200", {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from . import tia_gating
 from .clock_tree import CLOCK
 from .papers import comparison_section, fmt, load_papers
 
@@ -89,6 +90,8 @@ def render(rep: dict, level: int = 1) -> list[str]:
             f"it idle)" if clock else f"not priced (the description has no {CLOCK})")
     L += ["", f"Clock distribution: {said}. Each registered block's own clock pins and "
               "buffers are in its energy."]
+    if rep.get("tia_gating"):
+        L += ["", tia_gating.sentence(rep["tia_gating"], lambda j: fmt(j, "J"))]
     pl = rep.get("crossbar_priced_loads")
     if pl:
         L += ["", f"Crossbar column reads priced at the mapped bit-line loads ({pl['bit_lines']} "
