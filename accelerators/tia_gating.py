@@ -9,15 +9,17 @@ bias line": recipe tia-wake, ``n_share``). The priced figure is then a lower bou
 gated tile's. The other design the same models price is not to gate per read: each
 operator's TIAs stay biased through all of its steps (its reads, conversions and adds,
 which run one after another in the latency), at the power they draw while reading,
-with one wake each per operator (assumption: the line, disturbed once, recovers before
-the operator's first read). Its line stays put, so it needs no stiffer bias.
+with one wake each per operator. That wake still lifts the shared line, so it leads the
+operator by :data:`LEAD_S`, while the previous one runs, the TIAs biased meanwhile
+(assumption: the lead overlaps the previous operator, and the latency is unchanged).
+After it the line stays put.
 
 :func:`bracket` computes both from a priced :class:`.cost.CostSheet`: per crossbar
 operator, the TIA power P = (tia_energy per column read) / (the read window: its
 crossbar latency per read step), the operator's TIAs N = busy tiles x 2 x cols
 (:attr:`.mapping_record.Mapping.busy`), its time t (its latency entries), so biased it
-draws P·N·t + N x (wake energy per read). On a stack it is taken at the tiers' priced
-temperatures; the thermal solution is not redone for it.
+draws P·N·(t + LEAD_S) + N x (wake energy per read). On a stack it is taken at the
+tiers' priced temperatures; the thermal solution is not redone for it.
 """
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ from collections import defaultdict
 
 CROSSBAR = "crossbar"
 READ, WAKE = "tia_energy", "tia_wake_energy"
+#: s a tile's wake leads its operator when the TIAs stay biased through it: a 128-column
+#: tile's 256 TIAs woken on their generator and 1 nF lift the line 0.21 V, and with
+#: them enabled it is back within 1 mV 28.7 us later (ngspice, tests/test_wake_share.py)
+LEAD_S = 30e-6
 
 
 def bracket(mapping, sheet) -> dict | None:
@@ -56,8 +62,8 @@ def bracket(mapping, sheet) -> dict | None:
         p_w = amount / count / read_step[op]
         wake_j, wakes = energy.get((op, WAKE), (0.0, 0.0))
         e_wake = wake_j / wakes if wakes else 0.0
-        per_op[op] = {"gated_j": amount + wake_j, "biased_j": n * (p_w * t_op[op] + e_wake),
-                      "tias": n, "t_s": t_op[op], "p_tia_w": p_w}
+        per_op[op] = {"gated_j": amount + wake_j, "tias": n, "t_s": t_op[op], "p_tia_w": p_w,
+                      "biased_j": n * (p_w * (t_op[op] + LEAD_S) + e_wake)}
     if not per_op:
         return None
     gated = math.fsum(v["gated_j"] for v in per_op.values())
@@ -74,8 +80,8 @@ def sentence(b: dict, fmt) -> str:
             f"TIA on a stiff bias line. A tile wakes its {b['tias_per_tile']} TIAs at once on "
             "one generator and 1 nF, which ngspice shows starved (docs/devices.md, 'The "
             "shared bias line'), so this is a lower bound on a gated tile. Biased instead "
-            "through each operator's steps (one wake per operator; the line then holds, "
-            f"assumption), they would draw {fmt(b['biased_j'])}: the machine at "
+            f"through each operator's steps, woken once {LEAD_S * 1e6:g} us ahead so that the "
+            f"line recovers (assumption), they would draw {fmt(b['biased_j'])}: the machine at "
             f"{fmt(b['machine_biased_j'])} ({b['machine_biased_j'] / b['machine_j']:.2g}x"
             + ("; at the tiers' priced temperatures, the thermal solution not redone"
                if b["stack"] else "") + ").")

@@ -27,6 +27,10 @@ from .params import format_number as f
 from .recipes import wake as recipe
 
 
+#: the shortest cycle a train takes: enable to disable, and 10 ns off
+MIN_PERIOD_S = gated_ota.T_OFF_S + 10e-9
+
+
 @dataclass(frozen=True)
 class WakeCase:
     """One gated TIA: OTA tail ``ibias_a`` (A), nulling resistor ``rz_ohm`` and feedback
@@ -76,16 +80,20 @@ class Wake:
     dv_bias_max_v: float
 
 
-def deck(c: WakeCase, tight: bool = False, on: bool = False) -> str:
+def deck(c: WakeCase, tight: bool = False, on: bool = False, reads: int = 1,
+         period_s: float = gated_ota.T_END_S, hold: bool = False) -> str:
     """The netlist (models, the bench of circuits/gated_ota.py); ``on``: enabled and the
-    column current on throughout (DC sources), for an operating point."""
+    column current on throughout (DC sources), for an operating point; ``reads``
+    wake/read/disable cycles ``period_s`` (s) apart; ``hold``: woken once, never
+    disabled (TIAs biased through an operator)."""
     tech = get_technology()
     p = ota.OtaParams(ibias_a=c.ibias_a, rz_ohm=c.rz_ohm, n2=c.n2)
     L = ["* gated OTA TIA wake-up (imcspice.characterize.ota_wake)"]
     L += tech.model_lines(c.corner, False)
     L += [f".temp {f(c.temp_c)}",
           *gated_ota.tia_bench(p, c.i_col_a, c.r_f_ohm, c.c_f_f, c.c_bl_f, c.c_dec_f,
-                               c.v_cm_v, on=on, n_share=c.n_share),
+                               c.v_cm_v, on=on, n_share=c.n_share, reads=reads,
+                               period_s=period_s, hold=hold),
           ".options reltol=1e-6 method=gear" if tight else ".options reltol=1e-4", ".end"]
     return "\n".join(L) + "\n"
 
@@ -102,6 +110,26 @@ def measure(c: WakeCase, tight: bool = False) -> Wake:
                     np.asarray(r["vbp"]))
     return Wake(w["t_wake_s"], w["p_on_w"], w["e_wake_j"], w["e_off_j"], w["p_bias_w"],
                 w["p_off_w"], w["v_out_v"], w["dv_bias_v"], w["dv_bias_max_v"])
+
+
+def train(c: WakeCase, reads: int, period_s: float) -> tuple[list[float], list[float]]:
+    """``reads`` wake/read/disable cycles ``period_s`` (s, >= the single cycle's
+    ``T_END_S``) apart: the bias line at each read's start less its value before the
+    first enable (V), and the output at each read's end (V). Each wake swings the gates
+    of every TIA on the line from VDD to it, and between wakes only the generator's
+    reference current sinks that charge, so a shared line climbs read after read."""
+    if reads < 1 or period_s < MIN_PERIOD_S:
+        raise ValueError(f"give reads >= 1 and a period >= {MIN_PERIOD_S:g} s")
+    ng = ngspice.get()
+    ng.load(deck(c, reads=reads, period_s=period_s))
+    step = f(recipe.STEP_S)
+    r = ng.run([f"tran {step} {f(reads * period_s)} 0 {step}"])
+    t, v, out = (np.asarray(r[k]) for k in ("time", "vbp", "out"))
+    rest = float(np.interp(gated_ota.T_ON_S - 1e-9, t, v))
+    return ([float(np.interp(gated_ota.T_READ_S + k * period_s, t, v)) - rest
+             for k in range(reads)],
+            [float(np.interp(gated_ota.T_OFF_S - 1e-9 + k * period_s, t, out))
+             for k in range(reads)])
 
 
 def settled_op_v(c: WakeCase) -> float:
@@ -133,7 +161,28 @@ def main(argv=None) -> int:
                     help="TIAs on the bias line, woken together (1: this one alone, as the "
                          "shipped models price it; a 128-column tile reads 256 at once)")
     ap.add_argument("--temp", type=float, default=27.0, help="temperature, C")
+    ap.add_argument("--reads", type=positive_arg, default=1,
+                    help="wake/read/disable cycles in a row (> 1: also print the bias line "
+                         "at each read and the output at each read's end)")
+    ap.add_argument("--period", type=positive_float_arg, default=200e-9,
+                    help="with --reads: s from one enable to the next (>= 175 ns: the "
+                         "disable 165 ns after the enable, and 10 ns off; default 200 ns, "
+                         "about RACE-IT's read step plus its tile's conversions)")
     a = ap.parse_args(argv)
+    if a.reads > 1:
+        if a.period < MIN_PERIOD_S:
+            ap.error(f"--period must be >= {MIN_PERIOD_S:g} s (a cycle's enable to disable, "
+                     "and 10 ns off)")
+        for n in a.share:
+            for cd in a.c_dec:
+                for i in a.i_col:
+                    c = WakeCase(ibias_a=a.ibias, i_col_a=i, r_f_ohm=a.r_f, c_dec_f=cd,
+                                 n_share=n, temp_c=a.temp)
+                    dv, out = train(c, a.reads, a.period)
+                    print(f"{n} TIAs, {cd * 1e12:g} pF, {i * 1e6:g} uA: line at each read "
+                          + " ".join(f"{x * 1e3:+.1f}" for x in dv) + " mV; output at each "
+                          "read's end " + " ".join(f"{x:.4f}" for x in out) + " V")
+        return 0
     print("| TIAs on the line | bias line | I_col | n2 | t_wake | P on | E wake | "
           "P on x t_wake | E after disable | line at the read | largest excursion |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

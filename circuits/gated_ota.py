@@ -37,48 +37,69 @@ VDD_V = 1.8
 T_INTEGRATE_S = 15e-9
 
 
-def _gated(p: ota.OtaParams, c_dec_f: Value, on: bool) -> list[str]:
-    """The gated subcircuit, supplies, bias generator and enable sources."""
+def _gated(p: ota.OtaParams, c_dec_f: Value, on: bool, reads: int = 1,
+           period_s: float = T_END_S, hold: bool = False) -> list[str]:
+    """The gated subcircuit, supplies, bias generator and enable sources (``reads``
+    wake/read/disable cycles ``period_s`` apart; 1: the single cycle above; ``hold``:
+    one wake, never disabled)."""
     hi = value(VDD_V)
-    if on:
+    if hold:
+        t_on, t_on_e = value(T_ON_S), value(T_ON_S + EDGE_S)
+        en = f"Ven en 0 PWL(0 0 {t_on} 0 {t_on_e} {hi})"
+        enb = f"Venb enb 0 PWL(0 {hi} {t_on} {hi} {t_on_e} 0)"
+    elif on:
         en, enb = f"Ven en 0 {hi}", "Venb enb 0 0"
     else:
-        t_on, t_off = value(T_ON_S), value(T_OFF_S)
-        t_on_e, t_off_e = value(T_ON_S + EDGE_S), value(T_OFF_S + EDGE_S)
-        en = f"Ven en 0 PWL(0 0 {t_on} 0 {t_on_e} {hi} {t_off} {hi} {t_off_e} 0)"
-        enb = f"Venb enb 0 PWL(0 {hi} {t_on} {hi} {t_on_e} 0 {t_off} 0 {t_off_e} {hi})"
+        up, down = ["0 0"], [f"0 {hi}"]
+        for k in range(reads):
+            t_on, t_off = T_ON_S + k * period_s, T_OFF_S + k * period_s
+            edges = [(t_on, False), (t_on + EDGE_S, True), (t_off, True),
+                     (t_off + EDGE_S, False)]
+            up += [f"{value(t)} {hi if v else 0}" for t, v in edges]
+            down += [f"{value(t)} {0 if v else hi}" for t, v in edges]
+        en, enb = f"Ven en 0 PWL({' '.join(up)})", f"Venb enb 0 PWL({' '.join(down)})"
     return [*ota.gated_subckt(), f"Vdd vdd 0 {hi}", f"Vbg vbg 0 {hi}",
             *ota.bias_generator("vbp", "vbg", p), f"Cdec vbp 0 {value(c_dec_f)}", en, enb]
 
 
-def _input(i_a: Value, t_end_s: float | None = None, tag: str = "", k: int = 1) -> list[str]:
+def _input(i_a: Value, t_end_s: float | None = None, tag: str = "", k: int = 1,
+           reads: int = 1, period_s: float = T_END_S) -> list[str]:
     """``k`` x the input current ``i_a`` into ``s<tag>`` from ``T_READ_S`` (to
-    ``t_end_s``, if given), through ``Vsense<tag>``."""
-    i, r0, r1 = value(i_a, k), value(T_READ_S), value(T_READ_S + EDGE_S)
-    wave = f"PWL(0 0 {r0} 0 {r1} {i}"
-    if t_end_s is not None:
-        wave += f" {value(t_end_s)} {i} {value(t_end_s + EDGE_S)} 0"
-    return [f"Icol{tag} 0 icol{tag} {wave})", f"Vsense{tag} icol{tag} s{tag} 0"]
+    ``t_end_s``, if given), through ``Vsense<tag>``; ``reads`` > 1: once per cycle
+    ``period_s`` apart, each to its disable (``t_end_s`` or ``T_OFF_S``)."""
+    i = value(i_a, k)
+    wave = ["0 0"]
+    for n in range(reads):
+        r0 = T_READ_S + n * period_s
+        wave += [f"{value(r0)} 0", f"{value(r0 + EDGE_S)} {i}"]
+        end = t_end_s if reads == 1 else (t_end_s or T_OFF_S)
+        if end is not None:
+            end += n * period_s
+            wave += [f"{value(end)} {i}", f"{value(end + EDGE_S)} 0"]
+    return [f"Icol{tag} 0 icol{tag} PWL({' '.join(wave)})", f"Vsense{tag} icol{tag} s{tag} 0"]
 
 
 def tia_bench(p: ota.OtaParams, i_col_a: Value, r_f_ohm: Value, c_f_f: Value,
               c_bl_f: Value, c_dec_f: Value, v_cm_v: Value, on: bool = False,
-              n_share: int = 1) -> list[str]:
+              n_share: int = 1, reads: int = 1, period_s: float = T_END_S,
+              hold: bool = False) -> list[str]:
     """Netlist lines (no models, ``.temp`` or analysis): the OTA ``p`` (its ``n2``, the
     output stage's copies, set by the caller) in transimpedance feedback ``r_f_ohm``
     (ohm) and ``c_f_f`` (F), the bit line's ``c_bl_f`` (F) and column current ``i_col_a``
     (A, into the sense node, sunk by the output stage), reference ``v_cm_v`` (V), bias-line
-    decoupling ``c_dec_f`` (F) shared by ``n_share`` such TIAs (>= 1, module docstring)."""
+    decoupling ``c_dec_f`` (F) shared by ``n_share`` such TIAs (>= 1, module docstring);
+    ``reads`` wake/read/disable cycles ``period_s`` (s) apart (1: the single cycle);
+    ``hold``: one wake and read, then enabled to the end."""
     def column(tag: str, k: int) -> list[str]:
         s, out = f"s{tag}", f"out{tag}"
         src = ([f"Icol{tag} 0 icol{tag} {value(i_col_a, k)}", f"Vsense{tag} icol{tag} {s} 0"]
-               if on else _input(i_col_a, tag=tag, k=k))
+               if on else _input(i_col_a, tag=tag, k=k, reads=reads, period_s=period_s))
         return [ota.gated_instance(f"tia{tag}", "vcm", s, out, "vdd", "vbp", "en", "enb",
                                    p=p, m=k),
                 f"Rf{tag} {s} {out} {value(r_f_ohm, 1.0 / k)}",
                 f"Cf{tag} {s} {out} {value(c_f_f, k)}", f"Cbl{tag} {s} 0 {value(c_bl_f, k)}",
                 *src]
-    return [*_gated(p, c_dec_f, on), f"Vcm vcm 0 {value(v_cm_v)}",
+    return [*_gated(p, c_dec_f, on, reads, period_s, hold), f"Vcm vcm 0 {value(v_cm_v)}",
             *_shared(column, n_share)]
 
 

@@ -45,8 +45,9 @@ def test_a_query_projection_by_hand(race_it, hw):
     e_wake = ent["tia_wake_energy"].amount / ent["tia_wake_energy"].count
     t_op = math.fsum(x.amount for x in steps)
     assert v["gated_j"] == pytest.approx(read.count * v["tias"] * (e_read + e_wake), rel=1e-9)
-    assert v["biased_j"] == pytest.approx(v["tias"] * (e_read / window * t_op + e_wake),
-                                          rel=1e-9)
+    # biased from its wake, 30 us ahead, through its last step
+    assert v["biased_j"] == pytest.approx(
+        v["tias"] * (e_read / window * (t_op + 30e-6) + e_wake), rel=1e-9)
     # the tile idles through its conversions and adds: biased costs its duty cycle's
     # inverse on the read energy
     assert t_op > 3 * read.amount and v["biased_j"] > 3 * v["gated_j"]
