@@ -8,7 +8,9 @@ read voltage and temperature into the shipped model that prices each read's wake
 sizes are given directly (``WakeCase``), and the shared bias generator's power is read
 too (``Wake.p_bias_w``).
 
-Run ``python -m imcspice.characterize.ota_wake`` for the table in docs/devices.md.
+Run ``python -m imcspice.characterize.ota_wake`` for the table in docs/devices.md;
+``--share`` puts that many TIAs, woken together, on the one bias line (a tile's 2 x cols)
+and ``--reads`` makes it a train of wakes (docs/devices.md "The shared bias line").
 Numerics: reltol 1e-4, 5 ps maximum step; ``tight=True`` is the reference (Gear,
 reltol 1e-6, 1 ps steps; tests/test_ota_wake.py compares them).
 """
@@ -113,8 +115,8 @@ def measure(c: WakeCase, tight: bool = False) -> Wake:
 
 
 def train(c: WakeCase, reads: int, period_s: float) -> tuple[list[float], list[float]]:
-    """``reads`` wake/read/disable cycles ``period_s`` (s, >= the single cycle's
-    ``T_END_S``) apart: the bias line at each read's start less its value before the
+    """``reads`` wake/read/disable cycles ``period_s`` (s, >= :data:`MIN_PERIOD_S`) apart:
+    the bias line at each read's start less its value before the
     first enable (V), and the output at each read's end (V). Each wake swings the gates
     of every TIA on the line from VDD to it, and between wakes only the generator's
     reference current sinks that charge, so a shared line climbs read after read."""
