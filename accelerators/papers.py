@@ -18,7 +18,9 @@ A ``difference`` may name where our figure comes from as ``{energy_sources}``,
 ``{latency_sources}`` or ``{area_sources}``: the report's ``provenance_share`` at the
 time it is rendered (e.g. "100 % spice, 0 % literature, 0 % assumption"), and a stacked
 machine's dies as ``{stack}`` (the thermal solution's dies per tier group: "2 sm + 3
-reram dies of 110 mm²"), so the line cannot go stale when a description changes.
+reram dies of 110 mm²"), and how far its column-TIA gating is from the design that
+holds its bias line as ``{tia_gating}`` (``report["tia_gating"]``, accelerators/
+tia_gating.py), so the line cannot go stale when a description changes.
 """
 from __future__ import annotations
 
@@ -205,11 +207,21 @@ def _stack(report: dict) -> str:
             + f" dies of {fmt(th.get('die_mm2'), 'mm²')}")
 
 
+def _tia_gating(report: dict) -> str:
+    """How the report's column TIAs are gated, and the bracket's other end."""
+    b = report.get("tia_gating")
+    if not isinstance(b, dict) or not b.get("machine_j"):
+        return "TIA gating not in this report"
+    return ("column TIAs gated per read, each wake priced on a stiff bias line that a "
+            "tile's shared line is not: a lower bound (biased through each operator "
+            f"instead, the energy is {b['machine_biased_j'] / b['machine_j']:.2g}x)")
+
+
 #: placeholders a ``difference`` may hold, each rendered from the report
 _SLOTS = {"energy_sources": lambda r: _sources(r, "energy"),
           "latency_sources": lambda r: _sources(r, "latency"),
           "area_sources": lambda r: _sources(r, "area"),
-          "stack": _stack}
+          "stack": _stack, "tia_gating": _tia_gating}
 
 
 def _difference(fig: dict, report: dict) -> str:

@@ -237,3 +237,15 @@ def test_the_accuracy_sentence_names_the_calibration_batches():
         " in 7 batches of >= 128 tokens, ranges averaged over them"
     assert R._calib_batches(QUICK.as_dict() | {"calibration_batches": 1}) == ""
     assert R._calib_batches({"calibration_sentences": 32}) == ""
+
+
+def test_the_energy_lines_name_the_tia_gating_bracket():
+    """The crossbar machines' energy lines say that their column TIAs' per-read gating
+    is a lower bound, with the report's own factor to the design that holds the line."""
+    report = {"tia_gating": {"machine_j": 2.0e-3, "machine_biased_j": 12.4e-3}}
+    r = _row(P.comparison_section("race-it", report), "energy_ratio_vs_gpu", "v1")
+    assert "a lower bound" in r[4] and "the energy is 6.2x" in r[4]       # 12.4 / 2.0
+    r = _row(P.comparison_section("hetrax", report), "edp_ratio")
+    assert "the energy is 6.2x" in r[4]
+    r = _row(P.comparison_section("race-it", {}), "energy_ratio_vs_gpu", "v1")
+    assert "TIA gating not in this report" in r[4]
