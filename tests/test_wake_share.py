@@ -2,6 +2,7 @@
 (circuits/gated_ota.py ``n_share``): the bench's multiplied instance against explicit
 copies of the column (another netlist of the same circuit), both in ngspice, and what
 the line does when a 128-column tile's 256 TIAs wake on one generator and 1 nF."""
+import functools
 import re
 
 import numpy as np
@@ -101,13 +102,20 @@ def test_a_tiles_tias_lift_its_shared_line_and_a_tight_run_agrees():
 
 
 def _recipe_point(recipe: str, point: dict) -> dict:
+    return dict(_recipe_run(recipe, tuple(sorted(point.items()))))
+
+
+@functools.lru_cache(maxsize=None)
+def _recipe_run(recipe: str, items: tuple) -> tuple:
+    """ngspice at one recipe point, once per session (RACE-IT's and HeTraX's tiles are
+    the same circuit)."""
     from imcspice.characterize.recipe import RECIPES
     from imcspice.circuits.technology import get_technology
     r = RECIPES.get(recipe)
-    p = r.resolve(point)
+    p = r.resolve(dict(items))
     ng = ngspice.get()
     ng.load(r.netlist(get_technology(), p, "tt", 27.0))
-    return {k: float(np.asarray(v).ravel()[0]) for k, v in r.simulate(ng, p).items()}
+    return tuple((k, float(np.asarray(v).ravel()[0])) for k, v in r.simulate(ng, p).items())
 
 
 def _note(name: str, figure: str) -> str:
@@ -166,7 +174,7 @@ def test_a_train_of_reads_climbs_by_charge_conservation():
     wake's step every read: no decoupling holds a tile's line over an operator's reads.
     The output still reads right while the step is small."""
     c = ota_wake.WakeCase(i_col_a=672e-6, c_dec_f=100e-9, n_share=256)
-    dv, out = ota_wake.train(c, 4, 200e-9)
+    dv, out = ota_wake.train(c, 3, 200e-9)
     first = dv[0]
     sink_v = c.ibias_a * 200e-9 / c.c_dec_f
     assert 1e-3 < first < 10e-3
