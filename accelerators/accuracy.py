@@ -112,10 +112,9 @@ CROSSBAR_OMITTED = (
     "inputs stream through a tile ~0.2 us apart, so that noise correlates neighbouring "
     "tokens too (not modeled), and the 1-5 MHz part, drawn per plane, correlates a "
     "read's planes in part (assumption)",
-    "the shared bias line after a wake: every read is of a fully biased TIA, while a tile's "
-    "256 TIAs woken together on one 1 nF line starve (ngspice, tia-wake n_share = 256: the "
-    "output 19 % of its swing off 60 ns into the read), a design gap stated in the wake's "
-    "note (docs/devices.md 'The shared bias line')")
+    "the shared bias line: every read is of a fully biased TIA; a tile's 256 TIAs woken on "
+    "one 1 nF line starve (tia-wake n_share = 256: 19 % of the swing off 60 ns into the "
+    "read), a gap the wake's note states (docs/devices.md 'The shared bias line')")
 
 #: accuracy targets (issue 12, item 6), before fine-tuning; reached only by mapping and
 #: calibration, never by softening a characterized or cited non-ideality
