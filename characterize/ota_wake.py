@@ -100,18 +100,28 @@ def deck(c: WakeCase, tight: bool = False, on: bool = False, reads: int = 1,
     return "\n".join(L) + "\n"
 
 
-def measure(c: WakeCase, tight: bool = False) -> Wake:
-    """Simulate ``c`` and return its :class:`Wake` (module docstring)."""
+def transient(text: str, t_end_s: float, step_s: float = recipe.STEP_S):
+    """ngspice's vectors (:class:`.ngspice.Vectors`, numpy arrays by name) of the
+    netlist ``text`` over 0..``t_end_s`` (s), at most ``step_s`` (s) a step."""
     ng = ngspice.get()
-    ng.load(deck(c, tight))
-    step = f(recipe.STEP_TIGHT_S if tight else recipe.STEP_S)
-    r = ng.run([f"tran {step} {f(gated_ota.T_END_S)} 0 {step}"])
-    w = recipe.wake(np.asarray(r["time"]), np.asarray(r["out"]),
-                    -gated_ota.VDD_V * np.asarray(r["vdd#branch"]) / c.n_share, c.band_v,
-                    c.i_col_a, -gated_ota.VDD_V * np.asarray(r["vbg#branch"]),
-                    np.asarray(r["vbp"]))
+    ng.load(text)
+    step = f(step_s)
+    return ng.run([f"tran {step} {f(t_end_s)} 0 {step}"])
+
+
+def wake_of(r, c: WakeCase) -> Wake:
+    """The :class:`Wake` in the single-cycle vectors ``r`` of ``c``'s bench (its ``Vdd``
+    feeds all ``n_share`` TIAs: the observed one's share)."""
+    w = recipe.wake(r["time"], r["out"], -gated_ota.VDD_V * r["vdd#branch"] / c.n_share,
+                    c.band_v, c.i_col_a, -gated_ota.VDD_V * r["vbg#branch"], r["vbp"])
     return Wake(w["t_wake_s"], w["p_on_w"], w["e_wake_j"], w["e_off_j"], w["p_bias_w"],
                 w["p_off_w"], w["v_out_v"], w["dv_bias_v"], w["dv_bias_max_v"])
+
+
+def measure(c: WakeCase, tight: bool = False) -> Wake:
+    """Simulate ``c`` and return its :class:`Wake` (module docstring)."""
+    return wake_of(transient(deck(c, tight), gated_ota.T_END_S,
+                             recipe.STEP_TIGHT_S if tight else recipe.STEP_S), c)
 
 
 def train(c: WakeCase, reads: int, period_s: float) -> tuple[list[float], list[float]]:
@@ -122,11 +132,8 @@ def train(c: WakeCase, reads: int, period_s: float) -> tuple[list[float], list[f
     reference current sinks that charge, so a shared line climbs read after read."""
     if reads < 1 or period_s < MIN_PERIOD_S:
         raise ValueError(f"give reads >= 1 and a period >= {MIN_PERIOD_S:g} s")
-    ng = ngspice.get()
-    ng.load(deck(c, reads=reads, period_s=period_s))
-    step = f(recipe.STEP_S)
-    r = ng.run([f"tran {step} {f(reads * period_s)} 0 {step}"])
-    t, v, out = (np.asarray(r[k]) for k in ("time", "vbp", "out"))
+    r = transient(deck(c, reads=reads, period_s=period_s), reads * period_s)
+    t, v, out = r["time"], r["vbp"], r["out"]
     rest = float(np.interp(gated_ota.T_ON_S - 1e-9, t, v))
     return ([float(np.interp(gated_ota.T_READ_S + k * period_s, t, v)) - rest
              for k in range(reads)],

@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 
 from imcspice.characterize import ngspice, ota_wake
-from imcspice.characterize.params import format_number as f
-from imcspice.characterize.recipes import wake as recipe
 from imcspice.circuits import gated_ota, ota
 
 #: the column's own lines in the n_share = 1 TIA bench, and the nodes they own
@@ -28,21 +26,13 @@ def _explicit(deck: str, copies: int) -> str:
         for ln in column:
             head, *rest = ln.split(" ")
             rest = [f"{t}_c{c}" if t in _NODES else t for t in rest]
-            rest = [re.sub(r"^(icol|s)$", rf"\1_c{c}", t) for t in rest]
             extra.append(" ".join([f"{head}_c{c}", *rest]))
     end = lines.index(".end")
     return "\n".join(lines[:end] + extra + lines[end:]) + "\n"
 
 
-def _run(deck: str, n_share: int, c: ota_wake.WakeCase):
-    ng = ngspice.get()
-    ng.load(deck)
-    step = f(recipe.STEP_S)
-    r = ng.run([f"tran {step} {f(gated_ota.T_END_S)} 0 {step}"])
-    return recipe.wake(np.asarray(r["time"]), np.asarray(r["out"]),
-                       -gated_ota.VDD_V * np.asarray(r["vdd#branch"]) / n_share, c.band_v,
-                       c.i_col_a, -gated_ota.VDD_V * np.asarray(r["vbg#branch"]),
-                       np.asarray(r["vbp"]))
+def _run(deck: str, c: ota_wake.WakeCase) -> ota_wake.Wake:
+    return ota_wake.wake_of(ota_wake.transient(deck, gated_ota.T_END_S), c)
 
 
 @pytest.mark.parametrize("name", ["tia-wake", "integrator-wake"])
@@ -73,15 +63,15 @@ def test_one_amplifier_on_the_line_is_the_bench_the_shipped_models_were_fitted_o
 def test_multiplied_others_draw_what_explicit_copies_draw():
     # 4 TIAs on 4 pF: the line moves (tens of mV), so the others' load on it matters
     c = ota_wake.WakeCase(i_col_a=336e-6, c_dec_f=4e-12, n_share=4)
-    mult = _run(ota_wake.deck(c), 4, c)
+    mult = _run(ota_wake.deck(c), c)
     one = ota_wake.deck(ota_wake.WakeCase(i_col_a=336e-6, c_dec_f=4e-12))
-    explicit = _run(_explicit(one, 3), 4, c)
-    assert abs(explicit["dv_bias_max_v"]) > 0.02       # a case that tells them apart
+    explicit = _run(_explicit(one, 3), c)
+    assert abs(explicit.dv_bias_max_v) > 0.02          # a case that tells them apart
     for key in ("dv_bias_v", "dv_bias_max_v"):
-        assert mult[key] == pytest.approx(explicit[key], abs=1e-3)
+        assert getattr(mult, key) == pytest.approx(getattr(explicit, key), abs=1e-3)
     for key in ("e_wake_j", "p_on_w", "e_off_j"):
-        assert mult[key] == pytest.approx(explicit[key], rel=0.01)
-    assert mult["t_wake_s"] == pytest.approx(explicit["t_wake_s"], abs=0.5e-9)
+        assert getattr(mult, key) == pytest.approx(getattr(explicit, key), rel=0.01)
+    assert mult.t_wake_s == pytest.approx(explicit.t_wake_s, abs=0.5e-9)
 
 
 def test_a_tiles_tias_lift_its_shared_line_and_a_tight_run_agrees():
@@ -192,10 +182,8 @@ def test_a_tiles_line_recovers_within_the_lead_the_bracket_assumes():
     gates, then the bias diode's time constant)."""
     from imcspice.accelerators.tia_gating import LEAD_S
     c = ota_wake.WakeCase(i_col_a=672e-6, n_share=256)
-    ng = ngspice.get()
-    ng.load(ota_wake.deck(c, hold=True))
-    r = ng.run([f"tran 1n {f(1.5 * LEAD_S)} 0 1n"])
-    t, v = np.asarray(r["time"]), np.asarray(r["vbp"])
+    r = ota_wake.transient(ota_wake.deck(c, hold=True), 1.5 * LEAD_S, 1e-9)
+    t, v = r["time"], r["vbp"]
     rest = np.interp(gated_ota.T_ON_S - 1e-9, t, v)
     assert np.max(np.abs(v - rest)) > 0.1                       # it was lifted
     assert np.max(np.abs(v[t >= LEAD_S] - rest)) < 1e-3         # and is back
